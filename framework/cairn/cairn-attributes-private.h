@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Items and collections keep attributes in a table name -> GBytes that is
+ * created on first use; a NULL value asks the store to remove the
+ * attribute. */
+void    _cairn_attributes_set  (GHashTable **attributes,
+                                const char  *name,
+                                GBytes      *value);
+char  **_cairn_attributes_list (GHashTable  *attributes);
+
+G_END_DECLS

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cairn-change.h"
+
+G_BEGIN_DECLS
+
+struct _CairnChange
+{
+  gatomicrefcount ref_count;
+  guint64 revision;
+  CairnChangeOperation operation;
+  CairnEntityKind entity_kind;
+  guint64 entity_id;
+  guint64 collection_id;
+  guint64 destination_id;
+  guint64 related_id;
+  char *resource;
+  char *origin;
+  char *remote_id;
+  char *mime_type;
+  char *name;
+  char **parts;
+  CairnFlagsDelta *flags_delta;
+};
+
+CairnChange *_cairn_change_new (void);
+
+G_END_DECLS

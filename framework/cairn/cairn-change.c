@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "cairn-change-private.h"
+
+G_DEFINE_BOXED_TYPE (CairnChange, cairn_change, cairn_change_ref, cairn_change_unref)
+
+CairnChange *
+_cairn_change_new (void)
+{
+  CairnChange *change = g_slice_new0 (CairnChange);
+
+  g_atomic_ref_count_init (&change->ref_count);
+
+  return change;
+}
+
+/**
+ * cairn_change_ref:
+ * @change: a #CairnChange
+ *
+ * Returns: (transfer full): @change
+ *
+ * Since: 0.1
+ */
+CairnChange *
+cairn_change_ref (CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  g_atomic_ref_count_inc (&change->ref_count);
+  return change;
+}
+
+/**
+ * cairn_change_unref:
+ * @change: (transfer full): a #CairnChange
+ *
+ * Drops a reference to @change.
+ *
+ * Since: 0.1
+ */
+void
+cairn_change_unref (CairnChange *change)
+{
+  g_return_if_fail (change != NULL);
+
+  if (!g_atomic_ref_count_dec (&change->ref_count))
+    return;
+
+  g_free (change->resource);
+  g_free (change->origin);
+  g_free (change->remote_id);
+  g_free (change->mime_type);
+  g_free (change->name);
+  g_strfreev (change->parts);
+  g_clear_pointer (&change->flags_delta, cairn_flags_delta_free);
+  g_slice_free (CairnChange, change);
+}
+
+/**
+ * cairn_change_get_revision:
+ * @change: a #CairnChange
+ *
+ * Returns: the store revision of the write transaction that made the change
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_change_get_revision (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, 0);
+
+  return change->revision;
+}
+
+/**
+ * cairn_change_get_operation:
+ * @change: a #CairnChange
+ *
+ * Returns: what happened
+ *
+ * Since: 0.1
+ */
+CairnChangeOperation
+cairn_change_get_operation (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, 0);
+
+  return change->operation;
+}
+
+/**
+ * cairn_change_get_entity_kind:
+ * @change: a #CairnChange
+ *
+ * Returns: what kind of entity changed
+ *
+ * Since: 0.1
+ */
+CairnEntityKind
+cairn_change_get_entity_kind (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, 0);
+
+  return change->entity_kind;
+}
+
+/**
+ * cairn_change_get_entity_id:
+ * @change: a #CairnChange
+ *
+ * Returns: the id of the entity that changed; for a relation, the id of
+ *   its left item
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_change_get_entity_id (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, 0);
+
+  return change->entity_id;
+}
+
+/**
+ * cairn_change_get_collection_id:
+ * @change: a #CairnChange
+ *
+ * Returns: the collection of an item (its source for a move), the parent
+ *   of a collection (its old parent for a move), the virtual collection of
+ *   a link, or 0
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_change_get_collection_id (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, 0);
+
+  return change->collection_id;
+}
+
+/**
+ * cairn_change_get_destination_id:
+ * @change: a #CairnChange
+ *
+ * Returns: the destination collection of a move, or 0
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_change_get_destination_id (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, 0);
+
+  return change->destination_id;
+}
+
+/**
+ * cairn_change_get_related_id:
+ * @change: a #CairnChange
+ *
+ * Returns: the tag of a tag or untag change, the right item of a relation
+ *   change, or 0
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_change_get_related_id (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, 0);
+
+  return change->related_id;
+}
+
+/**
+ * cairn_change_get_resource:
+ * @change: a #CairnChange
+ *
+ * Returns: (nullable): the resource owning the changed entity
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_change_get_resource (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return change->resource;
+}
+
+/**
+ * cairn_change_get_origin:
+ * @change: a #CairnChange
+ *
+ * Returns: (nullable): who wrote the change (an agent instance id), or
+ *   %NULL for a client session
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_change_get_origin (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return change->origin;
+}
+
+/**
+ * cairn_change_get_remote_id:
+ * @change: a #CairnChange
+ *
+ * The remote id the entity had when the change was made, so a resource can
+ * replay a removal or a move after the entity is gone.
+ *
+ * Returns: (nullable): the entity's remote id
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_change_get_remote_id (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return change->remote_id;
+}
+
+/**
+ * cairn_change_get_mime_type:
+ * @change: a #CairnChange
+ *
+ * Returns: (nullable): the MIME type of a changed item
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_change_get_mime_type (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return change->mime_type;
+}
+
+/**
+ * cairn_change_get_name:
+ * @change: a #CairnChange
+ *
+ * Returns: (nullable): the type of a changed relation, the GID of a changed
+ *   tag, or %NULL
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_change_get_name (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return change->name;
+}
+
+/**
+ * cairn_change_get_parts:
+ * @change: a #CairnChange
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the parts and
+ *   attributes (as `ATR:name`) an addition stored or a modification changed
+ *
+ * Since: 0.1
+ */
+const char * const *
+cairn_change_get_parts (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return (const char * const *) change->parts;
+}
+
+/**
+ * cairn_change_get_flags_delta:
+ * @change: a #CairnChange
+ *
+ * Returns: (transfer none): the flags a flags change added and removed
+ *   (effective: only flags that were not set, or were set, before); empty
+ *   for other changes
+ *
+ * Since: 0.1
+ */
+const CairnFlagsDelta *
+cairn_change_get_flags_delta (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return change->flags_delta;
+}

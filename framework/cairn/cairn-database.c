@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "cairn-database-private.h"
+#include "cairn-store.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+static CairnStoreError
+error_code_for (int rc)
+{
+  switch (rc & 0xff)
+    {
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return CAIRN_STORE_ERROR_NOT_FOUND;
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return CAIRN_STORE_ERROR_EXISTS;
+      return CAIRN_STORE_ERROR_INVALID;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return CAIRN_STORE_ERROR_CORRUPT;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return CAIRN_STORE_ERROR_READ_ONLY;
+    case SQLITE_FULL:
+      return CAIRN_STORE_ERROR_NO_SPACE;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return CAIRN_STORE_ERROR_BUSY;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return CAIRN_STORE_ERROR_IO;
+    default:
+      return CAIRN_STORE_ERROR_FAILED;
+    }
+}
+
+void
+_cairn_database_set_error (CairnDatabase *database,
+                           int            rc,
+                           GError       **error,
+                           const char    *format,
+                           ...)
+{
+  g_autofree char *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_set_error (error, CAIRN_STORE_ERROR, error_code_for (rc), "%s: %s", what,
+               database && database->db ? sqlite3_errmsg (database->db) : sqlite3_errstr (rc));
+}
+
+CairnDatabase *
+_cairn_database_open (const char  *path,
+                      gboolean     create,
+                      GError     **error)
+{
+  g_autofree CairnDatabase *database = g_new0 (CairnDatabase, 1);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  int rc;
+
+  if (create)
+    flags |= SQLITE_OPEN_CREATE;
+
+  rc = sqlite3_open_v2 (path, &database->db, flags, NULL);
+  if (rc != SQLITE_OK)
+    {
+      _cairn_database_set_error (database, rc, error, "Cannot open store %s", path);
+      sqlite3_close (database->db);
+      return NULL;
+    }
+
+  sqlite3_extended_result_codes (database->db, 1);
+  sqlite3_busy_timeout (database->db, BUSY_TIMEOUT_MS);
+  database->statements = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                                (GDestroyNotify) sqlite3_finalize);
+
+  return g_steal_pointer (&database);
+}
+
+/* Settings that SQLite keeps per connection: every connection the store
+ * opens goes through here, after the schema version was checked. */
+gboolean
+_cairn_database_configure (CairnDatabase  *database,
+                           GError        **error)
+{
+  return _cairn_database_exec (database,
+                               "PRAGMA journal_mode = WAL;"
+                               "PRAGMA synchronous = FULL;"
+                               "PRAGMA foreign_keys = ON;"
+                               "PRAGMA temp_store = MEMORY;"
+                               "PRAGMA cache_size = -8000;"
+                               "PRAGMA trusted_schema = OFF;",
+                               error);
+}
+
+void
+_cairn_database_close (CairnDatabase *database)
+{
+  if (database == NULL)
+    return;
+
+  g_hash_table_unref (database->statements);
+  sqlite3_close_v2 (database->db);
+  g_free (database);
+}
+
+CairnStatement *
+_cairn_database_prepare (CairnDatabase  *database,
+                         const char     *sql,
+                         GError        **error)
+{
+  sqlite3_stmt *statement = g_hash_table_lookup (database->statements, sql);
+  int rc;
+
+  if (statement != NULL)
+    return statement;
+
+  rc = sqlite3_prepare_v3 (database->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, NULL);
+  if (rc != SQLITE_OK)
+    {
+      _cairn_database_set_error (database, rc, error, "Cannot prepare a store query");
+      return NULL;
+    }
+
+  g_hash_table_insert (database->statements, (gpointer) sql, statement);
+  return statement;
+}
+
+void
+_cairn_statement_release (CairnStatement *statement)
+{
+  sqlite3_reset (statement);
+  sqlite3_clear_bindings (statement);
+}
+
+gboolean
+_cairn_database_exec (CairnDatabase  *database,
+                      const char     *sql,
+                      GError        **error)
+{
+  int rc = sqlite3_exec (database->db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      _cairn_database_set_error (database, rc, error, "Store command failed");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+_cairn_database_step_done (CairnDatabase   *database,
+                           CairnStatement  *statement,
+                           GError         **error)
+{
+  int rc = sqlite3_step (statement);
+
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    {
+      _cairn_database_set_error (database, rc, error, "Store write failed");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Returns SQLITE_ROW, SQLITE_DONE, or -1 with @error set. */
+int
+_cairn_database_step_row (CairnDatabase   *database,
+                          CairnStatement  *statement,
+                          GError         **error)
+{
+  int rc = sqlite3_step (statement);
+
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    return rc;
+
+  _cairn_database_set_error (database, rc, error, "Store read failed");
+  return -1;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cairn-item.h"
+
+G_BEGIN_DECLS
+
+struct _CairnItem
+{
+  GObject parent_instance;
+
+  guint64 id;
+  guint64 collection_id;
+  guint64 size;
+  guint64 revision;
+  char *mime_type;
+  char *remote_id;
+  char *remote_revision;
+  char *gid;
+  CairnFlags *flags;
+  GPtrArray *parts;           /* CairnPart, few per item: searched linearly */
+  GHashTable *attributes;     /* name -> GBytes, or NULL value for "remove"; created on demand */
+};
+
+void _cairn_item_set_revision (CairnItem *self,
+                               guint64    revision);
+
+G_END_DECLS

@@ -1,0 +1,2600 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+
+#include "cairn-change-private.h"
+#include "cairn-collection-private.h"
+#include "cairn-flags-private.h"
+#include "cairn-item-private.h"
+#include "cairn-part-private.h"
+#include "cairn-store-private.h"
+#include "cairn-store-schema-private.h"
+#include "cairn-transaction-private.h"
+
+/**
+ * CairnStore:
+ *
+ * The store: one SQLite database in WAL mode, read and written directly
+ * by every process that opens it.
+ *
+ * Writes happen in write transactions (cairn_store_write_sync()); each one
+ * that changes anything gets the next store revision and appends entries
+ * to the change log in the same SQLite transaction, so a reader sees a
+ * transaction's changes and its log entries together or not at all. After
+ * each commit the store emits #CairnStore::committed in the main context
+ * it was opened in.
+ *
+ * Reads take a connection of their own, so they never wait for a writer.
+ *
+ * Since: 0.1
+ */
+
+#define DEFAULT_INLINE_THRESHOLD (16 * 1024)
+#define STREAM_PAGE_SIZE 1000
+
+G_DEFINE_QUARK (cairn-store-error-quark, cairn_store_error)
+
+G_DEFINE_FINAL_TYPE (CairnStore, cairn_store, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_ORIGIN,
+  PROP_INLINE_THRESHOLD,
+  N_PROPS
+};
+
+enum {
+  COMMITTED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* A reader connection borrowed from the store's pool. */
+typedef struct
+{
+  CairnStore *store;
+  CairnDatabase *database;
+} CairnReader;
+
+static void
+cairn_reader_free (CairnReader *reader)
+{
+  CairnStore *self = reader->store;
+
+  if (!sqlite3_get_autocommit (reader->database->db))
+    sqlite3_exec (reader->database->db, "ROLLBACK", NULL, NULL, NULL);
+
+  g_mutex_lock (&self->readers_lock);
+  g_ptr_array_add (self->idle_readers, reader->database);
+  g_mutex_unlock (&self->readers_lock);
+  g_free (reader);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnReader, cairn_reader_free)
+
+static CairnDatabase *
+open_connection (CairnStore  *self,
+                 GError     **error)
+{
+  CairnDatabase *database = _cairn_database_open (self->path, FALSE, error);
+
+  if (database != NULL && !_cairn_database_configure (database, error))
+    g_clear_pointer (&database, _cairn_database_close);
+
+  return database;
+}
+
+static CairnReader *
+cairn_store_acquire_reader (CairnStore  *self,
+                            GError     **error)
+{
+  CairnDatabase *database = NULL;
+  CairnReader *reader;
+
+  g_mutex_lock (&self->readers_lock);
+  if (self->idle_readers->len > 0)
+    database = g_ptr_array_steal_index_fast (self->idle_readers, self->idle_readers->len - 1);
+  g_mutex_unlock (&self->readers_lock);
+
+  if (database == NULL)
+    database = open_connection (self, error);
+  if (database == NULL)
+    return NULL;
+
+  reader = g_new (CairnReader, 1);
+  reader->store = self;
+  reader->database = database;
+
+  return reader;
+}
+
+static void
+cairn_store_finalize (GObject *object)
+{
+  CairnStore *self = (CairnStore *) object;
+
+  g_clear_pointer (&self->writer, _cairn_database_close);
+  g_ptr_array_unref (self->idle_readers);
+  g_mutex_clear (&self->writer_lock);
+  g_mutex_clear (&self->readers_lock);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self->path);
+  g_free (self->payload_dir);
+  g_free (self->origin);
+
+  G_OBJECT_CLASS (cairn_store_parent_class)->finalize (object);
+}
+
+static void
+cairn_store_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  CairnStore *self = CAIRN_STORE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_ORIGIN:
+      g_value_set_string (value, self->origin);
+      break;
+    case PROP_INLINE_THRESHOLD:
+      g_value_set_uint64 (value, self->inline_threshold);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_store_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  CairnStore *self = CAIRN_STORE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      self->path = g_value_dup_string (value);
+      break;
+    case PROP_ORIGIN:
+      cairn_store_set_origin (self, g_value_get_string (value));
+      break;
+    case PROP_INLINE_THRESHOLD:
+      cairn_store_set_inline_threshold (self, g_value_get_uint64 (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_store_class_init (CairnStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = cairn_store_finalize;
+  object_class->get_property = cairn_store_get_property;
+  object_class->set_property = cairn_store_set_property;
+
+  /**
+   * CairnStore:path:
+   *
+   * The path of the database file.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CairnStore:origin:
+   *
+   * The origin recorded with every change this store object writes: the
+   * agent instance id for an agent, %NULL for a client session. A
+   * resource's own writes carry its origin, so they are not replayed back
+   * to it.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ORIGIN] =
+    g_param_spec_string ("origin", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * CairnStore:inline-threshold:
+   *
+   * Payloads up to this many bytes are kept in the database; larger ones
+   * in files beside it.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_INLINE_THRESHOLD] =
+    g_param_spec_uint64 ("inline-threshold", NULL, NULL, 0, G_MAXINT32, DEFAULT_INLINE_THRESHOLD,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CairnStore::committed:
+   * @self: the store
+   * @revision: the store revision of the committed transaction
+   *
+   * Emitted in the main context the store was opened in, after a write
+   * transaction of this store object committed.
+   *
+   * Since: 0.1
+   */
+  signals[COMMITTED] =
+    g_signal_new ("committed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+}
+
+static void
+cairn_store_init (CairnStore *self)
+{
+  g_mutex_init (&self->writer_lock);
+  g_mutex_init (&self->readers_lock);
+  self->idle_readers = g_ptr_array_new_with_free_func ((GDestroyNotify) _cairn_database_close);
+  self->inline_threshold = DEFAULT_INLINE_THRESHOLD;
+  self->context = g_main_context_ref_thread_default ();
+}
+
+/**
+ * cairn_store_open:
+ * @path: (type filename): the database file; its folder must exist
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Opens the store at @path, creating the database if the file does not
+ * exist and migrating an older schema. A database made by a newer Cairn
+ * is refused with %CAIRN_STORE_ERROR_NEWER_SCHEMA and left untouched; a
+ * file that is not a store gives %CAIRN_STORE_ERROR_CORRUPT.
+ *
+ * This blocks on disk I/O; see cairn_store_open_async().
+ *
+ * Returns: (transfer full): the store, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+CairnStore *
+cairn_store_open (const char    *path,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  g_autoptr(CairnStore) self = NULL;
+  g_autofree char *folder = NULL;
+  CairnDatabase *writer;
+  int version;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  folder = g_path_get_dirname (path);
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "Cannot open store %s: the folder %s does not exist", path, folder);
+      return NULL;
+    }
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) && g_access (folder, W_OK) != 0)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_READ_ONLY,
+                   "Cannot create store %s: the folder %s is not writable", path, folder);
+      return NULL;
+    }
+
+  self = g_object_new (CAIRN_TYPE_STORE, "path", path, NULL);
+  self->payload_dir = g_strconcat (path, CAIRN_PAYLOAD_FOLDER_SUFFIX, NULL);
+
+  writer = _cairn_database_open (path, TRUE, error);
+  if (writer == NULL)
+    return NULL;
+  self->writer = writer;
+
+  /* Nothing may be written before the version is known to be ours. */
+  if (!_cairn_store_schema_read_version (writer, path, &version, error))
+    return NULL;
+  if (version > CAIRN_STORE_SCHEMA_VERSION)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NEWER_SCHEMA,
+                   "%s has schema version %d, newer than version %d that this Cairn "
+                   "understands; it was left untouched", path, version,
+                   CAIRN_STORE_SCHEMA_VERSION);
+      return NULL;
+    }
+
+  if (!_cairn_database_configure (writer, error))
+    {
+      g_prefix_error (error, "Cannot open store %s: ", path);
+      return NULL;
+    }
+  if (!_cairn_store_schema_migrate (writer, path, error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+static void
+open_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  GError *error = NULL;
+  CairnStore *store = cairn_store_open (task_data, cancellable, &error);
+
+  if (store == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, store, g_object_unref);
+}
+
+/**
+ * cairn_store_open_async:
+ * @path: (type filename): the database file
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the store is open
+ * @user_data: data for @callback
+ *
+ * Opens the store at @path in a worker thread, as cairn_store_open() does.
+ * The store's #CairnStore::committed signal is emitted in the thread-default
+ * main context of the caller of this function.
+ *
+ * Since: 0.1
+ */
+void
+cairn_store_open_async (const char          *path,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cairn_store_open_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, open_thread);
+}
+
+/**
+ * cairn_store_open_finish:
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the store, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+CairnStore *
+cairn_store_open_finish (GAsyncResult  *result,
+                         GError       **error)
+{
+  CairnStore *store;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == cairn_store_open_async, NULL);
+
+  store = g_task_propagate_pointer (G_TASK (result), error);
+  if (store != NULL)
+    {
+      g_main_context_unref (store->context);
+      store->context = g_main_context_ref_thread_default ();
+    }
+
+  return store;
+}
+
+/**
+ * cairn_store_get_path:
+ * @self: a #CairnStore
+ *
+ * Returns: (type filename): the database file
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_store_get_path (CairnStore *self)
+{
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  return self->path;
+}
+
+/**
+ * cairn_store_get_origin:
+ * @self: a #CairnStore
+ *
+ * Returns: (nullable): the origin recorded with this store's writes
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_store_get_origin (CairnStore *self)
+{
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  return self->origin;
+}
+
+/**
+ * cairn_store_set_origin:
+ * @self: a #CairnStore
+ * @origin: (nullable): an agent instance id, or %NULL for a client session
+ *
+ * Sets the origin recorded with every later write of this store object.
+ *
+ * Since: 0.1
+ */
+void
+cairn_store_set_origin (CairnStore *self,
+                        const char *origin)
+{
+  g_return_if_fail (CAIRN_IS_STORE (self));
+
+  g_mutex_lock (&self->writer_lock);
+  if (g_strcmp0 (self->origin, origin) == 0)
+    {
+      g_mutex_unlock (&self->writer_lock);
+      return;
+    }
+  g_free (self->origin);
+  self->origin = g_strdup (origin);
+  g_mutex_unlock (&self->writer_lock);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ORIGIN]);
+}
+
+/**
+ * cairn_store_get_inline_threshold:
+ * @self: a #CairnStore
+ *
+ * Returns: the largest payload, in bytes, kept in the database
+ *
+ * Since: 0.1
+ */
+gsize
+cairn_store_get_inline_threshold (CairnStore *self)
+{
+  g_return_val_if_fail (CAIRN_IS_STORE (self), 0);
+
+  return self->inline_threshold;
+}
+
+/**
+ * cairn_store_set_inline_threshold:
+ * @self: a #CairnStore
+ * @threshold: the largest payload, in bytes, to keep in the database
+ *
+ * Since: 0.1
+ */
+void
+cairn_store_set_inline_threshold (CairnStore *self,
+                                  gsize       threshold)
+{
+  g_return_if_fail (CAIRN_IS_STORE (self));
+  g_return_if_fail (threshold <= G_MAXINT32);
+
+  if (self->inline_threshold == threshold)
+    return;
+  self->inline_threshold = threshold;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INLINE_THRESHOLD]);
+}
+
+char *
+_cairn_store_payload_path (CairnStore *self,
+                           const char *name)
+{
+  return g_build_filename (self->payload_dir, name, NULL);
+}
+
+static gboolean
+read_revision (CairnDatabase  *database,
+               guint64        *revision,
+               guint64        *log_start,
+               GError        **error)
+{
+  g_autoptr(CairnStatement) stmt =
+    _cairn_database_prepare (database, "SELECT revision, log_start FROM store_state", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  if (_cairn_database_step_row (database, stmt, error) != SQLITE_ROW)
+    {
+      if (error && *error == NULL)
+        g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CORRUPT, "The store has no state");
+      return FALSE;
+    }
+
+  *revision = sqlite3_column_int64 (stmt, 0);
+  if (log_start)
+    *log_start = sqlite3_column_int64 (stmt, 1);
+
+  return TRUE;
+}
+
+/**
+ * cairn_store_get_revision:
+ * @self: a #CairnStore
+ * @revision: (out): the latest committed store revision
+ * @error: return location for an error
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_get_revision (CairnStore  *self,
+                          guint64     *revision,
+                          GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (revision != NULL, FALSE);
+
+  reader = cairn_store_acquire_reader (self, error);
+
+  return reader != NULL && read_revision (reader->database, revision, NULL, error);
+}
+
+/* Writes */
+
+typedef struct
+{
+  CairnStore *store;
+  guint64 revision;
+} Committed;
+
+static gboolean
+emit_committed (gpointer data)
+{
+  Committed *committed = data;
+
+  g_signal_emit (committed->store, signals[COMMITTED], 0, committed->revision);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+committed_free (gpointer data)
+{
+  Committed *committed = data;
+
+  g_object_unref (committed->store);
+  g_free (committed);
+}
+
+static gboolean
+write_locked (CairnStore            *self,
+              CairnTransactionFunc   func,
+              gpointer               user_data,
+              guint64               *revision,
+              GCancellable          *cancellable,
+              GError               **error)
+{
+  g_autoptr(CairnTransaction) transaction = NULL;
+  gboolean ok;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  if (!_cairn_database_exec (self->writer, "BEGIN IMMEDIATE", error))
+    {
+      g_prefix_error (error, "Cannot start a write transaction on %s: ", self->path);
+      return FALSE;
+    }
+
+  transaction = _cairn_transaction_new (self, self->writer);
+  ok = func (transaction, user_data, error);
+  if (!ok && error != NULL && *error == NULL)
+    {
+      g_critical ("A CairnTransactionFunc returned FALSE without setting an error");
+      g_set_error_literal (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_FAILED,
+                           "The write transaction failed");
+    }
+
+  ok = ok &&
+       !g_cancellable_set_error_if_cancelled (cancellable, error) &&
+       _cairn_transaction_prepare_commit (transaction, error) &&
+       _cairn_database_exec (self->writer, "COMMIT", error);
+  if (!ok)
+    {
+      sqlite3_exec (self->writer->db, "ROLLBACK", NULL, NULL, NULL);
+      _cairn_transaction_finish (transaction, FALSE);
+      return FALSE;
+    }
+
+  _cairn_transaction_finish (transaction, TRUE);
+  *revision = cairn_transaction_get_revision (transaction);
+
+  return TRUE;
+}
+
+/**
+ * cairn_store_write_sync:
+ * @self: a #CairnStore
+ * @func: (scope call): does the writes
+ * @user_data: data for @func
+ * @revision: (out) (optional): the revision of the committed transaction, or
+ *   0 if it changed nothing
+ * @cancellable: (nullable): a #GCancellable; cancelling before the commit
+ *   rolls the transaction back
+ * @error: return location for an error
+ *
+ * Runs @func in one write transaction and commits it. The write lock is
+ * held only while @func runs: keep it short and never return to a main
+ * loop inside it. Large imports go in several transactions of at most
+ * %CAIRN_STORE_BATCH_SIZE items, as cairn_store_create_items_sync() does.
+ *
+ * Returns: %TRUE if the transaction committed
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_write_sync (CairnStore            *self,
+                        CairnTransactionFunc   func,
+                        gpointer               user_data,
+                        guint64               *revision,
+                        GCancellable          *cancellable,
+                        GError               **error)
+{
+  guint64 committed_revision = 0;
+  gboolean ok;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&self->writer_lock);
+  ok = write_locked (self, func, user_data, &committed_revision, cancellable, error);
+  g_mutex_unlock (&self->writer_lock);
+
+  if (ok && committed_revision > 0)
+    {
+      Committed *committed = g_new (Committed, 1);
+
+      committed->store = g_object_ref (self);
+      committed->revision = committed_revision;
+      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, emit_committed,
+                                  committed, committed_free);
+    }
+
+  if (revision)
+    *revision = committed_revision;
+
+  return ok;
+}
+
+typedef struct
+{
+  CairnTransactionFunc func;
+  gpointer user_data;
+  GDestroyNotify user_data_free;
+} WriteData;
+
+static void
+write_data_free (WriteData *data)
+{
+  if (data->user_data_free)
+    data->user_data_free (data->user_data);
+  g_free (data);
+}
+
+static void
+write_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  WriteData *data = task_data;
+  GError *error = NULL;
+  guint64 revision;
+
+  if (cairn_store_write_sync (source_object, data->func, data->user_data, &revision,
+                              cancellable, &error))
+    g_task_return_int (task, (gssize) revision);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * cairn_store_write_async:
+ * @self: a #CairnStore
+ * @func: (scope notified): does the writes, in a worker thread
+ * @user_data: data for @func
+ * @user_data_free: (nullable): frees @user_data
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the transaction committed or failed
+ * @callback_data: data for @callback
+ *
+ * Runs @func in one write transaction in a worker thread, as
+ * cairn_store_write_sync() does.
+ *
+ * Since: 0.1
+ */
+void
+cairn_store_write_async (CairnStore           *self,
+                         CairnTransactionFunc  func,
+                         gpointer              user_data,
+                         GDestroyNotify        user_data_free,
+                         GCancellable         *cancellable,
+                         GAsyncReadyCallback   callback,
+                         gpointer              callback_data)
+{
+  g_autoptr(GTask) task = NULL;
+  WriteData *data;
+
+  g_return_if_fail (CAIRN_IS_STORE (self));
+  g_return_if_fail (func != NULL);
+
+  data = g_new (WriteData, 1);
+  data->func = func;
+  data->user_data = user_data;
+  data->user_data_free = user_data_free;
+
+  task = g_task_new (self, cancellable, callback, callback_data);
+  g_task_set_source_tag (task, cairn_store_write_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
+  g_task_run_in_thread (task, write_thread);
+}
+
+/**
+ * cairn_store_write_finish:
+ * @self: a #CairnStore
+ * @result: the #GAsyncResult passed to the callback
+ * @revision: (out) (optional): the revision of the committed transaction
+ * @error: return location for an error
+ *
+ * Returns: %TRUE if the transaction committed
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_write_finish (CairnStore    *self,
+                          GAsyncResult  *result,
+                          guint64       *revision,
+                          GError       **error)
+{
+  gssize value;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == cairn_store_write_async, FALSE);
+
+  value = g_task_propagate_int (G_TASK (result), error);
+  if (value < 0)
+    return FALSE;
+  if (revision)
+    *revision = (guint64) value;
+
+  return TRUE;
+}
+
+typedef struct
+{
+  GPtrArray *items;
+  guint start;
+  guint end;
+} ItemBatch;
+
+static gboolean
+create_item_batch (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  ItemBatch *batch = user_data;
+
+  for (guint i = batch->start; i < batch->end; i++)
+    if (!cairn_transaction_create_item (transaction, g_ptr_array_index (batch->items, i), error))
+      return FALSE;
+
+  return TRUE;
+}
+
+/**
+ * cairn_store_create_items_sync:
+ * @self: a #CairnStore
+ * @items: (element-type CairnItem): items to create
+ * @cancellable: (nullable): a #GCancellable, checked between batches
+ * @error: return location for an error
+ *
+ * Creates @items in write transactions of %CAIRN_STORE_BATCH_SIZE items,
+ * so that writers in other processes interleave. Each batch is atomic; on
+ * failure, the batches before the failing one stay committed, and their
+ * items have their ids set.
+ *
+ * Returns: %TRUE if every item was created
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_create_items_sync (CairnStore    *self,
+                               GPtrArray     *items,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (items != NULL, FALSE);
+
+  for (guint start = 0; start < items->len; start += CAIRN_STORE_BATCH_SIZE)
+    {
+      ItemBatch batch = { items, start, MIN (items->len, start + CAIRN_STORE_BATCH_SIZE) };
+
+      if (!cairn_store_write_sync (self, create_item_batch, &batch, NULL, cancellable, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Reads */
+
+#define COLLECTION_COLUMNS \
+  "id, parent_id, name, resource, remote_id, remote_revision, mime_types, is_virtual, " \
+  "cache_inherit, cache_check_interval, cache_timeout, cache_sync_on_demand, " \
+  "cache_local_parts, revision"
+
+static char **
+split_words (const char *joined)
+{
+  if (joined == NULL || *joined == '\0')
+    return g_new0 (char *, 1);
+
+  return g_strsplit (joined, " ", -1);
+}
+
+static CairnCollection *
+collection_from_row (CairnDatabase  *database,
+                     CairnStatement *stmt,
+                     GError        **error)
+{
+  g_autoptr(CairnCollection) collection = g_object_new (CAIRN_TYPE_COLLECTION, NULL);
+  g_autoptr(CairnStatement) attributes = NULL;
+  CairnCachePolicy *policy = collection->cache_policy;
+  int rc;
+
+  collection->id = sqlite3_column_int64 (stmt, 0);
+  collection->parent_id = sqlite3_column_int64 (stmt, 1);
+  collection->name = _cairn_column_dup (stmt, 2);
+  collection->resource = _cairn_column_dup (stmt, 3);
+  collection->remote_id = _cairn_column_dup (stmt, 4);
+  collection->remote_revision = _cairn_column_dup (stmt, 5);
+  g_strfreev (collection->content_mime_types);
+  collection->content_mime_types = split_words ((const char *) sqlite3_column_text (stmt, 6));
+  collection->is_virtual = sqlite3_column_int (stmt, 7) != 0;
+  cairn_cache_policy_set_inherit (policy, sqlite3_column_int (stmt, 8));
+  cairn_cache_policy_set_check_interval (policy, MAX (-1, sqlite3_column_int (stmt, 9)));
+  cairn_cache_policy_set_cache_timeout (policy, MAX (-1, sqlite3_column_int (stmt, 10)));
+  cairn_cache_policy_set_sync_on_demand (policy, sqlite3_column_int (stmt, 11));
+  {
+    g_auto(GStrv) parts = split_words ((const char *) sqlite3_column_text (stmt, 12));
+    cairn_cache_policy_set_local_parts (policy, (const char * const *) parts);
+  }
+  collection->revision = sqlite3_column_int64 (stmt, 13);
+
+  attributes = _cairn_database_prepare (database,
+                                        "SELECT name, value FROM collection_attributes "
+                                        "WHERE collection_id = ?",
+                                        error);
+  if (attributes == NULL)
+    return NULL;
+  sqlite3_bind_int64 (attributes, 1, collection->id);
+  while ((rc = _cairn_database_step_row (database, attributes, error)) == SQLITE_ROW)
+    {
+      g_autoptr(GBytes) value = g_bytes_new (sqlite3_column_blob (attributes, 1),
+                                             sqlite3_column_bytes (attributes, 1));
+
+      cairn_collection_set_attribute (collection,
+                                      (const char *) sqlite3_column_text (attributes, 0), value);
+    }
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&collection);
+}
+
+static CairnCollection *
+collection_from_statement (CairnDatabase  *database,
+                           CairnStatement *stmt,
+                           const char     *what,
+                           GError        **error)
+{
+  int rc = _cairn_database_step_row (database, stmt, error);
+
+  if (rc < 0)
+    return NULL;
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "No collection %s", what);
+      return NULL;
+    }
+
+  return collection_from_row (database, stmt, error);
+}
+
+CairnCollection *
+_cairn_store_load_collection (CairnDatabase  *database,
+                              guint64         id,
+                              GError        **error)
+{
+  g_autoptr(CairnStatement) stmt =
+    _cairn_database_prepare (database,
+                             "SELECT " COLLECTION_COLUMNS " FROM collections WHERE id = ?",
+                             error);
+  g_autofree char *what = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, id);
+
+  what = g_strdup_printf ("with id %" G_GUINT64_FORMAT, id);
+  return collection_from_statement (database, stmt, what, error);
+}
+
+/**
+ * cairn_store_get_collection:
+ * @self: a #CairnStore
+ * @id: a collection id
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the collection with its attributes, or %NULL
+ *   with %CAIRN_STORE_ERROR_NOT_FOUND
+ *
+ * Since: 0.1
+ */
+CairnCollection *
+cairn_store_get_collection (CairnStore  *self,
+                            guint64      id,
+                            GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+
+  return _cairn_store_load_collection (reader->database, id, error);
+}
+
+/**
+ * cairn_store_find_collection_by_remote_id:
+ * @self: a #CairnStore
+ * @resource: the owning resource's instance id
+ * @remote_id: the backend's id of the collection
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the collection, or %NULL with
+ *   %CAIRN_STORE_ERROR_NOT_FOUND
+ *
+ * Since: 0.1
+ */
+CairnCollection *
+cairn_store_find_collection_by_remote_id (CairnStore  *self,
+                                          const char  *resource,
+                                          const char  *remote_id,
+                                          GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autofree char *what = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (resource != NULL, NULL);
+  g_return_val_if_fail (remote_id != NULL, NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " COLLECTION_COLUMNS " FROM collections "
+                                  "WHERE resource = ? AND remote_id = ?",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  _cairn_bind_text (stmt, 1, resource);
+  _cairn_bind_text (stmt, 2, remote_id);
+
+  what = g_strdup_printf ("with remote id %s in resource %s", remote_id, resource);
+  return collection_from_statement (reader->database, stmt, what, error);
+}
+
+/* Depth-first, parents before children, siblings by name. */
+static void
+append_subtree (GPtrArray  *sorted,
+                GHashTable *children,
+                guint64     parent_id)
+{
+  GPtrArray *list = g_hash_table_lookup (children, &parent_id);
+
+  for (guint i = 0; list != NULL && i < list->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (list, i);
+
+      g_ptr_array_add (sorted, g_object_ref (collection));
+      append_subtree (sorted, children, collection->id);
+    }
+}
+
+static int
+compare_collection_names (gconstpointer a,
+                          gconstpointer b)
+{
+  CairnCollection *ca = *(CairnCollection **) a;
+  CairnCollection *cb = *(CairnCollection **) b;
+  int cmp = g_utf8_collate (ca->name, cb->name);
+
+  return cmp != 0 ? cmp : (ca->id < cb->id ? -1 : 1);
+}
+
+/**
+ * cairn_store_list_collections:
+ * @self: a #CairnStore
+ * @resource: (nullable): only the collections of this resource, or %NULL
+ *   for all
+ * @error: return location for an error
+ *
+ * Lists the collection tree: depth first, every parent before its
+ * children, siblings sorted by name.
+ *
+ * Returns: (transfer container) (element-type CairnCollection): the
+ *   collections, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_list_collections (CairnStore  *self,
+                              const char  *resource,
+                              GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) children = NULL;
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_int64_hash, g_int64_equal);
+  GPtrArray *sorted;
+  int rc;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+
+  if (!_cairn_database_exec (reader->database, "BEGIN", error))
+    return NULL;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " COLLECTION_COLUMNS " FROM collections "
+                                  "WHERE ?1 IS NULL OR resource = ?1",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  _cairn_bind_text (stmt, 1, resource);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    {
+      CairnCollection *collection = collection_from_row (reader->database, stmt, error);
+
+      if (collection == NULL)
+        return NULL;
+      g_ptr_array_add (all, collection);
+      g_hash_table_add (ids, &collection->id);
+    }
+  if (rc < 0)
+    return NULL;
+
+  children = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                    (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < all->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (all, i);
+      /* With a resource filter, a collection whose parent is not listed is
+       * a root of the listing. */
+      static const guint64 root = 0;
+      const guint64 *parent = g_hash_table_contains (ids, &collection->parent_id)
+                                ? &collection->parent_id : &root;
+      GPtrArray *list = g_hash_table_lookup (children, parent);
+
+      if (list == NULL)
+        {
+          list = g_ptr_array_new ();
+          g_hash_table_insert (children, (gpointer) parent, list);
+        }
+      g_ptr_array_add (list, collection);
+    }
+
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, children);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      g_ptr_array_sort (value, compare_collection_names);
+  }
+
+  sorted = g_ptr_array_new_full (all->len, g_object_unref);
+  append_subtree (sorted, children, 0);
+
+  return sorted;
+}
+
+/**
+ * cairn_store_get_collection_statistics:
+ * @self: a #CairnStore
+ * @id: a collection id
+ * @count: (out) (optional): the number of items
+ * @unread: (out) (optional): the number of items without `\Seen`
+ * @size: (out) (optional): the sum of the items' sizes
+ * @error: return location for an error
+ *
+ * Counts the items of a collection, or the items linked into a virtual
+ * collection.
+ *
+ * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_NOT_FOUND for
+ *   an unknown collection
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_get_collection_statistics (CairnStore  *self,
+                                       guint64      id,
+                                       guint64     *count,
+                                       guint64     *unread,
+                                       guint64     *size,
+                                       GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(CairnCollection) collection = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
+    return FALSE;
+
+  collection = _cairn_store_load_collection (reader->database, id, error);
+  if (collection == NULL)
+    return FALSE;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  collection->is_virtual
+                                  ? "SELECT count(*), total (i.size), "
+                                    "  total (NOT EXISTS (SELECT 1 FROM item_flags f "
+                                    "    WHERE f.item_id = i.id AND f.flag = '\\Seen')) "
+                                    "FROM collection_links l JOIN items i ON i.id = l.item_id "
+                                    "WHERE l.collection_id = ?"
+                                  : "SELECT count(*), total (i.size), "
+                                    "  total (NOT EXISTS (SELECT 1 FROM item_flags f "
+                                    "    WHERE f.item_id = i.id AND f.flag = '\\Seen')) "
+                                    "FROM items i WHERE i.collection_id = ?",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, id);
+  if (_cairn_database_step_row (reader->database, stmt, error) != SQLITE_ROW)
+    return FALSE;
+
+  if (count)
+    *count = sqlite3_column_int64 (stmt, 0);
+  if (size)
+    *size = (guint64) sqlite3_column_double (stmt, 1);
+  if (unread)
+    *unread = (guint64) sqlite3_column_double (stmt, 2);
+
+  return TRUE;
+}
+
+/* Items */
+
+#define ITEM_COLUMNS \
+  "i.id, i.collection_id, i.mime_type, i.size, i.remote_id, i.remote_revision, i.gid, " \
+  "i.revision, (SELECT group_concat (flag, ' ') FROM item_flags WHERE item_id = i.id)"
+
+static CairnItem *
+item_from_row (CairnStatement *stmt)
+{
+  CairnItem *item = g_object_new (CAIRN_TYPE_ITEM, NULL);
+  const char *flags = (const char *) sqlite3_column_text (stmt, 8);
+
+  item->id = sqlite3_column_int64 (stmt, 0);
+  item->collection_id = sqlite3_column_int64 (stmt, 1);
+  item->mime_type = _cairn_column_dup (stmt, 2);
+  item->size = sqlite3_column_int64 (stmt, 3);
+  item->remote_id = _cairn_column_dup (stmt, 4);
+  item->remote_revision = _cairn_column_dup (stmt, 5);
+  item->gid = _cairn_column_dup (stmt, 6);
+  item->revision = sqlite3_column_int64 (stmt, 7);
+  if (flags != NULL)
+    {
+      cairn_flags_free (item->flags);
+      item->flags = _cairn_flags_new_from_string (flags);
+    }
+
+  return item;
+}
+
+static void
+append_json_string (GString    *json,
+                    const char *value)
+{
+  g_string_append_c (json, '"');
+  for (const char *p = value; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_c (json, '\\');
+      g_string_append_c (json, *p);
+    }
+  g_string_append_c (json, '"');
+}
+
+/* Loads the parts and attributes the scope asks for into @items, in two
+ * queries for the whole batch. */
+static gboolean
+load_item_payloads (CairnStore       *self,
+                    CairnDatabase    *database,
+                    GPtrArray        *items,
+                    CairnFetchScope  *scope,
+                    GError          **error)
+{
+  const char * const *names = cairn_fetch_scope_get_parts (scope);
+  gboolean all_parts = cairn_fetch_scope_get_all_parts (scope);
+  g_autoptr(GHashTable) by_id = NULL;
+  g_autoptr(GString) ids = NULL;
+  int rc;
+
+  if (items->len == 0 ||
+      (!all_parts && names[0] == NULL && !cairn_fetch_scope_get_attributes (scope)))
+    return TRUE;
+
+  by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  ids = g_string_new ("[");
+  for (guint i = 0; i < items->len; i++)
+    {
+      CairnItem *item = g_ptr_array_index (items, i);
+
+      g_hash_table_insert (by_id, &item->id, item);
+      g_string_append_printf (ids, i ? ",%" G_GUINT64_FORMAT : "%" G_GUINT64_FORMAT, item->id);
+    }
+  g_string_append_c (ids, ']');
+
+  if (all_parts || names[0] != NULL)
+    {
+      g_autoptr(CairnStatement) stmt = NULL;
+      g_autoptr(GString) wanted = g_string_new ("[");
+
+      for (guint i = 0; names[i] != NULL; i++)
+        {
+          if (i > 0)
+            g_string_append_c (wanted, ',');
+          append_json_string (wanted, names[i]);
+        }
+      g_string_append_c (wanted, ']');
+
+      stmt = _cairn_database_prepare (database,
+                                      all_parts
+                                      ? "SELECT item_id, name, storage, size, data, path FROM parts "
+                                        "WHERE item_id IN (SELECT value FROM json_each (?1))"
+                                      : "SELECT item_id, name, storage, size, data, path FROM parts "
+                                        "WHERE item_id IN (SELECT value FROM json_each (?1)) "
+                                        "AND name IN (SELECT value FROM json_each (?2))",
+                                      error);
+      if (stmt == NULL)
+        return FALSE;
+      _cairn_bind_text (stmt, 1, ids->str);
+      if (!all_parts)
+        _cairn_bind_text (stmt, 2, wanted->str);
+
+      while ((rc = _cairn_database_step_row (database, stmt, error)) == SQLITE_ROW)
+        {
+          gint64 item_id = sqlite3_column_int64 (stmt, 0);
+          CairnItem *item = g_hash_table_lookup (by_id, &item_id);
+          CairnPartStorage storage = sqlite3_column_int (stmt, 2);
+          GBytes *data = NULL;
+          char *path = NULL;
+
+          if (storage == CAIRN_PART_STORAGE_INLINE)
+            data = g_bytes_new (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
+          else if (storage == CAIRN_PART_STORAGE_EXTERNAL)
+            path = _cairn_store_payload_path (self, (const char *) sqlite3_column_text (stmt, 5));
+          else if (storage == CAIRN_PART_STORAGE_FOREIGN)
+            path = _cairn_column_dup (stmt, 5);
+
+          g_ptr_array_add (item->parts,
+                           _cairn_part_new ((const char *) sqlite3_column_text (stmt, 1),
+                                            storage, sqlite3_column_int64 (stmt, 3), data, path));
+        }
+      if (rc < 0)
+        return FALSE;
+    }
+
+  if (cairn_fetch_scope_get_attributes (scope))
+    {
+      g_autoptr(CairnStatement) stmt =
+        _cairn_database_prepare (database,
+                                 "SELECT item_id, name, value FROM item_attributes "
+                                 "WHERE item_id IN (SELECT value FROM json_each (?1))",
+                                 error);
+
+      if (stmt == NULL)
+        return FALSE;
+      _cairn_bind_text (stmt, 1, ids->str);
+
+      while ((rc = _cairn_database_step_row (database, stmt, error)) == SQLITE_ROW)
+        {
+          gint64 item_id = sqlite3_column_int64 (stmt, 0);
+          CairnItem *item = g_hash_table_lookup (by_id, &item_id);
+          g_autoptr(GBytes) value = g_bytes_new (sqlite3_column_blob (stmt, 2),
+                                                 sqlite3_column_bytes (stmt, 2));
+
+          cairn_item_set_attribute (item, (const char *) sqlite3_column_text (stmt, 1), value);
+        }
+      if (rc < 0)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Steps a bound item query to the end and loads the scope's payloads. */
+static GPtrArray *
+load_items (CairnStore       *self,
+            CairnDatabase    *database,
+            CairnStatement   *stmt,
+            CairnFetchScope  *scope,
+            GError          **error)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(CairnFetchScope) default_scope = NULL;
+  int rc;
+
+  while ((rc = _cairn_database_step_row (database, stmt, error)) == SQLITE_ROW)
+    g_ptr_array_add (items, item_from_row (stmt));
+  if (rc < 0)
+    return NULL;
+
+  if (scope == NULL)
+    scope = default_scope = cairn_fetch_scope_new ();
+  if (!load_item_payloads (self, database, items, scope, error))
+    return NULL;
+
+  return g_steal_pointer (&items);
+}
+
+static CairnItem *
+single_item (GPtrArray   *items,
+             const char  *what,
+             GError     **error)
+{
+  if (items == NULL)
+    return NULL;
+  if (items->len == 0)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, "No item %s", what);
+      return NULL;
+    }
+
+  return g_object_ref (g_ptr_array_index (items, 0));
+}
+
+/**
+ * cairn_store_get_item:
+ * @self: a #CairnStore
+ * @id: an item id
+ * @scope: (nullable): what to load beside columns and flags
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the item, or %NULL with
+ *   %CAIRN_STORE_ERROR_NOT_FOUND
+ *
+ * Since: 0.1
+ */
+CairnItem *
+cairn_store_get_item (CairnStore       *self,
+                      guint64           id,
+                      CairnFetchScope  *scope,
+                      GError          **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *what = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
+    return NULL;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " ITEM_COLUMNS " FROM items i WHERE i.id = ?",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, id);
+
+  items = load_items (self, reader->database, stmt, scope, error);
+  what = g_strdup_printf ("with id %" G_GUINT64_FORMAT, id);
+  return single_item (items, what, error);
+}
+
+/**
+ * cairn_store_find_item_by_remote_id:
+ * @self: a #CairnStore
+ * @collection_id: the collection to look in
+ * @remote_id: the backend's id of the item
+ * @scope: (nullable): what to load beside columns and flags
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the item, or %NULL with
+ *   %CAIRN_STORE_ERROR_NOT_FOUND
+ *
+ * Since: 0.1
+ */
+CairnItem *
+cairn_store_find_item_by_remote_id (CairnStore       *self,
+                                    guint64           collection_id,
+                                    const char       *remote_id,
+                                    CairnFetchScope  *scope,
+                                    GError          **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *what = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (remote_id != NULL, NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
+    return NULL;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " ITEM_COLUMNS " FROM items i "
+                                  "WHERE i.collection_id = ? AND i.remote_id = ?",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, collection_id);
+  _cairn_bind_text (stmt, 2, remote_id);
+
+  items = load_items (self, reader->database, stmt, scope, error);
+  what = g_strdup_printf ("with remote id %s in collection %" G_GUINT64_FORMAT,
+                          remote_id, collection_id);
+  return single_item (items, what, error);
+}
+
+/**
+ * cairn_store_find_items_by_resource_remote_id:
+ * @self: a #CairnStore
+ * @resource: the owning resource's instance id
+ * @remote_id: the backend's id of the item
+ * @scope: (nullable): what to load beside columns and flags
+ * @error: return location for an error
+ *
+ * Finds the items with @remote_id in any collection of @resource: remote
+ * ids are unique per collection only.
+ *
+ * Returns: (transfer container) (element-type CairnItem): the items,
+ *   possibly none, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_find_items_by_resource_remote_id (CairnStore       *self,
+                                              const char       *resource,
+                                              const char       *remote_id,
+                                              CairnFetchScope  *scope,
+                                              GError          **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (resource != NULL, NULL);
+  g_return_val_if_fail (remote_id != NULL, NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
+    return NULL;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " ITEM_COLUMNS " FROM collections c "
+                                  "JOIN items i ON i.collection_id = c.id AND i.remote_id = ?2 "
+                                  "WHERE c.resource = ?1 ORDER BY i.id",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  _cairn_bind_text (stmt, 1, resource);
+  _cairn_bind_text (stmt, 2, remote_id);
+
+  return load_items (self, reader->database, stmt, scope, error);
+}
+
+/**
+ * cairn_store_find_items_by_gid:
+ * @self: a #CairnStore
+ * @gid: the id taken from the payload
+ * @scope: (nullable): what to load beside columns and flags
+ * @error: return location for an error
+ *
+ * Returns: (transfer container) (element-type CairnItem): the items with
+ *   @gid in any collection, by id, possibly none; %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_find_items_by_gid (CairnStore       *self,
+                               const char       *gid,
+                               CairnFetchScope  *scope,
+                               GError          **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (gid != NULL, NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
+    return NULL;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " ITEM_COLUMNS " FROM items i "
+                                  "WHERE i.gid = ? ORDER BY i.id",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  _cairn_bind_text (stmt, 1, gid);
+
+  return load_items (self, reader->database, stmt, scope, error);
+}
+
+/* One page of a collection, by id after @after_id. Items linked into a
+ * virtual collection are listed like its own. */
+static GPtrArray *
+list_page (CairnStore       *self,
+           CairnDatabase    *database,
+           gboolean          is_virtual,
+           guint64           collection_id,
+           CairnFetchScope  *scope,
+           guint64           after_id,
+           guint             limit,
+           GError          **error)
+{
+  g_autoptr(CairnStatement) stmt =
+    _cairn_database_prepare (database,
+                             is_virtual
+                             ? "SELECT " ITEM_COLUMNS " FROM collection_links l "
+                               "JOIN items i ON i.id = l.item_id "
+                               "WHERE l.collection_id = ?1 AND l.item_id > ?2 "
+                               "ORDER BY l.item_id LIMIT ?3"
+                             : "SELECT " ITEM_COLUMNS " FROM items i "
+                               "WHERE i.collection_id = ?1 AND i.id > ?2 "
+                               "ORDER BY i.id LIMIT ?3",
+                             error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, collection_id);
+  sqlite3_bind_int64 (stmt, 2, after_id);
+  sqlite3_bind_int64 (stmt, 3, limit ? limit : G_MAXINT64);
+
+  return load_items (self, database, stmt, scope, error);
+}
+
+static gboolean
+collection_is_virtual (CairnDatabase  *database,
+                       guint64         collection_id,
+                       gboolean       *is_virtual,
+                       GError        **error)
+{
+  g_autoptr(CairnStatement) stmt =
+    _cairn_database_prepare (database, "SELECT is_virtual FROM collections WHERE id = ?", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, collection_id);
+  rc = _cairn_database_step_row (database, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "No collection with id %" G_GUINT64_FORMAT, collection_id);
+      return FALSE;
+    }
+
+  *is_virtual = sqlite3_column_int (stmt, 0) != 0;
+  return TRUE;
+}
+
+/**
+ * cairn_store_list_items:
+ * @self: a #CairnStore
+ * @collection_id: a collection id
+ * @scope: (nullable): what to load beside columns and flags
+ * @after_id: list items with ids above this one (0 for the first page)
+ * @limit: the page size, or 0 for all
+ * @error: return location for an error
+ *
+ * Lists one page of a collection's items in id order. For the next page,
+ * pass the id of the last item as @after_id.
+ *
+ * Returns: (transfer container) (element-type CairnItem): the items, or
+ *   %NULL with @error set (%CAIRN_STORE_ERROR_NOT_FOUND for an unknown
+ *   collection)
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_list_items (CairnStore       *self,
+                        guint64           collection_id,
+                        CairnFetchScope  *scope,
+                        guint64           after_id,
+                        guint             limit,
+                        GError          **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  gboolean is_virtual;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
+      !collection_is_virtual (reader->database, collection_id, &is_virtual, error))
+    return NULL;
+
+  return list_page (self, reader->database, is_virtual, collection_id, scope, after_id, limit,
+                    error);
+}
+
+typedef struct
+{
+  guint64 collection_id;
+  CairnFetchScope *scope;
+  guint64 after_id;
+  guint limit;
+} ListData;
+
+static void
+list_data_free (ListData *data)
+{
+  g_clear_pointer (&data->scope, cairn_fetch_scope_unref);
+  g_free (data);
+}
+
+static void
+list_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  ListData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *items;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  items = cairn_store_list_items (source_object, data->collection_id, data->scope,
+                                  data->after_id, data->limit, &error);
+  if (items == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, items, (GDestroyNotify) g_ptr_array_unref);
+}
+
+/**
+ * cairn_store_list_items_async:
+ * @self: a #CairnStore
+ * @collection_id: a collection id
+ * @scope: (nullable): what to load beside columns and flags
+ * @after_id: list items with ids above this one
+ * @limit: the page size, or 0 for all
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the page
+ * @user_data: data for @callback
+ *
+ * Lists one page of items in a worker thread, as cairn_store_list_items()
+ * does.
+ *
+ * Since: 0.1
+ */
+void
+cairn_store_list_items_async (CairnStore          *self,
+                              guint64              collection_id,
+                              CairnFetchScope     *scope,
+                              guint64              after_id,
+                              guint                limit,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ListData *data;
+
+  g_return_if_fail (CAIRN_IS_STORE (self));
+
+  data = g_new0 (ListData, 1);
+  data->collection_id = collection_id;
+  data->scope = scope ? cairn_fetch_scope_ref (scope) : NULL;
+  data->after_id = after_id;
+  data->limit = limit;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cairn_store_list_items_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
+  g_task_run_in_thread (task, list_thread);
+}
+
+/**
+ * cairn_store_list_items_finish:
+ * @self: a #CairnStore
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer container) (element-type CairnItem): the page, or
+ *   %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_list_items_finish (CairnStore    *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == cairn_store_list_items_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * cairn_store_foreach_item:
+ * @self: a #CairnStore
+ * @collection_id: a collection id
+ * @scope: (nullable): what to load beside columns and flags
+ * @func: (scope call): called for each item
+ * @user_data: data for @func
+ * @cancellable: (nullable): a #GCancellable, checked between pages
+ * @error: return location for an error
+ *
+ * Streams every item of a collection to @func in id order, from one
+ * consistent snapshot, loading pages of a thousand items at a time: a
+ * collection of any size never sits in memory whole.
+ *
+ * Returns: %TRUE if every item was visited or @func stopped the listing
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_foreach_item (CairnStore       *self,
+                          guint64           collection_id,
+                          CairnFetchScope  *scope,
+                          CairnItemFunc     func,
+                          gpointer          user_data,
+                          GCancellable     *cancellable,
+                          GError          **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  guint64 after_id = 0;
+  gboolean is_virtual;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
+      !collection_is_virtual (reader->database, collection_id, &is_virtual, error))
+    return FALSE;
+
+  for (;;)
+    {
+      g_autoptr(GPtrArray) page = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+
+      page = list_page (self, reader->database, is_virtual, collection_id, scope, after_id,
+                        STREAM_PAGE_SIZE, error);
+      if (page == NULL)
+        return FALSE;
+
+      for (guint i = 0; i < page->len; i++)
+        if (!func (g_ptr_array_index (page, i), user_data))
+          return TRUE;
+
+      if (page->len < STREAM_PAGE_SIZE)
+        return TRUE;
+      after_id = cairn_item_get_id (g_ptr_array_index (page, page->len - 1));
+    }
+}
+
+/**
+ * cairn_store_open_part:
+ * @self: a #CairnStore
+ * @item_id: an item id
+ * @name: a part name
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Opens the payload of a part for reading, whether it is inline, in a file
+ * beside the database or in a file of the resource. A part that is not
+ * stored gives %CAIRN_STORE_ERROR_MISSING_PART.
+ *
+ * Returns: (transfer full): a stream of the payload, or %NULL with @error
+ *   set
+ *
+ * Since: 0.1
+ */
+GInputStream *
+cairn_store_open_part (CairnStore    *self,
+                       guint64        item_id,
+                       const char    *name,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GFileInputStream *stream;
+  CairnPartStorage storage;
+  int rc;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT storage, data, path FROM parts "
+                                  "WHERE item_id = ? AND name = ?",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, item_id);
+  _cairn_bind_text (stmt, 2, name);
+
+  rc = _cairn_database_step_row (reader->database, stmt, error);
+  if (rc < 0)
+    return NULL;
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "Item %" G_GUINT64_FORMAT " has no part %s", item_id, name);
+      return NULL;
+    }
+
+  storage = sqlite3_column_int (stmt, 0);
+  switch (storage)
+    {
+    case CAIRN_PART_STORAGE_INLINE:
+      {
+        g_autoptr(GBytes) data = g_bytes_new (sqlite3_column_blob (stmt, 1),
+                                              sqlite3_column_bytes (stmt, 1));
+        return g_memory_input_stream_new_from_bytes (data);
+      }
+    case CAIRN_PART_STORAGE_EXTERNAL:
+      {
+        g_autofree char *path = _cairn_store_payload_path (self,
+                                                           (const char *) sqlite3_column_text (stmt, 2));
+        file = g_file_new_for_path (path);
+        break;
+      }
+    case CAIRN_PART_STORAGE_FOREIGN:
+      file = g_file_new_for_path ((const char *) sqlite3_column_text (stmt, 2));
+      break;
+    case CAIRN_PART_STORAGE_MISSING:
+    default:
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_MISSING_PART,
+                   "The part %s of item %" G_GUINT64_FORMAT " is not stored", name, item_id);
+      return NULL;
+    }
+
+  stream = g_file_read (file, cancellable, &local_error);
+  if (stream == NULL)
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO,
+                     "Cannot read the part %s of item %" G_GUINT64_FORMAT ": %s",
+                     name, item_id, local_error->message);
+      return NULL;
+    }
+
+  return G_INPUT_STREAM (stream);
+}
+
+/* Tags and relations */
+
+#define TAG_COLUMNS "id, gid, name, type, parent_id"
+
+static CairnTag *
+tag_from_row (CairnStatement *stmt)
+{
+  CairnTag *tag = cairn_tag_new ((const char *) sqlite3_column_text (stmt, 1),
+                                 (const char *) sqlite3_column_text (stmt, 2));
+
+  cairn_tag_set_id (tag, sqlite3_column_int64 (stmt, 0));
+  cairn_tag_set_tag_type (tag, (const char *) sqlite3_column_text (stmt, 3));
+  cairn_tag_set_parent_id (tag, sqlite3_column_int64 (stmt, 4));
+
+  return tag;
+}
+
+static CairnTag *
+single_tag (CairnDatabase   *database,
+            CairnStatement  *stmt,
+            const char      *what,
+            GError         **error)
+{
+  int rc = _cairn_database_step_row (database, stmt, error);
+
+  if (rc < 0)
+    return NULL;
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, "No tag %s", what);
+      return NULL;
+    }
+
+  return tag_from_row (stmt);
+}
+
+/**
+ * cairn_store_get_tag:
+ * @self: a #CairnStore
+ * @id: a tag id
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the tag, or %NULL with
+ *   %CAIRN_STORE_ERROR_NOT_FOUND
+ *
+ * Since: 0.1
+ */
+CairnTag *
+cairn_store_get_tag (CairnStore  *self,
+                     guint64      id,
+                     GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autofree char *what = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " TAG_COLUMNS " FROM tags WHERE id = ?", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, id);
+
+  what = g_strdup_printf ("with id %" G_GUINT64_FORMAT, id);
+  return single_tag (reader->database, stmt, what, error);
+}
+
+/**
+ * cairn_store_find_tag_by_gid:
+ * @self: a #CairnStore
+ * @gid: a tag's global id
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the tag, or %NULL with
+ *   %CAIRN_STORE_ERROR_NOT_FOUND
+ *
+ * Since: 0.1
+ */
+CairnTag *
+cairn_store_find_tag_by_gid (CairnStore  *self,
+                             const char  *gid,
+                             GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autofree char *what = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (gid != NULL, NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " TAG_COLUMNS " FROM tags WHERE gid = ?", error);
+  if (stmt == NULL)
+    return NULL;
+  _cairn_bind_text (stmt, 1, gid);
+
+  what = g_strdup_printf ("with GID %s", gid);
+  return single_tag (reader->database, stmt, what, error);
+}
+
+/**
+ * cairn_store_get_tag_remote_id:
+ * @self: a #CairnStore
+ * @tag_id: a tag id
+ * @resource: a resource instance id
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the remote id @resource keeps for the tag, or
+ *   %NULL with %CAIRN_STORE_ERROR_NOT_FOUND
+ *
+ * Since: 0.1
+ */
+char *
+cairn_store_get_tag_remote_id (CairnStore  *self,
+                               guint64      tag_id,
+                               const char  *resource,
+                               GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (resource != NULL, NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT remote_id FROM tag_remote_ids "
+                                  "WHERE tag_id = ? AND resource = ?",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, tag_id);
+  _cairn_bind_text (stmt, 2, resource);
+
+  rc = _cairn_database_step_row (reader->database, stmt, error);
+  if (rc < 0)
+    return NULL;
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "Resource %s has no remote id for tag %" G_GUINT64_FORMAT, resource, tag_id);
+      return NULL;
+    }
+
+  return _cairn_column_dup (stmt, 0);
+}
+
+/**
+ * cairn_store_list_item_tags:
+ * @self: a #CairnStore
+ * @item_id: an item id
+ * @error: return location for an error
+ *
+ * Returns: (transfer container) (element-type CairnTag): the item's tags
+ *   by id, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_list_item_tags (CairnStore  *self,
+                            guint64      item_id,
+                            GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_object_unref);
+  int rc;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT t.id, t.gid, t.name, t.type, t.parent_id "
+                                  "FROM item_tags it JOIN tags t ON t.id = it.tag_id "
+                                  "WHERE it.item_id = ? ORDER BY t.id",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, item_id);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    g_ptr_array_add (tags, tag_from_row (stmt));
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&tags);
+}
+
+/**
+ * cairn_store_list_relations:
+ * @self: a #CairnStore
+ * @item_id: an item id
+ * @error: return location for an error
+ *
+ * Returns: (transfer container) (element-type CairnRelation): the relations
+ *   the item is in, on either side, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_list_relations (CairnStore  *self,
+                            guint64      item_id,
+                            GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) relations = g_ptr_array_new_with_free_func (g_object_unref);
+  int rc;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT left_id, right_id, type, remote_id FROM relations "
+                                  "WHERE left_id = ?1 UNION "
+                                  "SELECT left_id, right_id, type, remote_id FROM relations "
+                                  "WHERE right_id = ?1",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, item_id);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    {
+      CairnRelation *relation = cairn_relation_new (sqlite3_column_int64 (stmt, 0),
+                                                    sqlite3_column_int64 (stmt, 1),
+                                                    (const char *) sqlite3_column_text (stmt, 2));
+
+      cairn_relation_set_remote_id (relation, (const char *) sqlite3_column_text (stmt, 3));
+      g_ptr_array_add (relations, relation);
+    }
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&relations);
+}
+
+/* The change log */
+
+static CairnFlagsDelta *
+delta_from_columns (const char *added,
+                    const char *removed)
+{
+  CairnFlagsDelta *delta = cairn_flags_delta_new ();
+  g_autoptr(CairnFlags) add = _cairn_flags_new_from_string (added);
+  g_autoptr(CairnFlags) remove = _cairn_flags_new_from_string (removed);
+
+  for (guint i = 0; i < cairn_flags_get_size (add); i++)
+    cairn_flags_delta_add (delta, cairn_flags_get_flag (add, i));
+  for (guint i = 0; i < cairn_flags_get_size (remove); i++)
+    cairn_flags_delta_remove (delta, cairn_flags_get_flag (remove, i));
+
+  return delta;
+}
+
+/**
+ * cairn_store_get_changes_since:
+ * @self: a #CairnStore
+ * @revision: the last revision the reader has seen
+ * @limit: about how many entries to return, or 0 for all; a transaction's
+ *   entries are never split, so a few more may come
+ * @error: return location for an error
+ *
+ * Reads the change log after @revision, in order. The entries of one write
+ * transaction are returned all together or not at all. If the log was
+ * collected past @revision, fails with %CAIRN_STORE_ERROR_EXPIRED: the
+ * reader must read the state again.
+ *
+ * Returns: (transfer container) (element-type CairnChange): the changes,
+ *   or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_get_changes_since (CairnStore  *self,
+                               guint64      revision,
+                               guint        limit,
+                               GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+  guint64 current, log_start;
+  int rc;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
+      !read_revision (reader->database, &current, &log_start, error))
+    return NULL;
+
+  if (revision < log_start)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_EXPIRED,
+                   "The change log of %s starts after revision %" G_GUINT64_FORMAT
+                   "; changes since %" G_GUINT64_FORMAT " were collected",
+                   self->path, log_start, revision);
+      return NULL;
+    }
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT revision, operation, entity_kind, entity_id, "
+                                  "  collection_id, destination_id, related_id, resource, origin, "
+                                  "  remote_id, mime_type, name, parts, flags_added, flags_removed "
+                                  "FROM change_log WHERE revision > ? ORDER BY revision, seq",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, revision);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    {
+      CairnChange *change;
+      guint64 entry_revision = sqlite3_column_int64 (stmt, 0);
+
+      if (limit > 0 && changes->len >= limit &&
+          cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1)) != entry_revision)
+        break;
+
+      change = _cairn_change_new ();
+      change->revision = entry_revision;
+      change->operation = sqlite3_column_int (stmt, 1);
+      change->entity_kind = sqlite3_column_int (stmt, 2);
+      change->entity_id = sqlite3_column_int64 (stmt, 3);
+      change->collection_id = sqlite3_column_int64 (stmt, 4);
+      change->destination_id = sqlite3_column_int64 (stmt, 5);
+      change->related_id = sqlite3_column_int64 (stmt, 6);
+      change->resource = _cairn_column_dup (stmt, 7);
+      change->origin = _cairn_column_dup (stmt, 8);
+      change->remote_id = _cairn_column_dup (stmt, 9);
+      change->mime_type = _cairn_column_dup (stmt, 10);
+      change->name = _cairn_column_dup (stmt, 11);
+      change->parts = split_words ((const char *) sqlite3_column_text (stmt, 12));
+      change->flags_delta = delta_from_columns ((const char *) sqlite3_column_text (stmt, 13),
+                                                (const char *) sqlite3_column_text (stmt, 14));
+      g_ptr_array_add (changes, change);
+    }
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&changes);
+}
+
+/* Cursors and garbage collection take the write lock: they write, but
+ * they are not data changes and get no revision. */
+typedef gboolean (*LockedFunc) (CairnStore  *self,
+                                gpointer     data,
+                                GError     **error);
+
+static gboolean
+run_locked (CairnStore  *self,
+            LockedFunc   func,
+            gpointer     data,
+            GError     **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->writer_lock);
+  ok = _cairn_database_exec (self->writer, "BEGIN IMMEDIATE", error);
+  if (ok)
+    {
+      ok = func (self, data, error) && _cairn_database_exec (self->writer, "COMMIT", error);
+      if (!ok)
+        sqlite3_exec (self->writer->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+  g_mutex_unlock (&self->writer_lock);
+
+  return ok;
+}
+
+typedef struct
+{
+  const char *name;
+  guint64 revision;
+} CursorData;
+
+static gboolean
+set_cursor_locked (CairnStore  *self,
+                   gpointer     data,
+                   GError     **error)
+{
+  CursorData *cursor = data;
+  g_autoptr(CairnStatement) stmt = NULL;
+  guint64 current, log_start;
+
+  if (!read_revision (self->writer, &current, &log_start, error))
+    return FALSE;
+  if (cursor->revision > current || cursor->revision < log_start)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_INVALID,
+                   "Cannot set cursor %s to revision %" G_GUINT64_FORMAT ": the change log "
+                   "holds revisions %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+                   cursor->name, cursor->revision, log_start, current);
+      return FALSE;
+    }
+
+  stmt = _cairn_database_prepare (self->writer,
+                                  "INSERT INTO cursors (name, revision) VALUES (?, ?) "
+                                  "ON CONFLICT (name) DO UPDATE SET revision = excluded.revision",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  _cairn_bind_text (stmt, 1, cursor->name);
+  sqlite3_bind_int64 (stmt, 2, cursor->revision);
+
+  return _cairn_database_step_done (self->writer, stmt, error);
+}
+
+/**
+ * cairn_store_set_cursor:
+ * @self: a #CairnStore
+ * @name: the consumer's name, such as an agent instance id
+ * @revision: the last revision the consumer has processed
+ * @error: return location for an error
+ *
+ * Stores a durable cursor: the change log is kept from the lowest cursor
+ * on. @revision must lie within the log (%CAIRN_STORE_ERROR_INVALID
+ * otherwise).
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_set_cursor (CairnStore  *self,
+                        const char  *name,
+                        guint64      revision,
+                        GError     **error)
+{
+  CursorData data = { name, revision };
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  return run_locked (self, set_cursor_locked, &data, error);
+}
+
+/**
+ * cairn_store_get_cursor:
+ * @self: a #CairnStore
+ * @name: the consumer's name
+ * @revision: (out): the cursor's revision
+ * @error: return location for an error
+ *
+ * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_NOT_FOUND if
+ *   there is no such cursor
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_get_cursor (CairnStore  *self,
+                        const char  *name,
+                        guint64     *revision,
+                        GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+  g_return_val_if_fail (revision != NULL, FALSE);
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL)
+    return FALSE;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT revision FROM cursors WHERE name = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  _cairn_bind_text (stmt, 1, name);
+
+  rc = _cairn_database_step_row (reader->database, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, "No cursor %s", name);
+      return FALSE;
+    }
+
+  *revision = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
+}
+
+static gboolean
+remove_cursor_locked (CairnStore  *self,
+                      gpointer     data,
+                      GError     **error)
+{
+  g_autoptr(CairnStatement) stmt =
+    _cairn_database_prepare (self->writer, "DELETE FROM cursors WHERE name = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  _cairn_bind_text (stmt, 1, data);
+  if (!_cairn_database_step_done (self->writer, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (self->writer->db) == 0)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "No cursor %s", (const char *) data);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * cairn_store_remove_cursor:
+ * @self: a #CairnStore
+ * @name: the consumer's name
+ * @error: return location for an error
+ *
+ * Removes a cursor, so the change log it held back can be collected.
+ *
+ * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_NOT_FOUND if
+ *   there is no such cursor
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_remove_cursor (CairnStore  *self,
+                           const char  *name,
+                           GError     **error)
+{
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  return run_locked (self, remove_cursor_locked, (gpointer) name, error);
+}
+
+static gboolean
+collect_change_log (CairnStore  *self,
+                    GError     **error)
+{
+  g_autoptr(CairnStatement) lowest =
+    _cairn_database_prepare (self->writer, "SELECT min (revision) FROM cursors", error);
+  g_autoptr(CairnStatement) delete = NULL;
+  g_autoptr(CairnStatement) start = NULL;
+  guint64 below;
+
+  if (lowest == NULL || _cairn_database_step_row (self->writer, lowest, error) != SQLITE_ROW)
+    return FALSE;
+  /* Without any cursor nobody has said what it still needs: keep all. */
+  if (sqlite3_column_type (lowest, 0) == SQLITE_NULL)
+    return TRUE;
+  below = sqlite3_column_int64 (lowest, 0);
+
+  delete = _cairn_database_prepare (self->writer, "DELETE FROM change_log WHERE revision <= ?",
+                                    error);
+  start = _cairn_database_prepare (self->writer,
+                                   "UPDATE store_state SET log_start = max (log_start, ?)", error);
+  if (delete == NULL || start == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (delete, 1, below);
+  sqlite3_bind_int64 (start, 1, below);
+
+  return _cairn_database_step_done (self->writer, delete, error) &&
+         _cairn_database_step_done (self->writer, start, error);
+}
+
+/* Payload files nobody references are what a crashed or rolled back
+ * transaction left behind. This runs under the write lock, so no other
+ * writer, in this process or another, has uncommitted files. */
+static gboolean
+collect_payloads (CairnStore    *self,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  g_autoptr(CairnStatement) exists =
+    _cairn_database_prepare (self->writer,
+                             "SELECT 1 FROM parts WHERE storage = 1 AND path = ?", error);
+  g_autoptr(GDir) top = NULL;
+  const char *bucket;
+
+  if (exists == NULL)
+    return FALSE;
+
+  top = g_dir_open (self->payload_dir, 0, NULL);
+  if (top == NULL)
+    return TRUE;
+
+  while ((bucket = g_dir_read_name (top)) != NULL)
+    {
+      g_autofree char *bucket_path = g_build_filename (self->payload_dir, bucket, NULL);
+      g_autoptr(GDir) dir = g_dir_open (bucket_path, 0, NULL);
+      const char *file;
+
+      if (dir == NULL)
+        continue;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+
+      while ((file = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *name = g_build_filename (bucket, file, NULL);
+          int rc;
+
+          sqlite3_bind_text (exists, 1, name, -1, SQLITE_STATIC);
+          rc = _cairn_database_step_row (self->writer, exists, error);
+          sqlite3_reset (exists);
+          if (rc < 0)
+            return FALSE;
+          if (rc == SQLITE_DONE)
+            {
+              g_autofree char *path = g_build_filename (bucket_path, file, NULL);
+
+              if (g_unlink (path) != 0 && errno != ENOENT)
+                g_warning ("Cannot remove the orphan payload %s: %s", path, g_strerror (errno));
+            }
+        }
+    }
+
+  return TRUE;
+}
+
+static gboolean
+collect_garbage_locked (CairnStore  *self,
+                        gpointer     data,
+                        GError     **error)
+{
+  return collect_change_log (self, error) && collect_payloads (self, data, error);
+}
+
+/**
+ * cairn_store_collect_garbage:
+ * @self: a #CairnStore
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Removes the change log entries at or below every registered cursor
+ * (none if there is no cursor), and payload files that no part references,
+ * such as those a killed writer left behind.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_collect_garbage (CairnStore    *self,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+
+  return run_locked (self, collect_garbage_locked, cancellable, error);
+}

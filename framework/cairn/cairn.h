@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#define __CAIRN_H_INSIDE__
+
+#include "cairn-version-macros.h"
+#include "cairn-version.h"
+#include "cairn-enum-types.h"
+#include "cairn-cache-policy.h"
+#include "cairn-change.h"
+#include "cairn-collection.h"
+#include "cairn-fetch-scope.h"
+#include "cairn-flags.h"
+#include "cairn-flags-delta.h"
+#include "cairn-item.h"
+#include "cairn-part.h"
+#include "cairn-relation.h"
+#include "cairn-store.h"
+#include "cairn-tag.h"
+#include "cairn-transaction.h"
+#include "cairn-autocleanups.h"
+
+#undef __CAIRN_H_INSIDE__
