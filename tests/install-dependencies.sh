@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs, with apt-get, the Debian 12 packages Cairn needs to build and
+# test, and only those that are missing. Sourced by examples/demo.sh and
+# tests/run.sh, so both always agree on the list.
+
+CAIRN_PACKAGES="meson ninja-build pkg-config gcc clang libglib2.0-dev libsqlite3-dev check \
+gobject-introspection libgirepository1.0-dev dbus"
+
+cairn_install_dependencies () {
+  missing=""
+  for package in $CAIRN_PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+      missing="$missing $package"
+    fi
+  done
+  if [ -n "$missing" ]; then
+    echo "Installing:$missing"
+    apt-get update -q
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+  fi
+}
