@@ -870,8 +870,6 @@ cairn_transaction_create_collection (CairnTransaction  *self,
                                      CairnCollection   *collection,
                                      GError           **error)
 {
-  g_autoptr(GPtrArray) attributes = g_ptr_array_new_with_free_func (g_free);
-
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (CAIRN_IS_COLLECTION (collection), FALSE);
 
