@@ -100,23 +100,34 @@ measure_scheduler (gboolean with_waiters)
   return (gdouble) (g_get_monotonic_time () - start) / N_TASKS;
 }
 
+static gdouble
+peak_rss_mb (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+
+  return usage.ru_maxrss / 1024.0;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
-  struct rusage usage;
   gdouble baseline = measure_baseline ();
   gdouble overhead = measure_scheduler (FALSE);
+  gdouble rss = peak_rss_mb ();
   gdouble with_waiters = measure_scheduler (TRUE);
 
-  getrusage (RUSAGE_SELF, &usage);
-
+  /* Every task is queued before the first is dispatched, so the peak holds
+   * one million queued tasks at once. */
   g_print ("tasks: %u\n", N_TASKS);
   g_print ("tasks_per_s: %.0f\n", 1e6 / overhead);
   g_print ("overhead_us_per_task: %.3f\n", overhead);
+  g_print ("peak_rss_mb: %.1f\n", rss);
   g_print ("overhead_with_waiter_us_per_task: %.3f\n", with_waiters);
+  g_print ("peak_rss_with_waiters_mb: %.1f\n", peak_rss_mb ());
   g_print ("baseline_fifo_us_per_task: %.3f\n", baseline);
-  g_print ("peak_rss_mb: %.1f\n", usage.ru_maxrss / 1024.0);
   g_print ("overhead_target_met: %s\n", overhead <= 2.0 ? "yes" : "no");
 
   return 0;
