@@ -38,6 +38,11 @@ gboolean        _cairn_database_step_done   (CairnDatabase  *database,
 int             _cairn_database_step_row    (CairnDatabase  *database,
                                              CairnStatement *statement,
                                              GError        **error);
+gboolean        _cairn_database_step_found  (CairnDatabase  *database,
+                                             CairnStatement *statement,
+                                             GError        **error,
+                                             const char     *format,
+                                             ...) G_GNUC_PRINTF (4, 5);
 void            _cairn_database_set_error   (CairnDatabase  *database,
                                              int             rc,
                                              GError        **error,

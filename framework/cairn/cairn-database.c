@@ -185,3 +185,30 @@ _cairn_database_step_row (CairnDatabase   *database,
   _cairn_database_set_error (database, rc, error, "Store read failed");
   return -1;
 }
+
+/* Steps to the first row of a lookup; no row is CAIRN_STORE_ERROR_NOT_FOUND
+ * with the formatted message. */
+gboolean
+_cairn_database_step_found (CairnDatabase   *database,
+                            CairnStatement  *statement,
+                            GError         **error,
+                            const char      *format,
+                            ...)
+{
+  int rc = _cairn_database_step_row (database, statement, error);
+
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (rc == SQLITE_DONE)
+    {
+      g_autofree char *message = NULL;
+      va_list args;
+
+      va_start (args, format);
+      message = g_strdup_vprintf (format, args);
+      va_end (args);
+      g_set_error_literal (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, message);
+    }
+
+  return FALSE;
+}

@@ -916,16 +916,8 @@ collection_from_statement (CairnDatabase  *database,
                            const char     *what,
                            GError        **error)
 {
-  int rc = _cairn_database_step_row (database, stmt, error);
-
-  if (rc < 0)
+  if (!_cairn_database_step_found (database, stmt, error, "No collection %s", what))
     return NULL;
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
-                   "No collection %s", what);
-      return NULL;
-    }
 
   return collection_from_row (database, stmt, error);
 }
@@ -1613,20 +1605,13 @@ collection_is_virtual (CairnDatabase  *database,
 {
   g_autoptr(CairnStatement) stmt =
     _cairn_database_prepare (database, "SELECT is_virtual FROM collections WHERE id = ?", error);
-  int rc;
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, collection_id);
-  rc = _cairn_database_step_row (database, stmt, error);
-  if (rc < 0)
+  if (!_cairn_database_step_found (database, stmt, error,
+                                   "No collection with id %" G_GUINT64_FORMAT, collection_id))
     return FALSE;
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
-                   "No collection with id %" G_GUINT64_FORMAT, collection_id);
-      return FALSE;
-    }
 
   *is_virtual = sqlite3_column_int (stmt, 0) != 0;
   return TRUE;
@@ -1866,7 +1851,6 @@ cairn_store_open_part (CairnStore    *self,
   g_autoptr(GError) local_error = NULL;
   GFileInputStream *stream;
   CairnPartStorage storage;
-  int rc;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
@@ -1884,15 +1868,9 @@ cairn_store_open_part (CairnStore    *self,
   sqlite3_bind_int64 (stmt, 1, item_id);
   _cairn_bind_text (stmt, 2, name);
 
-  rc = _cairn_database_step_row (reader->database, stmt, error);
-  if (rc < 0)
+  if (!_cairn_database_step_found (reader->database, stmt, error,
+                                   "Item %" G_GUINT64_FORMAT " has no part %s", item_id, name))
     return NULL;
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
-                   "Item %" G_GUINT64_FORMAT " has no part %s", item_id, name);
-      return NULL;
-    }
 
   storage = sqlite3_column_int (stmt, 0);
   switch (storage)
@@ -1958,15 +1936,8 @@ single_tag (CairnDatabase   *database,
             const char      *what,
             GError         **error)
 {
-  int rc = _cairn_database_step_row (database, stmt, error);
-
-  if (rc < 0)
+  if (!_cairn_database_step_found (database, stmt, error, "No tag %s", what))
     return NULL;
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, "No tag %s", what);
-      return NULL;
-    }
 
   return tag_from_row (stmt);
 }
@@ -2062,7 +2033,6 @@ cairn_store_get_tag_remote_id (CairnStore  *self,
 {
   g_autoptr(CairnReader) reader = NULL;
   g_autoptr(CairnStatement) stmt = NULL;
-  int rc;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (resource != NULL, NULL);
@@ -2079,15 +2049,10 @@ cairn_store_get_tag_remote_id (CairnStore  *self,
   sqlite3_bind_int64 (stmt, 1, tag_id);
   _cairn_bind_text (stmt, 2, resource);
 
-  rc = _cairn_database_step_row (reader->database, stmt, error);
-  if (rc < 0)
+  if (!_cairn_database_step_found (reader->database, stmt, error,
+                                   "Resource %s has no remote id for tag %" G_GUINT64_FORMAT,
+                                   resource, tag_id))
     return NULL;
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
-                   "Resource %s has no remote id for tag %" G_GUINT64_FORMAT, resource, tag_id);
-      return NULL;
-    }
 
   return _cairn_column_dup (stmt, 0);
 }
@@ -2407,7 +2372,6 @@ cairn_store_get_cursor (CairnStore  *self,
 {
   g_autoptr(CairnReader) reader = NULL;
   g_autoptr(CairnStatement) stmt = NULL;
-  int rc;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
   g_return_val_if_fail (name != NULL, FALSE);
@@ -2422,14 +2386,8 @@ cairn_store_get_cursor (CairnStore  *self,
     return FALSE;
   _cairn_bind_text (stmt, 1, name);
 
-  rc = _cairn_database_step_row (reader->database, stmt, error);
-  if (rc < 0)
+  if (!_cairn_database_step_found (reader->database, stmt, error, "No cursor %s", name))
     return FALSE;
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, "No cursor %s", name);
-      return FALSE;
-    }
 
   *revision = sqlite3_column_int64 (stmt, 0);
   return TRUE;

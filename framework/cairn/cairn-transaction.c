@@ -1287,21 +1287,14 @@ load_item_info (CairnTransaction  *self,
                              "FROM items i JOIN collections c ON c.id = i.collection_id "
                              "WHERE i.id = ?",
                              error);
-  int rc;
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, id);
 
-  rc = _cairn_database_step_row (self->database, stmt, error);
-  if (rc < 0)
+  if (!_cairn_database_step_found (self->database, stmt, error,
+                                   "No item with id %" G_GUINT64_FORMAT, id))
     return FALSE;
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
-                   "No item with id %" G_GUINT64_FORMAT, id);
-      return FALSE;
-    }
 
   info->collection_id = sqlite3_column_int64 (stmt, 0);
   info->revision = sqlite3_column_int64 (stmt, 1);
@@ -1907,7 +1900,6 @@ cairn_transaction_delete_tag (CairnTransaction  *self,
   g_autoptr(CairnStatement) untag = NULL;
   g_autoptr(CairnStatement) row = NULL;
   g_autofree char *tag_gid = NULL;
-  int rc;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
@@ -1918,15 +1910,9 @@ cairn_transaction_delete_tag (CairnTransaction  *self,
   if (gid == NULL)
     return FALSE;
   sqlite3_bind_int64 (gid, 1, tag_id);
-  rc = _cairn_database_step_row (self->database, gid, error);
-  if (rc < 0)
+  if (!_cairn_database_step_found (self->database, gid, error,
+                                   "No tag with id %" G_GUINT64_FORMAT, tag_id))
     return FALSE;
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
-                   "No tag with id %" G_GUINT64_FORMAT, tag_id);
-      return FALSE;
-    }
   tag_gid = _cairn_column_dup (gid, 0);
 
   if (!ensure_revision (self, error))
