@@ -29,7 +29,16 @@ cairn_flag_is_valid (const char *flag)
 {
   const char *p;
 
-  if (flag == NULL || *flag == '\0' || !g_utf8_validate (flag, -1, NULL))
+  if (flag == NULL || *flag == '\0')
+    return FALSE;
+
+  /* Nearly every name is printable ASCII; only the rest needs Unicode rules. */
+  for (p = flag; *p > 0x20 && *p < 0x7f; p++)
+    ;
+  if (*p == '\0')
+    return TRUE;
+
+  if (!g_utf8_validate (flag, -1, NULL))
     return FALSE;
 
   for (p = flag; *p != '\0'; p = g_utf8_next_char (p))

@@ -2158,8 +2158,14 @@ delta_from_columns (const char *added,
                     const char *removed)
 {
   CairnFlagsDelta *delta = cairn_flags_delta_new ();
-  g_autoptr(CairnFlags) add = _cairn_flags_new_from_string (added);
-  g_autoptr(CairnFlags) remove = _cairn_flags_new_from_string (removed);
+  g_autoptr(CairnFlags) add = NULL;
+  g_autoptr(CairnFlags) remove = NULL;
+
+  if (added == NULL && removed == NULL)
+    return delta;
+
+  add = _cairn_flags_new_from_string (added);
+  remove = _cairn_flags_new_from_string (removed);
 
   for (guint i = 0; i < cairn_flags_get_size (add); i++)
     cairn_flags_delta_add (delta, cairn_flags_get_flag (add, i));

@@ -1274,37 +1274,6 @@ item_info_clear (ItemInfo *info)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ItemInfo, item_info_clear)
 
-static gboolean
-load_item_info (CairnTransaction  *self,
-                guint64            id,
-                ItemInfo          *info,
-                GError           **error)
-{
-  g_autoptr(CairnStatement) stmt =
-    _cairn_database_prepare (self->database,
-                             "SELECT i.collection_id, i.revision, i.remote_id, i.mime_type, "
-                             "  c.resource "
-                             "FROM items i JOIN collections c ON c.id = i.collection_id "
-                             "WHERE i.id = ?",
-                             error);
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, id);
-
-  if (!_cairn_database_step_found (self->database, stmt, error,
-                                   "No item with id %" G_GUINT64_FORMAT, id))
-    return FALSE;
-
-  info->collection_id = sqlite3_column_int64 (stmt, 0);
-  info->revision = sqlite3_column_int64 (stmt, 1);
-  info->remote_id = _cairn_column_dup (stmt, 2);
-  info->mime_type = _cairn_column_dup (stmt, 3);
-  info->resource = _cairn_column_dup (stmt, 4);
-
-  return TRUE;
-}
-
 /* The resource of a collection items may be put in. */
 static const char *
 item_collection_resource (CairnTransaction  *self,
@@ -1334,11 +1303,42 @@ item_collection_resource (CairnTransaction  *self,
   return self->cached_resource;
 }
 
+static gboolean
+load_item_info (CairnTransaction  *self,
+                guint64            id,
+                ItemInfo          *info,
+                GError           **error)
+{
+  const char *resource;
+  g_autoptr(CairnStatement) stmt =
+    _cairn_database_prepare (self->database,
+                             "SELECT collection_id, revision, remote_id, mime_type "
+                             "FROM items WHERE id = ?",
+                             error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, id);
+
+  if (!_cairn_database_step_found (self->database, stmt, error,
+                                   "No item with id %" G_GUINT64_FORMAT, id))
+    return FALSE;
+
+  info->collection_id = sqlite3_column_int64 (stmt, 0);
+  info->revision = sqlite3_column_int64 (stmt, 1);
+  info->remote_id = _cairn_column_dup (stmt, 2);
+  info->mime_type = _cairn_column_dup (stmt, 3);
+  resource = item_collection_resource (self, info->collection_id, error);
+  info->resource = g_strdup (resource);
+
+  return resource != NULL;
+}
+
 static char *
 part_names (CairnItem *item,
             GPtrArray *extra)
 {
-  g_autoptr(GPtrArray) names = g_ptr_array_new_null_terminated (item->parts->len, NULL, TRUE);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_null_terminated (item->parts->len + 1, NULL, TRUE);
 
   for (guint i = 0; i < item->parts->len; i++)
     g_ptr_array_add (names, ((CairnPart *) g_ptr_array_index (item->parts, i))->name);

@@ -738,6 +738,28 @@ START_TEST (test_item_create_and_read)
 }
 END_TEST
 
+START_TEST (test_item_without_parts)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  g_autoptr(CairnItem) item = cairn_item_new (MIME_MAIL);
+  g_autoptr(CairnItem) read = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(CairnChange) change = NULL;
+  GError *error = NULL;
+
+  cairn_item_set_collection_id (item, inbox);
+  write_ok (create_item_block, item);
+  change = last_change ();
+  ck_assert_uint_eq (g_strv_length ((char **) cairn_change_get_parts (change)), 0);
+
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  read = cairn_store_get_item (store, cairn_item_get_id (item), scope, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (cairn_item_get_parts (read)->len, 0);
+  ck_assert_ptr_null (cairn_item_get_remote_id (read));
+}
+END_TEST
+
 START_TEST (test_item_lookups)
 {
   guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
@@ -1910,6 +1932,7 @@ store_suite (void)
     { "collections", test_collection_move },
     { "collections", test_collection_delete_recursive },
     { "items", test_item_create_and_read },
+    { "items", test_item_without_parts },
     { "items", test_item_lookups },
     { "items", test_item_errors },
     { "items", test_item_verbatim_strings },
