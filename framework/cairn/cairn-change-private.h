@@ -24,6 +24,7 @@ struct _CairnChange
   CairnFlagsDelta *flags_delta;
 };
 
-CairnChange *_cairn_change_new (void);
+CairnChange *_cairn_change_new  (void);
+CairnChange *_cairn_change_copy (const CairnChange *change);
 
 G_END_DECLS

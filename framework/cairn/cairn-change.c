@@ -15,6 +15,31 @@ _cairn_change_new (void)
   return change;
 }
 
+/* A copy that the monitor may edit while it coalesces changes. */
+CairnChange *
+_cairn_change_copy (const CairnChange *change)
+{
+  CairnChange *copy = _cairn_change_new ();
+
+  copy->revision = change->revision;
+  copy->operation = change->operation;
+  copy->entity_kind = change->entity_kind;
+  copy->entity_id = change->entity_id;
+  copy->collection_id = change->collection_id;
+  copy->destination_id = change->destination_id;
+  copy->related_id = change->related_id;
+  copy->resource = g_strdup (change->resource);
+  copy->origin = g_strdup (change->origin);
+  copy->remote_id = g_strdup (change->remote_id);
+  copy->mime_type = g_strdup (change->mime_type);
+  copy->name = g_strdup (change->name);
+  copy->parts = g_strdupv (change->parts);
+  if (change->flags_delta != NULL)
+    copy->flags_delta = cairn_flags_delta_copy (change->flags_delta);
+
+  return copy;
+}
+
 /**
  * cairn_change_ref:
  * @change: a #CairnChange

@@ -33,5 +33,21 @@ CairnCollection *_cairn_store_load_collection (CairnDatabase  *database,
                                                GError        **error);
 char            *_cairn_store_payload_path    (CairnStore     *self,
                                                const char     *name);
+gboolean         _cairn_store_set_recorder_position (CairnStore  *self,
+                                                     const char  *name,
+                                                     guint64      revision,
+                                                     guint64      batch_end,
+                                                     guint        delivered,
+                                                     GError     **error);
+gboolean         _cairn_store_get_recorder_position (CairnStore  *self,
+                                                     const char  *name,
+                                                     guint64     *revision,
+                                                     guint64     *batch_end,
+                                                     guint       *delivered,
+                                                     GError     **error);
+gboolean         _cairn_store_count_changes_since   (CairnStore  *self,
+                                                     guint64      revision,
+                                                     guint64     *count,
+                                                     GError     **error);
 
 G_END_DECLS

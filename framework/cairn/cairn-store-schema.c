@@ -133,6 +133,12 @@ static const char * const migrations[] = {
   "CREATE TABLE cursors ("
   "  name TEXT PRIMARY KEY,"
   "  revision INTEGER NOT NULL) WITHOUT ROWID;",
+
+  /* 1 -> 2: a change recorder keeps, beside its cursor, the end of the
+   * page it is delivering and how many of that page's coalesced
+   * notifications were processed, so that it resumes exactly. */
+  "ALTER TABLE cursors ADD COLUMN batch_end INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE cursors ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == CAIRN_STORE_SCHEMA_VERSION);

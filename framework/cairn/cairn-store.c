@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "cairn-change-private.h"
+#include "cairn-dbus-store.h"
 #include "cairn-collection-private.h"
 #include "cairn-flags-private.h"
 #include "cairn-item-private.h"
@@ -23,8 +24,9 @@
  * that changes anything gets the next store revision and appends entries
  * to the change log in the same SQLite transaction, so a reader sees a
  * transaction's changes and its log entries together or not at all. After
- * each commit the store emits #CairnStore::committed in the main context
- * it was opened in.
+ * each commit the store broadcasts `org.cairn.Store1.Committed` on the
+ * session bus (when `DBUS_SESSION_BUS_ADDRESS` names one) and emits
+ * #CairnStore::committed in the main context it was opened in.
  *
  * Reads take a connection of their own, so they never wait for a writer.
  *
@@ -232,7 +234,9 @@ cairn_store_class_init (CairnStoreClass *klass)
    * @revision: the store revision of the committed transaction
    *
    * Emitted in the main context the store was opened in, after a write
-   * transaction of this store object committed.
+   * transaction of this store object committed, so that monitors in the
+   * writing process learn of it at once; other processes learn of it
+   * from the `org.cairn.Store1.Committed` D-Bus signal.
    *
    * Since: 0.1
    */
@@ -582,6 +586,46 @@ committed_free (gpointer data)
   g_free (committed);
 }
 
+/* One org.cairn.Store1 object per process at CAIRN_STORE_OBJECT_PATH on
+ * the session bus, shared by every store object. The bus is connected on
+ * the first commit, not at open, and only when the environment names a
+ * session bus: a store without one works in-process. */
+static CairnStore1 *
+get_notifier (void)
+{
+  static GMutex lock;
+  static gboolean connected;
+  static CairnStore1 *notifier;
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(CairnStore1) skeleton = NULL;
+  g_autoptr(GError) error = NULL;
+  CairnStore1 *result;
+
+  g_mutex_lock (&lock);
+  if (connected || g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL)
+    {
+      result = notifier;
+      g_mutex_unlock (&lock);
+      return result;
+    }
+
+  connected = TRUE;
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  if (bus != NULL)
+    {
+      skeleton = cairn_store1_skeleton_new ();
+      if (g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (skeleton), bus,
+                                            CAIRN_STORE_OBJECT_PATH, &error))
+        notifier = g_steal_pointer (&skeleton);
+    }
+  if (error != NULL)
+    g_warning ("Commits are not broadcast on the session bus: %s", error->message);
+
+  result = notifier;
+  g_mutex_unlock (&lock);
+  return result;
+}
+
 static gboolean
 write_locked (CairnStore            *self,
               CairnTransactionFunc   func,
@@ -668,7 +712,17 @@ cairn_store_write_sync (CairnStore            *self,
 
   if (ok && committed_revision > 0)
     {
+      CairnStore1 *notifier = get_notifier ();
       Committed *committed = g_new (Committed, 1);
+
+      /* Flushed before returning, so that a process that writes and
+       * exits at once still notifies. */
+      if (notifier != NULL)
+        {
+          cairn_store1_emit_committed (notifier, committed_revision);
+          g_dbus_connection_flush_sync (g_dbus_interface_skeleton_get_connection (
+                                          G_DBUS_INTERFACE_SKELETON (notifier)), NULL, NULL);
+        }
 
       committed->store = g_object_ref (self);
       committed->revision = committed_revision;
@@ -2295,6 +2349,8 @@ typedef struct
 {
   const char *name;
   guint64 revision;
+  guint64 batch_end;
+  guint delivered;
 } CursorData;
 
 static gboolean
@@ -2316,15 +2372,27 @@ set_cursor_locked (CairnStore  *self,
                    cursor->name, cursor->revision, log_start, current);
       return FALSE;
     }
+  if (cursor->batch_end != 0 && (cursor->batch_end <= cursor->revision || cursor->batch_end > current))
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_INVALID,
+                   "Cannot set cursor %s: its page ends at revision %" G_GUINT64_FORMAT
+                   ", outside %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+                   cursor->name, cursor->batch_end, cursor->revision + 1, current);
+      return FALSE;
+    }
 
   stmt = _cairn_database_prepare (self->writer,
-                                  "INSERT INTO cursors (name, revision) VALUES (?, ?) "
-                                  "ON CONFLICT (name) DO UPDATE SET revision = excluded.revision",
+                                  "INSERT INTO cursors (name, revision, batch_end, delivered) "
+                                  "VALUES (?, ?, ?, ?) "
+                                  "ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, "
+                                  "  batch_end = excluded.batch_end, delivered = excluded.delivered",
                                   error);
   if (stmt == NULL)
     return FALSE;
   _cairn_bind_text (stmt, 1, cursor->name);
   sqlite3_bind_int64 (stmt, 2, cursor->revision);
+  sqlite3_bind_int64 (stmt, 3, cursor->batch_end);
+  sqlite3_bind_int (stmt, 4, cursor->delivered);
 
   return _cairn_database_step_done (self->writer, stmt, error);
 }
@@ -2350,12 +2418,79 @@ cairn_store_set_cursor (CairnStore  *self,
                         guint64      revision,
                         GError     **error)
 {
-  CursorData data = { name, revision };
+  CursorData data = { name, revision, 0, 0 };
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
   g_return_val_if_fail (name != NULL, FALSE);
 
   return run_locked (self, set_cursor_locked, &data, error);
+}
+
+/* A change recorder's position: everything up to @revision is processed,
+ * and of the page (@revision, @batch_end] the first @delivered coalesced
+ * notifications are. One small write. */
+gboolean
+_cairn_store_set_recorder_position (CairnStore  *self,
+                                    const char  *name,
+                                    guint64      revision,
+                                    guint64      batch_end,
+                                    guint        delivered,
+                                    GError     **error)
+{
+  CursorData data = { name, revision, batch_end, delivered };
+
+  return run_locked (self, set_cursor_locked, &data, error);
+}
+
+gboolean
+_cairn_store_get_recorder_position (CairnStore  *self,
+                                    const char  *name,
+                                    guint64     *revision,
+                                    guint64     *batch_end,
+                                    guint       *delivered,
+                                    GError     **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  if (reader == NULL)
+    return FALSE;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT revision, batch_end, delivered FROM cursors WHERE name = ?",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  _cairn_bind_text (stmt, 1, name);
+  if (!_cairn_database_step_found (reader->database, stmt, error, "No cursor %s", name))
+    return FALSE;
+
+  *revision = sqlite3_column_int64 (stmt, 0);
+  *batch_end = sqlite3_column_int64 (stmt, 1);
+  *delivered = sqlite3_column_int (stmt, 2);
+  return TRUE;
+}
+
+gboolean
+_cairn_store_count_changes_since (CairnStore  *self,
+                                  guint64      revision,
+                                  guint64     *count,
+                                  GError     **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  if (reader == NULL)
+    return FALSE;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT count(*) FROM change_log WHERE revision > ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, revision);
+  if (_cairn_database_step_row (reader->database, stmt, error) != SQLITE_ROW)
+    return FALSE;
+
+  *count = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
 }
 
 /**

@@ -77,7 +77,7 @@ typedef enum
  *
  * Since: 0.1
  */
-#define CAIRN_STORE_SCHEMA_VERSION 1
+#define CAIRN_STORE_SCHEMA_VERSION 2
 
 /**
  * CAIRN_STORE_BATCH_SIZE:
@@ -88,6 +88,25 @@ typedef enum
  * Since: 0.1
  */
 #define CAIRN_STORE_BATCH_SIZE 1000
+
+/**
+ * CAIRN_STORE_OBJECT_PATH:
+ *
+ * The object path at which every writing process broadcasts the
+ * `org.cairn.Store1.Committed` signal on the session bus.
+ *
+ * Since: 0.1
+ */
+#define CAIRN_STORE_OBJECT_PATH "/org/cairn/Store"
+
+/**
+ * CAIRN_STORE_INTERFACE:
+ *
+ * The D-Bus interface of commit notifications.
+ *
+ * Since: 0.1
+ */
+#define CAIRN_STORE_INTERFACE "org.cairn.Store1"
 
 #define CAIRN_TYPE_STORE (cairn_store_get_type ())
 

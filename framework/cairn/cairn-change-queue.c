@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "cairn-change-private.h"
+#include "cairn-change-queue-private.h"
+#include "cairn-autocleanups.h"
+
+/* Coalescing of pending changes per entity, in log order:
+ *
+ * - an add absorbs every later change of its entity (a move changes the
+ *   add's collection, a modify adds its parts), and add then remove
+ *   leaves nothing;
+ * - a remove replaces the entity's pending changes, and keeps the source
+ *   of a pending move, where the backend still has the entity;
+ * - modifies merge (parts united), flag deltas merge and vanish when they
+ *   cancel, moves chain and vanish when they come back, a tag and an
+ *   untag of the same tag cancel, a relation added then removed cancels.
+ *
+ * A merged change keeps the position of the entity's first pending change
+ * of its kind and takes the revision of the last one it absorbed. */
+
+typedef struct
+{
+  GPtrArray *slots;     /* CairnChange, NULL once dropped */
+  GHashTable *entities; /* key -> GArray of slot indices */
+} Queue;
+
+static char *
+entity_key (const CairnChange *change)
+{
+  if (change->entity_kind == CAIRN_ENTITY_RELATION)
+    return g_strdup_printf ("%d:%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%s",
+                            change->entity_kind, change->entity_id, change->related_id,
+                            change->name ? change->name : "");
+
+  return g_strdup_printf ("%d:%" G_GUINT64_FORMAT, change->entity_kind, change->entity_id);
+}
+
+static guint
+append_slot (Queue       *queue,
+             GArray      *indices,
+             CairnChange *change)
+{
+  guint index = queue->slots->len;
+
+  g_ptr_array_add (queue->slots, cairn_change_ref (change));
+  g_array_append_val (indices, index);
+  return index;
+}
+
+/* Returns the index in @indices of the entity's first slot with
+ * @operation, or -1. */
+static int
+find_slot (Queue                *queue,
+           GArray               *indices,
+           CairnChangeOperation  operation)
+{
+  for (guint i = 0; i < indices->len; i++)
+    {
+      CairnChange *slot = g_ptr_array_index (queue->slots, g_array_index (indices, guint, i));
+
+      if (slot->operation == operation)
+        return i;
+    }
+
+  return -1;
+}
+
+static void
+drop_slot (Queue  *queue,
+           GArray *indices,
+           guint   i)
+{
+  guint index = g_array_index (indices, guint, i);
+
+  g_clear_pointer (&g_ptr_array_index (queue->slots, index), cairn_change_unref);
+  g_array_remove_index (indices, i);
+}
+
+/* The slot's change, copied first so that it can be edited. */
+static CairnChange *
+edit_slot (Queue  *queue,
+           GArray *indices,
+           guint   i,
+           guint64 revision)
+{
+  gpointer *slot = &g_ptr_array_index (queue->slots, g_array_index (indices, guint, i));
+  CairnChange *copy = _cairn_change_copy (*slot);
+
+  cairn_change_unref (*slot);
+  *slot = copy;
+  copy->revision = revision;
+  return copy;
+}
+
+static void
+replace_string (char       **field,
+                const char  *value)
+{
+  char *copy = g_strdup (value);
+
+  g_free (*field);
+  *field = copy;
+}
+
+static void
+unite_parts (CairnChange       *change,
+             const CairnChange *later)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_strv_builder_addv (builder, (const char **) change->parts);
+  for (guint i = 0; later->parts[i] != NULL; i++)
+    if (!g_strv_contains ((const char * const *) change->parts, later->parts[i]))
+      g_strv_builder_add (builder, later->parts[i]);
+
+  g_strfreev (change->parts);
+  change->parts = g_strv_builder_end (builder);
+  replace_string (&change->remote_id, later->remote_id);
+}
+
+static void
+remove_entity (Queue  *queue,
+               GArray *indices)
+{
+  while (indices->len > 0)
+    drop_slot (queue, indices, 0);
+}
+
+static void
+queue_remove (Queue       *queue,
+              GArray      *indices,
+              CairnChange *change)
+{
+  int add = find_slot (queue, indices, CAIRN_CHANGE_ADD);
+  int move;
+  g_autoptr(CairnChange) removal = NULL;
+
+  if (add >= 0)
+    {
+      /* A relation removed and added again is two changes; anything else
+       * added and removed while pending never reaches the observer. */
+      if (change->entity_kind == CAIRN_ENTITY_RELATION)
+        drop_slot (queue, indices, add);
+      else
+        remove_entity (queue, indices);
+      return;
+    }
+
+  move = find_slot (queue, indices, CAIRN_CHANGE_MOVE);
+  removal = _cairn_change_copy (change);
+  if (move >= 0)
+    {
+      CairnChange *first = g_ptr_array_index (queue->slots, g_array_index (indices, guint, move));
+
+      removal->collection_id = first->collection_id;
+      replace_string (&removal->remote_id, first->remote_id);
+    }
+  remove_entity (queue, indices);
+  append_slot (queue, indices, removal);
+}
+
+static void
+queue_into_add (Queue       *queue,
+                GArray      *indices,
+                guint        add,
+                CairnChange *change)
+{
+  CairnChange *merged;
+
+  if (change->operation != CAIRN_CHANGE_MOVE && change->operation != CAIRN_CHANGE_MODIFY)
+    return;
+
+  merged = edit_slot (queue, indices, add, change->revision);
+  if (change->operation == CAIRN_CHANGE_MOVE)
+    merged->collection_id = change->destination_id;
+  else
+    unite_parts (merged, change);
+}
+
+static void
+queue_change (Queue       *queue,
+              GArray      *indices,
+              CairnChange *change)
+{
+  int add, same;
+
+  if (change->operation == CAIRN_CHANGE_REMOVE)
+    {
+      queue_remove (queue, indices, change);
+      return;
+    }
+  if (change->entity_kind == CAIRN_ENTITY_RELATION)
+    {
+      append_slot (queue, indices, change);
+      return;
+    }
+
+  add = find_slot (queue, indices, CAIRN_CHANGE_ADD);
+  if (add >= 0)
+    {
+      queue_into_add (queue, indices, add, change);
+      return;
+    }
+
+  if (change->operation == CAIRN_CHANGE_TAG || change->operation == CAIRN_CHANGE_UNTAG)
+    {
+      CairnChangeOperation opposite = change->operation == CAIRN_CHANGE_TAG ?
+                                      CAIRN_CHANGE_UNTAG : CAIRN_CHANGE_TAG;
+
+      for (guint i = 0; i < indices->len; i++)
+        {
+          CairnChange *slot = g_ptr_array_index (queue->slots, g_array_index (indices, guint, i));
+
+          if (slot->operation == opposite && slot->related_id == change->related_id)
+            {
+              drop_slot (queue, indices, i);
+              return;
+            }
+        }
+      append_slot (queue, indices, change);
+      return;
+    }
+
+  same = find_slot (queue, indices, change->operation);
+  if (same < 0)
+    {
+      append_slot (queue, indices, change);
+      return;
+    }
+
+  switch (change->operation)
+    {
+    case CAIRN_CHANGE_MODIFY:
+      unite_parts (edit_slot (queue, indices, same, change->revision), change);
+      break;
+
+    case CAIRN_CHANGE_FLAGS:
+      {
+        CairnChange *merged = edit_slot (queue, indices, same, change->revision);
+
+        cairn_flags_delta_merge (merged->flags_delta, change->flags_delta);
+        if (cairn_flags_delta_is_empty (merged->flags_delta))
+          drop_slot (queue, indices, same);
+      }
+      break;
+
+    case CAIRN_CHANGE_MOVE:
+      {
+        CairnChange *merged = edit_slot (queue, indices, same, change->revision);
+
+        merged->destination_id = change->destination_id;
+        if (merged->collection_id == merged->destination_id)
+          drop_slot (queue, indices, same);
+      }
+      break;
+
+    default:
+      append_slot (queue, indices, change);
+      break;
+    }
+}
+
+/* Returns the changes of @changes, in log order, coalesced per entity. */
+GPtrArray *
+_cairn_coalesce_changes (GPtrArray *changes)
+{
+  Queue queue;
+  GPtrArray *result = g_ptr_array_new_full (changes->len, (GDestroyNotify) cairn_change_unref);
+
+  queue.slots = g_ptr_array_new_full (changes->len, NULL);
+  queue.entities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_array_unref);
+
+  for (guint i = 0; i < changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (changes, i);
+      char *key = entity_key (change);
+      GArray *indices = g_hash_table_lookup (queue.entities, key);
+
+      if (indices == NULL)
+        {
+          indices = g_array_new (FALSE, FALSE, sizeof (guint));
+          g_hash_table_insert (queue.entities, key, indices);
+        }
+      else
+        g_free (key);
+
+      queue_change (&queue, indices, change);
+    }
+
+  for (guint i = 0; i < queue.slots->len; i++)
+    if (g_ptr_array_index (queue.slots, i) != NULL)
+      g_ptr_array_add (result, g_ptr_array_index (queue.slots, i));
+
+  g_ptr_array_unref (queue.slots);
+  g_hash_table_unref (queue.entities);
+
+  return result;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cairn-monitor.h"
+
+G_BEGIN_DECLS
+
+/* How many change log entries one read takes; never a partial
+ * transaction, so a page can be a little larger. */
+#define CAIRN_MONITOR_PAGE_SIZE 1000
+
+/* What a change recorder keeps of its position: everything up to
+ * revision is processed, and the first delivered notifications of the
+ * page (revision, batch_end]; batch_end is 0 between pages. */
+typedef struct
+{
+  char *name;
+  guint64 revision;
+  guint64 batch_end;
+  guint delivered;
+} CairnRecording;
+
+void     _cairn_recording_free          (CairnRecording  *recording);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnRecording, _cairn_recording_free)
+
+void     _cairn_monitor_start           (CairnMonitor    *self,
+                                         guint64          revision,
+                                         CairnRecording  *recording);
+void     _cairn_monitor_processed       (CairnMonitor    *self);
+guint    _cairn_monitor_get_queued      (CairnMonitor    *self,
+                                         guint64         *page_end);
+
+G_END_DECLS

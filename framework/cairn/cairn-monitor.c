@@ -1,0 +1,1626 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "cairn-change-private.h"
+#include "cairn-change-queue-private.h"
+#include "cairn-monitor-private.h"
+#include "cairn-store-private.h"
+
+/**
+ * CairnMonitor:
+ *
+ * Tells what changes in the store: one signal per kind of change, and the
+ * callbacks of a #CairnObserver.
+ *
+ * A monitor keeps the revision up to which it has read the change log.
+ * When a write transaction commits, in this process
+ * (#CairnStore::committed) or in another one (the `org.cairn.Store1`
+ * `Committed` signal on the session bus), it reads the changes after that
+ * revision itself, in a worker thread and in pages of about
+ * %CAIRN_MONITOR_PAGE_SIZE entries, so a missed or merged signal only
+ * delays delivery and the main loop never waits for the database.
+ *
+ * The scope decides which changes are delivered. With nothing added,
+ * every change is. Item, relation and collection changes are delivered
+ * when any of the added collections (the item's collection, a move's
+ * source or destination, a collection's parent), items, resources or MIME
+ * types (items only) matches; tag changes are always delivered. Entity
+ * kinds, when some are added, restrict delivery to those kinds, and
+ * #CairnMonitor:ignore-own-origin drops the changes written with the
+ * store's own origin. Links into virtual collections are not delivered.
+ *
+ * Changes of one page are coalesced per entity before delivery: an add
+ * then a modify is one add, an add then a remove is nothing, flag deltas
+ * merge, moves chain. With #CairnMonitor:batch set, consecutive item adds,
+ * removals, moves between the same collections and equal flag changes
+ * are delivered together through the batch signals.
+ *
+ * With a fetch scope (cairn_monitor_set_fetch_scope()) the added, changed
+ * and moved items are read with that scope and handed to the signals; an
+ * item deleted before it could be read is handed as %NULL.
+ *
+ * Since: 0.1
+ */
+
+#define MAX_BATCH 1000
+
+enum {
+  PROP_0,
+  PROP_STORE,
+  PROP_BATCH,
+  PROP_IGNORE_OWN_ORIGIN,
+  N_PROPS
+};
+
+enum {
+  ITEM_ADDED,
+  ITEM_CHANGED,
+  ITEMS_FLAGS_CHANGED,
+  ITEM_MOVED,
+  ITEM_REMOVED,
+  ITEMS_ADDED,
+  ITEMS_MOVED,
+  ITEMS_REMOVED,
+  COLLECTION_ADDED,
+  COLLECTION_CHANGED,
+  COLLECTION_MOVED,
+  COLLECTION_REMOVED,
+  TAG_ADDED,
+  TAG_CHANGED,
+  TAG_REMOVED,
+  ITEM_TAGS_CHANGED,
+  RELATION_ADDED,
+  RELATION_REMOVED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* One delivery: a signal and its changes (one unless batched). */
+typedef struct
+{
+  guint signal;
+  GPtrArray *changes;
+  GPtrArray *items;
+} Notification;
+
+/* What the monitor delivers; a read works on a copy of it. */
+typedef struct
+{
+  GArray *collections;
+  GHashTable *items;
+  GPtrArray *resources;
+  GPtrArray *mime_types;
+  guint kinds;
+  gboolean ignore_own_origin;
+} Scope;
+
+typedef struct
+{
+  CairnStore *store;
+  GMainContext *context;
+  GCancellable *cancellable;
+  gulong committed_id;
+  GDBusConnection *bus;
+  guint subscription;
+
+  Scope *scope;
+  CairnFetchScope *fetch_scope;
+  gboolean batch;
+
+  CairnObserver *observer;
+
+  guint64 revision;
+  gboolean reading;
+  gboolean dirty;
+
+  GQueue queue;
+  CairnRecording *recording;
+  guint page_length;
+  gboolean waiting;
+  gboolean dispatching;
+  GSource *dispatch_source;
+} CairnMonitorPrivate;
+
+G_DEFINE_TYPE_WITH_PRIVATE (CairnMonitor, cairn_monitor, G_TYPE_OBJECT)
+
+static void read_changes (CairnMonitor *self);
+
+static void
+notification_free (Notification *notification)
+{
+  g_ptr_array_unref (notification->changes);
+  g_clear_pointer (&notification->items, g_ptr_array_unref);
+  g_free (notification);
+}
+
+void
+_cairn_recording_free (CairnRecording *recording)
+{
+  g_free (recording->name);
+  g_free (recording);
+}
+
+static Scope *
+scope_new (void)
+{
+  Scope *scope = g_new0 (Scope, 1);
+
+  scope->collections = g_array_new (FALSE, FALSE, sizeof (guint64));
+  scope->items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  scope->resources = g_ptr_array_new_with_free_func (g_free);
+  scope->mime_types = g_ptr_array_new_with_free_func (g_free);
+  return scope;
+}
+
+static void
+scope_free (Scope *scope)
+{
+  g_array_unref (scope->collections);
+  g_hash_table_unref (scope->items);
+  g_ptr_array_unref (scope->resources);
+  g_ptr_array_unref (scope->mime_types);
+  g_free (scope);
+}
+
+static Scope *
+scope_copy (const Scope *scope)
+{
+  Scope *copy = scope_new ();
+  GHashTableIter iter;
+  gpointer id;
+
+  g_array_append_vals (copy->collections, scope->collections->data, scope->collections->len);
+  g_hash_table_iter_init (&iter, scope->items);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    g_hash_table_add (copy->items, g_memdup2 (id, sizeof (guint64)));
+  for (guint i = 0; i < scope->resources->len; i++)
+    g_ptr_array_add (copy->resources, g_strdup (g_ptr_array_index (scope->resources, i)));
+  for (guint i = 0; i < scope->mime_types->len; i++)
+    g_ptr_array_add (copy->mime_types, g_strdup (g_ptr_array_index (scope->mime_types, i)));
+  copy->kinds = scope->kinds;
+  copy->ignore_own_origin = scope->ignore_own_origin;
+  return copy;
+}
+
+static void
+item_unref (gpointer item)
+{
+  if (item != NULL)
+    g_object_unref (item);
+}
+
+static void
+cairn_monitor_dispose (GObject *object)
+{
+  CairnMonitor *self = CAIRN_MONITOR (object);
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_cancellable_cancel (priv->cancellable);
+  if (priv->subscription != 0)
+    g_dbus_connection_signal_unsubscribe (priv->bus, priv->subscription);
+  priv->subscription = 0;
+  g_clear_object (&priv->bus);
+  g_clear_signal_handler (&priv->committed_id, priv->store);
+  if (priv->dispatch_source != NULL)
+    g_source_destroy (priv->dispatch_source);
+  g_clear_pointer (&priv->dispatch_source, g_source_unref);
+  g_queue_clear_full (&priv->queue, (GDestroyNotify) notification_free);
+  g_clear_object (&priv->observer);
+
+  G_OBJECT_CLASS (cairn_monitor_parent_class)->dispose (object);
+}
+
+static void
+cairn_monitor_finalize (GObject *object)
+{
+  CairnMonitor *self = CAIRN_MONITOR (object);
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_clear_object (&priv->store);
+  g_clear_object (&priv->cancellable);
+  g_clear_pointer (&priv->context, g_main_context_unref);
+  scope_free (priv->scope);
+  g_clear_pointer (&priv->fetch_scope, cairn_fetch_scope_unref);
+  g_clear_pointer (&priv->recording, _cairn_recording_free);
+
+  G_OBJECT_CLASS (cairn_monitor_parent_class)->finalize (object);
+}
+
+static void
+cairn_monitor_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  CairnMonitor *self = CAIRN_MONITOR (object);
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      g_value_set_object (value, priv->store);
+      break;
+    case PROP_BATCH:
+      g_value_set_boolean (value, cairn_monitor_get_batch (self));
+      break;
+    case PROP_IGNORE_OWN_ORIGIN:
+      g_value_set_boolean (value, cairn_monitor_get_ignore_own_origin (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_monitor_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  CairnMonitor *self = CAIRN_MONITOR (object);
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      priv->store = g_value_dup_object (value);
+      break;
+    case PROP_BATCH:
+      cairn_monitor_set_batch (self, g_value_get_boolean (value));
+      break;
+    case PROP_IGNORE_OWN_ORIGIN:
+      cairn_monitor_set_ignore_own_origin (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static guint
+new_signal (GObjectClass *klass,
+            const char   *name,
+            guint         n_params,
+            ...)
+{
+  va_list args;
+  guint id;
+
+  va_start (args, n_params);
+  id = g_signal_new_valist (name, G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, NULL, NULL, NULL,
+                            NULL, G_TYPE_NONE, n_params, args);
+  va_end (args);
+
+  return id;
+}
+
+static void
+cairn_monitor_class_init (CairnMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GType change = CAIRN_TYPE_CHANGE | G_SIGNAL_TYPE_STATIC_SCOPE;
+  GType item = CAIRN_TYPE_ITEM;
+  GType array = G_TYPE_PTR_ARRAY | G_SIGNAL_TYPE_STATIC_SCOPE;
+  GType flags = CAIRN_TYPE_FLAGS | G_SIGNAL_TYPE_STATIC_SCOPE;
+  GType strv = G_TYPE_STRV | G_SIGNAL_TYPE_STATIC_SCOPE;
+
+  object_class->dispose = cairn_monitor_dispose;
+  object_class->finalize = cairn_monitor_finalize;
+  object_class->get_property = cairn_monitor_get_property;
+  object_class->set_property = cairn_monitor_set_property;
+
+  /**
+   * CairnMonitor:store:
+   *
+   * The store whose changes the monitor delivers.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, CAIRN_TYPE_STORE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CairnMonitor:batch:
+   *
+   * Whether consecutive item adds, removals, moves and equal flag changes
+   * are delivered together through the batch signals.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_BATCH] =
+    g_param_spec_boolean ("batch", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * CairnMonitor:ignore-own-origin:
+   *
+   * Whether changes written with the store's own origin
+   * (#CairnStore:origin, when set) are left out, so that a resource does
+   * not see its own sync writes.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_IGNORE_OWN_ORIGIN] =
+    g_param_spec_boolean ("ignore-own-origin", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CairnMonitor::item-added:
+   * @self: the monitor
+   * @change: the change
+   * @item: (nullable): the item read with the fetch scope, or %NULL
+   *
+   * An item was added.
+   *
+   * Since: 0.1
+   */
+  signals[ITEM_ADDED] = new_signal (object_class, "item-added", 2, change, item);
+
+  /**
+   * CairnMonitor::item-changed:
+   * @self: the monitor
+   * @change: the change
+   * @item: (nullable): the item read with the fetch scope, or %NULL
+   * @parts: the names of the changed parts and attributes (`ATR:name`)
+   *
+   * An item's columns, parts or attributes changed.
+   *
+   * Since: 0.1
+   */
+  signals[ITEM_CHANGED] = new_signal (object_class, "item-changed", 3, change, item, strv);
+
+  /**
+   * CairnMonitor::items-flags-changed:
+   * @self: the monitor
+   * @changes: (element-type CairnChange): the changes, one per item
+   * @added: the flags added to every item
+   * @removed: the flags removed from every item
+   *
+   * The flags of one or more items changed by the same delta.
+   *
+   * Since: 0.1
+   */
+  signals[ITEMS_FLAGS_CHANGED] = new_signal (object_class, "items-flags-changed", 3, array, flags,
+                                             flags);
+
+  /**
+   * CairnMonitor::item-moved:
+   * @self: the monitor
+   * @change: the change
+   * @item: (nullable): the item read with the fetch scope, or %NULL
+   * @source: the collection the item left
+   * @destination: the collection the item is in now
+   *
+   * An item moved to another collection.
+   *
+   * Since: 0.1
+   */
+  signals[ITEM_MOVED] = new_signal (object_class, "item-moved", 4, change, item, G_TYPE_UINT64,
+                                    G_TYPE_UINT64);
+
+  /**
+   * CairnMonitor::item-removed:
+   * @self: the monitor
+   * @change: the change; its collection and remote id say where the
+   *   item was
+   *
+   * An item was removed.
+   *
+   * Since: 0.1
+   */
+  signals[ITEM_REMOVED] = new_signal (object_class, "item-removed", 1, change);
+
+  /**
+   * CairnMonitor::items-added:
+   * @self: the monitor
+   * @changes: (element-type CairnChange): the changes
+   * @items: (nullable) (element-type CairnItem): the items read with the
+   *   fetch scope, in the order of @changes, or %NULL without a fetch scope
+   *
+   * Several items were added (batch form of #CairnMonitor::item-added).
+   *
+   * Since: 0.1
+   */
+  signals[ITEMS_ADDED] = new_signal (object_class, "items-added", 2, array, array);
+
+  /**
+   * CairnMonitor::items-moved:
+   * @self: the monitor
+   * @changes: (element-type CairnChange): the changes
+   * @source: the collection the items left
+   * @destination: the collection the items are in now
+   *
+   * Several items moved between the same two collections.
+   *
+   * Since: 0.1
+   */
+  signals[ITEMS_MOVED] = new_signal (object_class, "items-moved", 3, array, G_TYPE_UINT64,
+                                     G_TYPE_UINT64);
+
+  /**
+   * CairnMonitor::items-removed:
+   * @self: the monitor
+   * @changes: (element-type CairnChange): the changes
+   *
+   * Several items were removed.
+   *
+   * Since: 0.1
+   */
+  signals[ITEMS_REMOVED] = new_signal (object_class, "items-removed", 1, array);
+
+  /**
+   * CairnMonitor::collection-added:
+   * @self: the monitor
+   * @change: the change; its collection id is the parent
+   *
+   * A collection was added.
+   *
+   * Since: 0.1
+   */
+  signals[COLLECTION_ADDED] = new_signal (object_class, "collection-added", 1, change);
+
+  /**
+   * CairnMonitor::collection-changed:
+   * @self: the monitor
+   * @change: the change
+   * @parts: what changed
+   *
+   * A collection changed.
+   *
+   * Since: 0.1
+   */
+  signals[COLLECTION_CHANGED] = new_signal (object_class, "collection-changed", 2, change, strv);
+
+  /**
+   * CairnMonitor::collection-moved:
+   * @self: the monitor
+   * @change: the change
+   * @source: the former parent, 0 for the top
+   * @destination: the new parent, 0 for the top
+   *
+   * A collection moved.
+   *
+   * Since: 0.1
+   */
+  signals[COLLECTION_MOVED] = new_signal (object_class, "collection-moved", 3, change,
+                                          G_TYPE_UINT64, G_TYPE_UINT64);
+
+  /**
+   * CairnMonitor::collection-removed:
+   * @self: the monitor
+   * @change: the change
+   *
+   * A collection was removed.
+   *
+   * Since: 0.1
+   */
+  signals[COLLECTION_REMOVED] = new_signal (object_class, "collection-removed", 1, change);
+
+  /**
+   * CairnMonitor::tag-added:
+   * @self: the monitor
+   * @change: the change; its name is the tag's GID
+   *
+   * A tag was added.
+   *
+   * Since: 0.1
+   */
+  signals[TAG_ADDED] = new_signal (object_class, "tag-added", 1, change);
+
+  /**
+   * CairnMonitor::tag-changed:
+   * @self: the monitor
+   * @change: the change
+   *
+   * A tag, or a resource's remote id for it, changed.
+   *
+   * Since: 0.1
+   */
+  signals[TAG_CHANGED] = new_signal (object_class, "tag-changed", 1, change);
+
+  /**
+   * CairnMonitor::tag-removed:
+   * @self: the monitor
+   * @change: the change
+   *
+   * A tag was removed.
+   *
+   * Since: 0.1
+   */
+  signals[TAG_REMOVED] = new_signal (object_class, "tag-removed", 1, change);
+
+  /**
+   * CairnMonitor::item-tags-changed:
+   * @self: the monitor
+   * @change: the change: %CAIRN_CHANGE_TAG or %CAIRN_CHANGE_UNTAG, the tag
+   *   id as its related id
+   *
+   * An item got or lost a tag.
+   *
+   * Since: 0.1
+   */
+  signals[ITEM_TAGS_CHANGED] = new_signal (object_class, "item-tags-changed", 1, change);
+
+  /**
+   * CairnMonitor::relation-added:
+   * @self: the monitor
+   * @change: the change: the left item as entity id, the right one as
+   *   related id, the type as name
+   *
+   * A relation was added.
+   *
+   * Since: 0.1
+   */
+  signals[RELATION_ADDED] = new_signal (object_class, "relation-added", 1, change);
+
+  /**
+   * CairnMonitor::relation-removed:
+   * @self: the monitor
+   * @change: the change
+   *
+   * A relation was removed.
+   *
+   * Since: 0.1
+   */
+  signals[RELATION_REMOVED] = new_signal (object_class, "relation-removed", 1, change);
+}
+
+static void
+cairn_monitor_init (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  priv->context = g_main_context_ref_thread_default ();
+  priv->cancellable = g_cancellable_new ();
+  priv->scope = scope_new ();
+  g_queue_init (&priv->queue);
+}
+
+/* Scope */
+
+static gboolean
+has_id (GArray  *ids,
+        guint64  id)
+{
+  for (guint i = 0; i < ids->len; i++)
+    if (g_array_index (ids, guint64, i) == id)
+      return TRUE;
+
+  return FALSE;
+}
+
+static gboolean
+has_string (GPtrArray  *strings,
+            const char *string)
+{
+  if (string == NULL)
+    return FALSE;
+  for (guint i = 0; i < strings->len; i++)
+    if (g_str_equal (g_ptr_array_index (strings, i), string))
+      return TRUE;
+
+  return FALSE;
+}
+
+static gboolean
+in_scope (const Scope       *scope,
+          const CairnChange *change,
+          const char        *own_origin)
+{
+  CairnEntityKind kind = cairn_change_get_entity_kind (change);
+  CairnChangeOperation operation = cairn_change_get_operation (change);
+  guint64 entity_id = cairn_change_get_entity_id (change);
+
+  if (operation == CAIRN_CHANGE_LINK || operation == CAIRN_CHANGE_UNLINK)
+    return FALSE;
+  if (scope->ignore_own_origin && own_origin != NULL &&
+      g_strcmp0 (cairn_change_get_origin (change), own_origin) == 0)
+    return FALSE;
+  if (scope->kinds != 0 && (scope->kinds & (1u << kind)) == 0)
+    return FALSE;
+  if (kind == CAIRN_ENTITY_TAG)
+    return TRUE;
+  if (scope->collections->len == 0 && g_hash_table_size (scope->items) == 0 &&
+      scope->resources->len == 0 && scope->mime_types->len == 0)
+    return TRUE;
+
+  if (has_id (scope->collections, cairn_change_get_collection_id (change)) ||
+      (operation == CAIRN_CHANGE_MOVE &&
+       has_id (scope->collections, cairn_change_get_destination_id (change))) ||
+      has_string (scope->resources, cairn_change_get_resource (change)))
+    return TRUE;
+  if (kind == CAIRN_ENTITY_COLLECTION)
+    return has_id (scope->collections, entity_id);
+  if (g_hash_table_contains (scope->items, &entity_id))
+    return TRUE;
+  if (kind == CAIRN_ENTITY_RELATION)
+    {
+      guint64 right = cairn_change_get_related_id (change);
+
+      return g_hash_table_contains (scope->items, &right);
+    }
+
+  return has_string (scope->mime_types, cairn_change_get_mime_type (change));
+}
+
+/* Reading */
+
+typedef struct
+{
+  CairnStore *store;
+  Scope *scope;
+  char *own_origin;
+  CairnFetchScope *fetch_scope;
+  gboolean batch;
+  guint64 from;
+  guint64 bound;
+} ReadData;
+
+typedef struct
+{
+  guint64 to;
+  gboolean more;
+  GPtrArray *notifications;
+} ReadResult;
+
+static void
+read_data_free (ReadData *data)
+{
+  g_object_unref (data->store);
+  scope_free (data->scope);
+  g_free (data->own_origin);
+  g_clear_pointer (&data->fetch_scope, cairn_fetch_scope_unref);
+  g_free (data);
+}
+
+static void
+read_result_free (ReadResult *result)
+{
+  g_ptr_array_unref (result->notifications);
+  g_free (result);
+}
+
+static guint
+signal_for (const CairnChange *change,
+            gboolean           batch)
+{
+  switch (cairn_change_get_entity_kind (change))
+    {
+    case CAIRN_ENTITY_ITEM:
+      switch (cairn_change_get_operation (change))
+        {
+        case CAIRN_CHANGE_ADD:
+          return batch ? ITEMS_ADDED : ITEM_ADDED;
+        case CAIRN_CHANGE_MODIFY:
+          return ITEM_CHANGED;
+        case CAIRN_CHANGE_FLAGS:
+          return ITEMS_FLAGS_CHANGED;
+        case CAIRN_CHANGE_MOVE:
+          return batch ? ITEMS_MOVED : ITEM_MOVED;
+        case CAIRN_CHANGE_REMOVE:
+          return batch ? ITEMS_REMOVED : ITEM_REMOVED;
+        default:
+          return ITEM_TAGS_CHANGED;
+        }
+    case CAIRN_ENTITY_COLLECTION:
+      switch (cairn_change_get_operation (change))
+        {
+        case CAIRN_CHANGE_ADD:
+          return COLLECTION_ADDED;
+        case CAIRN_CHANGE_MODIFY:
+          return COLLECTION_CHANGED;
+        case CAIRN_CHANGE_MOVE:
+          return COLLECTION_MOVED;
+        default:
+          return COLLECTION_REMOVED;
+        }
+    case CAIRN_ENTITY_TAG:
+      switch (cairn_change_get_operation (change))
+        {
+        case CAIRN_CHANGE_ADD:
+          return TAG_ADDED;
+        case CAIRN_CHANGE_REMOVE:
+          return TAG_REMOVED;
+        default:
+          return TAG_CHANGED;
+        }
+    case CAIRN_ENTITY_RELATION:
+    default:
+      return cairn_change_get_operation (change) == CAIRN_CHANGE_ADD ?
+             RELATION_ADDED : RELATION_REMOVED;
+    }
+}
+
+/* Whether @change can join the batch notification that ends with @last. */
+static gboolean
+joins_batch (const Notification *notification,
+             const CairnChange  *change,
+             gboolean            batch)
+{
+  const CairnChange *last;
+
+  if (notification->changes->len >= MAX_BATCH ||
+      notification->signal != signal_for (change, batch))
+    return FALSE;
+
+  last = g_ptr_array_index (notification->changes, notification->changes->len - 1);
+  switch (notification->signal)
+    {
+    case ITEMS_ADDED:
+    case ITEMS_REMOVED:
+      return TRUE;
+    case ITEMS_MOVED:
+      return cairn_change_get_collection_id (last) == cairn_change_get_collection_id (change) &&
+             cairn_change_get_destination_id (last) == cairn_change_get_destination_id (change);
+    case ITEMS_FLAGS_CHANGED:
+      return batch &&
+             cairn_flags_equal (cairn_flags_delta_get_added (cairn_change_get_flags_delta (last)),
+                                cairn_flags_delta_get_added (cairn_change_get_flags_delta (change))) &&
+             cairn_flags_equal (cairn_flags_delta_get_removed (cairn_change_get_flags_delta (last)),
+                                cairn_flags_delta_get_removed (cairn_change_get_flags_delta (change)));
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+carries_item (guint signal)
+{
+  return signal == ITEM_ADDED || signal == ITEMS_ADDED || signal == ITEM_CHANGED ||
+         signal == ITEM_MOVED;
+}
+
+static gboolean
+load_items (Notification     *notification,
+            CairnStore       *store,
+            CairnFetchScope  *fetch_scope,
+            GError          **error)
+{
+  notification->items = g_ptr_array_new_full (notification->changes->len, item_unref);
+  for (guint i = 0; i < notification->changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (notification->changes, i);
+      g_autoptr(GError) local_error = NULL;
+      CairnItem *item = cairn_store_get_item (store, cairn_change_get_entity_id (change),
+                                              fetch_scope, &local_error);
+
+      if (item == NULL && !g_error_matches (local_error, CAIRN_STORE_ERROR,
+                                            CAIRN_STORE_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_ptr_array_add (notification->items, item);
+    }
+
+  return TRUE;
+}
+
+static void
+read_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  ReadData *data = task_data;
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(GPtrArray) selected = NULL;
+  g_autoptr(GPtrArray) coalesced = NULL;
+  g_autoptr(GError) error = NULL;
+  ReadResult *result;
+  Notification *current = NULL;
+
+  changes = cairn_store_get_changes_since (data->store, data->from, CAIRN_MONITOR_PAGE_SIZE,
+                                           &error);
+  if (changes == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  result = g_new0 (ReadResult, 1);
+  result->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) notification_free);
+  result->to = data->from;
+  if (data->bound != 0)
+    {
+      while (changes->len > 0 &&
+             cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1)) > data->bound)
+        g_ptr_array_set_size (changes, changes->len - 1);
+      result->to = data->bound;
+    }
+  else if (changes->len > 0)
+    {
+      result->to = cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1));
+      result->more = changes->len >= CAIRN_MONITOR_PAGE_SIZE;
+    }
+
+  selected = g_ptr_array_new_full (changes->len, (GDestroyNotify) cairn_change_unref);
+  for (guint i = 0; i < changes->len; i++)
+    if (in_scope (data->scope, g_ptr_array_index (changes, i), data->own_origin))
+      g_ptr_array_add (selected, cairn_change_ref (g_ptr_array_index (changes, i)));
+
+  coalesced = _cairn_coalesce_changes (selected);
+  for (guint i = 0; i < coalesced->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (coalesced, i);
+
+      if (current == NULL || !joins_batch (current, change, data->batch))
+        {
+          current = g_new0 (Notification, 1);
+          current->signal = signal_for (change, data->batch);
+          current->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+          g_ptr_array_add (result->notifications, current);
+        }
+      g_ptr_array_add (current->changes, cairn_change_ref (change));
+    }
+
+  for (guint i = 0; data->fetch_scope != NULL && i < result->notifications->len; i++)
+    {
+      Notification *notification = g_ptr_array_index (result->notifications, i);
+
+      if (carries_item (notification->signal) &&
+          !load_items (notification, data->store, data->fetch_scope, &error))
+        {
+          read_result_free (result);
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+    }
+
+  g_task_return_pointer (task, result, (GDestroyNotify) read_result_free);
+}
+
+static gboolean
+persist_position (CairnMonitorPrivate *priv)
+{
+  CairnRecording *recording = priv->recording;
+  g_autoptr(GError) error = NULL;
+
+  if (_cairn_store_set_recorder_position (priv->store, recording->name, recording->revision,
+                                          recording->batch_end, recording->delivered, &error))
+    return TRUE;
+
+  g_warning ("Cannot save the position of change recorder %s: %s", recording->name,
+             error->message);
+  return FALSE;
+}
+
+static void dispatch (CairnMonitor *self);
+
+static void
+read_done (GObject      *source,
+           GAsyncResult *res,
+           gpointer      user_data)
+{
+  GWeakRef *weak = user_data;
+  g_autoptr(CairnMonitor) self = g_weak_ref_get (weak);
+  CairnMonitorPrivate *priv;
+  CairnRecording *recording;
+  g_autoptr(GError) error = NULL;
+  ReadResult *result;
+
+  g_weak_ref_clear (weak);
+  g_free (weak);
+  result = g_task_propagate_pointer (G_TASK (res), &error);
+  if (result == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  /* Not cancelled, so not disposed. */
+  g_assert (self != NULL);
+  priv = cairn_monitor_get_instance_private (self);
+  recording = priv->recording;
+
+  priv->reading = FALSE;
+  if (result == NULL)
+    {
+      /* A plain monitor can only go on from now; a recorder must not skip
+       * and keeps its cursor for the agent to resynchronise. */
+      if (recording == NULL &&
+          g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_EXPIRED))
+        cairn_store_get_revision (priv->store, &priv->revision, NULL);
+      g_warning ("Cannot read the changes of %s: %s", cairn_store_get_path (priv->store),
+                 error->message);
+      return;
+    }
+
+  priv->revision = result->to;
+  if (recording != NULL && result->notifications->len <= recording->delivered)
+    {
+      /* Nothing in scope: the whole page is processed at once. */
+      if (recording->revision != result->to || recording->batch_end != 0)
+        {
+          recording->revision = result->to;
+          recording->batch_end = 0;
+          recording->delivered = 0;
+          persist_position (priv);
+        }
+    }
+  else if (recording != NULL)
+    {
+      recording->batch_end = result->to;
+      priv->page_length = result->notifications->len;
+      g_ptr_array_remove_range (result->notifications, 0, recording->delivered);
+    }
+
+  g_ptr_array_set_free_func (result->notifications, NULL);
+  for (guint i = 0; i < result->notifications->len; i++)
+    g_queue_push_tail (&priv->queue, g_ptr_array_index (result->notifications, i));
+  if (result->more)
+    priv->dirty = TRUE;
+  read_result_free (result);
+
+  dispatch (self);
+}
+
+static void
+read_changes (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  g_autoptr(GTask) task = NULL;
+  GWeakRef *weak;
+  ReadData *data;
+
+  if (priv->reading || !g_queue_is_empty (&priv->queue) || priv->waiting)
+    {
+      priv->dirty = TRUE;
+      return;
+    }
+
+  priv->reading = TRUE;
+  priv->dirty = FALSE;
+
+  data = g_new0 (ReadData, 1);
+  data->store = g_object_ref (priv->store);
+  data->scope = scope_copy (priv->scope);
+  data->own_origin = g_strdup (cairn_store_get_origin (priv->store));
+  data->batch = priv->batch;
+  if (priv->fetch_scope != NULL)
+    data->fetch_scope = cairn_fetch_scope_ref (priv->fetch_scope);
+  data->from = priv->recording ? priv->recording->revision : priv->revision;
+  data->bound = priv->recording ? priv->recording->batch_end : 0;
+
+  /* The read does not keep the monitor alive: dropping the monitor
+   * stops delivery at once. */
+  weak = g_new (GWeakRef, 1);
+  g_weak_ref_init (weak, self);
+  task = g_task_new (NULL, priv->cancellable, read_done, weak);
+  g_task_set_source_tag (task, read_changes);
+  g_task_set_task_data (task, data, (GDestroyNotify) read_data_free);
+  g_task_run_in_thread (task, read_thread);
+}
+
+/* Delivery */
+
+static void
+call_observer (CairnMonitor *self,
+               Notification *n)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  CairnObserverInterface *iface = CAIRN_OBSERVER_GET_IFACE (priv->observer);
+  CairnObserver *o = priv->observer;
+  CairnChange *change = g_ptr_array_index (n->changes, 0);
+  CairnItem *item = n->items ? g_ptr_array_index (n->items, 0) : NULL;
+  const char * const *parts = cairn_change_get_parts (change);
+  guint64 source = cairn_change_get_collection_id (change);
+  guint64 destination = cairn_change_get_destination_id (change);
+  const CairnFlagsDelta *delta = cairn_change_get_flags_delta (change);
+
+#define CALL(vfunc, ...) \
+  G_STMT_START { \
+    if (iface->vfunc != NULL) \
+      iface->vfunc (o, self, __VA_ARGS__); \
+    else \
+      _cairn_monitor_processed (self); \
+  } G_STMT_END
+
+  switch (n->signal)
+    {
+    case ITEM_ADDED: CALL (item_added, change, item); break;
+    case ITEM_CHANGED: CALL (item_changed, change, item, parts); break;
+    case ITEMS_FLAGS_CHANGED:
+      CALL (items_flags_changed, n->changes, cairn_flags_delta_get_added (delta),
+            cairn_flags_delta_get_removed (delta));
+      break;
+    case ITEM_MOVED: CALL (item_moved, change, item, source, destination); break;
+    case ITEM_REMOVED: CALL (item_removed, change); break;
+    case ITEMS_ADDED: CALL (items_added, n->changes, n->items); break;
+    case ITEMS_MOVED: CALL (items_moved, n->changes, source, destination); break;
+    case ITEMS_REMOVED: CALL (items_removed, n->changes); break;
+    case COLLECTION_ADDED: CALL (collection_added, change); break;
+    case COLLECTION_CHANGED: CALL (collection_changed, change, parts); break;
+    case COLLECTION_MOVED: CALL (collection_moved, change, source, destination); break;
+    case COLLECTION_REMOVED: CALL (collection_removed, change); break;
+    case TAG_ADDED: CALL (tag_added, change); break;
+    case TAG_CHANGED: CALL (tag_changed, change); break;
+    case TAG_REMOVED: CALL (tag_removed, change); break;
+    case ITEM_TAGS_CHANGED: CALL (item_tags_changed, change); break;
+    case RELATION_ADDED: CALL (relation_added, change); break;
+    case RELATION_REMOVED: CALL (relation_removed, change); break;
+    default: g_assert_not_reached ();
+    }
+
+#undef CALL
+}
+
+static void
+emit_notification (CairnMonitor *self,
+                   Notification *n)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  CairnChange *change = g_ptr_array_index (n->changes, 0);
+  CairnItem *item = n->items ? g_ptr_array_index (n->items, 0) : NULL;
+  guint id = signals[n->signal];
+  const CairnFlagsDelta *delta = cairn_change_get_flags_delta (change);
+
+  switch (n->signal)
+    {
+    case ITEM_ADDED:
+      g_signal_emit (self, id, 0, change, item);
+      break;
+    case ITEM_CHANGED:
+      g_signal_emit (self, id, 0, change, item, cairn_change_get_parts (change));
+      break;
+    case ITEMS_FLAGS_CHANGED:
+      g_signal_emit (self, id, 0, n->changes, cairn_flags_delta_get_added (delta),
+                     cairn_flags_delta_get_removed (delta));
+      break;
+    case ITEM_MOVED:
+      g_signal_emit (self, id, 0, change, item, cairn_change_get_collection_id (change),
+                     cairn_change_get_destination_id (change));
+      break;
+    case ITEMS_ADDED:
+      g_signal_emit (self, id, 0, n->changes, n->items);
+      break;
+    case ITEMS_MOVED:
+      g_signal_emit (self, id, 0, n->changes, cairn_change_get_collection_id (change),
+                     cairn_change_get_destination_id (change));
+      break;
+    case ITEMS_REMOVED:
+      g_signal_emit (self, id, 0, n->changes);
+      break;
+    case COLLECTION_CHANGED:
+      g_signal_emit (self, id, 0, change, cairn_change_get_parts (change));
+      break;
+    case COLLECTION_MOVED:
+      g_signal_emit (self, id, 0, change, cairn_change_get_collection_id (change),
+                     cairn_change_get_destination_id (change));
+      break;
+    default:
+      g_signal_emit (self, id, 0, change);
+      break;
+    }
+
+  if (priv->observer != NULL)
+    call_observer (self, n);
+}
+
+static void
+dispatch (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  Notification *n;
+
+  /* A handler may drop the last reference to the monitor. */
+  g_object_ref (self);
+  priv->dispatching = TRUE;
+  while (!priv->waiting && (n = g_queue_pop_head (&priv->queue)) != NULL)
+    {
+      priv->waiting = priv->recording != NULL;
+      emit_notification (self, n);
+      notification_free (n);
+    }
+  priv->dispatching = FALSE;
+
+  if (!priv->waiting && priv->dirty && !g_cancellable_is_cancelled (priv->cancellable))
+    read_changes (self);
+  g_object_unref (self);
+}
+
+static gboolean
+dispatch_idle (gpointer user_data)
+{
+  CairnMonitor *self = user_data;
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_clear_pointer (&priv->dispatch_source, g_source_unref);
+  dispatch (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_dispatch (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  if (priv->dispatch_source != NULL)
+    return;
+  priv->dispatch_source = g_idle_source_new ();
+  g_source_set_callback (priv->dispatch_source, dispatch_idle, self, NULL);
+  g_source_set_static_name (priv->dispatch_source, "[cairn] monitor dispatch");
+  g_source_attach (priv->dispatch_source, priv->context);
+}
+
+/* Called by a recorder's change_processed(), and by an observer's
+ * default callbacks; a plain monitor does not wait. */
+void
+_cairn_monitor_processed (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  CairnRecording *recording = priv->recording;
+
+  if (recording == NULL)
+    return;
+  g_return_if_fail (priv->waiting);
+
+  recording->delivered++;
+  if (recording->delivered >= priv->page_length)
+    {
+      recording->revision = recording->batch_end;
+      recording->batch_end = 0;
+      recording->delivered = 0;
+      priv->dirty = TRUE;
+    }
+  persist_position (priv);
+  priv->waiting = FALSE;
+
+  if (!priv->dispatching)
+    schedule_dispatch (self);
+}
+
+/* Notifications of the current page not yet processed, and the revision
+ * where the page ends (the position when there is no page). */
+guint
+_cairn_monitor_get_queued (CairnMonitor *self,
+                           guint64      *page_end)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  CairnRecording *recording = priv->recording;
+
+  if (recording->batch_end == 0)
+    {
+      *page_end = recording->revision;
+      return 0;
+    }
+
+  *page_end = recording->batch_end;
+  return priv->page_length - recording->delivered;
+}
+
+/* Waking up */
+
+static void
+on_store_committed (CairnStore   *store,
+                    guint64       revision,
+                    CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  if (revision > priv->revision)
+    read_changes (self);
+}
+
+static void
+on_bus_committed (GDBusConnection *connection,
+                  const char      *sender,
+                  const char      *path,
+                  const char      *interface,
+                  const char      *name,
+                  GVariant        *parameters,
+                  gpointer         user_data)
+{
+  CairnMonitor *self = user_data;
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  guint64 revision;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(t)")))
+    return;
+  g_variant_get (parameters, "(t)", &revision);
+  if (revision > priv->revision)
+    read_changes (self);
+}
+
+static void
+got_bus (GObject      *source,
+         GAsyncResult *res,
+         gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *bus = g_bus_get_finish (res, &error);
+  CairnMonitor *self;
+  CairnMonitorPrivate *priv;
+
+  if (bus == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Changes of other processes are seen only at the next local commit: %s",
+                   error->message);
+      return;
+    }
+
+  /* Not cancelled, so the monitor is alive. */
+  self = user_data;
+  priv = cairn_monitor_get_instance_private (self);
+  priv->bus = bus;
+  priv->subscription = g_dbus_connection_signal_subscribe (bus, NULL, CAIRN_STORE_INTERFACE,
+                                                           "Committed", CAIRN_STORE_OBJECT_PATH,
+                                                           NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                           on_bus_committed, self, NULL);
+  /* Commits made before the subscription. */
+  read_changes (self);
+}
+
+void
+_cairn_monitor_start (CairnMonitor   *self,
+                      guint64         revision,
+                      CairnRecording *recording)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  priv->revision = revision;
+  priv->recording = recording;
+  priv->committed_id = g_signal_connect (priv->store, "committed",
+                                         G_CALLBACK (on_store_committed), self);
+  if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL)
+    g_bus_get (G_BUS_TYPE_SESSION, priv->cancellable, got_bus, self);
+  /* A recorder reads what is pending from the main loop, after its
+   * creator has set the scope and the observer. */
+  if (recording != NULL)
+    {
+      priv->dirty = TRUE;
+      schedule_dispatch (self);
+    }
+}
+
+/**
+ * cairn_monitor_new:
+ * @store: a #CairnStore
+ * @error: return location for an error
+ *
+ * Creates a monitor of @store that delivers the changes committed after
+ * now, in the thread-default main context of the caller. Set its scope
+ * before returning to the main loop.
+ *
+ * Returns: (transfer full): the monitor, or %NULL if the store's revision
+ *   could not be read
+ *
+ * Since: 0.1
+ */
+CairnMonitor *
+cairn_monitor_new (CairnStore  *store,
+                   GError     **error)
+{
+  g_autoptr(CairnMonitor) self = NULL;
+  guint64 revision;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (store), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!cairn_store_get_revision (store, &revision, error))
+    return NULL;
+
+  self = g_object_new (CAIRN_TYPE_MONITOR, "store", store, NULL);
+  _cairn_monitor_start (self, revision, NULL);
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cairn_monitor_get_store:
+ * @self: a #CairnMonitor
+ *
+ * Returns: (transfer none): the store
+ *
+ * Since: 0.1
+ */
+CairnStore *
+cairn_monitor_get_store (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_MONITOR (self), NULL);
+
+  return priv->store;
+}
+
+/**
+ * cairn_monitor_get_revision:
+ * @self: a #CairnMonitor
+ *
+ * Returns: the revision up to which the monitor has read the change log
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_monitor_get_revision (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_MONITOR (self), 0);
+
+  return priv->revision;
+}
+
+/**
+ * cairn_monitor_add_collection:
+ * @self: a #CairnMonitor
+ * @collection_id: a collection
+ *
+ * Adds @collection_id to the scope: changes of its items, of itself and of
+ * its direct children are delivered.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_add_collection (CairnMonitor *self,
+                              guint64       collection_id)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+
+  if (!has_id (priv->scope->collections, collection_id))
+    g_array_append_val (priv->scope->collections, collection_id);
+}
+
+/**
+ * cairn_monitor_add_item:
+ * @self: a #CairnMonitor
+ * @item_id: an item
+ *
+ * Adds @item_id to the scope: its changes and relations are delivered.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_add_item (CairnMonitor *self,
+                        guint64       item_id)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+
+  g_hash_table_add (priv->scope->items, g_memdup2 (&item_id, sizeof item_id));
+}
+
+static void
+add_string (GPtrArray  *strings,
+            const char *string)
+{
+  if (!has_string (strings, string))
+    g_ptr_array_add (strings, g_strdup (string));
+}
+
+/**
+ * cairn_monitor_add_resource:
+ * @self: a #CairnMonitor
+ * @resource: a resource instance id
+ *
+ * Adds @resource to the scope: changes in its collections are delivered.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_add_resource (CairnMonitor *self,
+                            const char   *resource)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+  g_return_if_fail (resource != NULL);
+
+  add_string (priv->scope->resources, resource);
+}
+
+/**
+ * cairn_monitor_add_mime_type:
+ * @self: a #CairnMonitor
+ * @mime_type: a MIME type
+ *
+ * Adds @mime_type to the scope: changes of items of that type are
+ * delivered.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_add_mime_type (CairnMonitor *self,
+                             const char   *mime_type)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+  g_return_if_fail (mime_type != NULL);
+
+  add_string (priv->scope->mime_types, mime_type);
+}
+
+/**
+ * cairn_monitor_add_entity_kind:
+ * @self: a #CairnMonitor
+ * @kind: a kind of entity
+ *
+ * Restricts delivery to changes of the added kinds of entity.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_add_entity_kind (CairnMonitor    *self,
+                               CairnEntityKind  kind)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+  g_return_if_fail (kind >= CAIRN_ENTITY_ITEM && kind <= CAIRN_ENTITY_RELATION);
+
+  priv->scope->kinds |= 1u << kind;
+}
+
+/**
+ * cairn_monitor_set_ignore_own_origin:
+ * @self: a #CairnMonitor
+ * @ignore: whether to leave out the store's own changes
+ *
+ * Sets #CairnMonitor:ignore-own-origin.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_set_ignore_own_origin (CairnMonitor *self,
+                                     gboolean      ignore)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+
+  ignore = !!ignore;
+  if (priv->scope->ignore_own_origin == ignore)
+    return;
+  priv->scope->ignore_own_origin = ignore;
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IGNORE_OWN_ORIGIN]);
+}
+
+/**
+ * cairn_monitor_get_ignore_own_origin:
+ * @self: a #CairnMonitor
+ *
+ * Returns: whether the store's own changes are left out
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_monitor_get_ignore_own_origin (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_MONITOR (self), FALSE);
+
+  return priv->scope->ignore_own_origin;
+}
+
+/**
+ * cairn_monitor_set_fetch_scope:
+ * @self: a #CairnMonitor
+ * @scope: (nullable): what to read with each added, changed or moved item,
+ *   or %NULL to read nothing
+ *
+ * With a fetch scope, the item signals carry the item read with it.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_set_fetch_scope (CairnMonitor    *self,
+                               CairnFetchScope *scope)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+
+  if (scope != NULL)
+    cairn_fetch_scope_ref (scope);
+  g_clear_pointer (&priv->fetch_scope, cairn_fetch_scope_unref);
+  priv->fetch_scope = scope;
+}
+
+/**
+ * cairn_monitor_get_fetch_scope:
+ * @self: a #CairnMonitor
+ *
+ * Returns: (transfer none) (nullable): the fetch scope
+ *
+ * Since: 0.1
+ */
+CairnFetchScope *
+cairn_monitor_get_fetch_scope (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_MONITOR (self), NULL);
+
+  return priv->fetch_scope;
+}
+
+/**
+ * cairn_monitor_set_batch:
+ * @self: a #CairnMonitor
+ * @batch: whether to deliver item changes in batches
+ *
+ * Sets #CairnMonitor:batch.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_set_batch (CairnMonitor *self,
+                         gboolean      batch)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+
+  batch = !!batch;
+  if (priv->batch == batch)
+    return;
+  priv->batch = batch;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BATCH]);
+}
+
+/**
+ * cairn_monitor_get_batch:
+ * @self: a #CairnMonitor
+ *
+ * Returns: whether item changes are delivered in batches
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_monitor_get_batch (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_MONITOR (self), FALSE);
+
+  return priv->batch;
+}
+
+/**
+ * cairn_monitor_set_observer:
+ * @self: a #CairnMonitor
+ * @observer: (nullable): the observer whose callbacks are called after
+ *   the signals
+ *
+ * Sets the observer of the monitor.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_set_observer (CairnMonitor  *self,
+                            CairnObserver *observer)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+  g_return_if_fail (observer == NULL || CAIRN_IS_OBSERVER (observer));
+
+  g_set_object (&priv->observer, observer);
+}
+
+/**
+ * cairn_monitor_get_observer:
+ * @self: a #CairnMonitor
+ *
+ * Returns: (transfer none) (nullable): the observer
+ *
+ * Since: 0.1
+ */
+CairnObserver *
+cairn_monitor_get_observer (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_MONITOR (self), NULL);
+
+  return priv->observer;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "cairn-monitor.h"
+#include "cairn-observer.h"
+
+/**
+ * CairnObserver:
+ *
+ * The callbacks an agent implements to react to changes in the store,
+ * set on a #CairnMonitor or a #CairnChangeRecorder with
+ * cairn_monitor_set_observer().
+ *
+ * Every callback is optional: one that is not implemented marks the
+ * change processed, so a recorder goes on with the next change. An
+ * implemented callback of a recorder's observer must call
+ * cairn_change_recorder_change_processed() once it is done, at once or
+ * later; until then the recorder delivers nothing else.
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_INTERFACE (CairnObserver, cairn_observer, G_TYPE_OBJECT)
+
+static void
+cairn_observer_default_init (CairnObserverInterface *iface)
+{
+}
