@@ -6,6 +6,8 @@
 #include "cairn-version-macros.h"
 #include "cairn-version.h"
 #include "cairn-enum-types.h"
+#include "cairn-agent.h"
+#include "cairn-agent-type.h"
 #include "cairn-cache-policy.h"
 #include "cairn-change.h"
 #include "cairn-change-recorder.h"

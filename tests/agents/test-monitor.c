@@ -17,6 +17,8 @@
 
 #include <cairn/cairn.h>
 
+#include "test-bus.h"
+
 #define MIME_MAIL "message/rfc822"
 #define RESOURCE "maildir_0"
 #define CRASH_ITEMS 10000
@@ -321,29 +323,6 @@ remove_tree (const char *path)
                 NULL);
 }
 
-/* A private session bus for this test and its children. */
-static void
-start_bus (void)
-{
-  const char *argv[] = { "dbus-daemon", "--session", "--nofork", "--print-address", NULL };
-  g_autoptr(GIOChannel) channel = NULL;
-  g_autofree char *address = NULL;
-  GError *error = NULL;
-  int out;
-
-  ck_assert_msg (g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
-                                           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
-                                           G_SPAWN_STDERR_TO_DEV_NULL,
-                                           NULL, NULL, &bus_pid, NULL, &out, NULL, &error),
-                 "dbus-daemon: %s", error ? error->message : "");
-  channel = g_io_channel_unix_new (out);
-  g_io_channel_set_close_on_unref (channel, TRUE);
-  ck_assert_int_eq (g_io_channel_read_line (channel, &address, NULL, NULL, &error),
-                    G_IO_STATUS_NORMAL);
-  g_strchomp (address);
-  g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
-}
-
 static void
 setup (void)
 {
@@ -355,7 +334,7 @@ setup (void)
   store = cairn_store_open (db_path, NULL, &error);
   ck_assert_msg (store != NULL, "open: %s", error ? error->message : "");
 
-  start_bus ();
+  bus_pid = test_bus_start ();
   connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   ck_assert_msg (connection != NULL, "bus: %s", error ? error->message : "");
   /* The daemon stops at the end; that must not end this process. */
@@ -367,9 +346,7 @@ teardown (void)
 {
   g_clear_object (&store);
   g_clear_object (&connection);
-  kill (bus_pid, SIGTERM);
-  waitpid (bus_pid, NULL, 0);
-  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+  test_bus_stop (bus_pid);
   remove_tree (tmpdir);
   g_clear_pointer (&tmpdir, g_free);
   g_clear_pointer (&db_path, g_free);
