@@ -17,6 +17,8 @@
 
 #include <cairn/cairn.h>
 
+#include "cairn-test-suite.h"
+
 #include "test-bus.h"
 
 #define MIME_MAIL "message/rfc822"
@@ -1377,11 +1379,11 @@ START_TEST (test_recorder_survives_sigkill)
 }
 END_TEST
 
-static Suite *
-monitor_suite (void)
+int
+main (int   argc,
+      char *argv[])
 {
-  Suite *suite = suite_create ("monitor");
-  struct { const char *name; const TTest *test; } cases[] = {
+  const CairnTestCase cases[] = {
     { "processes", test_every_callback_kind },
     { "processes", test_scope },
     { "processes", test_ignore_own_origin },
@@ -1398,31 +1400,6 @@ monitor_suite (void)
     { "recorder", test_recorder_resumes_and_counts },
     { "recorder", test_recorder_survives_sigkill },
   };
-  TCase *tcase = NULL;
-  const char *current = NULL;
-
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      if (g_strcmp0 (current, cases[i].name) != 0)
-        {
-          current = cases[i].name;
-          tcase = tcase_create (current);
-          tcase_add_checked_fixture (tcase, setup, teardown);
-          tcase_set_timeout (tcase, 300);
-          suite_add_tcase (suite, tcase);
-        }
-      _tcase_add_test (tcase, cases[i].test, 0, 0, 0, 1);
-    }
-
-  return suite;
-}
-
-int
-main (int   argc,
-      char *argv[])
-{
-  SRunner *runner;
-  int failed;
 
   if (argc == 3 && g_str_equal (argv[1], "steps"))
     return run_steps (argv[2]);
@@ -1431,10 +1408,6 @@ main (int   argc,
   if (argc == 4 && g_str_equal (argv[1], "consume"))
     return run_consumer (argv[2], argv[3]);
 
-  runner = srunner_create (monitor_suite ());
-  srunner_run_all (runner, CK_NORMAL);
-  failed = srunner_ntests_failed (runner);
-  srunner_free (runner);
-
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return cairn_test_suite_run (cairn_test_suite_new ("monitor", cases, G_N_ELEMENTS (cases),
+                                                     setup, teardown, 300));
 }

@@ -13,6 +13,8 @@
 
 #include <cairn/cairn.h>
 
+#include "cairn-test-suite.h"
+
 #define MIME_MAIL "message/rfc822"
 #define RESOURCE "maildir_0"
 
@@ -1910,11 +1912,10 @@ START_TEST (test_writer_killed_mid_batch)
 }
 END_TEST
 
-static Suite *
-store_suite (void)
+int
+main (void)
 {
-  Suite *suite = suite_create ("store");
-  struct { const char *name; const TTest *test; } cases[] = {
+  const CairnTestCase cases[] = {
     { "open", test_open_new },
     { "open", test_open_async },
     { "open", test_open_missing_folder },
@@ -1952,34 +1953,7 @@ store_suite (void)
     { "processes", test_two_writer_processes },
     { "processes", test_writer_killed_mid_batch },
   };
-  TCase *tcase = NULL;
-  const char *current = NULL;
 
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      if (g_strcmp0 (current, cases[i].name) != 0)
-        {
-          current = cases[i].name;
-          tcase = tcase_create (current);
-          tcase_add_checked_fixture (tcase, setup, teardown);
-          tcase_set_timeout (tcase, 120);
-          suite_add_tcase (suite, tcase);
-        }
-      _tcase_add_test (tcase, cases[i].test, 0, 0, 0, 1);
-    }
-
-  return suite;
-}
-
-int
-main (void)
-{
-  SRunner *runner = srunner_create (store_suite ());
-  int failed;
-
-  srunner_run_all (runner, CK_NORMAL);
-  failed = srunner_ntests_failed (runner);
-  srunner_free (runner);
-
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return cairn_test_suite_run (cairn_test_suite_new ("store", cases, G_N_ELEMENTS (cases), setup,
+                                                     teardown, 120));
 }
