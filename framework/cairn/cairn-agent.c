@@ -398,6 +398,13 @@ cairn_agent_initable_init (GInitable     *initable,
       if (priv->recorder == NULL)
         return FALSE;
       cairn_monitor_set_observer (CAIRN_MONITOR (priv->recorder), CAIRN_OBSERVER (self));
+      /* A resource replays the changes of its own collections, and not
+       * what it wrote itself while syncing. */
+      if (cairn_agent_type_get_capabilities (priv->agent_type) & CAIRN_AGENT_CAPABILITY_RESOURCE)
+        {
+          cairn_monitor_add_resource (CAIRN_MONITOR (priv->recorder), priv->id);
+          cairn_monitor_set_ignore_own_origin (CAIRN_MONITOR (priv->recorder), TRUE);
+        }
     }
 
   if (klass->setup != NULL && !klass->setup (self, error))
@@ -1081,6 +1088,7 @@ cairn_agent_export (CairnAgent       *self,
                     GError          **error)
 {
   CairnAgentPrivate *priv = cairn_agent_get_instance_private (self);
+  CairnAgentClass *klass = CAIRN_AGENT_GET_CLASS (self);
   g_autoptr(CairnAgent1) skeleton = cairn_agent1_skeleton_new ();
 
   g_return_val_if_fail (CAIRN_IS_AGENT (self), FALSE);
@@ -1104,6 +1112,12 @@ cairn_agent_export (CairnAgent       *self,
     return FALSE;
   priv->skeleton = g_steal_pointer (&skeleton);
   update_online (self);
+  if (klass->export != NULL && !klass->export (self, connection, OBJECT_PATH, error))
+    {
+      g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (priv->skeleton));
+      g_clear_object (&priv->skeleton);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -1130,7 +1144,11 @@ cairn_agent_stop (CairnAgent *self)
     cairn_monitor_set_observer (CAIRN_MONITOR (priv->recorder), NULL);
   g_clear_object (&priv->recorder);
   if (priv->skeleton != NULL)
-    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (priv->skeleton));
+    {
+      if (CAIRN_AGENT_GET_CLASS (self)->unexport != NULL)
+        CAIRN_AGENT_GET_CLASS (self)->unexport (self);
+      g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (priv->skeleton));
+    }
   g_clear_object (&priv->skeleton);
   if (priv->network_monitor != NULL)
     g_signal_handlers_disconnect_by_data (priv->network_monitor, self);

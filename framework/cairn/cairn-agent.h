@@ -24,6 +24,8 @@ G_BEGIN_DECLS
  *   the status message says what
  * @CAIRN_AGENT_STATUS_NOT_CONFIGURED: the configuration is missing or not
  *   valid; the status message says why
+ * @CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS: the backend's password is missing
+ *   or was refused; the resource waits for a new one (see #CairnSecrets)
  *
  * What an agent is doing.
  *
@@ -35,6 +37,7 @@ typedef enum
   CAIRN_AGENT_STATUS_RUNNING,
   CAIRN_AGENT_STATUS_BROKEN,
   CAIRN_AGENT_STATUS_NOT_CONFIGURED,
+  CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS,
 } CairnAgentStatus;
 
 /**
@@ -101,6 +104,9 @@ G_DECLARE_DERIVABLE_TYPE (CairnAgent, cairn_agent, CAIRN, AGENT, GObject)
  *   configuration is loaded and the change recorder created (its scope can
  *   still be set); returning %FALSE makes initialisation fail
  * @quit_requested: class handler of #CairnAgent::quit-requested
+ * @export: exports the subclass's own D-Bus interfaces at @object_path,
+ *   beside org.cairn.Agent1; called by cairn_agent_export()
+ * @unexport: withdraws them; called by cairn_agent_stop()
  *
  * The class of agents. An agent subclass implements #CairnObserver to get
  * the changes of the store; its configuration keys are its own writable
@@ -115,9 +121,14 @@ struct _CairnAgentClass
   gboolean (*setup)          (CairnAgent  *self,
                               GError     **error);
   void     (*quit_requested) (CairnAgent  *self);
+  gboolean (*export)         (CairnAgent       *self,
+                              GDBusConnection  *connection,
+                              const char       *object_path,
+                              GError          **error);
+  void     (*unexport)       (CairnAgent  *self);
 
   /*< private >*/
-  gpointer padding[8];
+  gpointer padding[6];
 };
 
 CAIRN_AVAILABLE_IN_ALL

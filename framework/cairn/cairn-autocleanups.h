@@ -7,6 +7,7 @@
 
 #include "cairn-cache-policy.h"
 #include "cairn-change.h"
+#include "cairn-failed-change.h"
 #include "cairn-fetch-scope.h"
 #include "cairn-flags.h"
 #include "cairn-flags-delta.h"
@@ -15,6 +16,7 @@
 #ifndef __GI_SCANNER__
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnCachePolicy, cairn_cache_policy_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnChange, cairn_change_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnFailedChange, cairn_failed_change_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnFetchScope, cairn_fetch_scope_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnFlags, cairn_flags_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnFlagsDelta, cairn_flags_delta_free)

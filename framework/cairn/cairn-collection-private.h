@@ -16,6 +16,7 @@ struct _CairnCollection
   char *resource;
   char *remote_id;
   char *remote_revision;
+  char *parent_remote_id;
   char **content_mime_types;
   gboolean is_virtual;
   CairnCachePolicy *cache_policy;

@@ -28,6 +28,7 @@ enum {
   PROP_RESOURCE,
   PROP_REMOTE_ID,
   PROP_REMOTE_REVISION,
+  PROP_PARENT_REMOTE_ID,
   PROP_CONTENT_MIME_TYPES,
   PROP_VIRTUAL,
   PROP_CACHE_POLICY,
@@ -46,6 +47,7 @@ cairn_collection_finalize (GObject *object)
   g_free (self->resource);
   g_free (self->remote_id);
   g_free (self->remote_revision);
+  g_free (self->parent_remote_id);
   g_strfreev (self->content_mime_types);
   g_clear_pointer (&self->cache_policy, cairn_cache_policy_free);
   g_clear_pointer (&self->attributes, g_hash_table_unref);
@@ -80,6 +82,9 @@ cairn_collection_get_property (GObject    *object,
       break;
     case PROP_REMOTE_REVISION:
       g_value_set_string (value, self->remote_revision);
+      break;
+    case PROP_PARENT_REMOTE_ID:
+      g_value_set_string (value, self->parent_remote_id);
       break;
     case PROP_CONTENT_MIME_TYPES:
       g_value_set_boxed (value, self->content_mime_types);
@@ -125,6 +130,9 @@ cairn_collection_set_property (GObject      *object,
       break;
     case PROP_REMOTE_REVISION:
       cairn_collection_set_remote_revision (self, g_value_get_string (value));
+      break;
+    case PROP_PARENT_REMOTE_ID:
+      cairn_collection_set_parent_remote_id (self, g_value_get_string (value));
       break;
     case PROP_CONTENT_MIME_TYPES:
       cairn_collection_set_content_mime_types (self, g_value_get_boxed (value));
@@ -214,6 +222,20 @@ cairn_collection_class_init (CairnCollectionClass *klass)
    */
   properties[PROP_REMOTE_REVISION] =
     g_param_spec_string ("remote-revision", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * CairnCollection:parent-remote-id:
+   *
+   * The remote id of the parent collection, set by a resource handing
+   * its collection tree to the store; %NULL for a top-level collection.
+   * The store keeps the parent by #CairnCollection:parent-id instead, so
+   * collections read from the store have none.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PARENT_REMOTE_ID] =
+    g_param_spec_string ("parent-remote-id", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
@@ -513,6 +535,41 @@ cairn_collection_set_remote_revision (CairnCollection *self,
 
   cairn_collection_replace_string (self, &self->remote_revision, remote_revision,
                                    PROP_REMOTE_REVISION);
+}
+
+/**
+ * cairn_collection_get_parent_remote_id:
+ * @self: a #CairnCollection
+ *
+ * Returns: (nullable): the remote id of the parent collection, as a
+ *   resource handed it
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_collection_get_parent_remote_id (CairnCollection *self)
+{
+  g_return_val_if_fail (CAIRN_IS_COLLECTION (self), NULL);
+
+  return self->parent_remote_id;
+}
+
+/**
+ * cairn_collection_set_parent_remote_id:
+ * @self: a #CairnCollection
+ * @parent_remote_id: (nullable): the remote id of the parent collection,
+ *   or %NULL for a top-level collection
+ *
+ * Since: 0.1
+ */
+void
+cairn_collection_set_parent_remote_id (CairnCollection *self,
+                                       const char      *parent_remote_id)
+{
+  g_return_if_fail (CAIRN_IS_COLLECTION (self));
+
+  cairn_collection_replace_string (self, &self->parent_remote_id, parent_remote_id,
+                                   PROP_PARENT_REMOTE_ID);
 }
 
 /**

@@ -52,6 +52,11 @@ CAIRN_AVAILABLE_IN_ALL
 void                cairn_collection_set_remote_revision    (CairnCollection *self,
                                                              const char      *remote_revision);
 CAIRN_AVAILABLE_IN_ALL
+const char         *cairn_collection_get_parent_remote_id   (CairnCollection *self);
+CAIRN_AVAILABLE_IN_ALL
+void                cairn_collection_set_parent_remote_id   (CairnCollection *self,
+                                                             const char      *parent_remote_id);
+CAIRN_AVAILABLE_IN_ALL
 const char * const *cairn_collection_get_content_mime_types (CairnCollection *self);
 CAIRN_AVAILABLE_IN_ALL
 void                cairn_collection_set_content_mime_types (CairnCollection    *self,

@@ -24,6 +24,17 @@ void     _cairn_recording_free          (CairnRecording  *recording);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnRecording, _cairn_recording_free)
 
+typedef void (*CairnMonitorGateFunc) (CairnMonitor *monitor,
+                                      gpointer      user_data);
+
+void     _cairn_monitor_set_gate        (CairnMonitor          *self,
+                                         CairnMonitorGateFunc   gate,
+                                         CairnMonitorGateFunc   caught_up,
+                                         gpointer               user_data);
+gboolean _cairn_monitor_get_held        (CairnMonitor          *self,
+                                         GPtrArray            **changes,
+                                         GPtrArray            **items);
+void     _cairn_monitor_deliver_held    (CairnMonitor          *self);
 void     _cairn_monitor_start           (CairnMonitor    *self,
                                          guint64          revision,
                                          CairnRecording  *recording);

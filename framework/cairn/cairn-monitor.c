@@ -121,6 +121,11 @@ typedef struct
   gboolean waiting;
   gboolean dispatching;
   GSource *dispatch_source;
+
+  CairnMonitorGateFunc gate;
+  CairnMonitorGateFunc caught_up;
+  gpointer gate_data;
+  Notification *held;
 } CairnMonitorPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (CairnMonitor, cairn_monitor, G_TYPE_OBJECT)
@@ -207,6 +212,7 @@ cairn_monitor_dispose (GObject *object)
     g_source_destroy (priv->dispatch_source);
   g_clear_pointer (&priv->dispatch_source, g_source_unref);
   g_queue_clear_full (&priv->queue, (GDestroyNotify) notification_free);
+  g_clear_pointer (&priv->held, notification_free);
   g_clear_object (&priv->observer);
 
   G_OBJECT_CLASS (cairn_monitor_parent_class)->dispose (object);
@@ -1045,7 +1051,8 @@ call_observer (CairnMonitor *self,
 #undef CALL
 }
 
-static void
+/* Returns whether the gate holds @n. */
+static gboolean
 emit_notification (CairnMonitor *self,
                    Notification *n)
 {
@@ -1093,8 +1100,16 @@ emit_notification (CairnMonitor *self,
       break;
     }
 
-  if (priv->observer != NULL)
-    call_observer (self, n);
+  if (priv->observer == NULL)
+    return FALSE;
+  if (priv->gate != NULL)
+    {
+      priv->held = n;
+      priv->gate (self, priv->gate_data);
+      return TRUE;
+    }
+  call_observer (self, n);
+  return FALSE;
 }
 
 static void
@@ -1109,13 +1124,15 @@ dispatch (CairnMonitor *self)
   while (!priv->waiting && (n = g_queue_pop_head (&priv->queue)) != NULL)
     {
       priv->waiting = priv->recording != NULL;
-      emit_notification (self, n);
-      notification_free (n);
+      if (!emit_notification (self, n))
+        notification_free (n);
     }
   priv->dispatching = FALSE;
 
   if (!priv->waiting && priv->dirty && !g_cancellable_is_cancelled (priv->cancellable))
     read_changes (self);
+  if (!priv->waiting && !priv->reading && priv->caught_up != NULL)
+    priv->caught_up (self, priv->gate_data);
   g_object_unref (self);
 }
 
@@ -1156,6 +1173,7 @@ _cairn_monitor_processed (CairnMonitor *self)
     return;
   g_return_if_fail (priv->waiting);
 
+  g_clear_pointer (&priv->held, notification_free);
   recording->delivered++;
   if (recording->delivered >= priv->page_length)
     {
@@ -1169,6 +1187,47 @@ _cairn_monitor_processed (CairnMonitor *self)
 
   if (!priv->dispatching)
     schedule_dispatch (self);
+}
+
+/* A gate takes each notification of a recorder before its observer does;
+ * the observer gets it from _cairn_monitor_deliver_held(), as often as
+ * needed, until it is processed. @caught_up is called whenever the
+ * monitor has nothing left to deliver. */
+void
+_cairn_monitor_set_gate (CairnMonitor         *self,
+                         CairnMonitorGateFunc  gate,
+                         CairnMonitorGateFunc  caught_up,
+                         gpointer              user_data)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  priv->gate = gate;
+  priv->caught_up = caught_up;
+  priv->gate_data = user_data;
+}
+
+gboolean
+_cairn_monitor_get_held (CairnMonitor  *self,
+                         GPtrArray    **changes,
+                         GPtrArray    **items)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  if (priv->held == NULL)
+    return FALSE;
+  *changes = priv->held->changes;
+  *items = priv->held->items;
+  return TRUE;
+}
+
+void
+_cairn_monitor_deliver_held (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (priv->held != NULL);
+
+  call_observer (self, priv->held);
 }
 
 /* Notifications of the current page not yet processed, and the revision

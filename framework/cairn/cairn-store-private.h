@@ -4,6 +4,7 @@
 #include "cairn-database-private.h"
 #include "cairn-store.h"
 #include "cairn-autocleanups.h"
+#include "cairn-failed-change-private.h"
 
 G_BEGIN_DECLS
 
@@ -49,5 +50,52 @@ gboolean         _cairn_store_count_changes_since   (CairnStore  *self,
                                                      guint64      revision,
                                                      guint64     *count,
                                                      GError     **error);
+
+gboolean         _cairn_store_count_pending_changes (CairnStore  *self,
+                                                     guint64      revision,
+                                                     const char  *resource,
+                                                     const char  *origin,
+                                                     guint64     *count,
+                                                     GError     **error);
+GHashTable      *_cairn_store_list_pending_items    (CairnStore  *self,
+                                                     guint64      revision,
+                                                     const char  *resource,
+                                                     const char  *origin,
+                                                     GError     **error);
+CairnFlagsDelta *_cairn_store_get_pending_flags     (CairnStore  *self,
+                                                     guint64      item_id,
+                                                     guint64      revision,
+                                                     const char  *origin,
+                                                     GError     **error);
+gboolean         _cairn_store_add_failed_changes    (CairnStore  *self,
+                                                     const char  *consumer,
+                                                     GPtrArray   *changes,
+                                                     const char  *reason,
+                                                     GError     **error);
+GPtrArray       *_cairn_store_list_failed_changes   (CairnStore  *self,
+                                                     const char  *consumer,
+                                                     GError     **error);
+gboolean         _cairn_store_delete_failed_changes (CairnDatabase  *database,
+                                                     const char     *consumer,
+                                                     const guint64  *ids,
+                                                     gsize           n_ids,
+                                                     GError        **error);
+gboolean         _cairn_store_remove_failed_changes (CairnStore     *self,
+                                                     const char     *consumer,
+                                                     const guint64  *ids,
+                                                     gsize           n_ids,
+                                                     GError        **error);
+typedef void (*CairnItemKeyFunc) (guint64     id,
+                                  const char *remote_id,
+                                  const char *remote_revision,
+                                  const char *gid,
+                                  guint64     revision,
+                                  gpointer    user_data);
+
+gboolean         _cairn_store_foreach_item_key      (CairnStore        *self,
+                                                     guint64            collection_id,
+                                                     CairnItemKeyFunc   func,
+                                                     gpointer           user_data,
+                                                     GError           **error);
 
 G_END_DECLS

@@ -139,6 +139,32 @@ static const char * const migrations[] = {
    * notifications were processed, so that it resumes exactly. */
   "ALTER TABLE cursors ADD COLUMN batch_end INTEGER NOT NULL DEFAULT 0;"
   "ALTER TABLE cursors ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;",
+
+  /* 2 -> 3: a resource keeps the changes its backend refused for good,
+   * with the reason, until they are retried or discarded. They are copies
+   * of change log entries, since the log is collected below the cursors.
+   * The unique key makes recording a failure again after a crash a no-op. */
+  "CREATE TABLE failed_changes ("
+  "  id INTEGER PRIMARY KEY,"
+  "  consumer TEXT NOT NULL,"
+  "  reason TEXT NOT NULL,"
+  "  failed_at INTEGER NOT NULL,"
+  "  revision INTEGER NOT NULL,"
+  "  operation INTEGER NOT NULL,"
+  "  entity_kind INTEGER NOT NULL,"
+  "  entity_id INTEGER NOT NULL,"
+  "  collection_id INTEGER NOT NULL DEFAULT 0,"
+  "  destination_id INTEGER NOT NULL DEFAULT 0,"
+  "  related_id INTEGER NOT NULL DEFAULT 0,"
+  "  resource TEXT,"
+  "  origin TEXT,"
+  "  remote_id TEXT,"
+  "  mime_type TEXT,"
+  "  name TEXT,"
+  "  parts TEXT,"
+  "  flags_added TEXT,"
+  "  flags_removed TEXT,"
+  "  UNIQUE (consumer, revision, operation, entity_kind, entity_id));",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == CAIRN_STORE_SCHEMA_VERSION);

@@ -2229,6 +2229,35 @@ delta_from_columns (const char *added,
   return delta;
 }
 
+/* The change log columns from @first on, in the order of CHANGE_COLUMNS. */
+#define CHANGE_COLUMNS "revision, operation, entity_kind, entity_id, collection_id, " \
+  "destination_id, related_id, resource, origin, remote_id, mime_type, name, parts, " \
+  "flags_added, flags_removed"
+
+static CairnChange *
+change_from_row (sqlite3_stmt *stmt,
+                 int           first)
+{
+  CairnChange *change = _cairn_change_new ();
+
+  change->revision = sqlite3_column_int64 (stmt, first);
+  change->operation = sqlite3_column_int (stmt, first + 1);
+  change->entity_kind = sqlite3_column_int (stmt, first + 2);
+  change->entity_id = sqlite3_column_int64 (stmt, first + 3);
+  change->collection_id = sqlite3_column_int64 (stmt, first + 4);
+  change->destination_id = sqlite3_column_int64 (stmt, first + 5);
+  change->related_id = sqlite3_column_int64 (stmt, first + 6);
+  change->resource = _cairn_column_dup (stmt, first + 7);
+  change->origin = _cairn_column_dup (stmt, first + 8);
+  change->remote_id = _cairn_column_dup (stmt, first + 9);
+  change->mime_type = _cairn_column_dup (stmt, first + 10);
+  change->name = _cairn_column_dup (stmt, first + 11);
+  change->parts = split_words ((const char *) sqlite3_column_text (stmt, first + 12));
+  change->flags_delta = delta_from_columns ((const char *) sqlite3_column_text (stmt, first + 13),
+                                            (const char *) sqlite3_column_text (stmt, first + 14));
+  return change;
+}
+
 /**
  * cairn_store_get_changes_since:
  * @self: a #CairnStore
@@ -2276,10 +2305,8 @@ cairn_store_get_changes_since (CairnStore  *self,
     }
 
   stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT revision, operation, entity_kind, entity_id, "
-                                  "  collection_id, destination_id, related_id, resource, origin, "
-                                  "  remote_id, mime_type, name, parts, flags_added, flags_removed "
-                                  "FROM change_log WHERE revision > ? ORDER BY revision, seq",
+                                  "SELECT " CHANGE_COLUMNS " FROM change_log "
+                                  "WHERE revision > ? ORDER BY revision, seq",
                                   error);
   if (stmt == NULL)
     return NULL;
@@ -2287,30 +2314,13 @@ cairn_store_get_changes_since (CairnStore  *self,
 
   while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
     {
-      CairnChange *change;
       guint64 entry_revision = sqlite3_column_int64 (stmt, 0);
 
       if (limit > 0 && changes->len >= limit &&
           cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1)) != entry_revision)
         break;
 
-      change = _cairn_change_new ();
-      change->revision = entry_revision;
-      change->operation = sqlite3_column_int (stmt, 1);
-      change->entity_kind = sqlite3_column_int (stmt, 2);
-      change->entity_id = sqlite3_column_int64 (stmt, 3);
-      change->collection_id = sqlite3_column_int64 (stmt, 4);
-      change->destination_id = sqlite3_column_int64 (stmt, 5);
-      change->related_id = sqlite3_column_int64 (stmt, 6);
-      change->resource = _cairn_column_dup (stmt, 7);
-      change->origin = _cairn_column_dup (stmt, 8);
-      change->remote_id = _cairn_column_dup (stmt, 9);
-      change->mime_type = _cairn_column_dup (stmt, 10);
-      change->name = _cairn_column_dup (stmt, 11);
-      change->parts = split_words ((const char *) sqlite3_column_text (stmt, 12));
-      change->flags_delta = delta_from_columns ((const char *) sqlite3_column_text (stmt, 13),
-                                                (const char *) sqlite3_column_text (stmt, 14));
-      g_ptr_array_add (changes, change);
+      g_ptr_array_add (changes, change_from_row (stmt, 0));
     }
   if (rc < 0)
     return NULL;
@@ -2696,4 +2706,340 @@ cairn_store_collect_garbage (CairnStore    *self,
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
 
   return run_locked (self, collect_garbage_locked, cancellable, error);
+}
+
+/* Resources: what is left to replay */
+
+/* The changes of @resource after @revision not written with @origin: what
+ * the resource has not replayed yet. */
+gboolean
+_cairn_store_count_pending_changes (CairnStore  *self,
+                                    guint64      revision,
+                                    const char  *resource,
+                                    const char  *origin,
+                                    guint64     *count,
+                                    GError     **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  if (reader == NULL)
+    return FALSE;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT count(*) FROM change_log "
+                                  "WHERE revision > ? AND resource = ? AND origin IS NOT ?",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, revision);
+  _cairn_bind_text (stmt, 2, resource);
+  _cairn_bind_text (stmt, 3, origin);
+  if (_cairn_database_step_row (reader->database, stmt, error) != SQLITE_ROW)
+    return FALSE;
+
+  *count = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
+}
+
+/* The items with a local change after @revision not written with @origin,
+ * or with a failed change kept for @resource: a sync leaves them alone.
+ * Returns a set of guint64 ids. */
+GHashTable *
+_cairn_store_list_pending_items (CairnStore  *self,
+                                 guint64      revision,
+                                 const char  *resource,
+                                 const char  *origin,
+                                 GError     **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GHashTable) items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  int rc;
+
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT entity_id FROM change_log "
+                                  "WHERE revision > ? AND resource = ? AND origin IS NOT ? "
+                                  "  AND entity_kind = ? "
+                                  "UNION SELECT entity_id FROM failed_changes "
+                                  "WHERE consumer = ? AND entity_kind = ?",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, revision);
+  _cairn_bind_text (stmt, 2, resource);
+  _cairn_bind_text (stmt, 3, origin);
+  sqlite3_bind_int (stmt, 4, CAIRN_ENTITY_ITEM);
+  _cairn_bind_text (stmt, 5, resource);
+  sqlite3_bind_int (stmt, 6, CAIRN_ENTITY_ITEM);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    {
+      guint64 id = sqlite3_column_int64 (stmt, 0);
+
+      g_hash_table_add (items, g_memdup2 (&id, sizeof id));
+    }
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&items);
+}
+
+/* The flag deltas of @item_id after @revision not written with @origin,
+ * merged in order. */
+CairnFlagsDelta *
+_cairn_store_get_pending_flags (CairnStore  *self,
+                                guint64      item_id,
+                                guint64      revision,
+                                const char  *origin,
+                                GError     **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+  int rc;
+
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT flags_added, flags_removed FROM change_log "
+                                  "WHERE revision > ? AND entity_kind = ? AND entity_id = ? "
+                                  "  AND operation = ? AND origin IS NOT ? "
+                                  "ORDER BY revision, seq",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, revision);
+  sqlite3_bind_int (stmt, 2, CAIRN_ENTITY_ITEM);
+  sqlite3_bind_int64 (stmt, 3, item_id);
+  sqlite3_bind_int (stmt, 4, CAIRN_CHANGE_FLAGS);
+  _cairn_bind_text (stmt, 5, origin);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    {
+      g_autoptr(CairnFlagsDelta) entry =
+        delta_from_columns ((const char *) sqlite3_column_text (stmt, 0),
+                            (const char *) sqlite3_column_text (stmt, 1));
+
+      cairn_flags_delta_merge (delta, entry);
+    }
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&delta);
+}
+
+/* Failed changes */
+
+typedef struct
+{
+  const char *consumer;
+  GPtrArray *changes;
+  const char *reason;
+} FailedChangesData;
+
+static gboolean
+add_failed_changes_locked (CairnStore  *self,
+                           gpointer     user_data,
+                           GError     **error)
+{
+  FailedChangesData *data = user_data;
+  g_autoptr(CairnStatement) stmt = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  stmt = _cairn_database_prepare (self->writer,
+                                  "INSERT OR IGNORE INTO failed_changes (consumer, reason, "
+                                  "  failed_at, " CHANGE_COLUMNS ") "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < data->changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (data->changes, i);
+      g_autofree char *parts = change->parts ? g_strjoinv (" ", change->parts) : NULL;
+      g_autofree char *added = NULL;
+      g_autofree char *removed = NULL;
+
+      if (change->flags_delta != NULL && !cairn_flags_delta_is_empty (change->flags_delta))
+        {
+          added = cairn_flags_to_string (cairn_flags_delta_get_added (change->flags_delta));
+          removed = cairn_flags_to_string (cairn_flags_delta_get_removed (change->flags_delta));
+        }
+
+      sqlite3_reset (stmt);
+      _cairn_bind_text (stmt, 1, data->consumer);
+      _cairn_bind_text (stmt, 2, data->reason);
+      sqlite3_bind_int64 (stmt, 3, now);
+      sqlite3_bind_int64 (stmt, 4, change->revision);
+      sqlite3_bind_int (stmt, 5, change->operation);
+      sqlite3_bind_int (stmt, 6, change->entity_kind);
+      sqlite3_bind_int64 (stmt, 7, change->entity_id);
+      sqlite3_bind_int64 (stmt, 8, change->collection_id);
+      sqlite3_bind_int64 (stmt, 9, change->destination_id);
+      sqlite3_bind_int64 (stmt, 10, change->related_id);
+      _cairn_bind_text (stmt, 11, change->resource);
+      _cairn_bind_text (stmt, 12, change->origin);
+      _cairn_bind_text (stmt, 13, change->remote_id);
+      _cairn_bind_text (stmt, 14, change->mime_type);
+      _cairn_bind_text (stmt, 15, change->name);
+      _cairn_bind_text (stmt, 16, parts);
+      _cairn_bind_text (stmt, 17, added);
+      _cairn_bind_text (stmt, 18, removed);
+      if (!_cairn_database_step_done (self->writer, stmt, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Keeps @changes (CairnChange) as failed for @consumer, with @reason;
+ * keeping the same change again changes nothing. */
+gboolean
+_cairn_store_add_failed_changes (CairnStore  *self,
+                                 const char  *consumer,
+                                 GPtrArray   *changes,
+                                 const char  *reason,
+                                 GError     **error)
+{
+  FailedChangesData data = { consumer, changes, reason };
+
+  return run_locked (self, add_failed_changes_locked, &data, error);
+}
+
+/* Every failed change of @consumer, oldest first. */
+GPtrArray *
+_cairn_store_list_failed_changes (CairnStore  *self,
+                                  const char  *consumer,
+                                  GError     **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) failed =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_failed_change_unref);
+  int rc;
+
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT id, reason, failed_at, " CHANGE_COLUMNS " "
+                                  "FROM failed_changes WHERE consumer = ? ORDER BY id",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  _cairn_bind_text (stmt, 1, consumer);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    {
+      g_autoptr(CairnChange) change = change_from_row (stmt, 3);
+
+      g_ptr_array_add (failed,
+                       _cairn_failed_change_new (sqlite3_column_int64 (stmt, 0), change,
+                                                 (const char *) sqlite3_column_text (stmt, 1),
+                                                 sqlite3_column_int64 (stmt, 2)));
+    }
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&failed);
+}
+
+typedef struct
+{
+  const char *consumer;
+  const guint64 *ids;
+  gsize n_ids;
+} RemoveFailedData;
+
+static gboolean
+remove_failed_changes_locked (CairnStore  *self,
+                              gpointer     user_data,
+                              GError     **error)
+{
+  RemoveFailedData *data = user_data;
+
+  return _cairn_store_delete_failed_changes (self->writer, data->consumer, data->ids,
+                                             data->n_ids, error);
+}
+
+/* Deletes failed changes of @consumer on @database, inside a write
+ * transaction: those of @ids, or all when @n_ids is 0. */
+gboolean
+_cairn_store_delete_failed_changes (CairnDatabase  *database,
+                                    const char     *consumer,
+                                    const guint64  *ids,
+                                    gsize           n_ids,
+                                    GError        **error)
+{
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  if (n_ids == 0)
+    {
+      stmt = _cairn_database_prepare (database, "DELETE FROM failed_changes WHERE consumer = ?",
+                                      error);
+      if (stmt == NULL)
+        return FALSE;
+      _cairn_bind_text (stmt, 1, consumer);
+      return _cairn_database_step_done (database, stmt, error);
+    }
+
+  stmt = _cairn_database_prepare (database,
+                                  "DELETE FROM failed_changes WHERE consumer = ? AND id = ?",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  for (gsize i = 0; i < n_ids; i++)
+    {
+      sqlite3_reset (stmt);
+      _cairn_bind_text (stmt, 1, consumer);
+      sqlite3_bind_int64 (stmt, 2, ids[i]);
+      if (!_cairn_database_step_done (database, stmt, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_cairn_store_remove_failed_changes (CairnStore     *self,
+                                    const char     *consumer,
+                                    const guint64  *ids,
+                                    gsize           n_ids,
+                                    GError        **error)
+{
+  RemoveFailedData data = { consumer, ids, n_ids };
+
+  return run_locked (self, remove_failed_changes_locked, &data, error);
+}
+
+/* What a sync compares: each item of @collection_id with its remote id,
+ * remote revision, GID and revision, in id order, from one snapshot. */
+gboolean
+_cairn_store_foreach_item_key (CairnStore          *self,
+                               guint64              collection_id,
+                               CairnItemKeyFunc     func,
+                               gpointer             user_data,
+                               GError             **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+  int rc;
+
+  if (reader == NULL)
+    return FALSE;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT id, remote_id, remote_revision, gid, revision "
+                                  "FROM items WHERE collection_id = ? ORDER BY id",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, collection_id);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    func (sqlite3_column_int64 (stmt, 0), (const char *) sqlite3_column_text (stmt, 1),
+          (const char *) sqlite3_column_text (stmt, 2),
+          (const char *) sqlite3_column_text (stmt, 3), sqlite3_column_int64 (stmt, 4),
+          user_data);
+
+  return rc == SQLITE_DONE;
 }

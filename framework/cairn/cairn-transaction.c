@@ -2292,3 +2292,143 @@ cairn_transaction_remove_relation (CairnTransaction  *self,
                          "AND type = ?3 AND (?4 IS NULL OR ?4 IS remote_id)",
                          CAIRN_CHANGE_REMOVE, error);
 }
+
+/* Appends the failed changes of @consumer (those of @ids, or all when
+ * @n_ids is 0) to the change log again, with their own origins, and
+ * forgets them: the consumer's recorder meets them after every change
+ * recorded before. */
+gboolean
+_cairn_transaction_retry_failed_changes (CairnTransaction  *self,
+                                         const char        *consumer,
+                                         const guint64     *ids,
+                                         gsize              n_ids,
+                                         GError           **error)
+{
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GString) id_list = g_string_new ("[");
+
+  if (!check_ready (self, error) || !ensure_revision (self, error))
+    return FALSE;
+
+  for (gsize i = 0; i < n_ids; i++)
+    g_string_append_printf (id_list, "%s%" G_GUINT64_FORMAT, i > 0 ? "," : "", ids[i]);
+  g_string_append_c (id_list, ']');
+
+  stmt = _cairn_database_prepare (self->database,
+                                  "INSERT INTO change_log (revision, seq, operation, entity_kind, "
+                                  "  entity_id, collection_id, destination_id, related_id, "
+                                  "  resource, origin, remote_id, mime_type, name, parts, "
+                                  "  flags_added, flags_removed) "
+                                  "SELECT ?1, ?2 + row_number () OVER (ORDER BY id) - 1, "
+                                  "  operation, entity_kind, entity_id, collection_id, "
+                                  "  destination_id, related_id, resource, origin, remote_id, "
+                                  "  mime_type, name, parts, flags_added, flags_removed "
+                                  "FROM failed_changes WHERE consumer = ?3 "
+                                  "  AND (?4 OR id IN (SELECT value FROM json_each (?5))) "
+                                  "ORDER BY id",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, self->revision);
+  sqlite3_bind_int64 (stmt, 2, self->seq);
+  _cairn_bind_text (stmt, 3, consumer);
+  sqlite3_bind_int (stmt, 4, n_ids == 0);
+  _cairn_bind_text (stmt, 5, id_list->str);
+  if (!_cairn_database_step_done (self->database, stmt, error))
+    return FALSE;
+  self->seq += sqlite3_changes (self->database->db);
+
+  return _cairn_store_delete_failed_changes (self->database, consumer, ids, n_ids, error);
+}
+
+/* Gives @item_id exactly the flags @wanted, through the delta from its
+ * current ones, so that only real differences are logged. */
+gboolean
+_cairn_transaction_set_flags (CairnTransaction  *self,
+                              guint64            item_id,
+                              const CairnFlags  *wanted,
+                              GError           **error)
+{
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(CairnFlags) current = cairn_flags_new ();
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+  int rc;
+
+  stmt = _cairn_database_prepare (self->database,
+                                  "SELECT flag FROM item_flags WHERE item_id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, item_id);
+  while ((rc = _cairn_database_step_row (self->database, stmt, error)) == SQLITE_ROW)
+    cairn_flags_add (current, (const char *) sqlite3_column_text (stmt, 0));
+  if (rc < 0)
+    return FALSE;
+
+  for (guint i = 0; i < cairn_flags_get_size (wanted); i++)
+    if (!cairn_flags_contains (current, cairn_flags_get_flag (wanted, i)))
+      cairn_flags_delta_add (delta, cairn_flags_get_flag (wanted, i));
+  for (guint i = 0; i < cairn_flags_get_size (current); i++)
+    if (!cairn_flags_contains (wanted, cairn_flags_get_flag (current, i)))
+      cairn_flags_delta_remove (delta, cairn_flags_get_flag (current, i));
+
+  return cairn_flags_delta_is_empty (delta) ||
+         cairn_transaction_change_flags (self, item_id, delta, 0, error);
+}
+
+/* Records the remote id (when not %NULL) and remote revision a resource's
+ * backend gave an item or collection after replaying a change to it. */
+gboolean
+_cairn_transaction_set_remote_ids (CairnTransaction  *self,
+                                   CairnEntityKind    kind,
+                                   guint64            id,
+                                   const char        *remote_id,
+                                   const char        *remote_revision,
+                                   GError           **error)
+{
+  g_auto(ItemInfo) info = { 0 };
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  if (kind == CAIRN_ENTITY_COLLECTION)
+    {
+      g_autoptr(CairnCollection) collection = load_collection (self, id, error);
+
+      if (collection == NULL)
+        return FALSE;
+      if (remote_id != NULL)
+        cairn_collection_set_remote_id (collection, remote_id);
+      cairn_collection_set_remote_revision (collection, remote_revision);
+      return cairn_transaction_modify_collection (self, collection, 0, error);
+    }
+
+  g_return_val_if_fail (kind == CAIRN_ENTITY_ITEM, FALSE);
+
+  if (!check_ready (self, error) || !load_item_info (self, id, &info, error) ||
+      !ensure_revision (self, error))
+    return FALSE;
+  stmt = _cairn_database_prepare (self->database,
+                                  "UPDATE items SET remote_id = coalesce (?, remote_id), "
+                                  "  remote_revision = ?, revision = ? WHERE id = ?",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  _cairn_bind_text (stmt, 1, remote_id);
+  _cairn_bind_text (stmt, 2, remote_revision);
+  sqlite3_bind_int64 (stmt, 3, self->revision);
+  sqlite3_bind_int64 (stmt, 4, id);
+  if (!_cairn_database_step_done (self->database, stmt, error))
+    {
+      set_constraint_error (self, error, "the collection has another item with this remote id",
+                            "Cannot set the remote id of item %" G_GUINT64_FORMAT, id);
+      return FALSE;
+    }
+
+  return log_change (self, &(LogEntry) {
+                       .operation = CAIRN_CHANGE_MODIFY,
+                       .kind = CAIRN_ENTITY_ITEM,
+                       .entity_id = id,
+                       .collection_id = info.collection_id,
+                       .resource = info.resource,
+                       .remote_id = remote_id != NULL ? remote_id : info.remote_id,
+                       .mime_type = info.mime_type,
+                     }, error);
+}

@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "cairn-item-sync-private.h"
+#include "cairn-store-private.h"
+#include "cairn-transaction-private.h"
+
+/**
+ * CairnItemSync:
+ *
+ * The merge of one collection's items from the backend into the store,
+ * handed to #CairnResourceClass.retrieve_items.
+ *
+ * The resource hands what the backend has with cairn_item_sync_add_items(),
+ * in batches as it reads them; each batch is one write transaction, so a
+ * listing of any size never sits in memory. Items are matched to the
+ * stored ones by remote id, or by GID (cairn_item_sync_set_merge_by_gid())
+ * for backends whose remote ids are not stable. An item whose remote
+ * revision equals the stored one is left alone; a changed one is written
+ * over the stored one, its parts, attributes and flags (the backend's
+ * flags replace the stored set through a delta); a new one is created.
+ *
+ * A full sync (the default) then removes the stored items the backend did
+ * not list. An incremental one (cairn_item_sync_set_incremental()) lists
+ * only what changed, and names removals with
+ * cairn_item_sync_remove_items().
+ *
+ * Items with a local change not yet replayed, or with a failed change, are
+ * never written over or removed by a sync: the change replay settles them,
+ * and detects a conflict if the backend changed them too.
+ *
+ * Since: 0.1
+ */
+
+struct _CairnItemSync
+{
+  GObject parent_instance;
+
+  CairnStore *store;
+  CairnCollection *collection;
+  char *resource;
+  guint64 recorder_revision;
+  guint64 start_revision;
+  gboolean incremental;
+  gboolean merge_by_gid;
+
+  GHashTable *pending;  /* item ids (guint64 *) with local changes */
+  GHashTable *known;    /* remote id or GID -> KnownItem */
+
+  guint64 n_created;
+  guint64 n_modified;
+  guint64 n_unchanged;
+  guint64 n_removed;
+  guint64 n_kept_local;
+};
+
+typedef struct
+{
+  guint64 id;
+  char *remote_revision;
+  gboolean seen;
+} KnownItem;
+
+G_DEFINE_FINAL_TYPE (CairnItemSync, cairn_item_sync, G_TYPE_OBJECT)
+
+static void
+known_item_free (KnownItem *known)
+{
+  g_free (known->remote_revision);
+  g_free (known);
+}
+
+static void
+cairn_item_sync_finalize (GObject *object)
+{
+  CairnItemSync *self = CAIRN_ITEM_SYNC (object);
+
+  g_clear_object (&self->store);
+  g_clear_object (&self->collection);
+  g_free (self->resource);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_clear_pointer (&self->known, g_hash_table_unref);
+
+  G_OBJECT_CLASS (cairn_item_sync_parent_class)->finalize (object);
+}
+
+static void
+cairn_item_sync_class_init (CairnItemSyncClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cairn_item_sync_finalize;
+}
+
+static void
+cairn_item_sync_init (CairnItemSync *self)
+{
+}
+
+/* @recorder_revision: where the resource's change replay stands, so that
+ * every later local change counts as pending; G_MAXUINT64 for a resource
+ * without change replay. */
+CairnItemSync *
+_cairn_item_sync_new (CairnStore      *store,
+                      CairnCollection *collection,
+                      const char      *resource,
+                      guint64          recorder_revision,
+                      GError         **error)
+{
+  g_autoptr(CairnItemSync) self = g_object_new (CAIRN_TYPE_ITEM_SYNC, NULL);
+
+  self->store = g_object_ref (store);
+  self->collection = g_object_ref (collection);
+  self->resource = g_strdup (resource);
+  self->recorder_revision = recorder_revision;
+  if (!cairn_store_get_revision (store, &self->start_revision, error))
+    return NULL;
+  self->pending = _cairn_store_list_pending_items (store, recorder_revision, resource,
+                                                   cairn_store_get_origin (store), error);
+  if (self->pending == NULL)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cairn_item_sync_get_collection:
+ * @self: a #CairnItemSync
+ *
+ * Returns: (transfer none): the collection being synchronized
+ *
+ * Since: 0.1
+ */
+CairnCollection *
+cairn_item_sync_get_collection (CairnItemSync *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), NULL);
+
+  return self->collection;
+}
+
+/**
+ * cairn_item_sync_get_incremental:
+ * @self: a #CairnItemSync
+ *
+ * Returns: whether the sync lists only changes
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_item_sync_get_incremental (CairnItemSync *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), FALSE);
+
+  return self->incremental;
+}
+
+/**
+ * cairn_item_sync_set_incremental:
+ * @self: a #CairnItemSync
+ * @incremental: %TRUE if the resource lists only what changed
+ *
+ * Set before the first batch. An incremental sync removes only the items
+ * named by cairn_item_sync_remove_items().
+ *
+ * Since: 0.1
+ */
+void
+cairn_item_sync_set_incremental (CairnItemSync *self,
+                                 gboolean       incremental)
+{
+  g_return_if_fail (CAIRN_IS_ITEM_SYNC (self));
+  g_return_if_fail (self->known == NULL);
+
+  self->incremental = !!incremental;
+}
+
+/**
+ * cairn_item_sync_get_merge_by_gid:
+ * @self: a #CairnItemSync
+ *
+ * Returns: whether items are matched by GID
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_item_sync_get_merge_by_gid (CairnItemSync *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), FALSE);
+
+  return self->merge_by_gid;
+}
+
+/**
+ * cairn_item_sync_set_merge_by_gid:
+ * @self: a #CairnItemSync
+ * @merge_by_gid: %TRUE to match items by GID rather than remote id
+ *
+ * Set before the first batch, for backends whose remote ids change. Every
+ * item handed must then have a GID. When several stored items share a
+ * GID, the one with the lowest id is matched; the others are left alone,
+ * never removed to recover.
+ *
+ * Since: 0.1
+ */
+void
+cairn_item_sync_set_merge_by_gid (CairnItemSync *self,
+                                  gboolean       merge_by_gid)
+{
+  g_return_if_fail (CAIRN_IS_ITEM_SYNC (self));
+  g_return_if_fail (self->known == NULL);
+
+  self->merge_by_gid = !!merge_by_gid;
+}
+
+static void
+add_known (guint64     id,
+           const char *remote_id,
+           const char *remote_revision,
+           const char *gid,
+           guint64     revision,
+           gpointer    user_data)
+{
+  CairnItemSync *self = user_data;
+  const char *key = self->merge_by_gid ? gid : remote_id;
+  KnownItem *known;
+
+  /* Ids come in order, so the lowest id of a shared GID wins. */
+  if (key == NULL || g_hash_table_contains (self->known, key))
+    return;
+  known = g_new0 (KnownItem, 1);
+  known->id = id;
+  known->remote_revision = g_strdup (remote_revision);
+  g_hash_table_insert (self->known, g_strdup (key), known);
+}
+
+static gboolean
+load_known (CairnItemSync  *self,
+            GError        **error)
+{
+  if (self->known != NULL)
+    return TRUE;
+  self->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) known_item_free);
+  return _cairn_store_foreach_item_key (self->store, cairn_collection_get_id (self->collection),
+                                        add_known, self, error);
+}
+
+static gboolean
+is_pending (CairnItemSync *self,
+            guint64        id)
+{
+  return g_hash_table_contains (self->pending, &id);
+}
+
+typedef struct
+{
+  CairnItemSync *self;
+  GPtrArray *items;
+  guint64 created, modified, unchanged, kept_local;
+} Batch;
+
+static gboolean
+merge_item (CairnTransaction  *transaction,
+            Batch             *batch,
+            CairnItem         *item,
+            GError           **error)
+{
+  CairnItemSync *self = batch->self;
+  const char *key = self->merge_by_gid ? cairn_item_get_gid (item) : cairn_item_get_remote_id (item);
+  const char *remote_revision = cairn_item_get_remote_revision (item);
+  KnownItem *known;
+  g_autoptr(GError) local_error = NULL;
+
+  if (key == NULL)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_INVALID,
+                   "An item handed by resource %s to collection %" G_GUINT64_FORMAT
+                   " has no %s", self->resource, cairn_collection_get_id (self->collection),
+                   self->merge_by_gid ? "GID" : "remote id");
+      return FALSE;
+    }
+
+  known = g_hash_table_lookup (self->known, key);
+  if (known == NULL)
+    {
+      cairn_item_set_collection_id (item, cairn_collection_get_id (self->collection));
+      if (!cairn_transaction_create_item (transaction, item, error))
+        return FALSE;
+      known = g_new0 (KnownItem, 1);
+      known->id = cairn_item_get_id (item);
+      known->remote_revision = g_strdup (remote_revision);
+      known->seen = TRUE;
+      g_hash_table_insert (self->known, g_strdup (key), known);
+      batch->created++;
+      return TRUE;
+    }
+
+  known->seen = TRUE;
+  if (is_pending (self, known->id))
+    {
+      batch->kept_local++;
+      return TRUE;
+    }
+  if (remote_revision != NULL && g_strcmp0 (remote_revision, known->remote_revision) == 0)
+    {
+      batch->unchanged++;
+      return TRUE;
+    }
+
+  /* Conditional on the sync's start: a local change made while the sync
+   * ran wins here, and the change replay meets the conflict. */
+  cairn_item_set_id (item, known->id);
+  if (!cairn_transaction_modify_item (transaction, item, self->start_revision, &local_error))
+    {
+      if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      batch->kept_local++;
+      return TRUE;
+    }
+  /* The backend's flags replace the stored ones. */
+  if (!_cairn_transaction_set_flags (transaction, known->id, cairn_item_get_flags (item), error))
+    return FALSE;
+  g_free (known->remote_revision);
+  known->remote_revision = g_strdup (remote_revision);
+  batch->modified++;
+  return TRUE;
+}
+
+static gboolean
+write_batch (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Batch *batch = user_data;
+
+  for (guint i = 0; i < batch->items->len; i++)
+    if (!merge_item (transaction, batch, g_ptr_array_index (batch->items, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * cairn_item_sync_add_items:
+ * @self: a #CairnItemSync
+ * @items: (element-type CairnItem): items as the backend has them, each with
+ *   its remote id (and GID when merging by GID), remote revision, flags and
+ *   the parts the resource read; at most %CAIRN_STORE_BATCH_SIZE is best
+ * @error: return location for an error
+ *
+ * Merges one batch into the store, in one write transaction. The items
+ * are updated with their store ids.
+ *
+ * Returns: %TRUE on success; on failure nothing of the batch is stored
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_item_sync_add_items (CairnItemSync  *self,
+                           GPtrArray      *items,
+                           GError        **error)
+{
+  Batch batch = { self, items, 0, 0, 0, 0 };
+
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), FALSE);
+  g_return_val_if_fail (items != NULL, FALSE);
+
+  if (!load_known (self, error))
+    return FALSE;
+  if (items->len == 0)
+    return TRUE;
+  if (!cairn_store_write_sync (self->store, write_batch, &batch, NULL, NULL, error))
+    return FALSE;
+
+  self->n_created += batch.created;
+  self->n_modified += batch.modified;
+  self->n_unchanged += batch.unchanged;
+  self->n_kept_local += batch.kept_local;
+  return TRUE;
+}
+
+typedef struct
+{
+  GArray *ids;
+  guint start;
+  guint end;
+} Removal;
+
+static gboolean
+delete_items (CairnTransaction  *transaction,
+              gpointer           user_data,
+              GError           **error)
+{
+  Removal *removal = user_data;
+
+  for (guint i = removal->start; i < removal->end; i++)
+    if (!cairn_transaction_delete_item (transaction, g_array_index (removal->ids, guint64, i),
+                                        error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Removes @ids, skipping the items that got a local change meanwhile, in
+ * transactions of CAIRN_STORE_BATCH_SIZE. */
+static gboolean
+remove_ids (CairnItemSync  *self,
+            GArray         *ids,
+            GError        **error)
+{
+  g_autoptr(GHashTable) pending = NULL;
+  g_autoptr(GArray) removable = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  if (ids->len == 0)
+    return TRUE;
+  pending = _cairn_store_list_pending_items (self->store, self->recorder_revision, self->resource,
+                                             cairn_store_get_origin (self->store), error);
+  if (pending == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      guint64 id = g_array_index (ids, guint64, i);
+
+      if (g_hash_table_contains (pending, &id))
+        self->n_kept_local++;
+      else
+        g_array_append_val (removable, id);
+    }
+
+  for (guint start = 0; start < removable->len; start += CAIRN_STORE_BATCH_SIZE)
+    {
+      Removal removal = { removable, start, MIN (start + CAIRN_STORE_BATCH_SIZE, removable->len) };
+
+      if (!cairn_store_write_sync (self->store, delete_items, &removal, NULL, NULL, error))
+        return FALSE;
+      self->n_removed += removal.end - removal.start;
+    }
+  return TRUE;
+}
+
+/**
+ * cairn_item_sync_remove_items:
+ * @self: a #CairnItemSync
+ * @remote_ids: (array zero-terminated=1): remote ids (GIDs when merging by
+ *   GID) of items the backend removed
+ * @error: return location for an error
+ *
+ * Removes items in an incremental sync. Unknown ids are ignored; items
+ * with a local change are kept.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_item_sync_remove_items (CairnItemSync       *self,
+                              const char * const  *remote_ids,
+                              GError             **error)
+{
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), FALSE);
+  g_return_val_if_fail (remote_ids != NULL, FALSE);
+  g_return_val_if_fail (self->incremental, FALSE);
+
+  if (!load_known (self, error))
+    return FALSE;
+  for (guint i = 0; remote_ids[i] != NULL; i++)
+    {
+      KnownItem *known = g_hash_table_lookup (self->known, remote_ids[i]);
+
+      if (known != NULL)
+        {
+          g_array_append_val (ids, known->id);
+          g_hash_table_remove (self->known, remote_ids[i]);
+        }
+    }
+  return remove_ids (self, ids, error);
+}
+
+/* Ends a listing that completed: a full sync removes what was not listed. */
+gboolean
+_cairn_item_sync_finish (CairnItemSync  *self,
+                         GError        **error)
+{
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  GHashTableIter iter;
+  KnownItem *known;
+
+  if (self->incremental)
+    return TRUE;
+  if (!load_known (self, error))
+    return FALSE;
+
+  g_hash_table_iter_init (&iter, self->known);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &known))
+    if (!known->seen)
+      g_array_append_val (ids, known->id);
+
+  return remove_ids (self, ids, error);
+}
+
+/**
+ * cairn_item_sync_get_n_created:
+ * @self: a #CairnItemSync
+ *
+ * Returns: how many items the sync created
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_item_sync_get_n_created (CairnItemSync *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), 0);
+
+  return self->n_created;
+}
+
+/**
+ * cairn_item_sync_get_n_modified:
+ * @self: a #CairnItemSync
+ *
+ * Returns: how many stored items the sync wrote over
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_item_sync_get_n_modified (CairnItemSync *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), 0);
+
+  return self->n_modified;
+}
+
+/**
+ * cairn_item_sync_get_n_unchanged:
+ * @self: a #CairnItemSync
+ *
+ * Returns: how many items had the stored remote revision
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_item_sync_get_n_unchanged (CairnItemSync *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), 0);
+
+  return self->n_unchanged;
+}
+
+/**
+ * cairn_item_sync_get_n_removed:
+ * @self: a #CairnItemSync
+ *
+ * Returns: how many stored items the sync removed
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_item_sync_get_n_removed (CairnItemSync *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), 0);
+
+  return self->n_removed;
+}
+
+/**
+ * cairn_item_sync_get_n_kept_local:
+ * @self: a #CairnItemSync
+ *
+ * Returns: how many items the sync left alone because of a local change
+ *   not yet replayed
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_item_sync_get_n_kept_local (CairnItemSync *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), 0);
+
+  return self->n_kept_local;
+}

@@ -1,0 +1,2028 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "cairn-dbus-resource.h"
+#include "cairn-enum-types.h"
+#include "cairn-item-sync-private.h"
+#include "cairn-monitor-private.h"
+#include "cairn-resource.h"
+#include "cairn-store-private.h"
+#include "cairn-transaction-private.h"
+
+/**
+ * CairnResource:
+ *
+ * The base class of resources: agents that own collections and keep them
+ * in sync with a backend (a maildir, an IMAP or CalDAV server, a folder of
+ * files).
+ *
+ * A resource implements three asynchronous virtual methods that read the
+ * backend — #CairnResourceClass.retrieve_collections, .retrieve_items and
+ * .retrieve_item — and the #CairnObserver callbacks that write local
+ * changes to it. Everything else is done here:
+ *
+ * - Every request runs as a task of the resource's #CairnScheduler: local
+ *   changes first, then what a client waits for, then requested syncs,
+ *   then background syncs. While the resource is offline
+ *   (#CairnAgent:online), changes stay recorded and syncs wait; on going
+ *   online every recorded change is replayed before any sync runs.
+ * - Collections and items read from the backend are merged into the store
+ *   by remote id (see #CairnItemSync), written with the resource's origin,
+ *   so they are not replayed back.
+ * - Change replay delivers the recorded changes one at a time. Each
+ *   callback ends, at once or later, with cairn_resource_change_replayed(),
+ *   cairn_resource_change_failed() or cairn_resource_change_conflicts().
+ *   A transient failure is retried with backoff; a permanent one is kept as
+ *   a #CairnFailedChange until retried or discarded, and the next change
+ *   goes on. Replay must be idempotent: a resource killed after writing to
+ *   the backend and before reporting gets the same change again.
+ * - A conflict (the backend changed an item that has a local change) is
+ *   settled by #CairnResource:conflict-policy.
+ * - The resource exports `org.cairn.Resource1` beside `org.cairn.Agent1`.
+ *
+ * The agent type of a resource has the `Resource` capability.
+ *
+ * Since: 0.1
+ */
+
+/* Changes replayed by one scheduler task before it yields to a new one,
+ * so that the watchdog limits each task, not the whole backlog. */
+#define REPLAY_TASK_BUDGET 200
+
+/* The origin of the local copy made by the keep-both policy: not the
+ * resource's own, so that the copy is replayed as a creation. */
+#define CONFLICT_ORIGIN_SUFFIX ":conflict"
+
+typedef enum
+{
+  OUTCOME_NONE,
+  OUTCOME_REPLAYED,
+  OUTCOME_FAILED,
+  OUTCOME_CONFLICT,
+} OutcomeKind;
+
+typedef struct
+{
+  OutcomeKind kind;
+  char *remote_id;
+  char *remote_revision;
+  GError *error;
+  CairnItem *server_item;
+} Outcome;
+
+typedef struct
+{
+  CairnScheduler *scheduler;
+  CairnConflictPolicy conflict_policy;
+  CairnResource1 *skeleton;
+  gboolean locked_out;  /* waiting for credentials */
+
+  /* Change replay */
+  CairnSchedulerTask *replay_task;
+  gboolean replay_queued;
+  guint replayed_in_task;
+  gboolean recorder_idle;
+  gboolean conflict_redelivered;
+  Outcome outcome;
+  guint outcome_source;
+} CairnResourcePrivate;
+
+static void cairn_resource_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_ABSTRACT_TYPE_WITH_CODE (CairnResource, cairn_resource, CAIRN_TYPE_AGENT,
+                                  G_ADD_PRIVATE (CairnResource)
+                                  G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                         cairn_resource_initable_iface_init))
+
+static GInitableIface *parent_initable_iface;
+
+enum {
+  PROP_0,
+  PROP_CONFLICT_POLICY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static const GDBusErrorEntry resource_dbus_errors[] = {
+  { CAIRN_RESOURCE_ERROR_TRANSIENT, "org.cairn.Resource.Error.Transient" },
+  { CAIRN_RESOURCE_ERROR_PERMANENT, "org.cairn.Resource.Error.Permanent" },
+  { CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS, "org.cairn.Resource.Error.NeedsCredentials" },
+  { CAIRN_RESOURCE_ERROR_NOT_RUNNING, "org.cairn.Resource.Error.NotRunning" },
+  { CAIRN_RESOURCE_ERROR_INVALID, "org.cairn.Resource.Error.Invalid" },
+};
+
+static const GDBusErrorEntry scheduler_dbus_errors[] = {
+  { CAIRN_SCHEDULER_ERROR_FAILED, "org.cairn.Scheduler.Error.Failed" },
+  { CAIRN_SCHEDULER_ERROR_OFFLINE, "org.cairn.Scheduler.Error.Offline" },
+  { CAIRN_SCHEDULER_ERROR_TIMED_OUT, "org.cairn.Scheduler.Error.TimedOut" },
+};
+
+/**
+ * cairn_resource_error_quark:
+ *
+ * The errors are registered with GDBus as
+ * `org.cairn.Resource.Error.Transient` and so on, and the scheduler's as
+ * `org.cairn.Scheduler.Error.Offline` and so on, so that they reach D-Bus
+ * clients intact.
+ *
+ * Returns: the #CAIRN_RESOURCE_ERROR quark
+ *
+ * Since: 0.1
+ */
+GQuark
+cairn_resource_error_quark (void)
+{
+  static gsize quark = 0;
+  static gsize scheduler_registered = 0;
+
+  g_dbus_error_register_error_domain ("cairn-resource-error-quark", &quark, resource_dbus_errors,
+                                      G_N_ELEMENTS (resource_dbus_errors));
+  if (g_once_init_enter (&scheduler_registered))
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (scheduler_dbus_errors); i++)
+        g_dbus_error_register_error (CAIRN_SCHEDULER_ERROR, scheduler_dbus_errors[i].error_code,
+                                     scheduler_dbus_errors[i].dbus_error_name);
+      g_once_init_leave (&scheduler_registered, 1);
+    }
+  return (GQuark) quark;
+}
+
+static CairnChangeRecorder *
+get_recorder (CairnResource *self)
+{
+  return cairn_agent_get_recorder (CAIRN_AGENT (self));
+}
+
+static CairnStore *
+get_store (CairnResource *self)
+{
+  return cairn_agent_get_store (CAIRN_AGENT (self));
+}
+
+static const char *
+get_id (CairnResource *self)
+{
+  return cairn_agent_get_id (CAIRN_AGENT (self));
+}
+
+static void
+outcome_clear (Outcome *outcome)
+{
+  outcome->kind = OUTCOME_NONE;
+  g_clear_pointer (&outcome->remote_id, g_free);
+  g_clear_pointer (&outcome->remote_revision, g_free);
+  g_clear_error (&outcome->error);
+  g_clear_object (&outcome->server_item);
+}
+
+/* Published state */
+
+static void
+update_failed_count (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(GPtrArray) failed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  failed = _cairn_store_list_failed_changes (get_store (self), get_id (self), &error);
+  if (failed == NULL)
+    {
+      g_warning ("Resource %s cannot read its failed changes: %s", get_id (self), error->message);
+      return;
+    }
+  if (priv->skeleton != NULL)
+    cairn_resource1_set_failed_changes (priv->skeleton, failed->len);
+  if (failed->len > 0)
+    {
+      CairnFailedChange *last = g_ptr_array_index (failed, failed->len - 1);
+      g_autofree char *message =
+        g_strdup_printf (g_dngettext (NULL, "%u local change could not be replayed: %s",
+                                      "%u local changes could not be replayed; the last: %s",
+                                      failed->len),
+                         failed->len, cairn_failed_change_get_reason (last));
+
+      cairn_agent_set_status (CAIRN_AGENT (self), cairn_agent_get_status (CAIRN_AGENT (self)),
+                              message);
+    }
+}
+
+static void
+update_pending_count (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(GError) error = NULL;
+  guint64 count;
+
+  if (priv->skeleton == NULL)
+    return;
+  if (!cairn_resource_get_pending_changes (self, &count, &error))
+    {
+      g_warning ("Resource %s cannot count its pending changes: %s", get_id (self),
+                 error->message);
+      return;
+    }
+  cairn_resource1_set_pending_changes (priv->skeleton, count);
+}
+
+static void
+update_queues (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  guint32 lengths[4];
+  gboolean busy;
+
+  if (priv->skeleton == NULL)
+    return;
+  for (guint q = 0; q < G_N_ELEMENTS (lengths); q++)
+    lengths[q] = cairn_scheduler_get_queue_length (priv->scheduler, q);
+  busy = cairn_scheduler_get_running_task (priv->scheduler) != NULL ||
+         lengths[0] + lengths[1] + lengths[2] + lengths[3] > 0;
+  cairn_resource1_set_queue_lengths (priv->skeleton,
+                                     g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, lengths,
+                                                                G_N_ELEMENTS (lengths),
+                                                                sizeof (guint32)));
+  cairn_resource1_set_busy (priv->skeleton, busy);
+}
+
+static void
+set_working (CairnResource *self,
+             const char    *message)
+{
+  CairnAgent *agent = CAIRN_AGENT (self);
+  CairnAgentStatus status = cairn_agent_get_status (agent);
+
+  /* Broken, unconfigured or locked-out states are left to whoever fixes them. */
+  if (status == CAIRN_AGENT_STATUS_IDLE || status == CAIRN_AGENT_STATUS_RUNNING)
+    cairn_agent_set_status (agent, message ? CAIRN_AGENT_STATUS_RUNNING : CAIRN_AGENT_STATUS_IDLE,
+                            message);
+}
+
+/* Ends @task with the outcome @error calls for. */
+static void
+report_task (CairnResource      *self,
+             CairnSchedulerTask *task,
+             const GError       *error)
+{
+  CairnSchedulerOutcome outcome = CAIRN_SCHEDULER_OUTCOME_DONE;
+
+  if (error == NULL)
+    outcome = CAIRN_SCHEDULER_OUTCOME_DONE;
+  else if (g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT))
+    outcome = CAIRN_SCHEDULER_OUTCOME_FAILED_TRANSIENT;
+  else
+    outcome = CAIRN_SCHEDULER_OUTCOME_FAILED_PERMANENT;
+
+  if (g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS))
+    cairn_resource_report_bad_credentials (self, error->message);
+  cairn_scheduler_task_report (task, outcome, error);
+}
+
+/* Change replay */
+
+static void deliver (CairnResource *self);
+
+static void
+queue_replay (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(CairnSchedulerTask) task = NULL;
+
+  if (priv->replay_queued)
+    return;
+  priv->replay_queued = TRUE;
+  task = cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY);
+  cairn_scheduler_queue (priv->scheduler, task);
+}
+
+static void
+end_replay_task (CairnResource *self,
+                 const GError  *error)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(CairnSchedulerTask) task = g_steal_pointer (&priv->replay_task);
+
+  if (task == NULL)
+    return;
+  set_working (self, NULL);
+  report_task (self, task, error);
+  update_pending_count (self);
+}
+
+static void
+on_change_held (CairnMonitor *monitor,
+                gpointer      user_data)
+{
+  CairnResource *self = user_data;
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  priv->recorder_idle = FALSE;
+  if (priv->replay_task != NULL)
+    deliver (self);
+  else
+    queue_replay (self);
+}
+
+static void
+on_recorder_caught_up (CairnMonitor *monitor,
+                       gpointer      user_data)
+{
+  CairnResource *self = user_data;
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  priv->recorder_idle = TRUE;
+  end_replay_task (self, NULL);
+}
+
+static gboolean
+get_held (CairnResource  *self,
+          GPtrArray     **changes,
+          GPtrArray     **items)
+{
+  CairnChangeRecorder *recorder = get_recorder (self);
+
+  return recorder != NULL && _cairn_monitor_get_held (CAIRN_MONITOR (recorder), changes, items);
+}
+
+static void
+deliver (CairnResource *self)
+{
+  set_working (self, "Replaying local changes");
+  _cairn_monitor_deliver_held (CAIRN_MONITOR (get_recorder (self)));
+}
+
+static void
+run_replay (CairnResource      *self,
+            CairnSchedulerTask *task)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  GPtrArray *changes, *items;
+
+  priv->replay_queued = FALSE;
+  priv->replay_task = g_object_ref (task);
+  priv->replayed_in_task = 0;
+  if (get_held (self, &changes, &items))
+    deliver (self);
+  else if (priv->recorder_idle || get_recorder (self) == NULL)
+    end_replay_task (self, NULL);
+}
+
+static void
+processed (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  priv->conflict_redelivered = FALSE;
+  cairn_change_recorder_change_processed (get_recorder (self));
+  if (++priv->replayed_in_task >= REPLAY_TASK_BUDGET && priv->replay_task != NULL)
+    {
+      /* Queued before this task ends, so no sync slips in between. */
+      queue_replay (self);
+      end_replay_task (self, NULL);
+    }
+}
+
+static void
+keep_failed (CairnResource *self,
+             GPtrArray     *changes,
+             const char    *reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!_cairn_store_add_failed_changes (get_store (self), get_id (self), changes, reason, &error))
+    {
+      /* Not processed: the change stays recorded and comes back. */
+      g_warning ("Resource %s cannot keep a failed change: %s", get_id (self), error->message);
+      end_replay_task (self, error);
+      return;
+    }
+  processed (self);
+  update_failed_count (self);
+}
+
+typedef struct
+{
+  CairnChange *change;
+  const char *remote_id;
+  const char *remote_revision;
+} RemoteIds;
+
+static gboolean
+store_remote_ids (CairnTransaction  *transaction,
+                  gpointer           user_data,
+                  GError           **error)
+{
+  RemoteIds *ids = user_data;
+
+  return _cairn_transaction_set_remote_ids (transaction,
+                                            cairn_change_get_entity_kind (ids->change),
+                                            cairn_change_get_entity_id (ids->change),
+                                            ids->remote_id, ids->remote_revision, error);
+}
+
+static void
+apply_replayed (CairnResource *self,
+                GPtrArray     *changes)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  CairnChange *change = g_ptr_array_index (changes, 0);
+  RemoteIds ids = { change, priv->outcome.remote_id, priv->outcome.remote_revision };
+  g_autoptr(GError) error = NULL;
+
+  if ((ids.remote_id != NULL || ids.remote_revision != NULL) &&
+      cairn_change_get_operation (change) != CAIRN_CHANGE_REMOVE &&
+      (cairn_change_get_entity_kind (change) == CAIRN_ENTITY_ITEM ||
+       cairn_change_get_entity_kind (change) == CAIRN_ENTITY_COLLECTION) &&
+      !cairn_store_write_sync (get_store (self), store_remote_ids, &ids, NULL, NULL, &error) &&
+      !g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    {
+      /* The backend has the change but the store lacks its remote id:
+       * replay it again later, which an idempotent resource allows. */
+      g_prefix_error (&error, "Cannot store the remote id of a replayed change: ");
+      end_replay_task (self, &(GError) { CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                                         error->message });
+      return;
+    }
+  processed (self);
+}
+
+static void resolve_conflict (CairnResource *self,
+                              GPtrArray     *changes,
+                              GPtrArray     *items);
+
+static gboolean
+apply_outcome (gpointer user_data)
+{
+  CairnResource *self = user_data;
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  GPtrArray *changes, *items;
+
+  priv->outcome_source = 0;
+  if (!get_held (self, &changes, &items))
+    {
+      outcome_clear (&priv->outcome);
+      return G_SOURCE_REMOVE;
+    }
+
+  switch (priv->outcome.kind)
+    {
+    case OUTCOME_REPLAYED:
+      apply_replayed (self, changes);
+      break;
+    case OUTCOME_FAILED:
+      if (g_error_matches (priv->outcome.error, CAIRN_RESOURCE_ERROR,
+                           CAIRN_RESOURCE_ERROR_TRANSIENT) ||
+          g_error_matches (priv->outcome.error, CAIRN_RESOURCE_ERROR,
+                           CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS))
+        end_replay_task (self, priv->outcome.error);
+      else
+        keep_failed (self, changes, priv->outcome.error->message);
+      break;
+    case OUTCOME_CONFLICT:
+      resolve_conflict (self, changes, items);
+      break;
+    case OUTCOME_NONE:
+    default:
+      g_assert_not_reached ();
+    }
+  outcome_clear (&priv->outcome);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+take_outcome (CairnResource *self,
+              OutcomeKind    kind)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  GPtrArray *changes, *items;
+
+  if (priv->replay_task == NULL || priv->outcome.kind != OUTCOME_NONE ||
+      !get_held (self, &changes, &items))
+    {
+      g_critical ("Resource %s reported a change replay it was not given", get_id (self));
+      return FALSE;
+    }
+  priv->outcome.kind = kind;
+  /* Applied from the main loop: the callback that reported may still use
+   * the change it was given. */
+  priv->outcome_source = g_idle_add_full (G_PRIORITY_DEFAULT, apply_outcome,
+                                          g_object_ref (self), g_object_unref);
+  return TRUE;
+}
+
+/**
+ * cairn_resource_change_replayed:
+ * @self: a #CairnResource
+ * @remote_id: (nullable): the backend's id of a created or moved item or
+ *   collection, if it has a new one
+ * @remote_revision: (nullable): the backend's new revision of it
+ *
+ * Ends the replay of the change being delivered: the backend has it. The
+ * next change is delivered from the main loop.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_change_replayed (CairnResource *self,
+                                const char    *remote_id,
+                                const char    *remote_revision)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+
+  if (!take_outcome (self, OUTCOME_REPLAYED))
+    return;
+  priv->outcome.remote_id = g_strdup (remote_id);
+  priv->outcome.remote_revision = g_strdup (remote_revision);
+}
+
+/**
+ * cairn_resource_change_failed:
+ * @self: a #CairnResource
+ * @error: why; in %CAIRN_RESOURCE_ERROR
+ *
+ * Ends the replay of the change being delivered with a failure. With
+ * %CAIRN_RESOURCE_ERROR_TRANSIENT the change is delivered again after a
+ * backoff, and nothing else runs meanwhile; after the scheduler's
+ * maximum of attempts, or with any other error, the change is kept as a
+ * #CairnFailedChange with @error's message and the next change goes on.
+ * %CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS also sets the status.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_change_failed (CairnResource *self,
+                              const GError  *error)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+  g_return_if_fail (error != NULL);
+
+  if (!take_outcome (self, OUTCOME_FAILED))
+    return;
+  priv->outcome.error = g_error_copy (error);
+}
+
+/**
+ * cairn_resource_change_conflicts:
+ * @self: a #CairnResource
+ * @server_item: the backend's version of the item: its remote revision,
+ *   flags and parts
+ *
+ * Ends the replay of a change to an item that the backend changed too
+ * (its remote revision is not the one the item has), and settles it by
+ * #CairnResource:conflict-policy. With keep-local, the change is
+ * delivered again, with the item's remote revision set to the backend's,
+ * so that the resource writes over it.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_change_conflicts (CairnResource *self,
+                                 CairnItem     *server_item)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+  g_return_if_fail (CAIRN_IS_ITEM (server_item));
+
+  if (!take_outcome (self, OUTCOME_CONFLICT))
+    return;
+  priv->outcome.server_item = g_object_ref (server_item);
+}
+
+/* Conflicts */
+
+typedef struct
+{
+  CairnResource *self;
+  CairnItem *local;
+  CairnItem *server;
+  CairnFlags *flags;
+  gboolean keep_copy;
+} Settlement;
+
+static gboolean
+settle (CairnTransaction  *transaction,
+        gpointer           user_data,
+        GError           **error)
+{
+  Settlement *settlement = user_data;
+  const char *own_origin = cairn_transaction_get_origin (transaction);
+  g_autofree char *conflict_origin = g_strconcat (get_id (settlement->self),
+                                                  CONFLICT_ORIGIN_SUFFIX, NULL);
+  guint64 id = cairn_item_get_id (settlement->local);
+
+  if (settlement->keep_copy)
+    {
+      g_autoptr(CairnItem) copy = cairn_item_new (cairn_item_get_mime_type (settlement->local));
+      g_autofree char *origin = g_strdup (own_origin);
+      GPtrArray *parts = cairn_item_get_parts (settlement->local);
+
+      cairn_item_set_collection_id (copy, cairn_item_get_collection_id (settlement->local));
+      cairn_item_set_gid (copy, cairn_item_get_gid (settlement->local));
+      cairn_item_set_flags (copy, cairn_item_get_flags (settlement->local));
+      for (guint i = 0; i < parts->len; i++)
+        cairn_item_set_part (copy, g_ptr_array_index (parts, i));
+      cairn_transaction_set_origin (transaction, conflict_origin);
+      if (!cairn_transaction_create_item (transaction, copy, error))
+        return FALSE;
+      cairn_transaction_set_origin (transaction, origin);
+    }
+
+  cairn_item_set_id (settlement->server, id);
+  cairn_item_set_collection_id (settlement->server, cairn_item_get_collection_id (settlement->local));
+  if (cairn_item_get_remote_id (settlement->server) == NULL)
+    cairn_item_set_remote_id (settlement->server, cairn_item_get_remote_id (settlement->local));
+  if (cairn_item_get_mime_type (settlement->server) == NULL)
+    cairn_item_set_mime_type (settlement->server, cairn_item_get_mime_type (settlement->local));
+  return cairn_transaction_modify_item (transaction, settlement->server, 0, error) &&
+         _cairn_transaction_set_flags (transaction, id, settlement->flags, error);
+}
+
+static void
+resolve_conflict (CairnResource *self,
+                  GPtrArray     *changes,
+                  GPtrArray     *items)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  CairnChange *change = g_ptr_array_index (changes, 0);
+  CairnItem *server = priv->outcome.server_item;
+  CairnStore *store = get_store (self);
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(CairnItem) local = NULL;
+  g_autoptr(CairnFlagsDelta) pending = NULL;
+  g_autoptr(CairnFlags) flags = NULL;
+  g_autoptr(GError) error = NULL;
+  Settlement settlement = { self, NULL, server, NULL, FALSE };
+
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  cairn_fetch_scope_set_attributes (scope, TRUE);
+  local = cairn_store_get_item (store, cairn_change_get_entity_id (change), scope, &error);
+  if (local == NULL)
+    {
+      /* Removed meanwhile: the removal is replayed next. */
+      processed (self);
+      return;
+    }
+
+  if (priv->conflict_policy == CAIRN_CONFLICT_POLICY_KEEP_LOCAL)
+    {
+      RemoteIds ids = { change, NULL, cairn_item_get_remote_revision (server) };
+
+      if (priv->conflict_redelivered)
+        {
+          keep_failed (self, changes,
+                       "The backend reported a conflict again after the local version "
+                       "was chosen");
+          return;
+        }
+      if (!cairn_store_write_sync (store, store_remote_ids, &ids, NULL, NULL, &error))
+        {
+          end_replay_task (self, error);
+          return;
+        }
+      for (guint i = 0; items != NULL && i < items->len; i++)
+        cairn_item_set_remote_revision (g_ptr_array_index (items, i),
+                                        cairn_item_get_remote_revision (server));
+      priv->conflict_redelivered = TRUE;
+      deliver (self);
+      return;
+    }
+
+  /* Flags are merged, never chosen: the backend's, with the local deltas
+   * not yet replayed on top; those are replayed afterwards. */
+  pending = _cairn_store_get_pending_flags (store, cairn_item_get_id (local),
+                                            cairn_change_get_revision (change),
+                                            cairn_store_get_origin (store), &error);
+  if (pending == NULL)
+    {
+      end_replay_task (self, error);
+      return;
+    }
+  flags = cairn_flags_copy (cairn_item_get_flags (server));
+  cairn_flags_delta_apply (pending, flags);
+
+  settlement.local = local;
+  settlement.flags = flags;
+  settlement.keep_copy = priv->conflict_policy == CAIRN_CONFLICT_POLICY_KEEP_BOTH;
+  if (!cairn_store_write_sync (store, settle, &settlement, NULL, NULL, &error))
+    {
+      g_prefix_error (&error, "Cannot settle a conflict: ");
+      end_replay_task (self, error);
+      return;
+    }
+  processed (self);
+}
+
+/* Synchronization */
+
+typedef struct
+{
+  CairnResource *self;
+  CairnSchedulerTask *task;
+  gboolean tree;
+  GPtrArray *collections;  /* to sync the items of, in order */
+  guint next;
+  CairnItemSync *sync;
+} SyncJob;
+
+static void
+sync_job_free (SyncJob *job)
+{
+  g_object_unref (job->self);
+  g_object_unref (job->task);
+  g_clear_pointer (&job->collections, g_ptr_array_unref);
+  g_clear_object (&job->sync);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SyncJob, sync_job_free)
+
+static void
+sync_job_end (SyncJob      *job,
+              const GError *error)
+{
+  CairnResource *self = job->self;
+
+  cairn_agent_set_progress (CAIRN_AGENT (self), error == NULL ? 100 : 0);
+  set_working (self, NULL);
+  report_task (self, job->task, error);
+  sync_job_free (job);
+}
+
+static guint64
+recorder_revision (CairnResource *self)
+{
+  guint64 revision, batch_end;
+  guint delivered;
+
+  if (get_recorder (self) == NULL ||
+      !_cairn_store_get_recorder_position (get_store (self), get_id (self), &revision, &batch_end,
+                                           &delivered, NULL))
+    return G_MAXUINT64;
+  return revision;
+}
+
+static void sync_next_collection (SyncJob *job);
+
+static void
+items_retrieved (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  SyncJob *job = user_data;
+  CairnResource *self = job->self;
+  g_autoptr(GError) error = NULL;
+
+  if (!CAIRN_RESOURCE_GET_CLASS (self)->retrieve_items_finish (self, result, &error) ||
+      !_cairn_item_sync_finish (job->sync, &error))
+    {
+      sync_job_end (job, error);
+      return;
+    }
+  g_clear_object (&job->sync);
+  cairn_agent_set_progress (CAIRN_AGENT (self), 100 * job->next / job->collections->len);
+  sync_next_collection (job);
+}
+
+static void
+sync_next_collection (SyncJob *job)
+{
+  CairnResource *self = job->self;
+  GCancellable *cancellable = cairn_scheduler_task_get_cancellable (job->task);
+  CairnCollection *collection;
+  g_autofree char *message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  do
+    {
+      if (job->next == job->collections->len)
+        {
+          sync_job_end (job, NULL);
+          return;
+        }
+      collection = g_ptr_array_index (job->collections, job->next++);
+    }
+  while (cairn_collection_get_virtual (collection));
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      sync_job_end (job, error);
+      return;
+    }
+  job->sync = _cairn_item_sync_new (get_store (self), collection, get_id (self),
+                                    recorder_revision (self), &error);
+  if (job->sync == NULL)
+    {
+      sync_job_end (job, error);
+      return;
+    }
+  message = g_strdup_printf ("Synchronizing %s", cairn_collection_get_name (collection));
+  set_working (self, message);
+  CAIRN_RESOURCE_GET_CLASS (self)->retrieve_items (self, collection, job->sync, cancellable,
+                                                   items_retrieved, job);
+}
+
+typedef struct
+{
+  CairnResource *self;
+  GPtrArray *incoming;
+} TreeMerge;
+
+static gboolean
+merge_tree (CairnTransaction  *transaction,
+            gpointer           user_data,
+            GError           **error)
+{
+  TreeMerge *merge = user_data;
+  const char *resource = get_id (merge->self);
+  g_autoptr(GPtrArray) stored = NULL;
+  g_autoptr(GHashTable) by_remote_id = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) resolved = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(GPtrArray) waiting = g_ptr_array_copy (merge->incoming, NULL, NULL);
+  g_autoptr(GArray) removed = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint before;
+
+  stored = cairn_store_list_collections (get_store (merge->self), resource, error);
+  if (stored == NULL)
+    return FALSE;
+  for (guint i = 0; i < stored->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (stored, i);
+
+      if (cairn_collection_get_remote_id (collection) != NULL)
+        g_hash_table_insert (by_remote_id, (gpointer) cairn_collection_get_remote_id (collection),
+                             collection);
+    }
+
+  /* Parents before children, whatever order the backend listed. */
+  do
+    {
+      before = waiting->len;
+      for (guint i = 0; i < waiting->len; )
+        {
+          CairnCollection *incoming = g_ptr_array_index (waiting, i);
+          const char *remote_id = cairn_collection_get_remote_id (incoming);
+          const char *parent_remote_id = cairn_collection_get_parent_remote_id (incoming);
+          guint64 *parent_id = parent_remote_id ? g_hash_table_lookup (resolved, parent_remote_id)
+                                                : NULL;
+          CairnCollection *known;
+          guint64 id;
+
+          if (parent_remote_id != NULL && parent_id == NULL)
+            {
+              i++;
+              continue;
+            }
+          g_ptr_array_remove_index (waiting, i);
+
+          if (remote_id == NULL || g_hash_table_contains (resolved, remote_id))
+            {
+              g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                           "Resource %s listed a collection “%s” %s", resource,
+                           cairn_collection_get_name (incoming),
+                           remote_id == NULL ? "without a remote id" : "twice");
+              return FALSE;
+            }
+
+          known = g_hash_table_lookup (by_remote_id, remote_id);
+          if (known == NULL)
+            {
+              cairn_collection_set_resource (incoming, resource);
+              cairn_collection_set_parent_id (incoming, parent_id ? *parent_id : 0);
+              if (!cairn_transaction_create_collection (transaction, incoming, error))
+                return FALSE;
+              id = cairn_collection_get_id (incoming);
+            }
+          else
+            {
+              id = cairn_collection_get_id (known);
+              g_hash_table_remove (by_remote_id, remote_id);
+              if (g_strcmp0 (cairn_collection_get_name (known),
+                             cairn_collection_get_name (incoming)) != 0 ||
+                  g_strcmp0 (cairn_collection_get_remote_revision (known),
+                             cairn_collection_get_remote_revision (incoming)) != 0 ||
+                  !g_strv_equal ((const char * const *) cairn_collection_get_content_mime_types (known),
+                                 (const char * const *) cairn_collection_get_content_mime_types (incoming)))
+                {
+                  cairn_collection_set_name (known, cairn_collection_get_name (incoming));
+                  cairn_collection_set_remote_revision (known,
+                                                        cairn_collection_get_remote_revision (incoming));
+                  cairn_collection_set_content_mime_types (known,
+                                                           cairn_collection_get_content_mime_types (incoming));
+                  if (!cairn_transaction_modify_collection (transaction, known, 0, error))
+                    return FALSE;
+                }
+              if (cairn_collection_get_parent_id (known) != (parent_id ? *parent_id : 0) &&
+                  !cairn_transaction_move_collection (transaction, id, parent_id ? *parent_id : 0,
+                                                      error))
+                return FALSE;
+            }
+          g_hash_table_insert (resolved, (gpointer) remote_id, g_memdup2 (&id, sizeof id));
+        }
+    }
+  while (waiting->len > 0 && waiting->len < before);
+
+  if (waiting->len > 0)
+    {
+      CairnCollection *orphan = g_ptr_array_index (waiting, 0);
+
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                   "Resource %s listed collection “%s” under “%s”, which it did not list",
+                   resource, cairn_collection_get_name (orphan),
+                   cairn_collection_get_parent_remote_id (orphan));
+      return FALSE;
+    }
+
+  /* What is left is gone from the backend; deleting a collection deletes
+   * its subtree, so only the topmost of those are deleted. */
+  for (guint i = 0; i < stored->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (stored, i);
+      const char *remote_id = cairn_collection_get_remote_id (collection);
+      guint64 id = cairn_collection_get_id (collection);
+
+      if (remote_id != NULL && !cairn_collection_get_virtual (collection) &&
+          g_hash_table_lookup (by_remote_id, remote_id) == collection)
+        g_array_append_val (removed, id);
+    }
+  for (guint i = 0; i < removed->len; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      /* A parent deleted before may have taken this one with it. */
+      if (!cairn_transaction_delete_collection (transaction, g_array_index (removed, guint64, i),
+                                                &local_error) &&
+          !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+collections_retrieved (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  SyncJob *job = user_data;
+  CairnResource *self = job->self;
+  g_autoptr(GPtrArray) incoming = NULL;
+  g_autoptr(GError) error = NULL;
+  TreeMerge merge = { self, NULL };
+
+  incoming = CAIRN_RESOURCE_GET_CLASS (self)->retrieve_collections_finish (self, result, &error);
+  merge.incoming = incoming;
+  if (incoming == NULL ||
+      !cairn_store_write_sync (get_store (self), merge_tree, &merge, NULL, NULL, &error))
+    {
+      sync_job_end (job, error);
+      return;
+    }
+  if (!job->tree)
+    {
+      sync_job_end (job, NULL);
+      return;
+    }
+  job->collections = cairn_store_list_collections (get_store (self), get_id (self), &error);
+  if (job->collections == NULL)
+    {
+      sync_job_end (job, error);
+      return;
+    }
+  sync_next_collection (job);
+}
+
+static void
+run_sync (CairnResource      *self,
+          CairnSchedulerTask *task)
+{
+  CairnSchedulerTaskKind kind = cairn_scheduler_task_get_kind (task);
+  g_autoptr(SyncJob) job = g_new0 (SyncJob, 1);
+  g_autoptr(GError) error = NULL;
+
+  job->self = g_object_ref (self);
+  job->task = g_object_ref (task);
+  job->tree = kind != CAIRN_SCHEDULER_TASK_KIND_SYNC_COLLECTION_TREE;
+
+  if (kind == CAIRN_SCHEDULER_TASK_KIND_SYNC_COLLECTION)
+    {
+      guint64 id = cairn_scheduler_task_get_collection_id (task);
+      g_autoptr(CairnCollection) collection = cairn_store_get_collection (get_store (self), id,
+                                                                          &error);
+
+      if (collection != NULL && g_strcmp0 (cairn_collection_get_resource (collection),
+                                           get_id (self)) != 0)
+        g_set_error (&error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                     "Collection %" G_GUINT64_FORMAT " does not belong to resource %s", id,
+                     get_id (self));
+      if (error != NULL)
+        {
+          report_task (self, task, error);
+          return;
+        }
+      job->collections = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (job->collections, g_steal_pointer (&collection));
+      sync_next_collection (g_steal_pointer (&job));
+      return;
+    }
+
+  set_working (self, "Synchronizing folders");
+  cairn_agent_set_progress (CAIRN_AGENT (self), 0);
+  CAIRN_RESOURCE_GET_CLASS (self)->retrieve_collections (self,
+                                                         cairn_scheduler_task_get_cancellable (task),
+                                                         collections_retrieved,
+                                                         g_steal_pointer (&job));
+}
+
+/* Parts on demand */
+
+typedef struct
+{
+  CairnResource *self;
+  CairnSchedulerTask *task;
+  guint next;
+} FetchJob;
+
+static void
+fetch_job_end (FetchJob     *job,
+               const GError *error)
+{
+  set_working (job->self, NULL);
+  report_task (job->self, job->task, error);
+  g_object_unref (job->self);
+  g_object_unref (job->task);
+  g_free (job);
+}
+
+typedef struct
+{
+  CairnItem *stored;
+  CairnItem *fetched;
+} PartsWrite;
+
+static gboolean
+store_parts (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  PartsWrite *write = user_data;
+  GPtrArray *parts = cairn_item_get_parts (write->fetched);
+
+  for (guint i = 0; i < parts->len; i++)
+    cairn_item_set_part (write->stored, g_ptr_array_index (parts, i));
+  if (cairn_item_get_remote_revision (write->fetched) != NULL)
+    cairn_item_set_remote_revision (write->stored, cairn_item_get_remote_revision (write->fetched));
+  return cairn_transaction_modify_item (transaction, write->stored, 0, error);
+}
+
+static void fetch_next_item (FetchJob *job);
+
+static void
+item_retrieved (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  FetchJob *job = user_data;
+  CairnResource *self = job->self;
+  gsize n_items;
+  const gint64 *ids = cairn_scheduler_task_get_item_ids (job->task, &n_items);
+  g_autoptr(CairnItem) fetched = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  PartsWrite write = { NULL, NULL };
+
+  fetched = CAIRN_RESOURCE_GET_CLASS (self)->retrieve_item_finish (self, result, &error);
+  if (fetched != NULL)
+    stored = cairn_store_get_item (get_store (self), ids[job->next - 1], NULL, &error);
+  write.stored = stored;
+  write.fetched = fetched;
+  if (stored == NULL ||
+      !cairn_store_write_sync (get_store (self), store_parts, &write, NULL, NULL, &error))
+    {
+      fetch_job_end (job, error);
+      return;
+    }
+  fetch_next_item (job);
+}
+
+static void
+fetch_next_item (FetchJob *job)
+{
+  CairnResource *self = job->self;
+  gsize n_items;
+  const gint64 *ids = cairn_scheduler_task_get_item_ids (job->task, &n_items);
+  const char * const *parts = cairn_scheduler_task_get_parts (job->task);
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (job->next == n_items)
+    {
+      fetch_job_end (job, NULL);
+      return;
+    }
+  item = cairn_store_get_item (get_store (self), ids[job->next++], NULL, &error);
+  if (item != NULL)
+    collection = cairn_store_get_collection (get_store (self), cairn_item_get_collection_id (item),
+                                             &error);
+  if (collection != NULL &&
+      g_strcmp0 (cairn_collection_get_resource (collection), get_id (self)) != 0)
+    g_set_error (&error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                 "Item %" G_GINT64_FORMAT " does not belong to resource %s", ids[job->next - 1],
+                 get_id (self));
+  if (error != NULL)
+    {
+      fetch_job_end (job, error);
+      return;
+    }
+  CAIRN_RESOURCE_GET_CLASS (self)->retrieve_item (self, item,
+                                                  parts != NULL && parts[0] != NULL ? parts : NULL,
+                                                  cairn_scheduler_task_get_cancellable (job->task),
+                                                  item_retrieved, job);
+}
+
+static void
+run_fetch (CairnResource      *self,
+           CairnSchedulerTask *task)
+{
+  FetchJob *job = g_new0 (FetchJob, 1);
+
+  job->self = g_object_ref (self);
+  job->task = g_object_ref (task);
+  set_working (self, "Retrieving items");
+  fetch_next_item (job);
+}
+
+/* The scheduler */
+
+static void
+run_task (CairnScheduler     *scheduler,
+          CairnSchedulerTask *task,
+          gpointer            user_data)
+{
+  CairnResource *self = user_data;
+
+  switch (cairn_scheduler_task_get_kind (task))
+    {
+    case CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY:
+      run_replay (self, task);
+      break;
+    case CAIRN_SCHEDULER_TASK_KIND_FETCH_PARTS:
+      run_fetch (self, task);
+      break;
+    case CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL:
+    case CAIRN_SCHEDULER_TASK_KIND_INTERVAL_SYNC:
+    case CAIRN_SCHEDULER_TASK_KIND_SYNC_COLLECTION_TREE:
+    case CAIRN_SCHEDULER_TASK_KIND_SYNC_COLLECTION:
+      run_sync (self, task);
+      break;
+    case CAIRN_SCHEDULER_TASK_KIND_SYNC_TAGS:
+    case CAIRN_SCHEDULER_TASK_KIND_SYNC_RELATIONS:
+    case CAIRN_SCHEDULER_TASK_KIND_CACHE_EXPIRY:
+    case CAIRN_SCHEDULER_TASK_KIND_CUSTOM:
+    default:
+      cairn_scheduler_task_report (task, CAIRN_SCHEDULER_OUTCOME_FAILED_PERMANENT,
+                                   &(GError) { CAIRN_RESOURCE_ERROR,
+                                               CAIRN_RESOURCE_ERROR_INVALID,
+                                               (char *) "The resource does not do this task" });
+      break;
+    }
+}
+
+static void
+on_task_finished (CairnScheduler     *scheduler,
+                  CairnSchedulerTask *task,
+                  CairnResource      *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  const GError *error = cairn_scheduler_task_get_error (task);
+  GPtrArray *changes, *items;
+
+  update_queues (self);
+  if (cairn_scheduler_task_get_kind (task) != CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY ||
+      error == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (priv->replay_task == task)
+    g_clear_object (&priv->replay_task);
+  if (!get_held (self, &changes, &items) || priv->outcome.kind != OUTCOME_NONE)
+    return;
+  /* A hung backend is tried again; one that kept failing has given up:
+   * the change is kept as failed and the next one goes on. */
+  if (g_error_matches (error, CAIRN_SCHEDULER_ERROR, CAIRN_SCHEDULER_ERROR_TIMED_OUT) ||
+      g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS))
+    queue_replay (self);
+  else
+    keep_failed (self, changes, error->message);
+}
+
+static void
+on_task_started (CairnScheduler     *scheduler,
+                 CairnSchedulerTask *task,
+                 CairnResource      *self)
+{
+  update_queues (self);
+}
+
+static void
+on_online_changed (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  cairn_scheduler_set_online (priv->scheduler,
+                              cairn_agent_get_online (CAIRN_AGENT (self)) && !priv->locked_out);
+}
+
+/* Leaving the needs-credentials status (a reconfiguration, a new
+ * password) lets the resource try again. */
+static void
+on_status_changed (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  if (priv->locked_out &&
+      cairn_agent_get_status (CAIRN_AGENT (self)) != CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS)
+    {
+      priv->locked_out = FALSE;
+      on_online_changed (self);
+    }
+}
+
+/* org.cairn.Resource1 */
+
+static void
+complete_invocation (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    g_dbus_method_invocation_return_value (invocation, NULL);
+  else
+    g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+static void
+scheduler_task_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (cairn_scheduler_queue_finish (CAIRN_SCHEDULER (source), result, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* Queues @scheduler_task and answers @task when it ends. */
+static void
+queue_for (CairnResource      *self,
+           CairnSchedulerTask *scheduler_task,
+           GTask              *task)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  cairn_scheduler_queue_async (priv->scheduler, scheduler_task, g_task_get_cancellable (task),
+                               scheduler_task_done, g_object_ref (task));
+  update_queues (self);
+}
+
+static gboolean
+handle_synchronize (CairnResource1        *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    guint64                collection_id,
+                    CairnResource         *self)
+{
+  cairn_resource_synchronize_async (self, collection_id, NULL, complete_invocation,
+                                    g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_synchronize_collection_tree (CairnResource1        *skeleton,
+                                    GDBusMethodInvocation *invocation,
+                                    CairnResource         *self)
+{
+  cairn_resource_synchronize_collection_tree_async (self, NULL, complete_invocation,
+                                                    g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_retrieve_items (CairnResource1        *skeleton,
+                       GDBusMethodInvocation *invocation,
+                       GVariant              *ids,
+                       const char * const    *parts,
+                       CairnResource         *self)
+{
+  gsize n_ids;
+  const guint64 *item_ids = g_variant_get_fixed_array (ids, &n_ids, sizeof (guint64));
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (!cairn_part_name_is_valid (parts[i]))
+      {
+        g_dbus_method_invocation_return_error (invocation, CAIRN_RESOURCE_ERROR,
+                                               CAIRN_RESOURCE_ERROR_INVALID,
+                                               "“%s” is not a valid part name", parts[i]);
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+      }
+  if (n_ids == 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, CAIRN_RESOURCE_ERROR,
+                                             CAIRN_RESOURCE_ERROR_INVALID, "No items given");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  cairn_resource_retrieve_items_async (self, item_ids, n_ids, parts, NULL, complete_invocation,
+                                       g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_list_failed_changes (CairnResource1        *skeleton,
+                            GDBusMethodInvocation *invocation,
+                            CairnResource         *self)
+{
+  g_autoptr(GPtrArray) failed = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder builder;
+
+  failed = cairn_resource_list_failed_changes (self, &error);
+  if (failed == NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tuuts)"));
+  for (guint i = 0; i < failed->len; i++)
+    {
+      CairnFailedChange *entry = g_ptr_array_index (failed, i);
+      CairnChange *change = cairn_failed_change_get_change (entry);
+
+      g_variant_builder_add (&builder, "(tuuts)", cairn_failed_change_get_id (entry),
+                             cairn_change_get_operation (change),
+                             cairn_change_get_entity_kind (change),
+                             cairn_change_get_entity_id (change),
+                             cairn_failed_change_get_reason (entry));
+    }
+  cairn_resource1_complete_list_failed_changes (skeleton, invocation,
+                                                g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+typedef gboolean (*FailedChangesFunc) (CairnResource  *self,
+                                       const guint64  *ids,
+                                       gsize           n_ids,
+                                       GError        **error);
+
+static void
+handle_failed_changes (GDBusMethodInvocation *invocation,
+                       GVariant              *ids,
+                       CairnResource         *self,
+                       FailedChangesFunc      func)
+{
+  gsize n_ids;
+  const guint64 *failed_ids = g_variant_get_fixed_array (ids, &n_ids, sizeof (guint64));
+  g_autoptr(GError) error = NULL;
+
+  if (func (self, failed_ids, n_ids, &error))
+    g_dbus_method_invocation_return_value (invocation, NULL);
+  else
+    g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+static gboolean
+handle_retry_failed_changes (CairnResource1        *skeleton,
+                             GDBusMethodInvocation *invocation,
+                             GVariant              *ids,
+                             CairnResource         *self)
+{
+  handle_failed_changes (invocation, ids, self, cairn_resource_retry_failed_changes);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_discard_failed_changes (CairnResource1        *skeleton,
+                               GDBusMethodInvocation *invocation,
+                               GVariant              *ids,
+                               CairnResource         *self)
+{
+  handle_failed_changes (invocation, ids, self, cairn_resource_discard_failed_changes);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+cairn_resource_export (CairnAgent       *agent,
+                       GDBusConnection  *connection,
+                       const char       *object_path,
+                       GError          **error)
+{
+  CairnResource *self = CAIRN_RESOURCE (agent);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(CairnResource1) skeleton = cairn_resource1_skeleton_new ();
+
+  g_signal_connect_object (skeleton, "handle-synchronize", G_CALLBACK (handle_synchronize), self,
+                           0);
+  g_signal_connect_object (skeleton, "handle-synchronize-collection-tree",
+                           G_CALLBACK (handle_synchronize_collection_tree), self, 0);
+  g_signal_connect_object (skeleton, "handle-retrieve-items", G_CALLBACK (handle_retrieve_items),
+                           self, 0);
+  g_signal_connect_object (skeleton, "handle-list-failed-changes",
+                           G_CALLBACK (handle_list_failed_changes), self, 0);
+  g_signal_connect_object (skeleton, "handle-retry-failed-changes",
+                           G_CALLBACK (handle_retry_failed_changes), self, 0);
+  g_signal_connect_object (skeleton, "handle-discard-failed-changes",
+                           G_CALLBACK (handle_discard_failed_changes), self, 0);
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (skeleton), connection,
+                                         object_path, error))
+    return FALSE;
+  priv->skeleton = g_steal_pointer (&skeleton);
+  update_queues (self);
+  update_pending_count (self);
+  update_failed_count (self);
+  return TRUE;
+}
+
+static void
+cairn_resource_unexport (CairnAgent *agent)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (CAIRN_RESOURCE (agent));
+
+  if (priv->skeleton != NULL)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (priv->skeleton));
+  g_clear_object (&priv->skeleton);
+}
+
+/* GInitable */
+
+static gboolean
+cairn_resource_initable_init (GInitable     *initable,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  CairnResource *self = CAIRN_RESOURCE (initable);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  CairnAgent *agent = CAIRN_AGENT (self);
+  CairnChangeRecorder *recorder;
+  g_autoptr(CairnSchedulerTask) initial_sync = NULL;
+
+  if ((cairn_agent_type_get_capabilities (cairn_agent_get_agent_type (agent)) &
+       CAIRN_AGENT_CAPABILITY_RESOURCE) == 0)
+    {
+      g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID,
+                   "Agent type %s is a resource but its .agent file lacks the Resource "
+                   "capability", cairn_agent_type_get_id (cairn_agent_get_agent_type (agent)));
+      return FALSE;
+    }
+  /* The origin tells the resource's own writes from local changes. */
+  if (cairn_store_get_origin (cairn_agent_get_store (agent)) == NULL)
+    cairn_store_set_origin (cairn_agent_get_store (agent), cairn_agent_get_id (agent));
+
+  if (!parent_initable_iface->init (initable, cancellable, error))
+    return FALSE;
+
+  recorder = get_recorder (self);
+  if (recorder != NULL)
+    _cairn_monitor_set_gate (CAIRN_MONITOR (recorder), on_change_held, on_recorder_caught_up,
+                             self);
+  g_signal_connect (self, "notify::online", G_CALLBACK (on_online_changed), NULL);
+  g_signal_connect (self, "notify::status", G_CALLBACK (on_status_changed), NULL);
+  on_online_changed (self);
+
+  /* What changed in the backend while the resource was not running. */
+  initial_sync = cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL);
+  cairn_scheduler_queue (priv->scheduler, initial_sync);
+  return TRUE;
+}
+
+static void
+cairn_resource_initable_iface_init (GInitableIface *iface)
+{
+  parent_initable_iface = g_type_interface_peek_parent (iface);
+  iface->init = cairn_resource_initable_init;
+}
+
+/* GObject */
+
+static void
+cairn_resource_dispose (GObject *object)
+{
+  CairnResource *self = CAIRN_RESOURCE (object);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  cairn_agent_stop (CAIRN_AGENT (self));
+  g_clear_handle_id (&priv->outcome_source, g_source_remove);
+  outcome_clear (&priv->outcome);
+  if (priv->scheduler != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (priv->scheduler, self);
+      cairn_scheduler_cancel_all (priv->scheduler);
+    }
+  g_clear_object (&priv->replay_task);
+
+  G_OBJECT_CLASS (cairn_resource_parent_class)->dispose (object);
+}
+
+static void
+cairn_resource_finalize (GObject *object)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (CAIRN_RESOURCE (object));
+
+  g_clear_object (&priv->scheduler);
+
+  G_OBJECT_CLASS (cairn_resource_parent_class)->finalize (object);
+}
+
+static void
+cairn_resource_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  CairnResource *self = CAIRN_RESOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFLICT_POLICY:
+      g_value_set_enum (value, cairn_resource_get_conflict_policy (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_resource_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  CairnResource *self = CAIRN_RESOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFLICT_POLICY:
+      cairn_resource_set_conflict_policy (self, g_value_get_enum (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_resource_class_init (CairnResourceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  CairnAgentClass *agent_class = CAIRN_AGENT_CLASS (klass);
+
+  object_class->dispose = cairn_resource_dispose;
+  object_class->finalize = cairn_resource_finalize;
+  object_class->get_property = cairn_resource_get_property;
+  object_class->set_property = cairn_resource_set_property;
+  agent_class->export = cairn_resource_export;
+  agent_class->unexport = cairn_resource_unexport;
+
+  /**
+   * CairnResource:conflict-policy:
+   *
+   * What to do when the backend changed an item that has a local change
+   * not yet replayed. A configuration key: `conflict-policy=keep-both`.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CONFLICT_POLICY] =
+    g_param_spec_enum ("conflict-policy", NULL, NULL, CAIRN_TYPE_CONFLICT_POLICY,
+                       CAIRN_CONFLICT_POLICY_KEEP_SERVER,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Registers the D-Bus error names before any error crosses the bus. */
+  cairn_resource_error_quark ();
+}
+
+static void
+cairn_resource_init (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(CairnClock) clock = cairn_system_clock_new (NULL);
+
+  priv->conflict_policy = CAIRN_CONFLICT_POLICY_KEEP_SERVER;
+  priv->scheduler = cairn_scheduler_new (clock);
+  cairn_scheduler_set_run_func (priv->scheduler, run_task, self, NULL);
+  g_signal_connect (priv->scheduler, "task-started", G_CALLBACK (on_task_started), self);
+  g_signal_connect (priv->scheduler, "task-finished", G_CALLBACK (on_task_finished), self);
+}
+
+/* Public API */
+
+/**
+ * cairn_resource_get_scheduler:
+ * @self: a #CairnResource
+ *
+ * Returns the scheduler every request of the resource runs on, to set
+ * its offline policies, limits and sync interval.
+ *
+ * Returns: (transfer none): the scheduler
+ *
+ * Since: 0.1
+ */
+CairnScheduler *
+cairn_resource_get_scheduler (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
+
+  return priv->scheduler;
+}
+
+/**
+ * cairn_resource_get_conflict_policy:
+ * @self: a #CairnResource
+ *
+ * Returns: how conflicts are settled
+ *
+ * Since: 0.1
+ */
+CairnConflictPolicy
+cairn_resource_get_conflict_policy (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), CAIRN_CONFLICT_POLICY_KEEP_SERVER);
+
+  return priv->conflict_policy;
+}
+
+/**
+ * cairn_resource_set_conflict_policy:
+ * @self: a #CairnResource
+ * @policy: how to settle conflicts
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_set_conflict_policy (CairnResource       *self,
+                                    CairnConflictPolicy  policy)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+
+  if (priv->conflict_policy == policy)
+    return;
+  priv->conflict_policy = policy;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONFLICT_POLICY]);
+}
+
+/**
+ * cairn_resource_synchronize_async:
+ * @self: a #CairnResource
+ * @collection_id: one of the resource's collections, or 0 for the
+ *   collection tree and every collection
+ * @cancellable: (nullable): cancels this request
+ * @callback: (scope async) (closure user_data): called when the sync ends
+ * @user_data: data for @callback
+ *
+ * Synchronizes with the backend, after every pending change replay. Equal
+ * requests share one sync.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_synchronize_async (CairnResource       *self,
+                                  guint64              collection_id,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(CairnSchedulerTask) scheduler_task = NULL;
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cairn_resource_synchronize_async);
+  if (collection_id > G_MAXINT64)
+    {
+      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                               "No collection %" G_GUINT64_FORMAT, collection_id);
+      return;
+    }
+  scheduler_task = collection_id == 0
+    ? cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL)
+    : cairn_scheduler_task_new_sync_collection (collection_id);
+  queue_for (self, scheduler_task, task);
+}
+
+/**
+ * cairn_resource_synchronize_finish:
+ * @self: a #CairnResource
+ * @result: the result
+ * @error: return location for an error
+ *
+ * Returns: %TRUE if the sync completed
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_resource_synchronize_finish (CairnResource  *self,
+                                   GAsyncResult   *result,
+                                   GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cairn_resource_synchronize_collection_tree_async:
+ * @self: a #CairnResource
+ * @cancellable: (nullable): cancels this request
+ * @callback: (scope async) (closure user_data): called when the sync ends
+ * @user_data: data for @callback
+ *
+ * Synchronizes the collection tree only.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_synchronize_collection_tree_async (CairnResource       *self,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(CairnSchedulerTask) scheduler_task = NULL;
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cairn_resource_synchronize_collection_tree_async);
+  scheduler_task = cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_COLLECTION_TREE);
+  queue_for (self, scheduler_task, task);
+}
+
+/**
+ * cairn_resource_synchronize_collection_tree_finish:
+ * @self: a #CairnResource
+ * @result: the result
+ * @error: return location for an error
+ *
+ * Returns: %TRUE if the sync completed
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_resource_synchronize_collection_tree_finish (CairnResource  *self,
+                                                   GAsyncResult   *result,
+                                                   GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cairn_resource_retrieve_items_async:
+ * @self: a #CairnResource
+ * @item_ids: (array length=n_items): items of the resource's collections
+ * @n_items: the number of items
+ * @parts: (nullable) (array zero-terminated=1): part names, or %NULL for
+ *   every part
+ * @cancellable: (nullable): cancels this request
+ * @callback: (scope async) (closure user_data): called once the parts are
+ *   stored
+ * @user_data: data for @callback
+ *
+ * Reads parts the store lacks from the backend and stores them, before
+ * any sync: a client is waiting. Requests that a running one covers join
+ * it.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_retrieve_items_async (CairnResource       *self,
+                                     const guint64       *item_ids,
+                                     gsize                n_items,
+                                     const char * const  *parts,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(CairnSchedulerTask) scheduler_task = NULL;
+  static const char * const no_parts[] = { NULL };
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+  g_return_if_fail (item_ids != NULL || n_items == 0);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cairn_resource_retrieve_items_async);
+  for (gsize i = 0; i < n_items; i++)
+    if (item_ids[i] == 0 || item_ids[i] > G_MAXINT64)
+      {
+        g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                                 "No item %" G_GUINT64_FORMAT, item_ids[i]);
+        return;
+      }
+  scheduler_task = cairn_scheduler_task_new_fetch_parts ((const gint64 *) item_ids, n_items,
+                                                         parts != NULL ? parts : no_parts);
+  queue_for (self, scheduler_task, task);
+}
+
+/**
+ * cairn_resource_retrieve_items_finish:
+ * @self: a #CairnResource
+ * @result: the result
+ * @error: return location for an error
+ *
+ * Returns: %TRUE once the parts are stored
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_resource_retrieve_items_finish (CairnResource  *self,
+                                      GAsyncResult   *result,
+                                      GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cairn_resource_get_pending_changes:
+ * @self: a #CairnResource
+ * @count: (out): local changes not yet replayed
+ * @error: return location for an error
+ *
+ * Counts the local changes of the resource's collections still to be
+ * replayed (the failed ones are not counted).
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_resource_get_pending_changes (CairnResource  *self,
+                                    guint64        *count,
+                                    GError        **error)
+{
+  GPtrArray *changes, *items;
+  guint64 revision, batch_end;
+  guint delivered;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), FALSE);
+  g_return_val_if_fail (count != NULL, FALSE);
+
+  *count = 0;
+  if (get_recorder (self) == NULL)
+    return TRUE;
+  if (!_cairn_store_get_recorder_position (get_store (self), get_id (self), &revision, &batch_end,
+                                           &delivered, error) ||
+      !_cairn_store_count_pending_changes (get_store (self), revision, get_id (self),
+                                           cairn_store_get_origin (get_store (self)), count,
+                                           error))
+    return FALSE;
+  /* The log after the cursor may end with changes the recorder coalesced
+   * away; what it holds is pending whatever the count says. */
+  if (*count == 0 && get_held (self, &changes, &items))
+    *count = 1;
+  return TRUE;
+}
+
+/**
+ * cairn_resource_list_failed_changes:
+ * @self: a #CairnResource
+ * @error: return location for an error
+ *
+ * Lists the changes whose replay failed for good, oldest first.
+ *
+ * Returns: (transfer container) (element-type CairnFailedChange): the
+ *   failed changes, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_resource_list_failed_changes (CairnResource  *self,
+                                    GError        **error)
+{
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
+
+  return _cairn_store_list_failed_changes (get_store (self), get_id (self), error);
+}
+
+typedef struct
+{
+  const char *consumer;
+  const guint64 *ids;
+  gsize n_ids;
+} Retry;
+
+static gboolean
+retry_failed (CairnTransaction  *transaction,
+              gpointer           user_data,
+              GError           **error)
+{
+  Retry *retry = user_data;
+
+  return _cairn_transaction_retry_failed_changes (transaction, retry->consumer, retry->ids,
+                                                  retry->n_ids, error);
+}
+
+/**
+ * cairn_resource_retry_failed_changes:
+ * @self: a #CairnResource
+ * @ids: (array length=n_ids) (nullable): failed change ids
+ * @n_ids: the number of ids; 0 for every failed change
+ * @error: return location for an error
+ *
+ * Records the failed changes again, after every change recorded so far,
+ * so that they are replayed in turn. Unknown ids are ignored.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_resource_retry_failed_changes (CairnResource  *self,
+                                     const guint64  *ids,
+                                     gsize           n_ids,
+                                     GError        **error)
+{
+  Retry retry = { NULL, ids, n_ids };
+  gboolean ok;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), FALSE);
+  g_return_val_if_fail (ids != NULL || n_ids == 0, FALSE);
+
+  /* The changes keep their own origins, so the recorder meets them. */
+  retry.consumer = get_id (self);
+  ok = cairn_store_write_sync (get_store (self), retry_failed, &retry, NULL, NULL, error);
+  update_failed_count (self);
+  return ok;
+}
+
+/**
+ * cairn_resource_discard_failed_changes:
+ * @self: a #CairnResource
+ * @ids: (array length=n_ids) (nullable): failed change ids
+ * @n_ids: the number of ids; 0 for every failed change
+ * @error: return location for an error
+ *
+ * Forgets failed changes: the backend keeps its version, and the next
+ * sync brings it back into the store.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_resource_discard_failed_changes (CairnResource  *self,
+                                       const guint64  *ids,
+                                       gsize           n_ids,
+                                       GError        **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), FALSE);
+  g_return_val_if_fail (ids != NULL || n_ids == 0, FALSE);
+
+  ok = _cairn_store_remove_failed_changes (get_store (self), get_id (self), ids, n_ids, error);
+  update_failed_count (self);
+  return ok;
+}
+
+/**
+ * cairn_resource_report_bad_credentials:
+ * @self: a #CairnResource
+ * @message: what the backend said, for the user
+ *
+ * Puts the resource in %CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS and holds
+ * its work until the status changes (a reconfiguration, a new password).
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_report_bad_credentials (CairnResource *self,
+                                       const char    *message)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+
+  priv->locked_out = TRUE;
+  cairn_agent_set_status (CAIRN_AGENT (self), CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS, message);
+  on_online_changed (self);
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined (__CAIRN_H_INSIDE__) && !defined (CAIRN_COMPILATION)
+#error "Only <cairn/cairn.h> can be included directly."
+#endif
+
+#include <cairn-scheduler/cairn-scheduler.h>
+
+#include "cairn-agent.h"
+#include "cairn-item-sync.h"
+#include "cairn-version-macros.h"
+
+G_BEGIN_DECLS
+
+/**
+ * CAIRN_RESOURCE_ERROR:
+ *
+ * The error domain a resource reports its backend's failures in.
+ *
+ * Since: 0.1
+ */
+#define CAIRN_RESOURCE_ERROR (cairn_resource_error_quark ())
+
+/**
+ * CairnResourceError:
+ * @CAIRN_RESOURCE_ERROR_TRANSIENT: the backend cannot be reached or is busy;
+ *   the work is tried again later
+ * @CAIRN_RESOURCE_ERROR_PERMANENT: the backend refused the work; trying
+ *   again will not help. A change replay failing so is kept as a failed
+ *   change.
+ * @CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS: the password is missing or wrong
+ * @CAIRN_RESOURCE_ERROR_NOT_RUNNING: a client asked a resource that is not
+ *   running
+ * @CAIRN_RESOURCE_ERROR_INVALID: a request names something the resource does
+ *   not own
+ *
+ * Errors of resources.
+ *
+ * Since: 0.1
+ */
+typedef enum
+{
+  CAIRN_RESOURCE_ERROR_TRANSIENT,
+  CAIRN_RESOURCE_ERROR_PERMANENT,
+  CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS,
+  CAIRN_RESOURCE_ERROR_NOT_RUNNING,
+  CAIRN_RESOURCE_ERROR_INVALID,
+} CairnResourceError;
+
+/**
+ * CairnConflictPolicy:
+ * @CAIRN_CONFLICT_POLICY_KEEP_SERVER: the backend's version replaces the
+ *   local one
+ * @CAIRN_CONFLICT_POLICY_KEEP_LOCAL: the local version is written over the
+ *   backend's
+ * @CAIRN_CONFLICT_POLICY_KEEP_BOTH: the backend's version replaces the local
+ *   one, and the local version becomes a new item, replayed as a creation
+ *
+ * What a resource does when the backend changed an item that has a local
+ * change not yet replayed. Flags are never chosen: the local flag deltas
+ * are applied on top of the backend's flags under every policy.
+ *
+ * Since: 0.1
+ */
+typedef enum
+{
+  CAIRN_CONFLICT_POLICY_KEEP_SERVER,
+  CAIRN_CONFLICT_POLICY_KEEP_LOCAL,
+  CAIRN_CONFLICT_POLICY_KEEP_BOTH,
+} CairnConflictPolicy;
+
+#define CAIRN_RESOURCE_INTERFACE "org.cairn.Resource1"
+
+#define CAIRN_TYPE_RESOURCE (cairn_resource_get_type ())
+
+CAIRN_AVAILABLE_IN_ALL
+G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnAgent)
+
+/**
+ * CairnResourceClass:
+ * @parent_class: the parent class
+ * @retrieve_collections: lists the backend's whole collection tree; every
+ *   collection has its remote id, and its parent's remote id
+ *   (cairn_collection_set_parent_remote_id()) or none for a top-level one
+ * @retrieve_collections_finish: returns the collections, as a
+ *   #GPtrArray of #CairnCollection
+ * @retrieve_items: hands the items of @collection to @sync with
+ *   cairn_item_sync_add_items(), in batches, then completes
+ * @retrieve_items_finish: returns whether the listing completed; only then
+ *   does a full sync remove the items it did not list
+ * @retrieve_item: reads @parts (every part when %NULL) of @item from the
+ *   backend
+ * @retrieve_item_finish: returns an item with the parts read, the same
+ *   remote id, and optionally a new remote revision
+ *
+ * The virtual methods a resource implements. Change replay is the
+ * #CairnObserver interface, which a resource implements as well; each
+ * callback ends with cairn_resource_change_replayed(),
+ * cairn_resource_change_failed() or cairn_resource_change_conflicts().
+ *
+ * Since: 0.1
+ */
+struct _CairnResourceClass
+{
+  CairnAgentClass parent_class;
+
+  void        (*retrieve_collections)        (CairnResource        *self,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+  GPtrArray  *(*retrieve_collections_finish) (CairnResource        *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+  void        (*retrieve_items)              (CairnResource        *self,
+                                              CairnCollection      *collection,
+                                              CairnItemSync        *sync,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+  gboolean    (*retrieve_items_finish)       (CairnResource        *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+  void        (*retrieve_item)               (CairnResource        *self,
+                                              CairnItem            *item,
+                                              const char * const   *parts,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+  CairnItem  *(*retrieve_item_finish)        (CairnResource        *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+
+  /*< private >*/
+  gpointer padding[8];
+};
+
+CAIRN_AVAILABLE_IN_ALL
+GQuark               cairn_resource_error_quark              (void);
+
+CAIRN_AVAILABLE_IN_ALL
+CairnScheduler      *cairn_resource_get_scheduler            (CairnResource        *self);
+CAIRN_AVAILABLE_IN_ALL
+CairnConflictPolicy  cairn_resource_get_conflict_policy      (CairnResource        *self);
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_set_conflict_policy      (CairnResource        *self,
+                                                              CairnConflictPolicy   policy);
+
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_synchronize_async        (CairnResource        *self,
+                                                              guint64               collection_id,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+CAIRN_AVAILABLE_IN_ALL
+gboolean             cairn_resource_synchronize_finish       (CairnResource        *self,
+                                                              GAsyncResult         *result,
+                                                              GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_synchronize_collection_tree_async
+                                                             (CairnResource        *self,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+CAIRN_AVAILABLE_IN_ALL
+gboolean             cairn_resource_synchronize_collection_tree_finish
+                                                             (CairnResource        *self,
+                                                              GAsyncResult         *result,
+                                                              GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_retrieve_items_async     (CairnResource        *self,
+                                                              const guint64        *item_ids,
+                                                              gsize                 n_items,
+                                                              const char * const   *parts,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+CAIRN_AVAILABLE_IN_ALL
+gboolean             cairn_resource_retrieve_items_finish    (CairnResource        *self,
+                                                              GAsyncResult         *result,
+                                                              GError              **error);
+
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_change_replayed          (CairnResource        *self,
+                                                              const char           *remote_id,
+                                                              const char           *remote_revision);
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_change_failed            (CairnResource        *self,
+                                                              const GError         *error);
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_change_conflicts         (CairnResource        *self,
+                                                              CairnItem            *server_item);
+
+CAIRN_AVAILABLE_IN_ALL
+gboolean             cairn_resource_get_pending_changes      (CairnResource        *self,
+                                                              guint64              *count,
+                                                              GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+GPtrArray           *cairn_resource_list_failed_changes      (CairnResource        *self,
+                                                              GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean             cairn_resource_retry_failed_changes     (CairnResource        *self,
+                                                              const guint64        *ids,
+                                                              gsize                 n_ids,
+                                                              GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean             cairn_resource_discard_failed_changes   (CairnResource        *self,
+                                                              const guint64        *ids,
+                                                              gsize                 n_ids,
+                                                              GError              **error);
+
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_report_bad_credentials   (CairnResource        *self,
+                                                              const char           *message);
+
+G_END_DECLS
