@@ -20,6 +20,7 @@
 #include "cairn-observer.h"
 #include "cairn-part.h"
 #include "cairn-relation.h"
+#include "cairn-secrets.h"
 #include "cairn-store.h"
 #include "cairn-tag.h"
 #include "cairn-transaction.h"
