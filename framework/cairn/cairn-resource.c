@@ -75,6 +75,7 @@ typedef struct
   CairnScheduler *scheduler;
   CairnConflictPolicy conflict_policy;
   CairnResource1 *skeleton;
+  CairnSecrets *secrets;
   gboolean locked_out;  /* waiting for credentials */
 
   /* Change replay */
@@ -1538,6 +1539,7 @@ cairn_resource_finalize (GObject *object)
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (CAIRN_RESOURCE (object));
 
   g_clear_object (&priv->scheduler);
+  g_clear_object (&priv->secrets);
 
   G_OBJECT_CLASS (cairn_resource_parent_class)->finalize (object);
 }
@@ -1644,6 +1646,115 @@ cairn_resource_get_scheduler (CairnResource *self)
   g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
 
   return priv->scheduler;
+}
+
+/**
+ * cairn_resource_get_secrets:
+ * @self: a #CairnResource
+ *
+ * Returns the secrets of this instance, kept by the Secret Service and
+ * nowhere else: never in its configuration, the store, logs, argv or the
+ * environment.
+ *
+ * Returns: (transfer none): the instance's secrets
+ *
+ * Since: 0.1
+ */
+CairnSecrets *
+cairn_resource_get_secrets (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
+
+  if (priv->secrets == NULL)
+    priv->secrets = cairn_secrets_new (get_id (self));
+  return priv->secrets;
+}
+
+static void
+password_looked_up (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CairnResource *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  char *password;
+
+  password = cairn_secrets_lookup_finish (CAIRN_SECRETS (source), result, &error);
+  if (password != NULL)
+    {
+      g_task_return_pointer (task, password, g_free);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (g_error_matches (error, CAIRN_SECRETS_ERROR, CAIRN_SECRETS_ERROR_NOT_FOUND))
+    {
+      g_clear_error (&error);
+      g_set_error (&error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS,
+                   "No password is stored for %s", get_id (self));
+    }
+  else
+    g_prefix_error (&error, "The password of %s cannot be read: ", get_id (self));
+  cairn_resource_report_bad_credentials (self, error->message);
+  g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS,
+                           "%s", error->message);
+}
+
+/**
+ * cairn_resource_lookup_password_async:
+ * @self: a #CairnResource
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called with the password
+ * @user_data: data for @callback
+ *
+ * Looks up the secret named `password` of this instance. If there is
+ * none, or the Secret Service cannot give it, the resource goes into
+ * %CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS and the lookup fails with
+ * %CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_lookup_password_async (CairnResource       *self,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cairn_resource_lookup_password_async);
+  cairn_secrets_lookup_async (cairn_resource_get_secrets (self), "password", cancellable,
+                              password_looked_up, task);
+}
+
+/**
+ * cairn_resource_lookup_password_finish:
+ * @self: a #CairnResource
+ * @result: the result
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the password; wipe it and free it with
+ *   g_free() once used
+ *
+ * Since: 0.1
+ */
+char *
+cairn_resource_lookup_password_finish (CairnResource  *self,
+                                       GAsyncResult   *result,
+                                       GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**

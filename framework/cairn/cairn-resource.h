@@ -9,6 +9,7 @@
 
 #include "cairn-agent.h"
 #include "cairn-item-sync.h"
+#include "cairn-secrets.h"
 #include "cairn-version-macros.h"
 
 G_BEGIN_DECLS
@@ -141,6 +142,8 @@ GQuark               cairn_resource_error_quark              (void);
 CAIRN_AVAILABLE_IN_ALL
 CairnScheduler      *cairn_resource_get_scheduler            (CairnResource        *self);
 CAIRN_AVAILABLE_IN_ALL
+CairnSecrets        *cairn_resource_get_secrets              (CairnResource        *self);
+CAIRN_AVAILABLE_IN_ALL
 CairnConflictPolicy  cairn_resource_get_conflict_policy      (CairnResource        *self);
 CAIRN_AVAILABLE_IN_ALL
 void                 cairn_resource_set_conflict_policy      (CairnResource        *self,
@@ -209,6 +212,15 @@ gboolean             cairn_resource_discard_failed_changes   (CairnResource     
                                                               gsize                 n_ids,
                                                               GError              **error);
 
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_lookup_password_async    (CairnResource        *self,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+CAIRN_AVAILABLE_IN_ALL
+char                *cairn_resource_lookup_password_finish   (CairnResource        *self,
+                                                              GAsyncResult         *result,
+                                                              GError              **error);
 CAIRN_AVAILABLE_IN_ALL
 void                 cairn_resource_report_bad_credentials   (CairnResource        *self,
                                                               const char           *message);

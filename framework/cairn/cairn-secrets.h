@@ -14,7 +14,10 @@ G_BEGIN_DECLS
 /**
  * CAIRN_SECRETS_ERROR:
  *
- * The error domain of #CairnSecrets.
+ * The error domain of #CairnSecrets; its codes are #CairnSecretsError.
+ * Every failure of the Secret Service, of libsecret or of the bus is
+ * reported in this domain, except cancellation, which is
+ * %G_IO_ERROR_CANCELLED.
  *
  * Since: 0.1
  */
@@ -24,10 +27,11 @@ G_BEGIN_DECLS
  * CairnSecretsError:
  * @CAIRN_SECRETS_ERROR_NOT_FOUND: no secret of that name is stored for
  *   the instance
- * @CAIRN_SECRETS_ERROR_UNAVAILABLE: no Secret Service answers, or its
- *   keyring is locked and cannot be unlocked without a prompt
- * @CAIRN_SECRETS_ERROR_INVALID: a name or secret is not valid (empty,
- *   not UTF-8, or containing a NUL)
+ * @CAIRN_SECRETS_ERROR_UNAVAILABLE: no Secret Service answers, it has no
+ *   default collection, or the keyring is locked (#CairnSecrets never shows
+ *   a prompt to unlock it)
+ * @CAIRN_SECRETS_ERROR_INVALID: a name or secret is not valid (empty or
+ *   not UTF-8)
  * @CAIRN_SECRETS_ERROR_FAILED: the Secret Service failed otherwise
  *
  * Errors of #CairnSecrets.

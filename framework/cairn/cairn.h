@@ -23,6 +23,7 @@
 #include "cairn-part.h"
 #include "cairn-relation.h"
 #include "cairn-resource.h"
+#include "cairn-secrets.h"
 #include "cairn-store.h"
 #include "cairn-tag.h"
 #include "cairn-transaction.h"

@@ -10,21 +10,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cairn/cairn.h>
-
-#include "test-bus.h"
+#include <cairn-test/cairn-test.h>
 
 #define RESOURCE "maildir_0"
 
 static char *tmpdir;
 static char *db_path;
-static GPid bus_pid;
+static CairnTestEnvironment *environment;
 
 #define assert_no_error(error) \
   ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
 
 /* Fixtures: XDG folders and CAIRN_AGENTS_DIR in a temporary folder; the
- * host tests add a private session bus. */
+ * host tests run in a CairnTestEnvironment for its private session bus. */
 
 static void
 write_file (const char *folder,
@@ -78,18 +76,22 @@ teardown (void)
   g_clear_pointer (&db_path, g_free);
 }
 
+/* The environment comes first so that the folders of setup () win. */
 static void
 setup_bus (void)
 {
+  GError *error = NULL;
+
+  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
+  ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
   setup ();
-  bus_pid = test_bus_start ();
 }
 
 static void
 teardown_bus (void)
 {
-  test_bus_stop (bus_pid);
   teardown ();
+  g_clear_object (&environment);
 }
 
 /* Agent types */

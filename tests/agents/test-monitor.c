@@ -15,11 +15,9 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
-#include <cairn/cairn.h>
+#include <cairn-test/cairn-test.h>
 
 #include "cairn-test-suite.h"
-
-#include "test-bus.h"
 
 #define MIME_MAIL "message/rfc822"
 #define RESOURCE "maildir_0"
@@ -27,10 +25,10 @@
 #define CRASH_KILLS 5
 #define CRASH_SEED 4242
 
-static char *tmpdir;
-static char *db_path;
+static CairnTestEnvironment *environment;
+static const char *tmpdir;
+static const char *db_path;
 static CairnStore *store;
-static GPid bus_pid;
 static GDBusConnection *connection;
 
 /* An observer that writes one line per callback. */
@@ -317,30 +315,20 @@ test_observer_init (TestObserver *self)
 /* Fixtures */
 
 static void
-remove_tree (const char *path)
-{
-  const char *argv[] = { "rm", "-rf", path, NULL };
-
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
-                NULL);
-}
-
-static void
 setup (void)
 {
   GError *error = NULL;
 
-  tmpdir = g_dir_make_tmp ("cairn-test-monitor-XXXXXX", &error);
-  ck_assert_ptr_nonnull (tmpdir);
-  db_path = g_build_filename (tmpdir, "store.db", NULL);
+  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
+  ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
+  tmpdir = cairn_test_environment_get_path (environment);
+  db_path = cairn_test_environment_get_store_path (environment);
   store = cairn_store_open (db_path, NULL, &error);
   ck_assert_msg (store != NULL, "open: %s", error ? error->message : "");
 
-  bus_pid = test_bus_start ();
+  /* The environment's bus, which stopping it does not let end this process. */
   connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   ck_assert_msg (connection != NULL, "bus: %s", error ? error->message : "");
-  /* The daemon stops at the end; that must not end this process. */
-  g_dbus_connection_set_exit_on_close (connection, FALSE);
 }
 
 static void
@@ -348,10 +336,9 @@ teardown (void)
 {
   g_clear_object (&store);
   g_clear_object (&connection);
-  test_bus_stop (bus_pid);
-  remove_tree (tmpdir);
-  g_clear_pointer (&tmpdir, g_free);
-  g_clear_pointer (&db_path, g_free);
+  g_clear_object (&environment);
+  tmpdir = NULL;
+  db_path = NULL;
 }
 
 #define assert_no_error(error) \

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#define __CAIRN_TEST_H_INSIDE__
+
+#include <cairn/cairn.h>
+#include <cairn-test/cairn-test-enum-types.h>
+#include <cairn-test/cairn-test-environment.h>
+
+#undef __CAIRN_TEST_H_INSIDE__
