@@ -5,12 +5,15 @@
 
 #include "test-bus.h"
 
-/* Starts a dbus-daemon for this test and its children and points
+/* Starts a dbus-daemon for this test and its children, with the session
+ * configuration or the one in @config_file, and points
  * DBUS_SESSION_BUS_ADDRESS at it. */
 GPid
-test_bus_start (void)
+test_bus_start_with_config (const char *config_file)
 {
-  const char *argv[] = { "dbus-daemon", "--session", "--nofork", "--print-address", NULL };
+  g_autofree char *config = config_file ? g_strconcat ("--config-file=", config_file, NULL)
+                                        : g_strdup ("--session");
+  const char *argv[] = { "dbus-daemon", config, "--nofork", "--print-address", NULL };
   g_autoptr(GIOChannel) channel = NULL;
   g_autofree char *address = NULL;
   GError *error = NULL;
@@ -29,6 +32,12 @@ test_bus_start (void)
   g_strchomp (address);
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
   return pid;
+}
+
+GPid
+test_bus_start (void)
+{
+  return test_bus_start_with_config (NULL);
 }
 
 void

@@ -4,5 +4,6 @@
 
 #include <glib.h>
 
-GPid test_bus_start (void);
-void test_bus_stop  (GPid pid);
+GPid test_bus_start             (void);
+GPid test_bus_start_with_config (const char *config_file);
+void test_bus_stop              (GPid        pid);
