@@ -10,6 +10,7 @@
 #include <glib-unix.h>
 
 #include "cairn-control.h"
+#include "cairn-control-bus.h"
 
 typedef enum
 {
@@ -106,22 +107,6 @@ on_name_lost (GDBusConnection *connection,
   stop_service (service);
 }
 
-static gboolean
-name_has_owner (GDBusConnection *bus)
-{
-  g_autoptr(GVariant) reply = NULL;
-  gboolean owned = FALSE;
-
-  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner",
-                                       g_variant_new ("(s)", CAIRN_CONTROL_NAME),
-                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                       NULL);
-  if (reply != NULL)
-    g_variant_get (reply, "(b)", &owned);
-  return owned;
-}
-
 static char *
 default_agent_host (void)
 {
@@ -195,7 +180,7 @@ main (int   argc,
       g_printerr ("cairn-control: no session bus: %s\n", error->message);
       return CONTROL_EXIT_BUS;
     }
-  if (name_has_owner (bus))
+  if (cairn_control_name_has_owner (bus))
     {
       g_printerr ("cairn-control: already running on this session bus (%s is owned)\n",
                   CAIRN_CONTROL_NAME);

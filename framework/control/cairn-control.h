@@ -5,12 +5,10 @@
 
 #include <gio/gio.h>
 
+#include "cairn-control-bus.h"
 #include "cairn-control-instance.h"
 
 G_BEGIN_DECLS
-
-#define CAIRN_CONTROL_NAME "org.cairn.Control1"
-#define CAIRN_CONTROL_PATH "/org/cairn/Control1"
 
 #define CAIRN_TYPE_CONTROL (cairn_control_get_type ())
 G_DECLARE_FINAL_TYPE (CairnControl, cairn_control, CAIRN, CONTROL, GObject)
