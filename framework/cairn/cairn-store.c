@@ -2623,11 +2623,14 @@ collect_change_log (CairnStore  *self,
 
 /* Payload files nobody references are what a crashed or rolled back
  * transaction left behind. This runs under the write lock, so no other
- * writer, in this process or another, has uncommitted files. */
+ * writer, in this process or another, has uncommitted files. Counts them
+ * in @orphans, and removes them if @remove. */
 static gboolean
-collect_payloads (CairnStore    *self,
-                  GCancellable  *cancellable,
-                  GError       **error)
+find_orphan_payloads (CairnStore    *self,
+                      gboolean       remove,
+                      guint         *orphans,
+                      GCancellable  *cancellable,
+                      GError       **error)
 {
   g_autoptr(CairnStatement) exists =
     _cairn_database_prepare (self->writer,
@@ -2656,6 +2659,7 @@ collect_payloads (CairnStore    *self,
       while ((file = g_dir_read_name (dir)) != NULL)
         {
           g_autofree char *name = g_build_filename (bucket, file, NULL);
+          g_autofree char *path = NULL;
           int rc;
 
           sqlite3_bind_text (exists, 1, name, -1, SQLITE_STATIC);
@@ -2663,17 +2667,28 @@ collect_payloads (CairnStore    *self,
           sqlite3_reset (exists);
           if (rc < 0)
             return FALSE;
-          if (rc == SQLITE_DONE)
-            {
-              g_autofree char *path = g_build_filename (bucket_path, file, NULL);
-
-              if (g_unlink (path) != 0 && errno != ENOENT)
-                g_warning ("Cannot remove the orphan payload %s: %s", path, g_strerror (errno));
-            }
+          if (rc != SQLITE_DONE)
+            continue;
+          (*orphans)++;
+          if (!remove)
+            continue;
+          path = g_build_filename (bucket_path, file, NULL);
+          if (g_unlink (path) != 0 && errno != ENOENT)
+            g_warning ("Cannot remove the orphan payload %s: %s", path, g_strerror (errno));
         }
     }
 
   return TRUE;
+}
+
+static gboolean
+collect_payloads (CairnStore    *self,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  guint orphans = 0;
+
+  return find_orphan_payloads (self, TRUE, &orphans, cancellable, error);
 }
 
 static gboolean
@@ -3042,4 +3057,312 @@ _cairn_store_foreach_item_key (CairnStore          *self,
           user_data);
 
   return rc == SQLITE_DONE;
+}
+
+/* A reference between tables and what a repair may do about a row whose
+ * referenced row is gone. Rows that only describe a missing entity
+ * (parts, flags, links...) can go; an item or collection whose parent is
+ * gone is user data and is only reported. */
+typedef enum
+{
+  REPAIR_NONE,
+  REPAIR_DELETE,
+  REPAIR_SET_NULL,
+} RepairKind;
+
+/* The SQL is built here because prepared statements are cached by the
+ * address of their text. */
+#define MISSING(column, parent) \
+  " WHERE " column " IS NOT NULL AND " column " NOT IN (SELECT id FROM " parent ")"
+#define REFERENCE(table, column, parent, repair) \
+  { table, column, parent, repair, \
+    "SELECT count (*) FROM " table MISSING (column, parent), \
+    "DELETE FROM " table MISSING (column, parent), \
+    "UPDATE " table " SET " column " = NULL" MISSING (column, parent) }
+
+static const struct
+{
+  const char *table;
+  const char *column;
+  const char *parent;
+  RepairKind repair;
+  const char *count_sql;
+  const char *delete_sql;
+  const char *set_null_sql;
+} references[] = {
+  REFERENCE ("collections", "parent_id", "collections", REPAIR_NONE),
+  REFERENCE ("collection_attributes", "collection_id", "collections", REPAIR_DELETE),
+  REFERENCE ("items", "collection_id", "collections", REPAIR_NONE),
+  REFERENCE ("parts", "item_id", "items", REPAIR_DELETE),
+  REFERENCE ("item_flags", "item_id", "items", REPAIR_DELETE),
+  REFERENCE ("item_attributes", "item_id", "items", REPAIR_DELETE),
+  REFERENCE ("tags", "parent_id", "tags", REPAIR_SET_NULL),
+  REFERENCE ("tag_remote_ids", "tag_id", "tags", REPAIR_DELETE),
+  REFERENCE ("item_tags", "item_id", "items", REPAIR_DELETE),
+  REFERENCE ("item_tags", "tag_id", "tags", REPAIR_DELETE),
+  REFERENCE ("relations", "left_id", "items", REPAIR_DELETE),
+  REFERENCE ("relations", "right_id", "items", REPAIR_DELETE),
+  REFERENCE ("collection_links", "collection_id", "collections", REPAIR_DELETE),
+  REFERENCE ("collection_links", "item_id", "items", REPAIR_DELETE),
+};
+
+typedef struct
+{
+  gboolean repair;
+  GPtrArray *problems;
+  guint remaining;
+  GCancellable *cancellable;
+} CheckData;
+
+static void
+add_problem (CheckData  *check,
+             gboolean    repaired,
+             const char *format,
+             ...) G_GNUC_PRINTF (3, 4);
+
+static void
+add_problem (CheckData  *check,
+             gboolean    repaired,
+             const char *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_ptr_array_add (check->problems, g_strconcat (message, repaired ? " (repaired)" : "", NULL));
+  if (!repaired)
+    check->remaining++;
+}
+
+static gboolean
+check_integrity (CairnStore  *self,
+                 CheckData   *check,
+                 GError     **error)
+{
+  g_autoptr(CairnStatement) stmt = _cairn_database_prepare (self->writer,
+                                                            "PRAGMA integrity_check", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  while ((rc = _cairn_database_step_row (self->writer, stmt, error)) == SQLITE_ROW)
+    {
+      const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+      if (g_strcmp0 (line, "ok") != 0)
+        add_problem (check, FALSE, "integrity: %s", line);
+    }
+  return rc == SQLITE_DONE;
+}
+
+static gboolean
+check_references (CairnStore  *self,
+                  CheckData   *check,
+                  GError     **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (references); i++)
+    {
+      g_autoptr(CairnStatement) count = _cairn_database_prepare (self->writer,
+                                                                 references[i].count_sql, error);
+      const char *repair_sql = NULL;
+      gboolean repaired = FALSE;
+      gint64 n;
+
+      if (count == NULL || _cairn_database_step_row (self->writer, count, error) != SQLITE_ROW)
+        return FALSE;
+      n = sqlite3_column_int64 (count, 0);
+      if (n == 0)
+        continue;
+
+      if (check->repair && references[i].repair == REPAIR_DELETE)
+        repair_sql = references[i].delete_sql;
+      else if (check->repair && references[i].repair == REPAIR_SET_NULL)
+        repair_sql = references[i].set_null_sql;
+      if (repair_sql != NULL)
+        {
+          if (!_cairn_database_exec (self->writer, repair_sql, error))
+            return FALSE;
+          repaired = TRUE;
+        }
+      add_problem (check, repaired, "references: %" G_GINT64_FORMAT " rows of %s refer to a "
+                   "missing row of %s through %s", n, references[i].table, references[i].parent,
+                   references[i].column);
+    }
+  return TRUE;
+}
+
+/* A payload file that is gone loses that part's data; repaired, the part
+ * becomes missing, so that its resource retrieves it again. */
+static gboolean
+check_payload_files (CairnStore  *self,
+                     CheckData   *check,
+                     GError     **error)
+{
+  g_autoptr(CairnStatement) parts =
+    _cairn_database_prepare (self->writer,
+                             "SELECT id, item_id, name, path FROM parts WHERE storage = 1", error);
+  g_autoptr(CairnStatement) forget =
+    _cairn_database_prepare (self->writer,
+                             "UPDATE parts SET storage = 3, path = NULL WHERE id = ?", error);
+  int rc;
+
+  if (parts == NULL || forget == NULL)
+    return FALSE;
+  while ((rc = _cairn_database_step_row (self->writer, parts, error)) == SQLITE_ROW)
+    {
+      g_autofree char *path =
+        _cairn_store_payload_path (self, (const char *) sqlite3_column_text (parts, 3));
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        continue;
+      if (check->repair)
+        {
+          sqlite3_bind_int64 (forget, 1, sqlite3_column_int64 (parts, 0));
+          if (!_cairn_database_step_done (self->writer, forget, error))
+            return FALSE;
+        }
+      add_problem (check, check->repair, "payloads: part %s of item %" G_GINT64_FORMAT
+                   " has no file %s", sqlite3_column_text (parts, 2),
+                   (gint64) sqlite3_column_int64 (parts, 1), path);
+    }
+  return rc == SQLITE_DONE;
+}
+
+static gboolean
+check_orphan_payloads (CairnStore  *self,
+                       CheckData   *check,
+                       GError     **error)
+{
+  guint orphans = 0;
+
+  if (!find_orphan_payloads (self, check->repair, &orphans, check->cancellable, error))
+    return FALSE;
+  if (orphans > 0)
+    add_problem (check, check->repair, "payloads: %u files in %s belong to no part", orphans,
+                 self->payload_dir);
+  return TRUE;
+}
+
+static gboolean
+check_locked (CairnStore  *self,
+              gpointer     data,
+              GError     **error)
+{
+  CheckData *check = data;
+
+  return check_integrity (self, check, error) &&
+         check_references (self, check, error) &&
+         check_payload_files (self, check, error) &&
+         check_orphan_payloads (self, check, error);
+}
+
+/**
+ * cairn_store_check_sync:
+ * @self: a #CairnStore
+ * @repair: whether to repair what can be repaired without losing data
+ * @problems: (out) (transfer full) (element-type utf8): the problems
+ *   found, one sentence each, ending in ` (repaired)` if repaired
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Checks the store's internal consistency: SQLite's `integrity_check`,
+ * rows that refer to rows that are gone, parts whose payload file is
+ * gone, and payload files that belong to no part.
+ *
+ * With @repair, rows that only describe an entity that is gone (its
+ * parts, flags, attributes, tags, relations and links) are removed, a
+ * part whose file is gone becomes %CAIRN_PART_STORAGE_MISSING (its
+ * resource retrieves it again), and orphan payload files are removed.
+ * Items and collections whose parent is gone, and damage that
+ * `integrity_check` reports, are only reported. Repairs are not logged as
+ * changes: they remove nothing that a client could still see.
+ *
+ * Returns: %TRUE if the check ran; @problems may still list problems
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_check_sync (CairnStore    *self,
+                        gboolean       repair,
+                        GPtrArray    **problems,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  CheckData check = { repair, found, 0, cancellable };
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+  g_return_val_if_fail (problems != NULL, FALSE);
+
+  if (!run_locked (self, check_locked, &check, error))
+    return FALSE;
+  *problems = g_steal_pointer (&found);
+  return TRUE;
+}
+
+/**
+ * cairn_store_checkpoint_sync:
+ * @self: a #CairnStore
+ * @error: return location for an error
+ *
+ * Copies what the write-ahead log holds into the database file, as far
+ * as no reader still needs it, so that the log does not grow while the
+ * store is idle. It never waits for readers.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_checkpoint_sync (CairnStore  *self,
+                             GError     **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+
+  g_mutex_lock (&self->writer_lock);
+  ok = _cairn_database_exec (self->writer, "PRAGMA wal_checkpoint(PASSIVE)", error);
+  g_mutex_unlock (&self->writer_lock);
+  return ok;
+}
+
+/**
+ * cairn_store_vacuum_sync:
+ * @self: a #CairnStore
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Collects garbage (see cairn_store_collect_garbage()), rebuilds the
+ * database file to give back free pages (SQLite's `VACUUM`), and empties
+ * the write-ahead log. It writes the whole database: run it rarely, when
+ * nothing else is busy.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_store_vacuum_sync (CairnStore    *self,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
+
+  if (!cairn_store_collect_garbage (self, cancellable, error))
+    return FALSE;
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  /* VACUUM runs outside a transaction, so only the mutex serialises it
+   * with this process's writers; SQLite's lock does with the others. */
+  g_mutex_lock (&self->writer_lock);
+  ok = _cairn_database_exec (self->writer, "VACUUM", error) &&
+       _cairn_database_exec (self->writer, "PRAGMA wal_checkpoint(TRUNCATE)", error);
+  g_mutex_unlock (&self->writer_lock);
+  return ok;
 }

@@ -308,5 +308,18 @@ CAIRN_AVAILABLE_IN_ALL
 gboolean         cairn_store_collect_garbage              (CairnStore           *self,
                                                            GCancellable         *cancellable,
                                                            GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean         cairn_store_check_sync                   (CairnStore           *self,
+                                                           gboolean              repair,
+                                                           GPtrArray           **problems,
+                                                           GCancellable         *cancellable,
+                                                           GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean         cairn_store_checkpoint_sync              (CairnStore           *self,
+                                                           GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean         cairn_store_vacuum_sync                  (CairnStore           *self,
+                                                           GCancellable         *cancellable,
+                                                           GError              **error);
 
 G_END_DECLS

@@ -1694,6 +1694,107 @@ START_TEST (test_create_items_in_batches)
 }
 END_TEST
 
+/* fsck and vacuum */
+
+static void
+exec_unchecked (const char *sql)
+{
+  sqlite3 *db;
+
+  ck_assert_int_eq (sqlite3_open (db_path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (db, sql, NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_close (db), SQLITE_OK);
+}
+
+static gboolean
+problems_contain (GPtrArray  *problems,
+                  const char *text)
+{
+  for (guint i = 0; i < problems->len; i++)
+    if (strstr (g_ptr_array_index (problems, i), text) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+START_TEST (test_check_repair_and_vacuum)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  g_autoptr(CairnItem) item = new_mail (inbox, "1", "Subject: one");
+  g_autoptr(GBytes) big = pattern_bytes (100 * 1024, 5);
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(CairnItem) read = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autofree char *bucket = g_strconcat (db_path, ".payloads/ab", NULL);
+  g_autofree char *orphan = g_build_filename (bucket, "cdef0123456789", NULL);
+  g_autofree char *payload_top = g_strconcat (db_path, ".payloads", NULL);
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  GError *error = NULL;
+
+  set_new_part (item, cairn_part_new_inline ("BIG", big));
+  write_ok (create_item_block, item);
+
+  /* A consistent store has nothing to report. */
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (problems->len, 0);
+  g_clear_pointer (&problems, g_ptr_array_unref);
+
+  /* Damage it the way a tool writing without foreign keys would: a flag
+   * and an item of entities that are gone; a payload file removed behind
+   * its back; an orphan payload. */
+  exec_unchecked ("INSERT INTO item_flags (item_id, flag) VALUES (999, '\\Seen');"
+                  "INSERT INTO items (collection_id, mime_type, size, revision) "
+                  "VALUES (777, 'text/plain', 0, 1);");
+  dir = g_dir_open (payload_top, 0, NULL);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *inner_path = g_build_filename (payload_top, name, NULL);
+      g_autoptr(GDir) inner = g_dir_open (inner_path, 0, NULL);
+      const char *file = g_dir_read_name (inner);
+      g_autofree char *path = g_build_filename (inner_path, file, NULL);
+
+      ck_assert_int_eq (g_unlink (path), 0);
+    }
+  ck_assert_int_eq (g_mkdir_with_parents (bucket, 0700), 0);
+  ck_assert (g_file_set_contents (orphan, "left by a crash", -1, NULL));
+
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (problems->len, 4);
+  ck_assert (problems_contain (problems, "1 rows of item_flags refer to a missing row of items"));
+  ck_assert (problems_contain (problems, "1 rows of items refer to a missing row of collections"));
+  ck_assert (problems_contain (problems, "part BIG of item 1 has no file"));
+  ck_assert (problems_contain (problems, "1 files in"));
+  ck_assert (!problems_contain (problems, "(repaired)"));
+  g_clear_pointer (&problems, g_ptr_array_unref);
+
+  /* Repair fixes all but the item without collection, which is data. */
+  ck_assert (cairn_store_check_sync (store, TRUE, &problems, NULL, &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (problems->len, 4);
+  ck_assert (problems_contain (problems, "item_flags refer to a missing row of items through "
+                               "item_id (repaired)"));
+  ck_assert (problems_contain (problems, "has no file"));
+  g_clear_pointer (&problems, g_ptr_array_unref);
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  ck_assert_uint_eq (problems->len, 1);
+  ck_assert (problems_contain (problems, "rows of items refer to a missing row of collections"));
+  ck_assert (!g_file_test (orphan, G_FILE_TEST_EXISTS));
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  read = cairn_store_get_item (store, cairn_item_get_id (item), scope, &error);
+  assert_no_error (error);
+  ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (read, "BIG")),
+                    CAIRN_PART_STORAGE_MISSING);
+
+  ck_assert (cairn_store_checkpoint_sync (store, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_vacuum_sync (store, NULL, &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (current_revision (), 2);
+}
+END_TEST
+
 /* Several processes */
 
 #define WRITER_TRANSACTIONS 100
@@ -1950,6 +2051,7 @@ main (void)
     { "payloads", test_payload_storage },
     { "payloads", test_payload_rollback_and_orphans },
     { "payloads", test_create_items_in_batches },
+    { "payloads", test_check_repair_and_vacuum },
     { "processes", test_two_writer_processes },
     { "processes", test_writer_killed_mid_batch },
   };

@@ -1,0 +1,1054 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cairnctl: the command line of the control service. Every command talks
+ * to org.cairn.Control1 through the generated proxy, except fsck and
+ * vacuum, which open the store themselves. Listings take --json. */
+#include "cairn-control-config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib-unix.h>
+
+#include <cairn/cairn.h>
+
+#include "cairn-control-bus.h"
+#include "cairn-dbus-control.h"
+
+#define CONTROL_NAME CAIRN_CONTROL_NAME
+#define CONTROL_PATH CAIRN_CONTROL_PATH
+#define ERROR_PREFIX "org.cairn.Control1.Error."
+#define WAIT_MS 30000
+
+typedef enum
+{
+  EXIT_OK = 0,
+  EXIT_USAGE = 1,
+  EXIT_NOT_RUNNING = 2,
+  EXIT_NOT_FOUND = 3,
+  EXIT_REFUSED = 4,
+  EXIT_FAILED = 5,
+  EXIT_PROBLEMS = 6,
+} CtlExit;
+
+static gboolean opt_json;
+static gboolean opt_wait;
+static gboolean opt_repair;
+static char *opt_store;
+static char **opt_unset;
+static int opt_count = -1;
+
+static const char *summary =
+  "Commands:\n"
+  "  start                      start the control service and wait until it is ready\n"
+  "  stop                       stop it and every agent\n"
+  "  restart [ID]               restart the service, or one instance\n"
+  "  status                     every instance: state, status, progress, online, changes\n"
+  "  types                      the agent types\n"
+  "  add TYPE [KEY=VALUE...]    create an instance; prints its id\n"
+  "  remove ID                  stop an instance and delete its data and configuration\n"
+  "  config ID [KEY=VALUE...]   show or change a configuration (--unset KEY removes)\n"
+  "  sync ID [COLLECTION]       synchronize a resource (--wait: until done)\n"
+  "  online ID | offline ID     set the wanted online state\n"
+  "  watch                      show status and progress changes as they come\n"
+  "  fsck                       check the store (--repair fixes what is safe)\n"
+  "  vacuum                     collect garbage and compact the store";
+
+static const char *exit_codes =
+  "Exit status:\n"
+  "  0  success\n"
+  "  1  usage: unknown command or option, missing argument\n"
+  "  2  the control service is not running, or could not be started or stopped\n"
+  "  3  no such instance or agent type\n"
+  "  4  refused: an invalid argument or configuration, a second instance of a\n"
+  "     Unique type, or sync of an agent that is not a resource\n"
+  "  5  any other failure (the store, the bus, an agent)\n"
+  "  6  fsck found problems that remain";
+
+static int
+fail (CtlExit     status,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static int
+fail (CtlExit     status,
+      const char *format,
+      ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("cairnctl: %s\n", message);
+  return status;
+}
+
+/* Maps a D-Bus error of the service to an exit status and prints it. */
+static int
+fail_with (GError *error)
+{
+  g_autofree char *name = g_dbus_error_get_remote_error (error);
+  CtlExit status = EXIT_FAILED;
+
+  if (g_strcmp0 (name, ERROR_PREFIX "NotFound") == 0)
+    status = EXIT_NOT_FOUND;
+  else if (g_strcmp0 (name, ERROR_PREFIX "Invalid") == 0 ||
+           g_strcmp0 (name, ERROR_PREFIX "Exists") == 0 ||
+           g_strcmp0 (name, ERROR_PREFIX "NotResource") == 0)
+    status = EXIT_REFUSED;
+  else if (g_strcmp0 (name, ERROR_PREFIX "NotRunning") == 0 ||
+           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    status = EXIT_NOT_RUNNING;
+  g_dbus_error_strip_remote_error (error);
+  return fail (status, "%s", error->message);
+}
+
+/* JSON */
+
+static void
+json_string (GString    *out,
+             const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", c);
+      else if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, c);
+    }
+  g_string_append_c (out, '"');
+}
+
+/* Dictionaries with string keys become objects, other containers arrays. */
+static void
+json_value (GString  *out,
+            GVariant *value)
+{
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+    {
+      g_autoptr(GVariant) inner = g_variant_get_variant (value);
+
+      json_value (out, inner);
+    }
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    json_string (out, g_variant_get_string (value, NULL));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    g_string_append (out, g_variant_get_boolean (value) ? "true" : "false");
+  else if (g_variant_type_is_subtype_of (g_variant_get_type (value), G_VARIANT_TYPE ("a{s*}")))
+    {
+      GVariantIter iter;
+      const char *key;
+      GVariant *member;
+      gboolean first = TRUE;
+
+      g_string_append_c (out, '{');
+      g_variant_iter_init (&iter, value);
+      while (g_variant_iter_next (&iter, "{&s@*}", &key, &member))
+        {
+          if (!first)
+            g_string_append_c (out, ',');
+          first = FALSE;
+          json_string (out, key);
+          g_string_append_c (out, ':');
+          json_value (out, member);
+          g_variant_unref (member);
+        }
+      g_string_append_c (out, '}');
+    }
+  else if (g_variant_is_container (value))
+    {
+      g_string_append_c (out, '[');
+      for (gsize i = 0; i < g_variant_n_children (value); i++)
+        {
+          g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+
+          if (i > 0)
+            g_string_append_c (out, ',');
+          json_value (out, child);
+        }
+      g_string_append_c (out, ']');
+    }
+  else
+    {
+      g_autofree char *number = g_variant_print (value, FALSE);
+
+      g_string_append (out, number);
+    }
+}
+
+/* Adds every member of the a{sv} @dict to @builder. */
+static void
+add_members (GVariantBuilder *builder,
+             GVariant        *dict)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_iter_init (&iter, dict);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_variant_builder_add (builder, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+}
+
+static void
+print_json (GVariant *value)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GVariant) sunk = g_variant_ref_sink (value);
+
+  json_value (out, sunk);
+  g_print ("%s\n", out->str);
+}
+
+/* The service */
+
+static GDBusConnection *
+get_bus (GError **error)
+{
+  return g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
+}
+
+/* Connects to a running service; commands other than start never start
+ * it, so that `cairnctl status` in a session without it says so. */
+static CairnControl1 *
+connect_service (int *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = get_bus (&error);
+  CairnControl1 *proxy;
+
+  if (bus == NULL)
+    {
+      *status = fail (EXIT_NOT_RUNNING, "no session bus: %s", error->message);
+      return NULL;
+    }
+  if (!cairn_control_name_has_owner (bus))
+    {
+      *status = fail (EXIT_NOT_RUNNING, "the control service is not running "
+                      "(start it with `cairnctl start`)");
+      return NULL;
+    }
+  proxy = cairn_control1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                         CONTROL_NAME, CONTROL_PATH, NULL, &error);
+  if (proxy == NULL)
+    *status = fail_with (error);
+  else
+    g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), G_MAXINT);
+  return proxy;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  gboolean wanted;
+  gboolean reached;
+} NameWait;
+
+/* Quits a loop once; the flag says the source is gone. */
+typedef struct
+{
+  GMainLoop *loop;
+  guint source;
+} Deadline;
+
+static gboolean
+deadline_due (gpointer data)
+{
+  Deadline *deadline = data;
+
+  deadline->source = 0;
+  g_main_loop_quit (deadline->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run_until (GMainLoop *loop,
+           guint      timeout_ms)
+{
+  Deadline deadline = { loop, g_timeout_add (timeout_ms, deadline_due, &deadline) };
+
+  g_main_loop_run (loop);
+  g_clear_handle_id (&deadline.source, g_source_remove);
+}
+
+static void
+name_appeared (GDBusConnection *bus, const char *name, const char *owner, gpointer data)
+{
+  NameWait *wait = data;
+
+  if (wait->wanted)
+    {
+      wait->reached = TRUE;
+      g_main_loop_quit (wait->loop);
+    }
+}
+
+static void
+name_vanished (GDBusConnection *bus, const char *name, gpointer data)
+{
+  NameWait *wait = data;
+
+  if (!wait->wanted)
+    {
+      wait->reached = TRUE;
+      g_main_loop_quit (wait->loop);
+    }
+}
+
+/* Waits until the service's name is owned (@owned) or not. */
+static gboolean
+wait_for_name (GDBusConnection *bus,
+               gboolean         owned)
+{
+  NameWait wait = { g_main_loop_new (NULL, FALSE), owned, FALSE };
+  guint watch = g_bus_watch_name_on_connection (bus, CONTROL_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                name_appeared, name_vanished, &wait, NULL);
+
+  run_until (wait.loop, WAIT_MS);
+  g_bus_unwatch_name (watch);
+  g_main_loop_unref (wait.loop);
+  return wait.reached;
+}
+
+static void
+detach (gpointer data)
+{
+  setsid ();
+}
+
+/* Without an activation file the service is started as a detached
+ * process whose output goes to $XDG_STATE_HOME/cairn/control.log. */
+static gboolean
+spawn_service (GError **error)
+{
+  const char *env = g_getenv ("CAIRN_CONTROL");
+  g_autofree char *program = env && *env ? g_strdup (env)
+                                         : g_build_filename (LIBEXECDIR, "cairn-control", NULL);
+  g_autofree char *folder = g_build_filename (g_get_user_state_dir (), "cairn", NULL);
+  g_autofree char *log = g_build_filename (folder, "control.log", NULL);
+  const char *argv[] = { program, NULL };
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+
+  g_mkdir_with_parents (folder, 0700);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_set_child_setup (launcher, detach, NULL, NULL);
+  g_subprocess_launcher_set_stdout_file_path (launcher, log);
+  process = g_subprocess_launcher_spawnv (launcher, argv, error);
+  return process != NULL;
+}
+
+static int
+cmd_start (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = get_bus (&error);
+  g_autoptr(GVariant) reply = NULL;
+
+  if (bus == NULL)
+    return fail (EXIT_NOT_RUNNING, "no session bus: %s", error->message);
+  if (cairn_control_name_has_owner (bus))
+    {
+      g_print ("The control service is already running\n");
+      return EXIT_OK;
+    }
+  /* Activation (a D-Bus service file or systemd) if the bus knows how;
+   * it returns once the service owns its name. */
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "StartServiceByName",
+                                       g_variant_new ("(su)", CONTROL_NAME, 0),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, WAIT_MS,
+                                       NULL, &error);
+  if (reply == NULL)
+    {
+      if (!g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
+        return fail (EXIT_NOT_RUNNING, "cannot start the control service: %s", error->message);
+      g_clear_error (&error);
+      if (!spawn_service (&error))
+        return fail (EXIT_NOT_RUNNING, "cannot start the control service: %s", error->message);
+      if (!wait_for_name (bus, TRUE))
+        return fail (EXIT_NOT_RUNNING, "the control service did not become ready within %d s; "
+                     "see %s/cairn/control.log", WAIT_MS / 1000, g_get_user_state_dir ());
+    }
+  g_print ("The control service is ready\n");
+  return EXIT_OK;
+}
+
+static int
+cmd_stop (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = get_bus (&error);
+  g_autoptr(CairnControl1) proxy = NULL;
+  int status = EXIT_OK;
+
+  if (bus == NULL)
+    return fail (EXIT_NOT_RUNNING, "no session bus: %s", error->message);
+  if (!cairn_control_name_has_owner (bus))
+    {
+      g_print ("The control service is not running\n");
+      return EXIT_OK;
+    }
+  proxy = connect_service (&status);
+  if (proxy == NULL)
+    return status;
+  if (!cairn_control1_call_shutdown_sync (proxy, NULL, &error))
+    return fail_with (error);
+  if (!wait_for_name (bus, FALSE))
+    return fail (EXIT_NOT_RUNNING, "the control service did not stop within %d s",
+                 WAIT_MS / 1000);
+  g_print ("The control service is stopped\n");
+  return EXIT_OK;
+}
+
+static const char * const status_names[] = { "idle", "running", "broken", "not configured" };
+
+static const char *
+status_name (guint status)
+{
+  return status < G_N_ELEMENTS (status_names) ? status_names[status] : "unknown";
+}
+
+static char *
+queue_text (GVariant *details)
+{
+  g_autoptr(GVariant) queues = g_variant_lookup_value (details, "queue-lengths",
+                                                       G_VARIANT_TYPE ("au"));
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (queues == NULL)
+    return g_strdup ("-");
+  for (gsize i = 0; i < g_variant_n_children (queues); i++)
+    {
+      guint32 length;
+
+      g_variant_get_child (queues, i, "u", &length);
+      g_string_append_printf (text, "%s%u", i ? "/" : "", length);
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static int
+cmd_status (CairnControl1 *proxy)
+{
+  g_autoptr(GVariant) instances = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GVariantBuilder) json = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
+  GVariantIter iter;
+  const char *id, *type, *message;
+  guint status, progress;
+  gboolean online;
+  GVariant *details;
+
+  if (!cairn_control1_call_list_instances_sync (proxy, &instances, NULL, &error))
+    return fail_with (error);
+  if (!opt_json)
+    g_print ("%-20s %-12s %-10s %-14s %4s %-7s %7s %-9s %s\n", "ID", "TYPE", "STATE", "STATUS",
+             "PROG", "ONLINE", "PENDING", "QUEUES", "MESSAGE");
+  g_variant_iter_init (&iter, instances);
+  while (g_variant_iter_next (&iter, "(&s&su&sub@a{sv})", &id, &type, &status, &message,
+                              &progress, &online, &details))
+    {
+      const char *state = "";
+      guint64 pending = 0;
+      gboolean has_pending = g_variant_lookup (details, "pending-changes", "t", &pending);
+      g_autofree char *queues = queue_text (details);
+
+      g_variant_lookup (details, "state", "&s", &state);
+      if (opt_json)
+        {
+          g_auto(GVariantBuilder) row = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+          g_variant_builder_add (&row, "{sv}", "id", g_variant_new_string (id));
+          g_variant_builder_add (&row, "{sv}", "type", g_variant_new_string (type));
+          g_variant_builder_add (&row, "{sv}", "status",
+                                 g_variant_new_string (status_name (status)));
+          g_variant_builder_add (&row, "{sv}", "message", g_variant_new_string (message));
+          g_variant_builder_add (&row, "{sv}", "progress", g_variant_new_uint32 (progress));
+          g_variant_builder_add (&row, "{sv}", "online", g_variant_new_boolean (online));
+          add_members (&row, details);
+          g_variant_builder_add (&json, "a{sv}", &row);
+        }
+      else
+        {
+          g_autofree char *pending_text = has_pending
+            ? g_strdup_printf ("%" G_GUINT64_FORMAT, pending) : g_strdup ("-");
+
+          g_print ("%-20s %-12s %-10s %-14s %3u%% %-7s %7s %-9s %s\n", id, type, state,
+                   status_name (status), progress, online ? "yes" : "no", pending_text, queues,
+                   message);
+        }
+      g_variant_unref (details);
+    }
+  if (opt_json)
+    print_json (g_variant_builder_end (&json));
+  return EXIT_OK;
+}
+
+static int
+cmd_types (CairnControl1 *proxy)
+{
+  g_autoptr(GVariant) types = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GVariantBuilder) json = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
+  GVariantIter iter;
+  const char *id, *name, *description;
+  GVariant *mime_types, *capabilities;
+
+  if (!cairn_control1_call_list_types_sync (proxy, &types, NULL, &error))
+    return fail_with (error);
+  if (!opt_json)
+    g_print ("%-16s %-24s %-32s %s\n", "TYPE", "NAME", "CAPABILITIES", "DESCRIPTION");
+  g_variant_iter_init (&iter, types);
+  while (g_variant_iter_next (&iter, "(&s&s&s@as@as)", &id, &name, &description, &mime_types,
+                              &capabilities))
+    {
+      if (opt_json)
+        {
+          g_auto(GVariantBuilder) row = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+          g_variant_builder_add (&row, "{sv}", "id", g_variant_new_string (id));
+          g_variant_builder_add (&row, "{sv}", "name", g_variant_new_string (name));
+          g_variant_builder_add (&row, "{sv}", "description", g_variant_new_string (description));
+          g_variant_builder_add (&row, "{sv}", "mime-types", mime_types);
+          g_variant_builder_add (&row, "{sv}", "capabilities", capabilities);
+          g_variant_builder_add (&json, "a{sv}", &row);
+        }
+      else
+        {
+          g_autofree const char **list = g_variant_get_strv (capabilities, NULL);
+          g_autofree char *joined = g_strjoinv (",", (char **) list);
+
+          g_print ("%-16s %-24s %-32s %s\n", id, name, *joined ? joined : "-", description);
+          g_variant_unref (mime_types);
+          g_variant_unref (capabilities);
+        }
+    }
+  if (opt_json)
+    print_json (g_variant_builder_end (&json));
+  return EXIT_OK;
+}
+
+/* KEY=VALUE arguments become strings: the agent parses its key file by
+ * the type of each property, and text is what a key file holds. */
+static gboolean
+parse_pairs (char           **args,
+             GVariantBuilder *builder)
+{
+  for (guint i = 0; args[i] != NULL; i++)
+    {
+      const char *equals = strchr (args[i], '=');
+      g_autofree char *key = NULL;
+
+      if (equals == NULL || equals == args[i])
+        {
+          fail (EXIT_USAGE, "“%s” is not KEY=VALUE", args[i]);
+          return FALSE;
+        }
+      key = g_strndup (args[i], equals - args[i]);
+      g_variant_builder_add (builder, "{sv}", key, g_variant_new_string (equals + 1));
+    }
+  return TRUE;
+}
+
+static int
+cmd_add (CairnControl1  *proxy,
+         char          **args)
+{
+  g_auto(GVariantBuilder) config = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+
+  if (args[0] == NULL)
+    return fail (EXIT_USAGE, "usage: cairnctl add TYPE [KEY=VALUE...]");
+  if (!parse_pairs (args + 1, &config))
+    return EXIT_USAGE;
+  if (!cairn_control1_call_create_instance_sync (proxy, args[0], g_variant_builder_end (&config),
+                                                 &id, NULL, &error))
+    return fail_with (error);
+  if (opt_json)
+    print_json (g_variant_new_parsed ("{'id': <%s>}", id));
+  else
+    g_print ("%s\n", id);
+  return EXIT_OK;
+}
+
+static int
+cmd_config (CairnControl1  *proxy,
+            char          **args)
+{
+  g_auto(GVariantBuilder) set = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  const char *no_keys[] = { NULL };
+  g_autoptr(GVariant) config = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  const char *key, *value;
+
+  if (args[0] == NULL)
+    return fail (EXIT_USAGE, "usage: cairnctl config ID [KEY=VALUE...] [--unset KEY...]");
+  if (args[1] != NULL || opt_unset != NULL)
+    {
+      if (!parse_pairs (args + 1, &set))
+        return EXIT_USAGE;
+      if (!cairn_control1_call_configure_sync (proxy, args[0], g_variant_builder_end (&set),
+                                               opt_unset ? (const char * const *) opt_unset
+                                                         : no_keys, NULL, &error))
+        return fail_with (error);
+      return EXIT_OK;
+    }
+  if (!cairn_control1_call_get_configuration_sync (proxy, args[0], &config, NULL, &error))
+    return fail_with (error);
+  if (opt_json)
+    {
+      print_json (g_variant_ref (config));
+      return EXIT_OK;
+    }
+  g_variant_iter_init (&iter, config);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+    g_print ("%s=%s\n", key, value);
+  return EXIT_OK;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  const char *id;
+  GError *error;
+  gboolean done;
+} SyncWait;
+
+static void
+draw_progress (guint progress)
+{
+  char bar[41];
+  guint filled = MIN (progress, 100) * 40 / 100;
+
+  memset (bar, '#', filled);
+  memset (bar + filled, ' ', 40 - filled);
+  bar[40] = '\0';
+  g_printerr ("\r[%s] %3u%%", bar, MIN (progress, 100));
+}
+
+static void
+on_progress (CairnControl1 *proxy,
+             const char    *id,
+             guint          progress,
+             SyncWait      *wait)
+{
+  if (g_str_equal (id, wait->id))
+    draw_progress (progress);
+}
+
+static void
+synchronized (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  SyncWait *wait = data;
+
+  cairn_control1_call_synchronize_finish (CAIRN_CONTROL1 (source), result, &wait->error);
+  wait->done = TRUE;
+  g_main_loop_quit (wait->loop);
+}
+
+static int
+cmd_sync (CairnControl1  *proxy,
+          char          **args)
+{
+  guint64 collection = 0;
+  g_autoptr(GError) error = NULL;
+  SyncWait wait = { NULL, NULL, NULL, FALSE };
+  gboolean bar = opt_wait && isatty (STDERR_FILENO);
+
+  if (args[0] == NULL || (args[1] != NULL && args[2] != NULL))
+    return fail (EXIT_USAGE, "usage: cairnctl sync ID [COLLECTION] [--wait]");
+  if (args[1] != NULL && !g_ascii_string_to_unsigned (args[1], 10, 0, G_MAXUINT64, &collection,
+                                                      &error))
+    return fail (EXIT_USAGE, "COLLECTION must be a collection id: %s", error->message);
+
+  wait.loop = g_main_loop_new (NULL, FALSE);
+  wait.id = args[0];
+  if (bar)
+    {
+      g_signal_connect (proxy, "instance-progress-changed", G_CALLBACK (on_progress), &wait);
+      draw_progress (0);
+    }
+  cairn_control1_call_synchronize (proxy, args[0], collection, NULL, synchronized, &wait);
+  /* Without --wait only the start is waited for: errors such as "not a
+   * resource" come at once, and the rest runs in the resource. */
+  if (opt_wait)
+    g_main_loop_run (wait.loop);
+  else
+    run_until (wait.loop, 500);
+  g_main_loop_unref (wait.loop);
+  if (bar)
+    g_printerr ("\n");
+  if (wait.error != NULL)
+    {
+      g_autoptr(GError) sync_error = wait.error;
+
+      return fail_with (sync_error);
+    }
+  g_print (wait.done ? "Synchronized %s\n" : "Synchronizing %s\n", args[0]);
+  return EXIT_OK;
+}
+
+static void
+print_event (const char *kind,
+             const char *id,
+             GVariant   *fields)
+{
+  g_autoptr(GVariant) sunk = g_variant_ref_sink (fields);
+
+  if (opt_json)
+    {
+      g_auto(GVariantBuilder) row = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+      g_variant_builder_add (&row, "{sv}", "event", g_variant_new_string (kind));
+      g_variant_builder_add (&row, "{sv}", "id", g_variant_new_string (id));
+      add_members (&row, sunk);
+      print_json (g_variant_builder_end (&row));
+    }
+  else
+    {
+      g_autofree char *text = g_variant_print (sunk, FALSE);
+
+      g_print ("%s %s %s\n", kind, id, text);
+    }
+  fflush (stdout);
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  int remaining;
+} Watch;
+
+static void
+count_event (Watch *watch)
+{
+  if (watch->remaining > 0 && --watch->remaining == 0)
+    g_main_loop_quit (watch->loop);
+}
+
+static void
+on_added (CairnControl1 *proxy, const char *id, const char *type, Watch *watch)
+{
+  print_event ("added", id, g_variant_new_parsed ("{'type': <%s>}", type));
+  count_event (watch);
+}
+
+static void
+on_removed (CairnControl1 *proxy, const char *id, Watch *watch)
+{
+  print_event ("removed", id, g_variant_new_parsed ("@a{sv} {}"));
+  count_event (watch);
+}
+
+static void
+on_status (CairnControl1 *proxy, const char *id, guint status, const char *message,
+           const char *state, Watch *watch)
+{
+  print_event ("status", id, g_variant_new_parsed ("{'status': <%s>, 'message': <%s>, "
+                                                   "'state': <%s>}", status_name (status),
+                                                   message, state));
+  count_event (watch);
+}
+
+static void
+on_watch_progress (CairnControl1 *proxy, const char *id, guint progress, Watch *watch)
+{
+  print_event ("progress", id, g_variant_new_parsed ("{'progress': <%u>}", progress));
+  count_event (watch);
+}
+
+static gboolean
+on_interrupt (gpointer data)
+{
+  g_main_loop_quit (((Watch *) data)->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_owner_changed (GObject    *proxy,
+                  GParamSpec *pspec,
+                  Watch      *watch)
+{
+  g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+
+  if (owner == NULL)
+    {
+      g_print ("The control service stopped\n");
+      g_main_loop_quit (watch->loop);
+    }
+}
+
+/* Starts with the current state of every instance; that call also
+ * makes sure the bus has the signal subscriptions before "watching". */
+static int
+cmd_watch (CairnControl1 *proxy)
+{
+  Watch watch = { g_main_loop_new (NULL, FALSE), opt_count };
+  g_autoptr(GVariant) instances = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  const char *id, *type, *message, *state;
+  guint status, progress;
+  gboolean online;
+  GVariant *details;
+
+  g_signal_connect (proxy, "instance-added", G_CALLBACK (on_added), &watch);
+  g_signal_connect (proxy, "instance-removed", G_CALLBACK (on_removed), &watch);
+  g_signal_connect (proxy, "instance-status-changed", G_CALLBACK (on_status), &watch);
+  g_signal_connect (proxy, "instance-progress-changed", G_CALLBACK (on_watch_progress), &watch);
+  g_signal_connect (proxy, "notify::g-name-owner", G_CALLBACK (on_owner_changed), &watch);
+  g_unix_signal_add (SIGINT, on_interrupt, &watch);
+  g_unix_signal_add (SIGTERM, on_interrupt, &watch);
+
+  if (!cairn_control1_call_list_instances_sync (proxy, &instances, NULL, &error))
+    return fail_with (error);
+  g_variant_iter_init (&iter, instances);
+  while (g_variant_iter_next (&iter, "(&s&su&sub@a{sv})", &id, &type, &status, &message,
+                              &progress, &online, &details))
+    {
+      if (!g_variant_lookup (details, "state", "&s", &state))
+        state = "";
+      print_event ("status", id, g_variant_new_parsed ("{'status': <%s>, 'message': <%s>, "
+                                                       "'state': <%s>, 'progress': <%u>}",
+                                                       status_name (status), message, state,
+                                                       progress));
+      g_variant_unref (details);
+    }
+  if (opt_json)
+    g_print ("{\"event\":\"watching\"}\n");
+  else
+    g_print ("Watching; interrupt to stop\n");
+  fflush (stdout);
+  g_main_loop_run (watch.loop);
+  g_main_loop_unref (watch.loop);
+  return EXIT_OK;
+}
+
+static int
+cmd_simple (CairnControl1 *proxy,
+            const char    *command,
+            char         **args)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (args[0] == NULL || args[1] != NULL)
+    return fail (EXIT_USAGE, "usage: cairnctl %s ID", command);
+  if (g_str_equal (command, "remove"))
+    ok = cairn_control1_call_remove_instance_sync (proxy, args[0], NULL, &error);
+  else if (g_str_equal (command, "restart"))
+    ok = cairn_control1_call_restart_sync (proxy, args[0], NULL, &error);
+  else
+    ok = cairn_control1_call_set_online_sync (proxy, args[0], g_str_equal (command, "online"),
+                                              NULL, &error);
+  if (!ok)
+    return fail_with (error);
+  g_print ("%s: %s\n", args[0], g_str_equal (command, "remove") ? "removed"
+                               : g_str_equal (command, "restart") ? "restarting"
+                               : g_str_equal (command, "online") ? "wanted online"
+                               : "wanted offline");
+  return EXIT_OK;
+}
+
+/* fsck and vacuum work on the store file: the service's if it runs,
+ * else --store or the default. */
+static char *
+store_path (void)
+{
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(CairnControl1) proxy = NULL;
+
+  if (opt_store != NULL)
+    return g_strdup (opt_store);
+  bus = get_bus (NULL);
+  if (bus != NULL && cairn_control_name_has_owner (bus))
+    proxy = cairn_control1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                           CONTROL_NAME, CONTROL_PATH, NULL, NULL);
+  if (proxy != NULL && cairn_control1_get_store_path (proxy) != NULL)
+    return g_strdup (cairn_control1_get_store_path (proxy));
+  return g_build_filename (g_get_user_data_dir (), "cairn", "store.db", NULL);
+}
+
+static CairnStore *
+open_store (int *status)
+{
+  g_autofree char *path = store_path ();
+  g_autoptr(GError) error = NULL;
+  CairnStore *store;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      *status = fail (EXIT_FAILED, "no store at %s", path);
+      return NULL;
+    }
+  store = cairn_store_open (path, NULL, &error);
+  if (store == NULL)
+    *status = fail (EXIT_FAILED, "cannot open the store %s: %s", path, error->message);
+  return store;
+}
+
+static int
+cmd_fsck (void)
+{
+  g_autoptr(CairnStore) store = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  guint remaining = 0;
+  int status = EXIT_OK;
+
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  if (!cairn_store_check_sync (store, opt_repair, &problems, NULL, &error))
+    return fail (EXIT_FAILED, "cannot check %s: %s", cairn_store_get_path (store),
+                 error->message);
+  for (guint i = 0; i < problems->len; i++)
+    if (!g_str_has_suffix (g_ptr_array_index (problems, i), "(repaired)"))
+      remaining++;
+  g_ptr_array_add (problems, NULL);
+  if (opt_json)
+    print_json (g_variant_new_parsed ("{'store': <%s>, 'problems': <%^as>, 'remaining': <%u>}",
+                                      cairn_store_get_path (store), problems->pdata,
+                                      remaining));
+  else
+    {
+      for (guint i = 0; problems->pdata[i] != NULL; i++)
+        g_print ("%s\n", (char *) problems->pdata[i]);
+      g_print ("%s: %u problems, %u remain\n", cairn_store_get_path (store), problems->len - 1,
+               remaining);
+    }
+  return remaining > 0 ? EXIT_PROBLEMS : EXIT_OK;
+}
+
+static goffset
+file_size (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                 G_FILE_QUERY_INFO_NONE, NULL, NULL);
+
+  return info ? g_file_info_get_size (info) : 0;
+}
+
+static int
+cmd_vacuum (void)
+{
+  g_autoptr(CairnStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *wal = NULL;
+  goffset before, after;
+  int status = EXIT_OK;
+
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  wal = g_strconcat (cairn_store_get_path (store), "-wal", NULL);
+  before = file_size (cairn_store_get_path (store)) + file_size (wal);
+  if (!cairn_store_vacuum_sync (store, NULL, &error))
+    return fail (EXIT_FAILED, "cannot vacuum %s: %s", cairn_store_get_path (store),
+                 error->message);
+  after = file_size (cairn_store_get_path (store)) + file_size (wal);
+  if (opt_json)
+    print_json (g_variant_new_parsed ("{'store': <%s>, 'bytes-before': <%x>, "
+                                      "'bytes-after': <%x>}", cairn_store_get_path (store),
+                                      (gint64) before, (gint64) after));
+  else
+    g_print ("%s: %" G_GOFFSET_FORMAT " bytes, %" G_GOFFSET_FORMAT " before\n",
+             cairn_store_get_path (store), after, before);
+  return EXIT_OK;
+}
+
+static int
+run_service_command (const char  *command,
+                     char       **args)
+{
+  g_autoptr(CairnControl1) proxy = NULL;
+  int status = EXIT_OK;
+
+  proxy = connect_service (&status);
+  if (proxy == NULL)
+    return status;
+  if (g_str_equal (command, "status") && args[0] == NULL)
+    return cmd_status (proxy);
+  if (g_str_equal (command, "types") && args[0] == NULL)
+    return cmd_types (proxy);
+  if (g_str_equal (command, "watch") && args[0] == NULL)
+    return cmd_watch (proxy);
+  if (g_str_equal (command, "add"))
+    return cmd_add (proxy, args);
+  if (g_str_equal (command, "config"))
+    return cmd_config (proxy, args);
+  if (g_str_equal (command, "sync"))
+    return cmd_sync (proxy, args);
+  if (g_str_equal (command, "remove") || g_str_equal (command, "restart") ||
+      g_str_equal (command, "online") || g_str_equal (command, "offline"))
+    return cmd_simple (proxy, command, args);
+  return fail (EXIT_USAGE, "%s takes no arguments", command);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *command;
+  const GOptionEntry entries[] = {
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "Print listings as JSON", NULL },
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &opt_wait, "sync: wait until done, with progress", NULL },
+    { "repair", 0, 0, G_OPTION_ARG_NONE, &opt_repair, "fsck: fix what is safe to fix", NULL },
+    { "unset", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_unset, "config: remove KEY", "KEY" },
+    { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt_store,
+      "fsck, vacuum: the store file (default: the service's, or "
+      "$XDG_DATA_HOME/cairn/store.db)", "PATH" },
+    { "count", 0, 0, G_OPTION_ARG_INT, &opt_count, "watch: exit after N events", "N" },
+    G_OPTION_ENTRY_NULL
+  };
+
+  setlocale (LC_ALL, "");
+  context = g_option_context_new ("COMMAND [ARGUMENTS...] - control Cairn agents");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_summary (context, summary);
+  g_option_context_set_description (context, exit_codes);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail (EXIT_USAGE, "%s", error->message);
+  if (argc < 2)
+    return fail (EXIT_USAGE, "no command; see cairnctl --help");
+  command = argv[1];
+
+  if (g_str_equal (command, "start") && argc == 2)
+    return cmd_start ();
+  if (g_str_equal (command, "stop") && argc == 2)
+    return cmd_stop ();
+  if (g_str_equal (command, "restart") && argc == 2)
+    {
+      int status = cmd_stop ();
+
+      return status != EXIT_OK ? status : cmd_start ();
+    }
+  if (g_str_equal (command, "fsck") && argc == 2)
+    return cmd_fsck ();
+  if (g_str_equal (command, "vacuum") && argc == 2)
+    return cmd_vacuum ();
+  if (g_strv_contains ((const char * const []) { "status", "types", "watch", "add", "config",
+                                                  "sync", "remove", "restart", "online",
+                                                  "offline", NULL }, command))
+    return run_service_command (command, argv + 2);
+  return fail (EXIT_USAGE, "unknown command or arguments: %s; see cairnctl --help", command);
+}

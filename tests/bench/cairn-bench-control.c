@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The control service benchmark, in a private dbus-daemon with five
+ * instances of the logging agent.
+ *
+ * start_to_ready_ms: from spawning cairn-control to its owning
+ * org.cairn.Control1 (ready: store migrated, every instance spawned),
+ * the median of RUNS starts. start_to_agents_running_ms: until all five
+ * agents own their bus names. spawn_limit_ms is the limit in the same
+ * run: spawning and reaping /bin/true.
+ *
+ * control_rss_mb and agent_host_rss_mb (the largest of the five) are
+ * VmRSS from /proc once all agents run.
+ *
+ * Usage: cairn-bench-control [RUNS]   (default 5) */
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#define INSTANCES 5
+
+static char *tmpdir;
+
+static double
+now_ms (void)
+{
+  return g_get_monotonic_time () / 1000.0;
+}
+
+static double
+rss_mb (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *contents = NULL;
+  const char *line;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  line = strstr (contents, "VmRSS:");
+  return line ? g_ascii_strtod (line + strlen ("VmRSS:"), NULL) / 1024.0 : 0;
+}
+
+static GPid
+start_bus (void)
+{
+  const char *argv[] = { "dbus-daemon", "--session", "--nofork", "--print-address", NULL };
+  g_autoptr(GIOChannel) channel = NULL;
+  g_autofree char *address = NULL;
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+  int out;
+
+  if (!g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
+                                 G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+                                 G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &pid, NULL, &out, NULL,
+                                 &error))
+    g_error ("dbus-daemon: %s", error->message);
+  channel = g_io_channel_unix_new (out);
+  g_io_channel_set_close_on_unref (channel, TRUE);
+  if (g_io_channel_read_line (channel, &address, NULL, NULL, &error) != G_IO_STATUS_NORMAL)
+    g_error ("dbus-daemon gave no address");
+  g_strchomp (address);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  return pid;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  guint owned;
+  guint wanted;
+} NameCount;
+
+static void
+name_appeared (GDBusConnection *bus, const char *name, const char *owner, gpointer data)
+{
+  NameCount *count = data;
+
+  if (++count->owned == count->wanted)
+    g_main_loop_quit (count->loop);
+}
+
+static gboolean
+too_long (gpointer data)
+{
+  g_error ("cairn-control or its agents did not start within 30 s");
+  return G_SOURCE_REMOVE;
+}
+
+/* Waits until every name in @names is owned. */
+static void
+wait_names (GDBusConnection    *bus,
+            const char * const *names)
+{
+  NameCount count = { g_main_loop_new (NULL, FALSE), 0, g_strv_length ((char **) names) };
+  g_autoptr(GArray) watches = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint timeout = g_timeout_add_seconds (30, too_long, NULL);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      guint watch = g_bus_watch_name_on_connection (bus, names[i], G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                    name_appeared, NULL, &count, NULL);
+
+      g_array_append_val (watches, watch);
+    }
+  g_main_loop_run (count.loop);
+  for (guint i = 0; i < watches->len; i++)
+    g_bus_unwatch_name (g_array_index (watches, guint, i));
+  g_source_remove (timeout);
+  g_main_loop_unref (count.loop);
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static double
+median (GArray *values)
+{
+  g_array_sort (values, compare_doubles);
+  return g_array_index (values, double, values->len / 2);
+}
+
+static double
+spawn_limit_ms (void)
+{
+  const char *argv[] = { "/bin/true", NULL };
+  double started = now_ms ();
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, NULL, NULL);
+  return now_ms () - started;
+}
+
+static GPid
+agent_pid (GDBusConnection *bus,
+           const char      *name)
+{
+  g_autoptr(GVariant) reply = NULL;
+  guint32 pid = 0;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", name), G_VARIANT_TYPE ("(u)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &pid);
+  return (GPid) pid;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  guint runs = argc > 1 ? (guint) atoi (argv[1]) : 5;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GArray) ready = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) running = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) limits = g_array_new (FALSE, FALSE, sizeof (double));
+  const char *control_name[] = { "org.cairn.Control1", NULL };
+  char *agent_names[INSTANCES + 1] = { NULL };
+  const char *rm_argv[] = { "rm", "-rf", NULL, NULL };
+  double control_rss = 0, agent_rss = 0;
+  GPid bus_pid;
+
+  tmpdir = g_dir_make_tmp ("cairn-bench-control-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XDG_CONFIG_HOME", tmpdir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
+  g_setenv ("XDG_STATE_HOME", tmpdir, TRUE);
+  g_setenv ("CAIRN_AGENTS_DIR", LOGGING_AGENT_DIR, TRUE);
+  g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
+
+  for (guint i = 0; i < INSTANCES; i++)
+    {
+      g_autofree char *folder = g_build_filename (tmpdir, "cairn", NULL);
+      g_autofree char *name = g_strdup_printf ("log_%u.conf", i);
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+      g_autofree char *log = g_strdup_printf ("%s/log_%u.log", tmpdir, i);
+      g_autofree char *contents = g_strdup_printf ("[Agent]\nType=logging\nlog-file=%s\n", log);
+
+      g_mkdir_with_parents (folder, 0700);
+      if (!g_file_set_contents (path, contents, -1, &error))
+        g_error ("%s", error->message);
+      agent_names[i] = g_strdup_printf ("org.cairn.Agent.log_%u", i);
+    }
+
+  bus_pid = start_bus ();
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint run = 0; run < runs; run++)
+    {
+      const char *control_argv[] = { CONTROL, NULL };
+      double started, value;
+      GPid control;
+      int status;
+
+      started = now_ms ();
+      if (!g_spawn_async (NULL, (char **) control_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                          NULL, &control, &error))
+        g_error ("cairn-control: %s", error->message);
+      wait_names (bus, control_name);
+      value = now_ms () - started;
+      g_array_append_val (ready, value);
+      wait_names (bus, (const char * const *) agent_names);
+      value = now_ms () - started;
+      g_array_append_val (running, value);
+      value = spawn_limit_ms ();
+      g_array_append_val (limits, value);
+
+      /* Memory once everything runs, from the first run. */
+      if (run == 0)
+        {
+          control_rss = rss_mb (control);
+          for (guint i = 0; i < INSTANCES; i++)
+            agent_rss = MAX (agent_rss, rss_mb (agent_pid (bus, agent_names[i])));
+        }
+
+      kill (control, SIGTERM);
+      waitpid (control, &status, 0);
+      if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+        g_error ("cairn-control did not stop cleanly: %d", status);
+    }
+
+  g_print ("instances: %u\n", INSTANCES);
+  g_print ("runs: %u\n", runs);
+  g_print ("start_to_ready_ms: %.1f\n", median (ready));
+  g_print ("start_to_agents_running_ms: %.1f\n", median (running));
+  g_print ("spawn_limit_ms: %.2f\n", median (limits));
+  g_print ("control_rss_mb: %.1f\n", control_rss);
+  g_print ("agent_host_rss_mb: %.1f\n", agent_rss);
+
+  for (guint i = 0; i < INSTANCES; i++)
+    g_free (agent_names[i]);
+  g_clear_object (&bus);
+  kill (bus_pid, SIGTERM);
+  waitpid (bus_pid, NULL, 0);
+  rm_argv[2] = tmpdir;
+  g_spawn_sync (NULL, (char **) rm_argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                NULL);
+  g_free (tmpdir);
+  return EXIT_SUCCESS;
+}
