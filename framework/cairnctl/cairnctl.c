@@ -412,7 +412,8 @@ cmd_stop (void)
   return EXIT_OK;
 }
 
-static const char * const status_names[] = { "idle", "running", "broken", "not configured" };
+static const char * const status_names[] = { "idle", "running", "broken", "not configured",
+                                              "needs credentials" };
 
 static const char *
 status_name (guint status)

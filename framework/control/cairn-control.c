@@ -636,6 +636,19 @@ delete_collections (CairnTransaction  *transaction,
   return TRUE;
 }
 
+/* A session without a Secret Service has no secrets to clear. */
+static void
+secrets_cleared (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  g_autofree char *id = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cairn_secrets_clear_finish (CAIRN_SECRETS (source), result, &error))
+    g_message ("The secrets of removed instance %s were not cleared: %s", id, error->message);
+}
+
 static void
 finish_removal (Removal *removal)
 {
@@ -644,6 +657,7 @@ finish_removal (Removal *removal)
   g_autofree char *path = cairn_agent_build_config_path (id);
   g_autoptr(GError) error = NULL;
   g_autofree char *removed_id = g_strdup (id);
+  g_autoptr(CairnSecrets) secrets = NULL;
 
   if (!cairn_store_remove_cursor (self->store, id, &error) &&
       !g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
@@ -657,6 +671,8 @@ finish_removal (Removal *removal)
     }
   g_hash_table_remove (self->removing, removed_id);
   g_hash_table_remove (self->instances, removed_id);
+  secrets = cairn_secrets_new (removed_id);
+  cairn_secrets_clear_async (secrets, NULL, NULL, secrets_cleared, g_strdup (removed_id));
   cairn_control1_emit_instance_removed (self->skeleton, removed_id);
   cairn_control1_complete_remove_instance (self->skeleton, removal->invocation);
 }
