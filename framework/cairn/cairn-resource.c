@@ -847,6 +847,8 @@ merge_tree (CairnTransaction  *transaction,
   g_autoptr(GArray) removed = g_array_new (FALSE, FALSE, sizeof (guint64));
   guint before;
 
+  /* The copy must not free what it drops: the incoming array owns it. */
+  g_ptr_array_set_free_func (waiting, NULL);
   stored = cairn_store_list_collections (get_store (merge->self), resource, error);
   if (stored == NULL)
     return FALSE;
