@@ -257,6 +257,17 @@ gboolean         cairn_store_foreach_item                 (CairnStore           
                                                            GCancellable         *cancellable,
                                                            GError              **error);
 CAIRN_AVAILABLE_IN_ALL
+void             cairn_store_fetch_item_async             (CairnStore           *self,
+                                                           guint64               id,
+                                                           CairnFetchScope      *scope,
+                                                           GCancellable         *cancellable,
+                                                           GAsyncReadyCallback   callback,
+                                                           gpointer              user_data);
+CAIRN_AVAILABLE_IN_ALL
+CairnItem       *cairn_store_fetch_item_finish            (CairnStore           *self,
+                                                           GAsyncResult         *result,
+                                                           GError              **error);
+CAIRN_AVAILABLE_IN_ALL
 GInputStream    *cairn_store_open_part                    (CairnStore           *self,
                                                            guint64               item_id,
                                                            const char           *name,
