@@ -5,6 +5,7 @@
 
 #include "cairn-agent.h"
 #include "cairn-dbus-agent.h"
+#include "cairn-autocleanups.h"
 #include "cairn-enum-types.h"
 #include "cairn-observer.h"
 
@@ -399,11 +400,17 @@ cairn_agent_initable_init (GInitable     *initable,
         return FALSE;
       cairn_monitor_set_observer (CAIRN_MONITOR (priv->recorder), CAIRN_OBSERVER (self));
       /* A resource replays the changes of its own collections, and not
-       * what it wrote itself while syncing. */
+       * what it wrote itself while syncing, and writes whole items to its
+       * backend; its setup may narrow the fetch scope. */
       if (cairn_agent_type_get_capabilities (priv->agent_type) & CAIRN_AGENT_CAPABILITY_RESOURCE)
         {
+          g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+
+          cairn_fetch_scope_set_all_parts (scope, TRUE);
+          cairn_fetch_scope_set_attributes (scope, TRUE);
           cairn_monitor_add_resource (CAIRN_MONITOR (priv->recorder), priv->id);
           cairn_monitor_set_ignore_own_origin (CAIRN_MONITOR (priv->recorder), TRUE);
+          cairn_monitor_set_fetch_scope (CAIRN_MONITOR (priv->recorder), scope);
         }
     }
 
@@ -801,7 +808,7 @@ cairn_agent_set_status (CairnAgent       *self,
   gboolean changed = FALSE;
 
   g_return_if_fail (CAIRN_IS_AGENT (self));
-  g_return_if_fail (status <= CAIRN_AGENT_STATUS_NOT_CONFIGURED);
+  g_return_if_fail (status <= CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS);
 
   if (status != priv->status)
     {

@@ -57,6 +57,7 @@ struct _CairnItemSync
 typedef struct
 {
   guint64 id;
+  char *remote_id;
   char *remote_revision;
   gboolean seen;
 } KnownItem;
@@ -66,6 +67,7 @@ G_DEFINE_FINAL_TYPE (CairnItemSync, cairn_item_sync, G_TYPE_OBJECT)
 static void
 known_item_free (KnownItem *known)
 {
+  g_free (known->remote_id);
   g_free (known->remote_revision);
   g_free (known);
 }
@@ -227,6 +229,7 @@ add_known (guint64     id,
     return;
   known = g_new0 (KnownItem, 1);
   known->id = id;
+  known->remote_id = g_strdup (remote_id);
   known->remote_revision = g_strdup (remote_revision);
   g_hash_table_insert (self->known, g_strdup (key), known);
 }
@@ -286,6 +289,7 @@ merge_item (CairnTransaction  *transaction,
         return FALSE;
       known = g_new0 (KnownItem, 1);
       known->id = cairn_item_get_id (item);
+      known->remote_id = g_strdup (cairn_item_get_remote_id (item));
       known->remote_revision = g_strdup (remote_revision);
       known->seen = TRUE;
       g_hash_table_insert (self->known, g_strdup (key), known);
@@ -299,7 +303,9 @@ merge_item (CairnTransaction  *transaction,
       batch->kept_local++;
       return TRUE;
     }
-  if (remote_revision != NULL && g_strcmp0 (remote_revision, known->remote_revision) == 0)
+  /* Merged by GID, a new remote id is a change even at the same revision. */
+  if (remote_revision != NULL && g_strcmp0 (remote_revision, known->remote_revision) == 0 &&
+      g_strcmp0 (cairn_item_get_remote_id (item), known->remote_id) == 0)
     {
       batch->unchanged++;
       return TRUE;
@@ -321,6 +327,8 @@ merge_item (CairnTransaction  *transaction,
   /* The backend's flags replace the stored ones. */
   if (!_cairn_transaction_set_flags (transaction, known->id, cairn_item_get_flags (item), error))
     return FALSE;
+  g_free (known->remote_id);
+  known->remote_id = g_strdup (cairn_item_get_remote_id (item));
   g_free (known->remote_revision);
   known->remote_revision = g_strdup (remote_revision);
   batch->modified++;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "cairn-dbus-resource.h"
 #include "cairn-enum-types.h"
 #include "cairn-item-sync-private.h"
@@ -423,11 +425,11 @@ store_remote_ids (CairnTransaction  *transaction,
 
 static void
 apply_replayed (CairnResource *self,
-                GPtrArray     *changes)
+                GPtrArray     *changes,
+                Outcome       *outcome)
 {
-  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   CairnChange *change = g_ptr_array_index (changes, 0);
-  RemoteIds ids = { change, priv->outcome.remote_id, priv->outcome.remote_revision };
+  RemoteIds ids = { change, outcome->remote_id, outcome->remote_revision };
   g_autoptr(GError) error = NULL;
 
   if ((ids.remote_id != NULL || ids.remote_revision != NULL) &&
@@ -449,44 +451,47 @@ apply_replayed (CairnResource *self,
 
 static void resolve_conflict (CairnResource *self,
                               GPtrArray     *changes,
-                              GPtrArray     *items);
+                              GPtrArray     *items,
+                              CairnItem     *server);
 
 static gboolean
 apply_outcome (gpointer user_data)
 {
   CairnResource *self = user_data;
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  Outcome outcome = priv->outcome;
   GPtrArray *changes, *items;
 
+  /* Taken first: applying it may deliver again, and get a new one. */
   priv->outcome_source = 0;
+  memset (&priv->outcome, 0, sizeof priv->outcome);
   if (!get_held (self, &changes, &items))
     {
-      outcome_clear (&priv->outcome);
+      outcome_clear (&outcome);
       return G_SOURCE_REMOVE;
     }
 
-  switch (priv->outcome.kind)
+  switch (outcome.kind)
     {
     case OUTCOME_REPLAYED:
-      apply_replayed (self, changes);
+      apply_replayed (self, changes, &outcome);
       break;
     case OUTCOME_FAILED:
-      if (g_error_matches (priv->outcome.error, CAIRN_RESOURCE_ERROR,
-                           CAIRN_RESOURCE_ERROR_TRANSIENT) ||
-          g_error_matches (priv->outcome.error, CAIRN_RESOURCE_ERROR,
+      if (g_error_matches (outcome.error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT) ||
+          g_error_matches (outcome.error, CAIRN_RESOURCE_ERROR,
                            CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS))
-        end_replay_task (self, priv->outcome.error);
+        end_replay_task (self, outcome.error);
       else
-        keep_failed (self, changes, priv->outcome.error->message);
+        keep_failed (self, changes, outcome.error->message);
       break;
     case OUTCOME_CONFLICT:
-      resolve_conflict (self, changes, items);
+      resolve_conflict (self, changes, items, outcome.server_item);
       break;
     case OUTCOME_NONE:
     default:
       g_assert_not_reached ();
     }
-  outcome_clear (&priv->outcome);
+  outcome_clear (&outcome);
   return G_SOURCE_REMOVE;
 }
 
@@ -646,11 +651,11 @@ settle (CairnTransaction  *transaction,
 static void
 resolve_conflict (CairnResource *self,
                   GPtrArray     *changes,
-                  GPtrArray     *items)
+                  GPtrArray     *items,
+                  CairnItem     *server)
 {
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   CairnChange *change = g_ptr_array_index (changes, 0);
-  CairnItem *server = priv->outcome.server_item;
   CairnStore *store = get_store (self);
   g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
   g_autoptr(CairnItem) local = NULL;

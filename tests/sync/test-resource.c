@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* CairnResource and CairnItemSync against an in-memory backend: merging,
+ * failed changes, conflicts, parts on demand and credentials. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cairn-test/cairn-test.h>
+
+#include "cairn-test-suite.h"
+
+#define assert_no_error(error) \
+  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
+
+/* The backend: folders by remote id (value: parent remote id or ""), and
+ * notes by remote id (value: "folder\ttext\trevision"). */
+static GHashTable *backend_folders;
+static GHashTable *backend_notes;
+static gboolean backend_refuses;
+static gboolean backend_merge_by_gid;
+
+static CairnTestEnvironment *environment;
+static CairnStore *store;
+static CairnStore *client;
+
+#define MEMORY_TYPE_RESOURCE (memory_resource_get_type ())
+G_DECLARE_FINAL_TYPE (MemoryResource, memory_resource, MEMORY, RESOURCE, CairnResource)
+
+struct _MemoryResource
+{
+  CairnResource parent_instance;
+};
+
+static void memory_resource_observer_init (CairnObserverInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (MemoryResource, memory_resource, CAIRN_TYPE_RESOURCE,
+                               G_IMPLEMENT_INTERFACE (CAIRN_TYPE_OBSERVER,
+                                                      memory_resource_observer_init))
+
+static void
+backend_put (const char *remote_id,
+             const char *folder,
+             const char *text,
+             const char *revision)
+{
+  g_hash_table_insert (backend_notes, g_strdup (remote_id),
+                       g_strjoin ("\t", folder, text, revision, NULL));
+}
+
+static char **
+backend_get (const char *remote_id)
+{
+  const char *note = g_hash_table_lookup (backend_notes, remote_id);
+
+  return note != NULL ? g_strsplit (note, "\t", 3) : NULL;
+}
+
+static CairnItem *
+note_item (const char *remote_id,
+           gboolean    with_text)
+{
+  g_auto(GStrv) note = backend_get (remote_id);
+  CairnItem *item = cairn_item_new ("text/plain");
+  g_autoptr(GBytes) data = g_bytes_new (note[1], strlen (note[1]));
+  g_autoptr(CairnPart) part = with_text ? cairn_part_new_inline ("TEXT", data)
+                                        : cairn_part_new_missing ("TEXT", strlen (note[1]));
+
+  cairn_item_set_remote_id (item, remote_id);
+  cairn_item_set_gid (item, note[1]);
+  cairn_item_set_remote_revision (item, note[2]);
+  cairn_item_set_part (item, part);
+  return item;
+}
+
+static void
+retrieve_collections (CairnResource       *resource,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+  GPtrArray *collections = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  const char *remote_id, *parent;
+
+  g_hash_table_iter_init (&iter, backend_folders);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &remote_id, (gpointer *) &parent))
+    {
+      CairnCollection *collection = cairn_collection_new (NULL, 0, remote_id);
+
+      cairn_collection_set_remote_id (collection, remote_id);
+      cairn_collection_set_parent_remote_id (collection, *parent != '\0' ? parent : NULL);
+      g_ptr_array_add (collections, collection);
+    }
+  g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static GPtrArray *
+retrieve_collections_finish (CairnResource  *resource,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+retrieve_items (CairnResource       *resource,
+                CairnCollection     *collection,
+                CairnItemSync       *sync,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GList) remote_ids = g_hash_table_get_keys (backend_notes);
+  GError *error = NULL;
+
+  cairn_item_sync_set_merge_by_gid (sync, backend_merge_by_gid);
+  for (GList *l = remote_ids; l != NULL; l = l->next)
+    {
+      g_auto(GStrv) note = backend_get (l->data);
+
+      if (g_str_equal (note[0], cairn_collection_get_remote_id (collection)))
+        g_ptr_array_add (items, note_item (l->data, FALSE));
+    }
+  if (cairn_item_sync_add_items (sync, items, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static gboolean
+retrieve_items_finish (CairnResource  *resource,
+                       GAsyncResult   *result,
+                       GError        **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+retrieve_item (CairnResource       *resource,
+               CairnItem           *item,
+               const char * const  *parts,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+
+  g_task_return_pointer (task, note_item (cairn_item_get_remote_id (item), TRUE), g_object_unref);
+}
+
+static CairnItem *
+retrieve_item_finish (CairnResource  *resource,
+                      GAsyncResult   *result,
+                      GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static char *
+item_text (CairnItem *item)
+{
+  CairnPart *part = cairn_item_get_part (item, "TEXT");
+  GBytes *data = part != NULL ? cairn_part_get_data (part) : NULL;
+
+  return data != NULL ? g_strndup (g_bytes_get_data (data, NULL), g_bytes_get_size (data))
+                      : g_strdup ("");
+}
+
+static void
+item_added (CairnObserver *observer,
+            CairnMonitor  *monitor,
+            CairnChange   *change,
+            CairnItem     *item)
+{
+  g_autofree char *remote_id = g_strdup_printf ("local-%" G_GUINT64_FORMAT,
+                                                cairn_item_get_id (item));
+  g_autofree char *text = item_text (item);
+  g_autoptr(CairnCollection) collection =
+    cairn_store_get_collection (store, cairn_item_get_collection_id (item), NULL);
+
+  backend_put (remote_id, cairn_collection_get_remote_id (collection), text, "1");
+  cairn_resource_change_replayed (CAIRN_RESOURCE (observer), remote_id, "1");
+}
+
+static void
+item_changed (CairnObserver      *observer,
+              CairnMonitor       *monitor,
+              CairnChange        *change,
+              CairnItem          *item,
+              const char * const *parts)
+{
+  g_auto(GStrv) note = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *revision = NULL;
+
+  note = backend_get (cairn_item_get_remote_id (item));
+  text = item_text (item);
+
+  if (backend_refuses)
+    {
+      cairn_resource_change_failed (CAIRN_RESOURCE (observer),
+                                    &(GError) { CAIRN_RESOURCE_ERROR,
+                                                CAIRN_RESOURCE_ERROR_PERMANENT,
+                                                (char *) "The backend is read-only" });
+      return;
+    }
+  if (g_strcmp0 (note[2], cairn_item_get_remote_revision (item)) != 0)
+    {
+      g_autoptr(CairnItem) server = note_item (cairn_item_get_remote_id (item), TRUE);
+
+      cairn_resource_change_conflicts (CAIRN_RESOURCE (observer), server);
+      return;
+    }
+  revision = g_strdup_printf ("%d", atoi (note[2]) + 1);
+  backend_put (cairn_item_get_remote_id (item), note[0], text, revision);
+  cairn_resource_change_replayed (CAIRN_RESOURCE (observer), NULL, revision);
+}
+
+static void
+memory_resource_observer_init (CairnObserverInterface *iface)
+{
+  iface->item_added = item_added;
+  iface->item_changed = item_changed;
+}
+
+static void
+memory_resource_class_init (MemoryResourceClass *klass)
+{
+  CairnResourceClass *resource_class = CAIRN_RESOURCE_CLASS (klass);
+
+  resource_class->retrieve_collections = retrieve_collections;
+  resource_class->retrieve_collections_finish = retrieve_collections_finish;
+  resource_class->retrieve_items = retrieve_items;
+  resource_class->retrieve_items_finish = retrieve_items_finish;
+  resource_class->retrieve_item = retrieve_item;
+  resource_class->retrieve_item_finish = retrieve_item_finish;
+}
+
+static void
+memory_resource_init (MemoryResource *self)
+{
+}
+
+static CairnResource *
+start_resource (void)
+{
+  g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
+                                            "memory.agent", NULL);
+  g_autoptr(CairnAgentType) agent_type = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
+  CairnResource *resource;
+  GError *error = NULL;
+
+  ck_assert (g_file_set_contents (path, "[Cairn Agent]\nName=Memory\nModule=none\n"
+                                  "Capabilities=Resource;NoConfig;\n", -1, &error));
+  agent_type = cairn_agent_type_new_from_file (path, &error);
+  assert_no_error (error);
+  resource = g_initable_new (MEMORY_TYPE_RESOURCE, NULL, &error, "id", "memory",
+                             "agent-type", agent_type, "store", store, NULL);
+  assert_no_error (error);
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  assert_no_error (error);
+  ck_assert (cairn_agent_export (CAIRN_AGENT (resource), bus, &error));
+  assert_no_error (error);
+  return resource;
+}
+
+static void
+stop_resource (CairnResource *resource)
+{
+  cairn_agent_stop (CAIRN_AGENT (resource));
+  g_object_unref (resource);
+}
+
+typedef struct
+{
+  gboolean done;
+  GError *error;
+  GObject *object;
+} Wait;
+
+static void
+synchronized (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  cairn_resource_synchronize_finish (CAIRN_RESOURCE (source), result, &wait->error);
+  wait->done = TRUE;
+}
+
+static void
+synchronize (CairnResource *resource)
+{
+  Wait wait = { FALSE, NULL, NULL };
+
+  cairn_resource_synchronize_async (resource, 0, NULL, synchronized, &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  assert_no_error (wait.error);
+}
+
+/* Until every local change is replayed and no task is left. */
+static void
+wait_replayed (CairnResource *resource)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  CairnScheduler *scheduler = cairn_resource_get_scheduler (resource);
+  guint64 pending = 1;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      ck_assert (cairn_resource_get_pending_changes (resource, &pending, NULL));
+      if (pending == 0 && cairn_scheduler_get_running_task (scheduler) == NULL &&
+          cairn_scheduler_get_queue_length (scheduler, CAIRN_SCHEDULER_QUEUE_CHANGE_REPLAY) == 0)
+        return;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  ck_abort_msg ("changes still pending: %" G_GUINT64_FORMAT, pending);
+}
+
+static CairnCollection *
+find_collection (const char *remote_id)
+{
+  GError *error = NULL;
+  CairnCollection *collection = cairn_store_find_collection_by_remote_id (client, "memory",
+                                                                          remote_id, &error);
+
+  assert_no_error (error);
+  return collection;
+}
+
+static CairnItem *
+find_item (const char *folder,
+           const char *remote_id)
+{
+  g_autoptr(CairnCollection) collection = find_collection (folder);
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  GError *error = NULL;
+  CairnItem *item;
+
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  item = cairn_store_find_item_by_remote_id (client, cairn_collection_get_id (collection),
+                                             remote_id, scope, &error);
+  if (item == NULL)
+    g_clear_error (&error);
+  return item;
+}
+
+static guint64
+count_items (const char *folder)
+{
+  g_autoptr(CairnCollection) collection = find_collection (folder);
+  guint64 count = 0;
+
+  ck_assert (cairn_store_get_collection_statistics (client, cairn_collection_get_id (collection),
+                                                    &count, NULL, NULL, NULL));
+  return count;
+}
+
+static gboolean
+set_text (CairnTransaction  *transaction,
+          gpointer           user_data,
+          GError           **error)
+{
+  CairnItem *item = user_data;
+
+  return cairn_transaction_modify_item (transaction, item, 0, error);
+}
+
+static void
+edit_locally (const char *folder,
+              const char *remote_id,
+              const char *text)
+{
+  g_autoptr(CairnItem) item = find_item (folder, remote_id);
+  g_autoptr(GBytes) data = g_bytes_new (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", data);
+  GError *error = NULL;
+
+  ck_assert_ptr_nonnull (item);
+  cairn_item_set_part (item, part);
+  ck_assert (cairn_store_write_sync (client, set_text, item, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static void
+setup (void)
+{
+  GError *error = NULL;
+
+  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_SECRET_SERVICE, &error);
+  assert_no_error (error);
+  store = cairn_test_environment_open_store (environment, &error);
+  assert_no_error (error);
+  client = cairn_test_environment_open_store (environment, &error);
+  assert_no_error (error);
+  backend_folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  backend_notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  backend_refuses = FALSE;
+  backend_merge_by_gid = FALSE;
+  g_hash_table_insert (backend_folders, g_strdup ("work"), g_strdup (""));
+  g_hash_table_insert (backend_folders, g_strdup ("work/2026"), g_strdup ("work"));
+  backend_put ("a", "work", "alpha", "1");
+  backend_put ("b", "work", "beta", "1");
+  backend_put ("c", "work/2026", "gamma", "1");
+}
+
+static void
+teardown (void)
+{
+  g_clear_object (&client);
+  g_clear_object (&store);
+  g_clear_object (&environment);
+  g_clear_pointer (&backend_folders, g_hash_table_unref);
+  g_clear_pointer (&backend_notes, g_hash_table_unref);
+}
+
+START_TEST (test_sync_merges_tree_and_items)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnCollection) year = NULL;
+  g_autoptr(CairnItem) b = NULL;
+
+  synchronize (resource);
+  ck_assert_uint_eq (count_items ("work"), 2);
+  ck_assert_uint_eq (count_items ("work/2026"), 1);
+
+  /* The backend moves a folder to the top, changes, adds and removes notes. */
+  g_hash_table_insert (backend_folders, g_strdup ("work/2026"), g_strdup (""));
+  backend_put ("b", "work", "beta two", "2");
+  backend_put ("d", "work", "delta", "1");
+  g_hash_table_remove (backend_notes, "a");
+  synchronize (resource);
+
+  year = find_collection ("work/2026");
+  ck_assert_uint_eq (cairn_collection_get_parent_id (year), 0);
+  ck_assert_uint_eq (count_items ("work"), 2);
+  b = find_item ("work", "b");
+  ck_assert_str_eq (cairn_item_get_remote_revision (b), "2");
+
+  /* A folder gone from the backend goes with its notes. */
+  g_hash_table_remove (backend_folders, "work/2026");
+  synchronize (resource);
+  ck_assert_ptr_null (cairn_store_find_collection_by_remote_id (client, "memory", "work/2026",
+                                                                NULL));
+  stop_resource (resource);
+}
+END_TEST
+
+START_TEST (test_merge_by_gid)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnItem) renamed = NULL;
+
+  synchronize (resource);
+  /* The backend renumbers a note: same GID (its text), new remote id. */
+  g_hash_table_remove (backend_notes, "a");
+  backend_put ("a2", "work", "alpha", "1");
+  backend_merge_by_gid = TRUE;
+  synchronize (resource);
+  ck_assert_uint_eq (count_items ("work"), 2);
+  renamed = find_item ("work", "a2");
+  ck_assert_ptr_nonnull (renamed);
+  stop_resource (resource);
+}
+END_TEST
+
+START_TEST (test_replay_and_failed_changes)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(GPtrArray) failed = NULL;
+  g_autoptr(CairnItem) b = NULL;
+  g_auto(GStrv) note = NULL;
+  GError *error = NULL;
+
+  synchronize (resource);
+  edit_locally ("work", "b", "beta edited");
+  wait_replayed (resource);
+  note = backend_get ("b");
+  ck_assert_str_eq (note[1], "beta edited");
+  b = find_item ("work", "b");
+  ck_assert_str_eq (cairn_item_get_remote_revision (b), "2");
+
+  /* A refused change is kept, and a sync leaves its item alone. */
+  backend_refuses = TRUE;
+  edit_locally ("work", "a", "alpha edited");
+  wait_replayed (resource);
+  failed = cairn_resource_list_failed_changes (resource, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (failed->len, 1);
+  ck_assert_str_eq (cairn_failed_change_get_reason (g_ptr_array_index (failed, 0)),
+                    "The backend is read-only");
+  g_hash_table_remove (backend_notes, "a");
+  synchronize (resource);
+  ck_assert_uint_eq (count_items ("work"), 2);
+
+  /* Retried, it fails again; discarded, the backend's state wins. */
+  ck_assert (cairn_resource_retry_failed_changes (resource, NULL, 0, &error));
+  wait_replayed (resource);
+  g_clear_pointer (&failed, g_ptr_array_unref);
+  failed = cairn_resource_list_failed_changes (resource, &error);
+  ck_assert_uint_eq (failed->len, 1);
+  ck_assert (cairn_resource_discard_failed_changes (resource, NULL, 0, &error));
+  synchronize (resource);
+  ck_assert_uint_eq (count_items ("work"), 1);
+  stop_resource (resource);
+}
+END_TEST
+
+static void
+conflict (CairnConflictPolicy  policy,
+          const char          *expected_backend,
+          const char          *expected_store,
+          guint                expected_items)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnItem) b = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) note = NULL;
+
+  cairn_resource_set_conflict_policy (resource, policy);
+  synchronize (resource);
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), FALSE);
+  edit_locally ("work", "b", "local");
+  backend_put ("b", "work", "server", "5");
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), TRUE);
+  wait_replayed (resource);
+
+  note = backend_get ("b");
+  ck_assert_str_eq (note[1], expected_backend);
+  b = find_item ("work", "b");
+  text = item_text (b);
+  ck_assert_str_eq (text, expected_store);
+  ck_assert_uint_eq (g_hash_table_size (backend_notes), expected_items);
+  stop_resource (resource);
+}
+
+START_TEST (test_conflict_keep_server)
+{
+  conflict (CAIRN_CONFLICT_POLICY_KEEP_SERVER, "server", "server", 3);
+}
+END_TEST
+
+START_TEST (test_conflict_keep_local)
+{
+  conflict (CAIRN_CONFLICT_POLICY_KEEP_LOCAL, "local", "local", 3);
+}
+END_TEST
+
+START_TEST (test_conflict_keep_both)
+{
+  conflict (CAIRN_CONFLICT_POLICY_KEEP_BOTH, "server", "server", 4);
+}
+END_TEST
+
+static void
+fetched (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  wait->object = G_OBJECT (cairn_store_fetch_item_finish (CAIRN_STORE (source), result,
+                                                          &wait->error));
+  wait->done = TRUE;
+}
+
+START_TEST (test_fetch_missing_part)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autofree char *text = NULL;
+  Wait wait = { FALSE, NULL, NULL };
+  guint owner;
+
+  synchronize (resource);
+  stored = find_item ("work", "a");
+  ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (stored, "TEXT")),
+                    CAIRN_PART_STORAGE_MISSING);
+  owner = g_bus_own_name (G_BUS_TYPE_SESSION, "org.cairn.Agent.memory",
+                          G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL, NULL);
+
+  cairn_fetch_scope_add_part (scope, "TEXT");
+  cairn_store_fetch_item_async (client, cairn_item_get_id (stored), scope, NULL, fetched, &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  assert_no_error (wait.error);
+  text = item_text (CAIRN_ITEM (wait.object));
+  ck_assert_str_eq (text, "alpha");
+  g_object_unref (wait.object);
+
+  g_bus_unown_name (owner);
+  stop_resource (resource);
+}
+END_TEST
+
+static void
+password_found (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  wait->object = (GObject *) cairn_resource_lookup_password_finish (CAIRN_RESOURCE (source),
+                                                                    result, &wait->error);
+  wait->done = TRUE;
+}
+
+START_TEST (test_password)
+{
+  CairnResource *resource = start_resource ();
+  Wait wait = { FALSE, NULL, NULL };
+  GError *error = NULL;
+
+  cairn_resource_lookup_password_async (resource, NULL, password_found, &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  ck_assert (g_error_matches (wait.error, CAIRN_RESOURCE_ERROR,
+                              CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS));
+  g_clear_error (&wait.error);
+  ck_assert_int_eq (cairn_agent_get_status (CAIRN_AGENT (resource)),
+                    CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS);
+
+  ck_assert (cairn_secrets_store_sync (cairn_resource_get_secrets (resource), "password",
+                                       "hunter2-canary", NULL, &error));
+  wait.done = FALSE;
+  cairn_resource_lookup_password_async (resource, NULL, password_found, &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  assert_no_error (wait.error);
+  ck_assert_str_eq ((char *) wait.object, "hunter2-canary");
+  g_free (wait.object);
+  stop_resource (resource);
+}
+END_TEST
+
+int
+main (void)
+{
+  const CairnTestCase cases[] = {
+    { "sync", test_sync_merges_tree_and_items },
+    { "sync", test_merge_by_gid },
+    { "replay", test_replay_and_failed_changes },
+    { "conflicts", test_conflict_keep_server },
+    { "conflicts", test_conflict_keep_local },
+    { "conflicts", test_conflict_keep_both },
+    { "parts", test_fetch_missing_part },
+    { "credentials", test_password },
+  };
+
+  return cairn_test_suite_run (cairn_test_suite_new ("resource", cases, G_N_ELEMENTS (cases),
+                                                     setup, teardown, 60));
+}
