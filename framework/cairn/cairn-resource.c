@@ -1292,17 +1292,45 @@ scheduler_task_done (GObject      *source,
     g_task_return_error (task, error);
 }
 
-/* Queues @scheduler_task and answers @task when it ends. */
+/* Queues @scheduler_task (taking it) and answers the caller when it ends. */
 static void
-queue_for (CairnResource      *self,
-           CairnSchedulerTask *scheduler_task,
-           GTask              *task)
+request (CairnResource       *self,
+         CairnSchedulerTask  *scheduler_task,
+         gpointer             source_tag,
+         GCancellable        *cancellable,
+         GAsyncReadyCallback  callback,
+         gpointer             user_data)
 {
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(CairnSchedulerTask) owned = scheduler_task;
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
 
-  cairn_scheduler_queue_async (priv->scheduler, scheduler_task, g_task_get_cancellable (task),
-                               scheduler_task_done, g_object_ref (task));
+  g_task_set_source_tag (task, source_tag);
+  cairn_scheduler_queue_async (priv->scheduler, owned, cancellable, scheduler_task_done, task);
   update_queues (self);
+}
+
+static gboolean
+request_finish (CairnResource  *self,
+                GAsyncResult   *result,
+                gpointer        source_tag,
+                GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+fail_request (CairnResource       *self,
+              gpointer             source_tag,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data,
+              const char          *message)
+{
+  g_task_report_new_error (self, callback, user_data, source_tag, CAIRN_RESOURCE_ERROR,
+                           CAIRN_RESOURCE_ERROR_INVALID, "%s", message);
 }
 
 static gboolean
@@ -1824,23 +1852,19 @@ cairn_resource_synchronize_async (CairnResource       *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(CairnSchedulerTask) scheduler_task = NULL;
-
   g_return_if_fail (CAIRN_IS_RESOURCE (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cairn_resource_synchronize_async);
   if (collection_id > G_MAXINT64)
     {
-      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
-                               "No collection %" G_GUINT64_FORMAT, collection_id);
+      fail_request (self, cairn_resource_synchronize_async, callback, user_data,
+                    "No such collection");
       return;
     }
-  scheduler_task = collection_id == 0
-    ? cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL)
-    : cairn_scheduler_task_new_sync_collection (collection_id);
-  queue_for (self, scheduler_task, task);
+  request (self,
+           collection_id == 0
+           ? cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL)
+           : cairn_scheduler_task_new_sync_collection (collection_id),
+           cairn_resource_synchronize_async, cancellable, callback, user_data);
 }
 
 /**
@@ -1858,9 +1882,7 @@ cairn_resource_synchronize_finish (CairnResource  *self,
                                    GAsyncResult   *result,
                                    GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return request_finish (self, result, cairn_resource_synchronize_async, error);
 }
 
 /**
@@ -1880,15 +1902,10 @@ cairn_resource_synchronize_collection_tree_async (CairnResource       *self,
                                                   GAsyncReadyCallback  callback,
                                                   gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(CairnSchedulerTask) scheduler_task = NULL;
-
   g_return_if_fail (CAIRN_IS_RESOURCE (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cairn_resource_synchronize_collection_tree_async);
-  scheduler_task = cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_COLLECTION_TREE);
-  queue_for (self, scheduler_task, task);
+  request (self, cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_COLLECTION_TREE),
+           cairn_resource_synchronize_collection_tree_async, cancellable, callback, user_data);
 }
 
 /**
@@ -1906,9 +1923,7 @@ cairn_resource_synchronize_collection_tree_finish (CairnResource  *self,
                                                    GAsyncResult   *result,
                                                    GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return request_finish (self, result, cairn_resource_synchronize_collection_tree_async, error);
 }
 
 /**
@@ -1938,25 +1953,22 @@ cairn_resource_retrieve_items_async (CairnResource       *self,
                                      GAsyncReadyCallback  callback,
                                      gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(CairnSchedulerTask) scheduler_task = NULL;
   static const char * const no_parts[] = { NULL };
 
   g_return_if_fail (CAIRN_IS_RESOURCE (self));
   g_return_if_fail (item_ids != NULL || n_items == 0);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cairn_resource_retrieve_items_async);
   for (gsize i = 0; i < n_items; i++)
     if (item_ids[i] == 0 || item_ids[i] > G_MAXINT64)
       {
-        g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
-                                 "No item %" G_GUINT64_FORMAT, item_ids[i]);
+        fail_request (self, cairn_resource_retrieve_items_async, callback, user_data,
+                      "No such item");
         return;
       }
-  scheduler_task = cairn_scheduler_task_new_fetch_parts ((const gint64 *) item_ids, n_items,
-                                                         parts != NULL ? parts : no_parts);
-  queue_for (self, scheduler_task, task);
+  request (self,
+           cairn_scheduler_task_new_fetch_parts ((const gint64 *) item_ids, n_items,
+                                                 parts != NULL ? parts : no_parts),
+           cairn_resource_retrieve_items_async, cancellable, callback, user_data);
 }
 
 /**
@@ -1974,9 +1986,7 @@ cairn_resource_retrieve_items_finish (CairnResource  *self,
                                       GAsyncResult   *result,
                                       GError        **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return request_finish (self, result, cairn_resource_retrieve_items_async, error);
 }
 
 /**
