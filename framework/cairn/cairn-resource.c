@@ -643,6 +643,17 @@ settle (CairnTransaction  *transaction,
          _cairn_transaction_set_flags (transaction, id, settlement->flags, error);
 }
 
+static gboolean
+redeliver (gpointer user_data)
+{
+  CairnResource *self = user_data;
+  GPtrArray *changes, *items;
+
+  if (get_held (self, &changes, &items))
+    deliver (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 resolve_conflict (CairnResource *self,
                   GPtrArray     *changes,
@@ -689,7 +700,9 @@ resolve_conflict (CairnResource *self,
         cairn_item_set_remote_revision (g_ptr_array_index (items, i),
                                         cairn_item_get_remote_revision (server));
       priv->conflict_redelivered = TRUE;
-      deliver (self);
+      /* From the main loop, once this outcome is cleared: a resource
+       * that reports at once would otherwise find it still set. */
+      g_idle_add_full (G_PRIORITY_DEFAULT, redeliver, g_object_ref (self), g_object_unref);
       return;
     }
 
@@ -847,6 +860,8 @@ merge_tree (CairnTransaction  *transaction,
   g_autoptr(GArray) removed = g_array_new (FALSE, FALSE, sizeof (guint64));
   guint before;
 
+  /* The copy took the free function too; it only borrows the collections. */
+  g_ptr_array_set_free_func (waiting, NULL);
   stored = cairn_store_list_collections (get_store (merge->self), resource, error);
   if (stored == NULL)
     return FALSE;
