@@ -1514,6 +1514,10 @@ cairn_resource_initable_init (GInitable     *initable,
   g_signal_connect (self, "notify::status", G_CALLBACK (on_status_changed), NULL);
   on_online_changed (self);
 
+  /* Changes recorded before a crash or a restart are replayed before the
+   * first sync: a sync first would list a note written just before the
+   * crash as a new item, beside the local one about to get its remote id. */
+  queue_replay (self);
   /* What changed in the backend while the resource was not running. */
   initial_sync = cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL);
   cairn_scheduler_queue (priv->scheduler, initial_sync);
