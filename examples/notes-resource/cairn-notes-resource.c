@@ -421,6 +421,19 @@ retrieve_item_finish (CairnResource  *resource,
  * cairn_resource_change_replayed(), _failed() or _conflicts(). A note is
  * small and the disk local, so the work is done right here. */
 
+/* Ends a callback: failed with @error if set, else replayed. */
+static void
+report (CairnResource *resource,
+        const GError  *error,
+        const char    *remote_id,
+        const char    *remote_revision)
+{
+  if (error != NULL)
+    cairn_resource_change_failed (resource, error);
+  else
+    cairn_resource_change_replayed (resource, remote_id, remote_revision);
+}
+
 static void
 item_added (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -440,10 +453,7 @@ item_added (CairnObserver *observer,
   folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
   if (folder != NULL)
     revision = write_note (folder, name, note_text (item), &error);
-  if (revision == NULL)
-    cairn_resource_change_failed (resource, error);
-  else
-    cairn_resource_change_replayed (resource, name, revision);
+  report (resource, error, name, revision);
 }
 
 static void
@@ -487,10 +497,7 @@ item_changed (CairnObserver      *observer,
     }
 
   revision = write_note (folder, name, note_text (item), &error);
-  if (revision == NULL)
-    cairn_resource_change_failed (resource, error);
-  else
-    cairn_resource_change_replayed (resource, NULL, revision);
+  report (resource, error, NULL, revision);
 }
 
 static void
@@ -523,12 +530,8 @@ item_moved (CairnObserver *observer,
   /* Already moved by an earlier attempt that did not report. */
   if (g_rename (old_path, new_path) != 0 &&
       !(errno == ENOENT && g_file_test (new_path, G_FILE_TEST_EXISTS)))
-    {
-      set_errno_error (&error, errno, "move", old_path);
-      cairn_resource_change_failed (resource, error);
-      return;
-    }
-  cairn_resource_change_replayed (resource, NULL, NULL);
+    set_errno_error (&error, errno, "move", old_path);
+  report (resource, error, NULL, NULL);
 }
 
 static void
@@ -558,12 +561,8 @@ item_removed (CairnObserver *observer,
   path = g_build_filename (folder, name, NULL);
   /* Gone already is what we want. */
   if (g_unlink (path) != 0 && errno != ENOENT)
-    {
-      set_errno_error (&error, errno, "remove", path);
-      cairn_resource_change_failed (resource, error);
-      return;
-    }
-  cairn_resource_change_replayed (resource, NULL, NULL);
+    set_errno_error (&error, errno, "remove", path);
+  report (resource, error, NULL, NULL);
 }
 
 /* The remote id a collection gets from its name and its parent's. */
@@ -612,12 +611,8 @@ collection_added (CairnObserver *observer,
     }
   path = g_build_filename (self->path, remote_id, NULL);
   if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
-    {
-      set_errno_error (&error, errno, "create", path);
-      cairn_resource_change_failed (resource, error);
-      return;
-    }
-  cairn_resource_change_replayed (resource, remote_id, NULL);
+    set_errno_error (&error, errno, "create", path);
+  report (resource, error, remote_id, NULL);
 }
 
 /* A rename. Sub-folders keep their old remote ids until the next sync
@@ -650,12 +645,8 @@ collection_changed (CairnObserver      *observer,
   to = g_build_filename (self->path, remote_id, NULL);
   if (strcmp (from, to) != 0 && g_rename (from, to) != 0 &&
       !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
-    {
-      set_errno_error (&error, errno, "rename", from);
-      cairn_resource_change_failed (resource, error);
-      return;
-    }
-  cairn_resource_change_replayed (resource, remote_id, NULL);
+    set_errno_error (&error, errno, "rename", from);
+  report (resource, error, remote_id, NULL);
 }
 
 /* Removing a collection removed its notes from the store as well. */
@@ -694,10 +685,9 @@ collection_removed (CairnObserver *observer,
   g_autoptr(GError) error = NULL;
 
   path = collection_path (self, cairn_change_get_remote_id (change), &error);
-  if (path == NULL || !remove_tree (path, &error))
-    cairn_resource_change_failed (resource, error);
-  else
-    cairn_resource_change_replayed (resource, NULL, NULL);
+  if (path != NULL)
+    remove_tree (path, &error);
+  report (resource, error, NULL, NULL);
 }
 
 static void

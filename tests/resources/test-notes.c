@@ -110,7 +110,7 @@ start (CairnTestResourceMode  mode,
   assert_no_error (error);
   client = cairn_test_resource_open_client_store (resource, &error);
   assert_no_error (error);
-  ck_assert (cairn_test_resource_wait_replayed (resource, WAIT_MS, &error));
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
 }
 
@@ -119,7 +119,7 @@ wait_replayed (void)
 {
   GError *error = NULL;
 
-  ck_assert (cairn_test_resource_wait_replayed (resource, WAIT_MS, &error));
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
 }
 
@@ -415,7 +415,11 @@ START_TEST (test_offline)
 {
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autoptr(CairnItem) external = NULL;
-  g_autofree char *stored = NULL;
+  g_autoptr(GPtrArray) changes = NULL;
+  guint64 offline_end = 0;
+  gint last_replay = -1;
+  guint first_sync = G_MAXUINT;
+  GError *error = NULL;
 
   start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
   set_online (FALSE);
@@ -434,11 +438,15 @@ START_TEST (test_offline)
       local_modify (g_array_index (ids, guint64, i), text);
     }
   /* An external edit while offline: a sync slipping in before the
-   * replay ended would store it. */
+   * replay ended would store it before the last replayed change. */
   write_note ("Work", "d.txt", "delta, edited offline");
+
+  ck_assert (cairn_store_get_revision (client, &offline_end, &error));
+  assert_no_error (error);
 
   set_online (TRUE);
   wait_replayed ();
+  synchronize ();
 
   ck_assert_uint_eq (count_files ("Work"), N_OFFLINE / 2 + 1);
   for (guint i = 0; i < ids->len; i++)
@@ -450,11 +458,26 @@ START_TEST (test_offline)
 
       ck_assert_str_eq (text, expected);
     }
-  /* The replay ran first; the queued sync ran after it, if at all. */
+  /* In the change log after going offline, the resource's writes of
+   * the replayed notes' remote ids all come before the sync's write of
+   * the external edit. */
   external = find_item ("Work", "d.txt");
-  stored = item_text (external);
-  ck_assert (g_str_equal (stored, "delta") || g_str_equal (stored, "delta, edited offline"));
-  synchronize ();
+  changes = cairn_store_get_changes_since (client, offline_end, 0, &error);
+  assert_no_error (error);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (changes, i);
+
+      if (g_strcmp0 (cairn_change_get_origin (change), ID) != 0)
+        continue;
+      if (cairn_change_get_entity_id (change) == cairn_item_get_id (external))
+        first_sync = MIN (first_sync, i);
+      else
+        last_replay = i;
+    }
+  ck_assert_int_ge (last_replay, 0);
+  ck_assert_int_lt (first_sync, changes->len);
+  ck_assert_int_lt (last_replay, first_sync);
   assert_note ("Work", "d.txt", "delta, edited offline");
 }
 END_TEST
@@ -584,6 +607,10 @@ START_TEST (test_missing_part)
   ck_assert (cairn_store_write_sync (own, create_without_text, &edit, NULL, NULL, &error));
   assert_no_error (error);
   id = cairn_item_get_id (item);
+  g_clear_object (&item);
+  item = find_item ("Work", "f.txt");
+  ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (item, "TEXT")),
+                    CAIRN_PART_STORAGE_MISSING);
 
   reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "RetrieveItems",
                                          g_variant_new ("(@at^as)",
@@ -624,9 +651,21 @@ create_folder (CairnTransaction  *transaction,
   return cairn_transaction_create_collection (transaction, folder, error);
 }
 
-START_TEST (test_failed_change)
+/* Retries or discards one failed change over D-Bus. */
+static void
+call_failed (const char *method,
+             guint64     id)
 {
   g_autoptr(GVariant) reply = NULL;
+  GError *error = NULL;
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, method,
+                                         g_variant_new_parsed ("([@t %t],)", id), NULL, &error);
+  assert_no_error (error);
+}
+
+START_TEST (test_failed_change)
+{
   g_autofree char *escaped = g_build_filename (notes, "..", "evil", NULL);
   guint64 failed = 0, again = 0;
   GError *error = NULL;
@@ -643,20 +682,12 @@ START_TEST (test_failed_change)
   wait_replayed ();
   ck_assert_uint_eq (count_files ("Work"), 2);
 
-  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE,
-                                         "RetryFailedChanges", g_variant_new_parsed ("([@t %t],)",
-                                                                                     failed),
-                                         NULL, &error);
-  assert_no_error (error);
-  g_clear_pointer (&reply, g_variant_unref);
+  call_failed ("RetryFailedChanges", failed);
   wait_replayed ();
   /* Refused again: kept again. */
   ck_assert_uint_eq (list_failed (&again), 1);
 
-  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE,
-                                         "DiscardFailedChanges", g_variant_new_parsed ("(@at [],)"),
-                                         NULL, &error);
-  assert_no_error (error);
+  call_failed ("DiscardFailedChanges", again);
   ck_assert_uint_eq (list_failed (NULL), 0);
 }
 END_TEST
