@@ -648,6 +648,17 @@ settle (CairnTransaction  *transaction,
          _cairn_transaction_set_flags (transaction, id, settlement->flags, error);
 }
 
+static gboolean
+redeliver (gpointer user_data)
+{
+  CairnResource *self = user_data;
+  GPtrArray *changes, *items;
+
+  if (get_held (self, &changes, &items))
+    deliver (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 resolve_conflict (CairnResource *self,
                   GPtrArray     *changes,
@@ -694,7 +705,9 @@ resolve_conflict (CairnResource *self,
         cairn_item_set_remote_revision (g_ptr_array_index (items, i),
                                         cairn_item_get_remote_revision (server));
       priv->conflict_redelivered = TRUE;
-      deliver (self);
+      /* From the main loop, once this outcome is cleared: a resource
+       * that reports at once would otherwise find it still set. */
+      g_idle_add_full (G_PRIORITY_DEFAULT, redeliver, g_object_ref (self), g_object_unref);
       return;
     }
 
@@ -1534,6 +1547,10 @@ cairn_resource_initable_init (GInitable     *initable,
   g_signal_connect (self, "notify::status", G_CALLBACK (on_status_changed), NULL);
   on_online_changed (self);
 
+  /* Changes recorded before a crash or a restart are replayed before the
+   * first sync: a sync first would list a note written just before the
+   * crash as a new item, beside the local one about to get its remote id. */
+  queue_replay (self);
   /* What changed in the backend while the resource was not running. */
   initial_sync = cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL);
   cairn_scheduler_queue (priv->scheduler, initial_sync);

@@ -66,9 +66,9 @@ typedef enum
  */
 typedef enum
 {
-  CAIRN_CONFLICT_POLICY_KEEP_SERVER,
-  CAIRN_CONFLICT_POLICY_KEEP_LOCAL,
-  CAIRN_CONFLICT_POLICY_KEEP_BOTH,
+  CAIRN_CONFLICT_POLICY_KEEP_SERVER, /*< nick=keep-server >*/
+  CAIRN_CONFLICT_POLICY_KEEP_LOCAL, /*< nick=keep-local >*/
+  CAIRN_CONFLICT_POLICY_KEEP_BOTH, /*< nick=keep-both >*/
 } CairnConflictPolicy;
 
 #define CAIRN_RESOURCE_INTERFACE "org.cairn.Resource1"

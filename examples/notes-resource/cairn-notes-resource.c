@@ -1,0 +1,806 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A resource over a folder of plain-text notes, the example that
+ * docs/writing-a-resource.md walks through:
+ *
+ *   [Agent]
+ *   Type=notes
+ *   path=/home/me/Notes
+ *
+ * Every sub-folder of path is a collection, whose remote id is its path
+ * relative to path; every file in it is an item of type text/plain, whose
+ * remote id is the file name, whose remote revision is its modification
+ * time and size, and whose TEXT part is the file's content. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include <cairn/cairn.h>
+
+CAIRN_AGENT_MODULE_DEFINE_VERSION;
+
+#define NOTES_MIME_TYPE "text/plain"
+#define NOTES_PART "TEXT"
+
+#define CAIRN_TYPE_NOTES_RESOURCE (cairn_notes_resource_get_type ())
+G_DECLARE_FINAL_TYPE (CairnNotesResource, cairn_notes_resource, CAIRN, NOTES_RESOURCE,
+                      CairnResource)
+
+struct _CairnNotesResource
+{
+  CairnResource parent_instance;
+
+  char *path;
+};
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void cairn_notes_resource_observer_init (CairnObserverInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CairnNotesResource, cairn_notes_resource, CAIRN_TYPE_RESOURCE,
+                               G_IMPLEMENT_INTERFACE (CAIRN_TYPE_OBSERVER,
+                                                      cairn_notes_resource_observer_init))
+
+/* Files */
+
+static gboolean
+set_errno_error (GError     **error,
+                 int          saved_errno,
+                 const char  *what,
+                 const char  *path)
+{
+  /* A full disk or a busy file may pass; anything else will not. */
+  int code = saved_errno == ENOSPC || saved_errno == EAGAIN || saved_errno == EBUSY ||
+             saved_errno == EINTR
+             ? CAIRN_RESOURCE_ERROR_TRANSIENT : CAIRN_RESOURCE_ERROR_PERMANENT;
+
+  g_set_error (error, CAIRN_RESOURCE_ERROR, code, "Cannot %s %s: %s", what, path,
+               g_strerror (saved_errno));
+  return FALSE;
+}
+
+/* Names come from the store, which anyone may write: one that is not a
+ * single path component must never reach the file system. */
+static gboolean
+check_name (const char  *name,
+            GError     **error)
+{
+  if (name == NULL || *name == '\0' || strchr (name, '/') != NULL ||
+      strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                   "“%s” is not a valid note or folder name", name ? name : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A collection's remote id is a relative path: every component is checked. */
+static char *
+collection_path (CairnNotesResource  *self,
+                 const char          *remote_id,
+                 GError             **error)
+{
+  g_auto(GStrv) components = NULL;
+
+  if (remote_id == NULL)
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                   "A folder has no remote id");
+      return NULL;
+    }
+  components = g_strsplit (remote_id, "/", -1);
+  for (guint i = 0; components[i] != NULL; i++)
+    if (!check_name (components[i], error))
+      return NULL;
+  return g_build_filename (self->path, remote_id, NULL);
+}
+
+static char *
+collection_path_by_id (CairnNotesResource  *self,
+                       guint64              id,
+                       GError             **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(CairnCollection) collection = cairn_store_get_collection (store, id, error);
+
+  if (collection == NULL)
+    return NULL;
+  return collection_path (self, cairn_collection_get_remote_id (collection), error);
+}
+
+static char *
+revision_of (const struct stat *st)
+{
+  return g_strdup_printf ("%" G_GINT64_FORMAT ".%09ld-%" G_GINT64_FORMAT,
+                          (gint64) st->st_mtim.tv_sec, (long) st->st_mtim.tv_nsec,
+                          (gint64) st->st_size);
+}
+
+/* Reads one note; %NULL with errno-based @error if it cannot. */
+static CairnItem *
+read_note (const char  *folder,
+           const char  *name,
+           GError     **error)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  g_autoptr(CairnItem) item = cairn_item_new (NOTES_MIME_TYPE);
+  g_autoptr(CairnPart) part = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *revision = NULL;
+  g_autofree char *contents = NULL;
+  struct stat st;
+  gsize length;
+
+  /* The revision is taken before reading, so a write in between shows
+   * up as a change at the next sync rather than being lost. */
+  if (g_stat (path, &st) != 0)
+    return set_errno_error (error, errno, "read", path), NULL;
+  if (!g_file_get_contents (path, &contents, &length, NULL))
+    return set_errno_error (error, errno, "read", path), NULL;
+  revision = revision_of (&st);
+  bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+  part = cairn_part_new_inline (NOTES_PART, bytes);
+  cairn_item_set_remote_id (item, name);
+  cairn_item_set_remote_revision (item, revision);
+  cairn_item_set_size (item, length);
+  cairn_item_set_part (item, part);
+  return g_steal_pointer (&item);
+}
+
+/* Writes @data to folder/name atomically: a crash leaves the old file or
+ * the new one, never half of it. Returns the new revision. */
+static char *
+write_note (const char  *folder,
+            const char  *name,
+            GBytes      *data,
+            GError     **error)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  g_autofree char *tmp_path = g_strconcat (folder, "/.", name, ".tmp", NULL);
+  gsize length;
+  const char *bytes = data ? g_bytes_get_data (data, &length) : (length = 0, "");
+  struct stat st;
+  int fd;
+
+  fd = g_open (tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return set_errno_error (error, errno, "create", tmp_path), NULL;
+  for (gsize done = 0; done < length; )
+    {
+      ssize_t n = write (fd, bytes + done, length - done);
+
+      if (n < 0 && errno != EINTR)
+        {
+          int saved_errno = errno;
+
+          close (fd);
+          g_unlink (tmp_path);
+          return set_errno_error (error, saved_errno, "write", tmp_path), NULL;
+        }
+      done += MAX (n, 0);
+    }
+  if (fsync (fd) != 0 || close (fd) != 0)
+    return set_errno_error (error, errno, "write", tmp_path), NULL;
+  if (g_rename (tmp_path, path) != 0)
+    return set_errno_error (error, errno, "rename", tmp_path), NULL;
+  if (g_stat (path, &st) != 0)
+    return set_errno_error (error, errno, "read", path), NULL;
+  return revision_of (&st);
+}
+
+static GBytes *
+note_text (CairnItem *item)
+{
+  CairnPart *part = item ? cairn_item_get_part (item, NOTES_PART) : NULL;
+
+  return part ? cairn_part_get_data (part) : NULL;
+}
+
+/* Reading the backend: these run in a worker thread, so they touch
+ * nothing but the file system. */
+
+static void
+list_folders (const char *root,
+              const char *relative,
+              GPtrArray  *collections)
+{
+  g_autofree char *folder = relative ? g_build_filename (root, relative, NULL) : g_strdup (root);
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+      g_autofree char *remote_id = relative ? g_build_filename (relative, name, NULL)
+                                            : g_strdup (name);
+      const char *mime_types[] = { NOTES_MIME_TYPE, NULL };
+      CairnCollection *collection;
+
+      if (name[0] == '.' || !g_file_test (path, G_FILE_TEST_IS_DIR))
+        continue;
+      /* The resource and parent ids are filled in by the tree merge. */
+      collection = cairn_collection_new (NULL, 0, name);
+      cairn_collection_set_remote_id (collection, remote_id);
+      cairn_collection_set_parent_remote_id (collection, relative);
+      cairn_collection_set_content_mime_types (collection, mime_types);
+      g_ptr_array_add (collections, collection);
+      list_folders (root, remote_id, collections);
+    }
+}
+
+static void
+retrieve_collections_thread (GTask        *task,
+                             gpointer      source,
+                             gpointer      task_data,
+                             GCancellable *cancellable)
+{
+  CairnNotesResource *self = source;
+  GPtrArray *collections = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (!g_file_test (self->path, G_FILE_TEST_IS_DIR))
+    {
+      g_ptr_array_unref (collections);
+      /* Perhaps an unmounted disk: try again later rather than drop
+       * every collection. */
+      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                               "The notes folder %s is missing", self->path);
+      return;
+    }
+  list_folders (self->path, NULL, collections);
+  g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+retrieve_collections (CairnResource       *resource,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, retrieve_collections);
+  g_task_run_in_thread (task, retrieve_collections_thread);
+}
+
+static GPtrArray *
+retrieve_collections_finish (CairnResource  *resource,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+list_notes_thread (GTask        *task,
+                   gpointer      source,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  const char *folder = task_data;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GDir) dir = NULL;
+  GError *error = NULL;
+  const char *name;
+
+  dir = g_dir_open (folder, 0, &error);
+  if (dir == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+      CairnItem *item;
+
+      /* Hidden files are our temporary files, or not notes. */
+      if (name[0] == '.' || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        continue;
+      item = read_note (folder, name, NULL);
+      /* A file removed while listing is simply not listed. */
+      if (item != NULL)
+        g_ptr_array_add (items, item);
+    }
+  g_task_return_pointer (task, g_steal_pointer (&items), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+notes_listed (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CairnItemSync *sync = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) items = NULL;
+  GError *error = NULL;
+
+  items = g_task_propagate_pointer (G_TASK (result), &error);
+  if (items == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Handed in batches, each one write transaction of the store. */
+  for (guint start = 0; start < items->len; start += CAIRN_STORE_BATCH_SIZE)
+    {
+      guint end = MIN (start + CAIRN_STORE_BATCH_SIZE, items->len);
+      g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+
+      for (guint i = start; i < end; i++)
+        g_ptr_array_add (batch, g_ptr_array_index (items, i));
+      if (!cairn_item_sync_add_items (sync, batch, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+/* A full sync: every note is listed, and CairnItemSync removes from the
+ * store the items that were not. */
+static void
+retrieve_items (CairnResource       *resource,
+                CairnCollection     *collection,
+                CairnItemSync       *sync,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (resource);
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+  g_autoptr(GTask) listing = NULL;
+  GError *error = NULL;
+  char *folder;
+
+  g_task_set_source_tag (task, retrieve_items);
+  g_task_set_task_data (task, g_object_ref (sync), g_object_unref);
+  folder = collection_path (self, cairn_collection_get_remote_id (collection), &error);
+  if (folder == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  listing = g_task_new (resource, cancellable, notes_listed, g_steal_pointer (&task));
+  g_task_set_task_data (listing, folder, g_free);
+  g_task_run_in_thread (listing, list_notes_thread);
+}
+
+static gboolean
+retrieve_items_finish (CairnResource  *resource,
+                       GAsyncResult   *result,
+                       GError        **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* One note is small: read it at once. */
+static void
+retrieve_item (CairnResource       *resource,
+               CairnItem           *item,
+               const char * const  *parts,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (resource);
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+  g_autofree char *folder = NULL;
+  CairnItem *note = NULL;
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, retrieve_item);
+  folder = collection_path_by_id (self, cairn_item_get_collection_id (item), &error);
+  if (folder != NULL && check_name (cairn_item_get_remote_id (item), &error))
+    note = read_note (folder, cairn_item_get_remote_id (item), &error);
+  if (note == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, note, g_object_unref);
+}
+
+static CairnItem *
+retrieve_item_finish (CairnResource  *resource,
+                      GAsyncResult   *result,
+                      GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Change replay: each callback ends with exactly one of
+ * cairn_resource_change_replayed(), _failed() or _conflicts(). A note is
+ * small and the disk local, so the work is done right here. */
+
+/* Ends a callback: failed with @error if set, else replayed. */
+static void
+report (CairnResource *resource,
+        const GError  *error,
+        const char    *remote_id,
+        const char    *remote_revision)
+{
+  if (error != NULL)
+    cairn_resource_change_failed (resource, error);
+  else
+    cairn_resource_change_replayed (resource, remote_id, remote_revision);
+}
+
+static void
+item_added (CairnObserver *observer,
+            CairnMonitor  *monitor,
+            CairnChange   *change,
+            CairnItem     *item)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
+  CairnResource *resource = CAIRN_RESOURCE (observer);
+  /* Named after the item id: a replay repeated after a crash writes the
+   * same file again instead of a second one. */
+  g_autofree char *name = g_strdup_printf ("note-%" G_GUINT64_FORMAT ".txt",
+                                           cairn_change_get_entity_id (change));
+  g_autofree char *folder = NULL;
+  g_autofree char *revision = NULL;
+  g_autoptr(GError) error = NULL;
+
+  folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
+  if (folder != NULL)
+    revision = write_note (folder, name, note_text (item), &error);
+  report (resource, error, name, revision);
+}
+
+static void
+item_changed (CairnObserver      *observer,
+              CairnMonitor       *monitor,
+              CairnChange        *change,
+              CairnItem          *item,
+              const char * const *parts)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
+  CairnResource *resource = CAIRN_RESOURCE (observer);
+  const char *name = cairn_item_get_remote_id (item);
+  g_autofree char *folder = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *current = NULL;
+  g_autofree char *revision = NULL;
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+
+  folder = collection_path_by_id (self, cairn_item_get_collection_id (item), &error);
+  if (folder == NULL || !check_name (name, &error))
+    {
+      cairn_resource_change_failed (resource, error);
+      return;
+    }
+
+  /* Someone edited the file since we last read it: hand the file's
+   * version over, and the conflict policy decides. */
+  path = g_build_filename (folder, name, NULL);
+  if (g_stat (path, &st) == 0)
+    current = revision_of (&st);
+  if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0)
+    {
+      g_autoptr(CairnItem) server = read_note (folder, name, &error);
+
+      if (server == NULL)
+        cairn_resource_change_failed (resource, error);
+      else
+        cairn_resource_change_conflicts (resource, server);
+      return;
+    }
+
+  revision = write_note (folder, name, note_text (item), &error);
+  report (resource, error, NULL, revision);
+}
+
+static void
+item_moved (CairnObserver *observer,
+            CairnMonitor  *monitor,
+            CairnChange   *change,
+            CairnItem     *item,
+            guint64        source,
+            guint64        destination)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
+  CairnResource *resource = CAIRN_RESOURCE (observer);
+  const char *name = cairn_change_get_remote_id (change);
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *old_path = NULL;
+  g_autofree char *new_path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  from = collection_path_by_id (self, source, &error);
+  if (from != NULL)
+    to = collection_path_by_id (self, destination, &error);
+  if (to == NULL || !check_name (name, &error))
+    {
+      cairn_resource_change_failed (resource, error);
+      return;
+    }
+  old_path = g_build_filename (from, name, NULL);
+  new_path = g_build_filename (to, name, NULL);
+  /* Already moved by an earlier attempt that did not report. */
+  if (g_rename (old_path, new_path) != 0 &&
+      !(errno == ENOENT && g_file_test (new_path, G_FILE_TEST_EXISTS)))
+    set_errno_error (&error, errno, "move", old_path);
+  report (resource, error, NULL, NULL);
+}
+
+static void
+item_removed (CairnObserver *observer,
+              CairnMonitor  *monitor,
+              CairnChange   *change)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
+  CairnResource *resource = CAIRN_RESOURCE (observer);
+  const char *name = cairn_change_get_remote_id (change);
+  g_autofree char *folder = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Never written to a file: nothing to remove. */
+  if (name == NULL)
+    {
+      cairn_resource_change_replayed (resource, NULL, NULL);
+      return;
+    }
+  folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
+  if (folder == NULL || !check_name (name, &error))
+    {
+      cairn_resource_change_failed (resource, error);
+      return;
+    }
+  path = g_build_filename (folder, name, NULL);
+  /* Gone already is what we want. */
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    set_errno_error (&error, errno, "remove", path);
+  report (resource, error, NULL, NULL);
+}
+
+/* The remote id a collection gets from its name and its parent's. */
+static char *
+new_collection_remote_id (CairnNotesResource  *self,
+                          CairnCollection     *collection,
+                          GError             **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(CairnCollection) parent = NULL;
+  g_autofree char *parent_path = NULL;
+  const char *name = cairn_collection_get_name (collection);
+
+  if (!check_name (name, error))
+    return NULL;
+  if (cairn_collection_get_parent_id (collection) == 0)
+    return g_strdup (name);
+  parent = cairn_store_get_collection (store, cairn_collection_get_parent_id (collection), error);
+  if (parent != NULL)
+    parent_path = collection_path (self, cairn_collection_get_remote_id (parent), error);
+  if (parent_path == NULL)
+    return NULL;
+  return g_build_filename (cairn_collection_get_remote_id (parent), name, NULL);
+}
+
+static void
+collection_added (CairnObserver *observer,
+                  CairnMonitor  *monitor,
+                  CairnChange   *change)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
+  CairnResource *resource = CAIRN_RESOURCE (observer);
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autofree char *remote_id = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  collection = cairn_store_get_collection (store, cairn_change_get_entity_id (change), &error);
+  if (collection != NULL)
+    remote_id = new_collection_remote_id (self, collection, &error);
+  if (remote_id == NULL)
+    {
+      cairn_resource_change_failed (resource, error);
+      return;
+    }
+  path = g_build_filename (self->path, remote_id, NULL);
+  if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
+    set_errno_error (&error, errno, "create", path);
+  report (resource, error, remote_id, NULL);
+}
+
+/* A rename. Sub-folders keep their old remote ids until the next sync
+ * of the tree, which finds them under the new path. */
+static void
+collection_changed (CairnObserver      *observer,
+                    CairnMonitor       *monitor,
+                    CairnChange        *change,
+                    const char * const *parts)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
+  CairnResource *resource = CAIRN_RESOURCE (observer);
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autofree char *remote_id = NULL;
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  g_autoptr(GError) error = NULL;
+
+  collection = cairn_store_get_collection (store, cairn_change_get_entity_id (change), &error);
+  if (collection != NULL)
+    from = collection_path (self, cairn_collection_get_remote_id (collection), &error);
+  if (from != NULL)
+    remote_id = new_collection_remote_id (self, collection, &error);
+  if (remote_id == NULL)
+    {
+      cairn_resource_change_failed (resource, error);
+      return;
+    }
+  to = g_build_filename (self->path, remote_id, NULL);
+  if (strcmp (from, to) != 0 && g_rename (from, to) != 0 &&
+      !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
+    set_errno_error (&error, errno, "rename", from);
+  report (resource, error, remote_id, NULL);
+}
+
+/* Removing a collection removed its notes from the store as well. */
+static gboolean
+remove_tree (const char  *path,
+             GError     **error)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        {
+          if (!remove_tree (child, error))
+            return FALSE;
+        }
+      else if (g_unlink (child) != 0 && errno != ENOENT)
+        return set_errno_error (error, errno, "remove", child);
+    }
+  if (g_rmdir (path) != 0 && errno != ENOENT)
+    return set_errno_error (error, errno, "remove", path);
+  return TRUE;
+}
+
+static void
+collection_removed (CairnObserver *observer,
+                    CairnMonitor  *monitor,
+                    CairnChange   *change)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
+  CairnResource *resource = CAIRN_RESOURCE (observer);
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  path = collection_path (self, cairn_change_get_remote_id (change), &error);
+  if (path != NULL)
+    remove_tree (path, &error);
+  report (resource, error, NULL, NULL);
+}
+
+static void
+cairn_notes_resource_observer_init (CairnObserverInterface *iface)
+{
+  iface->item_added = item_added;
+  iface->item_changed = item_changed;
+  iface->item_moved = item_moved;
+  iface->item_removed = item_removed;
+  iface->collection_added = collection_added;
+  iface->collection_changed = collection_changed;
+  iface->collection_removed = collection_removed;
+}
+
+/* GObject */
+
+static gboolean
+cairn_notes_resource_setup (CairnAgent  *agent,
+                            GError     **error)
+{
+  CairnChangeRecorder *recorder = cairn_agent_get_recorder (agent);
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+
+  /* Replay needs the content of added and changed notes. */
+  cairn_fetch_scope_add_part (scope, NOTES_PART);
+  cairn_monitor_set_fetch_scope (CAIRN_MONITOR (recorder), scope);
+  return TRUE;
+}
+
+static void
+cairn_notes_resource_finalize (GObject *object)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (object);
+
+  g_free (self->path);
+
+  G_OBJECT_CLASS (cairn_notes_resource_parent_class)->finalize (object);
+}
+
+static void
+cairn_notes_resource_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_notes_resource_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  CairnNotesResource *self = CAIRN_NOTES_RESOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      if (g_strcmp0 (self->path, g_value_get_string (value)) == 0)
+        break;
+      g_free (self->path);
+      self->path = g_value_dup_string (value);
+      g_object_notify_by_pspec (object, properties[PROP_PATH]);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_notes_resource_class_init (CairnNotesResourceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  CairnResourceClass *resource_class = CAIRN_RESOURCE_CLASS (klass);
+
+  object_class->finalize = cairn_notes_resource_finalize;
+  object_class->get_property = cairn_notes_resource_get_property;
+  object_class->set_property = cairn_notes_resource_set_property;
+  CAIRN_AGENT_CLASS (klass)->setup = cairn_notes_resource_setup;
+  resource_class->retrieve_collections = retrieve_collections;
+  resource_class->retrieve_collections_finish = retrieve_collections_finish;
+  resource_class->retrieve_items = retrieve_items;
+  resource_class->retrieve_items_finish = retrieve_items_finish;
+  resource_class->retrieve_item = retrieve_item;
+  resource_class->retrieve_item_finish = retrieve_item_finish;
+
+  /* The configuration key `path`: the folder holding the notes. */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+cairn_notes_resource_init (CairnNotesResource *self)
+{
+}
+
+G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
+
+G_MODULE_EXPORT GType
+cairn_agent_module_init_1 (GError **error)
+{
+  return CAIRN_TYPE_NOTES_RESOURCE;
+}

@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The notes resource (examples/notes-resource) run by CairnTestResource:
+ * sync from files, replay of local changes to files, offline work,
+ * crashes, conflicts, parts on demand and failed changes. */
+#include <check.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include <cairn-test/cairn-test.h>
+
+#include "cairn-test-suite.h"
+
+#define ID "notes_0"
+#define WAIT_MS (60 * 1000)
+
+static CairnTestEnvironment *environment;
+static CairnTestResource *resource;
+static CairnStore *client;
+static char *notes;
+
+#define assert_no_error(error) \
+  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
+
+static char *
+note_path (const char *folder,
+           const char *name)
+{
+  return g_build_filename (notes, folder, name, NULL);
+}
+
+static void
+write_note (const char *folder,
+            const char *name,
+            const char *text)
+{
+  g_autofree char *path = note_path (folder, name);
+  g_autofree char *parent = g_path_get_dirname (path);
+  GError *error = NULL;
+
+  ck_assert_int_eq (g_mkdir_with_parents (parent, 0700), 0);
+  ck_assert_msg (g_file_set_contents (path, text, -1, &error), "%s",
+                 error ? error->message : "");
+}
+
+static char *
+read_file (const char *folder,
+           const char *name)
+{
+  g_autofree char *path = note_path (folder, name);
+  char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  return text;
+}
+
+static guint
+count_files (const char *folder)
+{
+  g_autofree char *path = g_build_filename (notes, folder, NULL);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      n += g_file_test (child, G_FILE_TEST_IS_REGULAR);
+    }
+  return n;
+}
+
+static void
+setup (void)
+{
+  GError *error = NULL;
+
+  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
+  ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
+  g_setenv ("CAIRN_AGENTS_DIR", NOTES_AGENT_DIR, TRUE);
+  g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
+  notes = g_build_filename (cairn_test_environment_get_path (environment), "notes", NULL);
+  write_note ("Inbox", "a.txt", "alpha");
+  write_note ("Inbox", "b.txt", "bravo");
+  write_note ("Inbox/Old", "c.txt", "charlie");
+  write_note ("Work", "d.txt", "delta");
+}
+
+static void
+teardown (void)
+{
+  g_clear_object (&client);
+  g_clear_object (&resource);
+  g_clear_object (&environment);
+  g_clear_pointer (&notes, g_free);
+}
+
+/* Starts the resource and waits for its first sync. */
+static void
+start (CairnTestResourceMode  mode,
+       const char            *policy)
+{
+  const char *config[] = { "path", notes, "conflict-policy", policy, NULL };
+  GError *error = NULL;
+
+  resource = cairn_test_resource_new (environment, "notes", ID, config, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (resource, mode, G_TYPE_INVALID, &error));
+  assert_no_error (error);
+  client = cairn_test_resource_open_client_store (resource, &error);
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+}
+
+static void
+wait_replayed (void)
+{
+  GError *error = NULL;
+
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+}
+
+static void
+synchronize (void)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, &error));
+  assert_no_error (error);
+}
+
+static void
+set_online (gboolean online)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_resource_set_online (resource, online, &error));
+  assert_no_error (error);
+}
+
+static CairnCollection *
+collection (const char *remote_id)
+{
+  GError *error = NULL;
+  CairnCollection *found = cairn_store_find_collection_by_remote_id (client, ID, remote_id,
+                                                                     &error);
+
+  assert_no_error (error);
+  ck_assert_msg (found != NULL, "no collection %s", remote_id);
+  return found;
+}
+
+static guint64
+collection_id (const char *remote_id)
+{
+  g_autoptr(CairnCollection) found = collection (remote_id);
+
+  return cairn_collection_get_id (found);
+}
+
+/* The item with @name in folder @folder, or %NULL. */
+static CairnItem *
+find_item (const char *folder,
+           const char *name)
+{
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  GError *error = NULL;
+  CairnItem *item;
+
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  item = cairn_store_find_item_by_remote_id (client, collection_id (folder), name, scope, &error);
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    g_clear_error (&error);
+  assert_no_error (error);
+  return item;
+}
+
+static char *
+item_text (CairnItem *item)
+{
+  CairnPart *part = cairn_item_get_part (item, "TEXT");
+  GBytes *data;
+
+  ck_assert_ptr_nonnull (part);
+  data = cairn_part_get_data (part);
+  ck_assert_ptr_nonnull (data);
+  return g_strndup (g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+}
+
+static void
+assert_note (const char *folder,
+             const char *name,
+             const char *text)
+{
+  g_autoptr(CairnItem) item = find_item (folder, name);
+  g_autofree char *stored = NULL;
+
+  ck_assert_msg (item != NULL, "no item %s/%s", folder, name);
+  stored = item_text (item);
+  ck_assert_str_eq (stored, text);
+}
+
+static guint64
+stored_items (const char *folder)
+{
+  GError *error = NULL;
+  guint64 count = 0, unread, size;
+
+  ck_assert (cairn_store_get_collection_statistics (client, collection_id (folder), &count,
+                                                    &unread, &size, &error));
+  assert_no_error (error);
+  return count;
+}
+
+/* Local changes, written as an application would */
+
+typedef struct
+{
+  guint64 collection;
+  const char *text;
+  CairnItem *item;
+  guint64 target;
+} Edit;
+
+static CairnItem *
+new_note (guint64     in,
+          const char *text)
+{
+  CairnItem *item = cairn_item_new ("text/plain");
+  g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", bytes);
+
+  cairn_item_set_collection_id (item, in);
+  cairn_item_set_part (item, part);
+  return item;
+}
+
+static gboolean
+create_note (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Edit *edit = user_data;
+
+  edit->item = new_note (edit->collection, edit->text);
+  return cairn_transaction_create_item (transaction, edit->item, error);
+}
+
+static guint64
+local_create (const char *folder,
+              const char *text)
+{
+  Edit edit = { collection_id (folder), text, NULL, 0 };
+  g_autoptr(CairnItem) item = NULL;
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (client, create_note, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  item = edit.item;
+  return cairn_item_get_id (item);
+}
+
+static gboolean
+modify_note (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(GBytes) bytes = g_bytes_new (edit->text, strlen (edit->text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", bytes);
+
+  cairn_item_set_part (edit->item, part);
+  return cairn_transaction_modify_item (transaction, edit->item, 0, error);
+}
+
+static void
+local_modify (guint64     id,
+              const char *text)
+{
+  GError *error = NULL;
+  g_autoptr(CairnItem) item = cairn_store_get_item (client, id, NULL, &error);
+  Edit edit = { 0, text, item, 0 };
+
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, modify_note, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static gboolean
+move_note (CairnTransaction  *transaction,
+           gpointer           user_data,
+           GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_move_item (transaction, cairn_item_get_id (edit->item), edit->target,
+                                      error);
+}
+
+static gboolean
+delete_note (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_delete_item (transaction, cairn_item_get_id (edit->item), error);
+}
+
+static void
+local_write (CairnTransactionFunc func,
+             CairnItem           *item,
+             guint64              target)
+{
+  Edit edit = { 0, NULL, item, target };
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (client, func, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+/* Tests */
+
+START_TEST (test_initial_sync)
+{
+  g_autoptr(CairnCollection) old = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+
+  old = collection ("Inbox/Old");
+  ck_assert_uint_eq (cairn_collection_get_parent_id (old), collection_id ("Inbox"));
+  ck_assert_str_eq (cairn_collection_get_name (old), "Old");
+  ck_assert_uint_eq (stored_items ("Inbox"), 2);
+  ck_assert_uint_eq (stored_items ("Inbox/Old"), 1);
+  ck_assert_uint_eq (stored_items ("Work"), 1);
+  assert_note ("Inbox", "a.txt", "alpha");
+  assert_note ("Inbox", "b.txt", "bravo");
+  assert_note ("Inbox/Old", "c.txt", "charlie");
+  assert_note ("Work", "d.txt", "delta");
+}
+END_TEST
+
+START_TEST (test_external_edits)
+{
+  g_autoptr(CairnItem) removed = NULL;
+  g_autofree char *gone = note_path ("Inbox", "b.txt");
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+
+  write_note ("Inbox", "a.txt", "alpha, edited elsewhere");
+  write_note ("Inbox", "e.txt", "echo");
+  ck_assert_int_eq (g_unlink (gone), 0);
+  synchronize ();
+
+  assert_note ("Inbox", "a.txt", "alpha, edited elsewhere");
+  assert_note ("Inbox", "e.txt", "echo");
+  removed = find_item ("Inbox", "b.txt");
+  ck_assert_ptr_null (removed);
+  ck_assert_uint_eq (stored_items ("Inbox"), 2);
+}
+END_TEST
+
+START_TEST (test_local_changes)
+{
+  guint64 id;
+  g_autoptr(CairnItem) item = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *text = NULL;
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+
+  id = local_create ("Work", "a new note");
+  wait_replayed ();
+  item = cairn_store_get_item (client, id, NULL, &error);
+  assert_no_error (error);
+  ck_assert_ptr_nonnull (cairn_item_get_remote_id (item));
+  ck_assert_ptr_nonnull (cairn_item_get_remote_revision (item));
+  name = g_strdup (cairn_item_get_remote_id (item));
+  text = read_file ("Work", name);
+  ck_assert_str_eq (text, "a new note");
+  g_clear_pointer (&text, g_free);
+
+  local_modify (id, "a changed note");
+  wait_replayed ();
+  text = read_file ("Work", name);
+  ck_assert_str_eq (text, "a changed note");
+  g_clear_pointer (&text, g_free);
+
+  local_write (move_note, item, collection_id ("Inbox/Old"));
+  wait_replayed ();
+  text = read_file ("Inbox/Old", name);
+  ck_assert_str_eq (text, "a changed note");
+  g_clear_pointer (&text, g_free);
+  ck_assert_ptr_null (read_file ("Work", name));
+
+  local_write (delete_note, item, 0);
+  wait_replayed ();
+  ck_assert_ptr_null (read_file ("Inbox/Old", name));
+  ck_assert_uint_eq (count_files ("Inbox/Old"), 1);
+
+  /* Nothing came back as a new item from the resource's own writes. */
+  synchronize ();
+  ck_assert_uint_eq (stored_items ("Inbox/Old"), 1);
+  ck_assert_uint_eq (stored_items ("Work"), 1);
+}
+END_TEST
+
+#define N_OFFLINE 1000
+
+START_TEST (test_offline)
+{
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(CairnItem) external = NULL;
+  g_autoptr(GPtrArray) changes = NULL;
+  guint64 offline_end = 0;
+  gint last_replay = -1;
+  guint first_sync = G_MAXUINT;
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  set_online (FALSE);
+
+  for (guint i = 0; i < N_OFFLINE / 2; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("note %u", i);
+      guint64 id = local_create ("Work", text);
+
+      g_array_append_val (ids, id);
+    }
+  for (guint i = 0; i < N_OFFLINE / 2; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("note %u, modified", i);
+
+      local_modify (g_array_index (ids, guint64, i), text);
+    }
+  /* An external edit while offline: a sync slipping in before the
+   * replay ended would store it before the last replayed change. */
+  write_note ("Work", "d.txt", "delta, edited offline");
+
+  ck_assert (cairn_store_get_revision (client, &offline_end, &error));
+  assert_no_error (error);
+
+  set_online (TRUE);
+  wait_replayed ();
+  synchronize ();
+
+  ck_assert_uint_eq (count_files ("Work"), N_OFFLINE / 2 + 1);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("note-%" G_GUINT64_FORMAT ".txt",
+                                               g_array_index (ids, guint64, i));
+      g_autofree char *text = read_file ("Work", name);
+      g_autofree char *expected = g_strdup_printf ("note %u, modified", i);
+
+      ck_assert_str_eq (text, expected);
+    }
+  /* In the change log after going offline, the resource's writes of
+   * the replayed notes' remote ids all come before the sync's write of
+   * the external edit. */
+  external = find_item ("Work", "d.txt");
+  changes = cairn_store_get_changes_since (client, offline_end, 0, &error);
+  assert_no_error (error);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (changes, i);
+
+      if (g_strcmp0 (cairn_change_get_origin (change), ID) != 0)
+        continue;
+      if (cairn_change_get_entity_id (change) == cairn_item_get_id (external))
+        first_sync = MIN (first_sync, i);
+      else
+        last_replay = i;
+    }
+  ck_assert_int_ge (last_replay, 0);
+  ck_assert_int_lt (first_sync, changes->len);
+  ck_assert_int_lt (last_replay, first_sync);
+  assert_note ("Work", "d.txt", "delta, edited offline");
+}
+END_TEST
+
+START_TEST (test_kill_mid_replay)
+{
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_PROCESS, "keep-server");
+  set_online (FALSE);
+  for (guint i = 0; i < N_OFFLINE; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("note %u", i);
+      guint64 id = local_create ("Work", text);
+
+      g_array_append_val (ids, id);
+    }
+  set_online (TRUE);
+  /* Killed at whatever point the replay reached. */
+  while (count_files ("Work") < 50)
+    g_main_context_iteration (NULL, FALSE);
+  cairn_test_resource_kill (resource);
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  wait_replayed ();
+
+  ck_assert_uint_eq (count_files ("Work"), N_OFFLINE + 1);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("note-%" G_GUINT64_FORMAT ".txt",
+                                               g_array_index (ids, guint64, i));
+      g_autofree char *text = read_file ("Work", name);
+      g_autofree char *expected = g_strdup_printf ("note %u", i);
+
+      ck_assert_str_eq (text, expected);
+    }
+  synchronize ();
+  ck_assert_uint_eq (stored_items ("Work"), N_OFFLINE + 1);
+}
+END_TEST
+
+/* The file and the item both change while offline. */
+static void
+make_conflict (const char *policy)
+{
+  g_autoptr(CairnItem) item = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, policy);
+  item = find_item ("Work", "d.txt");
+  set_online (FALSE);
+  write_note ("Work", "d.txt", "delta from the file");
+  local_modify (cairn_item_get_id (item), "delta from the app");
+  set_online (TRUE);
+  wait_replayed ();
+}
+
+START_TEST (test_conflict_keep_server)
+{
+  g_autofree char *text = NULL;
+
+  make_conflict ("keep-server");
+  text = read_file ("Work", "d.txt");
+  ck_assert_str_eq (text, "delta from the file");
+  assert_note ("Work", "d.txt", "delta from the file");
+  ck_assert_uint_eq (count_files ("Work"), 1);
+}
+END_TEST
+
+START_TEST (test_conflict_keep_local)
+{
+  g_autofree char *text = NULL;
+
+  make_conflict ("keep-local");
+  text = read_file ("Work", "d.txt");
+  ck_assert_str_eq (text, "delta from the app");
+  assert_note ("Work", "d.txt", "delta from the app");
+  ck_assert_uint_eq (count_files ("Work"), 1);
+}
+END_TEST
+
+START_TEST (test_conflict_keep_both)
+{
+  g_autofree char *text = NULL;
+
+  make_conflict ("keep-both");
+  text = read_file ("Work", "d.txt");
+  ck_assert_str_eq (text, "delta from the file");
+  assert_note ("Work", "d.txt", "delta from the file");
+  /* The local version became a new note. */
+  ck_assert_uint_eq (count_files ("Work"), 2);
+  ck_assert_uint_eq (stored_items ("Work"), 2);
+}
+END_TEST
+
+static gboolean
+create_without_text (CairnTransaction  *transaction,
+                     gpointer           user_data,
+                     GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(CairnPart) missing = cairn_part_new_missing ("TEXT", 5);
+
+  cairn_item_set_part (edit->item, missing);
+  return cairn_transaction_create_item (transaction, edit->item, error);
+}
+
+START_TEST (test_missing_part)
+{
+  g_autoptr(CairnStore) own = NULL;
+  g_autoptr(CairnItem) item = cairn_item_new ("text/plain");
+  g_autoptr(GVariant) reply = NULL;
+  const char *parts[] = { "TEXT", NULL };
+  guint64 id;
+  Edit edit = { 0, NULL, item, 0 };
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  write_note ("Work", "f.txt", "foxtrot");
+  /* As a resource keeping only envelopes would: written with its origin,
+   * so it is not replayed. */
+  own = cairn_test_resource_open_client_store (resource, &error);
+  assert_no_error (error);
+  cairn_store_set_origin (own, ID);
+  cairn_item_set_collection_id (item, collection_id ("Work"));
+  cairn_item_set_remote_id (item, "f.txt");
+  ck_assert (cairn_store_write_sync (own, create_without_text, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  id = cairn_item_get_id (item);
+  g_clear_object (&item);
+  item = find_item ("Work", "f.txt");
+  ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (item, "TEXT")),
+                    CAIRN_PART_STORAGE_MISSING);
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "RetrieveItems",
+                                         g_variant_new ("(@at^as)",
+                                                        g_variant_new_fixed_array (
+                                                          G_VARIANT_TYPE_UINT64, &id, 1,
+                                                          sizeof id),
+                                                        parts),
+                                         NULL, &error);
+  assert_no_error (error);
+  ck_assert_ptr_nonnull (reply);
+  assert_note ("Work", "f.txt", "foxtrot");
+}
+END_TEST
+
+static guint
+list_failed (guint64 *first_id)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  GError *error = NULL;
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
+                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), &error);
+  assert_no_error (error);
+  changes = g_variant_get_child_value (reply, 0);
+  if (first_id != NULL && g_variant_n_children (changes) > 0)
+    g_variant_get_child (changes, 0, "(tuuts)", first_id, NULL, NULL, NULL, NULL);
+  return g_variant_n_children (changes);
+}
+
+static gboolean
+create_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  g_autoptr(CairnCollection) folder = cairn_collection_new (ID, 0, user_data);
+
+  return cairn_transaction_create_collection (transaction, folder, error);
+}
+
+/* Retries or discards one failed change over D-Bus. */
+static void
+call_failed (const char *method,
+             guint64     id)
+{
+  g_autoptr(GVariant) reply = NULL;
+  GError *error = NULL;
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, method,
+                                         g_variant_new_parsed ("([@t %t],)", id), NULL, &error);
+  assert_no_error (error);
+}
+
+START_TEST (test_failed_change)
+{
+  g_autofree char *escaped = g_build_filename (notes, "..", "evil", NULL);
+  guint64 failed = 0, again = 0;
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  ck_assert (cairn_store_write_sync (client, create_folder, "..", NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  ck_assert_uint_eq (list_failed (&failed), 1);
+  ck_assert (!g_file_test (escaped, G_FILE_TEST_EXISTS));
+
+  /* A good change after it goes on. */
+  local_create ("Work", "still replayed");
+  wait_replayed ();
+  ck_assert_uint_eq (count_files ("Work"), 2);
+
+  call_failed ("RetryFailedChanges", failed);
+  wait_replayed ();
+  /* Refused again: kept again. */
+  ck_assert_uint_eq (list_failed (&again), 1);
+
+  call_failed ("DiscardFailedChanges", again);
+  ck_assert_uint_eq (list_failed (NULL), 0);
+}
+END_TEST
+
+int
+main (void)
+{
+  const CairnTestCase cases[] = {
+    { "sync", test_initial_sync },
+    { "sync", test_external_edits },
+    { "replay", test_local_changes },
+    { "replay", test_offline },
+    { "replay", test_kill_mid_replay },
+    { "conflicts", test_conflict_keep_server },
+    { "conflicts", test_conflict_keep_local },
+    { "conflicts", test_conflict_keep_both },
+    { "parts", test_missing_part },
+    { "failures", test_failed_change },
+  };
+
+  return cairn_test_suite_run (cairn_test_suite_new ("notes", cases, G_N_ELEMENTS (cases), setup,
+                                                     teardown, 240));
+}
