@@ -320,6 +320,7 @@ on_change_held (CairnMonitor *monitor,
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
 
   priv->recorder_idle = FALSE;
+  update_pending_count (self);
   if (priv->replay_task != NULL)
     deliver (self);
   else
@@ -377,6 +378,7 @@ processed (CairnResource *self)
 
   priv->conflict_redelivered = FALSE;
   cairn_change_recorder_change_processed (get_recorder (self));
+  update_pending_count (self);
   if (++priv->replayed_in_task >= REPLAY_TASK_BUDGET && priv->replay_task != NULL)
     {
       /* Queued before this task ends, so no sync slips in between. */
