@@ -650,17 +650,6 @@ settle (CairnTransaction  *transaction,
          _cairn_transaction_set_flags (transaction, id, settlement->flags, error);
 }
 
-static gboolean
-redeliver (gpointer user_data)
-{
-  CairnResource *self = user_data;
-  GPtrArray *changes, *items;
-
-  if (get_held (self, &changes, &items))
-    deliver (self);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 resolve_conflict (CairnResource *self,
                   GPtrArray     *changes,
@@ -706,10 +695,10 @@ resolve_conflict (CairnResource *self,
       for (guint i = 0; items != NULL && i < items->len; i++)
         cairn_item_set_remote_revision (g_ptr_array_index (items, i),
                                         cairn_item_get_remote_revision (server));
+      /* apply_outcome() took the outcome before calling here, so the
+       * resource may report again at once. */
       priv->conflict_redelivered = TRUE;
-      /* From the main loop, once this outcome is cleared: a resource
-       * that reports at once would otherwise find it still set. */
-      g_idle_add_full (G_PRIORITY_DEFAULT, redeliver, g_object_ref (self), g_object_unref);
+      deliver (self);
       return;
     }
 
