@@ -3377,7 +3377,8 @@ typedef struct
 {
   guint64 id;
   CairnFetchScope *scope;
-  char *bus_name;
+  char *bus_name;        /* org.cairn.Agent.RESOURCE */
+  const char *resource;  /* in bus_name */
   GPtrArray *missing;   /* part names, NULL-terminated */
   GDBusConnection *bus;
   gboolean started;
@@ -3445,7 +3446,7 @@ fetch_reread (GTask *task)
   if (missing->len > 0)
     g_task_return_new_error (task, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_MISSING_PART,
                              "Resource %s did not retrieve part %s of item %" G_GUINT64_FORMAT,
-                             fetch->bus_name + strlen ("org.cairn.Agent."),
+                             fetch->resource,
                              (const char *) g_ptr_array_index (missing, 0), fetch->id);
   else
     g_task_return_pointer (task, g_steal_pointer (&item), g_object_unref);
@@ -3520,7 +3521,7 @@ resource_start_timed_out (gpointer user_data)
   fetch->watch = 0;
   g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_RUNNING,
                            "Resource %s did not start within %d seconds",
-                           fetch->bus_name + strlen ("org.cairn.Agent."), START_TIMEOUT_S);
+                           fetch->resource, START_TIMEOUT_S);
   g_object_unref (task);
   return G_SOURCE_REMOVE;
 }
@@ -3541,7 +3542,7 @@ restarted (GObject      *source,
       g_dbus_error_strip_remote_error (error);
       g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_RUNNING,
                                "Resource %s is not running and the control service cannot "
-                               "start it: %s", fetch->bus_name + strlen ("org.cairn.Agent."),
+                               "start it: %s", fetch->resource,
                                error->message);
       return;
     }
@@ -3562,7 +3563,7 @@ fetch_start_resource (GTask *task)
   fetch->started = TRUE;
   g_dbus_connection_call (fetch->bus, "org.cairn.Control1", "/org/cairn/Control1",
                           "org.cairn.Control1", "Restart",
-                          g_variant_new ("(s)", fetch->bus_name + strlen ("org.cairn.Agent.")),
+                          g_variant_new ("(s)", fetch->resource),
                           NULL, G_DBUS_CALL_FLAGS_NONE, -1, g_task_get_cancellable (task),
                           restarted, task);
 }
@@ -3643,6 +3644,7 @@ cairn_store_fetch_item_async (CairnStore          *self,
     }
   fetch->bus_name = g_strconcat ("org.cairn.Agent.", cairn_collection_get_resource (collection),
                                  NULL);
+  fetch->resource = fetch->bus_name + strlen ("org.cairn.Agent.");
   g_bus_get (G_BUS_TYPE_SESSION, cancellable, fetch_got_bus, g_steal_pointer (&task));
 }
 
