@@ -246,6 +246,42 @@ load_known (CairnItemSync  *self,
                                         add_known, self, error);
 }
 
+/**
+ * cairn_item_sync_dup_remote_revisions:
+ * @self: a #CairnItemSync
+ * @error: return location for an error
+ *
+ * Lists what the store holds of the collection, so that a resource reads
+ * from its backend only what is new or changed, as a maildir resource
+ * parses only the files whose names it has not stored. The table is a
+ * copy: a worker thread may read it while the sync goes on.
+ *
+ * Returns: (transfer full) (element-type utf8 utf8): the remote ids (GIDs
+ *   when merging by GID) of the stored items, each mapped to its remote
+ *   revision or to %NULL, as they are now; %NULL on error
+ *
+ * Since: 0.1
+ */
+GHashTable *
+cairn_item_sync_dup_remote_revisions (CairnItemSync  *self,
+                                      GError        **error)
+{
+  g_autoptr(GHashTable) copy = NULL;
+  GHashTableIter iter;
+  const char *key;
+  KnownItem *known;
+
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), NULL);
+
+  if (!load_known (self, error))
+    return NULL;
+  copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_iter_init (&iter, self->known);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &key, (gpointer *) &known))
+    g_hash_table_insert (copy, g_strdup (key), g_strdup (known->remote_revision));
+  return g_steal_pointer (&copy);
+}
+
 static gboolean
 is_pending (CairnItemSync *self,
             guint64        id)

@@ -30,6 +30,9 @@ CAIRN_AVAILABLE_IN_ALL
 void             cairn_item_sync_set_merge_by_gid   (CairnItemSync      *self,
                                                      gboolean            merge_by_gid);
 CAIRN_AVAILABLE_IN_ALL
+GHashTable      *cairn_item_sync_dup_remote_revisions (CairnItemSync  *self,
+                                                       GError        **error);
+CAIRN_AVAILABLE_IN_ALL
 gboolean         cairn_item_sync_add_items          (CairnItemSync      *self,
                                                      GPtrArray          *items,
                                                      GError            **error);

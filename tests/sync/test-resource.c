@@ -18,6 +18,8 @@ static GHashTable *backend_folders;
 static GHashTable *backend_notes;
 static gboolean backend_refuses;
 static gboolean backend_merge_by_gid;
+/* What the store held of "work" when its last sync began. */
+static GHashTable *stored_in_work;
 
 static CairnTestEnvironment *environment;
 static CairnStore *store;
@@ -117,6 +119,12 @@ retrieve_items (CairnResource       *resource,
   GError *error = NULL;
 
   cairn_item_sync_set_merge_by_gid (sync, backend_merge_by_gid);
+  if (g_str_equal (cairn_collection_get_remote_id (collection), "work"))
+    {
+      g_clear_pointer (&stored_in_work, g_hash_table_unref);
+      stored_in_work = cairn_item_sync_dup_remote_revisions (sync, &error);
+      g_assert_no_error (error);
+    }
   for (GList *l = remote_ids; l != NULL; l = l->next)
     {
       g_auto(GStrv) note = backend_get (l->data);
@@ -420,6 +428,7 @@ teardown (void)
   g_clear_object (&environment);
   g_clear_pointer (&backend_folders, g_hash_table_unref);
   g_clear_pointer (&backend_notes, g_hash_table_unref);
+  g_clear_pointer (&stored_in_work, g_hash_table_unref);
 }
 
 START_TEST (test_sync_merges_tree_and_items)
@@ -431,6 +440,7 @@ START_TEST (test_sync_merges_tree_and_items)
   synchronize (resource);
   ck_assert_uint_eq (count_items ("work"), 2);
   ck_assert_uint_eq (count_items ("work/2026"), 1);
+  ck_assert_uint_eq (g_hash_table_size (stored_in_work), 0);
 
   /* The backend moves a folder to the top, changes, adds and removes notes. */
   g_hash_table_insert (backend_folders, g_strdup ("work/2026"), g_strdup (""));
@@ -439,6 +449,10 @@ START_TEST (test_sync_merges_tree_and_items)
   g_hash_table_remove (backend_notes, "a");
   synchronize (resource);
 
+  /* The resource saw what the store held before this sync. */
+  ck_assert_uint_eq (g_hash_table_size (stored_in_work), 2);
+  ck_assert_str_eq (g_hash_table_lookup (stored_in_work, "a"), "1");
+  ck_assert_str_eq (g_hash_table_lookup (stored_in_work, "b"), "1");
   year = find_collection ("work/2026");
   ck_assert_uint_eq (cairn_collection_get_parent_id (year), 0);
   ck_assert_uint_eq (count_items ("work"), 2);

@@ -1,0 +1,1633 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The maildir resource, described in docs/maildir.md:
+ *
+ *   [Agent]
+ *   Type=maildir
+ *   path=/home/me/Maildir
+ *   layout=maildir++
+ *   read-only=false
+ *
+ * Folders are collections; messages are items whose remote id is the
+ * unique part of their file name and whose remote revision is the file
+ * name relative to the folder ("cur/NAME:2,S"): a maildir message never
+ * changes, only its name does. The RFC822 part is the file itself. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gmime/gmime.h>
+
+#include <cairn/cairn.h>
+
+#include "cairn-maildir-folder-private.h"
+#include "cairn-maildir-message-private.h"
+
+CAIRN_AGENT_MODULE_DEFINE_VERSION;
+
+/* How long file events gather before their folders are synchronized:
+ * one flag change renames a file in two events, a delivery of many
+ * messages makes many. */
+#define EVENT_DELAY_MS 50
+
+/* Batches a folder scan keeps ready ahead of the store. */
+#define SCAN_BATCHES_AHEAD 2
+
+#define FOLDER_EVENTS (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | \
+                       IN_DONT_FOLLOW)
+
+#define CAIRN_TYPE_MAILDIR_RESOURCE (cairn_maildir_resource_get_type ())
+G_DECLARE_FINAL_TYPE (CairnMaildirResource, cairn_maildir_resource, CAIRN, MAILDIR_RESOURCE,
+                      CairnResource)
+
+struct _CairnMaildirResource
+{
+  CairnResource parent_instance;
+
+  char *path;
+  CairnMaildirLayout layout;
+  gboolean read_only;
+
+  int inotify_fd;
+  guint inotify_source;
+  GHashTable *watches;    /* watch descriptor -> collection id (0: a tree watch) */
+  GHashTable *watched;    /* collection ids whose new/ and cur/ are watched */
+  GHashTable *dirty;      /* collection ids with file events not yet synchronized */
+  gboolean tree_dirty;
+  guint flush_source;
+
+  GHashTable *indexes;    /* collection id -> (unique name -> relative file name) */
+  GHashTable *reported;   /* files reported as skipped, reported once */
+};
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_LAYOUT,
+  PROP_READ_ONLY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void cairn_maildir_resource_observer_init (CairnObserverInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CairnMaildirResource, cairn_maildir_resource, CAIRN_TYPE_RESOURCE,
+                               G_IMPLEMENT_INTERFACE (CAIRN_TYPE_OBSERVER,
+                                                      cairn_maildir_resource_observer_init))
+
+static CairnStore *
+get_store (CairnMaildirResource *self)
+{
+  return cairn_agent_get_store (CAIRN_AGENT (self));
+}
+
+/* The root with every link resolved, against which paths are checked. */
+static char *
+canonical_root (CairnMaildirResource  *self,
+                GError               **error)
+{
+  char *root = self->path ? realpath (self->path, NULL) : NULL;
+
+  if (root == NULL || !g_file_test (root, G_FILE_TEST_IS_DIR))
+    {
+      g_free (root);
+      /* Perhaps an unmounted disk: try again later rather than drop
+       * every folder. */
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                   "The maildir %s is missing", self->path ? self->path : "(not configured)");
+      return NULL;
+    }
+  return root;
+}
+
+static void
+report_skipped (CairnMaildirResource *self,
+                GPtrArray            *skipped)
+{
+  for (guint i = 0; i < skipped->len; i++)
+    {
+      const char *what = g_ptr_array_index (skipped, i);
+
+      if (!g_hash_table_contains (self->reported, what))
+        {
+          g_message ("Skipped %s", what);
+          g_hash_table_add (self->reported, g_strdup (what));
+        }
+    }
+}
+
+/* File events */
+
+static void
+flush_events_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Offline, or the folder went away: the next event or sync catches up. */
+  if (!cairn_resource_synchronize_finish (CAIRN_RESOURCE (source), result, &error))
+    g_debug ("Synchronizing after file events: %s", error->message);
+}
+
+static gboolean
+flush_events (gpointer user_data)
+{
+  CairnMaildirResource *self = user_data;
+  CairnResource *resource = CAIRN_RESOURCE (self);
+  GHashTableIter iter;
+  gpointer key;
+
+  self->flush_source = 0;
+  if (self->tree_dirty)
+    cairn_resource_synchronize_async (resource, 0, NULL, flush_events_done, NULL);
+  else
+    {
+      g_hash_table_iter_init (&iter, self->dirty);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        cairn_resource_synchronize_async (resource, *(guint64 *) key, NULL, flush_events_done,
+                                          NULL);
+    }
+  self->tree_dirty = FALSE;
+  g_hash_table_remove_all (self->dirty);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+mark_dirty (CairnMaildirResource *self,
+            guint64               collection_id)
+{
+  if (collection_id == 0)
+    self->tree_dirty = TRUE;
+  else
+    g_hash_table_add (self->dirty, g_memdup2 (&collection_id, sizeof collection_id));
+  if (self->flush_source == 0)
+    self->flush_source = g_timeout_add (EVENT_DELAY_MS, flush_events, self);
+}
+
+static void
+handle_event (CairnMaildirResource       *self,
+              const struct inotify_event *event)
+{
+  guint64 *collection_id;
+
+  /* Events were lost: nothing but a scan of everything is right. */
+  if (event->mask & IN_Q_OVERFLOW)
+    {
+      g_message ("Too many file events at once; scanning the maildir again");
+      mark_dirty (self, 0);
+      return;
+    }
+  collection_id = g_hash_table_lookup (self->watches, GINT_TO_POINTER (event->wd));
+  if (collection_id == NULL)
+    return;
+  if (event->mask & IN_IGNORED)
+    {
+      /* The directory went away: its folder, or a whole tree. */
+      if (*collection_id != 0)
+        g_hash_table_remove (self->watched, collection_id);
+      g_hash_table_remove (self->watches, GINT_TO_POINTER (event->wd));
+      mark_dirty (self, 0);
+      return;
+    }
+  if (*collection_id == 0)
+    {
+      if (event->mask & IN_ISDIR)
+        mark_dirty (self, 0);
+    }
+  else if (!(event->mask & IN_ISDIR))
+    mark_dirty (self, *collection_id);
+}
+
+static gboolean
+inotify_readable (int          fd,
+                  GIOCondition condition,
+                  gpointer     user_data)
+{
+  CairnMaildirResource *self = user_data;
+  char buffer[16384] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  gssize length;
+
+  while ((length = read (fd, buffer, sizeof buffer)) > 0)
+    for (char *p = buffer; p < buffer + length; )
+      {
+        const struct inotify_event *event = (const struct inotify_event *) p;
+
+        handle_event (self, event);
+        p += sizeof (struct inotify_event) + event->len;
+      }
+  return G_SOURCE_CONTINUE;
+}
+
+/* inotify rather than GFileMonitor: it reports a queue overflow, after
+ * which only a scan of every folder is right. */
+static void
+add_watch (CairnMaildirResource *self,
+           const char           *path,
+           guint32               mask,
+           guint64               collection_id)
+{
+  int wd;
+
+  if (self->inotify_fd < 0)
+    return;
+  wd = inotify_add_watch (self->inotify_fd, path, mask);
+  if (wd < 0)
+    {
+      /* Without a watch the folder still syncs on request and on start. */
+      if (errno != ENOENT)
+        g_message ("Cannot watch %s: %s", path, g_strerror (errno));
+      return;
+    }
+  g_hash_table_insert (self->watches, GINT_TO_POINTER (wd),
+                       g_memdup2 (&collection_id, sizeof collection_id));
+}
+
+static void
+watch_folder (CairnMaildirResource *self,
+              guint64               collection_id,
+              const char           *maildir)
+{
+  const char *subdirectories[] = { "new", "cur" };
+
+  if (g_hash_table_contains (self->watched, &collection_id))
+    return;
+  g_hash_table_add (self->watched, g_memdup2 (&collection_id, sizeof collection_id));
+  for (guint i = 0; i < G_N_ELEMENTS (subdirectories); i++)
+    {
+      g_autofree char *path = g_build_filename (maildir, subdirectories[i], NULL);
+
+      add_watch (self, path, FOLDER_EVENTS, collection_id);
+    }
+  /* Sub-folders appear in the folder itself in the fs layout. */
+  if (self->layout == CAIRN_MAILDIR_LAYOUT_FS)
+    add_watch (self, maildir, FOLDER_EVENTS, 0);
+}
+
+/* Reading the backend */
+
+typedef struct
+{
+  char *root;
+  CairnMaildirLayout layout;
+  GPtrArray *skipped;
+} TreeListing;
+
+static void
+tree_listing_free (TreeListing *listing)
+{
+  g_free (listing->root);
+  g_ptr_array_unref (listing->skipped);
+  g_free (listing);
+}
+
+static void
+list_tree_thread (GTask        *task,
+                  gpointer      source,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  TreeListing *listing = task_data;
+
+  g_task_return_pointer (task, cairn_maildir_folder_list (listing->root, listing->layout,
+                                                          listing->skipped),
+                         (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+tree_listed (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CairnMaildirResource *self = g_task_get_source_object (task);
+  TreeListing *listing = g_task_get_task_data (G_TASK (result));
+
+  report_skipped (self, listing->skipped);
+  g_task_return_pointer (task, g_task_propagate_pointer (G_TASK (result), NULL),
+                         (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+retrieve_collections (CairnResource       *resource,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (resource);
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+  g_autoptr(GTask) listing_task = NULL;
+  TreeListing *listing;
+  GError *error = NULL;
+  char *root;
+
+  g_task_set_source_tag (task, retrieve_collections);
+  root = canonical_root (self, &error);
+  if (root == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* New folders appear in the root, whatever the layout. */
+  if (!g_hash_table_size (self->watches))
+    add_watch (self, root, FOLDER_EVENTS, 0);
+  listing = g_new0 (TreeListing, 1);
+  listing->root = root;
+  listing->layout = self->layout;
+  listing->skipped = g_ptr_array_new_with_free_func (g_free);
+  listing_task = g_task_new (resource, cancellable, tree_listed, g_steal_pointer (&task));
+  g_task_set_task_data (listing_task, listing, (GDestroyNotify) tree_listing_free);
+  g_task_run_in_thread (listing_task, list_tree_thread);
+}
+
+static GPtrArray *
+retrieve_collections_finish (CairnResource  *resource,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* A folder scan: a worker thread lists the folder and reads the headers of
+ * the messages the store does not have under their current name, and
+ * hands them in batches to the main thread, which merges each while the
+ * worker reads the next. */
+typedef struct
+{
+  gatomicrefcount ref_count;
+  CairnMaildirResource *self;
+  CairnItemSync *sync;
+  GMainContext *context;
+  char *maildir;
+  guint64 collection_id;
+  GHashTable *stored;       /* unique name -> remote revision, as the scan began */
+  CairnMaildirKeywords keywords;
+
+  GMutex lock;
+  GCond cond;
+  guint batches_ahead;
+  gboolean aborted;
+  GError *error;            /* of the main thread's merge */
+
+  GPtrArray *skipped;
+  GPtrArray *removed;       /* unique names gone from the folder */
+  GHashTable *listing;      /* unique name -> relative file name */
+} FolderScan;
+
+static FolderScan *
+folder_scan_ref (FolderScan *scan)
+{
+  g_atomic_ref_count_inc (&scan->ref_count);
+  return scan;
+}
+
+static void
+folder_scan_unref (FolderScan *scan)
+{
+  if (!g_atomic_ref_count_dec (&scan->ref_count))
+    return;
+  g_object_unref (scan->self);
+  g_object_unref (scan->sync);
+  g_main_context_unref (scan->context);
+  g_free (scan->maildir);
+  g_clear_pointer (&scan->stored, g_hash_table_unref);
+  cairn_maildir_keywords_clear (&scan->keywords);
+  g_mutex_clear (&scan->lock);
+  g_cond_clear (&scan->cond);
+  g_clear_error (&scan->error);
+  g_ptr_array_unref (scan->skipped);
+  g_clear_pointer (&scan->removed, g_ptr_array_unref);
+  g_clear_pointer (&scan->listing, g_hash_table_unref);
+  g_free (scan);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FolderScan, folder_scan_unref)
+
+typedef struct
+{
+  FolderScan *scan;
+  GPtrArray *items;
+} ScanBatch;
+
+static void
+scan_batch_free (ScanBatch *batch)
+{
+  folder_scan_unref (batch->scan);
+  g_ptr_array_unref (batch->items);
+  g_free (batch);
+}
+
+/* In the main thread. */
+static gboolean
+merge_batch (gpointer user_data)
+{
+  ScanBatch *batch = user_data;
+  FolderScan *scan = batch->scan;
+  g_autoptr(GError) error = NULL;
+  gboolean aborted;
+
+  g_mutex_lock (&scan->lock);
+  aborted = scan->aborted;
+  g_mutex_unlock (&scan->lock);
+  if (!aborted && !cairn_item_sync_add_items (scan->sync, batch->items, &error))
+    aborted = TRUE;
+
+  g_mutex_lock (&scan->lock);
+  if (error != NULL && scan->error == NULL)
+    scan->error = g_steal_pointer (&error);
+  scan->aborted = aborted;
+  scan->batches_ahead--;
+  g_cond_signal (&scan->cond);
+  g_mutex_unlock (&scan->lock);
+  return G_SOURCE_REMOVE;
+}
+
+/* In the worker: hands @items over, waiting while the main thread is
+ * behind, so that memory stays bounded. FALSE once the merge failed. */
+static gboolean
+hand_batch (FolderScan *scan,
+            GPtrArray  *items)
+{
+  ScanBatch *batch;
+  gboolean aborted;
+
+  g_mutex_lock (&scan->lock);
+  while (scan->batches_ahead >= SCAN_BATCHES_AHEAD && !scan->aborted)
+    g_cond_wait (&scan->cond, &scan->lock);
+  aborted = scan->aborted;
+  if (!aborted)
+    scan->batches_ahead++;
+  g_mutex_unlock (&scan->lock);
+  if (aborted)
+    return FALSE;
+
+  batch = g_new0 (ScanBatch, 1);
+  batch->scan = folder_scan_ref (scan);
+  batch->items = g_ptr_array_ref (items);
+  g_main_context_invoke_full (scan->context, G_PRIORITY_DEFAULT, merge_batch, batch,
+                              (GDestroyNotify) scan_batch_free);
+  return TRUE;
+}
+
+/* Waits until the main thread merged every batch handed. */
+static void
+wait_merged (FolderScan *scan)
+{
+  g_mutex_lock (&scan->lock);
+  while (scan->batches_ahead > 0)
+    g_cond_wait (&scan->cond, &scan->lock);
+  g_mutex_unlock (&scan->lock);
+}
+
+/* The stored messages missing from the listing. A name can be missed
+ * while another program renames it during the listing, so what seems gone
+ * is looked for once more before it counts as removed. */
+static gboolean
+find_removed (FolderScan  *scan,
+              GError     **error)
+{
+  g_autoptr(GHashTable) again = NULL;
+  GHashTableIter iter;
+  const char *uid;
+
+  scan->removed = g_ptr_array_new_with_free_func (g_free);
+  g_hash_table_iter_init (&iter, scan->stored);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &uid, NULL))
+    if (!g_hash_table_contains (scan->listing, uid))
+      g_ptr_array_add (scan->removed, g_strdup (uid));
+  if (scan->removed->len == 0)
+    return TRUE;
+
+  again = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!cairn_maildir_folder_list_messages (scan->maildir, again, NULL, error))
+    return FALSE;
+  for (guint i = 0; i < scan->removed->len; )
+    {
+      const char *name = g_ptr_array_index (scan->removed, i);
+      const char *relative_name = g_hash_table_lookup (again, name);
+
+      if (relative_name == NULL)
+        {
+          i++;
+          continue;
+        }
+      g_hash_table_insert (scan->listing, g_strdup (name), g_strdup (relative_name));
+      g_ptr_array_remove_index_fast (scan->removed, i);
+    }
+  return TRUE;
+}
+
+static void
+scan_folder_thread (GTask        *task,
+                    gpointer      source,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  FolderScan *scan = task_data;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  GError *error = NULL;
+  GHashTableIter iter;
+  const char *uid, *relative_name;
+
+  cairn_maildir_keywords_load (&scan->keywords, scan->maildir);
+  scan->listing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!cairn_maildir_folder_list_messages (scan->maildir, scan->listing, scan->skipped, &error) ||
+      !find_removed (scan, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_hash_table_iter_init (&iter, scan->listing);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &uid, (gpointer *) &relative_name))
+    {
+      g_autoptr(GError) read_error = NULL;
+      CairnItem *item;
+
+      if (g_strcmp0 (g_hash_table_lookup (scan->stored, uid), relative_name) == 0)
+        continue;
+      if (g_task_return_error_if_cancelled (task))
+        {
+          wait_merged (scan);
+          return;
+        }
+      item = cairn_maildir_message_read (scan->maildir, relative_name, &scan->keywords,
+                                         &read_error);
+      if (item == NULL)
+        {
+          /* Renamed or removed since the listing: its new name has an
+           * event of its own. Anything else is not mail we can read. */
+          if (!g_error_matches (read_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+            g_ptr_array_add (scan->skipped, g_strdup (read_error->message));
+          continue;
+        }
+      g_ptr_array_add (items, item);
+      if (items->len == CAIRN_STORE_BATCH_SIZE)
+        {
+          if (!hand_batch (scan, items))
+            break;
+          g_ptr_array_unref (items);
+          items = g_ptr_array_new_with_free_func (g_object_unref);
+        }
+    }
+  if (items->len > 0)
+    hand_batch (scan, items);
+  wait_merged (scan);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+folder_scanned (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CairnMaildirResource *self = g_task_get_source_object (task);
+  FolderScan *scan = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  report_skipped (self, scan->skipped);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (scan->error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&scan->error));
+      return;
+    }
+  g_ptr_array_add (scan->removed, NULL);
+  if (!cairn_item_sync_remove_items (scan->sync, (const char * const *) scan->removed->pdata,
+                                     &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Kept to find files for change replay without listing again. */
+  g_hash_table_insert (self->indexes, g_memdup2 (&scan->collection_id, sizeof (guint64)),
+                       g_steal_pointer (&scan->listing));
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Every sync is incremental: the scan compares the folder with what the
+ * store holds and hands only the new and renamed messages and the
+ * removals. A sync after file events, after an overflow, at start and on
+ * request are the same operation. */
+static void
+retrieve_items (CairnResource       *resource,
+                CairnCollection     *collection,
+                CairnItemSync       *sync,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (resource);
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+  g_autoptr(GTask) scan_task = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *maildir = NULL;
+  g_autoptr(GHashTable) stored = NULL;
+  FolderScan *scan;
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, retrieve_items);
+  root = canonical_root (self, &error);
+  if (root != NULL)
+    maildir = cairn_maildir_folder_path (root, self->layout,
+                                         cairn_collection_get_remote_id (collection), &error);
+  if (maildir != NULL)
+    {
+      cairn_item_sync_set_incremental (sync, TRUE);
+      stored = cairn_item_sync_dup_remote_revisions (sync, &error);
+    }
+  if (stored == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Watched before the listing, so nothing written meanwhile is missed. */
+  watch_folder (self, cairn_collection_get_id (collection), maildir);
+
+  scan = g_new0 (FolderScan, 1);
+  g_atomic_ref_count_init (&scan->ref_count);
+  scan->self = g_object_ref (self);
+  scan->sync = g_object_ref (sync);
+  scan->context = g_main_context_ref_thread_default ();
+  scan->maildir = g_steal_pointer (&maildir);
+  scan->collection_id = cairn_collection_get_id (collection);
+  scan->stored = g_steal_pointer (&stored);
+  scan->skipped = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_init (&scan->lock);
+  g_cond_init (&scan->cond);
+
+  scan_task = g_task_new (resource, cancellable, folder_scanned, g_steal_pointer (&task));
+  g_task_set_task_data (scan_task, scan, (GDestroyNotify) folder_scan_unref);
+  g_task_run_in_thread (scan_task, scan_folder_thread);
+}
+
+static gboolean
+retrieve_items_finish (CairnResource  *resource,
+                       GAsyncResult   *result,
+                       GError        **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* The RFC822 part is the file: nothing is ever missing but the file
+ * itself, so one item is read again as a sync reads it. */
+static void
+retrieve_item (CairnResource       *resource,
+               CairnItem           *item,
+               const char * const  *parts,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data);
+
+static CairnItem *
+retrieve_item_finish (CairnResource  *resource,
+                      GAsyncResult   *result,
+                      GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Change replay: each callback ends with exactly one of
+ * cairn_resource_change_replayed(), _failed() or _conflicts(). The disk
+ * is local, so the work is done right here. */
+
+static void
+report (CairnResource *resource,
+        const GError  *error,
+        const char    *remote_id,
+        const char    *remote_revision)
+{
+  if (error != NULL)
+    cairn_resource_change_failed (resource, error);
+  else
+    cairn_resource_change_replayed (resource, remote_id, remote_revision);
+}
+
+static gboolean
+check_writable (CairnMaildirResource  *self,
+                GError               **error)
+{
+  if (!self->read_only)
+    return TRUE;
+  g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+               "The maildir %s is configured read-only", self->path);
+  return FALSE;
+}
+
+/* The folder of collection @id, checked; its remote id in @remote_id. */
+static char *
+folder_path (CairnMaildirResource  *self,
+             guint64                id,
+             char                 **remote_id,
+             GError               **error)
+{
+  g_autoptr(CairnCollection) collection = cairn_store_get_collection (get_store (self), id, error);
+  g_autofree char *root = NULL;
+  char *path;
+
+  if (collection == NULL || (root = canonical_root (self, error)) == NULL)
+    return NULL;
+  path = cairn_maildir_folder_path (root, self->layout,
+                                    cairn_collection_get_remote_id (collection), error);
+  if (path != NULL && remote_id != NULL)
+    *remote_id = g_strdup (cairn_collection_get_remote_id (collection));
+  return path;
+}
+
+static gboolean
+check_uid (const char  *uid,
+           GError     **error)
+{
+  if (uid != NULL && cairn_maildir_name_is_safe (uid) && strchr (uid, ':') == NULL)
+    return TRUE;
+  g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+               "“%s” is not a valid maildir message name", uid ? uid : "");
+  return FALSE;
+}
+
+/* The relative file name of message @uid in @maildir, or %NULL if it is
+ * not there. @hint, the name last stored, is tried first; then the index
+ * of the last scan; then the folder is listed again. */
+static char *
+locate (CairnMaildirResource *self,
+        guint64               collection_id,
+        const char           *maildir,
+        const char           *uid,
+        const char           *hint)
+{
+  const char *candidates[2] = { hint, NULL };
+  GHashTable *index = g_hash_table_lookup (self->indexes, &collection_id);
+  g_autoptr(GHashTable) listing = NULL;
+
+  if (index != NULL)
+    candidates[1] = g_hash_table_lookup (index, uid);
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *candidate_uid = NULL;
+
+      if (candidates[i] == NULL || strchr (candidates[i], '/') == NULL)
+        continue;
+      candidate_uid = cairn_maildir_name_get_uid (strchr (candidates[i], '/') + 1);
+      path = g_build_filename (maildir, candidates[i], NULL);
+      if (strcmp (candidate_uid, uid) == 0 && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return g_strdup (candidates[i]);
+    }
+
+  listing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!cairn_maildir_folder_list_messages (maildir, listing, NULL, NULL))
+    return NULL;
+  g_hash_table_insert (self->indexes, g_memdup2 (&collection_id, sizeof collection_id),
+                       g_hash_table_ref (listing));
+  return g_strdup (g_hash_table_lookup (listing, uid));
+}
+
+static void
+index_set (CairnMaildirResource *self,
+           guint64               collection_id,
+           const char           *uid,
+           const char           *relative_name)
+{
+  GHashTable *index = g_hash_table_lookup (self->indexes, &collection_id);
+
+  if (index == NULL)
+    return;
+  if (relative_name == NULL)
+    g_hash_table_remove (index, uid);
+  else
+    g_hash_table_insert (index, g_strdup (uid), g_strdup (relative_name));
+}
+
+static char *
+host_name (void)
+{
+  g_autoptr(GString) host = g_string_new (g_get_host_name ());
+
+  /* As the specification asks, so that names stay one component. */
+  g_string_replace (host, "/", "\\057", 0);
+  g_string_replace (host, ":", "\\072", 0);
+  return g_string_free (g_steal_pointer (&host), FALSE);
+}
+
+static gboolean
+fsync_directory (const char  *path,
+                 GError     **error)
+{
+  int fd = g_open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int saved_errno = errno;
+
+      if (fd >= 0)
+        close (fd);
+      return cairn_maildir_set_errno_error (error, saved_errno, "sync", path);
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* Copies @input to a new file in tmp/ and syncs it; its SHA-256 goes to
+ * @checksum. Returns the file's path. */
+static char *
+write_to_tmp (const char    *maildir,
+              GInputStream  *input,
+              GChecksum     *checksum,
+              GError       **error)
+{
+  g_autofree char *host = host_name ();
+  gint64 now = g_get_real_time ();
+  g_autofree char *path = g_strdup_printf ("%s/tmp/%" G_GINT64_FORMAT ".M%06dP%d.%s", maildir,
+                                           now / G_USEC_PER_SEC, (int) (now % G_USEC_PER_SEC),
+                                           (int) getpid (), host);
+  g_autofree char *tmp = g_build_filename (maildir, "tmp", NULL);
+  g_autoptr(GError) read_error = NULL;
+  guint8 buffer[65536];
+  gssize n;
+  int fd;
+
+  if (g_mkdir (tmp, 0700) != 0 && errno != EEXIST)
+    return cairn_maildir_set_errno_error (error, errno, "create", tmp), NULL;
+  fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return cairn_maildir_set_errno_error (error, errno, "create", path), NULL;
+  while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &read_error)) > 0)
+    {
+      g_checksum_update (checksum, buffer, n);
+      for (gssize done = 0; done < n; )
+        {
+          gssize written = write (fd, buffer + done, n - done);
+
+          if (written < 0 && errno != EINTR)
+            {
+              int saved_errno = errno;
+
+              close (fd);
+              g_unlink (path);
+              return cairn_maildir_set_errno_error (error, saved_errno, "write", path), NULL;
+            }
+          done += MAX (written, 0);
+        }
+    }
+  if (n < 0)
+    {
+      close (fd);
+      g_unlink (path);
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                   "Cannot read the message to write: %s", read_error->message);
+      return NULL;
+    }
+  if (fsync (fd) != 0)
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      g_unlink (path);
+      return cairn_maildir_set_errno_error (error, saved_errno, "write", path), NULL;
+    }
+  close (fd);
+  return g_steal_pointer (&path);
+}
+
+/* Writes the RFC822 part of @item into @maildir as the specification
+ * says: into tmp/, synced, then linked into new/ (no flags) or cur/. The
+ * unique name comes from the item id and the content, so a replay repeated
+ * after a crash finds the file it linked and makes no second one. */
+static char *
+deliver (CairnMaildirResource  *self,
+         const char            *maildir,
+         CairnItem             *item,
+         GError               **error)
+{
+  g_autoptr(GInputStream) input = NULL;
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GError) local_error = NULL;
+  CairnMaildirKeywords keywords = { { NULL } };
+  g_autofree char *tmp_path = NULL;
+  g_autofree char *host = host_name ();
+  g_autofree char *uid = NULL;
+  g_autofree char *info = NULL;
+  g_autofree char *relative_name = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *directory = NULL;
+  gboolean keywords_changed;
+  gboolean linked;
+
+  input = cairn_store_open_part (get_store (self), cairn_item_get_id (item), CAIRN_PART_RFC822,
+                                 NULL, &local_error);
+  if (input == NULL)
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                   "Item %" G_GUINT64_FORMAT " has no message to write: %s",
+                   cairn_item_get_id (item), local_error->message);
+      return NULL;
+    }
+  tmp_path = write_to_tmp (maildir, input, checksum, error);
+  if (tmp_path == NULL)
+    return NULL;
+
+  uid = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".%.16s.%s", cairn_item_get_id (item),
+                         g_checksum_get_string (checksum), host);
+  cairn_maildir_keywords_load (&keywords, maildir);
+  info = cairn_maildir_info_apply ("", cairn_item_get_flags (item), NULL, &keywords,
+                                   &keywords_changed);
+  if (keywords_changed && !cairn_maildir_keywords_save (&keywords, maildir, error))
+    {
+      cairn_maildir_keywords_clear (&keywords);
+      g_unlink (tmp_path);
+      return NULL;
+    }
+  cairn_maildir_keywords_clear (&keywords);
+  relative_name = *info ? g_strconcat ("cur/", uid, ":2,", info, NULL)
+                        : g_strconcat ("new/", uid, NULL);
+  path = g_build_filename (maildir, relative_name, NULL);
+  directory = g_path_get_dirname (path);
+  if (g_mkdir (directory, 0700) != 0 && errno != EEXIST)
+    {
+      g_unlink (tmp_path);
+      return cairn_maildir_set_errno_error (error, errno, "create", directory), NULL;
+    }
+  /* link() rather than rename(): it never replaces a file of that name. */
+  linked = link (tmp_path, path) == 0 || errno == EEXIST;
+  if (!linked)
+    cairn_maildir_set_errno_error (error, errno, "deliver", path);
+  g_unlink (tmp_path);
+  if (!linked || !fsync_directory (directory, error))
+    return NULL;
+  return g_steal_pointer (&relative_name);
+}
+
+/* Records where a message is now after a rename, in one write of our own
+ * (never replayed to us): the new remote revision and the RFC822 part's
+ * new path, so that clients reading it never meet a stale path. */
+static gboolean
+store_location (CairnMaildirResource  *self,
+                guint64                item_id,
+                const char            *maildir,
+                const char            *relative_name,
+                GError               **error);
+
+static void
+item_added (CairnObserver *observer,
+            CairnMonitor  *monitor,
+            CairnChange   *change,
+            CairnItem     *item)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  g_autofree char *maildir = NULL;
+  g_autofree char *relative_name = NULL;
+  g_autofree char *uid = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (check_writable (self, &error))
+    maildir = folder_path (self, cairn_change_get_collection_id (change), NULL, &error);
+  if (maildir != NULL)
+    relative_name = deliver (self, maildir, item, &error);
+  if (relative_name != NULL)
+    {
+      uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
+      index_set (self, cairn_change_get_collection_id (change), uid, relative_name);
+    }
+  report (CAIRN_RESOURCE (self), error, uid, relative_name);
+}
+
+/* A maildir message never changes: a new content is a new message, which
+ * replaces the old one. Other changes (attributes, envelope) stay local. */
+static void
+item_changed (CairnObserver      *observer,
+              CairnMonitor       *monitor,
+              CairnChange        *change,
+              CairnItem          *item,
+              const char * const *parts)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  guint64 collection_id = cairn_item_get_collection_id (item);
+  const char *old_uid = cairn_item_get_remote_id (item);
+  g_autofree char *maildir = NULL;
+  g_autofree char *relative_name = NULL;
+  g_autofree char *old_name = NULL;
+  g_autofree char *uid = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (parts == NULL || !g_strv_contains (parts, CAIRN_PART_RFC822))
+    {
+      cairn_resource_change_replayed (CAIRN_RESOURCE (self), NULL, NULL);
+      return;
+    }
+  if (check_writable (self, &error))
+    maildir = folder_path (self, collection_id, NULL, &error);
+  if (maildir != NULL && old_uid != NULL && check_uid (old_uid, &error))
+    old_name = locate (self, collection_id, maildir, old_uid,
+                       cairn_item_get_remote_revision (item));
+  if (error == NULL && maildir != NULL)
+    relative_name = deliver (self, maildir, item, &error);
+  if (relative_name == NULL)
+    {
+      cairn_resource_change_failed (CAIRN_RESOURCE (self), error);
+      return;
+    }
+  uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
+  index_set (self, collection_id, uid, relative_name);
+  /* The new file is safe on disk before the old one goes. */
+  if (old_name != NULL && g_strcmp0 (old_uid, uid) != 0)
+    {
+      g_autofree char *old_path = g_build_filename (maildir, old_name, NULL);
+
+      if (g_unlink (old_path) != 0 && errno != ENOENT)
+        cairn_maildir_set_errno_error (&error, errno, "remove", old_path);
+      index_set (self, collection_id, old_uid, NULL);
+    }
+  report (CAIRN_RESOURCE (self), error, uid, relative_name);
+}
+
+/* Renames the message to carry the flags of @added and @removed applied
+ * to those its name has now, which another program may have changed. */
+static gboolean
+replay_flags (CairnMaildirResource  *self,
+              CairnChange           *change,
+              const CairnFlags      *added,
+              const CairnFlags      *removed,
+              GError               **error)
+{
+  g_autoptr(CairnItem) item = NULL;
+  g_autofree char *maildir = NULL;
+  g_autofree char *current = NULL;
+  g_autofree char *info = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  CairnMaildirKeywords keywords = { { NULL } };
+  const char *uid;
+  gboolean keywords_changed;
+  guint64 collection_id;
+
+  item = cairn_store_get_item (get_store (self), cairn_change_get_entity_id (change), NULL, error);
+  if (item == NULL)
+    return g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND) ?
+           (g_clear_error (error), TRUE) : FALSE;
+  uid = cairn_item_get_remote_id (item);
+  /* Never written to the maildir: its creation will carry the flags. */
+  if (uid == NULL)
+    return TRUE;
+  collection_id = cairn_item_get_collection_id (item);
+  if (!check_uid (uid, error) ||
+      (maildir = folder_path (self, collection_id, NULL, error)) == NULL)
+    return FALSE;
+
+  for (guint attempt = 0; attempt < 2; attempt++)
+    {
+      g_clear_pointer (&current, g_free);
+      current = locate (self, collection_id, maildir, uid, cairn_item_get_remote_revision (item));
+      /* Removed by another program: the next sync removes the item. */
+      if (current == NULL)
+        return TRUE;
+      cairn_maildir_keywords_load (&keywords, maildir);
+      g_clear_pointer (&info, g_free);
+      info = cairn_maildir_info_apply (cairn_maildir_name_get_info (strchr (current, '/') + 1),
+                                       added, removed, &keywords, &keywords_changed);
+      if (keywords_changed && !cairn_maildir_keywords_save (&keywords, maildir, error))
+        {
+          cairn_maildir_keywords_clear (&keywords);
+          return FALSE;
+        }
+      cairn_maildir_keywords_clear (&keywords);
+      /* A message with flags belongs in cur/, as every reader moves it. */
+      g_clear_pointer (&target, g_free);
+      target = g_strconcat ("cur/", uid, ":2,", info, NULL);
+      /* Already so: an attempt that did not report, or another program. */
+      if (strcmp (target, current) == 0)
+        return TRUE;
+      g_clear_pointer (&from, g_free);
+      g_clear_pointer (&to, g_free);
+      from = g_build_filename (maildir, current, NULL);
+      to = g_build_filename (maildir, target, NULL);
+      if (g_rename (from, to) == 0)
+        {
+          index_set (self, collection_id, uid, target);
+          return store_location (self, cairn_item_get_id (item), maildir, target, error);
+        }
+      /* Renamed by another program meanwhile: look again, once. */
+      if (errno != ENOENT)
+        break;
+    }
+  return cairn_maildir_set_errno_error (error, errno, "rename", from);
+}
+
+static void
+items_flags_changed (CairnObserver    *observer,
+                     CairnMonitor     *monitor,
+                     GPtrArray        *changes,
+                     const CairnFlags *added,
+                     const CairnFlags *removed)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  g_autoptr(GError) error = NULL;
+
+  if (check_writable (self, &error))
+    for (guint i = 0; i < changes->len; i++)
+      if (!replay_flags (self, g_ptr_array_index (changes, i), added, removed, &error))
+        break;
+  report (CAIRN_RESOURCE (self), error, NULL, NULL);
+}
+
+static void
+item_moved (CairnObserver *observer,
+            CairnMonitor  *monitor,
+            CairnChange   *change,
+            CairnItem     *item,
+            guint64        source,
+            guint64        destination)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  const char *uid = cairn_change_get_remote_id (change);
+  g_autofree char *from_maildir = NULL;
+  g_autofree char *to_maildir = NULL;
+  g_autofree char *current = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Never written to the maildir: nothing to move. */
+  if (uid == NULL)
+    {
+      cairn_resource_change_replayed (CAIRN_RESOURCE (self), NULL, NULL);
+      return;
+    }
+  if (check_writable (self, &error) && check_uid (uid, &error) &&
+      (from_maildir = folder_path (self, source, NULL, &error)) != NULL)
+    to_maildir = folder_path (self, destination, NULL, &error);
+  if (to_maildir == NULL)
+    {
+      cairn_resource_change_failed (CAIRN_RESOURCE (self), error);
+      return;
+    }
+  current = locate (self, source, from_maildir, uid,
+                    item ? cairn_item_get_remote_revision (item) : NULL);
+  if (current != NULL)
+    {
+      g_autofree char *from = g_build_filename (from_maildir, current, NULL);
+      g_autofree char *to = g_build_filename (to_maildir, current, NULL);
+
+      if (g_rename (from, to) != 0)
+        cairn_maildir_set_errno_error (&error, errno, "move", from);
+      index_set (self, source, uid, NULL);
+    }
+  else
+    /* Moved by an attempt that did not report, or gone. */
+    current = locate (self, destination, to_maildir, uid, NULL);
+  if (error == NULL && current != NULL)
+    {
+      index_set (self, destination, uid, current);
+      store_location (self, cairn_change_get_entity_id (change), to_maildir, current, &error);
+    }
+  report (CAIRN_RESOURCE (self), error, NULL, NULL);
+}
+
+static void
+item_removed (CairnObserver *observer,
+              CairnMonitor  *monitor,
+              CairnChange   *change)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  guint64 collection_id = cairn_change_get_collection_id (change);
+  const char *uid = cairn_change_get_remote_id (change);
+  g_autofree char *maildir = NULL;
+  g_autofree char *current = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (uid == NULL)
+    {
+      cairn_resource_change_replayed (CAIRN_RESOURCE (self), NULL, NULL);
+      return;
+    }
+  if (check_writable (self, &error) && check_uid (uid, &error))
+    maildir = folder_path (self, collection_id, NULL, &error);
+  if (maildir != NULL)
+    current = locate (self, collection_id, maildir, uid, NULL);
+  /* Gone already is what we want. */
+  if (current != NULL)
+    {
+      g_autofree char *path = g_build_filename (maildir, current, NULL);
+
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        cairn_maildir_set_errno_error (&error, errno, "remove", path);
+      else
+        index_set (self, collection_id, uid, NULL);
+    }
+  report (CAIRN_RESOURCE (self), error, NULL, NULL);
+}
+
+/* The remote id collection @id should have, from its name and parent. */
+static char *
+wanted_remote_id (CairnMaildirResource  *self,
+                  CairnCollection       *collection,
+                  GError               **error)
+{
+  CairnStore *store = get_store (self);
+  g_autoptr(CairnCollection) parent = NULL;
+
+  if (cairn_collection_get_parent_id (collection) != 0)
+    {
+      parent = cairn_store_get_collection (store, cairn_collection_get_parent_id (collection),
+                                           error);
+      if (parent == NULL)
+        return NULL;
+    }
+  return cairn_maildir_folder_child_remote_id (self->layout,
+                                               parent ? cairn_collection_get_remote_id (parent)
+                                                      : NULL,
+                                               cairn_collection_get_name (collection), error);
+}
+
+static void
+collection_added (CairnObserver *observer,
+                  CairnMonitor  *monitor,
+                  CairnChange   *change)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autofree char *remote_id = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (check_writable (self, &error))
+    collection = cairn_store_get_collection (get_store (self), cairn_change_get_entity_id (change),
+                                             &error);
+  if (collection != NULL)
+    remote_id = wanted_remote_id (self, collection, &error);
+  if (remote_id != NULL)
+    root = canonical_root (self, &error);
+  if (root != NULL)
+    cairn_maildir_folder_create (root, self->layout, remote_id, &error);
+  report (CAIRN_RESOURCE (self), error, remote_id, NULL);
+}
+
+typedef struct
+{
+  GPtrArray *collections;
+  const char *from;
+  const char *to;
+  char separator;
+} Descendants;
+
+/* Sub-folders moved with their parent: their remote ids follow, in a
+ * write of our own that is never replayed to us. */
+static gboolean
+rename_descendants (CairnTransaction  *transaction,
+                    gpointer           user_data,
+                    GError           **error)
+{
+  Descendants *descendants = user_data;
+  gsize length = strlen (descendants->from);
+
+  for (guint i = 0; i < descendants->collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (descendants->collections, i);
+      const char *remote_id = cairn_collection_get_remote_id (collection);
+      g_autofree char *renamed = NULL;
+
+      if (remote_id == NULL || strncmp (remote_id, descendants->from, length) != 0 ||
+          remote_id[length] != descendants->separator)
+        continue;
+      renamed = g_strconcat (descendants->to, remote_id + length, NULL);
+      cairn_collection_set_remote_id (collection, renamed);
+      if (!cairn_transaction_modify_collection (transaction, collection, 0, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* A rename or a move: both give the folder a new remote id. */
+static void
+relocate_collection (CairnMaildirResource *self,
+                     CairnChange          *change)
+{
+  CairnStore *store = get_store (self);
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GPtrArray) collections = NULL;
+  g_autofree char *remote_id = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *from;
+
+  if (check_writable (self, &error))
+    collection = cairn_store_get_collection (store, cairn_change_get_entity_id (change), &error);
+  if (collection != NULL)
+    remote_id = wanted_remote_id (self, collection, &error);
+  if (remote_id != NULL)
+    root = canonical_root (self, &error);
+  if (root == NULL)
+    {
+      cairn_resource_change_failed (CAIRN_RESOURCE (self), error);
+      return;
+    }
+  from = cairn_collection_get_remote_id (collection);
+  if (g_strcmp0 (from, remote_id) != 0 &&
+      cairn_maildir_folder_rename (root, self->layout, from, remote_id, &error))
+    {
+      Descendants descendants = { NULL, from, remote_id,
+                                  self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/' };
+
+      collections = cairn_store_list_collections (store, cairn_agent_get_id (CAIRN_AGENT (self)),
+                                                  &error);
+      descendants.collections = collections;
+      if (collections != NULL)
+        cairn_store_write_sync (store, rename_descendants, &descendants, NULL, NULL, &error);
+    }
+  report (CAIRN_RESOURCE (self), error, remote_id, NULL);
+}
+
+static void
+collection_changed (CairnObserver      *observer,
+                    CairnMonitor       *monitor,
+                    CairnChange        *change,
+                    const char * const *parts)
+{
+  relocate_collection (CAIRN_MAILDIR_RESOURCE (observer), change);
+}
+
+static void
+collection_moved (CairnObserver *observer,
+                  CairnMonitor  *monitor,
+                  CairnChange   *change,
+                  guint64        source,
+                  guint64        destination)
+{
+  relocate_collection (CAIRN_MAILDIR_RESOURCE (observer), change);
+}
+
+static void
+collection_removed (CairnObserver *observer,
+                    CairnMonitor  *monitor,
+                    CairnChange   *change)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  g_autofree char *root = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 id = cairn_change_get_entity_id (change);
+
+  if (check_writable (self, &error))
+    root = canonical_root (self, &error);
+  if (root != NULL && cairn_change_get_remote_id (change) != NULL)
+    cairn_maildir_folder_remove (root, self->layout, cairn_change_get_remote_id (change), &error);
+  g_hash_table_remove (self->indexes, &id);
+  report (CAIRN_RESOURCE (self), error, NULL, NULL);
+}
+
+static void
+cairn_maildir_resource_observer_init (CairnObserverInterface *iface)
+{
+  iface->item_added = item_added;
+  iface->item_changed = item_changed;
+  iface->items_flags_changed = items_flags_changed;
+  iface->item_moved = item_moved;
+  iface->item_removed = item_removed;
+  iface->collection_added = collection_added;
+  iface->collection_changed = collection_changed;
+  iface->collection_moved = collection_moved;
+  iface->collection_removed = collection_removed;
+}
+
+static gboolean
+store_location_write (CairnTransaction  *transaction,
+                      gpointer           user_data,
+                      GError           **error)
+{
+  return cairn_transaction_modify_item (transaction, user_data, 0, error);
+}
+
+static gboolean
+store_location (CairnMaildirResource  *self,
+                guint64                item_id,
+                const char            *maildir,
+                const char            *relative_name,
+                GError               **error)
+{
+  CairnStore *store = get_store (self);
+  g_autoptr(CairnItem) stored = cairn_store_get_item (store, item_id, NULL, error);
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnPart) part = NULL;
+  g_autofree char *path = g_build_filename (maildir, relative_name, NULL);
+
+  if (stored == NULL)
+    return g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND) ?
+           (g_clear_error (error), TRUE) : FALSE;
+  item = cairn_item_new (cairn_item_get_mime_type (stored));
+  cairn_item_set_id (item, item_id);
+  cairn_item_set_size (item, cairn_item_get_size (stored));
+  cairn_item_set_remote_id (item, cairn_item_get_remote_id (stored));
+  cairn_item_set_remote_revision (item, relative_name);
+  cairn_item_set_gid (item, cairn_item_get_gid (stored));
+  part = cairn_part_new_foreign (CAIRN_PART_RFC822, path, cairn_item_get_size (stored));
+  cairn_item_set_part (item, part);
+  return cairn_store_write_sync (store, store_location_write, item, NULL, NULL, error);
+}
+
+static void
+retrieve_item (CairnResource       *resource,
+               CairnItem           *item,
+               const char * const  *parts,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (resource);
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+  guint64 collection_id = cairn_item_get_collection_id (item);
+  const char *uid = cairn_item_get_remote_id (item);
+  CairnMaildirKeywords keywords = { { NULL } };
+  g_autofree char *maildir = NULL;
+  g_autofree char *current = NULL;
+  CairnItem *message = NULL;
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, retrieve_item);
+  if (check_uid (uid, &error))
+    maildir = folder_path (self, collection_id, NULL, &error);
+  if (maildir != NULL)
+    {
+      current = locate (self, collection_id, maildir, uid, cairn_item_get_remote_revision (item));
+      if (current == NULL)
+        g_set_error (&error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                     "The message %s is no longer in %s", uid, maildir);
+    }
+  if (current != NULL)
+    {
+      cairn_maildir_keywords_load (&keywords, maildir);
+      message = cairn_maildir_message_read (maildir, current, &keywords, &error);
+      cairn_maildir_keywords_clear (&keywords);
+    }
+  if (message == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, message, g_object_unref);
+}
+
+/* GObject */
+
+static gboolean
+cairn_maildir_resource_setup (CairnAgent  *agent,
+                              GError     **error)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (agent);
+
+  g_mime_init ();
+  self->inotify_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (self->inotify_fd < 0)
+    /* Syncs on request and at start still work. */
+    g_message ("Cannot watch the maildir: %s", g_strerror (errno));
+  else
+    self->inotify_source = g_unix_fd_add (self->inotify_fd, G_IO_IN, inotify_readable, self);
+  return TRUE;
+}
+
+static void
+cairn_maildir_resource_dispose (GObject *object)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (object);
+
+  g_clear_handle_id (&self->inotify_source, g_source_remove);
+  g_clear_handle_id (&self->flush_source, g_source_remove);
+  if (self->inotify_fd >= 0)
+    {
+      close (self->inotify_fd);
+      self->inotify_fd = -1;
+    }
+
+  G_OBJECT_CLASS (cairn_maildir_resource_parent_class)->dispose (object);
+}
+
+static void
+cairn_maildir_resource_finalize (GObject *object)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (object);
+
+  g_free (self->path);
+  g_hash_table_unref (self->watches);
+  g_hash_table_unref (self->watched);
+  g_hash_table_unref (self->dirty);
+  g_hash_table_unref (self->indexes);
+  g_hash_table_unref (self->reported);
+
+  G_OBJECT_CLASS (cairn_maildir_resource_parent_class)->finalize (object);
+}
+
+static void
+cairn_maildir_resource_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_LAYOUT:
+      g_value_set_enum (value, self->layout);
+      break;
+    case PROP_READ_ONLY:
+      g_value_set_boolean (value, self->read_only);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_maildir_resource_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec)
+{
+  CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      if (g_strcmp0 (self->path, g_value_get_string (value)) == 0)
+        break;
+      g_free (self->path);
+      self->path = g_value_dup_string (value);
+      g_object_notify_by_pspec (object, properties[PROP_PATH]);
+      break;
+    case PROP_LAYOUT:
+      if (self->layout == (CairnMaildirLayout) g_value_get_enum (value))
+        break;
+      self->layout = g_value_get_enum (value);
+      g_object_notify_by_pspec (object, properties[PROP_LAYOUT]);
+      break;
+    case PROP_READ_ONLY:
+      if (self->read_only == g_value_get_boolean (value))
+        break;
+      self->read_only = g_value_get_boolean (value);
+      g_object_notify_by_pspec (object, properties[PROP_READ_ONLY]);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cairn_maildir_resource_class_init (CairnMaildirResourceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  CairnResourceClass *resource_class = CAIRN_RESOURCE_CLASS (klass);
+
+  object_class->dispose = cairn_maildir_resource_dispose;
+  object_class->finalize = cairn_maildir_resource_finalize;
+  object_class->get_property = cairn_maildir_resource_get_property;
+  object_class->set_property = cairn_maildir_resource_set_property;
+  CAIRN_AGENT_CLASS (klass)->setup = cairn_maildir_resource_setup;
+  resource_class->retrieve_collections = retrieve_collections;
+  resource_class->retrieve_collections_finish = retrieve_collections_finish;
+  resource_class->retrieve_items = retrieve_items;
+  resource_class->retrieve_items_finish = retrieve_items_finish;
+  resource_class->retrieve_item = retrieve_item;
+  resource_class->retrieve_item_finish = retrieve_item_finish;
+
+  /* The configuration key `path`: the root of the maildir tree. */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The configuration key `layout`: `maildir++` or `fs`. */
+  properties[PROP_LAYOUT] =
+    g_param_spec_enum ("layout", NULL, NULL, CAIRN_TYPE_MAILDIR_LAYOUT,
+                       CAIRN_MAILDIR_LAYOUT_MAILDIRPP,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The configuration key `read-only`: local changes are never written. */
+  properties[PROP_READ_ONLY] =
+    g_param_spec_boolean ("read-only", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+cairn_maildir_resource_init (CairnMaildirResource *self)
+{
+  self->inotify_fd = -1;
+  self->watches = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  self->watched = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->dirty = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->indexes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                         (GDestroyNotify) g_hash_table_unref);
+  self->reported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
+
+G_MODULE_EXPORT GType
+cairn_agent_module_init_1 (GError **error)
+{
+  return CAIRN_TYPE_MAILDIR_RESOURCE;
+}
