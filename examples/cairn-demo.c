@@ -1,270 +1,416 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Fills a store through the public API and prints the collection tree with
- * counts and the last changes: what an application sees of Cairn with no
- * daemon running (the embedded default). */
+/* cairn-demo, the program examples/demo.sh runs. `generate` writes a
+ * sample maildir; `show` and `mark-read` are a tiny mail client: they read
+ * and write the store directly through the public API, as every
+ * application does, while the control service and the maildir resource
+ * keep the store and the files in step. */
+#include <locale.h>
 #include <stdlib.h>
-#include <glib/gstdio.h>
+#include <string.h>
+#include <gmime/gmime.h>
 
 #include <cairn/cairn.h>
+#include <cairn-test/cairn-test.h>
 
-#define RESOURCE "demo_0"
-#define MAILS_PER_FOLDER 100
+#define N_NEWEST 5
+#define FROM_COLUMNS 18
+#define SUBJECT_COLUMNS 46
 
-static const char *senders[] = {
-  "Ana Núñez <ana@example.org>", "Bjørn Ødegård <bjorn@example.net>",
-  "李雷 <li.lei@example.cn>", "GNOME Discourse <noreply@discourse.gnome.org>",
+/* GMime 3.2 declares no cleanup function of its own. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
+
+static const char *usage =
+  "Usage:\n"
+  "  cairn-demo generate DIR   write a sample maildir++ tree into DIR\n"
+  "  cairn-demo show           the folders with unread/total counts, and the newest\n"
+  "                            messages of INBOX\n"
+  "  cairn-demo mark-read N    mark the N newest unread messages of INBOX read\n"
+  "\n"
+  "show and mark-read use the store of cairn-control: $XDG_DATA_HOME/cairn/store.db.\n";
+
+/* A few hundred messages: INBOX, a nested folder and a non-ASCII name. */
+static const struct
+{
+  const char *folder;
+  guint n_messages;
+} sample[] = {
+  { "INBOX", 300 },
+  { "Lists", 40 },
+  { "Lists/GNOME", 120 },
+  { "Sent", 60 },
+  { "Entwürfe", 12 },
 };
 
-static const char *subjects[] = {
-  "Quarterly report", "Re: lunch on Friday?", "Über die Konferenz",
-  "[gnome] Release notes draft", "Invitation: planning meeting", "Photos from the trip",
-};
+static int
+fail (GError *error)
+{
+  g_printerr ("cairn-demo: %s\n", error->message);
+  return EXIT_FAILURE;
+}
+
+static int
+generate (const char *root)
+{
+  g_autoptr(CairnTestMaildir) maildir =
+    cairn_test_maildir_new (root, CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  g_autoptr(GError) error = NULL;
+  guint total = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sample); i++)
+    {
+      /* A seed per folder, so that Message-IDs differ between folders. */
+      if (!cairn_test_maildir_generate (maildir, sample[i].folder, sample[i].n_messages, i + 1,
+                                        &error))
+        return fail (error);
+      total += sample[i].n_messages;
+    }
+  g_print ("Wrote %u messages in %u folders to %s (maildir++)\n", total,
+           (guint) G_N_ELEMENTS (sample), root);
+  return EXIT_SUCCESS;
+}
+
+static CairnStore *
+open_store (GError **error)
+{
+  /* Where cairn-control keeps it unless told otherwise. */
+  g_autofree char *path = g_build_filename (g_get_user_data_dir (), "cairn", "store.db", NULL);
+
+  return cairn_store_open (path, NULL, error);
+}
+
+/* Appends @text in exactly @columns terminal columns: cut with an
+ * ellipsis, or padded; East Asian wide characters take two columns. */
+static void
+append_column (GString    *line,
+               const char *text,
+               guint       columns)
+{
+  guint width = 0;
+  guint used = 0;
+  const char *p;
+
+  for (p = text; *p != '\0'; p = g_utf8_next_char (p))
+    width += g_unichar_iswide (g_utf8_get_char (p)) ? 2 : 1;
+  for (p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      guint char_width = g_unichar_iswide (c) ? 2 : 1;
+
+      if (used + char_width > (width > columns ? columns - 1 : columns))
+        break;
+      g_string_append_unichar (line, c);
+      used += char_width;
+    }
+  if (width > columns)
+    {
+      g_string_append (line, "…");
+      used++;
+    }
+  for (; used < columns; used++)
+    g_string_append_c (line, ' ');
+}
+
+/* Folders */
+
+static int
+compare_folders (gconstpointer a,
+                 gconstpointer b)
+{
+  CairnCollection *first = *(CairnCollection **) a;
+  CairnCollection *second = *(CairnCollection **) b;
+  gboolean first_inbox = g_strcmp0 (cairn_collection_get_remote_id (first), "INBOX") == 0;
+  gboolean second_inbox = g_strcmp0 (cairn_collection_get_remote_id (second), "INBOX") == 0;
+
+  /* INBOX first, the rest by name, as mail programs list them. */
+  if (first_inbox != second_inbox)
+    return first_inbox ? -1 : 1;
+  return g_utf8_collate (cairn_collection_get_name (first), cairn_collection_get_name (second));
+}
+
+static gboolean
+print_folders (CairnStore  *store,
+               GPtrArray   *collections,
+               guint64      parent_id,
+               guint        depth,
+               GError     **error)
+{
+  g_autoptr(GPtrArray) children = g_ptr_array_new ();
+
+  for (guint i = 0; i < collections->len; i++)
+    if (cairn_collection_get_parent_id (g_ptr_array_index (collections, i)) == parent_id)
+      g_ptr_array_add (children, g_ptr_array_index (collections, i));
+  g_ptr_array_sort (children, compare_folders);
+
+  for (guint i = 0; i < children->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (children, i);
+      g_autoptr(GString) line = g_string_new ("  ");
+      guint64 count = 0;
+      guint64 unread = 0;
+
+      if (!cairn_store_get_collection_statistics (store, cairn_collection_get_id (collection),
+                                                  &count, &unread, NULL, error))
+        return FALSE;
+      g_string_append_printf (line, "%*s", (int) depth * 2, "");
+      append_column (line, cairn_collection_get_name (collection), 24 - depth * 2);
+      g_print ("%s %6" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT "\n", line->str, unread, count);
+      if (!print_folders (store, collections, cairn_collection_get_id (collection), depth + 1,
+                          error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static guint64
+find_inbox (CairnStore  *store,
+            GError     **error)
+{
+  g_autoptr(GPtrArray) collections = cairn_store_list_collections (store, NULL, error);
+
+  if (collections == NULL)
+    return 0;
+  for (guint i = 0; i < collections->len; i++)
+    if (g_strcmp0 (cairn_collection_get_remote_id (g_ptr_array_index (collections, i)),
+                   "INBOX") == 0)
+      return cairn_collection_get_id (g_ptr_array_index (collections, i));
+  g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+               "The store has no INBOX yet: is the maildir resource synchronized?");
+  return 0;
+}
+
+/* Messages */
 
 typedef struct
 {
-  guint64 inbox, lists, sent, archive, calendar, unread;
-  GRand *rand;
-  GPtrArray *first;   /* the first inbox mails, which the user reads */
-} Demo;
+  CairnItem *item;
+  GDateTime *date;
+  char *from;
+  char *subject;
+} Message;
 
-static guint64
-create_collection (CairnTransaction  *txn,
-                   guint64            parent,
-                   const char        *name,
-                   const char        *mime_type,
-                   GError           **error)
+static void
+message_free (Message *message)
 {
-  g_autoptr(CairnCollection) collection = cairn_collection_new (RESOURCE, parent, name);
-  const char *mime_types[] = { mime_type, NULL };
+  g_clear_object (&message->item);
+  g_clear_pointer (&message->date, g_date_time_unref);
+  g_free (message->from);
+  g_free (message->subject);
+  g_free (message);
+}
 
-  cairn_collection_set_remote_id (collection, name);
-  cairn_collection_set_content_mime_types (collection, mime_types);
-  if (!cairn_transaction_create_collection (txn, collection, error))
-    return 0;
+/* Reads what a message list shows from the ENVELOPE part the resource
+ * stored: "Name: value" lines, values decoded. */
+static Message *
+message_new (CairnItem *item)
+{
+  Message *message = g_new0 (Message, 1);
+  CairnPart *envelope = cairn_item_get_part (item, CAIRN_PART_ENVELOPE);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
 
-  return cairn_collection_get_id (collection);
+  message->item = g_object_ref (item);
+  if (envelope == NULL || cairn_part_get_data (envelope) == NULL)
+    return message;
+  text = g_strndup (g_bytes_get_data (cairn_part_get_data (envelope), NULL),
+                    g_bytes_get_size (cairn_part_get_data (envelope)));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "Date: "))
+        message->date = g_mime_utils_header_decode_date (lines[i] + strlen ("Date: "));
+      else if (g_str_has_prefix (lines[i], "Subject: "))
+        message->subject = g_strdup (lines[i] + strlen ("Subject: "));
+      else if (g_str_has_prefix (lines[i], "From: "))
+        {
+          const char *value = lines[i] + strlen ("From: ");
+          g_autoptr(InternetAddressList) list = internet_address_list_parse (NULL, value);
+          InternetAddress *first = list != NULL && internet_address_list_length (list) > 0
+                                   ? internet_address_list_get_address (list, 0) : NULL;
+          const char *name = first != NULL ? internet_address_get_name (first) : NULL;
+
+          message->from = g_strdup (name != NULL && *name != '\0' ? name : value);
+        }
+    }
+  return message;
 }
 
 static gboolean
-create_tree (CairnTransaction  *txn,
-             gpointer           data,
-             GError           **error)
+message_is_unread (const Message *message)
 {
-  Demo *demo = data;
-  g_autoptr(CairnCollection) unread = cairn_collection_new ("search", 0, "Unread");
+  return !cairn_flags_contains (cairn_item_get_flags (message->item), CAIRN_FLAG_SEEN);
+}
 
-  if ((demo->inbox = create_collection (txn, 0, "Inbox", "message/rfc822", error)) == 0 ||
-      (demo->lists = create_collection (txn, demo->inbox, "Lists", "message/rfc822", error)) == 0 ||
-      (demo->sent = create_collection (txn, 0, "Sent", "message/rfc822", error)) == 0 ||
-      (demo->archive = create_collection (txn, 0, "Archive", "message/rfc822", error)) == 0 ||
-      (demo->calendar = create_collection (txn, 0, "Calendar", "text/calendar", error)) == 0)
+static int
+compare_newest_first (gconstpointer a,
+                      gconstpointer b)
+{
+  const Message *first = *(Message **) a;
+  const Message *second = *(Message **) b;
+
+  if (first->date == NULL || second->date == NULL)
+    return (first->date == NULL) - (second->date == NULL);
+  return g_date_time_compare (second->date, first->date);
+}
+
+/* The messages of INBOX with their envelopes, newest first. */
+static GPtrArray *
+list_inbox (CairnStore  *store,
+            guint64     *inbox_id,
+            GError     **error)
+{
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(GPtrArray) items = NULL;
+  GPtrArray *messages;
+
+  *inbox_id = find_inbox (store, error);
+  if (*inbox_id == 0)
+    return NULL;
+  cairn_fetch_scope_add_part (scope, CAIRN_PART_ENVELOPE);
+  items = cairn_store_list_items (store, *inbox_id, scope, 0, 0, error);
+  if (items == NULL)
+    return NULL;
+
+  messages = g_ptr_array_new_with_free_func ((GDestroyNotify) message_free);
+  for (guint i = 0; i < items->len; i++)
+    g_ptr_array_add (messages, message_new (g_ptr_array_index (items, i)));
+  g_ptr_array_sort (messages, compare_newest_first);
+  return messages;
+}
+
+static void
+print_message (const Message *message)
+{
+  g_autoptr(GString) line = g_string_new (message_is_unread (message) ? "  * " : "    ");
+  g_autoptr(GDateTime) local = message->date ? g_date_time_to_local (message->date) : NULL;
+  /* Local time, so that the order shows whatever the senders' zones. */
+  g_autofree char *date = local ? g_date_time_format (local, "%Y-%m-%d %H:%M")
+                                : g_strdup ("(no date)       ");
+
+  g_string_append_printf (line, "%s  ", date);
+  append_column (line, message->from ? message->from : "", FROM_COLUMNS);
+  g_string_append (line, "  ");
+  append_column (line, message->subject ? message->subject : "", SUBJECT_COLUMNS);
+  g_print ("%s\n", g_strchomp (line->str));
+}
+
+static gboolean
+print_inbox_count (CairnStore  *store,
+                   guint64      inbox_id,
+                   GError     **error)
+{
+  guint64 count = 0;
+  guint64 unread = 0;
+
+  if (!cairn_store_get_collection_statistics (store, inbox_id, &count, &unread, NULL, error))
     return FALSE;
-
-  cairn_collection_set_virtual (unread, TRUE);
-  if (!cairn_transaction_create_collection (txn, unread, error))
-    return FALSE;
-  demo->unread = cairn_collection_get_id (unread);
-
+  g_print ("INBOX in the store: %" G_GUINT64_FORMAT " unread of %" G_GUINT64_FORMAT "\n",
+           unread, count);
   return TRUE;
 }
 
-static CairnItem *
-make_mail (Demo    *demo,
-           guint64  collection_id,
-           guint    n)
+static int
+show (void)
 {
-  const char *from = senders[g_rand_int_range (demo->rand, 0, G_N_ELEMENTS (senders))];
-  const char *subject = subjects[g_rand_int_range (demo->rand, 0, G_N_ELEMENTS (subjects))];
-  g_autofree char *message_id = g_strdup_printf ("<%" G_GUINT64_FORMAT ".%u@demo.example>",
-                                                 collection_id, n);
-  g_autofree char *envelope = g_strdup_printf ("From: %s\nTo: you@example.org\nSubject: %s\n"
-                                               "Date: Sun, %u Nov 2026 10:%02u:00 +0000\n"
-                                               "Message-ID: %s\n",
-                                               from, subject, 1 + n % 22, n % 60, message_id);
-  g_autoptr(GBytes) data = g_bytes_new_take (g_steal_pointer (&envelope), strlen (envelope));
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_ENVELOPE, data);
-  g_autofree char *remote_id = g_strdup_printf ("%u", n + 1);
-  CairnItem *item = cairn_item_new ("message/rfc822");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CairnStore) store = open_store (&error);
+  g_autoptr(GPtrArray) collections = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  guint64 inbox_id = 0;
 
-  cairn_item_set_collection_id (item, collection_id);
-  cairn_item_set_remote_id (item, remote_id);
-  cairn_item_set_gid (item, message_id);
-  cairn_item_set_size (item, g_rand_int_range (demo->rand, 2000, 80000));
-  cairn_item_set_part (item, part);
-  if (g_rand_int_range (demo->rand, 0, 3) > 0)
-    cairn_flags_add (cairn_item_get_flags (item), CAIRN_FLAG_SEEN);
-  if (g_rand_int_range (demo->rand, 0, 10) == 0)
-    cairn_flags_add (cairn_item_get_flags (item), CAIRN_FLAG_FLAGGED);
+  if (store == NULL ||
+      (collections = cairn_store_list_collections (store, NULL, &error)) == NULL)
+    return fail (error);
+  g_print ("%-26s %6s / %s\n", "Folders", "unread", "total");
+  if (!print_folders (store, collections, 0, 0, &error))
+    return fail (error);
 
-  return item;
+  messages = list_inbox (store, &inbox_id, &error);
+  if (messages == NULL)
+    return fail (error);
+  g_print ("\nNewest in INBOX (* unread):\n");
+  for (guint i = 0; i < MIN (N_NEWEST, messages->len); i++)
+    print_message (g_ptr_array_index (messages, i));
+  return EXIT_SUCCESS;
 }
 
 static gboolean
-fill_mail (CairnTransaction  *txn,
+mark_seen (CairnTransaction  *txn,
            gpointer           data,
            GError           **error)
 {
-  Demo *demo = data;
-  guint64 folders[] = { demo->inbox, demo->lists, demo->sent };
-
-  for (guint f = 0; f < G_N_ELEMENTS (folders); f++)
-    for (guint n = 0; n < MAILS_PER_FOLDER; n++)
-      {
-        g_autoptr(CairnItem) item = make_mail (demo, folders[f], n);
-
-        if (!cairn_transaction_create_item (txn, item, error))
-          return FALSE;
-        if (!cairn_flags_contains (cairn_item_get_flags (item), CAIRN_FLAG_SEEN) &&
-            !cairn_transaction_link_item (txn, demo->unread, cairn_item_get_id (item), error))
-          return FALSE;
-      }
-
-  return TRUE;
-}
-
-/* What a user does next: read three mails of the inbox, archive one. */
-static gboolean
-read_and_archive (CairnTransaction  *txn,
-                  gpointer           data,
-                  GError           **error)
-{
-  Demo *demo = data;
-  GPtrArray *first = demo->first;
+  GPtrArray *chosen = data;
   g_autoptr(CairnFlagsDelta) seen = cairn_flags_delta_new ();
 
   cairn_flags_delta_add (seen, CAIRN_FLAG_SEEN);
-  for (guint i = 0; i + 1 < first->len; i++)
-    if (!cairn_transaction_change_flags (txn, cairn_item_get_id (g_ptr_array_index (first, i)),
-                                         seen, 0, error))
-      return FALSE;
-
-  return cairn_transaction_move_item (txn,
-                                      cairn_item_get_id (g_ptr_array_index (first, first->len - 1)),
-                                      demo->archive, error);
-}
-
-static void
-print_tree (CairnStore *store)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) tree = cairn_store_list_collections (store, NULL, &error);
-  g_autoptr(GHashTable) depth = g_hash_table_new (g_direct_hash, g_direct_equal);
-
-  if (tree == NULL)
-    g_error ("Cannot list collections: %s", error->message);
-
-  g_print ("Collections (unread / total):\n");
-  for (guint i = 0; i < tree->len; i++)
+  for (guint i = 0; i < chosen->len; i++)
     {
-      CairnCollection *collection = g_ptr_array_index (tree, i);
-      guint64 parent = cairn_collection_get_parent_id (collection);
-      guint level = GPOINTER_TO_UINT (g_hash_table_lookup (depth, GSIZE_TO_POINTER (parent)));
-      guint64 count = 0, unread = 0;
+      CairnItem *item = ((Message *) g_ptr_array_index (chosen, i))->item;
 
-      g_hash_table_insert (depth, GSIZE_TO_POINTER (cairn_collection_get_id (collection)),
-                           GUINT_TO_POINTER (level + 1));
-      if (!cairn_store_get_collection_statistics (store, cairn_collection_get_id (collection),
-                                                  &count, &unread, NULL, &error))
-        g_error ("Cannot count: %s", error->message);
-      g_print ("  %*s%-*s %4" G_GUINT64_FORMAT " / %-4" G_GUINT64_FORMAT " [%s%s]\n",
-               (int) level * 2, "", 28 - (int) level * 2, cairn_collection_get_name (collection),
-               unread, count, cairn_collection_get_resource (collection),
-               cairn_collection_get_virtual (collection) ? ", virtual" : "");
+      /* A delta, and only if nobody changed the message since we read
+       * it: what a client that shows what it marks must do. */
+      if (!cairn_transaction_change_flags (txn, cairn_item_get_id (item), seen,
+                                           cairn_item_get_revision (item), error))
+        return FALSE;
     }
+  return TRUE;
 }
 
-static const char *
-operation_name (CairnChangeOperation operation)
-{
-  g_autoptr(GEnumClass) klass = g_type_class_ref (CAIRN_TYPE_CHANGE_OPERATION);
-
-  return g_enum_get_value (klass, operation)->value_nick;
-}
-
-static void
-print_changes (CairnStore *store)
+static int
+mark_read (const char *count_text)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(CairnStore) store = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GPtrArray) chosen = g_ptr_array_new ();
+  guint64 inbox_id = 0;
   guint64 revision = 0;
-  g_autoptr(GPtrArray) changes = NULL;
+  guint64 count = 0;
 
-  if (!cairn_store_get_revision (store, &revision, &error))
-    g_error ("Cannot read the revision: %s", error->message);
-  changes = cairn_store_get_changes_since (store, revision > 2 ? revision - 2 : 0, 0, &error);
-  if (changes == NULL)
-    g_error ("Cannot read changes: %s", error->message);
+  if (!g_ascii_string_to_unsigned (count_text, 10, 1, G_MAXUINT, &count, &error))
+    return fail (error);
+  store = open_store (&error);
+  if (store == NULL || (messages = list_inbox (store, &inbox_id, &error)) == NULL)
+    return fail (error);
+  for (guint i = 0; i < messages->len && chosen->len < count; i++)
+    if (message_is_unread (g_ptr_array_index (messages, i)))
+      g_ptr_array_add (chosen, g_ptr_array_index (messages, i));
 
-  g_print ("\nStore revision %" G_GUINT64_FORMAT ", %u changes in the last two; the newest:\n",
-           revision, changes->len);
-  for (guint i = changes->len > 8 ? changes->len - 8 : 0; i < changes->len; i++)
+  if (!cairn_store_write_sync (store, mark_seen, chosen, &revision, NULL, &error))
+    return fail (error);
+  g_print ("Marked %u messages read (store revision %" G_GUINT64_FORMAT "):\n", chosen->len,
+           revision);
+  for (guint i = 0; i < chosen->len; i++)
     {
-      CairnChange *change = g_ptr_array_index (changes, i);
-      g_autofree char *added = cairn_flags_to_string (
-        cairn_flags_delta_get_added (cairn_change_get_flags_delta (change)));
+      Message *message = g_ptr_array_index (chosen, i);
 
-      g_print ("  r%-4" G_GUINT64_FORMAT " %-6s item %-4" G_GUINT64_FORMAT
-               " in collection %" G_GUINT64_FORMAT "%s%s\n",
-               cairn_change_get_revision (change), operation_name (cairn_change_get_operation (change)),
-               cairn_change_get_entity_id (change), cairn_change_get_collection_id (change),
-               *added ? "  +" : "", added);
+      /* What the store holds now, not the copy read before the change. */
+      cairn_flags_add (cairn_item_get_flags (message->item), CAIRN_FLAG_SEEN);
+      print_message (message);
     }
+  if (!print_inbox_count (store, inbox_id, &error))
+    return fail (error);
+  return EXIT_SUCCESS;
 }
 
 int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *folder = NULL;
-  g_autofree char *path = NULL;
-  g_autoptr(CairnStore) store = NULL;
-  g_autoptr(GPtrArray) first = NULL;
-  Demo demo = { 0 };
+  int status;
 
-  if (argc > 2)
+  /* Names and subjects are UTF-8: print them as the terminal can. */
+  setlocale (LC_ALL, "");
+  if (argc == 3 && strcmp (argv[1], "generate") == 0)
+    return generate (argv[2]);
+  if (!(argc == 2 && strcmp (argv[1], "show") == 0) &&
+      !(argc == 3 && strcmp (argv[1], "mark-read") == 0))
     {
-      g_printerr ("Usage: %s [STORE-FILE]\n", argv[0]);
-      return EXIT_FAILURE;
-    }
-  if (argc == 2)
-    path = g_strdup (argv[1]);
-  else
-    {
-      folder = g_dir_make_tmp ("cairn-demo-XXXXXX", &error);
-      if (folder == NULL)
-        g_error ("Cannot make a folder: %s", error->message);
-      path = g_build_filename (folder, "store.db", NULL);
-    }
-
-  store = cairn_store_open (path, NULL, &error);
-  if (store == NULL)
-    {
-      g_printerr ("%s\n", error->message);
-      return EXIT_FAILURE;
-    }
-  g_print ("Store: %s\n\n", path);
-
-  demo.rand = g_rand_new_with_seed (2026);
-  if (!cairn_store_write_sync (store, create_tree, &demo, NULL, NULL, &error) ||
-      !cairn_store_write_sync (store, fill_mail, &demo, NULL, NULL, &error))
-    {
-      g_printerr ("Cannot fill the store: %s\n", error->message);
+      g_printerr ("%s", usage);
       return EXIT_FAILURE;
     }
 
-  first = cairn_store_list_items (store, demo.inbox, NULL, 0, 4, &error);
-  if (first == NULL)
-    g_error ("Cannot list the inbox: %s", error->message);
-  demo.first = first;
-  if (!cairn_store_write_sync (store, read_and_archive, &demo, NULL, NULL, &error))
-    {
-      g_printerr ("Cannot change the store: %s\n", error->message);
-      return EXIT_FAILURE;
-    }
-
-  print_tree (store);
-  print_changes (store);
-  g_rand_free (demo.rand);
-
-  return EXIT_SUCCESS;
+  g_mime_init ();
+  status = argc == 2 ? show () : mark_read (argv[2]);
+  g_mime_shutdown ();
+  return status;
 }
