@@ -62,16 +62,23 @@ else
   step () { printf '\n== %s\n' "$*"; }
 fi
 
+give_up () {
+  echo "$*" >&2
+  tail -n 20 "$DEMO/control.log" "$XDG_STATE_HOME"/cairn/log/*.log >&2 2>/dev/null || true
+  exit 1
+}
+
 # Runs "$@" every 0.2 s until it succeeds, for at most $1 seconds.
 poll () {
   limit=$(( $1 * 5 )); shift
   while ! "$@"; do
     limit=$(( limit - 1 ))
+    if [ -n "$CONTROL_PID" ] && ! kill -0 "$CONTROL_PID" 2>/dev/null; then
+      give_up "cairn-control exited"
+    fi
     if [ "$limit" -le 0 ]; then
-      echo "Timed out waiting for: $*" >&2
       cairnctl status >&2 || true
-      tail -n 20 "$XDG_STATE_HOME"/cairn/log/*.log >&2 2>/dev/null || true
-      exit 1
+      give_up "Timed out waiting for: $*"
     fi
     sleep 0.2
   done
@@ -92,7 +99,7 @@ is_idle () {
 is_settled () { is_idle "$1" && sleep 0.3 && is_idle "$1"; }
 
 # Every file of INBOX, as new/NAME or cur/NAME:2,FLAGS.
-list_inbox () { (cd "$MAIL" && ls -1 new | sed 's|^|new/|' && ls -1 cur | sed 's|^|cur/|') | sort; }
+list_inbox () { (cd "$MAIL" && find new cur -type f) | sort; }
 
 step "A sample maildir"
 demo generate "$MAIL"
@@ -135,5 +142,5 @@ comm -23 "$DEMO/before" "$DEMO/after" | while read -r old; do
   new=$(grep -F "/$name" "$DEMO/after")
   printf '  %-48s -> %s\n' "$old" "$new"
 done
-unread=$( (ls -1 "$MAIL/new"; ls -1 "$MAIL/cur" | grep -v ':2,[A-Z]*S') | wc -l)
+unread=$(find "$MAIL/new" "$MAIL/cur" -type f ! -name '*:2,*S*' | wc -l)
 echo "INBOX on disk: $unread files without the S flag."
