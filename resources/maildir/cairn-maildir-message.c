@@ -13,9 +13,7 @@
 #include "cairn-maildir-message-private.h"
 
 /* GMime 3.2 declares no cleanup functions of its own. */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
 
 /* The flag of each info letter, as the maildir specification and Dovecot
  * define them; P ("passed") is the $Forwarded keyword of RFC 5788. */
@@ -344,57 +342,145 @@ looks_like_header (const GByteArray *block)
   return i > 0 && i < block->len && data[i] == ':';
 }
 
-/* One line "Name: value" of the envelope; values are made single-line so
- * the part stays unambiguous. */
-static void
-append_field (GString    *envelope,
-              const char *name,
-              const char *value)
+/* The header fields the envelope holds, in its order. */
+typedef enum
 {
-  gsize start;
+  FIELD_FROM,
+  FIELD_TO,
+  FIELD_CC,
+  FIELD_SUBJECT,
+  FIELD_DATE,
+  FIELD_MESSAGE_ID,
+  FIELD_IN_REPLY_TO,
+  FIELD_REFERENCES,
+  N_FIELDS
+} Field;
 
-  if (value == NULL || *value == '\0')
-    return;
-  g_string_append_printf (envelope, "%s: ", name);
-  start = envelope->len;
-  g_string_append (envelope, value);
-  for (gsize i = start; i < envelope->len; i++)
-    if ((guchar) envelope->str[i] < 0x20)
-      envelope->str[i] = ' ';
-  g_string_append_c (envelope, '\n');
+static const char * const field_names[N_FIELDS] = {
+  "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+};
+
+static gboolean
+is_address_field (Field field)
+{
+  return field == FIELD_FROM || field == FIELD_TO || field == FIELD_CC;
 }
 
-static void
-append_addresses (GString             *envelope,
-                  const char          *name,
-                  InternetAddressList *list)
+static Field
+field_of (const char *name,
+          gsize       length)
 {
-  g_autofree char *value = NULL;
+  for (Field field = 0; field < N_FIELDS; field++)
+    if (strlen (field_names[field]) == length &&
+        g_ascii_strncasecmp (field_names[field], name, length) == 0)
+      return field;
+  return N_FIELDS;
+}
 
-  if (list == NULL || internet_address_list_length (list) == 0)
-    return;
-  value = internet_address_list_to_string (list, NULL, FALSE);
-  append_field (envelope, name, value);
+/* Splits the header block into the envelope's fields, unfolded. Only the
+ * splitting is done here, which is all that a sync of many thousand
+ * messages can afford; the values are decoded by GMime. A repeated
+ * address field adds its addresses; any other keeps its first value. */
+static void
+split_fields (const char *block,
+              gsize       length,
+              GString    *fields[N_FIELDS])
+{
+  const char *end = block + length;
+  Field current = N_FIELDS;
+
+  for (const char *line = block; line < end; )
+    {
+      const char *eol = memchr (line, '\n', end - line);
+      const char *next = eol ? eol + 1 : end;
+      const char *colon;
+
+      if (eol == NULL)
+        eol = end;
+      if (eol > line && eol[-1] == '\r')
+        eol--;
+      if (line[0] == ' ' || line[0] == '\t')
+        {
+          if (current != N_FIELDS)
+            g_string_append_len (fields[current], line, eol - line);
+        }
+      else if ((colon = memchr (line, ':', eol - line)) != NULL)
+        {
+          current = field_of (line, colon - line);
+          if (current != N_FIELDS && fields[current] != NULL && !is_address_field (current))
+            current = N_FIELDS;
+          else if (current != N_FIELDS)
+            {
+              if (fields[current] == NULL)
+                fields[current] = g_string_new (NULL);
+              else
+                g_string_append (fields[current], ", ");
+              g_string_append_len (fields[current], colon + 1, eol - colon - 1);
+            }
+        }
+      else
+        current = N_FIELDS;
+      line = next;
+    }
+}
+
+/* RFC 2047 words or raw 8-bit text: only those need GMime's decoders. */
+static gboolean
+needs_decoding (const char *value)
+{
+  if (strstr (value, "=?") != NULL)
+    return TRUE;
+  for (const char *p = value; *p != '\0'; p++)
+    if ((guchar) *p >= 0x80)
+      return TRUE;
+  return FALSE;
 }
 
 static char *
-build_envelope (GMimeMessage *message)
+decode_value (Field       field,
+              const char *value)
+{
+  g_autoptr(InternetAddressList) addresses = NULL;
+  g_autofree char *decoded = NULL;
+
+  if (!needs_decoding (value))
+    return g_strdup (value);
+  if (is_address_field (field))
+    {
+      addresses = internet_address_list_parse (NULL, value);
+      if (addresses != NULL && internet_address_list_length (addresses) > 0)
+        decoded = internet_address_list_to_string (addresses, NULL, FALSE);
+    }
+  else if (field != FIELD_MESSAGE_ID && field != FIELD_IN_REPLY_TO && field != FIELD_REFERENCES)
+    decoded = g_mime_utils_header_decode_text (NULL, value);
+  return g_utf8_make_valid (decoded ? decoded : value, -1);
+}
+
+/* The envelope part: one line "Name: value" per field present, values
+ * made single-line so that the part stays unambiguous. */
+static char *
+build_envelope (GString *fields[N_FIELDS])
 {
   GString *envelope = g_string_new (NULL);
-  GMimeObject *object = GMIME_OBJECT (message);
-  GDateTime *date = g_mime_message_get_date (message);
-  const char *message_id = g_mime_message_get_message_id (message);
-  g_autofree char *date_string = date ? g_mime_utils_header_format_date (date) : NULL;
-  g_autofree char *bracketed_id = message_id ? g_strdup_printf ("<%s>", message_id) : NULL;
 
-  append_addresses (envelope, "From", g_mime_message_get_from (message));
-  append_addresses (envelope, "To", g_mime_message_get_to (message));
-  append_addresses (envelope, "Cc", g_mime_message_get_cc (message));
-  append_field (envelope, "Subject", g_mime_message_get_subject (message));
-  append_field (envelope, "Date", date_string);
-  append_field (envelope, "Message-ID", bracketed_id);
-  append_field (envelope, "In-Reply-To", g_mime_object_get_header (object, "In-Reply-To"));
-  append_field (envelope, "References", g_mime_object_get_header (object, "References"));
+  for (Field field = 0; field < N_FIELDS; field++)
+    {
+      g_autofree char *value = NULL;
+      gsize start;
+
+      if (fields[field] == NULL)
+        continue;
+      value = decode_value (field, g_strstrip (fields[field]->str));
+      if (*value == '\0')
+        continue;
+      g_string_append_printf (envelope, "%s: ", field_names[field]);
+      start = envelope->len;
+      g_string_append (envelope, value);
+      for (gsize i = start; i < envelope->len; i++)
+        if ((guchar) envelope->str[i] < 0x20)
+          envelope->str[i] = ' ';
+      g_string_append_c (envelope, '\n');
+    }
   return g_string_free (envelope, FALSE);
 }
 
@@ -411,17 +497,15 @@ cairn_maildir_message_read (const char            *maildir,
   g_autofree char *path = g_build_filename (maildir, relative_name, NULL);
   const char *name = strchr (relative_name, '/') + 1;
   g_autoptr(GByteArray) block = NULL;
-  g_autoptr(GMimeStream) stream = NULL;
-  g_autoptr(GMimeParser) parser = NULL;
-  g_autoptr(GMimeMessage) message = NULL;
   g_autoptr(CairnItem) item = NULL;
   g_autoptr(CairnPart) envelope_part = NULL;
   g_autoptr(CairnPart) rfc822 = NULL;
   g_autoptr(CairnFlags) flags = NULL;
   g_autofree char *uid = NULL;
   g_autofree char *envelope = NULL;
+  g_autofree char *message_id = NULL;
   g_autoptr(GBytes) envelope_bytes = NULL;
-  GMimeObject *object;
+  GString *fields[N_FIELDS] = { NULL };
   struct stat st;
   gsize envelope_length;
 
@@ -430,21 +514,23 @@ cairn_maildir_message_read (const char            *maildir,
     return NULL;
   if (!looks_like_header (block))
     return not_mail (error, path, "it does not start with a header"), NULL;
+  split_fields ((const char *) block->data, block->len, fields);
+  if (fields[FIELD_FROM] == NULL && fields[FIELD_DATE] == NULL &&
+      fields[FIELD_MESSAGE_ID] == NULL && fields[FIELD_SUBJECT] == NULL)
+    {
+      for (Field field = 0; field < N_FIELDS; field++)
+        if (fields[field] != NULL)
+          g_string_free (fields[field], TRUE);
+      return not_mail (error, path, "it has no From, Date, Message-ID or Subject"), NULL;
+    }
 
-  stream = g_mime_stream_mem_new_with_buffer ((const char *) block->data, block->len);
-  parser = g_mime_parser_new_with_stream (stream);
-  message = g_mime_parser_construct_message (parser, NULL);
-  if (message == NULL)
-    return not_mail (error, path, "its header cannot be parsed"), NULL;
-  object = GMIME_OBJECT (message);
-  if (g_mime_object_get_header (object, "From") == NULL &&
-      g_mime_object_get_header (object, "Date") == NULL &&
-      g_mime_object_get_header (object, "Message-ID") == NULL &&
-      g_mime_object_get_header (object, "Subject") == NULL)
-    return not_mail (error, path, "it has no From, Date, Message-ID or Subject"), NULL;
-
+  if (fields[FIELD_MESSAGE_ID] != NULL)
+    message_id = g_mime_utils_decode_message_id (fields[FIELD_MESSAGE_ID]->str);
+  envelope = build_envelope (fields);
+  for (Field field = 0; field < N_FIELDS; field++)
+    if (fields[field] != NULL)
+      g_string_free (fields[field], TRUE);
   uid = cairn_maildir_name_get_uid (name);
-  envelope = build_envelope (message);
   envelope_length = strlen (envelope);
   envelope_bytes = g_bytes_new_take (g_steal_pointer (&envelope), envelope_length);
   envelope_part = cairn_part_new_inline (CAIRN_PART_ENVELOPE, envelope_bytes);
@@ -454,7 +540,7 @@ cairn_maildir_message_read (const char            *maildir,
   item = cairn_item_new (CAIRN_MAILDIR_MIME_TYPE);
   cairn_item_set_remote_id (item, uid);
   cairn_item_set_remote_revision (item, relative_name);
-  cairn_item_set_gid (item, g_mime_message_get_message_id (message));
+  cairn_item_set_gid (item, message_id && g_utf8_validate (message_id, -1, NULL) ? message_id : NULL);
   cairn_item_set_size (item, st.st_size);
   cairn_item_set_flags (item, flags);
   cairn_item_set_part (item, envelope_part);

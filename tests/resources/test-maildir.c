@@ -1,0 +1,1154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The maildir resource (resources/maildir) on generated maildirs, with
+ * other processes writing to them: sync, file events, replay of every
+ * kind of local change, offline work, a crash mid-replay, and hostile
+ * names and files. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <glib/gstdio.h>
+
+#include <cairn-test/cairn-test.h>
+
+#include "cairn-test-suite.h"
+
+#define ID "maildir_0"
+#define WAIT_MS (60 * 1000)
+#define MAX_QUEUED_EVENTS "/proc/sys/fs/inotify/max_queued_events"
+#define SEED 7
+
+static CairnTestEnvironment *environment;
+static CairnTestResource *resource;
+static CairnStore *client;
+static CairnTestMaildir *maildir;
+static char *root;
+static char *saved_max_queued_events;
+
+#define assert_no_error(error) \
+  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
+
+static void
+setup (void)
+{
+  GError *error = NULL;
+
+  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
+  ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
+  g_setenv ("CAIRN_AGENTS_DIR", MAILDIR_AGENT_DIR, TRUE);
+  g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
+  root = g_build_filename (cairn_test_environment_get_path (environment), "Maildir", NULL);
+}
+
+static void set_max_queued_events (const char *value);
+
+static void
+teardown (void)
+{
+  /* Restored here too, should a test fail while the limit is lowered. */
+  if (saved_max_queued_events != NULL)
+    set_max_queued_events (saved_max_queued_events);
+  g_clear_pointer (&saved_max_queued_events, g_free);
+  g_clear_object (&client);
+  g_clear_object (&resource);
+  g_clear_object (&maildir);
+  g_clear_object (&environment);
+  g_clear_pointer (&root, g_free);
+}
+
+static void
+make_maildir (CairnTestMaildirLayout layout)
+{
+  maildir = cairn_test_maildir_new (root, layout);
+}
+
+static void
+create_folder (const char *folder)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_maildir_create_folder (maildir, folder, &error));
+  assert_no_error (error);
+}
+
+static void
+generate (const char *folder,
+          guint       n,
+          guint32     seed)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_maildir_generate (maildir, folder, n, seed, &error));
+  assert_no_error (error);
+}
+
+static char *
+deliver (const char *folder,
+         const char *message,
+         const char *info)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (message, strlen (message));
+  GError *error = NULL;
+  char *uid = cairn_test_maildir_deliver (maildir, folder, bytes, info, &error);
+
+  assert_no_error (error);
+  return uid;
+}
+
+static char *
+folder_path (const char *folder)
+{
+  return cairn_test_maildir_get_folder_path (maildir, folder);
+}
+
+/* Starts the resource and waits for its first sync. */
+static void
+start_with (CairnTestResourceMode  mode,
+            const char            *layout,
+            const char            *read_only)
+{
+  const char *config[] = { "path", root, "layout", layout, "read-only", read_only, NULL };
+  GError *error = NULL;
+
+  resource = cairn_test_resource_new (environment, "maildir", ID, config, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (resource, mode, G_TYPE_INVALID, &error));
+  assert_no_error (error);
+  client = cairn_test_resource_open_client_store (resource, &error);
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+}
+
+static void
+start (void)
+{
+  start_with (CAIRN_TEST_RESOURCE_IN_PROCESS, "maildir++", "false");
+}
+
+static void
+wait_replayed (void)
+{
+  GError *error = NULL;
+
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+}
+
+static void
+set_online (gboolean online)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_resource_set_online (resource, online, &error));
+  assert_no_error (error);
+}
+
+static CairnCollection *
+find_collection (const char *remote_id)
+{
+  GError *error = NULL;
+  CairnCollection *found = cairn_store_find_collection_by_remote_id (client, ID, remote_id,
+                                                                     &error);
+
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    g_clear_error (&error);
+  assert_no_error (error);
+  return found;
+}
+
+static guint64
+collection_id (const char *remote_id)
+{
+  g_autoptr(CairnCollection) found = find_collection (remote_id);
+
+  ck_assert_msg (found != NULL, "no collection %s", remote_id);
+  return cairn_collection_get_id (found);
+}
+
+static void
+statistics (const char *remote_id,
+            guint64    *count,
+            guint64    *unread)
+{
+  GError *error = NULL;
+  guint64 size;
+
+  ck_assert (cairn_store_get_collection_statistics (client, collection_id (remote_id), count,
+                                                    unread, &size, &error));
+  assert_no_error (error);
+}
+
+static guint64
+stored_items (const char *remote_id)
+{
+  guint64 count, unread;
+
+  statistics (remote_id, &count, &unread);
+  return count;
+}
+
+static CairnItem *
+find_item (const char *remote_id,
+           const char *uid)
+{
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  GError *error = NULL;
+  CairnItem *item;
+
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  item = cairn_store_find_item_by_remote_id (client, collection_id (remote_id), uid, scope,
+                                             &error);
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    g_clear_error (&error);
+  assert_no_error (error);
+  return item;
+}
+
+/* The names in new/ or cur/ of @folder. */
+static GPtrArray *
+list_files (const char *folder,
+            const char *subdirectory)
+{
+  g_autofree char *path = folder_path (folder);
+  g_autofree char *directory = g_build_filename (path, subdirectory, NULL);
+  g_autoptr(GDir) dir = g_dir_open (directory, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  return names;
+}
+
+static guint
+count_files (const char *folder)
+{
+  g_autoptr(GPtrArray) new = list_files (folder, "new");
+  g_autoptr(GPtrArray) cur = list_files (folder, "cur");
+
+  return new->len + cur->len;
+}
+
+/* The file name of message @uid in @folder, as "cur/NAME", or %NULL. */
+static char *
+find_file (const char *folder,
+           const char *uid)
+{
+  const char *subdirectories[] = { "new", "cur" };
+  char *found = NULL;
+
+  for (guint s = 0; s < G_N_ELEMENTS (subdirectories); s++)
+    {
+      g_autoptr(GPtrArray) names = list_files (folder, subdirectories[s]);
+
+      for (guint i = 0; i < names->len; i++)
+        {
+          const char *name = g_ptr_array_index (names, i);
+
+          if (g_str_has_prefix (name, uid) && (name[strlen (uid)] == '\0' ||
+                                               name[strlen (uid)] == ':'))
+            {
+              ck_assert_msg (found == NULL, "message %s is there twice", uid);
+              found = g_strconcat (subdirectories[s], "/", name, NULL);
+            }
+        }
+    }
+  return found;
+}
+
+typedef gboolean (*Condition) (gconstpointer data);
+
+/* Runs the main loop until @condition holds; returns the milliseconds it
+ * took, or fails the test after @timeout_ms. */
+static gint64
+wait_until (Condition      condition,
+            gconstpointer  data,
+            guint          timeout_ms)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  while (!condition (data))
+    {
+      ck_assert_msg (g_get_monotonic_time () - start < timeout_ms * G_TIME_SPAN_MILLISECOND,
+                     "not seen within %u ms", timeout_ms);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+  return (g_get_monotonic_time () - start) / G_TIME_SPAN_MILLISECOND;
+}
+
+/* Runs a shell script in another process, as another mail program. */
+static void
+run_writer (const char *script)
+{
+  const char *argv[] = { "/bin/sh", "-e", "-c", script, NULL };
+  g_autofree char *errors = NULL;
+  GError *error = NULL;
+  int status;
+
+  ck_assert (g_spawn_sync (root, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                           &errors, &status, &error));
+  assert_no_error (error);
+  ck_assert_msg (g_spawn_check_wait_status (status, NULL), "writer failed: %s", errors);
+}
+
+static char *
+envelope_of (CairnItem *item)
+{
+  CairnPart *part = cairn_item_get_part (item, CAIRN_PART_ENVELOPE);
+  GBytes *data;
+
+  ck_assert_ptr_nonnull (part);
+  data = cairn_part_get_data (part);
+  ck_assert_ptr_nonnull (data);
+  return g_strndup (g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+}
+
+static char *
+read_part (guint64     item_id,
+           const char *name)
+{
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  GError *error = NULL;
+
+  stream = cairn_store_open_part (client, item_id, name, NULL, &error);
+  assert_no_error (error);
+  g_output_stream_splice (memory, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error);
+  assert_no_error (error);
+  return g_strndup (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (memory)),
+                    g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (memory)));
+}
+
+#define GRUESSE "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln"
+
+static char *
+message_text (const char *message_id,
+              const char *subject)
+{
+  return g_strdup_printf ("From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <juergen@example.org>\n"
+                          "To: Ana <ana@example.org>\n"
+                          "Cc: team@example.org\n"
+                          "Subject: %s\n"
+                          "Date: Sun, 22 Nov 2026 10:00:00 +0100\n"
+                          "Message-ID: <%s>\n"
+                          "In-Reply-To: <parent@example.org>\n"
+                          "References: <root@example.org> <parent@example.org>\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: text/plain; charset=utf-8\n"
+                          "\n"
+                          "Hello.\n",
+                          subject, message_id);
+}
+
+/* Tests */
+
+START_TEST (test_initial_sync)
+{
+  g_autofree char *encoded = g_base64_encode ((const guchar *) GRUESSE, strlen (GRUESSE));
+  g_autofree char *subject = g_strdup_printf ("=?UTF-8?B?%s?=", encoded);
+  g_autofree char *text = message_text ("one@example.org", subject);
+  g_autofree char *uid = NULL;
+  g_autofree char *envelope = NULL;
+  g_autofree char *content = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnCollection) gnome = NULL;
+  g_autoptr(GPtrArray) unseen = NULL;
+  guint64 count, unread;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Lists");
+  create_folder ("Lists/GNOME");
+  generate ("INBOX", 300, SEED);
+  generate ("Lists/GNOME", 120, SEED + 1);
+  uid = deliver ("Lists", text, "FS");
+  start ();
+
+  statistics ("INBOX", &count, &unread);
+  ck_assert_uint_eq (count, 300);
+  ck_assert_uint_eq (count, count_files ("INBOX"));
+  ck_assert_uint_eq (stored_items (".Lists.GNOME"), 120);
+  ck_assert_uint_eq (stored_items (".Lists"), 1);
+  gnome = find_collection (".Lists.GNOME");
+  ck_assert_uint_eq (cairn_collection_get_parent_id (gnome), collection_id (".Lists"));
+  ck_assert_str_eq (cairn_collection_get_name (gnome), "GNOME");
+
+  /* Unread: everything without S, which new/ never has. */
+  unseen = list_files ("INBOX", "new");
+  {
+    g_autoptr(GPtrArray) cur = list_files ("INBOX", "cur");
+    guint n_unseen = unseen->len;
+
+    for (guint i = 0; i < cur->len; i++)
+      n_unseen += strchr (strstr (g_ptr_array_index (cur, i), ":2,"), 'S') == NULL;
+    ck_assert_uint_eq (unread, n_unseen);
+    ck_assert_uint_gt (unread, 0);
+    ck_assert_uint_lt (unread, count);
+  }
+
+  item = find_item (".Lists", uid);
+  ck_assert_ptr_nonnull (item);
+  ck_assert_str_eq (cairn_item_get_mime_type (item), "message/rfc822");
+  ck_assert_str_eq (cairn_item_get_gid (item), "one@example.org");
+  ck_assert_uint_eq (cairn_item_get_size (item), strlen (text));
+  ck_assert (cairn_flags_contains (cairn_item_get_flags (item), CAIRN_FLAG_SEEN));
+  ck_assert (cairn_flags_contains (cairn_item_get_flags (item), CAIRN_FLAG_FLAGGED));
+  ck_assert_uint_eq (cairn_flags_get_size (cairn_item_get_flags (item)), 2);
+  envelope = envelope_of (item);
+  ck_assert_msg (strstr (envelope, "Subject: " GRUESSE "\n") != NULL, "%s", envelope);
+  ck_assert_msg (strstr (envelope, "From: J\xc3\xbcrgen M\xc3\xbcller <juergen@example.org>\n"),
+                 "%s", envelope);
+  ck_assert (strstr (envelope, "To: Ana <ana@example.org>\n") != NULL);
+  ck_assert (strstr (envelope, "Cc: team@example.org\n") != NULL);
+  ck_assert (strstr (envelope, "Message-ID: <one@example.org>\n") != NULL);
+  ck_assert (strstr (envelope, "In-Reply-To: <parent@example.org>\n") != NULL);
+  ck_assert (strstr (envelope, "References: <root@example.org> <parent@example.org>\n") != NULL);
+  ck_assert (strstr (envelope, "Date: ") != NULL);
+  ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (item, CAIRN_PART_RFC822)),
+                    CAIRN_PART_STORAGE_FOREIGN);
+  content = read_part (cairn_item_get_id (item), CAIRN_PART_RFC822);
+  ck_assert_str_eq (content, text);
+}
+END_TEST
+
+START_TEST (test_fs_layout)
+{
+  g_autoptr(CairnCollection) project = NULL;
+  g_autoptr(CairnCollection) deep = NULL;
+  g_autofree char *loose = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_FS);
+  create_folder ("INBOX");
+  create_folder ("Work");
+  create_folder ("Work/Project");
+  generate ("Work/Project", 10, SEED);
+  /* A directory that is not a maildir, holding one. */
+  loose = g_build_filename (root, "Archive", "2025", "cur", NULL);
+  ck_assert_int_eq (g_mkdir_with_parents (loose, 0700), 0);
+  start_with (CAIRN_TEST_RESOURCE_IN_PROCESS, "fs", "false");
+
+  project = find_collection ("Work/Project");
+  ck_assert_ptr_nonnull (project);
+  ck_assert_uint_eq (cairn_collection_get_parent_id (project), collection_id ("Work"));
+  ck_assert_uint_eq (stored_items ("Work/Project"), 10);
+  deep = find_collection ("Archive/2025");
+  ck_assert_ptr_nonnull (deep);
+  ck_assert_uint_eq (cairn_collection_get_parent_id (deep), 0);
+  ck_assert_ptr_null (find_collection ("Archive"));
+}
+END_TEST
+
+typedef struct
+{
+  const char *folder;
+  const char *uid;
+  const char *flag;
+  guint64 count;
+} Expectation;
+
+static gboolean
+item_count_is (gconstpointer data)
+{
+  const Expectation *expected = data;
+
+  return stored_items (expected->folder) == expected->count;
+}
+
+static gboolean
+item_has_flag (gconstpointer data)
+{
+  const Expectation *expected = data;
+  g_autoptr(CairnItem) item = find_item (expected->folder, expected->uid);
+
+  return item != NULL && cairn_flags_contains (cairn_item_get_flags (item), expected->flag);
+}
+
+/* Another program delivers, renames for a flag and deletes while the
+ * resource runs: each is in the store within a second. */
+START_TEST (test_external_changes)
+{
+  g_autofree char *text = message_text ("flagged@example.org", "Flag me");
+  g_autofree char *uid = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *inbox = NULL;
+  Expectation expected = { "INBOX", NULL, NULL, 0 };
+  gint64 ms;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  generate ("INBOX", 50, SEED);
+  uid = deliver ("INBOX", text, "");
+  start ();
+  ck_assert_uint_eq (stored_items ("INBOX"), 51);
+  inbox = folder_path ("INBOX");
+
+  /* Delivery: written to tmp/, then moved into new/, as the spec says. */
+  script = g_strdup_printf ("cd '%s'; for i in 1 2 3 4 5; do "
+                            "printf 'From: x@example.org\\nSubject: %%s\\nMessage-ID: <ext%%s@x>\\n\\nhi\\n' "
+                            "$i $i > tmp/ext$i.M1P$$.host; mv tmp/ext$i.M1P$$.host new/; done",
+                            inbox);
+  run_writer (script);
+  expected.count = 56;
+  ms = wait_until (item_count_is, &expected, 1000);
+  g_print ("delivery seen after %" G_GINT64_FORMAT " ms\n", ms);
+
+  /* A flag set by renaming. */
+  file = find_file ("INBOX", uid);
+  g_free (script);
+  script = g_strdup_printf ("cd '%s'; mv '%s' 'cur/%s:2,FS'", inbox, file, uid);
+  run_writer (script);
+  expected.uid = uid;
+  expected.flag = CAIRN_FLAG_FLAGGED;
+  ms = wait_until (item_has_flag, &expected, 1000);
+  g_print ("flag seen after %" G_GINT64_FORMAT " ms\n", ms);
+
+  /* A deletion. */
+  g_free (script);
+  script = g_strdup_printf ("cd '%s'; rm 'cur/%s:2,FS' new/ext1.M1P*", inbox, uid);
+  run_writer (script);
+  expected.count = 54;
+  ms = wait_until (item_count_is, &expected, 1000);
+  g_print ("deletion seen after %" G_GINT64_FORMAT " ms\n", ms);
+}
+END_TEST
+
+/* In place: g_file_set_contents() would rename over a /proc file. */
+static void
+set_max_queued_events (const char *value)
+{
+  FILE *file = fopen (MAX_QUEUED_EVENTS, "w");
+
+  ck_assert_msg (file != NULL, "cannot open " MAX_QUEUED_EVENTS " (the tests run as root)");
+  ck_assert_int_ge (fputs (value, file), 0);
+  ck_assert_int_eq (fclose (file), 0);
+}
+
+/* More events than the kernel queues for the resource: the overflow makes
+ * it scan every folder, and nothing is missed. The queue limit is taken
+ * when the resource creates its inotify instance, so it is lowered for
+ * that moment only. */
+START_TEST (test_event_overflow)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
+  Expectation expected = { "INBOX", NULL, NULL, 10 + 200 };
+  GError *error = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  generate ("INBOX", 10, SEED);
+  ck_assert (g_file_get_contents (MAX_QUEUED_EVENTS, &saved_max_queued_events, NULL, &error));
+  assert_no_error (error);
+  set_max_queued_events ("16");
+  start ();
+  set_max_queued_events (saved_max_queued_events);
+
+  /* Written while the resource does not read its events. */
+  inbox = folder_path ("INBOX");
+  script = g_strdup_printf ("cd '%s'; for i in $(seq 1 200); do "
+                            "printf 'Subject: o%%s\n\nb\n' $i > tmp/o$i.x; "
+                            "mv tmp/o$i.x new/o$i.M3P$$.host; done", inbox);
+  run_writer (script);
+  wait_until (item_count_is, &expected, 5000);
+}
+END_TEST
+
+/* A writer delivers and renames while the first sync runs: once it is
+ * done and things settled, the store has every message exactly once. */
+START_TEST (test_concurrent_writer)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
+  const char *argv[] = { "/bin/sh", "-e", "-c", NULL, NULL };
+  Expectation expected = { "INBOX", NULL, NULL, 2000 + 400 };
+  GError *error = NULL;
+  GPid pid;
+  int status = -1;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  generate ("INBOX", 2000, SEED);
+  inbox = folder_path ("INBOX");
+  script = g_strdup_printf ("cd '%s'; i=0; for f in $(ls new | head -n 300); do "
+                            "mv \"new/$f\" \"cur/$f:2,S\"; "
+                            "i=$((i+1)); printf 'Subject: c%%s\\n\\nbody\\n' $i > tmp/c$i.x; "
+                            "mv tmp/c$i.x new/c$i.M2P$$.host; done; "
+                            "for i in $(seq 301 400); do printf 'Subject: c%%s\\n\\nb\\n' $i > tmp/c$i.x; "
+                            "mv tmp/c$i.x new/c$i.M2P$$.host; done",
+                            inbox);
+  argv[3] = script;
+  ck_assert (g_spawn_async (root, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                            &pid, &error));
+  assert_no_error (error);
+  start ();
+  ck_assert_int_eq (waitpid (pid, &status, 0), pid);
+  g_spawn_close_pid (pid);
+  ck_assert (g_spawn_check_wait_status (status, NULL));
+
+  wait_until (item_count_is, &expected, 5000);
+  wait_replayed ();
+  ck_assert_uint_eq (stored_items ("INBOX"), count_files ("INBOX"));
+}
+END_TEST
+
+/* Local changes, written as an application would */
+
+typedef struct
+{
+  guint64 id;
+  guint64 target;
+  const char *text;
+  const char *flag;
+  gboolean add;
+  CairnCollection *collection;
+} Edit;
+
+static gboolean
+create_message (CairnTransaction  *transaction,
+                gpointer           user_data,
+                GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(GBytes) bytes = g_bytes_new (edit->text, strlen (edit->text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+
+  cairn_item_set_collection_id (item, edit->target);
+  cairn_item_set_part (item, part);
+  if (edit->flag != NULL)
+    cairn_flags_add (cairn_item_get_flags (item), edit->flag);
+  if (!cairn_transaction_create_item (transaction, item, error))
+    return FALSE;
+  edit->id = cairn_item_get_id (item);
+  return TRUE;
+}
+
+static gboolean
+change_flag (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+
+  if (edit->add)
+    cairn_flags_delta_add (delta, edit->flag);
+  else
+    cairn_flags_delta_remove (delta, edit->flag);
+  return cairn_transaction_change_flags (transaction, edit->id, delta, 0, error);
+}
+
+static gboolean
+move_message (CairnTransaction  *transaction,
+              gpointer           user_data,
+              GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_move_item (transaction, edit->id, edit->target, error);
+}
+
+static gboolean
+delete_message (CairnTransaction  *transaction,
+                gpointer           user_data,
+                GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_delete_item (transaction, edit->id, error);
+}
+
+static gboolean
+create_folder_locally (CairnTransaction  *transaction,
+                       gpointer           user_data,
+                       GError           **error)
+{
+  Edit *edit = user_data;
+
+  if (!cairn_transaction_create_collection (transaction, edit->collection, error))
+    return FALSE;
+  edit->id = cairn_collection_get_id (edit->collection);
+  return TRUE;
+}
+
+static gboolean
+rename_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_modify_collection (transaction, edit->collection, 0, error);
+}
+
+static gboolean
+delete_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_delete_collection (transaction, edit->id, error);
+}
+
+static void
+local_write (CairnTransactionFunc  func,
+             Edit                 *edit)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (client, func, edit, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static guint64
+local_create_folder (const char *name,
+                     guint64     parent)
+{
+  const char *mime_types[] = { "message/rfc822", NULL };
+  g_autoptr(CairnCollection) collection = cairn_collection_new (ID, parent, name);
+  Edit edit = { .collection = collection };
+
+  cairn_collection_set_content_mime_types (collection, mime_types);
+  local_write (create_folder_locally, &edit);
+  return edit.id;
+}
+
+static char *
+stored_remote_id (guint64 id)
+{
+  g_autoptr(CairnItem) item = NULL;
+  GError *error = NULL;
+
+  item = cairn_store_get_item (client, id, NULL, &error);
+  assert_no_error (error);
+  return g_strdup (cairn_item_get_remote_id (item));
+}
+
+START_TEST (test_replay_items)
+{
+  g_autofree char *text = message_text ("created@example.org", "Created here");
+  g_autofree char *uid = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *content = NULL;
+  g_autofree char *stored = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Archive");
+  generate ("INBOX", 20, SEED);
+  start ();
+
+  /* Create: a new file in new/ (no flags) with the content. */
+  edit.target = collection_id ("INBOX");
+  edit.text = text;
+  local_write (create_message, &edit);
+  wait_replayed ();
+  uid = stored_remote_id (edit.id);
+  ck_assert_ptr_nonnull (uid);
+  file = find_file ("INBOX", uid);
+  ck_assert_ptr_nonnull (file);
+  ck_assert (g_str_has_prefix (file, "new/"));
+  other = folder_path ("INBOX");
+  path = g_build_filename (other, file, NULL);
+  ck_assert (g_file_get_contents (path, &content, NULL, NULL));
+  ck_assert_str_eq (content, text);
+  ck_assert_uint_eq (count_files ("INBOX"), 21);
+  g_clear_pointer (&file, g_free);
+
+  /* Flags: a rename into cur/ with the letters; the RFC822 part follows. */
+  edit.flag = CAIRN_FLAG_SEEN;
+  edit.add = TRUE;
+  local_write (change_flag, &edit);
+  edit.flag = CAIRN_FLAG_ANSWERED;
+  local_write (change_flag, &edit);
+  edit.flag = "$label1";
+  local_write (change_flag, &edit);
+  wait_replayed ();
+  file = find_file ("INBOX", uid);
+  ck_assert_msg (g_str_has_suffix (file, ":2,RSa"), "%s", file);
+  ck_assert (g_str_has_prefix (file, "cur/"));
+  g_clear_pointer (&content, g_free);
+  content = read_part (edit.id, CAIRN_PART_RFC822);
+  ck_assert_str_eq (content, text);
+  {
+    g_autofree char *keywords = g_build_filename (other, "dovecot-keywords", NULL);
+    g_autofree char *lines = NULL;
+
+    ck_assert (g_file_get_contents (keywords, &lines, NULL, NULL));
+    ck_assert_str_eq (lines, "0 $label1\n");
+  }
+  edit.flag = CAIRN_FLAG_SEEN;
+  edit.add = FALSE;
+  local_write (change_flag, &edit);
+  wait_replayed ();
+  g_clear_pointer (&file, g_free);
+  file = find_file ("INBOX", uid);
+  ck_assert_msg (g_str_has_suffix (file, ":2,Ra"), "%s", file);
+  /* The next sync finds nothing to change. */
+  item = find_item ("INBOX", uid);
+  ck_assert_str_eq (cairn_item_get_remote_revision (item), file);
+
+  /* Move: the same name in the other folder. */
+  edit.target = collection_id (".Archive");
+  local_write (move_message, &edit);
+  wait_replayed ();
+  g_clear_pointer (&stored, g_free);
+  stored = find_file ("Archive", uid);
+  ck_assert_str_eq (stored, file);
+  g_clear_pointer (&file, g_free);
+  file = find_file ("INBOX", uid);
+  ck_assert_ptr_null (file);
+  g_clear_pointer (&content, g_free);
+  content = read_part (edit.id, CAIRN_PART_RFC822);
+  ck_assert_str_eq (content, text);
+
+  /* Delete: unlinked. */
+  local_write (delete_message, &edit);
+  wait_replayed ();
+  file = find_file ("Archive", uid);
+  ck_assert_ptr_null (file);
+  ck_assert_uint_eq (count_files ("Archive"), 0);
+  ck_assert_uint_eq (count_files ("INBOX"), 20);
+}
+END_TEST
+
+START_TEST (test_replay_folders)
+{
+  g_autoptr(CairnCollection) renamed = NULL;
+  g_autoptr(CairnCollection) child = NULL;
+  g_autofree char *created = NULL;
+  g_autofree char *sub = NULL;
+  g_autofree char *moved = NULL;
+  g_autofree char *moved_sub = NULL;
+  guint64 id, sub_id;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+
+  id = local_create_folder ("Projects", 0);
+  sub_id = local_create_folder ("Cairn", id);
+  wait_replayed ();
+  created = g_build_filename (root, ".Projects", "cur", NULL);
+  ck_assert (g_file_test (created, G_FILE_TEST_IS_DIR));
+  sub = g_build_filename (root, ".Projects.Cairn", "tmp", NULL);
+  ck_assert (g_file_test (sub, G_FILE_TEST_IS_DIR));
+  generate ("Projects/Cairn", 3, SEED);
+  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, NULL));
+  ck_assert_uint_eq (stored_items (".Projects.Cairn"), 3);
+
+  /* Rename: the folder and its sub-folder, whose items stay. */
+  renamed = cairn_store_get_collection (client, id, NULL);
+  cairn_collection_set_name (renamed, "Work");
+  edit.collection = renamed;
+  local_write (rename_folder, &edit);
+  wait_replayed ();
+  moved = g_build_filename (root, ".Work", "cur", NULL);
+  moved_sub = g_build_filename (root, ".Work.Cairn", "cur", NULL);
+  ck_assert (g_file_test (moved, G_FILE_TEST_IS_DIR));
+  ck_assert (g_file_test (moved_sub, G_FILE_TEST_IS_DIR));
+  ck_assert (!g_file_test (created, G_FILE_TEST_EXISTS));
+  child = cairn_store_get_collection (client, sub_id, NULL);
+  ck_assert_str_eq (cairn_collection_get_remote_id (child), ".Work.Cairn");
+  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, NULL));
+  wait_replayed ();
+  ck_assert_uint_eq (stored_items (".Work.Cairn"), 3);
+  g_clear_object (&child);
+  child = cairn_store_get_collection (client, sub_id, NULL);
+  ck_assert_ptr_nonnull (child);
+
+  /* Delete: both gone from the disk. */
+  edit.id = id;
+  local_write (delete_folder, &edit);
+  wait_replayed ();
+  ck_assert (!g_file_test (moved, G_FILE_TEST_EXISTS));
+  ck_assert (!g_file_test (moved_sub, G_FILE_TEST_EXISTS));
+}
+END_TEST
+
+/* Marked read while offline: nothing renamed until online, then all. */
+START_TEST (test_offline)
+{
+  g_autoptr(GPtrArray) unread = NULL;
+  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func (g_free);
+  guint64 count, n_unread, inbox;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  generate ("INBOX", 100, SEED);
+  start ();
+  inbox = collection_id ("INBOX");
+  unread = list_files ("INBOX", "new");
+  ck_assert_uint_ge (unread->len, 10);
+
+  set_online (FALSE);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autofree char *uid = g_strndup (g_ptr_array_index (unread, i),
+                                        strcspn (g_ptr_array_index (unread, i), ":"));
+      g_autoptr(CairnItem) item = find_item ("INBOX", uid);
+      Edit edit = { .id = cairn_item_get_id (item), .flag = CAIRN_FLAG_SEEN, .add = TRUE };
+
+      local_write (change_flag, &edit);
+      g_ptr_array_add (uids, g_steal_pointer (&uid));
+    }
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  for (guint i = 0; i < uids->len; i++)
+    {
+      g_autofree char *file = find_file ("INBOX", g_ptr_array_index (uids, i));
+
+      ck_assert (g_str_has_prefix (file, "new/"));
+    }
+
+  set_online (TRUE);
+  wait_replayed ();
+  for (guint i = 0; i < uids->len; i++)
+    {
+      g_autofree char *file = find_file ("INBOX", g_ptr_array_index (uids, i));
+
+      ck_assert_msg (g_str_has_suffix (file, ":2,S") && g_str_has_prefix (file, "cur/"), "%s",
+                     file);
+    }
+  ck_assert (cairn_store_get_collection_statistics (client, inbox, &count, &n_unread, NULL,
+                                                    NULL));
+  ck_assert_uint_eq (count, 100);
+}
+END_TEST
+
+static gboolean
+some_files_in (gconstpointer data)
+{
+  const Expectation *expected = data;
+
+  return count_files (expected->folder) >= expected->count;
+}
+
+/* Killed in the middle of replaying 200 creations and 200 flag changes:
+ * after the restart, every message is there exactly once. */
+START_TEST (test_kill_during_replay)
+{
+  g_autoptr(GPtrArray) unread = NULL;
+  g_autoptr(GArray) created = g_array_new (FALSE, FALSE, sizeof (guint64));
+  Expectation partly = { "INBOX", NULL, NULL, 320 };
+  guint64 inbox;
+  GError *error = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  generate ("INBOX", 300, SEED);
+  start_with (CAIRN_TEST_RESOURCE_PROCESS, "maildir++", "false");
+  inbox = collection_id ("INBOX");
+  unread = list_files ("INBOX", "new");
+
+  set_online (FALSE);
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autofree char *message_id = g_strdup_printf ("k%u@example.org", i);
+      g_autofree char *text = message_text (message_id, "Written while offline");
+      Edit edit = { .target = inbox, .text = text, .flag = i % 2 ? CAIRN_FLAG_SEEN : NULL };
+
+      local_write (create_message, &edit);
+      g_array_append_val (created, edit.id);
+    }
+  for (guint i = 0; i < unread->len; i++)
+    {
+      g_autofree char *uid = g_strndup (g_ptr_array_index (unread, i),
+                                        strcspn (g_ptr_array_index (unread, i), ":"));
+      g_autoptr(CairnItem) item = find_item ("INBOX", uid);
+      Edit edit = { .id = cairn_item_get_id (item), .flag = CAIRN_FLAG_FLAGGED, .add = TRUE };
+
+      local_write (change_flag, &edit);
+    }
+  set_online (TRUE);
+  wait_until (some_files_in, &partly, WAIT_MS);
+  cairn_test_resource_kill (resource);
+  ck_assert_uint_lt (count_files ("INBOX"), 500);
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  wait_replayed ();
+
+  ck_assert_uint_eq (count_files ("INBOX"), 500);
+  ck_assert_uint_eq (stored_items ("INBOX"), 500);
+  for (guint i = 0; i < created->len; i++)
+    {
+      g_autofree char *uid = stored_remote_id (g_array_index (created, guint64, i));
+      g_autofree char *file = find_file ("INBOX", uid);
+
+      ck_assert_msg (file != NULL, "created message %u is missing", i);
+    }
+  for (guint i = 0; i < unread->len; i++)
+    {
+      g_autofree char *uid = g_strndup (g_ptr_array_index (unread, i),
+                                        strcspn (g_ptr_array_index (unread, i), ":"));
+      g_autofree char *file = find_file ("INBOX", uid);
+
+      ck_assert_msg (g_str_has_suffix (file, ":2,F"), "%s", file);
+    }
+}
+END_TEST
+
+/* Files another program left that are not messages, or lead elsewhere:
+ * reported and skipped, never fatal. */
+START_TEST (test_hostile_files)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *outside = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *good = message_text ("good@example.org", "Good");
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  g_free (deliver ("INBOX", good, "S"));
+  inbox = folder_path ("INBOX");
+  outside = g_build_filename (cairn_test_environment_get_path (environment), "Elsewhere", NULL);
+  ck_assert_int_eq (g_mkdir_with_parents (outside, 0700), 0);
+  script = g_strdup_printf ("cd '%s';"
+                            "head -c 3000 /dev/urandom > cur/binary:2,S;"
+                            ": > new/empty;"
+                            "printf 'no header here\\n\\nbody\\n' > new/prose;"
+                            "printf 'Subject: nl\\n\\nx\\n' > \"new/$(printf 'bad\\nname')\";"
+                            "printf 'Subject: latin1\\n\\nx\\n' > \"new/$(printf 'caf\\351')\";"
+                            "ln -s /etc/passwd new/passwd-link;"
+                            "mkdir cur/a-directory;"
+                            "mkdir -p '%s/cur' '%s/new';"
+                            "printf 'Subject: outside\\n\\nx\\n' > '%s/new/secret';"
+                            "ln -s '%s' .Escape",
+                            inbox, outside, outside, outside, outside);
+  run_writer (script);
+  start ();
+
+  ck_assert_uint_eq (stored_items ("INBOX"), 1);
+  ck_assert_ptr_null (find_collection (".Escape"));
+}
+END_TEST
+
+static gboolean
+retitle_remote_id (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(CairnItem) item = cairn_store_get_item (client, edit->id, NULL, error);
+
+  if (item == NULL)
+    return FALSE;
+  cairn_item_set_remote_id (item, edit->text);
+  return cairn_transaction_modify_item (transaction, item, 0, error);
+}
+
+static guint
+count_failed_changes (void)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  GError *error = NULL;
+
+  reply = cairn_test_resource_call_sync (resource, "org.cairn.Resource1", "ListFailedChanges",
+                                         NULL, NULL, &error);
+  assert_no_error (error);
+  changes = g_variant_get_child_value (reply, 0);
+  return g_variant_n_children (changes);
+}
+
+/* Names from the store, which any application writes, never reach the
+ * disk unchecked. */
+START_TEST (test_hostile_names)
+{
+  g_autofree char *victim = NULL;
+  g_autofree char *escaped = NULL;
+  const char *bad_names[] = { "..", "a/b", "x.y", ".hidden", "new\nline" };
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  generate ("INBOX", 3, SEED);
+  victim = g_build_filename (cairn_test_environment_get_path (environment), "victim", NULL);
+  ck_assert (g_file_set_contents (victim, "keep me", -1, NULL));
+  start ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_names); i++)
+    local_create_folder (bad_names[i], 0);
+  wait_replayed ();
+  ck_assert_uint_eq (count_failed_changes (), G_N_ELEMENTS (bad_names));
+  escaped = g_build_filename (cairn_test_environment_get_path (environment), "b", NULL);
+  ck_assert (!g_file_test (escaped, G_FILE_TEST_EXISTS));
+
+  /* An item whose remote id was made a path: its removal touches nothing. */
+  {
+    g_autoptr(GPtrArray) names = list_files ("INBOX", "new");
+    g_autoptr(GPtrArray) cur = list_files ("INBOX", "cur");
+    const char *name = names->len ? g_ptr_array_index (names, 0) : g_ptr_array_index (cur, 0);
+    g_autofree char *uid = g_strndup (name, strcspn (name, ":"));
+    g_autoptr(CairnItem) item = find_item ("INBOX", uid);
+
+    edit.id = cairn_item_get_id (item);
+    edit.text = "../../victim";
+    local_write (retitle_remote_id, &edit);
+    local_write (delete_message, &edit);
+    wait_replayed ();
+  }
+  ck_assert (g_file_test (victim, G_FILE_TEST_EXISTS));
+  ck_assert_uint_eq (count_files ("INBOX"), 3);
+  ck_assert_uint_eq (count_failed_changes (), G_N_ELEMENTS (bad_names) + 1);
+}
+END_TEST
+
+START_TEST (test_read_only)
+{
+  Edit edit = { 0 };
+  g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autofree char *uid = NULL;
+  g_autoptr(CairnItem) item = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  generate ("INBOX", 10, SEED);
+  start_with (CAIRN_TEST_RESOURCE_IN_PROCESS, "maildir++", "true");
+  before = list_files ("INBOX", "new");
+  ck_assert_uint_gt (before->len, 0);
+  uid = g_strdup (g_ptr_array_index (before, 0));
+  item = find_item ("INBOX", uid);
+  edit.id = cairn_item_get_id (item);
+  edit.flag = CAIRN_FLAG_SEEN;
+  edit.add = TRUE;
+  local_write (change_flag, &edit);
+  wait_replayed ();
+  after = list_files ("INBOX", "new");
+  ck_assert_uint_eq (after->len, before->len);
+  ck_assert_uint_eq (count_failed_changes (), 1);
+}
+END_TEST
+
+int
+main (void)
+{
+  const CairnTestCase cases[] = {
+    { "sync", test_initial_sync },
+    { "sync", test_fs_layout },
+    { "events", test_external_changes },
+    { "events", test_concurrent_writer },
+    { "events", test_event_overflow },
+    { "replay", test_replay_items },
+    { "replay", test_replay_folders },
+    { "replay", test_offline },
+    { "replay", test_kill_during_replay },
+    { "replay", test_read_only },
+    { "safety", test_hostile_files },
+    { "safety", test_hostile_names },
+  };
+
+  return cairn_test_suite_run (cairn_test_suite_new ("maildir", cases, G_N_ELEMENTS (cases), setup,
+                                                     teardown, 300));
+}
