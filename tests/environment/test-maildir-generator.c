@@ -399,6 +399,6 @@ main (void)
     { "messages", test_seeds_differ },
   };
 
-  return cairn_test_suite_run (cairn_test_suite_new ("maildir", cases, G_N_ELEMENTS (cases),
-                                                     setup, teardown, 60));
+  return cairn_test_suite_run (cairn_test_suite_new ("maildir-generator", cases,
+                                                     G_N_ELEMENTS (cases), setup, teardown, 60));
 }
