@@ -678,24 +678,6 @@ retrieve_items_finish (CairnResource  *resource,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-/* The RFC822 part is the file: nothing is ever missing but the file
- * itself, so one item is read again as a sync reads it. */
-static void
-retrieve_item (CairnResource       *resource,
-               CairnItem           *item,
-               const char * const  *parts,
-               GCancellable        *cancellable,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data);
-
-static CairnItem *
-retrieve_item_finish (CairnResource  *resource,
-                      GAsyncResult   *result,
-                      GError        **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 /* Change replay: each callback ends with exactly one of
  * cairn_resource_change_replayed(), _failed() or _conflicts(). The disk
  * is local, so the work is done right here. */
@@ -966,6 +948,14 @@ deliver (CairnMaildirResource  *self,
   return g_steal_pointer (&relative_name);
 }
 
+static gboolean
+store_location_write (CairnTransaction  *transaction,
+                      gpointer           user_data,
+                      GError           **error)
+{
+  return cairn_transaction_modify_item (transaction, user_data, 0, error);
+}
+
 /* Records where a message is now after a rename, in one write of our own
  * (never replayed to us): the new remote revision and the RFC822 part's
  * new path, so that clients reading it never meet a stale path. */
@@ -974,7 +964,27 @@ store_location (CairnMaildirResource  *self,
                 guint64                item_id,
                 const char            *maildir,
                 const char            *relative_name,
-                GError               **error);
+                GError               **error)
+{
+  CairnStore *store = get_store (self);
+  g_autoptr(CairnItem) stored = cairn_store_get_item (store, item_id, NULL, error);
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnPart) part = NULL;
+  g_autofree char *path = g_build_filename (maildir, relative_name, NULL);
+
+  if (stored == NULL)
+    return g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND) ?
+           (g_clear_error (error), TRUE) : FALSE;
+  item = cairn_item_new (cairn_item_get_mime_type (stored));
+  cairn_item_set_id (item, item_id);
+  cairn_item_set_size (item, cairn_item_get_size (stored));
+  cairn_item_set_remote_id (item, cairn_item_get_remote_id (stored));
+  cairn_item_set_remote_revision (item, relative_name);
+  cairn_item_set_gid (item, cairn_item_get_gid (stored));
+  part = cairn_part_new_foreign (CAIRN_PART_RFC822, path, cairn_item_get_size (stored));
+  cairn_item_set_part (item, part);
+  return cairn_store_write_sync (store, store_location_write, item, NULL, NULL, error);
+}
 
 static void
 item_added (CairnObserver *observer,
@@ -1395,41 +1405,8 @@ cairn_maildir_resource_observer_init (CairnObserverInterface *iface)
   iface->collection_removed = collection_removed;
 }
 
-static gboolean
-store_location_write (CairnTransaction  *transaction,
-                      gpointer           user_data,
-                      GError           **error)
-{
-  return cairn_transaction_modify_item (transaction, user_data, 0, error);
-}
-
-static gboolean
-store_location (CairnMaildirResource  *self,
-                guint64                item_id,
-                const char            *maildir,
-                const char            *relative_name,
-                GError               **error)
-{
-  CairnStore *store = get_store (self);
-  g_autoptr(CairnItem) stored = cairn_store_get_item (store, item_id, NULL, error);
-  g_autoptr(CairnItem) item = NULL;
-  g_autoptr(CairnPart) part = NULL;
-  g_autofree char *path = g_build_filename (maildir, relative_name, NULL);
-
-  if (stored == NULL)
-    return g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND) ?
-           (g_clear_error (error), TRUE) : FALSE;
-  item = cairn_item_new (cairn_item_get_mime_type (stored));
-  cairn_item_set_id (item, item_id);
-  cairn_item_set_size (item, cairn_item_get_size (stored));
-  cairn_item_set_remote_id (item, cairn_item_get_remote_id (stored));
-  cairn_item_set_remote_revision (item, relative_name);
-  cairn_item_set_gid (item, cairn_item_get_gid (stored));
-  part = cairn_part_new_foreign (CAIRN_PART_RFC822, path, cairn_item_get_size (stored));
-  cairn_item_set_part (item, part);
-  return cairn_store_write_sync (store, store_location_write, item, NULL, NULL, error);
-}
-
+/* The RFC822 part is the file: nothing is ever missing but the file
+ * itself, so one item is read again as a sync reads it. */
 static void
 retrieve_item (CairnResource       *resource,
                CairnItem           *item,
@@ -1468,6 +1445,14 @@ retrieve_item (CairnResource       *resource,
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, message, g_object_unref);
+}
+
+static CairnItem *
+retrieve_item_finish (CairnResource  *resource,
+                      GAsyncResult   *result,
+                      GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* GObject */
