@@ -6,6 +6,7 @@
 #include <cairn/cairn.h>
 #include <cairn-test/cairn-test-enum-types.h>
 #include <cairn-test/cairn-test-environment.h>
+#include <cairn-test/cairn-test-maildir.h>
 #include <cairn-test/cairn-test-resource.h>
 
 #undef __CAIRN_TEST_H_INSIDE__
