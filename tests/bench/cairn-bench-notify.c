@@ -21,7 +21,6 @@
  * Usage: cairn-bench-notify [WRITES [RECORDED]]   (default 10000 100000) */
 
 #include <stdlib.h>
-#include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,6 +29,8 @@
 #include <glib/gstdio.h>
 
 #include <cairn/cairn.h>
+
+#include "cairn-bench-common.h"
 
 #define MIME_TYPE "message/rfc822"
 #define RESOURCE "cairn_imap_resource_0"
@@ -129,21 +130,6 @@ check (gboolean    ok,
 {
   if (!ok)
     g_error ("%s: %s", what, error ? error->message : "failed");
-}
-
-static double
-peak_rss_mb (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
-    return -1;
-  line = strstr (status, "VmHWM:");
-  if (line == NULL)
-    return -1;
-
-  return g_ascii_strtod (line + strlen ("VmHWM:"), NULL) / 1024.0;
 }
 
 static GPid
@@ -414,7 +400,7 @@ main (int   argc,
 
   bench_latency (dir, writes);
   bench_replay (dir, recorded);
-  g_print ("peak_rss_mb: %.1f\n", peak_rss_mb ());
+  g_print ("peak_rss_mb: %.1f\n", cairn_bench_peak_rss_mb ());
 
   kill (bus, SIGTERM);
   waitpid (bus, NULL, 0);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <sys/resource.h>
-
 #include <cairn-scheduler/cairn-scheduler.h>
+
+#include "cairn-bench-common.h"
 
 /* Queues one million trivial tasks on a scheduler with the system clock and
  * dispatches them through the main loop; the resource reports each done
@@ -100,23 +100,13 @@ measure_scheduler (gboolean with_waiters)
   return (gdouble) (g_get_monotonic_time () - start) / N_TASKS;
 }
 
-static gdouble
-peak_rss_mb (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-
-  return usage.ru_maxrss / 1024.0;
-}
-
 int
 main (int   argc,
       char *argv[])
 {
   gdouble baseline = measure_baseline ();
   gdouble overhead = measure_scheduler (FALSE);
-  gdouble rss = peak_rss_mb ();
+  gdouble rss = cairn_bench_peak_rss_mb ();
   gdouble with_waiters = measure_scheduler (TRUE);
 
   /* Every task is queued before the first is dispatched, so the peak holds
@@ -126,7 +116,7 @@ main (int   argc,
   g_print ("overhead_us_per_task: %.3f\n", overhead);
   g_print ("peak_rss_mb: %.1f\n", rss);
   g_print ("overhead_with_waiter_us_per_task: %.3f\n", with_waiters);
-  g_print ("peak_rss_with_waiters_mb: %.1f\n", peak_rss_mb ());
+  g_print ("peak_rss_with_waiters_mb: %.1f\n", cairn_bench_peak_rss_mb ());
   g_print ("baseline_fifo_us_per_task: %.3f\n", baseline);
   g_print ("overhead_target_met: %s\n", overhead <= 2.0 ? "yes" : "no");
 

@@ -20,21 +20,14 @@
 
 #include <cairn/cairn.h>
 
+#include "cairn-bench-common.h"
+#include "cairn-bench-raw.h"
+
 #define DEFAULT_ITEM_COUNT 100000
 #define BATCH_SIZE 1000
 #define FLAG_DELTA_COUNT 10000
 #define MIME_TYPE "message/rfc822"
 #define RESOURCE "cairn_imap_resource_0"
-
-/* The PRAGMAs CairnStore sets on each of its connections, so the raw
- * baseline pays the same durability and the same cache. */
-#define STORE_PRAGMAS \
-  "PRAGMA journal_mode = WAL;" \
-  "PRAGMA synchronous = FULL;" \
-  "PRAGMA foreign_keys = ON;" \
-  "PRAGMA temp_store = MEMORY;" \
-  "PRAGMA cache_size = -8000;" \
-  "PRAGMA trusted_schema = OFF;"
 
 /* Mail data */
 
@@ -193,119 +186,9 @@ file_size (const char *path)
 }
 
 static double
-peak_rss_mb (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
-    return -1;
-  line = strstr (status, "VmHWM:");
-  if (line == NULL)
-    return -1;
-
-  return g_ascii_strtod (line + strlen ("VmHWM:"), NULL) / 1024.0;
-}
-
-static double
 elapsed_ms (gint64 start)
 {
   return (g_get_monotonic_time () - start) / 1000.0;
-}
-
-static gboolean
-sqlite_ok (sqlite3     *db,
-           int          rc,
-           int          expected,
-           const char  *what,
-           GError     **error)
-{
-  if (rc == expected)
-    return TRUE;
-
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", what, sqlite3_errmsg (db));
-  return FALSE;
-}
-
-static sqlite3 *
-raw_open (const char  *path,
-          GError     **error)
-{
-  sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-
-  if (!sqlite_ok (db, rc, SQLITE_OK, "Cannot open the database", error) ||
-      !sqlite_ok (db, sqlite3_exec (db, STORE_PRAGMAS, NULL, NULL, NULL), SQLITE_OK,
-                  "Cannot configure the database", error))
-    {
-      sqlite3_close (db);
-      return NULL;
-    }
-
-  return db;
-}
-
-static void
-raw_close (sqlite3 *db)
-{
-  sqlite3_close (db);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3, raw_close)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
-static sqlite3_stmt *
-raw_prepare (sqlite3     *db,
-             const char  *sql,
-             GError     **error)
-{
-  sqlite3_stmt *stmt = NULL;
-
-  if (!sqlite_ok (db, sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL),
-                  SQLITE_OK, "Cannot prepare a statement", error))
-    return NULL;
-
-  return stmt;
-}
-
-/* Creates a store with one mail folder and returns the folder's id. */
-typedef struct
-{
-  guint64 id;
-} CreateCollection;
-
-static gboolean
-create_collection (CairnTransaction  *transaction,
-                   gpointer           user_data,
-                   GError           **error)
-{
-  CreateCollection *data = user_data;
-  g_autoptr(CairnCollection) collection = cairn_collection_new (RESOURCE, 0, "INBOX");
-  const char * const mime_types[] = { MIME_TYPE, NULL };
-
-  cairn_collection_set_remote_id (collection, "INBOX");
-  cairn_collection_set_content_mime_types (collection, mime_types);
-  if (!cairn_transaction_create_collection (transaction, collection, error))
-    return FALSE;
-
-  data->id = cairn_collection_get_id (collection);
-  return TRUE;
-}
-
-static CairnStore *
-open_store_with_folder (const char  *path,
-                        guint64     *collection_id,
-                        GError     **error)
-{
-  g_autoptr(CairnStore) store = cairn_store_open (path, NULL, error);
-  CreateCollection data = { 0 };
-
-  if (store == NULL ||
-      !cairn_store_write_sync (store, create_collection, &data, NULL, NULL, error))
-    return NULL;
-
-  *collection_id = data.id;
-  return g_steal_pointer (&store);
 }
 
 /* Ingest through the public API */
@@ -373,149 +256,40 @@ ingest_store (CairnStore  *store,
   return TRUE;
 }
 
-/* Ingest with plain SQLite: the statements cairn_transaction_create_item()
- * runs for such an item (items row, inline part, one row per flag, one
- * change log entry) and the revision bump of each transaction. */
-
-typedef struct
-{
-  sqlite3_stmt *revision;
-  sqlite3_stmt *item;
-  sqlite3_stmt *part;
-  sqlite3_stmt *flag;
-  sqlite3_stmt *log;
-} RawWriter;
-
-static void
-raw_writer_clear (RawWriter *writer)
-{
-  g_clear_pointer (&writer->revision, sqlite3_finalize);
-  g_clear_pointer (&writer->item, sqlite3_finalize);
-  g_clear_pointer (&writer->part, sqlite3_finalize);
-  g_clear_pointer (&writer->flag, sqlite3_finalize);
-  g_clear_pointer (&writer->log, sqlite3_finalize);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RawWriter, raw_writer_clear)
-
-static gboolean
-raw_write_item (sqlite3    *db,
-                RawWriter  *w,
-                guint64     collection_id,
-                guint64     revision,
-                guint64     seq,
-                guint       n,
-                GError    **error)
-{
-  g_auto(Mail) mail = { 0 };
-  gsize length;
-  gconstpointer data;
-  sqlite3_int64 id;
-
-  mail_init (&mail, n);
-
-  sqlite3_bind_int64 (w->item, 1, collection_id);
-  sqlite3_bind_text (w->item, 2, MIME_TYPE, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (w->item, 3, mail.size);
-  sqlite3_bind_text (w->item, 4, mail.remote_id, -1, SQLITE_STATIC);
-  sqlite3_bind_null (w->item, 5);
-  sqlite3_bind_text (w->item, 6, mail.gid, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (w->item, 7, revision);
-  if (!sqlite_ok (db, sqlite3_step (w->item), SQLITE_DONE, "Cannot insert an item", error))
-    return FALSE;
-  sqlite3_reset (w->item);
-  id = sqlite3_last_insert_rowid (db);
-
-  data = g_bytes_get_data (mail.envelope, &length);
-  sqlite3_bind_int64 (w->part, 1, id);
-  sqlite3_bind_text (w->part, 2, CAIRN_PART_ENVELOPE, -1, SQLITE_STATIC);
-  sqlite3_bind_int (w->part, 3, CAIRN_PART_STORAGE_INLINE);
-  sqlite3_bind_int64 (w->part, 4, length);
-  sqlite3_bind_blob64 (w->part, 5, data, length, SQLITE_STATIC);
-  sqlite3_bind_null (w->part, 6);
-  if (!sqlite_ok (db, sqlite3_step (w->part), SQLITE_DONE, "Cannot insert a part", error))
-    return FALSE;
-  sqlite3_reset (w->part);
-
-  for (guint i = 0; mail.flags[i] != NULL; i++)
-    {
-      sqlite3_bind_int64 (w->flag, 1, id);
-      sqlite3_bind_text (w->flag, 2, mail.flags[i], -1, SQLITE_STATIC);
-      if (!sqlite_ok (db, sqlite3_step (w->flag), SQLITE_DONE, "Cannot insert a flag", error))
-        return FALSE;
-      sqlite3_reset (w->flag);
-    }
-
-  sqlite3_bind_int64 (w->log, 1, revision);
-  sqlite3_bind_int64 (w->log, 2, seq);
-  sqlite3_bind_int (w->log, 3, CAIRN_CHANGE_ADD);
-  sqlite3_bind_int (w->log, 4, CAIRN_ENTITY_ITEM);
-  sqlite3_bind_int64 (w->log, 5, id);
-  sqlite3_bind_int64 (w->log, 6, collection_id);
-  sqlite3_bind_int64 (w->log, 7, 0);
-  sqlite3_bind_int64 (w->log, 8, 0);
-  sqlite3_bind_text (w->log, 9, RESOURCE, -1, SQLITE_STATIC);
-  sqlite3_bind_null (w->log, 10);
-  sqlite3_bind_text (w->log, 11, mail.remote_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (w->log, 12, MIME_TYPE, -1, SQLITE_STATIC);
-  sqlite3_bind_null (w->log, 13);
-  sqlite3_bind_text (w->log, 14, CAIRN_PART_ENVELOPE, -1, SQLITE_STATIC);
-  sqlite3_bind_null (w->log, 15);
-  sqlite3_bind_null (w->log, 16);
-  if (!sqlite_ok (db, sqlite3_step (w->log), SQLITE_DONE, "Cannot log a change", error))
-    return FALSE;
-  sqlite3_reset (w->log);
-
-  return TRUE;
-}
-
+/* Ingest with plain SQLite: the same mails, as rows of the store's
+ * schema. */
 static gboolean
 raw_ingest (const char  *path,
             guint64      collection_id,
             guint        count,
             GError     **error)
 {
-  g_autoptr(sqlite3) db = raw_open (path, error);
-  g_auto(RawWriter) w = { 0 };
+  g_auto(CairnBenchRawWriter) writer = { 0 };
 
-  if (db == NULL)
-    return FALSE;
-
-  w.revision = raw_prepare (db, "UPDATE store_state SET revision = revision + 1 "
-                                "RETURNING revision", error);
-  w.item = raw_prepare (db, "INSERT INTO items (collection_id, mime_type, size, remote_id, "
-                            "  remote_revision, gid, revision) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        error);
-  w.part = raw_prepare (db, "INSERT INTO parts (item_id, name, storage, size, data, path) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", error);
-  w.flag = raw_prepare (db, "INSERT INTO item_flags (item_id, flag) VALUES (?, ?)", error);
-  w.log = raw_prepare (db, "INSERT INTO change_log (revision, seq, operation, entity_kind, "
-                           "  entity_id, collection_id, destination_id, related_id, "
-                           "  resource, origin, remote_id, mime_type, name, parts, "
-                           "  flags_added, flags_removed) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       error);
-  if (w.revision == NULL || w.item == NULL || w.part == NULL || w.flag == NULL || w.log == NULL)
+  if (!cairn_bench_raw_writer_open (&writer, path, RESOURCE, NULL, error))
     return FALSE;
 
   for (guint first = 0; first < count; first += BATCH_SIZE)
     {
       guint last = MIN (first + BATCH_SIZE, count);
-      guint64 revision;
 
-      if (!sqlite_ok (db, sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK,
-                      "Cannot begin", error) ||
-          !sqlite_ok (db, sqlite3_step (w.revision), SQLITE_ROW, "Cannot take a revision", error))
+      if (!cairn_bench_raw_writer_begin (&writer, error))
         return FALSE;
-      revision = sqlite3_column_int64 (w.revision, 0);
-      sqlite3_reset (w.revision);
-
       for (guint n = first; n < last; n++)
-        if (!raw_write_item (db, &w, collection_id, revision, n - first, n, error))
-          return FALSE;
+        {
+          g_auto(Mail) mail = { 0 };
+          CairnBenchRawItem item = { .collection_id = collection_id, .mime_type = MIME_TYPE };
 
-      if (!sqlite_ok (db, sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), SQLITE_OK,
-                      "Cannot commit", error))
+          mail_init (&mail, n);
+          item.size = mail.size;
+          item.remote_id = mail.remote_id;
+          item.gid = mail.gid;
+          item.envelope = g_bytes_get_data (mail.envelope, &item.envelope_length);
+          item.flags = mail.flags;
+          if (!cairn_bench_raw_writer_add (&writer, &item, error))
+            return FALSE;
+        }
+      if (!cairn_bench_raw_writer_commit (&writer, error))
         return FALSE;
     }
 
@@ -565,20 +339,20 @@ raw_list (const char  *path,
           ListTally   *tally,
           GError     **error)
 {
-  g_autoptr(sqlite3) db = raw_open (path, error);
+  static const char sql[] =
+    "SELECT i.id, i.collection_id, i.mime_type, i.size, i.remote_id, "
+    "  i.remote_revision, i.gid, i.revision, "
+    "  (SELECT group_concat (flag, ' ') FROM item_flags WHERE item_id = i.id), "
+    "  p.data "
+    "FROM items i LEFT JOIN parts p ON p.item_id = i.id AND p.name = ?2 "
+    "WHERE i.collection_id = ?1 ORDER BY i.id";
+  g_autoptr(sqlite3) db = cairn_bench_raw_open (path, error);
   g_autoptr(sqlite3_stmt) stmt = NULL;
   int rc;
 
   if (db == NULL)
     return FALSE;
-  stmt = raw_prepare (db,
-                      "SELECT i.id, i.collection_id, i.mime_type, i.size, i.remote_id, "
-                      "  i.remote_revision, i.gid, i.revision, "
-                      "  (SELECT group_concat (flag, ' ') FROM item_flags WHERE item_id = i.id), "
-                      "  p.data "
-                      "FROM items i LEFT JOIN parts p ON p.item_id = i.id AND p.name = ?2 "
-                      "WHERE i.collection_id = ?1 ORDER BY i.id",
-                      error);
+  stmt = cairn_bench_raw_prepare (db, sql, error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, collection_id);
@@ -605,7 +379,7 @@ raw_list (const char  *path,
                          sqlite3_column_int64 (stmt, 1) + sqlite3_column_int64 (stmt, 7);
     }
 
-  return sqlite_ok (db, rc, SQLITE_DONE, "Cannot list the items", error);
+  return cairn_bench_sqlite_ok (db, rc, SQLITE_DONE, "Cannot list the items", error);
 }
 
 /* Flags */
@@ -640,15 +414,15 @@ checkpointed_size (const char  *path,
                    gint64      *size,
                    GError     **error)
 {
-  g_autoptr(sqlite3) db = raw_open (path, error);
+  g_autoptr(sqlite3) db = cairn_bench_raw_open (path, error);
   g_autofree char *wal = g_strconcat (path, "-wal", NULL);
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
   if (db == NULL)
     return FALSE;
-  stmt = raw_prepare (db, "PRAGMA wal_checkpoint (TRUNCATE)", error);
+  stmt = cairn_bench_raw_prepare (db, "PRAGMA wal_checkpoint (TRUNCATE)", error);
   if (stmt == NULL ||
-      !sqlite_ok (db, sqlite3_step (stmt), SQLITE_ROW, "Cannot checkpoint", error))
+      !cairn_bench_sqlite_ok (db, sqlite3_step (stmt), SQLITE_ROW, "Cannot checkpoint", error))
     return FALSE;
   if (sqlite3_column_int (stmt, 0) != 0)
     g_printerr ("warning: the checkpoint of %s was blocked\n", path);
@@ -677,13 +451,14 @@ run (guint        count,
 
   /* The raw baseline gets a fresh database made by the store, then closed. */
   {
-    g_autoptr(CairnStore) fresh = open_store_with_folder (raw_path, &raw_collection_id, error);
+    g_autoptr(CairnStore) fresh = cairn_bench_open_store_with_folder (raw_path, RESOURCE,
+                                                                      &raw_collection_id, error);
 
     if (fresh == NULL)
       return EXIT_FAILURE;
   }
 
-  store = open_store_with_folder (store_path, &collection_id, error);
+  store = cairn_bench_open_store_with_folder (store_path, RESOURCE, &collection_id, error);
   if (store == NULL)
     return EXIT_FAILURE;
 
@@ -761,7 +536,7 @@ run (guint        count,
   g_print ("raw_bytes_per_item: %.0f\n", (double) raw_size / count);
 
   g_clear_object (&store);
-  g_print ("peak_rss_mb: %.1f\n", peak_rss_mb ());
+  g_print ("peak_rss_mb: %.1f\n", cairn_bench_peak_rss_mb ());
 
   return EXIT_SUCCESS;
 }

@@ -9,6 +9,8 @@
 
 #include <cairn/cairn.h>
 
+#include "cairn-bench-common.h"
+
 #define N_ITEMS 100000
 #define BATCH 1000
 
@@ -207,18 +209,6 @@ synchronize (CairnResource *resource)
   return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
 }
 
-static double
-peak_rss_mb (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
-      (line = strstr (status, "VmHWM:")) == NULL)
-    return 0;
-  return g_ascii_strtod (line + strlen ("VmHWM:"), NULL) / 1024.0;
-}
-
 int
 main (void)
 {
@@ -258,7 +248,7 @@ main (void)
   g_print ("full_sync_items: %u\n", N_ITEMS);
   g_print ("full_sync_items_per_s: %.0f\n", N_ITEMS / full);
   g_print ("resync_unchanged_items_per_s: %.0f\n", N_ITEMS / resync);
-  g_print ("peak_rss_mb: %.1f\n", peak_rss_mb ());
+  g_print ("peak_rss_mb: %.1f\n", cairn_bench_peak_rss_mb ());
 
   cairn_agent_stop (CAIRN_AGENT (resource));
   g_clear_object (&resource);

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+/* What every benchmark reports besides its timings. */
+
+double cairn_bench_peak_rss_mb (void);
