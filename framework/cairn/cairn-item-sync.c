@@ -64,12 +64,48 @@ typedef struct
 
 G_DEFINE_FINAL_TYPE (CairnItemSync, cairn_item_sync, G_TYPE_OBJECT)
 
+/* The strings of the known items are reference-counted: the table's key
+ * shares the item's remote id, and cairn_item_sync_dup_remote_revisions()
+ * hands out references rather than copies. A folder of 100,000 messages
+ * would otherwise hold them three times. */
+static char *
+ref_string_new (const char *string)
+{
+  return string != NULL ? g_ref_string_new (string) : NULL;
+}
+
+static char *
+ref_string_acquire (char *string)
+{
+  return string != NULL ? g_ref_string_acquire (string) : NULL;
+}
+
+static void
+ref_string_release (gpointer string)
+{
+  if (string != NULL)
+    g_ref_string_release (string);
+}
+
 static void
 known_item_free (KnownItem *known)
 {
-  g_free (known->remote_id);
-  g_free (known->remote_revision);
+  ref_string_release (known->remote_id);
+  ref_string_release (known->remote_revision);
   g_free (known);
+}
+
+/* In the table under @key: the remote id's own reference when merging by
+ * remote id. */
+static void
+insert_known (CairnItemSync *self,
+              const char    *key,
+              KnownItem     *known)
+{
+  char *shared_key = self->merge_by_gid || known->remote_id == NULL
+                     ? ref_string_new (key) : ref_string_acquire (known->remote_id);
+
+  g_hash_table_insert (self->known, shared_key, known);
 }
 
 static void
@@ -229,9 +265,9 @@ add_known (guint64     id,
     return;
   known = g_new0 (KnownItem, 1);
   known->id = id;
-  known->remote_id = g_strdup (remote_id);
-  known->remote_revision = g_strdup (remote_revision);
-  g_hash_table_insert (self->known, g_strdup (key), known);
+  known->remote_id = ref_string_new (remote_id);
+  known->remote_revision = ref_string_new (remote_revision);
+  insert_known (self, key, known);
 }
 
 static gboolean
@@ -240,7 +276,7 @@ load_known (CairnItemSync  *self,
 {
   if (self->known != NULL)
     return TRUE;
-  self->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+  self->known = g_hash_table_new_full (g_str_hash, g_str_equal, ref_string_release,
                                        (GDestroyNotify) known_item_free);
   return _cairn_store_foreach_item_key (self->store, cairn_collection_get_id (self->collection),
                                         add_known, self, error);
@@ -254,7 +290,8 @@ load_known (CairnItemSync  *self,
  * Lists what the store holds of the collection, so that a resource reads
  * from its backend only what is new or changed, as a maildir resource
  * parses only the files whose names it has not stored. The table is a
- * copy: a worker thread may read it while the sync goes on.
+ * copy, whose strings are shared with the sync: a worker thread may read
+ * it while the sync goes on.
  *
  * Returns: (transfer full) (element-type utf8 utf8): the remote ids (GIDs
  *   when merging by GID) of the stored items, each mapped to its remote
@@ -275,10 +312,12 @@ cairn_item_sync_dup_remote_revisions (CairnItemSync  *self,
 
   if (!load_known (self, error))
     return NULL;
-  copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  copy = g_hash_table_new_full (g_str_hash, g_str_equal, ref_string_release,
+                                ref_string_release);
   g_hash_table_iter_init (&iter, self->known);
   while (g_hash_table_iter_next (&iter, (gpointer *) &key, (gpointer *) &known))
-    g_hash_table_insert (copy, g_strdup (key), g_strdup (known->remote_revision));
+    g_hash_table_insert (copy, g_ref_string_acquire ((char *) key),
+                         ref_string_acquire (known->remote_revision));
   return g_steal_pointer (&copy);
 }
 
@@ -325,10 +364,10 @@ merge_item (CairnTransaction  *transaction,
         return FALSE;
       known = g_new0 (KnownItem, 1);
       known->id = cairn_item_get_id (item);
-      known->remote_id = g_strdup (cairn_item_get_remote_id (item));
-      known->remote_revision = g_strdup (remote_revision);
+      known->remote_id = ref_string_new (cairn_item_get_remote_id (item));
+      known->remote_revision = ref_string_new (remote_revision);
       known->seen = TRUE;
-      g_hash_table_insert (self->known, g_strdup (key), known);
+      insert_known (self, key, known);
       batch->created++;
       return TRUE;
     }
@@ -363,10 +402,10 @@ merge_item (CairnTransaction  *transaction,
   /* The backend's flags replace the stored ones. */
   if (!_cairn_transaction_set_flags (transaction, known->id, cairn_item_get_flags (item), error))
     return FALSE;
-  g_free (known->remote_id);
-  known->remote_id = g_strdup (cairn_item_get_remote_id (item));
-  g_free (known->remote_revision);
-  known->remote_revision = g_strdup (remote_revision);
+  ref_string_release (known->remote_id);
+  known->remote_id = ref_string_new (cairn_item_get_remote_id (item));
+  ref_string_release (known->remote_revision);
+  known->remote_revision = ref_string_new (remote_revision);
   batch->modified++;
   return TRUE;
 }

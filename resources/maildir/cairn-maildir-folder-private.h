@@ -40,6 +40,15 @@ gboolean    cairn_maildir_folder_is_inside        (const char          *root,
 GPtrArray  *cairn_maildir_folder_list             (const char          *root,
                                                    CairnMaildirLayout   layout,
                                                    GPtrArray           *skipped);
+typedef gboolean (*CairnMaildirMessageFunc) (const char *uid,
+                                             const char *relative_name,
+                                             gpointer    user_data);
+
+gboolean    cairn_maildir_folder_foreach_message  (const char              *maildir,
+                                                   CairnMaildirMessageFunc  func,
+                                                   gpointer                 user_data,
+                                                   GPtrArray               *skipped,
+                                                   GError                 **error);
 gboolean    cairn_maildir_folder_list_messages    (const char          *maildir,
                                                    GHashTable          *names,
                                                    GPtrArray           *skipped,

@@ -312,15 +312,17 @@ cairn_maildir_folder_list (const char         *root,
 }
 
 static gboolean
-list_directory (const char  *maildir,
-                const char  *subdirectory,
-                GHashTable  *names,
-                GPtrArray   *skipped,
-                GError     **error)
+foreach_in_directory (const char                *maildir,
+                      const char                *subdirectory,
+                      CairnMaildirMessageFunc    func,
+                      gpointer                   user_data,
+                      GPtrArray                 *skipped,
+                      GError                   **error)
 {
   g_autofree char *path = g_build_filename (maildir, subdirectory, NULL);
   DIR *dir = opendir (path);
   struct dirent *entry;
+  gboolean go_on = TRUE;
 
   if (dir == NULL)
     {
@@ -329,10 +331,11 @@ list_directory (const char  *maildir,
         return TRUE;
       return cairn_maildir_set_errno_error (error, errno, "list", path);
     }
-  while ((entry = readdir (dir)) != NULL)
+  while (go_on && (entry = readdir (dir)) != NULL)
     {
       const char *name = entry->d_name;
-      char *uid;
+      g_autofree char *uid = NULL;
+      g_autofree char *relative_name = NULL;
 
       if (name[0] == '.')
         continue;
@@ -346,25 +349,46 @@ list_directory (const char  *maildir,
           continue;
         }
       uid = cairn_maildir_name_get_uid (name);
-      /* Listed new/ first: a message moved to cur/ meanwhile is found
-       * there, and its cur/ name wins. */
-      g_hash_table_replace (names, uid, g_strconcat (subdirectory, "/", name, NULL));
+      relative_name = g_strconcat (subdirectory, "/", name, NULL);
+      go_on = func (uid, relative_name, user_data);
     }
   closedir (dir);
   return TRUE;
 }
 
+/* Calls @func with the unique name and the relative file name ("cur/NAME")
+ * of every message of @maildir, until it returns %FALSE. new/ comes
+ * first: a message moved to cur/ meanwhile is met there. Only new/ and
+ * cur/ are read: tmp/ holds what other programs are still writing. */
+gboolean
+cairn_maildir_folder_foreach_message (const char               *maildir,
+                                      CairnMaildirMessageFunc   func,
+                                      gpointer                  user_data,
+                                      GPtrArray                *skipped,
+                                      GError                  **error)
+{
+  return foreach_in_directory (maildir, "new", func, user_data, skipped, error) &&
+         foreach_in_directory (maildir, "cur", func, user_data, skipped, error);
+}
+
+static gboolean
+add_to_listing (const char *uid,
+                const char *relative_name,
+                gpointer    user_data)
+{
+  g_hash_table_replace (user_data, g_strdup (uid), g_strdup (relative_name));
+  return TRUE;
+}
+
 /* Lists the messages of @maildir into @names: unique name -> relative
- * file name ("cur/NAME"). Only new/ and cur/ are read: tmp/ holds what
- * other programs are still writing. */
+ * file name; a cur/ name wins over a new/ one. */
 gboolean
 cairn_maildir_folder_list_messages (const char  *maildir,
                                     GHashTable  *names,
                                     GPtrArray   *skipped,
                                     GError     **error)
 {
-  return list_directory (maildir, "new", names, skipped, error) &&
-         list_directory (maildir, "cur", names, skipped, error);
+  return cairn_maildir_folder_foreach_message (maildir, add_to_listing, names, skipped, error);
 }
 
 static gboolean
