@@ -540,6 +540,18 @@ scan_message (const char *uid,
   return TRUE;
 }
 
+/* The second pass reads only what the first did not meet, and reports
+ * no skipped file twice. */
+static gboolean
+scan_pass (FolderScan  *scan,
+           gboolean     second_pass,
+           GError     **error)
+{
+  scan->second_pass = second_pass;
+  return cairn_maildir_folder_foreach_message (scan->maildir, scan_message, scan,
+                                               second_pass ? NULL : scan->skipped, error);
+}
+
 static void
 scan_folder_thread (GTask        *task,
                     gpointer      source,
@@ -557,11 +569,8 @@ scan_folder_thread (GTask        *task,
   /* A name can be missed while another program renames it during the
    * listing, so what the first pass did not meet is looked for once more
    * before it counts as removed. */
-  if (!cairn_maildir_folder_foreach_message (scan->maildir, scan_message, scan, scan->skipped,
-                                             &error) ||
-      (g_hash_table_size (scan->stored) > 0 &&
-       (scan->second_pass = TRUE) &&
-       !cairn_maildir_folder_foreach_message (scan->maildir, scan_message, scan, NULL, &error)))
+  if (!scan_pass (scan, FALSE, &error) ||
+      (g_hash_table_size (scan->stored) > 0 && !scan_pass (scan, TRUE, &error)))
     {
       wait_merged (scan);
       g_task_return_error (task, error);
