@@ -110,8 +110,8 @@ collection_path_by_id (CairnNotesResource  *self,
                        guint64              id,
                        GError             **error)
 {
-  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
-  g_autoptr(CairnCollection) collection = cairn_store_get_collection (store, id, error);
+  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                                                        id, error);
 
   if (collection == NULL)
     return NULL;

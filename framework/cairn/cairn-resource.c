@@ -285,6 +285,7 @@ report_task (CairnResource      *self,
 /* Change replay */
 
 static void deliver (CairnResource *self);
+static guint64 recorder_revision (CairnResource *self);
 
 static void
 queue_replay (CairnResource *self)
@@ -2045,6 +2046,65 @@ cairn_resource_retrieve_items_finish (CairnResource  *self,
                                       GError        **error)
 {
   return request_finish (self, result, cairn_resource_retrieve_items_async, error);
+}
+
+/**
+ * cairn_resource_get_collection:
+ * @self: a #CairnResource
+ * @collection_id: one of the resource's collections
+ * @error: return location for an error
+ *
+ * The collection as the backend knows it, for a replay callback: read
+ * from the store, or, for a collection removed locally whose removal is
+ * not replayed yet, made from that removal's change log entry (id,
+ * parent, resource and remote id). An item removed or moved out of a
+ * collection that was removed afterwards is thus still found where the
+ * backend has it.
+ *
+ * Returns: (transfer full): the collection, or %NULL with
+ *   %CAIRN_STORE_ERROR_NOT_FOUND if neither has it
+ *
+ * Since: 0.1
+ */
+CairnCollection *
+cairn_resource_get_collection (CairnResource  *self,
+                               guint64         collection_id,
+                               GError        **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GPtrArray) later = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  collection = cairn_store_get_collection (get_store (self), collection_id, &local_error);
+  if (collection != NULL)
+    return g_steal_pointer (&collection);
+  if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  later = _cairn_store_get_entity_changes (get_store (self), CAIRN_ENTITY_COLLECTION,
+                                           collection_id, recorder_revision (self), error);
+  if (later == NULL)
+    return NULL;
+  for (guint i = 0; i < later->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (later, i);
+
+      if (cairn_change_get_operation (change) != CAIRN_CHANGE_REMOVE)
+        continue;
+      collection = cairn_collection_new (cairn_change_get_resource (change),
+                                         cairn_change_get_collection_id (change), NULL);
+      cairn_collection_set_id (collection, collection_id);
+      cairn_collection_set_remote_id (collection, cairn_change_get_remote_id (change));
+      return g_steal_pointer (&collection);
+    }
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
 }
 
 /**

@@ -228,4 +228,9 @@ CAIRN_AVAILABLE_IN_ALL
 void                 cairn_resource_report_bad_credentials   (CairnResource        *self,
                                                               const char           *message);
 
+CAIRN_AVAILABLE_IN_ALL
+CairnCollection *cairn_resource_get_collection (CairnResource  *self,
+                                                guint64         collection_id,
+                                                GError        **error);
+
 G_END_DECLS

@@ -721,7 +721,8 @@ folder_path (CairnMaildirResource  *self,
              char                 **remote_id,
              GError               **error)
 {
-  g_autoptr(CairnCollection) collection = cairn_store_get_collection (get_store (self), id, error);
+  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                                                        id, error);
   g_autofree char *root = NULL;
   char *path;
 
