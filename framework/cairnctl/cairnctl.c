@@ -413,7 +413,7 @@ cmd_stop (void)
 }
 
 static const char * const status_names[] = { "idle", "running", "broken", "not configured",
-                                              "needs credentials" };
+                                              "needs credentials", "degraded" };
 
 static const char *
 status_name (guint status)

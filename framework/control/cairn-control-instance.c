@@ -435,7 +435,7 @@ apply_property (CairnControlInstance *self,
                 GVariant             *value)
 {
   if (g_str_equal (name, "Status") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
-    self->status = MIN (g_variant_get_uint32 (value), CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS);
+    self->status = MIN (g_variant_get_uint32 (value), CAIRN_AGENT_STATUS_DEGRADED);
   else if (g_str_equal (name, "StatusMessage") &&
            g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
     {
@@ -537,7 +537,7 @@ on_agent_signal (GDBusConnection *connection,
       guint status;
 
       g_variant_get (parameters, "(us)", &status, &message);
-      self->status = MIN (status, CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS);
+      self->status = MIN (status, CAIRN_AGENT_STATUS_DEGRADED);
       g_free (self->message);
       self->message = g_steal_pointer (&message);
       update_shown_status (self);
