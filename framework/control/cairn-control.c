@@ -1018,6 +1018,7 @@ typedef struct
   CairnControlInstance *instance;
   GDBusMethodInvocation *invocation;
   gboolean synchronize;
+  gboolean resource;
 } Forward;
 
 static void
@@ -1052,8 +1053,8 @@ forwarded (GObject      *source,
     forward->self->busy--;
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply != NULL)
-    g_dbus_method_invocation_return_value (forward->invocation, NULL);
-  else if (forward->synchronize && is_missing_interface (error))
+    g_dbus_method_invocation_return_value (forward->invocation, g_steal_pointer (&reply));
+  else if (forward->resource && is_missing_interface (error))
     return_error (forward->invocation, "NotResource", "Instance %s is not a resource: it does "
                   "not export org.cairn.Resource1",
                   cairn_control_instance_get_id (forward->instance));
@@ -1077,6 +1078,7 @@ forward_call (CairnControl          *self,
   forward->instance = g_object_ref (instance);
   forward->invocation = g_object_ref (invocation);
   forward->synchronize = g_str_equal (method, "Synchronize");
+  forward->resource = g_str_equal (interface, "org.cairn.Resource1");
   if (forward->synchronize)
     self->busy++;
   /* A synchronization takes as long as the backend needs. */
@@ -1106,18 +1108,18 @@ handle_set_online (CairnControl1         *skeleton,
   return TRUE;
 }
 
-static gboolean
-handle_synchronize (CairnControl1         *skeleton,
-                    GDBusMethodInvocation *invocation,
-                    const char            *id,
-                    guint64                collection,
-                    CairnControl          *self)
+/* The instance @id if it is a running resource; otherwise @invocation
+ * is answered with the reason. */
+static CairnControlInstance *
+lookup_running_resource (CairnControl          *self,
+                         GDBusMethodInvocation *invocation,
+                         const char            *id)
 {
   CairnControlInstance *instance = lookup_instance (self, invocation, id);
   CairnAgentType *type;
 
   if (instance == NULL)
-    return TRUE;
+    return NULL;
   type = cairn_control_instance_get_agent_type (instance);
   if (type == NULL ||
       !(cairn_agent_type_get_capabilities (type) & CAIRN_AGENT_CAPABILITY_RESOURCE))
@@ -1125,17 +1127,80 @@ handle_synchronize (CairnControl1         *skeleton,
       return_error (invocation, "NotResource", "Instance %s is not a resource: its type %s "
                     "does not have the Resource capability", id,
                     cairn_control_instance_get_type_id (instance));
-      return TRUE;
+      return NULL;
     }
   if (cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_RUNNING)
     {
       return_error (invocation, "NotRunning", "Instance %s is not running (%s)", id,
                     cairn_control_instance_get_state_name (instance));
-      return TRUE;
+      return NULL;
     }
-  forward_call (self, instance, invocation, "org.cairn.Resource1", "Synchronize",
-                g_variant_new ("(t)", collection));
+  return instance;
+}
+
+static gboolean
+handle_synchronize (CairnControl1         *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    const char            *id,
+                    guint64                collection,
+                    CairnControl          *self)
+{
+  CairnControlInstance *instance = lookup_running_resource (self, invocation, id);
+
+  if (instance != NULL)
+    forward_call (self, instance, invocation, "org.cairn.Resource1", "Synchronize",
+                  g_variant_new ("(t)", collection));
   return TRUE;
+}
+
+static gboolean
+handle_list_failed_changes (CairnControl1         *skeleton,
+                            GDBusMethodInvocation *invocation,
+                            const char            *id,
+                            CairnControl          *self)
+{
+  CairnControlInstance *instance = lookup_running_resource (self, invocation, id);
+
+  if (instance != NULL)
+    forward_call (self, instance, invocation, "org.cairn.Resource1", "ListFailedChanges",
+                  NULL);
+  return TRUE;
+}
+
+/* Retry and discard take the same arguments and forward them alike. */
+static gboolean
+forward_failed_changes (GDBusMethodInvocation *invocation,
+                        const char            *id,
+                        GVariant              *changes,
+                        CairnControl          *self)
+{
+  CairnControlInstance *instance = lookup_running_resource (self, invocation, id);
+
+  if (instance != NULL)
+    forward_call (self, instance, invocation, "org.cairn.Resource1",
+                  g_dbus_method_invocation_get_method_name (invocation),
+                  g_variant_new_tuple (&changes, 1));
+  return TRUE;
+}
+
+static gboolean
+handle_retry_failed_changes (CairnControl1         *skeleton,
+                             GDBusMethodInvocation *invocation,
+                             const char            *id,
+                             GVariant              *changes,
+                             CairnControl          *self)
+{
+  return forward_failed_changes (invocation, id, changes, self);
+}
+
+static gboolean
+handle_discard_failed_changes (CairnControl1         *skeleton,
+                               GDBusMethodInvocation *invocation,
+                               const char            *id,
+                               GVariant              *changes,
+                               CairnControl          *self)
+{
+  return forward_failed_changes (invocation, id, changes, self);
 }
 
 static gboolean
@@ -1389,6 +1454,12 @@ cairn_control_new (GDBusConnection            *bus,
                            self, 0);
   g_signal_connect_object (self->skeleton, "handle-synchronize",
                            G_CALLBACK (handle_synchronize), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-list-failed-changes",
+                           G_CALLBACK (handle_list_failed_changes), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-retry-failed-changes",
+                           G_CALLBACK (handle_retry_failed_changes), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-discard-failed-changes",
+                           G_CALLBACK (handle_discard_failed_changes), self, 0);
   g_signal_connect_object (self->skeleton, "handle-restart", G_CALLBACK (handle_restart), self,
                            0);
   g_signal_connect_object (self->skeleton, "handle-shutdown", G_CALLBACK (handle_shutdown), self,

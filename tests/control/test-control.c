@@ -538,7 +538,8 @@ START_TEST (test_configure_race)
 
   /* The agent read that file last: it is configured. */
   status = g_dbus_connection_call_sync (connection, "org.cairn.Agent.logging_0",
-                                        "/org/cairn/Agent", "org.freedesktop.DBus.Properties", "Get",
+                                        "/org/cairn/Agent", "org.freedesktop.DBus.Properties",
+                                        "Get",
                                         g_variant_new ("(ss)", "org.cairn.Agent1", "Status"),
                                         G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
                                         &error);
@@ -595,7 +596,8 @@ END_TEST
 
 static const char * const methods[] = {
   "ListTypes", "ListInstances", "CreateInstance", "RemoveInstance", "GetConfiguration",
-  "Configure", "SetOnline", "Synchronize", "Restart", "Shutdown",
+  "Configure", "SetOnline", "Synchronize", "ListFailedChanges", "RetryFailedChanges",
+  "DiscardFailedChanges", "Restart", "Shutdown",
 };
 
 static char *
@@ -710,10 +712,14 @@ junk_parameters (GRand      *rand,
   if (g_str_equal (method, "Synchronize"))
     return g_variant_new ("(st)", g_rand_boolean (rand) ? id : "logging_0",
                           (guint64) g_rand_int (rand));
+  if (g_str_equal (method, "RetryFailedChanges") || g_str_equal (method, "DiscardFailedChanges"))
+    return g_variant_new ("(s@at)", g_rand_boolean (rand) ? id : "logging_0",
+                          g_variant_new_array (G_VARIANT_TYPE_UINT64, NULL, 0));
   if (g_str_equal (method, "ListTypes") || g_str_equal (method, "ListInstances") ||
       g_str_equal (method, "Shutdown"))
     return g_variant_new ("(s)", id);
-  return g_variant_new ("(s)", id);
+  return g_variant_new ("(s)", g_str_equal (method, "ListFailedChanges") &&
+                               g_rand_boolean (rand) ? "logging_0" : id);
 }
 
 START_TEST (test_junk_calls)
@@ -745,7 +751,7 @@ START_TEST (test_junk_calls)
         calls++;
         ck_assert_int_eq (waitpid (control, NULL, WNOHANG), 0);
       }
-  ck_assert_uint_eq (calls, 400);
+  ck_assert_uint_eq (calls, 40 * G_N_ELEMENTS (methods));
 
   /* Still there and unharmed. */
   reply = control_call ("ListInstances", NULL, "(a(ssusuba{sv}))", &error);
