@@ -813,7 +813,7 @@ cairn_agent_set_status (CairnAgent       *self,
   gboolean changed = FALSE;
 
   g_return_if_fail (CAIRN_IS_AGENT (self));
-  g_return_if_fail (status <= CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS);
+  g_return_if_fail (status <= CAIRN_AGENT_STATUS_DEGRADED);
 
   if (status != priv->status)
     {

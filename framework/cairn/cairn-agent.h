@@ -26,6 +26,10 @@ G_BEGIN_DECLS
  *   valid; the status message says why
  * @CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS: the backend's password is missing
  *   or was refused; the resource waits for a new one (see #CairnSecrets)
+ * @CAIRN_AGENT_STATUS_DEGRADED: waiting for work, but part of it keeps
+ *   failing: a resource with failed changes, collections it cannot
+ *   synchronize, or a change log it cannot read; the status message says
+ *   what
  *
  * What an agent is doing.
  *
@@ -38,6 +42,7 @@ typedef enum
   CAIRN_AGENT_STATUS_BROKEN,
   CAIRN_AGENT_STATUS_NOT_CONFIGURED,
   CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS,
+  CAIRN_AGENT_STATUS_DEGRADED,
 } CairnAgentStatus;
 
 /**

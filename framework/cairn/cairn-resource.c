@@ -8,6 +8,7 @@
 #include "cairn-item-sync-private.h"
 #include "cairn-monitor-private.h"
 #include "cairn-resource.h"
+#include "cairn-resource-private.h"
 #include "cairn-store-private.h"
 #include "cairn-transaction-private.h"
 
@@ -72,6 +73,17 @@ typedef struct
   CairnItem *server_item;
 } Outcome;
 
+/* A collection whose last sync failed, retried with backoff. */
+typedef struct
+{
+  CairnResource *self;  /* not a reference: the resource frees its failures */
+  guint64 collection_id;  /* 0: listing the collections failed */
+  char *name;
+  char *reason;
+  guint failures;  /* in a row */
+  guint timer;  /* of the scheduler's clock, until the retry */
+} SyncFailure;
+
 typedef struct
 {
   CairnScheduler *scheduler;
@@ -88,6 +100,14 @@ typedef struct
   gboolean conflict_redelivered;
   Outcome outcome;
   guint outcome_source;
+
+  /* Published state */
+  guint n_failed_changes;
+  char *failed_change_reason;  /* of the newest failed change */
+  char *change_log_error;
+
+  /* Failed syncs */
+  GHashTable *sync_failures;  /* collection id (0: the collection tree) → SyncFailure */
 } CairnResourcePrivate;
 
 static void cairn_resource_initable_iface_init (GInitableIface *iface);
@@ -183,6 +203,113 @@ outcome_clear (Outcome *outcome)
 /* Published state */
 
 static void
+sync_failure_free (SyncFailure *failure)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (failure->self);
+
+  if (failure->timer != 0)
+    cairn_clock_remove_timer (cairn_scheduler_get_clock (priv->scheduler), failure->timer);
+  g_free (failure->name);
+  g_free (failure->reason);
+  g_free (failure);
+}
+
+static int
+compare_failures (gconstpointer a,
+                  gconstpointer b)
+{
+  const SyncFailure *first = *(SyncFailure * const *) a;
+  const SyncFailure *second = *(SyncFailure * const *) b;
+
+  return first->collection_id < second->collection_id ? -1
+         : first->collection_id > second->collection_id;
+}
+
+/* The collections whose last sync failed, by id; the collection tree
+ * (id 0) first. */
+static GPtrArray *
+sorted_failures (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  GPtrArray *failures = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer failure;
+
+  g_hash_table_iter_init (&iter, priv->sync_failures);
+  while (g_hash_table_iter_next (&iter, NULL, &failure))
+    g_ptr_array_add (failures, failure);
+  g_ptr_array_sort (failures, compare_failures);
+  return failures;
+}
+
+/* What keeps failing, for the status message; NULL if nothing does. */
+static char *
+describe_problems (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(GPtrArray) failures = sorted_failures (self);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (priv->change_log_error != NULL)
+    g_string_append_printf (text, "; Cannot read the change log: %s", priv->change_log_error);
+  if (priv->n_failed_changes > 0)
+    g_string_append_printf (text,
+                            g_dngettext (NULL, "; %u local change could not be replayed: %s",
+                                         "; %u local changes could not be replayed; the last: %s",
+                                         priv->n_failed_changes),
+                            priv->n_failed_changes, priv->failed_change_reason);
+  if (failures->len > 0)
+    {
+      SyncFailure *first = g_ptr_array_index (failures, 0);
+
+      if (first->collection_id == 0)
+        g_string_append_printf (text, "; Cannot list the collections: %s", first->reason);
+      else
+        g_string_append_printf (text,
+                                g_dngettext (NULL, "; %u collection cannot be synchronized: "
+                                             "“%s”: %s",
+                                             "; %u collections cannot be synchronized; the "
+                                             "first: “%s”: %s", failures->len),
+                                failures->len, first->name, first->reason);
+    }
+  if (text->len == 0)
+    return NULL;
+  return g_strdup (text->str + 2);
+}
+
+/* Shows what keeps failing in the status of a resource that waits for
+ * work: degraded with the reasons, or idle. Busy, broken, unconfigured
+ * or locked-out states are left alone; their end calls this again. */
+static void
+update_health (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  CairnAgent *agent = CAIRN_AGENT (self);
+  CairnAgentStatus status = cairn_agent_get_status (agent);
+  g_autofree char *problems = describe_problems (self);
+
+  if (priv->skeleton != NULL)
+    {
+      g_autoptr(GPtrArray) failures = sorted_failures (self);
+      g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(tss)"));
+
+      for (guint i = 0; i < failures->len; i++)
+        {
+          SyncFailure *failure = g_ptr_array_index (failures, i);
+
+          g_variant_builder_add (&builder, "(tss)", failure->collection_id, failure->name,
+                                 failure->reason);
+        }
+      cairn_resource1_set_failed_collections (priv->skeleton, g_variant_builder_end (&builder));
+    }
+  if (status == CAIRN_AGENT_STATUS_IDLE || status == CAIRN_AGENT_STATUS_DEGRADED)
+    cairn_agent_set_status (agent,
+                            problems != NULL ? CAIRN_AGENT_STATUS_DEGRADED
+                                             : CAIRN_AGENT_STATUS_IDLE,
+                            problems);
+}
+
+static void
 update_failed_count (CairnResource *self)
 {
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
@@ -195,20 +322,37 @@ update_failed_count (CairnResource *self)
       g_warning ("Resource %s cannot read its failed changes: %s", get_id (self), error->message);
       return;
     }
+  priv->n_failed_changes = failed->len;
+  g_clear_pointer (&priv->failed_change_reason, g_free);
+  if (failed->len > 0)
+    priv->failed_change_reason =
+      g_strdup (cairn_failed_change_get_reason (g_ptr_array_index (failed, failed->len - 1)));
   if (priv->skeleton != NULL)
     cairn_resource1_set_failed_changes (priv->skeleton, failed->len);
-  if (failed->len > 0)
-    {
-      CairnFailedChange *last = g_ptr_array_index (failed, failed->len - 1);
-      g_autofree char *message =
-        g_strdup_printf (g_dngettext (NULL, "%u local change could not be replayed: %s",
-                                      "%u local changes could not be replayed; the last: %s",
-                                      failed->len),
-                         failed->len, cairn_failed_change_get_reason (last));
+  update_health (self);
+}
 
-      cairn_agent_set_status (CAIRN_AGENT (self), cairn_agent_get_status (CAIRN_AGENT (self)),
-                              message);
-    }
+/**
+ * _cairn_resource_set_change_log_error:
+ * @self: a #CairnResource
+ * @error: (nullable): why the change log cannot be read, or %NULL once
+ *   it could be read again
+ *
+ * Shows in the status that the resource cannot read its change log, so
+ * that changes waiting behind the damage do not look like "idle, nothing
+ * pending".
+ */
+void
+_cairn_resource_set_change_log_error (CairnResource *self,
+                                      const GError  *error)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  if (g_strcmp0 (priv->change_log_error, error != NULL ? error->message : NULL) == 0)
+    return;
+  g_free (priv->change_log_error);
+  priv->change_log_error = error != NULL ? g_strdup (error->message) : NULL;
+  update_health (self);
 }
 
 static void
@@ -220,12 +364,14 @@ update_pending_count (CairnResource *self)
 
   if (priv->skeleton == NULL)
     return;
+  /* Counting reads the log after the recorder's cursor: the same pages
+   * replay needs. */
   if (!cairn_resource_get_pending_changes (self, &count, &error))
     {
-      g_warning ("Resource %s cannot count its pending changes: %s", get_id (self),
-                 error->message);
+      _cairn_resource_set_change_log_error (self, error);
       return;
     }
+  _cairn_resource_set_change_log_error (self, NULL);
   cairn_resource1_set_pending_changes (priv->skeleton, count);
 }
 
@@ -257,9 +403,16 @@ set_working (CairnResource *self,
   CairnAgentStatus status = cairn_agent_get_status (agent);
 
   /* Broken, unconfigured or locked-out states are left to whoever fixes them. */
-  if (status == CAIRN_AGENT_STATUS_IDLE || status == CAIRN_AGENT_STATUS_RUNNING)
-    cairn_agent_set_status (agent, message ? CAIRN_AGENT_STATUS_RUNNING : CAIRN_AGENT_STATUS_IDLE,
-                            message);
+  if (status != CAIRN_AGENT_STATUS_IDLE && status != CAIRN_AGENT_STATUS_RUNNING &&
+      status != CAIRN_AGENT_STATUS_DEGRADED)
+    return;
+  if (message != NULL)
+    cairn_agent_set_status (agent, CAIRN_AGENT_STATUS_RUNNING, message);
+  else
+    {
+      cairn_agent_set_status (agent, CAIRN_AGENT_STATUS_IDLE, NULL);
+      update_health (self);
+    }
 }
 
 /* Ends @task with the outcome @error calls for. */
@@ -773,6 +926,125 @@ resolve_conflict (CairnResource *self,
 
 /* Synchronization */
 
+static void
+retry_sync (gpointer user_data)
+{
+  SyncFailure *failure = user_data;
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (failure->self);
+  g_autoptr(CairnSchedulerTask) task = NULL;
+
+  failure->timer = 0;
+  /* Offline, the retry waits until the resource is online again. */
+  if (!cairn_scheduler_get_online (priv->scheduler))
+    return;
+  /* Listing the collections again syncs every one, new ones included. */
+  task = failure->collection_id == 0
+         ? cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL)
+         : cairn_scheduler_task_new_sync_collection (failure->collection_id);
+  cairn_scheduler_queue (priv->scheduler, task);
+  update_queues (failure->self);
+}
+
+/* Retries the syncs that failed while the resource was offline. */
+static void
+retry_waiting_syncs (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  GHashTableIter iter;
+  gpointer failure;
+
+  g_hash_table_iter_init (&iter, priv->sync_failures);
+  while (g_hash_table_iter_next (&iter, NULL, &failure))
+    if (((SyncFailure *) failure)->timer == 0)
+      retry_sync (failure);
+}
+
+/* Records that syncing @collection (NULL: listing the collections) failed
+ * and arms its retry: after twice the scheduler's retry delay, doubling
+ * with every failure in a row, at most the scheduler's maximum. */
+static void
+record_sync_failure (CairnResource   *self,
+                     CairnCollection *collection,
+                     const GError    *error)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  CairnClock *clock = cairn_scheduler_get_clock (priv->scheduler);
+  guint64 id = collection != NULL ? cairn_collection_get_id (collection) : 0;
+  SyncFailure *failure = g_hash_table_lookup (priv->sync_failures, &id);
+  gint64 delay = cairn_scheduler_get_retry_delay (priv->scheduler);
+  gint64 max_delay = cairn_scheduler_get_max_retry_delay (priv->scheduler);
+
+  if (failure == NULL)
+    {
+      failure = g_new0 (SyncFailure, 1);
+      failure->self = self;
+      failure->collection_id = id;
+      g_hash_table_insert (priv->sync_failures, &failure->collection_id, failure);
+    }
+  g_free (failure->name);
+  failure->name = g_strdup (collection != NULL ? cairn_collection_get_name (collection) : "");
+  g_free (failure->reason);
+  failure->reason = g_strdup (error->message);
+  failure->failures++;
+  for (guint i = 0; i < failure->failures && delay < max_delay; i++)
+    delay *= 2;
+  delay = MIN (delay, max_delay);
+  if (failure->timer != 0)
+    cairn_clock_remove_timer (clock, failure->timer);
+  failure->timer = cairn_clock_add_timer (clock, cairn_clock_get_time (clock) + delay,
+                                          retry_sync, failure, NULL);
+  update_health (self);
+}
+
+static void
+clear_sync_failure (CairnResource *self,
+                    guint64        collection_id)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  if (g_hash_table_remove (priv->sync_failures, &collection_id))
+    update_health (self);
+}
+
+/* Forgets the failures of collections that are gone from the store. */
+static void
+prune_sync_failures (CairnResource *self,
+                     GPtrArray     *collections)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(GHashTable) present = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                         NULL);
+  GHashTableIter iter;
+  gpointer key;
+  gboolean removed = FALSE;
+
+  for (guint i = 0; i < collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (collections, i);
+
+      g_hash_table_add (present, g_memdup2 (&(guint64) { cairn_collection_get_id (collection) },
+                                            sizeof (guint64)));
+    }
+  g_hash_table_iter_init (&iter, priv->sync_failures);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (*(guint64 *) key != 0 && !g_hash_table_contains (present, key))
+      {
+        g_hash_table_iter_remove (&iter);
+        removed = TRUE;
+      }
+  if (removed)
+    update_health (self);
+}
+
+/* Whether @error ends a whole sync instead of one collection's: a
+ * cancelled task, or credentials that every collection would need. */
+static gboolean
+ends_sync (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+         g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS);
+}
+
 typedef struct
 {
   CairnResource *self;
@@ -781,6 +1053,9 @@ typedef struct
   GPtrArray *collections;  /* to sync the items of, in order */
   guint next;
   CairnItemSync *sync;
+  guint n_failed;
+  char *first_failure;  /* "“name”: reason" of the first collection that failed */
+  GError *failure;  /* its error */
 } SyncJob;
 
 static void
@@ -790,6 +1065,8 @@ sync_job_free (SyncJob *job)
   g_object_unref (job->task);
   g_clear_pointer (&job->collections, g_ptr_array_unref);
   g_clear_object (&job->sync);
+  g_free (job->first_failure);
+  g_clear_error (&job->failure);
   g_free (job);
 }
 
@@ -807,6 +1084,37 @@ sync_job_end (SyncJob      *job,
   sync_job_free (job);
 }
 
+/* Ends a job whose failures were recorded: the task fails for whoever
+ * waits for it, without the scheduler's retry, because each failed
+ * collection has its own. */
+static void
+sync_job_end_failed (SyncJob      *job,
+                     const GError *error)
+{
+  cairn_agent_set_progress (CAIRN_AGENT (job->self), 100);
+  set_working (job->self, NULL);
+  cairn_scheduler_task_report (job->task, CAIRN_SCHEDULER_OUTCOME_FAILED_PERMANENT, error);
+  sync_job_free (job);
+}
+
+static void
+sync_job_finish (SyncJob *job)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (job->n_failed == 0)
+    {
+      sync_job_end (job, NULL);
+      return;
+    }
+  error = g_error_new (job->failure->domain, job->failure->code,
+                       g_dngettext (NULL, "%u of %u collections could not be synchronized: %s",
+                                    "%u of %u collections could not be synchronized; the first: "
+                                    "%s", job->n_failed),
+                       job->n_failed, job->collections->len, job->first_failure);
+  sync_job_end_failed (job, error);
+}
+
 static guint64
 recorder_revision (CairnResource *self)
 {
@@ -822,6 +1130,30 @@ recorder_revision (CairnResource *self)
 
 static void sync_next_collection (SyncJob *job);
 
+/* The collection the job synced last failed: it is recorded and the
+ * others go on. */
+static void
+collection_failed (SyncJob      *job,
+                   const GError *error)
+{
+  CairnCollection *collection = g_ptr_array_index (job->collections, job->next - 1);
+
+  g_clear_object (&job->sync);
+  if (ends_sync (error))
+    {
+      sync_job_end (job, error);
+      return;
+    }
+  record_sync_failure (job->self, collection, error);
+  if (job->n_failed++ == 0)
+    {
+      job->first_failure = g_strdup_printf ("“%s”: %s", cairn_collection_get_name (collection),
+                                            error->message);
+      job->failure = g_error_copy (error);
+    }
+  sync_next_collection (job);
+}
+
 static void
 items_retrieved (GObject      *source,
                  GAsyncResult *result,
@@ -829,16 +1161,18 @@ items_retrieved (GObject      *source,
 {
   SyncJob *job = user_data;
   CairnResource *self = job->self;
+  CairnCollection *collection = g_ptr_array_index (job->collections, job->next - 1);
   g_autoptr(GError) error = NULL;
 
+  cairn_agent_set_progress (CAIRN_AGENT (self), 100 * job->next / job->collections->len);
   if (!CAIRN_RESOURCE_GET_CLASS (self)->retrieve_items_finish (self, result, &error) ||
       !_cairn_item_sync_finish (job->sync, &error))
     {
-      sync_job_end (job, error);
+      collection_failed (job, error);
       return;
     }
   g_clear_object (&job->sync);
-  cairn_agent_set_progress (CAIRN_AGENT (self), 100 * job->next / job->collections->len);
+  clear_sync_failure (self, cairn_collection_get_id (collection));
   sync_next_collection (job);
 }
 
@@ -855,7 +1189,7 @@ sync_next_collection (SyncJob *job)
     {
       if (job->next == job->collections->len)
         {
-          sync_job_end (job, NULL);
+          sync_job_finish (job);
           return;
         }
       collection = g_ptr_array_index (job->collections, job->next++);
@@ -871,7 +1205,7 @@ sync_next_collection (SyncJob *job)
                                     recorder_revision (self), &error);
   if (job->sync == NULL)
     {
-      sync_job_end (job, error);
+      collection_failed (job, error);
       return;
     }
   message = g_strdup_printf ("Synchronizing %s", cairn_collection_get_name (collection));
@@ -1037,18 +1371,29 @@ collections_retrieved (GObject      *source,
   if (incoming == NULL ||
       !cairn_store_write_sync (get_store (self), merge_tree, &merge, NULL, NULL, &error))
     {
-      sync_job_end (job, error);
+      /* A backend whose root is missing is tried again, so that it is
+       * picked up when it appears. */
+      if (ends_sync (error))
+        sync_job_end (job, error);
+      else
+        {
+          record_sync_failure (self, NULL, error);
+          g_prefix_error (&error, "Cannot list the collections: ");
+          sync_job_end_failed (job, error);
+        }
       return;
     }
-  if (!job->tree)
-    {
-      sync_job_end (job, NULL);
-      return;
-    }
+  clear_sync_failure (self, 0);
   job->collections = cairn_store_list_collections (get_store (self), get_id (self), &error);
   if (job->collections == NULL)
     {
       sync_job_end (job, error);
+      return;
+    }
+  prune_sync_failures (self, job->collections);
+  if (!job->tree)
+    {
+      sync_job_end (job, NULL);
       return;
     }
   sync_next_collection (job);
@@ -1079,6 +1424,9 @@ run_sync (CairnResource      *self,
                      get_id (self));
       if (error != NULL)
         {
+          /* A collection deleted since its sync failed needs no retry. */
+          if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+            clear_sync_failure (self, id);
           report_task (self, task, error);
           return;
         }
@@ -1293,21 +1641,26 @@ on_online_changed (CairnResource *self)
 
   cairn_scheduler_set_online (priv->scheduler,
                               cairn_agent_get_online (CAIRN_AGENT (self)) && !priv->locked_out);
+  if (cairn_scheduler_get_online (priv->scheduler))
+    retry_waiting_syncs (self);
 }
 
 /* Leaving the needs-credentials status (a reconfiguration, a new
- * password) lets the resource try again. */
+ * password) lets the resource try again. Becoming idle (a valid
+ * configuration again) shows what still fails. */
 static void
 on_status_changed (CairnResource *self)
 {
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  CairnAgentStatus status = cairn_agent_get_status (CAIRN_AGENT (self));
 
-  if (priv->locked_out &&
-      cairn_agent_get_status (CAIRN_AGENT (self)) != CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS)
+  if (priv->locked_out && status != CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS)
     {
       priv->locked_out = FALSE;
       on_online_changed (self);
     }
+  if (status == CAIRN_AGENT_STATUS_IDLE)
+    update_health (self);
 }
 
 /* org.cairn.Resource1 */
@@ -1616,6 +1969,7 @@ cairn_resource_dispose (GObject *object)
       cairn_scheduler_cancel_all (priv->scheduler);
     }
   g_clear_object (&priv->replay_task);
+  g_hash_table_remove_all (priv->sync_failures);
 
   G_OBJECT_CLASS (cairn_resource_parent_class)->dispose (object);
 }
@@ -1625,8 +1979,11 @@ cairn_resource_finalize (GObject *object)
 {
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (CAIRN_RESOURCE (object));
 
+  g_hash_table_unref (priv->sync_failures);
   g_clear_object (&priv->scheduler);
   g_clear_object (&priv->secrets);
+  g_free (priv->failed_change_reason);
+  g_free (priv->change_log_error);
 
   G_OBJECT_CLASS (cairn_resource_parent_class)->finalize (object);
 }
@@ -1707,6 +2064,8 @@ cairn_resource_init (CairnResource *self)
 
   priv->conflict_policy = CAIRN_CONFLICT_POLICY_KEEP_SERVER;
   priv->scheduler = cairn_scheduler_new (clock);
+  priv->sync_failures = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                               (GDestroyNotify) sync_failure_free);
   cairn_scheduler_set_run_func (priv->scheduler, run_task, self, NULL);
   g_signal_connect (priv->scheduler, "task-started", G_CALLBACK (on_task_started), self);
   g_signal_connect (priv->scheduler, "task-finished", G_CALLBACK (on_task_finished), self);
@@ -2248,6 +2607,61 @@ cairn_resource_discard_failed_changes (CairnResource  *self,
   ok = _cairn_store_remove_failed_changes (get_store (self), get_id (self), ids, n_ids, error);
   update_failed_count (self);
   return ok;
+}
+
+/**
+ * cairn_resource_list_failed_collections:
+ * @self: a #CairnResource
+ *
+ * Lists the collections whose last sync failed, by id; 0 stands for the
+ * collection tree, when listing the collections failed (for instance
+ * because the backend's root folder does not exist yet). Each is retried
+ * with backoff, from twice the scheduler's retry delay up to its maximum
+ * delay, and a successful sync of it clears it. They are kept in memory
+ * only: a restarted resource syncs everything anyway.
+ *
+ * Returns: (transfer full) (element-type guint64): the collection ids,
+ *   ascending
+ *
+ * Since: 0.1
+ */
+GArray *
+cairn_resource_list_failed_collections (CairnResource *self)
+{
+  g_autoptr(GPtrArray) failures = NULL;
+  GArray *ids;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
+
+  failures = sorted_failures (self);
+  ids = g_array_sized_new (FALSE, FALSE, sizeof (guint64), failures->len);
+  for (guint i = 0; i < failures->len; i++)
+    g_array_append_val (ids, ((SyncFailure *) g_ptr_array_index (failures, i))->collection_id);
+  return ids;
+}
+
+/**
+ * cairn_resource_dup_sync_failure:
+ * @self: a #CairnResource
+ * @collection_id: a collection of the resource, or 0 for the collection
+ *   tree
+ *
+ * Returns: (transfer full) (nullable): why the last sync of the
+ *   collection failed, or %NULL if it did not fail
+ *
+ * Since: 0.1
+ */
+char *
+cairn_resource_dup_sync_failure (CairnResource *self,
+                                 guint64        collection_id)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  SyncFailure *failure;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
+
+  failure = g_hash_table_lookup (priv->sync_failures, &collection_id);
+  return failure != NULL ? g_strdup (failure->reason) : NULL;
 }
 
 /**

@@ -214,6 +214,11 @@ gboolean             cairn_resource_discard_failed_changes   (CairnResource     
                                                               const guint64        *ids,
                                                               gsize                 n_ids,
                                                               GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+GArray              *cairn_resource_list_failed_collections  (CairnResource        *self);
+CAIRN_AVAILABLE_IN_ALL
+char                *cairn_resource_dup_sync_failure         (CairnResource        *self,
+                                                              guint64               collection_id);
 
 CAIRN_AVAILABLE_IN_ALL
 void                 cairn_resource_lookup_password_async    (CairnResource        *self,

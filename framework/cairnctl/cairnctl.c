@@ -49,6 +49,9 @@ static const char *summary =
   "  remove ID                  stop an instance and delete its data and configuration\n"
   "  config ID [KEY=VALUE...]   show or change a configuration (--unset KEY removes)\n"
   "  sync ID [COLLECTION]       synchronize a resource (--wait: until done)\n"
+  "  failed ID                  the changes a resource could not replay\n"
+  "  retry ID [CHANGE]          replay its failed changes again, or one of them\n"
+  "  discard ID CHANGE          forget a failed change: the backend keeps its version\n"
   "  online ID | offline ID     set the wanted online state\n"
   "  watch                      show status and progress changes as they come\n"
   "  fsck                       check the store (--repair fixes what is safe)\n"
@@ -58,10 +61,12 @@ static const char *exit_codes =
   "Exit status:\n"
   "  0  success\n"
   "  1  usage: unknown command or option, missing argument\n"
-  "  2  the control service is not running, or could not be started or stopped\n"
-  "  3  no such instance or agent type\n"
+  "  2  the control service is not running, or could not be started or stopped;\n"
+  "     or the instance a resource command names is not running\n"
+  "  3  no such instance, agent type or failed change\n"
   "  4  refused: an invalid argument or configuration, a second instance of a\n"
-  "     Unique type, or sync of an agent that is not a resource\n"
+  "     Unique type, or sync, failed, retry or discard of an agent that is not\n"
+  "     a resource\n"
   "  5  any other failure (the store, the bus, an agent)\n"
   "  6  fsck found problems that remain";
 
@@ -413,7 +418,7 @@ cmd_stop (void)
 }
 
 static const char * const status_names[] = { "idle", "running", "broken", "not configured",
-                                              "needs credentials" };
+                                              "needs credentials", "degraded" };
 
 static const char *
 status_name (guint status)
@@ -455,8 +460,8 @@ cmd_status (CairnControl1 *proxy)
   if (!cairn_control1_call_list_instances_sync (proxy, &instances, NULL, &error))
     return fail_with (error);
   if (!opt_json)
-    g_print ("%-20s %-12s %-10s %-14s %4s %-7s %7s %-9s %s\n", "ID", "TYPE", "STATE", "STATUS",
-             "PROG", "ONLINE", "PENDING", "QUEUES", "MESSAGE");
+    g_print ("%-20s %-12s %-10s %-14s %4s %-7s %7s %-6s %-9s %s\n", "ID", "TYPE", "STATE",
+             "STATUS", "PROG", "ONLINE", "PENDING", "FAILED", "QUEUES", "MESSAGE");
   g_variant_iter_init (&iter, instances);
   while (g_variant_iter_next (&iter, "(&s&su&sub@a{sv})", &id, &type, &status, &message,
                               &progress, &online, &details))
@@ -464,7 +469,12 @@ cmd_status (CairnControl1 *proxy)
       const char *state = "";
       guint64 pending = 0;
       gboolean has_pending = g_variant_lookup (details, "pending-changes", "t", &pending);
+      guint32 failed_changes = 0;
+      g_autoptr(GVariant) failed_collections =
+        g_variant_lookup_value (details, "failed-collections", G_VARIANT_TYPE ("a(tss)"));
       g_autofree char *queues = queue_text (details);
+
+      g_variant_lookup (details, "failed-changes", "u", &failed_changes);
 
       g_variant_lookup (details, "state", "&s", &state);
       if (opt_json)
@@ -485,10 +495,14 @@ cmd_status (CairnControl1 *proxy)
         {
           g_autofree char *pending_text = has_pending
             ? g_strdup_printf ("%" G_GUINT64_FORMAT, pending) : g_strdup ("-");
+          g_autofree char *failed_text = has_pending
+            ? g_strdup_printf ("%u/%" G_GSIZE_FORMAT, failed_changes,
+                               failed_collections ? g_variant_n_children (failed_collections) : 0)
+            : g_strdup ("-");
 
-          g_print ("%-20s %-12s %-10s %-14s %3u%% %-7s %7s %-9s %s\n", id, type, state,
-                   status_name (status), progress, online ? "yes" : "no", pending_text, queues,
-                   message);
+          g_print ("%-20s %-12s %-10s %-14s %3u%% %-7s %7s %-6s %-9s %s\n", id, type, state,
+                   status_name (status), progress, online ? "yes" : "no", pending_text,
+                   failed_text, queues, message);
         }
       g_variant_unref (details);
     }
@@ -702,6 +716,123 @@ cmd_sync (CairnControl1  *proxy,
       return fail_with (sync_error);
     }
   g_print (wait.done ? "Synchronized %s\n" : "Synchronizing %s\n", args[0]);
+  return EXIT_OK;
+}
+
+static const char *
+enum_nick (GType       type,
+           guint       value)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
+  GEnumValue *found = g_enum_get_value (klass, value);
+
+  return found != NULL ? found->value_nick : "unknown";
+}
+
+static int
+cmd_failed (CairnControl1  *proxy,
+            char          **args)
+{
+  g_autoptr(GVariant) changes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GVariantBuilder) json = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
+  GVariantIter iter;
+  guint64 change_id, entity;
+  guint32 operation, kind;
+  const char *reason;
+
+  if (args[0] == NULL || args[1] != NULL)
+    return fail (EXIT_USAGE, "usage: cairnctl failed ID");
+  if (!cairn_control1_call_list_failed_changes_sync (proxy, args[0], &changes, NULL, &error))
+    return fail_with (error);
+  if (!opt_json)
+    g_print ("%-8s %-10s %-20s %s\n", "CHANGE", "OPERATION", "ENTITY", "REASON");
+  g_variant_iter_init (&iter, changes);
+  while (g_variant_iter_next (&iter, "(tuut&s)", &change_id, &operation, &kind, &entity,
+                              &reason))
+    {
+      const char *operation_nick = enum_nick (CAIRN_TYPE_CHANGE_OPERATION, operation);
+      const char *kind_nick = enum_nick (CAIRN_TYPE_ENTITY_KIND, kind);
+
+      if (opt_json)
+        {
+          g_auto(GVariantBuilder) row = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+          g_variant_builder_add (&row, "{sv}", "id", g_variant_new_uint64 (change_id));
+          g_variant_builder_add (&row, "{sv}", "operation", g_variant_new_string (operation_nick));
+          g_variant_builder_add (&row, "{sv}", "entity-kind", g_variant_new_string (kind_nick));
+          g_variant_builder_add (&row, "{sv}", "entity", g_variant_new_uint64 (entity));
+          g_variant_builder_add (&row, "{sv}", "reason", g_variant_new_string (reason));
+          g_variant_builder_add (&json, "a{sv}", &row);
+        }
+      else
+        {
+          g_autofree char *entity_text = g_strdup_printf ("%s %" G_GUINT64_FORMAT, kind_nick,
+                                                          entity);
+
+          g_print ("%-8" G_GUINT64_FORMAT " %-10s %-20s %s\n", change_id, operation_nick,
+                   entity_text, reason);
+        }
+    }
+  if (opt_json)
+    print_json (g_variant_builder_end (&json));
+  return EXIT_OK;
+}
+
+/* Retries or discards the failed changes of a resource: all of them, or
+ * the one @args[1] names, which must be one of them. */
+static int
+cmd_failed_changes (CairnControl1  *proxy,
+                    const char     *command,
+                    char          **args)
+{
+  gboolean retry = g_str_equal (command, "retry");
+  g_autoptr(GVariant) changes = NULL;
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GError) error = NULL;
+  guint64 wanted = 0;
+  GVariantIter iter;
+  guint64 change_id;
+
+  if (args[0] == NULL || (args[1] == NULL && !retry) || (args[1] != NULL && args[2] != NULL))
+    return fail (EXIT_USAGE, retry ? "usage: cairnctl retry ID [CHANGE]"
+                                   : "usage: cairnctl discard ID CHANGE");
+  if (args[1] != NULL && !g_ascii_string_to_unsigned (args[1], 10, 1, G_MAXUINT64, &wanted,
+                                                      &error))
+    return fail (EXIT_USAGE, "CHANGE must be a failed change id: %s", error->message);
+  if (!cairn_control1_call_list_failed_changes_sync (proxy, args[0], &changes, NULL, &error))
+    return fail_with (error);
+  g_variant_iter_init (&iter, changes);
+  while (g_variant_iter_next (&iter, "(tuuts)", &change_id, NULL, NULL, NULL, NULL))
+    if (wanted == 0 || change_id == wanted)
+      g_array_append_val (ids, change_id);
+  if (wanted != 0 && ids->len == 0)
+    return fail (EXIT_NOT_FOUND, "%s has no failed change %" G_GUINT64_FORMAT, args[0], wanted);
+
+  /* An empty list would mean every failed change to the resource. */
+  if (ids->len > 0)
+    {
+      GVariant *list = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, ids->data, ids->len,
+                                                  sizeof (guint64));
+      gboolean ok = retry
+        ? cairn_control1_call_retry_failed_changes_sync (proxy, args[0], list, NULL, &error)
+        : cairn_control1_call_discard_failed_changes_sync (proxy, args[0], list, NULL, &error);
+
+      if (!ok)
+        return fail_with (error);
+    }
+  if (opt_json)
+    print_json (g_variant_new_parsed ("{'id': <%s>, %s: <%@at>}", args[0],
+                                      retry ? "retried" : "discarded",
+                                      g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64,
+                                                                 ids->data, ids->len,
+                                                                 sizeof (guint64))));
+  else
+    g_print (retry ? g_dngettext (NULL, "%s: retrying %u failed change\n",
+                                  "%s: retrying %u failed changes\n", ids->len)
+                   : g_dngettext (NULL, "%s: discarded %u failed change\n",
+                                  "%s: discarded %u failed changes\n", ids->len),
+             args[0], ids->len);
   return EXIT_OK;
 }
 
@@ -997,6 +1128,10 @@ run_service_command (const char  *command,
     return cmd_config (proxy, args);
   if (g_str_equal (command, "sync"))
     return cmd_sync (proxy, args);
+  if (g_str_equal (command, "failed"))
+    return cmd_failed (proxy, args);
+  if (g_str_equal (command, "retry") || g_str_equal (command, "discard"))
+    return cmd_failed_changes (proxy, command, args);
   if (g_str_equal (command, "remove") || g_str_equal (command, "restart") ||
       g_str_equal (command, "online") || g_str_equal (command, "offline"))
     return cmd_simple (proxy, command, args);
@@ -1049,7 +1184,8 @@ main (int   argc,
     return cmd_vacuum ();
   if (g_strv_contains ((const char * const []) { "status", "types", "watch", "add", "config",
                                                   "sync", "remove", "restart", "online",
-                                                  "offline", NULL }, command))
+                                                  "offline", "failed", "retry", "discard",
+                                                  NULL }, command))
     return run_service_command (command, argv + 2);
   return fail (EXIT_USAGE, "unknown command or arguments: %s; see cairnctl --help", command);
 }

@@ -66,6 +66,8 @@ struct _CairnControlInstance
   gboolean has_resource_properties;
   guint64 pending_changes;
   GVariant *queue_lengths;
+  guint32 failed_changes;
+  GVariant *failed_collections;
   int wanted_online;
 
   CairnAgentStatus shown_status;
@@ -435,7 +437,7 @@ apply_property (CairnControlInstance *self,
                 GVariant             *value)
 {
   if (g_str_equal (name, "Status") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
-    self->status = MIN (g_variant_get_uint32 (value), CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS);
+    self->status = MIN (g_variant_get_uint32 (value), CAIRN_AGENT_STATUS_DEGRADED);
   else if (g_str_equal (name, "StatusMessage") &&
            g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
     {
@@ -465,7 +467,17 @@ apply_property (CairnControlInstance *self,
     {
       self->has_resource_properties = TRUE;
       g_clear_pointer (&self->queue_lengths, g_variant_unref);
+  g_clear_pointer (&self->failed_collections, g_variant_unref);
       self->queue_lengths = g_variant_ref_sink (value);
+    }
+  else if (g_str_equal (name, "FailedChanges") &&
+           g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    self->failed_changes = g_variant_get_uint32 (value);
+  else if (g_str_equal (name, "FailedCollections") &&
+           g_variant_is_of_type (value, G_VARIANT_TYPE ("a(tss)")))
+    {
+      g_clear_pointer (&self->failed_collections, g_variant_unref);
+      self->failed_collections = g_variant_ref_sink (value);
     }
 }
 
@@ -537,7 +549,7 @@ on_agent_signal (GDBusConnection *connection,
       guint status;
 
       g_variant_get (parameters, "(us)", &status, &message);
-      self->status = MIN (status, CAIRN_AGENT_STATUS_NEEDS_CREDENTIALS);
+      self->status = MIN (status, CAIRN_AGENT_STATUS_DEGRADED);
       g_free (self->message);
       self->message = g_steal_pointer (&message);
       update_shown_status (self);
@@ -796,6 +808,12 @@ cairn_control_instance_get_details (CairnControlInstance *self)
                              self->queue_lengths ? self->queue_lengths
                                                  : g_variant_new_array (G_VARIANT_TYPE_UINT32,
                                                                         NULL, 0));
+      g_variant_builder_add (&builder, "{sv}", "failed-changes",
+                             g_variant_new_uint32 (self->failed_changes));
+      g_variant_builder_add (&builder, "{sv}", "failed-collections",
+                             self->failed_collections
+                             ? self->failed_collections
+                             : g_variant_new_array (G_VARIANT_TYPE ("(tss)"), NULL, 0));
     }
   return g_variant_builder_end (&builder);
 }

@@ -35,6 +35,7 @@ struct _CairnControl
   GHashTable *types;
   GHashTable *instances;
   GHashTable *removing;
+  GHashTable *configuring;  /* instance id → GQueue of Configure calls, the head running */
 
   guint busy;
   guint maintenance_source;
@@ -802,25 +803,37 @@ handle_get_configuration (CairnControl1         *skeleton,
   return TRUE;
 }
 
+/* Configure calls on one instance run one after another, in the order
+ * they came: each reads the file, writes it, has a running agent read it
+ * and, if the agent refuses, puts the previous file back and has the
+ * agent read that again before the next call starts. Interleaved, one
+ * call would take another's refused file for the previous one, or an
+ * agent would read a file while another call rewrites it. */
 typedef struct
 {
   CairnControl *self;
-  CairnControlInstance *instance;
+  char *id;
   GDBusMethodInvocation *invocation;
+  GVariant *set;
+  GStrv unset;
+  CairnControlInstance *instance;
   char *previous;
+  char *refusal;
 } Reconfiguration;
 
 static void
 reconfiguration_free (Reconfiguration *reconfiguration)
 {
   g_object_unref (reconfiguration->self);
-  g_object_unref (reconfiguration->instance);
+  g_free (reconfiguration->id);
   g_object_unref (reconfiguration->invocation);
+  g_variant_unref (reconfiguration->set);
+  g_strfreev (reconfiguration->unset);
+  g_clear_object (&reconfiguration->instance);
   g_free (reconfiguration->previous);
+  g_free (reconfiguration->refusal);
   g_free (reconfiguration);
 }
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reconfiguration, reconfiguration_free)
 
 static void
 call_agent (CairnControl         *self,
@@ -837,34 +850,131 @@ call_agent (CairnControl         *self,
                           timeout_ms, self->cancellable, callback, data);
 }
 
+static void configure_start (Reconfiguration *reconfiguration);
+
+/* Ends the call at the head of its instance's queue, which must have been
+ * answered, and starts the next one. */
+static void
+configure_done (Reconfiguration *reconfiguration)
+{
+  CairnControl *self = reconfiguration->self;
+  GQueue *queue = g_hash_table_lookup (self->configuring, reconfiguration->id);
+
+  g_assert (g_queue_peek_head (queue) == reconfiguration);
+  g_queue_pop_head (queue);
+  if (g_queue_is_empty (queue))
+    g_hash_table_remove (self->configuring, reconfiguration->id);
+  else
+    configure_start (g_queue_peek_head (queue));
+  reconfiguration_free (reconfiguration);
+}
+
+static void
+restored (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  Reconfiguration *reconfiguration = data;
+  g_autoptr(GVariant) reply = NULL;
+
+  /* The previous file was valid; if the agent is gone, it reads it when
+   * it starts again. */
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+  return_error (reconfiguration->invocation, "Invalid", "Instance %s refused the "
+                "configuration: %s", reconfiguration->id, reconfiguration->refusal);
+  configure_done (reconfiguration);
+}
+
 static void
 reconfigured (GObject      *source,
               GAsyncResult *result,
               gpointer      data)
 {
-  g_autoptr(Reconfiguration) reconfiguration = data;
+  Reconfiguration *reconfiguration = data;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
-  const char *id = cairn_control_instance_get_id (reconfiguration->instance);
-  g_autofree char *path = cairn_agent_build_config_path (id);
+  g_autofree char *path = cairn_agent_build_config_path (reconfiguration->id);
 
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply != NULL)
     {
       cairn_control1_complete_configure (reconfiguration->self->skeleton,
                                          reconfiguration->invocation);
+      configure_done (reconfiguration);
       return;
     }
 
   /* The agent refused the file: put the previous one back and let the
    * agent read that again, so nothing changed. */
   g_dbus_error_strip_remote_error (error);
+  reconfiguration->refusal = g_strdup (error->message);
   g_file_set_contents_full (path, reconfiguration->previous, -1,
                             G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
   call_agent (reconfiguration->self, reconfiguration->instance, "org.cairn.Agent1",
-              "Reconfigure", NULL, -1, NULL, NULL);
-  return_error (reconfiguration->invocation, "Invalid", "Instance %s refused the configuration: "
-                "%s", id, error->message);
+              "Reconfigure", NULL, -1, restored, reconfiguration);
+}
+
+static void
+configure_start (Reconfiguration *reconfiguration)
+{
+  CairnControl *self = reconfiguration->self;
+  GDBusMethodInvocation *invocation = reconfiguration->invocation;
+  const char *id = reconfiguration->id;
+  g_autoptr(GKeyFile) key_file = NULL;
+  g_autoptr(GError) error = NULL;
+  CairnControlInstance *instance;
+
+  /* The instance may have been removed while this call waited. */
+  instance = lookup_instance (self, invocation, id);
+  if (instance == NULL)
+    {
+      configure_done (reconfiguration);
+      return;
+    }
+  reconfiguration->instance = g_object_ref (instance);
+  key_file = load_key_file (invocation, id, &reconfiguration->previous);
+  if (key_file == NULL)
+    {
+      configure_done (reconfiguration);
+      return;
+    }
+  if (!set_values (key_file, reconfiguration->set, &error))
+    {
+      return_error (invocation, "Invalid", "Cannot configure %s: %s", id, error->message);
+      configure_done (reconfiguration);
+      return;
+    }
+  for (guint i = 0; reconfiguration->unset[i] != NULL; i++)
+    {
+      const char *key = reconfiguration->unset[i];
+      g_autofree char *shown = shorten (key);
+
+      if (!is_valid_key (key) || g_str_equal (key, "Type"))
+        {
+          return_error (invocation, "Invalid", "Cannot configure %s: “%s” is not a key that "
+                        "can be removed", id, shown);
+          configure_done (reconfiguration);
+          return;
+        }
+      g_key_file_remove_key (key_file, CONFIG_GROUP, key, NULL);
+    }
+  if (!write_key_file (key_file, id, &error))
+    {
+      return_error (invocation, "Failed", "Cannot write the configuration of %s: %s", id,
+                    error->message);
+      configure_done (reconfiguration);
+      return;
+    }
+
+  /* A process that is not running reads the file when it starts. */
+  if (cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_RUNNING)
+    {
+      cairn_control1_complete_configure (self->skeleton, invocation);
+      configure_done (reconfiguration);
+      return;
+    }
+  call_agent (self, instance, "org.cairn.Agent1", "Reconfigure", NULL, -1, reconfigured,
+              reconfiguration);
 }
 
 static gboolean
@@ -875,57 +985,28 @@ handle_configure (CairnControl1         *skeleton,
                   const char * const    *unset,
                   CairnControl          *self)
 {
-  g_autoptr(GKeyFile) key_file = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *previous = NULL;
-  CairnControlInstance *instance;
   Reconfiguration *reconfiguration;
+  GQueue *queue;
 
-  if (refuse_while_shutting_down (self, invocation))
+  if (refuse_while_shutting_down (self, invocation) ||
+      lookup_instance (self, invocation, id) == NULL)
     return TRUE;
-  instance = lookup_instance (self, invocation, id);
-  if (instance == NULL)
-    return TRUE;
-  key_file = load_key_file (invocation, id, &previous);
-  if (key_file == NULL)
-    return TRUE;
-  if (!set_values (key_file, set, &error))
-    {
-      return_error (invocation, "Invalid", "Cannot configure %s: %s", id, error->message);
-      return TRUE;
-    }
-  for (guint i = 0; unset[i] != NULL; i++)
-    {
-      g_autofree char *shown = shorten (unset[i]);
-
-      if (!is_valid_key (unset[i]) || g_str_equal (unset[i], "Type"))
-        {
-          return_error (invocation, "Invalid", "Cannot configure %s: “%s” is not a key that "
-                        "can be removed", id, shown);
-          return TRUE;
-        }
-      g_key_file_remove_key (key_file, CONFIG_GROUP, unset[i], NULL);
-    }
-  if (!write_key_file (key_file, id, &error))
-    {
-      return_error (invocation, "Failed", "Cannot write the configuration of %s: %s", id,
-                    error->message);
-      return TRUE;
-    }
-
-  /* A process that is not running reads the file when it starts. */
-  if (cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_RUNNING)
-    {
-      cairn_control1_complete_configure (skeleton, invocation);
-      return TRUE;
-    }
   reconfiguration = g_new0 (Reconfiguration, 1);
   reconfiguration->self = g_object_ref (self);
-  reconfiguration->instance = g_object_ref (instance);
+  reconfiguration->id = g_strdup (id);
   reconfiguration->invocation = g_object_ref (invocation);
-  reconfiguration->previous = g_steal_pointer (&previous);
-  call_agent (self, instance, "org.cairn.Agent1", "Reconfigure", NULL, -1, reconfigured,
-              reconfiguration);
+  reconfiguration->set = g_variant_ref (set);
+  reconfiguration->unset = g_strdupv ((char **) unset);
+
+  queue = g_hash_table_lookup (self->configuring, id);
+  if (queue == NULL)
+    {
+      queue = g_queue_new ();
+      g_hash_table_insert (self->configuring, g_strdup (id), queue);
+    }
+  g_queue_push_tail (queue, reconfiguration);
+  if (g_queue_get_length (queue) == 1)
+    configure_start (reconfiguration);
   return TRUE;
 }
 
@@ -937,6 +1018,7 @@ typedef struct
   CairnControlInstance *instance;
   GDBusMethodInvocation *invocation;
   gboolean synchronize;
+  gboolean resource;
 } Forward;
 
 static void
@@ -971,8 +1053,8 @@ forwarded (GObject      *source,
     forward->self->busy--;
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply != NULL)
-    g_dbus_method_invocation_return_value (forward->invocation, NULL);
-  else if (forward->synchronize && is_missing_interface (error))
+    g_dbus_method_invocation_return_value (forward->invocation, g_steal_pointer (&reply));
+  else if (forward->resource && is_missing_interface (error))
     return_error (forward->invocation, "NotResource", "Instance %s is not a resource: it does "
                   "not export org.cairn.Resource1",
                   cairn_control_instance_get_id (forward->instance));
@@ -996,6 +1078,7 @@ forward_call (CairnControl          *self,
   forward->instance = g_object_ref (instance);
   forward->invocation = g_object_ref (invocation);
   forward->synchronize = g_str_equal (method, "Synchronize");
+  forward->resource = g_str_equal (interface, "org.cairn.Resource1");
   if (forward->synchronize)
     self->busy++;
   /* A synchronization takes as long as the backend needs. */
@@ -1025,18 +1108,18 @@ handle_set_online (CairnControl1         *skeleton,
   return TRUE;
 }
 
-static gboolean
-handle_synchronize (CairnControl1         *skeleton,
-                    GDBusMethodInvocation *invocation,
-                    const char            *id,
-                    guint64                collection,
-                    CairnControl          *self)
+/* The instance @id if it is a running resource; otherwise @invocation
+ * is answered with the reason. */
+static CairnControlInstance *
+lookup_running_resource (CairnControl          *self,
+                         GDBusMethodInvocation *invocation,
+                         const char            *id)
 {
   CairnControlInstance *instance = lookup_instance (self, invocation, id);
   CairnAgentType *type;
 
   if (instance == NULL)
-    return TRUE;
+    return NULL;
   type = cairn_control_instance_get_agent_type (instance);
   if (type == NULL ||
       !(cairn_agent_type_get_capabilities (type) & CAIRN_AGENT_CAPABILITY_RESOURCE))
@@ -1044,17 +1127,80 @@ handle_synchronize (CairnControl1         *skeleton,
       return_error (invocation, "NotResource", "Instance %s is not a resource: its type %s "
                     "does not have the Resource capability", id,
                     cairn_control_instance_get_type_id (instance));
-      return TRUE;
+      return NULL;
     }
   if (cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_RUNNING)
     {
       return_error (invocation, "NotRunning", "Instance %s is not running (%s)", id,
                     cairn_control_instance_get_state_name (instance));
-      return TRUE;
+      return NULL;
     }
-  forward_call (self, instance, invocation, "org.cairn.Resource1", "Synchronize",
-                g_variant_new ("(t)", collection));
+  return instance;
+}
+
+static gboolean
+handle_synchronize (CairnControl1         *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    const char            *id,
+                    guint64                collection,
+                    CairnControl          *self)
+{
+  CairnControlInstance *instance = lookup_running_resource (self, invocation, id);
+
+  if (instance != NULL)
+    forward_call (self, instance, invocation, "org.cairn.Resource1", "Synchronize",
+                  g_variant_new ("(t)", collection));
   return TRUE;
+}
+
+static gboolean
+handle_list_failed_changes (CairnControl1         *skeleton,
+                            GDBusMethodInvocation *invocation,
+                            const char            *id,
+                            CairnControl          *self)
+{
+  CairnControlInstance *instance = lookup_running_resource (self, invocation, id);
+
+  if (instance != NULL)
+    forward_call (self, instance, invocation, "org.cairn.Resource1", "ListFailedChanges",
+                  NULL);
+  return TRUE;
+}
+
+/* Retry and discard take the same arguments and forward them alike. */
+static gboolean
+forward_failed_changes (GDBusMethodInvocation *invocation,
+                        const char            *id,
+                        GVariant              *changes,
+                        CairnControl          *self)
+{
+  CairnControlInstance *instance = lookup_running_resource (self, invocation, id);
+
+  if (instance != NULL)
+    forward_call (self, instance, invocation, "org.cairn.Resource1",
+                  g_dbus_method_invocation_get_method_name (invocation),
+                  g_variant_new_tuple (&changes, 1));
+  return TRUE;
+}
+
+static gboolean
+handle_retry_failed_changes (CairnControl1         *skeleton,
+                             GDBusMethodInvocation *invocation,
+                             const char            *id,
+                             GVariant              *changes,
+                             CairnControl          *self)
+{
+  return forward_failed_changes (invocation, id, changes, self);
+}
+
+static gboolean
+handle_discard_failed_changes (CairnControl1         *skeleton,
+                               GDBusMethodInvocation *invocation,
+                               const char            *id,
+                               GVariant              *changes,
+                               CairnControl          *self)
+{
+  return forward_failed_changes (invocation, id, changes, self);
 }
 
 static gboolean
@@ -1205,6 +1351,7 @@ cairn_control_finalize (GObject *object)
   g_free (self->agent_host);
   g_hash_table_unref (self->types);
   g_hash_table_unref (self->removing);
+  g_hash_table_unref (self->configuring);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (cairn_control_parent_class)->finalize (object);
@@ -1228,6 +1375,8 @@ cairn_control_init (CairnControl *self)
   self->types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->instances = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->removing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->configuring = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) g_queue_free);
   self->cancellable = g_cancellable_new ();
 }
 
@@ -1305,6 +1454,12 @@ cairn_control_new (GDBusConnection            *bus,
                            self, 0);
   g_signal_connect_object (self->skeleton, "handle-synchronize",
                            G_CALLBACK (handle_synchronize), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-list-failed-changes",
+                           G_CALLBACK (handle_list_failed_changes), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-retry-failed-changes",
+                           G_CALLBACK (handle_retry_failed_changes), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-discard-failed-changes",
+                           G_CALLBACK (handle_discard_failed_changes), self, 0);
   g_signal_connect_object (self->skeleton, "handle-restart", G_CALLBACK (handle_restart), self,
                            0);
   g_signal_connect_object (self->skeleton, "handle-shutdown", G_CALLBACK (handle_shutdown), self,

@@ -2,11 +2,13 @@
 /* cairnctl: the output and exit status of every command, with and
  * without --json, against cairn-control in a private bus. */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 
 #include <cairn/cairn.h>
 
@@ -236,6 +238,191 @@ START_TEST (test_watch)
 }
 END_TEST
 
+typedef struct
+{
+  Run *run;
+  const char *id;
+  const char *wanted;
+} StatusWait;
+
+/* `cairnctl status` shows @wanted in the row of @id. */
+static gboolean
+status_shows (gpointer data)
+{
+  StatusWait *wait = data;
+  g_auto(GStrv) lines = NULL;
+
+  cairnctl (wait->run, "status", NULL);
+  lines = g_strsplit (wait->run->out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], wait->id) && strstr (lines[i], wait->wanted) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+edit_item (CairnTransaction  *transaction,
+           gpointer           user_data,
+           GError           **error)
+{
+  CairnItem *item = user_data;
+
+  cairn_item_set_remote_revision (item, "2");
+  return cairn_transaction_modify_item (transaction, item, 0, error);
+}
+
+static guint64
+first_failed_change (const char *id)
+{
+  g_auto(Run) run = { 0 };
+  guint64 change = 0;
+
+  cairnctl (&run, "failed", id, NULL);
+  assert_run (&run, 0, out, "CHANGE   OPERATION  ENTITY               REASON\n");
+  sscanf (run.out + strlen ("CHANGE   OPERATION  ENTITY               REASON\n"),
+          "%" G_GUINT64_FORMAT, &change);
+  ck_assert_uint_ne (change, 0);
+  return change;
+}
+
+/* One folder of a resource cannot be read: the others are synced, the
+ * failure shows in `status` until the folder can be read again; a change
+ * the resource refuses is listed by `failed`, retried and discarded. */
+START_TEST (test_failures)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *root = fixture_path ("folders", NULL);
+  g_autofree char *marker = fixture_path ("folders", "b/.unreadable");
+  g_autofree char *note_file = fixture_path ("folders", "a/note");
+  g_autofree char *folders_type = fixture_path ("agents", "folders.agent");
+  g_autofree char *ghost_type = fixture_path ("agents", "ghost.agent");
+  g_autofree char *path_pair = g_strconcat ("path=", root, NULL);
+  g_autofree char *store_path = fixture_path ("share", "cairn/store.db");
+  g_autofree char *shown = NULL;
+  g_autofree char *retry_arg = NULL;
+  g_autofree char *discard_arg = NULL;
+  g_autofree char *discarded = NULL;
+  g_autoptr(CairnStore) store = NULL;
+  g_autoptr(CairnCollection) a = NULL;
+  g_autoptr(CairnItem) note = NULL;
+  StatusWait wait = { &run, "folders_0", NULL };
+  GError *error = NULL;
+  GPid control;
+  guint64 change;
+
+  fixture_write_file (marker, "");
+  fixture_write_file (note_file, "alpha");
+  shown = g_strdup_printf ("[Cairn Agent]\nName=Folders\nModule=%s\nCapabilities=Resource;\n",
+                           FOLDERS_MODULE);
+  fixture_write_file (folders_type, shown);
+  g_clear_pointer (&shown, g_free);
+  /* A resource whose module does not exist: broken at its first start. */
+  shown = g_strdup_printf ("[Cairn Agent]\nName=Ghost\nModule=%s/none.so\n"
+                           "Capabilities=Resource;NoConfig;\n", fixture_dir);
+  fixture_write_file (ghost_type, shown);
+  g_clear_pointer (&shown, g_free);
+  control = control_start (NULL);
+
+  cairnctl (&run, "add", "folders", path_pair, NULL);
+  assert_run (&run, 0, out, "folders_0\n");
+  wait.wanted = "degraded";
+  ck_assert_msg (fixture_wait_until (status_shows, &wait), "%s", run.out);
+  ck_assert_msg (strstr (run.out, " 0/1    ") != NULL, "%s", run.out);
+  ck_assert_msg (strstr (run.out, "1 collection cannot be synchronized: “b”: Folder b cannot be "
+                         "read\n") != NULL, "%s", run.out);
+  cairnctl (&run, "status", "--json", NULL);
+  assert_run (&run, 0, out, "\"status\":\"degraded\",\"message\":\"1 collection cannot be "
+              "synchronized: “b”: Folder b cannot be read\"");
+  ck_assert_msg (strstr (run.out, "\"failed-changes\":0,\"failed-collections\":[[") != NULL,
+                 "%s", run.out);
+  ck_assert (strstr (run.out, ",\"b\",\"Folder b cannot be read\"]]") != NULL);
+
+  /* The readable folder was synced all the same. */
+  store = cairn_store_open (store_path, NULL, &error);
+  ck_assert_ptr_nonnull (store);
+  a = cairn_store_find_collection_by_remote_id (store, "folders_0", "a", &error);
+  ck_assert_ptr_nonnull (a);
+  note = cairn_store_find_item_by_remote_id (store, cairn_collection_get_id (a), "note", NULL,
+                                             &error);
+  ck_assert_ptr_nonnull (note);
+
+  cairnctl (&run, "sync", "folders_0", "--wait", NULL);
+  assert_run (&run, 5, err, "1 of 2 collections could not be synchronized: “b”: Folder b "
+              "cannot be read");
+
+  /* The cause removed, the next sync clears it. */
+  ck_assert_int_eq (g_unlink (marker), 0);
+  cairnctl (&run, "sync", "folders_0", "--wait", NULL);
+  assert_run (&run, 0, out, "Synchronized folders_0");
+  wait.wanted = " 0/0    ";
+  ck_assert_msg (fixture_wait_until (status_shows, &wait), "%s", run.out);
+  ck_assert_msg (strstr (run.out, "idle") != NULL, "%s", run.out);
+
+  /* A refused change is listed, retried and discarded. */
+  ck_assert (cairn_store_write_sync (store, edit_item, note, NULL, NULL, &error));
+  wait.wanted = " 1/0    ";
+  ck_assert_msg (fixture_wait_until (status_shows, &wait), "%s", run.out);
+  ck_assert_msg (strstr (run.out, "degraded") != NULL, "%s", run.out);
+  ck_assert_msg (strstr (run.out, "1 local change could not be replayed: The folders are "
+                         "read-only\n") != NULL, "%s", run.out);
+  change = first_failed_change ("folders_0");
+  shown = g_strdup_printf ("%-8" G_GUINT64_FORMAT " modify     item %-15" G_GUINT64_FORMAT
+                           " The folders are read-only\n", change, cairn_item_get_id (note));
+  cairnctl (&run, "failed", "folders_0", NULL);
+  assert_run (&run, 0, out, shown);
+  g_clear_pointer (&shown, g_free);
+  shown = g_strdup_printf ("[{\"id\":%" G_GUINT64_FORMAT ",\"operation\":\"modify\","
+                           "\"entity-kind\":\"item\",\"entity\":%" G_GUINT64_FORMAT ","
+                           "\"reason\":\"The folders are read-only\"}]", change,
+                           cairn_item_get_id (note));
+  cairnctl (&run, "failed", "folders_0", "--json", NULL);
+  assert_run (&run, 0, out, shown);
+
+  cairnctl (&run, "retry", "folders_0", "999999", NULL);
+  assert_run (&run, 3, err, "folders_0 has no failed change 999999");
+  cairnctl (&run, "retry", "folders_0", "x", NULL);
+  assert_run (&run, 1, err, "CHANGE must be a failed change id");
+  retry_arg = g_strdup_printf ("%" G_GUINT64_FORMAT, change);
+  cairnctl (&run, "retry", "folders_0", retry_arg, NULL);
+  assert_run (&run, 0, out, "folders_0: retrying 1 failed change\n");
+  /* Replayed again, it fails again, as a new failed change. */
+  wait.wanted = " 1/0    ";
+  ck_assert_msg (fixture_wait_until (status_shows, &wait), "%s", run.out);
+  change = first_failed_change ("folders_0");
+
+  cairnctl (&run, "discard", "folders_0", NULL);
+  assert_run (&run, 1, err, "usage: cairnctl discard ID CHANGE");
+  discard_arg = g_strdup_printf ("%" G_GUINT64_FORMAT, change);
+  discarded = g_strdup_printf ("{\"id\":\"folders_0\",\"discarded\":[%" G_GUINT64_FORMAT "]}",
+                               change);
+  cairnctl (&run, "discard", "folders_0", discard_arg, "--json", NULL);
+  assert_run (&run, 0, out, discarded);
+  wait.wanted = " 0/0    ";
+  ck_assert_msg (fixture_wait_until (status_shows, &wait), "%s", run.out);
+  ck_assert_msg (strstr (run.out, "idle") != NULL, "%s", run.out);
+  cairnctl (&run, "failed", "folders_0", "--json", NULL);
+  assert_run (&run, 0, out, "[]\n");
+
+  /* Unknown ids, agents that are no resources, resources not running. */
+  cairnctl (&run, "failed", "nope_0", NULL);
+  assert_run (&run, 3, err, "No instance “nope_0”");
+  cairnctl (&run, "add", "logging", NULL);
+  assert_run (&run, 0, out, "logging_0\n");
+  cairnctl (&run, "failed", "logging_0", NULL);
+  assert_run (&run, 4, err, "is not a resource");
+  cairnctl (&run, "add", "ghost", NULL);
+  assert_run (&run, 0, out, "ghost_0\n");
+  wait.id = "ghost_0";
+  wait.wanted = "broken";
+  ck_assert_msg (fixture_wait_until (status_shows, &wait), "%s", run.out);
+  cairnctl (&run, "retry", "ghost_0", NULL);
+  assert_run (&run, 2, err, "Instance ghost_0 is not running (broken)");
+
+  kill (control, SIGTERM);
+  ck_assert_int_eq (control_wait_exit (control), 0);
+}
+END_TEST
+
 static void
 damage_store (const char *path)
 {
@@ -288,6 +475,7 @@ main (void)
     { "cairnctl", test_instances },
     { "cairnctl", test_watch },
     { "cairnctl", test_fsck_vacuum },
+    { "cairnctl", test_failures },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("cairnctl", cases, G_N_ELEMENTS (cases),

@@ -438,6 +438,124 @@ START_TEST (test_api_configure_online_remove)
 }
 END_TEST
 
+typedef struct
+{
+  guint pending;
+  guint succeeded;
+  guint refused;
+  GString *unexpected;
+} ConfigureCalls;
+
+static void
+configure_replied (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  ConfigureCalls *calls = data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *remote = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  calls->pending--;
+  if (reply != NULL)
+    {
+      calls->succeeded++;
+      return;
+    }
+  remote = g_dbus_error_get_remote_error (error);
+  if (g_strcmp0 (remote, "org.cairn.Control1.Error.Invalid") == 0 &&
+      strstr (error->message, "unknown key") != NULL)
+    calls->refused++;
+  else
+    g_string_append_printf (calls->unexpected, "%s: %s\n", remote, error->message);
+}
+
+static gboolean
+configure_calls_done (gpointer data)
+{
+  return ((ConfigureCalls *) data)->pending == 0;
+}
+
+/* Twenty Configure calls in flight at once, half of them with a key the
+ * agent refuses: each is answered for itself, and the file ends as the
+ * last accepted call left it, which the agent has read. */
+START_TEST (test_configure_race)
+{
+  g_autoptr(GDBusConnection) connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autofree char *conf = fixture_path ("config", "cairn/logging_0.conf");
+  g_autofree char *last_log = fixture_path ("log-19", NULL);
+  g_autofree char *id = NULL;
+  g_autofree char *value = NULL;
+  g_auto(GStrv) keys = NULL;
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) status_value = NULL;
+  g_autoptr(GVariant) row = NULL;
+  g_autoptr(GVariant) row_status = NULL;
+  ConfigureCalls calls = { 0, 0, 0, g_string_new (NULL) };
+  GError *error = NULL;
+  GPid control;
+
+  control = control_start (NULL);
+  id = fixture_create_logging (NULL);
+  wait_running (id, 0);
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_auto(GVariantBuilder) set = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+      g_autofree char *log = g_strdup_printf ("%s/log-%u", fixture_dir, i);
+      g_autofree char *bogus = g_strdup_printf ("bogus-%u", i);
+      const char *no_keys[] = { NULL };
+      const char *log_file[] = { "log-file", NULL };
+
+      /* Odd calls are valid: every fourth removes log-file, the others
+       * set it; even ones add a key the agent does not know. */
+      if (i % 4 != 1)
+        g_variant_builder_add (&set, "{sv}", "log-file", g_variant_new_string (log));
+      if (i % 2 == 0)
+        g_variant_builder_add (&set, "{sv}", bogus, g_variant_new_int32 (i));
+      g_dbus_connection_call (connection, "org.cairn.Control1", "/org/cairn/Control1",
+                              "org.cairn.Control1", "Configure",
+                              g_variant_new ("(sa{sv}^as)", id, &set,
+                                             i % 4 == 1 ? log_file : no_keys),
+                              NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL,
+                              configure_replied, &calls);
+      calls.pending++;
+    }
+  ck_assert (fixture_wait_until (configure_calls_done, &calls));
+  ck_assert_msg (calls.unexpected->len == 0, "%s", calls.unexpected->str);
+  ck_assert_uint_eq (calls.succeeded, 10);
+  ck_assert_uint_eq (calls.refused, 10);
+
+  ck_assert (g_key_file_load_from_file (key_file, conf, G_KEY_FILE_NONE, &error));
+  keys = g_key_file_get_keys (key_file, "Agent", NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (g_strv_length (keys), 2);
+  value = g_key_file_get_string (key_file, "Agent", "log-file", &error);
+  assert_no_error (error);
+  ck_assert_str_eq (value, last_log);
+
+  /* The agent read that file last: it is configured. */
+  status = g_dbus_connection_call_sync (connection, "org.cairn.Agent.logging_0",
+                                        "/org/cairn/Agent", "org.freedesktop.DBus.Properties",
+                                        "Get",
+                                        g_variant_new ("(ss)", "org.cairn.Agent1", "Status"),
+                                        G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                        &error);
+  assert_no_error (error);
+  g_variant_get (status, "(v)", &status_value);
+  ck_assert_uint_eq (g_variant_get_uint32 (status_value), CAIRN_AGENT_STATUS_IDLE);
+  row = control_find_instance (id);
+  row_status = g_variant_get_child_value (row, 2);
+  ck_assert_uint_eq (g_variant_get_uint32 (row_status), CAIRN_AGENT_STATUS_IDLE);
+
+  g_string_free (calls.unexpected, TRUE);
+  kill (control, SIGTERM);
+  ck_assert_int_eq (control_wait_exit (control), 0);
+}
+END_TEST
+
 START_TEST (test_autostart_and_unique)
 {
   g_autofree char *type = NULL;
@@ -478,7 +596,8 @@ END_TEST
 
 static const char * const methods[] = {
   "ListTypes", "ListInstances", "CreateInstance", "RemoveInstance", "GetConfiguration",
-  "Configure", "SetOnline", "Synchronize", "Restart", "Shutdown",
+  "Configure", "SetOnline", "Synchronize", "ListFailedChanges", "RetryFailedChanges",
+  "DiscardFailedChanges", "Restart", "Shutdown",
 };
 
 static char *
@@ -593,10 +712,14 @@ junk_parameters (GRand      *rand,
   if (g_str_equal (method, "Synchronize"))
     return g_variant_new ("(st)", g_rand_boolean (rand) ? id : "logging_0",
                           (guint64) g_rand_int (rand));
+  if (g_str_equal (method, "RetryFailedChanges") || g_str_equal (method, "DiscardFailedChanges"))
+    return g_variant_new ("(s@at)", g_rand_boolean (rand) ? id : "logging_0",
+                          g_variant_new_array (G_VARIANT_TYPE_UINT64, NULL, 0));
   if (g_str_equal (method, "ListTypes") || g_str_equal (method, "ListInstances") ||
       g_str_equal (method, "Shutdown"))
     return g_variant_new ("(s)", id);
-  return g_variant_new ("(s)", id);
+  return g_variant_new ("(s)", g_str_equal (method, "ListFailedChanges") &&
+                               g_rand_boolean (rand) ? "logging_0" : id);
 }
 
 START_TEST (test_junk_calls)
@@ -628,7 +751,7 @@ START_TEST (test_junk_calls)
         calls++;
         ck_assert_int_eq (waitpid (control, NULL, WNOHANG), 0);
       }
-  ck_assert_uint_eq (calls, 400);
+  ck_assert_uint_eq (calls, 40 * G_N_ELEMENTS (methods));
 
   /* Still there and unharmed. */
   reply = control_call ("ListInstances", NULL, "(a(ssusuba{sv}))", &error);
@@ -652,6 +775,7 @@ main (void)
     { "supervision", test_stop_leaves_no_process },
     { "supervision", test_agents_die_with_killed_service },
     { "api", test_api_configure_online_remove },
+    { "api", test_configure_race },
     { "api", test_junk_calls },
   };
 

@@ -18,6 +18,9 @@ static GHashTable *backend_folders;
 static GHashTable *backend_notes;
 static gboolean backend_refuses;
 static gboolean backend_merge_by_gid;
+/* A folder whose notes cannot be read, and whether the folder list can. */
+static const char *backend_broken_folder;
+static gboolean backend_missing;
 /* What the store held of "work" when its last sync began. */
 static GHashTable *stored_in_work;
 
@@ -85,6 +88,13 @@ retrieve_collections (CairnResource       *resource,
   GHashTableIter iter;
   const char *remote_id, *parent;
 
+  if (backend_missing)
+    {
+      g_ptr_array_unref (collections);
+      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                               "The backend's root folder does not exist");
+      return;
+    }
   g_hash_table_iter_init (&iter, backend_folders);
   while (g_hash_table_iter_next (&iter, (gpointer *) &remote_id, (gpointer *) &parent))
     {
@@ -118,6 +128,12 @@ retrieve_items (CairnResource       *resource,
   g_autoptr(GList) remote_ids = g_hash_table_get_keys (backend_notes);
   GError *error = NULL;
 
+  if (g_strcmp0 (backend_broken_folder, cairn_collection_get_remote_id (collection)) == 0)
+    {
+      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                               "Folder %s cannot be read", backend_broken_folder);
+      return;
+    }
   cairn_item_sync_set_merge_by_gid (sync, backend_merge_by_gid);
   if (g_str_equal (cairn_collection_get_remote_id (collection), "work"))
     {
@@ -301,15 +317,23 @@ synchronized (GObject      *source,
   wait->done = TRUE;
 }
 
-static void
-synchronize (CairnResource *resource)
+static GError *
+try_synchronize (CairnResource *resource)
 {
   Wait wait = { FALSE, NULL, NULL };
 
   cairn_resource_synchronize_async (resource, 0, NULL, synchronized, &wait);
   while (!wait.done)
     g_main_context_iteration (NULL, TRUE);
-  assert_no_error (wait.error);
+  return wait.error;
+}
+
+static void
+synchronize (CairnResource *resource)
+{
+  GError *error = try_synchronize (resource);
+
+  assert_no_error (error);
 }
 
 /* Until every local change is replayed and no task is left. */
@@ -429,6 +453,8 @@ setup (void)
   backend_notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   backend_refuses = FALSE;
   backend_merge_by_gid = FALSE;
+  backend_broken_folder = NULL;
+  backend_missing = FALSE;
   g_hash_table_insert (backend_folders, g_strdup ("work"), g_strdup (""));
   g_hash_table_insert (backend_folders, g_strdup ("work/2026"), g_strdup ("work"));
   backend_put ("a", "work", "alpha", "1");
@@ -540,6 +566,121 @@ START_TEST (test_replay_and_failed_changes)
   ck_assert (cairn_resource_discard_failed_changes (resource, NULL, 0, &error));
   synchronize (resource);
   ck_assert_uint_eq (count_items ("work"), 1);
+  stop_resource (resource);
+}
+END_TEST
+
+/* Retries come after 2 × 20 ms, then 80 ms, at most 100 ms. */
+static void
+retry_soon (CairnResource *resource)
+{
+  CairnScheduler *scheduler = cairn_resource_get_scheduler (resource);
+
+  cairn_scheduler_set_retry_delay (scheduler, 20 * 1000);
+  cairn_scheduler_set_max_retry_delay (scheduler, 100 * 1000);
+}
+
+static gboolean
+no_failed_collections (CairnResource *resource)
+{
+  g_autoptr(GArray) failed = cairn_resource_list_failed_collections (resource);
+
+  return failed->len == 0;
+}
+
+/* Runs the main loop until @resource has no failed collection and no
+ * task, or for ten seconds. */
+static gboolean
+wait_recovered (CairnResource *resource)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  CairnScheduler *scheduler = cairn_resource_get_scheduler (resource);
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (no_failed_collections (resource) &&
+          cairn_scheduler_get_running_task (scheduler) == NULL &&
+          cairn_scheduler_get_queue_length (scheduler, CAIRN_SCHEDULER_QUEUE_EXPLICIT) == 0)
+        return TRUE;
+      g_usleep (1000);
+    }
+  return FALSE;
+}
+
+START_TEST (test_sync_failure_per_collection)
+{
+  CairnResource *resource = start_resource ();
+  CairnAgent *agent = CAIRN_AGENT (resource);
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(GArray) failed = NULL;
+  g_autofree char *reason = NULL;
+  GError *error = NULL;
+  gint64 deadline;
+
+  retry_soon (resource);
+  backend_broken_folder = "work";
+  error = try_synchronize (resource);
+  ck_assert_ptr_nonnull (error);
+  ck_assert_msg (strstr (error->message, "1 of 2 collections could not be synchronized: "
+                         "“work”: Folder work cannot be read") != NULL, "%s", error->message);
+  g_clear_error (&error);
+
+  /* The other folder is synced; the broken one is recorded and shown. */
+  ck_assert_uint_eq (count_items ("work/2026"), 1);
+  ck_assert_uint_eq (count_items ("work"), 0);
+  work = find_collection ("work");
+  failed = cairn_resource_list_failed_collections (resource);
+  ck_assert_uint_eq (failed->len, 1);
+  ck_assert_uint_eq (g_array_index (failed, guint64, 0), cairn_collection_get_id (work));
+  reason = cairn_resource_dup_sync_failure (resource, cairn_collection_get_id (work));
+  ck_assert_str_eq (reason, "Folder work cannot be read");
+  ck_assert_int_eq (cairn_agent_get_status (agent), CAIRN_AGENT_STATUS_DEGRADED);
+  ck_assert_str_eq (cairn_agent_get_status_message (agent),
+                    "1 collection cannot be synchronized: “work”: Folder work cannot be read");
+
+  /* Retried with backoff until the folder can be read again. */
+  deadline = g_get_monotonic_time () + 300 * 1000;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  ck_assert (!no_failed_collections (resource));
+  backend_broken_folder = NULL;
+  ck_assert (wait_recovered (resource));
+  ck_assert_uint_eq (count_items ("work"), 2);
+  ck_assert_int_eq (cairn_agent_get_status (agent), CAIRN_AGENT_STATUS_IDLE);
+  ck_assert_ptr_null (cairn_agent_get_status_message (agent));
+  stop_resource (resource);
+}
+END_TEST
+
+START_TEST (test_sync_missing_root)
+{
+  CairnResource *resource;
+  CairnAgent *agent;
+  g_autofree char *reason = NULL;
+  GError *error = NULL;
+
+  backend_missing = TRUE;
+  resource = start_resource ();
+  agent = CAIRN_AGENT (resource);
+  retry_soon (resource);
+  error = try_synchronize (resource);
+  ck_assert_ptr_nonnull (error);
+  ck_assert_str_eq (error->message,
+                    "Cannot list the collections: The backend's root folder does not exist");
+  g_clear_error (&error);
+  reason = cairn_resource_dup_sync_failure (resource, 0);
+  ck_assert_str_eq (reason, "The backend's root folder does not exist");
+  ck_assert_int_eq (cairn_agent_get_status (agent), CAIRN_AGENT_STATUS_DEGRADED);
+  ck_assert_str_eq (cairn_agent_get_status_message (agent),
+                    "Cannot list the collections: The backend's root folder does not exist");
+
+  /* Picked up when it appears, with its folders and notes. */
+  backend_missing = FALSE;
+  ck_assert (wait_recovered (resource));
+  ck_assert_uint_eq (count_items ("work"), 2);
+  ck_assert_uint_eq (count_items ("work/2026"), 1);
+  ck_assert_int_eq (cairn_agent_get_status (agent), CAIRN_AGENT_STATUS_IDLE);
   stop_resource (resource);
 }
 END_TEST
@@ -748,6 +889,8 @@ main (void)
   const CairnTestCase cases[] = {
     { "sync", test_sync_merges_tree_and_items },
     { "sync", test_merge_by_gid },
+    { "sync", test_sync_failure_per_collection },
+    { "sync", test_sync_missing_root },
     { "replay", test_replay_and_failed_changes },
     { "conflicts", test_conflict_keep_server },
     { "conflicts", test_conflict_keep_local },
