@@ -15,6 +15,7 @@
 #define N_NEWEST 5
 #define FROM_COLUMNS 18
 #define SUBJECT_COLUMNS 46
+#define ENVELOPE_MAX_SIZE (1024 * 1024)
 
 /* GMime 3.2 declares no cleanup function of its own. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
@@ -199,20 +200,29 @@ message_free (Message *message)
 }
 
 /* Reads what a message list shows from the ENVELOPE part the resource
- * stored: "Name: value" lines, values decoded. */
+ * stored: "Name: value" lines, values decoded. An envelope with a long
+ * list of recipients may be kept in a payload file: it is read wherever it
+ * is, and one that cannot be read shows why in place of the subject. */
 static Message *
 message_new (CairnItem *item)
 {
   Message *message = g_new0 (Message, 1);
   CairnPart *envelope = cairn_item_get_part (item, CAIRN_PART_ENVELOPE);
+  g_autoptr(GBytes) data = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
 
   message->item = g_object_ref (item);
-  if (envelope == NULL || cairn_part_get_data (envelope) == NULL)
+  if (envelope == NULL)
     return message;
-  text = g_strndup (g_bytes_get_data (cairn_part_get_data (envelope), NULL),
-                    g_bytes_get_size (cairn_part_get_data (envelope)));
+  data = cairn_part_read_bytes (envelope, ENVELOPE_MAX_SIZE, NULL, &error);
+  if (data == NULL)
+    {
+      message->subject = g_strdup_printf ("(%s)", error->message);
+      return message;
+    }
+  text = g_strndup (g_bytes_get_data (data, NULL), g_bytes_get_size (data));
   lines = g_strsplit (text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {

@@ -157,37 +157,74 @@ read_note (const char  *folder,
   return g_steal_pointer (&item);
 }
 
-/* Writes @data to folder/name atomically: a crash leaves the old file or
- * the new one, never half of it. Returns the new revision. */
-static char *
-write_note (const char  *folder,
-            const char  *name,
-            GBytes      *data,
-            GError     **error)
+/* Writes @length bytes to @fd; FALSE with errno set if it cannot. */
+static gboolean
+write_all (int           fd,
+           const guint8 *bytes,
+           gsize         length)
 {
-  g_autofree char *path = g_build_filename (folder, name, NULL);
-  g_autofree char *tmp_path = g_strconcat (folder, "/.", name, ".tmp", NULL);
-  gsize length;
-  const char *bytes = data ? g_bytes_get_data (data, &length) : (length = 0, "");
-  struct stat st;
-  int fd;
-
-  fd = g_open (tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return set_errno_error (error, errno, "create", tmp_path), NULL;
   for (gsize done = 0; done < length; )
     {
       ssize_t n = write (fd, bytes + done, length - done);
 
       if (n < 0 && errno != EINTR)
-        {
-          int saved_errno = errno;
-
-          close (fd);
-          g_unlink (tmp_path);
-          return set_errno_error (error, saved_errno, "write", tmp_path), NULL;
-        }
+        return FALSE;
       done += MAX (n, 0);
+    }
+  return TRUE;
+}
+
+/* Opens the text of a note wherever the store keeps it: inline, or in a
+ * payload file once it is over the store's inline threshold. A note
+ * without a TEXT part is empty; a part that cannot be read is an error,
+ * so a note is never written out empty by mistake. */
+static GInputStream *
+open_note_text (CairnItem  *item,
+                GError    **error)
+{
+  CairnPart *part = item ? cairn_item_get_part (item, NOTES_PART) : NULL;
+
+  if (part == NULL)
+    return g_memory_input_stream_new ();
+  return cairn_part_open_stream (part, NULL, error);
+}
+
+/* Writes the text of @item to folder/name atomically: a crash leaves the
+ * old file or the new one, never half of it, and a text that cannot be
+ * read leaves the old file as it was. Returns the new revision. */
+static char *
+write_note (const char  *folder,
+            const char  *name,
+            CairnItem   *item,
+            GError     **error)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  g_autofree char *tmp_path = g_strconcat (folder, "/.", name, ".tmp", NULL);
+  g_autoptr(GInputStream) text = open_note_text (item, error);
+  guint8 buffer[16 * 1024];
+  struct stat st;
+  gssize n;
+  int fd;
+
+  if (text == NULL)
+    return NULL;
+  fd = g_open (tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return set_errno_error (error, errno, "create", tmp_path), NULL;
+  while ((n = g_input_stream_read (text, buffer, sizeof buffer, NULL, error)) > 0)
+    if (!write_all (fd, buffer, n))
+      {
+        int saved_errno = errno;
+
+        close (fd);
+        g_unlink (tmp_path);
+        return set_errno_error (error, saved_errno, "write", tmp_path), NULL;
+      }
+  if (n < 0)
+    {
+      close (fd);
+      g_unlink (tmp_path);
+      return NULL;
     }
   if (fsync (fd) != 0 || close (fd) != 0)
     return set_errno_error (error, errno, "write", tmp_path), NULL;
@@ -196,14 +233,6 @@ write_note (const char  *folder,
   if (g_stat (path, &st) != 0)
     return set_errno_error (error, errno, "read", path), NULL;
   return revision_of (&st);
-}
-
-static GBytes *
-note_text (CairnItem *item)
-{
-  CairnPart *part = item ? cairn_item_get_part (item, NOTES_PART) : NULL;
-
-  return part ? cairn_part_get_data (part) : NULL;
 }
 
 /* Reading the backend: these run in a worker thread, so they touch
@@ -452,7 +481,7 @@ item_added (CairnObserver *observer,
 
   folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
   if (folder != NULL)
-    revision = write_note (folder, name, note_text (item), &error);
+    revision = write_note (folder, name, item, &error);
   report (resource, error, name, revision);
 }
 
@@ -496,7 +525,7 @@ item_changed (CairnObserver      *observer,
       return;
     }
 
-  revision = write_note (folder, name, note_text (item), &error);
+  revision = write_note (folder, name, item, &error);
   report (resource, error, NULL, revision);
 }
 

@@ -3,6 +3,7 @@
 
 #include "cairn-flags.h"
 #include "cairn-part-private.h"
+#include "cairn-store.h"
 
 G_DEFINE_BOXED_TYPE (CairnPart, cairn_part, cairn_part_ref, cairn_part_unref)
 
@@ -236,8 +237,11 @@ cairn_part_get_size (const CairnPart *part)
  * cairn_part_get_data:
  * @part: a #CairnPart
  *
- * Returns: (transfer none) (nullable): the payload of an inline part, if
- *   loaded
+ * Returns only what the part holds in memory: the payload of an inline
+ * part, and %NULL for every other storage kind. To read a payload wherever
+ * it lives, use cairn_part_read_bytes() or cairn_part_open_stream().
+ *
+ * Returns: (transfer none) (nullable): the payload of an inline part
  *
  * Since: 0.1
  */
@@ -264,4 +268,295 @@ cairn_part_get_path (const CairnPart *part)
   g_return_val_if_fail (part != NULL, NULL);
 
   return part->path;
+}
+
+/* Reading payloads */
+
+/* The storage kinds that have no payload to read give an error. */
+static gboolean
+check_readable (CairnPart  *part,
+                GError    **error)
+{
+  if (part->storage == CAIRN_PART_STORAGE_MISSING)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_MISSING_PART,
+                   "The part %s is not stored; its resource has to retrieve it", part->name);
+      return FALSE;
+    }
+  if (part->stream != NULL)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_INVALID,
+                   "The part %s has no payload to read: it is not stored yet", part->name);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* A cancellation stays one; any other failure to read a file is an I/O
+ * error of the store that names the part and the file. */
+static void
+propagate_read_error (CairnPart  *part,
+                      GError     *local_error,
+                      GError    **error)
+{
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, local_error);
+      return;
+    }
+  g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO,
+               "Cannot read the part %s from %s: %s", part->name, part->path,
+               local_error->message);
+  g_error_free (local_error);
+}
+
+/* Opens the file of an external or foreign part and sets @size to its
+ * length. An external file is the store's own: one whose length is not the
+ * one recorded was truncated or replaced, and is refused. */
+static GFileInputStream *
+open_payload_file (CairnPart     *part,
+                   goffset       *size,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (part->path);
+  g_autoptr(GFileInputStream) stream = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  stream = g_file_read (file, cancellable, &local_error);
+  if (stream != NULL)
+    info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, cancellable,
+                                           &local_error);
+  if (info == NULL)
+    {
+      propagate_read_error (part, g_steal_pointer (&local_error), error);
+      return NULL;
+    }
+
+  *size = g_file_info_get_size (info);
+  if (part->storage == CAIRN_PART_STORAGE_EXTERNAL && *size != part->size)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CORRUPT,
+                   "The payload file %s of part %s has %" G_GOFFSET_FORMAT " bytes instead of %"
+                   G_GOFFSET_FORMAT, part->path, part->name, *size, part->size);
+      return NULL;
+    }
+
+  return g_steal_pointer (&stream);
+}
+
+/**
+ * cairn_part_open_stream:
+ * @part: a #CairnPart read from the store, or made by
+ *   cairn_part_new_inline() or cairn_part_new_foreign()
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Opens the payload of @part for reading, wherever it lives: in the
+ * database (inline), in a file beside the database (external) or in a file
+ * of the resource (foreign). This is the way to read a payload of any size;
+ * cairn_part_get_data() only returns inline payloads.
+ *
+ * A part that is not stored gives %CAIRN_STORE_ERROR_MISSING_PART; a file
+ * that cannot be opened gives %CAIRN_STORE_ERROR_IO, and an external file
+ * whose size is not the one recorded gives %CAIRN_STORE_ERROR_CORRUPT.
+ * A part made by cairn_part_new_from_stream() has nothing to read until it
+ * is stored (%CAIRN_STORE_ERROR_INVALID).
+ *
+ * The part reads the payload it describes: a part of an item delivered
+ * for an old change names the payload of that change, which the store may
+ * have replaced since (%CAIRN_STORE_ERROR_IO then).
+ *
+ * Returns: (transfer full): a stream of the payload, or %NULL with @error
+ *   set
+ *
+ * Since: 0.1
+ */
+GInputStream *
+cairn_part_open_stream (CairnPart     *part,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  goffset size;
+
+  g_return_val_if_fail (part != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_readable (part, error))
+    return NULL;
+  if (part->storage == CAIRN_PART_STORAGE_INLINE)
+    return g_memory_input_stream_new_from_bytes (part->data);
+
+  return G_INPUT_STREAM (open_payload_file (part, &size, cancellable, error));
+}
+
+static gboolean
+check_max_size (CairnPart  *part,
+                goffset     size,
+                gsize       max_size,
+                GError    **error)
+{
+  if ((guint64) size <= max_size)
+    return TRUE;
+
+  g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_TOO_LARGE,
+               "The part %s has %" G_GOFFSET_FORMAT " bytes, more than %" G_GSIZE_FORMAT
+               " to load at once", part->name, size, max_size);
+  return FALSE;
+}
+
+/**
+ * cairn_part_read_bytes:
+ * @part: a #CairnPart read from the store, or made by
+ *   cairn_part_new_inline() or cairn_part_new_foreign()
+ * @max_size: the largest payload to load, in bytes (%G_MAXSIZE for any)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Loads the whole payload of @part into memory, wherever it lives, as
+ * cairn_part_open_stream() reads it. A payload larger than @max_size is not
+ * read and gives %CAIRN_STORE_ERROR_TOO_LARGE: read it with
+ * cairn_part_open_stream() instead. The other errors are those of
+ * cairn_part_open_stream(); a file that ends before its recorded size gives
+ * %CAIRN_STORE_ERROR_IO. An empty payload gives empty bytes, never %NULL.
+ *
+ * The file is read in the calling thread; see
+ * cairn_part_read_bytes_async() for the main loop.
+ *
+ * Returns: (transfer full): the payload, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GBytes *
+cairn_part_read_bytes (CairnPart     *part,
+                       gsize          max_size,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  g_autoptr(GFileInputStream) stream = NULL;
+  g_autofree guint8 *data = NULL;
+  g_autoptr(GError) local_error = NULL;
+  goffset size;
+  gsize length;
+
+  g_return_val_if_fail (part != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_readable (part, error))
+    return NULL;
+  if (part->storage == CAIRN_PART_STORAGE_INLINE)
+    return check_max_size (part, g_bytes_get_size (part->data), max_size, error)
+           ? g_bytes_ref (part->data) : NULL;
+
+  stream = open_payload_file (part, &size, cancellable, error);
+  if (stream == NULL || !check_max_size (part, size, max_size, error))
+    return NULL;
+
+  data = g_malloc (size);
+  if (!g_input_stream_read_all (G_INPUT_STREAM (stream), data, size, &length, cancellable,
+                                &local_error))
+    {
+      propagate_read_error (part, g_steal_pointer (&local_error), error);
+      return NULL;
+    }
+  if (length != (gsize) size)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO,
+                   "The file %s of part %s ended after %" G_GSIZE_FORMAT " of %"
+                   G_GOFFSET_FORMAT " bytes", part->path, part->name, length, size);
+      return NULL;
+    }
+
+  return g_bytes_new_take (g_steal_pointer (&data), length);
+}
+
+typedef struct
+{
+  CairnPart *part;
+  gsize max_size;
+} ReadBytes;
+
+static void
+read_bytes_free (ReadBytes *read)
+{
+  cairn_part_unref (read->part);
+  g_free (read);
+}
+
+static void
+read_bytes_thread (GTask        *task,
+                   gpointer      source,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  ReadBytes *read = task_data;
+  GError *error = NULL;
+  GBytes *bytes = cairn_part_read_bytes (read->part, read->max_size, cancellable, &error);
+
+  if (bytes == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
+}
+
+/**
+ * cairn_part_read_bytes_async:
+ * @part: a #CairnPart read from the store, or made by
+ *   cairn_part_new_inline() or cairn_part_new_foreign()
+ * @max_size: the largest payload to load, in bytes (%G_MAXSIZE for any)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called with the payload
+ * @user_data: data for @callback
+ *
+ * Loads the payload of @part in a worker thread, as
+ * cairn_part_read_bytes() does.
+ *
+ * Since: 0.1
+ */
+void
+cairn_part_read_bytes_async (CairnPart           *part,
+                             gsize                max_size,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ReadBytes *read;
+
+  g_return_if_fail (part != NULL);
+
+  read = g_new0 (ReadBytes, 1);
+  read->part = cairn_part_ref (part);
+  read->max_size = max_size;
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cairn_part_read_bytes_async);
+  g_task_set_task_data (task, read, (GDestroyNotify) read_bytes_free);
+  g_task_run_in_thread (task, read_bytes_thread);
+}
+
+/**
+ * cairn_part_read_bytes_finish:
+ * @part: the #CairnPart passed to cairn_part_read_bytes_async()
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the payload, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GBytes *
+cairn_part_read_bytes_finish (CairnPart     *part,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (part != NULL, NULL);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == cairn_part_read_bytes_async,
+                        NULL);
+  g_return_val_if_fail (((ReadBytes *) g_task_get_task_data (G_TASK (result)))->part == part, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

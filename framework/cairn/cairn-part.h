@@ -66,8 +66,9 @@ typedef enum
  * A named payload part of an item, such as `RFC822` or `ENVELOPE`.
  *
  * A part is immutable once created. Parts read from the store carry their
- * data only if they are inline and the fetch scope asked for them; every
- * other payload is read with cairn_store_open_part().
+ * data only if they are inline; a payload in a file (external or foreign)
+ * is read with cairn_part_open_stream() or cairn_part_read_bytes(), which
+ * read every storage kind alike.
  *
  * Since: 0.1
  */
@@ -104,5 +105,25 @@ CAIRN_AVAILABLE_IN_ALL
 const char       *cairn_part_get_path        (const CairnPart *part);
 CAIRN_AVAILABLE_IN_ALL
 gboolean          cairn_part_name_is_valid   (const char   *name);
+
+CAIRN_AVAILABLE_IN_ALL
+GInputStream     *cairn_part_open_stream      (CairnPart            *part,
+                                               GCancellable         *cancellable,
+                                               GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+GBytes           *cairn_part_read_bytes       (CairnPart            *part,
+                                               gsize                 max_size,
+                                               GCancellable         *cancellable,
+                                               GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+void              cairn_part_read_bytes_async (CairnPart            *part,
+                                               gsize                 max_size,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+CAIRN_AVAILABLE_IN_ALL
+GBytes           *cairn_part_read_bytes_finish (CairnPart           *part,
+                                                GAsyncResult        *result,
+                                                GError             **error);
 
 G_END_DECLS

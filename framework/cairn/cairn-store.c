@@ -1296,6 +1296,29 @@ append_json_string (GString    *json,
   g_string_append_c (json, '"');
 }
 
+/* A part from the columns name, storage, size, data, path of a parts row,
+ * starting at @first. */
+static CairnPart *
+part_from_row (CairnStore     *self,
+               CairnStatement *stmt,
+               int             first)
+{
+  CairnPartStorage storage = sqlite3_column_int (stmt, first + 1);
+  GBytes *data = NULL;
+  char *path = NULL;
+
+  if (storage == CAIRN_PART_STORAGE_INLINE)
+    data = g_bytes_new (sqlite3_column_blob (stmt, first + 3),
+                        sqlite3_column_bytes (stmt, first + 3));
+  else if (storage == CAIRN_PART_STORAGE_EXTERNAL)
+    path = _cairn_store_payload_path (self, (const char *) sqlite3_column_text (stmt, first + 4));
+  else if (storage == CAIRN_PART_STORAGE_FOREIGN)
+    path = _cairn_column_dup (stmt, first + 4);
+
+  return _cairn_part_new ((const char *) sqlite3_column_text (stmt, first), storage,
+                          sqlite3_column_int64 (stmt, first + 2), data, path);
+}
+
 /* Loads the parts and attributes the scope asks for into @items, in two
  * queries for the whole batch. */
 static gboolean
@@ -1357,20 +1380,8 @@ load_item_payloads (CairnStore       *self,
         {
           gint64 item_id = sqlite3_column_int64 (stmt, 0);
           CairnItem *item = g_hash_table_lookup (by_id, &item_id);
-          CairnPartStorage storage = sqlite3_column_int (stmt, 2);
-          GBytes *data = NULL;
-          char *path = NULL;
 
-          if (storage == CAIRN_PART_STORAGE_INLINE)
-            data = g_bytes_new (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
-          else if (storage == CAIRN_PART_STORAGE_EXTERNAL)
-            path = _cairn_store_payload_path (self, (const char *) sqlite3_column_text (stmt, 5));
-          else if (storage == CAIRN_PART_STORAGE_FOREIGN)
-            path = _cairn_column_dup (stmt, 5);
-
-          g_ptr_array_add (item->parts,
-                           _cairn_part_new ((const char *) sqlite3_column_text (stmt, 1),
-                                            storage, sqlite3_column_int64 (stmt, 3), data, path));
+          g_ptr_array_add (item->parts, part_from_row (self, stmt, 1));
         }
       if (rc < 0)
         return FALSE;
@@ -1884,9 +1895,11 @@ cairn_store_foreach_item (CairnStore       *self,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * Opens the payload of a part for reading, whether it is inline, in a file
- * beside the database or in a file of the resource. A part that is not
- * stored gives %CAIRN_STORE_ERROR_MISSING_PART.
+ * Opens the payload of the part @name of item @item_id as it is stored now,
+ * whether it is inline, in a file beside the database or in a file of the
+ * resource; cairn_part_open_stream() explains the errors. To read the part
+ * of an item you already hold (such as the item of a change being
+ * replayed), use cairn_part_open_stream() on that part.
  *
  * Returns: (transfer full): a stream of the payload, or %NULL with @error
  *   set
@@ -1902,10 +1915,8 @@ cairn_store_open_part (CairnStore    *self,
 {
   g_autoptr(CairnReader) reader = NULL;
   g_autoptr(CairnStatement) stmt = NULL;
-  g_autoptr(GFile) file = NULL;
-  g_autoptr(GError) local_error = NULL;
-  GFileInputStream *stream;
-  CairnPartStorage storage;
+  g_autoptr(CairnPart) part = NULL;
+  GInputStream *stream;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
@@ -1915,7 +1926,7 @@ cairn_store_open_part (CairnStore    *self,
     return NULL;
 
   stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT storage, data, path FROM parts "
+                                  "SELECT name, storage, size, data, path FROM parts "
                                   "WHERE item_id = ? AND name = ?",
                                   error);
   if (stmt == NULL)
@@ -1927,45 +1938,12 @@ cairn_store_open_part (CairnStore    *self,
                                    "Item %" G_GUINT64_FORMAT " has no part %s", item_id, name))
     return NULL;
 
-  storage = sqlite3_column_int (stmt, 0);
-  switch (storage)
-    {
-    case CAIRN_PART_STORAGE_INLINE:
-      {
-        g_autoptr(GBytes) data = g_bytes_new (sqlite3_column_blob (stmt, 1),
-                                              sqlite3_column_bytes (stmt, 1));
-        return g_memory_input_stream_new_from_bytes (data);
-      }
-    case CAIRN_PART_STORAGE_EXTERNAL:
-      {
-        g_autofree char *path = _cairn_store_payload_path (self,
-                                                           (const char *) sqlite3_column_text (stmt, 2));
-        file = g_file_new_for_path (path);
-        break;
-      }
-    case CAIRN_PART_STORAGE_FOREIGN:
-      file = g_file_new_for_path ((const char *) sqlite3_column_text (stmt, 2));
-      break;
-    case CAIRN_PART_STORAGE_MISSING:
-    default:
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_MISSING_PART,
-                   "The part %s of item %" G_GUINT64_FORMAT " is not stored", name, item_id);
-      return NULL;
-    }
-
-  stream = g_file_read (file, cancellable, &local_error);
+  part = part_from_row (self, stmt, 0);
+  stream = cairn_part_open_stream (part, cancellable, error);
   if (stream == NULL)
-    {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      else
-        g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO,
-                     "Cannot read the part %s of item %" G_GUINT64_FORMAT ": %s",
-                     name, item_id, local_error->message);
-      return NULL;
-    }
+    g_prefix_error (error, "Item %" G_GUINT64_FORMAT ": ", item_id);
 
-  return G_INPUT_STREAM (stream);
+  return stream;
 }
 
 /* Tags and relations */

@@ -37,7 +37,8 @@ G_BEGIN_DECLS
  *   changed after the given revision
  * @CAIRN_STORE_ERROR_INVALID: the request is not valid (empty or non-UTF-8
  *   name, a move into its own subtree, items in a virtual collection)
- * @CAIRN_STORE_ERROR_CORRUPT: the database file is not a store or is damaged
+ * @CAIRN_STORE_ERROR_CORRUPT: the database file is not a store or is damaged,
+ *   or a payload file does not have the size the store recorded for it
  * @CAIRN_STORE_ERROR_NEWER_SCHEMA: the database was made by a newer version
  *   of Cairn; it was not touched
  * @CAIRN_STORE_ERROR_READ_ONLY: the database or its folder cannot be written
@@ -48,6 +49,8 @@ G_BEGIN_DECLS
  *   be retrieved by its resource
  * @CAIRN_STORE_ERROR_EXPIRED: the change log no longer holds changes that
  *   old; the reader must read the state again
+ * @CAIRN_STORE_ERROR_TOO_LARGE: a payload is larger than the caller would
+ *   load into memory; read it as a stream instead
  *
  * Errors of the store.
  *
@@ -68,6 +71,7 @@ typedef enum
   CAIRN_STORE_ERROR_IO,
   CAIRN_STORE_ERROR_MISSING_PART,
   CAIRN_STORE_ERROR_EXPIRED,
+  CAIRN_STORE_ERROR_TOO_LARGE,
 } CairnStoreError;
 
 /**

@@ -182,11 +182,12 @@ static char *
 item_text (CairnItem *item)
 {
   CairnPart *part = cairn_item_get_part (item, "TEXT");
-  GBytes *data;
+  g_autoptr(GBytes) data = NULL;
+  GError *error = NULL;
 
   ck_assert_ptr_nonnull (part);
-  data = cairn_part_get_data (part);
-  ck_assert_ptr_nonnull (data);
+  data = cairn_part_read_bytes (part, G_MAXSIZE, NULL, &error);
+  assert_no_error (error);
   return g_strndup (g_bytes_get_data (data, NULL), g_bytes_get_size (data));
 }
 
@@ -664,6 +665,85 @@ call_failed (const char *method,
   assert_no_error (error);
 }
 
+/* A text of @size bytes, different for each @seed. */
+static char *
+long_text (gsize size,
+           guint seed)
+{
+  GString *text = g_string_sized_new (size + 64);
+
+  while (text->len < size)
+    g_string_append_printf (text, "line %u of note %u\n", (guint) text->len, seed);
+  g_string_truncate (text, size);
+  return g_string_free (text, FALSE);
+}
+
+static void
+assert_file (const char *folder,
+             const char *name,
+             const char *expected)
+{
+  g_autofree char *path = note_path (folder, name);
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  GError *error = NULL;
+
+  ck_assert (g_file_get_contents (path, &contents, &length, &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (length, strlen (expected));
+  ck_assert (memcmp (contents, expected, length) == 0);
+}
+
+/* The store keeps notes over its inline threshold in payload files; they
+ * are written out whole, and one whose payload cannot be read is a failed
+ * change that leaves the file as it was, never an empty file. */
+START_TEST (test_large_note)
+{
+  g_autofree char *first = long_text (100 * 1024, 1);
+  g_autofree char *second = long_text (200 * 1024, 2);
+  g_autofree char *third = long_text (150 * 1024, 3);
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(CairnItem) item = NULL;
+  g_autofree char *name = NULL;
+  CairnPart *part;
+  GError *error = NULL;
+  guint64 id;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+
+  id = local_create ("Work", first);
+  wait_replayed ();
+  item = cairn_store_get_item (client, id, scope, &error);
+  assert_no_error (error);
+  ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (item, "TEXT")),
+                    CAIRN_PART_STORAGE_EXTERNAL);
+  name = g_strdup (cairn_item_get_remote_id (item));
+  ck_assert_ptr_nonnull (name);
+  assert_file ("Work", name, first);
+
+  local_modify (id, second);
+  wait_replayed ();
+  assert_file ("Work", name, second);
+  /* What the resource wrote reads back unchanged. */
+  synchronize ();
+  assert_note ("Work", name, second);
+
+  set_online (FALSE);
+  local_modify (id, third);
+  g_clear_object (&item);
+  item = cairn_store_get_item (client, id, scope, &error);
+  assert_no_error (error);
+  part = cairn_item_get_part (item, "TEXT");
+  ck_assert_int_eq (cairn_part_get_storage (part), CAIRN_PART_STORAGE_EXTERNAL);
+  ck_assert_int_eq (g_unlink (cairn_part_get_path (part)), 0);
+  set_online (TRUE);
+  wait_replayed ();
+  ck_assert_uint_eq (list_failed (NULL), 1);
+  assert_file ("Work", name, second);
+}
+END_TEST
+
 START_TEST (test_failed_change)
 {
   g_autofree char *escaped = g_build_filename (notes, "..", "evil", NULL);
@@ -705,6 +785,7 @@ main (void)
     { "conflicts", test_conflict_keep_local },
     { "conflicts", test_conflict_keep_both },
     { "parts", test_missing_part },
+    { "parts", test_large_note },
     { "failures", test_failed_change },
   };
 

@@ -1536,17 +1536,26 @@ count_payload_files (void)
 }
 
 static GBytes *
-read_part (guint64 item_id, const char *name)
+stream_contents (GInputStream *stream)
 {
-  GError *error = NULL;
-  g_autoptr(GInputStream) stream = cairn_store_open_part (store, item_id, name, NULL, &error);
   g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+  GError *error = NULL;
 
-  assert_no_error (error);
+  ck_assert_ptr_nonnull (stream);
   ck_assert (g_output_stream_splice (out, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
                                      &error) >= 0);
   assert_no_error (error);
   return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+}
+
+static GBytes *
+read_part (guint64 item_id, const char *name)
+{
+  GError *error = NULL;
+  g_autoptr(GInputStream) stream = cairn_store_open_part (store, item_id, name, NULL, &error);
+
+  assert_no_error (error);
+  return stream_contents (stream);
 }
 
 static GBytes *
@@ -1634,6 +1643,144 @@ START_TEST (test_payload_storage)
 
   write_ok (delete_item_block, GSIZE_TO_POINTER (id));
   ck_assert_uint_eq (count_payload_files (), 0);
+}
+END_TEST
+
+/* Reads @part both ways, as bytes and as a stream, and checks @expected. */
+static void
+assert_part_reads (CairnPart *part,
+                   GBytes    *expected)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) streamed = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  GError *error = NULL;
+
+  bytes = cairn_part_read_bytes (part, G_MAXSIZE, NULL, &error);
+  assert_no_error (error);
+  ck_assert_ptr_nonnull (bytes);
+  ck_assert (g_bytes_equal (bytes, expected));
+  stream = cairn_part_open_stream (part, NULL, &error);
+  assert_no_error (error);
+  streamed = stream_contents (stream);
+  ck_assert (g_bytes_equal (streamed, expected));
+}
+
+static void
+assert_part_unreadable (CairnPart       *part,
+                        CairnStoreError  code)
+{
+  GError *error = NULL;
+
+  ck_assert_ptr_null (cairn_part_read_bytes (part, G_MAXSIZE, NULL, &error));
+  assert_error (error, code);
+  ck_assert_ptr_null (cairn_part_open_stream (part, NULL, &error));
+  assert_error (error, code);
+}
+
+static void
+bytes_read (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+START_TEST (test_part_read)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  g_autoptr(GBytes) small = pattern_bytes (100, 6);
+  g_autoptr(GBytes) big = pattern_bytes (100 * 1024, 7);
+  g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
+  g_autoptr(GBytes) foreign = g_bytes_new_static ("Subject: on disk\r\n\r\n", 20);
+  g_autoptr(GBytes) loaded = NULL;
+  g_autoptr(GInputStream) source = g_memory_input_stream_new_from_bytes (small);
+  g_autoptr(CairnPart) unstored = cairn_part_new_from_stream ("SMALL", source);
+  g_autofree char *foreign_path = g_build_filename (tmpdir, "message.eml", NULL);
+  g_autoptr(CairnItem) item = cairn_item_new (MIME_MAIL);
+  g_autoptr(CairnItem) read = NULL;
+  g_autoptr(CairnItem) again = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *big_path = NULL;
+  CairnPart *big_part;
+  GError *error = NULL;
+  guint64 id, revision;
+
+  ck_assert (g_file_set_contents (foreign_path, g_bytes_get_data (foreign, NULL), 20, NULL));
+  cairn_item_set_collection_id (item, inbox);
+  set_new_part (item, cairn_part_new_inline ("SMALL", small));
+  set_new_part (item, cairn_part_new_inline ("BIG", big));
+  set_new_part (item, cairn_part_new_inline ("EMPTY", empty));
+  set_new_part (item, cairn_part_new_foreign (CAIRN_PART_RFC822, foreign_path, 20));
+  set_new_part (item, cairn_part_new_missing ("BODY", 5000));
+  write_ok (create_item_block, item);
+  id = cairn_item_get_id (item);
+
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  read = cairn_store_get_item (store, id, scope, &error);
+  assert_no_error (error);
+  revision = cairn_item_get_revision (read);
+  big_part = cairn_item_get_part (read, "BIG");
+  ck_assert_int_eq (cairn_part_get_storage (big_part), CAIRN_PART_STORAGE_EXTERNAL);
+  ck_assert_ptr_null (cairn_part_get_data (big_part));
+
+  /* Every storage kind reads alike; an empty payload is empty, not NULL. */
+  assert_part_reads (cairn_item_get_part (read, "SMALL"), small);
+  assert_part_reads (big_part, big);
+  assert_part_reads (cairn_item_get_part (read, "EMPTY"), empty);
+  assert_part_reads (cairn_item_get_part (read, CAIRN_PART_RFC822), foreign);
+  assert_part_unreadable (cairn_item_get_part (read, "BODY"), CAIRN_STORE_ERROR_MISSING_PART);
+  assert_part_unreadable (unstored, CAIRN_STORE_ERROR_INVALID);
+
+  /* The limit is inclusive, for inline and file payloads alike. */
+  loaded = cairn_part_read_bytes (big_part, 100 * 1024, NULL, &error);
+  assert_no_error (error);
+  g_clear_pointer (&loaded, g_bytes_unref);
+  ck_assert_ptr_null (cairn_part_read_bytes (big_part, 100 * 1024 - 1, NULL, &error));
+  assert_error (error, CAIRN_STORE_ERROR_TOO_LARGE);
+  ck_assert_ptr_null (cairn_part_read_bytes (cairn_item_get_part (read, "SMALL"), 99, NULL,
+                                             &error));
+  assert_error (error, CAIRN_STORE_ERROR_TOO_LARGE);
+
+  cairn_part_read_bytes_async (big_part, G_MAXSIZE, NULL, bytes_read, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  loaded = cairn_part_read_bytes_finish (big_part, result, &error);
+  assert_no_error (error);
+  ck_assert (g_bytes_equal (loaded, big));
+  g_clear_pointer (&loaded, g_bytes_unref);
+  g_clear_object (&result);
+  cairn_part_read_bytes_async (cairn_item_get_part (read, "BODY"), G_MAXSIZE, NULL, bytes_read,
+                               &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  ck_assert_ptr_null (cairn_part_read_bytes_finish (cairn_item_get_part (read, "BODY"), result,
+                                                    &error));
+  assert_error (error, CAIRN_STORE_ERROR_MISSING_PART);
+
+  /* A damaged payload file is an error, never short or empty content, and
+   * reading it changes nothing in the store. */
+  big_path = g_strdup (cairn_part_get_path (big_part));
+  ck_assert (g_file_set_contents (big_path, "cut", 3, NULL));
+  assert_part_unreadable (big_part, CAIRN_STORE_ERROR_CORRUPT);
+  ck_assert_int_eq (g_unlink (big_path), 0);
+  ck_assert_int_eq (g_mkdir (big_path, 0700), 0);
+  assert_part_unreadable (big_part, CAIRN_STORE_ERROR_IO);
+  ck_assert_int_eq (g_rmdir (big_path), 0);
+  assert_part_unreadable (big_part, CAIRN_STORE_ERROR_IO);
+  ck_assert_ptr_null (cairn_store_open_part (store, id, "BIG", NULL, &error));
+  assert_error (error, CAIRN_STORE_ERROR_IO);
+
+  again = cairn_store_get_item (store, id, scope, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (cairn_item_get_revision (again), revision);
+  ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (again, "BIG")),
+                    CAIRN_PART_STORAGE_EXTERNAL);
+  ck_assert_int_eq (cairn_part_get_size (cairn_item_get_part (again, "BIG")), 100 * 1024);
+  assert_part_reads (cairn_item_get_part (again, "SMALL"), small);
 }
 END_TEST
 
@@ -2049,6 +2196,7 @@ main (void)
     { "changes", test_changes_and_cursors },
     { "changes", test_rollback_and_signal },
     { "payloads", test_payload_storage },
+    { "payloads", test_part_read },
     { "payloads", test_payload_rollback_and_orphans },
     { "payloads", test_create_items_in_batches },
     { "payloads", test_check_repair_and_vacuum },
