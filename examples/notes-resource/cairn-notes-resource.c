@@ -615,13 +615,12 @@ collection_added (CairnObserver *observer,
   report (resource, error, remote_id, NULL);
 }
 
-/* A rename. Sub-folders keep their old remote ids until the next sync
- * of the tree, which finds them under the new path. */
+/* A rename or a move: the folder goes where its name and parent say.
+ * Sub-folders keep their old remote ids until the next sync of the tree,
+ * which finds them under the new path. */
 static void
-collection_changed (CairnObserver      *observer,
-                    CairnMonitor       *monitor,
-                    CairnChange        *change,
-                    const char * const *parts)
+relocate_collection (CairnObserver *observer,
+                     CairnChange   *change)
 {
   CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
   CairnResource *resource = CAIRN_RESOURCE (observer);
@@ -647,6 +646,25 @@ collection_changed (CairnObserver      *observer,
       !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
     set_errno_error (&error, errno, "rename", from);
   report (resource, error, remote_id, NULL);
+}
+
+static void
+collection_changed (CairnObserver      *observer,
+                    CairnMonitor       *monitor,
+                    CairnChange        *change,
+                    const char * const *parts)
+{
+  relocate_collection (observer, change);
+}
+
+static void
+collection_moved (CairnObserver *observer,
+                  CairnMonitor  *monitor,
+                  CairnChange   *change,
+                  guint64        source,
+                  guint64        destination)
+{
+  relocate_collection (observer, change);
 }
 
 /* Removing a collection removed its notes from the store as well. */
@@ -699,6 +717,7 @@ cairn_notes_resource_observer_init (CairnObserverInterface *iface)
   iface->item_removed = item_removed;
   iface->collection_added = collection_added;
   iface->collection_changed = collection_changed;
+  iface->collection_moved = collection_moved;
   iface->collection_removed = collection_removed;
 }
 

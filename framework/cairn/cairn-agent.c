@@ -409,6 +409,11 @@ cairn_agent_initable_init (GInitable     *initable,
           cairn_fetch_scope_set_all_parts (scope, TRUE);
           cairn_fetch_scope_set_attributes (scope, TRUE);
           cairn_monitor_add_resource (CAIRN_MONITOR (priv->recorder), priv->id);
+          /* Tags are not owned by a resource; every other kind of change
+           * in its collections is its to replay or to refuse. */
+          cairn_monitor_add_entity_kind (CAIRN_MONITOR (priv->recorder), CAIRN_ENTITY_ITEM);
+          cairn_monitor_add_entity_kind (CAIRN_MONITOR (priv->recorder), CAIRN_ENTITY_COLLECTION);
+          cairn_monitor_add_entity_kind (CAIRN_MONITOR (priv->recorder), CAIRN_ENTITY_RELATION);
           cairn_monitor_set_ignore_own_origin (CAIRN_MONITOR (priv->recorder), TRUE);
           cairn_monitor_set_fetch_scope (CAIRN_MONITOR (priv->recorder), scope);
         }

@@ -22,6 +22,7 @@ struct _CairnChange
   char *name;
   char **parts;
   CairnFlagsDelta *flags_delta;
+  CairnItem *item;  /* as at the change, set by a monitor with a fetch scope */
 };
 
 CairnChange *_cairn_change_new  (void);

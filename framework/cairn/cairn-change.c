@@ -36,6 +36,8 @@ _cairn_change_copy (const CairnChange *change)
   copy->parts = g_strdupv (change->parts);
   if (change->flags_delta != NULL)
     copy->flags_delta = cairn_flags_delta_copy (change->flags_delta);
+  if (change->item != NULL)
+    copy->item = g_object_ref (change->item);
 
   return copy;
 }
@@ -80,6 +82,7 @@ cairn_change_unref (CairnChange *change)
   g_free (change->name);
   g_strfreev (change->parts);
   g_clear_pointer (&change->flags_delta, cairn_flags_delta_free);
+  g_clear_object (&change->item);
   g_slice_free (CairnChange, change);
 }
 
@@ -317,4 +320,28 @@ cairn_change_get_flags_delta (const CairnChange *change)
   g_return_val_if_fail (change != NULL, NULL);
 
   return change->flags_delta;
+}
+
+/**
+ * cairn_change_get_item:
+ * @change: a #CairnChange
+ *
+ * The item as it was at this change, for item changes delivered by a
+ * monitor with a fetch scope (cairn_monitor_set_fetch_scope()): its
+ * collection and flags of that change, with every later pending change of
+ * the item undone, its parts read with the fetch scope, and the remote id
+ * known now. Coalesced changes carry the item as it was after the last
+ * change they absorbed.
+ *
+ * Returns: (transfer none) (nullable): the item, or %NULL for other
+ *   changes and without a fetch scope
+ *
+ * Since: 0.1
+ */
+CairnItem *
+cairn_change_get_item (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return change->item;
 }

@@ -8,6 +8,7 @@
 #include <glib-object.h>
 
 #include "cairn-flags-delta.h"
+#include "cairn-item.h"
 #include "cairn-version-macros.h"
 
 G_BEGIN_DECLS
@@ -109,5 +110,7 @@ CAIRN_AVAILABLE_IN_ALL
 const char * const    *cairn_change_get_parts          (const CairnChange *change);
 CAIRN_AVAILABLE_IN_ALL
 const CairnFlagsDelta *cairn_change_get_flags_delta    (const CairnChange *change);
+CAIRN_AVAILABLE_IN_ALL
+CairnItem             *cairn_change_get_item           (const CairnChange *change);
 
 G_END_DECLS

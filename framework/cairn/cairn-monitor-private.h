@@ -5,13 +5,9 @@
 
 G_BEGIN_DECLS
 
-/* How many change log entries one read takes; never a partial
- * transaction, so a page can be a little larger. */
-#define CAIRN_MONITOR_PAGE_SIZE 1000
-
 /* What a change recorder keeps of its position: everything up to
  * revision is processed, and the first delivered notifications of the
- * page (revision, batch_end]; batch_end is 0 between pages. */
+ * range (revision, batch_end]; batch_end is 0 between ranges. */
 typedef struct
 {
   char *name;
@@ -35,6 +31,12 @@ gboolean _cairn_monitor_get_held        (CairnMonitor          *self,
                                          GPtrArray            **changes,
                                          GPtrArray            **items);
 void     _cairn_monitor_deliver_held    (CairnMonitor          *self);
+gboolean _cairn_monitor_held_has_callback (CairnMonitor        *self);
+gboolean _cairn_monitor_refresh         (CairnMonitor          *self);
+void     _cairn_monitor_lend_remote_id  (CairnMonitor          *self,
+                                         CairnEntityKind        kind,
+                                         guint64                id,
+                                         const char            *remote_id);
 void     _cairn_monitor_start           (CairnMonitor    *self,
                                          guint64          revision,
                                          CairnRecording  *recording);

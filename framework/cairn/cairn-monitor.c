@@ -5,6 +5,7 @@
 #include "cairn-change-queue-private.h"
 #include "cairn-monitor-private.h"
 #include "cairn-store-private.h"
+#include "cairn-transaction-private.h"
 
 /**
  * CairnMonitor:
@@ -15,10 +16,9 @@
  * A monitor keeps the revision up to which it has read the change log.
  * When a write transaction commits, in this process
  * (#CairnStore::committed) or in another one (the `org.cairn.Store1`
- * `Committed` signal on the session bus), it reads the changes after that
- * revision itself, in a worker thread and in pages of about
- * %CAIRN_MONITOR_PAGE_SIZE entries, so a missed or merged signal only
- * delays delivery and the main loop never waits for the database.
+ * `Committed` signal on the session bus), it reads every change after
+ * that revision itself, in a worker thread, so a missed or merged signal
+ * only delays delivery and the main loop never waits for the database.
  *
  * The scope decides which changes are delivered. With nothing added,
  * every change is. Item, relation and collection changes are delivered
@@ -29,15 +29,20 @@
  * #CairnMonitor:ignore-own-origin drops the changes written with the
  * store's own origin. Links into virtual collections are not delivered.
  *
- * Changes of one page are coalesced per entity before delivery: an add
- * then a modify is one add, an add then a remove is nothing, flag deltas
- * merge, moves chain. With #CairnMonitor:batch set, consecutive item adds,
- * removals, moves between the same collections and equal flag changes
- * are delivered together through the batch signals.
+ * All the changes read at once are coalesced per entity before delivery:
+ * an add then a modify is one add, an add then a remove is nothing, flag
+ * deltas merge, moves chain. With #CairnMonitor:batch set, consecutive
+ * item adds, removals, moves between the same collections and equal flag
+ * changes are delivered together through the batch signals.
  *
- * With a fetch scope (cairn_monitor_set_fetch_scope()) the added, changed
- * and moved items are read with that scope and handed to the signals; an
- * item deleted before it could be read is handed as %NULL.
+ * With a fetch scope (cairn_monitor_set_fetch_scope()) the item of every
+ * item add, modify, move and flag change is read with that scope as it was
+ * at that change (cairn_change_get_item()) and handed to the signals that
+ * carry an item. A change whose item was removed before it could be read
+ * is not delivered: the removal follows.
+ *
+ * If the changes after the monitor's revision were collected before it
+ * could read them, #CairnMonitor::changes-lost tells it.
  *
  * Since: 0.1
  */
@@ -71,18 +76,25 @@ enum {
   ITEM_TAGS_CHANGED,
   RELATION_ADDED,
   RELATION_REMOVED,
+  CHANGES_LOST,
+  READ_FAILED,
   N_SIGNALS
 };
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-/* One delivery: a signal and its changes (one unless batched). */
+/* One delivery: a signal and its changes (one unless batched). With a
+ * fetch scope, @later holds for each change the entity's changes
+ * delivered after it, which loading the item undoes, and @loaded says
+ * whether the items were read. */
 typedef struct
 {
   guint signal;
   GPtrArray *changes;
   GPtrArray *items;
+  GPtrArray *later;
+  gboolean loaded;
 } Notification;
 
 /* What the monitor delivers; a read works on a copy of it. */
@@ -113,7 +125,9 @@ typedef struct
 
   guint64 revision;
   gboolean reading;
+  gboolean loading;
   gboolean dirty;
+  GError *read_error;
 
   GQueue queue;
   CairnRecording *recording;
@@ -126,6 +140,8 @@ typedef struct
   CairnMonitorGateFunc caught_up;
   gpointer gate_data;
   Notification *held;
+  gboolean held_delivered;
+  GHashTable *lent;  /* remote ids lent during the range: "kind:id" -> remote id */
 } CairnMonitorPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (CairnMonitor, cairn_monitor, G_TYPE_OBJECT)
@@ -137,6 +153,7 @@ notification_free (Notification *notification)
 {
   g_ptr_array_unref (notification->changes);
   g_clear_pointer (&notification->items, g_ptr_array_unref);
+  g_clear_pointer (&notification->later, g_ptr_array_unref);
   g_free (notification);
 }
 
@@ -197,6 +214,13 @@ item_unref (gpointer item)
 }
 
 static void
+later_unref (gpointer later)
+{
+  if (later != NULL)
+    g_ptr_array_unref (later);
+}
+
+static void
 cairn_monitor_dispose (GObject *object)
 {
   CairnMonitor *self = CAIRN_MONITOR (object);
@@ -230,6 +254,8 @@ cairn_monitor_finalize (GObject *object)
   scope_free (priv->scope);
   g_clear_pointer (&priv->fetch_scope, cairn_fetch_scope_unref);
   g_clear_pointer (&priv->recording, _cairn_recording_free);
+  g_clear_pointer (&priv->lent, g_hash_table_unref);
+  g_clear_error (&priv->read_error);
 
   G_OBJECT_CLASS (cairn_monitor_parent_class)->finalize (object);
 }
@@ -573,6 +599,37 @@ cairn_monitor_class_init (CairnMonitorClass *klass)
    * Since: 0.1
    */
   signals[RELATION_REMOVED] = new_signal (object_class, "relation-removed", 1, change);
+
+  /**
+   * CairnMonitor::changes-lost:
+   * @self: the monitor
+   * @revision: the revision the monitor resumes after
+   *
+   * The changes after the monitor's revision were collected from the
+   * change log before the monitor read them (cairn_store_collect_garbage()
+   * runs while no cursor holds them): they cannot be delivered. Read the
+   * state you keep again, as of @revision; delivery goes on with the
+   * changes after it. A change recorder never loses changes: its cursor
+   * holds the log.
+   *
+   * Since: 0.1
+   */
+  signals[CHANGES_LOST] = new_signal (object_class, "changes-lost", 1, G_TYPE_UINT64);
+
+  /**
+   * CairnMonitor::read-failed:
+   * @self: the monitor
+   * @error: why
+   *
+   * The change log or an item could not be read (a damaged database, a
+   * full disk). Nothing is skipped: the monitor reads again at the next
+   * commit, and cairn_monitor_get_read_error() tells the error until a
+   * read succeeds.
+   *
+   * Since: 0.1
+   */
+  signals[READ_FAILED] = new_signal (object_class, "read-failed", 1,
+                                     G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void
@@ -583,6 +640,7 @@ cairn_monitor_init (CairnMonitor *self)
   priv->context = g_main_context_ref_thread_default ();
   priv->cancellable = g_cancellable_new ();
   priv->scope = scope_new ();
+  priv->lent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init (&priv->queue);
 }
 
@@ -655,6 +713,11 @@ in_scope (const Scope       *scope,
 
 /* Reading */
 
+/* Notifications whose items one read loads at most; the rest are loaded
+ * when delivery reaches them, so that a long backlog is never held in
+ * memory with its payloads. */
+#define LOAD_AHEAD 256
+
 typedef struct
 {
   CairnStore *store;
@@ -662,6 +725,7 @@ typedef struct
   char *own_origin;
   CairnFetchScope *fetch_scope;
   gboolean batch;
+  gboolean carry_moves;
   guint64 from;
   guint64 bound;
 } ReadData;
@@ -669,9 +733,24 @@ typedef struct
 typedef struct
 {
   guint64 to;
-  gboolean more;
   GPtrArray *notifications;
 } ReadResult;
+
+static ReadData *
+read_data_new (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  ReadData *data = g_new0 (ReadData, 1);
+
+  data->store = g_object_ref (priv->store);
+  data->scope = scope_copy (priv->scope);
+  data->own_origin = g_strdup (cairn_store_get_origin (priv->store));
+  data->batch = priv->batch;
+  data->carry_moves = priv->gate != NULL;
+  if (priv->fetch_scope != NULL)
+    data->fetch_scope = cairn_fetch_scope_ref (priv->fetch_scope);
+  return data;
+}
 
 static void
 read_data_free (ReadData *data)
@@ -777,33 +856,174 @@ static gboolean
 carries_item (guint signal)
 {
   return signal == ITEM_ADDED || signal == ITEMS_ADDED || signal == ITEM_CHANGED ||
-         signal == ITEM_MOVED;
+         signal == ITEM_MOVED || signal == ITEMS_MOVED || signal == ITEMS_FLAGS_CHANGED;
+}
+
+/* Takes @change back out of @item: a move returns it to its source, a
+ * flag change is reversed (the log holds effective changes only, so the
+ * reversal is exact). Content cannot be taken back; it needs not be,
+ * because modifies of one entity are delivered as one, with the last
+ * content. */
+static void
+undo_change (CairnItem         *item,
+             const CairnChange *change)
+{
+  const CairnFlagsDelta *delta = cairn_change_get_flags_delta (change);
+  CairnFlags *flags = cairn_item_get_flags (item);
+  const CairnFlags *added, *removed;
+
+  if (cairn_change_get_operation (change) == CAIRN_CHANGE_MOVE)
+    {
+      cairn_item_set_collection_id (item, cairn_change_get_collection_id (change));
+      return;
+    }
+  if (cairn_change_get_operation (change) != CAIRN_CHANGE_FLAGS || delta == NULL)
+    return;
+
+  added = cairn_flags_delta_get_added (delta);
+  removed = cairn_flags_delta_get_removed (delta);
+  for (guint i = 0; i < cairn_flags_get_size (added); i++)
+    cairn_flags_remove (flags, cairn_flags_get_flag (added, i));
+  for (guint i = 0; i < cairn_flags_get_size (removed); i++)
+    cairn_flags_add (flags, cairn_flags_get_flag (removed, i));
 }
 
 static gboolean
-load_items (Notification     *notification,
-            CairnStore       *store,
-            CairnFetchScope  *fetch_scope,
-            GError          **error)
+carry_move_source (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
 {
-  notification->items = g_ptr_array_new_full (notification->changes->len, item_unref);
-  for (guint i = 0; i < notification->changes->len; i++)
-    {
-      CairnChange *change = g_ptr_array_index (notification->changes, i);
-      g_autoptr(GError) local_error = NULL;
-      CairnItem *item = cairn_store_get_item (store, cairn_change_get_entity_id (change),
-                                              fetch_scope, &local_error);
+  CairnChange *move = user_data;
 
-      if (item == NULL && !g_error_matches (local_error, CAIRN_STORE_ERROR,
-                                            CAIRN_STORE_ERROR_NOT_FOUND))
+  return _cairn_transaction_carry_move_source (transaction, move->entity_id, move->revision,
+                                               move->collection_id, error);
+}
+
+/* Reads the item of @change as it was at that change: the item now, with
+ * the later changes of the range (@later) and those after it (from the
+ * log) undone. Sets *@item to %NULL when the item is gone: its removal
+ * follows. A gone item's move is then passed on to that removal, or to
+ * the item's next move, so that it starts where the backend has it. */
+static gboolean
+load_item_at_change (ReadData     *data,
+                     guint64       range_end,
+                     CairnChange  *change,
+                     GPtrArray    *later,
+                     CairnItem   **item,
+                     GError      **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(CairnItem) now = NULL;
+
+  now = cairn_store_get_item (data->store, change->entity_id, data->fetch_scope, &local_error);
+  if (now == NULL)
+    {
+      *item = NULL;
+      if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      g_ptr_array_add (notification->items, item);
+      return !data->carry_moves || change->operation != CAIRN_CHANGE_MOVE ||
+             change->remote_id == NULL ||
+             cairn_store_write_sync (data->store, carry_move_source, change, NULL, NULL, error);
+    }
+
+  if (cairn_item_get_revision (now) > range_end)
+    {
+      g_autoptr(GPtrArray) beyond = _cairn_store_get_entity_changes (data->store,
+                                                                     CAIRN_ENTITY_ITEM,
+                                                                     change->entity_id,
+                                                                     range_end, error);
+
+      if (beyond == NULL)
+        return FALSE;
+      for (guint i = beyond->len; i > 0; i--)
+        if (in_scope (data->scope, g_ptr_array_index (beyond, i - 1), data->own_origin))
+          undo_change (now, g_ptr_array_index (beyond, i - 1));
+    }
+  for (guint i = later != NULL ? later->len : 0; i > 0; i--)
+    undo_change (now, g_ptr_array_index (later, i - 1));
+
+  /* The remote id known now: a create replayed since lends it. */
+  if (cairn_item_get_remote_id (now) != NULL)
+    {
+      g_free (change->remote_id);
+      change->remote_id = g_strdup (cairn_item_get_remote_id (now));
+    }
+  *item = g_steal_pointer (&now);
+  return TRUE;
+}
+
+/* Loads the items of up to LOAD_AHEAD of @notifications from @start.
+ * Changes whose item is gone are dropped; a notification left without
+ * changes is processed without being delivered. */
+static gboolean
+load_notifications (ReadData   *data,
+                    guint64     range_end,
+                    GPtrArray  *notifications,
+                    guint       start,
+                    GError    **error)
+{
+  for (guint i = start; i < notifications->len && i < start + LOAD_AHEAD; i++)
+    {
+      Notification *n = g_ptr_array_index (notifications, i);
+
+      if (n->loaded)
+        continue;
+      n->items = g_ptr_array_new_full (n->changes->len, item_unref);
+      for (guint j = 0; j < n->changes->len; )
+        {
+          CairnChange *change = g_ptr_array_index (n->changes, j);
+          CairnItem *item;
+
+          if (!load_item_at_change (data, range_end, change, g_ptr_array_index (n->later, j),
+                                    &item, error))
+            return FALSE;
+          if (item == NULL)
+            {
+              g_ptr_array_remove_index (n->changes, j);
+              g_ptr_array_remove_index (n->later, j);
+              continue;
+            }
+          g_set_object (&change->item, item);
+          g_ptr_array_add (n->items, item);
+          j++;
+        }
+      n->loaded = TRUE;
     }
 
   return TRUE;
+}
+
+/* For each item change, the changes of its entity delivered after it. */
+static GHashTable *
+index_later_changes (GPtrArray *coalesced)
+{
+  GHashTable *later = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GHashTable) following = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                                           (GDestroyNotify) g_ptr_array_unref);
+
+  for (guint i = coalesced->len; i > 0; i--)
+    {
+      CairnChange *change = g_ptr_array_index (coalesced, i - 1);
+      GPtrArray *after, *with;
+
+      if (change->entity_kind != CAIRN_ENTITY_ITEM)
+        continue;
+      after = g_hash_table_lookup (following, &change->entity_id);
+      with = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+      g_ptr_array_add (with, cairn_change_ref (change));
+      if (after != NULL)
+        {
+          g_hash_table_insert (later, change, g_ptr_array_ref (after));
+          for (guint j = 0; j < after->len; j++)
+            g_ptr_array_add (with, cairn_change_ref (g_ptr_array_index (after, j)));
+        }
+      g_hash_table_replace (following, &change->entity_id, with);
+    }
+
+  return later;
 }
 
 static void
@@ -816,12 +1036,14 @@ read_thread (GTask        *task,
   g_autoptr(GPtrArray) changes = NULL;
   g_autoptr(GPtrArray) selected = NULL;
   g_autoptr(GPtrArray) coalesced = NULL;
+  g_autoptr(GHashTable) later = NULL;
   g_autoptr(GError) error = NULL;
   ReadResult *result;
   Notification *current = NULL;
 
-  changes = cairn_store_get_changes_since (data->store, data->from, CAIRN_MONITOR_PAGE_SIZE,
-                                           &error);
+  /* The whole pending range at once: coalescing must see every pending
+   * change of an entity, not one page of them. */
+  changes = cairn_store_get_changes_since (data->store, data->from, 0, &error);
   if (changes == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -839,17 +1061,17 @@ read_thread (GTask        *task,
       result->to = data->bound;
     }
   else if (changes->len > 0)
-    {
-      result->to = cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1));
-      result->more = changes->len >= CAIRN_MONITOR_PAGE_SIZE;
-    }
+    result->to = cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1));
 
   selected = g_ptr_array_new_full (changes->len, (GDestroyNotify) cairn_change_unref);
   for (guint i = 0; i < changes->len; i++)
     if (in_scope (data->scope, g_ptr_array_index (changes, i), data->own_origin))
       g_ptr_array_add (selected, cairn_change_ref (g_ptr_array_index (changes, i)));
+  g_clear_pointer (&changes, g_ptr_array_unref);
 
   coalesced = _cairn_coalesce_changes (selected);
+  if (data->fetch_scope != NULL)
+    later = index_later_changes (coalesced);
   for (guint i = 0; i < coalesced->len; i++)
     {
       CairnChange *change = g_ptr_array_index (coalesced, i);
@@ -859,22 +1081,23 @@ read_thread (GTask        *task,
           current = g_new0 (Notification, 1);
           current->signal = signal_for (change, data->batch);
           current->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+          current->later = g_ptr_array_new_with_free_func (later_unref);
+          current->loaded = data->fetch_scope == NULL || !carries_item (current->signal);
           g_ptr_array_add (result->notifications, current);
         }
       g_ptr_array_add (current->changes, cairn_change_ref (change));
+      if (later != NULL && g_hash_table_lookup (later, change) != NULL)
+        g_ptr_array_add (current->later, g_ptr_array_ref (g_hash_table_lookup (later, change)));
+      else
+        g_ptr_array_add (current->later, NULL);
     }
 
-  for (guint i = 0; data->fetch_scope != NULL && i < result->notifications->len; i++)
+  if (data->fetch_scope != NULL &&
+      !load_notifications (data, result->to, result->notifications, 0, &error))
     {
-      Notification *notification = g_ptr_array_index (result->notifications, i);
-
-      if (carries_item (notification->signal) &&
-          !load_items (notification, data->store, data->fetch_scope, &error))
-        {
-          read_result_free (result);
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
+      read_result_free (result);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
     }
 
   g_task_return_pointer (task, result, (GDestroyNotify) read_result_free);
@@ -897,45 +1120,67 @@ persist_position (CairnMonitorPrivate *priv)
 
 static void dispatch (CairnMonitor *self);
 
+/* Drops the monitor's weak reference of a read or load; returns the
+ * monitor, or %NULL if the task was cancelled (the monitor is gone). */
+static CairnMonitor *
+task_monitor (gpointer  user_data,
+              GError   *error)
+{
+  GWeakRef *weak = user_data;
+  CairnMonitor *self = g_weak_ref_get (weak);
+
+  g_weak_ref_clear (weak);
+  g_free (weak);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_object (&self);
+      return NULL;
+    }
+  /* Not cancelled, so not disposed. */
+  g_assert (self != NULL);
+  return self;
+}
+
 static void
 read_done (GObject      *source,
            GAsyncResult *res,
            gpointer      user_data)
 {
-  GWeakRef *weak = user_data;
-  g_autoptr(CairnMonitor) self = g_weak_ref_get (weak);
+  g_autoptr(GError) error = NULL;
+  ReadResult *result = g_task_propagate_pointer (G_TASK (res), &error);
+  g_autoptr(CairnMonitor) self = task_monitor (user_data, error);
   CairnMonitorPrivate *priv;
   CairnRecording *recording;
-  g_autoptr(GError) error = NULL;
-  ReadResult *result;
 
-  g_weak_ref_clear (weak);
-  g_free (weak);
-  result = g_task_propagate_pointer (G_TASK (res), &error);
-  if (result == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (self == NULL)
     return;
-  /* Not cancelled, so not disposed. */
-  g_assert (self != NULL);
   priv = cairn_monitor_get_instance_private (self);
   recording = priv->recording;
 
   priv->reading = FALSE;
   if (result == NULL)
     {
-      /* A plain monitor can only go on from now; a recorder must not skip
-       * and keeps its cursor for the agent to resynchronise. */
+      /* A plain monitor goes on from now and tells its users to read the
+       * state again; a recorder must not skip and keeps its cursor for the
+       * agent to resynchronise. */
       if (recording == NULL &&
-          g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_EXPIRED))
-        cairn_store_get_revision (priv->store, &priv->revision, NULL);
-      g_warning ("Cannot read the changes of %s: %s", cairn_store_get_path (priv->store),
-                 error->message);
+          g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_EXPIRED) &&
+          cairn_store_get_revision (priv->store, &priv->revision, NULL))
+        {
+          g_signal_emit (self, signals[CHANGES_LOST], 0, priv->revision);
+          return;
+        }
+      g_clear_error (&priv->read_error);
+      priv->read_error = g_error_copy (error);
+      g_signal_emit (self, signals[READ_FAILED], 0, error);
       return;
     }
 
+  g_clear_error (&priv->read_error);
   priv->revision = result->to;
   if (recording != NULL && result->notifications->len <= recording->delivered)
     {
-      /* Nothing in scope: the whole page is processed at once. */
+      /* Nothing in scope: the whole range is processed at once. */
       if (recording->revision != result->to || recording->batch_end != 0)
         {
           recording->revision = result->to;
@@ -954,11 +1199,18 @@ read_done (GObject      *source,
   g_ptr_array_set_free_func (result->notifications, NULL);
   for (guint i = 0; i < result->notifications->len; i++)
     g_queue_push_tail (&priv->queue, g_ptr_array_index (result->notifications, i));
-  if (result->more)
-    priv->dirty = TRUE;
   read_result_free (result);
 
   dispatch (self);
+}
+
+static gpointer
+weak_ref_new (CairnMonitor *self)
+{
+  GWeakRef *weak = g_new (GWeakRef, 1);
+
+  g_weak_ref_init (weak, self);
+  return weak;
 }
 
 static void
@@ -966,10 +1218,9 @@ read_changes (CairnMonitor *self)
 {
   CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
   g_autoptr(GTask) task = NULL;
-  GWeakRef *weak;
   ReadData *data;
 
-  if (priv->reading || !g_queue_is_empty (&priv->queue) || priv->waiting)
+  if (priv->reading || priv->loading || !g_queue_is_empty (&priv->queue) || priv->waiting)
     {
       priv->dirty = TRUE;
       return;
@@ -978,24 +1229,108 @@ read_changes (CairnMonitor *self)
   priv->reading = TRUE;
   priv->dirty = FALSE;
 
-  data = g_new0 (ReadData, 1);
-  data->store = g_object_ref (priv->store);
-  data->scope = scope_copy (priv->scope);
-  data->own_origin = g_strdup (cairn_store_get_origin (priv->store));
-  data->batch = priv->batch;
-  if (priv->fetch_scope != NULL)
-    data->fetch_scope = cairn_fetch_scope_ref (priv->fetch_scope);
+  data = read_data_new (self);
   data->from = priv->recording ? priv->recording->revision : priv->revision;
   data->bound = priv->recording ? priv->recording->batch_end : 0;
 
   /* The read does not keep the monitor alive: dropping the monitor
    * stops delivery at once. */
-  weak = g_new (GWeakRef, 1);
-  g_weak_ref_init (weak, self);
-  task = g_task_new (NULL, priv->cancellable, read_done, weak);
+  task = g_task_new (NULL, priv->cancellable, read_done, weak_ref_new (self));
   g_task_set_source_tag (task, read_changes);
   g_task_set_task_data (task, data, (GDestroyNotify) read_data_free);
   g_task_run_in_thread (task, read_thread);
+}
+
+/* Loading the items of the next notifications */
+
+typedef struct
+{
+  ReadData *read;
+  guint64 range_end;
+  GPtrArray *notifications;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  read_data_free (data->read);
+  g_ptr_array_unref (data->notifications);
+  g_free (data);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  GError *error = NULL;
+
+  if (load_notifications (data->read, data->range_end, data->notifications, 0, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+apply_lent_remote_ids (CairnMonitorPrivate *priv,
+                       Notification        *n);
+
+static void
+load_done (GObject      *source,
+           GAsyncResult *res,
+           gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  LoadData *data = g_task_get_task_data (G_TASK (res));
+  gboolean loaded = g_task_propagate_boolean (G_TASK (res), &error);
+  g_autoptr(CairnMonitor) self = task_monitor (user_data, error);
+  CairnMonitorPrivate *priv;
+
+  if (self == NULL)
+    return;
+  priv = cairn_monitor_get_instance_private (self);
+  priv->loading = FALSE;
+
+  /* Back to the head of the queue, in order, loaded or not. */
+  for (guint i = data->notifications->len; i > 0; i--)
+    {
+      Notification *n = g_ptr_array_steal_index (data->notifications, i - 1);
+
+      apply_lent_remote_ids (priv, n);
+      g_queue_push_head (&priv->queue, n);
+    }
+  if (!loaded)
+    {
+      g_clear_error (&priv->read_error);
+      priv->read_error = g_error_copy (error);
+      g_signal_emit (self, signals[READ_FAILED], 0, error);
+      return;
+    }
+  dispatch (self);
+}
+
+/* Takes the next notifications off the queue while their items are read
+ * in a worker thread. */
+static void
+load_more (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  g_autoptr(GTask) task = NULL;
+  LoadData *data = g_new0 (LoadData, 1);
+
+  data->read = read_data_new (self);
+  data->range_end = priv->revision;
+  data->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) notification_free);
+  while (data->notifications->len < LOAD_AHEAD && !g_queue_is_empty (&priv->queue))
+    g_ptr_array_add (data->notifications, g_queue_pop_head (&priv->queue));
+
+  priv->loading = TRUE;
+  task = g_task_new (NULL, priv->cancellable, load_done, weak_ref_new (self));
+  g_task_set_source_tag (task, load_more);
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_thread);
 }
 
 /* Delivery */
@@ -1105,6 +1440,7 @@ emit_notification (CairnMonitor *self,
   if (priv->gate != NULL)
     {
       priv->held = n;
+      priv->held_delivered = FALSE;
       priv->gate (self, priv->gate_data);
       return TRUE;
     }
@@ -1121,17 +1457,31 @@ dispatch (CairnMonitor *self)
   /* A handler may drop the last reference to the monitor. */
   g_object_ref (self);
   priv->dispatching = TRUE;
-  while (!priv->waiting && (n = g_queue_pop_head (&priv->queue)) != NULL)
+  while (!priv->waiting && !priv->loading && (n = g_queue_peek_head (&priv->queue)) != NULL)
     {
+      if (!n->loaded)
+        {
+          load_more (self);
+          break;
+        }
+      g_queue_pop_head (&priv->queue);
       priv->waiting = priv->recording != NULL;
+      /* Every item of it is gone: its removal follows. */
+      if (n->changes->len == 0)
+        {
+          notification_free (n);
+          _cairn_monitor_processed (self);
+          continue;
+        }
       if (!emit_notification (self, n))
         notification_free (n);
     }
   priv->dispatching = FALSE;
 
-  if (!priv->waiting && priv->dirty && !g_cancellable_is_cancelled (priv->cancellable))
+  if (!priv->waiting && !priv->loading && priv->dirty &&
+      !g_cancellable_is_cancelled (priv->cancellable))
     read_changes (self);
-  if (!priv->waiting && !priv->reading && priv->caught_up != NULL)
+  if (!priv->waiting && !priv->reading && !priv->loading && priv->caught_up != NULL)
     priv->caught_up (self, priv->gate_data);
   g_object_unref (self);
 }
@@ -1181,6 +1531,7 @@ _cairn_monitor_processed (CairnMonitor *self)
       recording->batch_end = 0;
       recording->delivered = 0;
       priv->dirty = TRUE;
+      g_hash_table_remove_all (priv->lent);
     }
   persist_position (priv);
   priv->waiting = FALSE;
@@ -1227,7 +1578,123 @@ _cairn_monitor_deliver_held (CairnMonitor *self)
 
   g_return_if_fail (priv->held != NULL);
 
+  priv->held_delivered = TRUE;
   call_observer (self, priv->held);
+}
+
+/* Whether the held notification has an observer callback: a resource
+ * refuses the changes it has none for instead of dropping them. */
+gboolean
+_cairn_monitor_held_has_callback (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  CairnObserverInterface *iface;
+
+  g_return_val_if_fail (priv->held != NULL && priv->observer != NULL, FALSE);
+
+  iface = CAIRN_OBSERVER_GET_IFACE (priv->observer);
+  switch (priv->held->signal)
+    {
+    case ITEM_ADDED: return iface->item_added != NULL;
+    case ITEM_CHANGED: return iface->item_changed != NULL;
+    case ITEMS_FLAGS_CHANGED: return iface->items_flags_changed != NULL;
+    case ITEM_MOVED: return iface->item_moved != NULL;
+    case ITEM_REMOVED: return iface->item_removed != NULL;
+    case ITEMS_ADDED: return iface->items_added != NULL;
+    case ITEMS_MOVED: return iface->items_moved != NULL;
+    case ITEMS_REMOVED: return iface->items_removed != NULL;
+    case COLLECTION_ADDED: return iface->collection_added != NULL;
+    case COLLECTION_CHANGED: return iface->collection_changed != NULL;
+    case COLLECTION_MOVED: return iface->collection_moved != NULL;
+    case COLLECTION_REMOVED: return iface->collection_removed != NULL;
+    case TAG_ADDED: return iface->tag_added != NULL;
+    case TAG_CHANGED: return iface->tag_changed != NULL;
+    case TAG_REMOVED: return iface->tag_removed != NULL;
+    case ITEM_TAGS_CHANGED: return iface->item_tags_changed != NULL;
+    case RELATION_ADDED: return iface->relation_added != NULL;
+    case RELATION_REMOVED: return iface->relation_removed != NULL;
+    default: g_assert_not_reached ();
+    }
+}
+
+/* Reads the recorder's range again, with the changes committed since,
+ * when nothing of it has reached the observer yet: coalescing then spans
+ * those too (an item created and removed while offline is nothing).
+ * Returns whether a read started; the gate is called again after it. */
+gboolean
+_cairn_monitor_refresh (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  if (priv->recording == NULL || !priv->dirty || priv->reading || priv->loading ||
+      priv->dispatching || priv->recording->delivered > 0 || priv->held_delivered)
+    return FALSE;
+
+  g_clear_pointer (&priv->held, notification_free);
+  g_queue_clear_full (&priv->queue, (GDestroyNotify) notification_free);
+  priv->recording->batch_end = 0;
+  priv->page_length = 0;
+  priv->waiting = FALSE;
+  read_changes (self);
+  return TRUE;
+}
+
+static char *
+lent_key (CairnEntityKind kind,
+          guint64         id)
+{
+  return g_strdup_printf ("%d:%" G_GUINT64_FORMAT, kind, id);
+}
+
+static void
+lend_to_notification (Notification    *n,
+                      CairnEntityKind  kind,
+                      guint64          id,
+                      const char      *remote_id)
+{
+  for (guint i = 0; i < n->changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (n->changes, i);
+
+      if (change->entity_kind != kind || change->entity_id != id)
+        continue;
+      g_free (change->remote_id);
+      change->remote_id = g_strdup (remote_id);
+      if (change->item != NULL)
+        cairn_item_set_remote_id (change->item, remote_id);
+    }
+}
+
+static void
+apply_lent_remote_ids (CairnMonitorPrivate *priv,
+                       Notification        *n)
+{
+  for (guint i = 0; i < n->changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (n->changes, i);
+      g_autofree char *key = lent_key (change->entity_kind, change->entity_id);
+      const char *remote_id = g_hash_table_lookup (priv->lent, key);
+
+      if (remote_id != NULL)
+        lend_to_notification (n, change->entity_kind, change->entity_id, remote_id);
+    }
+}
+
+/* The backend gave entity @id the remote id @remote_id when one of its
+ * changes was replayed: the notifications still to come carry it. */
+void
+_cairn_monitor_lend_remote_id (CairnMonitor    *self,
+                               CairnEntityKind  kind,
+                               guint64          id,
+                               const char      *remote_id)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_hash_table_replace (priv->lent, lent_key (kind, id), g_strdup (remote_id));
+  if (priv->held != NULL)
+    lend_to_notification (priv->held, kind, id, remote_id);
+  for (GList *l = priv->queue.head; l != NULL; l = l->next)
+    lend_to_notification (l->data, kind, id, remote_id);
 }
 
 /* Notifications of the current page not yet processed, and the revision
@@ -1682,4 +2149,23 @@ cairn_monitor_get_observer (CairnMonitor *self)
   g_return_val_if_fail (CAIRN_IS_MONITOR (self), NULL);
 
   return priv->observer;
+}
+
+/**
+ * cairn_monitor_get_read_error:
+ * @self: a #CairnMonitor
+ *
+ * Returns: (transfer none) (nullable): why the last read of the change log
+ *   failed, or %NULL if it succeeded (see #CairnMonitor::read-failed)
+ *
+ * Since: 0.1
+ */
+const GError *
+cairn_monitor_get_read_error (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_MONITOR (self), NULL);
+
+  return priv->read_error;
 }

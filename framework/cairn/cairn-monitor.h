@@ -79,4 +79,7 @@ void             cairn_monitor_set_observer         (CairnMonitor     *self,
 CAIRN_AVAILABLE_IN_ALL
 CairnObserver   *cairn_monitor_get_observer         (CairnMonitor     *self);
 
+CAIRN_AVAILABLE_IN_ALL
+const GError    *cairn_monitor_get_read_error    (CairnMonitor     *self);
+
 G_END_DECLS

@@ -113,6 +113,7 @@ static const GDBusErrorEntry resource_dbus_errors[] = {
   { CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS, "org.cairn.Resource.Error.NeedsCredentials" },
   { CAIRN_RESOURCE_ERROR_NOT_RUNNING, "org.cairn.Resource.Error.NotRunning" },
   { CAIRN_RESOURCE_ERROR_INVALID, "org.cairn.Resource.Error.Invalid" },
+  { CAIRN_RESOURCE_ERROR_NOT_SUPPORTED, "org.cairn.Resource.Error.NotSupported" },
 };
 
 static const GDBusErrorEntry scheduler_dbus_errors[] = {
@@ -348,11 +349,24 @@ get_held (CairnResource  *self,
   return recorder != NULL && _cairn_monitor_get_held (CAIRN_MONITOR (recorder), changes, items);
 }
 
+static void keep_failed (CairnResource *self,
+                         GPtrArray     *changes,
+                         const char    *reason);
+
 static void
 deliver (CairnResource *self)
 {
+  CairnMonitor *recorder = CAIRN_MONITOR (get_recorder (self));
+  GPtrArray *changes, *items;
+
   set_working (self, "Replaying local changes");
-  _cairn_monitor_deliver_held (CAIRN_MONITOR (get_recorder (self)));
+  /* Dropping a change the backend never got would lose it silently. */
+  if (!_cairn_monitor_held_has_callback (recorder) && get_held (self, &changes, &items))
+    {
+      keep_failed (self, changes, "Not supported by this resource");
+      return;
+    }
+  _cairn_monitor_deliver_held (recorder);
 }
 
 static void
@@ -365,6 +379,10 @@ run_replay (CairnResource      *self,
   priv->replay_queued = FALSE;
   priv->replay_task = g_object_ref (task);
   priv->replayed_in_task = 0;
+  /* Changes made while the resource waited coalesce with the held ones;
+   * the gate calls back once they are read. */
+  if (get_recorder (self) != NULL && _cairn_monitor_refresh (CAIRN_MONITOR (get_recorder (self))))
+    return;
   if (get_held (self, &changes, &items))
     deliver (self);
   else if (priv->recorder_idle || get_recorder (self) == NULL)
@@ -418,11 +436,26 @@ store_remote_ids (CairnTransaction  *transaction,
                   GError           **error)
 {
   RemoteIds *ids = user_data;
+  g_autoptr(GError) local_error = NULL;
 
-  return _cairn_transaction_set_remote_ids (transaction,
+  if (!_cairn_transaction_set_remote_ids (transaction,
+                                          cairn_change_get_entity_kind (ids->change),
+                                          cairn_change_get_entity_id (ids->change),
+                                          ids->remote_id, ids->remote_revision, &local_error))
+    {
+      /* Removed since: its removal must still find it in the backend. */
+      if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  return ids->remote_id == NULL ||
+         _cairn_transaction_lend_remote_id (transaction,
                                             cairn_change_get_entity_kind (ids->change),
                                             cairn_change_get_entity_id (ids->change),
-                                            ids->remote_id, ids->remote_revision, error);
+                                            cairn_change_get_revision (ids->change),
+                                            ids->remote_id, error);
 }
 
 static void
@@ -432,14 +465,21 @@ apply_replayed (CairnResource *self,
 {
   CairnChange *change = g_ptr_array_index (changes, 0);
   RemoteIds ids = { change, outcome->remote_id, outcome->remote_revision };
+  CairnEntityKind kind = cairn_change_get_entity_kind (change);
   g_autoptr(GError) error = NULL;
 
-  if ((ids.remote_id != NULL || ids.remote_revision != NULL) &&
-      cairn_change_get_operation (change) != CAIRN_CHANGE_REMOVE &&
-      (cairn_change_get_entity_kind (change) == CAIRN_ENTITY_ITEM ||
-       cairn_change_get_entity_kind (change) == CAIRN_ENTITY_COLLECTION) &&
-      !cairn_store_write_sync (get_store (self), store_remote_ids, &ids, NULL, NULL, &error) &&
-      !g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+  if (ids.remote_id == NULL && ids.remote_revision == NULL)
+    {
+      processed (self);
+      return;
+    }
+  if (cairn_change_get_operation (change) == CAIRN_CHANGE_REMOVE ||
+      (kind != CAIRN_ENTITY_ITEM && kind != CAIRN_ENTITY_COLLECTION))
+    {
+      processed (self);
+      return;
+    }
+  if (!cairn_store_write_sync (get_store (self), store_remote_ids, &ids, NULL, NULL, &error))
     {
       /* The backend has the change but the store lacks its remote id:
        * replay it again later, which an idempotent resource allows. */
@@ -448,6 +488,9 @@ apply_replayed (CairnResource *self,
                                          error->message });
       return;
     }
+  if (ids.remote_id != NULL)
+    _cairn_monitor_lend_remote_id (CAIRN_MONITOR (get_recorder (self)), kind,
+                                   cairn_change_get_entity_id (change), ids.remote_id);
   processed (self);
 }
 
@@ -1966,6 +2009,13 @@ cairn_resource_retrieve_items_async (CairnResource       *self,
   g_return_if_fail (CAIRN_IS_RESOURCE (self));
   g_return_if_fail (item_ids != NULL || n_items == 0);
 
+  if (CAIRN_RESOURCE_GET_CLASS (self)->retrieve_item == NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, cairn_resource_retrieve_items_async,
+                               CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
+                               "Resource %s cannot retrieve single items", get_id (self));
+      return;
+    }
   for (gsize i = 0; i < n_items; i++)
     if (item_ids[i] == 0 || item_ids[i] > G_MAXINT64)
       {

@@ -35,6 +35,8 @@ G_BEGIN_DECLS
  *   running
  * @CAIRN_RESOURCE_ERROR_INVALID: a request names something the resource does
  *   not own
+ * @CAIRN_RESOURCE_ERROR_NOT_SUPPORTED: the resource cannot do this: it has
+ *   no callback for a kind of change, or cannot retrieve single items
  *
  * Errors of resources.
  *
@@ -47,6 +49,7 @@ typedef enum
   CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS,
   CAIRN_RESOURCE_ERROR_NOT_RUNNING,
   CAIRN_RESOURCE_ERROR_INVALID,
+  CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
 } CairnResourceError;
 
 /**

@@ -62,6 +62,11 @@ GHashTable      *_cairn_store_list_pending_items    (CairnStore  *self,
                                                      const char  *resource,
                                                      const char  *origin,
                                                      GError     **error);
+GPtrArray       *_cairn_store_get_entity_changes    (CairnStore       *self,
+                                                    CairnEntityKind   kind,
+                                                    guint64           id,
+                                                    guint64           revision,
+                                                    GError          **error);
 CairnFlagsDelta *_cairn_store_get_pending_flags     (CairnStore  *self,
                                                      guint64      item_id,
                                                      guint64      revision,

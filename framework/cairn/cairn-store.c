@@ -2329,6 +2329,41 @@ cairn_store_get_changes_since (CairnStore  *self,
   return g_steal_pointer (&changes);
 }
 
+/* The change log entries of one entity after @revision, in order: what a
+ * monitor undoes to see the entity as it was at an earlier change. */
+GPtrArray *
+_cairn_store_get_entity_changes (CairnStore       *self,
+                                 CairnEntityKind   kind,
+                                 guint64           id,
+                                 guint64           revision,
+                                 GError          **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+  int rc;
+
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT " CHANGE_COLUMNS " FROM change_log "
+                                  "WHERE revision > ? AND entity_kind = ? AND entity_id = ? "
+                                  "ORDER BY revision, seq",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, revision);
+  sqlite3_bind_int (stmt, 2, kind);
+  sqlite3_bind_int64 (stmt, 3, id);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    g_ptr_array_add (changes, change_from_row (stmt, 0));
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&changes);
+}
+
 /* Cursors and garbage collection take the write lock: they write, but
  * they are not data changes and get no revision. */
 typedef gboolean (*LockedFunc) (CairnStore  *self,

@@ -1089,10 +1089,9 @@ replay_flags (CairnMaildirResource  *self,
   gboolean keywords_changed;
   guint64 collection_id;
 
-  item = cairn_store_get_item (get_store (self), cairn_change_get_entity_id (change), NULL, error);
-  if (item == NULL)
-    return g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND) ?
-           (g_clear_error (error), TRUE) : FALSE;
+  /* The item where it was at this change: a later move is replayed
+   * after it, and carries the renamed file along. */
+  item = g_object_ref (cairn_change_get_item (change));
   uid = cairn_item_get_remote_id (item);
   /* Never written to the maildir: its creation will carry the flags. */
   if (uid == NULL)

@@ -1109,6 +1109,189 @@ START_TEST (test_coalesce_tags_and_relations)
 }
 END_TEST
 
+/* Coalescing spans everything pending, not one page: an item created
+ * before 1,500 other adds and removed after them is never delivered. */
+START_TEST (test_coalesce_whole_range)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  guint64 inbox = make_collection (store, 0, "INBOX");
+  guint64 gone;
+  GError *error = NULL;
+
+  recorder = cairn_change_recorder_new (store, "range", &error);
+  assert_no_error (error);
+  g_clear_object (&recorder);
+  gone = make_item (store, inbox, "gone");
+  for (guint i = 0; i < 1500; i++)
+    {
+      g_autofree char *remote_id = g_strdup_printf ("%u", i);
+
+      g_ptr_array_add (items, new_mail (inbox, remote_id, "e"));
+    }
+  ck_assert (cairn_store_create_items_sync (store, items, NULL, NULL));
+  delete_item (gone);
+
+  recorder = cairn_change_recorder_new (store, "range", &error);
+  assert_no_error (error);
+  cairn_monitor_set_batch (CAIRN_MONITOR (recorder), TRUE);
+  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (observer));
+  wait_for_lines (observer, 2, 20);
+  settle (100);
+  ck_assert_uint_eq (observer->lines->len, 2);
+  ck_assert (g_str_has_prefix (g_ptr_array_index (observer->lines, 0), "items-added 2,3,"));
+  ck_assert (g_str_has_suffix (g_ptr_array_index (observer->lines, 1), ",1501"));
+}
+END_TEST
+
+static void
+record_item_state (CairnMonitor *monitor,
+                   const char   *what,
+                   CairnChange  *change,
+                   TestObserver *observer)
+{
+  CairnItem *item = cairn_change_get_item (change);
+  g_autofree char *flags = describe_flags (cairn_item_get_flags (item));
+  g_autofree char *text = NULL;
+  CairnPart *part = cairn_item_get_part (item, CAIRN_PART_RFC822);
+
+  if (part != NULL)
+    text = g_strndup (g_bytes_get_data (cairn_part_get_data (part), NULL),
+                      g_bytes_get_size (cairn_part_get_data (part)));
+  g_ptr_array_add (observer->lines,
+                   g_strdup_printf ("%s in %" G_GUINT64_FORMAT " [%s] %s", what,
+                                    cairn_item_get_collection_id (item), flags,
+                                    text ? text : "-"));
+}
+
+static void
+on_item_changed_state (CairnMonitor *monitor, CairnChange *change, CairnItem *item,
+                       const char * const *parts, TestObserver *observer)
+{
+  ck_assert_ptr_eq (item, cairn_change_get_item (change));
+  record_item_state (monitor, "changed", change, observer);
+}
+
+static void
+on_item_moved_state (CairnMonitor *monitor, CairnChange *change, CairnItem *item,
+                     guint64 source, guint64 destination, TestObserver *observer)
+{
+  record_item_state (monitor, "moved", change, observer);
+}
+
+static void
+on_flags_state (CairnMonitor *monitor, GPtrArray *changes, const CairnFlags *added,
+                const CairnFlags *removed, TestObserver *observer)
+{
+  record_item_state (monitor, "flags", g_ptr_array_index (changes, 0), observer);
+}
+
+typedef struct
+{
+  CairnItem *item;
+  guint64 destination;
+} EditAndMove;
+
+static gboolean
+edit_and_move_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  EditAndMove *edit = data;
+
+  return cairn_transaction_modify_item (txn, edit->item, 0, error) &&
+         cairn_transaction_move_item (txn, cairn_item_get_id (edit->item), edit->destination,
+                                      error);
+}
+
+/* Each change comes with its item as it was at that change: an edit made
+ * before a move is delivered in the source, flags set between two moves
+ * travel with the moved item, and the last change sees the final item. */
+START_TEST (test_item_as_at_change)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnMonitor) monitor = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  guint64 a = make_collection (store, 0, "A");
+  guint64 b = make_collection (store, 0, "B");
+  guint64 c = make_collection (store, 0, "C");
+  guint64 id = make_item (store, a, "x");
+  g_autoptr(GBytes) body = g_bytes_new_static ("edited", 6);
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, body);
+  g_autoptr(CairnItem) item = cairn_store_get_item (store, id, NULL, NULL);
+  EditAndMove edit = { item, b };
+  g_autoptr(CairnStore) other = cairn_store_open (db_path, NULL, NULL);
+  GError *error = NULL;
+  const char * const expected[] = {
+    "changed in 1 [] edited",
+    "moved in 3 [] edited",
+    "flags in 3 [\\Seen] edited",
+    NULL
+  };
+
+  /* On a store object of its own, the monitor hears of the writes only
+   * from the bus, once they are all made, and reads them at once. */
+  monitor = cairn_monitor_new (other, &error);
+  assert_no_error (error);
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  cairn_monitor_set_fetch_scope (monitor, scope);
+  g_signal_connect (monitor, "item-changed", G_CALLBACK (on_item_changed_state), observer);
+  g_signal_connect (monitor, "item-moved", G_CALLBACK (on_item_moved_state), observer);
+  g_signal_connect (monitor, "items-flags-changed", G_CALLBACK (on_flags_state), observer);
+
+  cairn_item_set_part (item, part);
+  write_with (store, edit_and_move_block, &edit);
+  change_flags (id, "\\Seen", NULL);
+  move_item (id, c);
+  wait_for_lines (observer, 3, 20);
+  settle (100);
+  assert_lines (observer, expected);
+}
+END_TEST
+
+static void
+on_changes_lost (CairnMonitor *monitor,
+                 guint64       revision,
+                 guint64      *resumed)
+{
+  *resumed = revision;
+}
+
+/* A monitor whose changes were collected before it read them says so,
+ * with the revision it goes on from, and then delivers what follows. */
+START_TEST (test_changes_lost)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnMonitor) monitor = NULL;
+  guint64 inbox = make_collection (store, 0, "INBOX");
+  guint64 resumed = 0, head = 0;
+  g_autoptr(CairnStore) other = cairn_store_open (db_path, NULL, NULL);
+  GError *error = NULL;
+
+  /* Reading only after the writes below, which it hears of from the bus. */
+  monitor = cairn_monitor_new (other, &error);
+  assert_no_error (error);
+  cairn_monitor_set_observer (monitor, CAIRN_OBSERVER (observer));
+  g_signal_connect (monitor, "changes-lost", G_CALLBACK (on_changes_lost), &resumed);
+
+  make_item (store, inbox, "lost-1");
+  make_item (store, inbox, "lost-2");
+  ck_assert (cairn_store_get_revision (store, &head, &error));
+  ck_assert (cairn_store_set_cursor (store, "ahead", head, &error));
+  ck_assert (cairn_store_collect_garbage (store, NULL, &error));
+  assert_no_error (error);
+
+  while (resumed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  ck_assert_uint_eq (resumed, head);
+  ck_assert_uint_eq (cairn_monitor_get_revision (monitor), head);
+  ck_assert_uint_eq (observer->lines->len, 0);
+
+  make_item (store, inbox, "after");
+  wait_for_lines (observer, 1, 20);
+  ck_assert_str_eq (g_ptr_array_index (observer->lines, 0), "item-added 3 in 1 -");
+}
+END_TEST
+
 START_TEST (test_batches)
 {
   g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
@@ -1384,6 +1567,9 @@ main (int   argc,
     { "coalescing", test_coalesce_remove_after_move },
     { "coalescing", test_coalesce_tags_and_relations },
     { "recorder", test_batches },
+    { "coalescing", test_coalesce_whole_range },
+    { "delivery", test_item_as_at_change },
+    { "delivery", test_changes_lost },
     { "recorder", test_recorder_resumes_and_counts },
     { "recorder", test_recorder_survives_sigkill },
   };

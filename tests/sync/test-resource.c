@@ -382,6 +382,22 @@ set_text (CairnTransaction  *transaction,
   return cairn_transaction_modify_item (transaction, item, 0, error);
 }
 
+typedef struct
+{
+  guint64 item;
+  guint64 destination;
+} MoveTo;
+
+static gboolean
+move_to (CairnTransaction  *transaction,
+         gpointer           user_data,
+         GError           **error)
+{
+  MoveTo *move = user_data;
+
+  return cairn_transaction_move_item (transaction, move->item, move->destination, error);
+}
+
 static void
 edit_locally (const char *folder,
               const char *remote_id,
@@ -656,6 +672,76 @@ START_TEST (test_password)
 }
 END_TEST
 
+/* The memory backend has no callback for moves and removals: they are
+ * kept as failed changes, never dropped as if replayed. */
+START_TEST (test_unsupported_change_fails)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnCollection) year = NULL;
+  g_autoptr(CairnItem) a = NULL;
+  g_autoptr(GPtrArray) failed = NULL;
+  g_auto(GStrv) note = NULL;
+  GError *error = NULL;
+
+  synchronize (resource);
+  a = find_item ("work", "a");
+  year = find_collection ("work/2026");
+  ck_assert (cairn_store_write_sync (client, move_to, &(MoveTo) { cairn_item_get_id (a),
+                                                                  cairn_collection_get_id (year) },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed (resource);
+
+  failed = cairn_resource_list_failed_changes (resource, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (failed->len, 1);
+  ck_assert_str_eq (cairn_failed_change_get_reason (g_ptr_array_index (failed, 0)),
+                    "Not supported by this resource");
+  ck_assert_int_eq (cairn_change_get_operation (
+                      cairn_failed_change_get_change (g_ptr_array_index (failed, 0))),
+                    CAIRN_CHANGE_MOVE);
+  note = backend_get ("a");
+  ck_assert_str_eq (note[0], "work");
+  stop_resource (resource);
+}
+END_TEST
+
+static void
+retrieved (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  cairn_resource_retrieve_items_finish (CAIRN_RESOURCE (source), result, &wait->error);
+  wait->done = TRUE;
+}
+
+/* A resource without retrieve_item answers RetrieveItems with an error. */
+START_TEST (test_retrieve_items_not_supported)
+{
+  CairnResource *resource = start_resource ();
+  CairnResourceClass *klass = CAIRN_RESOURCE_GET_CLASS (resource);
+  g_autoptr(CairnItem) a = NULL;
+  Wait wait = { FALSE, NULL, NULL };
+  guint64 id;
+
+  synchronize (resource);
+  a = find_item ("work", "a");
+  id = cairn_item_get_id (a);
+  klass->retrieve_item = NULL;
+  cairn_resource_retrieve_items_async (resource, &id, 1, NULL, NULL, retrieved, &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  ck_assert_msg (g_error_matches (wait.error, CAIRN_RESOURCE_ERROR,
+                                  CAIRN_RESOURCE_ERROR_NOT_SUPPORTED),
+                 "got %s", wait.error ? wait.error->message : "no error");
+  g_clear_error (&wait.error);
+  klass->retrieve_item = retrieve_item;
+  stop_resource (resource);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -668,6 +754,8 @@ main (void)
     { "conflicts", test_conflict_keep_both },
     { "parts", test_fetch_missing_part },
     { "credentials", test_password },
+    { "replay", test_unsupported_change_fails },
+    { "parts", test_retrieve_items_not_supported },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("resource", cases, G_N_ELEMENTS (cases),
