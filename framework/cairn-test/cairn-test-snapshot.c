@@ -230,7 +230,7 @@ describe (GBytes *content)
       head = g_strndup (subject + 9, end ? (gsize) (end - subject - 9) : 60);
     }
   else
-    head = g_strndup (data, MIN (size, 60));
+    head = size ? g_strndup (data, MIN (size, 60)) : g_strdup ("");
   escaped = g_strescape (head, NULL);
   return g_strdup_printf ("\"%s\" (%" G_GSIZE_FORMAT " bytes)", escaped, size);
 }
