@@ -416,6 +416,38 @@ cairn_test_resource_start (CairnTestResource      *self,
 }
 
 /**
+ * cairn_test_resource_get_id:
+ * @self: a #CairnTestResource
+ *
+ * Returns: the instance id
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_test_resource_get_id (CairnTestResource *self)
+{
+  g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), NULL);
+
+  return self->id;
+}
+
+/**
+ * cairn_test_resource_get_mode:
+ * @self: a #CairnTestResource
+ *
+ * Returns: where the resource runs, as last started
+ *
+ * Since: 0.1
+ */
+CairnTestResourceMode
+cairn_test_resource_get_mode (CairnTestResource *self)
+{
+  g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), CAIRN_TEST_RESOURCE_IN_PROCESS);
+
+  return self->mode;
+}
+
+/**
  * cairn_test_resource_get_resource:
  * @self: a #CairnTestResource
  *

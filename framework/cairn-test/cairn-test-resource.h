@@ -45,6 +45,10 @@ gboolean           cairn_test_resource_start             (CairnTestResource     
                                                           GType                   type,
                                                           GError                **error);
 CAIRN_AVAILABLE_IN_ALL
+const char        *cairn_test_resource_get_id            (CairnTestResource      *self);
+CAIRN_AVAILABLE_IN_ALL
+CairnTestResourceMode cairn_test_resource_get_mode       (CairnTestResource      *self);
+CAIRN_AVAILABLE_IN_ALL
 CairnResource     *cairn_test_resource_get_resource      (CairnTestResource      *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnStore        *cairn_test_resource_open_client_store (CairnTestResource      *self,

@@ -1,0 +1,1225 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn-test.h"
+#include "cairn-test-private.h"
+
+/**
+ * CairnTestReplay:
+ *
+ * The model-based replay test that every resource should pass. It drives
+ * a started #CairnTestResource with a seeded random sequence of local
+ * changes, written through #CairnStore transactions as an application
+ * writes them — items created (some larger than the store's inline
+ * threshold), modified, flagged, moved and deleted, folders created,
+ * renamed, moved and deleted, several of them in one transaction at
+ * times — and interleaves going offline and online, SIGKILL of the
+ * resource's process, clean restarts, syncs, and changes another program
+ * makes to the backend through the #CairnTestBackend.
+ *
+ * Beside it runs a model: a plain description of what the store and the
+ * backend should hold. At the end the resource goes online, replays
+ * everything and synchronizes; then the backend, the store and the model
+ * must agree exactly (folders, item contents, flags where the backend
+ * keeps them, the backend's names as the store's remote ids), and the
+ * resource must have no failed change.
+ *
+ * Folders the store holds when the run starts are the model's fixed
+ * folders: local changes put items in them but never rename, move or
+ * delete them, and the backend changes of other programs happen only in
+ * them, on items of their own, which local changes never touch. So the
+ * outcome is the same whatever the timing of replay and syncs, and a run
+ * is a pure function of its seed.
+ *
+ * On failure the error says the seed (`CAIRN_TEST_SEED=N` replays that
+ * run alone, see cairn_test_replay_get_seeds()), the differences and the
+ * last operations.
+ *
+ * |[<!-- language="C" -->
+ * backend = cairn_test_directory_backend_new (notes, FALSE);
+ * replay = cairn_test_replay_new (resource, CAIRN_TEST_BACKEND (backend), "text/plain",
+ *                                 "TEXT", CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS);
+ * if (!cairn_test_replay_run (replay, seed, 1500, &error))
+ *   g_error ("%s", error->message);
+ * ]|
+ *
+ * Since: 0.1
+ */
+
+#define WAIT_MS (120 * 1000)
+#define N_LOGGED 60
+#define SMALL_MAX 3000
+#define LARGE_MIN (16 * 1024 + 1)
+#define LARGE_MAX (48 * 1024)
+
+static const char * const flag_names[] = {
+  CAIRN_FLAG_SEEN, CAIRN_FLAG_FLAGGED, CAIRN_FLAG_ANSWERED, CAIRN_FLAG_DRAFT,
+};
+
+typedef struct
+{
+  guint64 id;
+  guint64 parent;
+  char *name;
+  gboolean fixed;
+} Folder;
+
+typedef struct
+{
+  guint uid;
+  guint version;
+  guint64 id;             /* 0 for an item of another program's */
+  guint64 folder;
+  GBytes *content;
+  CairnFlags *flags;
+  char *name;             /* known for items of another program's */
+} Item;
+
+struct _CairnTestReplay
+{
+  GObject parent_instance;
+
+  CairnTestResource *resource;
+  CairnTestBackend *backend;
+  char *mime_type;
+  char *part;
+  CairnTestReplayFeatures features;
+
+  /* One run */
+  CairnStore *client;
+  GRand *rand;
+  guint32 seed;
+  GHashTable *folders;    /* id -> Folder */
+  GPtrArray *local;       /* Item, created here */
+  GPtrArray *external;    /* Item, of another program's */
+  guint next_uid;
+  guint next_folder;
+  gboolean online;
+  guint step;
+  GQueue *log;
+};
+
+G_DEFINE_FINAL_TYPE (CairnTestReplay, cairn_test_replay, G_TYPE_OBJECT)
+
+static void
+folder_free (Folder *folder)
+{
+  g_free (folder->name);
+  g_free (folder);
+}
+
+static void
+item_free (Item *item)
+{
+  g_bytes_unref (item->content);
+  cairn_flags_free (item->flags);
+  g_free (item->name);
+  g_free (item);
+}
+
+static void
+reset (CairnTestReplay *self)
+{
+  g_clear_object (&self->client);
+  g_clear_pointer (&self->rand, g_rand_free);
+  g_clear_pointer (&self->folders, g_hash_table_unref);
+  g_clear_pointer (&self->local, g_ptr_array_unref);
+  g_clear_pointer (&self->external, g_ptr_array_unref);
+  if (self->log != NULL)
+    g_queue_free_full (g_steal_pointer (&self->log), g_free);
+}
+
+static void
+cairn_test_replay_dispose (GObject *object)
+{
+  CairnTestReplay *self = CAIRN_TEST_REPLAY (object);
+
+  reset (self);
+  g_clear_object (&self->resource);
+  g_clear_object (&self->backend);
+
+  G_OBJECT_CLASS (cairn_test_replay_parent_class)->dispose (object);
+}
+
+static void
+cairn_test_replay_finalize (GObject *object)
+{
+  CairnTestReplay *self = CAIRN_TEST_REPLAY (object);
+
+  g_free (self->mime_type);
+  g_free (self->part);
+
+  G_OBJECT_CLASS (cairn_test_replay_parent_class)->finalize (object);
+}
+
+static void
+cairn_test_replay_class_init (CairnTestReplayClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cairn_test_replay_dispose;
+  object_class->finalize = cairn_test_replay_finalize;
+}
+
+static void
+cairn_test_replay_init (CairnTestReplay *self)
+{
+}
+
+/**
+ * cairn_test_replay_new:
+ * @resource: the resource under test, started, its first sync done
+ * @backend: its backend
+ * @mime_type: the MIME type of the items and folders to create
+ * @part: the part that holds an item's content (`TEXT`, `RFC822`)
+ * @features: what the resource replays
+ *
+ * Returns: (transfer full): a replay test
+ *
+ * Since: 0.1
+ */
+CairnTestReplay *
+cairn_test_replay_new (CairnTestResource       *resource,
+                       CairnTestBackend        *backend,
+                       const char              *mime_type,
+                       const char              *part,
+                       CairnTestReplayFeatures  features)
+{
+  CairnTestReplay *self;
+
+  g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (resource), NULL);
+  g_return_val_if_fail (CAIRN_IS_TEST_BACKEND (backend), NULL);
+  g_return_val_if_fail (mime_type != NULL && part != NULL, NULL);
+
+  self = g_object_new (CAIRN_TYPE_TEST_REPLAY, NULL);
+  self->resource = g_object_ref (resource);
+  self->backend = g_object_ref (backend);
+  self->mime_type = g_strdup (mime_type);
+  self->part = g_strdup (part);
+  self->features = features;
+  return self;
+}
+
+/* Content */
+
+/**
+ * cairn_test_replay_make_content:
+ * @seed: the run's seed
+ * @item: a number of the item's own
+ * @version: how often it was written
+ * @size: the size wanted, at least the header's
+ *
+ * Makes an item's content: a small mail header naming the item and its
+ * version (`Subject: item 3 version 2`, and a Message-ID of its own), so
+ * that it suits mail and note backends alike and every item can be told
+ * apart, then lines of text up to @size bytes.
+ *
+ * Returns: (transfer full): the content
+ *
+ * Since: 0.1
+ */
+GBytes *
+cairn_test_replay_make_content (guint32 seed,
+                                guint   item,
+                                guint   version,
+                                gsize   size)
+{
+  GString *text = g_string_new (NULL);
+  gsize header;
+  guint line = 0;
+
+  g_string_append_printf (text, "Message-ID: <replay.%u.%u@cairn.test>\n"
+                          "Subject: item %u version %u\n\n", seed, item, item, version);
+  header = text->len;
+  while (text->len < size)
+    g_string_append_printf (text, "Line %u of item %u, version %u, seed %u.\n", line++, item,
+                            version, seed);
+  g_string_truncate (text, MAX (size, header));
+  return g_string_free_to_bytes (text);
+}
+
+static gsize
+random_size (CairnTestReplay *self)
+{
+  if (g_rand_int_range (self->rand, 0, 100) < 15)
+    return g_rand_int_range (self->rand, LARGE_MIN, LARGE_MAX);
+  return g_rand_int_range (self->rand, 100, SMALL_MAX);
+}
+
+/* Another version, whose size differs from the last: a backend that
+ * tells changes by modification time and size cannot miss it. */
+static void
+item_new_version (CairnTestReplay *self,
+                  Item            *item)
+{
+  gsize old_size = item->content ? g_bytes_get_size (item->content) : 0;
+  gsize size;
+
+  do
+    size = random_size (self);
+  while (size == old_size);
+  g_clear_pointer (&item->content, g_bytes_unref);
+  item->content = cairn_test_replay_make_content (self->seed, item->uid, ++item->version, size);
+}
+
+static CairnFlags *
+random_flags (CairnTestReplay *self)
+{
+  CairnFlags *flags = cairn_flags_new ();
+
+  if (!(self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS))
+    return flags;
+  for (guint i = 0; i < G_N_ELEMENTS (flag_names); i++)
+    if (g_rand_int_range (self->rand, 0, 4) == 0)
+      cairn_flags_add (flags, flag_names[i]);
+  return flags;
+}
+
+/* The log of operations */
+
+static void
+record (CairnTestReplay *self,
+        const char      *format,
+        ...) G_GNUC_PRINTF (2, 3);
+
+static void
+record (CairnTestReplay *self,
+        const char      *format,
+        ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_queue_push_tail (self->log, g_strdup_printf ("#%u %s", self->step, text));
+  if (g_queue_get_length (self->log) > N_LOGGED)
+    g_free (g_queue_pop_head (self->log));
+  g_debug ("replay %u: #%u %s", self->seed, self->step, text);
+}
+
+/* The model */
+
+static char *
+folder_path (CairnTestReplay *self,
+             guint64          id)
+{
+  Folder *folder = g_hash_table_lookup (self->folders, &id);
+  g_autofree char *parent = NULL;
+
+  g_assert (folder != NULL);
+  if (folder->parent == 0 || !g_hash_table_contains (self->folders, &folder->parent))
+    return g_strdup (folder->name);
+  parent = folder_path (self, folder->parent);
+  return g_strconcat (parent, "/", folder->name, NULL);
+}
+
+static void
+add_folder (CairnTestReplay *self,
+            guint64          id,
+            guint64          parent,
+            const char      *name,
+            gboolean         fixed)
+{
+  Folder *folder = g_new0 (Folder, 1);
+
+  folder->id = id;
+  folder->parent = parent;
+  folder->name = g_strdup (name);
+  folder->fixed = fixed;
+  g_hash_table_insert (self->folders, &folder->id, folder);
+}
+
+static gboolean
+is_inside (CairnTestReplay *self,
+           guint64          id,
+           guint64          ancestor)
+{
+  while (id != 0)
+    {
+      Folder *folder = g_hash_table_lookup (self->folders, &id);
+
+      if (id == ancestor)
+        return TRUE;
+      id = folder ? folder->parent : 0;
+    }
+  return FALSE;
+}
+
+static int
+compare_folders (gconstpointer a,
+                 gconstpointer b)
+{
+  const Folder *x = *(const Folder * const *) a;
+  const Folder *y = *(const Folder * const *) b;
+
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+typedef enum
+{
+  ANY_FOLDER,
+  FIXED_FOLDER,
+  OWN_FOLDER,     /* one the test created: it may be renamed, moved, deleted */
+} FolderKind;
+
+/* The folders of @kind, in id order: hash order is no function of the
+ * seed. */
+static GPtrArray *
+list_folders (CairnTestReplay *self,
+              FolderKind       kind)
+{
+  GPtrArray *folders = g_ptr_array_new ();
+  GHashTableIter iter;
+  Folder *folder;
+
+  g_hash_table_iter_init (&iter, self->folders);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &folder))
+    if (kind == ANY_FOLDER || (kind == FIXED_FOLDER) == folder->fixed)
+      g_ptr_array_add (folders, folder);
+  g_ptr_array_sort (folders, compare_folders);
+  return folders;
+}
+
+static Folder *
+pick_folder (CairnTestReplay *self,
+             FolderKind       kind)
+{
+  g_autoptr(GPtrArray) folders = list_folders (self, kind);
+
+  if (folders->len == 0)
+    return NULL;
+  return g_ptr_array_index (folders, g_rand_int_range (self->rand, 0, folders->len));
+}
+
+static Item *
+pick_item (CairnTestReplay *self,
+           GPtrArray       *items)
+{
+  if (items->len == 0)
+    return NULL;
+  return g_ptr_array_index (items, g_rand_int_range (self->rand, 0, items->len));
+}
+
+/* Removes folder @id, the folders inside it and their items. */
+static void
+remove_folder (CairnTestReplay *self,
+               guint64          id)
+{
+  GPtrArray *lists[] = { self->local, self->external };
+  g_autoptr(GArray) doomed = g_array_new (FALSE, FALSE, sizeof (guint64));
+  GHashTableIter iter;
+  Folder *folder;
+
+  g_hash_table_iter_init (&iter, self->folders);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &folder))
+    if (is_inside (self, folder->id, id))
+      g_array_append_val (doomed, folder->id);
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    for (guint i = lists[l]->len; i-- > 0; )
+      {
+        Item *item = g_ptr_array_index (lists[l], i);
+
+        if (is_inside (self, item->folder, id))
+          g_ptr_array_remove_index (lists[l], i);
+      }
+  for (guint i = 0; i < doomed->len; i++)
+    g_hash_table_remove (self->folders, &g_array_index (doomed, guint64, i));
+}
+
+static CairnTestSnapshot *
+model_snapshot (CairnTestReplay *self)
+{
+  CairnTestSnapshot *snapshot = cairn_test_snapshot_new ();
+  GPtrArray *lists[] = { self->local, self->external };
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->folders);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_autofree char *path = folder_path (self, *(guint64 *) key);
+
+      cairn_test_snapshot_add_folder (snapshot, path);
+    }
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    for (guint i = 0; i < lists[l]->len; i++)
+      {
+        Item *item = g_ptr_array_index (lists[l], i);
+        g_autofree char *path = folder_path (self, item->folder);
+
+        cairn_test_snapshot_add_item (snapshot, path, item->name, item->content, item->flags);
+      }
+  return snapshot;
+}
+
+/* What the store holds at the start is the model's first state. */
+static gboolean
+bootstrap (CairnTestReplay  *self,
+           GError          **error)
+{
+  const char *id = cairn_test_resource_get_id (self->resource);
+  g_autoptr(GPtrArray) collections = NULL;
+
+  collections = cairn_store_list_collections (self->client, id, error);
+  if (collections == NULL)
+    return FALSE;
+  for (guint i = 0; i < collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (collections, i);
+      guint64 after = 0;
+
+      add_folder (self, cairn_collection_get_id (collection),
+                  cairn_collection_get_parent_id (collection),
+                  cairn_collection_get_name (collection), TRUE);
+      for (;;)
+        {
+          g_autoptr(GPtrArray) items = NULL;
+
+          items = cairn_store_list_items (self->client, cairn_collection_get_id (collection), NULL,
+                                          after, 500, error);
+          if (items == NULL)
+            return FALSE;
+          if (items->len == 0)
+            break;
+          for (guint j = 0; j < items->len; j++)
+            {
+              CairnItem *stored = g_ptr_array_index (items, j);
+              Item *item = g_new0 (Item, 1);
+
+              item->uid = ++self->next_uid;
+              item->folder = cairn_collection_get_id (collection);
+              item->content = _cairn_test_read_part (self->client, cairn_item_get_id (stored),
+                                                     self->part);
+              item->flags = cairn_flags_copy (cairn_item_get_flags (stored));
+              item->name = g_strdup (cairn_item_get_remote_id (stored));
+              g_ptr_array_add (self->external, item);
+              after = cairn_item_get_id (stored);
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* Local changes, in one transaction */
+
+typedef struct
+{
+  CairnTestReplay *self;
+  CairnTransaction *transaction;
+  guint n_operations;
+  GHashTable *items;        /* id -> CairnItem written in this transaction */
+  GHashTable *collections;  /* id -> CairnCollection written in this transaction */
+} Transaction;
+
+/* The item as the transaction sees it: the store cannot show what this
+ * transaction wrote, since reads see the last commit. */
+static CairnItem *
+transaction_item (Transaction  *txn,
+                  guint64       id,
+                  GError      **error)
+{
+  CairnItem *item = g_hash_table_lookup (txn->items, &id);
+
+  if (item != NULL)
+    return g_object_ref (item);
+  item = cairn_store_get_item (txn->self->client, id, NULL, error);
+  if (item != NULL)
+    g_hash_table_insert (txn->items, g_memdup2 (&id, sizeof id), g_object_ref (item));
+  return item;
+}
+
+static CairnCollection *
+transaction_collection (Transaction  *txn,
+                        guint64       id,
+                        GError      **error)
+{
+  CairnCollection *collection = g_hash_table_lookup (txn->collections, &id);
+
+  if (collection != NULL)
+    return g_object_ref (collection);
+  collection = cairn_store_get_collection (txn->self->client, id, error);
+  if (collection != NULL)
+    g_hash_table_insert (txn->collections, g_memdup2 (&id, sizeof id),
+                         g_object_ref (collection));
+  return collection;
+}
+
+static void
+set_content (CairnItem  *item,
+             const char *part_name,
+             GBytes     *content)
+{
+  g_autoptr(CairnPart) part = cairn_part_new_inline (part_name, content);
+
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (content));
+}
+
+static gboolean
+create_item (Transaction  *txn,
+             GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  Folder *folder = pick_folder (self, ANY_FOLDER);
+  g_autoptr(CairnItem) created = cairn_item_new (self->mime_type);
+  Item *item = g_new0 (Item, 1);
+
+  item->uid = ++self->next_uid;
+  item->folder = folder->id;
+  item->flags = random_flags (self);
+  item_new_version (self, item);
+  cairn_item_set_collection_id (created, folder->id);
+  cairn_item_set_flags (created, item->flags);
+  set_content (created, self->part, item->content);
+  if (!cairn_transaction_create_item (txn->transaction, created, error))
+    {
+      item_free (item);
+      return FALSE;
+    }
+  item->id = cairn_item_get_id (created);
+  g_ptr_array_add (self->local, item);
+  g_hash_table_insert (txn->items, g_memdup2 (&item->id, sizeof item->id),
+                       g_steal_pointer (&created));
+  record (self, "create item %u (id %" G_GUINT64_FORMAT ", %" G_GSIZE_FORMAT " bytes) in %s",
+          item->uid, item->id, g_bytes_get_size (item->content), folder->name);
+  return TRUE;
+}
+
+static gboolean
+modify_item (Transaction  *txn,
+             Item         *item,
+             GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  g_autoptr(CairnItem) stored = transaction_item (txn, item->id, error);
+
+  if (stored == NULL)
+    return FALSE;
+  item_new_version (self, item);
+  set_content (stored, self->part, item->content);
+  record (self, "modify item %u (id %" G_GUINT64_FORMAT ") to version %u, %" G_GSIZE_FORMAT
+          " bytes", item->uid, item->id, item->version, g_bytes_get_size (item->content));
+  return cairn_transaction_modify_item (txn->transaction, stored, 0, error);
+}
+
+static gboolean
+change_flags (Transaction  *txn,
+              Item         *item,
+              GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+  g_autofree char *added = NULL;
+  g_autofree char *removed = NULL;
+  guint n = g_rand_int_range (self->rand, 1, 3);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const char *flag = flag_names[g_rand_int_range (self->rand, 0, G_N_ELEMENTS (flag_names))];
+
+      if (cairn_flags_contains (item->flags, flag))
+        cairn_flags_delta_remove (delta, flag);
+      else
+        cairn_flags_delta_add (delta, flag);
+    }
+  cairn_flags_delta_apply (delta, item->flags);
+  added = cairn_flags_to_string (cairn_flags_delta_get_added (delta));
+  removed = cairn_flags_to_string (cairn_flags_delta_get_removed (delta));
+  record (self, "flags of item %u (id %" G_GUINT64_FORMAT "): +[%s] -[%s]", item->uid, item->id,
+          added, removed);
+  return cairn_transaction_change_flags (txn->transaction, item->id, delta, 0, error);
+}
+
+static gboolean
+move_item (Transaction  *txn,
+           Item         *item,
+           GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  Folder *to = pick_folder (self, ANY_FOLDER);
+  g_autofree char *from = folder_path (self, item->folder);
+  g_autofree char *path = folder_path (self, to->id);
+
+  if (to->id == item->folder)
+    return TRUE;
+  record (self, "move item %u (id %" G_GUINT64_FORMAT ") from %s to %s", item->uid, item->id,
+          from, path);
+  item->folder = to->id;
+  return cairn_transaction_move_item (txn->transaction, item->id, to->id, error);
+}
+
+static gboolean
+delete_item (Transaction  *txn,
+             Item         *item,
+             GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  guint64 id = item->id;
+
+  record (self, "delete item %u (id %" G_GUINT64_FORMAT ")", item->uid, id);
+  g_ptr_array_remove (self->local, item);
+  g_hash_table_remove (txn->items, &id);
+  return cairn_transaction_delete_item (txn->transaction, id, error);
+}
+
+static char *
+new_folder_name (CairnTestReplay *self)
+{
+  return g_strdup_printf ("f%u", ++self->next_folder);
+}
+
+static gboolean
+create_folder (Transaction  *txn,
+               GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  const char *mime_types[] = { self->mime_type, NULL };
+  Folder *parent = NULL;
+  g_autofree char *name = new_folder_name (self);
+  g_autofree char *where = NULL;
+  g_autoptr(CairnCollection) collection = NULL;
+  guint64 id;
+
+  if ((self->features & CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS) &&
+      g_rand_boolean (self->rand))
+    parent = pick_folder (self, OWN_FOLDER);
+  collection = cairn_collection_new (cairn_test_resource_get_id (self->resource),
+                                     parent ? parent->id : 0, name);
+  cairn_collection_set_content_mime_types (collection, mime_types);
+  if (!cairn_transaction_create_collection (txn->transaction, collection, error))
+    return FALSE;
+  id = cairn_collection_get_id (collection);
+  add_folder (self, id, parent ? parent->id : 0, name, FALSE);
+  g_hash_table_insert (txn->collections, g_memdup2 (&id, sizeof id), g_steal_pointer (&collection));
+  where = folder_path (self, id);
+  record (self, "create folder %s (id %" G_GUINT64_FORMAT ")", where, id);
+  return TRUE;
+}
+
+static gboolean
+rename_folder (Transaction  *txn,
+               Folder       *folder,
+               GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  g_autoptr(CairnCollection) collection = transaction_collection (txn, folder->id, error);
+  g_autofree char *old_path = folder_path (self, folder->id);
+  g_autofree char *new_path = NULL;
+
+  if (collection == NULL)
+    return FALSE;
+  g_free (folder->name);
+  folder->name = new_folder_name (self);
+  new_path = folder_path (self, folder->id);
+  record (self, "rename folder %s (id %" G_GUINT64_FORMAT ") to %s", old_path, folder->id,
+          new_path);
+  cairn_collection_set_name (collection, folder->name);
+  return cairn_transaction_modify_collection (txn->transaction, collection, 0, error);
+}
+
+static gboolean
+move_folder (Transaction  *txn,
+             Folder       *folder,
+             GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  Folder *to = g_rand_boolean (self->rand) ? pick_folder (self, OWN_FOLDER) : NULL;
+  guint64 parent = to ? to->id : 0;
+  g_autofree char *old_path = folder_path (self, folder->id);
+  g_autofree char *new_path = NULL;
+  g_autoptr(CairnCollection) collection = NULL;
+
+  if (parent == folder->parent || is_inside (self, parent, folder->id))
+    return TRUE;
+  /* The cached copy must not write the old parent back later. */
+  collection = transaction_collection (txn, folder->id, error);
+  if (collection == NULL)
+    return FALSE;
+  cairn_collection_set_parent_id (collection, parent);
+  folder->parent = parent;
+  new_path = folder_path (self, folder->id);
+  record (self, "move folder %s (id %" G_GUINT64_FORMAT ") to %s", old_path, folder->id,
+          new_path);
+  return cairn_transaction_move_collection (txn->transaction, folder->id, parent, error);
+}
+
+static gboolean
+delete_folder (Transaction  *txn,
+               Folder       *folder,
+               GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  g_autofree char *path = folder_path (self, folder->id);
+  guint64 id = folder->id;
+
+  record (self, "delete folder %s (id %" G_GUINT64_FORMAT ")", path, id);
+  remove_folder (self, id);
+  return cairn_transaction_delete_collection (txn->transaction, id, error);
+}
+
+/* One random local change. */
+static gboolean
+local_change (Transaction  *txn,
+              GError      **error)
+{
+  CairnTestReplay *self = txn->self;
+  gboolean flags = self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS;
+  gboolean rename = self->features & CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS;
+  gboolean move = self->features & CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS;
+  Item *item = pick_item (self, self->local);
+  Folder *own = pick_folder (self, OWN_FOLDER);
+  guint choice = g_rand_int_range (self->rand, 0, 100);
+
+  if (item != NULL && choice < 20)
+    return modify_item (txn, item, error);
+  if (item != NULL && flags && choice < 32)
+    return change_flags (txn, item, error);
+  if (item != NULL && choice >= 32 && choice < 46)
+    return move_item (txn, item, error);
+  if (item != NULL && choice >= 46 && choice < 58)
+    return delete_item (txn, item, error);
+  if (choice >= 58 && choice < 62)
+    return create_folder (txn, error);
+  if (own != NULL && rename && choice >= 62 && choice < 64)
+    return rename_folder (txn, own, error);
+  if (own != NULL && move && choice >= 64 && choice < 66)
+    return move_folder (txn, own, error);
+  if (own != NULL && choice == 66)
+    return delete_folder (txn, own, error);
+  return create_item (txn, error);
+}
+
+static gboolean
+local_changes (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  Transaction *txn = user_data;
+
+  txn->transaction = transaction;
+  for (guint i = 0; i < txn->n_operations; i++)
+    if (!local_change (txn, error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+local_transaction (CairnTestReplay  *self,
+                   GError          **error)
+{
+  Transaction txn = { self, NULL, 1, NULL, NULL };
+  gboolean ok;
+
+  /* Some transactions hold several changes: an edit and a move of one
+   * item in one transaction must arrive as both. */
+  if (g_rand_int_range (self->rand, 0, 100) < 15)
+    txn.n_operations = g_rand_int_range (self->rand, 2, 5);
+  txn.items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  txn.collections = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  if (txn.n_operations > 1)
+    record (self, "a transaction of %u changes:", txn.n_operations);
+  ok = cairn_store_write_sync (self->client, local_changes, &txn, NULL, NULL, error);
+  /* The model chose an entity that it holds: no local change removed
+   * it, so a sync or the resource did. */
+  if (!ok && g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    g_prefix_error (error, "The store lost what the model holds: ");
+  g_hash_table_unref (txn.items);
+  g_hash_table_unref (txn.collections);
+  return ok;
+}
+
+/* Another program */
+
+static gboolean
+external_change (CairnTestReplay  *self,
+                 GError          **error)
+{
+  Item *item = pick_item (self, self->external);
+  guint choice = g_rand_int_range (self->rand, 0, 100);
+  g_autofree char *path = NULL;
+  Folder *folder;
+
+  if (item != NULL && choice < 30 && cairn_test_backend_can_edit (self->backend))
+    {
+      path = folder_path (self, item->folder);
+      item_new_version (self, item);
+      record (self, "another program edits %s/%s (item %u) to version %u", path, item->name,
+              item->uid, item->version);
+      return cairn_test_backend_edit_item (self->backend, path, item->name, item->content, error);
+    }
+  if (item != NULL && choice >= 30 && choice < 50)
+    {
+      path = folder_path (self, item->folder);
+      record (self, "another program removes %s/%s (item %u)", path, item->name, item->uid);
+      if (!cairn_test_backend_remove_item (self->backend, path, item->name, error))
+        return FALSE;
+      g_ptr_array_remove (self->external, item);
+      return TRUE;
+    }
+
+  folder = pick_folder (self, FIXED_FOLDER);
+  if (folder == NULL)
+    return TRUE;
+  item = g_new0 (Item, 1);
+  item->uid = ++self->next_uid;
+  item->folder = folder->id;
+  item->flags = random_flags (self);
+  item_new_version (self, item);
+  path = folder_path (self, item->folder);
+  item->name = cairn_test_backend_add_item (self->backend, path, item->content,
+                                            (self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS)
+                                            ? item->flags : NULL, error);
+  if (item->name == NULL)
+    {
+      item_free (item);
+      return FALSE;
+    }
+  record (self, "another program adds %s/%s (item %u)", path, item->name, item->uid);
+  g_ptr_array_add (self->external, item);
+  return TRUE;
+}
+
+/* The resource */
+
+static gboolean
+set_online (CairnTestReplay  *self,
+            gboolean          online,
+            GError          **error)
+{
+  self->online = online;
+  record (self, "go %s", online ? "online" : "offline");
+  return cairn_test_resource_set_online (self->resource, online, error);
+}
+
+/* A started resource is online: the model's state is set again. */
+static gboolean
+restarted (CairnTestReplay  *self,
+           GError          **error)
+{
+  if (!cairn_test_resource_restart (self->resource, error))
+    return FALSE;
+  return self->online || cairn_test_resource_set_online (self->resource, FALSE, error);
+}
+
+static gboolean
+step (CairnTestReplay  *self,
+      GError          **error)
+{
+  gboolean killable = cairn_test_resource_get_mode (self->resource) == CAIRN_TEST_RESOURCE_PROCESS;
+  guint choice = g_rand_int_range (self->rand, 0, 1000);
+
+  self->step++;
+  if (choice < 50)
+    return external_change (self, error);
+  if (choice < 75)
+    return set_online (self, !self->online, error);
+  if (choice < 100 && !self->online)
+    return local_transaction (self, error);
+  if (choice < 90)
+    {
+      g_autoptr(GError) sync_error = NULL;
+
+      record (self, "synchronize");
+      /* A sync may fail while local changes move things under it; only
+       * the last one counts. */
+      if (!cairn_test_resource_synchronize_sync (self->resource, 0, &sync_error))
+        record (self, "synchronize failed: %s", sync_error->message);
+      return TRUE;
+    }
+  if (choice < 100)
+    {
+      record (self, "wait until replayed");
+      return cairn_test_resource_wait_replayed (self->resource, WAIT_MS, error);
+    }
+  if (choice < 110 && killable)
+    {
+      record (self, "kill the resource (SIGKILL) and start it again");
+      cairn_test_resource_kill (self->resource);
+      return restarted (self, error);
+    }
+  if (choice < 120)
+    {
+      record (self, "stop the resource and start it again");
+      return restarted (self, error);
+    }
+  return local_transaction (self, error);
+}
+
+static gboolean
+check_failed_changes (CairnTestResource  *resource,
+                      GString            *report,
+                      GError            **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  GVariantIter iter;
+  guint64 id, entity;
+  guint operation, kind;
+  const char *reason;
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
+                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), error);
+  if (reply == NULL)
+    return FALSE;
+  changes = g_variant_get_child_value (reply, 0);
+  if (g_variant_n_children (changes) == 0)
+    return TRUE;
+  g_string_append_printf (report, "failed changes, none expected:\n");
+  g_variant_iter_init (&iter, changes);
+  while (g_variant_iter_next (&iter, "(tuut&s)", &id, &operation, &kind, &entity, &reason))
+    g_string_append_printf (report, "  change %" G_GUINT64_FORMAT ": operation %u on %s %"
+                            G_GUINT64_FORMAT ": %s\n", id, operation,
+                            kind == CAIRN_ENTITY_ITEM ? "item" : "collection", entity, reason);
+  return TRUE;
+}
+
+/* Backend, store and, if given, the model: every pair must agree. */
+static gboolean
+compare_all (CairnTestResource        *resource,
+             CairnTestBackend         *backend,
+             CairnTestSnapshot        *model,
+             const char               *part,
+             CairnTestSnapshotCompare  backend_compare,
+             GString                  *report,
+             GError                  **error)
+{
+  g_autoptr(CairnStore) client = NULL;
+  g_autoptr(CairnTestSnapshot) stored = NULL;
+  g_autoptr(CairnTestSnapshot) backend_snapshot = NULL;
+  g_autofree char *backend_store = NULL;
+  g_autofree char *model_store = NULL;
+  g_autofree char *model_backend = NULL;
+
+  client = cairn_test_resource_open_client_store (resource, error);
+  if (client == NULL)
+    return FALSE;
+  stored = cairn_test_snapshot_new_from_store (client, cairn_test_resource_get_id (resource),
+                                               part, error);
+  if (stored == NULL)
+    return FALSE;
+  backend_snapshot = cairn_test_backend_read (backend, error);
+  if (backend_snapshot == NULL)
+    return FALSE;
+  backend_store = cairn_test_snapshot_compare (backend_snapshot, "backend", stored, "store",
+                                               backend_compare |
+                                               CAIRN_TEST_SNAPSHOT_COMPARE_NAMES);
+  if (backend_store != NULL)
+    g_string_append_printf (report, "backend and store differ:\n%s", backend_store);
+  if (model == NULL)
+    return TRUE;
+  model_store = cairn_test_snapshot_compare (model, "model", stored, "store",
+                                             CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS |
+                                             CAIRN_TEST_SNAPSHOT_COMPARE_NAMES);
+  if (model_store != NULL)
+    g_string_append_printf (report, "model and store differ:\n%s", model_store);
+  model_backend = cairn_test_snapshot_compare (model, "model", backend_snapshot, "backend",
+                                               backend_compare |
+                                               CAIRN_TEST_SNAPSHOT_COMPARE_NAMES);
+  if (model_backend != NULL)
+    g_string_append_printf (report, "model and backend differ:\n%s", model_backend);
+  return TRUE;
+}
+
+/* Online, replayed, synchronized, replayed again. */
+static gboolean
+settle (CairnTestResource  *resource,
+        GError            **error)
+{
+  return cairn_test_resource_set_online (resource, TRUE, error) &&
+         cairn_test_resource_wait_replayed (resource, WAIT_MS, error) &&
+         cairn_test_resource_synchronize_sync (resource, 0, error) &&
+         cairn_test_resource_wait_replayed (resource, WAIT_MS, error);
+}
+
+/**
+ * cairn_test_replay_check_backend:
+ * @resource: a started resource
+ * @backend: its backend
+ * @part: the part that holds an item's content
+ * @what: what to compare beyond folders, contents and names
+ * @error: return location for an error
+ *
+ * Brings @resource online, waits until it replayed every change,
+ * synchronizes and waits again; then the backend and the store must agree
+ * (folders, item contents, names as remote ids, and what @what adds), and
+ * the resource must have no failed change. The check a #CairnTestReplay
+ * ends with, without the model, for tests of one sequence.
+ *
+ * Returns: %TRUE if they agree, else %FALSE with @error saying how not
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_replay_check_backend (CairnTestResource         *resource,
+                                 CairnTestBackend          *backend,
+                                 const char                *part,
+                                 CairnTestSnapshotCompare   what,
+                                 GError                   **error)
+{
+  g_autoptr(GString) report = g_string_new (NULL);
+
+  g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (resource), FALSE);
+  g_return_val_if_fail (CAIRN_IS_TEST_BACKEND (backend), FALSE);
+
+  if (!settle (resource, error) ||
+      !compare_all (resource, backend, NULL, part, what, report, error) ||
+      !check_failed_changes (resource, report, error))
+    return FALSE;
+  if (report->len == 0)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", report->str);
+  return FALSE;
+}
+
+static gboolean
+finish (CairnTestReplay  *self,
+        GString          *report,
+        GError          **error)
+{
+  g_autoptr(CairnTestSnapshot) model = model_snapshot (self);
+  CairnTestSnapshotCompare what = (self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS)
+                                  ? CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS
+                                  : CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT;
+
+  self->step++;
+  record (self, "go online, wait until replayed, synchronize, compare");
+  self->online = TRUE;
+  return settle (self->resource, error) &&
+         compare_all (self->resource, self->backend, model, self->part, what, report, error) &&
+         check_failed_changes (self->resource, report, error);
+}
+
+static gboolean
+run (CairnTestReplay  *self,
+     guint             n_operations,
+     GString          *report,
+     GError          **error)
+{
+  self->client = cairn_test_resource_open_client_store (self->resource, error);
+  if (self->client == NULL || !bootstrap (self, error))
+    return FALSE;
+  /* The start must agree already, or nothing after it means much. */
+  if (!compare_all (self->resource, self->backend, NULL, self->part,
+                    CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT, report, error))
+    return FALSE;
+  if (report->len > 0)
+    {
+      g_string_prepend (report, "before the first operation:\n");
+      return TRUE;
+    }
+  while (self->step < n_operations)
+    if (!step (self, error))
+      return FALSE;
+  return finish (self, report, error);
+}
+
+/**
+ * cairn_test_replay_run:
+ * @self: a #CairnTestReplay
+ * @seed: the seed of the random sequence
+ * @n_operations: how many operations to make
+ * @error: return location for an error
+ *
+ * Runs one sequence, ending with the comparison of backend, store and
+ * model, and the check that no change failed. Runs of the same seed make
+ * the same operations.
+ *
+ * Returns: %TRUE if everything agreed; else %FALSE with @error holding the
+ *   seed, the differences or the error met, and the last operations
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_replay_run (CairnTestReplay  *self,
+                       guint32           seed,
+                       guint             n_operations,
+                       GError          **error)
+{
+  g_autoptr(GString) report = g_string_new (NULL);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *header = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_TEST_REPLAY (self), FALSE);
+
+  reset (self);
+  self->seed = seed;
+  self->rand = g_rand_new_with_seed (seed);
+  self->folders = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                         (GDestroyNotify) folder_free);
+  self->local = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
+  self->external = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
+  self->log = g_queue_new ();
+  self->next_uid = 0;
+  self->next_folder = 0;
+  self->online = TRUE;
+  self->step = 0;
+
+  if (!run (self, n_operations, report, &local_error))
+    g_string_append_printf (report, "at operation %u: %s\n", self->step, local_error->message);
+  if (report->len == 0)
+    return TRUE;
+
+  header = g_strdup_printf ("Replay seed %u of %s (CAIRN_TEST_SEED=%u replays it):\n", seed,
+                            cairn_test_resource_get_id (self->resource), seed);
+  g_string_prepend (report, header);
+  g_string_append_printf (report, "last operations:\n");
+  for (GList *l = self->log->head; l != NULL; l = l->next)
+    g_string_append_printf (report, "  %s\n", (const char *) l->data);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", report->str);
+  return FALSE;
+}
+
+/**
+ * cairn_test_replay_get_seeds:
+ * @defaults: (array length=n_defaults): the seeds to run in CI
+ * @n_defaults: their number
+ *
+ * The seeds to run: the one in `CAIRN_TEST_SEED` if it is set (to replay
+ * a failed run), else @defaults.
+ *
+ * Returns: (transfer full) (element-type guint32): the seeds
+ *
+ * Since: 0.1
+ */
+GArray *
+cairn_test_replay_get_seeds (const guint32 *defaults,
+                             gsize          n_defaults)
+{
+  GArray *seeds = g_array_new (FALSE, FALSE, sizeof (guint32));
+  const char *value = g_getenv ("CAIRN_TEST_SEED");
+
+  if (value != NULL && *value != '\0')
+    {
+      guint32 seed = strtoul (value, NULL, 10);
+
+      g_array_append_val (seeds, seed);
+    }
+  else
+    g_array_append_vals (seeds, defaults, n_defaults);
+  return seeds;
+}
+
+/**
+ * cairn_test_replay_get_n_operations:
+ * @n_default: how many operations a run makes in CI
+ *
+ * The length of a run: `CAIRN_TEST_REPLAY_OPERATIONS` if it is set, for a
+ * longer run by hand, else @n_default.
+ *
+ * Returns: the number of operations
+ *
+ * Since: 0.1
+ */
+guint
+cairn_test_replay_get_n_operations (guint n_default)
+{
+  const char *value = g_getenv ("CAIRN_TEST_REPLAY_OPERATIONS");
+
+  if (value != NULL && *value != '\0')
+    return strtoul (value, NULL, 10);
+  return n_default;
+}

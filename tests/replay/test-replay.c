@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The model-based replay test (CairnTestReplay) on the test kit's
+ * test-files resource, the notes example resource and the maildir
+ * resource, each in its own cairn-agent-host so that it can be killed.
+ *
+ * CI runs the fixed seeds below; CAIRN_TEST_SEED=N runs seed N alone and
+ * CAIRN_TEST_REPLAY_OPERATIONS=N makes runs longer. */
+#include <check.h>
+#include <stdlib.h>
+
+#include <cairn-test/cairn-test.h>
+
+#include "replay-maildir-backend.h"
+
+#define WAIT_MS (60 * 1000)
+#define N_OPERATIONS 1200
+
+static const guint32 default_seeds[] = { 1, 2, 3 };
+
+static GArray *seeds;
+static guint n_operations;
+
+static CairnTestEnvironment *environment;
+static CairnTestResource *resource;
+static CairnTestBackend *backend;
+static char *root;
+
+#define assert_no_error(error) \
+  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
+
+static void
+setup (void)
+{
+  GError *error = NULL;
+
+  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
+  ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
+  g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
+  root = g_build_filename (cairn_test_environment_get_path (environment), "backend", NULL);
+}
+
+static void
+teardown (void)
+{
+  g_clear_object (&resource);
+  g_clear_object (&backend);
+  g_clear_object (&environment);
+  g_clear_pointer (&root, g_free);
+}
+
+/* A few items of another program's in @folder before the resource starts. */
+static void
+fill (const char *folder,
+      guint       first,
+      gboolean    flags)
+{
+  for (guint i = first; i < first + 3; i++)
+    {
+      g_autoptr(GBytes) content = cairn_test_replay_make_content (0, i, 1, 200 + 10 * i);
+      g_autoptr(CairnFlags) seen = cairn_flags_new ();
+      g_autofree char *name = NULL;
+      GError *error = NULL;
+
+      cairn_flags_add (seen, CAIRN_FLAG_SEEN);
+      name = cairn_test_backend_add_item (backend, folder, content,
+                                          flags && i % 2 ? seen : NULL, &error);
+      assert_no_error (error);
+    }
+}
+
+static void
+make_directories (void)
+{
+  const char *folders[] = { "Inbox", "Work" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      g_autofree char *path = g_build_filename (root, folders[i], NULL);
+
+      ck_assert_int_eq (g_mkdir_with_parents (path, 0700), 0);
+    }
+}
+
+static void
+run (const char              *type,
+     const char              *agents_dir,
+     const char * const      *config,
+     const char              *mime_type,
+     const char              *part,
+     CairnTestReplayFeatures  features,
+     guint32                  seed)
+{
+  g_autoptr(CairnTestReplay) replay = NULL;
+  g_autofree char *id = g_strdup_printf ("%s_0", type);
+  GError *error = NULL;
+
+  g_setenv ("CAIRN_AGENTS_DIR", agents_dir, TRUE);
+  resource = cairn_test_resource_new (environment, type, id, config, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+
+  replay = cairn_test_replay_new (resource, backend, mime_type, part, features);
+  if (!cairn_test_replay_run (replay, seed, n_operations, &error))
+    {
+      /* Check cuts long messages: the whole report goes to the log. */
+      g_printerr ("%s\n", error->message);
+      ck_abort_msg ("replay seed %u of %s failed; the report is above", seed, type);
+    }
+}
+
+START_TEST (test_files)
+{
+  const char *config[] = { "path", root, NULL };
+
+  make_directories ();
+  backend = CAIRN_TEST_BACKEND (cairn_test_directory_backend_new (root, TRUE));
+  fill ("Inbox", 1, TRUE);
+  fill ("Work", 4, TRUE);
+  run ("test-files", FILES_AGENT_DIR, config, "text/plain", "DATA",
+       CAIRN_TEST_REPLAY_FEATURES_FLAGS | CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS |
+       CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS | CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS,
+       g_array_index (seeds, guint32, _i));
+}
+END_TEST
+
+/* The notes resource replays no flags and no folder moves. */
+START_TEST (test_notes)
+{
+  const char *config[] = { "path", root, NULL };
+
+  make_directories ();
+  backend = CAIRN_TEST_BACKEND (cairn_test_directory_backend_new (root, FALSE));
+  fill ("Inbox", 1, FALSE);
+  fill ("Work", 4, FALSE);
+  run ("notes", NOTES_AGENT_DIR, config, "text/plain", "TEXT",
+       CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS | CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS,
+       g_array_index (seeds, guint32, _i));
+}
+END_TEST
+
+START_TEST (test_maildir)
+{
+  const char *config[] = { "path", root, "layout", "maildir++", NULL };
+  g_autoptr(CairnTestMaildir) maildir = cairn_test_maildir_new (root,
+                                                                CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  GError *error = NULL;
+
+  ck_assert (cairn_test_maildir_create_folder (maildir, "INBOX", &error));
+  ck_assert (cairn_test_maildir_create_folder (maildir, "Archive", &error));
+  assert_no_error (error);
+  backend = CAIRN_TEST_BACKEND (replay_maildir_backend_new (maildir));
+  fill ("INBOX", 1, TRUE);
+  fill ("Archive", 4, TRUE);
+  run ("maildir", MAILDIR_AGENT_DIR, config, "message/rfc822", CAIRN_PART_RFC822,
+       CAIRN_TEST_REPLAY_FEATURES_FLAGS | CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS |
+       CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS | CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS,
+       g_array_index (seeds, guint32, _i));
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *suite = suite_create ("replay");
+  const struct
+  {
+    const char *name;
+    const TTest *test;
+  } cases[] = {
+    { "test-files", test_files },
+    { "notes", test_notes },
+    { "maildir", test_maildir },
+  };
+  SRunner *runner;
+  int failed;
+
+  seeds = cairn_test_replay_get_seeds (default_seeds, G_N_ELEMENTS (default_seeds));
+  n_operations = cairn_test_replay_get_n_operations (N_OPERATIONS);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      TCase *tcase = tcase_create (cases[i].name);
+
+      tcase_add_checked_fixture (tcase, setup, teardown);
+      /* A longer run by hand wants CK_TIMEOUT_MULTIPLIER as well. */
+      tcase_set_timeout (tcase, 300);
+      _tcase_add_test (tcase, cases[i].test, 0, 0, 0, seeds->len);
+      suite_add_tcase (suite, tcase);
+    }
+  runner = srunner_create (suite);
+  srunner_run_all (runner, CK_NORMAL);
+  failed = srunner_ntests_failed (runner);
+  srunner_free (runner);
+  g_array_unref (seeds);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

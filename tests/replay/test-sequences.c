@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One test per sequence of local changes that issue 12 found losing data,
+ * on the notes and maildir resources. Each ends as the replay test does:
+ * online, replayed, synchronized, then backend and store agree, with no
+ * failed change, and the sequence's own outcome holds. */
+#include <check.h>
+#include <string.h>
+
+#include <cairn-test/cairn-test.h>
+
+#include "cairn-test-suite.h"
+#include "replay-maildir-backend.h"
+
+#define WAIT_MS (60 * 1000)
+
+static CairnTestEnvironment *environment;
+static CairnTestResource *resource;
+static CairnTestBackend *backend;
+static CairnTestMaildir *maildir;
+static CairnStore *client;
+static const char *part;
+static char *root;
+
+#define assert_no_error(error) \
+  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
+
+static void
+setup (void)
+{
+  GError *error = NULL;
+
+  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
+  ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
+  g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
+  root = g_build_filename (cairn_test_environment_get_path (environment), "backend", NULL);
+}
+
+static void
+teardown (void)
+{
+  g_clear_object (&client);
+  g_clear_object (&resource);
+  g_clear_object (&backend);
+  g_clear_object (&maildir);
+  g_clear_object (&environment);
+  g_clear_pointer (&root, g_free);
+}
+
+static void
+start (const char         *type,
+       const char         *agents_dir,
+       const char * const *config)
+{
+  g_autofree char *id = g_strdup_printf ("%s_0", type);
+  GError *error = NULL;
+
+  g_setenv ("CAIRN_AGENTS_DIR", agents_dir, TRUE);
+  resource = cairn_test_resource_new (environment, type, id, config, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+  client = cairn_test_resource_open_client_store (resource, &error);
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+}
+
+/* Notes in Inbox/ and Work/, one note in each. */
+static void
+start_notes (void)
+{
+  const char *config[] = { "path", root, NULL };
+  const char *folders[] = { "Inbox", "Work" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      g_autofree char *path = g_build_filename (root, folders[i], "first.txt", NULL);
+      g_autofree char *folder = g_path_get_dirname (path);
+
+      ck_assert_int_eq (g_mkdir_with_parents (folder, 0700), 0);
+      ck_assert (g_file_set_contents (path, folders[i], -1, NULL));
+    }
+  backend = CAIRN_TEST_BACKEND (cairn_test_directory_backend_new (root, FALSE));
+  part = "TEXT";
+  start ("notes", NOTES_AGENT_DIR, config);
+}
+
+static void
+start_maildir (void)
+{
+  const char *config[] = { "path", root, "layout", "maildir++", NULL };
+  GError *error = NULL;
+
+  maildir = cairn_test_maildir_new (root, CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  ck_assert (cairn_test_maildir_create_folder (maildir, "INBOX", &error));
+  ck_assert (cairn_test_maildir_create_folder (maildir, "Archive", &error));
+  assert_no_error (error);
+  backend = CAIRN_TEST_BACKEND (replay_maildir_backend_new (maildir));
+  part = CAIRN_PART_RFC822;
+  start ("maildir", MAILDIR_AGENT_DIR, config);
+}
+
+static void
+set_online (gboolean online)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_resource_set_online (resource, online, &error));
+  assert_no_error (error);
+}
+
+/* Online, replayed and synchronized: backend and store must agree. */
+static void
+assert_agree (CairnTestSnapshotCompare what)
+{
+  GError *error = NULL;
+
+  if (!cairn_test_replay_check_backend (resource, backend, part, what, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      ck_abort_msg ("backend and store disagree; the report is above");
+    }
+}
+
+static CairnTestSnapshot *
+read_backend (void)
+{
+  GError *error = NULL;
+  CairnTestSnapshot *snapshot = cairn_test_backend_read (backend, &error);
+
+  assert_no_error (error);
+  return snapshot;
+}
+
+static CairnTestSnapshot *
+read_store (void)
+{
+  GError *error = NULL;
+  CairnTestSnapshot *snapshot =
+    cairn_test_snapshot_new_from_store (client, cairn_test_resource_get_id (resource), part,
+                                        &error);
+
+  assert_no_error (error);
+  return snapshot;
+}
+
+/* How many copies of @content are in @folder (NULL: anywhere) on the
+ * backend and in the store. */
+static void
+assert_copies (const char *folder,
+               GBytes     *content,
+               guint       n)
+{
+  g_autoptr(CairnTestSnapshot) on_backend = read_backend ();
+  g_autoptr(CairnTestSnapshot) stored = read_store ();
+
+  ck_assert_uint_eq (cairn_test_snapshot_count_items (on_backend, folder, content), n);
+  ck_assert_uint_eq (cairn_test_snapshot_count_items (stored, folder, content), n);
+}
+
+static guint64
+collection_id (const char *remote_id)
+{
+  GError *error = NULL;
+  g_autoptr(CairnCollection) found =
+    cairn_store_find_collection_by_remote_id (client, cairn_test_resource_get_id (resource),
+                                              remote_id, &error);
+
+  assert_no_error (error);
+  return cairn_collection_get_id (found);
+}
+
+/* Local changes, as an application writes them */
+
+typedef struct
+{
+  const char *mime_type;
+  guint64 collection;
+  GBytes *content;
+  guint64 id;
+  guint64 target;
+  const char *flag;
+} Edit;
+
+static gboolean
+create (CairnTransaction  *transaction,
+        gpointer           user_data,
+        GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(CairnItem) item = cairn_item_new (edit->mime_type);
+  g_autoptr(CairnPart) payload = cairn_part_new_inline (part, edit->content);
+
+  cairn_item_set_collection_id (item, edit->collection);
+  cairn_item_set_size (item, g_bytes_get_size (edit->content));
+  cairn_item_set_part (item, payload);
+  if (!cairn_transaction_create_item (transaction, item, error))
+    return FALSE;
+  edit->id = cairn_item_get_id (item);
+  return TRUE;
+}
+
+static gboolean
+modify (CairnTransaction  *transaction,
+        gpointer           user_data,
+        GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(CairnItem) item = cairn_store_get_item (client, edit->id, NULL, error);
+  g_autoptr(CairnPart) payload = cairn_part_new_inline (part, edit->content);
+
+  if (item == NULL)
+    return FALSE;
+  cairn_item_set_size (item, g_bytes_get_size (edit->content));
+  cairn_item_set_part (item, payload);
+  return cairn_transaction_modify_item (transaction, item, 0, error);
+}
+
+static gboolean
+move (CairnTransaction  *transaction,
+      gpointer           user_data,
+      GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_move_item (transaction, edit->id, edit->target, error);
+}
+
+static gboolean
+modify_and_move (CairnTransaction  *transaction,
+                 gpointer           user_data,
+                 GError           **error)
+{
+  return modify (transaction, user_data, error) && move (transaction, user_data, error);
+}
+
+static gboolean
+flag (CairnTransaction  *transaction,
+      gpointer           user_data,
+      GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+
+  cairn_flags_delta_add (delta, edit->flag);
+  return cairn_transaction_change_flags (transaction, edit->id, delta, 0, error);
+}
+
+static gboolean
+delete (CairnTransaction  *transaction,
+        gpointer           user_data,
+        GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_delete_item (transaction, edit->id, error);
+}
+
+static void
+local_write (CairnTransactionFunc  func,
+             Edit                 *edit)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (client, func, edit, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static GBytes *
+content (guint  n,
+         guint  version,
+         gsize  size)
+{
+  return cairn_test_replay_make_content (12, n, version, size);
+}
+
+/* Tests */
+
+START_TEST (test_offline_create_delete)
+{
+  g_autoptr(GBytes) note = content (1, 1, 500);
+  Edit edit = { "text/plain", 0, note, 0, 0, NULL };
+
+  start_notes ();
+  edit.collection = collection_id ("Inbox");
+  set_online (FALSE);
+  local_write (create, &edit);
+  local_write (delete, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  assert_copies (NULL, note, 0);
+}
+END_TEST
+
+START_TEST (test_offline_create_move)
+{
+  g_autoptr(GBytes) note = content (1, 1, 500);
+  Edit edit = { "text/plain", 0, note, 0, 0, NULL };
+
+  start_notes ();
+  edit.collection = collection_id ("Inbox");
+  edit.target = collection_id ("Work");
+  set_online (FALSE);
+  local_write (create, &edit);
+  local_write (move, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  assert_copies ("Work", note, 1);
+  assert_copies (NULL, note, 1);
+}
+END_TEST
+
+START_TEST (test_online_create_move)
+{
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  start_notes ();
+  for (guint i = 0; i < 30; i++)
+    {
+      Edit edit = { "text/plain", collection_id ("Inbox"), content (i, 1, 300), 0,
+                    collection_id ("Work"), NULL };
+
+      g_ptr_array_add (notes, edit.content);
+      local_write (create, &edit);
+      local_write (move, &edit);
+    }
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  for (guint i = 0; i < notes->len; i++)
+    {
+      assert_copies ("Work", g_ptr_array_index (notes, i), 1);
+      assert_copies (NULL, g_ptr_array_index (notes, i), 1);
+    }
+}
+END_TEST
+
+#define N_BATCH 2000
+
+/* Creates, edits, moves and deletes among the batch's own notes; backend
+ * and store agreeing means no item without a file, no stray file and no
+ * duplicate. */
+START_TEST (test_offline_batch)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) versions = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint64 folders[2];
+
+  start_notes ();
+  folders[0] = collection_id ("Inbox");
+  folders[1] = collection_id ("Work");
+  set_online (FALSE);
+  for (guint i = 0; i < N_BATCH; i++)
+    {
+      guint choice = g_rand_int_range (rand, 0, 100);
+      guint n = ids->len ? g_rand_int_range (rand, 0, ids->len) : 0;
+      Edit edit = { "text/plain", folders[g_rand_int_range (rand, 0, 2)], NULL, 0,
+                    folders[g_rand_int_range (rand, 0, 2)], NULL };
+
+      if (ids->len == 0 || choice < 40)
+        {
+          guint version = 1;
+
+          edit.content = content (i, version, g_rand_int_range (rand, 100, 2000));
+          local_write (create, &edit);
+          g_array_append_val (ids, edit.id);
+          g_array_append_val (versions, version);
+        }
+      else if (choice < 65)
+        {
+          edit.id = g_array_index (ids, guint64, n);
+          edit.content = content (edit.id, ++g_array_index (versions, guint, n),
+                                  g_rand_int_range (rand, 100, 2000));
+          local_write (modify, &edit);
+        }
+      else if (choice < 85)
+        {
+          edit.id = g_array_index (ids, guint64, n);
+          local_write (move, &edit);
+        }
+      else
+        {
+          edit.id = g_array_index (ids, guint64, n);
+          local_write (delete, &edit);
+          g_array_remove_index (ids, n);
+          g_array_remove_index (versions, n);
+        }
+      g_clear_pointer (&edit.content, g_bytes_unref);
+    }
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  {
+    g_autoptr(CairnTestSnapshot) stored = read_store ();
+
+    /* The two first notes and the batch's survivors. */
+    ck_assert_uint_eq (cairn_test_snapshot_get_n_items (stored), ids->len + 2);
+  }
+}
+END_TEST
+
+START_TEST (test_edit_move_one_transaction)
+{
+  g_autoptr(GBytes) first = content (1, 1, 400);
+  g_autoptr(GBytes) edited = content (1, 2, 600);
+  Edit edit = { "text/plain", 0, first, 0, 0, NULL };
+
+  start_notes ();
+  edit.collection = collection_id ("Inbox");
+  edit.target = collection_id ("Work");
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  edit.content = edited;
+  local_write (modify_and_move, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  assert_copies ("Work", edited, 1);
+  assert_copies (NULL, first, 0);
+}
+END_TEST
+
+START_TEST (test_edit_move_while_stopped)
+{
+  g_autoptr(GBytes) first = content (1, 1, 400);
+  g_autoptr(GBytes) edited = content (1, 2, 600);
+  Edit edit = { "text/plain", 0, first, 0, 0, NULL };
+  GError *error = NULL;
+
+  start_notes ();
+  edit.collection = collection_id ("Inbox");
+  edit.target = collection_id ("Work");
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  cairn_test_resource_stop (resource);
+  edit.content = edited;
+  local_write (modify, &edit);
+  local_write (move, &edit);
+  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  assert_copies ("Work", edited, 1);
+  assert_copies (NULL, first, 0);
+}
+END_TEST
+
+START_TEST (test_large_note)
+{
+  g_autoptr(GBytes) note = content (1, 1, 40 * 1024);
+  Edit edit = { "text/plain", 0, note, 0, 0, NULL };
+
+  start_notes ();
+  edit.collection = collection_id ("Inbox");
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT);
+  assert_copies ("Inbox", note, 1);
+}
+END_TEST
+
+START_TEST (test_seen_then_move)
+{
+  g_autoptr(GBytes) message = content (1, 1, 800);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, CAIRN_FLAG_SEEN };
+  g_autoptr(CairnItem) item = NULL;
+  g_autofree char *archive = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *name = NULL;
+  GError *error = NULL;
+
+  start_maildir ();
+  edit.collection = collection_id ("INBOX");
+  edit.target = collection_id (".Archive");
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  local_write (flag, &edit);
+  local_write (move, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("Archive", message, 1);
+
+  item = cairn_store_get_item (client, edit.id, NULL, &error);
+  assert_no_error (error);
+  ck_assert (cairn_flags_contains (cairn_item_get_flags (item), CAIRN_FLAG_SEEN));
+  /* The file's name carries S: the remote revision is its name. */
+  name = g_path_get_basename (cairn_item_get_remote_revision (item));
+  ck_assert_msg (g_str_has_suffix (name, ":2,S"), "%s", name);
+  archive = cairn_test_maildir_get_folder_path (maildir, "Archive");
+  path = g_build_filename (archive, cairn_item_get_remote_revision (item), NULL);
+  ck_assert_msg (g_file_test (path, G_FILE_TEST_IS_REGULAR), "no file %s", path);
+}
+END_TEST
+
+int
+main (void)
+{
+  const CairnTestCase cases[] = {
+    { "notes", test_offline_create_delete },
+    { "notes", test_offline_create_move },
+    { "notes", test_online_create_move },
+    { "notes", test_offline_batch },
+    { "notes", test_edit_move_one_transaction },
+    { "notes", test_edit_move_while_stopped },
+    { "notes", test_large_note },
+    { "maildir", test_seen_then_move },
+  };
+
+  return cairn_test_suite_run (cairn_test_suite_new ("replay-sequences", cases,
+                                                     G_N_ELEMENTS (cases), setup, teardown,
+                                                     240));
+}
