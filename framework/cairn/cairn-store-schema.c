@@ -165,6 +165,26 @@ static const char * const migrations[] = {
   "  flags_added TEXT,"
   "  flags_removed TEXT,"
   "  UNIQUE (consumer, revision, operation, entity_kind, entity_id));",
+
+  /* 3 -> 4: item and collection ids are never reused, since agents keep
+   * them: store_state keeps the highest id ever given out, which a write
+   * transaction reads once and writes back once at its end. SQLite's own
+   * choice, max (id) + 1, gives the id of a deleted newest row again. The
+   * change log and the failed changes still name ids deleted before this
+   * version, so they count too. */
+  "ALTER TABLE store_state ADD COLUMN last_item_id INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE store_state ADD COLUMN last_collection_id INTEGER NOT NULL DEFAULT 0;"
+  "UPDATE store_state SET"
+  "  last_item_id = max ((SELECT coalesce (max (id), 0) FROM items),"
+  "                      (SELECT coalesce (max (entity_id), 0) FROM change_log"
+  "                       WHERE entity_kind = 1),"
+  "                      (SELECT coalesce (max (entity_id), 0) FROM failed_changes"
+  "                       WHERE entity_kind = 1)),"
+  "  last_collection_id = max ((SELECT coalesce (max (id), 0) FROM collections),"
+  "                            (SELECT coalesce (max (entity_id), 0) FROM change_log"
+  "                             WHERE entity_kind = 2),"
+  "                            (SELECT coalesce (max (entity_id), 0) FROM failed_changes"
+  "                             WHERE entity_kind = 2));",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == CAIRN_STORE_SCHEMA_VERSION);

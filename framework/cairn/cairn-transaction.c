@@ -42,6 +42,11 @@ struct _CairnTransaction
   guint64 revision;
   guint64 seq;
 
+  /* The next item and collection ids to give out; 0 until the first
+   * creation of the kind reads them. */
+  guint64 next_item_id;
+  guint64 next_collection_id;
+
   /* The collection items were last created in, to spare a lookup per item. */
   guint64 cached_collection_id;
   char *cached_resource;
@@ -117,12 +122,39 @@ fsync_path (const char  *path,
 }
 
 /* Payload files must be durable before the commit that references them. */
+/* Records the highest ids this transaction gave out, so that no later
+ * transaction gives them again, even once their entities are deleted. */
+static gboolean
+save_last_ids (CairnTransaction  *self,
+               GError           **error)
+{
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  if (self->next_item_id == 0 && self->next_collection_id == 0)
+    return TRUE;
+
+  stmt = _cairn_database_prepare (self->database,
+                                  "UPDATE store_state SET "
+                                  "  last_item_id = max (last_item_id, ?1), "
+                                  "  last_collection_id = max (last_collection_id, ?2)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, self->next_item_id > 0 ? self->next_item_id - 1 : 0);
+  sqlite3_bind_int64 (stmt, 2, self->next_collection_id > 0 ? self->next_collection_id - 1 : 0);
+
+  return _cairn_database_step_done (self->database, stmt, error);
+}
+
 gboolean
 _cairn_transaction_prepare_commit (CairnTransaction  *self,
                                    GError           **error)
 {
   GHashTableIter iter;
   gpointer dir;
+
+  if (!save_last_ids (self, error))
+    return FALSE;
 
   g_hash_table_iter_init (&iter, self->dirty_dirs);
   while (g_hash_table_iter_next (&iter, &dir, NULL))
@@ -258,6 +290,43 @@ static char *
 join_words (const char * const *words)
 {
   return g_strjoinv (" ", (char **) words);
+}
+
+/* Ids */
+
+/* Gives out the next id of @kind. store_state keeps the highest id ever
+ * given out: SQLite's own choice, max (id) + 1, would give a deleted
+ * newest entity's id again. It is read at the first creation of the kind
+ * and written back once, before the commit; the write lock makes the
+ * transaction the only one giving out ids meanwhile. */
+static gboolean
+allocate_id (CairnTransaction  *self,
+             CairnEntityKind    kind,
+             guint64           *id,
+             GError           **error)
+{
+  guint64 *next = kind == CAIRN_ENTITY_ITEM ? &self->next_item_id : &self->next_collection_id;
+
+  if (*next == 0)
+    {
+      g_autoptr(CairnStatement) stmt =
+        _cairn_database_prepare (self->database,
+                                 kind == CAIRN_ENTITY_ITEM
+                                 ? "SELECT max (last_item_id, "
+                                   "  (SELECT coalesce (max (id), 0) FROM items)) FROM store_state"
+                                 : "SELECT max (last_collection_id, "
+                                   "  (SELECT coalesce (max (id), 0) FROM collections)) "
+                                   "FROM store_state",
+                                 error);
+
+      if (stmt == NULL ||
+          !_cairn_database_step_found (self->database, stmt, error, "The store has no state"))
+        return FALSE;
+      *next = sqlite3_column_int64 (stmt, 0) + 1;
+    }
+
+  *id = (*next)++;
+  return TRUE;
 }
 
 /* Revision and change log */
@@ -870,6 +939,8 @@ cairn_transaction_create_collection (CairnTransaction  *self,
                                      CairnCollection   *collection,
                                      GError           **error)
 {
+  guint64 given_id, id;
+
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (CAIRN_IS_COLLECTION (collection), FALSE);
 
@@ -901,16 +972,23 @@ cairn_transaction_create_collection (CairnTransaction  *self,
     return FALSE;
 
   if (!ensure_revision (self, error) ||
-      !write_collection_row (self, collection,
+      !allocate_id (self, CAIRN_ENTITY_COLLECTION, &id, error))
+    return FALSE;
+
+  given_id = collection->id;
+  cairn_collection_set_id (collection, id);
+  if (!write_collection_row (self, collection,
                              "INSERT INTO collections (name, remote_id, remote_revision, "
                              "  mime_types, cache_inherit, cache_check_interval, cache_timeout, "
                              "  cache_sync_on_demand, cache_local_parts, revision, parent_id, "
-                             "  resource, is_virtual) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                             "  resource, is_virtual, id) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                              error))
-    return FALSE;
+    {
+      cairn_collection_set_id (collection, given_id);
+      return FALSE;
+    }
 
-  cairn_collection_set_id (collection, sqlite3_last_insert_rowid (self->database->db));
   _cairn_collection_set_revision (collection, self->revision);
 
   if (!store_attributes (self, collection->attributes, collection->id,
@@ -1390,12 +1468,14 @@ cairn_transaction_create_item (CairnTransaction  *self,
     return FALSE;
 
   resource = item_collection_resource (self, item->collection_id, error);
-  if (resource == NULL || !ensure_revision (self, error))
+  if (resource == NULL || !ensure_revision (self, error) ||
+      !allocate_id (self, CAIRN_ENTITY_ITEM, &id, error))
     return FALSE;
 
   stmt = _cairn_database_prepare (self->database,
                                   "INSERT INTO items (collection_id, mime_type, size, remote_id, "
-                                  "  remote_revision, gid, revision) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                  "  remote_revision, gid, revision, id) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                   error);
   if (stmt == NULL)
     return FALSE;
@@ -1406,6 +1486,7 @@ cairn_transaction_create_item (CairnTransaction  *self,
   _cairn_bind_text (stmt, 5, item->remote_revision);
   _cairn_bind_text (stmt, 6, item->gid);
   sqlite3_bind_int64 (stmt, 7, self->revision);
+  sqlite3_bind_int64 (stmt, 8, id);
   if (!_cairn_database_step_done (self->database, stmt, error))
     {
       set_constraint_error (self, error, "the collection has an item with this remote id",
@@ -1413,7 +1494,6 @@ cairn_transaction_create_item (CairnTransaction  *self,
                             item->remote_id ? item->remote_id : "", item->collection_id);
       return FALSE;
     }
-  id = sqlite3_last_insert_rowid (self->database->db);
 
   for (guint i = 0; i < item->parts->len; i++)
     if (!store_part (self, id, g_ptr_array_index (item->parts, i), FALSE, error))

@@ -174,6 +174,30 @@ last_change (void)
   return cairn_change_ref (g_ptr_array_index (changes, changes->len - 1));
 }
 
+static void
+reopen_store (void)
+{
+  GError *error = NULL;
+
+  g_clear_object (&store);
+  store = cairn_store_open (db_path, NULL, &error);
+  assert_no_error (error);
+}
+
+static GBytes *
+read_part (guint64 item_id, const char *name)
+{
+  GError *error = NULL;
+  g_autoptr(GInputStream) stream = cairn_store_open_part (store, item_id, name, NULL, &error);
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+
+  assert_no_error (error);
+  ck_assert (g_output_stream_splice (out, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
+                                     &error) >= 0);
+  assert_no_error (error);
+  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+}
+
 /* Opening */
 
 START_TEST (test_open_new)
@@ -372,24 +396,68 @@ START_TEST (test_open_truncated)
 }
 END_TEST
 
-START_TEST (test_schema_fixture)
+/* Copies a fixture database, with its payload folder if it has one, into
+ * the test folder and returns the copy's path. */
+static char *
+copy_fixture (const char *name)
 {
-  g_autofree char *fixture = g_build_filename (FIXTURES_DIR, "store-v1.db", NULL);
-  g_autofree char *copy = g_build_filename (tmpdir, "fixture.db", NULL);
+  g_autofree char *fixture = g_build_filename (FIXTURES_DIR, name, NULL);
+  g_autofree char *payloads = g_strconcat (fixture, ".payloads", NULL);
+  char *copy = g_build_filename (tmpdir, name, NULL);
+  const char *argv[] = { "cp", "-r", payloads, tmpdir, NULL };
   g_autofree char *contents = NULL;
-  g_autoptr(CairnStore) old = NULL;
-  g_autoptr(GPtrArray) collections = NULL;
-  GError *error = NULL;
   gsize length;
+  int status;
 
   ck_assert_msg (g_file_get_contents (fixture, &contents, &length, NULL), "no %s", fixture);
   ck_assert (g_file_set_contents (copy, contents, length, NULL));
+  if (g_file_test (payloads, G_FILE_TEST_IS_DIR))
+    {
+      ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+      ck_assert (g_spawn_check_wait_status (status, NULL));
+    }
+  return copy;
+}
+
+START_TEST (test_schema_fixture)
+{
+  g_autofree char *copy = copy_fixture ("store-v1.db");
+  g_autoptr(CairnStore) old = NULL;
+  g_autoptr(GPtrArray) collections = NULL;
+  GError *error = NULL;
 
   old = cairn_store_open (copy, NULL, &error);
   assert_no_error (error);
   collections = cairn_store_list_collections (old, NULL, &error);
   assert_no_error (error);
   ck_assert_uint_gt (collections->len, 0);
+}
+END_TEST
+
+/* store-v3.db was written by schema version 3: collections 1 and 2 of
+ * 1 to 3, items 1 and 2 of 1 to 3 in collection 1, item 2 with a payload
+ * file of 20000 bytes. The deleted ids are only in the change log. */
+START_TEST (test_schema_fixture_v3)
+{
+  g_autofree char *copy = copy_fixture ("store-v3.db");
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GBytes) content = NULL;
+  GError *error = NULL;
+
+  g_clear_object (&store);
+  g_free (db_path);
+  db_path = g_steal_pointer (&copy);
+  reopen_store ();
+
+  ck_assert_uint_eq (make_mail (1, "3", NULL), 4);
+  ck_assert_uint_eq (make_collection (RESOURCE, 0, "New", NULL), 4);
+  content = read_part (2, CAIRN_PART_RFC822);
+  ck_assert_uint_eq (g_bytes_get_size (content), 20000);
+
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (problems->len, 0);
 }
 END_TEST
 
@@ -1505,6 +1573,72 @@ START_TEST (test_rollback_and_signal)
 }
 END_TEST
 
+/* Ids are never reused */
+
+START_TEST (test_ids_never_reused)
+{
+  guint64 collections[3], items[3];
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("Folder %u", i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", i);
+
+      collections[i] = make_collection (RESOURCE, 0, name, NULL);
+      items[i] = make_mail (collections[0], remote_id, NULL);
+      ck_assert_uint_eq (collections[i], i + 1);
+      ck_assert_uint_eq (items[i], i + 1);
+    }
+
+  /* Deleting the newest one must not hand its id out again. */
+  write_ok (delete_item_block, GSIZE_TO_POINTER (items[2]));
+  write_ok (delete_collection_block, GSIZE_TO_POINTER (collections[2]));
+  ck_assert_uint_eq (make_mail (collections[0], "3", NULL), 4);
+  ck_assert_uint_eq (make_collection (RESOURCE, 0, "Folder 3", NULL), 4);
+
+  /* Nor after the store was closed. */
+  write_ok (delete_item_block, GSIZE_TO_POINTER (4));
+  write_ok (delete_collection_block, GSIZE_TO_POINTER (4));
+  reopen_store ();
+  ck_assert_uint_eq (make_mail (collections[0], "4", NULL), 5);
+  ck_assert_uint_eq (make_collection (RESOURCE, 0, "Folder 4", NULL), 5);
+}
+END_TEST
+
+static gboolean
+create_duplicate_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(CairnItem) first = new_mail (GPOINTER_TO_SIZE (data), "same", "x");
+  g_autoptr(CairnItem) second = new_mail (GPOINTER_TO_SIZE (data), "same", "x");
+  g_autoptr(CairnItem) third = new_mail (GPOINTER_TO_SIZE (data), "other", "x");
+  GError *local_error = NULL;
+
+  if (!cairn_transaction_create_item (txn, first, error))
+    return FALSE;
+  ck_assert (!cairn_transaction_create_item (txn, second, &local_error));
+  assert_error (local_error, CAIRN_STORE_ERROR_EXISTS);
+  ck_assert_uint_eq (cairn_item_get_id (second), 0);
+  if (!cairn_transaction_create_item (txn, third, error))
+    return FALSE;
+  ck_assert_uint_gt (cairn_item_get_id (third), cairn_item_get_id (first));
+  return TRUE;
+}
+
+/* A failed creation and a rolled back transaction leave ids unused;
+ * the next ones follow without a clash. */
+START_TEST (test_ids_after_failures)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  GError *error = NULL;
+
+  write_ok (create_duplicate_block, GSIZE_TO_POINTER (inbox));
+  ck_assert (!cairn_store_write_sync (store, failing_block, GSIZE_TO_POINTER (inbox), NULL, NULL,
+                                      &error));
+  g_clear_error (&error);
+  ck_assert_uint_gt (make_mail (inbox, "after", NULL), 2);
+}
+END_TEST
+
 /* Payloads */
 
 static void
@@ -1533,20 +1667,6 @@ count_payload_files (void)
     }
 
   return count;
-}
-
-static GBytes *
-read_part (guint64 item_id, const char *name)
-{
-  GError *error = NULL;
-  g_autoptr(GInputStream) stream = cairn_store_open_part (store, item_id, name, NULL, &error);
-  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
-
-  assert_no_error (error);
-  ck_assert (g_output_stream_splice (out, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
-                                     &error) >= 0);
-  assert_no_error (error);
-  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
 }
 
 static GBytes *
@@ -2026,6 +2146,7 @@ main (void)
     { "open", test_open_foreign_sqlite },
     { "open", test_open_truncated },
     { "open", test_schema_fixture },
+    { "open", test_schema_fixture_v3 },
     { "collections", test_collection_tree },
     { "collections", test_collection_inherits_resource },
     { "collections", test_collection_invalid_names },
@@ -2048,6 +2169,8 @@ main (void)
     { "reads", test_list_pages_and_stream },
     { "changes", test_changes_and_cursors },
     { "changes", test_rollback_and_signal },
+    { "ids", test_ids_never_reused },
+    { "ids", test_ids_after_failures },
     { "payloads", test_payload_storage },
     { "payloads", test_payload_rollback_and_orphans },
     { "payloads", test_create_items_in_batches },
