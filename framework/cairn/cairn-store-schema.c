@@ -189,6 +189,18 @@ static const char * const migrations[] = {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == CAIRN_STORE_SCHEMA_VERSION);
 
+/* Says what failed to be read: a file that is not a store, or one that
+ * cannot be read at all (a read-only folder, a full disk, I/O). */
+static void
+prefix_read_error (GError     **error,
+                   const char  *path)
+{
+  if (error != NULL && g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CORRUPT))
+    g_prefix_error (error, "%s is not a Cairn store or is damaged: ", path);
+  else
+    g_prefix_error (error, "Cannot open store %s: ", path);
+}
+
 /* Reads the version without writing anything, so a database of a newer
  * version can be refused untouched. An empty file is version 0. */
 gboolean
@@ -207,14 +219,14 @@ _cairn_store_schema_read_version (CairnDatabase  *database,
                                     error);
   if (exists == NULL)
     {
-      g_prefix_error (error, "%s is not a Cairn store or is damaged: ", path);
+      prefix_read_error (error, path);
       return FALSE;
     }
 
   rc = _cairn_database_step_row (database, exists, error);
   if (rc < 0)
     {
-      g_prefix_error (error, "%s is not a Cairn store or is damaged: ", path);
+      prefix_read_error (error, path);
       return FALSE;
     }
   if (rc == SQLITE_DONE)

@@ -463,7 +463,7 @@ write_all (int            fd,
           int saved_errno = errno;
 
           g_set_error (error, CAIRN_STORE_ERROR,
-                       saved_errno == ENOSPC || saved_errno == EDQUOT
+                       saved_errno == ENOSPC || saved_errno == EDQUOT || saved_errno == EFBIG
                        ? CAIRN_STORE_ERROR_NO_SPACE : CAIRN_STORE_ERROR_IO,
                        "Cannot write a payload file: %s", g_strerror (saved_errno));
           return FALSE;

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
 #include <sqlite3.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -198,6 +201,24 @@ read_part (guint64 item_id, const char *name)
   return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
 }
 
+static gboolean
+problems_contain (GPtrArray  *problems,
+                  const char *text)
+{
+  for (guint i = 0; i < problems->len; i++)
+    if (strstr (g_ptr_array_index (problems, i), text) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+set_new_part (CairnItem *item,
+              CairnPart *part)
+{
+  cairn_item_set_part (item, part);
+  cairn_part_unref (part);
+}
+
 /* Opening */
 
 START_TEST (test_open_new)
@@ -265,26 +286,37 @@ START_TEST (test_open_read_only_folder)
   g_autofree char *folder = g_build_filename (tmpdir, "ro", NULL);
   g_autofree char *path = g_build_filename (folder, "store.db", NULL);
   g_autofree char *existing = g_build_filename (folder, "existing.db", NULL);
-  g_autoptr(CairnStore) made = NULL;
+  g_autofree char *writable = g_build_filename (folder, "writable.db", NULL);
+  const char *stores[] = { existing, writable };
   GError *error = NULL;
 
   ck_assert_int_eq (g_mkdir (folder, 0755), 0);
-  made = cairn_store_open (existing, NULL, &error);
-  assert_no_error (error);
-  g_clear_object (&made);
+  for (guint i = 0; i < G_N_ELEMENTS (stores); i++)
+    {
+      g_autoptr(CairnStore) made = cairn_store_open (stores[i], NULL, &error);
+
+      assert_no_error (error);
+    }
   ck_assert_int_eq (g_chmod (tmpdir, 0755), 0);
   ck_assert_int_eq (g_chmod (folder, 0555), 0);
   ck_assert_int_eq (g_chmod (existing, 0444), 0);
+  ck_assert_int_eq (g_chmod (writable, 0666), 0);
   become_nobody ();
 
   ck_assert_ptr_null (cairn_store_open (path, NULL, &error));
   assert_error (error, CAIRN_STORE_ERROR_READ_ONLY);
   ck_assert (!g_file_test (path, G_FILE_TEST_EXISTS));
 
-  ck_assert_ptr_null (cairn_store_open (existing, NULL, &error));
-  ck_assert_msg (error != NULL && error->domain == CAIRN_STORE_ERROR,
-                 "a store in a read-only folder must give a store error");
-  g_clear_error (&error);
+  /* A store in a read-only folder cannot write its -wal and -shm files:
+   * read-only, whether the file itself is writable or not. */
+  for (guint i = 0; i < G_N_ELEMENTS (stores); i++)
+    {
+      ck_assert_ptr_null (cairn_store_open (stores[i], NULL, &error));
+      ck_assert_msg (error != NULL && strstr (error->message, "read-only") != NULL &&
+                     strstr (error->message, "not a Cairn store") == NULL,
+                     "misleading message: %s", error ? error->message : "");
+      assert_error (error, CAIRN_STORE_ERROR_READ_ONLY);
+    }
 }
 END_TEST
 
@@ -419,6 +451,122 @@ copy_fixture (const char *name)
     }
   return copy;
 }
+
+/* Overwrites the middle half of the database page that holds @marker. */
+static void
+damage_page_holding (const char *path,
+                     const char *marker)
+{
+  g_autofree char *contents = NULL;
+  g_autofree guint8 *junk = NULL;
+  const char *found;
+  gsize length, page_size;
+  goffset page_start;
+  int fd;
+
+  ck_assert (g_file_get_contents (path, &contents, &length, NULL));
+  page_size = ((guint8) contents[16] << 8) | (guint8) contents[17];
+  found = memmem (contents, length, marker, strlen (marker));
+  ck_assert_msg (found != NULL, "no %s in %s", marker, path);
+  page_start = (found - contents) / page_size * page_size;
+  junk = g_malloc (page_size / 2);
+  memset (junk, 0xff, page_size / 2);
+  fd = open (path, O_WRONLY);
+  ck_assert_int_ge (fd, 0);
+  ck_assert_int_eq (pwrite (fd, junk, page_size / 2, page_start + page_size / 4),
+                    (gssize) page_size / 2);
+  close (fd);
+}
+
+/* A damaged page is reported as damage where it is read, also by VACUUM,
+ * which SQLite reports as a full disk. */
+START_TEST (test_damaged_page)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  g_autoptr(GPtrArray) problems = NULL;
+  GError *error = NULL;
+  guint count = 0;
+
+  write_ok (create_many_block, GSIZE_TO_POINTER (inbox));
+  g_clear_object (&store);
+  /* An item row: its remote id, then its GID. SQLite 3.40 reports this
+   * page as a full disk to VACUUM. */
+  damage_page_holding (db_path, "1050<1050@example.org>");
+  reopen_store ();
+
+  ck_assert (!cairn_store_foreach_item (store, inbox, NULL, count_item, &count, NULL, &error));
+  assert_error (error, CAIRN_STORE_ERROR_CORRUPT);
+  ck_assert (!cairn_store_vacuum_sync (store, NULL, &error));
+  assert_error (error, CAIRN_STORE_ERROR_CORRUPT);
+  if (cairn_store_check_sync (store, FALSE, &problems, NULL, &error))
+    ck_assert (problems_contain (problems, "integrity: "));
+  else
+    assert_error (error, CAIRN_STORE_ERROR_CORRUPT);
+}
+END_TEST
+
+static gboolean
+fill_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(GBytes) payload = g_bytes_new_take (g_malloc0 (8 * 1024), 8 * 1024);
+  guint *serial = data;
+
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *remote_id = g_strdup_printf ("%u", (*serial)++);
+      g_autoptr(CairnItem) item = new_mail (1, remote_id, "x");
+
+      set_new_part (item, cairn_part_new_inline (CAIRN_PART_RFC822, payload));
+      if (!cairn_transaction_create_item (txn, item, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Writes 400 KB transactions into a new store at @path until one fails,
+ * which must be with a full disk. */
+static void
+assert_fills_up (const char *path)
+{
+  g_autoptr(CairnStore) full = cairn_store_open (path, NULL, NULL);
+  g_autoptr(CairnCollection) inbox = cairn_collection_new (RESOURCE, 0, "Inbox");
+  GError *error = NULL;
+  guint serial = 0;
+
+  ck_assert_ptr_nonnull (full);
+  ck_assert (cairn_store_write_sync (full, create_collection_block, inbox, NULL, NULL, &error));
+  for (guint i = 0; i < 100; i++)
+    if (!cairn_store_write_sync (full, fill_block, &serial, NULL, NULL, &error))
+      break;
+  assert_error (error, CAIRN_STORE_ERROR_NO_SPACE);
+}
+
+/* A full disk is a full disk: a tmpfs of 1 MiB where mounting one is
+ * permitted (root in a mount namespace of its own), and always a file
+ * size limit, whose EFBIG stops writes as ENOSPC does. */
+START_TEST (test_disk_full)
+{
+  g_autofree char *small = g_build_filename (tmpdir, "small", NULL);
+  g_autofree char *on_tmpfs = g_build_filename (small, "store.db", NULL);
+  g_autofree char *limited = g_build_filename (tmpdir, "limited.db", NULL);
+  struct rlimit limit;
+
+  ck_assert_int_eq (g_mkdir (small, 0700), 0);
+  if (unshare (CLONE_NEWNS) == 0 &&
+      mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+      mount ("tmpfs", small, "tmpfs", 0, "size=1m") == 0)
+    {
+      assert_fills_up (on_tmpfs);
+      ck_assert_int_eq (umount2 (small, MNT_DETACH), 0);
+    }
+
+  ck_assert_int_eq (getrlimit (RLIMIT_FSIZE, &limit), 0);
+  limit.rlim_cur = 2 * 1024 * 1024;
+  ck_assert_int_eq (setrlimit (RLIMIT_FSIZE, &limit), 0);
+  signal (SIGXFSZ, SIG_IGN);
+  assert_fills_up (limited);
+}
+END_TEST
 
 START_TEST (test_schema_fixture)
 {
@@ -1641,14 +1789,6 @@ END_TEST
 
 /* Payloads */
 
-static void
-set_new_part (CairnItem *item,
-              CairnPart *part)
-{
-  cairn_item_set_part (item, part);
-  cairn_part_unref (part);
-}
-
 static guint
 count_payload_files (void)
 {
@@ -1824,16 +1964,6 @@ exec_unchecked (const char *sql)
   ck_assert_int_eq (sqlite3_open (db_path, &db), SQLITE_OK);
   ck_assert_int_eq (sqlite3_exec (db, sql, NULL, NULL, NULL), SQLITE_OK);
   ck_assert_int_eq (sqlite3_close (db), SQLITE_OK);
-}
-
-static gboolean
-problems_contain (GPtrArray  *problems,
-                  const char *text)
-{
-  for (guint i = 0; i < problems->len; i++)
-    if (strstr (g_ptr_array_index (problems, i), text) != NULL)
-      return TRUE;
-  return FALSE;
 }
 
 START_TEST (test_check_repair_and_vacuum)
@@ -2145,6 +2275,8 @@ main (void)
     { "open", test_open_not_a_database },
     { "open", test_open_foreign_sqlite },
     { "open", test_open_truncated },
+    { "open", test_damaged_page },
+    { "open", test_disk_full },
     { "open", test_schema_fixture },
     { "open", test_schema_fixture_v3 },
     { "collections", test_collection_tree },
