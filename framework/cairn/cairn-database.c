@@ -193,19 +193,49 @@ _cairn_database_open (const char  *path,
 }
 
 /* Settings that SQLite keeps per connection: every connection the store
- * opens goes through here, after the schema version was checked. */
+ * opens goes through here, after the schema version was checked. The WAL
+ * grows past its automatic checkpoints while a reader holds an old
+ * snapshot; journal_size_limit truncates it back to
+ * CAIRN_DATABASE_JOURNAL_SIZE_LIMIT when a writer starts it again. */
 gboolean
 _cairn_database_configure (CairnDatabase  *database,
                            GError        **error)
 {
   return _cairn_database_exec (database,
                                "PRAGMA journal_mode = WAL;"
+                               "PRAGMA journal_size_limit = "
+                               G_STRINGIFY (CAIRN_DATABASE_JOURNAL_SIZE_LIMIT) ";"
                                "PRAGMA synchronous = FULL;"
                                "PRAGMA foreign_keys = ON;"
                                "PRAGMA temp_store = MEMORY;"
                                "PRAGMA cache_size = -8000;"
                                "PRAGMA trusted_schema = OFF;",
                                error);
+}
+
+/* Copies the WAL into the database as far as readers allow, then empties
+ * it if no reader still needs it. It never waits: the passive pass takes
+ * no lock that writers need, and the truncating pass gives up at once
+ * when a writer or a reader of an old snapshot is there, so writers are
+ * held up for no longer than copying the last few frames, and a
+ * checkpoint that a reader stops is no error. */
+gboolean
+_cairn_database_checkpoint (CairnDatabase  *database,
+                            GError        **error)
+{
+  int rc = sqlite3_wal_checkpoint_v2 (database->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (database->db, 0);
+      rc = sqlite3_wal_checkpoint_v2 (database->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+      sqlite3_busy_timeout (database->db, BUSY_TIMEOUT_MS);
+    }
+  if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+    return TRUE;
+
+  _cairn_database_set_error (database, rc, error, "Cannot checkpoint the write-ahead log");
+  return FALSE;
 }
 
 void

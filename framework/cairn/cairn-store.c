@@ -1815,6 +1815,27 @@ cairn_store_list_items_finish (CairnStore    *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* One page of cairn_store_foreach_item() in a read transaction of its
+ * own; the first page also finds out whether the collection is virtual. */
+static GPtrArray *
+read_page (CairnStore       *self,
+           gboolean          first,
+           gboolean         *is_virtual,
+           guint64           collection_id,
+           CairnFetchScope  *scope,
+           guint64           after_id,
+           GError          **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
+      (first && !collection_is_virtual (reader->database, collection_id, is_virtual, error)))
+    return NULL;
+
+  return list_page (self, reader->database, *is_virtual, collection_id, scope, after_id,
+                    STREAM_PAGE_SIZE, error);
+}
+
 /**
  * cairn_store_foreach_item:
  * @self: a #CairnStore
@@ -1825,9 +1846,12 @@ cairn_store_list_items_finish (CairnStore    *self,
  * @cancellable: (nullable): a #GCancellable, checked between pages
  * @error: return location for an error
  *
- * Streams every item of a collection to @func in id order, from one
- * consistent snapshot, loading pages of a thousand items at a time: a
- * collection of any size never sits in memory whole.
+ * Streams every item of a collection to @func in id order, loading pages
+ * of a thousand items at a time: a collection of any size never sits in
+ * memory whole. Each page is read in a read transaction of its own, and
+ * none is open while @func runs, so a slow consumer never keeps the
+ * write-ahead log from being checkpointed. Items written between two
+ * pages are seen if their ids come later; no item is visited twice.
  *
  * Returns: %TRUE if every item was visited or @func stopped the listing
  *
@@ -1842,17 +1866,11 @@ cairn_store_foreach_item (CairnStore       *self,
                           GCancellable     *cancellable,
                           GError          **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
   guint64 after_id = 0;
-  gboolean is_virtual;
+  gboolean is_virtual = FALSE;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
   g_return_val_if_fail (func != NULL, FALSE);
-
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
-      !collection_is_virtual (reader->database, collection_id, &is_virtual, error))
-    return FALSE;
 
   for (;;)
     {
@@ -1861,8 +1879,7 @@ cairn_store_foreach_item (CairnStore       *self,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
 
-      page = list_page (self, reader->database, is_virtual, collection_id, scope, after_id,
-                        STREAM_PAGE_SIZE, error);
+      page = read_page (self, after_id == 0, &is_virtual, collection_id, scope, after_id, error);
       if (page == NULL)
         return FALSE;
 
@@ -3310,8 +3327,11 @@ cairn_store_check_sync (CairnStore    *self,
  * @error: return location for an error
  *
  * Copies what the write-ahead log holds into the database file, as far
- * as no reader still needs it, so that the log does not grow while the
- * store is idle. It never waits for readers.
+ * as no reader still needs it, and empties the log file if no reader
+ * needs any of it, so that a log that grew while a reader held an old
+ * snapshot does not stay large. It never waits for readers or writers:
+ * a checkpoint that a reader or a writer stops part way is no error, and
+ * writers in other processes are not kept waiting by it.
  *
  * Returns: %TRUE on success
  *
@@ -3326,7 +3346,7 @@ cairn_store_checkpoint_sync (CairnStore  *self,
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
 
   g_mutex_lock (&self->writer_lock);
-  ok = _cairn_database_exec (self->writer, "PRAGMA wal_checkpoint(PASSIVE)", error);
+  ok = _cairn_database_checkpoint (self->writer, error);
   g_mutex_unlock (&self->writer_lock);
   return ok;
 }
@@ -3363,7 +3383,7 @@ cairn_store_vacuum_sync (CairnStore    *self,
    * with this process's writers; SQLite's lock does with the others. */
   g_mutex_lock (&self->writer_lock);
   ok = _cairn_database_exec (self->writer, "VACUUM", error) &&
-       _cairn_database_exec (self->writer, "PRAGMA wal_checkpoint(TRUNCATE)", error);
+       _cairn_database_checkpoint (self->writer, error);
   g_mutex_unlock (&self->writer_lock);
   return ok;
 }

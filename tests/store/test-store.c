@@ -2045,6 +2045,133 @@ START_TEST (test_check_repair_and_vacuum)
 }
 END_TEST
 
+/* A bounded write-ahead log */
+
+/* What cairn-database.c sets as journal_size_limit. */
+#define WAL_BOUND (8 * 1024 * 1024)
+
+static goffset
+wal_size (void)
+{
+  g_autofree char *wal = g_strconcat (db_path, "-wal", NULL);
+  GStatBuf st;
+
+  return g_stat (wal, &st) == 0 ? st.st_size : 0;
+}
+
+/* About 20 MB in 10 transactions of 200 items with 10 KB payloads. */
+static gboolean
+write_20mb (CairnStore  *target,
+            guint64      collection_id,
+            GError     **error)
+{
+  g_autoptr(GBytes) payload = pattern_bytes (10 * 1024, 9);
+
+  for (guint t = 0; t < 10; t++)
+    {
+      g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+
+      for (guint i = 0; i < 200; i++)
+        {
+          g_autofree char *remote_id = g_strdup_printf ("bulk-%u-%u-%u", g_random_int (), t, i);
+          CairnItem *item = new_mail (collection_id, remote_id, "x");
+
+          set_new_part (item, cairn_part_new_inline (CAIRN_PART_RFC822, payload));
+          g_ptr_array_add (items, item);
+        }
+      if (!cairn_store_create_items_sync (target, items, NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* A reader of another connection holds one snapshot while a writer
+ * process writes 20 MB and this process checkpoints all the while: no
+ * write fails, and once the reader is gone, maintenance empties the WAL. */
+START_TEST (test_wal_bounded_with_reader)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  GError *error = NULL;
+  sqlite3 *reader;
+  sqlite3_stmt *stmt;
+  pid_t writer;
+  int status;
+
+  ck_assert_int_eq (sqlite3_open (db_path, &reader), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_prepare_v2 (reader, "SELECT count (*) FROM items", -1, &stmt, NULL),
+                    SQLITE_OK);
+  ck_assert_int_eq (sqlite3_step (stmt), SQLITE_ROW);
+  sqlite3_finalize (stmt);
+
+  writer = fork ();
+  if (writer == 0)
+    {
+      g_autoptr(CairnStore) own = cairn_store_open (db_path, NULL, NULL);
+
+      _exit (own != NULL && write_20mb (own, inbox, NULL) ? 0 : 3);
+    }
+  while (waitpid (writer, &status, WNOHANG) == 0)
+    {
+      ck_assert (cairn_store_checkpoint_sync (store, &error));
+      assert_no_error (error);
+      g_usleep (20 * 1000);
+    }
+  ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+                 "the writer failed with status %d", status);
+  ck_assert_int_gt (wal_size (), 20 * 1000 * 1000);
+
+  ck_assert_int_eq (sqlite3_exec (reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_close (reader), SQLITE_OK);
+  ck_assert (cairn_store_checkpoint_sync (store, &error));
+  assert_no_error (error);
+  ck_assert_int_lt (wal_size (), WAL_BOUND);
+}
+END_TEST
+
+typedef struct
+{
+  guint64 collection_id;
+  guint visited;
+  goffset wal_after_checkpoint;
+} BulkDuringListing;
+
+static gboolean
+write_during_listing (CairnItem *item,
+                      gpointer   data)
+{
+  BulkDuringListing *bulk = data;
+  GError *error = NULL;
+
+  if (bulk->visited++ == 0)
+    {
+      ck_assert (write_20mb (store, bulk->collection_id, &error));
+      assert_no_error (error);
+      ck_assert (cairn_store_checkpoint_sync (store, &error));
+      assert_no_error (error);
+      bulk->wal_after_checkpoint = wal_size ();
+    }
+  return TRUE;
+}
+
+/* cairn_store_foreach_item() holds no read transaction while its callback
+ * runs, so a checkpoint in the middle of a listing empties the WAL. */
+START_TEST (test_wal_bounded_during_foreach)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  guint64 other = make_collection (RESOURCE, 0, "Other", "Other");
+  BulkDuringListing bulk = { other, 0, 0 };
+  GError *error = NULL;
+
+  write_ok (create_many_block, GSIZE_TO_POINTER (inbox));
+  ck_assert (cairn_store_foreach_item (store, inbox, NULL, write_during_listing, &bulk, NULL,
+                                       &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (bulk.visited, 2000);
+  ck_assert_int_lt (bulk.wal_after_checkpoint, WAL_BOUND);
+}
+END_TEST
+
 /* Several processes */
 
 #define WRITER_TRANSACTIONS 100
@@ -2308,6 +2435,8 @@ main (void)
     { "payloads", test_create_items_in_batches },
     { "payloads", test_check_repair_and_vacuum },
     { "processes", test_two_writer_processes },
+    { "processes", test_wal_bounded_with_reader },
+    { "processes", test_wal_bounded_during_foreach },
     { "processes", test_writer_killed_mid_batch },
   };
 
