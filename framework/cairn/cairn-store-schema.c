@@ -171,7 +171,11 @@ static const char * const migrations[] = {
    * transaction reads once and writes back once at its end. SQLite's own
    * choice, max (id) + 1, gives the id of a deleted newest row again. The
    * change log and the failed changes still name ids deleted before this
-   * version, so they count too. */
+   * version, so they count too.
+   * A payload file's SHA-256 digest is kept with its part, beside its size,
+   * so that a check finds a file that was damaged; older parts have none
+   * and are checked by size. */
+  "ALTER TABLE parts ADD COLUMN checksum BLOB;"
   "ALTER TABLE store_state ADD COLUMN last_item_id INTEGER NOT NULL DEFAULT 0;"
   "ALTER TABLE store_state ADD COLUMN last_collection_id INTEGER NOT NULL DEFAULT 0;"
   "UPDATE store_state SET"

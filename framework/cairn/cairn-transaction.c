@@ -478,6 +478,7 @@ write_all (int            fd,
 static gboolean
 copy_stream_to_fd (int            fd,
                    GInputStream  *stream,
+                   GChecksum     *checksum,
                    goffset       *size,
                    GError       **error)
 {
@@ -499,20 +500,26 @@ copy_stream_to_fd (int            fd,
         return TRUE;
       if (!write_all (fd, buffer, n, error))
         return FALSE;
+      g_checksum_update (checksum, buffer, n);
       *size += n;
     }
 }
 
 /* Writes @prefix and then the rest of @stream to a new payload file,
- * fsynced; returns its name relative to the payload folder. */
+ * fsynced; returns its name relative to the payload folder, with its size
+ * and SHA-256 digest, which cairn_store_check_sync() compares with it. */
 static char *
 write_payload_file (CairnTransaction  *self,
                     const guint8      *prefix,
                     gsize              prefix_length,
                     GInputStream      *stream,
                     goffset           *size,
+                    GBytes           **digest,
                     GError           **error)
 {
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest_buffer[CAIRN_PAYLOAD_DIGEST_SIZE];
+  gsize digest_length = sizeof digest_buffer;
   g_autofree char *uuid = g_uuid_string_random ();
   g_autofree char *bucket = g_strndup (uuid, 2);
   g_autofree char *bucket_path = g_build_filename (self->store->payload_dir, bucket, NULL);
@@ -551,8 +558,9 @@ write_payload_file (CairnTransaction  *self,
   g_hash_table_add (self->dirty_dirs, g_steal_pointer (&bucket_path));
 
   *size = prefix_length;
+  g_checksum_update (checksum, prefix, prefix_length);
   ok = write_all (fd, prefix, prefix_length, error) &&
-       (stream == NULL || copy_stream_to_fd (fd, stream, size, error));
+       (stream == NULL || copy_stream_to_fd (fd, stream, checksum, size, error));
   if (ok && fsync (fd) != 0)
     {
       g_set_error (error, CAIRN_STORE_ERROR,
@@ -561,8 +569,12 @@ write_payload_file (CairnTransaction  *self,
       ok = FALSE;
     }
   close (fd);
+  if (!ok)
+    return NULL;
 
-  return ok ? g_steal_pointer (&name) : NULL;
+  g_checksum_get_digest (checksum, digest_buffer, &digest_length);
+  *digest = g_bytes_new (digest_buffer, digest_length);
+  return g_steal_pointer (&name);
 }
 
 /* The stored part's external file name, if it has one. */
@@ -627,6 +639,7 @@ store_part (CairnTransaction  *self,
   gsize threshold = cairn_store_get_inline_threshold (self->store);
   g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GBytes) data = NULL;
+  g_autoptr(GBytes) digest = NULL;
   g_autofree char *old_path = NULL;
   g_autofree char *path = NULL;
   CairnPartStorage storage = part->storage;
@@ -674,7 +687,7 @@ store_part (CairnTransaction  *self,
           }
         else
           {
-            path = write_payload_file (self, head, head_length, stream, &size, error);
+            path = write_payload_file (self, head, head_length, stream, &size, &digest, error);
             if (path == NULL)
               return FALSE;
           }
@@ -693,7 +706,7 @@ store_part (CairnTransaction  *self,
           const guint8 *bytes = g_bytes_get_data (part->data, &length);
 
           storage = CAIRN_PART_STORAGE_EXTERNAL;
-          path = write_payload_file (self, bytes, length, NULL, &size, error);
+          path = write_payload_file (self, bytes, length, NULL, &size, &digest, error);
           if (path == NULL)
             return FALSE;
         }
@@ -710,12 +723,15 @@ store_part (CairnTransaction  *self,
 
   stmt = _cairn_database_prepare (self->database,
                                   replace
-                                  ? "INSERT INTO parts (item_id, name, storage, size, data, path) "
-                                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO "
+                                  ? "INSERT INTO parts (item_id, name, storage, size, data, path, "
+                                    "  checksum) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO "
                                     "UPDATE SET storage = excluded.storage, size = excluded.size, "
-                                    "data = excluded.data, path = excluded.path"
-                                  : "INSERT INTO parts (item_id, name, storage, size, data, path) "
-                                    "VALUES (?, ?, ?, ?, ?, ?)",
+                                    "data = excluded.data, path = excluded.path, "
+                                    "checksum = excluded.checksum"
+                                  : "INSERT INTO parts (item_id, name, storage, size, data, path, "
+                                    "  checksum) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   error);
   if (stmt == NULL)
     return FALSE;
@@ -731,6 +747,9 @@ store_part (CairnTransaction  *self,
       sqlite3_bind_blob64 (stmt, 5, bytes ? bytes : "", length, SQLITE_STATIC);
     }
   _cairn_bind_text (stmt, 6, path);
+  if (digest != NULL)
+    sqlite3_bind_blob (stmt, 7, g_bytes_get_data (digest, NULL), g_bytes_get_size (digest),
+                       SQLITE_STATIC);
 
   if (!_cairn_database_step_done (self->database, stmt, error))
     return FALSE;

@@ -589,9 +589,12 @@ END_TEST
 START_TEST (test_schema_fixture_v3)
 {
   g_autofree char *copy = copy_fixture ("store-v3.db");
+  g_autofree char *payload = g_build_filename (tmpdir, "store-v3.db.payloads", "3f",
+                                               "4017490453204dc60ba5109b8bc97488d5", NULL);
   g_autoptr(GPtrArray) problems = NULL;
   g_autoptr(GBytes) content = NULL;
   GError *error = NULL;
+  int fd;
 
   g_clear_object (&store);
   g_free (db_path);
@@ -606,6 +609,21 @@ START_TEST (test_schema_fixture_v3)
   ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
   assert_no_error (error);
   ck_assert_uint_eq (problems->len, 0);
+  g_clear_pointer (&problems, g_ptr_array_unref);
+
+  /* Its payload has no digest: a changed byte goes unseen, a changed
+   * size does not. */
+  fd = open (payload, O_WRONLY);
+  ck_assert_int_eq (pwrite (fd, "\x5a", 1, 4321), 1);
+  close (fd);
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  ck_assert_uint_eq (problems->len, 0);
+  g_clear_pointer (&problems, g_ptr_array_unref);
+  ck_assert_int_eq (truncate (payload, 100), 0);
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  ck_assert_uint_eq (problems->len, 1);
+  ck_assert (problems_contain (problems, "part RFC822 of item 2 has a file"));
+  ck_assert (problems_contain (problems, "of 100 bytes, not 20000"));
 }
 END_TEST
 
@@ -2172,6 +2190,96 @@ START_TEST (test_wal_bounded_during_foreach)
 }
 END_TEST
 
+/* fsck finds payload files that were truncated, emptied, changed or
+ * made unreadable, and repair makes their parts missing. */
+START_TEST (test_check_damaged_payloads)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  const char *damages[] = { "truncated", "emptied", "flipped", "unreadable" };
+  const char *expected[] = { "bytes, not 102400", "of 0 bytes, not 102400",
+                             "does not match its SHA-256 digest", "cannot read its file" };
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(GPtrArray) problems = NULL;
+  const char *argv[] = { "chown", "-R", "65534:65534", tmpdir, NULL };
+  guint64 ids[G_N_ELEMENTS (damages)];
+  GError *error = NULL;
+  int status;
+
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
+    {
+      g_autoptr(CairnItem) item = new_mail (inbox, damages[i], "Subject: damaged");
+      g_autoptr(CairnItem) read = NULL;
+      g_autoptr(GBytes) big = pattern_bytes (100 * 1024, i);
+      const char *path;
+      int fd;
+
+      set_new_part (item, cairn_part_new_inline ("BIG", big));
+      write_ok (create_item_block, item);
+      ids[i] = cairn_item_get_id (item);
+      read = cairn_store_get_item (store, ids[i], scope, &error);
+      assert_no_error (error);
+      path = cairn_part_get_path (cairn_item_get_part (read, "BIG"));
+      ck_assert_ptr_nonnull (path);
+      switch (i)
+        {
+        case 0:
+          ck_assert_int_eq (truncate (path, 50 * 1024), 0);
+          break;
+        case 1:
+          ck_assert_int_eq (truncate (path, 0), 0);
+          break;
+        case 2:
+          fd = open (path, O_WRONLY);
+          ck_assert_int_eq (pwrite (fd, "\x5a", 1, 4321), 1);
+          close (fd);
+          break;
+        default:
+          ck_assert_int_eq (g_chmod (path, 0), 0);
+        }
+    }
+
+  /* Root reads any file: check as nobody, owner of the store's files. */
+  ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                           NULL, &status, NULL));
+  ck_assert (g_spawn_check_wait_status (status, NULL));
+  become_nobody ();
+
+  for (guint repair = 0; repair <= 1; repair++)
+    {
+      ck_assert (cairn_store_check_sync (store, repair, &problems, NULL, &error));
+      assert_no_error (error);
+      ck_assert_uint_eq (problems->len, G_N_ELEMENTS (damages));
+      for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
+        {
+          g_autofree char *text = g_strdup_printf ("part BIG of item %" G_GUINT64_FORMAT " ",
+                                                   ids[i]);
+          const char *problem = NULL;
+
+          for (guint j = 0; j < problems->len && problem == NULL; j++)
+            if (strstr (g_ptr_array_index (problems, j), text) != NULL)
+              problem = g_ptr_array_index (problems, j);
+          ck_assert_msg (problem != NULL && strstr (problem, expected[i]) != NULL,
+                         "%s: %s", damages[i], problem);
+          ck_assert (g_str_has_suffix (problem, " (repaired)") == (repair == 1));
+        }
+      g_clear_pointer (&problems, g_ptr_array_unref);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
+    {
+      g_autoptr(CairnItem) read = cairn_store_get_item (store, ids[i], scope, &error);
+
+      assert_no_error (error);
+      ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (read, "BIG")),
+                        CAIRN_PART_STORAGE_MISSING);
+    }
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  ck_assert_uint_eq (problems->len, 0);
+  ck_assert_uint_eq (count_payload_files (), 0);
+}
+END_TEST
+
 /* Several processes */
 
 #define WRITER_TRANSACTIONS 100
@@ -2434,6 +2542,7 @@ main (void)
     { "payloads", test_payload_rollback_and_orphans },
     { "payloads", test_create_items_in_batches },
     { "payloads", test_check_repair_and_vacuum },
+    { "payloads", test_check_damaged_payloads },
     { "processes", test_two_writer_processes },
     { "processes", test_wal_bounded_with_reader },
     { "processes", test_wal_bounded_during_foreach },
