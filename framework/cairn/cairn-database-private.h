@@ -10,6 +10,9 @@ G_BEGIN_DECLS
  * connection is used by one thread at a time; CairnStore hands them out. */
 typedef struct _CairnDatabase CairnDatabase;
 
+/* The size, in bytes, that the WAL is cut back to when it is restarted. */
+#define CAIRN_DATABASE_JOURNAL_SIZE_LIMIT 8388608
+
 struct _CairnDatabase
 {
   sqlite3 *db;
@@ -24,6 +27,8 @@ CairnDatabase  *_cairn_database_open        (const char     *path,
                                              gboolean        create,
                                              GError        **error);
 gboolean        _cairn_database_configure   (CairnDatabase  *database,
+                                             GError        **error);
+gboolean        _cairn_database_checkpoint  (CairnDatabase  *database,
                                              GError        **error);
 void            _cairn_database_close       (CairnDatabase  *database);
 CairnStatement *_cairn_database_prepare     (CairnDatabase  *database,

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <glib/gstdio.h>
+
 #include "cairn-database-private.h"
 #include "cairn-store.h"
 
 #define BUSY_TIMEOUT_MS 10000
+
+/* A write failing with less room than this left is taken for a full disk. */
+#define SPACE_MARGIN (1024 * 1024)
 
 static CairnStoreError
 error_code_for (int rc)
@@ -37,6 +44,76 @@ error_code_for (int rc)
     }
 }
 
+/* SQLite reports a damaged page as a full disk in some places (VACUUM
+ * copying a damaged table, for one), so a full disk is believed only if
+ * the database reads as sound. This reads every page, but only on the way
+ * to an error. Returns SQLite's first complaint, or NULL. */
+static char *
+find_damage (sqlite3 *db)
+{
+  sqlite3_stmt *check = NULL;
+  char *damage = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (db, "PRAGMA quick_check (1)", -1, &check, NULL) != SQLITE_OK)
+    return g_strdup (sqlite3_errmsg (db));
+
+  rc = sqlite3_step (check);
+  if (rc == SQLITE_ROW && g_strcmp0 ((const char *) sqlite3_column_text (check, 0), "ok") != 0)
+    damage = g_strdelimit (g_strdup ((const char *) sqlite3_column_text (check, 0)), "\n", ' ');
+  else if (rc != SQLITE_ROW)
+    damage = g_strdup (sqlite3_errmsg (db));
+  sqlite3_finalize (check);
+
+  return damage;
+}
+
+static gboolean
+reaches_size_limit (const char *path,
+                    rlim_t      limit)
+{
+  GStatBuf st;
+
+  return g_stat (path, &st) == 0 && (guint64) st.st_size + SPACE_MARGIN >= limit;
+}
+
+/* SQLite reports a write that a file size limit stopped (EFBIG) as an I/O
+ * error, and its errno is gone by then, so a failed write is checked
+ * against the free space and the limit. */
+static gboolean
+is_out_of_space (sqlite3 *db)
+{
+  const char *path = sqlite3_db_filename (db, "main");
+  g_autofree char *wal = NULL;
+  struct statvfs fs;
+  struct rlimit limit;
+
+  if (path == NULL || *path == '\0')
+    return FALSE;
+  if (statvfs (path, &fs) == 0 && (guint64) fs.f_bavail * fs.f_frsize < SPACE_MARGIN)
+    return TRUE;
+  if (getrlimit (RLIMIT_FSIZE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return FALSE;
+  wal = g_strconcat (path, "-wal", NULL);
+
+  return reaches_size_limit (path, limit.rlim_cur) || reaches_size_limit (wal, limit.rlim_cur);
+}
+
+/* Whether a file that SQLite could not write or create fails because of
+ * the permissions of the database, its folder, or the files beside it. */
+static gboolean
+is_read_only (sqlite3 *db)
+{
+  const char *path = sqlite3_db_filename (db, "main");
+  g_autofree char *folder = NULL;
+
+  if (path == NULL || *path == '\0')
+    return FALSE;
+  folder = g_path_get_dirname (path);
+
+  return g_access (folder, W_OK) != 0 || g_access (path, W_OK) != 0;
+}
+
 void
 _cairn_database_set_error (CairnDatabase *database,
                            int            rc,
@@ -44,15 +121,47 @@ _cairn_database_set_error (CairnDatabase *database,
                            const char    *format,
                            ...)
 {
+  sqlite3 *db = database != NULL ? database->db : NULL;
   g_autofree char *what = NULL;
+  g_autofree char *message = g_strdup (db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+  CairnStoreError code = error_code_for (rc);
   va_list args;
 
   va_start (args, format);
   what = g_strdup_vprintf (format, args);
   va_end (args);
 
-  g_set_error (error, CAIRN_STORE_ERROR, error_code_for (rc), "%s: %s", what,
-               database && database->db ? sqlite3_errmsg (database->db) : sqlite3_errstr (rc));
+  if (db != NULL && code == CAIRN_STORE_ERROR_NO_SPACE)
+    {
+      g_autofree char *damage = find_damage (db);
+
+      if (damage != NULL)
+        {
+          code = CAIRN_STORE_ERROR_CORRUPT;
+          g_free (message);
+          message = g_strdup_printf ("the store is damaged (%s)", damage);
+        }
+    }
+  else if (db != NULL && code == CAIRN_STORE_ERROR_IO && is_out_of_space (db))
+    {
+      code = CAIRN_STORE_ERROR_NO_SPACE;
+      g_free (message);
+      message = g_strdup_printf ("the disk is full or a file size limit is reached (%s)",
+                                 sqlite3_errstr (rc));
+    }
+  else if (db != NULL && (code == CAIRN_STORE_ERROR_READ_ONLY ||
+                          (code == CAIRN_STORE_ERROR_IO && is_read_only (db))))
+    {
+      g_autofree char *folder = g_path_get_dirname (sqlite3_db_filename (db, "main"));
+
+      code = CAIRN_STORE_ERROR_READ_ONLY;
+      g_free (message);
+      message = g_strdup_printf ("the store or its folder %s is read-only; a store needs to "
+                                 "write its -wal and -shm files beside the database (%s)",
+                                 folder, sqlite3_errstr (rc));
+    }
+
+  g_set_error (error, CAIRN_STORE_ERROR, code, "%s: %s", what, message);
 }
 
 CairnDatabase *
@@ -84,19 +193,49 @@ _cairn_database_open (const char  *path,
 }
 
 /* Settings that SQLite keeps per connection: every connection the store
- * opens goes through here, after the schema version was checked. */
+ * opens goes through here, after the schema version was checked. The WAL
+ * grows past its automatic checkpoints while a reader holds an old
+ * snapshot; journal_size_limit truncates it back to
+ * CAIRN_DATABASE_JOURNAL_SIZE_LIMIT when a writer starts it again. */
 gboolean
 _cairn_database_configure (CairnDatabase  *database,
                            GError        **error)
 {
   return _cairn_database_exec (database,
                                "PRAGMA journal_mode = WAL;"
+                               "PRAGMA journal_size_limit = "
+                               G_STRINGIFY (CAIRN_DATABASE_JOURNAL_SIZE_LIMIT) ";"
                                "PRAGMA synchronous = FULL;"
                                "PRAGMA foreign_keys = ON;"
                                "PRAGMA temp_store = MEMORY;"
                                "PRAGMA cache_size = -8000;"
                                "PRAGMA trusted_schema = OFF;",
                                error);
+}
+
+/* Copies the WAL into the database as far as readers allow, then empties
+ * it if no reader still needs it. It never waits: the passive pass takes
+ * no lock that writers need, and the truncating pass gives up at once
+ * when a writer or a reader of an old snapshot is there, so writers are
+ * held up for no longer than copying the last few frames, and a
+ * checkpoint that a reader stops is no error. */
+gboolean
+_cairn_database_checkpoint (CairnDatabase  *database,
+                            GError        **error)
+{
+  int rc = sqlite3_wal_checkpoint_v2 (database->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (database->db, 0);
+      rc = sqlite3_wal_checkpoint_v2 (database->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+      sqlite3_busy_timeout (database->db, BUSY_TIMEOUT_MS);
+    }
+  if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+    return TRUE;
+
+  _cairn_database_set_error (database, rc, error, "Cannot checkpoint the write-ahead log");
+  return FALSE;
 }
 
 void

@@ -12,6 +12,9 @@ G_BEGIN_DECLS
  * row keeps the part after the folder. */
 #define CAIRN_PAYLOAD_FOLDER_SUFFIX ".payloads"
 
+/* The size of the SHA-256 digest kept with each payload file. */
+#define CAIRN_PAYLOAD_DIGEST_SIZE 32
+
 struct _CairnStore
 {
   GObject parent_instance;

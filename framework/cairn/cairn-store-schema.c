@@ -165,9 +165,45 @@ static const char * const migrations[] = {
   "  flags_added TEXT,"
   "  flags_removed TEXT,"
   "  UNIQUE (consumer, revision, operation, entity_kind, entity_id));",
+
+  /* 3 -> 4: item and collection ids are never reused, since agents keep
+   * them: store_state keeps the highest id ever given out, which a write
+   * transaction reads once and writes back once at its end. SQLite's own
+   * choice, max (id) + 1, gives the id of a deleted newest row again. The
+   * change log and the failed changes still name ids deleted before this
+   * version, so they count too.
+   * A payload file's SHA-256 digest is kept with its part, beside its size,
+   * so that a check finds a file that was damaged; older parts have none
+   * and are checked by size. */
+  "ALTER TABLE parts ADD COLUMN checksum BLOB;"
+  "ALTER TABLE store_state ADD COLUMN last_item_id INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE store_state ADD COLUMN last_collection_id INTEGER NOT NULL DEFAULT 0;"
+  "UPDATE store_state SET"
+  "  last_item_id = max ((SELECT coalesce (max (id), 0) FROM items),"
+  "                      (SELECT coalesce (max (entity_id), 0) FROM change_log"
+  "                       WHERE entity_kind = 1),"
+  "                      (SELECT coalesce (max (entity_id), 0) FROM failed_changes"
+  "                       WHERE entity_kind = 1)),"
+  "  last_collection_id = max ((SELECT coalesce (max (id), 0) FROM collections),"
+  "                            (SELECT coalesce (max (entity_id), 0) FROM change_log"
+  "                             WHERE entity_kind = 2),"
+  "                            (SELECT coalesce (max (entity_id), 0) FROM failed_changes"
+  "                             WHERE entity_kind = 2));",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == CAIRN_STORE_SCHEMA_VERSION);
+
+/* Says what failed to be read: a file that is not a store, or one that
+ * cannot be read at all (a read-only folder, a full disk, I/O). */
+static void
+prefix_read_error (GError     **error,
+                   const char  *path)
+{
+  if (error != NULL && g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CORRUPT))
+    g_prefix_error (error, "%s is not a Cairn store or is damaged: ", path);
+  else
+    g_prefix_error (error, "Cannot open store %s: ", path);
+}
 
 /* Reads the version without writing anything, so a database of a newer
  * version can be refused untouched. An empty file is version 0. */
@@ -187,14 +223,14 @@ _cairn_store_schema_read_version (CairnDatabase  *database,
                                     error);
   if (exists == NULL)
     {
-      g_prefix_error (error, "%s is not a Cairn store or is damaged: ", path);
+      prefix_read_error (error, path);
       return FALSE;
     }
 
   rc = _cairn_database_step_row (database, exists, error);
   if (rc < 0)
     {
-      g_prefix_error (error, "%s is not a Cairn store or is damaged: ", path);
+      prefix_read_error (error, path);
       return FALSE;
     }
   if (rc == SQLITE_DONE)

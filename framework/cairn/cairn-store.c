@@ -1826,6 +1826,27 @@ cairn_store_list_items_finish (CairnStore    *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* One page of cairn_store_foreach_item() in a read transaction of its
+ * own; the first page also finds out whether the collection is virtual. */
+static GPtrArray *
+read_page (CairnStore       *self,
+           gboolean          first,
+           gboolean         *is_virtual,
+           guint64           collection_id,
+           CairnFetchScope  *scope,
+           guint64           after_id,
+           GError          **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
+      (first && !collection_is_virtual (reader->database, collection_id, is_virtual, error)))
+    return NULL;
+
+  return list_page (self, reader->database, *is_virtual, collection_id, scope, after_id,
+                    STREAM_PAGE_SIZE, error);
+}
+
 /**
  * cairn_store_foreach_item:
  * @self: a #CairnStore
@@ -1836,9 +1857,12 @@ cairn_store_list_items_finish (CairnStore    *self,
  * @cancellable: (nullable): a #GCancellable, checked between pages
  * @error: return location for an error
  *
- * Streams every item of a collection to @func in id order, from one
- * consistent snapshot, loading pages of a thousand items at a time: a
- * collection of any size never sits in memory whole.
+ * Streams every item of a collection to @func in id order, loading pages
+ * of a thousand items at a time: a collection of any size never sits in
+ * memory whole. Each page is read in a read transaction of its own, and
+ * none is open while @func runs, so a slow consumer never keeps the
+ * write-ahead log from being checkpointed. Items written between two
+ * pages are seen if their ids come later; no item is visited twice.
  *
  * Returns: %TRUE if every item was visited or @func stopped the listing
  *
@@ -1853,17 +1877,11 @@ cairn_store_foreach_item (CairnStore       *self,
                           GCancellable     *cancellable,
                           GError          **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
   guint64 after_id = 0;
-  gboolean is_virtual;
+  gboolean is_virtual = FALSE;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
   g_return_val_if_fail (func != NULL, FALSE);
-
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
-      !collection_is_virtual (reader->database, collection_id, &is_virtual, error))
-    return FALSE;
 
   for (;;)
     {
@@ -1872,8 +1890,7 @@ cairn_store_foreach_item (CairnStore       *self,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
 
-      page = list_page (self, reader->database, is_virtual, collection_id, scope, after_id,
-                        STREAM_PAGE_SIZE, error);
+      page = read_page (self, after_id == 0, &is_virtual, collection_id, scope, after_id, error);
       if (page == NULL)
         return FALSE;
 
@@ -3208,8 +3225,62 @@ check_references (CairnStore  *self,
   return TRUE;
 }
 
-/* A payload file that is gone loses that part's data; repaired, the part
- * becomes missing, so that its resource retrieves it again. */
+/* Why the payload file at @path does not hold what was written there:
+ * gone, unreadable, of another size than @size, or not matching @digest
+ * (a SHA-256 digest; NULL for parts written before digests were kept).
+ * Returns NULL for a sound file. */
+static char *
+find_payload_damage (const char    *path,
+                     goffset        size,
+                     GBytes        *digest,
+                     GCancellable  *cancellable)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) stream = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GChecksum) checksum = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree guint8 *buffer = NULL;
+  guint8 found[CAIRN_PAYLOAD_DIGEST_SIZE];
+  gsize found_length = sizeof found;
+  goffset actual;
+  gssize n;
+
+  stream = g_file_read (file, cancellable, &local_error);
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    return g_strdup_printf ("has no file %s", path);
+  if (stream != NULL)
+    info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, cancellable,
+                                           &local_error);
+  if (info == NULL)
+    return g_strdup_printf ("cannot read its file %s: %s", path, local_error->message);
+
+  actual = g_file_info_get_size (info);
+  if (actual != size)
+    return g_strdup_printf ("has a file %s of %" G_GOFFSET_FORMAT " bytes, not %"
+                            G_GOFFSET_FORMAT, path, actual, size);
+  if (digest == NULL)
+    return NULL;
+
+  checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  buffer = g_malloc (64 * 1024);
+  while ((n = g_input_stream_read (G_INPUT_STREAM (stream), buffer, 64 * 1024, cancellable,
+                                   &local_error)) > 0)
+    g_checksum_update (checksum, buffer, n);
+  if (n < 0)
+    return g_strdup_printf ("cannot read its file %s: %s", path, local_error->message);
+
+  g_checksum_get_digest (checksum, found, &found_length);
+  if (found_length != g_bytes_get_size (digest) ||
+      memcmp (found, g_bytes_get_data (digest, NULL), found_length) != 0)
+    return g_strdup_printf ("has a file %s that does not match its SHA-256 digest", path);
+
+  return NULL;
+}
+
+/* A payload file that is gone, unreadable, truncated or changed has lost
+ * that part's data; repaired, the part becomes missing, so that its
+ * resource retrieves it again, and the damaged file goes. */
 static gboolean
 check_payload_files (CairnStore  *self,
                      CheckData   *check,
@@ -3217,10 +3288,14 @@ check_payload_files (CairnStore  *self,
 {
   g_autoptr(CairnStatement) parts =
     _cairn_database_prepare (self->writer,
-                             "SELECT id, item_id, name, path FROM parts WHERE storage = 1", error);
+                             "SELECT id, item_id, name, path, size, checksum FROM parts "
+                             "WHERE storage = 1",
+                             error);
   g_autoptr(CairnStatement) forget =
     _cairn_database_prepare (self->writer,
-                             "UPDATE parts SET storage = 3, path = NULL WHERE id = ?", error);
+                             "UPDATE parts SET storage = 3, path = NULL, checksum = NULL "
+                             "WHERE id = ?",
+                             error);
   int rc;
 
   if (parts == NULL || forget == NULL)
@@ -3229,18 +3304,29 @@ check_payload_files (CairnStore  *self,
     {
       g_autofree char *path =
         _cairn_store_payload_path (self, (const char *) sqlite3_column_text (parts, 3));
+      g_autoptr(GBytes) digest = NULL;
+      g_autofree char *damage = NULL;
 
-      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+      if (g_cancellable_set_error_if_cancelled (check->cancellable, error))
+        return FALSE;
+      if (sqlite3_column_type (parts, 5) == SQLITE_BLOB)
+        digest = g_bytes_new (sqlite3_column_blob (parts, 5), sqlite3_column_bytes (parts, 5));
+      damage = find_payload_damage (path, sqlite3_column_int64 (parts, 4), digest,
+                                    check->cancellable);
+      if (damage == NULL)
         continue;
       if (check->repair)
         {
           sqlite3_bind_int64 (forget, 1, sqlite3_column_int64 (parts, 0));
           if (!_cairn_database_step_done (self->writer, forget, error))
             return FALSE;
+          sqlite3_reset (forget);
+          if (g_unlink (path) != 0 && errno != ENOENT)
+            g_warning ("Cannot remove the damaged payload %s: %s", path, g_strerror (errno));
         }
-      add_problem (check, check->repair, "payloads: part %s of item %" G_GINT64_FORMAT
-                   " has no file %s", sqlite3_column_text (parts, 2),
-                   (gint64) sqlite3_column_int64 (parts, 1), path);
+      add_problem (check, check->repair, "payloads: part %s of item %" G_GINT64_FORMAT " %s",
+                   sqlite3_column_text (parts, 2), (gint64) sqlite3_column_int64 (parts, 1),
+                   damage);
     }
   return rc == SQLITE_DONE;
 }
@@ -3284,12 +3370,15 @@ check_locked (CairnStore  *self,
  *
  * Checks the store's internal consistency: SQLite's `integrity_check`,
  * rows that refer to rows that are gone, parts whose payload file is
- * gone, and payload files that belong to no part.
+ * gone, unreadable, of another size than written or (for parts written
+ * since schema version 4) not matching the SHA-256 digest taken when it
+ * was written, and payload files that belong to no part.
  *
  * With @repair, rows that only describe an entity that is gone (its
  * parts, flags, attributes, tags, relations and links) are removed, a
- * part whose file is gone becomes %CAIRN_PART_STORAGE_MISSING (its
- * resource retrieves it again), and orphan payload files are removed.
+ * part whose file is gone or damaged becomes %CAIRN_PART_STORAGE_MISSING
+ * (its resource retrieves it again) and the damaged file is removed, and
+ * orphan payload files are removed.
  * Items and collections whose parent is gone, and damage that
  * `integrity_check` reports, are only reported. Repairs are not logged as
  * changes: they remove nothing that a client could still see.
@@ -3323,8 +3412,11 @@ cairn_store_check_sync (CairnStore    *self,
  * @error: return location for an error
  *
  * Copies what the write-ahead log holds into the database file, as far
- * as no reader still needs it, so that the log does not grow while the
- * store is idle. It never waits for readers.
+ * as no reader still needs it, and empties the log file if no reader
+ * needs any of it, so that a log that grew while a reader held an old
+ * snapshot does not stay large. It never waits for readers or writers:
+ * a checkpoint that a reader or a writer stops part way is no error, and
+ * writers in other processes are not kept waiting by it.
  *
  * Returns: %TRUE on success
  *
@@ -3339,7 +3431,7 @@ cairn_store_checkpoint_sync (CairnStore  *self,
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
 
   g_mutex_lock (&self->writer_lock);
-  ok = _cairn_database_exec (self->writer, "PRAGMA wal_checkpoint(PASSIVE)", error);
+  ok = _cairn_database_checkpoint (self->writer, error);
   g_mutex_unlock (&self->writer_lock);
   return ok;
 }
@@ -3376,7 +3468,7 @@ cairn_store_vacuum_sync (CairnStore    *self,
    * with this process's writers; SQLite's lock does with the others. */
   g_mutex_lock (&self->writer_lock);
   ok = _cairn_database_exec (self->writer, "VACUUM", error) &&
-       _cairn_database_exec (self->writer, "PRAGMA wal_checkpoint(TRUNCATE)", error);
+       _cairn_database_checkpoint (self->writer, error);
   g_mutex_unlock (&self->writer_lock);
   return ok;
 }

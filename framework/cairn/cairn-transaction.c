@@ -42,6 +42,11 @@ struct _CairnTransaction
   guint64 revision;
   guint64 seq;
 
+  /* The next item and collection ids to give out; 0 until the first
+   * creation of the kind reads them. */
+  guint64 next_item_id;
+  guint64 next_collection_id;
+
   /* The collection items were last created in, to spare a lookup per item. */
   guint64 cached_collection_id;
   char *cached_resource;
@@ -117,12 +122,39 @@ fsync_path (const char  *path,
 }
 
 /* Payload files must be durable before the commit that references them. */
+/* Records the highest ids this transaction gave out, so that no later
+ * transaction gives them again, even once their entities are deleted. */
+static gboolean
+save_last_ids (CairnTransaction  *self,
+               GError           **error)
+{
+  g_autoptr(CairnStatement) stmt = NULL;
+
+  if (self->next_item_id == 0 && self->next_collection_id == 0)
+    return TRUE;
+
+  stmt = _cairn_database_prepare (self->database,
+                                  "UPDATE store_state SET "
+                                  "  last_item_id = max (last_item_id, ?1), "
+                                  "  last_collection_id = max (last_collection_id, ?2)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, self->next_item_id > 0 ? self->next_item_id - 1 : 0);
+  sqlite3_bind_int64 (stmt, 2, self->next_collection_id > 0 ? self->next_collection_id - 1 : 0);
+
+  return _cairn_database_step_done (self->database, stmt, error);
+}
+
 gboolean
 _cairn_transaction_prepare_commit (CairnTransaction  *self,
                                    GError           **error)
 {
   GHashTableIter iter;
   gpointer dir;
+
+  if (!save_last_ids (self, error))
+    return FALSE;
 
   g_hash_table_iter_init (&iter, self->dirty_dirs);
   while (g_hash_table_iter_next (&iter, &dir, NULL))
@@ -260,6 +292,43 @@ join_words (const char * const *words)
   return g_strjoinv (" ", (char **) words);
 }
 
+/* Ids */
+
+/* Gives out the next id of @kind. store_state keeps the highest id ever
+ * given out: SQLite's own choice, max (id) + 1, would give a deleted
+ * newest entity's id again. It is read at the first creation of the kind
+ * and written back once, before the commit; the write lock makes the
+ * transaction the only one giving out ids meanwhile. */
+static gboolean
+allocate_id (CairnTransaction  *self,
+             CairnEntityKind    kind,
+             guint64           *id,
+             GError           **error)
+{
+  guint64 *next = kind == CAIRN_ENTITY_ITEM ? &self->next_item_id : &self->next_collection_id;
+
+  if (*next == 0)
+    {
+      g_autoptr(CairnStatement) stmt =
+        _cairn_database_prepare (self->database,
+                                 kind == CAIRN_ENTITY_ITEM
+                                 ? "SELECT max (last_item_id, "
+                                   "  (SELECT coalesce (max (id), 0) FROM items)) FROM store_state"
+                                 : "SELECT max (last_collection_id, "
+                                   "  (SELECT coalesce (max (id), 0) FROM collections)) "
+                                   "FROM store_state",
+                                 error);
+
+      if (stmt == NULL ||
+          !_cairn_database_step_found (self->database, stmt, error, "The store has no state"))
+        return FALSE;
+      *next = sqlite3_column_int64 (stmt, 0) + 1;
+    }
+
+  *id = (*next)++;
+  return TRUE;
+}
+
 /* Revision and change log */
 
 static gboolean
@@ -394,7 +463,7 @@ write_all (int            fd,
           int saved_errno = errno;
 
           g_set_error (error, CAIRN_STORE_ERROR,
-                       saved_errno == ENOSPC || saved_errno == EDQUOT
+                       saved_errno == ENOSPC || saved_errno == EDQUOT || saved_errno == EFBIG
                        ? CAIRN_STORE_ERROR_NO_SPACE : CAIRN_STORE_ERROR_IO,
                        "Cannot write a payload file: %s", g_strerror (saved_errno));
           return FALSE;
@@ -409,6 +478,7 @@ write_all (int            fd,
 static gboolean
 copy_stream_to_fd (int            fd,
                    GInputStream  *stream,
+                   GChecksum     *checksum,
                    goffset       *size,
                    GError       **error)
 {
@@ -430,20 +500,26 @@ copy_stream_to_fd (int            fd,
         return TRUE;
       if (!write_all (fd, buffer, n, error))
         return FALSE;
+      g_checksum_update (checksum, buffer, n);
       *size += n;
     }
 }
 
 /* Writes @prefix and then the rest of @stream to a new payload file,
- * fsynced; returns its name relative to the payload folder. */
+ * fsynced; returns its name relative to the payload folder, with its size
+ * and SHA-256 digest, which cairn_store_check_sync() compares with it. */
 static char *
 write_payload_file (CairnTransaction  *self,
                     const guint8      *prefix,
                     gsize              prefix_length,
                     GInputStream      *stream,
                     goffset           *size,
+                    GBytes           **digest,
                     GError           **error)
 {
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest_buffer[CAIRN_PAYLOAD_DIGEST_SIZE];
+  gsize digest_length = sizeof digest_buffer;
   g_autofree char *uuid = g_uuid_string_random ();
   g_autofree char *bucket = g_strndup (uuid, 2);
   g_autofree char *bucket_path = g_build_filename (self->store->payload_dir, bucket, NULL);
@@ -482,8 +558,9 @@ write_payload_file (CairnTransaction  *self,
   g_hash_table_add (self->dirty_dirs, g_steal_pointer (&bucket_path));
 
   *size = prefix_length;
+  g_checksum_update (checksum, prefix, prefix_length);
   ok = write_all (fd, prefix, prefix_length, error) &&
-       (stream == NULL || copy_stream_to_fd (fd, stream, size, error));
+       (stream == NULL || copy_stream_to_fd (fd, stream, checksum, size, error));
   if (ok && fsync (fd) != 0)
     {
       g_set_error (error, CAIRN_STORE_ERROR,
@@ -492,8 +569,12 @@ write_payload_file (CairnTransaction  *self,
       ok = FALSE;
     }
   close (fd);
+  if (!ok)
+    return NULL;
 
-  return ok ? g_steal_pointer (&name) : NULL;
+  g_checksum_get_digest (checksum, digest_buffer, &digest_length);
+  *digest = g_bytes_new (digest_buffer, digest_length);
+  return g_steal_pointer (&name);
 }
 
 /* The stored part's external file name, if it has one. */
@@ -558,6 +639,7 @@ store_part (CairnTransaction  *self,
   gsize threshold = cairn_store_get_inline_threshold (self->store);
   g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GBytes) data = NULL;
+  g_autoptr(GBytes) digest = NULL;
   g_autofree char *old_path = NULL;
   g_autofree char *path = NULL;
   CairnPartStorage storage = part->storage;
@@ -605,7 +687,7 @@ store_part (CairnTransaction  *self,
           }
         else
           {
-            path = write_payload_file (self, head, head_length, stream, &size, error);
+            path = write_payload_file (self, head, head_length, stream, &size, &digest, error);
             if (path == NULL)
               return FALSE;
           }
@@ -624,7 +706,7 @@ store_part (CairnTransaction  *self,
           const guint8 *bytes = g_bytes_get_data (part->data, &length);
 
           storage = CAIRN_PART_STORAGE_EXTERNAL;
-          path = write_payload_file (self, bytes, length, NULL, &size, error);
+          path = write_payload_file (self, bytes, length, NULL, &size, &digest, error);
           if (path == NULL)
             return FALSE;
         }
@@ -641,12 +723,15 @@ store_part (CairnTransaction  *self,
 
   stmt = _cairn_database_prepare (self->database,
                                   replace
-                                  ? "INSERT INTO parts (item_id, name, storage, size, data, path) "
-                                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO "
+                                  ? "INSERT INTO parts (item_id, name, storage, size, data, path, "
+                                    "  checksum) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO "
                                     "UPDATE SET storage = excluded.storage, size = excluded.size, "
-                                    "data = excluded.data, path = excluded.path"
-                                  : "INSERT INTO parts (item_id, name, storage, size, data, path) "
-                                    "VALUES (?, ?, ?, ?, ?, ?)",
+                                    "data = excluded.data, path = excluded.path, "
+                                    "checksum = excluded.checksum"
+                                  : "INSERT INTO parts (item_id, name, storage, size, data, path, "
+                                    "  checksum) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   error);
   if (stmt == NULL)
     return FALSE;
@@ -662,6 +747,9 @@ store_part (CairnTransaction  *self,
       sqlite3_bind_blob64 (stmt, 5, bytes ? bytes : "", length, SQLITE_STATIC);
     }
   _cairn_bind_text (stmt, 6, path);
+  if (digest != NULL)
+    sqlite3_bind_blob (stmt, 7, g_bytes_get_data (digest, NULL), g_bytes_get_size (digest),
+                       SQLITE_STATIC);
 
   if (!_cairn_database_step_done (self->database, stmt, error))
     return FALSE;
@@ -870,6 +958,8 @@ cairn_transaction_create_collection (CairnTransaction  *self,
                                      CairnCollection   *collection,
                                      GError           **error)
 {
+  guint64 given_id, id;
+
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (CAIRN_IS_COLLECTION (collection), FALSE);
 
@@ -901,16 +991,23 @@ cairn_transaction_create_collection (CairnTransaction  *self,
     return FALSE;
 
   if (!ensure_revision (self, error) ||
-      !write_collection_row (self, collection,
+      !allocate_id (self, CAIRN_ENTITY_COLLECTION, &id, error))
+    return FALSE;
+
+  given_id = collection->id;
+  cairn_collection_set_id (collection, id);
+  if (!write_collection_row (self, collection,
                              "INSERT INTO collections (name, remote_id, remote_revision, "
                              "  mime_types, cache_inherit, cache_check_interval, cache_timeout, "
                              "  cache_sync_on_demand, cache_local_parts, revision, parent_id, "
-                             "  resource, is_virtual) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                             "  resource, is_virtual, id) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                              error))
-    return FALSE;
+    {
+      cairn_collection_set_id (collection, given_id);
+      return FALSE;
+    }
 
-  cairn_collection_set_id (collection, sqlite3_last_insert_rowid (self->database->db));
   _cairn_collection_set_revision (collection, self->revision);
 
   if (!store_attributes (self, collection->attributes, collection->id,
@@ -1390,12 +1487,14 @@ cairn_transaction_create_item (CairnTransaction  *self,
     return FALSE;
 
   resource = item_collection_resource (self, item->collection_id, error);
-  if (resource == NULL || !ensure_revision (self, error))
+  if (resource == NULL || !ensure_revision (self, error) ||
+      !allocate_id (self, CAIRN_ENTITY_ITEM, &id, error))
     return FALSE;
 
   stmt = _cairn_database_prepare (self->database,
                                   "INSERT INTO items (collection_id, mime_type, size, remote_id, "
-                                  "  remote_revision, gid, revision) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                  "  remote_revision, gid, revision, id) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                   error);
   if (stmt == NULL)
     return FALSE;
@@ -1406,6 +1505,7 @@ cairn_transaction_create_item (CairnTransaction  *self,
   _cairn_bind_text (stmt, 5, item->remote_revision);
   _cairn_bind_text (stmt, 6, item->gid);
   sqlite3_bind_int64 (stmt, 7, self->revision);
+  sqlite3_bind_int64 (stmt, 8, id);
   if (!_cairn_database_step_done (self->database, stmt, error))
     {
       set_constraint_error (self, error, "the collection has an item with this remote id",
@@ -1413,7 +1513,6 @@ cairn_transaction_create_item (CairnTransaction  *self,
                             item->remote_id ? item->remote_id : "", item->collection_id);
       return FALSE;
     }
-  id = sqlite3_last_insert_rowid (self->database->db);
 
   for (guint i = 0; i < item->parts->len; i++)
     if (!store_part (self, id, g_ptr_array_index (item->parts, i), FALSE, error))

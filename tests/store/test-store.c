@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
 #include <sqlite3.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,6 +177,57 @@ last_change (void)
   return cairn_change_ref (g_ptr_array_index (changes, changes->len - 1));
 }
 
+static void
+reopen_store (void)
+{
+  GError *error = NULL;
+
+  g_clear_object (&store);
+  store = cairn_store_open (db_path, NULL, &error);
+  assert_no_error (error);
+}
+
+static GBytes *
+stream_contents (GInputStream *stream)
+{
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+  GError *error = NULL;
+
+  ck_assert_ptr_nonnull (stream);
+  ck_assert (g_output_stream_splice (out, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
+                                     &error) >= 0);
+  assert_no_error (error);
+  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+}
+
+static GBytes *
+read_part (guint64 item_id, const char *name)
+{
+  GError *error = NULL;
+  g_autoptr(GInputStream) stream = cairn_store_open_part (store, item_id, name, NULL, &error);
+
+  assert_no_error (error);
+  return stream_contents (stream);
+}
+
+static gboolean
+problems_contain (GPtrArray  *problems,
+                  const char *text)
+{
+  for (guint i = 0; i < problems->len; i++)
+    if (strstr (g_ptr_array_index (problems, i), text) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+set_new_part (CairnItem *item,
+              CairnPart *part)
+{
+  cairn_item_set_part (item, part);
+  cairn_part_unref (part);
+}
+
 /* Opening */
 
 START_TEST (test_open_new)
@@ -241,26 +295,37 @@ START_TEST (test_open_read_only_folder)
   g_autofree char *folder = g_build_filename (tmpdir, "ro", NULL);
   g_autofree char *path = g_build_filename (folder, "store.db", NULL);
   g_autofree char *existing = g_build_filename (folder, "existing.db", NULL);
-  g_autoptr(CairnStore) made = NULL;
+  g_autofree char *writable = g_build_filename (folder, "writable.db", NULL);
+  const char *stores[] = { existing, writable };
   GError *error = NULL;
 
   ck_assert_int_eq (g_mkdir (folder, 0755), 0);
-  made = cairn_store_open (existing, NULL, &error);
-  assert_no_error (error);
-  g_clear_object (&made);
+  for (guint i = 0; i < G_N_ELEMENTS (stores); i++)
+    {
+      g_autoptr(CairnStore) made = cairn_store_open (stores[i], NULL, &error);
+
+      assert_no_error (error);
+    }
   ck_assert_int_eq (g_chmod (tmpdir, 0755), 0);
   ck_assert_int_eq (g_chmod (folder, 0555), 0);
   ck_assert_int_eq (g_chmod (existing, 0444), 0);
+  ck_assert_int_eq (g_chmod (writable, 0666), 0);
   become_nobody ();
 
   ck_assert_ptr_null (cairn_store_open (path, NULL, &error));
   assert_error (error, CAIRN_STORE_ERROR_READ_ONLY);
   ck_assert (!g_file_test (path, G_FILE_TEST_EXISTS));
 
-  ck_assert_ptr_null (cairn_store_open (existing, NULL, &error));
-  ck_assert_msg (error != NULL && error->domain == CAIRN_STORE_ERROR,
-                 "a store in a read-only folder must give a store error");
-  g_clear_error (&error);
+  /* A store in a read-only folder cannot write its -wal and -shm files:
+   * read-only, whether the file itself is writable or not. */
+  for (guint i = 0; i < G_N_ELEMENTS (stores); i++)
+    {
+      ck_assert_ptr_null (cairn_store_open (stores[i], NULL, &error));
+      ck_assert_msg (error != NULL && strstr (error->message, "read-only") != NULL &&
+                     strstr (error->message, "not a Cairn store") == NULL,
+                     "misleading message: %s", error ? error->message : "");
+      assert_error (error, CAIRN_STORE_ERROR_READ_ONLY);
+    }
 }
 END_TEST
 
@@ -372,24 +437,202 @@ START_TEST (test_open_truncated)
 }
 END_TEST
 
-START_TEST (test_schema_fixture)
+/* Copies a fixture database, with its payload folder if it has one, into
+ * the test folder and returns the copy's path. */
+static char *
+copy_fixture (const char *name)
 {
-  g_autofree char *fixture = g_build_filename (FIXTURES_DIR, "store-v1.db", NULL);
-  g_autofree char *copy = g_build_filename (tmpdir, "fixture.db", NULL);
+  g_autofree char *fixture = g_build_filename (FIXTURES_DIR, name, NULL);
+  g_autofree char *payloads = g_strconcat (fixture, ".payloads", NULL);
+  char *copy = g_build_filename (tmpdir, name, NULL);
+  const char *argv[] = { "cp", "-r", payloads, tmpdir, NULL };
   g_autofree char *contents = NULL;
-  g_autoptr(CairnStore) old = NULL;
-  g_autoptr(GPtrArray) collections = NULL;
-  GError *error = NULL;
   gsize length;
+  int status;
 
   ck_assert_msg (g_file_get_contents (fixture, &contents, &length, NULL), "no %s", fixture);
   ck_assert (g_file_set_contents (copy, contents, length, NULL));
+  if (g_file_test (payloads, G_FILE_TEST_IS_DIR))
+    {
+      ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+      ck_assert (g_spawn_check_wait_status (status, NULL));
+    }
+  return copy;
+}
+
+/* Overwrites the middle half of the database page that holds @marker. */
+static void
+damage_page_holding (const char *path,
+                     const char *marker)
+{
+  g_autofree char *contents = NULL;
+  g_autofree guint8 *junk = NULL;
+  const char *found;
+  gsize length, page_size;
+  goffset page_start;
+  int fd;
+
+  ck_assert (g_file_get_contents (path, &contents, &length, NULL));
+  page_size = ((guint8) contents[16] << 8) | (guint8) contents[17];
+  found = memmem (contents, length, marker, strlen (marker));
+  ck_assert_msg (found != NULL, "no %s in %s", marker, path);
+  page_start = (found - contents) / page_size * page_size;
+  junk = g_malloc (page_size / 2);
+  memset (junk, 0xff, page_size / 2);
+  fd = open (path, O_WRONLY);
+  ck_assert_int_ge (fd, 0);
+  ck_assert_int_eq (pwrite (fd, junk, page_size / 2, page_start + page_size / 4),
+                    (gssize) page_size / 2);
+  close (fd);
+}
+
+/* A damaged page is reported as damage where it is read, also by VACUUM,
+ * which SQLite reports as a full disk. */
+START_TEST (test_damaged_page)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  g_autoptr(GPtrArray) problems = NULL;
+  GError *error = NULL;
+  guint count = 0;
+
+  write_ok (create_many_block, GSIZE_TO_POINTER (inbox));
+  g_clear_object (&store);
+  /* An item row: its remote id, then its GID. SQLite 3.40 reports this
+   * page as a full disk to VACUUM. */
+  damage_page_holding (db_path, "1050<1050@example.org>");
+  reopen_store ();
+
+  ck_assert (!cairn_store_foreach_item (store, inbox, NULL, count_item, &count, NULL, &error));
+  assert_error (error, CAIRN_STORE_ERROR_CORRUPT);
+  ck_assert (!cairn_store_vacuum_sync (store, NULL, &error));
+  assert_error (error, CAIRN_STORE_ERROR_CORRUPT);
+  if (cairn_store_check_sync (store, FALSE, &problems, NULL, &error))
+    ck_assert (problems_contain (problems, "integrity: "));
+  else
+    assert_error (error, CAIRN_STORE_ERROR_CORRUPT);
+}
+END_TEST
+
+static gboolean
+fill_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(GBytes) payload = g_bytes_new_take (g_malloc0 (8 * 1024), 8 * 1024);
+  guint *serial = data;
+
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *remote_id = g_strdup_printf ("%u", (*serial)++);
+      g_autoptr(CairnItem) item = new_mail (1, remote_id, "x");
+
+      set_new_part (item, cairn_part_new_inline (CAIRN_PART_RFC822, payload));
+      if (!cairn_transaction_create_item (txn, item, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Writes 400 KB transactions into a new store at @path until one fails,
+ * which must be with a full disk. */
+static void
+assert_fills_up (const char *path)
+{
+  g_autoptr(CairnStore) full = cairn_store_open (path, NULL, NULL);
+  g_autoptr(CairnCollection) inbox = cairn_collection_new (RESOURCE, 0, "Inbox");
+  GError *error = NULL;
+  guint serial = 0;
+
+  ck_assert_ptr_nonnull (full);
+  ck_assert (cairn_store_write_sync (full, create_collection_block, inbox, NULL, NULL, &error));
+  for (guint i = 0; i < 100; i++)
+    if (!cairn_store_write_sync (full, fill_block, &serial, NULL, NULL, &error))
+      break;
+  assert_error (error, CAIRN_STORE_ERROR_NO_SPACE);
+}
+
+/* A full disk is a full disk: a tmpfs of 1 MiB where mounting one is
+ * permitted (root in a mount namespace of its own), and always a file
+ * size limit, whose EFBIG stops writes as ENOSPC does. */
+START_TEST (test_disk_full)
+{
+  g_autofree char *small = g_build_filename (tmpdir, "small", NULL);
+  g_autofree char *on_tmpfs = g_build_filename (small, "store.db", NULL);
+  g_autofree char *limited = g_build_filename (tmpdir, "limited.db", NULL);
+  struct rlimit limit;
+
+  ck_assert_int_eq (g_mkdir (small, 0700), 0);
+  if (unshare (CLONE_NEWNS) == 0 &&
+      mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+      mount ("tmpfs", small, "tmpfs", 0, "size=1m") == 0)
+    {
+      assert_fills_up (on_tmpfs);
+      ck_assert_int_eq (umount2 (small, MNT_DETACH), 0);
+    }
+
+  ck_assert_int_eq (getrlimit (RLIMIT_FSIZE, &limit), 0);
+  limit.rlim_cur = 2 * 1024 * 1024;
+  ck_assert_int_eq (setrlimit (RLIMIT_FSIZE, &limit), 0);
+  signal (SIGXFSZ, SIG_IGN);
+  assert_fills_up (limited);
+}
+END_TEST
+
+START_TEST (test_schema_fixture)
+{
+  g_autofree char *copy = copy_fixture ("store-v1.db");
+  g_autoptr(CairnStore) old = NULL;
+  g_autoptr(GPtrArray) collections = NULL;
+  GError *error = NULL;
 
   old = cairn_store_open (copy, NULL, &error);
   assert_no_error (error);
   collections = cairn_store_list_collections (old, NULL, &error);
   assert_no_error (error);
   ck_assert_uint_gt (collections->len, 0);
+}
+END_TEST
+
+/* store-v3.db was written by schema version 3: collections 1 and 2 of
+ * 1 to 3, items 1 and 2 of 1 to 3 in collection 1, item 2 with a payload
+ * file of 20000 bytes. The deleted ids are only in the change log. */
+START_TEST (test_schema_fixture_v3)
+{
+  g_autofree char *copy = copy_fixture ("store-v3.db");
+  g_autofree char *payload = g_build_filename (tmpdir, "store-v3.db.payloads", "3f",
+                                               "4017490453204dc60ba5109b8bc97488d5", NULL);
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GBytes) content = NULL;
+  GError *error = NULL;
+  int fd;
+
+  g_clear_object (&store);
+  g_free (db_path);
+  db_path = g_steal_pointer (&copy);
+  reopen_store ();
+
+  ck_assert_uint_eq (make_mail (1, "3", NULL), 4);
+  ck_assert_uint_eq (make_collection (RESOURCE, 0, "New", NULL), 4);
+  content = read_part (2, CAIRN_PART_RFC822);
+  ck_assert_uint_eq (g_bytes_get_size (content), 20000);
+
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (problems->len, 0);
+  g_clear_pointer (&problems, g_ptr_array_unref);
+
+  /* Its payload has no digest: a changed byte goes unseen, a changed
+   * size does not. */
+  fd = open (payload, O_WRONLY);
+  ck_assert_int_eq (pwrite (fd, "\x5a", 1, 4321), 1);
+  close (fd);
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  ck_assert_uint_eq (problems->len, 0);
+  g_clear_pointer (&problems, g_ptr_array_unref);
+  ck_assert_int_eq (truncate (payload, 100), 0);
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  ck_assert_uint_eq (problems->len, 1);
+  ck_assert (problems_contain (problems, "part RFC822 of item 2 has a file"));
+  ck_assert (problems_contain (problems, "of 100 bytes, not 20000"));
 }
 END_TEST
 
@@ -1505,15 +1748,73 @@ START_TEST (test_rollback_and_signal)
 }
 END_TEST
 
-/* Payloads */
+/* Ids are never reused */
 
-static void
-set_new_part (CairnItem *item,
-              CairnPart *part)
+START_TEST (test_ids_never_reused)
 {
-  cairn_item_set_part (item, part);
-  cairn_part_unref (part);
+  guint64 collections[3], items[3];
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("Folder %u", i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", i);
+
+      collections[i] = make_collection (RESOURCE, 0, name, NULL);
+      items[i] = make_mail (collections[0], remote_id, NULL);
+      ck_assert_uint_eq (collections[i], i + 1);
+      ck_assert_uint_eq (items[i], i + 1);
+    }
+
+  /* Deleting the newest one must not hand its id out again. */
+  write_ok (delete_item_block, GSIZE_TO_POINTER (items[2]));
+  write_ok (delete_collection_block, GSIZE_TO_POINTER (collections[2]));
+  ck_assert_uint_eq (make_mail (collections[0], "3", NULL), 4);
+  ck_assert_uint_eq (make_collection (RESOURCE, 0, "Folder 3", NULL), 4);
+
+  /* Nor after the store was closed. */
+  write_ok (delete_item_block, GSIZE_TO_POINTER (4));
+  write_ok (delete_collection_block, GSIZE_TO_POINTER (4));
+  reopen_store ();
+  ck_assert_uint_eq (make_mail (collections[0], "4", NULL), 5);
+  ck_assert_uint_eq (make_collection (RESOURCE, 0, "Folder 4", NULL), 5);
 }
+END_TEST
+
+static gboolean
+create_duplicate_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(CairnItem) first = new_mail (GPOINTER_TO_SIZE (data), "same", "x");
+  g_autoptr(CairnItem) second = new_mail (GPOINTER_TO_SIZE (data), "same", "x");
+  g_autoptr(CairnItem) third = new_mail (GPOINTER_TO_SIZE (data), "other", "x");
+  GError *local_error = NULL;
+
+  if (!cairn_transaction_create_item (txn, first, error))
+    return FALSE;
+  ck_assert (!cairn_transaction_create_item (txn, second, &local_error));
+  assert_error (local_error, CAIRN_STORE_ERROR_EXISTS);
+  ck_assert_uint_eq (cairn_item_get_id (second), 0);
+  if (!cairn_transaction_create_item (txn, third, error))
+    return FALSE;
+  ck_assert_uint_gt (cairn_item_get_id (third), cairn_item_get_id (first));
+  return TRUE;
+}
+
+/* A failed creation and a rolled back transaction leave ids unused;
+ * the next ones follow without a clash. */
+START_TEST (test_ids_after_failures)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  GError *error = NULL;
+
+  write_ok (create_duplicate_block, GSIZE_TO_POINTER (inbox));
+  ck_assert (!cairn_store_write_sync (store, failing_block, GSIZE_TO_POINTER (inbox), NULL, NULL,
+                                      &error));
+  g_clear_error (&error);
+  ck_assert_uint_gt (make_mail (inbox, "after", NULL), 2);
+}
+END_TEST
+
+/* Payloads */
 
 static guint
 count_payload_files (void)
@@ -1533,29 +1834,6 @@ count_payload_files (void)
     }
 
   return count;
-}
-
-static GBytes *
-stream_contents (GInputStream *stream)
-{
-  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
-  GError *error = NULL;
-
-  ck_assert_ptr_nonnull (stream);
-  ck_assert (g_output_stream_splice (out, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
-                                     &error) >= 0);
-  assert_no_error (error);
-  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
-}
-
-static GBytes *
-read_part (guint64 item_id, const char *name)
-{
-  GError *error = NULL;
-  g_autoptr(GInputStream) stream = cairn_store_open_part (store, item_id, name, NULL, &error);
-
-  assert_no_error (error);
-  return stream_contents (stream);
 }
 
 static GBytes *
@@ -1853,16 +2131,6 @@ exec_unchecked (const char *sql)
   ck_assert_int_eq (sqlite3_close (db), SQLITE_OK);
 }
 
-static gboolean
-problems_contain (GPtrArray  *problems,
-                  const char *text)
-{
-  for (guint i = 0; i < problems->len; i++)
-    if (strstr (g_ptr_array_index (problems, i), text) != NULL)
-      return TRUE;
-  return FALSE;
-}
-
 START_TEST (test_check_repair_and_vacuum)
 {
   guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
@@ -1939,6 +2207,223 @@ START_TEST (test_check_repair_and_vacuum)
   ck_assert (cairn_store_vacuum_sync (store, NULL, &error));
   assert_no_error (error);
   ck_assert_uint_eq (current_revision (), 2);
+}
+END_TEST
+
+/* A bounded write-ahead log */
+
+/* What cairn-database.c sets as journal_size_limit. */
+#define WAL_BOUND (8 * 1024 * 1024)
+
+static goffset
+wal_size (void)
+{
+  g_autofree char *wal = g_strconcat (db_path, "-wal", NULL);
+  GStatBuf st;
+
+  return g_stat (wal, &st) == 0 ? st.st_size : 0;
+}
+
+/* About 20 MB in 10 transactions of 200 items with 10 KB payloads. */
+static gboolean
+write_20mb (CairnStore  *target,
+            guint64      collection_id,
+            GError     **error)
+{
+  g_autoptr(GBytes) payload = pattern_bytes (10 * 1024, 9);
+
+  for (guint t = 0; t < 10; t++)
+    {
+      g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+
+      for (guint i = 0; i < 200; i++)
+        {
+          g_autofree char *remote_id = g_strdup_printf ("bulk-%u-%u-%u", g_random_int (), t, i);
+          CairnItem *item = new_mail (collection_id, remote_id, "x");
+
+          set_new_part (item, cairn_part_new_inline (CAIRN_PART_RFC822, payload));
+          g_ptr_array_add (items, item);
+        }
+      if (!cairn_store_create_items_sync (target, items, NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* A reader of another connection holds one snapshot while a writer
+ * process writes 20 MB and this process checkpoints all the while: no
+ * write fails, and once the reader is gone, maintenance empties the WAL. */
+START_TEST (test_wal_bounded_with_reader)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  GError *error = NULL;
+  sqlite3 *reader;
+  sqlite3_stmt *stmt;
+  pid_t writer;
+  int status;
+
+  ck_assert_int_eq (sqlite3_open (db_path, &reader), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_prepare_v2 (reader, "SELECT count (*) FROM items", -1, &stmt, NULL),
+                    SQLITE_OK);
+  ck_assert_int_eq (sqlite3_step (stmt), SQLITE_ROW);
+  sqlite3_finalize (stmt);
+
+  writer = fork ();
+  if (writer == 0)
+    {
+      g_autoptr(CairnStore) own = cairn_store_open (db_path, NULL, NULL);
+
+      _exit (own != NULL && write_20mb (own, inbox, NULL) ? 0 : 3);
+    }
+  while (waitpid (writer, &status, WNOHANG) == 0)
+    {
+      ck_assert (cairn_store_checkpoint_sync (store, &error));
+      assert_no_error (error);
+      g_usleep (20 * 1000);
+    }
+  ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+                 "the writer failed with status %d", status);
+  ck_assert_int_gt (wal_size (), 20 * 1000 * 1000);
+
+  ck_assert_int_eq (sqlite3_exec (reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_close (reader), SQLITE_OK);
+  ck_assert (cairn_store_checkpoint_sync (store, &error));
+  assert_no_error (error);
+  ck_assert_int_lt (wal_size (), WAL_BOUND);
+}
+END_TEST
+
+typedef struct
+{
+  guint64 collection_id;
+  guint visited;
+  goffset wal_after_checkpoint;
+} BulkDuringListing;
+
+static gboolean
+write_during_listing (CairnItem *item,
+                      gpointer   data)
+{
+  BulkDuringListing *bulk = data;
+  GError *error = NULL;
+
+  if (bulk->visited++ == 0)
+    {
+      ck_assert (write_20mb (store, bulk->collection_id, &error));
+      assert_no_error (error);
+      ck_assert (cairn_store_checkpoint_sync (store, &error));
+      assert_no_error (error);
+      bulk->wal_after_checkpoint = wal_size ();
+    }
+  return TRUE;
+}
+
+/* cairn_store_foreach_item() holds no read transaction while its callback
+ * runs, so a checkpoint in the middle of a listing empties the WAL. */
+START_TEST (test_wal_bounded_during_foreach)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  guint64 other = make_collection (RESOURCE, 0, "Other", "Other");
+  BulkDuringListing bulk = { other, 0, 0 };
+  GError *error = NULL;
+
+  write_ok (create_many_block, GSIZE_TO_POINTER (inbox));
+  ck_assert (cairn_store_foreach_item (store, inbox, NULL, write_during_listing, &bulk, NULL,
+                                       &error));
+  assert_no_error (error);
+  ck_assert_uint_eq (bulk.visited, 2000);
+  ck_assert_int_lt (bulk.wal_after_checkpoint, WAL_BOUND);
+}
+END_TEST
+
+/* fsck finds payload files that were truncated, emptied, changed or
+ * made unreadable, and repair makes their parts missing. */
+START_TEST (test_check_damaged_payloads)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  const char *damages[] = { "truncated", "emptied", "flipped", "unreadable" };
+  const char *expected[] = { "bytes, not 102400", "of 0 bytes, not 102400",
+                             "does not match its SHA-256 digest", "cannot read its file" };
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(GPtrArray) problems = NULL;
+  const char *argv[] = { "chown", "-R", "65534:65534", tmpdir, NULL };
+  guint64 ids[G_N_ELEMENTS (damages)];
+  GError *error = NULL;
+  int status;
+
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
+    {
+      g_autoptr(CairnItem) item = new_mail (inbox, damages[i], "Subject: damaged");
+      g_autoptr(CairnItem) read = NULL;
+      g_autoptr(GBytes) big = pattern_bytes (100 * 1024, i);
+      const char *path;
+      int fd;
+
+      set_new_part (item, cairn_part_new_inline ("BIG", big));
+      write_ok (create_item_block, item);
+      ids[i] = cairn_item_get_id (item);
+      read = cairn_store_get_item (store, ids[i], scope, &error);
+      assert_no_error (error);
+      path = cairn_part_get_path (cairn_item_get_part (read, "BIG"));
+      ck_assert_ptr_nonnull (path);
+      switch (i)
+        {
+        case 0:
+          ck_assert_int_eq (truncate (path, 50 * 1024), 0);
+          break;
+        case 1:
+          ck_assert_int_eq (truncate (path, 0), 0);
+          break;
+        case 2:
+          fd = open (path, O_WRONLY);
+          ck_assert_int_eq (pwrite (fd, "\x5a", 1, 4321), 1);
+          close (fd);
+          break;
+        default:
+          ck_assert_int_eq (g_chmod (path, 0), 0);
+        }
+    }
+
+  /* Root reads any file: check as nobody, owner of the store's files. */
+  ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                           NULL, &status, NULL));
+  ck_assert (g_spawn_check_wait_status (status, NULL));
+  become_nobody ();
+
+  for (guint repair = 0; repair <= 1; repair++)
+    {
+      ck_assert (cairn_store_check_sync (store, repair, &problems, NULL, &error));
+      assert_no_error (error);
+      ck_assert_uint_eq (problems->len, G_N_ELEMENTS (damages));
+      for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
+        {
+          g_autofree char *text = g_strdup_printf ("part BIG of item %" G_GUINT64_FORMAT " ",
+                                                   ids[i]);
+          const char *problem = NULL;
+
+          for (guint j = 0; j < problems->len && problem == NULL; j++)
+            if (strstr (g_ptr_array_index (problems, j), text) != NULL)
+              problem = g_ptr_array_index (problems, j);
+          ck_assert_msg (problem != NULL && strstr (problem, expected[i]) != NULL,
+                         "%s: %s", damages[i], problem);
+          ck_assert (g_str_has_suffix (problem, " (repaired)") == (repair == 1));
+        }
+      g_clear_pointer (&problems, g_ptr_array_unref);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
+    {
+      g_autoptr(CairnItem) read = cairn_store_get_item (store, ids[i], scope, &error);
+
+      assert_no_error (error);
+      ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (read, "BIG")),
+                        CAIRN_PART_STORAGE_MISSING);
+    }
+  ck_assert (cairn_store_check_sync (store, FALSE, &problems, NULL, &error));
+  ck_assert_uint_eq (problems->len, 0);
+  ck_assert_uint_eq (count_payload_files (), 0);
 }
 END_TEST
 
@@ -2172,7 +2657,10 @@ main (void)
     { "open", test_open_not_a_database },
     { "open", test_open_foreign_sqlite },
     { "open", test_open_truncated },
+    { "open", test_damaged_page },
+    { "open", test_disk_full },
     { "open", test_schema_fixture },
+    { "open", test_schema_fixture_v3 },
     { "collections", test_collection_tree },
     { "collections", test_collection_inherits_resource },
     { "collections", test_collection_invalid_names },
@@ -2195,12 +2683,17 @@ main (void)
     { "reads", test_list_pages_and_stream },
     { "changes", test_changes_and_cursors },
     { "changes", test_rollback_and_signal },
+    { "ids", test_ids_never_reused },
+    { "ids", test_ids_after_failures },
     { "payloads", test_payload_storage },
     { "payloads", test_part_read },
     { "payloads", test_payload_rollback_and_orphans },
     { "payloads", test_create_items_in_batches },
     { "payloads", test_check_repair_and_vacuum },
+    { "payloads", test_check_damaged_payloads },
     { "processes", test_two_writer_processes },
+    { "processes", test_wal_bounded_with_reader },
+    { "processes", test_wal_bounded_during_foreach },
     { "processes", test_writer_killed_mid_batch },
   };
 
