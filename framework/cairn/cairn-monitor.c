@@ -1617,14 +1617,31 @@ _cairn_monitor_held_has_callback (CairnMonitor *self)
     }
 }
 
-/* Reads the recorder's range again, with the changes committed since,
- * when nothing of it has reached the observer yet: coalescing then spans
- * those too (an item created and removed while offline is nothing).
- * Returns whether a read started; the gate is called again after it. */
+/* Reads again after a failed read. Reads the recorder's range again,
+ * with the changes committed since, when nothing of it has reached the
+ * observer yet: coalescing then spans those too (an item created and
+ * removed while offline is nothing). Returns whether a read started; the
+ * gate is called again after it. */
 gboolean
 _cairn_monitor_refresh (CairnMonitor *self)
 {
   CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  /* The last read failed: try it again. */
+  if (priv->read_error != NULL && !priv->reading && !priv->loading && !priv->dispatching)
+    {
+      priv->dirty = TRUE;
+      if (!g_queue_is_empty (&priv->queue))
+        {
+          schedule_dispatch (self);
+          return TRUE;
+        }
+      if (!priv->waiting)
+        {
+          read_changes (self);
+          return TRUE;
+        }
+    }
 
   if (priv->recording == NULL || !priv->dirty || priv->reading || priv->loading ||
       priv->dispatching || priv->recording->delivered > 0 || priv->held_delivered)

@@ -359,6 +359,7 @@ static void
 update_pending_count (CairnResource *self)
 {
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  CairnChangeRecorder *recorder = get_recorder (self);
   g_autoptr(GError) error = NULL;
   guint64 count;
 
@@ -371,7 +372,10 @@ update_pending_count (CairnResource *self)
       _cairn_resource_set_change_log_error (self, error);
       return;
     }
-  _cairn_resource_set_change_log_error (self, NULL);
+  /* Counting worked; a failed read of the recorder still shows. */
+  if (recorder != NULL)
+    _cairn_resource_set_change_log_error (self,
+                                          cairn_monitor_get_read_error (CAIRN_MONITOR (recorder)));
   cairn_resource1_set_pending_changes (priv->skeleton, count);
 }
 
@@ -491,6 +495,19 @@ on_recorder_caught_up (CairnMonitor *monitor,
 
   priv->recorder_idle = TRUE;
   end_replay_task (self, NULL);
+}
+
+static void
+on_recorder_read_failed (CairnMonitor  *monitor,
+                         const GError  *error,
+                         CairnResource *self)
+{
+  g_autoptr(GError) transient = g_error_new (CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                                             "Cannot read the change log: %s", error->message);
+
+  _cairn_resource_set_change_log_error (self, error);
+  /* Tried again after the scheduler's backoff. */
+  end_replay_task (self, transient);
 }
 
 static gboolean
@@ -1929,8 +1946,12 @@ cairn_resource_initable_init (GInitable     *initable,
 
   recorder = get_recorder (self);
   if (recorder != NULL)
-    _cairn_monitor_set_gate (CAIRN_MONITOR (recorder), on_change_held, on_recorder_caught_up,
-                             self);
+    {
+      _cairn_monitor_set_gate (CAIRN_MONITOR (recorder), on_change_held, on_recorder_caught_up,
+                               self);
+      g_signal_connect_object (recorder, "read-failed", G_CALLBACK (on_recorder_read_failed),
+                               self, 0);
+    }
   g_signal_connect (self, "notify::online", G_CALLBACK (on_online_changed), NULL);
   g_signal_connect (self, "notify::status", G_CALLBACK (on_status_changed), NULL);
   on_online_changed (self);

@@ -2,8 +2,11 @@
 /* CairnResource and CairnItemSync against an in-memory backend: merging,
  * failed changes, conflicts, parts on demand and credentials. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
 
 #include <cairn-test/cairn-test.h>
 
@@ -883,6 +886,76 @@ START_TEST (test_retrieve_items_not_supported)
 }
 END_TEST
 
+/* Overwrites the first page of the change log's b-tree in the store file,
+ * as a failing disk would. */
+static void
+damage_change_log (void)
+{
+  const char *path = cairn_test_environment_get_store_path (environment);
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 root, page_size;
+  guint8 junk[64];
+  int fd;
+
+  ck_assert_int_eq (sqlite3_open (path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+                    SQLITE_OK);
+  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT rootpage, (SELECT page_size FROM "
+                                        "pragma_page_size) FROM sqlite_schema WHERE name = "
+                                        "'change_log'", -1, &stmt, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_step (stmt), SQLITE_ROW);
+  root = sqlite3_column_int64 (stmt, 0);
+  page_size = sqlite3_column_int64 (stmt, 1);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  memset (junk, 0xff, sizeof junk);
+  fd = open (path, O_WRONLY);
+  ck_assert_int_ge (fd, 0);
+  ck_assert_int_eq (pwrite (fd, junk, sizeof junk, (root - 1) * page_size), sizeof junk);
+  close (fd);
+}
+
+/* A resource whose change log cannot be read says so in its status
+ * instead of looking idle with nothing pending. */
+START_TEST (test_change_log_unreadable)
+{
+  CairnResource *resource = start_resource ();
+  CairnMonitor *recorder;
+  gint64 deadline;
+  GError *error = NULL;
+
+  synchronize (resource);
+  stop_resource (resource);
+  for (guint i = 0; i < 300; i++)
+    edit_locally ("work", "a", i % 2 ? "odd" : "even");
+  g_clear_object (&client);
+  g_clear_object (&store);
+  damage_change_log ();
+  store = cairn_test_environment_open_store (environment, &error);
+  assert_no_error (error);
+  client = cairn_test_environment_open_store (environment, &error);
+  assert_no_error (error);
+
+  resource = start_resource ();
+  recorder = CAIRN_MONITOR (cairn_agent_get_recorder (CAIRN_AGENT (resource)));
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while ((cairn_agent_get_status (CAIRN_AGENT (resource)) != CAIRN_AGENT_STATUS_DEGRADED ||
+          cairn_monitor_get_read_error (recorder) == NULL) &&
+         g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  ck_assert_int_eq (cairn_agent_get_status (CAIRN_AGENT (resource)), CAIRN_AGENT_STATUS_DEGRADED);
+  ck_assert_msg (strstr (cairn_agent_get_status_message (CAIRN_AGENT (resource)),
+                         "Cannot read the change log: ") != NULL,
+                 "%s", cairn_agent_get_status_message (CAIRN_AGENT (resource)));
+  ck_assert (g_error_matches (cairn_monitor_get_read_error (recorder), CAIRN_STORE_ERROR,
+                              CAIRN_STORE_ERROR_CORRUPT));
+  stop_resource (resource);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -898,6 +971,7 @@ main (void)
     { "parts", test_fetch_missing_part },
     { "credentials", test_password },
     { "replay", test_unsupported_change_fails },
+    { "replay", test_change_log_unreadable },
     { "parts", test_retrieve_items_not_supported },
   };
 
