@@ -8,8 +8,8 @@
 /* Coalescing of pending changes per entity, in log order:
  *
  * - an add absorbs every later change of its entity (a move changes the
- *   add's collection, a modify adds its parts), and add then remove
- *   leaves nothing;
+ *   add's collection, unless the destination is created after the add; a
+ *   modify adds its parts), and add then remove leaves nothing;
  * - a remove replaces the entity's pending changes, and keeps the source
  *   of a pending move, where the backend still has the entity;
  * - modifies merge (parts united), flag deltas merge and vanish when they
@@ -161,21 +161,59 @@ queue_remove (Queue       *queue,
 }
 
 static void
+chain_move (Queue       *queue,
+            GArray      *indices,
+            guint        same,
+            CairnChange *change)
+{
+  CairnChange *merged = edit_slot (queue, indices, same, change->revision);
+
+  merged->destination_id = change->destination_id;
+  if (merged->collection_id == merged->destination_id)
+    drop_slot (queue, indices, same);
+}
+
+/* Whether collection @id is created by a pending change that comes after
+ * slot @slot: an add placed at @slot cannot be put in it. */
+static gboolean
+created_after (Queue   *queue,
+               guint64  id,
+               guint    slot)
+{
+  g_autofree char *key = g_strdup_printf ("%d:%" G_GUINT64_FORMAT, CAIRN_ENTITY_COLLECTION, id);
+  GArray *indices = g_hash_table_lookup (queue->entities, key);
+  int add = indices != NULL ? find_slot (queue, indices, CAIRN_CHANGE_ADD) : -1;
+
+  return add >= 0 && g_array_index (indices, guint, add) > slot;
+}
+
+/* An add absorbs its entity's later changes: the item or collection is
+ * created with its last content and flags. A move is absorbed too, unless
+ * its destination is created after the add; then it stays a move, after
+ * that creation. */
+static void
 queue_into_add (Queue       *queue,
                 GArray      *indices,
                 guint        add,
                 CairnChange *change)
 {
-  CairnChange *merged;
+  int move;
 
-  if (change->operation != CAIRN_CHANGE_MOVE && change->operation != CAIRN_CHANGE_MODIFY)
+  if (change->operation == CAIRN_CHANGE_MODIFY)
+    {
+      unite_parts (edit_slot (queue, indices, add, change->revision), change);
+      return;
+    }
+  if (change->operation != CAIRN_CHANGE_MOVE)
     return;
 
-  merged = edit_slot (queue, indices, add, change->revision);
-  if (change->operation == CAIRN_CHANGE_MOVE)
-    merged->collection_id = change->destination_id;
+  move = find_slot (queue, indices, CAIRN_CHANGE_MOVE);
+  if (move >= 0)
+    chain_move (queue, indices, move, change);
+  else if (created_after (queue, change->destination_id, g_array_index (indices, guint, add)))
+    append_slot (queue, indices, change);
   else
-    unite_parts (merged, change);
+    edit_slot (queue, indices, add, change->revision)->collection_id = change->destination_id;
 }
 
 static void
@@ -246,13 +284,7 @@ queue_change (Queue       *queue,
       break;
 
     case CAIRN_CHANGE_MOVE:
-      {
-        CairnChange *merged = edit_slot (queue, indices, same, change->revision);
-
-        merged->destination_id = change->destination_id;
-        if (merged->collection_id == merged->destination_id)
-          drop_slot (queue, indices, same);
-      }
+      chain_move (queue, indices, same, change);
       break;
 
     default:

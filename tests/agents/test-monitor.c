@@ -1063,6 +1063,33 @@ START_TEST (test_coalesce_moves_chain)
 }
 END_TEST
 
+/* An add does not absorb a move into a collection created after it: the
+ * item would be created before its folder. */
+START_TEST (test_coalesce_add_then_move_to_newer)
+{
+  Recorded recorded;
+  guint64 a = make_collection (store, 0, "A");
+  guint64 older = make_collection (store, 0, "OLDER");
+  guint64 x, y, newer;
+  const char * const expected[] = {
+    "item-added 1 in 1 -",
+    "item-added 2 in 2 -",
+    "collection-added 3 in 0 NEWER",
+    "item-moved 1 1->3 -",
+    "collection-added 4 in 0 END",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  x = make_item (store, a, "x");
+  y = make_item (store, a, "y");
+  move_item (y, older);
+  newer = make_collection (store, 0, "NEWER");
+  move_item (x, newer);
+  finish_recorder (&recorded, expected);
+}
+END_TEST
+
 START_TEST (test_coalesce_remove_after_move)
 {
   Recorded recorded;
@@ -1568,6 +1595,7 @@ main (int   argc,
     { "coalescing", test_coalesce_tags_and_relations },
     { "recorder", test_batches },
     { "coalescing", test_coalesce_whole_range },
+    { "coalescing", test_coalesce_add_then_move_to_newer },
     { "delivery", test_item_as_at_change },
     { "delivery", test_changes_lost },
     { "recorder", test_recorder_resumes_and_counts },
