@@ -463,6 +463,14 @@ report (CairnResource *resource,
     cairn_resource_change_replayed (resource, remote_id, remote_revision);
 }
 
+/* A new note is named after its item id: a replay repeated after a crash
+ * writes the same file again instead of a second one. */
+static char *
+note_name (guint64 item_id)
+{
+  return g_strdup_printf ("note-%" G_GUINT64_FORMAT ".txt", item_id);
+}
+
 static void
 item_added (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -471,10 +479,7 @@ item_added (CairnObserver *observer,
 {
   CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
   CairnResource *resource = CAIRN_RESOURCE (observer);
-  /* Named after the item id: a replay repeated after a crash writes the
-   * same file again instead of a second one. */
-  g_autofree char *name = g_strdup_printf ("note-%" G_GUINT64_FORMAT ".txt",
-                                           cairn_change_get_entity_id (change));
+  g_autofree char *name = note_name (cairn_change_get_entity_id (change));
   g_autofree char *folder = NULL;
   g_autofree char *revision = NULL;
   g_autoptr(GError) error = NULL;
@@ -570,17 +575,15 @@ item_removed (CairnObserver *observer,
 {
   CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
   CairnResource *resource = CAIRN_RESOURCE (observer);
-  const char *name = cairn_change_get_remote_id (change);
+  g_autofree char *name = g_strdup (cairn_change_get_remote_id (change));
   g_autofree char *folder = NULL;
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  /* Never written to a file: nothing to remove. */
+  /* Never reported written: an attempt interrupted by a crash may still
+   * have written it under the name item_added gives. */
   if (name == NULL)
-    {
-      cairn_resource_change_replayed (resource, NULL, NULL);
-      return;
-    }
+    name = note_name (cairn_change_get_entity_id (change));
   folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
   if (folder == NULL || !check_name (name, &error))
     {

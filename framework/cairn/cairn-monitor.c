@@ -39,7 +39,8 @@
  * item add, modify, move and flag change is read with that scope as it was
  * at that change (cairn_change_get_item()) and handed to the signals that
  * carry an item. A change whose item was removed before it could be read
- * is not delivered: the removal follows.
+ * is not delivered (the removal follows), but for a move, which carries
+ * what it knows of the item: id, MIME type, destination and remote id.
  *
  * If the changes after the monitor's revision were collected before it
  * could read them, #CairnMonitor::changes-lost tells it.
@@ -725,7 +726,6 @@ typedef struct
   char *own_origin;
   CairnFetchScope *fetch_scope;
   gboolean batch;
-  gboolean carry_moves;
   guint64 from;
   guint64 bound;
 } ReadData;
@@ -746,7 +746,6 @@ read_data_new (CairnMonitor *self)
   data->scope = scope_copy (priv->scope);
   data->own_origin = g_strdup (cairn_store_get_origin (priv->store));
   data->batch = priv->batch;
-  data->carry_moves = priv->gate != NULL;
   if (priv->fetch_scope != NULL)
     data->fetch_scope = cairn_fetch_scope_ref (priv->fetch_scope);
   return data;
@@ -888,22 +887,13 @@ undo_change (CairnItem         *item,
     cairn_flags_add (flags, cairn_flags_get_flag (removed, i));
 }
 
-static gboolean
-carry_move_source (CairnTransaction  *transaction,
-                   gpointer           user_data,
-                   GError           **error)
-{
-  CairnChange *move = user_data;
-
-  return _cairn_transaction_carry_move_source (transaction, move->entity_id, move->revision,
-                                               move->collection_id, error);
-}
-
 /* Reads the item of @change as it was at that change: the item now, with
  * the later changes of the range (@later) and those after it (from the
  * log) undone. Sets *@item to %NULL when the item is gone: its removal
- * follows. A gone item's move is then passed on to that removal, or to
- * the item's next move, so that it starts where the backend has it. */
+ * follows. A gone item's move is still delivered, with what the change
+ * knows of the item (no parts, no flags), so that the removal finds it
+ * where the move put it, also when an attempt before a crash moved it
+ * already. */
 static gboolean
 load_item_at_change (ReadData     *data,
                      guint64       range_end,
@@ -924,9 +914,14 @@ load_item_at_change (ReadData     *data,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      return !data->carry_moves || change->operation != CAIRN_CHANGE_MOVE ||
-             change->remote_id == NULL ||
-             cairn_store_write_sync (data->store, carry_move_source, change, NULL, NULL, error);
+      if (change->operation == CAIRN_CHANGE_MOVE)
+        {
+          *item = cairn_item_new (change->mime_type);
+          cairn_item_set_id (*item, change->entity_id);
+          cairn_item_set_collection_id (*item, change->destination_id);
+          cairn_item_set_remote_id (*item, change->remote_id);
+        }
+      return TRUE;
     }
 
   if (cairn_item_get_revision (now) > range_end)

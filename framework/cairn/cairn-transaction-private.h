@@ -34,10 +34,5 @@ gboolean          _cairn_transaction_lend_remote_id (CairnTransaction  *self,
                                                      guint64            revision,
                                                      const char        *remote_id,
                                                      GError           **error);
-gboolean          _cairn_transaction_carry_move_source (CairnTransaction  *self,
-                                                        guint64            item_id,
-                                                        guint64            revision,
-                                                        guint64            source,
-                                                        GError           **error);
 
 G_END_DECLS

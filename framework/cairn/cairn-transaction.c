@@ -2561,36 +2561,3 @@ _cairn_transaction_lend_remote_id (CairnTransaction  *self,
   sqlite3_bind_int64 (stmt, 4, id);
   return _cairn_database_step_done (self->database, stmt, error);
 }
-
-/* A move of an item removed since cannot be replayed (its item is gone),
- * so the item's next move or removal after @revision starts where the
- * backend still has it: in @source. */
-gboolean
-_cairn_transaction_carry_move_source (CairnTransaction  *self,
-                                      guint64            item_id,
-                                      guint64            revision,
-                                      guint64            source,
-                                      GError           **error)
-{
-  g_autoptr(CairnStatement) stmt = NULL;
-
-  if (!check_ready (self, error))
-    return FALSE;
-  stmt = _cairn_database_prepare (self->database,
-                                  "UPDATE change_log SET collection_id = ?1 "
-                                  "WHERE (revision, seq) = "
-                                  "  (SELECT revision, seq FROM change_log "
-                                  "   WHERE revision > ?2 AND entity_kind = ?3 "
-                                  "     AND entity_id = ?4 AND operation IN (?5, ?6) "
-                                  "   ORDER BY revision, seq LIMIT 1)",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, source);
-  sqlite3_bind_int64 (stmt, 2, revision);
-  sqlite3_bind_int (stmt, 3, CAIRN_ENTITY_ITEM);
-  sqlite3_bind_int64 (stmt, 4, item_id);
-  sqlite3_bind_int (stmt, 5, CAIRN_CHANGE_MOVE);
-  sqlite3_bind_int (stmt, 6, CAIRN_CHANGE_REMOVE);
-  return _cairn_database_step_done (self->database, stmt, error);
-}
