@@ -142,6 +142,7 @@ typedef struct
   gpointer gate_data;
   Notification *held;
   gboolean held_delivered;
+  gboolean range_fixed;  /* the range's end is written */
   GHashTable *lent;  /* remote ids lent during the range: "kind:id" -> remote id */
 } CairnMonitorPrivate;
 
@@ -1381,6 +1382,20 @@ call_observer (CairnMonitor *self,
 #undef CALL
 }
 
+/* Before a recorder's observer sees the first change of a range, the
+ * range's end is written: an observer killed while it acts on that change
+ * gets it again from the same range, not coalesced with later changes (an
+ * add whose backend copy may exist must not vanish with a later remove). */
+static void
+fix_range (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  if (priv->recording == NULL || priv->range_fixed)
+    return;
+  priv->range_fixed = persist_position (priv);
+}
+
 /* Returns whether the gate holds @n. */
 static gboolean
 emit_notification (CairnMonitor *self,
@@ -1439,6 +1454,7 @@ emit_notification (CairnMonitor *self,
       priv->gate (self, priv->gate_data);
       return TRUE;
     }
+  fix_range (self);
   call_observer (self, n);
   return FALSE;
 }
@@ -1528,6 +1544,7 @@ _cairn_monitor_processed (CairnMonitor *self)
       priv->dirty = TRUE;
       g_hash_table_remove_all (priv->lent);
     }
+  priv->range_fixed = recording->batch_end != 0;
   persist_position (priv);
   priv->waiting = FALSE;
 
@@ -1574,6 +1591,7 @@ _cairn_monitor_deliver_held (CairnMonitor *self)
   g_return_if_fail (priv->held != NULL);
 
   priv->held_delivered = TRUE;
+  fix_range (self);
   call_observer (self, priv->held);
 }
 
@@ -1639,7 +1657,7 @@ _cairn_monitor_refresh (CairnMonitor *self)
     }
 
   if (priv->recording == NULL || !priv->dirty || priv->reading || priv->loading ||
-      priv->dispatching || priv->recording->delivered > 0 || priv->held_delivered)
+      priv->dispatching || priv->range_fixed)
     return FALSE;
 
   g_clear_pointer (&priv->held, notification_free);
@@ -1800,6 +1818,7 @@ _cairn_monitor_start (CairnMonitor   *self,
 
   priv->revision = revision;
   priv->recording = recording;
+  priv->range_fixed = recording != NULL && recording->batch_end != 0;
   priv->committed_id = g_signal_connect (priv->store, "committed",
                                          G_CALLBACK (on_store_committed), self);
   if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL)
