@@ -727,6 +727,7 @@ typedef struct
   char *own_origin;
   CairnFetchScope *fetch_scope;
   gboolean batch;
+  gboolean defer_items;
   guint64 from;
   guint64 bound;
 } ReadData;
@@ -747,6 +748,9 @@ read_data_new (CairnMonitor *self)
   data->scope = scope_copy (priv->scope);
   data->own_origin = g_strdup (cairn_store_get_origin (priv->store));
   data->batch = priv->batch;
+  /* A gate may hold a notification for long (offline): its items are read
+   * when it is delivered (_cairn_monitor_load_held()). */
+  data->defer_items = priv->gate != NULL;
   if (priv->fetch_scope != NULL)
     data->fetch_scope = cairn_fetch_scope_ref (priv->fetch_scope);
   return data;
@@ -951,9 +955,40 @@ load_item_at_change (ReadData     *data,
   return TRUE;
 }
 
-/* Loads the items of up to LOAD_AHEAD of @notifications from @start.
- * Changes whose item is gone are dropped; a notification left without
- * changes is processed without being delivered. */
+/* Reads the items of @n. Changes whose item is gone are dropped; a
+ * notification left without changes is processed without being
+ * delivered. */
+static gboolean
+load_notification (ReadData      *data,
+                   guint64        range_end,
+                   Notification  *n,
+                   GError       **error)
+{
+  g_clear_pointer (&n->items, g_ptr_array_unref);
+  n->items = g_ptr_array_new_full (n->changes->len, item_unref);
+  for (guint j = 0; j < n->changes->len; )
+    {
+      CairnChange *change = g_ptr_array_index (n->changes, j);
+      CairnItem *item;
+
+      if (!load_item_at_change (data, range_end, change, g_ptr_array_index (n->later, j),
+                                &item, error))
+        return FALSE;
+      if (item == NULL)
+        {
+          g_ptr_array_remove_index (n->changes, j);
+          g_ptr_array_remove_index (n->later, j);
+          continue;
+        }
+      g_set_object (&change->item, item);
+      g_ptr_array_add (n->items, item);
+      j++;
+    }
+  n->loaded = TRUE;
+  return TRUE;
+}
+
+/* Loads the items of up to LOAD_AHEAD of @notifications from @start. */
 static gboolean
 load_notifications (ReadData   *data,
                     guint64     range_end,
@@ -965,28 +1000,8 @@ load_notifications (ReadData   *data,
     {
       Notification *n = g_ptr_array_index (notifications, i);
 
-      if (n->loaded)
-        continue;
-      n->items = g_ptr_array_new_full (n->changes->len, item_unref);
-      for (guint j = 0; j < n->changes->len; )
-        {
-          CairnChange *change = g_ptr_array_index (n->changes, j);
-          CairnItem *item;
-
-          if (!load_item_at_change (data, range_end, change, g_ptr_array_index (n->later, j),
-                                    &item, error))
-            return FALSE;
-          if (item == NULL)
-            {
-              g_ptr_array_remove_index (n->changes, j);
-              g_ptr_array_remove_index (n->later, j);
-              continue;
-            }
-          g_set_object (&change->item, item);
-          g_ptr_array_add (n->items, item);
-          j++;
-        }
-      n->loaded = TRUE;
+      if (!n->loaded && !load_notification (data, range_end, n, error))
+        return FALSE;
     }
 
   return TRUE;
@@ -1078,7 +1093,8 @@ read_thread (GTask        *task,
           current->signal = signal_for (change, data->batch);
           current->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
           current->later = g_ptr_array_new_with_free_func (later_unref);
-          current->loaded = data->fetch_scope == NULL || !carries_item (current->signal);
+          current->loaded = data->fetch_scope == NULL || data->defer_items ||
+                            !carries_item (current->signal);
           g_ptr_array_add (result->notifications, current);
         }
       g_ptr_array_add (current->changes, cairn_change_ref (change));
@@ -1088,7 +1104,7 @@ read_thread (GTask        *task,
         g_ptr_array_add (current->later, NULL);
     }
 
-  if (data->fetch_scope != NULL &&
+  if (data->fetch_scope != NULL && !data->defer_items &&
       !load_notifications (data, result->to, result->notifications, 0, &error))
     {
       read_result_free (result);
@@ -1593,6 +1609,31 @@ _cairn_monitor_deliver_held (CairnMonitor *self)
   priv->held_delivered = TRUE;
   fix_range (self);
   call_observer (self, priv->held);
+}
+
+/* Reads the held notification's items as they were at their changes,
+ * now rather than when the range was read: a resource may hold it for
+ * long. Returns %FALSE without @error set if every item is gone since:
+ * the notification is to be processed without delivery, its removals
+ * follow. */
+gboolean
+_cairn_monitor_load_held (CairnMonitor  *self,
+                          GError       **error)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  ReadData *data;
+  gboolean loaded;
+
+  g_return_val_if_fail (priv->held != NULL, FALSE);
+
+  if (priv->fetch_scope == NULL || !carries_item (priv->held->signal))
+    return TRUE;
+  data = read_data_new (self);
+  loaded = load_notification (data, priv->revision, priv->held, error);
+  read_data_free (data);
+  if (loaded)
+    apply_lent_remote_ids (priv, priv->held);
+  return loaded && priv->held->changes->len > 0;
 }
 
 /* Whether the held notification has an observer callback: a resource

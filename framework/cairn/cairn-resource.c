@@ -523,14 +523,29 @@ get_held (CairnResource  *self,
 static void keep_failed (CairnResource *self,
                          GPtrArray     *changes,
                          const char    *reason);
+static void processed (CairnResource *self);
 
 static void
 deliver (CairnResource *self)
 {
   CairnMonitor *recorder = CAIRN_MONITOR (get_recorder (self));
   GPtrArray *changes, *items;
+  g_autoptr(GError) error = NULL;
 
   set_working (self, "Replaying local changes");
+  if (!_cairn_monitor_load_held (recorder, &error))
+    {
+      if (error != NULL)
+        {
+          g_prefix_error (&error, "Cannot read a changed item: ");
+          end_replay_task (self, &(GError) { CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                                             error->message });
+          return;
+        }
+      /* Every item of it is gone: its removal follows. */
+      processed (self);
+      return;
+    }
   /* Dropping a change the backend never got would lose it silently. */
   if (!_cairn_monitor_held_has_callback (recorder) && get_held (self, &changes, &items))
     {
