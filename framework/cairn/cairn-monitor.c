@@ -919,7 +919,8 @@ load_item_at_change (ReadData     *data,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      if (change->operation == CAIRN_CHANGE_MOVE)
+      /* Never replayed, so not in the backend: nothing to move. */
+      if (change->operation == CAIRN_CHANGE_MOVE && change->remote_id != NULL)
         {
           *item = cairn_item_new (change->mime_type);
           cairn_item_set_id (*item, change->entity_id);
