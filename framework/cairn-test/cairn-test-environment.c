@@ -8,13 +8,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <gio/gunixinputstream.h>
 
 #include "cairn-test-environment.h"
+#include "cairn-test-private.h"
 
 /**
  * CairnTestEnvironment:
@@ -122,16 +122,6 @@ cairn_test_environment_init (CairnTestEnvironment *self)
 
 /* Processes */
 
-/* Runs in the child between fork and exec: only async-signal-safe calls. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  /* The parent may have died before prctl() took effect. */
-  if (getppid () != GPOINTER_TO_INT (user_data))
-    _exit (1);
-}
-
 static int
 open_log (CairnTestEnvironment  *self,
           const char            *program,
@@ -169,7 +159,8 @@ spawn_daemon (CairnTestEnvironment  *self,
   spawned = g_spawn_async_with_pipes_and_fds (NULL, argv, NULL,
                                               G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
                                               G_SPAWN_CLOEXEC_PIPES,
-                                              die_with_parent, GINT_TO_POINTER (getpid ()),
+                                              _cairn_test_die_with_parent,
+                                              GINT_TO_POINTER (getpid ()),
                                               -1, stdout_pipe != NULL ? -1 : log_fd, log_fd,
                                               NULL, NULL, 0, pid, stdin_pipe, stdout_pipe, NULL,
                                               error);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <gmodule.h>
 
 #include "cairn-test.h"
+#include "cairn-test-private.h"
 
 /**
  * CairnTestResource:
@@ -23,6 +23,13 @@
  * installed one; agent types are found as the host finds them
  * (`CAIRN_AGENTS_DIR`, then `$XDG_DATA_DIRS/cairn/agents`).
  *
+ * With cairn_test_resource_new_for_control() the instance is created
+ * through `org.cairn.Control1` of a #CairnTestControl instead, and runs
+ * as the control service runs it (%CAIRN_TEST_RESOURCE_CONTROL): stopping
+ * the resource stops the service, killing it kills its agent host, which
+ * the service restarts, and the wanted online state is set through the
+ * service.
+ *
  * Every wait iterates the thread-default main context, so an in-process
  * resource keeps working while the test waits for it.
  *
@@ -32,8 +39,7 @@
 #define AGENT_PATH "/org/cairn/Agent"
 #define AGENT_INTERFACE "org.cairn.Agent1"
 #define START_TIMEOUT_US (10 * G_USEC_PER_SEC)
-#define CALL_TIMEOUT_MS (120 * 1000)
-#define POLL_INTERVAL_MS 10
+#define CONTROL_INTERFACE "org.cairn.Control1"
 
 struct _CairnTestResource
 {
@@ -57,6 +63,10 @@ struct _CairnTestResource
 
   /* Own process */
   GPid pid;
+
+  /* Under the control service: its agent host, as last seen */
+  CairnTestControl *control;
+  GPid host_pid;
 };
 
 G_DEFINE_FINAL_TYPE (CairnTestResource, cairn_test_resource, G_TYPE_OBJECT)
@@ -67,6 +77,7 @@ cairn_test_resource_dispose (GObject *object)
   CairnTestResource *self = CAIRN_TEST_RESOURCE (object);
 
   cairn_test_resource_stop (self);
+  g_clear_object (&self->control);
   g_clear_object (&self->client_bus);
   g_clear_object (&self->environment);
 
@@ -97,6 +108,28 @@ cairn_test_resource_class_init (CairnTestResourceClass *klass)
 static void
 cairn_test_resource_init (CairnTestResource *self)
 {
+}
+
+static CairnTestResource *
+resource_new (CairnTestEnvironment  *environment,
+              const char            *type_id,
+              const char            *instance_id,
+              GError               **error)
+{
+  g_autoptr(CairnTestResource) self = g_object_new (CAIRN_TYPE_TEST_RESOURCE, NULL);
+
+  self->environment = g_object_ref (environment);
+  self->type_id = g_strdup (type_id);
+  self->id = g_strdup (instance_id);
+  self->bus_name = g_strconcat ("org.cairn.Agent.", instance_id, NULL);
+  self->client_bus =
+    g_dbus_connection_new_for_address_sync (cairn_test_environment_get_bus_address (environment),
+                                            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                            NULL, NULL, error);
+  if (self->client_bus == NULL)
+    return NULL;
+  return g_steal_pointer (&self);
 }
 
 /**
@@ -130,12 +163,9 @@ cairn_test_resource_new (CairnTestEnvironment  *environment,
   g_return_val_if_fail (CAIRN_IS_TEST_ENVIRONMENT (environment), NULL);
   g_return_val_if_fail (type_id != NULL && instance_id != NULL, NULL);
 
-  self = g_object_new (CAIRN_TYPE_TEST_RESOURCE, NULL);
-  self->environment = g_object_ref (environment);
-  self->type_id = g_strdup (type_id);
-  self->id = g_strdup (instance_id);
-  self->bus_name = g_strconcat ("org.cairn.Agent.", instance_id, NULL);
-
+  self = resource_new (environment, type_id, instance_id, error);
+  if (self == NULL)
+    return NULL;
   g_key_file_set_string (key_file, "Agent", "Type", type_id);
   for (guint i = 0; config != NULL && config[i] != NULL && config[i + 1] != NULL; i += 2)
     g_key_file_set_string (key_file, "Agent", config[i], config[i + 1]);
@@ -144,85 +174,85 @@ cairn_test_resource_new (CairnTestEnvironment  *environment,
   g_mkdir_with_parents (folder, 0700);
   if (!g_key_file_save_to_file (key_file, path, error))
     return NULL;
+  return g_steal_pointer (&self);
+}
 
-  self->client_bus =
-    g_dbus_connection_new_for_address_sync (cairn_test_environment_get_bus_address (environment),
-                                            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                            NULL, NULL, error);
-  if (self->client_bus == NULL)
+/**
+ * cairn_test_resource_new_for_control:
+ * @control: the control service to run under
+ * @type_id: the agent type, as its `.agent` file is named
+ * @config: (nullable) (array zero-terminated=1): configuration keys and
+ *   string values, alternating
+ * @error: return location for an error
+ *
+ * Starts @control if it does not run and creates the instance through
+ * `org.cairn.Control1.CreateInstance`, which writes its file and starts
+ * it. cairn_test_resource_start() with %CAIRN_TEST_RESOURCE_CONTROL then
+ * waits until it runs.
+ *
+ * Returns: (transfer full): the test resource, named as the service named
+ *   the instance, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+CairnTestResource *
+cairn_test_resource_new_for_control (CairnTestControl    *control,
+                                     const char          *type_id,
+                                     const char * const  *config,
+                                     GError             **error)
+{
+  g_autoptr(CairnTestResource) self = NULL;
+  g_autofree char *id = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_TEST_CONTROL (control), NULL);
+  g_return_val_if_fail (type_id != NULL, NULL);
+
+  if (!cairn_test_control_start (control, error))
     return NULL;
+  id = cairn_test_control_create_instance (control, type_id, config, error);
+  if (id == NULL)
+    return NULL;
+  self = resource_new (cairn_test_control_get_environment (control), type_id, id, error);
+  if (self == NULL)
+    return NULL;
+  self->control = g_object_ref (control);
+  self->mode = CAIRN_TEST_RESOURCE_CONTROL;
   return g_steal_pointer (&self);
 }
 
 /* Waiting */
 
 typedef gboolean (*Condition) (CairnTestResource *self,
-                               gpointer           data,
                                GError           **error);
 
-static gboolean
-tick_done (gpointer user_data)
+typedef struct
 {
-  return G_SOURCE_REMOVE;
+  CairnTestResource *self;
+  Condition condition;
+} Wait;
+
+static gboolean
+wait_condition (gpointer   data,
+                GError   **error)
+{
+  Wait *wait = data;
+
+  return wait->condition (wait->self, error);
 }
 
-/* Iterates the main context until @condition holds, fails or @timeout_ms
- * passes; polled, since what it waits on has no signal of its own. */
 static gboolean
 wait_for (CairnTestResource  *self,
           Condition           condition,
-          gpointer            data,
           guint               timeout_ms,
           const char         *what,
           GError            **error)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  GMainContext *context = g_main_context_get_thread_default ();
+  Wait wait = { self, condition };
 
-  for (;;)
-    {
-      g_autoptr(GSource) tick = NULL;
-      GError *local_error = NULL;
-
-      if (condition (self, data, &local_error))
-        return TRUE;
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, local_error);
-          return FALSE;
-        }
-      if (g_get_monotonic_time () > deadline)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                       "Resource %s: timed out waiting for %s", self->id, what);
-          return FALSE;
-        }
-      /* Wakes the iteration below even when nothing else happens. */
-      tick = g_timeout_source_new (POLL_INTERVAL_MS);
-      g_source_set_callback (tick, tick_done, NULL, NULL);
-      g_source_attach (tick, context);
-      g_main_context_iteration (context, TRUE);
-      g_source_destroy (tick);
-    }
-}
-
-typedef struct
-{
-  GVariant *reply;
-  GError *error;
-  gboolean done;
-} Call;
-
-static void
-call_done (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  Call *call = user_data;
-
-  call->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &call->error);
-  call->done = TRUE;
+  if (_cairn_test_wait_for (wait_condition, &wait, timeout_ms, what, error))
+    return TRUE;
+  g_prefix_error (error, "Resource %s: ", self->id);
+  return FALSE;
 }
 
 /**
@@ -249,31 +279,18 @@ cairn_test_resource_call_sync (CairnTestResource   *self,
                                const GVariantType  *reply_type,
                                GError             **error)
 {
-  GMainContext *context = g_main_context_get_thread_default ();
-  Call call = { NULL, NULL, FALSE };
-
   g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), NULL);
 
-  g_dbus_connection_call (self->client_bus, self->bus_name, AGENT_PATH, interface_name, method,
-                          parameters, reply_type, G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          CALL_TIMEOUT_MS, NULL, call_done, &call);
-  while (!call.done)
-    g_main_context_iteration (context, TRUE);
-  if (call.error != NULL)
-    g_propagate_error (error, call.error);
-  return call.reply;
+  return _cairn_test_call_sync (self->client_bus, self->bus_name, AGENT_PATH, interface_name,
+                                method, parameters, reply_type, error);
 }
 
 /* Starting and stopping */
 
 static gboolean
 name_has_owner (CairnTestResource  *self,
-                gpointer            data,
                 GError            **error)
 {
-  g_autoptr(GVariant) reply = NULL;
-  gboolean owned = FALSE;
-
   if (self->mode == CAIRN_TEST_RESOURCE_PROCESS && waitpid (self->pid, NULL, WNOHANG) != 0)
     {
       g_spawn_close_pid (self->pid);
@@ -282,14 +299,7 @@ name_has_owner (CairnTestResource  *self,
                    "cairn-agent-host for %s exited; see its log", self->id);
       return FALSE;
     }
-  reply = g_dbus_connection_call_sync (self->client_bus, "org.freedesktop.DBus",
-                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                       "NameHasOwner", g_variant_new ("(s)", self->bus_name),
-                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                       error);
-  if (reply != NULL)
-    g_variant_get (reply, "(b)", &owned);
-  return owned;
+  return _cairn_test_name_has_owner (self->client_bus, self->bus_name, error);
 }
 
 /* Loads the agent type's module as cairn-agent-host does. */
@@ -357,15 +367,6 @@ start_in_process (CairnTestResource  *self,
   return TRUE;
 }
 
-/* Runs in the child between fork and exec: the host dies with the test. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != GPOINTER_TO_INT (user_data))
-    _exit (1);
-}
-
 static gboolean
 start_process (CairnTestResource  *self,
                GError            **error)
@@ -375,19 +376,89 @@ start_process (CairnTestResource  *self,
   const char *argv[] = { host ? host : installed, "--instance", self->id, "--store",
                          cairn_test_environment_get_store_path (self->environment), NULL };
 
-  return g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
+  return g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                        _cairn_test_die_with_parent,
                         GINT_TO_POINTER (getpid ()), &self->pid, error);
+}
+
+/* The service runs the instance in another host than the one last seen:
+ * after a kill, a stop or a restart, the old one may be listed a while. */
+static gboolean
+host_started (CairnTestResource  *self,
+              GError            **error)
+{
+  g_autofree char *state = NULL;
+  g_autofree char *message = NULL;
+  GPid pid = 0;
+
+  if (!cairn_test_control_is_running (self->control))
+    {
+      g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+                   "cairn-control exited; see %s/log/cairn-control.log",
+                   cairn_test_environment_get_path (self->environment));
+      return FALSE;
+    }
+  if (!_cairn_test_control_get_instance (self->control, self->id, &state, &pid, &message, error))
+    return FALSE;
+  if (g_str_equal (state, "broken"))
+    {
+      g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "cairn-control gave up: %s",
+                   message);
+      return FALSE;
+    }
+  if (!g_str_equal (state, "running") || pid == 0 || pid == self->host_pid)
+    return FALSE;
+  self->host_pid = pid;
+  return TRUE;
+}
+
+/* Starts the service if it does not run; else asks it to restart a
+ * running instance if @restart is set; then waits for a new host. */
+static gboolean
+start_controlled (CairnTestResource  *self,
+                  gboolean            restart,
+                  GError            **error)
+{
+  if (!cairn_test_control_is_running (self->control))
+    {
+      if (!cairn_test_control_start (self->control, error))
+        return FALSE;
+    }
+  else if (self->running && !restart)
+    return TRUE;
+  else if (self->running)
+    {
+      g_autoptr(GVariant) reply = NULL;
+
+      reply = cairn_test_control_call_sync (self->control, "Restart",
+                                            g_variant_new ("(s)", self->id), NULL, error);
+      if (reply == NULL)
+        return FALSE;
+    }
+  self->running = FALSE;
+  if (!wait_for (self, host_started, START_TIMEOUT_US / 1000, "its host under cairn-control",
+                 error))
+    return FALSE;
+  self->running = TRUE;
+  return TRUE;
 }
 
 /**
  * cairn_test_resource_start:
  * @self: a #CairnTestResource
- * @mode: where to run the resource
+ * @mode: where to run the resource; %CAIRN_TEST_RESOURCE_CONTROL for, and
+ *   only for, a resource made by cairn_test_resource_new_for_control()
  * @type: in process, the resource's #GType, or %G_TYPE_INVALID to load the
- *   agent type's module; ignored for %CAIRN_TEST_RESOURCE_PROCESS
+ *   agent type's module; ignored otherwise
  * @error: return location for an error
  *
  * Starts the resource and returns once its bus name is owned.
+ *
+ * Under the control service, it starts the service if it does not run
+ * (stopped by cairn_test_resource_stop() or ended through its
+ * #CairnTestControl), and returns once the service runs the instance in
+ * a new host: one started with the service, or after
+ * cairn_test_resource_kill() the one the service restarts by itself.
  *
  * Returns: %TRUE on success
  *
@@ -400,14 +471,17 @@ cairn_test_resource_start (CairnTestResource      *self,
                            GError                **error)
 {
   g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), FALSE);
-  g_return_val_if_fail (!self->running, FALSE);
+  g_return_val_if_fail ((self->control != NULL) == (mode == CAIRN_TEST_RESOURCE_CONTROL), FALSE);
 
+  if (self->control != NULL)
+    return start_controlled (self, FALSE, error);
+  g_return_val_if_fail (!self->running, FALSE);
   self->mode = mode;
   self->type = type;
   self->running = TRUE;
   if (!(mode == CAIRN_TEST_RESOURCE_IN_PROCESS ? start_in_process (self, error)
                                                 : start_process (self, error)) ||
-      !wait_for (self, name_has_owner, NULL, START_TIMEOUT_US / 1000, "its bus name", error))
+      !wait_for (self, name_has_owner, START_TIMEOUT_US / 1000, "its bus name", error))
     {
       cairn_test_resource_stop (self);
       return FALSE;
@@ -445,6 +519,23 @@ cairn_test_resource_get_mode (CairnTestResource *self)
   g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), CAIRN_TEST_RESOURCE_IN_PROCESS);
 
   return self->mode;
+}
+
+/**
+ * cairn_test_resource_get_control:
+ * @self: a #CairnTestResource
+ *
+ * Returns: (transfer none) (nullable): the control service it runs
+ *   under, or %NULL
+ *
+ * Since: 0.1
+ */
+CairnTestControl *
+cairn_test_resource_get_control (CairnTestResource *self)
+{
+  g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), NULL);
+
+  return self->control;
 }
 
 /**
@@ -493,7 +584,9 @@ cairn_test_resource_open_client_store (CairnTestResource  *self,
  * @online: the wanted state
  * @error: return location for an error
  *
- * Calls `org.cairn.Agent1.SetOnline`.
+ * Calls `org.cairn.Agent1.SetOnline`; under the control service,
+ * `org.cairn.Control1.SetOnline`, which the service applies again
+ * whenever it restarts the agent, and forgets when it stops.
  *
  * Returns: %TRUE on success
  *
@@ -506,8 +599,14 @@ cairn_test_resource_set_online (CairnTestResource  *self,
 {
   g_autoptr(GVariant) reply = NULL;
 
-  reply = cairn_test_resource_call_sync (self, AGENT_INTERFACE, "SetOnline",
-                                         g_variant_new ("(b)", online), NULL, error);
+  g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), FALSE);
+
+  if (self->control != NULL)
+    reply = cairn_test_control_call_sync (self->control, "SetOnline",
+                                          g_variant_new ("(sb)", self->id, online), NULL, error);
+  else
+    reply = cairn_test_resource_call_sync (self, AGENT_INTERFACE, "SetOnline",
+                                           g_variant_new ("(b)", online), NULL, error);
   return reply != NULL;
 }
 
@@ -537,7 +636,6 @@ cairn_test_resource_synchronize_sync (CairnTestResource  *self,
 
 static gboolean
 replayed (CairnTestResource  *self,
-          gpointer            data,
           GError            **error)
 {
   g_autoptr(GVariant) reply = NULL;
@@ -591,7 +689,29 @@ cairn_test_resource_wait_replayed (CairnTestResource  *self,
 {
   g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), FALSE);
 
-  return wait_for (self, replayed, NULL, timeout_ms, "the change replay", error);
+  return wait_for (self, replayed, timeout_ms, "the change replay", error);
+}
+
+static gboolean
+host_gone (CairnTestResource  *self,
+           GError            **error)
+{
+  return _cairn_test_process_gone (self->host_pid);
+}
+
+static void
+kill_controlled (CairnTestResource *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* A host the service no longer runs may have left its pid to another. */
+  if (self->running && cairn_test_control_is_running (self->control))
+    {
+      kill (self->host_pid, SIGKILL);
+      if (!wait_for (self, host_gone, START_TIMEOUT_US / 1000, "its host to die", &error))
+        g_warning ("%s", error->message);
+    }
+  self->running = FALSE;
 }
 
 /**
@@ -599,7 +719,9 @@ cairn_test_resource_wait_replayed (CairnTestResource  *self,
  * @self: a #CairnTestResource
  *
  * Kills the resource's process with SIGKILL, as a crash would, and reaps
- * it. Only for %CAIRN_TEST_RESOURCE_PROCESS.
+ * it. Not for %CAIRN_TEST_RESOURCE_IN_PROCESS. Under the control service,
+ * it returns once the host is gone, and the service restarts it after
+ * its backoff, as it restarts any crashed agent.
  *
  * Since: 0.1
  */
@@ -607,7 +729,13 @@ void
 cairn_test_resource_kill (CairnTestResource *self)
 {
   g_return_if_fail (CAIRN_IS_TEST_RESOURCE (self));
-  g_return_if_fail (self->mode == CAIRN_TEST_RESOURCE_PROCESS);
+  g_return_if_fail (self->mode != CAIRN_TEST_RESOURCE_IN_PROCESS);
+
+  if (self->control != NULL)
+    {
+      kill_controlled (self);
+      return;
+    }
 
   if (self->pid != 0)
     {
@@ -626,6 +754,10 @@ cairn_test_resource_kill (CairnTestResource *self)
  *
  * Stops the resource if it runs and starts it again the same way.
  *
+ * Under the control service, a running instance is restarted through
+ * `org.cairn.Control1.Restart` (the service stops its host with SIGTERM
+ * and starts a new one); otherwise this is cairn_test_resource_start().
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -636,6 +768,9 @@ cairn_test_resource_restart (CairnTestResource  *self,
 {
   g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), FALSE);
 
+  if (self->control != NULL)
+    return start_controlled (self, TRUE, error);
+
   cairn_test_resource_stop (self);
   return cairn_test_resource_start (self, self->mode, self->type, error);
 }
@@ -645,7 +780,9 @@ cairn_test_resource_restart (CairnTestResource  *self,
  * @self: a #CairnTestResource
  *
  * Stops the resource cleanly: in process, stops and drops the agent; its
- * own process gets SIGTERM and is waited for.
+ * own process gets SIGTERM and is waited for. Under the control service,
+ * which has no call to stop one instance, the service itself is stopped
+ * (cairn_test_control_stop()), and its other agents with it.
  *
  * Since: 0.1
  */
@@ -653,6 +790,16 @@ void
 cairn_test_resource_stop (CairnTestResource *self)
 {
   g_return_if_fail (CAIRN_IS_TEST_RESOURCE (self));
+
+  if (self->control != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!cairn_test_control_stop (self->control, &error))
+        g_warning ("%s", error->message);
+      self->running = FALSE;
+      return;
+    }
 
   if (self->owner_id != 0)
     g_bus_unown_name (self->owner_id);

@@ -7,6 +7,7 @@
 
 #include <cairn/cairn.h>
 
+#include "cairn-test-control.h"
 #include "cairn-test-environment.h"
 
 G_BEGIN_DECLS
@@ -17,6 +18,8 @@ G_BEGIN_DECLS
  *   and main context
  * @CAIRN_TEST_RESOURCE_PROCESS: the resource runs in its own
  *   cairn-agent-host process, which can be killed
+ * @CAIRN_TEST_RESOURCE_CONTROL: the resource runs in a cairn-agent-host
+ *   that a #CairnTestControl's service supervises (Since: 0.1)
  *
  * Where a #CairnTestResource runs its resource.
  *
@@ -26,6 +29,7 @@ typedef enum
 {
   CAIRN_TEST_RESOURCE_IN_PROCESS,
   CAIRN_TEST_RESOURCE_PROCESS,
+  CAIRN_TEST_RESOURCE_CONTROL,
 } CairnTestResourceMode;
 
 #define CAIRN_TYPE_TEST_RESOURCE (cairn_test_resource_get_type ())
@@ -40,6 +44,11 @@ CairnTestResource *cairn_test_resource_new               (CairnTestEnvironment  
                                                           const char * const     *config,
                                                           GError                **error);
 CAIRN_AVAILABLE_IN_ALL
+CairnTestResource *cairn_test_resource_new_for_control   (CairnTestControl       *control,
+                                                          const char             *type_id,
+                                                          const char * const     *config,
+                                                          GError                **error);
+CAIRN_AVAILABLE_IN_ALL
 gboolean           cairn_test_resource_start             (CairnTestResource      *self,
                                                           CairnTestResourceMode   mode,
                                                           GType                   type,
@@ -48,6 +57,8 @@ CAIRN_AVAILABLE_IN_ALL
 const char        *cairn_test_resource_get_id            (CairnTestResource      *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnTestResourceMode cairn_test_resource_get_mode       (CairnTestResource      *self);
+CAIRN_AVAILABLE_IN_ALL
+CairnTestControl  *cairn_test_resource_get_control       (CairnTestResource      *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnResource     *cairn_test_resource_get_resource      (CairnTestResource      *self);
 CAIRN_AVAILABLE_IN_ALL

@@ -6,6 +6,7 @@
 #include <cairn/cairn.h>
 #include <cairn-test/cairn-test-enum-types.h>
 #include <cairn-test/cairn-test-backend.h>
+#include <cairn-test/cairn-test-control.h>
 #include <cairn-test/cairn-test-environment.h>
 #include <cairn-test/cairn-test-maildir.h>
 #include <cairn-test/cairn-test-replay.h>
