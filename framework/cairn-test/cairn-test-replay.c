@@ -97,6 +97,7 @@ struct _CairnTestReplay
   guint next_uid;
   guint next_folder;
   gboolean online;
+  gboolean control_stopped;
   guint step;
   GQueue *log;
 };
@@ -905,14 +906,54 @@ restarted (CairnTestReplay  *self,
   return self->online || cairn_test_resource_set_online (self->resource, FALSE, error);
 }
 
+/* Under a control service: it is stopped cleanly or killed, and until it
+ * starts again, only local changes and another program's happen. */
+static gboolean
+stop_control (CairnTestReplay  *self,
+              gboolean          kill,
+              GError          **error)
+{
+  CairnTestControl *control = cairn_test_resource_get_control (self->resource);
+
+  record (self, "%s cairn-control", kill ? "kill (SIGKILL)" : "stop (SIGTERM)");
+  self->control_stopped = TRUE;
+  return kill ? cairn_test_control_kill (control, error) : cairn_test_control_stop (control, error);
+}
+
+/* It starts the instance again, online: it keeps no wanted state. */
+static gboolean
+start_control (CairnTestReplay  *self,
+               GError          **error)
+{
+  record (self, "start cairn-control");
+  self->control_stopped = FALSE;
+  return restarted (self, error);
+}
+
+static gboolean
+step_control_stopped (CairnTestReplay  *self,
+                      guint             choice,
+                      GError          **error)
+{
+  if (choice < 50)
+    return external_change (self, error);
+  if (choice < 150)
+    return start_control (self, error);
+  return local_transaction (self, error);
+}
+
 static gboolean
 step (CairnTestReplay  *self,
       GError          **error)
 {
-  gboolean killable = cairn_test_resource_get_mode (self->resource) == CAIRN_TEST_RESOURCE_PROCESS;
+  CairnTestResourceMode mode = cairn_test_resource_get_mode (self->resource);
+  gboolean killable = mode != CAIRN_TEST_RESOURCE_IN_PROCESS;
+  gboolean controlled = cairn_test_resource_get_control (self->resource) != NULL;
   guint choice = g_rand_int_range (self->rand, 0, 1000);
 
   self->step++;
+  if (self->control_stopped)
+    return step_control_stopped (self, choice, error);
   if (choice < 50)
     return external_change (self, error);
   if (choice < 75)
@@ -946,6 +987,8 @@ step (CairnTestReplay  *self,
       record (self, "stop the resource and start it again");
       return restarted (self, error);
     }
+  if (choice < 140 && controlled)
+    return stop_control (self, choice >= 135, error);
   return local_transaction (self, error);
 }
 
@@ -1085,6 +1128,8 @@ finish (CairnTestReplay  *self,
                                   ? CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS
                                   : CAIRN_TEST_SNAPSHOT_COMPARE_CONTENT;
 
+  if (self->control_stopped && !start_control (self, error))
+    return FALSE;
   self->step++;
   record (self, "go online, wait until replayed, synchronize, compare");
   self->online = TRUE;
@@ -1156,6 +1201,7 @@ cairn_test_replay_run (CairnTestReplay  *self,
   self->next_uid = 0;
   self->next_folder = 0;
   self->online = TRUE;
+  self->control_stopped = FALSE;
   self->step = 0;
 
   if (!run (self, n_operations, report, &local_error))
