@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The model-based replay test (CairnTestReplay) on the test kit's
  * test-files resource, the notes example resource and the maildir
- * resource, each in its own cairn-agent-host so that it can be killed.
+ * resource, each in its own cairn-agent-host so that it can be killed;
+ * and on test-files again under cairn-control, which the sequences stop
+ * and kill as well.
  *
  * CI runs the fixed seeds below; CAIRN_TEST_SEED=N runs seed N alone and
  * CAIRN_TEST_REPLAY_OPERATIONS=N makes runs longer. */
@@ -36,6 +38,7 @@ setup (void)
   environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
   ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
   g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
+  g_setenv ("CAIRN_CONTROL", CONTROL, TRUE);
   root = g_build_filename (cairn_test_environment_get_path (environment), "backend", NULL);
 }
 
@@ -81,24 +84,19 @@ make_directories (void)
     }
 }
 
+/* Replays on the resource once it has started. */
 static void
-run (const char              *type,
-     const char              *agents_dir,
-     const char * const      *config,
-     const char              *mime_type,
-     const char              *part,
-     CairnTestReplayFeatures  features,
-     guint32                  seed)
+replay_started (CairnTestResourceMode    mode,
+                const char              *mime_type,
+                const char              *part,
+                CairnTestReplayFeatures  features,
+                guint32                  seed)
 {
   g_autoptr(CairnTestReplay) replay = NULL;
-  g_autofree char *id = g_strdup_printf ("%s_0", type);
+  const char *type = cairn_test_resource_get_id (resource);
   GError *error = NULL;
 
-  g_setenv ("CAIRN_AGENTS_DIR", agents_dir, TRUE);
-  resource = cairn_test_resource_new (environment, type, id, config, &error);
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID,
-                                        &error));
+  ck_assert (cairn_test_resource_start (resource, mode, G_TYPE_INVALID, &error));
   assert_no_error (error);
   cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
@@ -112,18 +110,67 @@ run (const char              *type,
     }
 }
 
-START_TEST (test_files)
+static void
+run (const char              *type,
+     const char              *agents_dir,
+     const char * const      *config,
+     const char              *mime_type,
+     const char              *part,
+     CairnTestReplayFeatures  features,
+     guint32                  seed)
 {
-  const char *config[] = { "path", root, NULL };
+  g_autofree char *id = g_strdup_printf ("%s_0", type);
+  GError *error = NULL;
 
+  g_setenv ("CAIRN_AGENTS_DIR", agents_dir, TRUE);
+  resource = cairn_test_resource_new (environment, type, id, config, &error);
+  assert_no_error (error);
+  replay_started (CAIRN_TEST_RESOURCE_PROCESS, mime_type, part, features, seed);
+}
+
+static void
+make_files_backend (void)
+{
   make_directories ();
   backend = CAIRN_TEST_BACKEND (cairn_test_directory_backend_new (root, TRUE));
   fill ("Inbox", 1, TRUE);
   fill ("Work", 4, TRUE);
-  run ("test-files", FILES_AGENT_DIR, config, "text/plain", "DATA",
-       CAIRN_TEST_REPLAY_FEATURES_FLAGS | CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS |
-       CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS | CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS,
+}
+
+#define FILES_FEATURES (CAIRN_TEST_REPLAY_FEATURES_FLAGS | \
+                        CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS | \
+                        CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS | \
+                        CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS)
+
+START_TEST (test_files)
+{
+  const char *config[] = { "path", root, NULL };
+
+  make_files_backend ();
+  run ("test-files", FILES_AGENT_DIR, config, "text/plain", "DATA", FILES_FEATURES,
        g_array_index (seeds, guint32, _i));
+}
+END_TEST
+
+/* The instance is created through cairn-control, which the sequences
+ * stop and kill too. Short restart delays, and no giving up on an agent
+ * killed again and again. */
+START_TEST (test_files_control)
+{
+  const char *options[] = { "--backoff-ms=50", "--max-backoff-ms=400", "--max-crashes=100000",
+                            NULL };
+  const char *config[] = { "path", root, NULL };
+  g_autoptr(CairnTestControl) control = NULL;
+  GError *error = NULL;
+
+  make_files_backend ();
+  g_setenv ("CAIRN_AGENTS_DIR", FILES_AGENT_DIR, TRUE);
+  control = cairn_test_control_new (environment, options, &error);
+  assert_no_error (error);
+  resource = cairn_test_resource_new_for_control (control, "test-files", config, &error);
+  assert_no_error (error);
+  replay_started (CAIRN_TEST_RESOURCE_CONTROL, "text/plain", "DATA", FILES_FEATURES,
+                  g_array_index (seeds, guint32, _i));
 }
 END_TEST
 
@@ -172,6 +219,7 @@ main (void)
     const TTest *test;
   } cases[] = {
     { "test-files", test_files },
+    { "test-files-control", test_files_control },
     { "notes", test_notes },
     { "maildir", test_maildir },
   };
