@@ -647,9 +647,79 @@ collection_added (CairnObserver *observer,
   report (resource, error, remote_id, NULL);
 }
 
-/* A rename or a move: the folder goes where its name and parent say.
- * Sub-folders keep their old remote ids until the next sync of the tree,
- * which finds them under the new path. */
+typedef struct
+{
+  GPtrArray *collections;
+  const char *from;
+  const char *to;
+} Relocation;
+
+/* The sub-folders of a renamed or moved folder have new paths too, and
+ * their remote ids must follow, or the next sync would take them for new
+ * folders and drop the old ones with their pending changes. Written with
+ * the resource's own store, whose origin is the instance id, so that the
+ * write is not replayed back; conditional, so that a rename made meanwhile
+ * is not written over. */
+static gboolean
+relocate_sub_folders (CairnTransaction  *transaction,
+                      gpointer           user_data,
+                      GError           **error)
+{
+  Relocation *relocation = user_data;
+  gsize length = strlen (relocation->from);
+
+  for (guint i = 0; i < relocation->collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (relocation->collections, i);
+      const char *remote_id = cairn_collection_get_remote_id (collection);
+      g_autofree char *moved = NULL;
+
+      if (remote_id == NULL || !g_str_has_prefix (remote_id, relocation->from) ||
+          remote_id[length] != '/')
+        continue;
+      moved = g_strconcat (relocation->to, remote_id + length, NULL);
+      cairn_collection_set_remote_id (collection, moved);
+      if (!cairn_transaction_modify_collection (transaction, collection,
+                                                cairn_collection_get_revision (collection),
+                                                error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Gives the sub-folders of a folder moved from remote id @from to @to
+ * their new remote ids. */
+static gboolean
+relocate_sub_folder_ids (CairnNotesResource  *self,
+                         const char          *from,
+                         const char          *to,
+                         GError             **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(GPtrArray) collections = NULL;
+  g_autoptr(GError) local_error = NULL;
+  Relocation relocation = { NULL, from, to };
+
+  collections = cairn_store_list_collections (store, cairn_agent_get_id (CAIRN_AGENT (self)),
+                                              error);
+  if (collections == NULL)
+    return FALSE;
+  relocation.collections = collections;
+  if (cairn_store_write_sync (store, relocate_sub_folders, &relocation, NULL, NULL, &local_error))
+    return TRUE;
+  /* A sub-folder changed or was removed meanwhile: the rename is tried
+   * again, finds the folder moved already, and reads the sub-folders
+   * anew. */
+  g_set_error (error, CAIRN_RESOURCE_ERROR,
+               g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT) ||
+               g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND)
+               ? CAIRN_RESOURCE_ERROR_TRANSIENT : CAIRN_RESOURCE_ERROR_PERMANENT,
+               "Cannot update the folders inside %s: %s", to, local_error->message);
+  return FALSE;
+}
+
+/* A rename or a move: the folder goes where its name and parent say,
+ * and its sub-folders with it. */
 static void
 relocate_collection (CairnObserver *observer,
                      CairnChange   *change)
@@ -670,13 +740,20 @@ relocate_collection (CairnObserver *observer,
     remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   to = g_build_filename (self->path, remote_id, NULL);
-  if (strcmp (from, to) != 0 && g_rename (from, to) != 0 &&
-      !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
+  if (strcmp (from, to) == 0)
+    {
+      report (resource, NULL, remote_id, NULL);
+      return;
+    }
+  if (g_rename (from, to) != 0 && !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
     set_errno_error (&error, errno, "rename", from);
+  else
+    relocate_sub_folder_ids (self, cairn_collection_get_remote_id (collection), remote_id,
+                             &error);
   report (resource, error, remote_id, NULL);
 }
 

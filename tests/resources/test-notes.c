@@ -772,6 +772,52 @@ START_TEST (test_failed_change)
 }
 END_TEST
 
+static gboolean
+rename_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  CairnCollection *folder = user_data;
+
+  return cairn_transaction_modify_collection (transaction, folder, 0, error);
+}
+
+static void
+local_rename (const char *remote_id,
+              const char *name)
+{
+  g_autoptr(CairnCollection) folder = collection (remote_id);
+  GError *error = NULL;
+
+  cairn_collection_set_name (folder, name);
+  ck_assert (cairn_store_write_sync (client, rename_folder, folder, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+/* A renamed folder takes its sub-folders along on disk: their remote
+ * ids follow, so a change in one finds it, and a sync keeps them with
+ * their ids instead of taking them for new folders. */
+START_TEST (test_rename_parent_folder)
+{
+  guint64 old;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  old = collection_id ("Inbox/Old");
+  local_rename ("Inbox", "Archive");
+  wait_replayed ();
+  ck_assert_uint_eq (collection_id ("Archive/Old"), old);
+
+  local_create ("Archive/Old", "echo");
+  wait_replayed ();
+  ck_assert_uint_eq (count_files ("Archive/Old"), 2);
+  ck_assert_uint_eq (list_failed (NULL), 0);
+  synchronize ();
+  ck_assert_uint_eq (collection_id ("Archive/Old"), old);
+  ck_assert_uint_eq (stored_items ("Archive/Old"), 2);
+  assert_note ("Archive/Old", "c.txt", "charlie");
+}
+END_TEST
+
 int
 main (void)
 {
@@ -781,6 +827,7 @@ main (void)
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },
+    { "folders", test_rename_parent_folder },
     { "conflicts", test_conflict_keep_server },
     { "conflicts", test_conflict_keep_local },
     { "conflicts", test_conflict_keep_both },
