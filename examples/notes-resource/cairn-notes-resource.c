@@ -105,17 +105,83 @@ collection_path (CairnNotesResource  *self,
   return g_build_filename (self->path, remote_id, NULL);
 }
 
+static char *folder_remote_id (CairnNotesResource  *self,
+                               guint64              id,
+                               GError             **error);
+
+/* The remote id of a folder removed locally, whose removal is not
+ * replayed yet, from the remote id and parent its removal knows. The
+ * remote id was the one known when the removal was logged: a rename of
+ * a folder above it replayed since moved it on disk, so its path is its
+ * parent's now and its own name. */
+static char *
+removed_folder_remote_id (CairnNotesResource  *self,
+                          guint64              parent_id,
+                          const char          *remote_id,
+                          GError             **error)
+{
+  g_autofree char *name = g_path_get_basename (remote_id);
+  g_autofree char *parent = NULL;
+
+  if (parent_id == 0)
+    return g_steal_pointer (&name);
+  parent = folder_remote_id (self, parent_id, error);
+  if (parent == NULL)
+    return NULL;
+  return g_build_filename (parent, name, NULL);
+}
+
+/* The remote id of folder @id where the backend has it now, also when
+ * it was removed locally (cairn_resource_get_collection()). A folder
+ * removed before it ever reached the backend has none: neither has
+ * anything that was in it, and %CAIRN_STORE_ERROR_NOT_FOUND says so. */
+static char *
+folder_remote_id (CairnNotesResource  *self,
+                  guint64              id,
+                  GError             **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *remote_id;
+
+  collection = cairn_store_get_collection (store, id, &local_error);
+  if (collection != NULL)
+    return g_strdup (cairn_collection_get_remote_id (collection));
+  if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), id, error);
+  if (collection == NULL)
+    return NULL;
+  remote_id = cairn_collection_get_remote_id (collection);
+  if (remote_id == NULL)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "Folder %" G_GUINT64_FORMAT " was removed before it reached the notes folder",
+                   id);
+      return NULL;
+    }
+  return removed_folder_remote_id (self, cairn_collection_get_parent_id (collection), remote_id,
+                                   error);
+}
+
 static char *
 collection_path_by_id (CairnNotesResource  *self,
                        guint64              id,
                        GError             **error)
 {
-  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
-                                                                        id, error);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *remote_id = folder_remote_id (self, id, &local_error);
 
-  if (collection == NULL)
-    return NULL;
-  return collection_path (self, cairn_collection_get_remote_id (collection), error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return collection_path (self, remote_id, error);
 }
 
 static char *
@@ -450,14 +516,18 @@ retrieve_item_finish (CairnResource  *resource,
  * cairn_resource_change_replayed(), _failed() or _conflicts(). A note is
  * small and the disk local, so the work is done right here. */
 
-/* Ends a callback: failed with @error if set, else replayed. */
+/* Ends a callback: failed with @error if set, else replayed. An entity
+ * removed from the store since its change has nothing left to write:
+ * the change is replayed as it stands, and its removal follows. */
 static void
 report (CairnResource *resource,
         const GError  *error,
         const char    *remote_id,
         const char    *remote_revision)
 {
-  if (error != NULL)
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    cairn_resource_change_replayed (resource, NULL, NULL);
+  else if (error != NULL)
     cairn_resource_change_failed (resource, error);
   else
     cairn_resource_change_replayed (resource, remote_id, remote_revision);
@@ -510,7 +580,7 @@ item_changed (CairnObserver      *observer,
   folder = collection_path_by_id (self, cairn_item_get_collection_id (item), &error);
   if (folder == NULL || !check_name (name, &error))
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
 
@@ -534,6 +604,28 @@ item_changed (CairnObserver      *observer,
   report (resource, error, NULL, revision);
 }
 
+/* A move out of a folder that never reached the notes folder: the note
+ * was never written, and is now, unless it is gone from the store too. */
+static void
+write_moved_note (CairnNotesResource *self,
+                  CairnChange        *change,
+                  CairnItem          *item,
+                  const char         *folder)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autofree char *name = g_strdup (cairn_change_get_remote_id (change));
+  g_autofree char *revision = NULL;
+  g_autoptr(CairnItem) now = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (name == NULL)
+    name = note_name (cairn_change_get_entity_id (change));
+  now = cairn_store_get_item (store, cairn_change_get_entity_id (change), NULL, &error);
+  if (now != NULL && check_name (name, &error))
+    revision = write_note (folder, name, item, &error);
+  report (CAIRN_RESOURCE (self), error, name, revision);
+}
+
 static void
 item_moved (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -549,17 +641,39 @@ item_moved (CairnObserver *observer,
   g_autofree char *to = NULL;
   g_autofree char *old_path = NULL;
   g_autofree char *new_path = NULL;
+  g_autoptr(GError) source_error = NULL;
   g_autoptr(GError) error = NULL;
 
-  from = collection_path_by_id (self, source, &error);
-  if (from != NULL)
-    to = collection_path_by_id (self, destination, &error);
-  if (to == NULL || !check_name (name, &error))
+  from = collection_path_by_id (self, source, &source_error);
+  to = collection_path_by_id (self, destination, &error);
+  if (from == NULL && to != NULL &&
+      g_error_matches (source_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
     {
-      cairn_resource_change_failed (resource, error);
+      write_moved_note (self, change, item, to);
+      return;
+    }
+  if (from == NULL ||
+      (to == NULL && !g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND)))
+    {
+      report (resource, from == NULL ? source_error : error, NULL, NULL);
+      return;
+    }
+  g_clear_error (&error);
+  if (!check_name (name, &error))
+    {
+      report (resource, error, NULL, NULL);
       return;
     }
   old_path = g_build_filename (from, name, NULL);
+  if (to == NULL)
+    {
+      /* Into a folder removed before it reached the notes folder: the
+       * note went with it, or a later move out of it writes it again. */
+      if (g_unlink (old_path) != 0 && errno != ENOENT)
+        set_errno_error (&error, errno, "remove", old_path);
+      report (resource, error, NULL, NULL);
+      return;
+    }
   new_path = g_build_filename (to, name, NULL);
   /* Already moved by an earlier attempt that did not report. */
   if (g_rename (old_path, new_path) != 0 &&
@@ -587,7 +701,7 @@ item_removed (CairnObserver *observer,
   folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
   if (folder == NULL || !check_name (name, &error))
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   path = g_build_filename (folder, name, NULL);
@@ -638,7 +752,7 @@ collection_added (CairnObserver *observer,
     remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   path = g_build_filename (self->path, remote_id, NULL);
@@ -808,10 +922,20 @@ collection_removed (CairnObserver *observer,
 {
   CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
   CairnResource *resource = CAIRN_RESOURCE (observer);
+  g_autofree char *remote_id = NULL;
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  path = collection_path (self, cairn_change_get_remote_id (change), &error);
+  /* Never reached the notes folder: nothing to remove. */
+  if (cairn_change_get_remote_id (change) == NULL)
+    {
+      report (resource, NULL, NULL, NULL);
+      return;
+    }
+  remote_id = removed_folder_remote_id (self, cairn_change_get_collection_id (change),
+                                        cairn_change_get_remote_id (change), &error);
+  if (remote_id != NULL)
+    path = collection_path (self, remote_id, &error);
   if (path != NULL)
     remove_tree (path, &error);
   report (resource, error, NULL, NULL);
