@@ -248,8 +248,8 @@ wanted_remote_id (CairnTestFilesResource  *self,
     }
   if (cairn_collection_get_parent_id (collection) == 0)
     return g_strdup (name);
-  parent = cairn_store_get_collection (get_store (self),
-                                       cairn_collection_get_parent_id (collection), error);
+  parent = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                          cairn_collection_get_parent_id (collection), error);
   if (parent == NULL || !check_remote_id (cairn_collection_get_remote_id (parent), error))
     return NULL;
   return g_strconcat (cairn_collection_get_remote_id (parent), "/", name, NULL);
@@ -662,8 +662,9 @@ collection_added (CairnObserver *observer,
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  collection = cairn_store_get_collection (get_store (self), cairn_change_get_entity_id (change),
-                                           &error);
+  /* Removed locally since, it may still hold items to replay first. */
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                              cairn_change_get_entity_id (change), &error);
   if (collection != NULL)
     remote_id = wanted_remote_id (self, collection, &error);
   if (remote_id != NULL)
