@@ -105,17 +105,83 @@ collection_path (CairnNotesResource  *self,
   return g_build_filename (self->path, remote_id, NULL);
 }
 
+static char *folder_remote_id (CairnNotesResource  *self,
+                               guint64              id,
+                               GError             **error);
+
+/* The remote id of a folder removed locally, whose removal is not
+ * replayed yet, from the remote id and parent its removal knows. The
+ * remote id was the one known when the removal was logged: a rename of
+ * a folder above it replayed since moved it on disk, so its path is its
+ * parent's now and its own name. */
+static char *
+removed_folder_remote_id (CairnNotesResource  *self,
+                          guint64              parent_id,
+                          const char          *remote_id,
+                          GError             **error)
+{
+  g_autofree char *name = g_path_get_basename (remote_id);
+  g_autofree char *parent = NULL;
+
+  if (parent_id == 0)
+    return g_steal_pointer (&name);
+  parent = folder_remote_id (self, parent_id, error);
+  if (parent == NULL)
+    return NULL;
+  return g_build_filename (parent, name, NULL);
+}
+
+/* The remote id of folder @id where the backend has it now, also when
+ * it was removed locally (cairn_resource_get_collection()). A folder
+ * removed before it ever reached the backend has none: neither has
+ * anything that was in it, and %CAIRN_STORE_ERROR_NOT_FOUND says so. */
+static char *
+folder_remote_id (CairnNotesResource  *self,
+                  guint64              id,
+                  GError             **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *remote_id;
+
+  collection = cairn_store_get_collection (store, id, &local_error);
+  if (collection != NULL)
+    return g_strdup (cairn_collection_get_remote_id (collection));
+  if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), id, error);
+  if (collection == NULL)
+    return NULL;
+  remote_id = cairn_collection_get_remote_id (collection);
+  if (remote_id == NULL)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "Folder %" G_GUINT64_FORMAT " was removed before it reached the notes folder",
+                   id);
+      return NULL;
+    }
+  return removed_folder_remote_id (self, cairn_collection_get_parent_id (collection), remote_id,
+                                   error);
+}
+
 static char *
 collection_path_by_id (CairnNotesResource  *self,
                        guint64              id,
                        GError             **error)
 {
-  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
-                                                                        id, error);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *remote_id = folder_remote_id (self, id, &local_error);
 
-  if (collection == NULL)
-    return NULL;
-  return collection_path (self, cairn_collection_get_remote_id (collection), error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return collection_path (self, remote_id, error);
 }
 
 static char *
@@ -177,30 +243,51 @@ write_all (int           fd,
 /* Opens the text of a note wherever the store keeps it: inline, or in a
  * payload file once it is over the store's inline threshold. A note
  * without a TEXT part is empty; a part that cannot be read is an error,
- * so a note is never written out empty by mistake. */
+ * so a note is never written out empty by mistake.
+ *
+ * The item of a change is read ahead of its delivery: by then a later
+ * edit or removal may have taken its payload file away. Its text is
+ * then the one stored now, which a later change would write anyway;
+ * an item removed since gives %CAIRN_STORE_ERROR_NOT_FOUND. */
 static GInputStream *
-open_note_text (CairnItem  *item,
-                GError    **error)
+open_note_text (CairnStore  *store,
+                CairnItem   *item,
+                GError     **error)
 {
   CairnPart *part = item ? cairn_item_get_part (item, NOTES_PART) : NULL;
+  g_autoptr(CairnItem) now = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GInputStream *text;
 
   if (part == NULL)
     return g_memory_input_stream_new ();
-  return cairn_part_open_stream (part, NULL, error);
+  text = cairn_part_open_stream (part, NULL, &local_error);
+  if (text != NULL)
+    return text;
+  if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  now = cairn_store_get_item (store, cairn_item_get_id (item), NULL, error);
+  if (now == NULL)
+    return NULL;
+  return cairn_store_open_part (store, cairn_item_get_id (item), NOTES_PART, NULL, error);
 }
 
 /* Writes the text of @item to folder/name atomically: a crash leaves the
  * old file or the new one, never half of it, and a text that cannot be
  * read leaves the old file as it was. Returns the new revision. */
 static char *
-write_note (const char  *folder,
+write_note (CairnStore  *store,
+            const char  *folder,
             const char  *name,
             CairnItem   *item,
             GError     **error)
 {
   g_autofree char *path = g_build_filename (folder, name, NULL);
   g_autofree char *tmp_path = g_strconcat (folder, "/.", name, ".tmp", NULL);
-  g_autoptr(GInputStream) text = open_note_text (item, error);
+  g_autoptr(GInputStream) text = open_note_text (store, item, error);
   guint8 buffer[16 * 1024];
   struct stat st;
   gssize n;
@@ -450,14 +537,18 @@ retrieve_item_finish (CairnResource  *resource,
  * cairn_resource_change_replayed(), _failed() or _conflicts(). A note is
  * small and the disk local, so the work is done right here. */
 
-/* Ends a callback: failed with @error if set, else replayed. */
+/* Ends a callback: failed with @error if set, else replayed. An entity
+ * removed from the store since its change has nothing left to write:
+ * the change is replayed as it stands, and its removal follows. */
 static void
 report (CairnResource *resource,
         const GError  *error,
         const char    *remote_id,
         const char    *remote_revision)
 {
-  if (error != NULL)
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    cairn_resource_change_replayed (resource, NULL, NULL);
+  else if (error != NULL)
     cairn_resource_change_failed (resource, error);
   else
     cairn_resource_change_replayed (resource, remote_id, remote_revision);
@@ -486,8 +577,30 @@ item_added (CairnObserver *observer,
 
   folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
   if (folder != NULL)
-    revision = write_note (folder, name, item, &error);
+    revision = write_note (cairn_agent_get_store (CAIRN_AGENT (self)), folder, name, item, &error);
   report (resource, error, name, revision);
+}
+
+/* Whether the file, of revision @current, changed since the resource
+ * last wrote or read it. The item of a change is read ahead of its
+ * delivery: an earlier edit of the note replayed meanwhile stored a
+ * newer remote revision than the item holds, so the stored one is the
+ * file's as well. */
+static gboolean
+note_changed_since (CairnStore  *store,
+                    CairnItem   *item,
+                    const char  *current)
+{
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (current == NULL || g_strcmp0 (current, cairn_item_get_remote_revision (item)) == 0)
+    return FALSE;
+  stored = cairn_store_get_item (store, cairn_item_get_id (item), NULL, &error);
+  /* Removed since: the removal follows, nothing to settle. */
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    return FALSE;
+  return stored == NULL || g_strcmp0 (current, cairn_item_get_remote_revision (stored)) != 0;
 }
 
 static void
@@ -510,7 +623,7 @@ item_changed (CairnObserver      *observer,
   folder = collection_path_by_id (self, cairn_item_get_collection_id (item), &error);
   if (folder == NULL || !check_name (name, &error))
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
 
@@ -519,7 +632,7 @@ item_changed (CairnObserver      *observer,
   path = g_build_filename (folder, name, NULL);
   if (g_stat (path, &st) == 0)
     current = revision_of (&st);
-  if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0)
+  if (note_changed_since (cairn_agent_get_store (CAIRN_AGENT (self)), item, current))
     {
       g_autoptr(CairnItem) server = read_note (folder, name, &error);
 
@@ -530,8 +643,30 @@ item_changed (CairnObserver      *observer,
       return;
     }
 
-  revision = write_note (folder, name, item, &error);
+  revision = write_note (cairn_agent_get_store (CAIRN_AGENT (self)), folder, name, item, &error);
   report (resource, error, NULL, revision);
+}
+
+/* A move out of a folder that never reached the notes folder: the note
+ * was never written, and is now, unless it is gone from the store too. */
+static void
+write_moved_note (CairnNotesResource *self,
+                  CairnChange        *change,
+                  CairnItem          *item,
+                  const char         *folder)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autofree char *name = g_strdup (cairn_change_get_remote_id (change));
+  g_autofree char *revision = NULL;
+  g_autoptr(CairnItem) now = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (name == NULL)
+    name = note_name (cairn_change_get_entity_id (change));
+  now = cairn_store_get_item (store, cairn_change_get_entity_id (change), NULL, &error);
+  if (now != NULL && check_name (name, &error))
+    revision = write_note (store, folder, name, item, &error);
+  report (CAIRN_RESOURCE (self), error, name, revision);
 }
 
 static void
@@ -549,17 +684,39 @@ item_moved (CairnObserver *observer,
   g_autofree char *to = NULL;
   g_autofree char *old_path = NULL;
   g_autofree char *new_path = NULL;
+  g_autoptr(GError) source_error = NULL;
   g_autoptr(GError) error = NULL;
 
-  from = collection_path_by_id (self, source, &error);
-  if (from != NULL)
-    to = collection_path_by_id (self, destination, &error);
-  if (to == NULL || !check_name (name, &error))
+  from = collection_path_by_id (self, source, &source_error);
+  to = collection_path_by_id (self, destination, &error);
+  if (from == NULL && to != NULL &&
+      g_error_matches (source_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
     {
-      cairn_resource_change_failed (resource, error);
+      write_moved_note (self, change, item, to);
+      return;
+    }
+  if (from == NULL ||
+      (to == NULL && !g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND)))
+    {
+      report (resource, from == NULL ? source_error : error, NULL, NULL);
+      return;
+    }
+  g_clear_error (&error);
+  if (!check_name (name, &error))
+    {
+      report (resource, error, NULL, NULL);
       return;
     }
   old_path = g_build_filename (from, name, NULL);
+  if (to == NULL)
+    {
+      /* Into a folder removed before it reached the notes folder: the
+       * note went with it, or a later move out of it writes it again. */
+      if (g_unlink (old_path) != 0 && errno != ENOENT)
+        set_errno_error (&error, errno, "remove", old_path);
+      report (resource, error, NULL, NULL);
+      return;
+    }
   new_path = g_build_filename (to, name, NULL);
   /* Already moved by an earlier attempt that did not report. */
   if (g_rename (old_path, new_path) != 0 &&
@@ -587,7 +744,7 @@ item_removed (CairnObserver *observer,
   folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
   if (folder == NULL || !check_name (name, &error))
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   path = g_build_filename (folder, name, NULL);
@@ -639,7 +796,7 @@ collection_added (CairnObserver *observer,
     remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   path = g_build_filename (self->path, remote_id, NULL);
@@ -648,9 +805,79 @@ collection_added (CairnObserver *observer,
   report (resource, error, remote_id, NULL);
 }
 
-/* A rename or a move: the folder goes where its name and parent say.
- * Sub-folders keep their old remote ids until the next sync of the tree,
- * which finds them under the new path. */
+typedef struct
+{
+  GPtrArray *collections;
+  const char *from;
+  const char *to;
+} Relocation;
+
+/* The sub-folders of a renamed or moved folder have new paths too, and
+ * their remote ids must follow, or the next sync would take them for new
+ * folders and drop the old ones with their pending changes. Written with
+ * the resource's own store, whose origin is the instance id, so that the
+ * write is not replayed back; conditional, so that a rename made meanwhile
+ * is not written over. */
+static gboolean
+relocate_sub_folders (CairnTransaction  *transaction,
+                      gpointer           user_data,
+                      GError           **error)
+{
+  Relocation *relocation = user_data;
+  gsize length = strlen (relocation->from);
+
+  for (guint i = 0; i < relocation->collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (relocation->collections, i);
+      const char *remote_id = cairn_collection_get_remote_id (collection);
+      g_autofree char *moved = NULL;
+
+      if (remote_id == NULL || !g_str_has_prefix (remote_id, relocation->from) ||
+          remote_id[length] != '/')
+        continue;
+      moved = g_strconcat (relocation->to, remote_id + length, NULL);
+      cairn_collection_set_remote_id (collection, moved);
+      if (!cairn_transaction_modify_collection (transaction, collection,
+                                                cairn_collection_get_revision (collection),
+                                                error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Gives the sub-folders of a folder moved from remote id @from to @to
+ * their new remote ids. */
+static gboolean
+relocate_sub_folder_ids (CairnNotesResource  *self,
+                         const char          *from,
+                         const char          *to,
+                         GError             **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(GPtrArray) collections = NULL;
+  g_autoptr(GError) local_error = NULL;
+  Relocation relocation = { NULL, from, to };
+
+  collections = cairn_store_list_collections (store, cairn_agent_get_id (CAIRN_AGENT (self)),
+                                              error);
+  if (collections == NULL)
+    return FALSE;
+  relocation.collections = collections;
+  if (cairn_store_write_sync (store, relocate_sub_folders, &relocation, NULL, NULL, &local_error))
+    return TRUE;
+  /* A sub-folder changed or was removed meanwhile: the rename is tried
+   * again, finds the folder moved already, and reads the sub-folders
+   * anew. */
+  g_set_error (error, CAIRN_RESOURCE_ERROR,
+               g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT) ||
+               g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND)
+               ? CAIRN_RESOURCE_ERROR_TRANSIENT : CAIRN_RESOURCE_ERROR_PERMANENT,
+               "Cannot update the folders inside %s: %s", to, local_error->message);
+  return FALSE;
+}
+
+/* A rename or a move: the folder goes where its name and parent say,
+ * and its sub-folders with it. */
 static void
 relocate_collection (CairnObserver *observer,
                      CairnChange   *change)
@@ -671,13 +898,20 @@ relocate_collection (CairnObserver *observer,
     remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   to = g_build_filename (self->path, remote_id, NULL);
-  if (strcmp (from, to) != 0 && g_rename (from, to) != 0 &&
-      !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
+  if (strcmp (from, to) == 0)
+    {
+      report (resource, NULL, remote_id, NULL);
+      return;
+    }
+  if (g_rename (from, to) != 0 && !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
     set_errno_error (&error, errno, "rename", from);
+  else
+    relocate_sub_folder_ids (self, cairn_collection_get_remote_id (collection), remote_id,
+                             &error);
   report (resource, error, remote_id, NULL);
 }
 
@@ -732,10 +966,20 @@ collection_removed (CairnObserver *observer,
 {
   CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
   CairnResource *resource = CAIRN_RESOURCE (observer);
+  g_autofree char *remote_id = NULL;
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  path = collection_path (self, cairn_change_get_remote_id (change), &error);
+  /* Never reached the notes folder: nothing to remove. */
+  if (cairn_change_get_remote_id (change) == NULL)
+    {
+      report (resource, NULL, NULL, NULL);
+      return;
+    }
+  remote_id = removed_folder_remote_id (self, cairn_change_get_collection_id (change),
+                                        cairn_change_get_remote_id (change), &error);
+  if (remote_id != NULL)
+    path = collection_path (self, remote_id, &error);
   if (path != NULL)
     remove_tree (path, &error);
   report (resource, error, NULL, NULL);
