@@ -243,51 +243,30 @@ write_all (int           fd,
 /* Opens the text of a note wherever the store keeps it: inline, or in a
  * payload file once it is over the store's inline threshold. A note
  * without a TEXT part is empty; a part that cannot be read is an error,
- * so a note is never written out empty by mistake.
- *
- * The item of a change is read ahead of its delivery: by then a later
- * edit or removal may have taken its payload file away. Its text is
- * then the one stored now, which a later change would write anyway;
- * an item removed since gives %CAIRN_STORE_ERROR_NOT_FOUND. */
+ * so a note is never written out empty by mistake. */
 static GInputStream *
-open_note_text (CairnStore  *store,
-                CairnItem   *item,
-                GError     **error)
+open_note_text (CairnItem  *item,
+                GError    **error)
 {
   CairnPart *part = item ? cairn_item_get_part (item, NOTES_PART) : NULL;
-  g_autoptr(CairnItem) now = NULL;
-  g_autoptr(GError) local_error = NULL;
-  GInputStream *text;
 
   if (part == NULL)
     return g_memory_input_stream_new ();
-  text = cairn_part_open_stream (part, NULL, &local_error);
-  if (text != NULL)
-    return text;
-  if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
-  now = cairn_store_get_item (store, cairn_item_get_id (item), NULL, error);
-  if (now == NULL)
-    return NULL;
-  return cairn_store_open_part (store, cairn_item_get_id (item), NOTES_PART, NULL, error);
+  return cairn_part_open_stream (part, NULL, error);
 }
 
 /* Writes the text of @item to folder/name atomically: a crash leaves the
  * old file or the new one, never half of it, and a text that cannot be
  * read leaves the old file as it was. Returns the new revision. */
 static char *
-write_note (CairnStore  *store,
-            const char  *folder,
+write_note (const char  *folder,
             const char  *name,
             CairnItem   *item,
             GError     **error)
 {
   g_autofree char *path = g_build_filename (folder, name, NULL);
   g_autofree char *tmp_path = g_strconcat (folder, "/.", name, ".tmp", NULL);
-  g_autoptr(GInputStream) text = open_note_text (store, item, error);
+  g_autoptr(GInputStream) text = open_note_text (item, error);
   guint8 buffer[16 * 1024];
   struct stat st;
   gssize n;
@@ -577,30 +556,8 @@ item_added (CairnObserver *observer,
 
   folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
   if (folder != NULL)
-    revision = write_note (cairn_agent_get_store (CAIRN_AGENT (self)), folder, name, item, &error);
+    revision = write_note (folder, name, item, &error);
   report (resource, error, name, revision);
-}
-
-/* Whether the file, of revision @current, changed since the resource
- * last wrote or read it. The item of a change is read ahead of its
- * delivery: an earlier edit of the note replayed meanwhile stored a
- * newer remote revision than the item holds, so the stored one is the
- * file's as well. */
-static gboolean
-note_changed_since (CairnStore  *store,
-                    CairnItem   *item,
-                    const char  *current)
-{
-  g_autoptr(CairnItem) stored = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (current == NULL || g_strcmp0 (current, cairn_item_get_remote_revision (item)) == 0)
-    return FALSE;
-  stored = cairn_store_get_item (store, cairn_item_get_id (item), NULL, &error);
-  /* Removed since: the removal follows, nothing to settle. */
-  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
-    return FALSE;
-  return stored == NULL || g_strcmp0 (current, cairn_item_get_remote_revision (stored)) != 0;
 }
 
 static void
@@ -632,7 +589,7 @@ item_changed (CairnObserver      *observer,
   path = g_build_filename (folder, name, NULL);
   if (g_stat (path, &st) == 0)
     current = revision_of (&st);
-  if (note_changed_since (cairn_agent_get_store (CAIRN_AGENT (self)), item, current))
+  if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0)
     {
       g_autoptr(CairnItem) server = read_note (folder, name, &error);
 
@@ -643,7 +600,7 @@ item_changed (CairnObserver      *observer,
       return;
     }
 
-  revision = write_note (cairn_agent_get_store (CAIRN_AGENT (self)), folder, name, item, &error);
+  revision = write_note (folder, name, item, &error);
   report (resource, error, NULL, revision);
 }
 
@@ -665,7 +622,7 @@ write_moved_note (CairnNotesResource *self,
     name = note_name (cairn_change_get_entity_id (change));
   now = cairn_store_get_item (store, cairn_change_get_entity_id (change), NULL, &error);
   if (now != NULL && check_name (name, &error))
-    revision = write_note (store, folder, name, item, &error);
+    revision = write_note (folder, name, item, &error);
   report (CAIRN_RESOURCE (self), error, name, revision);
 }
 
