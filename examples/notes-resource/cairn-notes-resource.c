@@ -603,7 +603,6 @@ new_collection_remote_id (CairnNotesResource  *self,
                           CairnCollection     *collection,
                           GError             **error)
 {
-  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
   g_autoptr(CairnCollection) parent = NULL;
   g_autofree char *parent_path = NULL;
   const char *name = cairn_collection_get_name (collection);
@@ -612,7 +611,8 @@ new_collection_remote_id (CairnNotesResource  *self,
     return NULL;
   if (cairn_collection_get_parent_id (collection) == 0)
     return g_strdup (name);
-  parent = cairn_store_get_collection (store, cairn_collection_get_parent_id (collection), error);
+  parent = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                          cairn_collection_get_parent_id (collection), error);
   if (parent != NULL)
     parent_path = collection_path (self, cairn_collection_get_remote_id (parent), error);
   if (parent_path == NULL)
@@ -627,13 +627,14 @@ collection_added (CairnObserver *observer,
 {
   CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
   CairnResource *resource = CAIRN_RESOURCE (observer);
-  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
   g_autoptr(CairnCollection) collection = NULL;
   g_autofree char *remote_id = NULL;
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  collection = cairn_store_get_collection (store, cairn_change_get_entity_id (change), &error);
+  /* Removed locally since, it may still hold notes to replay first. */
+  collection = cairn_resource_get_collection (resource, cairn_change_get_entity_id (change),
+                                              &error);
   if (collection != NULL)
     remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)

@@ -275,7 +275,7 @@ cairn_change_get_mime_type (const CairnChange *change)
  * @change: a #CairnChange
  *
  * Returns: (nullable): the type of a changed relation, the GID of a changed
- *   tag, or %NULL
+ *   tag, the name of a changed collection, or %NULL
  *
  * Since: 0.1
  */

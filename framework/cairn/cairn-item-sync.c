@@ -45,6 +45,7 @@ struct _CairnItemSync
   gboolean merge_by_gid;
 
   GHashTable *pending;  /* item ids (guint64 *) with local changes */
+  GHashTable *leaving;  /* remote ids that local changes take out of the collection */
   GHashTable *known;    /* remote id or GID -> KnownItem */
 
   guint64 n_created;
@@ -117,6 +118,7 @@ cairn_item_sync_finalize (GObject *object)
   g_clear_object (&self->collection);
   g_free (self->resource);
   g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_clear_pointer (&self->leaving, g_hash_table_unref);
   g_clear_pointer (&self->known, g_hash_table_unref);
 
   G_OBJECT_CLASS (cairn_item_sync_parent_class)->finalize (object);
@@ -154,6 +156,12 @@ _cairn_item_sync_new (CairnStore      *store,
   self->pending = _cairn_store_list_pending_items (store, recorder_revision, resource,
                                                    cairn_store_get_origin (store), error);
   if (self->pending == NULL)
+    return NULL;
+  self->leaving = _cairn_store_list_leaving_remote_ids (store, recorder_revision, resource,
+                                                        cairn_store_get_origin (store),
+                                                        cairn_collection_get_id (collection),
+                                                        error);
+  if (self->leaving == NULL)
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -357,6 +365,14 @@ merge_item (CairnTransaction  *transaction,
     }
 
   known = g_hash_table_lookup (self->known, key);
+  /* Moved or removed locally, not replayed yet: the backend has it here
+   * still, and the replay takes it away. */
+  if (known == NULL && !self->merge_by_gid &&
+      g_hash_table_contains (self->leaving, cairn_item_get_remote_id (item)))
+    {
+      batch->kept_local++;
+      return TRUE;
+    }
   if (known == NULL)
     {
       cairn_item_set_collection_id (item, cairn_collection_get_id (self->collection));

@@ -142,6 +142,7 @@ typedef struct
   gpointer gate_data;
   Notification *held;
   gboolean held_delivered;
+  gboolean range_fixed;  /* the range's end is written */
   GHashTable *lent;  /* remote ids lent during the range: "kind:id" -> remote id */
 } CairnMonitorPrivate;
 
@@ -726,6 +727,7 @@ typedef struct
   char *own_origin;
   CairnFetchScope *fetch_scope;
   gboolean batch;
+  gboolean defer_items;
   guint64 from;
   guint64 bound;
 } ReadData;
@@ -746,6 +748,9 @@ read_data_new (CairnMonitor *self)
   data->scope = scope_copy (priv->scope);
   data->own_origin = g_strdup (cairn_store_get_origin (priv->store));
   data->batch = priv->batch;
+  /* A gate may hold a notification for long (offline): its items are read
+   * when it is delivered (_cairn_monitor_load_held()). */
+  data->defer_items = priv->gate != NULL;
   if (priv->fetch_scope != NULL)
     data->fetch_scope = cairn_fetch_scope_ref (priv->fetch_scope);
   return data;
@@ -914,7 +919,8 @@ load_item_at_change (ReadData     *data,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      if (change->operation == CAIRN_CHANGE_MOVE)
+      /* Never replayed, so not in the backend: nothing to move. */
+      if (change->operation == CAIRN_CHANGE_MOVE && change->remote_id != NULL)
         {
           *item = cairn_item_new (change->mime_type);
           cairn_item_set_id (*item, change->entity_id);
@@ -950,9 +956,40 @@ load_item_at_change (ReadData     *data,
   return TRUE;
 }
 
-/* Loads the items of up to LOAD_AHEAD of @notifications from @start.
- * Changes whose item is gone are dropped; a notification left without
- * changes is processed without being delivered. */
+/* Reads the items of @n. Changes whose item is gone are dropped; a
+ * notification left without changes is processed without being
+ * delivered. */
+static gboolean
+load_notification (ReadData      *data,
+                   guint64        range_end,
+                   Notification  *n,
+                   GError       **error)
+{
+  g_clear_pointer (&n->items, g_ptr_array_unref);
+  n->items = g_ptr_array_new_full (n->changes->len, item_unref);
+  for (guint j = 0; j < n->changes->len; )
+    {
+      CairnChange *change = g_ptr_array_index (n->changes, j);
+      CairnItem *item;
+
+      if (!load_item_at_change (data, range_end, change, g_ptr_array_index (n->later, j),
+                                &item, error))
+        return FALSE;
+      if (item == NULL)
+        {
+          g_ptr_array_remove_index (n->changes, j);
+          g_ptr_array_remove_index (n->later, j);
+          continue;
+        }
+      g_set_object (&change->item, item);
+      g_ptr_array_add (n->items, item);
+      j++;
+    }
+  n->loaded = TRUE;
+  return TRUE;
+}
+
+/* Loads the items of up to LOAD_AHEAD of @notifications from @start. */
 static gboolean
 load_notifications (ReadData   *data,
                     guint64     range_end,
@@ -964,28 +1001,8 @@ load_notifications (ReadData   *data,
     {
       Notification *n = g_ptr_array_index (notifications, i);
 
-      if (n->loaded)
-        continue;
-      n->items = g_ptr_array_new_full (n->changes->len, item_unref);
-      for (guint j = 0; j < n->changes->len; )
-        {
-          CairnChange *change = g_ptr_array_index (n->changes, j);
-          CairnItem *item;
-
-          if (!load_item_at_change (data, range_end, change, g_ptr_array_index (n->later, j),
-                                    &item, error))
-            return FALSE;
-          if (item == NULL)
-            {
-              g_ptr_array_remove_index (n->changes, j);
-              g_ptr_array_remove_index (n->later, j);
-              continue;
-            }
-          g_set_object (&change->item, item);
-          g_ptr_array_add (n->items, item);
-          j++;
-        }
-      n->loaded = TRUE;
+      if (!n->loaded && !load_notification (data, range_end, n, error))
+        return FALSE;
     }
 
   return TRUE;
@@ -1077,7 +1094,8 @@ read_thread (GTask        *task,
           current->signal = signal_for (change, data->batch);
           current->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
           current->later = g_ptr_array_new_with_free_func (later_unref);
-          current->loaded = data->fetch_scope == NULL || !carries_item (current->signal);
+          current->loaded = data->fetch_scope == NULL || data->defer_items ||
+                            !carries_item (current->signal);
           g_ptr_array_add (result->notifications, current);
         }
       g_ptr_array_add (current->changes, cairn_change_ref (change));
@@ -1087,7 +1105,7 @@ read_thread (GTask        *task,
         g_ptr_array_add (current->later, NULL);
     }
 
-  if (data->fetch_scope != NULL &&
+  if (data->fetch_scope != NULL && !data->defer_items &&
       !load_notifications (data, result->to, result->notifications, 0, &error))
     {
       read_result_free (result);
@@ -1381,6 +1399,20 @@ call_observer (CairnMonitor *self,
 #undef CALL
 }
 
+/* Before a recorder's observer sees the first change of a range, the
+ * range's end is written: an observer killed while it acts on that change
+ * gets it again from the same range, not coalesced with later changes (an
+ * add whose backend copy may exist must not vanish with a later remove). */
+static void
+fix_range (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  if (priv->recording == NULL || priv->range_fixed)
+    return;
+  priv->range_fixed = persist_position (priv);
+}
+
 /* Returns whether the gate holds @n. */
 static gboolean
 emit_notification (CairnMonitor *self,
@@ -1439,6 +1471,7 @@ emit_notification (CairnMonitor *self,
       priv->gate (self, priv->gate_data);
       return TRUE;
     }
+  fix_range (self);
   call_observer (self, n);
   return FALSE;
 }
@@ -1528,6 +1561,7 @@ _cairn_monitor_processed (CairnMonitor *self)
       priv->dirty = TRUE;
       g_hash_table_remove_all (priv->lent);
     }
+  priv->range_fixed = recording->batch_end != 0;
   persist_position (priv);
   priv->waiting = FALSE;
 
@@ -1574,7 +1608,33 @@ _cairn_monitor_deliver_held (CairnMonitor *self)
   g_return_if_fail (priv->held != NULL);
 
   priv->held_delivered = TRUE;
+  fix_range (self);
   call_observer (self, priv->held);
+}
+
+/* Reads the held notification's items as they were at their changes,
+ * now rather than when the range was read: a resource may hold it for
+ * long. Returns %FALSE without @error set if every item is gone since:
+ * the notification is to be processed without delivery, its removals
+ * follow. */
+gboolean
+_cairn_monitor_load_held (CairnMonitor  *self,
+                          GError       **error)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  ReadData *data;
+  gboolean loaded;
+
+  g_return_val_if_fail (priv->held != NULL, FALSE);
+
+  if (priv->fetch_scope == NULL || !carries_item (priv->held->signal))
+    return TRUE;
+  data = read_data_new (self);
+  loaded = load_notification (data, priv->revision, priv->held, error);
+  read_data_free (data);
+  if (loaded)
+    apply_lent_remote_ids (priv, priv->held);
+  return loaded && priv->held->changes->len > 0;
 }
 
 /* Whether the held notification has an observer callback: a resource
@@ -1639,7 +1699,7 @@ _cairn_monitor_refresh (CairnMonitor *self)
     }
 
   if (priv->recording == NULL || !priv->dirty || priv->reading || priv->loading ||
-      priv->dispatching || priv->recording->delivered > 0 || priv->held_delivered)
+      priv->dispatching || priv->range_fixed)
     return FALSE;
 
   g_clear_pointer (&priv->held, notification_free);
@@ -1800,6 +1860,7 @@ _cairn_monitor_start (CairnMonitor   *self,
 
   priv->revision = revision;
   priv->recording = recording;
+  priv->range_fixed = recording != NULL && recording->batch_end != 0;
   priv->committed_id = g_signal_connect (priv->store, "committed",
                                          G_CALLBACK (on_store_committed), self);
   if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL)

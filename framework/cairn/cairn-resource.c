@@ -523,14 +523,29 @@ get_held (CairnResource  *self,
 static void keep_failed (CairnResource *self,
                          GPtrArray     *changes,
                          const char    *reason);
+static void processed (CairnResource *self);
 
 static void
 deliver (CairnResource *self)
 {
   CairnMonitor *recorder = CAIRN_MONITOR (get_recorder (self));
   GPtrArray *changes, *items;
+  g_autoptr(GError) error = NULL;
 
   set_working (self, "Replaying local changes");
+  if (!_cairn_monitor_load_held (recorder, &error))
+    {
+      if (error != NULL)
+        {
+          g_prefix_error (&error, "Cannot read a changed item: ");
+          end_replay_task (self, &(GError) { CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                                             error->message });
+          return;
+        }
+      /* Every item of it is gone: its removal follows. */
+      processed (self);
+      return;
+    }
   /* Dropping a change the backend never got would lose it silently. */
   if (!_cairn_monitor_held_has_callback (recorder) && get_held (self, &changes, &items))
     {
@@ -2437,9 +2452,11 @@ cairn_resource_retrieve_items_finish (CairnResource  *self,
  * The collection as the backend knows it, for a replay callback: read
  * from the store, or, for a collection removed locally whose removal is
  * not replayed yet, made from that removal's change log entry (id,
- * parent, resource and remote id). An item removed or moved out of a
- * collection that was removed afterwards is thus still found where the
- * backend has it.
+ * parent, name, resource and remote id). A collection created and
+ * removed since can thus still be created in the backend when changes of
+ * items made in it are replayed, and an item removed or moved out of a
+ * collection removed afterwards is still found where the backend has
+ * it.
  *
  * Returns: (transfer full): the collection, or %NULL with
  *   %CAIRN_STORE_ERROR_NOT_FOUND if neither has it
@@ -2478,7 +2495,8 @@ cairn_resource_get_collection (CairnResource  *self,
       if (cairn_change_get_operation (change) != CAIRN_CHANGE_REMOVE)
         continue;
       collection = cairn_collection_new (cairn_change_get_resource (change),
-                                         cairn_change_get_collection_id (change), NULL);
+                                         cairn_change_get_collection_id (change),
+                                         cairn_change_get_name (change));
       cairn_collection_set_id (collection, collection_id);
       cairn_collection_set_remote_id (collection, cairn_change_get_remote_id (change));
       return g_steal_pointer (&collection);

@@ -65,6 +65,12 @@ GHashTable      *_cairn_store_list_pending_items    (CairnStore  *self,
                                                      const char  *resource,
                                                      const char  *origin,
                                                      GError     **error);
+GHashTable      *_cairn_store_list_leaving_remote_ids (CairnStore  *self,
+                                                       guint64      revision,
+                                                       const char  *resource,
+                                                       const char  *origin,
+                                                       guint64      collection_id,
+                                                       GError     **error);
 GPtrArray       *_cairn_store_get_entity_changes    (CairnStore       *self,
                                                     CairnEntityKind   kind,
                                                     guint64           id,

@@ -2832,6 +2832,51 @@ _cairn_store_list_pending_items (CairnStore  *self,
   return g_steal_pointer (&items);
 }
 
+/* The remote ids of items that local changes after @revision, not yet
+ * replayed or failed, move or remove out of @collection_id: the backend
+ * still lists them there, and a sync must not take them for new items. */
+GHashTable *
+_cairn_store_list_leaving_remote_ids (CairnStore  *self,
+                                      guint64      revision,
+                                      const char  *resource,
+                                      const char  *origin,
+                                      guint64      collection_id,
+                                      GError     **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GHashTable) remote_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  int rc;
+
+  if (reader == NULL)
+    return NULL;
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT remote_id FROM change_log "
+                                  "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
+                                  "  AND entity_kind = ?4 AND collection_id = ?5 "
+                                  "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL "
+                                  "UNION SELECT remote_id FROM failed_changes "
+                                  "WHERE consumer = ?2 AND entity_kind = ?4 AND collection_id = ?5 "
+                                  "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL",
+                                  error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, revision);
+  _cairn_bind_text (stmt, 2, resource);
+  _cairn_bind_text (stmt, 3, origin);
+  sqlite3_bind_int (stmt, 4, CAIRN_ENTITY_ITEM);
+  sqlite3_bind_int64 (stmt, 5, collection_id);
+  sqlite3_bind_int (stmt, 6, CAIRN_CHANGE_MOVE);
+  sqlite3_bind_int (stmt, 7, CAIRN_CHANGE_REMOVE);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    g_hash_table_add (remote_ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  if (rc < 0)
+    return NULL;
+
+  return g_steal_pointer (&remote_ids);
+}
+
 /* The flag deltas of @item_id after @revision not written with @origin,
  * merged in order. */
 CairnFlagsDelta *

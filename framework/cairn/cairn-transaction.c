@@ -1021,6 +1021,7 @@ cairn_transaction_create_collection (CairnTransaction  *self,
                        .collection_id = collection->parent_id,
                        .resource = collection->resource,
                        .remote_id = collection->remote_id,
+                       .name = collection->name,
                      }, error);
 }
 
@@ -1108,6 +1109,7 @@ cairn_transaction_modify_collection (CairnTransaction  *self,
                        .collection_id = collection->parent_id,
                        .resource = collection->resource,
                        .remote_id = collection->remote_id,
+                       .name = collection->name,
                        .parts = parts,
                      }, error);
 }
@@ -1225,6 +1227,7 @@ cairn_transaction_move_collection (CairnTransaction  *self,
                        .destination_id = parent_id,
                        .resource = collection->resource,
                        .remote_id = collection->remote_id,
+                       .name = collection->name,
                      }, error);
 }
 
@@ -1284,6 +1287,7 @@ delete_one_collection (CairnTransaction  *self,
                        .collection_id = collection->parent_id,
                        .resource = collection->resource,
                        .remote_id = collection->remote_id,
+                       .name = collection->name,
                      }, error);
 }
 

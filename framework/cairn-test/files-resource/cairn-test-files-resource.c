@@ -248,8 +248,8 @@ wanted_remote_id (CairnTestFilesResource  *self,
     }
   if (cairn_collection_get_parent_id (collection) == 0)
     return g_strdup (name);
-  parent = cairn_store_get_collection (get_store (self),
-                                       cairn_collection_get_parent_id (collection), error);
+  parent = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                          cairn_collection_get_parent_id (collection), error);
   if (parent == NULL || !check_remote_id (cairn_collection_get_remote_id (parent), error))
     return NULL;
   return g_strconcat (cairn_collection_get_remote_id (parent), "/", name, NULL);
@@ -540,25 +540,23 @@ apply_flags (CairnTestFilesResource  *self,
              const CairnFlags        *removed,
              GError                 **error)
 {
-  g_autoptr(CairnItem) item = NULL;
+  /* Where the item was at this change: a move before it is replayed
+   * already, one after it is not yet. */
+  CairnItem *item = cairn_change_get_item (change);
   g_autofree char *folder = NULL;
   g_autofree char *path = NULL;
   g_autofree char *revision = NULL;
   g_autoptr(CairnFlags) flags = NULL;
   g_autoptr(GBytes) content = NULL;
-  const char *name = cairn_change_get_remote_id (change);
-  guint64 collection_id = cairn_change_get_collection_id (change);
+  const char *name = item_name (change, item);
 
-  if (name == NULL || collection_id == 0)
-    {
-      item = cairn_store_get_item (get_store (self), cairn_change_get_entity_id (change), NULL,
-                                   error);
-      if (item == NULL)
-        return FALSE;
-      name = cairn_item_get_remote_id (item);
-      collection_id = cairn_item_get_collection_id (item);
-    }
-  folder = folder_path (self, collection_id, error);
+  if (!check_item (change, item, error))
+    return FALSE;
+  if (name == NULL)
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                        "The flags of item %" G_GUINT64_FORMAT " changed before it was written",
+                        cairn_change_get_entity_id (change)), FALSE;
+  folder = folder_path (self, cairn_item_get_collection_id (item), error);
   if (folder == NULL)
     return FALSE;
   path = g_build_filename (folder, name, NULL);
@@ -662,8 +660,9 @@ collection_added (CairnObserver *observer,
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  collection = cairn_store_get_collection (get_store (self), cairn_change_get_entity_id (change),
-                                           &error);
+  /* Removed locally since, it may still hold items to replay first. */
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                              cairn_change_get_entity_id (change), &error);
   if (collection != NULL)
     remote_id = wanted_remote_id (self, collection, &error);
   if (remote_id != NULL)
