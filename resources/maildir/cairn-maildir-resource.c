@@ -1397,22 +1397,6 @@ child_remote_id (CairnMaildirResource  *self,
   return cairn_maildir_folder_child_remote_id (self->layout, parent, name, error);
 }
 
-/* A folder removed locally after this creation is still created, under a
- * name of its own: items moved into it, or out of it again, before it was
- * removed are moved on disk as they were, and its removal, which follows
- * with the remote id reported here, removes it with what is left in it. */
-static char *
-removed_folder_remote_id (CairnMaildirResource  *self,
-                          const char            *root,
-                          CairnChange           *change,
-                          GError               **error)
-{
-  g_autofree char *name = g_strdup_printf ("cairn-removed-%" G_GUINT64_FORMAT,
-                                           cairn_change_get_entity_id (change));
-
-  return child_remote_id (self, root, cairn_change_get_collection_id (change), name, error);
-}
-
 static void
 collection_added (CairnObserver *observer,
                   CairnMonitor  *monitor,
@@ -1424,17 +1408,15 @@ collection_added (CairnObserver *observer,
   g_autofree char *root = NULL;
   g_autoptr(GError) error = NULL;
 
+  /* Removed locally since, it is still created where it was last: items
+   * moved into it, or out of it again, are moved on disk as they were,
+   * and its removal follows. */
   if (check_writable (self, &error) && (root = canonical_root (self, &error)) != NULL)
-    collection = cairn_store_get_collection (get_store (self), cairn_change_get_entity_id (change),
-                                             &error);
+    collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                                cairn_change_get_entity_id (change), &error);
   if (collection != NULL)
     remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (collection),
                                  cairn_collection_get_name (collection), &error);
-  else if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
-    {
-      g_clear_error (&error);
-      remote_id = removed_folder_remote_id (self, root, change, &error);
-    }
   if (remote_id != NULL)
     cairn_maildir_folder_create (root, self->layout, remote_id, &error);
   report (CAIRN_RESOURCE (self), error, remote_id, NULL);
