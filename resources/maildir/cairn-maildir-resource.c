@@ -1128,6 +1128,46 @@ store_location (CairnMaildirResource  *self,
          (g_clear_error (error), TRUE) : FALSE;
 }
 
+/* Removes what an interrupted replay of item @item_id may have left in
+ * @maildir: messages we named after the item (`cairn.IID.`), but @keep.
+ * A message is named after its content, so a replay repeated with another
+ * content or other flags would otherwise leave the first one behind. */
+static gboolean
+remove_attempts (CairnMaildirResource  *self,
+                 guint64                collection_id,
+                 const char            *maildir,
+                 guint64                item_id,
+                 const char            *keep,
+                 GError               **error)
+{
+  static const char * const subdirs[] = { "new", "cur" };
+  g_autofree char *prefix = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".", item_id);
+
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *directory = g_build_filename (maildir, subdirs[i], NULL);
+      g_autoptr(GDir) dir = g_dir_open (directory, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *uid = NULL;
+          g_autofree char *path = NULL;
+
+          if (!g_str_has_prefix (name, prefix))
+            continue;
+          uid = cairn_maildir_name_get_uid (name);
+          if (g_strcmp0 (uid, keep) == 0)
+            continue;
+          path = g_build_filename (directory, name, NULL);
+          if (g_unlink (path) != 0 && errno != ENOENT)
+            return cairn_maildir_set_errno_error (error, errno, "remove", path);
+          index_set (self, collection_id, uid, NULL);
+        }
+    }
+  return TRUE;
+}
+
 static void
 item_added (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -1145,7 +1185,10 @@ item_added (CairnObserver *observer,
     input = open_message (self, item, &error);
   if (input != NULL)
     maildir = folder_path (self, cairn_change_get_collection_id (change), &error);
-  if (maildir != NULL)
+  if (maildir != NULL &&
+      (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) ||
+       remove_attempts (self, cairn_change_get_collection_id (change), maildir,
+                        cairn_change_get_entity_id (change), NULL, &error)))
     relative_name = deliver (maildir, item, input, &error);
   if (relative_name != NULL)
     {
@@ -1186,6 +1229,8 @@ item_changed (CairnObserver      *observer,
   if (maildir != NULL && old_uid != NULL && check_uid (old_uid, &error))
     old_name = locate (self, collection_id, maildir, old_uid,
                        cairn_item_get_remote_revision (item));
+  if (error == NULL && maildir != NULL && cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)))
+    remove_attempts (self, collection_id, maildir, cairn_item_get_id (item), old_uid, &error);
   if (error == NULL && maildir != NULL)
     relative_name = deliver (maildir, item, input, &error);
   if (relative_name == NULL)
@@ -1359,9 +1404,16 @@ item_removed (CairnObserver *observer,
   g_autofree char *current = NULL;
   g_autoptr(GError) error = NULL;
 
+  /* Never reported written: an interrupted creation may have left it. */
   if (uid == NULL)
     {
-      cairn_resource_change_replayed (CAIRN_RESOURCE (self), NULL, NULL);
+      /* A folder that never reached the disk holds nothing of it. */
+      if (!self->read_only)
+        maildir = folder_path (self, collection_id, NULL);
+      if (maildir != NULL)
+        remove_attempts (self, collection_id, maildir, cairn_change_get_entity_id (change), NULL,
+                         &error);
+      report (CAIRN_RESOURCE (self), error, NULL, NULL);
       return;
     }
   if (check_writable (self, &error) && check_uid (uid, &error))
