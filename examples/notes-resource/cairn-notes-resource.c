@@ -105,17 +105,83 @@ collection_path (CairnNotesResource  *self,
   return g_build_filename (self->path, remote_id, NULL);
 }
 
+static char *folder_remote_id (CairnNotesResource  *self,
+                               guint64              id,
+                               GError             **error);
+
+/* The remote id of a folder removed locally, whose removal is not
+ * replayed yet, from the remote id and parent its removal knows. The
+ * remote id was the one known when the removal was logged: a rename of
+ * a folder above it replayed since moved it on disk, so its path is its
+ * parent's now and its own name. */
+static char *
+removed_folder_remote_id (CairnNotesResource  *self,
+                          guint64              parent_id,
+                          const char          *remote_id,
+                          GError             **error)
+{
+  g_autofree char *name = g_path_get_basename (remote_id);
+  g_autofree char *parent = NULL;
+
+  if (parent_id == 0)
+    return g_steal_pointer (&name);
+  parent = folder_remote_id (self, parent_id, error);
+  if (parent == NULL)
+    return NULL;
+  return g_build_filename (parent, name, NULL);
+}
+
+/* The remote id of folder @id where the backend has it now, also when
+ * it was removed locally (cairn_resource_get_collection()). A folder
+ * removed before it ever reached the backend has none: neither has
+ * anything that was in it, and %CAIRN_STORE_ERROR_NOT_FOUND says so. */
+static char *
+folder_remote_id (CairnNotesResource  *self,
+                  guint64              id,
+                  GError             **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *remote_id;
+
+  collection = cairn_store_get_collection (store, id, &local_error);
+  if (collection != NULL)
+    return g_strdup (cairn_collection_get_remote_id (collection));
+  if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), id, error);
+  if (collection == NULL)
+    return NULL;
+  remote_id = cairn_collection_get_remote_id (collection);
+  if (remote_id == NULL)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "Folder %" G_GUINT64_FORMAT " was removed before it reached the notes folder",
+                   id);
+      return NULL;
+    }
+  return removed_folder_remote_id (self, cairn_collection_get_parent_id (collection), remote_id,
+                                   error);
+}
+
 static char *
 collection_path_by_id (CairnNotesResource  *self,
                        guint64              id,
                        GError             **error)
 {
-  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
-                                                                        id, error);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *remote_id = folder_remote_id (self, id, &local_error);
 
-  if (collection == NULL)
-    return NULL;
-  return collection_path (self, cairn_collection_get_remote_id (collection), error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return collection_path (self, remote_id, error);
 }
 
 static char *
@@ -450,14 +516,18 @@ retrieve_item_finish (CairnResource  *resource,
  * cairn_resource_change_replayed(), _failed() or _conflicts(). A note is
  * small and the disk local, so the work is done right here. */
 
-/* Ends a callback: failed with @error if set, else replayed. */
+/* Ends a callback: failed with @error if set, else replayed. An entity
+ * removed from the store since its change has nothing left to write:
+ * the change is replayed as it stands, and its removal follows. */
 static void
 report (CairnResource *resource,
         const GError  *error,
         const char    *remote_id,
         const char    *remote_revision)
 {
-  if (error != NULL)
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    cairn_resource_change_replayed (resource, NULL, NULL);
+  else if (error != NULL)
     cairn_resource_change_failed (resource, error);
   else
     cairn_resource_change_replayed (resource, remote_id, remote_revision);
@@ -510,16 +580,18 @@ item_changed (CairnObserver      *observer,
   folder = collection_path_by_id (self, cairn_item_get_collection_id (item), &error);
   if (folder == NULL || !check_name (name, &error))
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
 
   /* Someone edited the file since we last read it: hand the file's
-   * version over, and the conflict policy decides. */
+   * version over, and the conflict policy decides. Unless an earlier
+   * attempt of this very edit, killed before it reported, wrote it. */
   path = g_build_filename (folder, name, NULL);
   if (g_stat (path, &st) == 0)
     current = revision_of (&st);
-  if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0)
+  if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0 &&
+      !cairn_resource_replay_is_retry (resource))
     {
       g_autoptr(CairnItem) server = read_note (folder, name, &error);
 
@@ -532,6 +604,28 @@ item_changed (CairnObserver      *observer,
 
   revision = write_note (folder, name, item, &error);
   report (resource, error, NULL, revision);
+}
+
+/* A move out of a folder that never reached the notes folder: the note
+ * was never written, and is now, unless it is gone from the store too. */
+static void
+write_moved_note (CairnNotesResource *self,
+                  CairnChange        *change,
+                  CairnItem          *item,
+                  const char         *folder)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autofree char *name = g_strdup (cairn_change_get_remote_id (change));
+  g_autofree char *revision = NULL;
+  g_autoptr(CairnItem) now = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (name == NULL)
+    name = note_name (cairn_change_get_entity_id (change));
+  now = cairn_store_get_item (store, cairn_change_get_entity_id (change), NULL, &error);
+  if (now != NULL && check_name (name, &error))
+    revision = write_note (folder, name, item, &error);
+  report (CAIRN_RESOURCE (self), error, name, revision);
 }
 
 static void
@@ -549,17 +643,39 @@ item_moved (CairnObserver *observer,
   g_autofree char *to = NULL;
   g_autofree char *old_path = NULL;
   g_autofree char *new_path = NULL;
+  g_autoptr(GError) source_error = NULL;
   g_autoptr(GError) error = NULL;
 
-  from = collection_path_by_id (self, source, &error);
-  if (from != NULL)
-    to = collection_path_by_id (self, destination, &error);
-  if (to == NULL || !check_name (name, &error))
+  from = collection_path_by_id (self, source, &source_error);
+  to = collection_path_by_id (self, destination, &error);
+  if (from == NULL && to != NULL &&
+      g_error_matches (source_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
     {
-      cairn_resource_change_failed (resource, error);
+      write_moved_note (self, change, item, to);
+      return;
+    }
+  if (from == NULL ||
+      (to == NULL && !g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND)))
+    {
+      report (resource, from == NULL ? source_error : error, NULL, NULL);
+      return;
+    }
+  g_clear_error (&error);
+  if (!check_name (name, &error))
+    {
+      report (resource, error, NULL, NULL);
       return;
     }
   old_path = g_build_filename (from, name, NULL);
+  if (to == NULL)
+    {
+      /* Into a folder removed before it reached the notes folder: the
+       * note went with it, or a later move out of it writes it again. */
+      if (g_unlink (old_path) != 0 && errno != ENOENT)
+        set_errno_error (&error, errno, "remove", old_path);
+      report (resource, error, NULL, NULL);
+      return;
+    }
   new_path = g_build_filename (to, name, NULL);
   /* Already moved by an earlier attempt that did not report. */
   if (g_rename (old_path, new_path) != 0 &&
@@ -587,7 +703,7 @@ item_removed (CairnObserver *observer,
   folder = collection_path_by_id (self, cairn_change_get_collection_id (change), &error);
   if (folder == NULL || !check_name (name, &error))
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   path = g_build_filename (folder, name, NULL);
@@ -639,7 +755,7 @@ collection_added (CairnObserver *observer,
     remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   path = g_build_filename (self->path, remote_id, NULL);
@@ -648,9 +764,79 @@ collection_added (CairnObserver *observer,
   report (resource, error, remote_id, NULL);
 }
 
-/* A rename or a move: the folder goes where its name and parent say.
- * Sub-folders keep their old remote ids until the next sync of the tree,
- * which finds them under the new path. */
+typedef struct
+{
+  GPtrArray *collections;
+  const char *from;
+  const char *to;
+} Relocation;
+
+/* The sub-folders of a renamed or moved folder have new paths too, and
+ * their remote ids must follow, or the next sync would take them for new
+ * folders and drop the old ones with their pending changes. Written with
+ * the resource's own store, whose origin is the instance id, so that the
+ * write is not replayed back; conditional, so that a rename made meanwhile
+ * is not written over. */
+static gboolean
+relocate_sub_folders (CairnTransaction  *transaction,
+                      gpointer           user_data,
+                      GError           **error)
+{
+  Relocation *relocation = user_data;
+  gsize length = strlen (relocation->from);
+
+  for (guint i = 0; i < relocation->collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (relocation->collections, i);
+      const char *remote_id = cairn_collection_get_remote_id (collection);
+      g_autofree char *moved = NULL;
+
+      if (remote_id == NULL || !g_str_has_prefix (remote_id, relocation->from) ||
+          remote_id[length] != '/')
+        continue;
+      moved = g_strconcat (relocation->to, remote_id + length, NULL);
+      cairn_collection_set_remote_id (collection, moved);
+      if (!cairn_transaction_modify_collection (transaction, collection,
+                                                cairn_collection_get_revision (collection),
+                                                error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Gives the sub-folders of a folder moved from remote id @from to @to
+ * their new remote ids. */
+static gboolean
+relocate_sub_folder_ids (CairnNotesResource  *self,
+                         const char          *from,
+                         const char          *to,
+                         GError             **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(GPtrArray) collections = NULL;
+  g_autoptr(GError) local_error = NULL;
+  Relocation relocation = { NULL, from, to };
+
+  collections = cairn_store_list_collections (store, cairn_agent_get_id (CAIRN_AGENT (self)),
+                                              error);
+  if (collections == NULL)
+    return FALSE;
+  relocation.collections = collections;
+  if (cairn_store_write_sync (store, relocate_sub_folders, &relocation, NULL, NULL, &local_error))
+    return TRUE;
+  /* A sub-folder changed or was removed meanwhile: the rename is tried
+   * again, finds the folder moved already, and reads the sub-folders
+   * anew. */
+  g_set_error (error, CAIRN_RESOURCE_ERROR,
+               g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT) ||
+               g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND)
+               ? CAIRN_RESOURCE_ERROR_TRANSIENT : CAIRN_RESOURCE_ERROR_PERMANENT,
+               "Cannot update the folders inside %s: %s", to, local_error->message);
+  return FALSE;
+}
+
+/* A rename or a move: the folder goes where its name and parent say,
+ * and its sub-folders with it. */
 static void
 relocate_collection (CairnObserver *observer,
                      CairnChange   *change)
@@ -671,13 +857,20 @@ relocate_collection (CairnObserver *observer,
     remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)
     {
-      cairn_resource_change_failed (resource, error);
+      report (resource, error, NULL, NULL);
       return;
     }
   to = g_build_filename (self->path, remote_id, NULL);
-  if (strcmp (from, to) != 0 && g_rename (from, to) != 0 &&
-      !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
+  if (strcmp (from, to) == 0)
+    {
+      report (resource, NULL, remote_id, NULL);
+      return;
+    }
+  if (g_rename (from, to) != 0 && !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
     set_errno_error (&error, errno, "rename", from);
+  else
+    relocate_sub_folder_ids (self, cairn_collection_get_remote_id (collection), remote_id,
+                             &error);
   report (resource, error, remote_id, NULL);
 }
 
@@ -732,10 +925,20 @@ collection_removed (CairnObserver *observer,
 {
   CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
   CairnResource *resource = CAIRN_RESOURCE (observer);
+  g_autofree char *remote_id = NULL;
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  path = collection_path (self, cairn_change_get_remote_id (change), &error);
+  /* Never reached the notes folder: nothing to remove. */
+  if (cairn_change_get_remote_id (change) == NULL)
+    {
+      report (resource, NULL, NULL, NULL);
+      return;
+    }
+  remote_id = removed_folder_remote_id (self, cairn_change_get_collection_id (change),
+                                        cairn_change_get_remote_id (change), &error);
+  if (remote_id != NULL)
+    path = collection_path (self, remote_id, &error);
   if (path != NULL)
     remove_tree (path, &error);
   report (resource, error, NULL, NULL);

@@ -160,21 +160,8 @@ queue_remove (Queue       *queue,
   append_slot (queue, indices, removal);
 }
 
-static void
-chain_move (Queue       *queue,
-            GArray      *indices,
-            guint        same,
-            CairnChange *change)
-{
-  CairnChange *merged = edit_slot (queue, indices, same, change->revision);
-
-  merged->destination_id = change->destination_id;
-  if (merged->collection_id == merged->destination_id)
-    drop_slot (queue, indices, same);
-}
-
 /* Whether collection @id is created by a pending change that comes after
- * slot @slot: an add placed at @slot cannot be put in it. */
+ * slot @slot: an add or move placed at @slot cannot be put in it. */
 static gboolean
 created_after (Queue   *queue,
                guint64  id,
@@ -185,6 +172,36 @@ created_after (Queue   *queue,
   int add = indices != NULL ? find_slot (queue, indices, CAIRN_CHANGE_ADD) : -1;
 
   return add >= 0 && g_array_index (indices, guint, add) > slot;
+}
+
+/* Moves chain into one; it keeps the first move's place, unless its new
+ * destination is created after that place: then it takes the last
+ * move's. */
+static void
+chain_move (Queue       *queue,
+            GArray      *indices,
+            guint        same,
+            CairnChange *change)
+{
+  CairnChange *merged;
+
+  if (created_after (queue, change->destination_id, g_array_index (indices, guint, same)))
+    {
+      guint slot = g_array_index (indices, guint, same);
+      g_autoptr(CairnChange) moved = _cairn_change_copy (g_ptr_array_index (queue->slots, slot));
+
+      drop_slot (queue, indices, same);
+      moved->revision = change->revision;
+      moved->destination_id = change->destination_id;
+      if (moved->collection_id != moved->destination_id)
+        append_slot (queue, indices, moved);
+      return;
+    }
+
+  merged = edit_slot (queue, indices, same, change->revision);
+  merged->destination_id = change->destination_id;
+  if (merged->collection_id == merged->destination_id)
+    drop_slot (queue, indices, same);
 }
 
 /* An add absorbs its entity's later changes: the item or collection is

@@ -32,6 +32,7 @@ gboolean _cairn_monitor_get_held        (CairnMonitor          *self,
                                          GPtrArray            **items);
 void     _cairn_monitor_deliver_held    (CairnMonitor          *self);
 gboolean _cairn_monitor_held_has_callback (CairnMonitor        *self);
+gboolean _cairn_monitor_get_held_attempted (CairnMonitor       *self);
 gboolean _cairn_monitor_load_held       (CairnMonitor          *self,
                                          GError               **error);
 gboolean _cairn_monitor_refresh         (CairnMonitor          *self);

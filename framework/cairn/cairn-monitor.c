@@ -142,7 +142,9 @@ typedef struct
   gpointer gate_data;
   Notification *held;
   gboolean held_delivered;
-  gboolean range_fixed;  /* the range's end is written */
+  gboolean held_attempted;  /* an earlier delivery of it may have had effects */
+  gboolean resumed;         /* started in a fixed range: its next change was in flight */
+  gboolean range_fixed;     /* the range's end is written */
   GHashTable *lent;  /* remote ids lent during the range: "kind:id" -> remote id */
 } CairnMonitorPrivate;
 
@@ -1468,6 +1470,8 @@ emit_notification (CairnMonitor *self,
     {
       priv->held = n;
       priv->held_delivered = FALSE;
+      priv->held_attempted = priv->resumed;
+      priv->resumed = FALSE;
       priv->gate (self, priv->gate_data);
       return TRUE;
     }
@@ -1607,6 +1611,7 @@ _cairn_monitor_deliver_held (CairnMonitor *self)
 
   g_return_if_fail (priv->held != NULL);
 
+  priv->held_attempted |= priv->held_delivered;
   priv->held_delivered = TRUE;
   fix_range (self);
   call_observer (self, priv->held);
@@ -1635,6 +1640,17 @@ _cairn_monitor_load_held (CairnMonitor  *self,
   if (loaded)
     apply_lent_remote_ids (priv, priv->held);
   return loaded && priv->held->changes->len > 0;
+}
+
+/* Whether an earlier delivery of the held notification may have had
+ * effects: it was delivered before, or it is the first of a range the
+ * recorder resumed after a crash. */
+gboolean
+_cairn_monitor_get_held_attempted (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  return priv->held != NULL && priv->held_attempted;
 }
 
 /* Whether the held notification has an observer callback: a resource
@@ -1861,6 +1877,7 @@ _cairn_monitor_start (CairnMonitor   *self,
   priv->revision = revision;
   priv->recording = recording;
   priv->range_fixed = recording != NULL && recording->batch_end != 0;
+  priv->resumed = priv->range_fixed;
   priv->committed_id = g_signal_connect (priv->store, "committed",
                                          G_CALLBACK (on_store_committed), self);
   if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL)

@@ -2444,6 +2444,32 @@ cairn_resource_retrieve_items_finish (CairnResource  *self,
 }
 
 /**
+ * cairn_resource_replay_is_retry:
+ * @self: a #CairnResource
+ *
+ * For a replay callback: whether an earlier attempt to replay this change
+ * may have reached the backend in part or in full, because the resource
+ * was killed while replaying it, or the replay failed transiently or met
+ * a conflict. Replay must be idempotent; a resource whose writes are not
+ * (a maildir names a message by its content) then looks for what the
+ * earlier attempt left and removes or reuses it.
+ *
+ * Returns: whether the change being replayed was delivered before
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_resource_replay_is_retry (CairnResource *self)
+{
+  CairnChangeRecorder *recorder;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), FALSE);
+
+  recorder = get_recorder (self);
+  return recorder != NULL && _cairn_monitor_get_held_attempted (CAIRN_MONITOR (recorder));
+}
+
+/**
  * cairn_resource_get_collection:
  * @self: a #CairnResource
  * @collection_id: one of the resource's collections

@@ -234,6 +234,8 @@ void                 cairn_resource_report_bad_credentials   (CairnResource     
                                                               const char           *message);
 
 CAIRN_AVAILABLE_IN_ALL
+gboolean         cairn_resource_replay_is_retry (CairnResource  *self);
+CAIRN_AVAILABLE_IN_ALL
 CairnCollection *cairn_resource_get_collection (CairnResource  *self,
                                                 guint64         collection_id,
                                                 GError        **error);

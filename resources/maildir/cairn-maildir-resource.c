@@ -714,25 +714,81 @@ check_writable (CairnMaildirResource  *self,
   return FALSE;
 }
 
-/* The folder of collection @id, checked; its remote id in @remote_id. */
+static char *backend_remote_id (CairnMaildirResource  *self,
+                                const char            *root,
+                                guint64                id,
+                                GError               **error);
+
+/* Where the backend has a folder whose remote id was @remote_id when its
+ * parent was @parent_id. A collection removed locally keeps in its
+ * removal the remote id it had then, which the replay of a later rename
+ * or move of a folder above it made stale: if no folder has that name,
+ * it is the folder of that name in its parent, wherever that is now. */
+static char *
+resolve_remote_id (CairnMaildirResource  *self,
+                   const char            *root,
+                   guint64                parent_id,
+                   const char            *remote_id,
+                   GError               **error)
+{
+  char separator = self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/';
+  g_autofree char *path = NULL;
+  g_autofree char *parent = NULL;
+
+  if (remote_id == NULL)
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                   "The folder was never written to the maildir %s", self->path);
+      return NULL;
+    }
+  path = cairn_maildir_folder_path (root, self->layout, remote_id, NULL);
+  if (parent_id == 0 || strrchr (remote_id, separator) == NULL ||
+      (path != NULL && g_file_test (path, G_FILE_TEST_IS_DIR)))
+    return g_strdup (remote_id);
+  parent = backend_remote_id (self, root, parent_id, error);
+  if (parent == NULL)
+    return NULL;
+  return cairn_maildir_folder_child_remote_id (self->layout, parent,
+                                               strrchr (remote_id, separator) + 1, error);
+}
+
+/* The remote id under which the backend has collection @id now. */
+static char *
+backend_remote_id (CairnMaildirResource  *self,
+                   const char            *root,
+                   guint64                id,
+                   GError               **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  collection = cairn_store_get_collection (get_store (self), id, &local_error);
+  if (collection != NULL)
+    return resolve_remote_id (self, root, 0, cairn_collection_get_remote_id (collection), error);
+  if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), id, error);
+  if (collection == NULL)
+    return NULL;
+  return resolve_remote_id (self, root, cairn_collection_get_parent_id (collection),
+                            cairn_collection_get_remote_id (collection), error);
+}
+
+/* The folder of collection @id, checked. */
 static char *
 folder_path (CairnMaildirResource  *self,
              guint64                id,
-             char                 **remote_id,
              GError               **error)
 {
-  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
-                                                                        id, error);
-  g_autofree char *root = NULL;
-  char *path;
+  g_autofree char *root = canonical_root (self, error);
+  g_autofree char *remote_id = NULL;
 
-  if (collection == NULL || (root = canonical_root (self, error)) == NULL)
+  if (root == NULL || (remote_id = backend_remote_id (self, root, id, error)) == NULL)
     return NULL;
-  path = cairn_maildir_folder_path (root, self->layout,
-                                    cairn_collection_get_remote_id (collection), error);
-  if (path != NULL && remote_id != NULL)
-    *remote_id = g_strdup (cairn_collection_get_remote_id (collection));
-  return path;
+  return cairn_maildir_folder_path (root, self->layout, remote_id, error);
 }
 
 static gboolean
@@ -890,19 +946,54 @@ write_to_tmp (const char    *maildir,
   return g_steal_pointer (&path);
 }
 
-/* Writes the RFC822 part of @item into @maildir as the specification
+/* Opens the RFC822 part of @item, the message as it was at the change
+ * being replayed, before anything touches the disk. %NULL without an
+ * error if it cannot be read because the item is gone from the store:
+ * nothing is to be written, and its removal follows. */
+static GInputStream *
+open_message (CairnMaildirResource  *self,
+              CairnItem             *item,
+              GError               **error)
+{
+  CairnPart *part = cairn_item_get_part (item, CAIRN_PART_RFC822);
+  g_autoptr(GInputStream) input = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GError) store_error = NULL;
+
+  if (part == NULL)
+    g_set_error (&local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_MISSING_PART,
+                 "The change came without the part %s", CAIRN_PART_RFC822);
+  else
+    input = cairn_part_open_stream (part, NULL, &local_error);
+  /* A later local edit replaced the payload file since: its content is
+   * written now, and again by the replay of that edit. */
+  if (input == NULL && g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO))
+    input = cairn_store_open_part (get_store (self), cairn_item_get_id (item),
+                                   CAIRN_PART_RFC822, NULL, NULL);
+  if (input != NULL)
+    return g_steal_pointer (&input);
+  stored = cairn_store_get_item (get_store (self), cairn_item_get_id (item), NULL, &store_error);
+  if (stored == NULL && g_error_matches (store_error, CAIRN_STORE_ERROR,
+                                         CAIRN_STORE_ERROR_NOT_FOUND))
+    return NULL;
+  g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+               "Item %" G_GUINT64_FORMAT " has no message to write: %s",
+               cairn_item_get_id (item), local_error->message);
+  return NULL;
+}
+
+/* Writes the message @input of @item into @maildir as the specification
  * says: into tmp/, synced, then linked into new/ (no flags) or cur/. The
  * unique name comes from the item id and the content, so a replay repeated
  * after a crash finds the file it linked and makes no second one. */
 static char *
-deliver (CairnMaildirResource  *self,
-         const char            *maildir,
-         CairnItem             *item,
-         GError               **error)
+deliver (const char    *maildir,
+         CairnItem     *item,
+         GInputStream  *input,
+         GError       **error)
 {
-  g_autoptr(GInputStream) input = NULL;
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autoptr(GError) local_error = NULL;
   CairnMaildirKeywords keywords = { { NULL } };
   g_autofree char *tmp_path = NULL;
   g_autofree char *host = host_name ();
@@ -914,15 +1005,6 @@ deliver (CairnMaildirResource  *self,
   gboolean keywords_changed;
   gboolean linked;
 
-  input = cairn_store_open_part (get_store (self), cairn_item_get_id (item), CAIRN_PART_RFC822,
-                                 NULL, &local_error);
-  if (input == NULL)
-    {
-      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
-                   "Item %" G_GUINT64_FORMAT " has no message to write: %s",
-                   cairn_item_get_id (item), local_error->message);
-      return NULL;
-    }
   tmp_path = write_to_tmp (maildir, input, checksum, error);
   if (tmp_path == NULL)
     return NULL;
@@ -958,17 +1040,55 @@ deliver (CairnMaildirResource  *self,
   return g_steal_pointer (&relative_name);
 }
 
+/* What a write of our own changes of @stored, whose message is now @path
+ * (@relative_name in its folder): its remote revision, and the RFC822
+ * part's path unless the store holds a local content not replayed yet. */
+static CairnItem *
+relocated_item (CairnItem  *stored,
+                const char *relative_name,
+                const char *path)
+{
+  CairnItem *item = cairn_item_new (cairn_item_get_mime_type (stored));
+  CairnPart *part = cairn_item_get_part (stored, CAIRN_PART_RFC822);
+
+  cairn_item_set_id (item, cairn_item_get_id (stored));
+  cairn_item_set_size (item, cairn_item_get_size (stored));
+  cairn_item_set_remote_id (item, cairn_item_get_remote_id (stored));
+  cairn_item_set_remote_revision (item, relative_name);
+  cairn_item_set_gid (item, cairn_item_get_gid (stored));
+  if (part == NULL || cairn_part_get_storage (part) == CAIRN_PART_STORAGE_FOREIGN ||
+      cairn_part_get_storage (part) == CAIRN_PART_STORAGE_MISSING)
+    {
+      g_autoptr(CairnPart) moved = cairn_part_new_foreign (CAIRN_PART_RFC822, path,
+                                                           cairn_item_get_size (stored));
+
+      cairn_item_set_part (item, moved);
+    }
+  return item;
+}
+
+typedef struct
+{
+  CairnItem *item;
+  guint64 unchanged_since;
+} Location;
+
 static gboolean
 store_location_write (CairnTransaction  *transaction,
                       gpointer           user_data,
                       GError           **error)
 {
-  return cairn_transaction_modify_item (transaction, user_data, 0, error);
+  Location *location = user_data;
+
+  return cairn_transaction_modify_item (transaction, location->item, location->unchanged_since,
+                                        error);
 }
 
 /* Records where a message is now after a rename, in one write of our own
- * (never replayed to us): the new remote revision and the RFC822 part's
- * new path, so that clients reading it never meet a stale path. */
+ * (never replayed to us): the new remote revision and, unless the store
+ * holds a local content not replayed yet, the RFC822 part's new path, so
+ * that clients reading it never meet a stale path. The write is made
+ * only if the item did not change meanwhile, and tried again if it did. */
 static gboolean
 store_location (CairnMaildirResource  *self,
                 guint64                item_id,
@@ -977,23 +1097,75 @@ store_location (CairnMaildirResource  *self,
                 GError               **error)
 {
   CairnStore *store = get_store (self);
-  g_autoptr(CairnItem) stored = cairn_store_get_item (store, item_id, NULL, error);
-  g_autoptr(CairnItem) item = NULL;
-  g_autoptr(CairnPart) part = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
   g_autofree char *path = g_build_filename (maildir, relative_name, NULL);
 
-  if (stored == NULL)
-    return g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND) ?
-           (g_clear_error (error), TRUE) : FALSE;
-  item = cairn_item_new (cairn_item_get_mime_type (stored));
-  cairn_item_set_id (item, item_id);
-  cairn_item_set_size (item, cairn_item_get_size (stored));
-  cairn_item_set_remote_id (item, cairn_item_get_remote_id (stored));
-  cairn_item_set_remote_revision (item, relative_name);
-  cairn_item_set_gid (item, cairn_item_get_gid (stored));
-  part = cairn_part_new_foreign (CAIRN_PART_RFC822, path, cairn_item_get_size (stored));
-  cairn_item_set_part (item, part);
-  return cairn_store_write_sync (store, store_location_write, item, NULL, NULL, error);
+  cairn_fetch_scope_add_part (scope, CAIRN_PART_RFC822);
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_autoptr(CairnItem) stored = cairn_store_get_item (store, item_id, scope, error);
+      g_autoptr(CairnItem) item = NULL;
+      g_autoptr(GError) local_error = NULL;
+      Location location;
+
+      if (stored == NULL)
+        break;
+      item = relocated_item (stored, relative_name, path);
+      location.item = item;
+      location.unchanged_since = cairn_item_get_revision (stored);
+      if (cairn_store_write_sync (store, store_location_write, &location, NULL, NULL,
+                                  &local_error))
+        return TRUE;
+      if (attempt > 0 || !g_error_matches (local_error, CAIRN_STORE_ERROR,
+                                           CAIRN_STORE_ERROR_CONFLICT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          break;
+        }
+    }
+  /* Gone from the store: its removal follows. */
+  return g_error_matches (*error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND) ?
+         (g_clear_error (error), TRUE) : FALSE;
+}
+
+/* Removes what an interrupted replay of item @item_id may have left in
+ * @maildir: messages we named after the item (`cairn.IID.`), but @keep.
+ * A message is named after its content, so a replay repeated with another
+ * content or other flags would otherwise leave the first one behind. */
+static gboolean
+remove_attempts (CairnMaildirResource  *self,
+                 guint64                collection_id,
+                 const char            *maildir,
+                 guint64                item_id,
+                 const char            *keep,
+                 GError               **error)
+{
+  static const char * const subdirs[] = { "new", "cur" };
+  g_autofree char *prefix = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".", item_id);
+
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *directory = g_build_filename (maildir, subdirs[i], NULL);
+      g_autoptr(GDir) dir = g_dir_open (directory, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *uid = NULL;
+          g_autofree char *path = NULL;
+
+          if (!g_str_has_prefix (name, prefix))
+            continue;
+          uid = cairn_maildir_name_get_uid (name);
+          if (g_strcmp0 (uid, keep) == 0)
+            continue;
+          path = g_build_filename (directory, name, NULL);
+          if (g_unlink (path) != 0 && errno != ENOENT)
+            return cairn_maildir_set_errno_error (error, errno, "remove", path);
+          index_set (self, collection_id, uid, NULL);
+        }
+    }
+  return TRUE;
 }
 
 static void
@@ -1003,15 +1175,21 @@ item_added (CairnObserver *observer,
             CairnItem     *item)
 {
   CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  g_autoptr(GInputStream) input = NULL;
   g_autofree char *maildir = NULL;
   g_autofree char *relative_name = NULL;
   g_autofree char *uid = NULL;
   g_autoptr(GError) error = NULL;
 
   if (check_writable (self, &error))
-    maildir = folder_path (self, cairn_change_get_collection_id (change), NULL, &error);
-  if (maildir != NULL)
-    relative_name = deliver (self, maildir, item, &error);
+    input = open_message (self, item, &error);
+  if (input != NULL)
+    maildir = folder_path (self, cairn_change_get_collection_id (change), &error);
+  if (maildir != NULL &&
+      (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) ||
+       remove_attempts (self, cairn_change_get_collection_id (change), maildir,
+                        cairn_change_get_entity_id (change), NULL, &error)))
+    relative_name = deliver (maildir, item, input, &error);
   if (relative_name != NULL)
     {
       uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
@@ -1032,6 +1210,7 @@ item_changed (CairnObserver      *observer,
   CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
   guint64 collection_id = cairn_item_get_collection_id (item);
   const char *old_uid = cairn_item_get_remote_id (item);
+  g_autoptr(GInputStream) input = NULL;
   g_autofree char *maildir = NULL;
   g_autofree char *relative_name = NULL;
   g_autofree char *old_name = NULL;
@@ -1044,15 +1223,19 @@ item_changed (CairnObserver      *observer,
       return;
     }
   if (check_writable (self, &error))
-    maildir = folder_path (self, collection_id, NULL, &error);
+    input = open_message (self, item, &error);
+  if (input != NULL)
+    maildir = folder_path (self, collection_id, &error);
   if (maildir != NULL && old_uid != NULL && check_uid (old_uid, &error))
     old_name = locate (self, collection_id, maildir, old_uid,
                        cairn_item_get_remote_revision (item));
+  if (error == NULL && maildir != NULL && cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)))
+    remove_attempts (self, collection_id, maildir, cairn_item_get_id (item), old_uid, &error);
   if (error == NULL && maildir != NULL)
-    relative_name = deliver (self, maildir, item, &error);
+    relative_name = deliver (maildir, item, input, &error);
   if (relative_name == NULL)
     {
-      cairn_resource_change_failed (CAIRN_RESOURCE (self), error);
+      report (CAIRN_RESOURCE (self), error, NULL, NULL);
       return;
     }
   uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
@@ -1099,7 +1282,7 @@ replay_flags (CairnMaildirResource  *self,
     return TRUE;
   collection_id = cairn_item_get_collection_id (item);
   if (!check_uid (uid, error) ||
-      (maildir = folder_path (self, collection_id, NULL, error)) == NULL)
+      (maildir = folder_path (self, collection_id, error)) == NULL)
     return FALSE;
 
   for (guint attempt = 0; attempt < 2; attempt++)
@@ -1180,8 +1363,8 @@ item_moved (CairnObserver *observer,
       return;
     }
   if (check_writable (self, &error) && check_uid (uid, &error) &&
-      (from_maildir = folder_path (self, source, NULL, &error)) != NULL)
-    to_maildir = folder_path (self, destination, NULL, &error);
+      (from_maildir = folder_path (self, source, &error)) != NULL)
+    to_maildir = folder_path (self, destination, &error);
   if (to_maildir == NULL)
     {
       cairn_resource_change_failed (CAIRN_RESOURCE (self), error);
@@ -1221,13 +1404,20 @@ item_removed (CairnObserver *observer,
   g_autofree char *current = NULL;
   g_autoptr(GError) error = NULL;
 
+  /* Never reported written: an interrupted creation may have left it. */
   if (uid == NULL)
     {
-      cairn_resource_change_replayed (CAIRN_RESOURCE (self), NULL, NULL);
+      /* A folder that never reached the disk holds nothing of it. */
+      if (!self->read_only)
+        maildir = folder_path (self, collection_id, NULL);
+      if (maildir != NULL)
+        remove_attempts (self, collection_id, maildir, cairn_change_get_entity_id (change), NULL,
+                         &error);
+      report (CAIRN_RESOURCE (self), error, NULL, NULL);
       return;
     }
   if (check_writable (self, &error) && check_uid (uid, &error))
-    maildir = folder_path (self, collection_id, NULL, &error);
+    maildir = folder_path (self, collection_id, &error);
   if (maildir != NULL)
     current = locate (self, collection_id, maildir, uid, NULL);
   /* Gone already is what we want. */
@@ -1243,26 +1433,20 @@ item_removed (CairnObserver *observer,
   report (CAIRN_RESOURCE (self), error, NULL, NULL);
 }
 
-/* The remote id collection @id should have, from its name and parent. */
+/* The remote id of a folder named @name in collection @parent_id (0 for
+ * the top level), where the backend has the parent. */
 static char *
-wanted_remote_id (CairnMaildirResource  *self,
-                  CairnCollection       *collection,
-                  GError               **error)
+child_remote_id (CairnMaildirResource  *self,
+                 const char            *root,
+                 guint64                parent_id,
+                 const char            *name,
+                 GError               **error)
 {
-  CairnStore *store = get_store (self);
-  g_autoptr(CairnCollection) parent = NULL;
+  g_autofree char *parent = NULL;
 
-  if (cairn_collection_get_parent_id (collection) != 0)
-    {
-      parent = cairn_store_get_collection (store, cairn_collection_get_parent_id (collection),
-                                           error);
-      if (parent == NULL)
-        return NULL;
-    }
-  return cairn_maildir_folder_child_remote_id (self->layout,
-                                               parent ? cairn_collection_get_remote_id (parent)
-                                                      : NULL,
-                                               cairn_collection_get_name (collection), error);
+  if (parent_id != 0 && (parent = backend_remote_id (self, root, parent_id, error)) == NULL)
+    return NULL;
+  return cairn_maildir_folder_child_remote_id (self->layout, parent, name, error);
 }
 
 static void
@@ -1276,51 +1460,194 @@ collection_added (CairnObserver *observer,
   g_autofree char *root = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (check_writable (self, &error))
-    collection = cairn_store_get_collection (get_store (self), cairn_change_get_entity_id (change),
-                                             &error);
+  /* Removed locally since, it is still created where it was last: items
+   * moved into it, or out of it again, are moved on disk as they were,
+   * and its removal follows. */
+  if (check_writable (self, &error) && (root = canonical_root (self, &error)) != NULL)
+    collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
+                                                cairn_change_get_entity_id (change), &error);
   if (collection != NULL)
-    remote_id = wanted_remote_id (self, collection, &error);
+    remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (collection),
+                                 cairn_collection_get_name (collection), &error);
   if (remote_id != NULL)
-    root = canonical_root (self, &error);
-  if (root != NULL)
     cairn_maildir_folder_create (root, self->layout, remote_id, &error);
   report (CAIRN_RESOURCE (self), error, remote_id, NULL);
 }
 
+/* A folder renamed or moved on disk: the remote ids of its sub-folders,
+ * which moved with it, and the paths of the messages in all of them. */
 typedef struct
 {
-  GPtrArray *collections;
-  const char *from;
-  const char *to;
-  char separator;
-} Descendants;
+  GPtrArray *collections;   /* the sub-folders, with their new remote ids */
+  GPtrArray *items;         /* Locations of the messages, with their new paths */
+} Relocation;
 
-/* Sub-folders moved with their parent: their remote ids follow, in a
- * write of our own that is never replayed to us. */
-static gboolean
-rename_descendants (CairnTransaction  *transaction,
-                    gpointer           user_data,
-                    GError           **error)
+static void
+relocation_clear (Relocation *relocation)
 {
-  Descendants *descendants = user_data;
-  gsize length = strlen (descendants->from);
+  g_clear_pointer (&relocation->collections, g_ptr_array_unref);
+  g_clear_pointer (&relocation->items, g_ptr_array_unref);
+}
 
-  for (guint i = 0; i < descendants->collections->len; i++)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Relocation, relocation_clear)
+
+static void
+location_free (Location *location)
+{
+  g_object_unref (location->item);
+  g_free (location);
+}
+
+typedef struct
+{
+  GPtrArray *items;
+  const char *from;         /* the folder's old path */
+  const char *to;           /* and its new one */
+} FolderMessages;
+
+static gboolean
+collect_message (CairnItem *stored,
+                 gpointer   user_data)
+{
+  FolderMessages *messages = user_data;
+  CairnPart *part = cairn_item_get_part (stored, CAIRN_PART_RFC822);
+  const char *path = part ? cairn_part_get_path (part) : NULL;
+  gsize length = strlen (messages->from);
+  g_autofree char *moved = NULL;
+  Location *location;
+
+  if (part == NULL || cairn_part_get_storage (part) != CAIRN_PART_STORAGE_FOREIGN ||
+      path == NULL || strncmp (path, messages->from, length) != 0 || path[length] != '/')
+    return TRUE;
+  moved = g_strconcat (messages->to, path + length, NULL);
+  location = g_new0 (Location, 1);
+  location->item = relocated_item (stored, cairn_item_get_remote_revision (stored), moved);
+  location->unchanged_since = cairn_item_get_revision (stored);
+  g_ptr_array_add (messages->items, location);
+  return TRUE;
+}
+
+/* Adds the messages of collection @id whose RFC822 part is in @from to
+ * @relocation, with their path in @to. */
+static gboolean
+collect_messages (CairnMaildirResource  *self,
+                  Relocation            *relocation,
+                  guint64                id,
+                  const char            *root,
+                  const char            *from,
+                  const char            *to,
+                  GError               **error)
+{
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autofree char *from_path = cairn_maildir_folder_path (root, self->layout, from, error);
+  g_autofree char *to_path = NULL;
+  FolderMessages messages = { relocation->items, NULL, NULL };
+
+  if (from_path == NULL || (to_path = cairn_maildir_folder_path (root, self->layout, to,
+                                                                 error)) == NULL)
+    return FALSE;
+  messages.from = from_path;
+  messages.to = to_path;
+  cairn_fetch_scope_add_part (scope, CAIRN_PART_RFC822);
+  return cairn_store_foreach_item (get_store (self), id, scope, collect_message, &messages, NULL,
+                                   error);
+}
+
+/* What moved on disk with the folder @collection, renamed from @from to
+ * @to: its sub-folders in Maildir++ and the fs layout alike, and the
+ * messages of them all. */
+static gboolean
+collect_relocation (CairnMaildirResource  *self,
+                    Relocation            *relocation,
+                    CairnCollection       *collection,
+                    const char            *root,
+                    const char            *from,
+                    const char            *to,
+                    GError               **error)
+{
+  g_autoptr(GPtrArray) collections = NULL;
+  char separator = self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/';
+  gsize length = strlen (from);
+
+  collections = cairn_store_list_collections (get_store (self),
+                                              cairn_agent_get_id (CAIRN_AGENT (self)), error);
+  if (collections == NULL ||
+      !collect_messages (self, relocation, cairn_collection_get_id (collection), root, from, to,
+                         error))
+    return FALSE;
+  relocation->collections = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < collections->len; i++)
     {
-      CairnCollection *collection = g_ptr_array_index (descendants->collections, i);
-      const char *remote_id = cairn_collection_get_remote_id (collection);
+      CairnCollection *descendant = g_ptr_array_index (collections, i);
+      const char *remote_id = cairn_collection_get_remote_id (descendant);
       g_autofree char *renamed = NULL;
 
-      if (remote_id == NULL || strncmp (remote_id, descendants->from, length) != 0 ||
-          remote_id[length] != descendants->separator)
+      if (remote_id == NULL || strncmp (remote_id, from, length) != 0 ||
+          remote_id[length] != separator)
         continue;
-      renamed = g_strconcat (descendants->to, remote_id + length, NULL);
-      cairn_collection_set_remote_id (collection, renamed);
-      if (!cairn_transaction_modify_collection (transaction, collection, 0, error))
+      renamed = g_strconcat (to, remote_id + length, NULL);
+      if (!collect_messages (self, relocation, cairn_collection_get_id (descendant), root,
+                             remote_id, renamed, error))
         return FALSE;
+      cairn_collection_set_remote_id (descendant, renamed);
+      g_ptr_array_add (relocation->collections, g_object_ref (descendant));
     }
   return TRUE;
+}
+
+/* In a write of our own, never replayed to us. A message changed or
+ * removed meanwhile keeps its path: its own replay stores the new one. */
+static gboolean
+relocate_write (CairnTransaction  *transaction,
+                gpointer           user_data,
+                GError           **error)
+{
+  Relocation *relocation = user_data;
+
+  for (guint i = 0; i < relocation->collections->len; i++)
+    if (!cairn_transaction_modify_collection (transaction,
+                                              g_ptr_array_index (relocation->collections, i), 0,
+                                              error))
+      return FALSE;
+  for (guint i = 0; i < relocation->items->len; i++)
+    {
+      Location *location = g_ptr_array_index (relocation->items, i);
+      g_autoptr(GError) local_error = NULL;
+
+      if (cairn_transaction_modify_item (transaction, location->item, location->unchanged_since,
+                                         &local_error) ||
+          g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT) ||
+          g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        continue;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The move of a folder removed locally since: it goes where the move
+ * took it, so that its removal, or the replay of items moved out of it
+ * before, finds it there. Its name is the one the backend has. */
+static char *
+move_removed_folder (CairnMaildirResource  *self,
+                     const char            *root,
+                     CairnChange           *change,
+                     GError               **error)
+{
+  char separator = self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/';
+  g_autofree char *from = backend_remote_id (self, root, cairn_change_get_entity_id (change),
+                                             error);
+  g_autofree char *to = NULL;
+  const char *name;
+
+  if (from == NULL)
+    return NULL;
+  name = strrchr (from, separator) ? strrchr (from, separator) + 1 : from;
+  to = child_remote_id (self, root, cairn_change_get_destination_id (change), name, error);
+  if (to == NULL || (strcmp (from, to) != 0 &&
+                     !cairn_maildir_folder_rename (root, self->layout, from, to, error)))
+    return NULL;
+  return g_steal_pointer (&to);
 }
 
 /* A rename or a move: both give the folder a new remote id. */
@@ -1330,36 +1657,37 @@ relocate_collection (CairnMaildirResource *self,
 {
   CairnStore *store = get_store (self);
   g_autoptr(CairnCollection) collection = NULL;
-  g_autoptr(GPtrArray) collections = NULL;
+  g_auto(Relocation) relocation = { NULL, NULL };
   g_autofree char *remote_id = NULL;
   g_autofree char *root = NULL;
+  g_autofree char *from = NULL;
   g_autoptr(GError) error = NULL;
-  const char *from;
 
-  if (check_writable (self, &error))
+  if (check_writable (self, &error) && (root = canonical_root (self, &error)) != NULL)
     collection = cairn_store_get_collection (store, cairn_change_get_entity_id (change), &error);
+  /* Removed since, and renamed: it keeps its name until its removal. */
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    {
+      g_clear_error (&error);
+      if (cairn_change_get_operation (change) == CAIRN_CHANGE_MOVE)
+        remote_id = move_removed_folder (self, root, change, &error);
+      report (CAIRN_RESOURCE (self), error, remote_id, NULL);
+      return;
+    }
   if (collection != NULL)
-    remote_id = wanted_remote_id (self, collection, &error);
-  if (remote_id != NULL)
-    root = canonical_root (self, &error);
-  if (root == NULL)
+    remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (collection),
+                                 cairn_collection_get_name (collection), &error);
+  if (remote_id == NULL)
     {
       cairn_resource_change_failed (CAIRN_RESOURCE (self), error);
       return;
     }
-  from = cairn_collection_get_remote_id (collection);
-  if (g_strcmp0 (from, remote_id) != 0 &&
+  from = resolve_remote_id (self, root, 0, cairn_collection_get_remote_id (collection), &error);
+  relocation.items = g_ptr_array_new_with_free_func ((GDestroyNotify) location_free);
+  if (from != NULL && strcmp (from, remote_id) != 0 &&
+      collect_relocation (self, &relocation, collection, root, from, remote_id, &error) &&
       cairn_maildir_folder_rename (root, self->layout, from, remote_id, &error))
-    {
-      Descendants descendants = { NULL, from, remote_id,
-                                  self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/' };
-
-      collections = cairn_store_list_collections (store, cairn_agent_get_id (CAIRN_AGENT (self)),
-                                                  &error);
-      descendants.collections = collections;
-      if (collections != NULL)
-        cairn_store_write_sync (store, rename_descendants, &descendants, NULL, NULL, &error);
-    }
+    cairn_store_write_sync (store, relocate_write, &relocation, NULL, NULL, &error);
   report (CAIRN_RESOURCE (self), error, remote_id, NULL);
 }
 
@@ -1389,13 +1717,18 @@ collection_removed (CairnObserver *observer,
 {
   CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
   g_autofree char *root = NULL;
+  g_autofree char *remote_id = NULL;
   g_autoptr(GError) error = NULL;
   guint64 id = cairn_change_get_entity_id (change);
 
   if (check_writable (self, &error))
     root = canonical_root (self, &error);
+  /* Never written to the maildir: nothing to remove. */
   if (root != NULL && cairn_change_get_remote_id (change) != NULL)
-    cairn_maildir_folder_remove (root, self->layout, cairn_change_get_remote_id (change), &error);
+    remote_id = resolve_remote_id (self, root, cairn_change_get_collection_id (change),
+                                   cairn_change_get_remote_id (change), &error);
+  if (remote_id != NULL)
+    cairn_maildir_folder_remove (root, self->layout, remote_id, &error);
   g_hash_table_remove (self->indexes, &id);
   report (CAIRN_RESOURCE (self), error, NULL, NULL);
 }
@@ -1436,7 +1769,7 @@ retrieve_item (CairnResource       *resource,
 
   g_task_set_source_tag (task, retrieve_item);
   if (check_uid (uid, &error))
-    maildir = folder_path (self, collection_id, NULL, &error);
+    maildir = folder_path (self, collection_id, &error);
   if (maildir != NULL)
     {
       current = locate (self, collection_id, maildir, uid, cairn_item_get_remote_revision (item));

@@ -1090,6 +1090,30 @@ START_TEST (test_coalesce_add_then_move_to_newer)
 }
 END_TEST
 
+/* Two moves chain into one, delivered after the creation of its final
+ * destination when that comes after the first move. */
+START_TEST (test_coalesce_moves_into_newer)
+{
+  Recorded recorded;
+  guint64 a = make_collection (store, 0, "A");
+  guint64 b = make_collection (store, 0, "B");
+  guint64 x = make_item (store, a, "x");
+  guint64 newer;
+  const char * const expected[] = {
+    "collection-added 3 in 0 NEWER",
+    "item-moved 1 1->3 -",
+    "collection-added 4 in 0 END",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  move_item (x, b);
+  newer = make_collection (store, 0, "NEWER");
+  move_item (x, newer);
+  finish_recorder (&recorded, expected);
+}
+END_TEST
+
 START_TEST (test_coalesce_remove_after_move)
 {
   Recorded recorded;
@@ -1596,6 +1620,7 @@ main (int   argc,
     { "recorder", test_batches },
     { "coalescing", test_coalesce_whole_range },
     { "coalescing", test_coalesce_add_then_move_to_newer },
+    { "coalescing", test_coalesce_moves_into_newer },
     { "delivery", test_item_as_at_change },
     { "delivery", test_changes_lost },
     { "recorder", test_recorder_resumes_and_counts },

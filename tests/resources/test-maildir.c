@@ -607,18 +607,28 @@ typedef struct
   CairnCollection *collection;
 } Edit;
 
+/* A message item with the text of @edit as its RFC822 part. */
+static CairnItem *
+message_item (Edit *edit)
+{
+  CairnItem *item = cairn_item_new ("message/rfc822");
+  g_autoptr(GBytes) bytes = g_bytes_new (edit->text, strlen (edit->text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+
+  cairn_item_set_size (item, strlen (edit->text));
+  cairn_item_set_part (item, part);
+  return item;
+}
+
 static gboolean
 create_message (CairnTransaction  *transaction,
                 gpointer           user_data,
                 GError           **error)
 {
   Edit *edit = user_data;
-  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
-  g_autoptr(GBytes) bytes = g_bytes_new (edit->text, strlen (edit->text));
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+  g_autoptr(CairnItem) item = message_item (edit);
 
   cairn_item_set_collection_id (item, edit->target);
-  cairn_item_set_part (item, part);
   if (edit->flag != NULL)
     cairn_flags_add (cairn_item_get_flags (item), edit->flag);
   if (!cairn_transaction_create_item (transaction, item, error))
@@ -640,6 +650,23 @@ change_flag (CairnTransaction  *transaction,
   else
     cairn_flags_delta_remove (delta, edit->flag);
   return cairn_transaction_change_flags (transaction, edit->id, delta, 0, error);
+}
+
+static gboolean
+edit_message (CairnTransaction  *transaction,
+              gpointer           user_data,
+              GError           **error)
+{
+  Edit *edit = user_data;
+  g_autoptr(CairnItem) item = message_item (edit);
+  g_autoptr(CairnItem) stored = cairn_store_get_item (client, edit->id, NULL, error);
+
+  if (stored == NULL)
+    return FALSE;
+  cairn_item_set_id (item, edit->id);
+  cairn_item_set_remote_id (item, cairn_item_get_remote_id (stored));
+  cairn_item_set_remote_revision (item, cairn_item_get_remote_revision (stored));
+  return cairn_transaction_modify_item (transaction, item, 0, error);
 }
 
 static gboolean
@@ -1131,6 +1158,130 @@ START_TEST (test_read_only)
 }
 END_TEST
 
+/* Marked read and then edited while offline: the flag replay renames the
+ * file and stores its new path, but not over the edit waiting for its
+ * replay, which writes the new content. */
+START_TEST (test_replay_flags_then_edit)
+{
+  g_autofree char *text = message_text ("first@example.org", "First");
+  g_autofree char *edited = message_text ("edited@example.org", "Edited");
+  g_autofree char *uid = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *content = NULL;
+  g_autofree char *inbox = NULL;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+  edit.target = collection_id ("INBOX");
+  edit.text = text;
+  local_write (create_message, &edit);
+  wait_replayed ();
+
+  set_online (FALSE);
+  edit.flag = CAIRN_FLAG_SEEN;
+  edit.add = TRUE;
+  local_write (change_flag, &edit);
+  edit.text = edited;
+  local_write (edit_message, &edit);
+  set_online (TRUE);
+  wait_replayed ();
+
+  ck_assert_uint_eq (count_files ("INBOX"), 1);
+  uid = stored_remote_id (edit.id);
+  file = find_file ("INBOX", uid);
+  ck_assert_msg (file != NULL && g_str_has_suffix (file, ":2,S"), "%s", file);
+  inbox = folder_path ("INBOX");
+  path = g_build_filename (inbox, file, NULL);
+  ck_assert (g_file_get_contents (path, &content, NULL, NULL));
+  ck_assert_str_eq (content, edited);
+  g_clear_pointer (&content, g_free);
+  content = read_part (edit.id, CAIRN_PART_RFC822);
+  ck_assert_str_eq (content, edited);
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
+/* The messages of a renamed folder and of its sub-folders are read from
+ * their new paths at once, before any sync. */
+START_TEST (test_replay_folder_rename_paths)
+{
+  g_autoptr(CairnCollection) renamed = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  const char *folders[] = { ".Work", ".Work.Cairn" };
+  guint64 id;
+  Edit edit = { 0 };
+  GError *error = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Projects");
+  create_folder ("Projects/Cairn");
+  generate ("Projects", 2, SEED);
+  generate ("Projects/Cairn", 2, SEED + 1);
+  start ();
+  id = collection_id (".Projects");
+
+  renamed = cairn_store_get_collection (client, id, NULL);
+  cairn_collection_set_name (renamed, "Work");
+  edit.collection = renamed;
+  local_write (rename_folder, &edit);
+  wait_replayed ();
+
+  for (guint f = 0; f < G_N_ELEMENTS (folders); f++)
+    {
+      g_clear_pointer (&items, g_ptr_array_unref);
+      items = cairn_store_list_items (client, collection_id (folders[f]), scope, 0, 0, &error);
+      assert_no_error (error);
+      ck_assert_uint_eq (items->len, 2);
+      for (guint i = 0; i < items->len; i++)
+        {
+          CairnItem *item = g_ptr_array_index (items, i);
+          g_autofree char *content = read_part (cairn_item_get_id (item), CAIRN_PART_RFC822);
+
+          ck_assert_uint_eq (strlen (content), cairn_item_get_size (item));
+        }
+    }
+}
+END_TEST
+
+/* A sub-folder removed after its parent was renamed, both offline: its
+ * removal names it as it was before the rename, and finds it where the
+ * rename took it. */
+START_TEST (test_replay_rename_then_remove_child)
+{
+  g_autoptr(CairnCollection) renamed = NULL;
+  g_autofree char *moved = g_build_filename (root, ".Work", NULL);
+  g_autofree char *child = g_build_filename (root, ".Work.Cairn", NULL);
+  guint64 id, child_id;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+  id = local_create_folder ("Projects", 0);
+  child_id = local_create_folder ("Cairn", id);
+  wait_replayed ();
+
+  set_online (FALSE);
+  renamed = cairn_store_get_collection (client, id, NULL);
+  cairn_collection_set_name (renamed, "Work");
+  edit.collection = renamed;
+  local_write (rename_folder, &edit);
+  edit.id = child_id;
+  local_write (delete_folder, &edit);
+  set_online (TRUE);
+  wait_replayed ();
+
+  ck_assert (g_file_test (moved, G_FILE_TEST_IS_DIR));
+  ck_assert (!g_file_test (child, G_FILE_TEST_EXISTS));
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1145,6 +1296,9 @@ main (void)
     { "replay", test_offline },
     { "replay", test_kill_during_replay },
     { "replay", test_read_only },
+    { "replay", test_replay_flags_then_edit },
+    { "replay", test_replay_folder_rename_paths },
+    { "replay", test_replay_rename_then_remove_child },
     { "safety", test_hostile_files },
     { "safety", test_hostile_names },
   };

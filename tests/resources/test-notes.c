@@ -772,6 +772,87 @@ START_TEST (test_failed_change)
 }
 END_TEST
 
+static gboolean
+rename_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  CairnCollection *folder = user_data;
+
+  return cairn_transaction_modify_collection (transaction, folder, 0, error);
+}
+
+static void
+local_rename (const char *remote_id,
+              const char *name)
+{
+  g_autoptr(CairnCollection) folder = collection (remote_id);
+  GError *error = NULL;
+
+  cairn_collection_set_name (folder, name);
+  ck_assert (cairn_store_write_sync (client, rename_folder, folder, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static gboolean
+delete_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  return cairn_transaction_delete_collection (transaction, *(guint64 *) user_data, error);
+}
+
+/* A renamed folder takes its sub-folders along on disk: their remote
+ * ids follow, so a change in one finds it, and a sync keeps them with
+ * their ids instead of taking them for new folders. */
+START_TEST (test_rename_parent_folder)
+{
+  guint64 old;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  old = collection_id ("Inbox/Old");
+  local_rename ("Inbox", "Archive");
+  wait_replayed ();
+  ck_assert_uint_eq (collection_id ("Archive/Old"), old);
+
+  local_create ("Archive/Old", "echo");
+  wait_replayed ();
+  ck_assert_uint_eq (count_files ("Archive/Old"), 2);
+  ck_assert_uint_eq (list_failed (NULL), 0);
+  synchronize ();
+  ck_assert_uint_eq (collection_id ("Archive/Old"), old);
+  ck_assert_uint_eq (stored_items ("Archive/Old"), 2);
+  assert_note ("Archive/Old", "c.txt", "charlie");
+}
+END_TEST
+
+/* A sub-folder removed while the rename of its parent waited is removed
+ * where the rename put it, not where it was when it was removed. */
+START_TEST (test_remove_in_renamed_folder)
+{
+  g_autofree char *moved = g_build_filename (notes, "Archive", "Old", NULL);
+  GError *error = NULL;
+  guint64 old;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  old = collection_id ("Inbox/Old");
+  set_online (FALSE);
+  local_rename ("Inbox", "Archive");
+  ck_assert (cairn_store_write_sync (client, delete_folder, &old, NULL, NULL, &error));
+  assert_no_error (error);
+  set_online (TRUE);
+  wait_replayed ();
+  ck_assert_uint_eq (list_failed (NULL), 0);
+  ck_assert (!g_file_test (moved, G_FILE_TEST_EXISTS));
+  ck_assert_uint_eq (count_files ("Archive"), 2);
+
+  synchronize ();
+  ck_assert_ptr_null (cairn_store_find_collection_by_remote_id (client, ID, "Archive/Old",
+                                                                &error));
+  g_clear_error (&error);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -781,6 +862,8 @@ main (void)
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },
+    { "folders", test_rename_parent_folder },
+    { "folders", test_remove_in_renamed_folder },
     { "conflicts", test_conflict_keep_server },
     { "conflicts", test_conflict_keep_local },
     { "conflicts", test_conflict_keep_both },
