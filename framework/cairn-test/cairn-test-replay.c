@@ -17,7 +17,11 @@
  * renamed, moved and deleted, several of them in one transaction at
  * times — and interleaves going offline and online, SIGKILL of the
  * resource's process, clean restarts, syncs, and changes another program
- * makes to the backend through the #CairnTestBackend.
+ * makes to the backend through the #CairnTestBackend. For a resource that
+ * runs under a control service (cairn_test_resource_new_for_control()),
+ * it also stops the service with SIGTERM or kills it with SIGKILL, makes
+ * local changes and another program's while it is stopped, and starts
+ * it again.
  *
  * Beside it runs a model: a plain description of what the store and the
  * backend should hold. At the end the resource goes online, replays
