@@ -986,11 +986,15 @@ open_message (CairnMaildirResource  *self,
 /* Writes the message @input of @item into @maildir as the specification
  * says: into tmp/, synced, then linked into new/ (no flags) or cur/. The
  * unique name comes from the item id and the content, so a replay repeated
- * after a crash finds the file it linked and makes no second one. */
+ * after a crash finds the file it linked and makes no second one. When
+ * that name is @existing_uid's, the message is on disk already as
+ * @existing_name, with flags of its own, and stays the only one. */
 static char *
 deliver (const char    *maildir,
          CairnItem     *item,
          GInputStream  *input,
+         const char    *existing_uid,
+         const char    *existing_name,
          GError       **error)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -1011,6 +1015,11 @@ deliver (const char    *maildir,
 
   uid = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".%.16s.%s", cairn_item_get_id (item),
                          g_checksum_get_string (checksum), host);
+  if (existing_name != NULL && g_strcmp0 (uid, existing_uid) == 0)
+    {
+      g_unlink (tmp_path);
+      return g_strdup (existing_name);
+    }
   cairn_maildir_keywords_load (&keywords, maildir);
   info = cairn_maildir_info_apply ("", cairn_item_get_flags (item), NULL, &keywords,
                                    &keywords_changed);
@@ -1189,7 +1198,7 @@ item_added (CairnObserver *observer,
       (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) ||
        remove_attempts (self, cairn_change_get_collection_id (change), maildir,
                         cairn_change_get_entity_id (change), NULL, &error)))
-    relative_name = deliver (maildir, item, input, &error);
+    relative_name = deliver (maildir, item, input, NULL, NULL, &error);
   if (relative_name != NULL)
     {
       uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
@@ -1232,7 +1241,7 @@ item_changed (CairnObserver      *observer,
   if (error == NULL && maildir != NULL && cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)))
     remove_attempts (self, collection_id, maildir, cairn_item_get_id (item), old_uid, &error);
   if (error == NULL && maildir != NULL)
-    relative_name = deliver (maildir, item, input, &error);
+    relative_name = deliver (maildir, item, input, old_uid, old_name, &error);
   if (relative_name == NULL)
     {
       report (CAIRN_RESOURCE (self), error, NULL, NULL);
