@@ -1636,7 +1636,8 @@ relocate_write (CairnTransaction  *transaction,
 
 /* The move of a folder removed locally since: it goes where the move
  * took it, so that its removal, or the replay of items moved out of it
- * before, finds it there. Its name is the one the backend has. */
+ * before, finds it there. Its name is the one the backend has. It is
+ * still in the parent it leaves, not in the one its removal names. */
 static char *
 move_removed_folder (CairnMaildirResource  *self,
                      const char            *root,
@@ -1644,8 +1645,8 @@ move_removed_folder (CairnMaildirResource  *self,
                      GError               **error)
 {
   char separator = self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/';
-  g_autofree char *from = backend_remote_id (self, root, cairn_change_get_entity_id (change),
-                                             error);
+  g_autofree char *from = resolve_remote_id (self, root, cairn_change_get_collection_id (change),
+                                             cairn_change_get_remote_id (change), error);
   g_autofree char *to = NULL;
   const char *name;
 

@@ -1335,6 +1335,63 @@ START_TEST (test_replay_create_after_edit)
 }
 END_TEST
 
+static gboolean
+rename_folder_and_move_child (CairnTransaction  *transaction,
+                              gpointer           user_data,
+                              GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_modify_collection (transaction, edit->collection, 0, error) &&
+         cairn_transaction_move_collection (transaction, edit->id, edit->target, error);
+}
+
+/* A folder moved out of a folder renamed in the same write, both waiting
+ * for a retry while the folder it moved into is removed: the move finds
+ * it where the rename took it, not in the parent its removal names, and
+ * the removal takes it with its new parent. */
+START_TEST (test_replay_move_removed_folder)
+{
+  g_autoptr(CairnCollection) renamed = NULL;
+  g_autofree char *away = g_strconcat (root, ".away", NULL);
+  const char *gone[] = { ".Projects", ".Work.Cairn", ".Old", ".Old.Cairn" };
+  g_autofree char *work = g_build_filename (root, ".Work", NULL);
+  guint64 id, child_id, old_id;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+  id = local_create_folder ("Projects", 0);
+  child_id = local_create_folder ("Cairn", id);
+  old_id = local_create_folder ("Old", 0);
+  wait_replayed ();
+
+  /* The rename fails for a while: the maildir is missing. */
+  ck_assert_int_eq (g_rename (root, away), 0);
+  renamed = cairn_store_get_collection (client, id, NULL);
+  cairn_collection_set_name (renamed, "Work");
+  edit.collection = renamed;
+  edit.id = child_id;
+  edit.target = old_id;
+  local_write (rename_folder_and_move_child, &edit);
+  run_for (300);
+  edit.id = old_id;
+  local_write (delete_folder, &edit);
+  ck_assert_int_eq (g_rename (away, root), 0);
+  wait_replayed ();
+
+  ck_assert (g_file_test (work, G_FILE_TEST_IS_DIR));
+  for (guint i = 0; i < G_N_ELEMENTS (gone); i++)
+    {
+      g_autofree char *path = g_build_filename (root, gone[i], NULL);
+
+      ck_assert_msg (!g_file_test (path, G_FILE_TEST_EXISTS), "%s is left", gone[i]);
+    }
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1353,6 +1410,7 @@ main (void)
     { "replay", test_replay_folder_rename_paths },
     { "replay", test_replay_rename_then_remove_child },
     { "replay", test_replay_create_after_edit },
+    { "replay", test_replay_move_removed_folder },
     { "safety", test_hostile_files },
     { "safety", test_hostile_names },
   };
