@@ -585,11 +585,13 @@ item_changed (CairnObserver      *observer,
     }
 
   /* Someone edited the file since we last read it: hand the file's
-   * version over, and the conflict policy decides. */
+   * version over, and the conflict policy decides. Unless an earlier
+   * attempt of this very edit, killed before it reported, wrote it. */
   path = g_build_filename (folder, name, NULL);
   if (g_stat (path, &st) == 0)
     current = revision_of (&st);
-  if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0)
+  if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0 &&
+      !cairn_resource_replay_is_retry (resource))
     {
       g_autoptr(CairnItem) server = read_note (folder, name, &error);
 

@@ -20,6 +20,9 @@
 static GHashTable *backend_folders;
 static GHashTable *backend_notes;
 static gboolean backend_refuses;
+/* Fail the next edit transiently; and what each edit's replay was told. */
+static gboolean backend_busy_once;
+static GString *replay_retries;
 static gboolean backend_merge_by_gid;
 /* A folder whose notes cannot be read, and whether the folder list can. */
 static const char *backend_broken_folder;
@@ -226,6 +229,17 @@ item_changed (CairnObserver      *observer,
   note = backend_get (cairn_item_get_remote_id (item));
   text = item_text (item);
 
+  g_string_append_c (replay_retries, cairn_resource_replay_is_retry (CAIRN_RESOURCE (observer)) ?
+                                      'R' : 'F');
+  if (backend_busy_once)
+    {
+      backend_busy_once = FALSE;
+      cairn_resource_change_failed (CAIRN_RESOURCE (observer),
+                                    &(GError) { CAIRN_RESOURCE_ERROR,
+                                                CAIRN_RESOURCE_ERROR_TRANSIENT,
+                                                (char *) "The backend is busy" });
+      return;
+    }
   if (backend_refuses)
     {
       cairn_resource_change_failed (CAIRN_RESOURCE (observer),
@@ -455,6 +469,8 @@ setup (void)
   backend_folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   backend_notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   backend_refuses = FALSE;
+  backend_busy_once = FALSE;
+  replay_retries = g_string_new (NULL);
   backend_merge_by_gid = FALSE;
   backend_broken_folder = NULL;
   backend_missing = FALSE;
@@ -474,6 +490,7 @@ teardown (void)
   g_clear_pointer (&backend_folders, g_hash_table_unref);
   g_clear_pointer (&backend_notes, g_hash_table_unref);
   g_clear_pointer (&stored_in_work, g_hash_table_unref);
+  g_string_free (g_steal_pointer (&replay_retries), TRUE);
 }
 
 START_TEST (test_sync_merges_tree_and_items)
@@ -956,6 +973,27 @@ START_TEST (test_change_log_unreadable)
 }
 END_TEST
 
+/* A change delivered again after a transient failure is a retry; the
+ * next change is not. */
+START_TEST (test_replay_retry)
+{
+  CairnResource *resource = start_resource ();
+  g_auto(GStrv) note = NULL;
+
+  retry_soon (resource);
+  synchronize (resource);
+  backend_busy_once = TRUE;
+  edit_locally ("work", "b", "beta edited");
+  wait_replayed (resource);
+  edit_locally ("work", "a", "alpha edited");
+  wait_replayed (resource);
+  ck_assert_str_eq (replay_retries->str, "FRF");
+  note = backend_get ("b");
+  ck_assert_str_eq (note[1], "beta edited");
+  stop_resource (resource);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -972,6 +1010,7 @@ main (void)
     { "credentials", test_password },
     { "replay", test_unsupported_change_fails },
     { "replay", test_change_log_unreadable },
+    { "replay", test_replay_retry },
     { "parts", test_retrieve_items_not_supported },
   };
 
