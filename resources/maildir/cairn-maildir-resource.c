@@ -39,6 +39,10 @@ CAIRN_AGENT_MODULE_DEFINE_VERSION;
 /* Batches a folder scan keeps ready ahead of the store. */
 #define SCAN_BATCHES_AHEAD 2
 
+/* How often a folder rename reads its sub-folders again when they change
+ * locally while it stores their new remote ids. */
+#define RELOCATION_ATTEMPTS 5
+
 #define FOLDER_EVENTS (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | \
                        IN_DONT_FOLLOW)
 
@@ -986,11 +990,15 @@ open_message (CairnMaildirResource  *self,
 /* Writes the message @input of @item into @maildir as the specification
  * says: into tmp/, synced, then linked into new/ (no flags) or cur/. The
  * unique name comes from the item id and the content, so a replay repeated
- * after a crash finds the file it linked and makes no second one. */
+ * after a crash finds the file it linked and makes no second one. When
+ * that name is @existing_uid's, the message is on disk already as
+ * @existing_name, with flags of its own, and stays the only one. */
 static char *
 deliver (const char    *maildir,
          CairnItem     *item,
          GInputStream  *input,
+         const char    *existing_uid,
+         const char    *existing_name,
          GError       **error)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -1011,6 +1019,11 @@ deliver (const char    *maildir,
 
   uid = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".%.16s.%s", cairn_item_get_id (item),
                          g_checksum_get_string (checksum), host);
+  if (existing_name != NULL && g_strcmp0 (uid, existing_uid) == 0)
+    {
+      g_unlink (tmp_path);
+      return g_strdup (existing_name);
+    }
   cairn_maildir_keywords_load (&keywords, maildir);
   info = cairn_maildir_info_apply ("", cairn_item_get_flags (item), NULL, &keywords,
                                    &keywords_changed);
@@ -1189,7 +1202,7 @@ item_added (CairnObserver *observer,
       (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) ||
        remove_attempts (self, cairn_change_get_collection_id (change), maildir,
                         cairn_change_get_entity_id (change), NULL, &error)))
-    relative_name = deliver (maildir, item, input, &error);
+    relative_name = deliver (maildir, item, input, NULL, NULL, &error);
   if (relative_name != NULL)
     {
       uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
@@ -1232,7 +1245,7 @@ item_changed (CairnObserver      *observer,
   if (error == NULL && maildir != NULL && cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)))
     remove_attempts (self, collection_id, maildir, cairn_item_get_id (item), old_uid, &error);
   if (error == NULL && maildir != NULL)
-    relative_name = deliver (maildir, item, input, &error);
+    relative_name = deliver (maildir, item, input, old_uid, old_name, &error);
   if (relative_name == NULL)
     {
       report (CAIRN_RESOURCE (self), error, NULL, NULL);
@@ -1596,7 +1609,9 @@ collect_relocation (CairnMaildirResource  *self,
 }
 
 /* In a write of our own, never replayed to us. A message changed or
- * removed meanwhile keeps its path: its own replay stores the new one. */
+ * removed meanwhile keeps its path: its own replay stores the new one. A
+ * sub-folder changed meanwhile fails the write with a conflict: written
+ * as read, it would lose that change, a local rename for instance. */
 static gboolean
 relocate_write (CairnTransaction  *transaction,
                 gpointer           user_data,
@@ -1605,10 +1620,13 @@ relocate_write (CairnTransaction  *transaction,
   Relocation *relocation = user_data;
 
   for (guint i = 0; i < relocation->collections->len; i++)
-    if (!cairn_transaction_modify_collection (transaction,
-                                              g_ptr_array_index (relocation->collections, i), 0,
-                                              error))
-      return FALSE;
+    {
+      CairnCollection *collection = g_ptr_array_index (relocation->collections, i);
+
+      if (!cairn_transaction_modify_collection (transaction, collection,
+                                                cairn_collection_get_revision (collection), error))
+        return FALSE;
+    }
   for (guint i = 0; i < relocation->items->len; i++)
     {
       Location *location = g_ptr_array_index (relocation->items, i);
@@ -1627,7 +1645,8 @@ relocate_write (CairnTransaction  *transaction,
 
 /* The move of a folder removed locally since: it goes where the move
  * took it, so that its removal, or the replay of items moved out of it
- * before, finds it there. Its name is the one the backend has. */
+ * before, finds it there. Its name is the one the backend has. It is
+ * still in the parent it leaves, not in the one its removal names. */
 static char *
 move_removed_folder (CairnMaildirResource  *self,
                      const char            *root,
@@ -1635,8 +1654,8 @@ move_removed_folder (CairnMaildirResource  *self,
                      GError               **error)
 {
   char separator = self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/';
-  g_autofree char *from = backend_remote_id (self, root, cairn_change_get_entity_id (change),
-                                             error);
+  g_autofree char *from = resolve_remote_id (self, root, cairn_change_get_collection_id (change),
+                                             cairn_change_get_remote_id (change), error);
   g_autofree char *to = NULL;
   const char *name;
 
@@ -1650,6 +1669,45 @@ move_removed_folder (CairnMaildirResource  *self,
   return g_steal_pointer (&to);
 }
 
+/* Renames the folder from @from to @to on disk, and stores what moved
+ * with it: the remote ids of its sub-folders and the paths of the
+ * messages of them all. What is stored is read again when a sub-folder
+ * changed locally between the reading and the write. */
+static gboolean
+rename_folder (CairnMaildirResource  *self,
+               CairnCollection       *collection,
+               const char            *root,
+               const char            *from,
+               const char            *to,
+               GError               **error)
+{
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_auto(Relocation) relocation = { NULL, NULL };
+      g_autoptr(GError) local_error = NULL;
+
+      relocation.items = g_ptr_array_new_with_free_func ((GDestroyNotify) location_free);
+      if (!collect_relocation (self, &relocation, collection, root, from, to, error) ||
+          (attempt == 0 && !cairn_maildir_folder_rename (root, self->layout, from, to, error)))
+        return FALSE;
+      if (cairn_store_write_sync (get_store (self), relocate_write, &relocation, NULL, NULL,
+                                  &local_error))
+        return TRUE;
+      if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      /* Renamed on disk already: the replay, tried again, stores it. */
+      if (attempt == RELOCATION_ATTEMPTS - 1)
+        {
+          g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                       "The sub-folders of %s kept changing: %s", to, local_error->message);
+          return FALSE;
+        }
+    }
+}
+
 /* A rename or a move: both give the folder a new remote id. */
 static void
 relocate_collection (CairnMaildirResource *self,
@@ -1657,7 +1715,6 @@ relocate_collection (CairnMaildirResource *self,
 {
   CairnStore *store = get_store (self);
   g_autoptr(CairnCollection) collection = NULL;
-  g_auto(Relocation) relocation = { NULL, NULL };
   g_autofree char *remote_id = NULL;
   g_autofree char *root = NULL;
   g_autofree char *from = NULL;
@@ -1683,11 +1740,8 @@ relocate_collection (CairnMaildirResource *self,
       return;
     }
   from = resolve_remote_id (self, root, 0, cairn_collection_get_remote_id (collection), &error);
-  relocation.items = g_ptr_array_new_with_free_func ((GDestroyNotify) location_free);
-  if (from != NULL && strcmp (from, remote_id) != 0 &&
-      collect_relocation (self, &relocation, collection, root, from, remote_id, &error) &&
-      cairn_maildir_folder_rename (root, self->layout, from, remote_id, &error))
-    cairn_store_write_sync (store, relocate_write, &relocation, NULL, NULL, &error);
+  if (from != NULL && strcmp (from, remote_id) != 0)
+    rename_folder (self, collection, root, from, remote_id, &error);
   report (CAIRN_RESOURCE (self), error, remote_id, NULL);
 }
 

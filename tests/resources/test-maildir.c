@@ -1282,6 +1282,116 @@ START_TEST (test_replay_rename_then_remove_child)
 }
 END_TEST
 
+/* Runs the main loop for @ms milliseconds, so that the resource, in this
+ * process, acts on what it was given. */
+static void
+run_for (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+}
+
+/* Created, then unmarked and edited while the creation waited for a
+ * retry: the creation writes the content stored by then, so the edit's
+ * replay finds its message on disk already, under the flags the flag
+ * replay gave it, and makes no second file beside it. */
+START_TEST (test_replay_create_after_edit)
+{
+  g_autofree char *text = message_text ("first@example.org", "First");
+  g_autofree char *edited = message_text ("edited@example.org", "Edited");
+  g_autofree char *away = g_strconcat (root, ".away", NULL);
+  g_autofree char *uid = NULL;
+  g_autofree char *file = NULL;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+  edit.target = collection_id ("INBOX");
+
+  /* The creation fails for a while: the maildir is missing. */
+  ck_assert_int_eq (g_rename (root, away), 0);
+  edit.text = text;
+  edit.flag = CAIRN_FLAG_SEEN;
+  local_write (create_message, &edit);
+  run_for (300);
+  edit.add = FALSE;
+  local_write (change_flag, &edit);
+  edit.text = edited;
+  local_write (edit_message, &edit);
+  ck_assert_int_eq (g_rename (away, root), 0);
+  wait_replayed ();
+
+  ck_assert_uint_eq (count_files ("INBOX"), 1);
+  uid = stored_remote_id (edit.id);
+  file = find_file ("INBOX", uid);
+  ck_assert_msg (file != NULL && strchr (file, 'S') == NULL, "%s", file);
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
+static gboolean
+rename_folder_and_move_child (CairnTransaction  *transaction,
+                              gpointer           user_data,
+                              GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_modify_collection (transaction, edit->collection, 0, error) &&
+         cairn_transaction_move_collection (transaction, edit->id, edit->target, error);
+}
+
+/* A folder moved out of a folder renamed in the same write, both waiting
+ * for a retry while the folder it moved into is removed: the move finds
+ * it where the rename took it, not in the parent its removal names, and
+ * the removal takes it with its new parent. */
+START_TEST (test_replay_move_removed_folder)
+{
+  g_autoptr(CairnCollection) renamed = NULL;
+  g_autofree char *away = g_strconcat (root, ".away", NULL);
+  const char *gone[] = { ".Projects", ".Work.Cairn", ".Old", ".Old.Cairn" };
+  g_autofree char *work = g_build_filename (root, ".Work", NULL);
+  guint64 id, child_id, old_id;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+  id = local_create_folder ("Projects", 0);
+  child_id = local_create_folder ("Cairn", id);
+  old_id = local_create_folder ("Old", 0);
+  wait_replayed ();
+
+  /* The rename fails for a while: the maildir is missing. */
+  ck_assert_int_eq (g_rename (root, away), 0);
+  renamed = cairn_store_get_collection (client, id, NULL);
+  cairn_collection_set_name (renamed, "Work");
+  edit.collection = renamed;
+  edit.id = child_id;
+  edit.target = old_id;
+  local_write (rename_folder_and_move_child, &edit);
+  run_for (300);
+  edit.id = old_id;
+  local_write (delete_folder, &edit);
+  ck_assert_int_eq (g_rename (away, root), 0);
+  wait_replayed ();
+
+  ck_assert (g_file_test (work, G_FILE_TEST_IS_DIR));
+  for (guint i = 0; i < G_N_ELEMENTS (gone); i++)
+    {
+      g_autofree char *path = g_build_filename (root, gone[i], NULL);
+
+      ck_assert_msg (!g_file_test (path, G_FILE_TEST_EXISTS), "%s is left", gone[i]);
+    }
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1299,6 +1409,8 @@ main (void)
     { "replay", test_replay_flags_then_edit },
     { "replay", test_replay_folder_rename_paths },
     { "replay", test_replay_rename_then_remove_child },
+    { "replay", test_replay_create_after_edit },
+    { "replay", test_replay_move_removed_folder },
     { "safety", test_hostile_files },
     { "safety", test_hostile_names },
   };
