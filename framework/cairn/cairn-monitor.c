@@ -722,6 +722,9 @@ in_scope (const Scope       *scope,
  * memory with its payloads. */
 #define LOAD_AHEAD 256
 
+/* How long one dispatch may deliver before it lets the main loop run. */
+#define DISPATCH_BUDGET_US (10 * 1000)
+
 typedef struct
 {
   CairnStore *store;
@@ -1134,6 +1137,7 @@ persist_position (CairnMonitorPrivate *priv)
 }
 
 static void dispatch (CairnMonitor *self);
+static void schedule_dispatch (CairnMonitor *self);
 
 /* Drops the monitor's weak reference of a read or load; returns the
  * monitor, or %NULL if the task was cancelled (the monitor is gone). */
@@ -1484,6 +1488,7 @@ static void
 dispatch (CairnMonitor *self)
 {
   CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  gint64 start = g_get_monotonic_time ();
   Notification *n;
 
   /* A handler may drop the last reference to the monitor. */
@@ -1494,6 +1499,13 @@ dispatch (CairnMonitor *self)
       if (!n->loaded)
         {
           load_more (self);
+          break;
+        }
+      /* Observers that process at once must not hold the main loop for a
+       * whole range: the rest goes on from an idle. */
+      if (g_get_monotonic_time () - start > DISPATCH_BUDGET_US)
+        {
+          schedule_dispatch (self);
           break;
         }
       g_queue_pop_head (&priv->queue);
@@ -1513,7 +1525,8 @@ dispatch (CairnMonitor *self)
   if (!priv->waiting && !priv->loading && priv->dirty &&
       !g_cancellable_is_cancelled (priv->cancellable))
     read_changes (self);
-  if (!priv->waiting && !priv->reading && !priv->loading && priv->caught_up != NULL)
+  if (!priv->waiting && !priv->reading && !priv->loading && g_queue_is_empty (&priv->queue) &&
+      priv->caught_up != NULL)
     priv->caught_up (self, priv->gate_data);
   g_object_unref (self);
 }
