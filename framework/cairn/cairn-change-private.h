@@ -15,13 +15,14 @@ struct _CairnChange
   guint64 collection_id;
   guint64 destination_id;
   guint64 related_id;
-  char *resource;
-  char *origin;
+  /* Interned: a backlog of changes repeats a few of each. */
+  const char *resource;
+  const char *origin;
   char *remote_id;
-  char *mime_type;
+  const char *mime_type;
   char *name;
-  char **parts;
-  CairnFlagsDelta *flags_delta;
+  char **parts;                  /* NULL for none */
+  CairnFlagsDelta *flags_delta;  /* NULL for none */
   CairnItem *item;  /* as at the change, set by a monitor with a fetch scope */
 };
 

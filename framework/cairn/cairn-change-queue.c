@@ -108,11 +108,13 @@ unite_parts (CairnChange       *change,
              const CairnChange *later)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  const char * const *parts = cairn_change_get_parts (change);
+  const char * const *later_parts = cairn_change_get_parts (later);
 
-  g_strv_builder_addv (builder, (const char **) change->parts);
-  for (guint i = 0; later->parts[i] != NULL; i++)
-    if (!g_strv_contains ((const char * const *) change->parts, later->parts[i]))
-      g_strv_builder_add (builder, later->parts[i]);
+  g_strv_builder_addv (builder, (const char **) parts);
+  for (guint i = 0; later_parts[i] != NULL; i++)
+    if (!g_strv_contains (parts, later_parts[i]))
+      g_strv_builder_add (builder, later_parts[i]);
 
   g_strfreev (change->parts);
   change->parts = g_strv_builder_end (builder);

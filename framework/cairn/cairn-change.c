@@ -28,10 +28,10 @@ _cairn_change_copy (const CairnChange *change)
   copy->collection_id = change->collection_id;
   copy->destination_id = change->destination_id;
   copy->related_id = change->related_id;
-  copy->resource = g_strdup (change->resource);
-  copy->origin = g_strdup (change->origin);
+  copy->resource = change->resource;
+  copy->origin = change->origin;
   copy->remote_id = g_strdup (change->remote_id);
-  copy->mime_type = g_strdup (change->mime_type);
+  copy->mime_type = change->mime_type;
   copy->name = g_strdup (change->name);
   copy->parts = g_strdupv (change->parts);
   if (change->flags_delta != NULL)
@@ -75,10 +75,7 @@ cairn_change_unref (CairnChange *change)
   if (!g_atomic_ref_count_dec (&change->ref_count))
     return;
 
-  g_free (change->resource);
-  g_free (change->origin);
   g_free (change->remote_id);
-  g_free (change->mime_type);
   g_free (change->name);
   g_strfreev (change->parts);
   g_clear_pointer (&change->flags_delta, cairn_flags_delta_free);
@@ -299,9 +296,11 @@ cairn_change_get_name (const CairnChange *change)
 const char * const *
 cairn_change_get_parts (const CairnChange *change)
 {
+  static const char * const none[] = { NULL };
+
   g_return_val_if_fail (change != NULL, NULL);
 
-  return (const char * const *) change->parts;
+  return change->parts != NULL ? (const char * const *) change->parts : none;
 }
 
 /**
@@ -317,9 +316,15 @@ cairn_change_get_parts (const CairnChange *change)
 const CairnFlagsDelta *
 cairn_change_get_flags_delta (const CairnChange *change)
 {
+  static CairnFlagsDelta *none;
+
   g_return_val_if_fail (change != NULL, NULL);
 
-  return change->flags_delta;
+  if (change->flags_delta != NULL)
+    return change->flags_delta;
+  if (g_once_init_enter (&none))
+    g_once_init_leave (&none, cairn_flags_delta_new ());
+  return none;
 }
 
 /**

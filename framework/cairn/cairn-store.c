@@ -2243,14 +2243,17 @@ change_from_row (sqlite3_stmt *stmt,
   change->collection_id = sqlite3_column_int64 (stmt, first + 4);
   change->destination_id = sqlite3_column_int64 (stmt, first + 5);
   change->related_id = sqlite3_column_int64 (stmt, first + 6);
-  change->resource = _cairn_column_dup (stmt, first + 7);
-  change->origin = _cairn_column_dup (stmt, first + 8);
+  change->resource = g_intern_string ((const char *) sqlite3_column_text (stmt, first + 7));
+  change->origin = g_intern_string ((const char *) sqlite3_column_text (stmt, first + 8));
   change->remote_id = _cairn_column_dup (stmt, first + 9);
-  change->mime_type = _cairn_column_dup (stmt, first + 10);
+  change->mime_type = g_intern_string ((const char *) sqlite3_column_text (stmt, first + 10));
   change->name = _cairn_column_dup (stmt, first + 11);
-  change->parts = split_words ((const char *) sqlite3_column_text (stmt, first + 12));
-  change->flags_delta = delta_from_columns ((const char *) sqlite3_column_text (stmt, first + 13),
-                                            (const char *) sqlite3_column_text (stmt, first + 14));
+  if (sqlite3_column_type (stmt, first + 12) != SQLITE_NULL)
+    change->parts = split_words ((const char *) sqlite3_column_text (stmt, first + 12));
+  if (sqlite3_column_type (stmt, first + 13) != SQLITE_NULL ||
+      sqlite3_column_type (stmt, first + 14) != SQLITE_NULL)
+    change->flags_delta = delta_from_columns ((const char *) sqlite3_column_text (stmt, first + 13),
+                                              (const char *) sqlite3_column_text (stmt, first + 14));
   return change;
 }
 
