@@ -748,11 +748,9 @@ collection_added (CairnObserver *observer,
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  /* Removed locally since, it may still hold notes to replay first. */
-  collection = cairn_resource_get_collection (resource, cairn_change_get_entity_id (change),
-                                              &error);
-  if (collection != NULL)
-    remote_id = new_collection_remote_id (self, collection, &error);
+  /* As at its creation: renamed or moved since, that is replayed next. */
+  collection = g_object_ref (cairn_change_get_collection (change));
+  remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)
     {
       report (resource, error, NULL, NULL);
@@ -843,16 +841,15 @@ relocate_collection (CairnObserver *observer,
 {
   CairnNotesResource *self = CAIRN_NOTES_RESOURCE (observer);
   CairnResource *resource = CAIRN_RESOURCE (observer);
-  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
   g_autoptr(CairnCollection) collection = NULL;
   g_autofree char *remote_id = NULL;
   g_autofree char *from = NULL;
   g_autofree char *to = NULL;
   g_autoptr(GError) error = NULL;
 
-  collection = cairn_store_get_collection (store, cairn_change_get_entity_id (change), &error);
-  if (collection != NULL)
-    from = collection_path (self, cairn_collection_get_remote_id (collection), &error);
+  /* Its name and parent of this change; a later change moves it on. */
+  collection = g_object_ref (cairn_change_get_collection (change));
+  from = collection_path (self, cairn_collection_get_remote_id (collection), &error);
   if (from != NULL)
     remote_id = new_collection_remote_id (self, collection, &error);
   if (remote_id == NULL)

@@ -23,7 +23,8 @@ struct _CairnChange
   char *name;
   char **parts;                  /* NULL for none */
   CairnFlagsDelta *flags_delta;  /* NULL for none */
-  CairnItem *item;  /* as at the change, set by a monitor with a fetch scope */
+  CairnItem *item;              /* as at the change, set by a monitor with a fetch scope */
+  CairnCollection *collection;  /* as at the change, set for a resource's replay */
 };
 
 CairnChange *_cairn_change_new  (void);

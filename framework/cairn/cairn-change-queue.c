@@ -119,6 +119,9 @@ unite_parts (CairnChange       *change,
   g_strfreev (change->parts);
   change->parts = g_strv_builder_end (builder);
   replace_string (&change->remote_id, later->remote_id);
+  /* A collection's entries carry its name of that change. */
+  if (change->entity_kind == CAIRN_ENTITY_COLLECTION)
+    replace_string (&change->name, later->name);
 }
 
 static void
@@ -195,6 +198,8 @@ chain_move (Queue       *queue,
       drop_slot (queue, indices, same);
       moved->revision = change->revision;
       moved->destination_id = change->destination_id;
+      if (change->entity_kind == CAIRN_ENTITY_COLLECTION)
+        replace_string (&moved->name, change->name);
       if (moved->collection_id != moved->destination_id)
         append_slot (queue, indices, moved);
       return;
@@ -202,6 +207,8 @@ chain_move (Queue       *queue,
 
   merged = edit_slot (queue, indices, same, change->revision);
   merged->destination_id = change->destination_id;
+  if (change->entity_kind == CAIRN_ENTITY_COLLECTION)
+    replace_string (&merged->name, change->name);
   if (merged->collection_id == merged->destination_id)
     drop_slot (queue, indices, same);
 }
@@ -223,6 +230,8 @@ queue_into_add (Queue       *queue,
       unite_parts (edit_slot (queue, indices, add, change->revision), change);
       return;
     }
+  if (change->entity_kind == CAIRN_ENTITY_COLLECTION)
+    replace_string (&edit_slot (queue, indices, add, change->revision)->name, change->name);
   if (change->operation != CAIRN_CHANGE_MOVE)
     return;
 

@@ -38,6 +38,8 @@ _cairn_change_copy (const CairnChange *change)
     copy->flags_delta = cairn_flags_delta_copy (change->flags_delta);
   if (change->item != NULL)
     copy->item = g_object_ref (change->item);
+  if (change->collection != NULL)
+    copy->collection = g_object_ref (change->collection);
 
   return copy;
 }
@@ -80,6 +82,7 @@ cairn_change_unref (CairnChange *change)
   g_strfreev (change->parts);
   g_clear_pointer (&change->flags_delta, cairn_flags_delta_free);
   g_clear_object (&change->item);
+  g_clear_object (&change->collection);
   g_slice_free (CairnChange, change);
 }
 
@@ -349,4 +352,26 @@ cairn_change_get_item (const CairnChange *change)
   g_return_val_if_fail (change != NULL, NULL);
 
   return change->item;
+}
+
+/**
+ * cairn_change_get_collection:
+ * @change: a #CairnChange
+ *
+ * The collection as it was at this change, for the collection changes a
+ * resource replays: its parent and name of that change, its other
+ * properties as the store has them, and the remote id known now. A
+ * collection removed since is made from what the change log knows of it.
+ *
+ * Returns: (transfer none) (nullable): the collection, or %NULL for other
+ *   changes and outside of a resource's replay
+ *
+ * Since: 0.1
+ */
+CairnCollection *
+cairn_change_get_collection (const CairnChange *change)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+
+  return change->collection;
 }

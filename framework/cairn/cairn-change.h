@@ -7,6 +7,7 @@
 
 #include <glib-object.h>
 
+#include "cairn-collection.h"
 #include "cairn-flags-delta.h"
 #include "cairn-item.h"
 #include "cairn-version-macros.h"
@@ -112,5 +113,7 @@ CAIRN_AVAILABLE_IN_ALL
 const CairnFlagsDelta *cairn_change_get_flags_delta    (const CairnChange *change);
 CAIRN_AVAILABLE_IN_ALL
 CairnItem             *cairn_change_get_item           (const CairnChange *change);
+CAIRN_AVAILABLE_IN_ALL
+CairnCollection       *cairn_change_get_collection     (const CairnChange *change);
 
 G_END_DECLS

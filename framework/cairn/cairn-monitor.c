@@ -1630,6 +1630,42 @@ _cairn_monitor_deliver_held (CairnMonitor *self)
   call_observer (self, priv->held);
 }
 
+/* Gives each collection change of @n its collection as it was at that
+ * change: a collection's change log entries carry its parent and name of
+ * the change; the rest, and the remote id known now, come from the store,
+ * or from the change for a collection removed since. */
+static gboolean
+load_collections (CairnMonitorPrivate  *priv,
+                  Notification         *n,
+                  GError              **error)
+{
+  for (guint i = 0; i < n->changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (n->changes, i);
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(CairnCollection) collection = NULL;
+
+      collection = cairn_store_get_collection (priv->store, change->entity_id, &local_error);
+      if (collection == NULL)
+        {
+          if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          collection = cairn_collection_new (change->resource, 0, change->name);
+          cairn_collection_set_id (collection, change->entity_id);
+          cairn_collection_set_remote_id (collection, change->remote_id);
+        }
+      cairn_collection_set_parent_id (collection, change->operation == CAIRN_CHANGE_MOVE ?
+                                                  change->destination_id : change->collection_id);
+      if (change->name != NULL)
+        cairn_collection_set_name (collection, change->name);
+      g_set_object (&change->collection, collection);
+    }
+  return TRUE;
+}
+
 /* Reads the held notification's items as they were at their changes,
  * now rather than when the range was read: a resource may hold it for
  * long. Returns %FALSE without @error set if every item is gone since:
@@ -1645,6 +1681,9 @@ _cairn_monitor_load_held (CairnMonitor  *self,
 
   g_return_val_if_fail (priv->held != NULL, FALSE);
 
+  if (cairn_change_get_entity_kind (g_ptr_array_index (priv->held->changes, 0)) ==
+      CAIRN_ENTITY_COLLECTION)
+    return load_collections (priv, priv->held, error);
   if (priv->fetch_scope == NULL || !carries_item (priv->held->signal))
     return TRUE;
   data = read_data_new (self);

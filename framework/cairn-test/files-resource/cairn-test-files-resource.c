@@ -660,11 +660,9 @@ collection_added (CairnObserver *observer,
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
-  /* Removed locally since, it may still hold items to replay first. */
-  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
-                                              cairn_change_get_entity_id (change), &error);
-  if (collection != NULL)
-    remote_id = wanted_remote_id (self, collection, &error);
+  /* As at its creation: renamed or moved since, that is replayed next. */
+  collection = g_object_ref (cairn_change_get_collection (change));
+  remote_id = wanted_remote_id (self, collection, &error);
   if (remote_id != NULL)
     {
       path = g_build_filename (self->path, remote_id, NULL);
@@ -722,10 +720,10 @@ relocate (CairnTestFilesResource *self,
   g_autoptr(GError) error = NULL;
   const char *old_remote_id;
 
-  collection = cairn_store_get_collection (store, cairn_change_get_entity_id (change), &error);
-  if (collection != NULL)
-    remote_id = wanted_remote_id (self, collection, &error);
-  old_remote_id = collection ? cairn_collection_get_remote_id (collection) : NULL;
+  /* Its name and parent of this change; a later change moves it on. */
+  collection = g_object_ref (cairn_change_get_collection (change));
+  remote_id = wanted_remote_id (self, collection, &error);
+  old_remote_id = cairn_collection_get_remote_id (collection);
   if (remote_id != NULL && g_strcmp0 (old_remote_id, remote_id) != 0 &&
       check_remote_id (old_remote_id, &error))
     {
