@@ -2469,6 +2469,138 @@ cairn_resource_replay_is_retry (CairnResource *self)
   return recorder != NULL && _cairn_monitor_get_held_attempted (CAIRN_MONITOR (recorder));
 }
 
+typedef struct
+{
+  CairnResource *self;
+  GArray *ids;
+  GPtrArray *remote_ids;  /* the new one of each of @ids */
+} Relocation;
+
+static gboolean
+relocate_remote_ids (CairnTransaction  *transaction,
+                     gpointer           user_data,
+                     GError           **error)
+{
+  Relocation *relocation = user_data;
+  guint64 revision = recorder_revision (relocation->self);
+
+  for (guint i = 0; i < relocation->ids->len; i++)
+    {
+      guint64 id = g_array_index (relocation->ids, guint64, i);
+      const char *remote_id = g_ptr_array_index (relocation->remote_ids, i);
+      g_autoptr(GError) local_error = NULL;
+
+      if (!_cairn_transaction_set_remote_ids (transaction, CAIRN_ENTITY_COLLECTION, id, remote_id,
+                                              NULL, &local_error) &&
+          !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (!_cairn_transaction_lend_remote_id (transaction, CAIRN_ENTITY_COLLECTION, id,
+                                              revision == G_MAXUINT64 ? 0 : revision, remote_id,
+                                              error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The resource's collections, and those removed locally whose removal is
+ * not replayed yet, as the backend has them. */
+static GPtrArray *
+list_known_collections (CairnResource  *self,
+                        GError        **error)
+{
+  g_autoptr(GPtrArray) collections = NULL;
+  g_autoptr(GPtrArray) pending = NULL;
+  guint64 revision = recorder_revision (self);
+
+  collections = cairn_store_list_collections (get_store (self), get_id (self), error);
+  if (collections == NULL)
+    return NULL;
+  pending = cairn_store_get_changes_since (get_store (self), revision == G_MAXUINT64 ? 0 : revision,
+                                           0, error);
+  if (pending == NULL)
+    return NULL;
+  for (guint i = 0; i < pending->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (pending, i);
+      CairnCollection *removed;
+
+      if (cairn_change_get_entity_kind (change) != CAIRN_ENTITY_COLLECTION ||
+          cairn_change_get_operation (change) != CAIRN_CHANGE_REMOVE ||
+          g_strcmp0 (cairn_change_get_resource (change), get_id (self)) != 0)
+        continue;
+      removed = cairn_resource_get_collection (self, cairn_change_get_entity_id (change), NULL);
+      if (removed != NULL)
+        g_ptr_array_add (collections, removed);
+    }
+  return g_steal_pointer (&collections);
+}
+
+/**
+ * cairn_resource_relocate_collections:
+ * @self: a #CairnResource
+ * @old_prefix: where a replayed rename or move of a collection took it
+ *   from, as the start of remote ids, such as a path
+ * @new_prefix: where it took it to
+ * @error: return location for an error
+ *
+ * For resources whose remote ids are paths: a collection renamed or moved
+ * in the backend takes the collections below it along. Every collection
+ * of the resource whose remote id is @old_prefix, a `/` and more, in the
+ * store or removed locally and not replayed yet, gets @new_prefix instead,
+ * in the store and in its changes not replayed yet, so that they find it
+ * where the backend has it. The write has the resource's origin and is
+ * not replayed.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_resource_relocate_collections (CairnResource  *self,
+                                     const char     *old_prefix,
+                                     const char     *new_prefix,
+                                     GError        **error)
+{
+  g_autoptr(GPtrArray) known = NULL;
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GPtrArray) remote_ids = g_ptr_array_new_with_free_func (g_free);
+  Relocation relocation = { self, ids, remote_ids };
+  gsize length;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), FALSE);
+  g_return_val_if_fail (old_prefix != NULL && new_prefix != NULL, FALSE);
+
+  known = list_known_collections (self, error);
+  if (known == NULL)
+    return FALSE;
+  length = strlen (old_prefix);
+  for (guint i = 0; i < known->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (known, i);
+      const char *remote_id = cairn_collection_get_remote_id (collection);
+      guint64 id = cairn_collection_get_id (collection);
+
+      if (remote_id == NULL || !g_str_has_prefix (remote_id, old_prefix) ||
+          remote_id[length] != '/')
+        continue;
+      g_array_append_val (ids, id);
+      g_ptr_array_add (remote_ids, g_strconcat (new_prefix, remote_id + length, NULL));
+    }
+  if (ids->len == 0)
+    return TRUE;
+  if (!cairn_store_write_sync (get_store (self), relocate_remote_ids, &relocation, NULL, NULL,
+                               error))
+    return FALSE;
+  for (guint i = 0; i < ids->len; i++)
+    _cairn_monitor_lend_remote_id (CAIRN_MONITOR (get_recorder (self)), CAIRN_ENTITY_COLLECTION,
+                                   g_array_index (ids, guint64, i),
+                                   g_ptr_array_index (remote_ids, i));
+  return TRUE;
+}
+
 /**
  * cairn_resource_get_collection:
  * @self: a #CairnResource

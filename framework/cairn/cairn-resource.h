@@ -236,6 +236,11 @@ void                 cairn_resource_report_bad_credentials   (CairnResource     
 CAIRN_AVAILABLE_IN_ALL
 gboolean         cairn_resource_replay_is_retry (CairnResource  *self);
 CAIRN_AVAILABLE_IN_ALL
+gboolean         cairn_resource_relocate_collections (CairnResource  *self,
+                                                      const char     *old_prefix,
+                                                      const char     *new_prefix,
+                                                      GError        **error);
+CAIRN_AVAILABLE_IN_ALL
 CairnCollection *cairn_resource_get_collection (CairnResource  *self,
                                                 guint64         collection_id,
                                                 GError        **error);

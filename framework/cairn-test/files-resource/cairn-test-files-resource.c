@@ -216,17 +216,29 @@ check_remote_id (const char  *remote_id,
 }
 
 /* The directory of collection @id as the store knows it now. */
+/* The remote id of folder @id where the backend has it now, also when it
+ * was removed locally (cairn_resource_get_collection()). */
 static char *
-folder_path (CairnTestFilesResource  *self,
-             guint64                  id,
-             GError                 **error)
+folder_remote_id (CairnTestFilesResource  *self,
+                  guint64                  id,
+                  GError                 **error)
 {
   g_autoptr(CairnCollection) collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
                                                                         id, error);
 
   if (collection == NULL || !check_remote_id (cairn_collection_get_remote_id (collection), error))
     return NULL;
-  return g_build_filename (self->path, cairn_collection_get_remote_id (collection), NULL);
+  return g_strdup (cairn_collection_get_remote_id (collection));
+}
+
+static char *
+folder_path (CairnTestFilesResource  *self,
+             guint64                  id,
+             GError                 **error)
+{
+  g_autofree char *remote_id = folder_remote_id (self, id, error);
+
+  return remote_id != NULL ? g_build_filename (self->path, remote_id, NULL) : NULL;
 }
 
 /* The remote id collection @collection should have: its parent's and its
@@ -236,7 +248,7 @@ wanted_remote_id (CairnTestFilesResource  *self,
                   CairnCollection         *collection,
                   GError                 **error)
 {
-  g_autoptr(CairnCollection) parent = NULL;
+  g_autofree char *parent = NULL;
   const char *name = cairn_collection_get_name (collection);
 
   if (strchr (name, '/') != NULL || !check_remote_id (name, error))
@@ -248,11 +260,10 @@ wanted_remote_id (CairnTestFilesResource  *self,
     }
   if (cairn_collection_get_parent_id (collection) == 0)
     return g_strdup (name);
-  parent = cairn_resource_get_collection (CAIRN_RESOURCE (self),
-                                          cairn_collection_get_parent_id (collection), error);
-  if (parent == NULL || !check_remote_id (cairn_collection_get_remote_id (parent), error))
+  parent = folder_remote_id (self, cairn_collection_get_parent_id (collection), error);
+  if (parent == NULL)
     return NULL;
-  return g_strconcat (cairn_collection_get_remote_id (parent), "/", name, NULL);
+  return g_strconcat (parent, "/", name, NULL);
 }
 
 /* Reading the backend, in worker threads */
@@ -672,74 +683,35 @@ collection_added (CairnObserver *observer,
   report (CAIRN_RESOURCE (self), error, remote_id, NULL);
 }
 
-typedef struct
-{
-  GPtrArray *collections;
-  const char *from;
-  const char *to;
-} Relocation;
-
-/* The folders inside a renamed or moved one have new paths too: their
- * remote ids follow, in a write of our own origin, never replayed. */
-static gboolean
-relocate_inner_folders (CairnTransaction  *transaction,
-                        gpointer           user_data,
-                        GError           **error)
-{
-  Relocation *relocation = user_data;
-  gsize length = strlen (relocation->from);
-
-  for (guint i = 0; i < relocation->collections->len; i++)
-    {
-      CairnCollection *collection = g_ptr_array_index (relocation->collections, i);
-      const char *remote_id = cairn_collection_get_remote_id (collection);
-      g_autofree char *moved = NULL;
-
-      if (remote_id == NULL || !g_str_has_prefix (remote_id, relocation->from) ||
-          remote_id[length] != '/')
-        continue;
-      moved = g_strconcat (relocation->to, remote_id + length, NULL);
-      cairn_collection_set_remote_id (collection, moved);
-      if (!cairn_transaction_modify_collection (transaction, collection, 0, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /* A rename or a move: the directory goes where the store has it now. */
 static void
 relocate (CairnTestFilesResource *self,
           CairnChange            *change)
 {
-  CairnStore *store = get_store (self);
   g_autoptr(CairnCollection) collection = NULL;
-  g_autoptr(GPtrArray) collections = NULL;
   g_autofree char *remote_id = NULL;
   g_autofree char *from = NULL;
   g_autofree char *to = NULL;
+  g_autofree char *old_remote_id = NULL;
   g_autoptr(GError) error = NULL;
-  const char *old_remote_id;
 
-  /* Its name and parent of this change; a later change moves it on. */
+  /* From where the backend has it now, to where its name and parent of
+   * this change put it; a later change moves it on. */
   collection = g_object_ref (cairn_change_get_collection (change));
   remote_id = wanted_remote_id (self, collection, &error);
-  old_remote_id = cairn_collection_get_remote_id (collection);
-  if (remote_id != NULL && g_strcmp0 (old_remote_id, remote_id) != 0 &&
-      check_remote_id (old_remote_id, &error))
+  if (remote_id != NULL)
+    old_remote_id = folder_remote_id (self, cairn_change_get_entity_id (change), &error);
+  if (old_remote_id != NULL && strcmp (old_remote_id, remote_id) != 0)
     {
-      Relocation relocation = { NULL, old_remote_id, remote_id };
-
       from = g_build_filename (self->path, old_remote_id, NULL);
       to = g_build_filename (self->path, remote_id, NULL);
       if (g_rename (from, to) != 0 &&
           !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
         errno_error (&error, "rename", from);
+      /* The folders inside went along. */
       if (error == NULL)
-        collections = cairn_store_list_collections (store, cairn_agent_get_id (CAIRN_AGENT (self)),
-                                                    &error);
-      relocation.collections = collections;
-      if (collections != NULL)
-        cairn_store_write_sync (store, relocate_inner_folders, &relocation, NULL, NULL, &error);
+        cairn_resource_relocate_collections (CAIRN_RESOURCE (self), old_remote_id, remote_id,
+                                             &error);
     }
   report (CAIRN_RESOURCE (self), error, error ? NULL : remote_id, NULL);
 }
