@@ -994,6 +994,49 @@ START_TEST (test_replay_retry)
 }
 END_TEST
 
+static gboolean
+delete_collection (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  return cairn_transaction_delete_collection (transaction, *(guint64 *) user_data, error);
+}
+
+/* Relocating folders renames those below the old path, in the store and,
+ * for one removed locally, in its pending removal; nothing else. */
+START_TEST (test_relocate_collections)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnCollection) year = NULL;
+  g_autoptr(CairnCollection) removed = NULL;
+  g_autoptr(CairnCollection) moved = NULL;
+  guint64 year_id;
+  GError *error = NULL;
+
+  synchronize (resource);
+  year = find_collection ("work/2026");
+  year_id = cairn_collection_get_id (year);
+  ck_assert (cairn_resource_relocate_collections (resource, "work", "job", &error));
+  assert_no_error (error);
+  work = find_collection ("work");
+  ck_assert_ptr_nonnull (work);
+  moved = cairn_store_get_collection (client, year_id, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_collection_get_remote_id (moved), "job/2026");
+
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), FALSE);
+  ck_assert (cairn_store_write_sync (client, delete_collection, &year_id, NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_resource_relocate_collections (resource, "job", "task", &error));
+  assert_no_error (error);
+  removed = cairn_resource_get_collection (resource, year_id, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_collection_get_remote_id (removed), "task/2026");
+  stop_resource (resource);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1011,6 +1054,7 @@ main (void)
     { "replay", test_unsupported_change_fails },
     { "replay", test_change_log_unreadable },
     { "replay", test_replay_retry },
+    { "replay", test_relocate_collections },
     { "parts", test_retrieve_items_not_supported },
   };
 
