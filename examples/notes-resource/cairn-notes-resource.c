@@ -527,6 +527,12 @@ report (CairnResource *resource,
 {
   if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
     cairn_resource_change_replayed (resource, NULL, NULL);
+  /* The text's payload file was replaced by a later edit while we read
+   * it: delivered again, the change comes with the text stored now. */
+  else if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO))
+    cairn_resource_change_failed (resource,
+                                  &(GError) { CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                                              error->message });
   else if (error != NULL)
     cairn_resource_change_failed (resource, error);
   else

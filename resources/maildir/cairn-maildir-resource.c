@@ -1473,12 +1473,12 @@ collection_added (CairnObserver *observer,
   g_autofree char *root = NULL;
   g_autoptr(GError) error = NULL;
 
-  /* Removed locally since, it is still created where it was last: items
-   * moved into it, or out of it again, are moved on disk as they were,
-   * and its removal follows. */
+  /* Created with its name and parent of this change, also when renamed,
+   * moved or removed locally since: items moved into it, or out of it
+   * again, are moved on disk as they were, its later changes follow, and
+   * a creation repeated after a crash makes the same folder. */
   if (check_writable (self, &error) && (root = canonical_root (self, &error)) != NULL)
-    collection = cairn_resource_get_collection (CAIRN_RESOURCE (self),
-                                                cairn_change_get_entity_id (change), &error);
+    collection = g_object_ref (cairn_change_get_collection (change));
   if (collection != NULL)
     remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (collection),
                                  cairn_collection_get_name (collection), &error);
