@@ -305,6 +305,7 @@ START_TEST (test_open_read_only_folder)
       g_autoptr(CairnStore) made = cairn_store_open (stores[i], NULL, &error);
 
       assert_no_error (error);
+      ck_assert_ptr_nonnull (made);
     }
   ck_assert_int_eq (g_chmod (tmpdir, 0755), 0);
   ck_assert_int_eq (g_chmod (folder, 0555), 0);

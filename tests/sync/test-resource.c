@@ -909,7 +909,6 @@ static void
 damage_change_log (void)
 {
   const char *path = cairn_test_environment_get_store_path (environment);
-  g_autoptr(GError) error = NULL;
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
   gint64 root, page_size;
