@@ -153,8 +153,9 @@ _cairn_item_sync_new (CairnStore      *store,
   self->recorder_revision = recorder_revision;
   if (!cairn_store_get_revision (store, &self->start_revision, error))
     return NULL;
-  self->pending = _cairn_store_list_pending_items (store, recorder_revision, resource,
-                                                   cairn_store_get_origin (store), error);
+  self->pending = _cairn_store_list_pending_entities (store, CAIRN_ENTITY_ITEM, recorder_revision,
+                                                      resource, cairn_store_get_origin (store),
+                                                      error);
   if (self->pending == NULL)
     return NULL;
   self->leaving = _cairn_store_list_leaving_remote_ids (store, recorder_revision, resource,
@@ -511,8 +512,9 @@ remove_ids (CairnItemSync  *self,
 
   if (ids->len == 0)
     return TRUE;
-  pending = _cairn_store_list_pending_items (self->store, self->recorder_revision, self->resource,
-                                             cairn_store_get_origin (self->store), error);
+  pending = _cairn_store_list_pending_entities (self->store, CAIRN_ENTITY_ITEM,
+                                                self->recorder_revision, self->resource,
+                                                cairn_store_get_origin (self->store), error);
   if (pending == NULL)
     return FALSE;
 

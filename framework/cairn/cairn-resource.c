@@ -1259,6 +1259,7 @@ merge_tree (CairnTransaction  *transaction,
 {
   TreeMerge *merge = user_data;
   const char *resource = get_id (merge->self);
+  g_autoptr(GHashTable) pending = NULL;
   g_autoptr(GPtrArray) stored = NULL;
   g_autoptr(GHashTable) by_remote_id = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) resolved = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
@@ -1270,6 +1271,14 @@ merge_tree (CairnTransaction  *transaction,
   g_ptr_array_set_free_func (waiting, NULL);
   stored = cairn_store_list_collections (get_store (merge->self), resource, error);
   if (stored == NULL)
+    return FALSE;
+  /* Collections renamed, moved or removed locally and not replayed yet
+   * are where the backend lists them only until the replay. */
+  pending = _cairn_store_list_pending_entities (get_store (merge->self), CAIRN_ENTITY_COLLECTION,
+                                                recorder_revision (merge->self), resource,
+                                                cairn_store_get_origin (get_store (merge->self)),
+                                                error);
+  if (pending == NULL)
     return FALSE;
   for (guint i = 0; i < stored->len; i++)
     {
@@ -1318,6 +1327,11 @@ merge_tree (CairnTransaction  *transaction,
               if (!cairn_transaction_create_collection (transaction, incoming, error))
                 return FALSE;
               id = cairn_collection_get_id (incoming);
+            }
+          else if (g_hash_table_contains (pending, &(guint64) { cairn_collection_get_id (known) }))
+            {
+              id = cairn_collection_get_id (known);
+              g_hash_table_remove (by_remote_id, remote_id);
             }
           else
             {
@@ -1368,7 +1382,8 @@ merge_tree (CairnTransaction  *transaction,
       guint64 id = cairn_collection_get_id (collection);
 
       if (remote_id != NULL && !cairn_collection_get_virtual (collection) &&
-          g_hash_table_lookup (by_remote_id, remote_id) == collection)
+          g_hash_table_lookup (by_remote_id, remote_id) == collection &&
+          !g_hash_table_contains (pending, &id))
         g_array_append_val (removed, id);
     }
   for (guint i = 0; i < removed->len; i++)

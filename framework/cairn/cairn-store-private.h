@@ -60,11 +60,12 @@ gboolean         _cairn_store_count_pending_changes (CairnStore  *self,
                                                      const char  *origin,
                                                      guint64     *count,
                                                      GError     **error);
-GHashTable      *_cairn_store_list_pending_items    (CairnStore  *self,
-                                                     guint64      revision,
-                                                     const char  *resource,
-                                                     const char  *origin,
-                                                     GError     **error);
+GHashTable      *_cairn_store_list_pending_entities (CairnStore       *self,
+                                                     CairnEntityKind   kind,
+                                                     guint64           revision,
+                                                     const char       *resource,
+                                                     const char       *origin,
+                                                     GError          **error);
 GHashTable      *_cairn_store_list_leaving_remote_ids (CairnStore  *self,
                                                        guint64      revision,
                                                        const char  *resource,

@@ -2794,11 +2794,12 @@ _cairn_store_count_pending_changes (CairnStore  *self,
  * or with a failed change kept for @resource: a sync leaves them alone.
  * Returns a set of guint64 ids. */
 GHashTable *
-_cairn_store_list_pending_items (CairnStore  *self,
-                                 guint64      revision,
-                                 const char  *resource,
-                                 const char  *origin,
-                                 GError     **error)
+_cairn_store_list_pending_entities (CairnStore       *self,
+                                    CairnEntityKind   kind,
+                                    guint64           revision,
+                                    const char       *resource,
+                                    const char       *origin,
+                                    GError          **error)
 {
   g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
   g_autoptr(CairnStatement) stmt = NULL;
@@ -2819,9 +2820,9 @@ _cairn_store_list_pending_items (CairnStore  *self,
   sqlite3_bind_int64 (stmt, 1, revision);
   _cairn_bind_text (stmt, 2, resource);
   _cairn_bind_text (stmt, 3, origin);
-  sqlite3_bind_int (stmt, 4, CAIRN_ENTITY_ITEM);
+  sqlite3_bind_int (stmt, 4, kind);
   _cairn_bind_text (stmt, 5, resource);
-  sqlite3_bind_int (stmt, 6, CAIRN_ENTITY_ITEM);
+  sqlite3_bind_int (stmt, 6, kind);
 
   while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
     {

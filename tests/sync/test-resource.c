@@ -1036,6 +1036,37 @@ START_TEST (test_relocate_collections)
 }
 END_TEST
 
+static gboolean
+rename_collection (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  return cairn_transaction_modify_collection (transaction, user_data, 0, error);
+}
+
+/* A sync leaves a folder renamed locally as it is while the rename is
+ * not replayed: here it is refused, so it stays a failed change. */
+START_TEST (test_sync_keeps_local_rename)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnCollection) after = NULL;
+  GError *error = NULL;
+
+  synchronize (resource);
+  work = find_collection ("work");
+  cairn_collection_set_name (work, "job");
+  ck_assert (cairn_store_write_sync (client, rename_collection, work, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed (resource);
+  synchronize (resource);
+  after = find_collection ("work");
+  ck_assert_str_eq (cairn_collection_get_name (after), "job");
+  ck_assert_uint_eq (count_items ("work"), 2);
+  stop_resource (resource);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1054,6 +1085,7 @@ main (void)
     { "replay", test_change_log_unreadable },
     { "replay", test_replay_retry },
     { "replay", test_relocate_collections },
+    { "sync", test_sync_keeps_local_rename },
     { "parts", test_retrieve_items_not_supported },
   };
 
