@@ -614,6 +614,7 @@ typedef struct
   CairnChange *change;
   const char *remote_id;
   const char *remote_revision;
+  guint64 since;  /* the change log entries to lend @remote_id to come after it */
 } RemoteIds;
 
 static gboolean
@@ -636,12 +637,14 @@ store_remote_ids (CairnTransaction  *transaction,
           return FALSE;
         }
     }
+  /* From the start of the range: a merged change has the revision of the
+   * last change it took in, and a move made before that but delivered
+   * after it must find the entity too. */
   return ids->remote_id == NULL ||
          _cairn_transaction_lend_remote_id (transaction,
                                             cairn_change_get_entity_kind (ids->change),
                                             cairn_change_get_entity_id (ids->change),
-                                            cairn_change_get_revision (ids->change),
-                                            ids->remote_id, error);
+                                            ids->since, ids->remote_id, error);
 }
 
 static void
@@ -650,7 +653,8 @@ apply_replayed (CairnResource *self,
                 Outcome       *outcome)
 {
   CairnChange *change = g_ptr_array_index (changes, 0);
-  RemoteIds ids = { change, outcome->remote_id, outcome->remote_revision };
+  RemoteIds ids = { change, outcome->remote_id, outcome->remote_revision,
+                    MIN (recorder_revision (self), cairn_change_get_revision (change)) };
   CairnEntityKind kind = cairn_change_get_entity_kind (change);
   g_autoptr(GError) error = NULL;
 
