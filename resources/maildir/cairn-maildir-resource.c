@@ -1433,7 +1433,6 @@ item_removed (CairnObserver *observer,
     maildir = folder_path (self, collection_id, &error);
   if (maildir != NULL)
     current = locate (self, collection_id, maildir, uid, NULL);
-  /* Gone already is what we want. */
   if (current != NULL)
     {
       g_autofree char *path = g_build_filename (maildir, current, NULL);
@@ -1443,6 +1442,11 @@ item_removed (CairnObserver *observer,
       else
         index_set (self, collection_id, uid, NULL);
     }
+  /* Gone already is what we want; unless an edit killed before it
+   * reported replaced it by a message of a name nobody knows. */
+  else if (maildir != NULL)
+    remove_attempts (self, collection_id, maildir, cairn_change_get_entity_id (change), NULL,
+                     &error);
   report (CAIRN_RESOURCE (self), error, NULL, NULL);
 }
 
