@@ -22,18 +22,60 @@
 typedef struct
 {
   GPtrArray *slots;     /* CairnChange, NULL once dropped */
-  GHashTable *entities; /* key -> GArray of slot indices */
+  GHashTable *entities; /* Entity, key and value */
 } Queue;
 
-static char *
-entity_key (const CairnChange *change)
+/* An entity with pending changes: a relation is its two items and type.
+ * The type points into a change of the coalesced array, which outlives
+ * the queue. */
+typedef struct
 {
-  if (change->entity_kind == CAIRN_ENTITY_RELATION)
-    return g_strdup_printf ("%d:%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%s",
-                            change->entity_kind, change->entity_id, change->related_id,
-                            change->name ? change->name : "");
+  CairnEntityKind kind;
+  guint64 id;
+  guint64 related_id;
+  const char *name;
+  GArray *indices;      /* its slots */
+} Entity;
 
-  return g_strdup_printf ("%d:%" G_GUINT64_FORMAT, change->entity_kind, change->entity_id);
+static guint
+entity_hash (gconstpointer key)
+{
+  const Entity *entity = key;
+
+  return g_int64_hash (&entity->id) ^ (entity->kind * 31) ^
+         (entity->kind == CAIRN_ENTITY_RELATION ?
+          g_int64_hash (&entity->related_id) ^ g_str_hash (entity->name ? entity->name : "") : 0);
+}
+
+static gboolean
+entity_equal (gconstpointer a,
+              gconstpointer b)
+{
+  const Entity *x = a, *y = b;
+
+  return x->kind == y->kind && x->id == y->id &&
+         (x->kind != CAIRN_ENTITY_RELATION ||
+          (x->related_id == y->related_id && g_strcmp0 (x->name, y->name) == 0));
+}
+
+static void
+entity_free (Entity *entity)
+{
+  g_array_unref (entity->indices);
+  g_free (entity);
+}
+
+static GArray *
+find_entity (Queue           *queue,
+             CairnEntityKind  kind,
+             guint64          id,
+             guint64          related_id,
+             const char      *name)
+{
+  Entity key = { kind, id, related_id, name, NULL };
+  Entity *entity = g_hash_table_lookup (queue->entities, &key);
+
+  return entity != NULL ? entity->indices : NULL;
 }
 
 static guint
@@ -172,8 +214,7 @@ created_after (Queue   *queue,
                guint64  id,
                guint    slot)
 {
-  g_autofree char *key = g_strdup_printf ("%d:%" G_GUINT64_FORMAT, CAIRN_ENTITY_COLLECTION, id);
-  GArray *indices = g_hash_table_lookup (queue->entities, key);
+  GArray *indices = find_entity (queue, CAIRN_ENTITY_COLLECTION, id, 0, NULL);
   int add = indices != NULL ? find_slot (queue, indices, CAIRN_CHANGE_ADD) : -1;
 
   return add >= 0 && g_array_index (indices, guint, add) > slot;
@@ -329,22 +370,28 @@ _cairn_coalesce_changes (GPtrArray *changes)
   GPtrArray *result = g_ptr_array_new_full (changes->len, (GDestroyNotify) cairn_change_unref);
 
   queue.slots = g_ptr_array_new_full (changes->len, NULL);
-  queue.entities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify) g_array_unref);
+  queue.entities = g_hash_table_new_full (entity_hash, entity_equal,
+                                          (GDestroyNotify) entity_free, NULL);
 
   for (guint i = 0; i < changes->len; i++)
     {
       CairnChange *change = g_ptr_array_index (changes, i);
-      char *key = entity_key (change);
-      GArray *indices = g_hash_table_lookup (queue.entities, key);
+      gboolean relation = change->entity_kind == CAIRN_ENTITY_RELATION;
+      GArray *indices = find_entity (&queue, change->entity_kind, change->entity_id,
+                                     relation ? change->related_id : 0,
+                                     relation ? change->name : NULL);
 
       if (indices == NULL)
         {
-          indices = g_array_new (FALSE, FALSE, sizeof (guint));
-          g_hash_table_insert (queue.entities, key, indices);
+          Entity *entity = g_new (Entity, 1);
+
+          entity->kind = change->entity_kind;
+          entity->id = change->entity_id;
+          entity->related_id = relation ? change->related_id : 0;
+          entity->name = relation ? change->name : NULL;
+          entity->indices = indices = g_array_new (FALSE, FALSE, sizeof (guint));
+          g_hash_table_add (queue.entities, entity);
         }
-      else
-        g_free (key);
 
       queue_change (&queue, indices, change);
     }
