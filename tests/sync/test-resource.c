@@ -23,6 +23,8 @@ static gboolean backend_refuses;
 /* Fail the next edit transiently; and what each edit's replay was told. */
 static gboolean backend_busy_once;
 static GString *replay_retries;
+/* The collections the resource's collection callbacks were handed. */
+static GString *collections_seen;
 static gboolean backend_merge_by_gid;
 /* A folder whose notes cannot be read, and whether the folder list can. */
 static const char *backend_broken_folder;
@@ -261,10 +263,56 @@ item_changed (CairnObserver      *observer,
 }
 
 static void
+record_collection (const char  *what,
+                   CairnChange *change)
+{
+  CairnCollection *collection = cairn_change_get_collection (change);
+
+  g_string_append_printf (collections_seen, "%s %s in %" G_GUINT64_FORMAT ";", what,
+                          cairn_collection_get_name (collection),
+                          cairn_collection_get_parent_id (collection));
+}
+
+/* A folder is created with its remote id its name under its parent's. */
+static void
+collection_added (CairnObserver *observer,
+                  CairnMonitor  *monitor,
+                  CairnChange   *change)
+{
+  CairnCollection *collection = cairn_change_get_collection (change);
+  g_autoptr(CairnCollection) parent = NULL;
+  g_autofree char *remote_id = NULL;
+
+  record_collection ("added", change);
+  parent = cairn_resource_get_collection (CAIRN_RESOURCE (observer),
+                                          cairn_collection_get_parent_id (collection), NULL);
+  remote_id = g_strconcat (parent ? cairn_collection_get_remote_id (parent) : "", "/",
+                           cairn_collection_get_name (collection), NULL);
+  g_hash_table_insert (backend_folders, g_strdup (remote_id),
+                       g_strdup (parent ? cairn_collection_get_remote_id (parent) : ""));
+  cairn_resource_change_replayed (CAIRN_RESOURCE (observer), remote_id, NULL);
+}
+
+/* The backend cannot rename folders. */
+static void
+collection_changed (CairnObserver      *observer,
+                    CairnMonitor       *monitor,
+                    CairnChange        *change,
+                    const char * const *parts)
+{
+  record_collection ("changed", change);
+  cairn_resource_change_failed (CAIRN_RESOURCE (observer),
+                                &(GError) { CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                                            (char *) "Folders cannot be renamed" });
+}
+
+static void
 memory_resource_observer_init (CairnObserverInterface *iface)
 {
   iface->item_added = item_added;
   iface->item_changed = item_changed;
+  iface->collection_added = collection_added;
+  iface->collection_changed = collection_changed;
 }
 
 static void
@@ -471,6 +519,7 @@ setup (void)
   backend_refuses = FALSE;
   backend_busy_once = FALSE;
   replay_retries = g_string_new (NULL);
+  collections_seen = g_string_new (NULL);
   backend_merge_by_gid = FALSE;
   backend_broken_folder = NULL;
   backend_missing = FALSE;
@@ -491,6 +540,7 @@ teardown (void)
   g_clear_pointer (&backend_notes, g_hash_table_unref);
   g_clear_pointer (&stored_in_work, g_hash_table_unref);
   g_string_free (g_steal_pointer (&replay_retries), TRUE);
+  g_string_free (g_steal_pointer (&collections_seen), TRUE);
 }
 
 START_TEST (test_sync_merges_tree_and_items)
@@ -1067,6 +1117,50 @@ START_TEST (test_sync_keeps_local_rename)
 }
 END_TEST
 
+static gboolean
+create_collection (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  return cairn_transaction_create_collection (transaction, user_data, error);
+}
+
+/* Collection callbacks get the collection as it was at each change: a
+ * folder created and then renamed while the resource was offline is
+ * created under its last name (one change); renamed once the creation is
+ * replayed, the rename comes with the new name. */
+START_TEST (test_collection_as_at_change)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnCollection) made = NULL;
+  g_autofree char *expected = NULL;
+  GError *error = NULL;
+
+  synchronize (resource);
+  work = find_collection ("work");
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), FALSE);
+  made = cairn_collection_new ("memory", cairn_collection_get_id (work), "draft");
+  ck_assert (cairn_store_write_sync (client, create_collection, made, NULL, NULL, &error));
+  cairn_collection_set_name (made, "plans");
+  ck_assert (cairn_store_write_sync (client, rename_collection, made, NULL, NULL, &error));
+  assert_no_error (error);
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), TRUE);
+  wait_replayed (resource);
+  ck_assert (g_hash_table_contains (backend_folders, "work/plans"));
+
+  cairn_collection_set_name (made, "ideas");
+  ck_assert (cairn_store_write_sync (client, rename_collection, made, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed (resource);
+  expected = g_strdup_printf ("added plans in %" G_GUINT64_FORMAT ";changed ideas in %"
+                              G_GUINT64_FORMAT ";", cairn_collection_get_id (work),
+                              cairn_collection_get_id (work));
+  ck_assert_str_eq (collections_seen->str, expected);
+  stop_resource (resource);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1086,6 +1180,7 @@ main (void)
     { "replay", test_replay_retry },
     { "replay", test_relocate_collections },
     { "sync", test_sync_keeps_local_rename },
+    { "replay", test_collection_as_at_change },
     { "parts", test_retrieve_items_not_supported },
   };
 
