@@ -234,15 +234,15 @@ void                 cairn_resource_report_bad_credentials   (CairnResource     
                                                               const char           *message);
 
 CAIRN_AVAILABLE_IN_ALL
-gboolean         cairn_resource_replay_is_retry (CairnResource  *self);
+gboolean             cairn_resource_replay_is_retry          (CairnResource        *self);
 CAIRN_AVAILABLE_IN_ALL
-gboolean         cairn_resource_relocate_collections (CairnResource  *self,
-                                                      const char     *old_prefix,
-                                                      const char     *new_prefix,
-                                                      GError        **error);
+CairnCollection     *cairn_resource_get_collection           (CairnResource        *self,
+                                                              guint64               collection_id,
+                                                              GError              **error);
 CAIRN_AVAILABLE_IN_ALL
-CairnCollection *cairn_resource_get_collection (CairnResource  *self,
-                                                guint64         collection_id,
-                                                GError        **error);
+gboolean             cairn_resource_relocate_collections     (CairnResource        *self,
+                                                              const char           *old_prefix,
+                                                              const char           *new_prefix,
+                                                              GError              **error);
 
 G_END_DECLS
