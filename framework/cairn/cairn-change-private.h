@@ -29,5 +29,6 @@ struct _CairnChange
 
 CairnChange *_cairn_change_new  (void);
 CairnChange *_cairn_change_copy (const CairnChange *change);
+CairnCollection *_cairn_change_to_collection (const CairnChange *change);
 
 G_END_DECLS

@@ -44,6 +44,20 @@ _cairn_change_copy (const CairnChange *change)
   return copy;
 }
 
+/* The collection as a collection change's entry knows it: id, resource,
+ * name, remote id, and its parent after the change. */
+CairnCollection *
+_cairn_change_to_collection (const CairnChange *change)
+{
+  CairnCollection *collection = cairn_collection_new (change->resource, 0, change->name);
+
+  cairn_collection_set_id (collection, change->entity_id);
+  cairn_collection_set_parent_id (collection, change->operation == CAIRN_CHANGE_MOVE ?
+                                              change->destination_id : change->collection_id);
+  cairn_collection_set_remote_id (collection, change->remote_id);
+  return collection;
+}
+
 /**
  * cairn_change_ref:
  * @change: a #CairnChange

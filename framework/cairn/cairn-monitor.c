@@ -1653,14 +1653,16 @@ load_collections (CairnMonitorPrivate  *priv,
               g_propagate_error (error, g_steal_pointer (&local_error));
               return FALSE;
             }
-          collection = cairn_collection_new (change->resource, 0, change->name);
-          cairn_collection_set_id (collection, change->entity_id);
-          cairn_collection_set_remote_id (collection, change->remote_id);
+          collection = _cairn_change_to_collection (change);
         }
-      cairn_collection_set_parent_id (collection, change->operation == CAIRN_CHANGE_MOVE ?
-                                                  change->destination_id : change->collection_id);
-      if (change->name != NULL)
-        cairn_collection_set_name (collection, change->name);
+      else
+        {
+          cairn_collection_set_parent_id (collection, change->operation == CAIRN_CHANGE_MOVE ?
+                                                      change->destination_id :
+                                                      change->collection_id);
+          if (change->name != NULL)
+            cairn_collection_set_name (collection, change->name);
+        }
       g_set_object (&change->collection, collection);
     }
   return TRUE;

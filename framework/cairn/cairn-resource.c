@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "cairn-change-private.h"
 #include "cairn-dbus-resource.h"
 #include "cairn-enum-types.h"
 #include "cairn-item-sync-private.h"
@@ -2544,15 +2545,12 @@ list_known_collections (CairnResource  *self,
   for (guint i = 0; i < pending->len; i++)
     {
       CairnChange *change = g_ptr_array_index (pending, i);
-      CairnCollection *removed;
 
       if (cairn_change_get_entity_kind (change) != CAIRN_ENTITY_COLLECTION ||
           cairn_change_get_operation (change) != CAIRN_CHANGE_REMOVE ||
           g_strcmp0 (cairn_change_get_resource (change), get_id (self)) != 0)
         continue;
-      removed = cairn_resource_get_collection (self, cairn_change_get_entity_id (change), NULL);
-      if (removed != NULL)
-        g_ptr_array_add (collections, removed);
+      g_ptr_array_add (collections, _cairn_change_to_collection (change));
     }
   return g_steal_pointer (&collections);
 }
@@ -2669,14 +2667,8 @@ cairn_resource_get_collection (CairnResource  *self,
     {
       CairnChange *change = g_ptr_array_index (later, i);
 
-      if (cairn_change_get_operation (change) != CAIRN_CHANGE_REMOVE)
-        continue;
-      collection = cairn_collection_new (cairn_change_get_resource (change),
-                                         cairn_change_get_collection_id (change),
-                                         cairn_change_get_name (change));
-      cairn_collection_set_id (collection, collection_id);
-      cairn_collection_set_remote_id (collection, cairn_change_get_remote_id (change));
-      return g_steal_pointer (&collection);
+      if (cairn_change_get_operation (change) == CAIRN_CHANGE_REMOVE)
+        return _cairn_change_to_collection (change);
     }
   g_propagate_error (error, g_steal_pointer (&local_error));
   return NULL;
