@@ -405,3 +405,162 @@ _cairn_coalesce_changes (GPtrArray *changes)
 
   return result;
 }
+
+/* Planning chunks
+ *
+ * Coalescing looks at other entities in one place only: whether a move's
+ * destination is created after the moved entity's first change
+ * (created_after()). That creation lies within the moved entity's own
+ * changes, so a chunk that holds every change of each of its entities
+ * holds it, with all the destination's changes. Chunks that share no
+ * entity therefore coalesce alone as they do in one range.
+ *
+ * A plan keeps 8 bytes per change log entry: a 32-bit hash of its entity
+ * and its revision as an offset from the range's start. Two entities that
+ * share a hash only make a chunk longer than it must be. */
+
+typedef struct
+{
+  guint32 identity;
+  guint32 offset;
+} PlannedChange;
+
+struct _CairnChunkPlan
+{
+  guint64 start;
+  guint64 last_revision;
+  gboolean too_long;  /* offsets do not fit: one chunk */
+  GArray *changes;    /* PlannedChange, in log order */
+};
+
+static guint32
+entity_identity (CairnEntityKind kind,
+                 guint64         id,
+                 guint64         related_id,
+                 guint           name_hash)
+{
+  guint64 value = id * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15) + kind;
+
+  if (kind == CAIRN_ENTITY_RELATION)
+    value ^= related_id * G_GUINT64_CONSTANT (0xC2B2AE3D27D4EB4F) ^ name_hash;
+  return (guint32) (value >> 32) ^ (guint32) value;
+}
+
+static int
+compare_planned (gconstpointer a,
+                 gconstpointer b)
+{
+  const PlannedChange *x = a, *y = b;
+
+  if (x->identity != y->identity)
+    return x->identity < y->identity ? -1 : 1;
+  return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* The offset of the last change of @identity in @last (sorted, one entry
+ * per identity), or 0. */
+static guint32
+find_last_change (GArray  *last,
+                  guint32  identity)
+{
+  guint low = 0, high = last->len;
+
+  while (low < high)
+    {
+      guint middle = low + (high - low) / 2;
+      const PlannedChange *entry = &g_array_index (last, PlannedChange, middle);
+
+      if (entry->identity == identity)
+        return entry->offset;
+      if (entry->identity < identity)
+        low = middle + 1;
+      else
+        high = middle;
+    }
+  return 0;
+}
+
+/* A plan of the chunks of the change log range after @start: feed it every
+ * entry of the range in log order (_cairn_store_foreach_change_key() calls
+ * _cairn_chunk_plan_add()), then call _cairn_chunk_plan_finish(). */
+CairnChunkPlan *
+_cairn_chunk_plan_new (guint64 start)
+{
+  CairnChunkPlan *plan = g_new0 (CairnChunkPlan, 1);
+
+  plan->start = start;
+  plan->changes = g_array_new (FALSE, FALSE, sizeof (PlannedChange));
+  return plan;
+}
+
+void
+_cairn_chunk_plan_free (CairnChunkPlan *plan)
+{
+  g_array_unref (plan->changes);
+  g_free (plan);
+}
+
+void
+_cairn_chunk_plan_add (const CairnChangeKey *key,
+                       gpointer              user_data)
+{
+  CairnChunkPlan *plan = user_data;
+  PlannedChange change = {
+    entity_identity (key->entity_kind, key->entity_id, key->related_id, key->name_hash),
+    (guint32) (key->revision - plan->start)
+  };
+
+  plan->too_long |= key->revision - plan->start > G_MAXUINT32;
+  plan->last_revision = key->revision;
+  g_array_append_val (plan->changes, change);
+}
+
+/* Returns the revisions at which the planned range can be cut into chunks
+ * of at least @min_length entries that share no entity. The last cut is
+ * the range's last revision; an empty range has none. */
+GArray *
+_cairn_chunk_plan_finish (CairnChunkPlan *plan,
+                          guint           min_length)
+{
+  GArray *changes = plan->changes;
+  g_autoptr(GArray) last = NULL;
+  GArray *cuts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint32 horizon = 0;
+  guint length = 0, kept = 0;
+
+  if (changes->len == 0)
+    return cuts;
+  if (plan->too_long)
+    min_length = G_MAXUINT;
+
+  last = g_array_sized_new (FALSE, FALSE, sizeof (PlannedChange), changes->len);
+  g_array_append_vals (last, changes->data, changes->len);
+  g_array_sort (last, compare_planned);
+  for (guint i = 0; i < last->len; i++)
+    if (i + 1 == last->len ||
+        g_array_index (last, PlannedChange, i + 1).identity !=
+        g_array_index (last, PlannedChange, i).identity)
+      g_array_index (last, PlannedChange, kept++) = g_array_index (last, PlannedChange, i);
+  g_array_set_size (last, kept);
+
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const PlannedChange *change = &g_array_index (changes, PlannedChange, i);
+
+      horizon = MAX (horizon, find_last_change (last, change->identity));
+      length++;
+      /* A transaction's entries are never split. */
+      if (i + 1 < changes->len &&
+          g_array_index (changes, PlannedChange, i + 1).offset != change->offset &&
+          change->offset >= horizon && length >= min_length)
+        {
+          guint64 revision = plan->start + change->offset;
+
+          g_array_append_val (cuts, revision);
+          length = 0;
+        }
+    }
+  g_array_append_val (cuts, plan->last_revision);
+
+  return cuts;
+}

@@ -14,17 +14,18 @@
  * The position is a cursor of the store named after the consumer
  * (cairn_store_get_cursor() reads it), so the change log is kept for the
  * recorder however long it is stopped. The recorder reads the pending
- * changes in pages (see #CairnMonitor for scope and coalescing), delivers
- * the first notification and waits for
- * cairn_change_recorder_change_processed() before the next one. Each call
- * records the new position in one small write before it returns.
+ * changes (see #CairnMonitor for scope and coalescing), delivers the first
+ * notification and waits for cairn_change_recorder_change_processed()
+ * before the next one. Each call records the new position in one small
+ * write before it returns.
  *
- * The position is the cursor revision plus, for the page being
- * delivered, where the page ends and how many of its coalesced
- * notifications were processed. A process killed at any moment therefore
- * resumes at the first notification whose change_processed() had not
- * returned: none is skipped, and none is delivered again after its
- * change_processed() returned. The page is coalesced again the same way
+ * The position is the cursor revision plus, for the range being
+ * delivered, where the range ends and how many coalesced notifications
+ * of its current chunk were processed (a long range is read in chunks
+ * that share no entity). A process killed at any moment therefore resumes
+ * at the first notification whose change_processed() had not returned:
+ * none is skipped, and none is delivered again after its
+ * change_processed() returned. The range is coalesced again the same way
  * on restart, so the scope, the batch mode and the store origin must stay
  * the same across restarts of one consumer.
  *
@@ -231,14 +232,14 @@ cairn_change_recorder_get_pending_count (CairnChangeRecorder  *self,
                                          GError              **error)
 {
   CairnMonitor *monitor = CAIRN_MONITOR (self);
-  guint64 page_end, later;
+  guint64 chunk_end, later;
   guint queued;
 
   g_return_val_if_fail (CAIRN_IS_CHANGE_RECORDER (self), FALSE);
   g_return_val_if_fail (count != NULL, FALSE);
 
-  queued = _cairn_monitor_get_queued (monitor, &page_end);
-  if (!_cairn_store_count_changes_since (cairn_monitor_get_store (monitor), page_end, &later,
+  queued = _cairn_monitor_get_queued (monitor, &chunk_end);
+  if (!_cairn_store_count_changes_since (cairn_monitor_get_store (monitor), chunk_end, &later,
                                          error))
     return FALSE;
 

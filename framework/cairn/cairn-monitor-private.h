@@ -45,6 +45,6 @@ void     _cairn_monitor_start           (CairnMonitor    *self,
                                          CairnRecording  *recording);
 void     _cairn_monitor_processed       (CairnMonitor    *self);
 guint    _cairn_monitor_get_queued      (CairnMonitor    *self,
-                                         guint64         *page_end);
+                                         guint64         *chunk_end);
 
 G_END_DECLS

@@ -29,7 +29,7 @@
  * #CairnMonitor:ignore-own-origin drops the changes written with the
  * store's own origin. Links into virtual collections are not delivered.
  *
- * All the changes read at once are coalesced per entity before delivery:
+ * All the pending changes are coalesced per entity before delivery:
  * an add then a modify is one add, an add then a remove is nothing, flag
  * deltas merge, moves chain. With #CairnMonitor:batch set, consecutive
  * item adds, removals, moves between the same collections and equal flag
@@ -131,8 +131,9 @@ typedef struct
   GError *read_error;
 
   GQueue queue;
+  GArray *cuts;  /* where the chunks of the range being read end */
   CairnRecording *recording;
-  guint page_length;
+  guint chunk_length;  /* notifications of the chunk being delivered */
   gboolean waiting;
   gboolean dispatching;
   GSource *dispatch_source;
@@ -259,6 +260,7 @@ cairn_monitor_finalize (GObject *object)
   g_clear_pointer (&priv->fetch_scope, cairn_fetch_scope_unref);
   g_clear_pointer (&priv->recording, _cairn_recording_free);
   g_clear_pointer (&priv->lent, g_hash_table_unref);
+  g_clear_pointer (&priv->cuts, g_array_unref);
   g_clear_error (&priv->read_error);
 
   G_OBJECT_CLASS (cairn_monitor_parent_class)->finalize (object);
@@ -717,6 +719,11 @@ in_scope (const Scope       *scope,
 
 /* Reading */
 
+/* Changes one read coalesces at least, unless the range is shorter: a
+ * long range is read in chunks that share no entity (see
+ * _cairn_chunk_plan_finish()), never held in memory at once. */
+#define CHUNK_LENGTH 1000
+
 /* Notifications whose items one read loads at most; the rest are loaded
  * when delivery reaches them, so that a long backlog is never held in
  * memory with its payloads. */
@@ -735,11 +742,15 @@ typedef struct
   gboolean defer_items;
   guint64 from;
   guint64 bound;
+  GArray *cuts;
 } ReadData;
 
 typedef struct
 {
-  guint64 to;
+  guint64 start;     /* where the chunk read begins */
+  guint64 to;        /* and ends */
+  guint64 range_end;
+  GArray *cuts;      /* of the rest of the range, or NULL */
   GPtrArray *notifications;
 } ReadResult;
 
@@ -768,6 +779,7 @@ read_data_free (ReadData *data)
   scope_free (data->scope);
   g_free (data->own_origin);
   g_clear_pointer (&data->fetch_scope, cairn_fetch_scope_unref);
+  g_clear_pointer (&data->cuts, g_array_unref);
   g_free (data);
 }
 
@@ -775,6 +787,7 @@ static void
 read_result_free (ReadResult *result)
 {
   g_ptr_array_unref (result->notifications);
+  g_clear_pointer (&result->cuts, g_array_unref);
   g_free (result);
 }
 
@@ -1043,48 +1056,21 @@ index_later_changes (GPtrArray *coalesced)
   return later;
 }
 
-static void
-read_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+/* Coalesces @changes, one chunk of the range, into notifications. */
+static GPtrArray *
+notify_chunk (ReadData  *data,
+              GPtrArray *changes)
 {
-  ReadData *data = task_data;
-  g_autoptr(GPtrArray) changes = NULL;
-  g_autoptr(GPtrArray) selected = NULL;
+  g_autoptr(GPtrArray) selected = g_ptr_array_new_full (changes->len,
+                                                        (GDestroyNotify) cairn_change_unref);
   g_autoptr(GPtrArray) coalesced = NULL;
   g_autoptr(GHashTable) later = NULL;
-  g_autoptr(GError) error = NULL;
-  ReadResult *result;
+  GPtrArray *notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) notification_free);
   Notification *current = NULL;
 
-  /* The whole pending range at once: coalescing must see every pending
-   * change of an entity, not one page of them. */
-  changes = cairn_store_get_changes_since (data->store, data->from, 0, &error);
-  if (changes == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  result = g_new0 (ReadResult, 1);
-  result->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) notification_free);
-  result->to = data->from;
-  if (data->bound != 0)
-    {
-      while (changes->len > 0 &&
-             cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1)) > data->bound)
-        g_ptr_array_set_size (changes, changes->len - 1);
-      result->to = data->bound;
-    }
-  else if (changes->len > 0)
-    result->to = cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1));
-
-  selected = g_ptr_array_new_full (changes->len, (GDestroyNotify) cairn_change_unref);
   for (guint i = 0; i < changes->len; i++)
     if (in_scope (data->scope, g_ptr_array_index (changes, i), data->own_origin))
       g_ptr_array_add (selected, cairn_change_ref (g_ptr_array_index (changes, i)));
-  g_clear_pointer (&changes, g_ptr_array_unref);
 
   coalesced = _cairn_coalesce_changes (selected);
   if (data->fetch_scope != NULL)
@@ -1101,7 +1087,7 @@ read_thread (GTask        *task,
           current->later = g_ptr_array_new_with_free_func (later_unref);
           current->loaded = data->fetch_scope == NULL || data->defer_items ||
                             !carries_item (current->signal);
-          g_ptr_array_add (result->notifications, current);
+          g_ptr_array_add (notifications, current);
         }
       g_ptr_array_add (current->changes, cairn_change_ref (change));
       if (later != NULL && g_hash_table_lookup (later, change) != NULL)
@@ -1109,6 +1095,99 @@ read_thread (GTask        *task,
       else
         g_ptr_array_add (current->later, NULL);
     }
+
+  return notifications;
+}
+
+/* Plans the chunks of the range after @data->from, up to @data->bound or
+ * the log's end. A range of one chunk is read at once; *@first gets its
+ * changes. */
+static GArray *
+plan_range (ReadData   *data,
+            GPtrArray **first,
+            GError    **error)
+{
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(CairnChunkPlan) plan = NULL;
+  GArray *cuts;
+  guint64 end;
+
+  changes = _cairn_store_get_change_range (data->store, data->from, data->bound,
+                                           CHUNK_LENGTH, error);
+  if (changes == NULL)
+    return NULL;
+  /* A recorder's range ends where it was fixed, entries there or not. */
+  end = data->bound != 0 ? data->bound : data->from;
+  if (changes->len < CHUNK_LENGTH)
+    {
+      if (data->bound == 0 && changes->len > 0)
+        end = cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1));
+      cuts = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_array_append_val (cuts, end);
+      *first = g_steal_pointer (&changes);
+      return cuts;
+    }
+
+  plan = _cairn_chunk_plan_new (data->from);
+  if (!_cairn_store_foreach_change_key (data->store, data->from, data->bound,
+                                        _cairn_chunk_plan_add, plan, error))
+    return NULL;
+  cuts = _cairn_chunk_plan_finish (plan, CHUNK_LENGTH);
+  if (cuts->len == 0 || g_array_index (cuts, guint64, cuts->len - 1) < end)
+    g_array_append_val (cuts, end);
+  return cuts;
+}
+
+/* Reads and coalesces the first chunk of the range that notifies anything
+ * (chunks without changes in scope are read through). */
+static void
+read_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  ReadData *data = task_data;
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(GArray) cuts = NULL;
+  g_autoptr(GError) error = NULL;
+  ReadResult *result;
+  guint next = 0;
+
+  cuts = data->cuts != NULL ? g_array_ref (data->cuts) : plan_range (data, &changes, &error);
+  if (cuts == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  result = g_new0 (ReadResult, 1);
+  result->start = result->to = data->from;
+  result->range_end = g_array_index (cuts, guint64, cuts->len - 1);
+  while (next < cuts->len && g_array_index (cuts, guint64, next) <= data->from)
+    next++;
+
+  for (; next < cuts->len; next++)
+    {
+      g_clear_pointer (&result->notifications, g_ptr_array_unref);
+      result->start = result->to;
+      result->to = g_array_index (cuts, guint64, next);
+      if (changes == NULL)
+        changes = _cairn_store_get_change_range (data->store, result->start, result->to, 0, &error);
+      if (changes == NULL)
+        {
+          read_result_free (result);
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      result->notifications = notify_chunk (data, changes);
+      g_clear_pointer (&changes, g_ptr_array_unref);
+      if (result->notifications->len > 0)
+        break;
+    }
+  if (result->notifications == NULL)
+    result->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) notification_free);
+  if (result->to < result->range_end)
+    result->cuts = g_steal_pointer (&cuts);
 
   if (data->fetch_scope != NULL && !data->defer_items &&
       !load_notifications (data, result->to, result->notifications, 0, &error))
@@ -1186,6 +1265,7 @@ read_done (GObject      *source,
           g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_EXPIRED) &&
           cairn_store_get_revision (priv->store, &priv->revision, NULL))
         {
+          g_clear_pointer (&priv->cuts, g_array_unref);
           g_signal_emit (self, signals[CHANGES_LOST], 0, priv->revision);
           return;
         }
@@ -1197,21 +1277,34 @@ read_done (GObject      *source,
 
   g_clear_error (&priv->read_error);
   priv->revision = result->to;
+  g_clear_pointer (&priv->cuts, g_array_unref);
+  priv->cuts = g_steal_pointer (&result->cuts);
+  /* The rest of the range is read when this chunk is delivered. */
+  if (priv->cuts != NULL)
+    priv->dirty = TRUE;
   if (recording != NULL && result->notifications->len <= recording->delivered)
     {
-      /* Nothing in scope: the whole range is processed at once. */
-      if (recording->revision != result->to || recording->batch_end != 0)
+      /* Nothing in scope: what was read is processed at once. */
+      guint64 range_end = priv->cuts != NULL ? result->range_end : 0;
+
+      if (recording->revision != result->to || recording->batch_end != range_end)
         {
           recording->revision = result->to;
-          recording->batch_end = 0;
+          recording->batch_end = range_end;
           recording->delivered = 0;
           persist_position (priv);
         }
     }
   else if (recording != NULL)
     {
-      recording->batch_end = result->to;
-      priv->page_length = result->notifications->len;
+      /* Chunks read through had nothing in scope. */
+      if (recording->revision != result->start)
+        {
+          recording->revision = result->start;
+          recording->delivered = 0;
+        }
+      recording->batch_end = result->range_end;
+      priv->chunk_length = result->notifications->len;
       g_ptr_array_remove_range (result->notifications, 0, recording->delivered);
     }
 
@@ -1251,6 +1344,8 @@ read_changes (CairnMonitor *self)
   data = read_data_new (self);
   data->from = priv->recording ? priv->recording->revision : priv->revision;
   data->bound = priv->recording ? priv->recording->batch_end : 0;
+  if (priv->cuts != NULL)
+    data->cuts = g_array_ref (priv->cuts);
 
   /* The read does not keep the monitor alive: dropping the monitor
    * stops delivery at once. */
@@ -1570,13 +1665,18 @@ _cairn_monitor_processed (CairnMonitor *self)
 
   g_clear_pointer (&priv->held, notification_free);
   recording->delivered++;
-  if (recording->delivered >= priv->page_length)
+  if (recording->delivered >= priv->chunk_length)
     {
-      recording->revision = recording->batch_end;
-      recording->batch_end = 0;
+      /* The chunk is done; the range is, at its last chunk. */
+      recording->revision = priv->revision;
+      if (priv->revision >= recording->batch_end)
+        {
+          recording->batch_end = 0;
+          g_hash_table_remove_all (priv->lent);
+        }
       recording->delivered = 0;
+      priv->chunk_length = 0;
       priv->dirty = TRUE;
-      g_hash_table_remove_all (priv->lent);
     }
   priv->range_fixed = recording->batch_end != 0;
   persist_position (priv);
@@ -1774,8 +1874,9 @@ _cairn_monitor_refresh (CairnMonitor *self)
 
   g_clear_pointer (&priv->held, notification_free);
   g_queue_clear_full (&priv->queue, (GDestroyNotify) notification_free);
+  g_clear_pointer (&priv->cuts, g_array_unref);
   priv->recording->batch_end = 0;
-  priv->page_length = 0;
+  priv->chunk_length = 0;
   priv->waiting = FALSE;
   read_changes (self);
   return TRUE;
@@ -1839,23 +1940,23 @@ _cairn_monitor_lend_remote_id (CairnMonitor    *self,
     lend_to_notification (l->data, kind, id, remote_id);
 }
 
-/* Notifications of the current page not yet processed, and the revision
- * where the page ends (the position when there is no page). */
+/* Notifications of the chunk being delivered not yet processed, and the
+ * revision where the chunk ends (the position when there is none). */
 guint
 _cairn_monitor_get_queued (CairnMonitor *self,
-                           guint64      *page_end)
+                           guint64      *chunk_end)
 {
   CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
   CairnRecording *recording = priv->recording;
 
-  if (recording->batch_end == 0)
+  if (recording->batch_end == 0 || priv->chunk_length == 0)
     {
-      *page_end = recording->revision;
+      *chunk_end = recording->revision;
       return 0;
     }
 
-  *page_end = recording->batch_end;
-  return priv->page_length - recording->delivered;
+  *chunk_end = priv->revision;
+  return priv->chunk_length - recording->delivered;
 }
 
 /* Waking up */

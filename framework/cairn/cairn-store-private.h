@@ -15,6 +15,19 @@ G_BEGIN_DECLS
 /* The size of the SHA-256 digest kept with each payload file. */
 #define CAIRN_PAYLOAD_DIGEST_SIZE 32
 
+/* A change log entry as coalescing plans a range with it. */
+typedef struct
+{
+  guint64 revision;
+  guint64 entity_id;
+  guint64 related_id;
+  guint name_hash;      /* of a relation's type; 0 for other entities */
+  CairnEntityKind entity_kind;
+} CairnChangeKey;
+
+typedef void (*CairnChangeKeyFunc) (const CairnChangeKey *key,
+                                    gpointer              user_data);
+
 struct _CairnStore
 {
   GObject parent_instance;
@@ -72,6 +85,17 @@ GHashTable      *_cairn_store_list_leaving_remote_ids (CairnStore  *self,
                                                        const char  *origin,
                                                        guint64      collection_id,
                                                        GError     **error);
+GPtrArray       *_cairn_store_get_change_range      (CairnStore       *self,
+                                                    guint64           revision,
+                                                    guint64           last,
+                                                    guint             limit,
+                                                    GError          **error);
+gboolean         _cairn_store_foreach_change_key    (CairnStore          *self,
+                                                    guint64              revision,
+                                                    guint64              last,
+                                                    CairnChangeKeyFunc   func,
+                                                    gpointer             user_data,
+                                                    GError             **error);
 GPtrArray       *_cairn_store_get_entity_changes    (CairnStore       *self,
                                                     CairnEntityKind   kind,
                                                     guint64           id,

@@ -2281,18 +2281,24 @@ cairn_store_get_changes_since (CairnStore  *self,
                                guint        limit,
                                GError     **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
-  guint64 current, log_start;
-  int rc;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
+  return _cairn_store_get_change_range (self, revision, 0, limit, error);
+}
+
+/* Starts a read of the change log after @revision in @reader, and fails
+ * with CAIRN_STORE_ERROR_EXPIRED if the log was collected past it. */
+static gboolean
+begin_change_log_read (CairnStore    *self,
+                       CairnReader   *reader,
+                       guint64        revision,
+                       GError       **error)
+{
+  guint64 current, log_start;
+
+  if (!_cairn_database_exec (reader->database, "BEGIN", error) ||
       !read_revision (reader->database, &current, &log_start, error))
-    return NULL;
+    return FALSE;
 
   if (revision < log_start)
     {
@@ -2300,16 +2306,37 @@ cairn_store_get_changes_since (CairnStore  *self,
                    "The change log of %s starts after revision %" G_GUINT64_FORMAT
                    "; changes since %" G_GUINT64_FORMAT " were collected",
                    self->path, log_start, revision);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
+
+/* cairn_store_get_changes_since(), up to revision @last (0 for no end). */
+GPtrArray *
+_cairn_store_get_change_range (CairnStore  *self,
+                               guint64      revision,
+                               guint64      last,
+                               guint        limit,
+                               GError     **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+  int rc;
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !begin_change_log_read (self, reader, revision, error))
+    return NULL;
 
   stmt = _cairn_database_prepare (reader->database,
                                   "SELECT " CHANGE_COLUMNS " FROM change_log "
-                                  "WHERE revision > ? ORDER BY revision, seq",
+                                  "WHERE revision > ?1 AND revision <= ?2 "
+                                  "ORDER BY revision, seq",
                                   error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, revision);
+  sqlite3_bind_int64 (stmt, 2, last != 0 ? last : G_MAXINT64);
 
   while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
     {
@@ -2325,6 +2352,54 @@ cairn_store_get_changes_since (CairnStore  *self,
     return NULL;
 
   return g_steal_pointer (&changes);
+}
+
+/* Calls @func with what coalescing needs to know of each change log
+ * entry after @revision up to @last (0 for no end), in order, without
+ * reading the entries themselves: a long backlog is planned in a few
+ * bytes per entry. */
+gboolean
+_cairn_store_foreach_change_key (CairnStore          *self,
+                                 guint64              revision,
+                                 guint64              last,
+                                 CairnChangeKeyFunc   func,
+                                 gpointer             user_data,
+                                 GError             **error)
+{
+  g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(CairnStatement) stmt = NULL;
+  int rc;
+
+  reader = cairn_store_acquire_reader (self, error);
+  if (reader == NULL || !begin_change_log_read (self, reader, revision, error))
+    return FALSE;
+
+  stmt = _cairn_database_prepare (reader->database,
+                                  "SELECT revision, entity_kind, entity_id, related_id, "
+                                  "CASE WHEN entity_kind = ?3 THEN name END FROM change_log "
+                                  "WHERE revision > ?1 AND revision <= ?2 "
+                                  "ORDER BY revision, seq",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, revision);
+  sqlite3_bind_int64 (stmt, 2, last != 0 ? last : G_MAXINT64);
+  sqlite3_bind_int (stmt, 3, CAIRN_ENTITY_RELATION);
+
+  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (stmt, 4);
+      CairnChangeKey key = {
+        .revision = sqlite3_column_int64 (stmt, 0),
+        .entity_kind = sqlite3_column_int (stmt, 1),
+        .entity_id = sqlite3_column_int64 (stmt, 2),
+        .related_id = sqlite3_column_int64 (stmt, 3),
+        .name_hash = name != NULL ? g_str_hash (name) : 0,
+      };
+
+      func (&key, user_data);
+    }
+  return rc >= 0;
 }
 
 /* The change log entries of one entity after @revision, in order: what a

@@ -1197,6 +1197,97 @@ START_TEST (test_coalesce_whole_range)
 END_TEST
 
 static void
+add_items (guint64     collection,
+           const char *prefix,
+           guint       count)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < count; i++)
+    {
+      g_autofree char *remote_id = g_strdup_printf ("%s%u", prefix, i);
+
+      g_ptr_array_add (items, new_mail (collection, remote_id, "e"));
+    }
+  ck_assert (cairn_store_create_items_sync (store, items, NULL, NULL));
+}
+
+static void
+expect_items_added (GPtrArray *expected,
+                    guint64    first,
+                    guint      count,
+                    guint64    collection)
+{
+  for (guint64 id = first; id < first + count; id++)
+    g_ptr_array_add (expected, g_strdup_printf ("item-added %" G_GUINT64_FORMAT " in %"
+                                                G_GUINT64_FORMAT " -", id, collection));
+}
+
+/* A backlog longer than a chunk is read a chunk at a time, and coalesces
+ * as one range: an entity's changes far apart are delivered as one, a
+ * move into a collection created after the item stays after that
+ * creation, and a recorder stopped in a later chunk resumes there. */
+START_TEST (test_coalesce_across_chunks)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  guint64 a = make_collection (store, 0, "A");
+  guint64 x, y, gone, newer, pending = 0;
+  GError *error = NULL;
+  guint first_part;
+
+  recorder = cairn_change_recorder_new (store, "agent", &error);
+  assert_no_error (error);
+  g_clear_object (&recorder);
+
+  x = make_item (store, a, "x");
+  y = make_item (store, a, "y");
+  add_items (a, "b", 700);
+  newer = make_collection (store, 0, "NEWER");
+  add_items (a, "c", 700);
+  set_part (x, CAIRN_PART_ENVELOPE, "late");
+  move_item (y, newer);
+  gone = make_item (store, a, "gone");
+  add_items (a, "d", 700);
+  delete_item (gone);
+
+  expect_items_added (expected, x, 2, a);
+  expect_items_added (expected, y + 1, 700, a);
+  g_ptr_array_add (expected, g_strdup_printf ("collection-added %" G_GUINT64_FORMAT " in 0 NEWER",
+                                              newer));
+  expect_items_added (expected, y + 701, 700, a);
+  g_ptr_array_add (expected, g_strdup_printf ("item-moved %" G_GUINT64_FORMAT " %"
+                                              G_GUINT64_FORMAT "->%" G_GUINT64_FORMAT " -",
+                                              y, a, newer));
+  expect_items_added (expected, gone + 1, 700, a);
+  g_ptr_array_add (expected, NULL);
+
+  /* Stopped in the middle of the second chunk... */
+  recorder = cairn_change_recorder_new (store, "agent", &error);
+  assert_no_error (error);
+  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (observer));
+  wait_for_lines (observer, 1500, 20);
+  g_clear_object (&recorder);
+  first_part = observer->lines->len;
+  ck_assert_uint_lt (first_part, expected->len - 1);
+
+  /* ...it goes on with the next change, and counts what is left. */
+  recorder = cairn_change_recorder_new (store, "agent", &error);
+  assert_no_error (error);
+  ck_assert (cairn_change_recorder_get_pending_count (recorder, &pending, &error));
+  assert_no_error (error);
+  ck_assert_uint_ge (pending, expected->len - 1 - first_part);
+  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (observer));
+  wait_for_lines (observer, expected->len - 1, 20);
+  settle (100);
+  assert_lines (observer, (const char * const *) expected->pdata);
+  ck_assert (cairn_change_recorder_get_pending_count (recorder, &pending, &error));
+  ck_assert_uint_eq (pending, 0);
+}
+END_TEST
+
+static void
 record_item_state (CairnMonitor *monitor,
                    const char   *what,
                    CairnChange  *change,
@@ -1619,6 +1710,7 @@ main (int   argc,
     { "coalescing", test_coalesce_tags_and_relations },
     { "recorder", test_batches },
     { "coalescing", test_coalesce_whole_range },
+    { "coalescing", test_coalesce_across_chunks },
     { "coalescing", test_coalesce_add_then_move_to_newer },
     { "coalescing", test_coalesce_moves_into_newer },
     { "delivery", test_item_as_at_change },

@@ -209,12 +209,14 @@ run_writer (const char *path,
       g_autofree char *started = NULL;
       g_autoptr(CairnItem) item = NULL;
 
-      if (i > 0 && read (STDIN_FILENO, &byte, 1) != 1)
-        return 3;
       started = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_monotonic_time ());
       item = new_item (1, started);
       check (cairn_store_write_sync (store, create_item_block, item, NULL, NULL, &error), error,
              "Cannot write an item");
+      /* Also after the last write: the observer's acknowledgement must not
+       * find the pipe closed. */
+      if (read (STDIN_FILENO, &byte, 1) != 1)
+        return 3;
     }
 
   return 0;
