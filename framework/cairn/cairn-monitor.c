@@ -117,6 +117,7 @@ typedef struct
   gulong committed_id;
   GDBusConnection *bus;
   guint subscription;
+  GFileMonitor *wal_monitor;
 
   Scope *scope;
   CairnFetchScope *fetch_scope;
@@ -237,6 +238,12 @@ cairn_monitor_dispose (GObject *object)
   priv->subscription = 0;
   g_clear_object (&priv->bus);
   g_clear_signal_handler (&priv->committed_id, priv->store);
+  if (priv->wal_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (priv->wal_monitor, self);
+      g_file_monitor_cancel (priv->wal_monitor);
+    }
+  g_clear_object (&priv->wal_monitor);
   if (priv->dispatch_source != NULL)
     g_source_destroy (priv->dispatch_source);
   g_clear_pointer (&priv->dispatch_source, g_source_unref);
@@ -1992,6 +1999,40 @@ on_bus_committed (GDBusConnection *connection,
     read_changes (self);
 }
 
+/* A commit changes the write-ahead log. Its watch wakes the monitor for
+ * writers that are not on this session bus (another session, a sandbox,
+ * a tool without D-Bus), which send no Committed signal it hears. */
+static void
+on_wal_changed (GFileMonitor      *monitor,
+                GFile             *file,
+                GFile             *other,
+                GFileMonitorEvent  event,
+                CairnMonitor      *self)
+{
+  if (event == G_FILE_MONITOR_EVENT_CHANGED || event == G_FILE_MONITOR_EVENT_CREATED)
+    read_changes (self);
+}
+
+static void
+watch_wal (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  g_autofree char *path = g_strconcat (cairn_store_get_path (priv->store), "-wal", NULL);
+  g_autoptr(GFile) wal = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+
+  priv->wal_monitor = g_file_monitor_file (wal, G_FILE_MONITOR_NONE, priv->cancellable, &error);
+  if (priv->wal_monitor == NULL)
+    {
+      g_warning ("Commits of processes off the session bus are seen only at the next other "
+                 "commit: cannot watch %s: %s", path, error->message);
+      return;
+    }
+  /* Within 0.1 s of a commit, at most ten wakes a second. */
+  g_file_monitor_set_rate_limit (priv->wal_monitor, 100);
+  g_signal_connect (priv->wal_monitor, "changed", G_CALLBACK (on_wal_changed), self);
+}
+
 static void
 got_bus (GObject      *source,
          GAsyncResult *res,
@@ -2035,6 +2076,7 @@ _cairn_monitor_start (CairnMonitor   *self,
   priv->resumed = priv->range_fixed;
   priv->committed_id = g_signal_connect (priv->store, "committed",
                                          G_CALLBACK (on_store_committed), self);
+  watch_wal (self);
   if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL)
     g_bus_get (G_BUS_TYPE_SESSION, priv->cancellable, got_bus, self);
   /* A recorder reads what is pending from the main loop, after its

@@ -589,8 +589,9 @@ self_path (void)
 }
 
 static GPid
-spawn_self (const char * const *args,
-            int                *stdin_fd)
+spawn_self_with_environment (const char * const *args,
+                             char              **envp,
+                             int                *stdin_fd)
 {
   g_autofree char *path = self_path ();
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -601,10 +602,17 @@ spawn_self (const char * const *args,
   g_strv_builder_add (builder, path);
   g_strv_builder_addv (builder, (const char **) args);
   argv = g_strv_builder_end (builder);
-  ck_assert_msg (g_spawn_async_with_pipes (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+  ck_assert_msg (g_spawn_async_with_pipes (NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
                                            NULL, &pid, stdin_fd, NULL, NULL, &error),
                  "spawn: %s", error ? error->message : "");
   return pid;
+}
+
+static GPid
+spawn_self (const char * const *args,
+            int                *stdin_fd)
+{
+  return spawn_self_with_environment (args, NULL, stdin_fd);
 }
 
 static void
@@ -686,6 +694,37 @@ START_TEST (test_every_callback_kind)
   assert_child_ok (child);
   settle (100);
   assert_lines (observer, all_kinds_lines);
+}
+END_TEST
+
+/* A writer that is not on the session bus sends no Committed signal: the
+ * monitor sees its commits through the write-ahead log. */
+START_TEST (test_commit_off_bus)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnMonitor) monitor = NULL;
+  g_auto(GStrv) environment_off_bus = g_environ_unsetenv (g_get_environ (),
+                                                          "DBUS_SESSION_BUS_ADDRESS");
+  const char *args[] = { "scoped", db_path, NULL };
+  const char * const expected[] = {
+    "item-added 1 in 1 -",
+    "item-added 2 in 2 -",
+    "item-added 3 in 1 -",
+    NULL
+  };
+  GError *error = NULL;
+
+  make_collection (store, 0, "INBOX");
+  monitor = cairn_monitor_new (store, &error);
+  assert_no_error (error);
+  cairn_monitor_add_entity_kind (monitor, CAIRN_ENTITY_ITEM);
+  cairn_monitor_set_observer (monitor, CAIRN_OBSERVER (observer));
+  settle (100);
+
+  assert_child_ok (spawn_self_with_environment (args, environment_off_bus, NULL));
+  wait_for_lines (observer, 3, 10);
+  settle (100);
+  assert_lines (observer, expected);
 }
 END_TEST
 
@@ -1697,6 +1736,7 @@ main (int   argc,
 {
   const CairnTestCase cases[] = {
     { "processes", test_every_callback_kind },
+    { "processes", test_commit_off_bus },
     { "processes", test_scope },
     { "processes", test_ignore_own_origin },
     { "local", test_signals_without_observer },
