@@ -5,7 +5,8 @@
 # tests/run.sh, so both always agree on the list.
 
 CAIRN_PACKAGES="meson ninja-build pkg-config gcc clang libglib2.0-dev libsqlite3-dev check \
-gobject-introspection libgirepository1.0-dev dbus libsecret-1-dev gnome-keyring libgmime-3.0-dev"
+gobject-introspection libgirepository1.0-dev dbus libsecret-1-dev gnome-keyring libgmime-3.0-dev \
+dovecot-imapd"
 
 cairn_install_dependencies () {
   missing=""
