@@ -20,5 +20,10 @@ cairn_install_dependencies () {
     apt-get update -q
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+    # The package starts a system Dovecot on ports 143 and 993; the tests
+    # run their own.
+    case "$missing" in
+      *dovecot-imapd*) service dovecot stop >/dev/null 2>&1 || true ;;
+    esac
   fi
 }
