@@ -5,7 +5,8 @@
 # tests/run.sh, so both always agree on the list.
 
 CAIRN_PACKAGES="meson ninja-build pkg-config gcc clang libglib2.0-dev libsqlite3-dev check \
-gobject-introspection libgirepository1.0-dev dbus libsecret-1-dev gnome-keyring libgmime-3.0-dev"
+gobject-introspection libgirepository1.0-dev dbus libsecret-1-dev gnome-keyring libgmime-3.0-dev \
+dovecot-imapd"
 
 cairn_install_dependencies () {
   missing=""
@@ -19,5 +20,10 @@ cairn_install_dependencies () {
     apt-get update -q
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+    # The package starts a system Dovecot on ports 143 and 993; the tests
+    # run their own.
+    case "$missing" in
+      *dovecot-imapd*) service dovecot stop >/dev/null 2>&1 || true ;;
+    esac
   fi
 }

@@ -35,24 +35,30 @@ char       *cairn_maildir_folder_child_remote_id  (CairnMaildirLayout   layout,
                                                    const char          *parent_remote_id,
                                                    const char          *name,
                                                    GError             **error);
-gboolean    cairn_maildir_folder_is_inside        (const char          *root,
-                                                   const char          *path);
+char       *cairn_maildir_folder_display_name     (const char          *disk_name);
 GPtrArray  *cairn_maildir_folder_list             (const char          *root,
                                                    CairnMaildirLayout   layout,
                                                    GPtrArray           *skipped);
+int         cairn_maildir_folder_open             (const char          *root,
+                                                   const char          *maildir,
+                                                   GError             **error);
 typedef gboolean (*CairnMaildirMessageFunc) (const char *uid,
                                              const char *relative_name,
                                              gpointer    user_data);
 
-gboolean    cairn_maildir_folder_foreach_message  (const char              *maildir,
+gboolean    cairn_maildir_folder_foreach_message  (int                      folder_fd,
+                                                   const char              *maildir,
                                                    CairnMaildirMessageFunc  func,
                                                    gpointer                 user_data,
                                                    GPtrArray               *skipped,
                                                    GError                 **error);
-gboolean    cairn_maildir_folder_list_messages    (const char          *maildir,
+gboolean    cairn_maildir_folder_list_messages    (int                  folder_fd,
+                                                   const char          *maildir,
                                                    GHashTable          *names,
                                                    GPtrArray           *skipped,
                                                    GError             **error);
+gboolean    cairn_maildir_name_is_preferred       (const char          *a,
+                                                   const char          *b);
 gboolean    cairn_maildir_folder_create           (const char          *root,
                                                    CairnMaildirLayout   layout,
                                                    const char          *remote_id,

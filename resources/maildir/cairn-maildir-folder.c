@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "cairn-maildir-folder-private.h"
+#include "cairn-maildir-fs-private.h"
 #include "cairn-maildir-message-private.h"
 
 /* Longer names are refused by Dovecot and most file systems. */
@@ -33,8 +34,13 @@ cairn_maildir_set_errno_error (GError     **error,
              saved_errno == EINTR || saved_errno == EDQUOT
              ? CAIRN_RESOURCE_ERROR_TRANSIENT : CAIRN_RESOURCE_ERROR_PERMANENT;
 
-  g_set_error (error, CAIRN_RESOURCE_ERROR, code, "Cannot %s %s: %s", what, path,
-               g_strerror (saved_errno));
+  g_autofree char *escaped = cairn_maildir_escape (path);
+  /* The confined walk's own refusals, in words a user understands. */
+  const char *why = saved_errno == ELOOP ? "a symbolic link on the way, not followed"
+                    : saved_errno == EXDEV ? "it leads outside the maildir"
+                    : g_strerror (saved_errno);
+
+  g_set_error (error, CAIRN_RESOURCE_ERROR, code, "Cannot %s %s: %s", what, escaped, why);
   return FALSE;
 }
 
@@ -105,54 +111,154 @@ check_remote_id (CairnMaildirLayout   layout,
     }
 }
 
-/* Whether @path, once every symbolic link is resolved, is @root or inside
- * it; @root is canonical. A path that does not exist is judged by its
- * parent. */
-gboolean
-cairn_maildir_folder_is_inside (const char *root,
-                                const char *path)
-{
-  g_autofree char *resolved = realpath (path, NULL);
-  gsize root_length = strlen (root);
-
-  if (resolved == NULL)
-    {
-      g_autofree char *parent = NULL;
-
-      if (errno != ENOENT)
-        return FALSE;
-      parent = g_path_get_dirname (path);
-      return strcmp (parent, path) != 0 && cairn_maildir_folder_is_inside (root, parent);
-    }
-  return strncmp (resolved, root, root_length) == 0 &&
-         (resolved[root_length] == '\0' || resolved[root_length] == '/' ||
-          strcmp (root, "/") == 0);
-}
-
+/* The path of the folder @remote_id: only a name, checked to be one
+ * component per level; every use opens it beneath @root, never following
+ * a link. */
 char *
 cairn_maildir_folder_path (const char          *root,
                            CairnMaildirLayout   layout,
                            const char          *remote_id,
                            GError             **error)
 {
-  g_autofree char *path = NULL;
-
   if (!check_remote_id (layout, remote_id, error))
     return NULL;
   if (strcmp (remote_id, CAIRN_MAILDIR_INBOX) == 0)
     return g_strdup (root);
-  path = g_build_filename (root, remote_id, NULL);
-  if (!cairn_maildir_folder_is_inside (root, path))
+  return g_build_filename (root, remote_id, NULL);
+}
+
+/* Dovecot's modified UTF-7 (RFC 3501, 5.1.3): printable ASCII stands for
+ * itself, "&-" for "&", and "&...-" holds UTF-16 in base64 with "," for
+ * "/" and no padding. NULL if @name is not in that form, a raw UTF-8 name
+ * that another program wrote for instance. */
+static char *
+mutf7_decode (const char *name)
+{
+  g_autoptr(GString) decoded = g_string_new (NULL);
+  const char *p = name;
+
+  while (*p != '\0')
     {
-      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
-                   "The folder %s leads outside the maildir %s", remote_id, root);
-      return NULL;
+      const char *end;
+      g_autoptr(GString) base64 = NULL;
+      g_autofree guchar *utf16 = NULL;
+      gsize length;
+
+      if ((guchar) *p < 0x20 || (guchar) *p > 0x7e)
+        return NULL;
+      if (*p != '&')
+        {
+          g_string_append_c (decoded, *p++);
+          continue;
+        }
+      end = strchr (p, '-');
+      if (end == NULL)
+        return NULL;
+      if (end == p + 1)
+        {
+          g_string_append_c (decoded, '&');
+          p = end + 1;
+          continue;
+        }
+      base64 = g_string_new_len (p + 1, end - p - 1);
+      for (gsize i = 0; i < base64->len; i++)
+        {
+          if (base64->str[i] == ',')
+            base64->str[i] = '/';
+          else if (!g_ascii_isalnum (base64->str[i]) && base64->str[i] != '+')
+            return NULL;
+        }
+      while (base64->len % 4 != 0)
+        g_string_append_c (base64, '=');
+      utf16 = g_base64_decode (base64->str, &length);
+      if (length == 0 || length % 2 != 0)
+        return NULL;
+      for (gsize i = 0; i < length; i += 2)
+        {
+          gunichar c = (utf16[i] << 8) | utf16[i + 1];
+
+          if (c >= 0xd800 && c < 0xdc00)
+            {
+              gunichar low;
+
+              if (i + 3 >= length)
+                return NULL;
+              low = (utf16[i + 2] << 8) | utf16[i + 3];
+              if (low < 0xdc00 || low >= 0xe000)
+                return NULL;
+              c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+              i += 2;
+            }
+          else if (c >= 0xdc00 && c < 0xe000)
+            return NULL;
+          /* Printable ASCII must not be encoded: such a name is not one
+           * Dovecot wrote, and would not round-trip. */
+          if (c >= 0x20 && c <= 0x7e)
+            return NULL;
+          g_string_append_unichar (decoded, c);
+        }
+      p = end + 1;
     }
-  return g_steal_pointer (&path);
+  return g_string_free (g_steal_pointer (&decoded), FALSE);
+}
+
+static char *
+mutf7_encode (const char *name)
+{
+  GString *encoded = g_string_new (NULL);
+  const char *p = name;
+
+  while (*p != '\0')
+    {
+      g_autoptr(GByteArray) utf16 = NULL;
+      g_autofree char *base64 = NULL;
+
+      if ((guchar) *p >= 0x20 && (guchar) *p <= 0x7e)
+        {
+          g_string_append (encoded, *p == '&' ? "&-" : (char[]) { *p, '\0' });
+          p++;
+          continue;
+        }
+      utf16 = g_byte_array_new ();
+      while (*p != '\0' && !((guchar) *p >= 0x20 && (guchar) *p <= 0x7e))
+        {
+          gunichar c = g_utf8_get_char (p);
+
+          if (c >= 0x10000)
+            {
+              gunichar high = 0xd800 + ((c - 0x10000) >> 10);
+              gunichar low = 0xdc00 + ((c - 0x10000) & 0x3ff);
+
+              g_byte_array_append (utf16, (guint8[]) { high >> 8, high & 0xff,
+                                                       low >> 8, low & 0xff }, 4);
+            }
+          else
+            g_byte_array_append (utf16, (guint8[]) { c >> 8, c & 0xff }, 2);
+          p = g_utf8_next_char (p);
+        }
+      base64 = g_base64_encode (utf16->data, utf16->len);
+      g_string_append_c (encoded, '&');
+      for (const char *b = base64; *b != '\0' && *b != '='; b++)
+        g_string_append_c (encoded, *b == '/' ? ',' : *b);
+      g_string_append_c (encoded, '-');
+    }
+  return g_string_free (encoded, FALSE);
+}
+
+/* The name a folder is shown with: its name on disk, decoded when it is
+ * in Dovecot's modified UTF-7. */
+char *
+cairn_maildir_folder_display_name (const char *disk_name)
+{
+  char *decoded = mutf7_decode (disk_name);
+
+  return decoded ? decoded : g_strdup (disk_name);
 }
 
 /* INBOX is never a parent: its sub-folders are top-level folders, as
- * Dovecot shows them. */
+ * Dovecot shows them. @name is the name shown, written in modified UTF-7
+ * as Dovecot writes it, unless @disk_name is a name on disk that shows
+ * as @name already, which is then kept. */
 char *
 cairn_maildir_folder_child_remote_id (CairnMaildirLayout   layout,
                                       const char          *parent_remote_id,
@@ -160,29 +266,53 @@ cairn_maildir_folder_child_remote_id (CairnMaildirLayout   layout,
                                       GError             **error)
 {
   gboolean top = parent_remote_id == NULL || strcmp (parent_remote_id, CAIRN_MAILDIR_INBOX) == 0;
+  g_autofree char *encoded = NULL;
 
-  if (name == NULL || !check_name (layout, name, strlen (name), error) ||
+  if (name == NULL || !g_utf8_validate (name, -1, NULL))
+    {
+      invalid (error, "folder name", name ? "(not UTF-8)" : NULL);
+      return NULL;
+    }
+  encoded = mutf7_encode (name);
+  /* The name shown must be usable too: encoding hides a control
+   * character or a separator no better than a link hides a path. */
+  if (!check_name (layout, name, strlen (name), error) ||
+      !check_name (layout, encoded, strlen (encoded), error) ||
       (!top && !check_remote_id (layout, parent_remote_id, error)))
     return NULL;
   if (layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP)
-    return g_strconcat (top ? "" : parent_remote_id, ".", name, NULL);
-  return top ? g_strdup (name) : g_strconcat (parent_remote_id, "/", name, NULL);
+    return g_strconcat (top ? "" : parent_remote_id, ".", encoded, NULL);
+  return top ? g_strdup (encoded) : g_strconcat (parent_remote_id, "/", encoded, NULL);
 }
 
+/* The folder of @relative (NULL: the root) beneath @root_fd is a maildir
+ * if it has cur/ or new/. A link there counts, so that the folder is
+ * listed and its sync reports the link rather than leaving it unnoticed. */
 static gboolean
-is_maildir (const char *path)
+is_maildir (int         root_fd,
+            const char *relative)
 {
-  g_autofree char *cur = g_build_filename (path, "cur", NULL);
-  g_autofree char *new = g_build_filename (path, "new", NULL);
+  const char *subdirectories[] = { "cur", "new" };
 
-  return g_file_test (cur, G_FILE_TEST_IS_DIR) || g_file_test (new, G_FILE_TEST_IS_DIR);
+  for (guint i = 0; i < G_N_ELEMENTS (subdirectories); i++)
+    {
+      g_autofree char *path = relative ? g_build_filename (relative, subdirectories[i], NULL)
+                                       : g_strdup (subdirectories[i]);
+      struct stat st;
+
+      if (cairn_maildir_statat (root_fd, path, &st) == 0 &&
+          (S_ISDIR (st.st_mode) || S_ISLNK (st.st_mode)))
+        return TRUE;
+    }
+  return FALSE;
 }
 
 static CairnCollection *
 new_collection (const char *remote_id,
-                const char *name)
+                const char *disk_name)
 {
   const char *mime_types[] = { CAIRN_MAILDIR_MIME_TYPE, "inode/directory", NULL };
+  g_autofree char *name = cairn_maildir_folder_display_name (disk_name);
   CairnCollection *collection = cairn_collection_new (NULL, 0, name);
 
   cairn_collection_set_remote_id (collection, remote_id);
@@ -190,54 +320,90 @@ new_collection (const char *remote_id,
   return collection;
 }
 
+/* Adds "PATH: why" to @skipped, with PATH escaped for the log. */
 static void
 report (GPtrArray  *skipped,
         const char *path,
         const char *why)
 {
-  if (skipped != NULL)
-    g_ptr_array_add (skipped, g_strdup_printf ("%s: %s", path, why));
+  g_autofree char *escaped = NULL;
+
+  if (skipped == NULL)
+    return;
+  escaped = cairn_maildir_escape (path);
+  g_ptr_array_add (skipped, g_strdup_printf ("%s: %s", escaped, why));
 }
 
-/* Whether @path is a folder to list: a maildir inside the root. */
-static gboolean
-accept_folder (const char *root,
-               const char *path,
-               GPtrArray  *skipped)
+static const char *
+link_or_directory (int         dir_fd,
+                   const char *name,
+                   gboolean   *is_directory)
 {
-  if (!is_maildir (path))
-    return FALSE;
-  if (!cairn_maildir_folder_is_inside (root, path))
-    {
-      report (skipped, path, "a link leading outside the maildir");
-      return FALSE;
-    }
-  return TRUE;
+  struct stat st;
+
+  *is_directory = FALSE;
+  if (fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return NULL;
+  if (S_ISLNK (st.st_mode))
+    return "a symbolic link, not followed";
+  *is_directory = S_ISDIR (st.st_mode);
+  return NULL;
 }
 
 static void
 list_fs (const char *root,
+         int         root_fd,
          const char *relative,
          const char *parent,
          GPtrArray  *collections,
          GPtrArray  *skipped)
 {
-  g_autofree char *folder = relative ? g_build_filename (root, relative, NULL) : g_strdup (root);
-  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
-  const char *name;
+  DIR *dir = relative ? cairn_maildir_opendirat (root_fd, relative)
+                      : fdopendir (fcntl (root_fd, F_DUPFD_CLOEXEC, 0));
+  struct dirent *entry;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+  if (dir == NULL)
     {
-      g_autofree char *path = g_build_filename (folder, name, NULL);
-      g_autofree char *remote_id = relative ? g_build_filename (relative, name, NULL)
-                                            : g_strdup (name);
-      const char *child_parent = parent;
-      GStatBuf st;
+      g_autofree char *path = relative ? g_build_filename (root, relative, NULL) : g_strdup (root);
 
-      if (g_lstat (path, &st) != 0 || !(S_ISDIR (st.st_mode) || S_ISLNK (st.st_mode)) ||
-          !check_name (CAIRN_MAILDIR_LAYOUT_FS, name, strlen (name), NULL))
+      report (skipped, path, g_strerror (errno));
+      return;
+    }
+  while ((entry = readdir (dir)) != NULL)
+    {
+      const char *name = entry->d_name;
+      g_autofree char *remote_id = NULL;
+      const char *child_parent = parent;
+      const char *why;
+      gboolean is_directory;
+
+      if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
         continue;
-      if (accept_folder (root, path, skipped))
+      remote_id = relative ? g_build_filename (relative, name, NULL) : g_strdup (name);
+      why = link_or_directory (dirfd (dir), name, &is_directory);
+      if (why != NULL || !is_directory)
+        {
+          if (why != NULL)
+            {
+              g_autofree char *path = g_build_filename (root, remote_id, NULL);
+
+              report (skipped, path, why);
+            }
+          continue;
+        }
+      if (!check_name (CAIRN_MAILDIR_LAYOUT_FS, name, strlen (name), NULL))
+        {
+          /* A maildir's own sub-directories and hidden ones are no folders. */
+          if (name[0] != '.' && strcmp (name, "new") != 0 && strcmp (name, "cur") != 0 &&
+              strcmp (name, "tmp") != 0)
+            {
+              g_autofree char *path = g_build_filename (root, remote_id, NULL);
+
+              report (skipped, path, "a folder name that cannot be used");
+            }
+          continue;
+        }
+      if (is_maildir (root_fd, remote_id))
         {
           CairnCollection *collection = new_collection (remote_id, name);
 
@@ -245,34 +411,50 @@ list_fs (const char *root,
           g_ptr_array_add (collections, collection);
           child_parent = cairn_collection_get_remote_id (collection);
         }
-      /* A linked directory is a folder at most, never walked: a link to
-       * an ancestor would never end. */
-      if (S_ISDIR (st.st_mode))
-        list_fs (root, remote_id, child_parent, collections, skipped);
+      list_fs (root, root_fd, remote_id, child_parent, collections, skipped);
     }
+  closedir (dir);
 }
 
 static void
 list_maildirpp (const char *root,
+                int         root_fd,
                 GPtrArray  *collections,
                 GPtrArray  *skipped)
 {
-  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
+  DIR *dir = fdopendir (fcntl (root_fd, F_DUPFD_CLOEXEC, 0));
   g_autoptr(GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
-  const char *name;
+  struct dirent *entry;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+  while (dir != NULL && (entry = readdir (dir)) != NULL)
     {
-      g_autofree char *path = g_build_filename (root, name, NULL);
+      const char *name = entry->d_name;
       CairnCollection *collection;
+      const char *why;
+      gboolean is_directory;
 
-      if (name[0] != '.' || !check_remote_id (CAIRN_MAILDIR_LAYOUT_MAILDIRPP, name, NULL) ||
-          !accept_folder (root, path, skipped))
+      if (name[0] != '.' || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+        continue;
+      why = link_or_directory (root_fd, name, &is_directory);
+      if (why == NULL && is_directory && !is_maildir (root_fd, name))
+        continue;
+      if (why == NULL && is_directory &&
+          !check_remote_id (CAIRN_MAILDIR_LAYOUT_MAILDIRPP, name, NULL))
+        why = "a folder name that cannot be used";
+      if (why != NULL)
+        {
+          g_autofree char *path = g_build_filename (root, name, NULL);
+
+          report (skipped, path, why);
+        }
+      if (why != NULL || !is_directory)
         continue;
       collection = new_collection (name, strrchr (name, '.') + 1);
       g_ptr_array_add (collections, collection);
       g_hash_table_add (listed, (gpointer) cairn_collection_get_remote_id (collection));
     }
+  if (dir != NULL)
+    closedir (dir);
 
   /* The parent of .A.B.C is .A.B, or .A if .A.B does not exist. */
   for (guint i = 0; i < collections->len; i++)
@@ -301,33 +483,54 @@ cairn_maildir_folder_list (const char         *root,
                            GPtrArray          *skipped)
 {
   GPtrArray *collections = g_ptr_array_new_with_free_func (g_object_unref);
+  g_auto(CairnMaildirFd) root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-  if (is_maildir (root))
+  if (root_fd < 0)
+    {
+      report (skipped, root, g_strerror (errno));
+      return collections;
+    }
+  if (is_maildir (root_fd, NULL))
     g_ptr_array_add (collections, new_collection (CAIRN_MAILDIR_INBOX, CAIRN_MAILDIR_INBOX));
   if (layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP)
-    list_maildirpp (root, collections, skipped);
+    list_maildirpp (root, root_fd, collections, skipped);
   else
-    list_fs (root, NULL, NULL, collections, skipped);
+    list_fs (root, root_fd, NULL, NULL, collections, skipped);
   return collections;
 }
 
+/* Opens the folder @maildir, a path in @root, beneath it. */
+int
+cairn_maildir_folder_open (const char  *root,
+                           const char  *maildir,
+                           GError     **error)
+{
+  int fd = cairn_maildir_open_beneath (root, maildir, O_RDONLY | O_DIRECTORY, 0);
+
+  if (fd < 0)
+    cairn_maildir_set_errno_error (error, errno, "open the folder", maildir);
+  return fd;
+}
+
 static gboolean
-foreach_in_directory (const char                *maildir,
+foreach_in_directory (int                        folder_fd,
+                      const char                *maildir,
                       const char                *subdirectory,
                       CairnMaildirMessageFunc    func,
                       gpointer                   user_data,
                       GPtrArray                 *skipped,
                       GError                   **error)
 {
-  g_autofree char *path = g_build_filename (maildir, subdirectory, NULL);
-  DIR *dir = opendir (path);
+  DIR *dir = cairn_maildir_opendirat (folder_fd, subdirectory);
   struct dirent *entry;
   gboolean go_on = TRUE;
 
   if (dir == NULL)
     {
+      g_autofree char *path = g_build_filename (maildir, subdirectory, NULL);
+
       /* A maildir may lack new/ or cur/ until something is delivered. */
-      if (errno == ENOENT && g_file_test (maildir, G_FILE_TEST_IS_DIR))
+      if (errno == ENOENT)
         return TRUE;
       return cairn_maildir_set_errno_error (error, errno, "list", path);
     }
@@ -342,9 +545,9 @@ foreach_in_directory (const char                *maildir,
       if (!cairn_maildir_name_is_safe (name) || entry->d_type == DT_LNK ||
           entry->d_type == DT_DIR)
         {
-          g_autofree char *file = g_build_filename (path, name, NULL);
+          g_autofree char *file = g_build_filename (maildir, subdirectory, name, NULL);
 
-          report (skipped, file, entry->d_type == DT_LNK ? "a symbolic link"
+          report (skipped, file, entry->d_type == DT_LNK ? "a symbolic link, not followed"
                                  : entry->d_type == DT_DIR ? "a directory" : "an unsafe name");
           continue;
         }
@@ -357,18 +560,36 @@ foreach_in_directory (const char                *maildir,
 }
 
 /* Calls @func with the unique name and the relative file name ("cur/NAME")
- * of every message of @maildir, until it returns %FALSE. new/ comes
- * first: a message moved to cur/ meanwhile is met there. Only new/ and
- * cur/ are read: tmp/ holds what other programs are still writing. */
+ * of every message of the folder @folder_fd (@maildir), until it returns
+ * %FALSE. new/ comes first: a message moved to cur/ meanwhile is met
+ * there. Only new/ and cur/ are read: tmp/ holds what other programs are
+ * still writing. One that cannot be listed, a plain file or a link for
+ * instance, fails the folder. */
 gboolean
-cairn_maildir_folder_foreach_message (const char               *maildir,
+cairn_maildir_folder_foreach_message (int                       folder_fd,
+                                      const char               *maildir,
                                       CairnMaildirMessageFunc   func,
                                       gpointer                  user_data,
                                       GPtrArray                *skipped,
                                       GError                  **error)
 {
-  return foreach_in_directory (maildir, "new", func, user_data, skipped, error) &&
-         foreach_in_directory (maildir, "cur", func, user_data, skipped, error);
+  return foreach_in_directory (folder_fd, maildir, "new", func, user_data, skipped, error) &&
+         foreach_in_directory (folder_fd, maildir, "cur", func, user_data, skipped, error);
+}
+
+/* Whether @a is the file to keep of two with the same unique name: the
+ * one in cur/, else the first in byte order, so that every sync picks the
+ * same one. */
+gboolean
+cairn_maildir_name_is_preferred (const char *a,
+                                 const char *b)
+{
+  gboolean a_cur = g_str_has_prefix (a, "cur/");
+  gboolean b_cur = g_str_has_prefix (b, "cur/");
+
+  if (a_cur != b_cur)
+    return a_cur;
+  return strcmp (a, b) < 0;
 }
 
 static gboolean
@@ -376,26 +597,33 @@ add_to_listing (const char *uid,
                 const char *relative_name,
                 gpointer    user_data)
 {
-  g_hash_table_replace (user_data, g_strdup (uid), g_strdup (relative_name));
+  const char *listed = g_hash_table_lookup (user_data, uid);
+
+  if (listed == NULL || cairn_maildir_name_is_preferred (relative_name, listed))
+    g_hash_table_replace (user_data, g_strdup (uid), g_strdup (relative_name));
   return TRUE;
 }
 
-/* Lists the messages of @maildir into @names: unique name -> relative
- * file name; a cur/ name wins over a new/ one. */
+/* Lists the messages of a folder into @names: unique name -> relative
+ * file name; of two with one unique name, the preferred one. */
 gboolean
-cairn_maildir_folder_list_messages (const char  *maildir,
+cairn_maildir_folder_list_messages (int          folder_fd,
+                                    const char  *maildir,
                                     GHashTable  *names,
                                     GPtrArray   *skipped,
                                     GError     **error)
 {
-  return cairn_maildir_folder_foreach_message (maildir, add_to_listing, names, skipped, error);
+  return cairn_maildir_folder_foreach_message (folder_fd, maildir, add_to_listing, names, skipped,
+                                               error);
 }
 
 static gboolean
-make_directory (const char  *path,
+make_directory (int          dir_fd,
+                const char  *relative,
+                const char  *path,
                 GError     **error)
 {
-  if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
+  if (cairn_maildir_mkdirat (dir_fd, relative, 0700) != 0 && errno != EEXIST)
     return cairn_maildir_set_errno_error (error, errno, "create", path);
   return TRUE;
 }
@@ -408,24 +636,35 @@ cairn_maildir_folder_create (const char          *root,
 {
   g_autofree char *path = cairn_maildir_folder_path (root, layout, remote_id, error);
   const char *subdirectories[] = { "tmp", "new", "cur" };
+  g_auto(CairnMaildirFd) root_fd = -1;
+  g_auto(CairnMaildirFd) folder_fd = -1;
 
-  if (path == NULL || !make_directory (path, error))
+  if (path == NULL)
+    return FALSE;
+  root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return cairn_maildir_set_errno_error (error, errno, "open", root);
+  if (strcmp (remote_id, CAIRN_MAILDIR_INBOX) != 0 &&
+      !make_directory (root_fd, remote_id, path, error))
+    return FALSE;
+  folder_fd = cairn_maildir_folder_open (root, path, error);
+  if (folder_fd < 0)
     return FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (subdirectories); i++)
     {
       g_autofree char *subdirectory = g_build_filename (path, subdirectories[i], NULL);
 
-      if (!make_directory (subdirectory, error))
+      if (!make_directory (folder_fd, subdirectories[i], subdirectory, error))
         return FALSE;
     }
   /* Courier and Dovecot mark a Maildir++ sub-folder with this file. */
   if (layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP && strcmp (remote_id, CAIRN_MAILDIR_INBOX) != 0)
     {
-      g_autofree char *marker = g_build_filename (path, "maildirfolder", NULL);
-      int fd = g_open (marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      int fd = openat (folder_fd, "maildirfolder",
+                       O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
       if (fd < 0)
-        return cairn_maildir_set_errno_error (error, errno, "create", marker);
+        return cairn_maildir_set_errno_error (error, errno, "create the marker of", path);
       close (fd);
     }
   return TRUE;
@@ -433,29 +672,37 @@ cairn_maildir_folder_create (const char          *root,
 
 /* The Maildir++ folders below @remote_id: .A.B and .A.B.C for .A. */
 static GPtrArray *
-list_descendants (const char *root,
+list_descendants (int         root_fd,
                   const char *remote_id)
 {
   GPtrArray *descendants = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *prefix = g_strconcat (remote_id, ".", NULL);
-  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
-  const char *name;
+  DIR *dir = fdopendir (fcntl (root_fd, F_DUPFD_CLOEXEC, 0));
+  struct dirent *entry;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, prefix))
-      g_ptr_array_add (descendants, g_strdup (name));
+  while (dir != NULL && (entry = readdir (dir)) != NULL)
+    if (g_str_has_prefix (entry->d_name, prefix))
+      g_ptr_array_add (descendants, g_strdup (entry->d_name));
+  if (dir != NULL)
+    closedir (dir);
   return descendants;
 }
 
 static gboolean
-rename_directory (const char  *from,
+rename_directory (int          root_fd,
+                  const char  *from,
                   const char  *to,
+                  const char  *from_path,
                   GError     **error)
 {
+  struct stat st;
+
+  if (cairn_maildir_renameat (root_fd, from, root_fd, to, FALSE) == 0)
+    return TRUE;
   /* Moved already by an attempt that did not report. */
-  if (g_rename (from, to) != 0 && !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
-    return cairn_maildir_set_errno_error (error, errno, "rename", from);
-  return TRUE;
+  if (errno == ENOENT && cairn_maildir_statat (root_fd, to, &st) == 0 && S_ISDIR (st.st_mode))
+    return TRUE;
+  return cairn_maildir_set_errno_error (error, errno, "rename", from_path);
 }
 
 gboolean
@@ -468,6 +715,7 @@ cairn_maildir_folder_rename (const char          *root,
   g_autofree char *from_path = cairn_maildir_folder_path (root, layout, from, error);
   g_autofree char *to_path = from_path ? cairn_maildir_folder_path (root, layout, to, error) : NULL;
   g_autoptr(GPtrArray) descendants = NULL;
+  g_auto(CairnMaildirFd) root_fd = -1;
 
   if (to_path == NULL)
     return FALSE;
@@ -475,11 +723,12 @@ cairn_maildir_folder_rename (const char          *root,
     return invalid (error, "folder to rename", CAIRN_MAILDIR_INBOX);
   if (strcmp (from_path, to_path) == 0)
     return TRUE;
-  if (g_file_test (to_path, G_FILE_TEST_EXISTS) && g_file_test (from_path, G_FILE_TEST_EXISTS))
-    return cairn_maildir_set_errno_error (error, EEXIST, "rename a folder to", to_path);
+  root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return cairn_maildir_set_errno_error (error, errno, "open", root);
   if (layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP)
-    descendants = list_descendants (root, from);
-  if (!rename_directory (from_path, to_path, error))
+    descendants = list_descendants (root_fd, from);
+  if (!rename_directory (root_fd, from, to, from_path, error))
     return FALSE;
   /* Maildir++ keeps sub-folders beside their parent, named after it. */
   for (guint i = 0; descendants != NULL && i < descendants->len; i++)
@@ -487,36 +736,52 @@ cairn_maildir_folder_rename (const char          *root,
       const char *name = g_ptr_array_index (descendants, i);
       g_autofree char *old_path = g_build_filename (root, name, NULL);
       g_autofree char *new_name = g_strconcat (to, name + strlen (from), NULL);
-      g_autofree char *new_path = g_build_filename (root, new_name, NULL);
 
-      if (!rename_directory (old_path, new_path, error))
+      if (!rename_directory (root_fd, name, new_name, old_path, error))
         return FALSE;
     }
   return TRUE;
 }
 
-/* Removes @path and what it holds; links are removed, never followed. */
+/* Removes @relative beneath @dir_fd and what it holds; links are
+ * removed, never followed. */
 static gboolean
-remove_tree (const char  *path,
+remove_tree (int          dir_fd,
+             const char  *relative,
+             const char  *path,
              GError     **error)
 {
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
+  DIR *dir = cairn_maildir_opendirat (dir_fd, relative);
+  struct dirent *entry;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+  while (dir != NULL && (entry = readdir (dir)) != NULL)
     {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      GStatBuf st;
+      const char *name = entry->d_name;
+      g_autofree char *child = NULL;
+      struct stat st;
 
-      if (g_lstat (child, &st) == 0 && S_ISDIR (st.st_mode))
+      if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+        continue;
+      child = g_build_filename (path, name, NULL);
+      if (fstatat (dirfd (dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode))
         {
-          if (!remove_tree (child, error))
-            return FALSE;
+          if (!remove_tree (dirfd (dir), name, child, error))
+            {
+              closedir (dir);
+              return FALSE;
+            }
         }
-      else if (g_unlink (child) != 0 && errno != ENOENT)
-        return cairn_maildir_set_errno_error (error, errno, "remove", child);
+      else if (unlinkat (dirfd (dir), name, 0) != 0 && errno != ENOENT)
+        {
+          int saved_errno = errno;
+
+          closedir (dir);
+          return cairn_maildir_set_errno_error (error, saved_errno, "remove", child);
+        }
     }
-  if (g_rmdir (path) != 0 && errno != ENOENT)
+  if (dir != NULL)
+    closedir (dir);
+  if (cairn_maildir_unlinkat (dir_fd, relative, AT_REMOVEDIR) != 0 && errno != ENOENT)
     return cairn_maildir_set_errno_error (error, errno, "remove", path);
   return TRUE;
 }
@@ -529,27 +794,37 @@ cairn_maildir_folder_remove (const char          *root,
 {
   g_autofree char *path = cairn_maildir_folder_path (root, layout, remote_id, error);
   g_autoptr(GPtrArray) descendants = NULL;
-  GStatBuf st;
+  g_auto(CairnMaildirFd) root_fd = -1;
+  struct stat st;
 
   if (path == NULL)
     return FALSE;
   if (strcmp (remote_id, CAIRN_MAILDIR_INBOX) == 0)
     return invalid (error, "folder to remove", CAIRN_MAILDIR_INBOX);
+  root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return cairn_maildir_set_errno_error (error, errno, "open", root);
   if (layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP)
-    descendants = list_descendants (root, remote_id);
+    descendants = list_descendants (root_fd, remote_id);
   /* A folder that is a link: remove the link, not what it points at. */
-  if (g_lstat (path, &st) == 0 && S_ISLNK (st.st_mode))
+  if (cairn_maildir_statat (root_fd, remote_id, &st) == 0 && S_ISLNK (st.st_mode))
     {
-      if (g_unlink (path) != 0)
+      if (cairn_maildir_unlinkat (root_fd, remote_id, 0) != 0)
         return cairn_maildir_set_errno_error (error, errno, "remove", path);
     }
-  else if (!remove_tree (path, error))
+  else if (!remove_tree (root_fd, remote_id, path, error))
     return FALSE;
   for (guint i = 0; descendants != NULL && i < descendants->len; i++)
     {
-      g_autofree char *child = g_build_filename (root, g_ptr_array_index (descendants, i), NULL);
+      const char *name = g_ptr_array_index (descendants, i);
+      g_autofree char *child = g_build_filename (root, name, NULL);
 
-      if (!remove_tree (child, error))
+      if (cairn_maildir_statat (root_fd, name, &st) == 0 && S_ISLNK (st.st_mode))
+        {
+          if (cairn_maildir_unlinkat (root_fd, name, 0) != 0 && errno != ENOENT)
+            return cairn_maildir_set_errno_error (error, errno, "remove", child);
+        }
+      else if (!remove_tree (root_fd, name, child, error))
         return FALSE;
     }
   return TRUE;

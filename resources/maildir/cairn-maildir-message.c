@@ -3,6 +3,7 @@
  * envelope read from their header block. Everything here is safe to call
  * from a worker thread. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,13 +11,18 @@
 #include <glib/gstdio.h>
 #include <gmime/gmime.h>
 
+#include "cairn-maildir-folder-private.h"
+#include "cairn-maildir-fs-private.h"
 #include "cairn-maildir-message-private.h"
 
 /* GMime 3.2 declares no cleanup functions of its own. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentType, g_object_unref)
 
-/* The flag of each info letter, as the maildir specification and Dovecot
- * define them; P ("passed") is the $Forwarded keyword of RFC 5788. */
+/* The flag of each info letter, as Dovecot reads them. Dovecot ignores the
+ * specification's P ("passed") and keeps $Forwarded as a keyword like any
+ * other, with a letter of dovecot-keywords: P is then a letter of another
+ * program's, kept on a rename and shown as no flag, as IMAP shows it. */
 static const struct
 {
   char letter;
@@ -24,7 +30,6 @@ static const struct
 } info_letters[] = {
   { 'D', CAIRN_FLAG_DRAFT },
   { 'F', CAIRN_FLAG_FLAGGED },
-  { 'P', "$Forwarded" },
   { 'R', CAIRN_FLAG_ANSWERED },
   { 'S', CAIRN_FLAG_SEEN },
   { 'T', CAIRN_FLAG_DELETED },
@@ -35,6 +40,14 @@ static const struct
 #define READ_CHUNK 8192
 
 #define KEYWORDS_FILE "dovecot-keywords"
+/* Dovecot changes dovecot-keywords only while it holds the dotlock of the
+ * folder's dovecot-uidlist (its maildir-keywords.c says so), and removes
+ * dovecot-keywords.lock before each write: the uidlist lock is the one to
+ * take. A lock older than Dovecot's stale timeout, two minutes, is
+ * overridden, as Dovecot does. */
+#define UIDLIST_LOCK_FILE "dovecot-uidlist.lock"
+#define LOCK_STALE_SECONDS (2 * 60)
+#define LOCK_WAIT_MS 2000
 
 void
 cairn_maildir_keywords_clear (CairnMaildirKeywords *keywords)
@@ -44,19 +57,29 @@ cairn_maildir_keywords_clear (CairnMaildirKeywords *keywords)
 }
 
 /* Lines are "INDEX NAME"; a missing or broken file means no keywords,
- * whose letters are then kept in file names but not shown as flags. */
+ * whose letters are then kept in file names but not shown as flags. The
+ * file's modification time is kept: Dovecot reads the file again only
+ * when it grows. */
 void
 cairn_maildir_keywords_load (CairnMaildirKeywords *keywords,
-                             const char           *maildir)
+                             int                   folder_fd)
 {
-  g_autofree char *path = g_build_filename (maildir, KEYWORDS_FILE, NULL);
-  g_autofree char *contents = NULL;
+  g_auto(CairnMaildirFd) fd = -1;
+  g_autoptr(GString) contents = g_string_new (NULL);
   g_auto(GStrv) lines = NULL;
+  struct stat st;
+  char buffer[4096];
+  gssize n;
 
   cairn_maildir_keywords_clear (keywords);
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
+  keywords->mtime = 0;
+  fd = cairn_maildir_openat (folder_fd, KEYWORDS_FILE, O_RDONLY | O_NONBLOCK, 0);
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     return;
-  lines = g_strsplit (contents, "\n", -1);
+  keywords->mtime = st.st_mtime;
+  while ((n = read (fd, buffer, sizeof buffer)) > 0 && contents->len < MAX_HEADER_SIZE)
+    g_string_append_len (contents, buffer, n);
+  lines = g_strsplit (contents->str, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
       char *end = NULL;
@@ -70,27 +93,196 @@ cairn_maildir_keywords_load (CairnMaildirKeywords *keywords,
     }
 }
 
-gboolean
-cairn_maildir_keywords_save (CairnMaildirKeywords  *keywords,
-                             const char            *maildir,
-                             GError               **error)
+static gboolean
+lock_is_stale (int folder_fd)
 {
-  g_autofree char *path = g_build_filename (maildir, KEYWORDS_FILE, NULL);
+  g_auto(CairnMaildirFd) fd = -1;
+  char buffer[256];
+  struct stat st;
+  gssize n;
+  char *colon;
+
+  fd = cairn_maildir_openat (folder_fd, UIDLIST_LOCK_FILE, O_RDONLY | O_NONBLOCK, 0);
+  if (fd < 0 || fstat (fd, &st) != 0)
+    return FALSE;
+  if (g_get_real_time () / G_USEC_PER_SEC > st.st_mtime + LOCK_STALE_SECONDS)
+    return TRUE;
+  /* "PID:HOST": a process of this host that is gone holds nothing. */
+  n = read (fd, buffer, sizeof buffer - 1);
+  if (n <= 0)
+    return FALSE;
+  buffer[n] = '\0';
+  colon = strchr (buffer, ':');
+  if (colon == NULL || strcmp (colon + 1, g_get_host_name ()) != 0)
+    return FALSE;
+  *colon = '\0';
+  return kill ((pid_t) g_ascii_strtoll (buffer, NULL, 10), 0) != 0 && errno == ESRCH;
+}
+
+/* Takes Dovecot's lock of the folder, waiting a little while another
+ * holds it; a lock still held then is a transient error. */
+gboolean
+cairn_maildir_keywords_lock (int          folder_fd,
+                             const char  *maildir,
+                             GError     **error)
+{
+  gint64 deadline = g_get_monotonic_time () + LOCK_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  g_autofree char *owner = g_strdup_printf ("%d:%s", (int) getpid (), g_get_host_name ());
+
+  for (;;)
+    {
+      int fd = cairn_maildir_openat (folder_fd, UIDLIST_LOCK_FILE,
+                                     O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+      if (fd >= 0)
+        {
+          gboolean written = write (fd, owner, strlen (owner)) == (gssize) strlen (owner);
+
+          close (fd);
+          if (written)
+            return TRUE;
+          cairn_maildir_keywords_unlock (folder_fd);
+          return cairn_maildir_set_errno_error (error, EIO, "lock the keywords of", maildir);
+        }
+      if (errno != EEXIST)
+        return cairn_maildir_set_errno_error (error, errno, "lock the keywords of", maildir);
+      if (lock_is_stale (folder_fd))
+        {
+          g_message ("Overriding a stale lock of %s", maildir);
+          cairn_maildir_keywords_unlock (folder_fd);
+          continue;
+        }
+      if (g_get_monotonic_time () > deadline)
+        return cairn_maildir_set_errno_error (error, EAGAIN, "lock the keywords of", maildir);
+      g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+void
+cairn_maildir_keywords_unlock (int folder_fd)
+{
+  cairn_maildir_unlinkat (folder_fd, UIDLIST_LOCK_FILE, 0);
+}
+
+/* Writes @contents to the new file @fd, with a modification time later
+ * than @mtime: Dovecot reads dovecot-keywords again only when its time
+ * grows, in whole seconds. FALSE with errno set. */
+static gboolean
+write_keywords_file (int         fd,
+                     GString    *contents,
+                     time_t      mtime,
+                     time_t     *new_mtime)
+{
+  struct stat st;
+
+  if (write (fd, contents->str, contents->len) != (gssize) contents->len || fstat (fd, &st) != 0)
+    return FALSE;
+  *new_mtime = st.st_mtime;
+  if (st.st_mtime <= mtime)
+    {
+      struct timespec times[2] = { { 0, UTIME_OMIT }, { mtime + 1, 0 } };
+
+      if (futimens (fd, times) != 0)
+        return FALSE;
+      *new_mtime = mtime + 1;
+    }
+  return fsync (fd) == 0;
+}
+
+/* Replaces dovecot-keywords atomically; the caller holds the lock. */
+static gboolean
+keywords_save (CairnMaildirKeywords  *keywords,
+               int                    folder_fd,
+               const char            *maildir,
+               GError               **error)
+{
+  g_autofree char *tmp = g_strdup_printf (KEYWORDS_FILE ".cairn.%d", (int) getpid ());
   g_autoptr(GString) contents = g_string_new (NULL);
-  g_autoptr(GError) local_error = NULL;
+  g_auto(CairnMaildirFd) fd = -1;
+  time_t mtime = 0;
+  int saved_errno;
 
   for (guint i = 0; i < CAIRN_MAILDIR_N_KEYWORDS; i++)
     if (keywords->names[i] != NULL)
       g_string_append_printf (contents, "%u %s\n", i, keywords->names[i]);
-  /* Replaced atomically: Dovecot may read it at any moment. */
-  if (!g_file_set_contents_full (path, contents->str, contents->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local_error))
+  cairn_maildir_unlinkat (folder_fd, tmp, 0);
+  fd = cairn_maildir_openat (folder_fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd >= 0 && write_keywords_file (fd, contents, keywords->mtime, &mtime) &&
+      cairn_maildir_renameat (folder_fd, tmp, folder_fd, KEYWORDS_FILE, TRUE) == 0)
     {
-      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
-                   "Cannot write the keywords of %s: %s", maildir, local_error->message);
-      return FALSE;
+      keywords->mtime = mtime;
+      return TRUE;
     }
-  return TRUE;
+  saved_errno = errno;
+  cairn_maildir_unlinkat (folder_fd, tmp, 0);
+  return cairn_maildir_set_errno_error (error, saved_errno, "write the keywords of", maildir);
+}
+
+static gint
+keyword_index (CairnMaildirKeywords *keywords,
+               const char           *flag)
+{
+  for (guint i = 0; i < CAIRN_MAILDIR_N_KEYWORDS; i++)
+    if (g_strcmp0 (keywords->names[i], flag) == 0)
+      return i;
+  return -1;
+}
+
+static gboolean
+is_keyword (const char *flag)
+{
+  return flag[0] != '\\';
+}
+
+/* Loads the keywords of the folder and gives each keyword of @flags that
+ * has no letter there the first free one, under Dovecot's lock, reading
+ * the file again once locked: Dovecot may have added keywords meanwhile.
+ * A keyword for which no letter is left stays local, and is logged. */
+gboolean
+cairn_maildir_keywords_ensure (CairnMaildirKeywords  *keywords,
+                               int                    folder_fd,
+                               const char            *maildir,
+                               const CairnFlags      *flags,
+                               GError               **error)
+{
+  gboolean missing = FALSE;
+  gboolean changed = FALSE;
+  gboolean saved;
+
+  cairn_maildir_keywords_load (keywords, folder_fd);
+  for (guint i = 0; flags != NULL && i < cairn_flags_get_size (flags); i++)
+    {
+      const char *flag = cairn_flags_get_flag (flags, i);
+
+      if (is_keyword (flag) && keyword_index (keywords, flag) < 0)
+        missing = TRUE;
+    }
+  if (!missing)
+    return TRUE;
+  if (!cairn_maildir_keywords_lock (folder_fd, maildir, error))
+    return FALSE;
+  cairn_maildir_keywords_load (keywords, folder_fd);
+  for (guint i = 0; i < cairn_flags_get_size (flags); i++)
+    {
+      const char *flag = cairn_flags_get_flag (flags, i);
+      gint free_index;
+
+      if (!is_keyword (flag) || keyword_index (keywords, flag) >= 0)
+        continue;
+      free_index = keyword_index (keywords, NULL);
+      if (free_index < 0)
+        {
+          g_autofree char *escaped = cairn_maildir_escape (maildir);
+
+          g_message ("No maildir letter is left in %s for the keyword %s", escaped, flag);
+          continue;
+        }
+      keywords->names[free_index] = g_strdup (flag);
+      changed = TRUE;
+    }
+  saved = !changed || keywords_save (keywords, folder_fd, maildir, error);
+  cairn_maildir_keywords_unlock (folder_fd);
+  return saved;
 }
 
 /* The unique part of a file name: everything before the ":2," info (or
@@ -137,15 +329,24 @@ letter_flag (char                  letter,
   return NULL;
 }
 
+/* The flag letters of an info end at its first comma: what follows, such
+ * as ",U=12", is another program's and is kept as it is. */
+static gsize
+letters_length (const char *info)
+{
+  return strcspn (info, ",");
+}
+
 CairnFlags *
 cairn_maildir_info_to_flags (const char           *info,
                              CairnMaildirKeywords *keywords)
 {
   CairnFlags *flags = cairn_flags_new ();
+  gsize length = letters_length (info);
 
-  for (const char *p = info; *p != '\0'; p++)
+  for (gsize i = 0; i < length; i++)
     {
-      const char *flag = letter_flag (*p, keywords);
+      const char *flag = letter_flag (info[i], keywords);
 
       if (flag != NULL)
         cairn_flags_add (flags, flag);
@@ -153,31 +354,20 @@ cairn_maildir_info_to_flags (const char           *info,
   return flags;
 }
 
-/* The letter of @flag, allocating a keyword letter if needed; 0 if it has
- * none (all 26 keyword letters taken). */
+/* The letter of @flag; 0 if it has none (a keyword without a letter). */
 static char
 flag_letter (const char           *flag,
-             CairnMaildirKeywords *keywords,
-             gboolean              allocate,
-             gboolean             *keywords_changed)
+             CairnMaildirKeywords *keywords)
 {
-  guint free_index = CAIRN_MAILDIR_N_KEYWORDS;
+  gint index;
 
   for (guint i = 0; i < G_N_ELEMENTS (info_letters); i++)
     if (g_ascii_strcasecmp (info_letters[i].flag, flag) == 0)
       return info_letters[i].letter;
-  for (guint i = 0; i < CAIRN_MAILDIR_N_KEYWORDS; i++)
-    {
-      if (g_strcmp0 (keywords->names[i], flag) == 0)
-        return 'a' + i;
-      if (keywords->names[i] == NULL && free_index == CAIRN_MAILDIR_N_KEYWORDS)
-        free_index = i;
-    }
-  if (!allocate || free_index == CAIRN_MAILDIR_N_KEYWORDS)
+  if (!is_keyword (flag))
     return 0;
-  keywords->names[free_index] = g_strdup (flag);
-  *keywords_changed = TRUE;
-  return 'a' + free_index;
+  index = keyword_index (keywords, flag);
+  return index < 0 ? 0 : 'a' + index;
 }
 
 static int
@@ -187,22 +377,31 @@ compare_letters (gconstpointer a,
   return *(const char *) a - *(const char *) b;
 }
 
+/* The letters sorted in ASCII order, as the specification asks, followed
+ * by the rest of the info unchanged. */
+static char *
+finish_info (GString    *letters,
+             const char *info)
+{
+  qsort (letters->str, letters->len, 1, compare_letters);
+  g_string_append (letters, info + letters_length (info));
+  return g_string_free (letters, FALSE);
+}
+
 /* The info with a flag delta applied. Letters this resource does not know
- * are kept: they belong to another program. The result is sorted in
- * ASCII order, as the specification asks. */
+ * are kept: they belong to another program. The keywords added must have
+ * their letters already (cairn_maildir_keywords_ensure()). */
 char *
 cairn_maildir_info_apply (const char           *info,
                           const CairnFlags     *added,
                           const CairnFlags     *removed,
-                          CairnMaildirKeywords *keywords,
-                          gboolean             *keywords_changed)
+                          CairnMaildirKeywords *keywords)
 {
-  g_autoptr(GString) letters = g_string_new (info);
+  GString *letters = g_string_new_len (info, letters_length (info));
 
-  *keywords_changed = FALSE;
   for (guint i = 0; removed != NULL && i < cairn_flags_get_size (removed); i++)
     {
-      char letter = flag_letter (cairn_flags_get_flag (removed, i), keywords, FALSE, NULL);
+      char letter = flag_letter (cairn_flags_get_flag (removed, i), keywords);
       const char *at = letter ? strchr (letters->str, letter) : NULL;
 
       if (at != NULL)
@@ -210,16 +409,43 @@ cairn_maildir_info_apply (const char           *info,
     }
   for (guint i = 0; added != NULL && i < cairn_flags_get_size (added); i++)
     {
-      char letter = flag_letter (cairn_flags_get_flag (added, i), keywords, TRUE,
-                                 keywords_changed);
+      char letter = flag_letter (cairn_flags_get_flag (added, i), keywords);
 
       if (letter != 0 && strchr (letters->str, letter) == NULL)
         g_string_append_c (letters, letter);
-      else if (letter == 0)
-        g_message ("No maildir letter is left for the keyword %s", cairn_flags_get_flag (added, i));
     }
-  qsort (letters->str, letters->len, 1, compare_letters);
-  return g_string_free (g_steal_pointer (&letters), FALSE);
+  return finish_info (letters, info);
+}
+
+/* The info of a message moving from a folder with the keywords @from to
+ * one with @to: each keyword letter becomes the letter of the same
+ * keyword there (which cairn_maildir_keywords_ensure() gave it), and a
+ * letter that names no keyword is dropped, as it would name another one
+ * there. */
+char *
+cairn_maildir_info_remap (const char           *info,
+                          CairnMaildirKeywords *from,
+                          CairnMaildirKeywords *to)
+{
+  GString *letters = g_string_new (NULL);
+  gsize length = letters_length (info);
+
+  for (gsize i = 0; i < length; i++)
+    {
+      const char *keyword;
+      char letter;
+
+      if (info[i] < 'a' || info[i] > 'z')
+        {
+          g_string_append_c (letters, info[i]);
+          continue;
+        }
+      keyword = from->names[info[i] - 'a'];
+      letter = keyword ? flag_letter (keyword, to) : 0;
+      if (letter != 0 && strchr (letters->str, letter) == NULL)
+        g_string_append_c (letters, letter);
+    }
+  return finish_info (letters, info);
 }
 
 /* Reading the header block */
@@ -229,8 +455,10 @@ set_read_error (GError     **error,
                 int          saved_errno,
                 const char  *path)
 {
+  g_autofree char *escaped = cairn_maildir_escape (path);
+
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "Cannot read %s: %s", path, g_strerror (saved_errno));
+               "Cannot read %s: %s", escaped, g_strerror (saved_errno));
   return FALSE;
 }
 
@@ -239,57 +467,86 @@ not_mail (GError     **error,
           const char  *path,
           const char  *why)
 {
+  g_autofree char *escaped = cairn_maildir_escape (path);
+
   g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
-               "%s is not a mail message: %s", path, why);
+               "%s is not a mail message: %s", escaped, why);
   return FALSE;
 }
 
-/* Where the header block of @data ends (after its empty line), or -1. */
+/* Finds where the header block ends, after its empty line, whatever ends
+ * its lines: LF, CRLF, or CR alone as old Mac mail has it. The search
+ * goes on from @scanned, where the last call stopped, so that a long
+ * header is read once; a CR at the very end waits for the next byte. */
 static gssize
-header_end (const char *data,
-            gsize       length)
+header_end (const guint8 *data,
+            gsize         length,
+            gsize        *scanned,
+            gboolean     *line_start)
 {
-  for (gsize i = 0; i + 1 < length; i++)
+  gsize i = *scanned;
+
+  while (i < length)
     {
-      if (data[i] != '\n')
-        continue;
-      if (data[i + 1] == '\n')
-        return i + 2;
-      if (data[i + 1] == '\r' && i + 2 < length && data[i + 2] == '\n')
-        return i + 3;
+      gsize eol = 0;
+
+      if (data[i] == '\n')
+        eol = 1;
+      else if (data[i] == '\r')
+        {
+          if (i + 1 == length)
+            break;
+          eol = data[i + 1] == '\n' ? 2 : 1;
+        }
+      if (eol == 0)
+        {
+          *line_start = FALSE;
+          i++;
+          continue;
+        }
+      if (*line_start)
+        return i + eol;
+      *line_start = TRUE;
+      i += eol;
     }
+  *scanned = i;
   return -1;
 }
 
-/* Reads the header block only: a large attachment is never touched.
- * Opened without following a symbolic link, which could lead anywhere. */
+/* Reads the header block only: a large attachment is never touched. A
+ * header block with no end within MAX_HEADER_SIZE is cut there. Opened
+ * beneath the folder, without following a symbolic link, which could
+ * lead anywhere. */
 static GByteArray *
-read_header_block (const char  *path,
+read_header_block (int          folder_fd,
+                   const char  *relative_name,
+                   const char  *path,
                    struct stat *st,
                    GError     **error)
 {
   g_autoptr(GByteArray) block = g_byte_array_new ();
-  int fd = g_open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  g_auto(CairnMaildirFd) fd = -1;
+  gsize scanned = 0;
+  gboolean line_start = TRUE;
   gssize end = -1;
 
+  fd = cairn_maildir_openat (folder_fd, relative_name, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
   if (fd < 0)
     {
       if (errno == ELOOP)
-        not_mail (error, path, "a symbolic link");
+        not_mail (error, path, "a symbolic link, not followed");
       else
         set_read_error (error, errno, path);
       return NULL;
     }
   if (fstat (fd, st) != 0 || !S_ISREG (st->st_mode))
     {
-      close (fd);
       not_mail (error, path, "not a regular file");
       return NULL;
     }
   while (end < 0 && block->len < MAX_HEADER_SIZE)
     {
       guint start = block->len;
-      guint search_from;
       gssize n;
 
       g_byte_array_set_size (block, start + READ_CHUNK);
@@ -298,51 +555,80 @@ read_header_block (const char  *path,
         n = 0;
       else if (n < 0)
         {
-          int saved_errno = errno;
-
-          close (fd);
-          set_read_error (error, saved_errno, path);
+          set_read_error (error, errno, path);
           return NULL;
         }
       g_byte_array_set_size (block, start + n);
       if (n == 0)
         break;
-      /* Search from two bytes before the chunk: the empty line may span it. */
-      search_from = start >= 2 ? start - 2 : 0;
-      end = header_end ((const char *) block->data + search_from, block->len - search_from);
-      if (end >= 0)
-        end += search_from;
-    }
-  close (fd);
-  if (end < 0 && block->len >= MAX_HEADER_SIZE)
-    {
-      not_mail (error, path, "no end of its header");
-      return NULL;
+      end = header_end (block->data, block->len, &scanned, &line_start);
     }
   if (end >= 0)
     g_byte_array_set_size (block, end);
+  else if (block->len > MAX_HEADER_SIZE)
+    g_byte_array_set_size (block, MAX_HEADER_SIZE);
   return g_steal_pointer (&block);
 }
 
-/* RFC 5322: a header block starts with a field name of printable ASCII
- * followed by a colon (or an mbox "From " line some programs leave), and
- * holds no NUL. */
+/* The block with every line ending made LF and every NUL a space, which
+ * is all the splitting below needs to know. Most mail needs neither. */
+static void
+normalize (GByteArray *block)
+{
+  gsize out = 0;
+
+  if (memchr (block->data, '\r', block->len) == NULL &&
+      memchr (block->data, '\0', block->len) == NULL)
+    return;
+  for (gsize i = 0; i < block->len; i++)
+    {
+      guint8 c = block->data[i];
+
+      if (c == '\r')
+        {
+          if (i + 1 < block->len && block->data[i + 1] == '\n')
+            i++;
+          c = '\n';
+        }
+      else if (c == '\0')
+        c = ' ';
+      block->data[out++] = c;
+    }
+  g_byte_array_set_size (block, out);
+}
+
+/* RFC 5322: a header block starts with a field, a name of printable ASCII
+ * then a colon (the obsolete syntax allows blanks before it); an mbox
+ * "From " line that some programs leave may come first. Which fields
+ * follow does not matter: Dovecot lists any such file. */
 static gboolean
 looks_like_header (const GByteArray *block)
 {
   const guint8 *data = block->data;
-  guint i = 0;
+  gsize length = block->len;
+  gsize i = 0;
 
-  if (block->len == 0 || memchr (data, '\0', block->len) != NULL)
-    return FALSE;
-  if (block->len > 5 && memcmp (data, "From ", 5) == 0)
-    return TRUE;
-  while (i < block->len && data[i] > 32 && data[i] < 127 && data[i] != ':')
+  if ((length > 5 && memcmp (data, "From ", 5) == 0) ||
+      (length > 6 && memcmp (data, ">From ", 6) == 0))
+    {
+      const guint8 *eol = memchr (data, '\n', length);
+
+      if (eol == NULL)
+        return FALSE;
+      data = eol + 1;
+      length -= data - block->data;
+    }
+  while (i < length && data[i] > 32 && data[i] < 127 && data[i] != ':')
     i++;
-  return i > 0 && i < block->len && data[i] == ':';
+  if (i == 0)
+    return FALSE;
+  while (i < length && (data[i] == ' ' || data[i] == '\t'))
+    i++;
+  return i < length && data[i] == ':';
 }
 
-/* The header fields the envelope holds, in its order. */
+/* The header fields the envelope holds, in its order, then those that
+ * only help to decode them. */
 typedef enum
 {
   FIELD_FROM,
@@ -353,11 +639,14 @@ typedef enum
   FIELD_MESSAGE_ID,
   FIELD_IN_REPLY_TO,
   FIELD_REFERENCES,
+  N_ENVELOPE_FIELDS,
+  FIELD_CONTENT_TYPE = N_ENVELOPE_FIELDS,
   N_FIELDS
 } Field;
 
 static const char * const field_names[N_FIELDS] = {
   "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+  "Content-Type",
 };
 
 static gboolean
@@ -370,6 +659,8 @@ static Field
 field_of (const char *name,
           gsize       length)
 {
+  while (length > 0 && (name[length - 1] == ' ' || name[length - 1] == '\t'))
+    length--;
   for (Field field = 0; field < N_FIELDS; field++)
     if (strlen (field_names[field]) == length &&
         g_ascii_strncasecmp (field_names[field], name, length) == 0)
@@ -377,10 +668,11 @@ field_of (const char *name,
   return N_FIELDS;
 }
 
-/* Splits the header block into the envelope's fields, unfolded. Only the
- * splitting is done here, which is all that a sync of many thousand
- * messages can afford; the values are decoded by GMime. A repeated
- * address field adds its addresses; any other keeps its first value. */
+/* Splits the header block, its lines ending in LF, into the fields,
+ * unfolded. Only the splitting is done here, which is all that a sync of
+ * many thousand messages can afford; the values are decoded by GMime. A
+ * repeated address field adds its addresses; any other keeps its first
+ * value. */
 static void
 split_fields (const char *block,
               gsize       length,
@@ -397,8 +689,6 @@ split_fields (const char *block,
 
       if (eol == NULL)
         eol = end;
-      if (eol > line && eol[-1] == '\r')
-        eol--;
       if (line[0] == ' ' || line[0] == '\t')
         {
           if (current != N_FIELDS)
@@ -424,53 +714,103 @@ split_fields (const char *block,
     }
 }
 
-/* RFC 2047 words or raw 8-bit text: only those need GMime's decoders. */
 static gboolean
-needs_decoding (const char *value)
+has_8bit (const char *value)
 {
-  if (strstr (value, "=?") != NULL)
-    return TRUE;
   for (const char *p = value; *p != '\0'; p++)
     if ((guchar) *p >= 0x80)
       return TRUE;
   return FALSE;
 }
 
+/* RFC 2047 words or raw 8-bit text: only those need decoding. */
+static gboolean
+needs_decoding (const char *value)
+{
+  return strstr (value, "=?") != NULL || has_8bit (value);
+}
+
+/* Raw 8-bit text as UTF-8: as it is when it is valid UTF-8, else in the
+ * charset the message declares, else in the fallback charset; what none
+ * of them can convert keeps its valid parts. */
+static char *
+raw_to_utf8 (const char *value,
+             const char *charset,
+             const char *fallback_charset)
+{
+  const char *charsets[] = { charset, fallback_charset };
+
+  if (g_utf8_validate (value, -1, NULL))
+    return g_strdup (value);
+  for (guint i = 0; i < G_N_ELEMENTS (charsets); i++)
+    {
+      char *converted;
+
+      if (charsets[i] == NULL || g_ascii_strcasecmp (charsets[i], "utf-8") == 0 ||
+          g_ascii_strcasecmp (charsets[i], "us-ascii") == 0)
+        continue;
+      converted = g_convert (value, -1, "UTF-8", charsets[i], NULL, NULL, NULL);
+      if (converted != NULL)
+        return converted;
+    }
+  return g_utf8_make_valid (value, -1);
+}
+
 static char *
 decode_value (Field       field,
-              const char *value)
+              const char *value,
+              const char *charset,
+              const char *fallback_charset)
 {
   g_autoptr(InternetAddressList) addresses = NULL;
+  g_autofree char *utf8 = NULL;
   g_autofree char *decoded = NULL;
 
   if (!needs_decoding (value))
     return g_strdup (value);
+  utf8 = raw_to_utf8 (value, charset, fallback_charset);
   if (is_address_field (field))
     {
-      addresses = internet_address_list_parse (NULL, value);
+      addresses = internet_address_list_parse (NULL, utf8);
       if (addresses != NULL && internet_address_list_length (addresses) > 0)
         decoded = internet_address_list_to_string (addresses, NULL, FALSE);
     }
   else if (field != FIELD_MESSAGE_ID && field != FIELD_IN_REPLY_TO && field != FIELD_REFERENCES)
-    decoded = g_mime_utils_header_decode_text (NULL, value);
-  return g_utf8_make_valid (decoded ? decoded : value, -1);
+    decoded = g_mime_utils_header_decode_text (NULL, utf8);
+  return g_utf8_make_valid (decoded ? decoded : utf8, -1);
+}
+
+/* The charset the Content-Type field declares, if any. */
+static char *
+declared_charset (GString *content_type)
+{
+  g_autoptr(GMimeContentType) type = NULL;
+  const char *charset;
+
+  if (content_type == NULL)
+    return NULL;
+  type = g_mime_content_type_parse (NULL, content_type->str);
+  charset = type ? g_mime_content_type_get_parameter (type, "charset") : NULL;
+  return charset ? g_strdup (charset) : NULL;
 }
 
 /* The envelope part: one line "Name: value" per field present, values
  * made single-line so that the part stays unambiguous. */
 static char *
-build_envelope (GString *fields[N_FIELDS])
+build_envelope (GString    *fields[N_FIELDS],
+                const char *fallback_charset)
 {
   GString *envelope = g_string_new (NULL);
+  g_autofree char *charset = declared_charset (fields[FIELD_CONTENT_TYPE]);
 
-  for (Field field = 0; field < N_FIELDS; field++)
+  for (Field field = 0; field < N_ENVELOPE_FIELDS; field++)
     {
       g_autofree char *value = NULL;
       gsize start;
 
       if (fields[field] == NULL)
         continue;
-      value = decode_value (field, g_strstrip (fields[field]->str));
+      value = decode_value (field, g_strstrip (fields[field]->str), charset, fallback_charset);
       if (*value == '\0')
         continue;
       g_string_append_printf (envelope, "%s: ", field_names[field]);
@@ -484,14 +824,26 @@ build_envelope (GString *fields[N_FIELDS])
   return g_string_free (envelope, FALSE);
 }
 
-/* Reads the message @relative_name ("cur/NAME" or "new/NAME") of
- * @maildir into an item with its remote id, remote revision (the relative
- * name: the content of a maildir message never changes, only its name),
- * GID, size, flags, ENVELOPE part and foreign RFC822 part. */
+static void
+free_fields (GString *fields[N_FIELDS])
+{
+  for (Field field = 0; field < N_FIELDS; field++)
+    if (fields[field] != NULL)
+      g_string_free (fields[field], TRUE);
+}
+
+/* Reads the message @relative_name ("cur/NAME" or "new/NAME") of the
+ * folder @folder_fd, whose path is @maildir, into an item with its remote
+ * id, remote revision (the relative name: the content of a maildir
+ * message never changes, only its name), GID, size, flags, ENVELOPE part
+ * and foreign RFC822 part. Raw 8-bit header text that is not UTF-8 is
+ * read in the message's charset, else in @fallback_charset. */
 CairnItem *
-cairn_maildir_message_read (const char            *maildir,
+cairn_maildir_message_read (int                    folder_fd,
+                            const char            *maildir,
                             const char            *relative_name,
                             CairnMaildirKeywords  *keywords,
+                            const char            *fallback_charset,
                             GError               **error)
 {
   g_autofree char *path = g_build_filename (maildir, relative_name, NULL);
@@ -509,27 +861,18 @@ cairn_maildir_message_read (const char            *maildir,
   struct stat st;
   gsize envelope_length;
 
-  block = read_header_block (path, &st, error);
+  block = read_header_block (folder_fd, relative_name, path, &st, error);
   if (block == NULL)
     return NULL;
   if (!looks_like_header (block))
-    return not_mail (error, path, "it does not start with a header"), NULL;
+    return not_mail (error, path, block->len == 0 ? "empty" : "it does not start with a header"),
+           NULL;
+  normalize (block);
   split_fields ((const char *) block->data, block->len, fields);
-  if (fields[FIELD_FROM] == NULL && fields[FIELD_DATE] == NULL &&
-      fields[FIELD_MESSAGE_ID] == NULL && fields[FIELD_SUBJECT] == NULL)
-    {
-      for (Field field = 0; field < N_FIELDS; field++)
-        if (fields[field] != NULL)
-          g_string_free (fields[field], TRUE);
-      return not_mail (error, path, "it has no From, Date, Message-ID or Subject"), NULL;
-    }
-
   if (fields[FIELD_MESSAGE_ID] != NULL)
     message_id = g_mime_utils_decode_message_id (fields[FIELD_MESSAGE_ID]->str);
-  envelope = build_envelope (fields);
-  for (Field field = 0; field < N_FIELDS; field++)
-    if (fields[field] != NULL)
-      g_string_free (fields[field], TRUE);
+  envelope = build_envelope (fields, fallback_charset);
+  free_fields (fields);
   uid = cairn_maildir_name_get_uid (name);
   envelope_length = strlen (envelope);
   envelope_bytes = g_bytes_new_take (g_steal_pointer (&envelope), envelope_length);

@@ -6,6 +6,7 @@
  *   path=/home/me/Maildir
  *   layout=maildir++
  *   read-only=false
+ *   fallback-charset=windows-1252
  *
  * Folders are collections; messages are items whose remote id is the
  * unique part of their file name and whose remote revision is the file
@@ -24,6 +25,7 @@
 #include <cairn/cairn.h>
 
 #include "cairn-maildir-folder-private.h"
+#include "cairn-maildir-fs-private.h"
 #include "cairn-maildir-message-private.h"
 
 CAIRN_AGENT_MODULE_DEFINE_VERSION;
@@ -43,6 +45,10 @@ CAIRN_AGENT_MODULE_DEFINE_VERSION;
  * locally while it stores their new remote ids. */
 #define RELOCATION_ATTEMPTS 5
 
+/* The charset of raw 8-bit header text that is not UTF-8 and whose
+ * message declares none: what mail programs of the Windows world wrote. */
+#define DEFAULT_FALLBACK_CHARSET "windows-1252"
+
 #define FOLDER_EVENTS (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | \
                        IN_DONT_FOLLOW)
 
@@ -57,6 +63,8 @@ struct _CairnMaildirResource
   char *path;
   CairnMaildirLayout layout;
   gboolean read_only;
+  char *fallback_charset;
+  char *root;             /* the canonical root, as last resolved */
 
   int inotify_fd;
   guint inotify_source;
@@ -75,6 +83,7 @@ enum {
   PROP_PATH,
   PROP_LAYOUT,
   PROP_READ_ONLY,
+  PROP_FALLBACK_CHARSET,
   N_PROPS
 };
 
@@ -108,6 +117,8 @@ canonical_root (CairnMaildirResource  *self,
                    "The maildir %s is missing", self->path ? self->path : "(not configured)");
       return NULL;
     }
+  g_free (self->root);
+  self->root = g_strdup (root);
   return root;
 }
 
@@ -232,22 +243,44 @@ inotify_readable (int          fd,
 
 /* inotify rather than GFileMonitor: it reports a queue overflow, after
  * which only a scan of every folder is right. */
+/* The directory is opened beneath the root first, and the watch is put
+ * on that open directory, so that no link on the way is followed out of
+ * the tree. */
 static void
 add_watch (CairnMaildirResource *self,
+           const char           *root,
            const char           *path,
            guint32               mask,
            guint64               collection_id)
 {
+  g_auto(CairnMaildirFd) fd = -1;
+  g_autofree char *proc_path = NULL;
   int wd;
 
   if (self->inotify_fd < 0)
     return;
-  wd = inotify_add_watch (self->inotify_fd, path, mask);
+  fd = cairn_maildir_open_beneath (root, path, O_PATH | O_DIRECTORY, 0);
+  if (fd >= 0)
+    {
+      proc_path = g_strdup_printf ("/proc/self/fd/%d", fd);
+      wd = inotify_add_watch (self->inotify_fd, proc_path, mask & ~IN_DONT_FOLLOW);
+      /* Without /proc, the path just checked to hold no link. */
+      if (wd < 0 && errno == ENOENT)
+        wd = inotify_add_watch (self->inotify_fd, path, mask);
+    }
+  else
+    wd = -1;
   if (wd < 0)
     {
-      /* Without a watch the folder still syncs on request and on start. */
-      if (errno != ENOENT)
-        g_message ("Cannot watch %s: %s", path, g_strerror (errno));
+      /* Without a watch the folder still syncs on request and on start;
+       * a link or a plain file in place of new/ or cur/ fails its sync,
+       * which says so. */
+      if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
+        {
+          g_autofree char *escaped = cairn_maildir_escape (path);
+
+          g_message ("Cannot watch %s: %s", escaped, g_strerror (errno));
+        }
       return;
     }
   g_hash_table_insert (self->watches, GINT_TO_POINTER (wd),
@@ -257,6 +290,7 @@ add_watch (CairnMaildirResource *self,
 static void
 watch_folder (CairnMaildirResource *self,
               guint64               collection_id,
+              const char           *root,
               const char           *maildir)
 {
   const char *subdirectories[] = { "new", "cur" };
@@ -268,11 +302,11 @@ watch_folder (CairnMaildirResource *self,
     {
       g_autofree char *path = g_build_filename (maildir, subdirectories[i], NULL);
 
-      add_watch (self, path, FOLDER_EVENTS, collection_id);
+      add_watch (self, root, path, FOLDER_EVENTS, collection_id);
     }
   /* Sub-folders appear in the folder itself in the fs layout. */
   if (self->layout == CAIRN_MAILDIR_LAYOUT_FS)
-    add_watch (self, maildir, FOLDER_EVENTS, 0);
+    add_watch (self, root, maildir, FOLDER_EVENTS, 0);
 }
 
 /* Reading the backend */
@@ -341,7 +375,7 @@ retrieve_collections (CairnResource       *resource,
     }
   /* New folders appear in the root, whatever the layout. */
   if (!g_hash_table_size (self->watches))
-    add_watch (self, root, FOLDER_EVENTS, 0);
+    add_watch (self, root, root, FOLDER_EVENTS, 0);
   listing = g_new0 (TreeListing, 1);
   listing->root = root;
   listing->layout = self->layout;
@@ -370,9 +404,12 @@ typedef struct
   CairnItemSync *sync;
   GMainContext *context;
   char *maildir;
+  int folder_fd;
+  char *fallback_charset;
   guint64 collection_id;
   GHashTable *stored;       /* unique name -> remote revision, as the scan began; what
                              * the listing meets is taken out */
+  GHashTable *met;          /* unique name -> the relative name chosen for it */
   GCancellable *cancellable;
   gboolean second_pass;
   GPtrArray *items;         /* the batch being read */
@@ -405,7 +442,11 @@ folder_scan_unref (FolderScan *scan)
   g_object_unref (scan->sync);
   g_main_context_unref (scan->context);
   g_free (scan->maildir);
+  if (scan->folder_fd >= 0)
+    close (scan->folder_fd);
+  g_free (scan->fallback_charset);
   g_clear_pointer (&scan->stored, g_hash_table_unref);
+  g_clear_pointer (&scan->met, g_hash_table_unref);
   cairn_maildir_keywords_clear (&scan->keywords);
   g_mutex_clear (&scan->lock);
   g_cond_clear (&scan->cond);
@@ -495,9 +536,39 @@ wait_merged (FolderScan *scan)
   g_mutex_unlock (&scan->lock);
 }
 
+/* Two files with one unique name, another program's doing: the preferred
+ * one (cairn_maildir_name_is_preferred()) is the message on every sync,
+ * and the other is reported, once. */
+static void
+report_duplicate (FolderScan *scan,
+                  const char *kept,
+                  const char *other)
+{
+  g_autofree char *path = g_build_filename (scan->maildir, other, NULL);
+  g_autofree char *escaped_path = cairn_maildir_escape (path);
+  g_autofree char *escaped_kept = cairn_maildir_escape (kept);
+
+  if (!scan->second_pass)
+    g_ptr_array_add (scan->skipped, g_strdup_printf ("%s: the same unique name as %s, which is "
+                                                     "the one kept", escaped_path, escaped_kept));
+}
+
+/* Whether the stored name of a message, met under another name, is a
+ * file still there and the one to keep of the two. */
+static gboolean
+stored_name_wins (FolderScan *scan,
+                  const char *stored_name,
+                  const char *relative_name)
+{
+  struct stat st;
+
+  return stored_name != NULL && cairn_maildir_name_is_preferred (stored_name, relative_name) &&
+         cairn_maildir_statat (scan->folder_fd, stored_name, &st) == 0 && S_ISREG (st.st_mode);
+}
+
 /* One message met by the listing: read unless the store has it under
- * this name. Nothing but the batch being read is held, so a folder of any
- * size costs the memory of one batch. */
+ * this name. Nothing but the batch being read and the names met is held,
+ * so a folder of any size costs the memory of one batch. */
 static gboolean
 scan_message (const char *uid,
               const char *relative_name,
@@ -505,23 +576,48 @@ scan_message (const char *uid,
 {
   FolderScan *scan = user_data;
   g_autoptr(GError) read_error = NULL;
+  const char *chosen = g_hash_table_lookup (scan->met, uid);
   gpointer stored_revision;
   CairnItem *item;
 
-  if (g_hash_table_lookup_extended (scan->stored, uid, NULL, &stored_revision))
+  if (chosen != NULL)
     {
-      gboolean unchanged = g_strcmp0 (stored_revision, relative_name) == 0;
+      if (strcmp (chosen, relative_name) == 0)
+        return TRUE;
+      if (!cairn_maildir_name_is_preferred (relative_name, chosen))
+        {
+          report_duplicate (scan, chosen, relative_name);
+          return TRUE;
+        }
+      /* The one read before loses: this one replaces it in the store. */
+      report_duplicate (scan, relative_name, chosen);
+    }
+  else if (g_hash_table_lookup_extended (scan->stored, uid, NULL, &stored_revision))
+    {
+      /* The table's strings are shared with the sync: copied, not taken. */
+      g_autofree char *revision = g_strdup (stored_revision);
 
       g_hash_table_remove (scan->stored, uid);
-      if (unchanged)
-        return TRUE;
+      if (g_strcmp0 (revision, relative_name) == 0)
+        {
+          g_hash_table_insert (scan->met, g_strdup (uid), g_steal_pointer (&revision));
+          return TRUE;
+        }
+      if (stored_name_wins (scan, revision, relative_name))
+        {
+          report_duplicate (scan, revision, relative_name);
+          g_hash_table_insert (scan->met, g_strdup (uid), g_steal_pointer (&revision));
+          return TRUE;
+        }
     }
   else if (scan->second_pass)
     return TRUE;
+  g_hash_table_insert (scan->met, g_strdup (uid), g_strdup (relative_name));
 
   if (g_cancellable_is_cancelled (scan->cancellable))
     return FALSE;
-  item = cairn_maildir_message_read (scan->maildir, relative_name, &scan->keywords, &read_error);
+  item = cairn_maildir_message_read (scan->folder_fd, scan->maildir, relative_name,
+                                     &scan->keywords, scan->fallback_charset, &read_error);
   if (item == NULL)
     {
       /* Renamed or removed since the listing: its new name has an event
@@ -552,8 +648,8 @@ scan_pass (FolderScan  *scan,
            GError     **error)
 {
   scan->second_pass = second_pass;
-  return cairn_maildir_folder_foreach_message (scan->maildir, scan_message, scan,
-                                               second_pass ? NULL : scan->skipped, error);
+  return cairn_maildir_folder_foreach_message (scan->folder_fd, scan->maildir, scan_message,
+                                               scan, second_pass ? NULL : scan->skipped, error);
 }
 
 static void
@@ -567,7 +663,7 @@ scan_folder_thread (GTask        *task,
   GHashTableIter iter;
   const char *uid;
 
-  cairn_maildir_keywords_load (&scan->keywords, scan->maildir);
+  cairn_maildir_keywords_load (&scan->keywords, scan->folder_fd);
   scan->items = g_ptr_array_new_with_free_func (g_object_unref);
   scan->removed = g_ptr_array_new_with_free_func (g_free);
   /* A name can be missed while another program renames it during the
@@ -641,6 +737,7 @@ retrieve_items (CairnResource       *resource,
   g_autofree char *root = NULL;
   g_autofree char *maildir = NULL;
   g_autoptr(GHashTable) stored = NULL;
+  g_auto(CairnMaildirFd) folder_fd = -1;
   FolderScan *scan;
   GError *error = NULL;
 
@@ -649,7 +746,11 @@ retrieve_items (CairnResource       *resource,
   if (root != NULL)
     maildir = cairn_maildir_folder_path (root, self->layout,
                                          cairn_collection_get_remote_id (collection), &error);
+  /* A folder that cannot be opened, a link for instance, fails alone: the
+   * base class reports it by name and tries it again later. */
   if (maildir != NULL)
+    folder_fd = cairn_maildir_folder_open (root, maildir, &error);
+  if (folder_fd >= 0)
     {
       cairn_item_sync_set_incremental (sync, TRUE);
       stored = cairn_item_sync_dup_remote_revisions (sync, &error);
@@ -660,7 +761,7 @@ retrieve_items (CairnResource       *resource,
       return;
     }
   /* Watched before the listing, so nothing written meanwhile is missed. */
-  watch_folder (self, cairn_collection_get_id (collection), maildir);
+  watch_folder (self, cairn_collection_get_id (collection), root, maildir);
 
   scan = g_new0 (FolderScan, 1);
   g_atomic_ref_count_init (&scan->ref_count);
@@ -668,6 +769,9 @@ retrieve_items (CairnResource       *resource,
   scan->sync = g_object_ref (sync);
   scan->context = g_main_context_ref_thread_default ();
   scan->maildir = g_steal_pointer (&maildir);
+  scan->folder_fd = g_steal_fd (&folder_fd);
+  scan->fallback_charset = g_strdup (self->fallback_charset);
+  scan->met = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   scan->collection_id = cairn_collection_get_id (collection);
   scan->stored = g_steal_pointer (&stored);
   scan->skipped = g_ptr_array_new_with_free_func (g_free);
@@ -781,18 +885,40 @@ backend_remote_id (CairnMaildirResource  *self,
                             cairn_collection_get_remote_id (collection), error);
 }
 
-/* The folder of collection @id, checked. */
+/* The folder of collection @id, checked, and opened beneath the root
+ * into @folder_fd; -1 there without an error if the folder is missing,
+ * which a removal or a flag change takes as done by another program. */
 static char *
 folder_path (CairnMaildirResource  *self,
              guint64                id,
+             int                   *folder_fd,
              GError               **error)
 {
   g_autofree char *root = canonical_root (self, error);
   g_autofree char *remote_id = NULL;
+  g_autofree char *maildir = NULL;
 
-  if (root == NULL || (remote_id = backend_remote_id (self, root, id, error)) == NULL)
+  if (root == NULL || (remote_id = backend_remote_id (self, root, id, error)) == NULL ||
+      (maildir = cairn_maildir_folder_path (root, self->layout, remote_id, error)) == NULL)
     return NULL;
-  return cairn_maildir_folder_path (root, self->layout, remote_id, error);
+  *folder_fd = cairn_maildir_open_beneath (root, maildir, O_RDONLY | O_DIRECTORY, 0);
+  if (*folder_fd < 0 && errno != ENOENT)
+    return cairn_maildir_set_errno_error (error, errno, "open the folder", maildir), NULL;
+  return g_steal_pointer (&maildir);
+}
+
+/* The folder of collection @id, which must exist. */
+static char *
+existing_folder_path (CairnMaildirResource  *self,
+                      guint64                id,
+                      int                   *folder_fd,
+                      GError               **error)
+{
+  g_autofree char *maildir = folder_path (self, id, folder_fd, error);
+
+  if (maildir != NULL && *folder_fd < 0)
+    return cairn_maildir_set_errno_error (error, ENOENT, "open the folder", maildir), NULL;
+  return g_steal_pointer (&maildir);
 }
 
 static gboolean
@@ -806,12 +932,13 @@ check_uid (const char  *uid,
   return FALSE;
 }
 
-/* The relative file name of message @uid in @maildir, or %NULL if it is
- * not there. @hint, the name last stored, is tried first; then the index
- * of the last scan; then the folder is listed again. */
+/* The relative file name of message @uid in the folder @folder_fd, or
+ * %NULL if it is not there. @hint, the name last stored, is tried first;
+ * then the index of the last scan; then the folder is listed again. */
 static char *
 locate (CairnMaildirResource *self,
         guint64               collection_id,
+        int                   folder_fd,
         const char           *maildir,
         const char           *uid,
         const char           *hint)
@@ -824,19 +951,19 @@ locate (CairnMaildirResource *self,
     candidates[1] = g_hash_table_lookup (index, uid);
   for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
     {
-      g_autofree char *path = NULL;
       g_autofree char *candidate_uid = NULL;
+      struct stat st;
 
       if (candidates[i] == NULL || strchr (candidates[i], '/') == NULL)
         continue;
       candidate_uid = cairn_maildir_name_get_uid (strchr (candidates[i], '/') + 1);
-      path = g_build_filename (maildir, candidates[i], NULL);
-      if (strcmp (candidate_uid, uid) == 0 && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+      if (strcmp (candidate_uid, uid) == 0 &&
+          cairn_maildir_statat (folder_fd, candidates[i], &st) == 0 && S_ISREG (st.st_mode))
         return g_strdup (candidates[i]);
     }
 
   listing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  if (!cairn_maildir_folder_list_messages (maildir, listing, NULL, NULL))
+  if (!cairn_maildir_folder_list_messages (folder_fd, maildir, listing, NULL, NULL))
     return NULL;
   g_hash_table_insert (self->indexes, g_memdup2 (&collection_id, sizeof collection_id),
                        g_hash_table_ref (listing));
@@ -871,69 +998,81 @@ host_name (void)
 }
 
 static gboolean
-fsync_directory (const char  *path,
+fsync_directory (int          folder_fd,
+                 const char  *maildir,
+                 const char  *subdirectory,
                  GError     **error)
 {
-  int fd = g_open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  g_auto(CairnMaildirFd) fd = cairn_maildir_openat (folder_fd, subdirectory,
+                                                    O_RDONLY | O_DIRECTORY, 0);
 
   if (fd < 0 || fsync (fd) != 0)
     {
-      int saved_errno = errno;
+      g_autofree char *path = g_build_filename (maildir, subdirectory, NULL);
 
-      if (fd >= 0)
-        close (fd);
-      return cairn_maildir_set_errno_error (error, saved_errno, "sync", path);
+      return cairn_maildir_set_errno_error (error, errno, "sync", path);
     }
-  close (fd);
   return TRUE;
 }
 
-/* Copies @input to a new file in tmp/ and syncs it; its SHA-256 goes to
- * @checksum. Returns the file's path. */
+/* Writes all of @buffer to @fd; FALSE with errno set. */
+static gboolean
+write_all (int           fd,
+           const guint8 *buffer,
+           gsize         length)
+{
+  for (gsize done = 0; done < length; )
+    {
+      gssize written = write (fd, buffer + done, length - done);
+
+      if (written < 0 && errno != EINTR)
+        return FALSE;
+      done += MAX (written, 0);
+    }
+  return TRUE;
+}
+
+/* Copies @input to a new file in tmp/ of the folder @folder_fd and syncs
+ * it; its SHA-256 goes to @checksum. Returns the file's name relative to
+ * the folder ("tmp/NAME"). */
 static char *
-write_to_tmp (const char    *maildir,
+write_to_tmp (int            folder_fd,
+              const char    *maildir,
               GInputStream  *input,
               GChecksum     *checksum,
               GError       **error)
 {
   g_autofree char *host = host_name ();
   gint64 now = g_get_real_time ();
-  g_autofree char *path = g_strdup_printf ("%s/tmp/%" G_GINT64_FORMAT ".M%06dP%d.%s", maildir,
-                                           now / G_USEC_PER_SEC, (int) (now % G_USEC_PER_SEC),
-                                           (int) getpid (), host);
-  g_autofree char *tmp = g_build_filename (maildir, "tmp", NULL);
+  g_autofree char *relative = g_strdup_printf ("tmp/%" G_GINT64_FORMAT ".M%06dP%d.%s",
+                                               now / G_USEC_PER_SEC,
+                                               (int) (now % G_USEC_PER_SEC), (int) getpid (),
+                                               host);
+  g_autofree char *path = g_build_filename (maildir, relative, NULL);
   g_autoptr(GError) read_error = NULL;
+  g_auto(CairnMaildirFd) fd = -1;
   guint8 buffer[65536];
   gssize n;
-  int fd;
 
-  if (g_mkdir (tmp, 0700) != 0 && errno != EEXIST)
-    return cairn_maildir_set_errno_error (error, errno, "create", tmp), NULL;
-  fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (cairn_maildir_mkdirat (folder_fd, "tmp", 0700) != 0 && errno != EEXIST)
+    return cairn_maildir_set_errno_error (error, errno, "create the tmp/ of", maildir), NULL;
+  fd = cairn_maildir_openat (folder_fd, relative, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0)
     return cairn_maildir_set_errno_error (error, errno, "create", path), NULL;
   while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &read_error)) > 0)
     {
       g_checksum_update (checksum, buffer, n);
-      for (gssize done = 0; done < n; )
+      if (!write_all (fd, buffer, n))
         {
-          gssize written = write (fd, buffer + done, n - done);
+          int saved_errno = errno;
 
-          if (written < 0 && errno != EINTR)
-            {
-              int saved_errno = errno;
-
-              close (fd);
-              g_unlink (path);
-              return cairn_maildir_set_errno_error (error, saved_errno, "write", path), NULL;
-            }
-          done += MAX (written, 0);
+          cairn_maildir_unlinkat (folder_fd, relative, 0);
+          return cairn_maildir_set_errno_error (error, saved_errno, "write", path), NULL;
         }
     }
   if (n < 0)
     {
-      close (fd);
-      g_unlink (path);
+      cairn_maildir_unlinkat (folder_fd, relative, 0);
       g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
                    "Cannot read the message to write: %s", read_error->message);
       return NULL;
@@ -942,12 +1081,10 @@ write_to_tmp (const char    *maildir,
     {
       int saved_errno = errno;
 
-      close (fd);
-      g_unlink (path);
+      cairn_maildir_unlinkat (folder_fd, relative, 0);
       return cairn_maildir_set_errno_error (error, saved_errno, "write", path), NULL;
     }
-  close (fd);
-  return g_steal_pointer (&path);
+  return g_steal_pointer (&relative);
 }
 
 /* Opens the RFC822 part of @item, the message as it was at the change
@@ -987,14 +1124,16 @@ open_message (CairnMaildirResource  *self,
   return NULL;
 }
 
-/* Writes the message @input of @item into @maildir as the specification
- * says: into tmp/, synced, then linked into new/ (no flags) or cur/. The
- * unique name comes from the item id and the content, so a replay repeated
- * after a crash finds the file it linked and makes no second one. When
- * that name is @existing_uid's, the message is on disk already as
- * @existing_name, with flags of its own, and stays the only one. */
+/* Writes the message @input of @item into the folder @folder_fd as the
+ * specification says: into tmp/, synced, then linked into new/ (no flags)
+ * or cur/. The unique name comes from the item id and the content, so a
+ * replay repeated after a crash finds the file it linked and makes no
+ * second one. When that name is @existing_uid's, the message is on disk
+ * already as @existing_name, with flags of its own, and stays the only
+ * one. */
 static char *
-deliver (const char    *maildir,
+deliver (int            folder_fd,
+         const char    *maildir,
          CairnItem     *item,
          GInputStream  *input,
          const char    *existing_uid,
@@ -1002,53 +1141,54 @@ deliver (const char    *maildir,
          GError       **error)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  CairnMaildirKeywords keywords = { { NULL } };
-  g_autofree char *tmp_path = NULL;
+  CairnMaildirKeywords keywords = { { NULL }, 0 };
+  g_autofree char *tmp_name = NULL;
   g_autofree char *host = host_name ();
   g_autofree char *uid = NULL;
   g_autofree char *info = NULL;
   g_autofree char *relative_name = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *directory = NULL;
-  gboolean keywords_changed;
+  const char *subdirectory;
   gboolean linked;
 
-  tmp_path = write_to_tmp (maildir, input, checksum, error);
-  if (tmp_path == NULL)
+  tmp_name = write_to_tmp (folder_fd, maildir, input, checksum, error);
+  if (tmp_name == NULL)
     return NULL;
 
   uid = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".%.16s.%s", cairn_item_get_id (item),
                          g_checksum_get_string (checksum), host);
   if (existing_name != NULL && g_strcmp0 (uid, existing_uid) == 0)
     {
-      g_unlink (tmp_path);
+      cairn_maildir_unlinkat (folder_fd, tmp_name, 0);
       return g_strdup (existing_name);
     }
-  cairn_maildir_keywords_load (&keywords, maildir);
-  info = cairn_maildir_info_apply ("", cairn_item_get_flags (item), NULL, &keywords,
-                                   &keywords_changed);
-  if (keywords_changed && !cairn_maildir_keywords_save (&keywords, maildir, error))
+  if (!cairn_maildir_keywords_ensure (&keywords, folder_fd, maildir, cairn_item_get_flags (item),
+                                      error))
     {
       cairn_maildir_keywords_clear (&keywords);
-      g_unlink (tmp_path);
+      cairn_maildir_unlinkat (folder_fd, tmp_name, 0);
       return NULL;
     }
+  info = cairn_maildir_info_apply ("", cairn_item_get_flags (item), NULL, &keywords);
   cairn_maildir_keywords_clear (&keywords);
+  subdirectory = *info ? "cur" : "new";
   relative_name = *info ? g_strconcat ("cur/", uid, ":2,", info, NULL)
                         : g_strconcat ("new/", uid, NULL);
   path = g_build_filename (maildir, relative_name, NULL);
-  directory = g_path_get_dirname (path);
-  if (g_mkdir (directory, 0700) != 0 && errno != EEXIST)
+  if (cairn_maildir_mkdirat (folder_fd, subdirectory, 0700) != 0 && errno != EEXIST)
     {
-      g_unlink (tmp_path);
-      return cairn_maildir_set_errno_error (error, errno, "create", directory), NULL;
+      int saved_errno = errno;
+
+      cairn_maildir_unlinkat (folder_fd, tmp_name, 0);
+      return cairn_maildir_set_errno_error (error, saved_errno, "create", path), NULL;
     }
   /* link() rather than rename(): it never replaces a file of that name. */
-  linked = link (tmp_path, path) == 0 || errno == EEXIST;
+  linked = cairn_maildir_linkat (folder_fd, tmp_name, folder_fd, relative_name) == 0 ||
+           errno == EEXIST;
   if (!linked)
     cairn_maildir_set_errno_error (error, errno, "deliver", path);
-  g_unlink (tmp_path);
-  if (!linked || !fsync_directory (directory, error))
+  cairn_maildir_unlinkat (folder_fd, tmp_name, 0);
+  if (!linked || !fsync_directory (folder_fd, maildir, subdirectory, error))
     return NULL;
   return g_steal_pointer (&relative_name);
 }
@@ -1142,12 +1282,13 @@ store_location (CairnMaildirResource  *self,
 }
 
 /* Removes what an interrupted replay of item @item_id may have left in
- * @maildir: messages we named after the item (`cairn.IID.`), but @keep.
+ * the folder: messages we named after the item (`cairn.IID.`), but @keep.
  * A message is named after its content, so a replay repeated with another
  * content or other flags would otherwise leave the first one behind. */
 static gboolean
 remove_attempts (CairnMaildirResource  *self,
                  guint64                collection_id,
+                 int                    folder_fd,
                  const char            *maildir,
                  guint64                item_id,
                  const char            *keep,
@@ -1158,27 +1299,77 @@ remove_attempts (CairnMaildirResource  *self,
 
   for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
     {
-      g_autofree char *directory = g_build_filename (maildir, subdirs[i], NULL);
-      g_autoptr(GDir) dir = g_dir_open (directory, 0, NULL);
-      const char *name;
+      DIR *dir = cairn_maildir_opendirat (folder_fd, subdirs[i]);
+      struct dirent *entry;
 
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+      while (dir != NULL && (entry = readdir (dir)) != NULL)
         {
           g_autofree char *uid = NULL;
-          g_autofree char *path = NULL;
 
-          if (!g_str_has_prefix (name, prefix))
+          if (!g_str_has_prefix (entry->d_name, prefix))
             continue;
-          uid = cairn_maildir_name_get_uid (name);
+          uid = cairn_maildir_name_get_uid (entry->d_name);
           if (g_strcmp0 (uid, keep) == 0)
             continue;
-          path = g_build_filename (directory, name, NULL);
-          if (g_unlink (path) != 0 && errno != ENOENT)
-            return cairn_maildir_set_errno_error (error, errno, "remove", path);
+          if (unlinkat (dirfd (dir), entry->d_name, 0) != 0 && errno != ENOENT)
+            {
+              int saved_errno = errno;
+              g_autofree char *path = g_build_filename (maildir, subdirs[i], entry->d_name, NULL);
+
+              closedir (dir);
+              return cairn_maildir_set_errno_error (error, saved_errno, "remove", path);
+            }
           index_set (self, collection_id, uid, NULL);
         }
+      if (dir != NULL)
+        closedir (dir);
     }
   return TRUE;
+}
+
+/* A message written from the store gets what a sync would read from its
+ * file: its envelope, GID, size and names, in a write of our own, made
+ * only if the item did not change meanwhile (a later change of its
+ * content is replayed and read in its turn). Its content stays as the
+ * store holds it. */
+static void
+store_details (CairnMaildirResource *self,
+               guint64               item_id,
+               int                   folder_fd,
+               const char           *maildir,
+               const char           *relative_name)
+{
+  CairnStore *store = get_store (self);
+  CairnMaildirKeywords keywords = { { NULL }, 0 };
+  g_autoptr(CairnItem) message = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(GError) error = NULL;
+  Location details;
+
+  cairn_maildir_keywords_load (&keywords, folder_fd);
+  message = cairn_maildir_message_read (folder_fd, maildir, relative_name, &keywords,
+                                        self->fallback_charset, &error);
+  cairn_maildir_keywords_clear (&keywords);
+  if (message != NULL)
+    stored = cairn_store_get_item (store, item_id, NULL, &error);
+  if (stored == NULL)
+    {
+      /* Not mail we can read, or gone: the message stays as it is. */
+      g_debug ("No details for item %" G_GUINT64_FORMAT ": %s", item_id, error->message);
+      return;
+    }
+  item = cairn_item_new (cairn_item_get_mime_type (stored));
+  cairn_item_set_id (item, item_id);
+  cairn_item_set_size (item, cairn_item_get_size (message));
+  cairn_item_set_remote_id (item, cairn_item_get_remote_id (message));
+  cairn_item_set_remote_revision (item, relative_name);
+  cairn_item_set_gid (item, cairn_item_get_gid (message));
+  cairn_item_set_part (item, cairn_item_get_part (message, CAIRN_PART_ENVELOPE));
+  details.item = item;
+  details.unchanged_since = cairn_item_get_revision (stored);
+  if (!cairn_store_write_sync (store, store_location_write, &details, NULL, NULL, &error))
+    g_debug ("No details for item %" G_GUINT64_FORMAT ": %s", item_id, error->message);
 }
 
 static void
@@ -1188,25 +1379,29 @@ item_added (CairnObserver *observer,
             CairnItem     *item)
 {
   CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  guint64 collection_id = cairn_change_get_collection_id (change);
   g_autoptr(GInputStream) input = NULL;
   g_autofree char *maildir = NULL;
   g_autofree char *relative_name = NULL;
   g_autofree char *uid = NULL;
   g_autoptr(GError) error = NULL;
+  g_auto(CairnMaildirFd) folder_fd = -1;
 
   if (check_writable (self, &error))
     input = open_message (self, item, &error);
   if (input != NULL)
-    maildir = folder_path (self, cairn_change_get_collection_id (change), &error);
+    maildir = existing_folder_path (self, collection_id, &folder_fd, &error);
   if (maildir != NULL &&
       (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) ||
-       remove_attempts (self, cairn_change_get_collection_id (change), maildir,
+       remove_attempts (self, collection_id, folder_fd, maildir,
                         cairn_change_get_entity_id (change), NULL, &error)))
-    relative_name = deliver (maildir, item, input, NULL, NULL, &error);
+    relative_name = deliver (folder_fd, maildir, item, input, NULL, NULL, &error);
   if (relative_name != NULL)
     {
       uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
-      index_set (self, cairn_change_get_collection_id (change), uid, relative_name);
+      index_set (self, collection_id, uid, relative_name);
+      store_details (self, cairn_change_get_entity_id (change), folder_fd, maildir,
+                     relative_name);
     }
   report (CAIRN_RESOURCE (self), error, uid, relative_name);
 }
@@ -1229,6 +1424,7 @@ item_changed (CairnObserver      *observer,
   g_autofree char *old_name = NULL;
   g_autofree char *uid = NULL;
   g_autoptr(GError) error = NULL;
+  g_auto(CairnMaildirFd) folder_fd = -1;
 
   if (parts == NULL || !g_strv_contains (parts, CAIRN_PART_RFC822))
     {
@@ -1238,14 +1434,15 @@ item_changed (CairnObserver      *observer,
   if (check_writable (self, &error))
     input = open_message (self, item, &error);
   if (input != NULL)
-    maildir = folder_path (self, collection_id, &error);
+    maildir = existing_folder_path (self, collection_id, &folder_fd, &error);
   if (maildir != NULL && old_uid != NULL && check_uid (old_uid, &error))
-    old_name = locate (self, collection_id, maildir, old_uid,
+    old_name = locate (self, collection_id, folder_fd, maildir, old_uid,
                        cairn_item_get_remote_revision (item));
   if (error == NULL && maildir != NULL && cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)))
-    remove_attempts (self, collection_id, maildir, cairn_item_get_id (item), old_uid, &error);
+    remove_attempts (self, collection_id, folder_fd, maildir, cairn_item_get_id (item), old_uid,
+                     &error);
   if (error == NULL && maildir != NULL)
-    relative_name = deliver (maildir, item, input, old_uid, old_name, &error);
+    relative_name = deliver (folder_fd, maildir, item, input, old_uid, old_name, &error);
   if (relative_name == NULL)
     {
       report (CAIRN_RESOURCE (self), error, NULL, NULL);
@@ -1258,10 +1455,12 @@ item_changed (CairnObserver      *observer,
     {
       g_autofree char *old_path = g_build_filename (maildir, old_name, NULL);
 
-      if (g_unlink (old_path) != 0 && errno != ENOENT)
+      if (cairn_maildir_unlinkat (folder_fd, old_name, 0) != 0 && errno != ENOENT)
         cairn_maildir_set_errno_error (&error, errno, "remove", old_path);
       index_set (self, collection_id, old_uid, NULL);
     }
+  if (error == NULL)
+    store_details (self, cairn_item_get_id (item), folder_fd, maildir, relative_name);
   report (CAIRN_RESOURCE (self), error, uid, relative_name);
 }
 
@@ -1279,11 +1478,9 @@ replay_flags (CairnMaildirResource  *self,
   g_autofree char *current = NULL;
   g_autofree char *info = NULL;
   g_autofree char *target = NULL;
-  g_autofree char *from = NULL;
-  g_autofree char *to = NULL;
-  CairnMaildirKeywords keywords = { { NULL } };
+  g_auto(CairnMaildirFd) folder_fd = -1;
+  CairnMaildirKeywords keywords = { { NULL }, 0 };
   const char *uid;
-  gboolean keywords_changed;
   guint64 collection_id;
 
   /* The item where it was at this change: a later move is replayed
@@ -1295,25 +1492,25 @@ replay_flags (CairnMaildirResource  *self,
     return TRUE;
   collection_id = cairn_item_get_collection_id (item);
   if (!check_uid (uid, error) ||
-      (maildir = folder_path (self, collection_id, error)) == NULL)
+      (maildir = folder_path (self, collection_id, &folder_fd, error)) == NULL)
     return FALSE;
 
   for (guint attempt = 0; attempt < 2; attempt++)
     {
       g_clear_pointer (&current, g_free);
-      current = locate (self, collection_id, maildir, uid, cairn_item_get_remote_revision (item));
+      current = locate (self, collection_id, folder_fd, maildir, uid,
+                        cairn_item_get_remote_revision (item));
       /* Removed by another program: the next sync removes the item. */
       if (current == NULL)
         return TRUE;
-      cairn_maildir_keywords_load (&keywords, maildir);
-      g_clear_pointer (&info, g_free);
-      info = cairn_maildir_info_apply (cairn_maildir_name_get_info (strchr (current, '/') + 1),
-                                       added, removed, &keywords, &keywords_changed);
-      if (keywords_changed && !cairn_maildir_keywords_save (&keywords, maildir, error))
+      if (!cairn_maildir_keywords_ensure (&keywords, folder_fd, maildir, added, error))
         {
           cairn_maildir_keywords_clear (&keywords);
           return FALSE;
         }
+      g_clear_pointer (&info, g_free);
+      info = cairn_maildir_info_apply (cairn_maildir_name_get_info (strchr (current, '/') + 1),
+                                       added, removed, &keywords);
       cairn_maildir_keywords_clear (&keywords);
       /* A message with flags belongs in cur/, as every reader moves it. */
       g_clear_pointer (&target, g_free);
@@ -1321,11 +1518,7 @@ replay_flags (CairnMaildirResource  *self,
       /* Already so: an attempt that did not report, or another program. */
       if (strcmp (target, current) == 0)
         return TRUE;
-      g_clear_pointer (&from, g_free);
-      g_clear_pointer (&to, g_free);
-      from = g_build_filename (maildir, current, NULL);
-      to = g_build_filename (maildir, target, NULL);
-      if (g_rename (from, to) == 0)
+      if (cairn_maildir_renameat (folder_fd, current, folder_fd, target, FALSE) == 0)
         {
           index_set (self, collection_id, uid, target);
           return store_location (self, cairn_item_get_id (item), maildir, target, error);
@@ -1334,7 +1527,12 @@ replay_flags (CairnMaildirResource  *self,
       if (errno != ENOENT)
         break;
     }
-  return cairn_maildir_set_errno_error (error, errno, "rename", from);
+  {
+    int saved_errno = errno;
+    g_autofree char *from = g_build_filename (maildir, current, NULL);
+
+    return cairn_maildir_set_errno_error (error, saved_errno, "rename", from);
+  }
 }
 
 static void
@@ -1354,6 +1552,52 @@ items_flags_changed (CairnObserver    *observer,
   report (CAIRN_RESOURCE (self), error, NULL, NULL);
 }
 
+/* The name of message @current (relative to its folder) in the folder it
+ * moves to, as @uid: its keyword letters are those of the same keywords
+ * in the destination's dovecot-keywords, added there if needed, since the
+ * letters of each folder are its own. */
+static char *
+moved_name (int          from_fd,
+            const char  *from_maildir,
+            int          to_fd,
+            const char  *to_maildir,
+            const char  *current,
+            const char  *uid,
+            GError     **error)
+{
+  CairnMaildirKeywords from_keywords = { { NULL }, 0 };
+  CairnMaildirKeywords to_keywords = { { NULL }, 0 };
+  const char *name = strchr (current, '/') + 1;
+  const char *info = strstr (name, ":2,") ? cairn_maildir_name_get_info (name) : NULL;
+  g_autoptr(CairnFlags) flags = NULL;
+  g_autofree char *remapped = NULL;
+  char *moved = NULL;
+
+  if (info == NULL)
+    return g_strconcat ("new/", uid, NULL);
+  cairn_maildir_keywords_load (&from_keywords, from_fd);
+  flags = cairn_maildir_info_to_flags (info, &from_keywords);
+  if (cairn_maildir_keywords_ensure (&to_keywords, to_fd, to_maildir, flags, error))
+    {
+      remapped = cairn_maildir_info_remap (info, &from_keywords, &to_keywords);
+      moved = g_strconcat ("cur/", uid, ":2,", remapped, NULL);
+    }
+  cairn_maildir_keywords_clear (&from_keywords);
+  cairn_maildir_keywords_clear (&to_keywords);
+  return moved;
+}
+
+/* The unique name a message moved into a folder that holds another
+ * message of its name takes there (Dovecot's COPY, or a program that
+ * copies files, leaves such twins): the item id makes it the same on every
+ * attempt. */
+static char *
+twin_uid (const char *uid,
+          guint64     item_id)
+{
+  return g_strdup_printf ("%s.cairn%" G_GUINT64_FORMAT, uid, item_id);
+}
+
 static void
 item_moved (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -1364,9 +1608,16 @@ item_moved (CairnObserver *observer,
 {
   CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
   const char *uid = cairn_change_get_remote_id (change);
+  guint64 item_id = cairn_change_get_entity_id (change);
   g_autofree char *from_maildir = NULL;
   g_autofree char *to_maildir = NULL;
   g_autofree char *current = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *twin = NULL;
+  g_autofree char *in_destination = NULL;
+  g_autofree char *new_uid = NULL;
+  g_auto(CairnMaildirFd) from_fd = -1;
+  g_auto(CairnMaildirFd) to_fd = -1;
   g_autoptr(GError) error = NULL;
 
   /* Never written to the maildir: nothing to move. */
@@ -1376,33 +1627,48 @@ item_moved (CairnObserver *observer,
       return;
     }
   if (check_writable (self, &error) && check_uid (uid, &error) &&
-      (from_maildir = folder_path (self, source, &error)) != NULL)
-    to_maildir = folder_path (self, destination, &error);
+      (from_maildir = folder_path (self, source, &from_fd, &error)) != NULL)
+    to_maildir = existing_folder_path (self, destination, &to_fd, &error);
   if (to_maildir == NULL)
     {
       cairn_resource_change_failed (CAIRN_RESOURCE (self), error);
       return;
     }
-  current = locate (self, source, from_maildir, uid,
+  twin = twin_uid (uid, item_id);
+  current = locate (self, source, from_fd, from_maildir, uid,
                     item ? cairn_item_get_remote_revision (item) : NULL);
+  in_destination = locate (self, destination, to_fd, to_maildir, uid, NULL);
   if (current != NULL)
     {
-      g_autofree char *from = g_build_filename (from_maildir, current, NULL);
-      g_autofree char *to = g_build_filename (to_maildir, current, NULL);
+      new_uid = g_strdup (in_destination != NULL ? twin : uid);
+      target = moved_name (from_fd, from_maildir, to_fd, to_maildir, current, new_uid, &error);
+      if (target != NULL &&
+          cairn_maildir_renameat (from_fd, current, to_fd, target, FALSE) != 0)
+        {
+          g_autofree char *from = g_build_filename (from_maildir, current, NULL);
 
-      if (g_rename (from, to) != 0)
-        cairn_maildir_set_errno_error (&error, errno, "move", from);
+          cairn_maildir_set_errno_error (&error, errno, "move", from);
+        }
       index_set (self, source, uid, NULL);
     }
   else
-    /* Moved by an attempt that did not report, or gone. */
-    current = locate (self, destination, to_maildir, uid, NULL);
-  if (error == NULL && current != NULL)
     {
-      index_set (self, destination, uid, current);
-      store_location (self, cairn_change_get_entity_id (change), to_maildir, current, &error);
+      /* Moved by an attempt that did not report, or gone. */
+      g_autofree char *moved_twin = locate (self, destination, to_fd, to_maildir, twin, NULL);
+
+      new_uid = g_strdup (moved_twin != NULL ? twin : uid);
+      target = moved_twin != NULL ? g_steal_pointer (&moved_twin)
+                                  : g_steal_pointer (&in_destination);
     }
-  report (CAIRN_RESOURCE (self), error, NULL, NULL);
+  if (error == NULL && target != NULL)
+    {
+      index_set (self, destination, new_uid, target);
+      store_location (self, item_id, to_maildir, target, &error);
+    }
+  /* The unique name changes only for a twin: the store learns the new one. */
+  report (CAIRN_RESOURCE (self), error,
+          target != NULL && strcmp (new_uid, uid) != 0 ? new_uid : NULL,
+          target != NULL && strcmp (new_uid, uid) != 0 ? target : NULL);
 }
 
 static void
@@ -1416,28 +1682,29 @@ item_removed (CairnObserver *observer,
   g_autofree char *maildir = NULL;
   g_autofree char *current = NULL;
   g_autoptr(GError) error = NULL;
+  g_auto(CairnMaildirFd) folder_fd = -1;
 
   /* Never reported written: an interrupted creation may have left it. */
   if (uid == NULL)
     {
       /* A folder that never reached the disk holds nothing of it. */
       if (!self->read_only)
-        maildir = folder_path (self, collection_id, NULL);
+        maildir = folder_path (self, collection_id, &folder_fd, NULL);
       if (maildir != NULL)
-        remove_attempts (self, collection_id, maildir, cairn_change_get_entity_id (change), NULL,
-                         &error);
+        remove_attempts (self, collection_id, folder_fd, maildir,
+                         cairn_change_get_entity_id (change), NULL, &error);
       report (CAIRN_RESOURCE (self), error, NULL, NULL);
       return;
     }
   if (check_writable (self, &error) && check_uid (uid, &error))
-    maildir = folder_path (self, collection_id, &error);
+    maildir = folder_path (self, collection_id, &folder_fd, &error);
   if (maildir != NULL)
-    current = locate (self, collection_id, maildir, uid, NULL);
+    current = locate (self, collection_id, folder_fd, maildir, uid, NULL);
   if (current != NULL)
     {
       g_autofree char *path = g_build_filename (maildir, current, NULL);
 
-      if (g_unlink (path) != 0 && errno != ENOENT)
+      if (cairn_maildir_unlinkat (folder_fd, current, 0) != 0 && errno != ENOENT)
         cairn_maildir_set_errno_error (&error, errno, "remove", path);
       else
         index_set (self, collection_id, uid, NULL);
@@ -1445,8 +1712,8 @@ item_removed (CairnObserver *observer,
   /* Gone already is what we want; unless an edit killed before it
    * reported replaced it by a message of a name nobody knows. */
   else if (maildir != NULL)
-    remove_attempts (self, collection_id, maildir, cairn_change_get_entity_id (change), NULL,
-                     &error);
+    remove_attempts (self, collection_id, folder_fd, maildir,
+                     cairn_change_get_entity_id (change), NULL, &error);
   report (CAIRN_RESOURCE (self), error, NULL, NULL);
 }
 
@@ -1712,6 +1979,30 @@ rename_folder (CairnMaildirResource  *self,
     }
 }
 
+/* Whether the folder @from is shown as @to is: the same parent, and a
+ * name another program wrote in UTF-8 rather than in modified UTF-7.
+ * Such a folder keeps its name on disk when only its other properties
+ * change. */
+static gboolean
+shows_as (CairnMaildirResource *self,
+          const char           *from,
+          const char           *to)
+{
+  char separator = self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/';
+  const char *from_name = strrchr (from, separator);
+  const char *to_name = strrchr (to, separator);
+  g_autofree char *from_shown = NULL;
+  g_autofree char *to_shown = NULL;
+
+  from_name = from_name ? from_name + 1 : from;
+  to_name = to_name ? to_name + 1 : to;
+  if (from_name - from != to_name - to || strncmp (from, to, from_name - from) != 0)
+    return FALSE;
+  from_shown = cairn_maildir_folder_display_name (from_name);
+  to_shown = cairn_maildir_folder_display_name (to_name);
+  return strcmp (from_shown, to_shown) == 0;
+}
+
 /* A rename or a move: both give the folder a new remote id. */
 static void
 relocate_collection (CairnMaildirResource *self,
@@ -1744,6 +2035,11 @@ relocate_collection (CairnMaildirResource *self,
       return;
     }
   from = resolve_remote_id (self, root, 0, cairn_collection_get_remote_id (collection), &error);
+  if (from != NULL && shows_as (self, from, remote_id))
+    {
+      g_free (remote_id);
+      remote_id = g_strdup (from);
+    }
   if (from != NULL && strcmp (from, remote_id) != 0)
     rename_folder (self, collection, root, from, remote_id, &error);
   report (CAIRN_RESOURCE (self), error, remote_id, NULL);
@@ -1819,26 +2115,29 @@ retrieve_item (CairnResource       *resource,
   g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
   guint64 collection_id = cairn_item_get_collection_id (item);
   const char *uid = cairn_item_get_remote_id (item);
-  CairnMaildirKeywords keywords = { { NULL } };
+  CairnMaildirKeywords keywords = { { NULL }, 0 };
   g_autofree char *maildir = NULL;
   g_autofree char *current = NULL;
+  g_auto(CairnMaildirFd) folder_fd = -1;
   CairnItem *message = NULL;
   GError *error = NULL;
 
   g_task_set_source_tag (task, retrieve_item);
   if (check_uid (uid, &error))
-    maildir = folder_path (self, collection_id, &error);
+    maildir = existing_folder_path (self, collection_id, &folder_fd, &error);
   if (maildir != NULL)
     {
-      current = locate (self, collection_id, maildir, uid, cairn_item_get_remote_revision (item));
+      current = locate (self, collection_id, folder_fd, maildir, uid,
+                        cairn_item_get_remote_revision (item));
       if (current == NULL)
         g_set_error (&error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
                      "The message %s is no longer in %s", uid, maildir);
     }
   if (current != NULL)
     {
-      cairn_maildir_keywords_load (&keywords, maildir);
-      message = cairn_maildir_message_read (maildir, current, &keywords, &error);
+      cairn_maildir_keywords_load (&keywords, folder_fd);
+      message = cairn_maildir_message_read (folder_fd, maildir, current, &keywords,
+                                            self->fallback_charset, &error);
       cairn_maildir_keywords_clear (&keywords);
     }
   if (message == NULL)
@@ -1895,6 +2194,8 @@ cairn_maildir_resource_finalize (GObject *object)
   CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (object);
 
   g_free (self->path);
+  g_free (self->fallback_charset);
+  g_free (self->root);
   g_hash_table_unref (self->watches);
   g_hash_table_unref (self->watched);
   g_hash_table_unref (self->dirty);
@@ -1922,6 +2223,9 @@ cairn_maildir_resource_get_property (GObject    *object,
       break;
     case PROP_READ_ONLY:
       g_value_set_boolean (value, self->read_only);
+      break;
+    case PROP_FALLBACK_CHARSET:
+      g_value_set_string (value, self->fallback_charset);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1956,6 +2260,13 @@ cairn_maildir_resource_set_property (GObject      *object,
         break;
       self->read_only = g_value_get_boolean (value);
       g_object_notify_by_pspec (object, properties[PROP_READ_ONLY]);
+      break;
+    case PROP_FALLBACK_CHARSET:
+      if (g_strcmp0 (self->fallback_charset, g_value_get_string (value)) == 0)
+        break;
+      g_free (self->fallback_charset);
+      self->fallback_charset = g_value_dup_string (value);
+      g_object_notify_by_pspec (object, properties[PROP_FALLBACK_CHARSET]);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1994,6 +2305,12 @@ cairn_maildir_resource_class_init (CairnMaildirResourceClass *klass)
     g_param_spec_boolean ("read-only", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /* The configuration key `fallback-charset`: the charset of raw 8-bit
+   * header text that is not UTF-8, when the message declares none. */
+  properties[PROP_FALLBACK_CHARSET] =
+    g_param_spec_string ("fallback-charset", NULL, NULL, DEFAULT_FALLBACK_CHARSET,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -2001,6 +2318,7 @@ static void
 cairn_maildir_resource_init (CairnMaildirResource *self)
 {
   self->inotify_fd = -1;
+  self->fallback_charset = g_strdup (DEFAULT_FALLBACK_CHARSET);
   self->watches = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   self->watched = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->dirty = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);

@@ -1392,6 +1392,553 @@ START_TEST (test_replay_move_removed_folder)
 }
 END_TEST
 
+
+/* Issue 13: a maildir resource to trust beside Dovecot and hostile trees */
+
+static void
+start_configured (const char * const *extra)
+{
+  g_autoptr(GPtrArray) config = g_ptr_array_new ();
+  const char *base[] = { "path", root, "layout", "maildir++", "read-only", "false" };
+  GError *error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (base); i++)
+    g_ptr_array_add (config, (gpointer) base[i]);
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add (config, (gpointer) extra[i]);
+  g_ptr_array_add (config, NULL);
+  resource = cairn_test_resource_new (environment, "maildir", ID,
+                                      (const char **) config->pdata, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+  client = cairn_test_resource_open_client_store (resource, &error);
+  assert_no_error (error);
+  wait_replayed ();
+}
+
+static void
+synchronize (guint64 collection)
+{
+  GError *error = NULL;
+
+  cairn_test_resource_synchronize_sync (resource, collection, &error);
+  g_clear_error (&error);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Names, kinds, sizes and contents of everything under @path. */
+static void
+checksum_tree (GChecksum  *checksum,
+               const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *child = g_build_filename (path, g_ptr_array_index (names, i), NULL);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+
+      g_checksum_update (checksum, (const guchar *) child, -1);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        checksum_tree (checksum, child);
+      else if (g_file_get_contents (child, &contents, &length, NULL))
+        g_checksum_update (checksum, (const guchar *) contents, length);
+    }
+}
+
+static char *
+tree_checksum (const char *path)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  checksum_tree (checksum, path);
+  return g_strdup (g_checksum_get_string (checksum));
+}
+
+static gboolean
+refuse_outside_item (CairnItem *item,
+                     gpointer   user_data)
+{
+  CairnPart *envelope = cairn_item_get_part (item, CAIRN_PART_ENVELOPE);
+  GBytes *data = envelope ? cairn_part_get_data (envelope) : NULL;
+  g_autofree char *text = data ? g_strndup (g_bytes_get_data (data, NULL),
+                                            g_bytes_get_size (data)) : NULL;
+
+  ck_assert_msg (g_strcmp0 (cairn_item_get_gid (item), "outside@example.org") != 0,
+                 "a message from outside is in the store");
+  ck_assert_msg (text == NULL || strstr (text, "Outside") == NULL,
+                 "a message from outside is in the store: %s", text);
+  return TRUE;
+}
+
+static void
+assert_nothing_from_outside (void)
+{
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(GPtrArray) collections = NULL;
+  GError *error = NULL;
+
+  cairn_fetch_scope_add_part (scope, CAIRN_PART_ENVELOPE);
+  collections = cairn_store_list_collections (client, ID, &error);
+  assert_no_error (error);
+  for (guint i = 0; i < collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (collections, i);
+
+      ck_assert (cairn_store_foreach_item (client, cairn_collection_get_id (collection), scope,
+                                           refuse_outside_item, NULL, NULL, &error));
+      assert_no_error (error);
+    }
+}
+
+static gboolean
+has_failed_collection (guint64 id)
+{
+  CairnResource *agent = cairn_test_resource_get_resource (resource);
+  g_autoptr(GArray) failed = cairn_resource_list_failed_collections (agent);
+
+  for (guint i = 0; i < failed->len; i++)
+    if (g_array_index (failed, guint64, i) == id)
+      return TRUE;
+  return FALSE;
+}
+
+/* Links in every position lead out of the root: as a folder, as cur/,
+ * new/ and tmp/, and as a message. Nothing out there is read, renamed,
+ * removed or written, whatever sync and replay do. */
+START_TEST (test_confinement)
+{
+  g_autofree char *outside = g_build_filename (cairn_test_environment_get_path (environment),
+                                               "Outside", NULL);
+  g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *good = message_text ("good@example.org", "Good");
+  g_autofree char *kept = NULL;
+  g_autofree char *in_tmp_link = NULL;
+  const char *folders[] = { ".CurLink", ".NewLink", ".TmpLink" };
+  Edit edit = { 0 };
+  guint64 tmp_link, cur_link, new_link, linked;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  kept = deliver ("INBOX", good, "S");
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    create_folder (folders[i] + 1);
+  in_tmp_link = deliver ("TmpLink", good, "S");
+  inbox = folder_path ("INBOX");
+  script = g_strdup_printf ("mkdir -p '%1$s/cur' '%1$s/new' '%1$s/tmp';"
+                            "for f in cur/outside:2,S new/outside2; do"
+                            "  printf 'From: Outside <o@example.org>\\nSubject: Outside\\n"
+                            "Message-ID: <outside@example.org>\\n\\nsecret\\n' > \"%1$s/$f\";"
+                            "done;"
+                            "cd '%2$s';"
+                            "ln -s '%1$s' .Linked;"
+                            "rm -r .CurLink/cur && ln -s '%1$s/cur' .CurLink/cur;"
+                            "rm -r .NewLink/new && ln -s '%1$s/new' .NewLink/new;"
+                            "rm -r .TmpLink/tmp && ln -s '%1$s/tmp' .TmpLink/tmp;"
+                            "ln -s '%1$s/cur/outside:2,S' 'cur/filelink:2,S';"
+                            "ln -s '%1$s/cur' 'cur/dirlink'",
+                            outside, inbox);
+  run_writer (script);
+  before = tree_checksum (outside);
+  start ();
+
+  /* Sync: nothing from outside; the folders with a link fail by name. */
+  assert_nothing_from_outside ();
+  ck_assert_ptr_null (find_collection (".Linked"));
+  ck_assert_uint_eq (stored_items ("INBOX"), 1);
+  ck_assert_uint_eq (stored_items (".TmpLink"), 1);
+  cur_link = collection_id (".CurLink");
+  new_link = collection_id (".NewLink");
+  tmp_link = collection_id (".TmpLink");
+  ck_assert (has_failed_collection (cur_link));
+  ck_assert (has_failed_collection (new_link));
+  ck_assert (!has_failed_collection (tmp_link));
+
+  /* Flag change, move into each folder with a link, creation there,
+   * deletion: every one stays inside or fails. */
+  {
+    g_autoptr(CairnItem) item = find_item ("INBOX", kept);
+
+    edit.id = cairn_item_get_id (item);
+    edit.flag = CAIRN_FLAG_FLAGGED;
+    edit.add = TRUE;
+    local_write (change_flag, &edit);
+    edit.target = cur_link;
+    local_write (move_message, &edit);
+  }
+  {
+    g_autoptr(CairnItem) item = find_item (".TmpLink", in_tmp_link);
+    Edit other = { .id = cairn_item_get_id (item), .target = new_link };
+
+    local_write (move_message, &other);
+    local_write (delete_message, &other);
+  }
+  for (guint i = 0; i < 3; i++)
+    {
+      guint64 targets[] = { tmp_link, cur_link, new_link };
+      Edit create = { .target = targets[i], .text = good,
+                      .flag = i == 1 ? CAIRN_FLAG_SEEN : NULL };
+
+      local_write (create_message, &create);
+    }
+  linked = local_create_folder ("Linked", 0);
+  {
+    Edit create = { .target = linked, .text = good };
+
+    wait_replayed ();
+    local_write (create_message, &create);
+  }
+  wait_replayed ();
+  synchronize (0);
+  wait_replayed ();
+
+  after = tree_checksum (outside);
+  ck_assert_str_eq (before, after);
+  assert_nothing_from_outside ();
+  /* The links themselves are still there: they are not ours to remove. */
+  {
+    g_autofree char *link = g_build_filename (inbox, "cur", "filelink:2,S", NULL);
+
+    ck_assert (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  }
+}
+END_TEST
+
+/* A folder whose cur/ is a plain file fails alone, by name, in the
+ * status; the others sync and are watched, and it syncs once repaired. */
+START_TEST (test_unreadable_folder)
+{
+  g_autofree char *broken = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *message = message_text ("later@example.org", "Later");
+  g_autofree char *status = NULL;
+  guint64 broken_id;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Broken");
+  create_folder ("Other");
+  generate ("INBOX", 3, SEED);
+  generate ("Broken", 2, SEED + 1);
+  generate ("Other", 4, SEED + 2);
+  broken = folder_path ("Broken");
+  script = g_strdup_printf ("cd '%s' && mv cur cur.away && printf 'not a directory' > cur", broken);
+  run_writer (script);
+  start ();
+
+  ck_assert_uint_eq (stored_items ("INBOX"), 3);
+  ck_assert_uint_eq (stored_items (".Other"), 4);
+  broken_id = collection_id (".Broken");
+  ck_assert (has_failed_collection (broken_id));
+  status = g_strdup (cairn_agent_get_status_message (
+                       CAIRN_AGENT (cairn_test_resource_get_resource (resource))));
+  ck_assert_msg (status != NULL && strstr (status, "Broken") != NULL, "status: %s", status);
+  ck_assert_int_eq (cairn_agent_get_status (
+                      CAIRN_AGENT (cairn_test_resource_get_resource (resource))),
+                    CAIRN_AGENT_STATUS_DEGRADED);
+
+  /* The others are watched. */
+  g_free (deliver ("INBOX", message, NULL));
+  g_free (deliver ("Other", message, NULL));
+  wait_until (item_count_is, &(Expectation) { .folder = "INBOX", .count = 4 }, WAIT_MS);
+  wait_until (item_count_is, &(Expectation) { .folder = ".Other", .count = 5 }, WAIT_MS);
+
+  /* Repaired, it syncs and leaves the status. */
+  g_free (script);
+  script = g_strdup_printf ("cd '%s' && rm cur && mv cur.away cur", broken);
+  run_writer (script);
+  synchronize (broken_id);
+  ck_assert (!has_failed_collection (broken_id));
+  ck_assert_uint_eq (stored_items (".Broken"), 2);
+}
+END_TEST
+
+
+static char *
+stored_envelope (const char *folder,
+                 const char *uid)
+{
+  g_autoptr(CairnItem) item = find_item (folder, uid);
+
+  ck_assert_msg (item != NULL, "%s is not stored", uid);
+  return envelope_of (item);
+}
+
+static void
+assert_envelope_has (const char *uid,
+                     const char *line)
+{
+  g_autofree char *envelope = stored_envelope ("INBOX", uid);
+
+  ck_assert_msg (strstr (envelope, line) != NULL, "%s: no “%s” in:\n%s", uid, line, envelope);
+}
+
+/* Any file that begins with a header block is a message, whatever its
+ * line endings, NULs, line lengths and 8-bit text. */
+START_TEST (test_reading)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
+  const char *config[] = { "fallback-charset", "iso-8859-7", NULL };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  inbox = folder_path ("INBOX");
+  script = g_strdup_printf (
+    "cd '%s/new';"
+    "printf 'X-Mailer: none of the usual\\n\\nbody\\n' > noheaders;"
+    "printf 'From someone Sat Jan  1 00:00:00 2000\\nSubject: mbox line\\n\\nx\\n' > mbox;"
+    "printf 'Subject: CRLF one\\r\\nMessage-ID: <crlf@example.org>\\r\\n\\r\\nbody\\r\\n' > crlf;"
+    "printf 'Subject: CR only\\rMessage-ID: <cr@example.org>\\rFrom: a@example.org\\r\\rbody\\r'"
+    "  > cr;"
+    "printf 'Subject: with\\000nul\\nMessage-ID: <nul@example.org>\\n\\nbody\\000\\n' > nul;"
+    "{ printf 'Subject: '; head -c 300000 /dev/zero | tr '\\\\000' x;"
+    "  printf '\\nMessage-ID: <long@example.org>\\n\\nbody\\n'; } > long;"
+    "printf 'Subject: Gr\\303\\274\\303\\237e\\nContent-Type: text/plain; charset=iso-8859-1\\n\\n'"
+    "  > utf8;"
+    "printf 'Subject: \\351t\\351\\nContent-Type: text/plain; charset=iso-8859-1\\n\\n' > declared;"
+    "printf 'Subject: \\341\\342\\343\\n\\nbody\\n' > fallback",
+    inbox);
+  run_writer (script);
+  start_configured (config);
+
+  ck_assert_uint_eq (stored_items ("INBOX"), 9);
+  assert_envelope_has ("mbox", "Subject: mbox line\n");
+  assert_envelope_has ("crlf", "Subject: CRLF one\n");
+  assert_envelope_has ("cr", "Subject: CR only\n");
+  assert_envelope_has ("cr", "From: a@example.org\n");
+  assert_envelope_has ("nul", "Message-ID: <nul@example.org>\n");
+  assert_envelope_has ("long", "Message-ID: <long@example.org>\n");
+  assert_envelope_has ("utf8", "Subject: Gr\xc3\xbc\xc3\x9f" "e\n");
+  assert_envelope_has ("declared", "Subject: \xc3\xa9t\xc3\xa9\n");
+  /* Greek alpha, beta, gamma: the configured fallback charset. */
+  assert_envelope_has ("fallback", "Subject: \xce\xb1\xce\xb2\xce\xb3\n");
+  {
+    g_autoptr(CairnItem) item = find_item ("INBOX", "cr");
+
+    ck_assert_str_eq (cairn_item_get_gid (item), "cr@example.org");
+  }
+}
+END_TEST
+
+/* A flag change renames the flag letters only: the rest of the info, and
+ * letters of other programs, stay. A message created through the store
+ * gets its envelope, GID and size when it is written. */
+START_TEST (test_rename_and_create_details)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *text = message_text ("created@example.org", "Created here");
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  inbox = folder_path ("INBOX");
+  script = g_strdup_printf ("cd '%s/cur' && printf 'Subject: keep\\n\\nx\\n' > 'keep:2,S,U=12'",
+                            inbox);
+  run_writer (script);
+  start ();
+  {
+    g_autoptr(CairnItem) item = find_item ("INBOX", "keep");
+
+    edit.id = cairn_item_get_id (item);
+  }
+  edit.flag = CAIRN_FLAG_FLAGGED;
+  edit.add = TRUE;
+  local_write (change_flag, &edit);
+  wait_replayed ();
+  file = find_file ("INBOX", "keep");
+  ck_assert_str_eq (file, "cur/keep:2,FS,U=12");
+
+  edit = (Edit) { .target = collection_id ("INBOX"), .text = text, .flag = CAIRN_FLAG_SEEN };
+  local_write (create_message, &edit);
+  wait_replayed ();
+  {
+    g_autoptr(CairnItem) item = NULL;
+    g_autofree char *envelope = NULL;
+    GError *error = NULL;
+    g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+
+    cairn_fetch_scope_set_all_parts (scope, TRUE);
+    item = cairn_store_get_item (client, edit.id, scope, &error);
+    assert_no_error (error);
+    ck_assert_str_eq (cairn_item_get_gid (item), "created@example.org");
+    ck_assert_uint_eq (cairn_item_get_size (item), strlen (text));
+    envelope = envelope_of (item);
+    ck_assert_msg (strstr (envelope, "Subject: Created here\n") != NULL, "%s", envelope);
+  }
+}
+END_TEST
+
+/* Two files with one unique name: the same one is the message on every
+ * sync, and nothing changes from one sync to the next. */
+START_TEST (test_duplicate_names)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
+  const char *uids[] = { "dup1", "dup2" };
+  const char *kept[] = { "cur/dup1:2,S", "cur/dup2:2,RS" };
+  guint64 revisions[2];
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  inbox = folder_path ("INBOX");
+  script = g_strdup_printf ("cd '%s';"
+                            "printf 'Subject: one\\n\\nx\\n' > new/dup1;"
+                            "cp new/dup1 cur/dup1:2,S;"
+                            "printf 'Subject: two\\n\\nx\\n' > cur/dup2:2,S;"
+                            "cp cur/dup2:2,S cur/dup2:2,RS",
+                            inbox);
+  run_writer (script);
+  start ();
+  for (guint sync = 0; sync < 3; sync++)
+    {
+      synchronize (collection_id ("INBOX"));
+      ck_assert_uint_eq (stored_items ("INBOX"), 2);
+      for (guint i = 0; i < G_N_ELEMENTS (uids); i++)
+        {
+          g_autoptr(CairnItem) item = find_item ("INBOX", uids[i]);
+
+          ck_assert_str_eq (cairn_item_get_remote_revision (item), kept[i]);
+          if (sync > 0)
+            ck_assert_uint_eq (cairn_item_get_revision (item), revisions[i]);
+          revisions[i] = cairn_item_get_revision (item);
+        }
+    }
+}
+END_TEST
+
+static char *
+read_folder_file (const char *folder,
+                  const char *name)
+{
+  g_autofree char *directory = folder_path (folder);
+  g_autofree char *path = g_build_filename (directory, name, NULL);
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, NULL, NULL);
+  return contents;
+}
+
+/* Keyword letters are per folder, as Dovecot keeps them: a move maps
+ * them to the destination's letters, adding the keyword to its file, and
+ * $Forwarded is a keyword, not the P that Dovecot ignores. A stale lock
+ * of Dovecot's is overridden, and the lock is released. */
+START_TEST (test_dovecot_keywords)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *other = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *keywords = NULL;
+  g_autofree char *lock = NULL;
+  Edit forwarded = { 0 };
+  Edit moved = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Other");
+  inbox = folder_path ("INBOX");
+  other = folder_path ("Other");
+  script = g_strdup_printf ("cd '%s';"
+                            "printf '0 $Label1\\n1 Junk\\n' > dovecot-keywords;"
+                            "printf '0 Junk\\n1 Work\\n' > '%s/dovecot-keywords';"
+                            "printf 'Subject: kw\\n\\nx\\n' > cur/kw:2,Sa;"
+                            "printf 'Subject: pp\\n\\nx\\n' > cur/pp:2,PS;"
+                            "printf '1:elsewhere' > dovecot-uidlist.lock;"
+                            "touch -d '1 hour ago' dovecot-uidlist.lock",
+                            inbox, other);
+  run_writer (script);
+  start ();
+  {
+    g_autoptr(CairnItem) kw = find_item ("INBOX", "kw");
+    g_autoptr(CairnItem) pp = find_item ("INBOX", "pp");
+
+    ck_assert (cairn_flags_contains (cairn_item_get_flags (kw), "$Label1"));
+    ck_assert (!cairn_flags_contains (cairn_item_get_flags (kw), "Junk"));
+    ck_assert (!cairn_flags_contains (cairn_item_get_flags (pp), "$Forwarded"));
+    forwarded.id = cairn_item_get_id (pp);
+    moved.id = cairn_item_get_id (kw);
+  }
+
+  forwarded.flag = "$Forwarded";
+  forwarded.add = TRUE;
+  local_write (change_flag, &forwarded);
+  wait_replayed ();
+  file = find_file ("INBOX", "pp");
+  ck_assert_str_eq (file, "cur/pp:2,PSc");
+  keywords = read_folder_file ("INBOX", "dovecot-keywords");
+  ck_assert_str_eq (keywords, "0 $Label1\n1 Junk\n2 $Forwarded\n");
+  lock = g_build_filename (inbox, "dovecot-uidlist.lock", NULL);
+  ck_assert (!g_file_test (lock, G_FILE_TEST_EXISTS));
+
+  forwarded.add = FALSE;
+  local_write (change_flag, &forwarded);
+  moved.target = collection_id (".Other");
+  local_write (move_message, &moved);
+  wait_replayed ();
+  g_free (file);
+  file = find_file ("INBOX", "pp");
+  ck_assert_str_eq (file, "cur/pp:2,PS");
+  g_free (file);
+  file = find_file ("Other", "kw");
+  ck_assert_str_eq (file, "cur/kw:2,Sc");
+  g_free (keywords);
+  keywords = read_folder_file ("Other", "dovecot-keywords");
+  ck_assert_str_eq (keywords, "0 Junk\n1 Work\n2 $Label1\n");
+  synchronize (collection_id (".Other"));
+  {
+    g_autoptr(CairnItem) kw = find_item (".Other", "kw");
+
+    ck_assert (cairn_flags_contains (cairn_item_get_flags (kw), "$Label1"));
+    ck_assert (!cairn_flags_contains (cairn_item_get_flags (kw), "Junk"));
+  }
+}
+END_TEST
+
+/* Folder names in Dovecot's modified UTF-7 are shown decoded, and new
+ * folders are written so. */
+START_TEST (test_folder_names_utf7)
+{
+  g_autofree char *created = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Gr&APYA3w-e");
+  create_folder ("AT&-T");
+  start ();
+  {
+    g_autoptr(CairnCollection) decoded = find_collection (".Gr&APYA3w-e");
+    g_autoptr(CairnCollection) ampersand = find_collection (".AT&-T");
+
+    ck_assert_str_eq (cairn_collection_get_name (decoded), "Gr\xc3\xb6\xc3\x9f" "e");
+    ck_assert_str_eq (cairn_collection_get_name (ampersand), "AT&T");
+  }
+  local_create_folder ("Caf\xc3\xa9 \xe2\x82\xac", 0);
+  wait_replayed ();
+  created = g_build_filename (root, ".Caf&AOk- &IKw-", NULL);
+  ck_assert_msg (g_file_test (created, G_FILE_TEST_IS_DIR), "%s is missing", created);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1413,6 +1960,13 @@ main (void)
     { "replay", test_replay_move_removed_folder },
     { "safety", test_hostile_files },
     { "safety", test_hostile_names },
+    { "safety", test_confinement },
+    { "safety", test_unreadable_folder },
+    { "reading", test_reading },
+    { "reading", test_rename_and_create_details },
+    { "reading", test_duplicate_names },
+    { "dovecot", test_dovecot_keywords },
+    { "dovecot", test_folder_names_utf7 },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("maildir", cases, G_N_ELEMENTS (cases), setup,
