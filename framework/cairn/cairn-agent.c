@@ -93,6 +93,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   QUIT_REQUESTED,
+  RECONFIGURED,
   N_SIGNALS
 };
 
@@ -671,6 +672,22 @@ cairn_agent_class_init (CairnAgentClass *klass)
     g_signal_new ("quit-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   G_STRUCT_OFFSET (CairnAgentClass, quit_requested), NULL, NULL, NULL,
                   G_TYPE_NONE, 0);
+
+  /**
+   * CairnAgent::reconfigured:
+   * @self: the agent
+   *
+   * cairn_agent_reconfigure() loaded a changed configuration (the control
+   * service calls it when a user changes one); its properties are set.
+   * A resource synchronizes again, as what it synchronizes may have
+   * changed.
+   *
+   * Since: 0.1
+   */
+  signals[RECONFIGURED] =
+    g_signal_new ("reconfigured", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  G_STRUCT_OFFSET (CairnAgentClass, reconfigured), NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -1035,8 +1052,9 @@ cairn_agent_get_retry_time (CairnAgent *self)
  * @error: return location for an error
  *
  * Reads the instance's configuration file again and sets the
- * configuration properties. If the file is not valid, nothing is set, the
- * status becomes %CAIRN_AGENT_STATUS_NOT_CONFIGURED with the reason, and
+ * configuration properties, then emits #CairnAgent::reconfigured. If the
+ * file is not valid, nothing is set, the status becomes
+ * %CAIRN_AGENT_STATUS_NOT_CONFIGURED with the reason, and
  * %CAIRN_AGENT_ERROR_INVALID is returned; a valid file ends a
  * not-configured status.
  *
@@ -1061,6 +1079,7 @@ cairn_agent_reconfigure (CairnAgent  *self,
     }
   if (priv->status == CAIRN_AGENT_STATUS_NOT_CONFIGURED)
     cairn_agent_set_status (self, CAIRN_AGENT_STATUS_IDLE, NULL);
+  g_signal_emit (self, signals[RECONFIGURED], 0);
   return TRUE;
 }
 

@@ -112,6 +112,7 @@ G_DECLARE_DERIVABLE_TYPE (CairnAgent, cairn_agent, CAIRN, AGENT, GObject)
  * @export: exports the subclass's own D-Bus interfaces at @object_path,
  *   beside org.cairn.Agent1; called by cairn_agent_export()
  * @unexport: withdraws them; called by cairn_agent_stop()
+ * @reconfigured: class handler of #CairnAgent::reconfigured
  *
  * The class of agents. An agent subclass implements #CairnObserver to get
  * the changes of the store; its configuration keys are its own writable
@@ -131,9 +132,10 @@ struct _CairnAgentClass
                               const char       *object_path,
                               GError          **error);
   void     (*unexport)       (CairnAgent  *self);
+  void     (*reconfigured)   (CairnAgent  *self);
 
   /*< private >*/
-  gpointer padding[6];
+  gpointer padding[5];
 };
 
 CAIRN_AVAILABLE_IN_ALL

@@ -1686,6 +1686,17 @@ on_task_started (CairnScheduler     *scheduler,
   update_queues (self);
 }
 
+/* A new path, server or account may hold other data: the next sync
+ * compares the store with it. */
+static void
+on_reconfigured (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(CairnSchedulerTask) task = cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL);
+
+  cairn_scheduler_queue (priv->scheduler, task);
+}
+
 static void
 on_online_changed (CairnResource *self)
 {
@@ -1989,6 +2000,7 @@ cairn_resource_initable_init (GInitable     *initable,
     }
   g_signal_connect (self, "notify::online", G_CALLBACK (on_online_changed), NULL);
   g_signal_connect (self, "notify::status", G_CALLBACK (on_status_changed), NULL);
+  g_signal_connect (self, "reconfigured", G_CALLBACK (on_reconfigured), NULL);
   on_online_changed (self);
 
   /* Changes recorded before a crash or a restart are replayed before the

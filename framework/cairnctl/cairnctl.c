@@ -38,24 +38,76 @@ static char *opt_store;
 static char **opt_unset;
 static int opt_count = -1;
 
-static const char *summary =
-  "Commands:\n"
-  "  start                      start the control service and wait until it is ready\n"
-  "  stop                       stop it and every agent\n"
-  "  restart [ID]               restart the service, or one instance\n"
-  "  status                     every instance: state, status, progress, online, changes\n"
-  "  types                      the agent types\n"
-  "  add TYPE [KEY=VALUE...]    create an instance; prints its id\n"
-  "  remove ID                  stop an instance and delete its data and configuration\n"
-  "  config ID [KEY=VALUE...]   show or change a configuration (--unset KEY removes)\n"
-  "  sync ID [COLLECTION]       synchronize a resource (--wait: until done)\n"
-  "  failed ID                  the changes a resource could not replay\n"
-  "  retry ID [CHANGE]          replay its failed changes again, or one of them\n"
-  "  discard ID CHANGE          forget a failed change: the backend keeps its version\n"
-  "  online ID | offline ID     set the wanted online state\n"
-  "  watch                      show status and progress changes as they come\n"
-  "  fsck                       check the store (--repair fixes what is safe)\n"
-  "  vacuum                     collect garbage and compact the store";
+static gboolean opt_version;
+
+typedef struct
+{
+  const char *name;
+  const char *arguments;
+  const char *summary;
+  const char *details;
+} Command;
+
+static const Command commands[] = {
+  { "start", "", "start the control service and wait until it is ready",
+    "The bus starts the service when it can (a D-Bus service file or systemd); otherwise\n"
+    "cairnctl starts it as a detached process whose output goes to\n"
+    "$XDG_STATE_HOME/cairn/control.log. Every other command except stop, fsck and\n"
+    "vacuum has the bus start the service too, when it can." },
+  { "stop", "", "stop it and every agent",
+    "Asks the service to stop every agent and exit, and waits until it is gone." },
+  { "restart", "[ID]", "restart the service, or one instance",
+    "Without ID, stops and starts the service; with ID, restarts that instance's process." },
+  { "status", "", "every instance: state, status, progress, online, changes",
+    "One line per instance; --json gives every field, with the collections that failed\n"
+    "to synchronize and the changes waiting to be replayed." },
+  { "types", "", "the agent types",
+    "The agent types the service found in its .agent files: id, name, capabilities." },
+  { "add", "TYPE [KEY=VALUE...]", "create an instance; prints its id",
+    "Creates an instance of TYPE with the configuration KEY=VALUE... and starts it." },
+  { "remove", "ID", "stop an instance and delete its data and configuration", NULL },
+  { "config", "ID [KEY=VALUE...]", "show or change a configuration (--unset KEY removes)",
+    "Without KEY=VALUE, prints the configuration. A change is applied to the running\n"
+    "instance, and makes a resource synchronize again." },
+  { "sync", "ID [COLLECTION]", "synchronize a resource (--wait: until done)",
+    "Queues a synchronization of every collection, or of COLLECTION (a collection id).\n"
+    "With --wait, waits until it is done and draws its progress on a terminal; a\n"
+    "resource that is offline fails at once, as it would not synchronize until online." },
+  { "failed", "ID", "the changes a resource could not replay", NULL },
+  { "retry", "ID [CHANGE]", "replay its failed changes again, or one of them", NULL },
+  { "discard", "ID CHANGE", "forget a failed change: the backend keeps its version", NULL },
+  { "online", "ID", "want an instance online", NULL },
+  { "offline", "ID", "want an instance offline", NULL },
+  { "watch", "", "show status and progress changes as they come",
+    "One line per event. --json prints one JSON object per event; --count N exits\n"
+    "after N events." },
+  { "fsck", "", "check the store (--repair fixes what is safe)", NULL },
+  { "vacuum", "", "collect garbage and compact the store", NULL },
+  { "help", "[COMMAND]", "this list, or what COMMAND does", NULL },
+};
+
+static const Command *
+find_command (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i].name, name))
+      return &commands[i];
+  return NULL;
+}
+
+static char *
+build_summary (void)
+{
+  GString *text = g_string_new ("Commands:");
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree char *usage = g_strjoin (" ", commands[i].name, commands[i].arguments, NULL);
+
+      g_string_append_printf (text, "\n  %-26s %s", usage, commands[i].summary);
+    }
+  return g_string_free (text, FALSE);
+}
 
 static const char *exit_codes =
   "Exit status:\n"
@@ -224,8 +276,25 @@ get_bus (GError **error)
   return g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
 }
 
-/* Connects to a running service; commands other than start never start
- * it, so that `cairnctl status` in a session without it says so. */
+/* Asks the bus to start the service (a D-Bus service file or systemd);
+ * returns once the service owns its name. Fails with
+ * G_DBUS_ERROR_SERVICE_UNKNOWN when the bus cannot start it. */
+static gboolean
+activate_service (GDBusConnection  *bus,
+                  GError          **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "StartServiceByName",
+                                       g_variant_new ("(su)", CONTROL_NAME, 0),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, WAIT_MS,
+                                       NULL, error);
+  return reply != NULL;
+}
+
+/* Connects to the service, started by the bus if it is not running and
+ * the bus can start it. */
 static CairnControl1 *
 connect_service (int *status)
 {
@@ -238,10 +307,14 @@ connect_service (int *status)
       *status = fail (EXIT_NOT_RUNNING, "no session bus: %s", error->message);
       return NULL;
     }
-  if (!cairn_control_name_has_owner (bus))
+  if (!cairn_control_name_has_owner (bus) && !activate_service (bus, &error))
     {
-      *status = fail (EXIT_NOT_RUNNING, "the control service is not running "
-                      "(start it with `cairnctl start`)");
+      if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
+        *status = fail (EXIT_NOT_RUNNING, "the control service is not running and the bus "
+                        "cannot start it (start it with `cairnctl start`)");
+      else
+        *status = fail (EXIT_NOT_RUNNING, "cannot start the control service: %s",
+                        error->message);
       return NULL;
     }
   proxy = cairn_control1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
@@ -359,7 +432,6 @@ cmd_start (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = get_bus (&error);
-  g_autoptr(GVariant) reply = NULL;
 
   if (bus == NULL)
     return fail (EXIT_NOT_RUNNING, "no session bus: %s", error->message);
@@ -368,14 +440,7 @@ cmd_start (void)
       g_print ("The control service is already running\n");
       return EXIT_OK;
     }
-  /* Activation (a D-Bus service file or systemd) if the bus knows how;
-   * it returns once the service owns its name. */
-  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "StartServiceByName",
-                                       g_variant_new ("(su)", CONTROL_NAME, 0),
-                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, WAIT_MS,
-                                       NULL, &error);
-  if (reply == NULL)
+  if (!activate_service (bus, &error))
     {
       if (!g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
         return fail (EXIT_NOT_RUNNING, "cannot start the control service: %s", error->message);
@@ -677,6 +742,28 @@ synchronized (GObject      *source,
   g_main_loop_quit (wait->loop);
 }
 
+/* Whether instance @id is online; FALSE with @error if it is unknown. */
+static gboolean
+instance_is_online (CairnControl1  *proxy,
+                    const char     *id,
+                    gboolean       *online,
+                    GError        **error)
+{
+  g_autoptr(GVariant) instances = NULL;
+  GVariantIter iter;
+  const char *instance;
+
+  if (!cairn_control1_call_list_instances_sync (proxy, &instances, NULL, error))
+    return FALSE;
+  g_variant_iter_init (&iter, instances);
+  while (g_variant_iter_next (&iter, "(&s&su&sub@a{sv})", &instance, NULL, NULL, NULL, NULL,
+                              online, NULL))
+    if (g_str_equal (instance, id))
+      return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No instance “%s”", id);
+  return FALSE;
+}
+
 static int
 cmd_sync (CairnControl1  *proxy,
           char          **args)
@@ -691,6 +778,20 @@ cmd_sync (CairnControl1  *proxy,
   if (args[1] != NULL && !g_ascii_string_to_unsigned (args[1], 10, 0, G_MAXUINT64, &collection,
                                                       &error))
     return fail (EXIT_USAGE, "COLLECTION must be a collection id: %s", error->message);
+  /* An offline resource synchronizes only once online: waiting would
+   * hang until someone brings it online. */
+  if (opt_wait)
+    {
+      gboolean online = TRUE;
+
+      if (!instance_is_online (proxy, args[0], &online, &error))
+        return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ?
+               fail (EXIT_NOT_FOUND, "%s", error->message) : fail_with (error);
+      if (!online)
+        return fail (EXIT_REFUSED, "%s is offline, so it would not synchronize until online; "
+                     "bring it online with `cairnctl online %s`, or sync without --wait to "
+                     "synchronize when it is", args[0], args[0]);
+    }
 
   wait.loop = g_main_loop_new (NULL, FALSE);
   wait.id = args[0];
@@ -1138,12 +1239,36 @@ run_service_command (const char  *command,
   return fail (EXIT_USAGE, "%s takes no arguments", command);
 }
 
+static int
+cmd_help (GOptionContext *context,
+          const char     *name)
+{
+  const Command *command;
+
+  if (name == NULL)
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+      g_print ("%s", help);
+      return EXIT_OK;
+    }
+  command = find_command (name);
+  if (command == NULL)
+    return fail (EXIT_USAGE, "unknown command: %s; see cairnctl help", name);
+  g_print ("Usage: cairnctl %s%s%s\n\n%c%s.\n", command->name, *command->arguments ? " " : "",
+           command->arguments, g_ascii_toupper (command->summary[0]), command->summary + 1);
+  if (command->details != NULL)
+    g_print ("\n%s\n", command->details);
+  return EXIT_OK;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *summary = build_summary ();
   const char *command;
   const GOptionEntry entries[] = {
     { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "Print listings as JSON", NULL },
@@ -1154,6 +1279,7 @@ main (int   argc,
       "fsck, vacuum: the store file (default: the service's, or "
       "$XDG_DATA_HOME/cairn/store.db)", "PATH" },
     { "count", 0, 0, G_OPTION_ARG_INT, &opt_count, "watch: exit after N events", "N" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version", NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -1164,9 +1290,17 @@ main (int   argc,
   g_option_context_set_description (context, exit_codes);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail (EXIT_USAGE, "%s", error->message);
+  if (opt_version)
+    {
+      g_print ("cairnctl %s\n", PACKAGE_VERSION);
+      return EXIT_OK;
+    }
   if (argc < 2)
     return fail (EXIT_USAGE, "no command; see cairnctl --help");
   command = argv[1];
+
+  if (g_str_equal (command, "help") && argc <= 3)
+    return cmd_help (context, argv[2]);
 
   if (g_str_equal (command, "start") && argc == 2)
     return cmd_start ();

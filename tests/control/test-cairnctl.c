@@ -75,12 +75,38 @@ check_run (const Run  *run,
 #define assert_run(run, expected_status, stream, text) \
   check_run ((run), (expected_status), (run)->stream, (text))
 
+/* Hides the bus's service file of cairn-control, or shows it again. */
+static void
+set_activatable (gboolean activatable)
+{
+  g_autofree char *service = fixture_path ("services", "org.cairn.Control1.service");
+  g_autofree char *hidden = fixture_path ("services", "org.cairn.Control1.service.hidden");
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr(GVariant) reply = NULL;
+
+  ck_assert_int_eq (g_rename (activatable ? hidden : service, activatable ? service : hidden), 0);
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "ReloadConfig", NULL, NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  ck_assert_ptr_nonnull (reply);
+}
+
 START_TEST (test_start_stop)
 {
   g_auto(Run) run = { 0 };
 
+  /* A bus that cannot start the service. */
+  set_activatable (FALSE);
   cairnctl (&run, "status", NULL);
-  assert_run (&run, 2, err, "the control service is not running");
+  assert_run (&run, 2, err, "the control service is not running and the bus cannot start it");
+  set_activatable (TRUE);
+
+  /* Any command has the bus start it. */
+  cairnctl (&run, "status", NULL);
+  assert_run (&run, 0, out, "ID                   TYPE");
+  ck_assert (control_has_name ());
+  cairnctl (&run, "stop", NULL);
+  assert_run (&run, 0, out, "The control service is stopped");
   cairnctl (&run, "stop", NULL);
   assert_run (&run, 0, out, "not running");
 
@@ -111,6 +137,17 @@ START_TEST (test_usage)
   assert_run (&run, 1, err, "unknown command");
   cairnctl (&run, "status", "--bogus", NULL);
   assert_run (&run, 1, err, "Unknown option");
+
+  cairnctl (&run, "--version", NULL);
+  assert_run (&run, 0, out, "cairnctl 0.");
+  cairnctl (&run, "help", NULL);
+  assert_run (&run, 0, out, "help [COMMAND]             this list, or what COMMAND does");
+  cairnctl (&run, "help", "sync", NULL);
+  assert_run (&run, 0, out, "Usage: cairnctl sync ID [COLLECTION]\n\nSynchronize a resource");
+  ck_assert (strstr (run.out, "a\nresource that is offline fails at once") != NULL);
+  cairnctl (&run, "help", "frobnicate", NULL);
+  assert_run (&run, 1, err, "unknown command: frobnicate");
+  ck_assert (!control_has_name ());
 }
 END_TEST
 
@@ -424,6 +461,75 @@ START_TEST (test_failures)
 }
 END_TEST
 
+typedef struct
+{
+  const char *store_path;
+  const char *remote_id;
+} CollectionWait;
+
+static gboolean
+collection_synced (gpointer data)
+{
+  CollectionWait *wait = data;
+  g_autoptr(CairnStore) store = cairn_store_open (wait->store_path, NULL, NULL);
+  g_autoptr(CairnCollection) collection = NULL;
+
+  if (store == NULL)
+    return FALSE;
+  collection = cairn_store_find_collection_by_remote_id (store, "folders_0", wait->remote_id,
+                                                         NULL);
+  return collection != NULL;
+}
+
+/* sync --wait of an offline resource fails at once; a changed
+ * configuration makes the resource synchronize. */
+START_TEST (test_offline_and_reconfigure)
+{
+  g_auto(Run) run = { 0 };
+  g_autofree char *first = fixture_path ("first", NULL);
+  g_autofree char *second = fixture_path ("second", NULL);
+  g_autofree char *first_note = fixture_path ("first", "a/note");
+  g_autofree char *second_note = fixture_path ("second", "x/note");
+  g_autofree char *folders_type = fixture_path ("agents", "folders.agent");
+  g_autofree char *store_path = fixture_path ("share", "cairn/store.db");
+  g_autofree char *first_pair = g_strconcat ("path=", first, NULL);
+  g_autofree char *second_pair = g_strconcat ("path=", second, NULL);
+  g_autofree char *contents = NULL;
+  StatusWait wait = { &run, "folders_0", " 0/0    " };
+  CollectionWait synced = { store_path, "a" };
+  GPid control;
+
+  fixture_write_file (first_note, "alpha");
+  fixture_write_file (second_note, "beta");
+  contents = g_strdup_printf ("[Cairn Agent]\nName=Folders\nModule=%s\nCapabilities=Resource;\n",
+                              FOLDERS_MODULE);
+  fixture_write_file (folders_type, contents);
+  control = control_start (NULL);
+
+  cairnctl (&run, "add", "folders", first_pair, NULL);
+  assert_run (&run, 0, out, "folders_0\n");
+  ck_assert (fixture_wait_until (collection_synced, &synced));
+  ck_assert_msg (fixture_wait_until (status_shows, &wait), "%s", run.out);
+
+  cairnctl (&run, "offline", "folders_0", NULL);
+  assert_run (&run, 0, out, "wanted offline");
+  cairnctl (&run, "sync", "folders_0", "--wait", NULL);
+  assert_run (&run, 4, err, "folders_0 is offline, so it would not synchronize until online");
+  cairnctl (&run, "sync", "nope_0", "--wait", NULL);
+  assert_run (&run, 3, err, "No instance “nope_0”");
+  cairnctl (&run, "online", "folders_0", NULL);
+  assert_run (&run, 0, out, "wanted online");
+
+  cairnctl (&run, "config", "folders_0", second_pair, NULL);
+  assert_run (&run, 0, out, "");
+  synced.remote_id = "x";
+  ck_assert (fixture_wait_until (collection_synced, &synced));
+
+  kill (control, SIGTERM);
+  ck_assert_int_eq (control_wait_exit (control), 0);
+}
+END_TEST
+
 static void
 damage_store (const char *path)
 {
@@ -477,6 +583,7 @@ main (void)
     { "cairnctl", test_watch },
     { "cairnctl", test_fsck_vacuum },
     { "cairnctl", test_failures },
+    { "cairnctl", test_offline_and_reconfigure },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("cairnctl", cases, G_N_ELEMENTS (cases),
