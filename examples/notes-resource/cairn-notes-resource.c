@@ -425,7 +425,9 @@ notes_listed (GObject      *source,
       g_task_return_error (task, error);
       return;
     }
-  /* Handed in batches, each one write transaction of the store. */
+  /* Handed in batches, each one write transaction of the store; the
+   * user sees how many of them are done. */
+  cairn_item_sync_set_expected_items (sync, items->len);
   for (guint start = 0; start < items->len; start += CAIRN_STORE_BATCH_SIZE)
     {
       guint end = MIN (start + CAIRN_STORE_BATCH_SIZE, items->len);

@@ -59,6 +59,8 @@ typedef struct
   CairnAgentStatus status;
   char *status_message;
   guint progress;
+  guint64 items_done;
+  guint64 items_known;
   gboolean online;
   gboolean wanted_online;
   gboolean network_available;
@@ -82,6 +84,8 @@ enum {
   PROP_STATUS,
   PROP_STATUS_MESSAGE,
   PROP_PROGRESS,
+  PROP_ITEMS_DONE,
+  PROP_ITEMS_KNOWN,
   PROP_ONLINE,
   PROP_WANTED_ONLINE,
   PROP_NETWORK_AVAILABLE,
@@ -485,6 +489,12 @@ cairn_agent_get_property (GObject    *object,
     case PROP_PROGRESS:
       g_value_set_uint (value, priv->progress);
       break;
+    case PROP_ITEMS_DONE:
+      g_value_set_uint64 (value, priv->items_done);
+      break;
+    case PROP_ITEMS_KNOWN:
+      g_value_set_uint64 (value, priv->items_known);
+      break;
     case PROP_ONLINE:
       g_value_set_boolean (value, priv->online);
       break;
@@ -609,6 +619,31 @@ cairn_agent_class_init (CairnAgentClass *klass)
   properties[PROP_PROGRESS] =
     g_param_spec_uint ("progress", NULL, NULL, 0, 100, 0,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CairnAgent:items-done:
+   *
+   * How many items the current work has handled, when it counts items (a
+   * sync does); 0 otherwise.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ITEMS_DONE] =
+    g_param_spec_uint64 ("items-done", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CairnAgent:items-known:
+   *
+   * How many items the current work knows it has to handle so far; it
+   * grows as the work learns of more. 0 when the work does not count
+   * items.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ITEMS_KNOWN] =
+    g_param_spec_uint64 ("items-known", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * CairnAgent:online:
@@ -872,12 +907,48 @@ cairn_agent_get_progress (CairnAgent *self)
 }
 
 /**
+ * cairn_agent_get_items_done:
+ * @self: a #CairnAgent
+ *
+ * Returns: #CairnAgent:items-done
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_agent_get_items_done (CairnAgent *self)
+{
+  CairnAgentPrivate *priv = cairn_agent_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_AGENT (self), 0);
+
+  return priv->items_done;
+}
+
+/**
+ * cairn_agent_get_items_known:
+ * @self: a #CairnAgent
+ *
+ * Returns: #CairnAgent:items-known
+ *
+ * Since: 0.1
+ */
+guint64
+cairn_agent_get_items_known (CairnAgent *self)
+{
+  CairnAgentPrivate *priv = cairn_agent_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_AGENT (self), 0);
+
+  return priv->items_known;
+}
+
+/**
  * cairn_agent_set_progress:
  * @self: a #CairnAgent
  * @progress: the progress, 0 to 100
  *
- * Sets the progress of the current work and emits `ProgressChanged` on
- * D-Bus when it changed.
+ * Sets the progress of work that does not count items:
+ * cairn_agent_set_item_progress() with no items.
  *
  * Since: 0.1
  */
@@ -885,19 +956,64 @@ void
 cairn_agent_set_progress (CairnAgent *self,
                           guint       progress)
 {
+  cairn_agent_set_item_progress (self, progress, 0, 0);
+}
+
+/**
+ * cairn_agent_set_item_progress:
+ * @self: a #CairnAgent
+ * @progress: the progress, 0 to 100
+ * @items_done: how many items the work has handled
+ * @items_known: how many it knows it has to handle so far
+ *
+ * Sets the progress of the current work and the items it counts, and
+ * emits `ProgressChanged` on D-Bus when any of them changed. Users are
+ * shown "@items_done of @items_known items": a sync of one large
+ * collection moves on item by item, not from 0 to 100 at its end.
+ *
+ * Since: 0.1
+ */
+void
+cairn_agent_set_item_progress (CairnAgent *self,
+                               guint       progress,
+                               guint64     items_done,
+                               guint64     items_known)
+{
   CairnAgentPrivate *priv = cairn_agent_get_instance_private (self);
+  GObject *object = G_OBJECT (self);
 
   g_return_if_fail (CAIRN_IS_AGENT (self));
   g_return_if_fail (progress <= 100);
+  g_return_if_fail (items_done <= items_known);
 
-  if (progress == priv->progress)
+  if (progress == priv->progress && items_done == priv->items_done &&
+      items_known == priv->items_known)
     return;
-  priv->progress = progress;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+
+  g_object_freeze_notify (object);
+  if (progress != priv->progress)
+    {
+      priv->progress = progress;
+      g_object_notify_by_pspec (object, properties[PROP_PROGRESS]);
+    }
+  if (items_done != priv->items_done)
+    {
+      priv->items_done = items_done;
+      g_object_notify_by_pspec (object, properties[PROP_ITEMS_DONE]);
+    }
+  if (items_known != priv->items_known)
+    {
+      priv->items_known = items_known;
+      g_object_notify_by_pspec (object, properties[PROP_ITEMS_KNOWN]);
+    }
+  g_object_thaw_notify (object);
+
   if (priv->skeleton != NULL)
     {
       cairn_agent1_set_progress (priv->skeleton, progress);
-      cairn_agent1_emit_progress_changed (priv->skeleton, progress);
+      cairn_agent1_set_items_done (priv->skeleton, items_done);
+      cairn_agent1_set_items_known (priv->skeleton, items_known);
+      cairn_agent1_emit_progress_changed (priv->skeleton, progress, items_done, items_known);
     }
 }
 
@@ -1131,6 +1247,8 @@ cairn_agent_export (CairnAgent       *self,
   cairn_agent1_set_status (skeleton, priv->status);
   cairn_agent1_set_status_message (skeleton, priv->status_message ? priv->status_message : "");
   cairn_agent1_set_progress (skeleton, priv->progress);
+  cairn_agent1_set_items_done (skeleton, priv->items_done);
+  cairn_agent1_set_items_known (skeleton, priv->items_known);
   cairn_agent1_set_online (skeleton, priv->online);
   g_signal_connect_object (skeleton, "handle-set-online", G_CALLBACK (handle_set_online), self,
                            0);

@@ -159,6 +159,15 @@ void                 cairn_agent_set_status             (CairnAgent        *self
 CAIRN_AVAILABLE_IN_ALL
 guint                cairn_agent_get_progress           (CairnAgent        *self);
 CAIRN_AVAILABLE_IN_ALL
+guint64              cairn_agent_get_items_done         (CairnAgent        *self);
+CAIRN_AVAILABLE_IN_ALL
+guint64              cairn_agent_get_items_known        (CairnAgent        *self);
+CAIRN_AVAILABLE_IN_ALL
+void                 cairn_agent_set_item_progress      (CairnAgent        *self,
+                                                         guint              progress,
+                                                         guint64            items_done,
+                                                         guint64            items_known);
+CAIRN_AVAILABLE_IN_ALL
 void                 cairn_agent_set_progress           (CairnAgent        *self,
                                                          guint              progress);
 CAIRN_AVAILABLE_IN_ALL

@@ -14,4 +14,18 @@ CairnItemSync *_cairn_item_sync_new    (CairnStore       *store,
 gboolean       _cairn_item_sync_finish (CairnItemSync    *self,
                                         GError          **error);
 
+typedef void (*CairnItemSyncProgressFunc) (CairnItemSync *self,
+                                           guint64        n_seen,
+                                           guint64        n_expected,
+                                           gpointer       user_data);
+
+void           _cairn_item_sync_watch_progress (CairnItemSync             *self,
+                                                GMainContext              *context,
+                                                CairnItemSyncProgressFunc  func,
+                                                gpointer                   user_data);
+void           _cairn_item_sync_unwatch_progress (CairnItemSync           *self);
+void           _cairn_item_sync_get_progress     (CairnItemSync           *self,
+                                                  guint64                 *n_seen,
+                                                  guint64                 *n_expected);
+
 G_END_DECLS

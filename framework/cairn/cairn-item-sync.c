@@ -53,6 +53,15 @@ struct _CairnItemSync
   guint64 n_unchanged;
   guint64 n_removed;
   guint64 n_kept_local;
+
+  /* The resource's worker thread adds; its main context shows progress. */
+  GMutex progress_lock;
+  guint64 n_seen;
+  guint64 n_expected;
+  GMainContext *progress_context;
+  CairnItemSyncProgressFunc progress_func;
+  gpointer progress_data;
+  gint progress_scheduled;
 };
 
 typedef struct
@@ -120,6 +129,8 @@ cairn_item_sync_finalize (GObject *object)
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->leaving, g_hash_table_unref);
   g_clear_pointer (&self->known, g_hash_table_unref);
+  g_clear_pointer (&self->progress_context, g_main_context_unref);
+  g_mutex_clear (&self->progress_lock);
 
   G_OBJECT_CLASS (cairn_item_sync_parent_class)->finalize (object);
 }
@@ -133,6 +144,92 @@ cairn_item_sync_class_init (CairnItemSyncClass *klass)
 static void
 cairn_item_sync_init (CairnItemSync *self)
 {
+  g_mutex_init (&self->progress_lock);
+}
+
+/* Calls @func in @context after each batch added, with the items seen so
+ * far and those expected (cairn_item_sync_set_expected_items()); calls
+ * that would queue up while the context is busy become one. Called in
+ * @context, as _cairn_item_sync_unwatch_progress() is. */
+void
+_cairn_item_sync_watch_progress (CairnItemSync             *self,
+                                 GMainContext              *context,
+                                 CairnItemSyncProgressFunc  func,
+                                 gpointer                   user_data)
+{
+  g_clear_pointer (&self->progress_context, g_main_context_unref);
+  self->progress_context = g_main_context_ref (context);
+  self->progress_func = func;
+  g_atomic_pointer_set (&self->progress_data, user_data);
+}
+
+/* No call of the progress function after this one, also not of one
+ * already queued: its user data may be gone. A watch needs user data. */
+void
+_cairn_item_sync_unwatch_progress (CairnItemSync *self)
+{
+  g_atomic_pointer_set (&self->progress_data, NULL);
+}
+
+/* The items seen so far and those expected, from any thread. */
+void
+_cairn_item_sync_get_progress (CairnItemSync *self,
+                               guint64       *n_seen,
+                               guint64       *n_expected)
+{
+  g_mutex_lock (&self->progress_lock);
+  *n_seen = self->n_seen;
+  *n_expected = self->n_expected;
+  g_mutex_unlock (&self->progress_lock);
+}
+
+static gboolean
+report_progress (gpointer user_data)
+{
+  CairnItemSync *self = user_data;
+  guint64 seen, expected;
+
+  g_atomic_int_set (&self->progress_scheduled, 0);
+  if (self->progress_data == NULL)
+    return G_SOURCE_REMOVE;
+  _cairn_item_sync_get_progress (self, &seen, &expected);
+  self->progress_func (self, seen, expected, self->progress_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_progress (CairnItemSync *self)
+{
+  if (g_atomic_pointer_get (&self->progress_data) == NULL ||
+      !g_atomic_int_compare_and_exchange (&self->progress_scheduled, 0, 1))
+    return;
+  g_main_context_invoke_full (self->progress_context, G_PRIORITY_DEFAULT, report_progress,
+                              g_object_ref (self), g_object_unref);
+}
+
+/**
+ * cairn_item_sync_set_expected_items:
+ * @self: a #CairnItemSync
+ * @n_items: how many items the backend holds in the collection
+ *
+ * Tells how many items the sync will add, when the resource knows it
+ * before it has read them all (the files of a folder, IMAP's EXISTS), so
+ * that users see "N of @n_items items" while it runs instead of a jump
+ * from 0 to 100 %. May be called from any thread, again when the number
+ * changes.
+ *
+ * Since: 0.1
+ */
+void
+cairn_item_sync_set_expected_items (CairnItemSync *self,
+                                    guint64        n_items)
+{
+  g_return_if_fail (CAIRN_IS_ITEM_SYNC (self));
+
+  g_mutex_lock (&self->progress_lock);
+  self->n_expected = n_items;
+  g_mutex_unlock (&self->progress_lock);
+  schedule_progress (self);
 }
 
 /* @recorder_revision: where the resource's change replay stands, so that
@@ -476,6 +573,10 @@ cairn_item_sync_add_items (CairnItemSync  *self,
   self->n_modified += batch.modified;
   self->n_unchanged += batch.unchanged;
   self->n_kept_local += batch.kept_local;
+  g_mutex_lock (&self->progress_lock);
+  self->n_seen += items->len;
+  g_mutex_unlock (&self->progress_lock);
+  schedule_progress (self);
   return TRUE;
 }
 

@@ -50,5 +50,8 @@ CAIRN_AVAILABLE_IN_ALL
 guint64          cairn_item_sync_get_n_removed      (CairnItemSync      *self);
 CAIRN_AVAILABLE_IN_ALL
 guint64          cairn_item_sync_get_n_kept_local   (CairnItemSync      *self);
+CAIRN_AVAILABLE_IN_ALL
+void             cairn_item_sync_set_expected_items (CairnItemSync      *self,
+                                                     guint64             n_items);
 
 G_END_DECLS

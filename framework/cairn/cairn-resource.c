@@ -1090,10 +1090,25 @@ typedef struct
   GPtrArray *collections;  /* to sync the items of, in order */
   guint next;
   CairnItemSync *sync;
+  guint64 items_done;  /* by the collections synced before */
   guint n_failed;
   char *first_failure;  /* "“name”: reason" of the first collection that failed */
   GError *failure;  /* its error */
 } SyncJob;
+
+/* Ends the sync of the current collection: its items count as done. */
+static void
+drop_item_sync (SyncJob *job)
+{
+  guint64 seen, expected;
+
+  if (job->sync == NULL)
+    return;
+  _cairn_item_sync_unwatch_progress (job->sync);
+  _cairn_item_sync_get_progress (job->sync, &seen, &expected);
+  job->items_done += seen;
+  g_clear_object (&job->sync);
+}
 
 static void
 sync_job_free (SyncJob *job)
@@ -1101,7 +1116,7 @@ sync_job_free (SyncJob *job)
   g_object_unref (job->self);
   g_object_unref (job->task);
   g_clear_pointer (&job->collections, g_ptr_array_unref);
-  g_clear_object (&job->sync);
+  drop_item_sync (job);
   g_free (job->first_failure);
   g_clear_error (&job->failure);
   g_free (job);
@@ -1115,7 +1130,9 @@ sync_job_end (SyncJob      *job,
 {
   CairnResource *self = job->self;
 
-  cairn_agent_set_progress (CAIRN_AGENT (self), error == NULL ? 100 : 0);
+  drop_item_sync (job);
+  cairn_agent_set_item_progress (CAIRN_AGENT (self), error == NULL ? 100 : 0, job->items_done,
+                                 job->items_done);
   set_working (self, NULL);
   report_task (self, job->task, error);
   sync_job_free (job);
@@ -1128,7 +1145,7 @@ static void
 sync_job_end_failed (SyncJob      *job,
                      const GError *error)
 {
-  cairn_agent_set_progress (CAIRN_AGENT (job->self), 100);
+  cairn_agent_set_item_progress (CAIRN_AGENT (job->self), 100, job->items_done, job->items_done);
   set_working (job->self, NULL);
   cairn_scheduler_task_report (job->task, CAIRN_SCHEDULER_OUTCOME_FAILED_PERMANENT, error);
   sync_job_free (job);
@@ -1175,7 +1192,7 @@ collection_failed (SyncJob      *job,
 {
   CairnCollection *collection = g_ptr_array_index (job->collections, job->next - 1);
 
-  g_clear_object (&job->sync);
+  drop_item_sync (job);
   if (ends_sync (error))
     {
       sync_job_end (job, error);
@@ -1201,16 +1218,33 @@ items_retrieved (GObject      *source,
   CairnCollection *collection = g_ptr_array_index (job->collections, job->next - 1);
   g_autoptr(GError) error = NULL;
 
-  cairn_agent_set_progress (CAIRN_AGENT (self), 100 * job->next / job->collections->len);
   if (!CAIRN_RESOURCE_GET_CLASS (self)->retrieve_items_finish (self, result, &error) ||
       !_cairn_item_sync_finish (job->sync, &error))
     {
       collection_failed (job, error);
       return;
     }
-  g_clear_object (&job->sync);
+  drop_item_sync (job);
+  cairn_agent_set_item_progress (CAIRN_AGENT (self), 100 * job->next / job->collections->len,
+                                 job->items_done, job->items_done);
   clear_sync_failure (self, cairn_collection_get_id (collection));
   sync_next_collection (job);
+}
+
+/* Within a collection, progress moves with its items when the resource
+ * said how many to expect. */
+static void
+items_progressed (CairnItemSync *sync,
+                  guint64        seen,
+                  guint64        expected,
+                  gpointer       user_data)
+{
+  SyncJob *job = user_data;
+  double within = expected > 0 ? (double) MIN (seen, expected) / expected : 0;
+
+  cairn_agent_set_item_progress (CAIRN_AGENT (job->self),
+                                 100 * (job->next - 1 + within) / job->collections->len,
+                                 job->items_done + seen, job->items_done + MAX (seen, expected));
 }
 
 static void
@@ -1219,6 +1253,7 @@ sync_next_collection (SyncJob *job)
   CairnResource *self = job->self;
   GCancellable *cancellable = cairn_scheduler_task_get_cancellable (job->task);
   CairnCollection *collection;
+  g_autoptr(GMainContext) context = NULL;
   g_autofree char *message = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -1245,6 +1280,8 @@ sync_next_collection (SyncJob *job)
       collection_failed (job, error);
       return;
     }
+  context = g_main_context_ref_thread_default ();
+  _cairn_item_sync_watch_progress (job->sync, context, items_progressed, job);
   message = g_strdup_printf ("Synchronizing %s", cairn_collection_get_name (collection));
   set_working (self, message);
   CAIRN_RESOURCE_GET_CLASS (self)->retrieve_items (self, collection, job->sync, cancellable,

@@ -79,8 +79,10 @@ static const Command commands[] = {
   { "online", "ID", "want an instance online", NULL },
   { "offline", "ID", "want an instance offline", NULL },
   { "watch", "", "show status and progress changes as they come",
-    "One line per event. --json prints one JSON object per event; --count N exits\n"
-    "after N events." },
+    "One line per event, with the time: instances added and removed, status and\n"
+    "progress (items done of items known, while a sync counts them); on a terminal a\n"
+    "progress line is redrawn in place. --json prints one JSON object per event;\n"
+    "--count N exits after N events." },
   { "fsck", "", "check the store (--repair fixes what is safe)", NULL },
   { "vacuum", "", "collect garbage and compact the store", NULL },
   { "help", "[COMMAND]", "this list, or what COMMAND does", NULL },
@@ -708,26 +710,46 @@ typedef struct
   gboolean done;
 } SyncWait;
 
-static void
-draw_progress (guint progress)
+/* "[####    ]  45%  1234 of 40000 items", or without items when the work
+ * does not count them. */
+static char *
+format_progress (guint   progress,
+                 guint64 items_done,
+                 guint64 items_known)
 {
-  char bar[41];
-  guint filled = MIN (progress, 100) * 40 / 100;
+  char bar[31];
+  guint filled = MIN (progress, 100) * 30 / 100;
 
   memset (bar, '#', filled);
-  memset (bar + filled, ' ', 40 - filled);
-  bar[40] = '\0';
-  g_printerr ("\r[%s] %3u%%", bar, MIN (progress, 100));
+  memset (bar + filled, ' ', 30 - filled);
+  bar[30] = '\0';
+  if (items_known == 0)
+    return g_strdup_printf ("[%s] %3u%%", bar, MIN (progress, 100));
+  return g_strdup_printf ("[%s] %3u%%  %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " items", bar,
+                          MIN (progress, 100), items_done, items_known);
+}
+
+static void
+draw_progress (guint   progress,
+               guint64 items_done,
+               guint64 items_known)
+{
+  g_autofree char *text = format_progress (progress, items_done, items_known);
+
+  /* Back to the line's start, and erase what a longer line left. */
+  g_printerr ("\r%s\033[K", text);
 }
 
 static void
 on_progress (CairnControl1 *proxy,
              const char    *id,
              guint          progress,
+             guint64        items_done,
+             guint64        items_known,
              SyncWait      *wait)
 {
   if (g_str_equal (id, wait->id))
-    draw_progress (progress);
+    draw_progress (progress, items_done, items_known);
 }
 
 static void
@@ -798,7 +820,7 @@ cmd_sync (CairnControl1  *proxy,
   if (bar)
     {
       g_signal_connect (proxy, "instance-progress-changed", G_CALLBACK (on_progress), &wait);
-      draw_progress (0);
+      draw_progress (0, 0, 0);
     }
   cairn_control1_call_synchronize (proxy, args[0], collection, NULL, synchronized, &wait);
   /* Without --wait only the start is waited for: errors such as "not a
@@ -937,12 +959,22 @@ cmd_failed_changes (CairnControl1  *proxy,
   return EXIT_OK;
 }
 
+/* Whether the last line printed is a progress line still open, to be
+ * redrawn by the next progress of its instance (on a terminal only). */
+static char *open_progress_id;
+
+/* Prints an event: a JSON object with --json, else @text after the time
+ * and the instance; on a terminal, progress redraws its line. */
 static void
 print_event (const char *kind,
              const char *id,
-             GVariant   *fields)
+             GVariant   *fields,
+             const char *text)
 {
   g_autoptr(GVariant) sunk = g_variant_ref_sink (fields);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *time = g_date_time_format (now, "%H:%M:%S");
+  gboolean progress = g_str_equal (kind, "progress") && isatty (STDOUT_FILENO);
 
   if (opt_json)
     {
@@ -952,13 +984,18 @@ print_event (const char *kind,
       g_variant_builder_add (&row, "{sv}", "id", g_variant_new_string (id));
       add_members (&row, sunk);
       print_json (g_variant_builder_end (&row));
+      fflush (stdout);
+      return;
     }
-  else
-    {
-      g_autofree char *text = g_variant_print (sunk, FALSE);
 
-      g_print ("%s %s %s\n", kind, id, text);
-    }
+  if (open_progress_id != NULL)
+    g_print (progress && g_str_equal (open_progress_id, id) ? "\r\033[K" : "\n");
+  g_clear_pointer (&open_progress_id, g_free);
+  g_print ("%s %s %s", time, id, text);
+  if (progress)
+    open_progress_id = g_strdup (id);
+  else
+    g_print ("\n");
   fflush (stdout);
 }
 
@@ -978,31 +1015,50 @@ count_event (Watch *watch)
 static void
 on_added (CairnControl1 *proxy, const char *id, const char *type, Watch *watch)
 {
-  print_event ("added", id, g_variant_new_parsed ("{'type': <%s>}", type));
+  g_autofree char *text = g_strdup_printf ("added, of type %s", type);
+
+  print_event ("added", id, g_variant_new_parsed ("{'type': <%s>}", type), text);
   count_event (watch);
 }
 
 static void
 on_removed (CairnControl1 *proxy, const char *id, Watch *watch)
 {
-  print_event ("removed", id, g_variant_new_parsed ("@a{sv} {}"));
+  print_event ("removed", id, g_variant_new_parsed ("@a{sv} {}"), "removed");
   count_event (watch);
+}
+
+/* "running (running): Synchronizing INBOX" */
+static char *
+status_text (guint       status,
+             const char *state,
+             const char *message)
+{
+  return g_strdup_printf ("%s (%s)%s%s", status_name (status), *state ? state : "-",
+                          *message ? ": " : "", message);
 }
 
 static void
 on_status (CairnControl1 *proxy, const char *id, guint status, const char *message,
            const char *state, Watch *watch)
 {
+  g_autofree char *text = status_text (status, state, message);
+
   print_event ("status", id, g_variant_new_parsed ("{'status': <%s>, 'message': <%s>, "
                                                    "'state': <%s>}", status_name (status),
-                                                   message, state));
+                                                   message, state), text);
   count_event (watch);
 }
 
 static void
-on_watch_progress (CairnControl1 *proxy, const char *id, guint progress, Watch *watch)
+on_watch_progress (CairnControl1 *proxy, const char *id, guint progress, guint64 items_done,
+                   guint64 items_known, Watch *watch)
 {
-  print_event ("progress", id, g_variant_new_parsed ("{'progress': <%u>}", progress));
+  g_autofree char *text = format_progress (progress, items_done, items_known);
+
+  print_event ("progress", id, g_variant_new_parsed ("{'progress': <%u>, 'items-done': <%t>, "
+                                                     "'items-known': <%t>}", progress,
+                                                     items_done, items_known), text);
   count_event (watch);
 }
 
@@ -1055,12 +1111,15 @@ cmd_watch (CairnControl1 *proxy)
   while (g_variant_iter_next (&iter, "(&s&su&sub@a{sv})", &id, &type, &status, &message,
                               &progress, &online, &details))
     {
+      g_autofree char *text = NULL;
+
       if (!g_variant_lookup (details, "state", "&s", &state))
         state = "";
+      text = status_text (status, state, message);
       print_event ("status", id, g_variant_new_parsed ("{'status': <%s>, 'message': <%s>, "
                                                        "'state': <%s>, 'progress': <%u>}",
                                                        status_name (status), message, state,
-                                                       progress));
+                                                       progress), text);
       g_variant_unref (details);
     }
   if (opt_json)
@@ -1070,6 +1129,9 @@ cmd_watch (CairnControl1 *proxy)
   fflush (stdout);
   g_main_loop_run (watch.loop);
   g_main_loop_unref (watch.loop);
+  if (open_progress_id != NULL)
+    g_print ("\n");
+  g_clear_pointer (&open_progress_id, g_free);
   return EXIT_OK;
 }
 

@@ -62,6 +62,8 @@ struct _CairnControlInstance
   CairnAgentStatus status;
   char *message;
   guint progress;
+  guint64 items_done;
+  guint64 items_known;
   gboolean online;
   gboolean has_resource_properties;
   guint64 pending_changes;
@@ -321,6 +323,7 @@ process_finished (CairnControlInstance *self)
   g_clear_handle_id (&self->kill_source, g_source_remove);
   self->has_resource_properties = FALSE;
   self->progress = 0;
+  self->items_done = self->items_known = 0;
 
   if (self->stopping)
     {
@@ -432,6 +435,22 @@ start_process (CairnControlInstance *self)
 /* What the agent reports on the bus */
 
 static void
+set_progress (CairnControlInstance *self,
+              guint                 progress,
+              guint64               items_done,
+              guint64               items_known)
+{
+  progress = MIN (progress, 100);
+  if (progress == self->progress && items_done == self->items_done &&
+      items_known == self->items_known)
+    return;
+  self->progress = progress;
+  self->items_done = items_done;
+  self->items_known = items_known;
+  g_signal_emit (self, signals[SIGNAL_PROGRESS_CHANGED], 0);
+}
+
+static void
 apply_property (CairnControlInstance *self,
                 const char           *name,
                 GVariant             *value)
@@ -445,15 +464,12 @@ apply_property (CairnControlInstance *self,
       self->message = g_variant_dup_string (value, NULL);
     }
   else if (g_str_equal (name, "Progress") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
-    {
-      guint progress = MIN (g_variant_get_uint32 (value), 100);
-
-      if (progress != self->progress)
-        {
-          self->progress = progress;
-          g_signal_emit (self, signals[SIGNAL_PROGRESS_CHANGED], 0);
-        }
-    }
+    set_progress (self, g_variant_get_uint32 (value), self->items_done, self->items_known);
+  else if (g_str_equal (name, "ItemsDone") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    set_progress (self, self->progress, g_variant_get_uint64 (value), self->items_known);
+  else if (g_str_equal (name, "ItemsKnown") &&
+           g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    set_progress (self, self->progress, self->items_done, g_variant_get_uint64 (value));
   else if (g_str_equal (name, "Online") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
     self->online = g_variant_get_boolean (value);
   else if (g_str_equal (name, "PendingChanges") &&
@@ -555,11 +571,13 @@ on_agent_signal (GDBusConnection *connection,
       update_shown_status (self);
     }
   else if (g_str_equal (member, "ProgressChanged") &&
-           g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(u)")))
+           g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(utt)")))
     {
-      g_autoptr(GVariant) progress = g_variant_get_child_value (parameters, 0);
+      guint progress;
+      guint64 items_done, items_known;
 
-      apply_property (self, "Progress", progress);
+      g_variant_get (parameters, "(utt)", &progress, &items_done, &items_known);
+      set_progress (self, progress, items_done, items_known);
     }
   else if (g_str_equal (member, "PropertiesChanged") &&
            g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sa{sv}as)")))
@@ -776,6 +794,18 @@ cairn_control_instance_get_progress (CairnControlInstance *self)
   return self->progress;
 }
 
+guint64
+cairn_control_instance_get_items_done (CairnControlInstance *self)
+{
+  return self->items_done;
+}
+
+guint64
+cairn_control_instance_get_items_known (CairnControlInstance *self)
+{
+  return self->items_known;
+}
+
 gboolean
 cairn_control_instance_get_online (CairnControlInstance *self)
 {
@@ -800,6 +830,13 @@ cairn_control_instance_get_details (CairnControlInstance *self)
   g_variant_builder_add (&builder, "{sv}", "pid", g_variant_new_int32 (self->pid));
   g_variant_builder_add (&builder, "{sv}", "crashes", g_variant_new_uint32 (recent_crashes (self)));
   g_variant_builder_add (&builder, "{sv}", "restarts", g_variant_new_uint32 (self->restarts));
+  if (self->items_known > 0)
+    {
+      g_variant_builder_add (&builder, "{sv}", "items-done",
+                             g_variant_new_uint64 (self->items_done));
+      g_variant_builder_add (&builder, "{sv}", "items-known",
+                             g_variant_new_uint64 (self->items_known));
+    }
   if (self->has_resource_properties)
     {
       g_variant_builder_add (&builder, "{sv}", "pending-changes",

@@ -49,6 +49,8 @@ const char           *cairn_control_instance_get_state_name   (CairnControlInsta
 CairnAgentStatus      cairn_control_instance_get_status       (CairnControlInstance      *self);
 char                 *cairn_control_instance_dup_message      (CairnControlInstance      *self);
 guint                 cairn_control_instance_get_progress     (CairnControlInstance      *self);
+guint64               cairn_control_instance_get_items_done   (CairnControlInstance      *self);
+guint64               cairn_control_instance_get_items_known  (CairnControlInstance      *self);
 gboolean              cairn_control_instance_get_online       (CairnControlInstance      *self);
 GVariant             *cairn_control_instance_get_details      (CairnControlInstance      *self);
 GPid                  cairn_control_instance_get_pid          (CairnControlInstance      *self);

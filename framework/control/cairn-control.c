@@ -234,7 +234,9 @@ on_progress_changed (CairnControlInstance *instance,
 {
   cairn_control1_emit_instance_progress_changed (self->skeleton,
                                                  cairn_control_instance_get_id (instance),
-                                                 cairn_control_instance_get_progress (instance));
+                                                 cairn_control_instance_get_progress (instance),
+                                                 cairn_control_instance_get_items_done (instance),
+                                                 cairn_control_instance_get_items_known (instance));
 }
 
 static CairnControlInstance *

@@ -241,24 +241,33 @@ output_has (gpointer data)
   return strstr (output->text->str, output->wanted) != NULL;
 }
 
-START_TEST (test_watch)
+/* Starts `cairnctl watch` with @argv, and returns once it listens. */
+static GPid
+start_watch (const char * const *argv,
+             Output             *output)
 {
-  const char *argv[] = { CAIRNCTL, "watch", "--json", "--count", "3", NULL };
-  g_auto(Run) run = { 0 };
-  Output output = { g_string_new (NULL), NULL, NULL };
   GError *error = NULL;
-  GPid control = control_start (NULL);
   GPid watch;
   int out;
 
   ck_assert (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
                                        NULL, NULL, &watch, NULL, &out, NULL, &error));
-  output.channel = g_io_channel_unix_new (out);
-  g_io_channel_set_close_on_unref (output.channel, TRUE);
-  g_io_channel_set_flags (output.channel, G_IO_FLAG_NONBLOCK, NULL);
-  /* The watcher is listening once it says so. */
-  output.wanted = "{\"event\":\"watching\"}";
-  ck_assert_msg (fixture_wait_until (output_has, &output), "%s", output.text->str);
+  output->text = g_string_new (NULL);
+  output->channel = g_io_channel_unix_new (out);
+  g_io_channel_set_close_on_unref (output->channel, TRUE);
+  g_io_channel_set_flags (output->channel, G_IO_FLAG_NONBLOCK, NULL);
+  output->wanted = g_strv_contains (argv, "--json") ? "{\"event\":\"watching\"}" : "Watching";
+  ck_assert_msg (fixture_wait_until (output_has, output), "%s", output->text->str);
+  return watch;
+}
+
+START_TEST (test_watch)
+{
+  const char *argv[] = { CAIRNCTL, "watch", "--json", "--count", "3", NULL };
+  g_auto(Run) run = { 0 };
+  Output output = { 0 };
+  GPid control = control_start (NULL);
+  GPid watch = start_watch (argv, &output);
 
   cairnctl (&run, "add", "logging", NULL);
   assert_run (&run, 0, out, "logging_0");
@@ -497,7 +506,11 @@ START_TEST (test_offline_and_reconfigure)
   g_autofree char *contents = NULL;
   StatusWait wait = { &run, "folders_0", " 0/0    " };
   CollectionWait synced = { store_path, "a" };
-  GPid control;
+  const char *watch_argv[] = { CAIRNCTL, "watch", NULL };
+  const char *json_argv[] = { CAIRNCTL, "watch", "--json", NULL };
+  Output watched = { 0 };
+  Output watched_json = { 0 };
+  GPid control, watch, watch_json;
 
   fixture_write_file (first_note, "alpha");
   fixture_write_file (second_note, "beta");
@@ -520,10 +533,30 @@ START_TEST (test_offline_and_reconfigure)
   cairnctl (&run, "online", "folders_0", NULL);
   assert_run (&run, 0, out, "wanted online");
 
+  /* The sync the change starts, as people and programs watch it. */
+  watch = start_watch (watch_argv, &watched);
+  watch_json = start_watch (json_argv, &watched_json);
   cairnctl (&run, "config", "folders_0", second_pair, NULL);
   assert_run (&run, 0, out, "");
   synced.remote_id = "x";
   ck_assert (fixture_wait_until (collection_synced, &synced));
+  watched.wanted = " folders_0 running (running): Synchronizing x\n";
+  ck_assert_msg (fixture_wait_until (output_has, &watched), "%s", watched.text->str);
+  watched.wanted = " folders_0 [                              ]   0%  0 of 1 items\n";
+  ck_assert_msg (fixture_wait_until (output_has, &watched), "%s", watched.text->str);
+  watched.wanted = " folders_0 [##############################] 100%  1 of 1 items\n";
+  ck_assert_msg (fixture_wait_until (output_has, &watched), "%s", watched.text->str);
+  watched_json.wanted = "{\"event\":\"progress\",\"id\":\"folders_0\",\"progress\":100,"
+                        "\"items-done\":1,\"items-known\":1}";
+  ck_assert_msg (fixture_wait_until (output_has, &watched_json), "%s", watched_json.text->str);
+  kill (watch, SIGTERM);
+  kill (watch_json, SIGTERM);
+  ck_assert_int_eq (control_wait_exit (watch), 0);
+  ck_assert_int_eq (control_wait_exit (watch_json), 0);
+  g_io_channel_unref (watched.channel);
+  g_io_channel_unref (watched_json.channel);
+  g_string_free (watched.text, TRUE);
+  g_string_free (watched_json.text, TRUE);
 
   kill (control, SIGTERM);
   ck_assert_int_eq (control_wait_exit (control), 0);

@@ -118,6 +118,7 @@ retrieve_items (CairnResource       *resource,
       cairn_item_set_part (item, part);
       g_ptr_array_add (items, item);
     }
+  cairn_item_sync_set_expected_items (sync, items->len);
   if (cairn_item_sync_add_items (sync, items, &error))
     g_task_return_boolean (task, TRUE);
   else

@@ -373,6 +373,8 @@ items_listed (GObject      *source,
   GError *error = NULL;
 
   items = g_task_propagate_pointer (G_TASK (result), &error);
+  if (items != NULL)
+    cairn_item_sync_set_expected_items (sync, items->len);
   for (guint start = 0; items != NULL && start < items->len; start += CAIRN_STORE_BATCH_SIZE)
     {
       g_autoptr(GPtrArray) batch = g_ptr_array_new ();
