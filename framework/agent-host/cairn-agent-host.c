@@ -22,6 +22,7 @@ typedef enum
   HOST_EXIT_ENTRY_POINT = 6,
   HOST_EXIT_INIT = 7,
   HOST_EXIT_RUNTIME = 8,
+  HOST_EXIT_CONFIGURATION = 9,
 } HostExit;
 
 typedef struct
@@ -54,13 +55,12 @@ fail (HostExit    status,
   return status;
 }
 
-/* Reads the instance file and returns its agent type id. */
+/* Reads an instance's configuration file, and its agent type id. */
 static char *
-read_instance_type (const char  *id,
+read_instance_file (const char  *path,
+                    GKeyFile    *key_file,
                     GError     **error)
 {
-  g_autofree char *path = cairn_agent_build_config_path (id);
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
   char *type;
 
@@ -188,6 +188,9 @@ main (int   argc,
       char *argv[])
 {
   g_autofree char *store_path = NULL;
+  g_autofree char *check_path = NULL;
+  g_autoptr(GKeyFile) configuration = g_key_file_new ();
+  g_autofree char *configuration_path = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *type_id = NULL;
@@ -204,6 +207,8 @@ main (int   argc,
     { "instance", 'i', 0, G_OPTION_ARG_STRING, &id, "The agent instance to run", "ID" },
     { "store", 's', 0, G_OPTION_ARG_FILENAME, &store_path,
       "The store file (default: $XDG_DATA_HOME/cairn/store.db)", "PATH" },
+    { "check-configuration", 0, 0, G_OPTION_ARG_FILENAME, &check_path,
+      "Check a configuration file for its agent type, and exit", "PATH" },
     G_OPTION_ENTRY_NULL
   };
 
@@ -214,14 +219,17 @@ main (int   argc,
     "Exit status: 0 stopped cleanly, 1 usage, 2 unknown instance, 3 unknown agent type,\n"
     "4 malformed .agent file, 5 module missing or not loadable, 6 module without the\n"
     "entry point or built for another libcairn, 7 the agent failed to initialise,\n"
-    "8 store or bus failure.");
+    "8 store or bus failure, 9 (--check-configuration) a key or value the agent type\n"
+    "refuses.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail (HOST_EXIT_USAGE, "%s", error->message);
-  if (id == NULL || argc != 1)
-    return fail (HOST_EXIT_USAGE, "usage: cairn-agent-host --instance ID [--store PATH]");
+  if ((id == NULL) == (check_path == NULL) || argc != 1)
+    return fail (HOST_EXIT_USAGE, "usage: cairn-agent-host --instance ID [--store PATH], or "
+                 "--check-configuration PATH");
   instance_id = id;
 
-  type_id = read_instance_type (id, &error);
+  configuration_path = check_path ? g_strdup (check_path) : cairn_agent_build_config_path (id);
+  type_id = read_instance_file (configuration_path, configuration, &error);
   if (type_id == NULL)
     return fail (HOST_EXIT_UNKNOWN_INSTANCE, "%s", error->message);
 
@@ -233,6 +241,15 @@ main (int   argc,
   type = load_module (agent_type, &status);
   if (type == G_TYPE_INVALID)
     return status;
+  /* The control service asks before it writes a configuration; the
+   * message is the one the agent would give, for the user. */
+  if (check_path != NULL)
+    {
+      if (cairn_agent_check_configuration (type, configuration, &error))
+        return HOST_EXIT_OK;
+      g_printerr ("%s\n", error->message);
+      return HOST_EXIT_CONFIGURATION;
+    }
 
   if (store_path == NULL)
     {

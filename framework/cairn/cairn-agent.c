@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cairn-agent.h"
+#include "cairn-attributes-private.h"
 #include "cairn-dbus-agent.h"
 #include "cairn-autocleanups.h"
 #include "cairn-enum-types.h"
@@ -224,7 +225,16 @@ parse_value (GKeyFile    *key_file,
         }
       enum_value = g_enum_get_value_by_nick (enum_class, nick);
       if (enum_value == NULL)
-        return FALSE;
+        {
+          g_autoptr(GString) nicks = g_string_new (NULL);
+
+          for (guint i = 0; i < enum_class->n_values; i++)
+            g_string_append_printf (nicks, "%s%s", i > 0 ? ", " : "",
+                                    enum_class->values[i].value_nick);
+          g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID,
+                       "“%s” is not one of: %s", nick, nicks->str);
+          return FALSE;
+        }
       g_value_set_enum (value, enum_value->value);
     }
   else
@@ -243,6 +253,120 @@ parse_value (GKeyFile    *key_file,
   return !g_param_value_validate (pspec, value);
 }
 
+/* "a, b, c": the configuration keys of @klass in order, for messages. */
+static char *
+list_config_keys (GObjectClass *klass)
+{
+  g_autofree GParamSpec **pspecs = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  guint n_pspecs;
+
+  pspecs = g_object_class_list_properties (klass, &n_pspecs);
+  for (guint i = 0; i < n_pspecs; i++)
+    if (is_config_property (pspecs[i]))
+      g_ptr_array_add (names, (gpointer) pspecs[i]->name);
+  g_ptr_array_sort (names, _cairn_compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (", ", (char **) names->pdata);
+}
+
+/* Checks every key of @key_file against the configuration properties of
+ * @klass and parses its value. With @pspecs and @values, fills them with
+ * every configuration property and its value, the default where the file
+ * has none. */
+static gboolean
+parse_configuration (GObjectClass  *klass,
+                     GKeyFile      *key_file,
+                     GPtrArray     *pspecs,
+                     GArray        *values,
+                     GError       **error)
+{
+  g_autofree GParamSpec **all = NULL;
+  g_auto(GStrv) keys = g_key_file_get_keys (key_file, GROUP, NULL, NULL);
+  guint n_all;
+
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    {
+      GParamSpec *pspec = g_object_class_find_property (klass, keys[i]);
+
+      if (g_str_equal (keys[i], TYPE_KEY))
+        continue;
+      if (pspec == NULL || !is_config_property (pspec) || !g_str_equal (pspec->name, keys[i]))
+        {
+          g_autofree char *known = list_config_keys (klass);
+
+          g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID,
+                       "unknown key %s (the keys are: %s)", keys[i],
+                       *known ? known : "none");
+          return FALSE;
+        }
+    }
+
+  all = g_object_class_list_properties (klass, &n_all);
+  for (guint i = 0; i < n_all; i++)
+    {
+      GValue value = G_VALUE_INIT;
+      g_autoptr(GError) local_error = NULL;
+
+      if (!is_config_property (all[i]))
+        continue;
+      if (!g_key_file_has_key (key_file, GROUP, all[i]->name, NULL))
+        {
+          g_value_init (&value, G_PARAM_SPEC_VALUE_TYPE (all[i]));
+          g_value_copy (g_param_spec_get_default_value (all[i]), &value);
+        }
+      else if (!parse_value (key_file, all[i], &value, &local_error))
+        {
+          if (G_IS_VALUE (&value))
+            g_value_unset (&value);
+          g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID, "key %s: %s",
+                       all[i]->name,
+                       local_error != NULL ? local_error->message : "value not valid");
+          return FALSE;
+        }
+      if (pspecs == NULL)
+        {
+          g_value_unset (&value);
+          continue;
+        }
+      g_ptr_array_add (pspecs, all[i]);
+      g_array_append_val (values, value);
+    }
+  return TRUE;
+}
+
+/**
+ * cairn_agent_check_configuration:
+ * @agent_type: a subclass of #CairnAgent
+ * @key_file: a configuration, as an instance's file holds it
+ * @error: return location for an error
+ *
+ * Checks a configuration against the configuration properties of
+ * @agent_type without creating an agent: every key must be one of them
+ * (or `Type`) and every value valid for it. The control service checks a
+ * new or changed configuration this way (through `cairn-agent-host
+ * --check-configuration`) before it writes it.
+ *
+ * Returns: %TRUE if the agent would accept it; else %FALSE with
+ *   %CAIRN_AGENT_ERROR_INVALID, whose message names the key and, for an
+ *   unknown one, the keys the type has
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_agent_check_configuration (GType      agent_type,
+                                 GKeyFile  *key_file,
+                                 GError   **error)
+{
+  g_autoptr(GTypeClass) klass = NULL;
+
+  g_return_val_if_fail (g_type_is_a (agent_type, CAIRN_TYPE_AGENT), FALSE);
+  g_return_val_if_fail (key_file != NULL, FALSE);
+
+  klass = g_type_class_ref (agent_type);
+  return parse_configuration (G_OBJECT_CLASS (klass), key_file, NULL, NULL, error);
+}
+
 static gboolean
 load_configuration (CairnAgent  *self,
                     GError     **error)
@@ -251,10 +375,8 @@ load_configuration (CairnAgent  *self,
   g_autofree char *path = cairn_agent_build_config_path (priv->id);
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
-  g_autofree GParamSpec **pspecs = NULL;
-  g_auto(GStrv) keys = NULL;
+  g_autoptr(GPtrArray) pspecs = g_ptr_array_new ();
   g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (GValue));
-  guint n_pspecs, n_config = 0;
 
   g_array_set_clear_func (values, (GDestroyNotify) g_value_unset);
 
@@ -270,52 +392,19 @@ load_configuration (CairnAgent  *self,
                        local_error->message);
           return FALSE;
         }
+      g_clear_error (&local_error);
     }
 
-  keys = g_key_file_get_keys (key_file, GROUP, NULL, NULL);
-  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+  if (!parse_configuration (G_OBJECT_GET_CLASS (self), key_file, pspecs, values, &local_error))
     {
-      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), keys[i]);
-
-      if (g_str_equal (keys[i], TYPE_KEY))
-        continue;
-      if (pspec == NULL || !is_config_property (pspec) || !g_str_equal (pspec->name, keys[i]))
-        {
-          g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID,
-                       "Configuration of agent %s: %s: unknown key %s", priv->id, path,
-                       keys[i]);
-          return FALSE;
-        }
-    }
-
-  pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (self), &n_pspecs);
-  for (guint i = 0; i < n_pspecs; i++)
-    {
-      GValue value = G_VALUE_INIT;
-
-      if (!is_config_property (pspecs[i]))
-        continue;
-      pspecs[n_config++] = pspecs[i];
-      if (!g_key_file_has_key (key_file, GROUP, pspecs[i]->name, NULL))
-        {
-          g_value_init (&value, G_PARAM_SPEC_VALUE_TYPE (pspecs[i]));
-          g_value_copy (g_param_spec_get_default_value (pspecs[i]), &value);
-        }
-      else if (!parse_value (key_file, pspecs[i], &value, &local_error))
-        {
-          g_value_unset (&value);
-          g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID,
-                       "Configuration of agent %s: %s: key %s: %s", priv->id, path,
-                       pspecs[i]->name,
-                       local_error != NULL ? local_error->message : "value not valid");
-          return FALSE;
-        }
-      g_array_append_val (values, value);
+      g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID,
+                   "Configuration of agent %s: %s: %s", priv->id, path, local_error->message);
+      return FALSE;
     }
 
   g_object_freeze_notify (G_OBJECT (self));
-  for (guint i = 0; i < n_config; i++)
-    g_object_set_property (G_OBJECT (self), pspecs[i]->name,
+  for (guint i = 0; i < pspecs->len; i++)
+    g_object_set_property (G_OBJECT (self), ((GParamSpec *) g_ptr_array_index (pspecs, i))->name,
                            &g_array_index (values, GValue, i));
   g_object_thaw_notify (G_OBJECT (self));
 

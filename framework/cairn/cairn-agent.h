@@ -141,6 +141,10 @@ struct _CairnAgentClass
 CAIRN_AVAILABLE_IN_ALL
 char                *cairn_agent_build_config_path      (const char        *id);
 CAIRN_AVAILABLE_IN_ALL
+gboolean             cairn_agent_check_configuration    (GType              agent_type,
+                                                         GKeyFile          *key_file,
+                                                         GError           **error);
+CAIRN_AVAILABLE_IN_ALL
 const char          *cairn_agent_get_id                 (CairnAgent        *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnAgentType      *cairn_agent_get_agent_type         (CairnAgent        *self);

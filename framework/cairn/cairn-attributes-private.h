@@ -13,4 +13,8 @@ void    _cairn_attributes_set  (GHashTable **attributes,
                                 GBytes      *value);
 char  **_cairn_attributes_list (GHashTable  *attributes);
 
+/* The order of two strings, for qsort() and g_ptr_array_sort() of names. */
+int     _cairn_compare_names   (const void  *a,
+                                const void  *b);
+
 G_END_DECLS

@@ -17,9 +17,9 @@ _cairn_attributes_set (GHashTable **attributes,
   g_hash_table_replace (*attributes, g_strdup (name), value ? g_bytes_ref (value) : NULL);
 }
 
-static int
-compare_names (const void *a,
-               const void *b)
+int
+_cairn_compare_names (const void *a,
+                      const void *b)
 {
   return strcmp (*(char * const *) a, *(char * const *) b);
 }
@@ -39,7 +39,7 @@ _cairn_attributes_list (GHashTable *attributes)
   for (guint i = 0; i < n; i++)
     names[i] = g_strdup (keys[i]);
   names[n] = NULL;
-  qsort (names, n, sizeof (char *), compare_names);
+  qsort (names, n, sizeof (char *), _cairn_compare_names);
 
   return names;
 }

@@ -64,11 +64,13 @@ static const Command commands[] = {
   { "types", "", "the agent types",
     "The agent types the service found in its .agent files: id, name, capabilities." },
   { "add", "TYPE [KEY=VALUE...]", "create an instance; prints its id",
-    "Creates an instance of TYPE with the configuration KEY=VALUE... and starts it." },
+    "Creates an instance of TYPE with the configuration KEY=VALUE... and starts it. A\n"
+    "key the type does not have, or a value it cannot take, is refused with the\n"
+    "reason and the type's keys, and no instance is made." },
   { "remove", "ID", "stop an instance and delete its data and configuration", NULL },
   { "config", "ID [KEY=VALUE...]", "show or change a configuration (--unset KEY removes)",
-    "Without KEY=VALUE, prints the configuration. A change is applied to the running\n"
-    "instance, and makes a resource synchronize again." },
+    "Without KEY=VALUE, prints the configuration. A change is checked as `add` checks\n"
+    "it, applied to the running instance, and makes a resource synchronize again." },
   { "sync", "ID [COLLECTION]", "synchronize a resource (--wait: until done)",
     "Queues a synchronization of every collection, or of COLLECTION (a collection id).\n"
     "With --wait, waits until it is done and draws its progress on a terminal; a\n"

@@ -347,6 +347,105 @@ write_key_file (GKeyFile    *key_file,
                                    error);
 }
 
+/* Checking a configuration before it is written: cairn-agent-host loads
+ * the type's module and checks every key and value against the agent's
+ * properties, as the agent would when it reads the file, so that `add`
+ * and `config` refuse what the agent would refuse, with its reason. Types
+ * that run their own program (Exec=) check the file when they read it. */
+
+/* cairn-agent-host's exit status for a configuration its agent refuses. */
+#define HOST_EXIT_CONFIGURATION 9
+
+typedef struct
+{
+  char *path;
+  GSubprocess *process;
+} Check;
+
+static void
+check_free (Check *check)
+{
+  g_unlink (check->path);
+  g_free (check->path);
+  g_clear_object (&check->process);
+  g_free (check);
+}
+
+static void
+configuration_checked (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Check *check = g_task_get_task_data (task);
+  g_autofree char *refusal = NULL;
+  GError *error = NULL;
+
+  if (!g_subprocess_communicate_utf8_finish (check->process, result, NULL, &refusal, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* A type whose module does not load is shown broken when its instance
+   * starts, as it would be after an upgrade that broke it. */
+  if (!g_subprocess_get_if_exited (check->process) ||
+      g_subprocess_get_exit_status (check->process) != HOST_EXIT_CONFIGURATION)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_task_return_new_error (task, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID, "%s",
+                           g_strstrip (refusal ? refusal : g_strdup ("")));
+}
+
+static void
+check_configuration_async (CairnControl        *self,
+                           CairnAgentType      *type,
+                           GKeyFile            *key_file,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, self->cancellable, callback, user_data);
+  g_autofree char *contents = g_key_file_to_data (key_file, NULL, NULL);
+  g_autofree char *module = cairn_agent_type_get_module_path (type);
+  Check *check = g_new0 (Check, 1);
+  GError *error = NULL;
+  int fd;
+
+  g_task_set_task_data (task, check, (GDestroyNotify) check_free);
+  if (module == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  fd = g_file_open_tmp ("cairn-configuration-XXXXXX.conf", &check->path, &error);
+  if (fd < 0 || !g_close (fd, &error) ||
+      !g_file_set_contents_full (check->path, contents, -1, G_FILE_SET_CONTENTS_NONE, 0600,
+                                 &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  check->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                     G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, self->agent_host,
+                                     "--check-configuration", check->path, NULL);
+  if (check->process == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_subprocess_communicate_utf8_async (check->process, NULL, self->cancellable,
+                                       configuration_checked, g_steal_pointer (&task));
+}
+
+static gboolean
+check_configuration_finish (CairnControl  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /* Configuration values: what a CairnAgent can parse from its key file. */
 static gboolean
 set_value (GKeyFile    *key_file,
@@ -543,6 +642,59 @@ handle_list_instances (CairnControl1         *skeleton,
   return TRUE;
 }
 
+typedef struct
+{
+  GDBusMethodInvocation *invocation;
+  char *type_id;
+  GKeyFile *key_file;
+} Creation;
+
+static void
+creation_free (Creation *creation)
+{
+  g_object_unref (creation->invocation);
+  g_free (creation->type_id);
+  g_key_file_unref (creation->key_file);
+  g_free (creation);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Creation, creation_free)
+
+static void
+creation_checked (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  CairnControl *self = CAIRN_CONTROL (source);
+  g_autoptr(Creation) creation = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  CairnControlInstance *instance;
+
+  if (!check_configuration_finish (self, result, &error))
+    {
+      return_error (creation->invocation,
+                    g_error_matches (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID)
+                    ? "Invalid" : "Failed",
+                    "Cannot create an instance of %s: %s", creation->type_id, error->message);
+      return;
+    }
+  if (refuse_while_shutting_down (self, creation->invocation))
+    return;
+  id = new_instance_id (self, creation->type_id);
+  if (!write_key_file (creation->key_file, id, &error))
+    {
+      return_error (creation->invocation, "Failed", "Cannot write the configuration of %s: %s",
+                    id, error->message);
+      return;
+    }
+
+  instance = add_instance (self, id, creation->type_id);
+  cairn_control_instance_start (instance);
+  cairn_control1_emit_instance_added (self->skeleton, id, creation->type_id);
+  cairn_control1_complete_create_instance (self->skeleton, creation->invocation, id);
+}
+
 static gboolean
 handle_create_instance (CairnControl1         *skeleton,
                         GDBusMethodInvocation *invocation,
@@ -553,9 +705,8 @@ handle_create_instance (CairnControl1         *skeleton,
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *shown = shorten (type_id);
-  g_autofree char *id = NULL;
   CairnAgentType *type;
-  CairnControlInstance *instance;
+  Creation *creation;
 
   if (refuse_while_shutting_down (self, invocation))
     return TRUE;
@@ -585,18 +736,12 @@ handle_create_instance (CairnControl1         *skeleton,
                     error->message);
       return TRUE;
     }
-  id = new_instance_id (self, type_id);
-  if (!write_key_file (key_file, id, &error))
-    {
-      return_error (invocation, "Failed", "Cannot write the configuration of %s: %s", id,
-                    error->message);
-      return TRUE;
-    }
 
-  instance = add_instance (self, id, type_id);
-  cairn_control_instance_start (instance);
-  cairn_control1_emit_instance_added (skeleton, id, type_id);
-  cairn_control1_complete_create_instance (skeleton, invocation, id);
+  creation = g_new0 (Creation, 1);
+  creation->invocation = g_object_ref (invocation);
+  creation->type_id = g_strdup (type_id);
+  creation->key_file = g_key_file_ref (key_file);
+  check_configuration_async (self, type, key_file, creation_checked, creation);
   return TRUE;
 }
 
@@ -819,6 +964,7 @@ typedef struct
   GVariant *set;
   GStrv unset;
   CairnControlInstance *instance;
+  GKeyFile *key_file;
   char *previous;
   char *refusal;
 } Reconfiguration;
@@ -832,6 +978,7 @@ reconfiguration_free (Reconfiguration *reconfiguration)
   g_variant_unref (reconfiguration->set);
   g_strfreev (reconfiguration->unset);
   g_clear_object (&reconfiguration->instance);
+  g_clear_pointer (&reconfiguration->key_file, g_key_file_unref);
   g_free (reconfiguration->previous);
   g_free (reconfiguration->refusal);
   g_free (reconfiguration);
@@ -853,6 +1000,9 @@ call_agent (CairnControl         *self,
 }
 
 static void configure_start (Reconfiguration *reconfiguration);
+static void configure_checked (GObject      *source,
+                               GAsyncResult *result,
+                               gpointer      user_data);
 
 /* Ends the call at the head of its instance's queue, which must have been
  * answered, and starts the next one. */
@@ -925,6 +1075,7 @@ configure_start (Reconfiguration *reconfiguration)
   g_autoptr(GKeyFile) key_file = NULL;
   g_autoptr(GError) error = NULL;
   CairnControlInstance *instance;
+  CairnAgentType *type;
 
   /* The instance may have been removed while this call waited. */
   instance = lookup_instance (self, invocation, id);
@@ -960,7 +1111,40 @@ configure_start (Reconfiguration *reconfiguration)
         }
       g_key_file_remove_key (key_file, CONFIG_GROUP, key, NULL);
     }
-  if (!write_key_file (key_file, id, &error))
+
+  reconfiguration->key_file = g_key_file_ref (key_file);
+  type = g_hash_table_lookup (self->types, cairn_control_instance_get_type_id (instance));
+  if (type == NULL)
+    {
+      configure_checked (G_OBJECT (self), NULL, reconfiguration);
+      return;
+    }
+  check_configuration_async (self, type, key_file, configure_checked, reconfiguration);
+}
+
+/* @result is NULL when the type is gone: the agent checks the file. */
+static void
+configure_checked (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Reconfiguration *reconfiguration = user_data;
+  CairnControl *self = reconfiguration->self;
+  GDBusMethodInvocation *invocation = reconfiguration->invocation;
+  CairnControlInstance *instance = reconfiguration->instance;
+  const char *id = reconfiguration->id;
+  g_autoptr(GError) error = NULL;
+
+  if (result != NULL && !check_configuration_finish (self, result, &error))
+    {
+      return_error (invocation,
+                    g_error_matches (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID)
+                    ? "Invalid" : "Failed",
+                    "Cannot configure %s: %s", id, error->message);
+      configure_done (reconfiguration);
+      return;
+    }
+  if (!write_key_file (reconfiguration->key_file, id, &error))
     {
       return_error (invocation, "Failed", "Cannot write the configuration of %s: %s", id,
                     error->message);

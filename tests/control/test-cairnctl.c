@@ -499,6 +499,8 @@ START_TEST (test_offline_and_reconfigure)
   g_autofree char *second = fixture_path ("second", NULL);
   g_autofree char *first_note = fixture_path ("first", "a/note");
   g_autofree char *second_note = fixture_path ("second", "x/note");
+  g_autofree char *second_note_2 = fixture_path ("second", "x/note2");
+  g_autofree char *second_note_3 = fixture_path ("second", "x/note3");
   g_autofree char *folders_type = fixture_path ("agents", "folders.agent");
   g_autofree char *store_path = fixture_path ("share", "cairn/store.db");
   g_autofree char *first_pair = g_strconcat ("path=", first, NULL);
@@ -514,14 +516,31 @@ START_TEST (test_offline_and_reconfigure)
 
   fixture_write_file (first_note, "alpha");
   fixture_write_file (second_note, "beta");
+  fixture_write_file (second_note_2, "gamma");
+  fixture_write_file (second_note_3, "delta");
   contents = g_strdup_printf ("[Cairn Agent]\nName=Folders\nModule=%s\nCapabilities=Resource;\n",
                               FOLDERS_MODULE);
   fixture_write_file (folders_type, contents);
   control = control_start (NULL);
 
-  cairnctl (&run, "add", "folders", first_pair, NULL);
+  /* What the agent would refuse is refused before an instance exists. */
+  cairnctl (&run, "add", "folders", first_pair, "bogus=1", NULL);
+  assert_run (&run, 4, err, "Cannot create an instance of folders: unknown key bogus (the keys "
+              "are: batch-size, conflict-policy, path)");
+  cairnctl (&run, "add", "folders", first_pair, "batch-size=many", NULL);
+  assert_run (&run, 4, err, "Cannot create an instance of folders: key batch-size: ");
+  cairnctl (&run, "add", "folders", first_pair, "conflict-policy=toss", NULL);
+  assert_run (&run, 4, err, "key conflict-policy: “toss” is not one of: ");
+  cairnctl (&run, "status", NULL);
+  ck_assert_msg (strstr (run.out, "folders_") == NULL, "%s", run.out);
+
+  cairnctl (&run, "add", "folders", first_pair, "batch-size=1", NULL);
   assert_run (&run, 0, out, "folders_0\n");
   ck_assert (fixture_wait_until (collection_synced, &synced));
+  cairnctl (&run, "config", "folders_0", "batch-size=-1", NULL);
+  assert_run (&run, 4, err, "Cannot configure folders_0: key batch-size: ");
+  cairnctl (&run, "config", "folders_0", NULL);
+  assert_run (&run, 0, out, "batch-size=1\n");
   ck_assert_msg (fixture_wait_until (status_shows, &wait), "%s", run.out);
 
   cairnctl (&run, "offline", "folders_0", NULL);
@@ -542,12 +561,16 @@ START_TEST (test_offline_and_reconfigure)
   ck_assert (fixture_wait_until (collection_synced, &synced));
   watched.wanted = " folders_0 running (running): Synchronizing x\n";
   ck_assert_msg (fixture_wait_until (output_has, &watched), "%s", watched.text->str);
-  watched.wanted = " folders_0 [                              ]   0%  0 of 1 items\n";
+  watched.wanted = " folders_0 [                              ]   0%  0 of 3 items\n";
   ck_assert_msg (fixture_wait_until (output_has, &watched), "%s", watched.text->str);
-  watched.wanted = " folders_0 [##############################] 100%  1 of 1 items\n";
+  watched.wanted = " folders_0 [#########                     ]  33%  1 of 3 items\n";
+  ck_assert_msg (fixture_wait_until (output_has, &watched), "%s", watched.text->str);
+  watched.wanted = " folders_0 [###################           ]  66%  2 of 3 items\n";
+  ck_assert_msg (fixture_wait_until (output_has, &watched), "%s", watched.text->str);
+  watched.wanted = " folders_0 [##############################] 100%  3 of 3 items\n";
   ck_assert_msg (fixture_wait_until (output_has, &watched), "%s", watched.text->str);
   watched_json.wanted = "{\"event\":\"progress\",\"id\":\"folders_0\",\"progress\":100,"
-                        "\"items-done\":1,\"items-known\":1}";
+                        "\"items-done\":3,\"items-known\":3}";
   ck_assert_msg (fixture_wait_until (output_has, &watched_json), "%s", watched_json.text->str);
   kill (watch, SIGTERM);
   kill (watch_json, SIGTERM);

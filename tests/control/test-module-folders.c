@@ -3,7 +3,9 @@
  * collection and each file in it an item, whose TEXT part stays missing.
  * A folder holding a file named `.unreadable` cannot be read, even by
  * root, so that a test can make one collection fail and recover. Local
- * changes of items are refused, so that they become failed changes. */
+ * changes of items are refused, so that they become failed changes.
+ * `batch-size` hands the items of a folder in batches of that many, so
+ * that a test sees the progress move item by item. */
 #include <cairn/cairn.h>
 
 CAIRN_AGENT_MODULE_DEFINE_VERSION;
@@ -15,6 +17,7 @@ struct _FoldersResource
 {
   CairnResource parent_instance;
   char *path;
+  guint batch_size;
 };
 
 static void folders_resource_observer_init (CairnObserverInterface *iface);
@@ -26,6 +29,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (FoldersResource, folders_resource, CAIRN_TYPE_RES
 enum {
   PROP_0,
   PROP_PATH,
+  PROP_BATCH_SIZE,
   N_PROPS
 };
 
@@ -119,10 +123,20 @@ retrieve_items (CairnResource       *resource,
       g_ptr_array_add (items, item);
     }
   cairn_item_sync_set_expected_items (sync, items->len);
-  if (cairn_item_sync_add_items (sync, items, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  for (guint start = 0; start < items->len; start += self->batch_size ? self->batch_size : items->len)
+    {
+      g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+
+      for (guint i = start; i < items->len && (self->batch_size == 0 || i < start + self->batch_size);
+           i++)
+        g_ptr_array_add (batch, g_ptr_array_index (items, i));
+      if (!cairn_item_sync_add_items (sync, batch, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static gboolean
@@ -191,6 +205,9 @@ folders_resource_get_property (GObject    *object,
     case PROP_PATH:
       g_value_set_string (value, FOLDERS_RESOURCE (object)->path);
       break;
+    case PROP_BATCH_SIZE:
+      g_value_set_uint (value, FOLDERS_RESOURCE (object)->batch_size);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -209,6 +226,9 @@ folders_resource_set_property (GObject      *object,
     case PROP_PATH:
       g_free (self->path);
       self->path = g_value_dup_string (value);
+      break;
+    case PROP_BATCH_SIZE:
+      self->batch_size = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -233,6 +253,8 @@ folders_resource_class_init (FoldersResourceClass *klass)
 
   properties[PROP_PATH] = g_param_spec_string ("path", NULL, NULL, NULL,
                                                G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BATCH_SIZE] = g_param_spec_uint ("batch-size", NULL, NULL, 0, 1000, 0,
+                                                   G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
