@@ -15,3 +15,6 @@ meson compile -C build
 meson compile -C build-clang
 
 meson test -C build --print-errorlogs "$@"
+
+# What distributions and resource authors get: the installed tree alone.
+tests/install/test-install.sh build
