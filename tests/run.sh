@@ -16,7 +16,7 @@ meson configure build -Dwerror=true
 meson compile -C build
 
 # The library must build warning-free with clang too.
-[ -f build-clang/build.ninja ] || CC=clang meson setup build-clang -Dintrospection=disabled
+[ -f build-clang/build.ninja ] || CC=clang CXX=clang++ meson setup build-clang -Dintrospection=disabled
 meson configure build-clang -Dwerror=true
 meson compile -C build-clang
 

@@ -7,7 +7,8 @@
 # with its standalone meson.build and installed into the stage; the
 # staged cairn-control runs it in a private session bus, the staged
 # cairnctl adds and syncs an instance, and a client built against the
-# stage reads the notes back from the store.
+# stage reads the notes back from the store. The installed headers must
+# compile as C++ too.
 #
 # usage: tests/install/test-install.sh [BUILD]   (default: build)
 set -eu
@@ -96,6 +97,10 @@ meson install -C "$work/notes-build" --destdir "$stage" --no-rebuild --quiet
 # shellcheck disable=SC2046
 ${CC:-cc} -Wall -Wextra -Werror -o "$work/client" "$src/tests/install/cairn-install-client.c" \
   $(pkg-config --cflags --libs cairn-1)
+# The installed headers, generated ones included, as C++.
+# shellcheck disable=SC2046
+${CXX:-c++} -Wall -Wextra -Wpedantic -Werror -fsyntax-only "$src/tests/cxx/test-cxx-headers.cpp" \
+  $(pkg-config --cflags cairn-1 cairn-scheduler-1 cairn-test-1)
 
 mkdir -p "$work/notes/Inbox/Old" "$work/notes/Work" "$work/Mail/cur" "$work/Mail/new" \
   "$work/Mail/tmp" "$work/home"
