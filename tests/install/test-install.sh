@@ -129,7 +129,7 @@ CONF
 libexec=$(dirname "$(find "$stage" -name cairn-control -type f)")
 unset CAIRN_AGENTS_DIR
 export PATH="$stage$prefix/bin:$PATH"
-export LD_LIBRARY_PATH="$stage$(pkg-config --variable=libdir cairn-1 | sed "s|^$stage||")"
+export LD_LIBRARY_PATH="$(pkg-config --variable=libdir cairn-1)"
 export XDG_DATA_DIRS="$(pkg-config --variable=datadir cairn-1)"
 export CAIRN_MODULE_DIR="$(pkg-config --variable=moduledir cairn-1)"
 export CAIRN_CONTROL="$libexec/cairn-control"
