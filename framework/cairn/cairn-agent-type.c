@@ -21,8 +21,9 @@
  * ```
  *
  * `Name` is required; exactly one of `Module` (a plugin loaded by
- * `cairn-agent-host`: a path, absolute or relative to the `.agent` file, or
- * a module name looked up beside it) and `Exec` (a program) is required;
+ * `cairn-agent-host`: an absolute path, or a module name or relative path
+ * resolved against the type's module folder, see
+ * cairn_agent_type_get_module_path()) and `Exec` (a program) is required;
  * `Capabilities` may list `Resource`, `Unique`, `Autostart`, `NoConfig`
  * and `NeedsNetwork`. The type's id is the file name without `.agent`.
  *
@@ -38,6 +39,7 @@ struct _CairnAgentType
 
   char *id;
   char *path;
+  char *module_dir;
   char *name;
   char *description;
   char *module;
@@ -69,6 +71,7 @@ cairn_agent_type_finalize (GObject *object)
 
   g_free (self->id);
   g_free (self->path);
+  g_free (self->module_dir);
   g_free (self->name);
   g_free (self->description);
   g_free (self->module);
@@ -136,33 +139,21 @@ parse_capabilities (CairnAgentType  *self,
   return TRUE;
 }
 
-/**
- * cairn_agent_type_new_from_file:
- * @path: (type filename): a file named `TYPE.agent`
- * @error: return location for an error
- *
- * Reads an agent type. A file that cannot be read, or that is not a valid
- * agent type (see #CairnAgentType), gives %CAIRN_AGENT_ERROR_INVALID with
- * a message naming the file and the problem.
- *
- * Returns: (transfer full): the agent type, or %NULL with @error set
- *
- * Since: 0.1
- */
-CairnAgentType *
-cairn_agent_type_new_from_file (const char  *path,
-                                GError     **error)
+/* @module_dir: where a relative Module= is resolved, %NULL for beside
+ * the file. */
+static CairnAgentType *
+load (const char  *path,
+      const char  *module_dir,
+      GError     **error)
 {
   g_autoptr(CairnAgentType) self = NULL;
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
   g_autofree char *basename = NULL;
 
-  g_return_val_if_fail (path != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
   self = g_object_new (CAIRN_TYPE_AGENT_TYPE, NULL);
   self->path = g_strdup (path);
+  self->module_dir = module_dir != NULL ? g_strdup (module_dir) : g_path_get_dirname (path);
   basename = g_path_get_basename (path);
   if (!g_str_has_suffix (basename, SUFFIX) || strlen (basename) == strlen (SUFFIX))
     {
@@ -214,15 +205,112 @@ cairn_agent_type_new_from_file (const char  *path,
 }
 
 /**
+ * cairn_agent_type_new_from_file:
+ * @path: (type filename): a file named `TYPE.agent`
+ * @error: return location for an error
+ *
+ * Reads an agent type from a file outside the agent search path (see
+ * cairn_agent_type_lookup()), as tests and uninstalled builds keep them:
+ * a relative `Module` is resolved against the file's own folder. A file
+ * that cannot be read, or that is not a valid agent type (see
+ * #CairnAgentType), gives %CAIRN_AGENT_ERROR_INVALID with a message naming
+ * the file and the problem.
+ *
+ * Returns: (transfer full): the agent type, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+CairnAgentType *
+cairn_agent_type_new_from_file (const char  *path,
+                                GError     **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return load (path, NULL, error);
+}
+
+/* The agent search path, first folder first. Each folder has the module
+ * folder its relative Module= keys are resolved against, as libpeas pairs
+ * a data folder with a module folder: installed types keep their modules
+ * under $libdir, never under $datadir; a type of the user's own, or one
+ * named by $CAIRN_AGENTS_DIR (a build folder), keeps its module beside
+ * its .agent file, as libpeas applications do with their user plugins. */
+typedef struct
+{
+  char *agents;
+  char *modules;  /* NULL: beside the .agent file */
+} SearchFolder;
+
+static void
+search_folder_free (gpointer data)
+{
+  SearchFolder *folder = data;
+
+  g_free (folder->agents);
+  g_free (folder->modules);
+  g_free (folder);
+}
+
+static void
+add_search_folder (GPtrArray  *folders,
+                   char       *agents,
+                   const char *modules)
+{
+  SearchFolder *folder;
+
+  for (guint i = 0; i < folders->len; i++)
+    if (g_str_equal (((SearchFolder *) g_ptr_array_index (folders, i))->agents, agents))
+      {
+        g_free (agents);
+        return;
+      }
+  folder = g_new0 (SearchFolder, 1);
+  folder->agents = agents;
+  folder->modules = g_strdup (modules);
+  g_ptr_array_add (folders, folder);
+}
+
+static GPtrArray *
+search_path (void)
+{
+  GPtrArray *folders = g_ptr_array_new_with_free_func (search_folder_free);
+  const char *agents_env = g_getenv ("CAIRN_AGENTS_DIR");
+  const char *modules_env = g_getenv ("CAIRN_MODULE_DIR");
+  const char *modules = modules_env != NULL && *modules_env != '\0' ? modules_env
+                                                                    : CAIRN_MODULEDIR;
+  const char * const *data_dirs = g_get_system_data_dirs ();
+
+  if (agents_env != NULL && *agents_env != '\0')
+    add_search_folder (folders, g_strdup (agents_env), NULL);
+  add_search_folder (folders, g_build_filename (g_get_user_data_dir (), "cairn", "agents", NULL),
+                     NULL);
+  for (guint i = 0; data_dirs[i] != NULL; i++)
+    add_search_folder (folders, g_build_filename (data_dirs[i], "cairn", "agents", NULL),
+                       modules);
+  add_search_folder (folders, g_strdup (CAIRN_AGENTDIR), modules);
+  return folders;
+}
+
+/**
  * cairn_agent_type_lookup:
  * @id: an agent type id
  * @error: return location for an error
  *
- * Finds the file `ID.agent` in the folder named by the environment
- * variable `CAIRN_AGENTS_DIR` (for tests and uninstalled builds), then in
- * `cairn/agents/` under each of `$XDG_DATA_DIRS`, and reads the first one
- * found. No such file gives %CAIRN_AGENT_ERROR_NOT_FOUND; a file that is
- * not valid gives %CAIRN_AGENT_ERROR_INVALID.
+ * Finds the file `ID.agent` along the agent search path and reads the
+ * first one found. The folders, in order:
+ *
+ * - `$CAIRN_AGENTS_DIR`, for tests and uninstalled builds;
+ * - `$XDG_DATA_HOME/cairn/agents`, the user's own types;
+ * - `cairn/agents` under each of `$XDG_DATA_DIRS`;
+ * - the agent folder of Cairn's installation (the `agentdir` variable of
+ *   `cairn-1.pc`).
+ *
+ * A relative `Module` of a type from the first two is resolved against
+ * the folder of its `.agent` file, and of the others against the module
+ * folder: `$CAIRN_MODULE_DIR` if set, else the `moduledir` of
+ * `cairn-1.pc`. No such file gives %CAIRN_AGENT_ERROR_NOT_FOUND; a file
+ * that is not valid gives %CAIRN_AGENT_ERROR_INVALID.
  *
  * Returns: (transfer full): the agent type, or %NULL with @error set
  *
@@ -232,10 +320,8 @@ CairnAgentType *
 cairn_agent_type_lookup (const char  *id,
                          GError     **error)
 {
-  g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) folders = NULL;
   g_autofree char *filename = NULL;
-  const char *env = g_getenv ("CAIRN_AGENTS_DIR");
-  const char * const *data_dirs = g_get_system_data_dirs ();
 
   g_return_val_if_fail (id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -248,23 +334,69 @@ cairn_agent_type_lookup (const char  *id,
     }
 
   filename = g_strconcat (id, SUFFIX, NULL);
-  if (env != NULL && *env != '\0')
-    g_ptr_array_add (folders, g_strdup (env));
-  for (guint i = 0; data_dirs[i] != NULL; i++)
-    g_ptr_array_add (folders, g_build_filename (data_dirs[i], "cairn", "agents", NULL));
-
+  folders = search_path ();
   for (guint i = 0; i < folders->len; i++)
     {
-      g_autofree char *path = g_build_filename (g_ptr_array_index (folders, i), filename, NULL);
+      SearchFolder *folder = g_ptr_array_index (folders, i);
+      g_autofree char *path = g_build_filename (folder->agents, filename, NULL);
 
       if (g_file_test (path, G_FILE_TEST_EXISTS))
-        return cairn_agent_type_new_from_file (path, error);
+        return load (path, folder->modules, error);
     }
 
   g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_NOT_FOUND,
-               "No agent type “%s”: no file %s in $CAIRN_AGENTS_DIR or $XDG_DATA_DIRS/cairn/agents",
-               id, filename);
+               "No agent type “%s”: no file %s in the agent search path "
+               "($CAIRN_AGENTS_DIR, $XDG_DATA_HOME, $XDG_DATA_DIRS, %s)",
+               id, filename, CAIRN_AGENTDIR);
   return NULL;
+}
+
+/**
+ * cairn_agent_type_get_all:
+ *
+ * Reads every agent type along the search path of
+ * cairn_agent_type_lookup(); of two files with the same id the first one
+ * found wins. A file that is not a valid agent type is left out with a
+ * warning naming the file and the problem.
+ *
+ * Returns: (transfer full) (element-type CairnAgentType): the agent
+ *   types, in no particular order
+ *
+ * Since: 0.1
+ */
+GList *
+cairn_agent_type_get_all (void)
+{
+  g_autoptr(GPtrArray) folders = search_path ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GList *types = NULL;
+
+  for (guint i = 0; i < folders->len; i++)
+    {
+      SearchFolder *folder = g_ptr_array_index (folders, i);
+      g_autoptr(GDir) dir = g_dir_open (folder->agents, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = NULL;
+          g_autoptr(GError) error = NULL;
+          CairnAgentType *type;
+
+          if (!g_str_has_suffix (name, SUFFIX) || g_hash_table_contains (seen, name))
+            continue;
+          g_hash_table_add (seen, g_strdup (name));
+          path = g_build_filename (folder->agents, name, NULL);
+          type = load (path, folder->modules, &error);
+          if (type == NULL)
+            {
+              g_warning ("Ignoring an agent type: %s", error->message);
+              continue;
+            }
+          types = g_list_prepend (types, type);
+        }
+    }
+  return types;
 }
 
 /**
@@ -354,8 +486,11 @@ cairn_agent_type_get_module (CairnAgentType *self)
  * @self: a #CairnAgentType
  *
  * Resolves `Module`: an absolute path is kept, a path with a `/` is taken
- * relative to the folder of the `.agent` file, and a bare name is the
- * platform's module file of that name in that folder (`libNAME.so`).
+ * relative to the type's module folder, and a bare name is the platform's
+ * module file of that name in that folder (`libNAME.so`). The module
+ * folder is the one cairn_agent_type_lookup() pairs with the folder the
+ * type was found in; for a type read by cairn_agent_type_new_from_file()
+ * it is the folder of the `.agent` file.
  *
  * Returns: (transfer full) (nullable) (type filename): the module file to
  *   load, %NULL for an `Exec` type
@@ -365,19 +500,15 @@ cairn_agent_type_get_module (CairnAgentType *self)
 char *
 cairn_agent_type_get_module_path (CairnAgentType *self)
 {
-  g_autofree char *folder = NULL;
-
   g_return_val_if_fail (CAIRN_IS_AGENT_TYPE (self), NULL);
 
   if (self->module == NULL)
     return NULL;
   if (g_path_is_absolute (self->module))
     return g_strdup (self->module);
-
-  folder = g_path_get_dirname (self->path);
   if (strchr (self->module, '/') != NULL)
-    return g_build_filename (folder, self->module, NULL);
-  return g_module_build_path (folder, self->module);
+    return g_build_filename (self->module_dir, self->module, NULL);
+  return g_module_build_path (self->module_dir, self->module);
 }
 
 /**

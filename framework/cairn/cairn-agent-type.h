@@ -79,6 +79,8 @@ CAIRN_AVAILABLE_IN_ALL
 CairnAgentType         *cairn_agent_type_lookup            (const char      *id,
                                                             GError         **error);
 CAIRN_AVAILABLE_IN_ALL
+GList                  *cairn_agent_type_get_all           (void);
+CAIRN_AVAILABLE_IN_ALL
 const char             *cairn_agent_type_get_id            (CairnAgentType  *self);
 CAIRN_AVAILABLE_IN_ALL
 const char             *cairn_agent_type_get_path          (CairnAgentType  *self);

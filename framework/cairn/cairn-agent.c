@@ -1350,7 +1350,8 @@ cairn_agent_export (CairnAgent       *self,
     return FALSE;
   priv->skeleton = g_steal_pointer (&skeleton);
   update_online (self);
-  if (klass->export != NULL && !klass->export (self, connection, OBJECT_PATH, error))
+  if (klass->dbus_register != NULL &&
+      !klass->dbus_register (self, connection, OBJECT_PATH, error))
     {
       g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (priv->skeleton));
       g_clear_object (&priv->skeleton);
@@ -1383,8 +1384,8 @@ cairn_agent_stop (CairnAgent *self)
   g_clear_object (&priv->recorder);
   if (priv->skeleton != NULL)
     {
-      if (CAIRN_AGENT_GET_CLASS (self)->unexport != NULL)
-        CAIRN_AGENT_GET_CLASS (self)->unexport (self);
+      if (CAIRN_AGENT_GET_CLASS (self)->dbus_unregister != NULL)
+        CAIRN_AGENT_GET_CLASS (self)->dbus_unregister (self);
       g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (priv->skeleton));
     }
   g_clear_object (&priv->skeleton);

@@ -109,9 +109,10 @@ G_DECLARE_DERIVABLE_TYPE (CairnAgent, cairn_agent, CAIRN, AGENT, GObject)
  *   configuration is loaded and the change recorder created (its scope can
  *   still be set); returning %FALSE makes initialisation fail
  * @quit_requested: class handler of #CairnAgent::quit-requested
- * @export: exports the subclass's own D-Bus interfaces at @object_path,
- *   beside org.cairn.Agent1; called by cairn_agent_export()
- * @unexport: withdraws them; called by cairn_agent_stop()
+ * @dbus_register: exports the subclass's own D-Bus interfaces at
+ *   @object_path, beside org.cairn.Agent1; called by cairn_agent_export()
+ *   (named as #GApplicationClass's, not `export`, which C++ reserves)
+ * @dbus_unregister: withdraws them; called by cairn_agent_stop()
  * @reconfigured: class handler of #CairnAgent::reconfigured
  *
  * The class of agents. An agent subclass implements #CairnObserver to get
@@ -124,15 +125,15 @@ struct _CairnAgentClass
 {
   GObjectClass parent_class;
 
-  gboolean (*setup)          (CairnAgent  *self,
-                              GError     **error);
-  void     (*quit_requested) (CairnAgent  *self);
-  gboolean (*export)         (CairnAgent       *self,
-                              GDBusConnection  *connection,
-                              const char       *object_path,
-                              GError          **error);
-  void     (*unexport)       (CairnAgent  *self);
-  void     (*reconfigured)   (CairnAgent  *self);
+  gboolean (*setup)           (CairnAgent  *self,
+                               GError     **error);
+  void     (*quit_requested)  (CairnAgent  *self);
+  gboolean (*dbus_register)   (CairnAgent       *self,
+                               GDBusConnection  *connection,
+                               const char       *object_path,
+                               GError          **error);
+  void     (*dbus_unregister) (CairnAgent  *self);
+  void     (*reconfigured)    (CairnAgent  *self);
 
   /*< private >*/
   gpointer padding[5];

@@ -1958,10 +1958,10 @@ handle_discard_failed_changes (CairnResource1        *skeleton,
 }
 
 static gboolean
-cairn_resource_export (CairnAgent       *agent,
-                       GDBusConnection  *connection,
-                       const char       *object_path,
-                       GError          **error)
+cairn_resource_dbus_register (CairnAgent       *agent,
+                              GDBusConnection  *connection,
+                              const char       *object_path,
+                              GError          **error)
 {
   CairnResource *self = CAIRN_RESOURCE (agent);
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
@@ -1990,7 +1990,7 @@ cairn_resource_export (CairnAgent       *agent,
 }
 
 static void
-cairn_resource_unexport (CairnAgent *agent)
+cairn_resource_dbus_unregister (CairnAgent *agent)
 {
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (CAIRN_RESOURCE (agent));
 
@@ -2139,8 +2139,8 @@ cairn_resource_class_init (CairnResourceClass *klass)
   object_class->finalize = cairn_resource_finalize;
   object_class->get_property = cairn_resource_get_property;
   object_class->set_property = cairn_resource_set_property;
-  agent_class->export = cairn_resource_export;
-  agent_class->unexport = cairn_resource_unexport;
+  agent_class->dbus_register = cairn_resource_dbus_register;
+  agent_class->dbus_unregister = cairn_resource_dbus_unregister;
 
   /**
    * CairnResource:conflict-policy:

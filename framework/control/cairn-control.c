@@ -149,52 +149,16 @@ lookup_instance (CairnControl          *self,
 
 /* Agent types */
 
-static void
-scan_types (GHashTable *types,
-            const char *folder)
-{
-  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *id = NULL;
-      g_autoptr(GError) error = NULL;
-      CairnAgentType *type;
-
-      if (!g_str_has_suffix (name, ".agent"))
-        continue;
-      id = g_strndup (name, strlen (name) - strlen (".agent"));
-      if (g_hash_table_contains (types, id))
-        continue;
-      path = g_build_filename (folder, name, NULL);
-      type = cairn_agent_type_new_from_file (path, &error);
-      if (type == NULL)
-        {
-          g_warning ("Ignoring an agent type: %s", error->message);
-          continue;
-        }
-      g_hash_table_insert (types, g_steal_pointer (&id), type);
-    }
-}
-
-/* The same folders as cairn_agent_type_lookup(), first one wins. */
+/* The agent search path of libcairn, first one of an id wins. */
 void
 cairn_control_reload_types (CairnControl *self)
 {
-  const char *env = g_getenv ("CAIRN_AGENTS_DIR");
-  const char * const *data_dirs = g_get_system_data_dirs ();
+  GList *types = cairn_agent_type_get_all ();
 
   g_hash_table_remove_all (self->types);
-  if (env != NULL && *env != '\0')
-    scan_types (self->types, env);
-  for (guint i = 0; data_dirs[i] != NULL; i++)
-    {
-      g_autofree char *folder = g_build_filename (data_dirs[i], "cairn", "agents", NULL);
-
-      scan_types (self->types, folder);
-    }
+  for (GList *l = types; l != NULL; l = l->next)
+    g_hash_table_insert (self->types, g_strdup (cairn_agent_type_get_id (l->data)), l->data);
+  g_list_free (types);
 }
 
 /* The nicks of the registered flags type: resource, unique, autostart,

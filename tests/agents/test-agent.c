@@ -239,6 +239,83 @@ START_TEST (test_type_lookup)
 }
 END_TEST
 
+static void
+assert_module_path (const char *id,
+                    const char *expected)
+{
+  g_autoptr(CairnAgentType) type = NULL;
+  g_autofree char *module = NULL;
+  g_autoptr(GError) error = NULL;
+
+  type = cairn_agent_type_lookup (id, &error);
+  assert_no_error (error);
+  module = cairn_agent_type_get_module_path (type);
+  ck_assert_str_eq (module, expected);
+}
+
+/* Installed types find their modules in the module folder, never beside
+ * them under $datadir; the user's own types and those of
+ * CAIRN_AGENTS_DIR keep theirs beside the .agent file. */
+START_TEST (test_type_module_folders)
+{
+  g_autofree char *user = tmp_path ("home", NULL);
+  g_autofree char *modules = tmp_path ("lib", "modules");
+  g_autofree char *system = g_build_filename (modules, "libcairn-system.so", NULL);
+  g_autofree char *nested = g_build_filename (modules, "sub", "nested.so", NULL);
+  g_autofree char *mine = g_build_filename (user, "cairn", "agents", "libmine.so", NULL);
+  g_autofree char *built = tmp_path ("agents", "libbuilt.so");
+  g_autofree char *installed = g_build_filename (CAIRN_MODULEDIR, "libcairn-system.so", NULL);
+
+  g_setenv ("XDG_DATA_HOME", user, TRUE);
+  g_setenv ("CAIRN_MODULE_DIR", modules, TRUE);
+  write_file ("share/cairn/agents", "system.agent",
+              "[Cairn Agent]\nName=System\nModule=cairn-system\n");
+  write_file ("share/cairn/agents", "nested.agent",
+              "[Cairn Agent]\nName=Nested\nModule=sub/nested.so\n");
+  write_file ("home/cairn/agents", "mine.agent", "[Cairn Agent]\nName=Mine\nModule=mine\n");
+  write_file ("agents", "built.agent", "[Cairn Agent]\nName=Built\nModule=built\n");
+
+  assert_module_path ("system", system);
+  assert_module_path ("nested", nested);
+  assert_module_path ("mine", mine);
+  assert_module_path ("built", built);
+
+  /* Without CAIRN_MODULE_DIR, the module folder of the installation. */
+  g_unsetenv ("CAIRN_MODULE_DIR");
+  assert_module_path ("system", installed);
+}
+END_TEST
+
+/* The user's folder comes before $XDG_DATA_DIRS; the first file of an id
+ * wins even when it is not valid, as it does for a lookup by id. */
+START_TEST (test_type_get_all)
+{
+  g_autofree char *user = tmp_path ("home", NULL);
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GList *types;
+
+  g_setenv ("XDG_DATA_HOME", user, TRUE);
+  write_file ("agents", "env.agent", "[Cairn Agent]\nName=Env\nModule=x\n");
+  write_file ("home/cairn/agents", "both.agent", "[Cairn Agent]\nName=User\nModule=x\n");
+  write_file ("share/cairn/agents", "both.agent", "[Cairn Agent]\nName=System\nModule=x\n");
+  write_file ("share/cairn/agents", "data.agent", "[Cairn Agent]\nName=Data\nExec=x\n");
+  write_file ("home/cairn/agents", "broken.agent", "[Cairn Agent]\nName=Broken\n");
+  write_file ("share/cairn/agents", "broken.agent", "[Cairn Agent]\nName=Fine\nExec=x\n");
+  write_file ("share/cairn/agents", "README", "not an agent type");
+
+  types = cairn_agent_type_get_all ();
+  for (GList *l = types; l != NULL; l = l->next)
+    g_hash_table_insert (names, g_strdup (cairn_agent_type_get_id (l->data)),
+                         g_strdup (cairn_agent_type_get_name (l->data)));
+  g_list_free_full (types, g_object_unref);
+
+  ck_assert_uint_eq (g_hash_table_size (names), 3);
+  ck_assert_str_eq (g_hash_table_lookup (names, "env"), "Env");
+  ck_assert_str_eq (g_hash_table_lookup (names, "both"), "User");
+  ck_assert_str_eq (g_hash_table_lookup (names, "data"), "Data");
+}
+END_TEST
+
 /* Configuration: an agent with one property of each supported type; its
  * setup fails when its name is "fail". */
 
@@ -951,6 +1028,8 @@ agent_suite (void)
   tcase_add_test (types, test_type_valid);
   tcase_add_test (types, test_type_malformed);
   tcase_add_test (types, test_type_lookup);
+  tcase_add_test (types, test_type_module_folders);
+  tcase_add_test (types, test_type_get_all);
   suite_add_tcase (suite, types);
 
   tcase_add_checked_fixture (config, setup, teardown);

@@ -4,7 +4,6 @@
  * kind of local change, offline work, a crash mid-replay, and hostile
  * names and files. */
 #include <check.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -24,7 +23,6 @@ static CairnTestResource *resource;
 static CairnStore *client;
 static CairnTestMaildir *maildir;
 static char *root;
-static char *saved_max_queued_events;
 
 #define assert_no_error(error) \
   ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
@@ -41,15 +39,9 @@ setup (void)
   root = g_build_filename (cairn_test_environment_get_path (environment), "Maildir", NULL);
 }
 
-static void set_max_queued_events (const char *value);
-
 static void
 teardown (void)
 {
-  /* Restored here too, should a test fail while the limit is lowered. */
-  if (saved_max_queued_events != NULL)
-    set_max_queued_events (saved_max_queued_events);
-  g_clear_pointer (&saved_max_queued_events, g_free);
   g_clear_object (&client);
   g_clear_object (&resource);
   g_clear_object (&maildir);
@@ -516,39 +508,40 @@ START_TEST (test_external_changes)
 }
 END_TEST
 
-/* In place: g_file_set_contents() would rename over a /proc file. */
-static void
-set_max_queued_events (const char *value)
-{
-  FILE *file = fopen (MAX_QUEUED_EVENTS, "w");
-
-  ck_assert_msg (file != NULL, "cannot open " MAX_QUEUED_EVENTS " (the tests run as root)");
-  ck_assert_int_ge (fputs (value, file), 0);
-  ck_assert_int_eq (fclose (file), 0);
-}
-
 /* More events than the kernel queues for the resource: the overflow makes
- * it scan every folder, and nothing is missed. The queue limit is taken
- * when the resource creates its inotify instance, so it is lowered for
- * that moment only. */
+ * it scan every folder, and nothing is missed. Only root may lower the
+ * queue's limit, so the test fills the queue instead, which works for any
+ * user: while the resource does not read its events (it runs in this
+ * process, whose main loop waits), a message is renamed to and fro until
+ * its events outnumber the limit, and the messages delivered after that
+ * have no events at all. */
 START_TEST (test_event_overflow)
 {
   g_autofree char *inbox = NULL;
   g_autofree char *script = NULL;
-  Expectation expected = { "INBOX", NULL, NULL, 10 + 200 };
+  g_autofree char *limit = NULL;
+  g_autofree char *names[2] = { NULL, NULL };
+  Expectation expected = { "INBOX", NULL, NULL, 10 + 1 + 200 };
+  guint64 renames;
   GError *error = NULL;
 
   make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
   create_folder ("INBOX");
   generate ("INBOX", 10, SEED);
-  ck_assert (g_file_get_contents (MAX_QUEUED_EVENTS, &saved_max_queued_events, NULL, &error));
-  assert_no_error (error);
-  set_max_queued_events ("16");
-  start ();
-  set_max_queued_events (saved_max_queued_events);
-
-  /* Written while the resource does not read its events. */
   inbox = folder_path ("INBOX");
+  names[0] = g_build_filename (inbox, "new", "filler.M1P1.host", NULL);
+  names[1] = g_build_filename (inbox, "new", "filler.M1P2.host", NULL);
+  ck_assert (g_file_set_contents (names[0], "Subject: filler\n\nb\n", -1, &error));
+  assert_no_error (error);
+  start ();
+
+  /* Each rename queues two events, IN_MOVED_FROM and IN_MOVED_TO. */
+  ck_assert (g_file_get_contents (MAX_QUEUED_EVENTS, &limit, NULL, &error));
+  assert_no_error (error);
+  renames = g_ascii_strtoull (limit, NULL, 10) / 2 + 1;
+  for (guint64 i = 0; i < renames; i++)
+    ck_assert_int_eq (g_rename (names[i % 2], names[(i + 1) % 2]), 0);
+
   script = g_strdup_printf ("cd '%s'; for i in $(seq 1 200); do "
                             "printf 'Subject: o%%s\n\nb\n' $i > tmp/o$i.x; "
                             "mv tmp/o$i.x new/o$i.M3P$$.host; done", inbox);

@@ -23,17 +23,23 @@
 
 static char *tmpdir;
 static char *db_path;
+static gboolean dropped_root;
 static CairnStore *store;
 
 /* Fixtures */
 
+/* Folders a test made read-only are made writable first: only root
+ * removes files from them as they are. */
 static void
 remove_tree (const char *path)
 {
-  const char *argv[] = { "rm", "-rf", path, NULL };
+  const char *chmod_argv[] = { "chmod", "-R", "u+rwX", path, NULL };
+  const char *rm_argv[] = { "rm", "-rf", path, NULL };
 
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
-                NULL);
+  g_spawn_sync (NULL, (char **) chmod_argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                NULL, NULL);
+  g_spawn_sync (NULL, (char **) rm_argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                NULL, NULL);
 }
 
 static void
@@ -51,9 +57,13 @@ setup (void)
 static void
 teardown (void)
 {
-  /* A test that dropped to nobody kept root as its saved id. */
-  if (getuid () != 0 && geteuid () != 0)
-    g_assert_cmpint (setresuid (0, 0, 0), ==, 0);
+  /* A test that dropped root kept it as its saved id. */
+  if (dropped_root)
+    {
+      g_assert_cmpint (setresuid (0, 0, 0), ==, 0);
+      g_assert_cmpint (setresgid (0, 0, 0), ==, 0);
+      dropped_root = FALSE;
+    }
   g_clear_object (&store);
   remove_tree (tmpdir);
   g_clear_pointer (&tmpdir, g_free);
@@ -278,16 +288,26 @@ START_TEST (test_open_missing_folder)
 }
 END_TEST
 
-/* Root ignores file permissions, so the test drops to nobody in its own
- * forked test process. */
+/* Root ignores file permissions, so a test run as root drops to nobody,
+ * in its own forked test process, after giving it @tree; any other user
+ * is already held to them. */
 static void
-become_nobody (void)
+drop_root (const char *tree)
 {
-  if (getuid () == 0)
+  const char *argv[] = { "chown", "-R", "65534:65534", tree, NULL };
+  int status;
+
+  if (getuid () != 0)
+    return;
+  if (tree != NULL)
     {
-      ck_assert_int_eq (setresgid (65534, 65534, 0), 0);
-      ck_assert_int_eq (setresuid (65534, 65534, 0), 0);
+      ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+      ck_assert (g_spawn_check_wait_status (status, NULL));
     }
+  ck_assert_int_eq (setresgid (65534, 65534, 0), 0);
+  ck_assert_int_eq (setresuid (65534, 65534, 0), 0);
+  dropped_root = TRUE;
 }
 
 START_TEST (test_open_read_only_folder)
@@ -311,7 +331,7 @@ START_TEST (test_open_read_only_folder)
   ck_assert_int_eq (g_chmod (folder, 0555), 0);
   ck_assert_int_eq (g_chmod (existing, 0444), 0);
   ck_assert_int_eq (g_chmod (writable, 0666), 0);
-  become_nobody ();
+  drop_root (NULL);
 
   ck_assert_ptr_null (cairn_store_open (path, NULL, &error));
   assert_error (error, CAIRN_STORE_ERROR_READ_ONLY);
@@ -2348,10 +2368,8 @@ START_TEST (test_check_damaged_payloads)
                              "does not match its SHA-256 digest", "cannot read its file" };
   g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
   g_autoptr(GPtrArray) problems = NULL;
-  const char *argv[] = { "chown", "-R", "65534:65534", tmpdir, NULL };
   guint64 ids[G_N_ELEMENTS (damages)];
   GError *error = NULL;
-  int status;
 
   cairn_fetch_scope_set_all_parts (scope, TRUE);
   for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
@@ -2388,10 +2406,7 @@ START_TEST (test_check_damaged_payloads)
     }
 
   /* Root reads any file: check as nobody, owner of the store's files. */
-  ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                           NULL, &status, NULL));
-  ck_assert (g_spawn_check_wait_status (status, NULL));
-  become_nobody ();
+  drop_root (tmpdir);
 
   for (guint repair = 0; repair <= 1; repair++)
     {
