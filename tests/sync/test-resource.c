@@ -813,6 +813,14 @@ fetched (GObject      *source,
   wait->done = TRUE;
 }
 
+static void
+name_acquired (GDBusConnection *connection,
+               const char      *name,
+               gpointer         user_data)
+{
+  ((Wait *) user_data)->done = TRUE;
+}
+
 START_TEST (test_fetch_missing_part)
 {
   CairnResource *resource = start_resource ();
@@ -826,8 +834,12 @@ START_TEST (test_fetch_missing_part)
   stored = find_item ("work", "a");
   ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (stored, "TEXT")),
                     CAIRN_PART_STORAGE_MISSING);
+  /* The fetch goes to the resource's name, so it must be owned first. */
   owner = g_bus_own_name (G_BUS_TYPE_SESSION, "org.cairn.Agent.memory",
-                          G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL, NULL);
+                          G_BUS_NAME_OWNER_FLAGS_NONE, NULL, name_acquired, NULL, &wait, NULL);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  wait.done = FALSE;
 
   cairn_fetch_scope_add_part (scope, "TEXT");
   cairn_store_fetch_item_async (client, cairn_item_get_id (stored), scope, NULL, fetched, &wait);
