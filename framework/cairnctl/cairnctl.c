@@ -766,24 +766,35 @@ synchronized (GObject      *source,
   g_main_loop_quit (wait->loop);
 }
 
-/* Whether instance @id is online; FALSE with @error if it is unknown. */
+/* Whether instance @id is running and offline; FALSE with @error if it is
+ * unknown. An instance that is starting has not said yet. */
 static gboolean
-instance_is_online (CairnControl1  *proxy,
-                    const char     *id,
-                    gboolean       *online,
-                    GError        **error)
+instance_is_offline (CairnControl1  *proxy,
+                     const char     *id,
+                     gboolean       *offline,
+                     GError        **error)
 {
   g_autoptr(GVariant) instances = NULL;
   GVariantIter iter;
   const char *instance;
+  gboolean online;
+  GVariant *details;
 
   if (!cairn_control1_call_list_instances_sync (proxy, &instances, NULL, error))
     return FALSE;
   g_variant_iter_init (&iter, instances);
   while (g_variant_iter_next (&iter, "(&s&su&sub@a{sv})", &instance, NULL, NULL, NULL, NULL,
-                              online, NULL))
-    if (g_str_equal (instance, id))
+                              &online, &details))
+    {
+      g_autoptr(GVariant) owned = details;
+      const char *state;
+
+      if (!g_str_equal (instance, id))
+        continue;
+      *offline = !online && g_variant_lookup (details, "state", "&s", &state) &&
+                 g_str_equal (state, "running");
       return TRUE;
+    }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No instance “%s”", id);
   return FALSE;
 }
@@ -806,12 +817,12 @@ cmd_sync (CairnControl1  *proxy,
    * hang until someone brings it online. */
   if (opt_wait)
     {
-      gboolean online = TRUE;
+      gboolean offline = FALSE;
 
-      if (!instance_is_online (proxy, args[0], &online, &error))
+      if (!instance_is_offline (proxy, args[0], &offline, &error))
         return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ?
                fail (EXIT_NOT_FOUND, "%s", error->message) : fail_with (error);
-      if (!online)
+      if (offline)
         return fail (EXIT_REFUSED, "%s is offline, so it would not synchronize until online; "
                      "bring it online with `cairnctl online %s`, or sync without --wait to "
                      "synchronize when it is", args[0], args[0]);
