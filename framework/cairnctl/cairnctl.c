@@ -786,14 +786,15 @@ instance_is_offline (CairnControl1  *proxy,
   while (g_variant_iter_next (&iter, "(&s&su&sub@a{sv})", &instance, NULL, NULL, NULL, NULL,
                               &online, &details))
     {
-      g_autoptr(GVariant) owned = details;
       const char *state;
+      gboolean found = g_str_equal (instance, id);
 
-      if (!g_str_equal (instance, id))
-        continue;
-      *offline = !online && g_variant_lookup (details, "state", "&s", &state) &&
-                 g_str_equal (state, "running");
-      return TRUE;
+      if (found)
+        *offline = !online && g_variant_lookup (details, "state", "&s", &state) &&
+                   g_str_equal (state, "running");
+      g_variant_unref (details);
+      if (found)
+        return TRUE;
     }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No instance “%s”", id);
   return FALSE;
