@@ -1748,6 +1748,91 @@ cairn_transaction_change_flags (CairnTransaction       *self,
                      }, error);
 }
 
+/* Whether an item of @collection_id other than @item_id has @remote_id. */
+static gboolean
+remote_id_taken (CairnTransaction  *self,
+                 guint64            collection_id,
+                 const char        *remote_id,
+                 guint64            item_id,
+                 gboolean          *taken,
+                 GError           **error)
+{
+  g_autoptr(CairnStatement) stmt =
+    _cairn_database_prepare (self->database,
+                             "SELECT 1 FROM items "
+                             "WHERE collection_id = ? AND remote_id = ? AND id != ?",
+                             error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, collection_id);
+  _cairn_bind_text (stmt, 2, remote_id);
+  sqlite3_bind_int64 (stmt, 3, item_id);
+  rc = _cairn_database_step_row (self->database, stmt, error);
+  *taken = rc == SQLITE_ROW;
+  return rc >= 0;
+}
+
+/* The remote id an item without one had before a move into a collection
+ * holding it took it away, if that move left @collection_id: the item is
+ * coming back, and its resource may never replay either move, since
+ * pending moves that end where they began are never delivered. Only items
+ * without a remote id look: the change log has no index by entity. */
+static gboolean
+remote_id_left_behind (CairnTransaction  *self,
+                       guint64            item_id,
+                       guint64            collection_id,
+                       char             **remote_id,
+                       GError           **error)
+{
+  g_autoptr(CairnStatement) stmt =
+    _cairn_database_prepare (self->database,
+                             "SELECT remote_id, collection_id FROM change_log "
+                             "WHERE entity_kind = ?1 AND entity_id = ?2 AND operation = ?3 "
+                             "  AND remote_id IS NOT NULL "
+                             "ORDER BY revision DESC, seq DESC LIMIT 1",
+                             error);
+  int rc;
+
+  *remote_id = NULL;
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int (stmt, 1, CAIRN_ENTITY_ITEM);
+  sqlite3_bind_int64 (stmt, 2, item_id);
+  sqlite3_bind_int (stmt, 3, CAIRN_CHANGE_MOVE);
+  rc = _cairn_database_step_row (self->database, stmt, error);
+  if (rc == SQLITE_ROW && (guint64) sqlite3_column_int64 (stmt, 1) == collection_id)
+    *remote_id = _cairn_column_dup (stmt, 0);
+  return rc >= 0;
+}
+
+/* The remote id item @info takes in @collection_id: its own, unless
+ * another item there has it; none then (see cairn_transaction_move_item()). */
+static gboolean
+moved_remote_id (CairnTransaction  *self,
+                 guint64            item_id,
+                 const ItemInfo    *info,
+                 guint64            collection_id,
+                 char             **remote_id,
+                 GError           **error)
+{
+  g_autofree char *candidate = g_strdup (info->remote_id);
+  gboolean taken = FALSE;
+
+  *remote_id = NULL;
+  if (candidate == NULL &&
+      !remote_id_left_behind (self, item_id, collection_id, &candidate, error))
+    return FALSE;
+  if (candidate == NULL)
+    return TRUE;
+  if (!remote_id_taken (self, collection_id, candidate, item_id, &taken, error))
+    return FALSE;
+  if (!taken)
+    *remote_id = g_steal_pointer (&candidate);
+  return TRUE;
+}
+
 /**
  * cairn_transaction_move_item:
  * @self: a #CairnTransaction
@@ -1758,9 +1843,16 @@ cairn_transaction_change_flags (CairnTransaction       *self,
  * Moves an item into another collection, keeping its remote id until its
  * resource replays the move.
  *
- * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_EXISTS if the
- *   destination has an item with the same remote id,
- *   %CAIRN_STORE_ERROR_INVALID for a virtual destination
+ * If the destination holds another item with the same remote id (a
+ * backend may keep a copy of a message under the same name in another
+ * folder), the moved item is stored there without a remote id; the change
+ * log entry of the move keeps the old one, so that the resource replaying
+ * the move finds the item where it was, and names the one it has now in
+ * cairn_resource_change_replayed(). An item moved back before that replay
+ * takes its old remote id again.
+ *
+ * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_INVALID for a
+ *   virtual destination
  *
  * Since: 0.1
  */
@@ -1772,6 +1864,7 @@ cairn_transaction_move_item (CairnTransaction  *self,
 {
   g_auto(ItemInfo) info = { 0 };
   g_autoptr(CairnStatement) stmt = NULL;
+  g_autofree char *remote_id = NULL;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
@@ -1781,21 +1874,23 @@ cairn_transaction_move_item (CairnTransaction  *self,
   if (info.collection_id == collection_id)
     return TRUE;
 
-  if (!ensure_revision (self, error))
+  if (!moved_remote_id (self, item_id, &info, collection_id, &remote_id, error) ||
+      !ensure_revision (self, error))
     return FALSE;
   stmt = _cairn_database_prepare (self->database,
-                                  "UPDATE items SET collection_id = ?, revision = ? WHERE id = ?",
+                                  "UPDATE items SET collection_id = ?, revision = ?, remote_id = ? "
+                                  "WHERE id = ?",
                                   error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, collection_id);
   sqlite3_bind_int64 (stmt, 2, self->revision);
-  sqlite3_bind_int64 (stmt, 3, item_id);
+  _cairn_bind_text (stmt, 3, remote_id);
+  sqlite3_bind_int64 (stmt, 4, item_id);
   if (!_cairn_database_step_done (self->database, stmt, error))
     {
-      set_constraint_error (self, error, "the destination has an item with the same remote id",
-                            "Cannot move item %" G_GUINT64_FORMAT " to collection %"
-                            G_GUINT64_FORMAT, item_id, collection_id);
+      g_prefix_error (error, "Cannot move item %" G_GUINT64_FORMAT " to collection %"
+                      G_GUINT64_FORMAT ": ", item_id, collection_id);
       return FALSE;
     }
 
@@ -1806,7 +1901,7 @@ cairn_transaction_move_item (CairnTransaction  *self,
                        .collection_id = info.collection_id,
                        .destination_id = collection_id,
                        .resource = info.resource,
-                       .remote_id = info.remote_id,
+                       .remote_id = info.remote_id != NULL ? info.remote_id : remote_id,
                        .mime_type = info.mime_type,
                      }, error);
 }

@@ -76,12 +76,18 @@ walk_openat (int         dir_fd,
       next = openat (at, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
       if (next < 0)
         return -1;
-      if (fstat (next, &st) != 0 || !S_ISDIR (st.st_mode))
+      if (fstat (next, &st) != 0)
         {
-          int saved_errno = S_ISLNK (st.st_mode) ? ELOOP : ENOTDIR;
+          int saved_errno = errno;
 
           close (next);
           errno = saved_errno;
+          return -1;
+        }
+      if (!S_ISDIR (st.st_mode))
+        {
+          close (next);
+          errno = S_ISLNK (st.st_mode) ? ELOOP : ENOTDIR;
           return -1;
         }
       if (current >= 0)

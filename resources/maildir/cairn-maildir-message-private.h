@@ -16,6 +16,10 @@ typedef struct
 {
   char *names[CAIRN_MAILDIR_N_KEYWORDS];
   time_t mtime;     /* of the file as read */
+  /* Which version of the file was read: Dovecot and we replace it by a
+   * rename, often within one second. */
+  ino_t inode;
+  long mtime_nsec;
 } CairnMaildirKeywords;
 
 void        cairn_maildir_keywords_clear    (CairnMaildirKeywords  *keywords);

@@ -73,10 +73,14 @@ cairn_maildir_keywords_load (CairnMaildirKeywords *keywords,
 
   cairn_maildir_keywords_clear (keywords);
   keywords->mtime = 0;
+  keywords->inode = 0;
+  keywords->mtime_nsec = 0;
   fd = cairn_maildir_openat (folder_fd, KEYWORDS_FILE, O_RDONLY | O_NONBLOCK, 0);
   if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     return;
   keywords->mtime = st.st_mtime;
+  keywords->inode = st.st_ino;
+  keywords->mtime_nsec = st.st_mtim.tv_nsec;
   while ((n = read (fd, buffer, sizeof buffer)) > 0 && contents->len < MAX_HEADER_SIZE)
     g_string_append_len (contents, buffer, n);
   lines = g_strsplit (contents->str, "\n", -1);
@@ -832,6 +836,62 @@ free_fields (GString *fields[N_FIELDS])
       g_string_free (fields[field], TRUE);
 }
 
+/* Whether @info has a keyword letter that @keywords do not name. */
+static gboolean
+has_unknown_keyword (const char           *info,
+                     CairnMaildirKeywords *keywords)
+{
+  gsize length = letters_length (info);
+
+  for (gsize i = 0; i < length; i++)
+    if (info[i] >= 'a' && info[i] <= 'z' && keywords->names[info[i] - 'a'] == NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* Reads @keywords again if dovecot-keywords was replaced since they were
+ * read. */
+static void
+keywords_refresh (CairnMaildirKeywords *keywords,
+                  int                   folder_fd)
+{
+  struct stat st;
+
+  if (cairn_maildir_statat (folder_fd, KEYWORDS_FILE, &st) != 0 ||
+      (st.st_ino == keywords->inode && st.st_mtime == keywords->mtime &&
+       st.st_mtim.tv_nsec == keywords->mtime_nsec))
+    return;
+  cairn_maildir_keywords_load (keywords, folder_fd);
+}
+
+/* Makes @keywords name the letters of @info if dovecot-keywords does by
+ * now. A message met with a letter that names nothing was renamed after
+ * the file was read, during a long scan, or is being renamed by Dovecot,
+ * which gives messages letters of new keywords first and writes
+ * dovecot-keywords at the end, all under its lock of the folder: the lock
+ * is waited for, a little. Without the keyword its flags would lack it,
+ * and since the name is the remote revision, no later sync would read it
+ * again. A letter that names nothing in the file as it is now costs a
+ * stat(). */
+static void
+keywords_resolve (CairnMaildirKeywords *keywords,
+                  int                   folder_fd,
+                  const char           *info)
+{
+  gint64 deadline = g_get_monotonic_time () + LOCK_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  struct stat st;
+
+  if (!has_unknown_keyword (info, keywords))
+    return;
+  keywords_refresh (keywords, folder_fd);
+  if (!has_unknown_keyword (info, keywords))
+    return;
+  while (cairn_maildir_statat (folder_fd, UIDLIST_LOCK_FILE, &st) == 0 &&
+         !lock_is_stale (folder_fd) && g_get_monotonic_time () < deadline)
+    g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+  keywords_refresh (keywords, folder_fd);
+}
+
 /* Reads the message @relative_name ("cur/NAME" or "new/NAME") of the
  * folder @folder_fd, whose path is @maildir, into an item with its remote
  * id, remote revision (the relative name: the content of a maildir
@@ -878,6 +938,7 @@ cairn_maildir_message_read (int                    folder_fd,
   envelope_bytes = g_bytes_new_take (g_steal_pointer (&envelope), envelope_length);
   envelope_part = cairn_part_new_inline (CAIRN_PART_ENVELOPE, envelope_bytes);
   rfc822 = cairn_part_new_foreign (CAIRN_PART_RFC822, path, st.st_size);
+  keywords_resolve (keywords, folder_fd, cairn_maildir_name_get_info (name));
   flags = cairn_maildir_info_to_flags (cairn_maildir_name_get_info (name), keywords);
 
   item = cairn_item_new (CAIRN_MAILDIR_MIME_TYPE);

@@ -1237,15 +1237,21 @@ store_location_write (CairnTransaction  *transaction,
                                         error);
 }
 
-/* Records where a message is now after a rename, in one write of our own
- * (never replayed to us): the new remote revision and, unless the store
- * holds a local content not replayed yet, the RFC822 part's new path, so
- * that clients reading it never meet a stale path. The write is made
- * only if the item did not change meanwhile, and tried again if it did. */
+/* Records where a message is now after a rename from @renamed_from, in
+ * one write of our own (never replayed to us): the new remote revision
+ * and, unless the store holds a local content not replayed yet, the
+ * RFC822 part's new path, so that clients reading it never meet a stale
+ * path. If the store did not know the message by @renamed_from, another
+ * program renamed it before us, changing flags the store has not read:
+ * the remote revision is cleared instead, so that the next sync reads
+ * the message again rather than take the new name for one it has read.
+ * The write is made only if the item did not change meanwhile, and tried
+ * again if it did. */
 static gboolean
 store_location (CairnMaildirResource  *self,
                 guint64                item_id,
                 const char            *maildir,
+                const char            *renamed_from,
                 const char            *relative_name,
                 GError               **error)
 {
@@ -1263,7 +1269,10 @@ store_location (CairnMaildirResource  *self,
 
       if (stored == NULL)
         break;
-      item = relocated_item (stored, relative_name, path);
+      item = relocated_item (stored,
+                             g_strcmp0 (cairn_item_get_remote_revision (stored),
+                                        renamed_from) == 0 ? relative_name : NULL,
+                             path);
       location.item = item;
       location.unchanged_since = cairn_item_get_revision (stored);
       if (cairn_store_write_sync (store, store_location_write, &location, NULL, NULL,
@@ -1521,7 +1530,8 @@ replay_flags (CairnMaildirResource  *self,
       if (cairn_maildir_renameat (folder_fd, current, folder_fd, target, FALSE) == 0)
         {
           index_set (self, collection_id, uid, target);
-          return store_location (self, cairn_item_get_id (item), maildir, target, error);
+          return store_location (self, cairn_item_get_id (item), maildir, current, target,
+                                 error);
         }
       /* Renamed by another program meanwhile: look again, once. */
       if (errno != ENOENT)
@@ -1598,6 +1608,31 @@ twin_uid (const char *uid,
   return g_strdup_printf ("%s.cairn%" G_GUINT64_FORMAT, uid, item_id);
 }
 
+static gboolean
+forget_item_write (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  return cairn_transaction_delete_item (transaction, *(guint64 *) user_data, error);
+}
+
+/* Removes from the store, in a write of our own, an item whose message is
+ * gone and which has no remote id a sync could remove it by. */
+static gboolean
+forget_item (CairnMaildirResource  *self,
+             guint64                item_id,
+             GError               **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (cairn_store_write_sync (get_store (self), forget_item_write, &item_id, NULL, NULL,
+                              &local_error) ||
+      g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
 static void
 item_moved (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -1619,6 +1654,8 @@ item_moved (CairnObserver *observer,
   g_auto(CairnMaildirFd) from_fd = -1;
   g_auto(CairnMaildirFd) to_fd = -1;
   g_autoptr(GError) error = NULL;
+  gboolean store_twin;
+  gboolean tell_store;
 
   /* Never written to the maildir: nothing to move. */
   if (uid == NULL)
@@ -1635,12 +1672,17 @@ item_moved (CairnObserver *observer,
       return;
     }
   twin = twin_uid (uid, item_id);
+  /* Without a remote id, the item went into a folder where the store holds
+   * another item of its name (cairn_transaction_move_item()): it takes
+   * the twin's name there even if that item's file is gone, and the store
+   * learns it. */
+  store_twin = item != NULL && cairn_item_get_remote_id (item) == NULL;
   current = locate (self, source, from_fd, from_maildir, uid,
                     item ? cairn_item_get_remote_revision (item) : NULL);
   in_destination = locate (self, destination, to_fd, to_maildir, uid, NULL);
   if (current != NULL)
     {
-      new_uid = g_strdup (in_destination != NULL ? twin : uid);
+      new_uid = g_strdup (in_destination != NULL || store_twin ? twin : uid);
       target = moved_name (from_fd, from_maildir, to_fd, to_maildir, current, new_uid, &error);
       if (target != NULL &&
           cairn_maildir_renameat (from_fd, current, to_fd, target, FALSE) != 0)
@@ -1657,18 +1699,26 @@ item_moved (CairnObserver *observer,
       g_autofree char *moved_twin = locate (self, destination, to_fd, to_maildir, twin, NULL);
 
       new_uid = g_strdup (moved_twin != NULL ? twin : uid);
+      /* A file of its old name there is the other item's. */
       target = moved_twin != NULL ? g_steal_pointer (&moved_twin)
-                                  : g_steal_pointer (&in_destination);
+                                  : store_twin ? NULL : g_steal_pointer (&in_destination);
+      /* Gone, and no sync can remove an item without a remote id. */
+      if (target == NULL && store_twin)
+        forget_item (self, item_id, &error);
     }
   if (error == NULL && target != NULL)
     {
       index_set (self, destination, new_uid, target);
-      store_location (self, item_id, to_maildir, target, &error);
+      store_location (self, item_id, to_maildir, current, target, &error);
     }
-  /* The unique name changes only for a twin: the store learns the new one. */
-  report (CAIRN_RESOURCE (self), error,
-          target != NULL && strcmp (new_uid, uid) != 0 ? new_uid : NULL,
-          target != NULL && strcmp (new_uid, uid) != 0 ? target : NULL);
+  /* The unique name changes only for a twin: the store learns the new
+   * one, and one it holds no remote id for; the remote revision is the
+   * new name unless another program renamed the message before us
+   * (store_location()). */
+  tell_store = target != NULL && (store_twin || strcmp (new_uid, uid) != 0);
+  report (CAIRN_RESOURCE (self), error, tell_store ? new_uid : NULL,
+          tell_store && item != NULL &&
+          g_strcmp0 (cairn_item_get_remote_revision (item), current) == 0 ? target : NULL);
 }
 
 static void

@@ -1339,10 +1339,8 @@ START_TEST (test_item_move_delete)
   ck_assert_uint_eq (cairn_change_get_collection_id (move), inbox);
   ck_assert_uint_eq (cairn_change_get_destination_id (move), archive);
 
-  /* The source has a new item with the same remote id: moving back collides. */
-  make_mail (inbox, "1", NULL);
-  ck_assert (!cairn_store_write_sync (store, move_item_block, &back, NULL, NULL, &error));
-  assert_error (error, CAIRN_STORE_ERROR_EXISTS);
+  write_ok (move_item_block, &back);
+  write_ok (move_item_block, &to_archive);
   ck_assert (!cairn_store_write_sync (store, move_item_block, &nowhere, NULL, NULL, &error));
   assert_error (error, CAIRN_STORE_ERROR_NOT_FOUND);
 
@@ -1354,6 +1352,73 @@ START_TEST (test_item_move_delete)
   ck_assert (!cairn_store_write_sync (store, delete_item_block, GSIZE_TO_POINTER (id), NULL, NULL,
                                       &error));
   assert_error (error, CAIRN_STORE_ERROR_NOT_FOUND);
+}
+END_TEST
+
+static char *
+item_remote_id (guint64 id)
+{
+  g_autoptr(CairnItem) item = NULL;
+  GError *error = NULL;
+
+  item = cairn_store_get_item (store, id, NULL, &error);
+  assert_no_error (error);
+  return g_strdup (cairn_item_get_remote_id (item));
+}
+
+/* A move into a collection holding another item of the same remote id (a
+ * backend's copy of a message keeps its name) succeeds: the moved item
+ * has no remote id there until its resource replays the move, and the
+ * move's change keeps the old one so that the resource finds the item.
+ * Moved back, the item has its old remote id again if it is free. */
+START_TEST (test_item_move_onto_remote_id)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  guint64 archive = make_collection (RESOURCE, 0, "Archive", "Archive");
+  guint64 other = make_collection (RESOURCE, 0, "Other", "Other");
+  guint64 id = make_mail (inbox, "1", NULL);
+  guint64 copy = make_mail (archive, "1", NULL);
+  Pair to_archive = { id, archive }, to_other = { id, other }, back = { id, inbox };
+  g_autoptr(CairnChange) move = NULL;
+  g_autoptr(CairnChange) removal = NULL;
+  g_autofree char *remote_id = NULL;
+  g_autofree char *copy_remote_id = NULL;
+
+  write_ok (move_item_block, &to_archive);
+  remote_id = item_remote_id (id);
+  ck_assert_ptr_null (remote_id);
+  copy_remote_id = item_remote_id (copy);
+  ck_assert_str_eq (copy_remote_id, "1");
+  move = last_change ();
+  ck_assert_int_eq (cairn_change_get_operation (move), CAIRN_CHANGE_MOVE);
+  ck_assert_str_eq (cairn_change_get_remote_id (move), "1");
+  ck_assert_uint_eq (cairn_change_get_collection_id (move), inbox);
+
+  /* Back where it came from, by way of another collection. */
+  write_ok (move_item_block, &to_other);
+  g_clear_pointer (&remote_id, g_free);
+  remote_id = item_remote_id (id);
+  ck_assert_ptr_null (remote_id);
+  write_ok (move_item_block, &back);
+  g_clear_pointer (&remote_id, g_free);
+  remote_id = item_remote_id (id);
+  ck_assert_str_eq (remote_id, "1");
+  g_clear_pointer (&move, cairn_change_unref);
+  move = last_change ();
+  ck_assert_str_eq (cairn_change_get_remote_id (move), "1");
+
+  /* Its old remote id taken meanwhile, it stays without one. */
+  write_ok (move_item_block, &to_archive);
+  make_mail (inbox, "1", NULL);
+  write_ok (move_item_block, &back);
+  g_clear_pointer (&remote_id, g_free);
+  remote_id = item_remote_id (id);
+  ck_assert_ptr_null (remote_id);
+
+  write_ok (delete_item_block, GSIZE_TO_POINTER (id));
+  removal = last_change ();
+  ck_assert_int_eq (cairn_change_get_operation (removal), CAIRN_CHANGE_REMOVE);
+  ck_assert_uint_eq (cairn_change_get_collection_id (removal), inbox);
 }
 END_TEST
 
@@ -2693,6 +2758,7 @@ main (void)
     { "items", test_item_flag_deltas },
     { "items", test_flags_delta_merge },
     { "items", test_item_move_delete },
+    { "items", test_item_move_onto_remote_id },
     { "relations", test_tags },
     { "relations", test_relations },
     { "relations", test_virtual_and_statistics },
