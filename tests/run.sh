@@ -30,9 +30,11 @@ tests/install/test-install.sh build
 # The unprivileged run gets a copy of the sources, which the checkout's
 # folder may not let it read, and a folder of its own for the build and
 # its home. The copy keeps modification times, so the build there stays
-# incremental.
+# incremental; the folder is one per checkout, since the build of another
+# checkout's copy may be newer than this one's sources.
 user=${CAIRN_TEST_USER:-nobody}
-work=${CAIRN_UNPRIVILEGED_DIR:-/var/tmp/cairn-unprivileged-$user}
+checkout=$(pwd | cksum | cut -d' ' -f1)
+work=${CAIRN_UNPRIVILEGED_DIR:-/var/tmp/cairn-unprivileged-$user-$checkout}
 mkdir -p "$work"
 rm -rf "$work/src"
 mkdir "$work/src"
