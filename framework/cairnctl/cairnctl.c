@@ -791,7 +791,7 @@ instance_is_offline (CairnControl1  *proxy,
 
       if (!g_str_equal (instance, id))
         continue;
-      *offline = !online && g_variant_lookup (details, "state", "&s", &state) &&
+      *offline = !online && g_variant_lookup (owned, "state", "&s", &state) &&
                  g_str_equal (state, "running");
       return TRUE;
     }
