@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "cairn-change-private.h"
@@ -74,6 +75,14 @@ typedef struct
   CairnItem *server_item;
 } Outcome;
 
+/* A remote id cairn_resource_relocate_collections() gave in a worker
+ * thread, lent to the recorder from the main thread. */
+typedef struct
+{
+  guint64 id;
+  char *remote_id;
+} DeferredLend;
+
 /* A collection whose last sync failed, retried with backoff. */
 typedef struct
 {
@@ -101,6 +110,9 @@ typedef struct
   gboolean conflict_redelivered;
   Outcome outcome;
   guint outcome_source;
+  gint replaying_in_thread;
+  GMutex deferred_lock;
+  GPtrArray *deferred_lends;  /* of DeferredLend, under deferred_lock */
 
   /* Published state */
   guint n_failed_changes;
@@ -112,11 +124,14 @@ typedef struct
 } CairnResourcePrivate;
 
 static void cairn_resource_initable_iface_init (GInitableIface *iface);
+static void cairn_resource_observer_iface_init (CairnObserverInterface *iface);
 
 G_DEFINE_ABSTRACT_TYPE_WITH_CODE (CairnResource, cairn_resource, CAIRN_TYPE_AGENT,
                                   G_ADD_PRIVATE (CairnResource)
                                   G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
-                                                         cairn_resource_initable_iface_init))
+                                                         cairn_resource_initable_iface_init)
+                                  G_IMPLEMENT_INTERFACE (CAIRN_TYPE_OBSERVER,
+                                                         cairn_resource_observer_iface_init))
 
 static GInitableIface *parent_initable_iface;
 
@@ -173,6 +188,256 @@ cairn_resource_error_quark (void)
   return (GQuark) quark;
 }
 
+/**
+ * cairn_resource_error_from_errno:
+ * @err_no: an `errno` value from a failed system call
+ *
+ * The #CairnResourceError for a system call's failure, as
+ * g_io_error_from_errno() gives a #GIOErrorEnum: what may pass by itself
+ * (a full disk, a busy or interrupted call, a lack of memory or file
+ * descriptors, a network down) is %CAIRN_RESOURCE_ERROR_TRANSIENT and
+ * tried again later; anything else is %CAIRN_RESOURCE_ERROR_PERMANENT.
+ * For example:
+ *
+ * |[<!-- language="C" -->
+ * if (g_rename (from, to) != 0)
+ *   {
+ *     int saved_errno = errno;
+ *
+ *     g_set_error (error, CAIRN_RESOURCE_ERROR,
+ *                  cairn_resource_error_from_errno (saved_errno),
+ *                  "Cannot rename %s: %s", from, g_strerror (saved_errno));
+ *     return FALSE;
+ *   }
+ * ]|
+ *
+ * Returns: %CAIRN_RESOURCE_ERROR_TRANSIENT or %CAIRN_RESOURCE_ERROR_PERMANENT
+ *
+ * Since: 0.1
+ */
+CairnResourceError
+cairn_resource_error_from_errno (int err_no)
+{
+  switch (err_no)
+    {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case EBUSY:
+    case EINTR:
+    case ENOSPC:
+    case EDQUOT:
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+    case ETIMEDOUT:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case ECONNREFUSED:
+    case ECONNRESET:
+      return CAIRN_RESOURCE_ERROR_TRANSIENT;
+    default:
+      return CAIRN_RESOURCE_ERROR_PERMANENT;
+    }
+}
+
+/**
+ * CairnResourceClass::retrieve_collections_finish:
+ * @self: a #CairnResource
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type CairnCollection): the collections
+ */
+
+/**
+ * CairnResourceClass::retrieve_item_finish:
+ * @self: a #CairnResource
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the item with the parts read
+ */
+
+/**
+ * CairnResourceClass::retrieve_collections_sync:
+ * @self: a #CairnResource
+ * @cancellable: (nullable): the sync's #GCancellable
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: (transfer full) (element-type CairnCollection): the collections
+ */
+
+/**
+ * CairnResourceClass::retrieve_items_sync:
+ * @self: a #CairnResource
+ * @collection: the collection to list
+ * @sync: where the items go, with cairn_item_sync_add_items()
+ * @cancellable: (nullable): the sync's #GCancellable
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE once every item is handed over
+ */
+
+/**
+ * CairnResourceClass::retrieve_item_sync:
+ * @self: a #CairnResource
+ * @item: the item as stored, with its remote id
+ * @parts: (nullable) (array zero-terminated=1): the parts to read, %NULL for
+ *   every part
+ * @cancellable: (nullable): the request's #GCancellable
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: (transfer full): an item with the parts read
+ */
+
+/**
+ * CairnResourceClass::replay_item_added_sync:
+ * @self: a #CairnResource
+ * @change: the change
+ * @item: the item as it was at the change, with the parts of the fetch scope
+ * @remote_id: (out) (optional) (nullable) (transfer full): the backend's id
+ *   of the new item
+ * @remote_revision: (out) (optional) (nullable) (transfer full): its revision
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE if the backend has the item
+ */
+
+/**
+ * CairnResourceClass::replay_item_changed_sync:
+ * @self: a #CairnResource
+ * @change: the change
+ * @item: the item as it was at the change
+ * @parts: (array zero-terminated=1): what changed
+ * @remote_revision: (out) (optional) (nullable) (transfer full): the
+ *   backend's new revision of the item
+ * @server_item: (out) (optional) (nullable) (transfer full): the backend's
+ *   version when it changed the item too; a conflict, settled by
+ *   #CairnResource:conflict-policy
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE if the backend has the change or reported a conflict
+ */
+
+/**
+ * CairnResourceClass::replay_flags_changed_sync:
+ * @self: a #CairnResource
+ * @change: the change
+ * @item: the item as it was at the change, its flags included
+ * @added: the flags added
+ * @removed: the flags removed
+ * @remote_revision: (out) (optional) (nullable) (transfer full): the
+ *   backend's new revision of the item
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread, once for each item the delta applies to.
+ *
+ * Returns: %TRUE if the backend has the flags
+ */
+
+/**
+ * CairnResourceClass::replay_item_moved_sync:
+ * @self: a #CairnResource
+ * @change: the change
+ * @item: the item as it was at the change
+ * @source: the collection it left
+ * @destination: the collection it went to
+ * @remote_id: (out) (optional) (nullable) (transfer full): its new remote
+ *   id, if the move gave it one
+ * @remote_revision: (out) (optional) (nullable) (transfer full): its revision
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE if the backend has the item in @destination
+ */
+
+/**
+ * CairnResourceClass::replay_item_removed_sync:
+ * @self: a #CairnResource
+ * @change: the change, with the remote id (cairn_change_get_remote_id())
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE if the backend no longer has the item
+ */
+
+/**
+ * CairnResourceClass::replay_collection_added_sync:
+ * @self: a #CairnResource
+ * @change: the change; cairn_change_get_collection() is the collection
+ * @remote_id: (out) (optional) (nullable) (transfer full): the backend's id
+ *   of the new collection
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE if the backend has the collection
+ */
+
+/**
+ * CairnResourceClass::replay_collection_changed_sync:
+ * @self: a #CairnResource
+ * @change: the change; cairn_change_get_collection() is the collection
+ * @parts: (array zero-terminated=1): what changed
+ * @remote_id: (out) (optional) (nullable) (transfer full): its new remote
+ *   id, if a rename gave it one
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE if the backend has the change
+ */
+
+/**
+ * CairnResourceClass::replay_collection_moved_sync:
+ * @self: a #CairnResource
+ * @change: the change; cairn_change_get_collection() is the collection
+ * @source: the parent it left, 0 for the top level
+ * @destination: its new parent, 0 for the top level
+ * @remote_id: (out) (optional) (nullable) (transfer full): its new remote
+ *   id, if the move gave it one
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE if the backend has the collection under @destination
+ */
+
+/**
+ * CairnResourceClass::replay_collection_removed_sync:
+ * @self: a #CairnResource
+ * @change: the change, with the remote id (cairn_change_get_remote_id())
+ * @cancellable: (nullable): cancelled when the resource stops
+ * @error: return location for an error
+ *
+ * Runs in a worker thread.
+ *
+ * Returns: %TRUE if the backend no longer has the collection
+ */
+
 static CairnChangeRecorder *
 get_recorder (CairnResource *self)
 {
@@ -202,6 +467,13 @@ outcome_clear (Outcome *outcome)
 }
 
 /* Published state */
+
+static void
+deferred_lend_free (DeferredLend *lend)
+{
+  g_free (lend->remote_id);
+  g_free (lend);
+}
 
 static void
 sync_failure_free (SyncFailure *failure)
@@ -1652,6 +1924,556 @@ run_fetch (CairnResource      *self,
   fetch_next_item (job);
 }
 
+/* Change replay in a worker thread: the default #CairnObserver callbacks
+ * of every resource, which run the `replay_*_sync` methods. */
+
+typedef enum
+{
+  REPLAY_ITEM_ADDED,
+  REPLAY_ITEM_CHANGED,
+  REPLAY_FLAGS_CHANGED,
+  REPLAY_ITEM_MOVED,
+  REPLAY_ITEM_REMOVED,
+  REPLAY_COLLECTION_ADDED,
+  REPLAY_COLLECTION_CHANGED,
+  REPLAY_COLLECTION_MOVED,
+  REPLAY_COLLECTION_REMOVED,
+} ReplayKind;
+
+/* What the callback was given, and what the method returns. */
+typedef struct
+{
+  ReplayKind kind;
+  CairnSchedulerTask *replay_task;  /* the task it was delivered in */
+  GPtrArray *changes;  /* one change, or the changes of a flag delta */
+  CairnItem *item;
+  char **parts;
+  CairnFlags *added;
+  CairnFlags *removed;
+  guint64 source;
+  guint64 destination;
+  char *remote_id;
+  char *remote_revision;
+  CairnItem *server_item;
+} ReplayJob;
+
+static void
+replay_job_free (ReplayJob *job)
+{
+  g_clear_object (&job->replay_task);
+  g_ptr_array_unref (job->changes);
+  g_clear_object (&job->item);
+  g_strfreev (job->parts);
+  g_clear_pointer (&job->added, cairn_flags_free);
+  g_clear_pointer (&job->removed, cairn_flags_free);
+  g_free (job->remote_id);
+  g_free (job->remote_revision);
+  g_clear_object (&job->server_item);
+  g_free (job);
+}
+
+static ReplayJob *
+replay_job_new (ReplayKind   kind,
+                CairnChange *change,
+                CairnItem   *item)
+{
+  ReplayJob *job = g_new0 (ReplayJob, 1);
+
+  job->kind = kind;
+  job->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+  if (change != NULL)
+    g_ptr_array_add (job->changes, cairn_change_ref (change));
+  job->item = item != NULL ? g_object_ref (item) : NULL;
+  return job;
+}
+
+static gboolean
+has_replay_method (CairnResourceClass *klass,
+                   ReplayKind          kind)
+{
+  switch (kind)
+    {
+    case REPLAY_ITEM_ADDED: return klass->replay_item_added_sync != NULL;
+    case REPLAY_ITEM_CHANGED: return klass->replay_item_changed_sync != NULL;
+    case REPLAY_FLAGS_CHANGED: return klass->replay_flags_changed_sync != NULL;
+    case REPLAY_ITEM_MOVED: return klass->replay_item_moved_sync != NULL;
+    case REPLAY_ITEM_REMOVED: return klass->replay_item_removed_sync != NULL;
+    case REPLAY_COLLECTION_ADDED: return klass->replay_collection_added_sync != NULL;
+    case REPLAY_COLLECTION_CHANGED: return klass->replay_collection_changed_sync != NULL;
+    case REPLAY_COLLECTION_MOVED: return klass->replay_collection_moved_sync != NULL;
+    case REPLAY_COLLECTION_REMOVED: return klass->replay_collection_removed_sync != NULL;
+    default: g_assert_not_reached ();
+    }
+}
+
+/* Each change of a flag delta in turn: a delta applies as well twice, so
+ * a failure part way retries them all. */
+static gboolean
+replay_flags (CairnResource  *self,
+              ReplayJob      *job,
+              GCancellable   *cancellable,
+              GError        **error)
+{
+  CairnResourceClass *klass = CAIRN_RESOURCE_GET_CLASS (self);
+
+  for (guint i = 0; i < job->changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (job->changes, i);
+      g_autofree char *revision = NULL;
+
+      if (!klass->replay_flags_changed_sync (self, change, cairn_change_get_item (change),
+                                             job->added, job->removed, &revision, cancellable,
+                                             error))
+        return FALSE;
+      /* The store takes one revision for the whole delivery. */
+      if (job->changes->len == 1)
+        job->remote_revision = g_steal_pointer (&revision);
+    }
+  return TRUE;
+}
+
+static gboolean
+run_replay_method (CairnResource  *self,
+                   ReplayJob      *job,
+                   GCancellable   *cancellable,
+                   GError        **error)
+{
+  CairnResourceClass *klass = CAIRN_RESOURCE_GET_CLASS (self);
+  CairnChange *change = g_ptr_array_index (job->changes, 0);
+  const char * const *parts = (const char * const *) job->parts;
+
+  switch (job->kind)
+    {
+    case REPLAY_ITEM_ADDED:
+      return klass->replay_item_added_sync (self, change, job->item, &job->remote_id,
+                                            &job->remote_revision, cancellable, error);
+    case REPLAY_ITEM_CHANGED:
+      return klass->replay_item_changed_sync (self, change, job->item, parts,
+                                              &job->remote_revision, &job->server_item,
+                                              cancellable, error);
+    case REPLAY_FLAGS_CHANGED:
+      return replay_flags (self, job, cancellable, error);
+    case REPLAY_ITEM_MOVED:
+      return klass->replay_item_moved_sync (self, change, job->item, job->source,
+                                            job->destination, &job->remote_id,
+                                            &job->remote_revision, cancellable, error);
+    case REPLAY_ITEM_REMOVED:
+      return klass->replay_item_removed_sync (self, change, cancellable, error);
+    case REPLAY_COLLECTION_ADDED:
+      return klass->replay_collection_added_sync (self, change, &job->remote_id, cancellable,
+                                                  error);
+    case REPLAY_COLLECTION_CHANGED:
+      return klass->replay_collection_changed_sync (self, change, parts, &job->remote_id,
+                                                    cancellable, error);
+    case REPLAY_COLLECTION_MOVED:
+      return klass->replay_collection_moved_sync (self, change, job->source, job->destination,
+                                                  &job->remote_id, cancellable, error);
+    case REPLAY_COLLECTION_REMOVED:
+      return klass->replay_collection_removed_sync (self, change, cancellable, error);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* A method that failed without saying why (a binding's mistake) still
+ * fails, with a reason. */
+static GError *
+ensure_error (GError     *error,
+              const char *what)
+{
+  if (error != NULL)
+    return error;
+  return g_error_new (CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                      "Cannot %s: the resource gave no reason", what);
+}
+
+static void
+replay_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (run_replay_method (source, task_data, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, ensure_error (error, "replay a change"));
+}
+
+/* Lends the remote ids that cairn_resource_relocate_collections() gave
+ * while a change was replayed in a worker thread: the recorder is the
+ * main thread's, and they must be lent before the next change. */
+static void
+lend_deferred (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(GPtrArray) lends = NULL;
+
+  g_mutex_lock (&priv->deferred_lock);
+  lends = g_steal_pointer (&priv->deferred_lends);
+  g_mutex_unlock (&priv->deferred_lock);
+  for (guint i = 0; lends != NULL && i < lends->len; i++)
+    {
+      DeferredLend *lend = g_ptr_array_index (lends, i);
+
+      _cairn_monitor_lend_remote_id (CAIRN_MONITOR (get_recorder (self)), CAIRN_ENTITY_COLLECTION,
+                                     lend->id, lend->remote_id);
+    }
+}
+
+static void
+replayed_in_thread (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  CairnResource *self = CAIRN_RESOURCE (source);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  ReplayJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  g_atomic_int_set (&priv->replaying_in_thread, FALSE);
+  lend_deferred (self);
+  /* The task ended meanwhile (stopped, timed out): the change stays
+   * recorded and is delivered again. */
+  if (priv->replay_task == NULL || priv->replay_task != job->replay_task)
+    return;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      /* What the change needs was removed since: its removal follows. */
+      if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        cairn_resource_change_replayed (self, NULL, NULL);
+      /* A payload file replaced by a later change, or a stop: delivered
+       * again, the change comes with what is stored then. */
+      else if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO) ||
+               g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        cairn_resource_change_failed (self, &(GError) { CAIRN_RESOURCE_ERROR,
+                                                        CAIRN_RESOURCE_ERROR_TRANSIENT,
+                                                        error->message });
+      else
+        cairn_resource_change_failed (self, error);
+    }
+  else if (job->server_item != NULL)
+    cairn_resource_change_conflicts (self, job->server_item);
+  else
+    cairn_resource_change_replayed (self, job->remote_id, job->remote_revision);
+}
+
+static void
+replay_in_thread (CairnObserver *observer,
+                  ReplayJob     *job)
+{
+  CairnResource *self = CAIRN_RESOURCE (observer);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+  g_autoptr(GTask) task = NULL;
+
+  if (!has_replay_method (CAIRN_RESOURCE_GET_CLASS (self), job->kind) ||
+      priv->replay_task == NULL)
+    {
+      replay_job_free (job);
+      cairn_resource_change_failed (self, &(GError) { CAIRN_RESOURCE_ERROR,
+                                                      CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
+                                                      (char *) "Not supported by this resource" });
+      return;
+    }
+  job->replay_task = g_object_ref (priv->replay_task);
+  task = g_task_new (self, cairn_scheduler_task_get_cancellable (priv->replay_task),
+                     replayed_in_thread, NULL);
+  g_task_set_source_tag (task, replay_in_thread);
+  g_task_set_task_data (task, job, (GDestroyNotify) replay_job_free);
+  g_atomic_int_set (&priv->replaying_in_thread, TRUE);
+  g_task_run_in_thread (task, replay_thread);
+}
+
+static void
+observe_item_added (CairnObserver *observer,
+                    CairnMonitor  *monitor,
+                    CairnChange   *change,
+                    CairnItem     *item)
+{
+  replay_in_thread (observer, replay_job_new (REPLAY_ITEM_ADDED, change, item));
+}
+
+static void
+observe_item_changed (CairnObserver      *observer,
+                      CairnMonitor       *monitor,
+                      CairnChange        *change,
+                      CairnItem          *item,
+                      const char * const *parts)
+{
+  ReplayJob *job = replay_job_new (REPLAY_ITEM_CHANGED, change, item);
+
+  job->parts = g_strdupv ((char **) parts);
+  replay_in_thread (observer, job);
+}
+
+static void
+observe_items_flags_changed (CairnObserver    *observer,
+                             CairnMonitor     *monitor,
+                             GPtrArray        *changes,
+                             const CairnFlags *added,
+                             const CairnFlags *removed)
+{
+  ReplayJob *job = replay_job_new (REPLAY_FLAGS_CHANGED, NULL, NULL);
+
+  for (guint i = 0; i < changes->len; i++)
+    g_ptr_array_add (job->changes, cairn_change_ref (g_ptr_array_index (changes, i)));
+  job->added = cairn_flags_copy (added);
+  job->removed = cairn_flags_copy (removed);
+  replay_in_thread (observer, job);
+}
+
+static void
+observe_item_moved (CairnObserver *observer,
+                    CairnMonitor  *monitor,
+                    CairnChange   *change,
+                    CairnItem     *item,
+                    guint64        source,
+                    guint64        destination)
+{
+  ReplayJob *job = replay_job_new (REPLAY_ITEM_MOVED, change, item);
+
+  job->source = source;
+  job->destination = destination;
+  replay_in_thread (observer, job);
+}
+
+static void
+observe_item_removed (CairnObserver *observer,
+                      CairnMonitor  *monitor,
+                      CairnChange   *change)
+{
+  replay_in_thread (observer, replay_job_new (REPLAY_ITEM_REMOVED, change, NULL));
+}
+
+static void
+observe_collection_added (CairnObserver *observer,
+                          CairnMonitor  *monitor,
+                          CairnChange   *change)
+{
+  replay_in_thread (observer, replay_job_new (REPLAY_COLLECTION_ADDED, change, NULL));
+}
+
+static void
+observe_collection_changed (CairnObserver      *observer,
+                            CairnMonitor       *monitor,
+                            CairnChange        *change,
+                            const char * const *parts)
+{
+  ReplayJob *job = replay_job_new (REPLAY_COLLECTION_CHANGED, change, NULL);
+
+  job->parts = g_strdupv ((char **) parts);
+  replay_in_thread (observer, job);
+}
+
+static void
+observe_collection_moved (CairnObserver *observer,
+                          CairnMonitor  *monitor,
+                          CairnChange   *change,
+                          guint64        source,
+                          guint64        destination)
+{
+  ReplayJob *job = replay_job_new (REPLAY_COLLECTION_MOVED, change, NULL);
+
+  job->source = source;
+  job->destination = destination;
+  replay_in_thread (observer, job);
+}
+
+static void
+observe_collection_removed (CairnObserver *observer,
+                            CairnMonitor  *monitor,
+                            CairnChange   *change)
+{
+  replay_in_thread (observer, replay_job_new (REPLAY_COLLECTION_REMOVED, change, NULL));
+}
+
+/* The batch forms stay unset, so that a subclass that implements only the
+ * single forms gets them. */
+static void
+cairn_resource_observer_iface_init (CairnObserverInterface *iface)
+{
+  iface->item_added = observe_item_added;
+  iface->item_changed = observe_item_changed;
+  iface->items_flags_changed = observe_items_flags_changed;
+  iface->item_moved = observe_item_moved;
+  iface->item_removed = observe_item_removed;
+  iface->collection_added = observe_collection_added;
+  iface->collection_changed = observe_collection_changed;
+  iface->collection_moved = observe_collection_moved;
+  iface->collection_removed = observe_collection_removed;
+}
+
+/* Reading the backend in a worker thread: the default asynchronous
+ * methods, which run the `_sync` ones. */
+
+static void
+retrieve_collections_thread (GTask        *task,
+                             gpointer      source,
+                             gpointer      task_data,
+                             GCancellable *cancellable)
+{
+  CairnResource *self = source;
+  GError *error = NULL;
+  GPtrArray *collections;
+
+  collections = CAIRN_RESOURCE_GET_CLASS (self)->retrieve_collections_sync (self, cancellable,
+                                                                            &error);
+  if (collections == NULL)
+    g_task_return_error (task, ensure_error (error, "list the collections"));
+  else
+    g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+real_retrieve_collections (CairnResource       *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, real_retrieve_collections);
+  if (CAIRN_RESOURCE_GET_CLASS (self)->retrieve_collections_sync == NULL)
+    g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
+                             "Resource %s cannot list collections", get_id (self));
+  else
+    g_task_run_in_thread (task, retrieve_collections_thread);
+}
+
+static GPtrArray *
+real_retrieve_collections_finish (CairnResource  *self,
+                                  GAsyncResult   *result,
+                                  GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+typedef struct
+{
+  CairnCollection *collection;
+  CairnItemSync *sync;
+  CairnItem *item;
+  char **parts;
+} RetrieveData;
+
+static void
+retrieve_data_free (RetrieveData *data)
+{
+  g_clear_object (&data->collection);
+  g_clear_object (&data->sync);
+  g_clear_object (&data->item);
+  g_strfreev (data->parts);
+  g_free (data);
+}
+
+static void
+retrieve_items_thread (GTask        *task,
+                       gpointer      source,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  CairnResource *self = source;
+  RetrieveData *data = task_data;
+  GError *error = NULL;
+
+  if (CAIRN_RESOURCE_GET_CLASS (self)->retrieve_items_sync (self, data->collection, data->sync,
+                                                            cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, ensure_error (error, "list the items"));
+}
+
+static void
+real_retrieve_items (CairnResource       *self,
+                     CairnCollection     *collection,
+                     CairnItemSync       *sync,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  RetrieveData *data = g_new0 (RetrieveData, 1);
+
+  g_task_set_source_tag (task, real_retrieve_items);
+  data->collection = g_object_ref (collection);
+  data->sync = g_object_ref (sync);
+  g_task_set_task_data (task, data, (GDestroyNotify) retrieve_data_free);
+  if (CAIRN_RESOURCE_GET_CLASS (self)->retrieve_items_sync == NULL)
+    g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
+                             "Resource %s cannot list items", get_id (self));
+  else
+    g_task_run_in_thread (task, retrieve_items_thread);
+}
+
+static gboolean
+real_retrieve_items_finish (CairnResource  *self,
+                            GAsyncResult   *result,
+                            GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+retrieve_item_thread (GTask        *task,
+                      gpointer      source,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  CairnResource *self = source;
+  RetrieveData *data = task_data;
+  GError *error = NULL;
+  CairnItem *item;
+
+  item = CAIRN_RESOURCE_GET_CLASS (self)->retrieve_item_sync (self, data->item,
+                                                              (const char * const *) data->parts,
+                                                              cancellable, &error);
+  if (item == NULL)
+    g_task_return_error (task, ensure_error (error, "read an item"));
+  else
+    g_task_return_pointer (task, item, g_object_unref);
+}
+
+static void
+real_retrieve_item (CairnResource       *self,
+                    CairnItem           *item,
+                    const char * const  *parts,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  RetrieveData *data = g_new0 (RetrieveData, 1);
+
+  g_task_set_source_tag (task, real_retrieve_item);
+  data->item = g_object_ref (item);
+  data->parts = g_strdupv ((char **) parts);
+  g_task_set_task_data (task, data, (GDestroyNotify) retrieve_data_free);
+  g_task_run_in_thread (task, retrieve_item_thread);
+}
+
+static CairnItem *
+real_retrieve_item_finish (CairnResource  *self,
+                           GAsyncResult   *result,
+                           GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* cairn_resource_retrieve_items_async() refuses at once when this fails. */
+static gboolean
+can_retrieve_item (CairnResourceClass *klass)
+{
+  return klass->retrieve_item != NULL &&
+         (klass->retrieve_item != real_retrieve_item || klass->retrieve_item_sync != NULL);
+}
+
 /* The scheduler */
 
 static void
@@ -2085,6 +2907,8 @@ cairn_resource_finalize (GObject *object)
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (CAIRN_RESOURCE (object));
 
   g_hash_table_unref (priv->sync_failures);
+  g_clear_pointer (&priv->deferred_lends, g_ptr_array_unref);
+  g_mutex_clear (&priv->deferred_lock);
   g_clear_object (&priv->scheduler);
   g_clear_object (&priv->secrets);
   g_free (priv->failed_change_reason);
@@ -2141,6 +2965,12 @@ cairn_resource_class_init (CairnResourceClass *klass)
   object_class->set_property = cairn_resource_set_property;
   agent_class->dbus_register = cairn_resource_dbus_register;
   agent_class->dbus_unregister = cairn_resource_dbus_unregister;
+  klass->retrieve_collections = real_retrieve_collections;
+  klass->retrieve_collections_finish = real_retrieve_collections_finish;
+  klass->retrieve_items = real_retrieve_items;
+  klass->retrieve_items_finish = real_retrieve_items_finish;
+  klass->retrieve_item = real_retrieve_item;
+  klass->retrieve_item_finish = real_retrieve_item_finish;
 
   /**
    * CairnResource:conflict-policy:
@@ -2168,6 +2998,7 @@ cairn_resource_init (CairnResource *self)
   g_autoptr(CairnClock) clock = cairn_system_clock_new (NULL);
 
   priv->conflict_policy = CAIRN_CONFLICT_POLICY_KEEP_SERVER;
+  g_mutex_init (&priv->deferred_lock);
   priv->scheduler = cairn_scheduler_new (clock);
   priv->sync_failures = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                                (GDestroyNotify) sync_failure_free);
@@ -2474,7 +3305,7 @@ cairn_resource_retrieve_items_async (CairnResource       *self,
   g_return_if_fail (CAIRN_IS_RESOURCE (self));
   g_return_if_fail (item_ids != NULL || n_items == 0);
 
-  if (CAIRN_RESOURCE_GET_CLASS (self)->retrieve_item == NULL)
+  if (!can_retrieve_item (CAIRN_RESOURCE_GET_CLASS (self)))
     {
       g_task_report_new_error (self, callback, user_data, cairn_resource_retrieve_items_async,
                                CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
@@ -2618,7 +3449,8 @@ list_known_collections (CairnResource  *self,
  * store or removed locally and not replayed yet, gets @new_prefix instead,
  * in the store and in its changes not replayed yet, so that they find it
  * where the backend has it. The write has the resource's origin and is
- * not replayed.
+ * not replayed. A `replay_*_sync` method may call it from its worker
+ * thread.
  *
  * Returns: %TRUE on success
  *
@@ -2633,6 +3465,7 @@ cairn_resource_relocate_collections (CairnResource  *self,
   g_autoptr(GPtrArray) known = NULL;
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autoptr(GPtrArray) remote_ids = g_ptr_array_new_with_free_func (g_free);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   Relocation relocation = { self, ids, remote_ids };
   gsize length;
 
@@ -2660,6 +3493,22 @@ cairn_resource_relocate_collections (CairnResource  *self,
   if (!cairn_store_write_sync (get_store (self), relocate_remote_ids, &relocation, NULL, NULL,
                                error))
     return FALSE;
+  if (g_atomic_int_get (&priv->replaying_in_thread))
+    {
+      g_mutex_lock (&priv->deferred_lock);
+      if (priv->deferred_lends == NULL)
+        priv->deferred_lends = g_ptr_array_new_with_free_func ((GDestroyNotify) deferred_lend_free);
+      for (guint i = 0; i < ids->len; i++)
+        {
+          DeferredLend *lend = g_new (DeferredLend, 1);
+
+          lend->id = g_array_index (ids, guint64, i);
+          lend->remote_id = g_strdup (g_ptr_array_index (remote_ids, i));
+          g_ptr_array_add (priv->deferred_lends, lend);
+        }
+      g_mutex_unlock (&priv->deferred_lock);
+      return TRUE;
+    }
   for (guint i = 0; i < ids->len; i++)
     _cairn_monitor_lend_remote_id (CAIRN_MONITOR (get_recorder (self)), CAIRN_ENTITY_COLLECTION,
                                    g_array_index (ids, guint64, i),

@@ -9,6 +9,7 @@
 
 #include "cairn-agent.h"
 #include "cairn-item-sync.h"
+#include "cairn-observer.h"
 #include "cairn-secrets.h"
 #include "cairn-version-macros.h"
 
@@ -86,21 +87,60 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * @parent_class: the parent class
  * @retrieve_collections: lists the backend's whole collection tree; every
  *   collection has its remote id, and its parent's remote id
- *   (cairn_collection_set_parent_remote_id()) or none for a top-level one
- * @retrieve_collections_finish: returns the collections, as a
- *   #GPtrArray of #CairnCollection
+ *   (cairn_collection_set_parent_remote_id()) or none for a top-level one.
+ *   The default runs @retrieve_collections_sync in a worker thread.
+ * @retrieve_collections_finish: returns the collections
  * @retrieve_items: hands the items of @collection to @sync with
- *   cairn_item_sync_add_items(), in batches, then completes
+ *   cairn_item_sync_add_items(), in batches, then completes. The default
+ *   runs @retrieve_items_sync in a worker thread.
  * @retrieve_items_finish: returns whether the listing completed; only then
  *   does a full sync remove the items it did not list
  * @retrieve_item: reads @parts (every part when %NULL) of @item from the
- *   backend
+ *   backend. The default runs @retrieve_item_sync in a worker thread.
  * @retrieve_item_finish: returns an item with the parts read, the same
  *   remote id, and optionally a new remote revision
+ * @retrieve_collections_sync: the blocking form of @retrieve_collections,
+ *   run in a worker thread
+ * @retrieve_items_sync: the blocking form of @retrieve_items, run in a
+ *   worker thread; it may call cairn_item_sync_add_items() from there
+ * @retrieve_item_sync: the blocking form of @retrieve_item, run in a
+ *   worker thread
+ * @replay_item_added_sync: writes a new item to the backend
+ * @replay_item_changed_sync: writes an item's new content over the
+ *   backend's, or hands the backend's version back when it changed too
+ * @replay_flags_changed_sync: adds and removes flags of one item
+ * @replay_item_moved_sync: moves an item from collection @source to
+ *   @destination
+ * @replay_item_removed_sync: removes an item
+ * @replay_collection_added_sync: creates a collection
+ * @replay_collection_changed_sync: renames or otherwise changes a
+ *   collection
+ * @replay_collection_moved_sync: moves a collection from parent @source to
+ *   @destination
+ * @replay_collection_removed_sync: removes a collection with its items
  *
- * The virtual methods a resource implements. Change replay is the
- * #CairnObserver interface, which a resource implements as well; each
- * callback ends with cairn_resource_change_replayed(),
+ * The virtual methods a resource implements.
+ *
+ * Each backend operation has two forms, as #GInputStream's read has: an
+ * asynchronous pair for backends driven from the main loop (an IMAP or
+ * DAV connection), and a blocking `_sync` method that the default
+ * asynchronous pair runs in a worker thread with g_task_run_in_thread(),
+ * for backends whose library or system calls block (files, a blocking
+ * protocol library). Implement one form of each.
+ *
+ * Change replay is the #CairnObserver interface, which #CairnResource
+ * implements: its callbacks run the `replay_*_sync` methods in a worker
+ * thread, one change at a time, and report what they return. Returning
+ * %TRUE reports cairn_resource_change_replayed() with the remote id and
+ * revision set; an item set in `server_item` reports
+ * cairn_resource_change_conflicts(); an error reports
+ * cairn_resource_change_failed(), except that %CAIRN_STORE_ERROR_NOT_FOUND
+ * (what the change needs was removed from the store since; its removal
+ * follows) is replayed as it stands and %CAIRN_STORE_ERROR_IO (a part's
+ * payload file replaced meanwhile) is transient. A change without its
+ * method fails with %CAIRN_RESOURCE_ERROR_NOT_SUPPORTED. A resource that
+ * replays asynchronously implements the #CairnObserver callbacks itself
+ * instead, and ends each with cairn_resource_change_replayed(),
  * cairn_resource_change_failed() or cairn_resource_change_conflicts().
  *
  * Since: 0.1
@@ -135,12 +175,91 @@ struct _CairnResourceClass
                                               GAsyncResult         *result,
                                               GError              **error);
 
+  GPtrArray  *(*retrieve_collections_sync)   (CairnResource        *self,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*retrieve_items_sync)         (CairnResource        *self,
+                                              CairnCollection      *collection,
+                                              CairnItemSync        *sync,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  CairnItem  *(*retrieve_item_sync)          (CairnResource        *self,
+                                              CairnItem            *item,
+                                              const char * const   *parts,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+
+  gboolean    (*replay_item_added_sync)      (CairnResource        *self,
+                                              CairnChange          *change,
+                                              CairnItem            *item,
+                                              char                **remote_id,
+                                              char                **remote_revision,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*replay_item_changed_sync)    (CairnResource        *self,
+                                              CairnChange          *change,
+                                              CairnItem            *item,
+                                              const char * const   *parts,
+                                              char                **remote_revision,
+                                              CairnItem           **server_item,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*replay_flags_changed_sync)   (CairnResource        *self,
+                                              CairnChange          *change,
+                                              CairnItem            *item,
+                                              const CairnFlags     *added,
+                                              const CairnFlags     *removed,
+                                              char                **remote_revision,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*replay_item_moved_sync)      (CairnResource        *self,
+                                              CairnChange          *change,
+                                              CairnItem            *item,
+                                              guint64               source,
+                                              guint64               destination,
+                                              char                **remote_id,
+                                              char                **remote_revision,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*replay_item_removed_sync)    (CairnResource        *self,
+                                              CairnChange          *change,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*replay_collection_added_sync)
+                                             (CairnResource        *self,
+                                              CairnChange          *change,
+                                              char                **remote_id,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*replay_collection_changed_sync)
+                                             (CairnResource        *self,
+                                              CairnChange          *change,
+                                              const char * const   *parts,
+                                              char                **remote_id,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*replay_collection_moved_sync)
+                                             (CairnResource        *self,
+                                              CairnChange          *change,
+                                              guint64               source,
+                                              guint64               destination,
+                                              char                **remote_id,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+  gboolean    (*replay_collection_removed_sync)
+                                             (CairnResource        *self,
+                                              CairnChange          *change,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+
   /*< private >*/
   gpointer padding[8];
 };
 
 CAIRN_AVAILABLE_IN_ALL
 GQuark               cairn_resource_error_quark              (void);
+CAIRN_AVAILABLE_IN_ALL
+CairnResourceError   cairn_resource_error_from_errno         (int                   err_no);
 
 CAIRN_AVAILABLE_IN_ALL
 CairnScheduler      *cairn_resource_get_scheduler            (CairnResource        *self);

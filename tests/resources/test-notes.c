@@ -853,6 +853,101 @@ START_TEST (test_remove_in_renamed_folder)
 }
 END_TEST
 
+static gboolean
+flag_note (CairnTransaction  *transaction,
+           gpointer           user_data,
+           GError           **error)
+{
+  Edit *edit = user_data;
+  const char *added[] = { CAIRN_FLAG_SEEN, CAIRN_FLAG_FLAGGED, NULL };
+  const char *removed[] = { CAIRN_FLAG_FLAGGED, NULL };
+  g_autoptr(CairnFlagsDelta) delta = edit->target ? cairn_flags_delta_new_from_strv (NULL, removed)
+                                                  : cairn_flags_delta_new_from_strv (added, NULL);
+
+  return cairn_transaction_change_flags (transaction, cairn_item_get_id (edit->item), delta, 0,
+                                         error);
+}
+
+/* Flags reach the sidecar file, travel with a moved note, and come back
+ * from the disk on a sync, also when another program wrote them. */
+START_TEST (test_flags)
+{
+  g_autoptr(CairnItem) a = NULL;
+  g_autoptr(CairnItem) b = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *sidecar = note_path ("Inbox", ".a.txt.flags");
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  a = find_item ("Inbox", "a.txt");
+  local_write (flag_note, a, 0);
+  wait_replayed ();
+  line = read_file ("Inbox", ".a.txt.flags");
+  ck_assert (strstr (line, "\\Flagged") != NULL && strstr (line, "\\Seen") != NULL);
+  local_write (flag_note, a, 1);
+  wait_replayed ();
+  g_clear_pointer (&line, g_free);
+  line = read_file ("Inbox", ".a.txt.flags");
+  ck_assert_str_eq (line, "\\Seen");
+
+  local_write (move_note, a, collection_id ("Work"));
+  wait_replayed ();
+  ck_assert (!g_file_test (sidecar, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&line, g_free);
+  line = read_file ("Work", ".a.txt.flags");
+  ck_assert_str_eq (line, "\\Seen");
+
+  write_note ("Inbox", ".b.txt.flags", "\\Answered");
+  synchronize ();
+  b = find_item ("Inbox", "b.txt");
+  ck_assert (cairn_flags_contains (cairn_item_get_flags (b), CAIRN_FLAG_ANSWERED));
+  ck_assert_uint_eq (stored_items ("Inbox"), 1);
+  ck_assert_uint_eq (list_failed (NULL), 0);
+}
+END_TEST
+
+static gboolean
+move_folder (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_move_collection (transaction, edit->collection, edit->target, error);
+}
+
+/* A folder moved to another parent, and then to the top, takes its notes
+ * and sub-folders along and keeps its id. */
+START_TEST (test_move_folder)
+{
+  Edit edit = { 0, NULL, NULL, 0 };
+  guint64 old;
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  old = collection_id ("Inbox/Old");
+  edit.collection = collection_id ("Inbox");
+  edit.target = collection_id ("Work");
+  ck_assert (cairn_store_write_sync (client, move_folder, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  assert_note ("Work/Inbox", "a.txt", "alpha");
+  assert_note ("Work/Inbox/Old", "c.txt", "charlie");
+  ck_assert_uint_eq (collection_id ("Work/Inbox/Old"), old);
+
+  edit.collection = old;
+  edit.target = 0;
+  ck_assert (cairn_store_write_sync (client, move_folder, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  ck_assert_uint_eq (count_files ("Old"), 1);
+  ck_assert_uint_eq (list_failed (NULL), 0);
+  synchronize ();
+  ck_assert_uint_eq (collection_id ("Old"), old);
+  ck_assert_uint_eq (stored_items ("Old"), 1);
+  ck_assert_uint_eq (stored_items ("Work/Inbox"), 2);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -864,6 +959,8 @@ main (void)
     { "replay", test_kill_mid_replay },
     { "folders", test_rename_parent_folder },
     { "folders", test_remove_in_renamed_folder },
+    { "folders", test_move_folder },
+    { "flags", test_flags },
     { "conflicts", test_conflict_keep_server },
     { "conflicts", test_conflict_keep_local },
     { "conflicts", test_conflict_keep_both },

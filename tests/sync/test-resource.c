@@ -2,6 +2,7 @@
 /* CairnResource and CairnItemSync against an in-memory backend: merging,
  * failed changes, conflicts, parts on demand and credentials. */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,24 +86,14 @@ note_item (const char *remote_id,
   return item;
 }
 
-static void
-retrieve_collections (CairnResource       *resource,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
+/* The backend's folders, as the resource lists them. */
+static GPtrArray *
+backend_collections (void)
 {
-  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
   GPtrArray *collections = g_ptr_array_new_with_free_func (g_object_unref);
   GHashTableIter iter;
   const char *remote_id, *parent;
 
-  if (backend_missing)
-    {
-      g_ptr_array_unref (collections);
-      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
-                               "The backend's root folder does not exist");
-      return;
-    }
   g_hash_table_iter_init (&iter, backend_folders);
   while (g_hash_table_iter_next (&iter, (gpointer *) &remote_id, (gpointer *) &parent))
     {
@@ -112,7 +103,41 @@ retrieve_collections (CairnResource       *resource,
       cairn_collection_set_parent_remote_id (collection, *parent != '\0' ? parent : NULL);
       g_ptr_array_add (collections, collection);
     }
-  g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
+  return collections;
+}
+
+/* The notes of one backend folder, without their text. */
+static GPtrArray *
+backend_items (const char *folder)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GList) remote_ids = g_hash_table_get_keys (backend_notes);
+
+  for (GList *l = remote_ids; l != NULL; l = l->next)
+    {
+      g_auto(GStrv) note = backend_get (l->data);
+
+      if (g_str_equal (note[0], folder))
+        g_ptr_array_add (items, note_item (l->data, FALSE));
+    }
+  return items;
+}
+
+static void
+retrieve_collections (CairnResource       *resource,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
+
+  if (backend_missing)
+    {
+      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                               "The backend's root folder does not exist");
+      return;
+    }
+  g_task_return_pointer (task, backend_collections (), (GDestroyNotify) g_ptr_array_unref);
 }
 
 static GPtrArray *
@@ -132,8 +157,7 @@ retrieve_items (CairnResource       *resource,
                 gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (resource, cancellable, callback, user_data);
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GList) remote_ids = g_hash_table_get_keys (backend_notes);
+  g_autoptr(GPtrArray) items = NULL;
   GError *error = NULL;
 
   if (g_strcmp0 (backend_broken_folder, cairn_collection_get_remote_id (collection)) == 0)
@@ -149,13 +173,7 @@ retrieve_items (CairnResource       *resource,
       stored_in_work = cairn_item_sync_dup_remote_revisions (sync, &error);
       g_assert_no_error (error);
     }
-  for (GList *l = remote_ids; l != NULL; l = l->next)
-    {
-      g_auto(GStrv) note = backend_get (l->data);
-
-      if (g_str_equal (note[0], cairn_collection_get_remote_id (collection)))
-        g_ptr_array_add (items, note_item (l->data, FALSE));
-    }
+  items = backend_items (cairn_collection_get_remote_id (collection));
   if (cairn_item_sync_add_items (sync, items, &error))
     g_task_return_boolean (task, TRUE);
   else
@@ -333,8 +351,272 @@ memory_resource_init (MemoryResource *self)
 {
 }
 
+/* The same backend through the blocking methods, which the base class
+ * runs in worker threads; the backend's tables are then guarded. */
+
+#define THREAD_TYPE_RESOURCE (thread_resource_get_type ())
+G_DECLARE_FINAL_TYPE (ThreadResource, thread_resource, THREAD, RESOURCE, CairnResource)
+
+struct _ThreadResource
+{
+  CairnResource parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (ThreadResource, thread_resource, CAIRN_TYPE_RESOURCE)
+
+static GMutex backend_lock;
+static GThread *main_thread;
+static gint calls_in_main_thread;
+static GString *flags_seen;
+
+static void
+enter_backend (void)
+{
+  if (g_thread_self () == main_thread)
+    g_atomic_int_inc (&calls_in_main_thread);
+  g_mutex_lock (&backend_lock);
+}
+
+static GPtrArray *
+thread_retrieve_collections (CairnResource  *resource,
+                             GCancellable   *cancellable,
+                             GError        **error)
+{
+  GPtrArray *collections;
+
+  enter_backend ();
+  collections = backend_collections ();
+  g_mutex_unlock (&backend_lock);
+  return collections;
+}
+
+static gboolean
+thread_retrieve_items (CairnResource    *resource,
+                       CairnCollection  *collection,
+                       CairnItemSync    *sync,
+                       GCancellable     *cancellable,
+                       GError          **error)
+{
+  g_autoptr(GPtrArray) items = NULL;
+
+  enter_backend ();
+  items = backend_items (cairn_collection_get_remote_id (collection));
+  g_mutex_unlock (&backend_lock);
+  return cairn_item_sync_add_items (sync, items, error);
+}
+
+static CairnItem *
+thread_retrieve_item (CairnResource       *resource,
+                      CairnItem           *item,
+                      const char * const  *parts,
+                      GCancellable        *cancellable,
+                      GError             **error)
+{
+  CairnItem *note;
+
+  enter_backend ();
+  note = note_item (cairn_item_get_remote_id (item), TRUE);
+  g_mutex_unlock (&backend_lock);
+  return note;
+}
+
+static char *
+folder_of (CairnResource *resource,
+           guint64        collection_id)
+{
+  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (resource, collection_id,
+                                                                         NULL);
+
+  return collection != NULL ? g_strdup (cairn_collection_get_remote_id (collection)) : NULL;
+}
+
+static gboolean
+thread_item_added (CairnResource  *resource,
+                   CairnChange    *change,
+                   CairnItem      *item,
+                   char          **remote_id,
+                   char          **remote_revision,
+                   GCancellable   *cancellable,
+                   GError        **error)
+{
+  g_autofree char *folder = folder_of (resource, cairn_item_get_collection_id (item));
+  g_autofree char *text = item_text (item);
+
+  *remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, cairn_item_get_id (item));
+  *remote_revision = g_strdup ("1");
+  enter_backend ();
+  backend_put (*remote_id, folder, text, "1");
+  g_mutex_unlock (&backend_lock);
+  return TRUE;
+}
+
+static gboolean
+thread_item_changed (CairnResource       *resource,
+                     CairnChange         *change,
+                     CairnItem           *item,
+                     const char * const  *parts,
+                     char               **remote_revision,
+                     CairnItem          **server_item,
+                     GCancellable        *cancellable,
+                     GError             **error)
+{
+  g_auto(GStrv) note = NULL;
+  g_autofree char *text = item_text (item);
+
+  enter_backend ();
+  note = backend_get (cairn_item_get_remote_id (item));
+  if (g_strcmp0 (note[2], cairn_item_get_remote_revision (item)) != 0)
+    *server_item = note_item (cairn_item_get_remote_id (item), TRUE);
+  else
+    {
+      *remote_revision = g_strdup_printf ("%d", atoi (note[2]) + 1);
+      backend_put (cairn_item_get_remote_id (item), note[0], text, *remote_revision);
+    }
+  g_mutex_unlock (&backend_lock);
+  return TRUE;
+}
+
+static gboolean
+thread_flags_changed (CairnResource     *resource,
+                      CairnChange       *change,
+                      CairnItem         *item,
+                      const CairnFlags  *added,
+                      const CairnFlags  *removed,
+                      char             **remote_revision,
+                      GCancellable      *cancellable,
+                      GError           **error)
+{
+  g_autofree char *plus = cairn_flags_to_string (added);
+  g_autofree char *minus = cairn_flags_to_string (removed);
+
+  enter_backend ();
+  g_string_append_printf (flags_seen, "%s +%s -%s;", cairn_change_get_remote_id (change), plus,
+                          minus);
+  g_mutex_unlock (&backend_lock);
+  return TRUE;
+}
+
+static gboolean
+thread_item_moved (CairnResource  *resource,
+                   CairnChange    *change,
+                   CairnItem      *item,
+                   guint64         source,
+                   guint64         destination,
+                   char          **remote_id,
+                   char          **remote_revision,
+                   GCancellable   *cancellable,
+                   GError        **error)
+{
+  g_autofree char *folder = folder_of (resource, destination);
+  g_auto(GStrv) note = NULL;
+
+  enter_backend ();
+  note = backend_get (cairn_change_get_remote_id (change));
+  backend_put (cairn_change_get_remote_id (change), folder, note[1], note[2]);
+  g_mutex_unlock (&backend_lock);
+  return TRUE;
+}
+
+static gboolean
+thread_item_removed (CairnResource  *resource,
+                     CairnChange    *change,
+                     GCancellable   *cancellable,
+                     GError        **error)
+{
+  enter_backend ();
+  g_hash_table_remove (backend_notes, cairn_change_get_remote_id (change));
+  g_mutex_unlock (&backend_lock);
+  return TRUE;
+}
+
+/* A folder's remote id is its parent's, a slash and its name. */
+static char *
+new_folder_id (CairnResource   *resource,
+               CairnCollection *collection,
+               char           **parent)
+{
+  *parent = folder_of (resource, cairn_collection_get_parent_id (collection));
+  return g_strconcat (*parent ? *parent : "", "/", cairn_collection_get_name (collection), NULL);
+}
+
+static gboolean
+thread_collection_added (CairnResource  *resource,
+                         CairnChange    *change,
+                         char          **remote_id,
+                         GCancellable   *cancellable,
+                         GError        **error)
+{
+  g_autofree char *parent = NULL;
+
+  *remote_id = new_folder_id (resource, cairn_change_get_collection (change), &parent);
+  enter_backend ();
+  g_hash_table_insert (backend_folders, g_strdup (*remote_id), g_strdup (parent ? parent : ""));
+  g_mutex_unlock (&backend_lock);
+  return TRUE;
+}
+
+/* A rename: the folder gets a new remote id. */
+static gboolean
+thread_collection_changed (CairnResource       *resource,
+                           CairnChange         *change,
+                           const char * const  *parts,
+                           char               **remote_id,
+                           GCancellable        *cancellable,
+                           GError             **error)
+{
+  CairnCollection *collection = cairn_change_get_collection (change);
+  g_autofree char *parent = NULL;
+
+  *remote_id = new_folder_id (resource, collection, &parent);
+  enter_backend ();
+  g_hash_table_remove (backend_folders, cairn_collection_get_remote_id (collection));
+  g_hash_table_insert (backend_folders, g_strdup (*remote_id), g_strdup (parent ? parent : ""));
+  g_mutex_unlock (&backend_lock);
+  return TRUE;
+}
+
+/* Removing a folder fails the way a system call would. */
+static gboolean
+thread_collection_moved (CairnResource  *resource,
+                         CairnChange    *change,
+                         guint64         source,
+                         guint64         destination,
+                         char          **remote_id,
+                         GCancellable   *cancellable,
+                         GError        **error)
+{
+  g_set_error (error, CAIRN_RESOURCE_ERROR, cairn_resource_error_from_errno (EACCES),
+               "Cannot move %s: %s",
+               cairn_collection_get_remote_id (cairn_change_get_collection (change)),
+               g_strerror (EACCES));
+  return FALSE;
+}
+
+static void
+thread_resource_class_init (ThreadResourceClass *klass)
+{
+  CairnResourceClass *resource_class = CAIRN_RESOURCE_CLASS (klass);
+
+  resource_class->retrieve_collections_sync = thread_retrieve_collections;
+  resource_class->retrieve_items_sync = thread_retrieve_items;
+  resource_class->retrieve_item_sync = thread_retrieve_item;
+  resource_class->replay_item_added_sync = thread_item_added;
+  resource_class->replay_item_changed_sync = thread_item_changed;
+  resource_class->replay_flags_changed_sync = thread_flags_changed;
+  resource_class->replay_item_moved_sync = thread_item_moved;
+  resource_class->replay_item_removed_sync = thread_item_removed;
+  resource_class->replay_collection_added_sync = thread_collection_added;
+  resource_class->replay_collection_changed_sync = thread_collection_changed;
+  resource_class->replay_collection_moved_sync = thread_collection_moved;
+}
+
+static void
+thread_resource_init (ThreadResource *self)
+{
+}
+
 static CairnResource *
-start_resource (void)
+start_resource_of_type (GType type)
 {
   g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
                                             "memory.agent", NULL);
@@ -347,7 +629,7 @@ start_resource (void)
                                   "Capabilities=Resource;NoConfig;\n", -1, &error));
   agent_type = cairn_agent_type_new_from_file (path, &error);
   assert_no_error (error);
-  resource = g_initable_new (MEMORY_TYPE_RESOURCE, NULL, &error, "id", "memory",
+  resource = g_initable_new (type, NULL, &error, "id", "memory",
                              "agent-type", agent_type, "store", store, NULL);
   assert_no_error (error);
   bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
@@ -355,6 +637,12 @@ start_resource (void)
   ck_assert (cairn_agent_export (CAIRN_AGENT (resource), bus, &error));
   assert_no_error (error);
   return resource;
+}
+
+static CairnResource *
+start_resource (void)
+{
+  return start_resource_of_type (MEMORY_TYPE_RESOURCE);
 }
 
 static void
@@ -953,7 +1241,8 @@ START_TEST (test_retrieve_items_not_supported)
   a = find_item ("work", "a");
   id = cairn_item_get_id (a);
   klass->retrieve_item = NULL;
-  cairn_resource_retrieve_items_async (resource, &id, 1, NULL, NULL, retrieved, &wait);
+  cairn_resource_retrieve_items_async (resource, &id, 1, (const char *[]) { "TEXT", NULL }, NULL,
+                                       retrieved, &wait);
   while (!wait.done)
     g_main_context_iteration (NULL, TRUE);
   ck_assert_msg (g_error_matches (wait.error, CAIRN_RESOURCE_ERROR,
@@ -1173,6 +1462,228 @@ START_TEST (test_collection_as_at_change)
 }
 END_TEST
 
+static gboolean
+delete_item_locally (CairnTransaction  *transaction,
+                     gpointer           user_data,
+                     GError           **error)
+{
+  return cairn_transaction_delete_item (transaction, *(guint64 *) user_data, error);
+}
+
+static gboolean
+create_item (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  return cairn_transaction_create_item (transaction, user_data, error);
+}
+
+static gboolean
+add_seen (CairnTransaction  *transaction,
+          gpointer           user_data,
+          GError           **error)
+{
+  const char *added[] = { "\\Seen", NULL };
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new_from_strv (added, NULL);
+
+  return cairn_transaction_change_flags (transaction, *(guint64 *) user_data, delta, 0, error);
+}
+
+static gboolean
+move_folder (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  return cairn_transaction_move_collection (transaction, *(guint64 *) user_data, 0, error);
+}
+
+static void
+write_locally (CairnTransactionFunc func,
+               gpointer             data)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (client, func, data, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static void
+start_threads (void)
+{
+  main_thread = g_thread_self ();
+  calls_in_main_thread = 0;
+  flags_seen = g_string_new (NULL);
+}
+
+static void
+assert_failed (CairnResource *resource,
+               const char    *reason)
+{
+  g_autoptr(GPtrArray) failed = NULL;
+  GError *error = NULL;
+
+  failed = cairn_resource_list_failed_changes (resource, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (failed->len, 1);
+  ck_assert_str_eq (cairn_failed_change_get_reason (g_ptr_array_index (failed, 0)), reason);
+}
+
+/* The blocking retrieve methods run in worker threads and merge as the
+ * asynchronous ones do; RetrieveItems reads a part through them. */
+START_TEST (test_thread_sync)
+{
+  CairnResource *resource;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autofree char *text = NULL;
+  Wait wait = { FALSE, NULL, NULL };
+  guint64 id;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  synchronize (resource);
+  ck_assert_uint_eq (count_items ("work"), 2);
+  ck_assert_uint_eq (count_items ("work/2026"), 1);
+
+  stored = find_item ("work", "a");
+  id = cairn_item_get_id (stored);
+  cairn_resource_retrieve_items_async (resource, &id, 1, (const char *[]) { "TEXT", NULL }, NULL,
+                                       retrieved, &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  assert_no_error (wait.error);
+  g_clear_object (&stored);
+  stored = find_item ("work", "a");
+  text = item_text (stored);
+  ck_assert_str_eq (text, "alpha");
+  ck_assert_int_eq (g_atomic_int_get (&calls_in_main_thread), 0);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
+/* Every kind of change goes through its blocking method in a worker
+ * thread, and what the method returns reaches the store. */
+START_TEST (test_thread_replay)
+{
+  CairnResource *resource;
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnCollection) year = NULL;
+  g_autoptr(CairnCollection) made = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GBytes) data = g_bytes_new_static ("echo", 4);
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", data);
+  g_autofree char *remote_id = NULL;
+  g_autofree char *expected = NULL;
+  g_auto(GStrv) note = NULL;
+  guint64 id, year_id;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  synchronize (resource);
+  work = find_collection ("work");
+  year = find_collection ("work/2026");
+  year_id = cairn_collection_get_id (year);
+
+  item = cairn_item_new ("text/plain");
+  cairn_item_set_collection_id (item, cairn_collection_get_id (work));
+  cairn_item_set_part (item, part);
+  write_locally (create_item, item);
+  wait_replayed (resource);
+  id = cairn_item_get_id (item);
+  remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, id);
+  stored = find_item ("work", remote_id);
+  ck_assert_ptr_nonnull (stored);
+  ck_assert_str_eq (cairn_item_get_remote_revision (stored), "1");
+
+  edit_locally ("work", remote_id, "echo edited");
+  wait_replayed (resource);
+  g_clear_object (&stored);
+  stored = find_item ("work", remote_id);
+  ck_assert_str_eq (cairn_item_get_remote_revision (stored), "2");
+
+  write_locally (add_seen, &id);
+  wait_replayed (resource);
+  expected = g_strdup_printf ("%s +\\Seen -;", remote_id);
+  ck_assert_str_eq (flags_seen->str, expected);
+
+  write_locally (move_to, &(MoveTo) { id, year_id });
+  wait_replayed (resource);
+  note = backend_get (remote_id);
+  ck_assert_str_eq (note[0], "work/2026");
+  ck_assert_str_eq (note[1], "echo edited");
+
+  write_locally (delete_item_locally, &id);
+  wait_replayed (resource);
+  ck_assert (!g_hash_table_contains (backend_notes, remote_id));
+
+  /* A folder created then renamed takes its new remote id. */
+  made = cairn_collection_new ("memory", cairn_collection_get_id (work), "draft");
+  write_locally (create_collection, made);
+  wait_replayed (resource);
+  ck_assert (g_hash_table_contains (backend_folders, "work/draft"));
+  g_clear_object (&made);
+  made = find_collection ("work/draft");
+  cairn_collection_set_name (made, "plans");
+  write_locally (rename_collection, made);
+  wait_replayed (resource);
+  ck_assert (!g_hash_table_contains (backend_folders, "work/draft"));
+  ck_assert (g_hash_table_contains (backend_folders, "work/plans"));
+  g_clear_object (&made);
+  made = find_collection ("work/plans");
+  ck_assert_ptr_nonnull (made);
+
+  /* A method's errno error is permanent: the change is kept as failed. */
+  write_locally (move_folder, &year_id);
+  wait_replayed (resource);
+  g_free (expected);
+  expected = g_strdup_printf ("Cannot move work/2026: %s", g_strerror (EACCES));
+  assert_failed (resource, expected);
+  ck_assert_int_eq (g_atomic_int_get (&calls_in_main_thread), 0);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
+/* A change with no method fails as not supported; a server item handed
+ * back is a conflict, settled by the policy. */
+START_TEST (test_thread_conflict)
+{
+  CairnResource *resource;
+  g_autoptr(CairnItem) a = NULL;
+  g_autofree char *text = NULL;
+  guint64 year_id;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  synchronize (resource);
+  backend_put ("a", "work", "alpha from the server", "5");
+  edit_locally ("work", "a", "alpha edited");
+  wait_replayed (resource);
+  a = find_item ("work", "a");
+  ck_assert_str_eq (cairn_item_get_remote_revision (a), "5");
+  text = item_text (a);
+  ck_assert_str_eq (text, "alpha from the server");
+
+  year_id = cairn_collection_get_id (find_collection ("work/2026"));
+  write_locally (delete_collection, &year_id);
+  wait_replayed (resource);
+  assert_failed (resource, "Not supported by this resource");
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
+START_TEST (test_errno_errors)
+{
+  ck_assert_int_eq (cairn_resource_error_from_errno (ENOSPC), CAIRN_RESOURCE_ERROR_TRANSIENT);
+  ck_assert_int_eq (cairn_resource_error_from_errno (EAGAIN), CAIRN_RESOURCE_ERROR_TRANSIENT);
+  ck_assert_int_eq (cairn_resource_error_from_errno (EINTR), CAIRN_RESOURCE_ERROR_TRANSIENT);
+  ck_assert_int_eq (cairn_resource_error_from_errno (EACCES), CAIRN_RESOURCE_ERROR_PERMANENT);
+  ck_assert_int_eq (cairn_resource_error_from_errno (ENOENT), CAIRN_RESOURCE_ERROR_PERMANENT);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1194,6 +1705,10 @@ main (void)
     { "sync", test_sync_keeps_local_rename },
     { "replay", test_collection_as_at_change },
     { "parts", test_retrieve_items_not_supported },
+    { "threads", test_thread_sync },
+    { "threads", test_thread_replay },
+    { "threads", test_thread_conflict },
+    { "threads", test_errno_errors },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("resource", cases, G_N_ELEMENTS (cases),
