@@ -116,6 +116,20 @@ cairn_store_acquire_reader (CairnStore  *self,
   return reader;
 }
 
+/* A reader in a read transaction, so that all it reads comes from one
+ * snapshot of the store. */
+static CairnReader *
+cairn_store_begin_read (CairnStore  *self,
+                        GError     **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+
+  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
+    return NULL;
+
+  return g_steal_pointer (&reader);
+}
+
 static void
 cairn_store_finalize (GObject *object)
 {
@@ -519,8 +533,6 @@ read_revision (CairnDatabase  *database,
   g_autoptr(CairnStatement) stmt =
     _cairn_database_prepare (database, "SELECT revision, log_start FROM store_state", error);
 
-  if (stmt == NULL)
-    return FALSE;
   if (_cairn_database_step_row (database, stmt, error) != SQLITE_ROW)
     {
       if (error && *error == NULL)
@@ -901,6 +913,88 @@ cairn_store_create_items_sync (CairnStore    *self,
 
 /* Reads */
 
+/* Reads one object with a query of @binds in a reader of its own; @func
+ * gets the reader's database as its user data. */
+static gpointer
+read_one (CairnStore       *self,
+          const char       *sql,
+          const CairnBind  *binds,
+          gsize             n_binds,
+          CairnRowFunc      func,
+          GError          **error,
+          const char       *format,
+          ...) G_GNUC_PRINTF (7, 8);
+
+static gpointer
+read_one (CairnStore       *self,
+          const char       *sql,
+          const CairnBind  *binds,
+          gsize             n_binds,
+          CairnRowFunc      func,
+          GError          **error,
+          const char       *format,
+          ...)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autofree char *what = NULL;
+  va_list args;
+
+  if (reader == NULL)
+    return NULL;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  return _cairn_database_lookup (reader->database,
+                                 _cairn_database_query (reader->database, sql, binds, n_binds,
+                                                        error),
+                                 func, reader->database, error, "%s", what);
+}
+
+/* Hands every row of a query of @binds, read in a reader of its own, to
+ * @func. */
+static gboolean
+read_each (CairnStore        *self,
+           const char        *sql,
+           const CairnBind   *binds,
+           gsize              n_binds,
+           CairnRowCallback   func,
+           gpointer           user_data,
+           GError           **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+
+  if (reader == NULL)
+    return FALSE;
+
+  return _cairn_database_foreach (reader->database,
+                                  _cairn_database_query (reader->database, sql, binds, n_binds,
+                                                         error),
+                                  func, user_data, error);
+}
+
+/* Reads every object of a query of @binds in a reader of its own. */
+static GPtrArray *
+read_all (CairnStore       *self,
+          const char       *sql,
+          const CairnBind  *binds,
+          gsize             n_binds,
+          CairnRowFunc      func,
+          GDestroyNotify    free_func,
+          GError          **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+
+  if (reader == NULL)
+    return NULL;
+
+  return _cairn_database_collect (reader->database,
+                                  _cairn_database_query (reader->database, sql, binds, n_binds,
+                                                         error),
+                                  func, reader->database, free_func, error);
+}
+
 #define COLLECTION_COLUMNS \
   "id, parent_id, name, resource, remote_id, remote_revision, mime_types, is_virtual, " \
   "cache_inherit, cache_check_interval, cache_timeout, cache_sync_on_demand, " \
@@ -915,66 +1009,53 @@ split_words (const char *joined)
   return g_strsplit (joined, " ", -1);
 }
 
-static CairnCollection *
-collection_from_row (CairnDatabase  *database,
-                     CairnStatement *stmt,
-                     GError        **error)
+static gboolean
+set_collection_attribute (CairnStatement  *row,
+                          gpointer         collection,
+                          GError         **error)
+{
+  g_autoptr(GBytes) value = g_bytes_new (sqlite3_column_blob (row, 1),
+                                         sqlite3_column_bytes (row, 1));
+
+  cairn_collection_set_attribute (collection, (const char *) sqlite3_column_text (row, 0), value);
+  return TRUE;
+}
+
+/* A CairnRowFunc for COLLECTION_COLUMNS; @database reads the attributes. */
+static gpointer
+collection_from_row (CairnStatement  *row,
+                     gpointer         database,
+                     GError         **error)
 {
   g_autoptr(CairnCollection) collection = g_object_new (CAIRN_TYPE_COLLECTION, NULL);
-  g_autoptr(CairnStatement) attributes = NULL;
   CairnCachePolicy *policy = collection->cache_policy;
-  int rc;
+  g_auto(GStrv) local_parts = split_words ((const char *) sqlite3_column_text (row, 12));
+  CairnStatement *attributes;
 
-  collection->id = sqlite3_column_int64 (stmt, 0);
-  collection->parent_id = sqlite3_column_int64 (stmt, 1);
-  collection->name = _cairn_column_dup (stmt, 2);
-  collection->resource = _cairn_column_dup (stmt, 3);
-  collection->remote_id = _cairn_column_dup (stmt, 4);
-  collection->remote_revision = _cairn_column_dup (stmt, 5);
+  collection->id = sqlite3_column_int64 (row, 0);
+  collection->parent_id = sqlite3_column_int64 (row, 1);
+  collection->name = _cairn_column_dup (row, 2);
+  collection->resource = _cairn_column_dup (row, 3);
+  collection->remote_id = _cairn_column_dup (row, 4);
+  collection->remote_revision = _cairn_column_dup (row, 5);
   g_strfreev (collection->content_mime_types);
-  collection->content_mime_types = split_words ((const char *) sqlite3_column_text (stmt, 6));
-  collection->is_virtual = sqlite3_column_int (stmt, 7) != 0;
-  cairn_cache_policy_set_inherit (policy, sqlite3_column_int (stmt, 8));
-  cairn_cache_policy_set_check_interval (policy, MAX (-1, sqlite3_column_int (stmt, 9)));
-  cairn_cache_policy_set_cache_timeout (policy, MAX (-1, sqlite3_column_int (stmt, 10)));
-  cairn_cache_policy_set_sync_on_demand (policy, sqlite3_column_int (stmt, 11));
-  {
-    g_auto(GStrv) parts = split_words ((const char *) sqlite3_column_text (stmt, 12));
-    cairn_cache_policy_set_local_parts (policy, (const char * const *) parts);
-  }
-  collection->revision = sqlite3_column_int64 (stmt, 13);
+  collection->content_mime_types = split_words ((const char *) sqlite3_column_text (row, 6));
+  collection->is_virtual = sqlite3_column_int (row, 7) != 0;
+  cairn_cache_policy_set_inherit (policy, sqlite3_column_int (row, 8));
+  cairn_cache_policy_set_check_interval (policy, MAX (-1, sqlite3_column_int (row, 9)));
+  cairn_cache_policy_set_cache_timeout (policy, MAX (-1, sqlite3_column_int (row, 10)));
+  cairn_cache_policy_set_sync_on_demand (policy, sqlite3_column_int (row, 11));
+  cairn_cache_policy_set_local_parts (policy, (const char * const *) local_parts);
+  collection->revision = sqlite3_column_int64 (row, 13);
 
-  attributes = _cairn_database_prepare (database,
-                                        "SELECT name, value FROM collection_attributes "
-                                        "WHERE collection_id = ?",
-                                        error);
-  if (attributes == NULL)
-    return NULL;
-  sqlite3_bind_int64 (attributes, 1, collection->id);
-  while ((rc = _cairn_database_step_row (database, attributes, error)) == SQLITE_ROW)
-    {
-      g_autoptr(GBytes) value = g_bytes_new (sqlite3_column_blob (attributes, 1),
-                                             sqlite3_column_bytes (attributes, 1));
-
-      cairn_collection_set_attribute (collection,
-                                      (const char *) sqlite3_column_text (attributes, 0), value);
-    }
-  if (rc < 0)
+  attributes = _cairn_database_query (database,
+                                      "SELECT name, value FROM collection_attributes "
+                                      "WHERE collection_id = ?",
+                                      CAIRN_BINDS (_cairn_bind_int (collection->id)), error);
+  if (!_cairn_database_foreach (database, attributes, set_collection_attribute, collection, error))
     return NULL;
 
   return g_steal_pointer (&collection);
-}
-
-static CairnCollection *
-collection_from_statement (CairnDatabase  *database,
-                           CairnStatement *stmt,
-                           const char     *what,
-                           GError        **error)
-{
-  if (!_cairn_database_step_found (database, stmt, error, "No collection %s", what))
-    return NULL;
-
-  return collection_from_row (database, stmt, error);
 }
 
 CairnCollection *
@@ -982,18 +1063,13 @@ _cairn_store_load_collection (CairnDatabase  *database,
                               guint64         id,
                               GError        **error)
 {
-  g_autoptr(CairnStatement) stmt =
-    _cairn_database_prepare (database,
-                             "SELECT " COLLECTION_COLUMNS " FROM collections WHERE id = ?",
-                             error);
-  g_autofree char *what = NULL;
-
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, id);
-
-  what = g_strdup_printf ("with id %" G_GUINT64_FORMAT, id);
-  return collection_from_statement (database, stmt, what, error);
+  return _cairn_database_lookup (database,
+                                 _cairn_database_query (database,
+                                                        "SELECT " COLLECTION_COLUMNS " FROM "
+                                                        "collections WHERE id = ?",
+                                                        CAIRN_BINDS (_cairn_bind_int (id)), error),
+                                 collection_from_row, database, error,
+                                 "No collection with id %" G_GUINT64_FORMAT, id);
 }
 
 /**
@@ -1041,29 +1117,16 @@ cairn_store_find_collection_by_remote_id (CairnStore  *self,
                                           const char  *remote_id,
                                           GError     **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autofree char *what = NULL;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (resource != NULL, NULL);
   g_return_val_if_fail (remote_id != NULL, NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL)
-    return NULL;
-
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " COLLECTION_COLUMNS " FROM collections "
-                                  "WHERE resource = ? AND remote_id = ?",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  _cairn_bind_text (stmt, 1, resource);
-  _cairn_bind_text (stmt, 2, remote_id);
-
-  what = g_strdup_printf ("with remote id %s in resource %s", remote_id, resource);
-  return collection_from_statement (reader->database, stmt, what, error);
+  return read_one (self,
+                   "SELECT " COLLECTION_COLUMNS " FROM collections "
+                   "WHERE resource = ? AND remote_id = ?",
+                   CAIRN_BINDS (_cairn_bind_text (resource), _cairn_bind_text (remote_id)),
+                   collection_from_row, error,
+                   "No collection with remote id %s in resource %s", remote_id, resource);
 }
 
 /* Depth-first, parents before children, siblings by name. */
@@ -1115,41 +1178,29 @@ cairn_store_list_collections (CairnStore  *self,
                               GError     **error)
 {
   g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) all = NULL;
   g_autoptr(GHashTable) children = NULL;
   g_autoptr(GHashTable) ids = g_hash_table_new (g_int64_hash, g_int64_equal);
   GPtrArray *sorted;
-  int rc;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
+  reader = cairn_store_begin_read (self, error);
   if (reader == NULL)
     return NULL;
 
-  if (!_cairn_database_exec (reader->database, "BEGIN", error))
+  all = _cairn_database_collect (reader->database,
+                                 _cairn_database_query (reader->database,
+                                                        "SELECT " COLLECTION_COLUMNS " FROM "
+                                                        "collections "
+                                                        "WHERE ?1 IS NULL OR resource = ?1",
+                                                        CAIRN_BINDS (_cairn_bind_text (resource)),
+                                                        error),
+                                 collection_from_row, reader->database, g_object_unref, error);
+  if (all == NULL)
     return NULL;
-
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " COLLECTION_COLUMNS " FROM collections "
-                                  "WHERE ?1 IS NULL OR resource = ?1",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  _cairn_bind_text (stmt, 1, resource);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    {
-      CairnCollection *collection = collection_from_row (reader->database, stmt, error);
-
-      if (collection == NULL)
-        return NULL;
-      g_ptr_array_add (all, collection);
-      g_hash_table_add (ids, &collection->id);
-    }
-  if (rc < 0)
-    return NULL;
+  for (guint i = 0; i < all->len; i++)
+    g_hash_table_add (ids, &((CairnCollection *) g_ptr_array_index (all, i))->id);
 
   children = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                     (GDestroyNotify) g_ptr_array_unref);
@@ -1217,29 +1268,26 @@ cairn_store_get_collection_statistics (CairnStore  *self,
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
+  reader = cairn_store_begin_read (self, error);
+  if (reader == NULL)
     return FALSE;
 
   collection = _cairn_store_load_collection (reader->database, id, error);
   if (collection == NULL)
     return FALSE;
 
-  stmt = _cairn_database_prepare (reader->database,
-                                  collection->is_virtual
-                                  ? "SELECT count(*), total (i.size), "
-                                    "  total (NOT EXISTS (SELECT 1 FROM item_flags f "
-                                    "    WHERE f.item_id = i.id AND f.flag = '\\Seen')) "
-                                    "FROM collection_links l JOIN items i ON i.id = l.item_id "
-                                    "WHERE l.collection_id = ?"
-                                  : "SELECT count(*), total (i.size), "
-                                    "  total (NOT EXISTS (SELECT 1 FROM item_flags f "
-                                    "    WHERE f.item_id = i.id AND f.flag = '\\Seen')) "
-                                    "FROM items i WHERE i.collection_id = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, id);
+  stmt = _cairn_database_query (reader->database,
+                                collection->is_virtual
+                                ? "SELECT count(*), total (i.size), "
+                                  "  total (NOT EXISTS (SELECT 1 FROM item_flags f "
+                                  "    WHERE f.item_id = i.id AND f.flag = '\\Seen')) "
+                                  "FROM collection_links l JOIN items i ON i.id = l.item_id "
+                                  "WHERE l.collection_id = ?"
+                                : "SELECT count(*), total (i.size), "
+                                  "  total (NOT EXISTS (SELECT 1 FROM item_flags f "
+                                  "    WHERE f.item_id = i.id AND f.flag = '\\Seen')) "
+                                  "FROM items i WHERE i.collection_id = ?",
+                                CAIRN_BINDS (_cairn_bind_int (id)), error);
   if (_cairn_database_step_row (reader->database, stmt, error) != SQLITE_ROW)
     return FALSE;
 
@@ -1259,20 +1307,23 @@ cairn_store_get_collection_statistics (CairnStore  *self,
   "i.id, i.collection_id, i.mime_type, i.size, i.remote_id, i.remote_revision, i.gid, " \
   "i.revision, (SELECT group_concat (flag, ' ') FROM item_flags WHERE item_id = i.id)"
 
-static CairnItem *
-item_from_row (CairnStatement *stmt)
+/* A CairnRowFunc for ITEM_COLUMNS. */
+static gpointer
+item_from_row (CairnStatement  *row,
+               gpointer         user_data,
+               GError         **error)
 {
   CairnItem *item = g_object_new (CAIRN_TYPE_ITEM, NULL);
-  const char *flags = (const char *) sqlite3_column_text (stmt, 8);
+  const char *flags = (const char *) sqlite3_column_text (row, 8);
 
-  item->id = sqlite3_column_int64 (stmt, 0);
-  item->collection_id = sqlite3_column_int64 (stmt, 1);
-  item->mime_type = _cairn_column_dup (stmt, 2);
-  item->size = sqlite3_column_int64 (stmt, 3);
-  item->remote_id = _cairn_column_dup (stmt, 4);
-  item->remote_revision = _cairn_column_dup (stmt, 5);
-  item->gid = _cairn_column_dup (stmt, 6);
-  item->revision = sqlite3_column_int64 (stmt, 7);
+  item->id = sqlite3_column_int64 (row, 0);
+  item->collection_id = sqlite3_column_int64 (row, 1);
+  item->mime_type = _cairn_column_dup (row, 2);
+  item->size = sqlite3_column_int64 (row, 3);
+  item->remote_id = _cairn_column_dup (row, 4);
+  item->remote_revision = _cairn_column_dup (row, 5);
+  item->gid = _cairn_column_dup (row, 6);
+  item->revision = sqlite3_column_int64 (row, 7);
   if (flags != NULL)
     {
       cairn_flags_free (item->flags);
@@ -1319,6 +1370,54 @@ part_from_row (CairnStore     *self,
                           sqlite3_column_int64 (stmt, first + 2), data, path);
 }
 
+/* A CairnRowFunc for the columns name, storage, size, data, path of parts. */
+static gpointer
+part_row (CairnStatement  *row,
+          gpointer         store,
+          GError         **error)
+{
+  return part_from_row (store, row, 0);
+}
+
+/* The items of a batch by id, for the rows of their parts and attributes. */
+typedef struct
+{
+  CairnStore *store;
+  GHashTable *by_id;
+} PayloadBatch;
+
+static CairnItem *
+batch_item (PayloadBatch   *batch,
+            CairnStatement *row)
+{
+  gint64 item_id = sqlite3_column_int64 (row, 0);
+
+  return g_hash_table_lookup (batch->by_id, &item_id);
+}
+
+static gboolean
+add_item_part (CairnStatement  *row,
+               gpointer         batch,
+               GError         **error)
+{
+  g_ptr_array_add (batch_item (batch, row)->parts,
+                   part_from_row (((PayloadBatch *) batch)->store, row, 1));
+  return TRUE;
+}
+
+static gboolean
+set_item_attribute (CairnStatement  *row,
+                    gpointer         batch,
+                    GError         **error)
+{
+  g_autoptr(GBytes) value = g_bytes_new (sqlite3_column_blob (row, 2),
+                                         sqlite3_column_bytes (row, 2));
+
+  cairn_item_set_attribute (batch_item (batch, row), (const char *) sqlite3_column_text (row, 1),
+                            value);
+  return TRUE;
+}
+
 /* Loads the parts and attributes the scope asks for into @items, in two
  * queries for the whole batch. */
 static gboolean
@@ -1330,12 +1429,13 @@ load_item_payloads (CairnStore       *self,
 {
   const char * const *names = cairn_fetch_scope_get_parts (scope);
   gboolean all_parts = cairn_fetch_scope_get_all_parts (scope);
+  gboolean attributes = cairn_fetch_scope_get_attributes (scope);
   g_autoptr(GHashTable) by_id = NULL;
   g_autoptr(GString) ids = NULL;
-  int rc;
+  g_autoptr(GString) wanted = NULL;
+  PayloadBatch batch;
 
-  if (items->len == 0 ||
-      (!all_parts && names[0] == NULL && !cairn_fetch_scope_get_attributes (scope)))
+  if (items->len == 0 || (!all_parts && names[0] == NULL && !attributes))
     return TRUE;
 
   by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -1349,73 +1449,48 @@ load_item_payloads (CairnStore       *self,
     }
   g_string_append_c (ids, ']');
 
-  if (all_parts || names[0] != NULL)
+  wanted = g_string_new ("[");
+  for (guint i = 0; names[i] != NULL; i++)
     {
-      g_autoptr(CairnStatement) stmt = NULL;
-      g_autoptr(GString) wanted = g_string_new ("[");
-
-      for (guint i = 0; names[i] != NULL; i++)
-        {
-          if (i > 0)
-            g_string_append_c (wanted, ',');
-          append_json_string (wanted, names[i]);
-        }
-      g_string_append_c (wanted, ']');
-
-      stmt = _cairn_database_prepare (database,
-                                      all_parts
-                                      ? "SELECT item_id, name, storage, size, data, path FROM parts "
-                                        "WHERE item_id IN (SELECT value FROM json_each (?1))"
-                                      : "SELECT item_id, name, storage, size, data, path FROM parts "
-                                        "WHERE item_id IN (SELECT value FROM json_each (?1)) "
-                                        "AND name IN (SELECT value FROM json_each (?2))",
-                                      error);
-      if (stmt == NULL)
-        return FALSE;
-      _cairn_bind_text (stmt, 1, ids->str);
-      if (!all_parts)
-        _cairn_bind_text (stmt, 2, wanted->str);
-
-      while ((rc = _cairn_database_step_row (database, stmt, error)) == SQLITE_ROW)
-        {
-          gint64 item_id = sqlite3_column_int64 (stmt, 0);
-          CairnItem *item = g_hash_table_lookup (by_id, &item_id);
-
-          g_ptr_array_add (item->parts, part_from_row (self, stmt, 1));
-        }
-      if (rc < 0)
-        return FALSE;
+      if (i > 0)
+        g_string_append_c (wanted, ',');
+      append_json_string (wanted, names[i]);
     }
+  g_string_append_c (wanted, ']');
 
-  if (cairn_fetch_scope_get_attributes (scope))
-    {
-      g_autoptr(CairnStatement) stmt =
-        _cairn_database_prepare (database,
-                                 "SELECT item_id, name, value FROM item_attributes "
-                                 "WHERE item_id IN (SELECT value FROM json_each (?1))",
-                                 error);
+  batch = (PayloadBatch) { self, by_id };
+  if ((all_parts || names[0] != NULL) &&
+      !_cairn_database_foreach (database,
+                                _cairn_database_query (database,
+                                                       all_parts
+                                                       ? "SELECT item_id, name, storage, size, "
+                                                         "  data, path FROM parts "
+                                                         "WHERE item_id IN "
+                                                         "  (SELECT value FROM json_each (?1))"
+                                                       : "SELECT item_id, name, storage, size, "
+                                                         "  data, path FROM parts "
+                                                         "WHERE item_id IN "
+                                                         "  (SELECT value FROM json_each (?1)) "
+                                                         "AND name IN "
+                                                         "  (SELECT value FROM json_each (?2))",
+                                                       CAIRN_BINDS (_cairn_bind_text (ids->str),
+                                                                    _cairn_bind_text (wanted->str)),
+                                                       error),
+                                add_item_part, &batch, error))
+    return FALSE;
 
-      if (stmt == NULL)
-        return FALSE;
-      _cairn_bind_text (stmt, 1, ids->str);
-
-      while ((rc = _cairn_database_step_row (database, stmt, error)) == SQLITE_ROW)
-        {
-          gint64 item_id = sqlite3_column_int64 (stmt, 0);
-          CairnItem *item = g_hash_table_lookup (by_id, &item_id);
-          g_autoptr(GBytes) value = g_bytes_new (sqlite3_column_blob (stmt, 2),
-                                                 sqlite3_column_bytes (stmt, 2));
-
-          cairn_item_set_attribute (item, (const char *) sqlite3_column_text (stmt, 1), value);
-        }
-      if (rc < 0)
-        return FALSE;
-    }
-
-  return TRUE;
+  return !attributes ||
+         _cairn_database_foreach (database,
+                                  _cairn_database_query (database,
+                                                         "SELECT item_id, name, value "
+                                                         "FROM item_attributes WHERE item_id IN "
+                                                         "  (SELECT value FROM json_each (?1))",
+                                                         CAIRN_BINDS (_cairn_bind_text (ids->str)),
+                                                         error),
+                                  set_item_attribute, &batch, error);
 }
 
-/* Steps a bound item query to the end and loads the scope's payloads. */
+/* Runs a bound item query and loads the scope's payloads. */
 static GPtrArray *
 load_items (CairnStore       *self,
             CairnDatabase    *database,
@@ -1423,13 +1498,11 @@ load_items (CairnStore       *self,
             CairnFetchScope  *scope,
             GError          **error)
 {
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) items = NULL;
   g_autoptr(CairnFetchScope) default_scope = NULL;
-  int rc;
 
-  while ((rc = _cairn_database_step_row (database, stmt, error)) == SQLITE_ROW)
-    g_ptr_array_add (items, item_from_row (stmt));
-  if (rc < 0)
+  items = _cairn_database_collect (database, stmt, item_from_row, NULL, g_object_unref, error);
+  if (items == NULL)
     return NULL;
 
   if (scope == NULL)
@@ -1438,6 +1511,25 @@ load_items (CairnStore       *self,
     return NULL;
 
   return g_steal_pointer (&items);
+}
+
+/* The items of an item query with @binds, read from one snapshot. */
+static GPtrArray *
+read_items (CairnStore       *self,
+            CairnFetchScope  *scope,
+            const char       *sql,
+            const CairnBind  *binds,
+            gsize             n_binds,
+            GError          **error)
+{
+  g_autoptr(CairnReader) reader = cairn_store_begin_read (self, error);
+
+  if (reader == NULL)
+    return NULL;
+
+  return load_items (self, reader->database,
+                     _cairn_database_query (reader->database, sql, binds, n_binds, error),
+                     scope, error);
 }
 
 static CairnItem *
@@ -1474,25 +1566,13 @@ cairn_store_get_item (CairnStore       *self,
                       CairnFetchScope  *scope,
                       GError          **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GPtrArray) items = NULL;
   g_autofree char *what = NULL;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
-    return NULL;
-
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " ITEM_COLUMNS " FROM items i WHERE i.id = ?",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, id);
-
-  items = load_items (self, reader->database, stmt, scope, error);
+  items = read_items (self, scope, "SELECT " ITEM_COLUMNS " FROM items i WHERE i.id = ?",
+                      CAIRN_BINDS (_cairn_bind_int (id)), error);
   what = g_strdup_printf ("with id %" G_GUINT64_FORMAT, id);
   return single_item (items, what, error);
 }
@@ -1517,28 +1597,17 @@ cairn_store_find_item_by_remote_id (CairnStore       *self,
                                     CairnFetchScope  *scope,
                                     GError          **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GPtrArray) items = NULL;
   g_autofree char *what = NULL;
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (remote_id != NULL, NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
-    return NULL;
-
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " ITEM_COLUMNS " FROM items i "
-                                  "WHERE i.collection_id = ? AND i.remote_id = ?",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, collection_id);
-  _cairn_bind_text (stmt, 2, remote_id);
-
-  items = load_items (self, reader->database, stmt, scope, error);
+  items = read_items (self, scope,
+                      "SELECT " ITEM_COLUMNS " FROM items i "
+                      "WHERE i.collection_id = ? AND i.remote_id = ?",
+                      CAIRN_BINDS (_cairn_bind_int (collection_id), _cairn_bind_text (remote_id)),
+                      error);
   what = g_strdup_printf ("with remote id %s in collection %" G_GUINT64_FORMAT,
                           remote_id, collection_id);
   return single_item (items, what, error);
@@ -1567,28 +1636,16 @@ cairn_store_find_items_by_resource_remote_id (CairnStore       *self,
                                               CairnFetchScope  *scope,
                                               GError          **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (resource != NULL, NULL);
   g_return_val_if_fail (remote_id != NULL, NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
-    return NULL;
-
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " ITEM_COLUMNS " FROM collections c "
-                                  "JOIN items i ON i.collection_id = c.id AND i.remote_id = ?2 "
-                                  "WHERE c.resource = ?1 ORDER BY i.id",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  _cairn_bind_text (stmt, 1, resource);
-  _cairn_bind_text (stmt, 2, remote_id);
-
-  return load_items (self, reader->database, stmt, scope, error);
+  return read_items (self, scope,
+                     "SELECT " ITEM_COLUMNS " FROM collections c "
+                     "JOIN items i ON i.collection_id = c.id AND i.remote_id = ?2 "
+                     "WHERE c.resource = ?1 ORDER BY i.id",
+                     CAIRN_BINDS (_cairn_bind_text (resource), _cairn_bind_text (remote_id)),
+                     error);
 }
 
 /**
@@ -1609,25 +1666,12 @@ cairn_store_find_items_by_gid (CairnStore       *self,
                                CairnFetchScope  *scope,
                                GError          **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (gid != NULL, NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
-    return NULL;
-
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " ITEM_COLUMNS " FROM items i "
-                                  "WHERE i.gid = ? ORDER BY i.id",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  _cairn_bind_text (stmt, 1, gid);
-
-  return load_items (self, reader->database, stmt, scope, error);
+  return read_items (self, scope,
+                     "SELECT " ITEM_COLUMNS " FROM items i WHERE i.gid = ? ORDER BY i.id",
+                     CAIRN_BINDS (_cairn_bind_text (gid)), error);
 }
 
 /* One page of a collection, by id after @after_id. Items linked into a
@@ -1642,25 +1686,22 @@ list_page (CairnStore       *self,
            guint             limit,
            GError          **error)
 {
-  g_autoptr(CairnStatement) stmt =
-    _cairn_database_prepare (database,
-                             is_virtual
-                             ? "SELECT " ITEM_COLUMNS " FROM collection_links l "
-                               "JOIN items i ON i.id = l.item_id "
-                               "WHERE l.collection_id = ?1 AND l.item_id > ?2 "
-                               "ORDER BY l.item_id LIMIT ?3"
-                             : "SELECT " ITEM_COLUMNS " FROM items i "
-                               "WHERE i.collection_id = ?1 AND i.id > ?2 "
-                               "ORDER BY i.id LIMIT ?3",
-                             error);
-
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, collection_id);
-  sqlite3_bind_int64 (stmt, 2, after_id);
-  sqlite3_bind_int64 (stmt, 3, limit ? limit : G_MAXINT64);
-
-  return load_items (self, database, stmt, scope, error);
+  return load_items (self, database,
+                     _cairn_database_query (database,
+                                            is_virtual
+                                            ? "SELECT " ITEM_COLUMNS " FROM collection_links l "
+                                              "JOIN items i ON i.id = l.item_id "
+                                              "WHERE l.collection_id = ?1 AND l.item_id > ?2 "
+                                              "ORDER BY l.item_id LIMIT ?3"
+                                            : "SELECT " ITEM_COLUMNS " FROM items i "
+                                              "WHERE i.collection_id = ?1 AND i.id > ?2 "
+                                              "ORDER BY i.id LIMIT ?3",
+                                            CAIRN_BINDS (_cairn_bind_int (collection_id),
+                                                         _cairn_bind_int (after_id),
+                                                         _cairn_bind_int (limit ? limit
+                                                                                : G_MAXINT64)),
+                                            error),
+                     scope, error);
 }
 
 static gboolean
@@ -1670,11 +1711,9 @@ collection_is_virtual (CairnDatabase  *database,
                        GError        **error)
 {
   g_autoptr(CairnStatement) stmt =
-    _cairn_database_prepare (database, "SELECT is_virtual FROM collections WHERE id = ?", error);
+    _cairn_database_query (database, "SELECT is_virtual FROM collections WHERE id = ?",
+                           CAIRN_BINDS (_cairn_bind_int (collection_id)), error);
 
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, collection_id);
   if (!_cairn_database_step_found (database, stmt, error,
                                    "No collection with id %" G_GUINT64_FORMAT, collection_id))
     return FALSE;
@@ -1714,8 +1753,8 @@ cairn_store_list_items (CairnStore       *self,
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
+  reader = cairn_store_begin_read (self, error);
+  if (reader == NULL ||
       !collection_is_virtual (reader->database, collection_id, &is_virtual, error))
     return NULL;
 
@@ -1837,9 +1876,9 @@ read_page (CairnStore       *self,
            guint64           after_id,
            GError          **error)
 {
-  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
+  g_autoptr(CairnReader) reader = cairn_store_begin_read (self, error);
 
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error) ||
+  if (reader == NULL ||
       (first && !collection_is_virtual (reader->database, collection_id, is_virtual, error)))
     return NULL;
 
@@ -1931,7 +1970,6 @@ cairn_store_open_part (CairnStore    *self,
                        GError       **error)
 {
   g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(CairnPart) part = NULL;
   GInputStream *stream;
 
@@ -1942,20 +1980,17 @@ cairn_store_open_part (CairnStore    *self,
   if (reader == NULL)
     return NULL;
 
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT name, storage, size, data, path FROM parts "
-                                  "WHERE item_id = ? AND name = ?",
-                                  error);
-  if (stmt == NULL)
+  part = _cairn_database_lookup (reader->database,
+                                 _cairn_database_query (reader->database,
+                                                        "SELECT name, storage, size, data, path "
+                                                        "FROM parts WHERE item_id = ? AND name = ?",
+                                                        CAIRN_BINDS (_cairn_bind_int (item_id),
+                                                                     _cairn_bind_text (name)),
+                                                        error),
+                                 part_row, self, error,
+                                 "Item %" G_GUINT64_FORMAT " has no part %s", item_id, name);
+  if (part == NULL)
     return NULL;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-  _cairn_bind_text (stmt, 2, name);
-
-  if (!_cairn_database_step_found (reader->database, stmt, error,
-                                   "Item %" G_GUINT64_FORMAT " has no part %s", item_id, name))
-    return NULL;
-
-  part = part_from_row (self, stmt, 0);
   stream = cairn_part_open_stream (part, cancellable, error);
   if (stream == NULL)
     g_prefix_error (error, "Item %" G_GUINT64_FORMAT ": ", item_id);
@@ -1967,29 +2002,33 @@ cairn_store_open_part (CairnStore    *self,
 
 #define TAG_COLUMNS "id, gid, name, type, parent_id"
 
-static CairnTag *
-tag_from_row (CairnStatement *stmt)
+/* A CairnRowFunc for TAG_COLUMNS. */
+static gpointer
+tag_from_row (CairnStatement  *row,
+              gpointer         user_data,
+              GError         **error)
 {
-  CairnTag *tag = cairn_tag_new ((const char *) sqlite3_column_text (stmt, 1),
-                                 (const char *) sqlite3_column_text (stmt, 2));
+  CairnTag *tag = cairn_tag_new ((const char *) sqlite3_column_text (row, 1),
+                                 (const char *) sqlite3_column_text (row, 2));
 
-  cairn_tag_set_id (tag, sqlite3_column_int64 (stmt, 0));
-  cairn_tag_set_tag_type (tag, (const char *) sqlite3_column_text (stmt, 3));
-  cairn_tag_set_parent_id (tag, sqlite3_column_int64 (stmt, 4));
+  cairn_tag_set_id (tag, sqlite3_column_int64 (row, 0));
+  cairn_tag_set_tag_type (tag, (const char *) sqlite3_column_text (row, 3));
+  cairn_tag_set_parent_id (tag, sqlite3_column_int64 (row, 4));
 
   return tag;
 }
 
-static CairnTag *
-single_tag (CairnDatabase   *database,
-            CairnStatement  *stmt,
-            const char      *what,
-            GError         **error)
+static gpointer
+relation_from_row (CairnStatement  *row,
+                   gpointer         user_data,
+                   GError         **error)
 {
-  if (!_cairn_database_step_found (database, stmt, error, "No tag %s", what))
-    return NULL;
+  CairnRelation *relation = cairn_relation_new (sqlite3_column_int64 (row, 0),
+                                                sqlite3_column_int64 (row, 1),
+                                                (const char *) sqlite3_column_text (row, 2));
 
-  return tag_from_row (stmt);
+  cairn_relation_set_remote_id (relation, (const char *) sqlite3_column_text (row, 3));
+  return relation;
 }
 
 /**
@@ -2008,23 +2047,11 @@ cairn_store_get_tag (CairnStore  *self,
                      guint64      id,
                      GError     **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autofree char *what = NULL;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " TAG_COLUMNS " FROM tags WHERE id = ?", error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, id);
-
-  what = g_strdup_printf ("with id %" G_GUINT64_FORMAT, id);
-  return single_tag (reader->database, stmt, what, error);
+  return read_one (self, "SELECT " TAG_COLUMNS " FROM tags WHERE id = ?",
+                   CAIRN_BINDS (_cairn_bind_int (id)), tag_from_row, error,
+                   "No tag with id %" G_GUINT64_FORMAT, id);
 }
 
 /**
@@ -2043,24 +2070,12 @@ cairn_store_find_tag_by_gid (CairnStore  *self,
                              const char  *gid,
                              GError     **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autofree char *what = NULL;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (gid != NULL, NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " TAG_COLUMNS " FROM tags WHERE gid = ?", error);
-  if (stmt == NULL)
-    return NULL;
-  _cairn_bind_text (stmt, 1, gid);
-
-  what = g_strdup_printf ("with GID %s", gid);
-  return single_tag (reader->database, stmt, what, error);
+  return read_one (self, "SELECT " TAG_COLUMNS " FROM tags WHERE gid = ?",
+                   CAIRN_BINDS (_cairn_bind_text (gid)), tag_from_row, error,
+                   "No tag with GID %s", gid);
 }
 
 /**
@@ -2081,30 +2096,13 @@ cairn_store_get_tag_remote_id (CairnStore  *self,
                                const char  *resource,
                                GError     **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (resource != NULL, NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT remote_id FROM tag_remote_ids "
-                                  "WHERE tag_id = ? AND resource = ?",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, tag_id);
-  _cairn_bind_text (stmt, 2, resource);
-
-  if (!_cairn_database_step_found (reader->database, stmt, error,
-                                   "Resource %s has no remote id for tag %" G_GUINT64_FORMAT,
-                                   resource, tag_id))
-    return NULL;
-
-  return _cairn_column_dup (stmt, 0);
+  return read_one (self, "SELECT remote_id FROM tag_remote_ids WHERE tag_id = ? AND resource = ?",
+                   CAIRN_BINDS (_cairn_bind_int (tag_id), _cairn_bind_text (resource)),
+                   _cairn_row_dup_text, error,
+                   "Resource %s has no remote id for tag %" G_GUINT64_FORMAT, resource, tag_id);
 }
 
 /**
@@ -2123,31 +2121,13 @@ cairn_store_list_item_tags (CairnStore  *self,
                             guint64      item_id,
                             GError     **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_object_unref);
-  int rc;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT t.id, t.gid, t.name, t.type, t.parent_id "
-                                  "FROM item_tags it JOIN tags t ON t.id = it.tag_id "
-                                  "WHERE it.item_id = ? ORDER BY t.id",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    g_ptr_array_add (tags, tag_from_row (stmt));
-  if (rc < 0)
-    return NULL;
-
-  return g_steal_pointer (&tags);
+  return read_all (self,
+                   "SELECT t.id, t.gid, t.name, t.type, t.parent_id "
+                   "FROM item_tags it JOIN tags t ON t.id = it.tag_id "
+                   "WHERE it.item_id = ? ORDER BY t.id",
+                   CAIRN_BINDS (_cairn_bind_int (item_id)), tag_from_row, g_object_unref, error);
 }
 
 /**
@@ -2166,39 +2146,15 @@ cairn_store_list_relations (CairnStore  *self,
                             guint64      item_id,
                             GError     **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autoptr(GPtrArray) relations = g_ptr_array_new_with_free_func (g_object_unref);
-  int rc;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT left_id, right_id, type, remote_id FROM relations "
-                                  "WHERE left_id = ?1 UNION "
-                                  "SELECT left_id, right_id, type, remote_id FROM relations "
-                                  "WHERE right_id = ?1",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    {
-      CairnRelation *relation = cairn_relation_new (sqlite3_column_int64 (stmt, 0),
-                                                    sqlite3_column_int64 (stmt, 1),
-                                                    (const char *) sqlite3_column_text (stmt, 2));
-
-      cairn_relation_set_remote_id (relation, (const char *) sqlite3_column_text (stmt, 3));
-      g_ptr_array_add (relations, relation);
-    }
-  if (rc < 0)
-    return NULL;
-
-  return g_steal_pointer (&relations);
+  return read_all (self,
+                   "SELECT left_id, right_id, type, remote_id FROM relations "
+                   "WHERE left_id = ?1 UNION "
+                   "SELECT left_id, right_id, type, remote_id FROM relations "
+                   "WHERE right_id = ?1",
+                   CAIRN_BINDS (_cairn_bind_int (item_id)), relation_from_row, g_object_unref,
+                   error);
 }
 
 /* The change log */
@@ -2231,8 +2187,8 @@ delta_from_columns (const char *added,
   "flags_added, flags_removed"
 
 static CairnChange *
-change_from_row (sqlite3_stmt *stmt,
-                 int           first)
+change_from_columns (CairnStatement *stmt,
+                     int             first)
 {
   CairnChange *change = _cairn_change_new ();
 
@@ -2255,6 +2211,15 @@ change_from_row (sqlite3_stmt *stmt,
     change->flags_delta = delta_from_columns ((const char *) sqlite3_column_text (stmt, first + 13),
                                               (const char *) sqlite3_column_text (stmt, first + 14));
   return change;
+}
+
+/* A CairnRowFunc for CHANGE_COLUMNS. */
+static gpointer
+change_from_row (CairnStatement  *row,
+                 gpointer         user_data,
+                 GError         **error)
+{
+  return change_from_columns (row, 0);
 }
 
 /**
@@ -2285,6 +2250,9 @@ cairn_store_get_changes_since (CairnStore  *self,
 
   return _cairn_store_get_change_range (self, revision, 0, limit, error);
 }
+
+/* The last revision of a range that ends at @last, 0 for no end. */
+#define LOG_END(last) ((last) != 0 ? (gint64) (last) : G_MAXINT64)
 
 /* Starts a read of the change log after @revision in @reader, and fails
  * with CAIRN_STORE_ERROR_EXPIRED if the log was collected past it. */
@@ -2328,16 +2296,15 @@ _cairn_store_get_change_range (CairnStore  *self,
   if (reader == NULL || !begin_change_log_read (self, reader, revision, error))
     return NULL;
 
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " CHANGE_COLUMNS " FROM change_log "
-                                  "WHERE revision > ?1 AND revision <= ?2 "
-                                  "ORDER BY revision, seq",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, revision);
-  sqlite3_bind_int64 (stmt, 2, last != 0 ? last : G_MAXINT64);
+  stmt = _cairn_database_query (reader->database,
+                                "SELECT " CHANGE_COLUMNS " FROM change_log "
+                                "WHERE revision > ?1 AND revision <= ?2 "
+                                "ORDER BY revision, seq",
+                                CAIRN_BINDS (_cairn_bind_int (revision),
+                                             _cairn_bind_int (LOG_END (last))),
+                                error);
 
+  /* A page ends between two transactions, never inside one. */
   while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
     {
       guint64 entry_revision = sqlite3_column_int64 (stmt, 0);
@@ -2346,7 +2313,7 @@ _cairn_store_get_change_range (CairnStore  *self,
           cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1)) != entry_revision)
         break;
 
-      g_ptr_array_add (changes, change_from_row (stmt, 0));
+      g_ptr_array_add (changes, change_from_columns (stmt, 0));
     }
   if (rc < 0)
     return NULL;
@@ -2358,6 +2325,31 @@ _cairn_store_get_change_range (CairnStore  *self,
  * entry after @revision up to @last (0 for no end), in order, without
  * reading the entries themselves: a long backlog is planned in a few
  * bytes per entry. */
+typedef struct
+{
+  CairnChangeKeyFunc func;
+  gpointer user_data;
+} ChangeKeyVisit;
+
+static gboolean
+visit_change_key (CairnStatement  *row,
+                  gpointer         user_data,
+                  GError         **error)
+{
+  ChangeKeyVisit *visit = user_data;
+  const char *name = (const char *) sqlite3_column_text (row, 4);
+  CairnChangeKey key = {
+    .revision = sqlite3_column_int64 (row, 0),
+    .entity_kind = sqlite3_column_int (row, 1),
+    .entity_id = sqlite3_column_int64 (row, 2),
+    .related_id = sqlite3_column_int64 (row, 3),
+    .name_hash = name != NULL ? g_str_hash (name) : 0,
+  };
+
+  visit->func (&key, visit->user_data);
+  return TRUE;
+}
+
 gboolean
 _cairn_store_foreach_change_key (CairnStore          *self,
                                  guint64              revision,
@@ -2367,39 +2359,23 @@ _cairn_store_foreach_change_key (CairnStore          *self,
                                  GError             **error)
 {
   g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-  int rc;
+  ChangeKeyVisit visit = { func, user_data };
+  CairnStatement *stmt;
 
   reader = cairn_store_acquire_reader (self, error);
   if (reader == NULL || !begin_change_log_read (self, reader, revision, error))
     return FALSE;
 
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT revision, entity_kind, entity_id, related_id, "
-                                  "CASE WHEN entity_kind = ?3 THEN name END FROM change_log "
-                                  "WHERE revision > ?1 AND revision <= ?2 "
-                                  "ORDER BY revision, seq",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, revision);
-  sqlite3_bind_int64 (stmt, 2, last != 0 ? last : G_MAXINT64);
-  sqlite3_bind_int (stmt, 3, CAIRN_ENTITY_RELATION);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    {
-      const char *name = (const char *) sqlite3_column_text (stmt, 4);
-      CairnChangeKey key = {
-        .revision = sqlite3_column_int64 (stmt, 0),
-        .entity_kind = sqlite3_column_int (stmt, 1),
-        .entity_id = sqlite3_column_int64 (stmt, 2),
-        .related_id = sqlite3_column_int64 (stmt, 3),
-        .name_hash = name != NULL ? g_str_hash (name) : 0,
-      };
-
-      func (&key, user_data);
-    }
-  return rc >= 0;
+  stmt = _cairn_database_query (reader->database,
+                                "SELECT revision, entity_kind, entity_id, related_id, "
+                                "CASE WHEN entity_kind = ?3 THEN name END FROM change_log "
+                                "WHERE revision > ?1 AND revision <= ?2 "
+                                "ORDER BY revision, seq",
+                                CAIRN_BINDS (_cairn_bind_int (revision),
+                                             _cairn_bind_int (LOG_END (last)),
+                                             _cairn_bind_int (CAIRN_ENTITY_RELATION)),
+                                error);
+  return _cairn_database_foreach (reader->database, stmt, visit_change_key, &visit, error);
 }
 
 /* The change log entries of one entity after @revision, in order: what a
@@ -2411,30 +2387,35 @@ _cairn_store_get_entity_changes (CairnStore       *self,
                                  guint64           revision,
                                  GError          **error)
 {
+  return read_all (self,
+                   "SELECT " CHANGE_COLUMNS " FROM change_log "
+                   "WHERE revision > ? AND entity_kind = ? AND entity_id = ? "
+                   "ORDER BY revision, seq",
+                   CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_int (kind),
+                                _cairn_bind_int (id)),
+                   change_from_row, (GDestroyNotify) cairn_change_unref, error);
+}
+
+/* The count a query of @binds reads, in a reader of its own. */
+static gboolean
+read_count (CairnStore       *self,
+            const char       *sql,
+            const CairnBind  *binds,
+            gsize             n_binds,
+            guint64          *count,
+            GError          **error)
+{
   g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
   g_autoptr(CairnStatement) stmt = NULL;
-  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
-  int rc;
 
   if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT " CHANGE_COLUMNS " FROM change_log "
-                                  "WHERE revision > ? AND entity_kind = ? AND entity_id = ? "
-                                  "ORDER BY revision, seq",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, revision);
-  sqlite3_bind_int (stmt, 2, kind);
-  sqlite3_bind_int64 (stmt, 3, id);
+    return FALSE;
+  stmt = _cairn_database_query (reader->database, sql, binds, n_binds, error);
+  if (_cairn_database_step_row (reader->database, stmt, error) != SQLITE_ROW)
+    return FALSE;
 
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    g_ptr_array_add (changes, change_from_row (stmt, 0));
-  if (rc < 0)
-    return NULL;
-
-  return g_steal_pointer (&changes);
+  *count = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
 }
 
 /* Cursors and garbage collection take the write lock: they write, but
@@ -2478,7 +2459,6 @@ set_cursor_locked (CairnStore  *self,
                    GError     **error)
 {
   CursorData *cursor = data;
-  g_autoptr(CairnStatement) stmt = NULL;
   guint64 current, log_start;
 
   if (!read_revision (self->writer, &current, &log_start, error))
@@ -2500,20 +2480,16 @@ set_cursor_locked (CairnStore  *self,
       return FALSE;
     }
 
-  stmt = _cairn_database_prepare (self->writer,
-                                  "INSERT INTO cursors (name, revision, batch_end, delivered) "
-                                  "VALUES (?, ?, ?, ?) "
-                                  "ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, "
-                                  "  batch_end = excluded.batch_end, delivered = excluded.delivered",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  _cairn_bind_text (stmt, 1, cursor->name);
-  sqlite3_bind_int64 (stmt, 2, cursor->revision);
-  sqlite3_bind_int64 (stmt, 3, cursor->batch_end);
-  sqlite3_bind_int (stmt, 4, cursor->delivered);
-
-  return _cairn_database_step_done (self->writer, stmt, error);
+  return _cairn_database_run (self->writer,
+                              "INSERT INTO cursors (name, revision, batch_end, delivered) "
+                              "VALUES (?, ?, ?, ?) "
+                              "ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, "
+                              "  batch_end = excluded.batch_end, delivered = excluded.delivered",
+                              CAIRN_BINDS (_cairn_bind_text (cursor->name),
+                                           _cairn_bind_int (cursor->revision),
+                                           _cairn_bind_int (cursor->batch_end),
+                                           _cairn_bind_int (cursor->delivered)),
+                              error);
 }
 
 /**
@@ -2574,18 +2550,17 @@ _cairn_store_get_recorder_position (CairnStore  *self,
 
   if (reader == NULL)
     return FALSE;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT revision, batch_end, delivered FROM cursors WHERE name = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  _cairn_bind_text (stmt, 1, name);
+  stmt = _cairn_database_query (reader->database,
+                                "SELECT revision, batch_end, delivered FROM cursors WHERE name = ?",
+                                CAIRN_BINDS (_cairn_bind_text (name)), error);
   if (!_cairn_database_step_found (reader->database, stmt, error, "No cursor %s", name))
     return FALSE;
 
   *revision = sqlite3_column_int64 (stmt, 0);
-  *batch_end = sqlite3_column_int64 (stmt, 1);
-  *delivered = sqlite3_column_int (stmt, 2);
+  if (batch_end)
+    *batch_end = sqlite3_column_int64 (stmt, 1);
+  if (delivered)
+    *delivered = sqlite3_column_int (stmt, 2);
   return TRUE;
 }
 
@@ -2595,21 +2570,8 @@ _cairn_store_count_changes_since (CairnStore  *self,
                                   guint64     *count,
                                   GError     **error)
 {
-  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
-  g_autoptr(CairnStatement) stmt = NULL;
-
-  if (reader == NULL)
-    return FALSE;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT count(*) FROM change_log WHERE revision > ?", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, revision);
-  if (_cairn_database_step_row (reader->database, stmt, error) != SQLITE_ROW)
-    return FALSE;
-
-  *count = sqlite3_column_int64 (stmt, 0);
-  return TRUE;
+  return read_count (self, "SELECT count(*) FROM change_log WHERE revision > ?",
+                     CAIRN_BINDS (_cairn_bind_int (revision)), count, error);
 }
 
 /**
@@ -2630,27 +2592,11 @@ cairn_store_get_cursor (CairnStore  *self,
                         guint64     *revision,
                         GError     **error)
 {
-  g_autoptr(CairnReader) reader = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
-
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
   g_return_val_if_fail (name != NULL, FALSE);
   g_return_val_if_fail (revision != NULL, FALSE);
 
-  reader = cairn_store_acquire_reader (self, error);
-  if (reader == NULL)
-    return FALSE;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT revision FROM cursors WHERE name = ?", error);
-  if (stmt == NULL)
-    return FALSE;
-  _cairn_bind_text (stmt, 1, name);
-
-  if (!_cairn_database_step_found (reader->database, stmt, error, "No cursor %s", name))
-    return FALSE;
-
-  *revision = sqlite3_column_int64 (stmt, 0);
-  return TRUE;
+  return _cairn_store_get_recorder_position (self, name, revision, NULL, NULL, error);
 }
 
 static gboolean
@@ -2658,13 +2604,8 @@ remove_cursor_locked (CairnStore  *self,
                       gpointer     data,
                       GError     **error)
 {
-  g_autoptr(CairnStatement) stmt =
-    _cairn_database_prepare (self->writer, "DELETE FROM cursors WHERE name = ?", error);
-
-  if (stmt == NULL)
-    return FALSE;
-  _cairn_bind_text (stmt, 1, data);
-  if (!_cairn_database_step_done (self->writer, stmt, error))
+  if (!_cairn_database_run (self->writer, "DELETE FROM cursors WHERE name = ?",
+                            CAIRN_BINDS (_cairn_bind_text (data)), error))
     return FALSE;
   if (sqlite3_changes (self->writer->db) == 0)
     {
@@ -2706,28 +2647,20 @@ collect_change_log (CairnStore  *self,
 {
   g_autoptr(CairnStatement) lowest =
     _cairn_database_prepare (self->writer, "SELECT min (revision) FROM cursors", error);
-  g_autoptr(CairnStatement) delete = NULL;
-  g_autoptr(CairnStatement) start = NULL;
   guint64 below;
 
-  if (lowest == NULL || _cairn_database_step_row (self->writer, lowest, error) != SQLITE_ROW)
+  if (_cairn_database_step_row (self->writer, lowest, error) != SQLITE_ROW)
     return FALSE;
   /* Without any cursor nobody has said what it still needs: keep all. */
   if (sqlite3_column_type (lowest, 0) == SQLITE_NULL)
     return TRUE;
   below = sqlite3_column_int64 (lowest, 0);
 
-  delete = _cairn_database_prepare (self->writer, "DELETE FROM change_log WHERE revision <= ?",
-                                    error);
-  start = _cairn_database_prepare (self->writer,
-                                   "UPDATE store_state SET log_start = max (log_start, ?)", error);
-  if (delete == NULL || start == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (delete, 1, below);
-  sqlite3_bind_int64 (start, 1, below);
-
-  return _cairn_database_step_done (self->writer, delete, error) &&
-         _cairn_database_step_done (self->writer, start, error);
+  return _cairn_database_run (self->writer, "DELETE FROM change_log WHERE revision <= ?",
+                              CAIRN_BINDS (_cairn_bind_int (below)), error) &&
+         _cairn_database_run (self->writer,
+                              "UPDATE store_state SET log_start = max (log_start, ?)",
+                              CAIRN_BINDS (_cairn_bind_int (below)), error);
 }
 
 /* Payload files nobody references are what a crashed or rolled back
@@ -2741,14 +2674,8 @@ find_orphan_payloads (CairnStore    *self,
                       GCancellable  *cancellable,
                       GError       **error)
 {
-  g_autoptr(CairnStatement) exists =
-    _cairn_database_prepare (self->writer,
-                             "SELECT 1 FROM parts WHERE storage = 1 AND path = ?", error);
   g_autoptr(GDir) top = NULL;
   const char *bucket;
-
-  if (exists == NULL)
-    return FALSE;
 
   top = g_dir_open (self->payload_dir, 0, NULL);
   if (top == NULL)
@@ -2769,11 +2696,12 @@ find_orphan_payloads (CairnStore    *self,
         {
           g_autofree char *name = g_build_filename (bucket, file, NULL);
           g_autofree char *path = NULL;
-          int rc;
+          g_autoptr(CairnStatement) exists =
+            _cairn_database_query (self->writer,
+                                   "SELECT 1 FROM parts WHERE storage = 1 AND path = ?",
+                                   CAIRN_BINDS (_cairn_bind_text (name)), error);
+          int rc = _cairn_database_step_row (self->writer, exists, error);
 
-          sqlite3_bind_text (exists, 1, name, -1, SQLITE_STATIC);
-          rc = _cairn_database_step_row (self->writer, exists, error);
-          sqlite3_reset (exists);
           if (rc < 0)
             return FALSE;
           if (rc != SQLITE_DONE)
@@ -2844,24 +2772,22 @@ _cairn_store_count_pending_changes (CairnStore  *self,
                                     guint64     *count,
                                     GError     **error)
 {
-  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
-  g_autoptr(CairnStatement) stmt = NULL;
+  return read_count (self,
+                     "SELECT count(*) FROM change_log "
+                     "WHERE revision > ? AND resource = ? AND origin IS NOT ?",
+                     CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
+                                  _cairn_bind_text (origin)),
+                     count, error);
+}
 
-  if (reader == NULL)
-    return FALSE;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT count(*) FROM change_log "
-                                  "WHERE revision > ? AND resource = ? AND origin IS NOT ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, revision);
-  _cairn_bind_text (stmt, 2, resource);
-  _cairn_bind_text (stmt, 3, origin);
-  if (_cairn_database_step_row (reader->database, stmt, error) != SQLITE_ROW)
-    return FALSE;
+static gboolean
+add_id (CairnStatement  *row,
+        gpointer         ids,
+        GError         **error)
+{
+  guint64 id = sqlite3_column_int64 (row, 0);
 
-  *count = sqlite3_column_int64 (stmt, 0);
+  g_hash_table_add (ids, g_memdup2 (&id, sizeof id));
   return TRUE;
 }
 
@@ -2876,44 +2802,35 @@ _cairn_store_list_pending_entities (CairnStore       *self,
                                     const char       *origin,
                                     GError          **error)
 {
-  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autoptr(GHashTable) items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  int rc;
+  g_autoptr(GHashTable) ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
 
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT entity_id FROM change_log "
-                                  "WHERE revision > ? AND resource = ? AND origin IS NOT ? "
-                                  "  AND entity_kind = ? "
-                                  "UNION SELECT entity_id FROM failed_changes "
-                                  "WHERE consumer = ? AND entity_kind = ?",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, revision);
-  _cairn_bind_text (stmt, 2, resource);
-  _cairn_bind_text (stmt, 3, origin);
-  sqlite3_bind_int (stmt, 4, kind);
-  _cairn_bind_text (stmt, 5, resource);
-  sqlite3_bind_int (stmt, 6, kind);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    {
-      guint64 id = sqlite3_column_int64 (stmt, 0);
-
-      g_hash_table_add (items, g_memdup2 (&id, sizeof id));
-    }
-  if (rc < 0)
+  if (!read_each (self,
+                  "SELECT entity_id FROM change_log "
+                  "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
+                  "  AND entity_kind = ?4 "
+                  "UNION SELECT entity_id FROM failed_changes "
+                  "WHERE consumer = ?2 AND entity_kind = ?4",
+                  CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
+                               _cairn_bind_text (origin), _cairn_bind_int (kind)),
+                  add_id, ids, error))
     return NULL;
 
-  return g_steal_pointer (&items);
+  return g_steal_pointer (&ids);
+}
+
+static gboolean
+add_text (CairnStatement  *row,
+          gpointer         set,
+          GError         **error)
+{
+  g_hash_table_add (set, _cairn_column_dup (row, 0));
+  return TRUE;
 }
 
 /* The remote ids of items that local changes after @revision, not yet
  * replayed or failed, move or remove out of @collection_id: the backend
  * still lists them there, and a sync must not take them for new items. */
+
 GHashTable *
 _cairn_store_list_leaving_remote_ids (CairnStore  *self,
                                       guint64      revision,
@@ -2922,42 +2839,42 @@ _cairn_store_list_leaving_remote_ids (CairnStore  *self,
                                       guint64      collection_id,
                                       GError     **error)
 {
-  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GHashTable) remote_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  int rc;
 
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT remote_id FROM change_log "
-                                  "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
-                                  "  AND entity_kind = ?4 AND collection_id = ?5 "
-                                  "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL "
-                                  "UNION SELECT remote_id FROM failed_changes "
-                                  "WHERE consumer = ?2 AND entity_kind = ?4 AND collection_id = ?5 "
-                                  "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, revision);
-  _cairn_bind_text (stmt, 2, resource);
-  _cairn_bind_text (stmt, 3, origin);
-  sqlite3_bind_int (stmt, 4, CAIRN_ENTITY_ITEM);
-  sqlite3_bind_int64 (stmt, 5, collection_id);
-  sqlite3_bind_int (stmt, 6, CAIRN_CHANGE_MOVE);
-  sqlite3_bind_int (stmt, 7, CAIRN_CHANGE_REMOVE);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    g_hash_table_add (remote_ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-  if (rc < 0)
+  if (!read_each (self,
+                  "SELECT remote_id FROM change_log "
+                  "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
+                  "  AND entity_kind = ?4 AND collection_id = ?5 "
+                  "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL "
+                  "UNION SELECT remote_id FROM failed_changes "
+                  "WHERE consumer = ?2 AND entity_kind = ?4 AND collection_id = ?5 "
+                  "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL",
+                  CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
+                               _cairn_bind_text (origin), _cairn_bind_int (CAIRN_ENTITY_ITEM),
+                               _cairn_bind_int (collection_id), _cairn_bind_int (CAIRN_CHANGE_MOVE),
+                               _cairn_bind_int (CAIRN_CHANGE_REMOVE)),
+                  add_text, remote_ids, error))
     return NULL;
 
   return g_steal_pointer (&remote_ids);
 }
 
+static gboolean
+merge_flags (CairnStatement  *row,
+             gpointer         delta,
+             GError         **error)
+{
+  g_autoptr(CairnFlagsDelta) entry =
+    delta_from_columns ((const char *) sqlite3_column_text (row, 0),
+                        (const char *) sqlite3_column_text (row, 1));
+
+  cairn_flags_delta_merge (delta, entry);
+  return TRUE;
+}
+
 /* The flag deltas of @item_id after @revision not written with @origin,
  * merged in order. */
+
 CairnFlagsDelta *
 _cairn_store_get_pending_flags (CairnStore  *self,
                                 guint64      item_id,
@@ -2965,36 +2882,17 @@ _cairn_store_get_pending_flags (CairnStore  *self,
                                 const char  *origin,
                                 GError     **error)
 {
-  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
-  int rc;
 
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT flags_added, flags_removed FROM change_log "
-                                  "WHERE revision > ? AND entity_kind = ? AND entity_id = ? "
-                                  "  AND operation = ? AND origin IS NOT ? "
-                                  "ORDER BY revision, seq",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, revision);
-  sqlite3_bind_int (stmt, 2, CAIRN_ENTITY_ITEM);
-  sqlite3_bind_int64 (stmt, 3, item_id);
-  sqlite3_bind_int (stmt, 4, CAIRN_CHANGE_FLAGS);
-  _cairn_bind_text (stmt, 5, origin);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    {
-      g_autoptr(CairnFlagsDelta) entry =
-        delta_from_columns ((const char *) sqlite3_column_text (stmt, 0),
-                            (const char *) sqlite3_column_text (stmt, 1));
-
-      cairn_flags_delta_merge (delta, entry);
-    }
-  if (rc < 0)
+  if (!read_each (self,
+                  "SELECT flags_added, flags_removed FROM change_log "
+                  "WHERE revision > ? AND entity_kind = ? AND entity_id = ? "
+                  "  AND operation = ? AND origin IS NOT ? "
+                  "ORDER BY revision, seq",
+                  CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_int (CAIRN_ENTITY_ITEM),
+                               _cairn_bind_int (item_id), _cairn_bind_int (CAIRN_CHANGE_FLAGS),
+                               _cairn_bind_text (origin)),
+                  merge_flags, delta, error))
     return NULL;
 
   return g_steal_pointer (&delta);
@@ -3015,16 +2913,7 @@ add_failed_changes_locked (CairnStore  *self,
                            GError     **error)
 {
   FailedChangesData *data = user_data;
-  g_autoptr(CairnStatement) stmt = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-
-  stmt = _cairn_database_prepare (self->writer,
-                                  "INSERT OR IGNORE INTO failed_changes (consumer, reason, "
-                                  "  failed_at, " CHANGE_COLUMNS ") "
-                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
 
   for (guint i = 0; i < data->changes->len; i++)
     {
@@ -3039,26 +2928,29 @@ add_failed_changes_locked (CairnStore  *self,
           removed = cairn_flags_to_string (cairn_flags_delta_get_removed (change->flags_delta));
         }
 
-      sqlite3_reset (stmt);
-      _cairn_bind_text (stmt, 1, data->consumer);
-      _cairn_bind_text (stmt, 2, data->reason);
-      sqlite3_bind_int64 (stmt, 3, now);
-      sqlite3_bind_int64 (stmt, 4, change->revision);
-      sqlite3_bind_int (stmt, 5, change->operation);
-      sqlite3_bind_int (stmt, 6, change->entity_kind);
-      sqlite3_bind_int64 (stmt, 7, change->entity_id);
-      sqlite3_bind_int64 (stmt, 8, change->collection_id);
-      sqlite3_bind_int64 (stmt, 9, change->destination_id);
-      sqlite3_bind_int64 (stmt, 10, change->related_id);
-      _cairn_bind_text (stmt, 11, change->resource);
-      _cairn_bind_text (stmt, 12, change->origin);
-      _cairn_bind_text (stmt, 13, change->remote_id);
-      _cairn_bind_text (stmt, 14, change->mime_type);
-      _cairn_bind_text (stmt, 15, change->name);
-      _cairn_bind_text (stmt, 16, parts);
-      _cairn_bind_text (stmt, 17, added);
-      _cairn_bind_text (stmt, 18, removed);
-      if (!_cairn_database_step_done (self->writer, stmt, error))
+      if (!_cairn_database_run (self->writer,
+                                "INSERT OR IGNORE INTO failed_changes (consumer, reason, "
+                                "  failed_at, " CHANGE_COLUMNS ") "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                CAIRN_BINDS (_cairn_bind_text (data->consumer),
+                                             _cairn_bind_text (data->reason),
+                                             _cairn_bind_int (now),
+                                             _cairn_bind_int (change->revision),
+                                             _cairn_bind_int (change->operation),
+                                             _cairn_bind_int (change->entity_kind),
+                                             _cairn_bind_int (change->entity_id),
+                                             _cairn_bind_int (change->collection_id),
+                                             _cairn_bind_int (change->destination_id),
+                                             _cairn_bind_int (change->related_id),
+                                             _cairn_bind_text (change->resource),
+                                             _cairn_bind_text (change->origin),
+                                             _cairn_bind_text (change->remote_id),
+                                             _cairn_bind_text (change->mime_type),
+                                             _cairn_bind_text (change->name),
+                                             _cairn_bind_text (parts),
+                                             _cairn_bind_text (added),
+                                             _cairn_bind_text (removed)),
+                                error))
         return FALSE;
     }
   return TRUE;
@@ -3078,41 +2970,29 @@ _cairn_store_add_failed_changes (CairnStore  *self,
   return run_locked (self, add_failed_changes_locked, &data, error);
 }
 
+static gpointer
+failed_change_from_row (CairnStatement  *row,
+                        gpointer         user_data,
+                        GError         **error)
+{
+  g_autoptr(CairnChange) change = change_from_columns (row, 3);
+
+  return _cairn_failed_change_new (sqlite3_column_int64 (row, 0), change,
+                                   (const char *) sqlite3_column_text (row, 1),
+                                   sqlite3_column_int64 (row, 2));
+}
+
 /* Every failed change of @consumer, oldest first. */
 GPtrArray *
 _cairn_store_list_failed_changes (CairnStore  *self,
                                   const char  *consumer,
                                   GError     **error)
 {
-  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
-  g_autoptr(CairnStatement) stmt = NULL;
-  g_autoptr(GPtrArray) failed =
-    g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_failed_change_unref);
-  int rc;
-
-  if (reader == NULL)
-    return NULL;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT id, reason, failed_at, " CHANGE_COLUMNS " "
-                                  "FROM failed_changes WHERE consumer = ? ORDER BY id",
-                                  error);
-  if (stmt == NULL)
-    return NULL;
-  _cairn_bind_text (stmt, 1, consumer);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    {
-      g_autoptr(CairnChange) change = change_from_row (stmt, 3);
-
-      g_ptr_array_add (failed,
-                       _cairn_failed_change_new (sqlite3_column_int64 (stmt, 0), change,
-                                                 (const char *) sqlite3_column_text (stmt, 1),
-                                                 sqlite3_column_int64 (stmt, 2)));
-    }
-  if (rc < 0)
-    return NULL;
-
-  return g_steal_pointer (&failed);
+  return read_all (self,
+                   "SELECT id, reason, failed_at, " CHANGE_COLUMNS " "
+                   "FROM failed_changes WHERE consumer = ? ORDER BY id",
+                   CAIRN_BINDS (_cairn_bind_text (consumer)), failed_change_from_row,
+                   (GDestroyNotify) cairn_failed_change_unref, error);
 }
 
 typedef struct
@@ -3142,31 +3022,15 @@ _cairn_store_delete_failed_changes (CairnDatabase  *database,
                                     gsize           n_ids,
                                     GError        **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
-
   if (n_ids == 0)
-    {
-      stmt = _cairn_database_prepare (database, "DELETE FROM failed_changes WHERE consumer = ?",
-                                      error);
-      if (stmt == NULL)
-        return FALSE;
-      _cairn_bind_text (stmt, 1, consumer);
-      return _cairn_database_step_done (database, stmt, error);
-    }
+    return _cairn_database_run (database, "DELETE FROM failed_changes WHERE consumer = ?",
+                                CAIRN_BINDS (_cairn_bind_text (consumer)), error);
 
-  stmt = _cairn_database_prepare (database,
-                                  "DELETE FROM failed_changes WHERE consumer = ? AND id = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
   for (gsize i = 0; i < n_ids; i++)
-    {
-      sqlite3_reset (stmt);
-      _cairn_bind_text (stmt, 1, consumer);
-      sqlite3_bind_int64 (stmt, 2, ids[i]);
-      if (!_cairn_database_step_done (database, stmt, error))
-        return FALSE;
-    }
+    if (!_cairn_database_run (database, "DELETE FROM failed_changes WHERE consumer = ? AND id = ?",
+                              CAIRN_BINDS (_cairn_bind_text (consumer), _cairn_bind_int (ids[i])),
+                              error))
+      return FALSE;
   return TRUE;
 }
 
@@ -3182,6 +3046,26 @@ _cairn_store_remove_failed_changes (CairnStore     *self,
   return run_locked (self, remove_failed_changes_locked, &data, error);
 }
 
+typedef struct
+{
+  CairnItemKeyFunc func;
+  gpointer user_data;
+} ItemKeyVisit;
+
+static gboolean
+visit_item_key (CairnStatement  *row,
+                gpointer         user_data,
+                GError         **error)
+{
+  ItemKeyVisit *visit = user_data;
+
+  visit->func (sqlite3_column_int64 (row, 0), (const char *) sqlite3_column_text (row, 1),
+               (const char *) sqlite3_column_text (row, 2),
+               (const char *) sqlite3_column_text (row, 3), sqlite3_column_int64 (row, 4),
+               visit->user_data);
+  return TRUE;
+}
+
 /* What a sync compares: each item of @collection_id with its remote id,
  * remote revision, GID and revision, in id order, from one snapshot. */
 gboolean
@@ -3191,27 +3075,12 @@ _cairn_store_foreach_item_key (CairnStore          *self,
                                gpointer             user_data,
                                GError             **error)
 {
-  g_autoptr(CairnReader) reader = cairn_store_acquire_reader (self, error);
-  g_autoptr(CairnStatement) stmt = NULL;
-  int rc;
+  ItemKeyVisit visit = { func, user_data };
 
-  if (reader == NULL)
-    return FALSE;
-  stmt = _cairn_database_prepare (reader->database,
-                                  "SELECT id, remote_id, remote_revision, gid, revision "
-                                  "FROM items WHERE collection_id = ? ORDER BY id",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, collection_id);
-
-  while ((rc = _cairn_database_step_row (reader->database, stmt, error)) == SQLITE_ROW)
-    func (sqlite3_column_int64 (stmt, 0), (const char *) sqlite3_column_text (stmt, 1),
-          (const char *) sqlite3_column_text (stmt, 2),
-          (const char *) sqlite3_column_text (stmt, 3), sqlite3_column_int64 (stmt, 4),
-          user_data);
-
-  return rc == SQLITE_DONE;
+  return read_each (self,
+                    "SELECT id, remote_id, remote_revision, gid, revision "
+                    "FROM items WHERE collection_id = ? ORDER BY id",
+                    CAIRN_BINDS (_cairn_bind_int (collection_id)), visit_item_key, &visit, error);
 }
 
 /* A reference between tables and what a repair may do about a row whose
@@ -3263,6 +3132,7 @@ static const struct
 
 typedef struct
 {
+  CairnStore *store;
   gboolean repair;
   GPtrArray *problems;
   guint remaining;
@@ -3293,24 +3163,26 @@ add_problem (CheckData  *check,
 }
 
 static gboolean
+report_integrity (CairnStatement  *row,
+                  gpointer         check,
+                  GError         **error)
+{
+  const char *line = (const char *) sqlite3_column_text (row, 0);
+
+  if (g_strcmp0 (line, "ok") != 0)
+    add_problem (check, FALSE, "integrity: %s", line);
+  return TRUE;
+}
+
+static gboolean
 check_integrity (CairnStore  *self,
                  CheckData   *check,
                  GError     **error)
 {
-  g_autoptr(CairnStatement) stmt = _cairn_database_prepare (self->writer,
-                                                            "PRAGMA integrity_check", error);
-  int rc;
-
-  if (stmt == NULL)
-    return FALSE;
-  while ((rc = _cairn_database_step_row (self->writer, stmt, error)) == SQLITE_ROW)
-    {
-      const char *line = (const char *) sqlite3_column_text (stmt, 0);
-
-      if (g_strcmp0 (line, "ok") != 0)
-        add_problem (check, FALSE, "integrity: %s", line);
-    }
-  return rc == SQLITE_DONE;
+  return _cairn_database_foreach (self->writer,
+                                  _cairn_database_prepare (self->writer, "PRAGMA integrity_check",
+                                                           error),
+                                  report_integrity, check, error);
 }
 
 static gboolean
@@ -3326,7 +3198,7 @@ check_references (CairnStore  *self,
       gboolean repaired = FALSE;
       gint64 n;
 
-      if (count == NULL || _cairn_database_step_row (self->writer, count, error) != SQLITE_ROW)
+      if (_cairn_database_step_row (self->writer, count, error) != SQLITE_ROW)
         return FALSE;
       n = sqlite3_column_int64 (count, 0);
       if (n == 0)
@@ -3402,6 +3274,40 @@ find_payload_damage (const char    *path,
   return NULL;
 }
 
+static gboolean
+check_payload_file (CairnStatement  *row,
+                    gpointer         user_data,
+                    GError         **error)
+{
+  CheckData *check = user_data;
+  g_autofree char *path =
+    _cairn_store_payload_path (check->store, (const char *) sqlite3_column_text (row, 3));
+  g_autoptr(GBytes) digest = NULL;
+  g_autofree char *damage = NULL;
+
+  if (g_cancellable_set_error_if_cancelled (check->cancellable, error))
+    return FALSE;
+  if (sqlite3_column_type (row, 5) == SQLITE_BLOB)
+    digest = g_bytes_new (sqlite3_column_blob (row, 5), sqlite3_column_bytes (row, 5));
+  damage = find_payload_damage (path, sqlite3_column_int64 (row, 4), digest, check->cancellable);
+  if (damage == NULL)
+    return TRUE;
+  if (check->repair)
+    {
+      if (!_cairn_database_run (check->store->writer,
+                                "UPDATE parts SET storage = 3, path = NULL, checksum = NULL "
+                                "WHERE id = ?",
+                                CAIRN_BINDS (_cairn_bind_int (sqlite3_column_int64 (row, 0))),
+                                error))
+        return FALSE;
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        g_warning ("Cannot remove the damaged payload %s: %s", path, g_strerror (errno));
+    }
+  add_problem (check, check->repair, "payloads: part %s of item %" G_GINT64_FORMAT " %s",
+               sqlite3_column_text (row, 2), (gint64) sqlite3_column_int64 (row, 1), damage);
+  return TRUE;
+}
+
 /* A payload file that is gone, unreadable, truncated or changed has lost
  * that part's data; repaired, the part becomes missing, so that its
  * resource retrieves it again, and the damaged file goes. */
@@ -3410,49 +3316,12 @@ check_payload_files (CairnStore  *self,
                      CheckData   *check,
                      GError     **error)
 {
-  g_autoptr(CairnStatement) parts =
-    _cairn_database_prepare (self->writer,
-                             "SELECT id, item_id, name, path, size, checksum FROM parts "
-                             "WHERE storage = 1",
-                             error);
-  g_autoptr(CairnStatement) forget =
-    _cairn_database_prepare (self->writer,
-                             "UPDATE parts SET storage = 3, path = NULL, checksum = NULL "
-                             "WHERE id = ?",
-                             error);
-  int rc;
-
-  if (parts == NULL || forget == NULL)
-    return FALSE;
-  while ((rc = _cairn_database_step_row (self->writer, parts, error)) == SQLITE_ROW)
-    {
-      g_autofree char *path =
-        _cairn_store_payload_path (self, (const char *) sqlite3_column_text (parts, 3));
-      g_autoptr(GBytes) digest = NULL;
-      g_autofree char *damage = NULL;
-
-      if (g_cancellable_set_error_if_cancelled (check->cancellable, error))
-        return FALSE;
-      if (sqlite3_column_type (parts, 5) == SQLITE_BLOB)
-        digest = g_bytes_new (sqlite3_column_blob (parts, 5), sqlite3_column_bytes (parts, 5));
-      damage = find_payload_damage (path, sqlite3_column_int64 (parts, 4), digest,
-                                    check->cancellable);
-      if (damage == NULL)
-        continue;
-      if (check->repair)
-        {
-          sqlite3_bind_int64 (forget, 1, sqlite3_column_int64 (parts, 0));
-          if (!_cairn_database_step_done (self->writer, forget, error))
-            return FALSE;
-          sqlite3_reset (forget);
-          if (g_unlink (path) != 0 && errno != ENOENT)
-            g_warning ("Cannot remove the damaged payload %s: %s", path, g_strerror (errno));
-        }
-      add_problem (check, check->repair, "payloads: part %s of item %" G_GINT64_FORMAT " %s",
-                   sqlite3_column_text (parts, 2), (gint64) sqlite3_column_int64 (parts, 1),
-                   damage);
-    }
-  return rc == SQLITE_DONE;
+  return _cairn_database_foreach (self->writer,
+                                  _cairn_database_prepare (self->writer,
+                                                           "SELECT id, item_id, name, path, size, "
+                                                           "checksum FROM parts WHERE storage = 1",
+                                                           error),
+                                  check_payload_file, check, error);
 }
 
 static gboolean
@@ -3519,7 +3388,7 @@ cairn_store_check_sync (CairnStore    *self,
                         GError       **error)
 {
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
-  CheckData check = { repair, found, 0, cancellable };
+  CheckData check = { self, repair, found, 0, cancellable };
 
   g_return_val_if_fail (CAIRN_IS_STORE (self), FALSE);
   g_return_val_if_fail (problems != NULL, FALSE);

@@ -128,22 +128,18 @@ static gboolean
 save_last_ids (CairnTransaction  *self,
                GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
-
   if (self->next_item_id == 0 && self->next_collection_id == 0)
     return TRUE;
 
-  stmt = _cairn_database_prepare (self->database,
-                                  "UPDATE store_state SET "
-                                  "  last_item_id = max (last_item_id, ?1), "
-                                  "  last_collection_id = max (last_collection_id, ?2)",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, self->next_item_id > 0 ? self->next_item_id - 1 : 0);
-  sqlite3_bind_int64 (stmt, 2, self->next_collection_id > 0 ? self->next_collection_id - 1 : 0);
-
-  return _cairn_database_step_done (self->database, stmt, error);
+  return _cairn_database_run (self->database,
+                              "UPDATE store_state SET "
+                              "  last_item_id = max (last_item_id, ?1), "
+                              "  last_collection_id = max (last_collection_id, ?2)",
+                              CAIRN_BINDS (_cairn_bind_int (self->next_item_id > 0
+                                                            ? self->next_item_id - 1 : 0),
+                                           _cairn_bind_int (self->next_collection_id > 0
+                                                            ? self->next_collection_id - 1 : 0)),
+                              error);
 }
 
 gboolean
@@ -319,8 +315,7 @@ allocate_id (CairnTransaction  *self,
                                    "FROM store_state",
                                  error);
 
-      if (stmt == NULL ||
-          !_cairn_database_step_found (self->database, stmt, error, "The store has no state"))
+      if (!_cairn_database_step_found (self->database, stmt, error, "The store has no state"))
         return FALSE;
       *next = sqlite3_column_int64 (stmt, 0) + 1;
     }
@@ -344,7 +339,7 @@ ensure_revision (CairnTransaction  *self,
                                   "UPDATE store_state SET revision = revision + 1 "
                                   "RETURNING revision",
                                   error);
-  if (stmt == NULL || _cairn_database_step_row (self->database, stmt, error) != SQLITE_ROW)
+  if (_cairn_database_step_row (self->database, stmt, error) != SQLITE_ROW)
     return FALSE;
 
   self->revision = sqlite3_column_int64 (stmt, 0);
@@ -373,39 +368,60 @@ log_change (CairnTransaction  *self,
             const LogEntry    *entry,
             GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
-
-  if (!ensure_revision (self, error))
+  if (!ensure_revision (self, error) ||
+      !_cairn_database_run (self->database,
+                            "INSERT INTO change_log (revision, seq, operation, entity_kind, "
+                            "  entity_id, collection_id, destination_id, related_id, "
+                            "  resource, origin, remote_id, mime_type, name, parts, "
+                            "  flags_added, flags_removed) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            CAIRN_BINDS (_cairn_bind_int (self->revision),
+                                         _cairn_bind_int (self->seq),
+                                         _cairn_bind_int (entry->operation),
+                                         _cairn_bind_int (entry->kind),
+                                         _cairn_bind_int (entry->entity_id),
+                                         _cairn_bind_int (entry->collection_id),
+                                         _cairn_bind_int (entry->destination_id),
+                                         _cairn_bind_int (entry->related_id),
+                                         _cairn_bind_text (entry->resource),
+                                         _cairn_bind_text (self->origin),
+                                         _cairn_bind_text (entry->remote_id),
+                                         _cairn_bind_text (entry->mime_type),
+                                         _cairn_bind_text (entry->name),
+                                         _cairn_bind_text (entry->parts),
+                                         _cairn_bind_text (entry->flags_added),
+                                         _cairn_bind_text (entry->flags_removed)),
+                            error))
     return FALSE;
 
-  stmt = _cairn_database_prepare (self->database,
-                                  "INSERT INTO change_log (revision, seq, operation, entity_kind, "
-                                  "  entity_id, collection_id, destination_id, related_id, "
-                                  "  resource, origin, remote_id, mime_type, name, parts, "
-                                  "  flags_added, flags_removed) "
-                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  error);
-  if (stmt == NULL)
+  self->seq++;
+  return TRUE;
+}
+
+/* Appends the entries an INSERT ... SELECT into the change log makes,
+ * numbered from the next one. @sql takes the revision (?1), the first
+ * number (?2), the origin (?3), the item operation and entity kind (?4,
+ * ?5), and @id (?6). */
+static gboolean
+log_entries (CairnTransaction      *self,
+             const char            *sql,
+             CairnChangeOperation   operation,
+             guint64                id,
+             GError               **error)
+{
+  if (!ensure_revision (self, error) ||
+      !_cairn_database_run (self->database, sql,
+                            CAIRN_BINDS (_cairn_bind_int (self->revision),
+                                         _cairn_bind_int (self->seq),
+                                         _cairn_bind_text (self->origin),
+                                         _cairn_bind_int (operation),
+                                         _cairn_bind_int (CAIRN_ENTITY_ITEM),
+                                         _cairn_bind_int (id)),
+                            error))
     return FALSE;
 
-  sqlite3_bind_int64 (stmt, 1, self->revision);
-  sqlite3_bind_int64 (stmt, 2, self->seq++);
-  sqlite3_bind_int (stmt, 3, entry->operation);
-  sqlite3_bind_int (stmt, 4, entry->kind);
-  sqlite3_bind_int64 (stmt, 5, entry->entity_id);
-  sqlite3_bind_int64 (stmt, 6, entry->collection_id);
-  sqlite3_bind_int64 (stmt, 7, entry->destination_id);
-  sqlite3_bind_int64 (stmt, 8, entry->related_id);
-  _cairn_bind_text (stmt, 9, entry->resource);
-  _cairn_bind_text (stmt, 10, self->origin);
-  _cairn_bind_text (stmt, 11, entry->remote_id);
-  _cairn_bind_text (stmt, 12, entry->mime_type);
-  _cairn_bind_text (stmt, 13, entry->name);
-  _cairn_bind_text (stmt, 14, entry->parts);
-  _cairn_bind_text (stmt, 15, entry->flags_added);
-  _cairn_bind_text (stmt, 16, entry->flags_removed);
-
-  return _cairn_database_step_done (self->database, stmt, error);
+  self->seq += sqlite3_changes (self->database->db);
+  return TRUE;
 }
 
 /* Logs a removal for every item of a collection with one statement. */
@@ -414,34 +430,14 @@ log_item_removals (CairnTransaction  *self,
                    guint64            collection_id,
                    GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
-
-  if (!ensure_revision (self, error))
-    return FALSE;
-
-  stmt = _cairn_database_prepare (self->database,
-                                  "INSERT INTO change_log (revision, seq, operation, entity_kind, "
-                                  "  entity_id, collection_id, resource, origin, remote_id, "
-                                  "  mime_type) "
-                                  "SELECT ?1, ?2 + row_number () OVER (ORDER BY i.id) - 1, ?3, ?4, "
-                                  "  i.id, i.collection_id, c.resource, ?5, i.remote_id, i.mime_type "
-                                  "FROM items i JOIN collections c ON c.id = i.collection_id "
-                                  "WHERE i.collection_id = ?6",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, self->revision);
-  sqlite3_bind_int64 (stmt, 2, self->seq);
-  sqlite3_bind_int (stmt, 3, CAIRN_CHANGE_REMOVE);
-  sqlite3_bind_int (stmt, 4, CAIRN_ENTITY_ITEM);
-  _cairn_bind_text (stmt, 5, self->origin);
-  sqlite3_bind_int64 (stmt, 6, collection_id);
-
-  if (!_cairn_database_step_done (self->database, stmt, error))
-    return FALSE;
-
-  self->seq += sqlite3_changes (self->database->db);
-  return TRUE;
+  return log_entries (self,
+                      "INSERT INTO change_log (revision, seq, operation, entity_kind, "
+                      "  entity_id, collection_id, resource, origin, remote_id, mime_type) "
+                      "SELECT ?1, ?2 + row_number () OVER (ORDER BY i.id) - 1, ?4, ?5, "
+                      "  i.id, i.collection_id, c.resource, ?3, i.remote_id, i.mime_type "
+                      "FROM items i JOIN collections c ON c.id = i.collection_id "
+                      "WHERE i.collection_id = ?6",
+                      CAIRN_CHANGE_REMOVE, collection_id, error);
 }
 
 /* Payload files */
@@ -586,17 +582,10 @@ stored_external_path (CairnTransaction  *self,
                       GError           **error)
 {
   g_autoptr(CairnStatement) stmt =
-    _cairn_database_prepare (self->database,
-                             "SELECT path FROM parts WHERE item_id = ? AND name = ? AND storage = 1",
-                             error);
-  int rc;
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-  _cairn_bind_text (stmt, 2, name);
-
-  rc = _cairn_database_step_row (self->database, stmt, error);
+    _cairn_database_query (self->database,
+                           "SELECT path FROM parts WHERE item_id = ? AND name = ? AND storage = 1",
+                           CAIRN_BINDS (_cairn_bind_int (item_id), _cairn_bind_text (name)), error);
+  int rc = _cairn_database_step_row (self->database, stmt, error);
   if (rc < 0)
     return FALSE;
   *path = rc == SQLITE_ROW ? _cairn_column_dup (stmt, 0) : NULL;
@@ -637,7 +626,6 @@ store_part (CairnTransaction  *self,
             GError           **error)
 {
   gsize threshold = cairn_store_get_inline_threshold (self->store);
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GBytes) data = NULL;
   g_autoptr(GBytes) digest = NULL;
   g_autofree char *old_path = NULL;
@@ -721,37 +709,22 @@ store_part (CairnTransaction  *self,
       break;
     }
 
-  stmt = _cairn_database_prepare (self->database,
-                                  replace
-                                  ? "INSERT INTO parts (item_id, name, storage, size, data, path, "
-                                    "  checksum) "
-                                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO "
-                                    "UPDATE SET storage = excluded.storage, size = excluded.size, "
-                                    "data = excluded.data, path = excluded.path, "
-                                    "checksum = excluded.checksum"
-                                  : "INSERT INTO parts (item_id, name, storage, size, data, path, "
-                                    "  checksum) "
-                                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-  _cairn_bind_text (stmt, 2, part->name);
-  sqlite3_bind_int (stmt, 3, storage);
-  sqlite3_bind_int64 (stmt, 4, MAX (size, 0));
-  if (data != NULL)
-    {
-      gsize length;
-      gconstpointer bytes = g_bytes_get_data (data, &length);
-
-      sqlite3_bind_blob64 (stmt, 5, bytes ? bytes : "", length, SQLITE_STATIC);
-    }
-  _cairn_bind_text (stmt, 6, path);
-  if (digest != NULL)
-    sqlite3_bind_blob (stmt, 7, g_bytes_get_data (digest, NULL), g_bytes_get_size (digest),
-                       SQLITE_STATIC);
-
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database,
+                            replace
+                            ? "INSERT INTO parts (item_id, name, storage, size, data, path, "
+                              "  checksum) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO "
+                              "UPDATE SET storage = excluded.storage, size = excluded.size, "
+                              "data = excluded.data, path = excluded.path, "
+                              "checksum = excluded.checksum"
+                            : "INSERT INTO parts (item_id, name, storage, size, data, path, "
+                              "  checksum) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            CAIRN_BINDS (_cairn_bind_int (item_id), _cairn_bind_text (part->name),
+                                         _cairn_bind_int (storage), _cairn_bind_int (MAX (size, 0)),
+                                         _cairn_bind_bytes (data), _cairn_bind_text (path),
+                                         _cairn_bind_bytes (digest)),
+                            error))
     return FALSE;
 
   if (old_path != NULL)
@@ -780,24 +753,11 @@ store_attributes (CairnTransaction  *self,
   g_hash_table_iter_init (&iter, attributes);
   while (g_hash_table_iter_next (&iter, &name, &value))
     {
-      g_autoptr(CairnStatement) stmt = NULL;
-
-      if (!check_word ("attribute name", name, error))
-        return FALSE;
-
-      stmt = _cairn_database_prepare (self->database, value ? upsert_sql : delete_sql, error);
-      if (stmt == NULL)
-        return FALSE;
-      sqlite3_bind_int64 (stmt, 1, id);
-      _cairn_bind_text (stmt, 2, name);
-      if (value != NULL)
-        {
-          gsize length;
-          gconstpointer bytes = g_bytes_get_data (value, &length);
-
-          sqlite3_bind_blob64 (stmt, 3, bytes ? bytes : "", length, SQLITE_STATIC);
-        }
-      if (!_cairn_database_step_done (self->database, stmt, error))
+      if (!check_word ("attribute name", name, error) ||
+          !_cairn_database_run (self->database, value ? upsert_sql : delete_sql,
+                                CAIRN_BINDS (_cairn_bind_int (id), _cairn_bind_text (name),
+                                             _cairn_bind_bytes (value)),
+                                error))
         return FALSE;
 
       if (changed)
@@ -903,30 +863,28 @@ write_collection_row (CairnTransaction  *self,
                       GError           **error)
 {
   CairnCachePolicy *policy = collection->cache_policy;
-  g_autoptr(CairnStatement) stmt = _cairn_database_prepare (self->database, sql, error);
   g_autofree char *mime_types = join_words ((const char * const *) collection->content_mime_types);
   g_autofree char *local_parts = join_words (cairn_cache_policy_get_local_parts (policy));
+  int check_interval = cairn_cache_policy_get_check_interval (policy);
+  int cache_timeout = cairn_cache_policy_get_cache_timeout (policy);
+  gboolean sync_on_demand = cairn_cache_policy_get_sync_on_demand (policy);
 
-  if (stmt == NULL)
-    return FALSE;
-
-  _cairn_bind_text (stmt, 1, collection->name);
-  _cairn_bind_text (stmt, 2, collection->remote_id);
-  _cairn_bind_text (stmt, 3, collection->remote_revision);
-  _cairn_bind_text (stmt, 4, mime_types);
-  sqlite3_bind_int (stmt, 5, cairn_cache_policy_get_inherit (policy));
-  sqlite3_bind_int (stmt, 6, cairn_cache_policy_get_check_interval (policy));
-  sqlite3_bind_int (stmt, 7, cairn_cache_policy_get_cache_timeout (policy));
-  sqlite3_bind_int (stmt, 8, cairn_cache_policy_get_sync_on_demand (policy));
-  _cairn_bind_text (stmt, 9, local_parts);
-  sqlite3_bind_int64 (stmt, 10, self->revision);
-  if (collection->parent_id != 0)
-    sqlite3_bind_int64 (stmt, 11, collection->parent_id);
-  _cairn_bind_text (stmt, 12, collection->resource);
-  sqlite3_bind_int (stmt, 13, collection->is_virtual);
-  sqlite3_bind_int64 (stmt, 14, collection->id);
-
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database, sql,
+                            CAIRN_BINDS (_cairn_bind_text (collection->name),
+                                         _cairn_bind_text (collection->remote_id),
+                                         _cairn_bind_text (collection->remote_revision),
+                                         _cairn_bind_text (mime_types),
+                                         _cairn_bind_int (cairn_cache_policy_get_inherit (policy)),
+                                         _cairn_bind_int (check_interval),
+                                         _cairn_bind_int (cache_timeout),
+                                         _cairn_bind_int (sync_on_demand),
+                                         _cairn_bind_text (local_parts),
+                                         _cairn_bind_int (self->revision),
+                                         _cairn_bind_id (collection->parent_id),
+                                         _cairn_bind_text (collection->resource),
+                                         _cairn_bind_int (collection->is_virtual),
+                                         _cairn_bind_int (collection->id)),
+                            error))
     {
       set_constraint_error (self, error, "another collection of the resource has this remote id",
                             "Cannot write collection \"%s\"", collection->name);
@@ -1122,21 +1080,15 @@ is_in_subtree (CairnTransaction  *self,
                GError           **error)
 {
   g_autoptr(CairnStatement) stmt =
-    _cairn_database_prepare (self->database,
-                             "WITH RECURSIVE ancestors (id) AS ("
-                             "  SELECT ?1 UNION "
-                             "  SELECT c.parent_id FROM collections c "
-                             "  JOIN ancestors a ON c.id = a.id WHERE c.parent_id IS NOT NULL) "
-                             "SELECT 1 FROM ancestors WHERE id = ?2",
-                             error);
-  int rc;
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, candidate);
-  sqlite3_bind_int64 (stmt, 2, root);
-
-  rc = _cairn_database_step_row (self->database, stmt, error);
+    _cairn_database_query (self->database,
+                           "WITH RECURSIVE ancestors (id) AS ("
+                           "  SELECT ?1 UNION "
+                           "  SELECT c.parent_id FROM collections c "
+                           "  JOIN ancestors a ON c.id = a.id WHERE c.parent_id IS NOT NULL) "
+                           "SELECT 1 FROM ancestors WHERE id = ?2",
+                           CAIRN_BINDS (_cairn_bind_int (candidate), _cairn_bind_int (root)),
+                           error);
+  int rc = _cairn_database_step_row (self->database, stmt, error);
   if (rc < 0)
     return FALSE;
   *inside = rc == SQLITE_ROW;
@@ -1166,7 +1118,6 @@ cairn_transaction_move_collection (CairnTransaction  *self,
                                    GError           **error)
 {
   g_autoptr(CairnCollection) collection = NULL;
-  g_autoptr(CairnStatement) stmt = NULL;
   gboolean inside;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
@@ -1205,18 +1156,12 @@ cairn_transaction_move_collection (CairnTransaction  *self,
         }
     }
 
-  if (!ensure_revision (self, error))
-    return FALSE;
-  stmt = _cairn_database_prepare (self->database,
-                                  "UPDATE collections SET parent_id = ?, revision = ? WHERE id = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  if (parent_id != 0)
-    sqlite3_bind_int64 (stmt, 1, parent_id);
-  sqlite3_bind_int64 (stmt, 2, self->revision);
-  sqlite3_bind_int64 (stmt, 3, id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!ensure_revision (self, error) ||
+      !_cairn_database_run (self->database,
+                            "UPDATE collections SET parent_id = ?, revision = ? WHERE id = ?",
+                            CAIRN_BINDS (_cairn_bind_id (parent_id),
+                                         _cairn_bind_int (self->revision), _cairn_bind_int (id)),
+                            error))
     return FALSE;
 
   return log_change (self, &(LogEntry) {
@@ -1232,24 +1177,29 @@ cairn_transaction_move_collection (CairnTransaction  *self,
 }
 
 static gboolean
+add_replaced_file (CairnStatement  *row,
+                   gpointer         user_data,
+                   GError         **error)
+{
+  CairnTransaction *self = user_data;
+
+  g_ptr_array_add (self->replaced_files,
+                   _cairn_store_payload_path (self->store,
+                                              (const char *) sqlite3_column_text (row, 0)));
+  return TRUE;
+}
+
+/* Marks the payload files @sql finds for @id to go once committed. */
+static gboolean
 collect_external_paths (CairnTransaction  *self,
                         const char        *sql,
                         guint64            id,
                         GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = _cairn_database_prepare (self->database, sql, error);
-  int rc;
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, id);
-
-  while ((rc = _cairn_database_step_row (self->database, stmt, error)) == SQLITE_ROW)
-    g_ptr_array_add (self->replaced_files,
-                     _cairn_store_payload_path (self->store,
-                                                (const char *) sqlite3_column_text (stmt, 0)));
-
-  return rc == SQLITE_DONE;
+  return _cairn_database_foreach (self->database,
+                                  _cairn_database_query (self->database, sql,
+                                                         CAIRN_BINDS (_cairn_bind_int (id)), error),
+                                  add_replaced_file, self, error);
 }
 
 static gboolean
@@ -1258,26 +1208,17 @@ delete_one_collection (CairnTransaction  *self,
                        GError           **error)
 {
   g_autoptr(CairnCollection) collection = load_collection (self, id, error);
-  g_autoptr(CairnStatement) items = NULL;
-  g_autoptr(CairnStatement) row = NULL;
 
   if (collection == NULL ||
       !collect_external_paths (self,
                                "SELECT p.path FROM items i JOIN parts p ON p.item_id = i.id "
                                "WHERE i.collection_id = ? AND p.storage = 1",
                                id, error) ||
-      !log_item_removals (self, id, error))
-    return FALSE;
-
-  items = _cairn_database_prepare (self->database, "DELETE FROM items WHERE collection_id = ?",
-                                   error);
-  row = _cairn_database_prepare (self->database, "DELETE FROM collections WHERE id = ?", error);
-  if (items == NULL || row == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (items, 1, id);
-  sqlite3_bind_int64 (row, 1, id);
-  if (!_cairn_database_step_done (self->database, items, error) ||
-      !_cairn_database_step_done (self->database, row, error))
+      !log_item_removals (self, id, error) ||
+      !_cairn_database_run (self->database, "DELETE FROM items WHERE collection_id = ?",
+                            CAIRN_BINDS (_cairn_bind_int (id)), error) ||
+      !_cairn_database_run (self->database, "DELETE FROM collections WHERE id = ?",
+                            CAIRN_BINDS (_cairn_bind_int (id)), error))
     return FALSE;
 
   return log_change (self, &(LogEntry) {
@@ -1289,6 +1230,17 @@ delete_one_collection (CairnTransaction  *self,
                        .remote_id = collection->remote_id,
                        .name = collection->name,
                      }, error);
+}
+
+static gboolean
+append_id (CairnStatement  *row,
+           gpointer         ids,
+           GError         **error)
+{
+  guint64 id = sqlite3_column_int64 (row, 0);
+
+  g_array_append_val (ids, id);
+  return TRUE;
 }
 
 /**
@@ -1310,9 +1262,7 @@ cairn_transaction_delete_collection (CairnTransaction  *self,
                                      guint64            id,
                                      GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GArray) subtree = g_array_new (FALSE, FALSE, sizeof (guint64));
-  int rc;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
@@ -1320,25 +1270,19 @@ cairn_transaction_delete_collection (CairnTransaction  *self,
     return FALSE;
   forget_cached_collection (self);
 
-  stmt = _cairn_database_prepare (self->database,
-                                  "WITH RECURSIVE subtree (id, depth) AS ("
-                                  "  SELECT id, 0 FROM collections WHERE id = ?1 UNION ALL "
-                                  "  SELECT c.id, s.depth + 1 FROM collections c "
-                                  "  JOIN subtree s ON c.parent_id = s.id) "
-                                  "SELECT id FROM subtree ORDER BY depth DESC, id",
-                                  error);
-  if (stmt == NULL)
+  if (!_cairn_database_foreach (self->database,
+                                _cairn_database_query (self->database,
+                                                       "WITH RECURSIVE subtree (id, depth) AS ("
+                                                       "  SELECT id, 0 FROM collections "
+                                                       "  WHERE id = ?1 UNION ALL "
+                                                       "  SELECT c.id, s.depth + 1 "
+                                                       "  FROM collections c "
+                                                       "  JOIN subtree s ON c.parent_id = s.id) "
+                                                       "SELECT id FROM subtree "
+                                                       "ORDER BY depth DESC, id",
+                                                       CAIRN_BINDS (_cairn_bind_int (id)), error),
+                                append_id, subtree, error))
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, id);
-  while ((rc = _cairn_database_step_row (self->database, stmt, error)) == SQLITE_ROW)
-    {
-      guint64 member = sqlite3_column_int64 (stmt, 0);
-
-      g_array_append_val (subtree, member);
-    }
-  if (rc < 0)
-    return FALSE;
-  g_clear_pointer (&stmt, _cairn_statement_release);
 
   if (subtree->len == 0)
     {
@@ -1412,14 +1356,10 @@ load_item_info (CairnTransaction  *self,
 {
   const char *resource;
   g_autoptr(CairnStatement) stmt =
-    _cairn_database_prepare (self->database,
-                             "SELECT collection_id, revision, remote_id, mime_type "
-                             "FROM items WHERE id = ?",
-                             error);
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, id);
+    _cairn_database_query (self->database,
+                           "SELECT collection_id, revision, remote_id, mime_type "
+                           "FROM items WHERE id = ?",
+                           CAIRN_BINDS (_cairn_bind_int (id)), error);
 
   if (!_cairn_database_step_found (self->database, stmt, error,
                                    "No item with id %" G_GUINT64_FORMAT, id))
@@ -1479,7 +1419,6 @@ cairn_transaction_create_item (CairnTransaction  *self,
                                CairnItem         *item,
                                GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autofree char *parts = NULL;
   const char *resource;
   guint64 id;
@@ -1495,22 +1434,18 @@ cairn_transaction_create_item (CairnTransaction  *self,
       !allocate_id (self, CAIRN_ENTITY_ITEM, &id, error))
     return FALSE;
 
-  stmt = _cairn_database_prepare (self->database,
-                                  "INSERT INTO items (collection_id, mime_type, size, remote_id, "
-                                  "  remote_revision, gid, revision, id) "
-                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, item->collection_id);
-  _cairn_bind_text (stmt, 2, item->mime_type);
-  sqlite3_bind_int64 (stmt, 3, item->size);
-  _cairn_bind_text (stmt, 4, item->remote_id);
-  _cairn_bind_text (stmt, 5, item->remote_revision);
-  _cairn_bind_text (stmt, 6, item->gid);
-  sqlite3_bind_int64 (stmt, 7, self->revision);
-  sqlite3_bind_int64 (stmt, 8, id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database,
+                            "INSERT INTO items (collection_id, mime_type, size, remote_id, "
+                            "  remote_revision, gid, revision, id) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            CAIRN_BINDS (_cairn_bind_int (item->collection_id),
+                                         _cairn_bind_text (item->mime_type),
+                                         _cairn_bind_int (item->size),
+                                         _cairn_bind_text (item->remote_id),
+                                         _cairn_bind_text (item->remote_revision),
+                                         _cairn_bind_text (item->gid),
+                                         _cairn_bind_int (self->revision), _cairn_bind_int (id)),
+                            error))
     {
       set_constraint_error (self, error, "the collection has an item with this remote id",
                             "Cannot create item %s in collection %" G_GUINT64_FORMAT,
@@ -1524,15 +1459,11 @@ cairn_transaction_create_item (CairnTransaction  *self,
 
   for (guint i = 0; i < cairn_flags_get_size (item->flags); i++)
     {
-      g_autoptr(CairnStatement) flag =
-        _cairn_database_prepare (self->database,
-                                 "INSERT INTO item_flags (item_id, flag) VALUES (?, ?)", error);
+      const char *flag = cairn_flags_get_flag (item->flags, i);
 
-      if (flag == NULL)
-        return FALSE;
-      sqlite3_bind_int64 (flag, 1, id);
-      _cairn_bind_text (flag, 2, cairn_flags_get_flag (item->flags, i));
-      if (!_cairn_database_step_done (self->database, flag, error))
+      if (!_cairn_database_run (self->database,
+                                "INSERT INTO item_flags (item_id, flag) VALUES (?, ?)",
+                                CAIRN_BINDS (_cairn_bind_int (id), _cairn_bind_text (flag)), error))
         return FALSE;
     }
 
@@ -1587,7 +1518,6 @@ cairn_transaction_modify_item (CairnTransaction  *self,
                                GError           **error)
 {
   g_auto(ItemInfo) info = { 0 };
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GPtrArray) attributes = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *parts = NULL;
 
@@ -1600,20 +1530,17 @@ cairn_transaction_modify_item (CairnTransaction  *self,
       !ensure_revision (self, error))
     return FALSE;
 
-  stmt = _cairn_database_prepare (self->database,
-                                  "UPDATE items SET mime_type = ?, size = ?, remote_id = ?, "
-                                  "  remote_revision = ?, gid = ?, revision = ? WHERE id = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  _cairn_bind_text (stmt, 1, item->mime_type);
-  sqlite3_bind_int64 (stmt, 2, item->size);
-  _cairn_bind_text (stmt, 3, item->remote_id);
-  _cairn_bind_text (stmt, 4, item->remote_revision);
-  _cairn_bind_text (stmt, 5, item->gid);
-  sqlite3_bind_int64 (stmt, 6, self->revision);
-  sqlite3_bind_int64 (stmt, 7, item->id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database,
+                            "UPDATE items SET mime_type = ?, size = ?, remote_id = ?, "
+                            "  remote_revision = ?, gid = ?, revision = ? WHERE id = ?",
+                            CAIRN_BINDS (_cairn_bind_text (item->mime_type),
+                                         _cairn_bind_int (item->size),
+                                         _cairn_bind_text (item->remote_id),
+                                         _cairn_bind_text (item->remote_revision),
+                                         _cairn_bind_text (item->gid),
+                                         _cairn_bind_int (self->revision),
+                                         _cairn_bind_int (item->id)),
+                            error))
     {
       set_constraint_error (self, error, "the collection has another item with this remote id",
                             "Cannot modify item %" G_GUINT64_FORMAT, item->id);
@@ -1658,14 +1585,11 @@ apply_flags (CairnTransaction  *self,
 {
   for (guint i = 0; i < cairn_flags_get_size (flags); i++)
     {
-      g_autoptr(CairnStatement) stmt = _cairn_database_prepare (self->database, sql, error);
       const char *flag = cairn_flags_get_flag (flags, i);
 
-      if (stmt == NULL)
-        return FALSE;
-      sqlite3_bind_int64 (stmt, 1, item_id);
-      _cairn_bind_text (stmt, 2, flag);
-      if (!_cairn_database_step_done (self->database, stmt, error))
+      if (!_cairn_database_run (self->database, sql,
+                                CAIRN_BINDS (_cairn_bind_int (item_id), _cairn_bind_text (flag)),
+                                error))
         return FALSE;
       if (sqlite3_changes (self->database->db) > 0)
         g_ptr_array_add (effective, (gpointer) flag);
@@ -1701,7 +1625,6 @@ cairn_transaction_change_flags (CairnTransaction       *self,
   g_auto(ItemInfo) info = { 0 };
   g_autoptr(GPtrArray) added = g_ptr_array_new_null_terminated (2, NULL, TRUE);
   g_autoptr(GPtrArray) removed = g_ptr_array_new_null_terminated (2, NULL, TRUE);
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autofree char *added_words = NULL;
   g_autofree char *removed_words = NULL;
 
@@ -1722,15 +1645,11 @@ cairn_transaction_change_flags (CairnTransaction       *self,
   if (added->len == 0 && removed->len == 0)
     return TRUE;
 
-  if (!ensure_revision (self, error))
-    return FALSE;
-  stmt = _cairn_database_prepare (self->database, "UPDATE items SET revision = ? WHERE id = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, self->revision);
-  sqlite3_bind_int64 (stmt, 2, item_id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!ensure_revision (self, error) ||
+      !_cairn_database_run (self->database, "UPDATE items SET revision = ? WHERE id = ?",
+                            CAIRN_BINDS (_cairn_bind_int (self->revision),
+                                         _cairn_bind_int (item_id)),
+                            error))
     return FALSE;
 
   added_words = join_words ((const char * const *) added->pdata);
@@ -1771,7 +1690,6 @@ cairn_transaction_move_item (CairnTransaction  *self,
                              GError           **error)
 {
   g_auto(ItemInfo) info = { 0 };
-  g_autoptr(CairnStatement) stmt = NULL;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
@@ -1783,15 +1701,12 @@ cairn_transaction_move_item (CairnTransaction  *self,
 
   if (!ensure_revision (self, error))
     return FALSE;
-  stmt = _cairn_database_prepare (self->database,
-                                  "UPDATE items SET collection_id = ?, revision = ? WHERE id = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, collection_id);
-  sqlite3_bind_int64 (stmt, 2, self->revision);
-  sqlite3_bind_int64 (stmt, 3, item_id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database,
+                            "UPDATE items SET collection_id = ?, revision = ? WHERE id = ?",
+                            CAIRN_BINDS (_cairn_bind_int (collection_id),
+                                         _cairn_bind_int (self->revision),
+                                         _cairn_bind_int (item_id)),
+                            error))
     {
       set_constraint_error (self, error, "the destination has an item with the same remote id",
                             "Cannot move item %" G_GUINT64_FORMAT " to collection %"
@@ -1830,21 +1745,15 @@ cairn_transaction_delete_item (CairnTransaction  *self,
                                GError           **error)
 {
   g_auto(ItemInfo) info = { 0 };
-  g_autoptr(CairnStatement) stmt = NULL;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
   if (!check_ready (self, error) || !load_item_info (self, item_id, &info, error) ||
       !collect_external_paths (self,
                                "SELECT path FROM parts WHERE item_id = ? AND storage = 1",
-                               item_id, error))
-    return FALSE;
-
-  stmt = _cairn_database_prepare (self->database, "DELETE FROM items WHERE id = ?", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+                               item_id, error) ||
+      !_cairn_database_run (self->database, "DELETE FROM items WHERE id = ?",
+                            CAIRN_BINDS (_cairn_bind_int (item_id)), error))
     return FALSE;
 
   return log_change (self, &(LogEntry) {
@@ -1883,18 +1792,13 @@ write_tag_row (CairnTransaction  *self,
                const char        *sql,
                GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = _cairn_database_prepare (self->database, sql, error);
-
-  if (stmt == NULL)
-    return FALSE;
-  _cairn_bind_text (stmt, 1, cairn_tag_get_gid (tag));
-  _cairn_bind_text (stmt, 2, cairn_tag_get_name (tag));
-  _cairn_bind_text (stmt, 3, cairn_tag_get_tag_type (tag));
-  if (cairn_tag_get_parent_id (tag) != 0)
-    sqlite3_bind_int64 (stmt, 4, cairn_tag_get_parent_id (tag));
-  sqlite3_bind_int64 (stmt, 5, cairn_tag_get_id (tag));
-
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database, sql,
+                            CAIRN_BINDS (_cairn_bind_text (cairn_tag_get_gid (tag)),
+                                         _cairn_bind_text (cairn_tag_get_name (tag)),
+                                         _cairn_bind_text (cairn_tag_get_tag_type (tag)),
+                                         _cairn_bind_id (cairn_tag_get_parent_id (tag)),
+                                         _cairn_bind_int (cairn_tag_get_id (tag))),
+                            error))
     {
       set_constraint_error (self, error, "a tag with this GID exists",
                             "Cannot write tag %s", cairn_tag_get_gid (tag));
@@ -1999,9 +1903,6 @@ cairn_transaction_delete_tag (CairnTransaction  *self,
                               guint64            tag_id,
                               GError           **error)
 {
-  g_autoptr(CairnStatement) gid = NULL;
-  g_autoptr(CairnStatement) untag = NULL;
-  g_autoptr(CairnStatement) row = NULL;
   g_autofree char *tag_gid = NULL;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
@@ -2009,45 +1910,27 @@ cairn_transaction_delete_tag (CairnTransaction  *self,
   if (!check_ready (self, error))
     return FALSE;
 
-  gid = _cairn_database_prepare (self->database, "SELECT gid FROM tags WHERE id = ?", error);
-  if (gid == NULL)
+  tag_gid = _cairn_database_lookup (self->database,
+                                    _cairn_database_query (self->database,
+                                                           "SELECT gid FROM tags WHERE id = ?",
+                                                           CAIRN_BINDS (_cairn_bind_int (tag_id)),
+                                                           error),
+                                    _cairn_row_dup_text, NULL, error,
+                                    "No tag with id %" G_GUINT64_FORMAT, tag_id);
+  if (tag_gid == NULL)
     return FALSE;
-  sqlite3_bind_int64 (gid, 1, tag_id);
-  if (!_cairn_database_step_found (self->database, gid, error,
-                                   "No tag with id %" G_GUINT64_FORMAT, tag_id))
-    return FALSE;
-  tag_gid = _cairn_column_dup (gid, 0);
 
-  if (!ensure_revision (self, error))
-    return FALSE;
-  untag = _cairn_database_prepare (self->database,
-                                   "INSERT INTO change_log (revision, seq, operation, "
-                                   "  entity_kind, entity_id, collection_id, related_id, "
-                                   "  resource, origin, remote_id, mime_type) "
-                                   "SELECT ?1, ?2 + row_number () OVER (ORDER BY i.id) - 1, ?3, "
-                                   "  ?4, i.id, i.collection_id, ?5, c.resource, ?6, "
-                                   "  i.remote_id, i.mime_type "
-                                   "FROM item_tags t JOIN items i ON i.id = t.item_id "
-                                   "JOIN collections c ON c.id = i.collection_id "
-                                   "WHERE t.tag_id = ?5",
-                                   error);
-  if (untag == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (untag, 1, self->revision);
-  sqlite3_bind_int64 (untag, 2, self->seq);
-  sqlite3_bind_int (untag, 3, CAIRN_CHANGE_UNTAG);
-  sqlite3_bind_int (untag, 4, CAIRN_ENTITY_ITEM);
-  sqlite3_bind_int64 (untag, 5, tag_id);
-  _cairn_bind_text (untag, 6, self->origin);
-  if (!_cairn_database_step_done (self->database, untag, error))
-    return FALSE;
-  self->seq += sqlite3_changes (self->database->db);
-
-  row = _cairn_database_prepare (self->database, "DELETE FROM tags WHERE id = ?", error);
-  if (row == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (row, 1, tag_id);
-  if (!_cairn_database_step_done (self->database, row, error))
+  if (!log_entries (self,
+                    "INSERT INTO change_log (revision, seq, operation, entity_kind, entity_id, "
+                    "  collection_id, related_id, resource, origin, remote_id, mime_type) "
+                    "SELECT ?1, ?2 + row_number () OVER (ORDER BY i.id) - 1, ?4, ?5, i.id, "
+                    "  i.collection_id, ?6, c.resource, ?3, i.remote_id, i.mime_type "
+                    "FROM item_tags t JOIN items i ON i.id = t.item_id "
+                    "JOIN collections c ON c.id = i.collection_id "
+                    "WHERE t.tag_id = ?6",
+                    CAIRN_CHANGE_UNTAG, tag_id, error) ||
+      !_cairn_database_run (self->database, "DELETE FROM tags WHERE id = ?",
+                            CAIRN_BINDS (_cairn_bind_int (tag_id)), error))
     return FALSE;
 
   return log_change (self, &(LogEntry) {
@@ -2077,27 +1960,20 @@ cairn_transaction_set_tag_remote_id (CairnTransaction  *self,
                                      const char        *remote_id,
                                      GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
-
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
   if (!check_ready (self, error) || !check_word ("resource id", resource, error))
     return FALSE;
 
-  stmt = _cairn_database_prepare (self->database,
-                                  remote_id
-                                  ? "INSERT INTO tag_remote_ids (tag_id, resource, remote_id) "
-                                    "VALUES (?1, ?2, ?3) ON CONFLICT (tag_id, resource) "
-                                    "DO UPDATE SET remote_id = excluded.remote_id"
-                                  : "DELETE FROM tag_remote_ids WHERE tag_id = ?1 AND resource = ?2",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, tag_id);
-  _cairn_bind_text (stmt, 2, resource);
-  if (remote_id)
-    _cairn_bind_text (stmt, 3, remote_id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database,
+                            remote_id
+                            ? "INSERT INTO tag_remote_ids (tag_id, resource, remote_id) "
+                              "VALUES (?1, ?2, ?3) ON CONFLICT (tag_id, resource) "
+                              "DO UPDATE SET remote_id = excluded.remote_id"
+                            : "DELETE FROM tag_remote_ids WHERE tag_id = ?1 AND resource = ?2",
+                            CAIRN_BINDS (_cairn_bind_int (tag_id), _cairn_bind_text (resource),
+                                         _cairn_bind_text (remote_id)),
+                            error))
     {
       g_prefix_error (error, "Cannot set the remote id of tag %" G_GUINT64_FORMAT ": ", tag_id);
       return FALSE;
@@ -2126,17 +2002,13 @@ change_item_membership (CairnTransaction      *self,
                         GError               **error)
 {
   g_auto(ItemInfo) info = { 0 };
-  g_autoptr(CairnStatement) stmt = NULL;
 
   if (!check_ready (self, error) || !load_item_info (self, item_id, &info, error))
     return FALSE;
 
-  stmt = _cairn_database_prepare (self->database, sql, error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-  sqlite3_bind_int64 (stmt, 2, other_id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database, sql,
+                            CAIRN_BINDS (_cairn_bind_int (item_id), _cairn_bind_int (other_id)),
+                            error))
     {
       g_prefix_error (error, "Cannot change item %" G_GUINT64_FORMAT ": ", item_id);
       return FALSE;
@@ -2301,24 +2173,21 @@ write_relation (CairnTransaction      *self,
 {
   g_auto(ItemInfo) info = { 0 };
   g_auto(ItemInfo) right = { 0 };
-  g_autoptr(CairnStatement) stmt = NULL;
   guint64 left_id = cairn_relation_get_left_id (relation);
   guint64 right_id = cairn_relation_get_right_id (relation);
   const char *type = cairn_relation_get_relation_type (relation);
+  const char *remote_id = cairn_relation_get_remote_id (relation);
 
   if (!check_ready (self, error) || !check_word ("relation type", type, error) ||
       !load_item_info (self, left_id, &info, error) ||
       !load_item_info (self, right_id, &right, error))
     return FALSE;
 
-  stmt = _cairn_database_prepare (self->database, sql, error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, left_id);
-  sqlite3_bind_int64 (stmt, 2, right_id);
-  _cairn_bind_text (stmt, 3, type);
-  _cairn_bind_text (stmt, 4, cairn_relation_get_remote_id (relation));
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database, sql,
+                            CAIRN_BINDS (_cairn_bind_int (left_id), _cairn_bind_int (right_id),
+                                         _cairn_bind_text (type),
+                                         _cairn_bind_text (remote_id)),
+                            error))
     {
       set_constraint_error (self, error, "the relation exists",
                             "Cannot add relation %s between items %" G_GUINT64_FORMAT " and %"
@@ -2340,7 +2209,7 @@ write_relation (CairnTransaction      *self,
                        .collection_id = info.collection_id,
                        .related_id = right_id,
                        .resource = info.resource,
-                       .remote_id = cairn_relation_get_remote_id (relation),
+                       .remote_id = remote_id,
                        .name = type,
                      }, error);
 }
@@ -2407,7 +2276,6 @@ _cairn_transaction_retry_failed_changes (CairnTransaction  *self,
                                          gsize              n_ids,
                                          GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GString) id_list = g_string_new ("[");
 
   if (!check_ready (self, error) || !ensure_revision (self, error))
@@ -2417,31 +2285,37 @@ _cairn_transaction_retry_failed_changes (CairnTransaction  *self,
     g_string_append_printf (id_list, "%s%" G_GUINT64_FORMAT, i > 0 ? "," : "", ids[i]);
   g_string_append_c (id_list, ']');
 
-  stmt = _cairn_database_prepare (self->database,
-                                  "INSERT INTO change_log (revision, seq, operation, entity_kind, "
-                                  "  entity_id, collection_id, destination_id, related_id, "
-                                  "  resource, origin, remote_id, mime_type, name, parts, "
-                                  "  flags_added, flags_removed) "
-                                  "SELECT ?1, ?2 + row_number () OVER (ORDER BY id) - 1, "
-                                  "  operation, entity_kind, entity_id, collection_id, "
-                                  "  destination_id, related_id, resource, origin, remote_id, "
-                                  "  mime_type, name, parts, flags_added, flags_removed "
-                                  "FROM failed_changes WHERE consumer = ?3 "
-                                  "  AND (?4 OR id IN (SELECT value FROM json_each (?5))) "
-                                  "ORDER BY id",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, self->revision);
-  sqlite3_bind_int64 (stmt, 2, self->seq);
-  _cairn_bind_text (stmt, 3, consumer);
-  sqlite3_bind_int (stmt, 4, n_ids == 0);
-  _cairn_bind_text (stmt, 5, id_list->str);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database,
+                            "INSERT INTO change_log (revision, seq, operation, entity_kind, "
+                            "  entity_id, collection_id, destination_id, related_id, "
+                            "  resource, origin, remote_id, mime_type, name, parts, "
+                            "  flags_added, flags_removed) "
+                            "SELECT ?1, ?2 + row_number () OVER (ORDER BY id) - 1, "
+                            "  operation, entity_kind, entity_id, collection_id, "
+                            "  destination_id, related_id, resource, origin, remote_id, "
+                            "  mime_type, name, parts, flags_added, flags_removed "
+                            "FROM failed_changes WHERE consumer = ?3 "
+                            "  AND (?4 OR id IN (SELECT value FROM json_each (?5))) "
+                            "ORDER BY id",
+                            CAIRN_BINDS (_cairn_bind_int (self->revision),
+                                         _cairn_bind_int (self->seq),
+                                         _cairn_bind_text (consumer),
+                                         _cairn_bind_int (n_ids == 0),
+                                         _cairn_bind_text (id_list->str)),
+                            error))
     return FALSE;
   self->seq += sqlite3_changes (self->database->db);
 
   return _cairn_store_delete_failed_changes (self->database, consumer, ids, n_ids, error);
+}
+
+static gboolean
+add_flag (CairnStatement  *row,
+          gpointer         flags,
+          GError         **error)
+{
+  cairn_flags_add (flags, (const char *) sqlite3_column_text (row, 0));
+  return TRUE;
 }
 
 /* Gives @item_id exactly the flags @wanted, through the delta from its
@@ -2452,19 +2326,13 @@ _cairn_transaction_set_flags (CairnTransaction  *self,
                               const CairnFlags  *wanted,
                               GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(CairnFlags) current = cairn_flags_new ();
   g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
-  int rc;
+  CairnStatement *stmt;
 
-  stmt = _cairn_database_prepare (self->database,
-                                  "SELECT flag FROM item_flags WHERE item_id = ?", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-  while ((rc = _cairn_database_step_row (self->database, stmt, error)) == SQLITE_ROW)
-    cairn_flags_add (current, (const char *) sqlite3_column_text (stmt, 0));
-  if (rc < 0)
+  stmt = _cairn_database_query (self->database, "SELECT flag FROM item_flags WHERE item_id = ?",
+                                CAIRN_BINDS (_cairn_bind_int (item_id)), error);
+  if (!_cairn_database_foreach (self->database, stmt, add_flag, current, error))
     return FALSE;
 
   for (guint i = 0; i < cairn_flags_get_size (wanted); i++)
@@ -2489,7 +2357,6 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                    GError           **error)
 {
   g_auto(ItemInfo) info = { 0 };
-  g_autoptr(CairnStatement) stmt = NULL;
 
   if (kind == CAIRN_ENTITY_COLLECTION)
     {
@@ -2508,17 +2375,13 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
   if (!check_ready (self, error) || !load_item_info (self, id, &info, error) ||
       !ensure_revision (self, error))
     return FALSE;
-  stmt = _cairn_database_prepare (self->database,
-                                  "UPDATE items SET remote_id = coalesce (?, remote_id), "
-                                  "  remote_revision = ?, revision = ? WHERE id = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  _cairn_bind_text (stmt, 1, remote_id);
-  _cairn_bind_text (stmt, 2, remote_revision);
-  sqlite3_bind_int64 (stmt, 3, self->revision);
-  sqlite3_bind_int64 (stmt, 4, id);
-  if (!_cairn_database_step_done (self->database, stmt, error))
+  if (!_cairn_database_run (self->database,
+                            "UPDATE items SET remote_id = coalesce (?, remote_id), "
+                            "  remote_revision = ?, revision = ? WHERE id = ?",
+                            CAIRN_BINDS (_cairn_bind_text (remote_id),
+                                         _cairn_bind_text (remote_revision),
+                                         _cairn_bind_int (self->revision), _cairn_bind_int (id)),
+                            error))
     {
       set_constraint_error (self, error, "the collection has another item with this remote id",
                             "Cannot set the remote id of item %" G_GUINT64_FORMAT, id);
@@ -2549,19 +2412,11 @@ _cairn_transaction_lend_remote_id (CairnTransaction  *self,
                                    const char        *remote_id,
                                    GError           **error)
 {
-  g_autoptr(CairnStatement) stmt = NULL;
-
-  if (!check_ready (self, error))
-    return FALSE;
-  stmt = _cairn_database_prepare (self->database,
-                                  "UPDATE change_log SET remote_id = ? "
-                                  "WHERE revision > ? AND entity_kind = ? AND entity_id = ?",
-                                  error);
-  if (stmt == NULL)
-    return FALSE;
-  _cairn_bind_text (stmt, 1, remote_id);
-  sqlite3_bind_int64 (stmt, 2, revision);
-  sqlite3_bind_int (stmt, 3, kind);
-  sqlite3_bind_int64 (stmt, 4, id);
-  return _cairn_database_step_done (self->database, stmt, error);
+  return check_ready (self, error) &&
+         _cairn_database_run (self->database,
+                              "UPDATE change_log SET remote_id = ? "
+                              "WHERE revision > ? AND entity_kind = ? AND entity_id = ?",
+                              CAIRN_BINDS (_cairn_bind_text (remote_id), _cairn_bind_int (revision),
+                                           _cairn_bind_int (kind), _cairn_bind_int (id)),
+                              error);
 }
