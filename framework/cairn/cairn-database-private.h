@@ -156,4 +156,7 @@ gpointer        _cairn_row_dup_text         (CairnStatement    *row,
                                              gpointer           user_data,
                                              GError           **error);
 
+char          **_cairn_words_split          (const char        *joined);
+char           *_cairn_words_join           (const char * const *words);
+
 G_END_DECLS

@@ -528,3 +528,20 @@ _cairn_row_dup_text (CairnStatement  *row,
 {
   return _cairn_column_dup (row, 0);
 }
+
+/* Columns of the schema such as MIME types and part names keep a list of
+ * words separated by spaces; NULL or empty is no word. */
+char **
+_cairn_words_split (const char *joined)
+{
+  if (joined == NULL || *joined == '\0')
+    return g_new0 (char *, 1);
+
+  return g_strsplit (joined, " ", -1);
+}
+
+char *
+_cairn_words_join (const char * const *words)
+{
+  return g_strjoinv (" ", (char **) words);
+}
