@@ -461,7 +461,8 @@ _cairn_store_count_pending_changes (CairnStore  *self,
   return _cairn_store_read_count (self,
                                   "SELECT count(*) FROM change_log "
                                   "WHERE revision > ? AND resource = ? AND origin IS NOT ?",
-                                  CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
+                                  CAIRN_BINDS (_cairn_bind_int (revision),
+                                               _cairn_bind_text (resource),
                                                _cairn_bind_text (origin)),
                                   count, error);
 }
@@ -535,8 +536,10 @@ _cairn_store_list_leaving_remote_ids (CairnStore  *self,
                                "WHERE consumer = ?2 AND entity_kind = ?4 AND collection_id = ?5 "
                                "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL",
                                CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
-                                            _cairn_bind_text (origin), _cairn_bind_int (CAIRN_ENTITY_ITEM),
-                                            _cairn_bind_int (collection_id), _cairn_bind_int (CAIRN_CHANGE_MOVE),
+                                            _cairn_bind_text (origin),
+                                            _cairn_bind_int (CAIRN_ENTITY_ITEM),
+                                            _cairn_bind_int (collection_id),
+                                            _cairn_bind_int (CAIRN_CHANGE_MOVE),
                                             _cairn_bind_int (CAIRN_CHANGE_REMOVE)),
                                add_text, remote_ids, error))
     return NULL;
@@ -573,8 +576,10 @@ _cairn_store_get_pending_flags (CairnStore  *self,
                                "WHERE revision > ? AND entity_kind = ? AND entity_id = ? "
                                "  AND operation = ? AND origin IS NOT ? "
                                "ORDER BY revision, seq",
-                               CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_int (CAIRN_ENTITY_ITEM),
-                                            _cairn_bind_int (item_id), _cairn_bind_int (CAIRN_CHANGE_FLAGS),
+                               CAIRN_BINDS (_cairn_bind_int (revision),
+                                            _cairn_bind_int (CAIRN_ENTITY_ITEM),
+                                            _cairn_bind_int (item_id),
+                                            _cairn_bind_int (CAIRN_CHANGE_FLAGS),
                                             _cairn_bind_text (origin)),
                                merge_flags, delta, error))
     return NULL;

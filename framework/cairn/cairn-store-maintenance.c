@@ -233,7 +233,8 @@ check_payload_file (CairnStatement  *row,
     return FALSE;
   if (sqlite3_column_type (row, 5) == SQLITE_BLOB)
     digest = g_bytes_new (sqlite3_column_blob (row, 5), sqlite3_column_bytes (row, 5));
-  damage = _cairn_payload_file_find_damage (path, sqlite3_column_int64 (row, 4), digest, check->cancellable);
+  damage = _cairn_payload_file_find_damage (path, sqlite3_column_int64 (row, 4), digest,
+                                            check->cancellable);
   if (damage == NULL)
     return TRUE;
   if (check->repair)

@@ -66,9 +66,11 @@ cairn_store_find_collection_by_remote_id (CairnStore  *self,
   return _cairn_store_read_one (self,
                                 "SELECT " CAIRN_COLLECTION_COLUMNS " FROM collections "
                                 "WHERE resource = ? AND remote_id = ?",
-                                CAIRN_BINDS (_cairn_bind_text (resource), _cairn_bind_text (remote_id)),
+                                CAIRN_BINDS (_cairn_bind_text (resource),
+                                             _cairn_bind_text (remote_id)),
                                 _cairn_collection_from_row, error,
-                                "No collection with remote id %s in resource %s", remote_id, resource);
+                                "No collection with remote id %s in resource %s",
+                                remote_id, resource);
 }
 
 /* Depth-first, parents before children, siblings by name. */
@@ -138,7 +140,8 @@ cairn_store_list_collections (CairnStore  *self,
                                                         "WHERE ?1 IS NULL OR resource = ?1",
                                                         CAIRN_BINDS (_cairn_bind_text (resource)),
                                                         error),
-                                 _cairn_collection_from_row, reader->database, g_object_unref, error);
+                                 _cairn_collection_from_row, reader->database, g_object_unref,
+                                 error);
   if (all == NULL)
     return NULL;
   for (guint i = 0; i < all->len; i++)
@@ -973,7 +976,8 @@ _cairn_store_foreach_item_key (CairnStore          *self,
   return _cairn_store_read_each (self,
                                  "SELECT id, remote_id, remote_revision, gid, revision "
                                  "FROM items WHERE collection_id = ? ORDER BY id",
-                                 CAIRN_BINDS (_cairn_bind_int (collection_id)), visit_item_key, &visit, error);
+                                 CAIRN_BINDS (_cairn_bind_int (collection_id)), visit_item_key,
+                                 &visit, error);
 }
 
 /* Tags and relations */
@@ -1077,10 +1081,13 @@ cairn_store_get_tag_remote_id (CairnStore  *self,
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
   g_return_val_if_fail (resource != NULL, NULL);
 
-  return _cairn_store_read_one (self, "SELECT remote_id FROM tag_remote_ids WHERE tag_id = ? AND resource = ?",
+  return _cairn_store_read_one (self,
+                                "SELECT remote_id FROM tag_remote_ids "
+                                "WHERE tag_id = ? AND resource = ?",
                                 CAIRN_BINDS (_cairn_bind_int (tag_id), _cairn_bind_text (resource)),
                                 _cairn_row_dup_text, error,
-                                "Resource %s has no remote id for tag %" G_GUINT64_FORMAT, resource, tag_id);
+                                "Resource %s has no remote id for tag %" G_GUINT64_FORMAT,
+                                resource, tag_id);
 }
 
 /**
@@ -1105,7 +1112,8 @@ cairn_store_list_item_tags (CairnStore  *self,
                                 "SELECT t.id, t.gid, t.name, t.type, t.parent_id "
                                 "FROM item_tags it JOIN tags t ON t.id = it.tag_id "
                                 "WHERE it.item_id = ? ORDER BY t.id",
-                                CAIRN_BINDS (_cairn_bind_int (item_id)), tag_from_row, g_object_unref, error);
+                                CAIRN_BINDS (_cairn_bind_int (item_id)), tag_from_row,
+                                g_object_unref, error);
 }
 
 /**
@@ -1131,6 +1139,7 @@ cairn_store_list_relations (CairnStore  *self,
                                 "WHERE left_id = ?1 UNION "
                                 "SELECT left_id, right_id, type, remote_id FROM relations "
                                 "WHERE right_id = ?1",
-                                CAIRN_BINDS (_cairn_bind_int (item_id)), relation_from_row, g_object_unref,
+                                CAIRN_BINDS (_cairn_bind_int (item_id)), relation_from_row,
+                                g_object_unref,
                                 error);
 }

@@ -8,11 +8,38 @@
  * delete with their subtrees. */
 
 static gboolean
-check_mime_types (const char * const  *mime_types,
-                  GError             **error)
+log_collection (CairnTransaction      *self,
+                CairnChangeOperation   operation,
+                CairnCollection       *collection,
+                guint64                destination_id,
+                const char            *parts,
+                GError               **error)
 {
-  for (guint i = 0; mime_types[i] != NULL; i++)
-    if (!_cairn_transaction_check_word ("MIME type", mime_types[i], error))
+  return _cairn_transaction_log (self, &(LogEntry) {
+                                   .operation = operation,
+                                   .kind = CAIRN_ENTITY_COLLECTION,
+                                   .entity_id = collection->id,
+                                   .collection_id = collection->parent_id,
+                                   .destination_id = destination_id,
+                                   .resource = collection->resource,
+                                   .remote_id = collection->remote_id,
+                                   .name = collection->name,
+                                   .parts = parts,
+                                 }, error);
+}
+
+/* What a collection must be to be written. */
+static gboolean
+check_collection (CairnTransaction  *self,
+                  CairnCollection   *collection,
+                  GError           **error)
+{
+  if (!_cairn_transaction_check_ready (self, error) ||
+      !_cairn_transaction_check_name ("collection name", collection->name, error))
+    return FALSE;
+
+  for (guint i = 0; collection->content_mime_types[i] != NULL; i++)
+    if (!_cairn_transaction_check_word ("MIME type", collection->content_mime_types[i], error))
       return FALSE;
 
   return TRUE;
@@ -25,7 +52,8 @@ write_collection_row (CairnTransaction  *self,
                       GError           **error)
 {
   CairnCachePolicy *policy = collection->cache_policy;
-  g_autofree char *mime_types = _cairn_words_join ((const char * const *) collection->content_mime_types);
+  const char * const *content_mime_types = (const char * const *) collection->content_mime_types;
+  g_autofree char *mime_types = _cairn_words_join (content_mime_types);
   g_autofree char *local_parts = _cairn_words_join (cairn_cache_policy_get_local_parts (policy));
   int check_interval = cairn_cache_policy_get_check_interval (policy);
   int cache_timeout = cairn_cache_policy_get_cache_timeout (policy);
@@ -48,8 +76,9 @@ write_collection_row (CairnTransaction  *self,
                                          _cairn_bind_int (collection->id)),
                             error))
     {
-      _cairn_transaction_set_constraint_error (self, error, "another collection of the resource has this remote id",
-                                               "Cannot write collection \"%s\"", collection->name);
+      _cairn_transaction_prefix_error (self, error,
+                                       "another collection of the resource has this remote id",
+                                       "Cannot write collection \"%s\"", collection->name);
       return FALSE;
     }
 
@@ -83,14 +112,13 @@ cairn_transaction_create_collection (CairnTransaction  *self,
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (CAIRN_IS_COLLECTION (collection), FALSE);
 
-  if (!_cairn_transaction_check_ready (self, error) ||
-      !_cairn_transaction_check_name ("collection name", collection->name, error) ||
-      !check_mime_types ((const char * const *) collection->content_mime_types, error))
+  if (!check_collection (self, collection, error))
     return FALSE;
 
   if (collection->parent_id != 0)
     {
-      g_autoptr(CairnCollection) parent = _cairn_collection_load (self->database, collection->parent_id, error);
+      g_autoptr(CairnCollection) parent = _cairn_collection_load (self->database,
+                                                                  collection->parent_id, error);
 
       if (parent == NULL)
         {
@@ -131,18 +159,11 @@ cairn_transaction_create_collection (CairnTransaction  *self,
   _cairn_collection_set_revision (collection, self->revision);
 
   if (!_cairn_transaction_store_attributes (self, collection->attributes, collection->id,
-                                            CAIRN_COLLECTION_ATTRIBUTE_UPSERT, CAIRN_COLLECTION_ATTRIBUTE_DELETE, NULL, error))
+                                            CAIRN_COLLECTION_ATTRIBUTE_UPSERT,
+                                            CAIRN_COLLECTION_ATTRIBUTE_DELETE, NULL, error))
     return FALSE;
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_ADD,
-                                          .kind = CAIRN_ENTITY_COLLECTION,
-                                          .entity_id = collection->id,
-                                          .collection_id = collection->parent_id,
-                                          .resource = collection->resource,
-                                          .remote_id = collection->remote_id,
-                                          .name = collection->name,
-                                        }, error);
+  return log_collection (self, CAIRN_CHANGE_ADD, collection, 0, NULL, error);
 }
 
 /**
@@ -177,14 +198,13 @@ cairn_transaction_modify_collection (CairnTransaction  *self,
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (CAIRN_IS_COLLECTION (collection), FALSE);
 
-  if (!_cairn_transaction_check_ready (self, error) ||
-      !_cairn_transaction_check_name ("collection name", collection->name, error) ||
-      !check_mime_types ((const char * const *) collection->content_mime_types, error))
+  if (!check_collection (self, collection, error))
     return FALSE;
 
   stored = _cairn_collection_load (self->database, collection->id, error);
   if (stored == NULL ||
-      !_cairn_transaction_check_unchanged ("collection", stored->id, stored->revision, unchanged_since, error))
+      !_cairn_transaction_check_unchanged ("collection", stored->id, stored->revision,
+                                           unchanged_since, error))
     return FALSE;
 
   if (g_strcmp0 (stored->name, collection->name) != 0)
@@ -200,7 +220,8 @@ cairn_transaction_modify_collection (CairnTransaction  *self,
     g_ptr_array_add (changed, g_strdup ("CACHEPOLICY"));
 
   if (!_cairn_transaction_store_attributes (self, collection->attributes, collection->id,
-                                            CAIRN_COLLECTION_ATTRIBUTE_UPSERT, CAIRN_COLLECTION_ATTRIBUTE_DELETE, changed, error))
+                                            CAIRN_COLLECTION_ATTRIBUTE_UPSERT,
+                                            CAIRN_COLLECTION_ATTRIBUTE_DELETE, changed, error))
     return FALSE;
   if (changed->len == 0)
     return TRUE;
@@ -222,16 +243,7 @@ cairn_transaction_modify_collection (CairnTransaction  *self,
   _cairn_collection_set_revision (collection, self->revision);
 
   parts = _cairn_words_join ((const char * const *) changed->pdata);
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_MODIFY,
-                                          .kind = CAIRN_ENTITY_COLLECTION,
-                                          .entity_id = collection->id,
-                                          .collection_id = collection->parent_id,
-                                          .resource = collection->resource,
-                                          .remote_id = collection->remote_id,
-                                          .name = collection->name,
-                                          .parts = parts,
-                                        }, error);
+  return log_collection (self, CAIRN_CHANGE_MODIFY, collection, 0, parts, error);
 }
 
 static gboolean
@@ -326,16 +338,7 @@ cairn_transaction_move_collection (CairnTransaction  *self,
                             error))
     return FALSE;
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_MOVE,
-                                          .kind = CAIRN_ENTITY_COLLECTION,
-                                          .entity_id = id,
-                                          .collection_id = collection->parent_id,
-                                          .destination_id = parent_id,
-                                          .resource = collection->resource,
-                                          .remote_id = collection->remote_id,
-                                          .name = collection->name,
-                                        }, error);
+  return log_collection (self, CAIRN_CHANGE_MOVE, collection, parent_id, NULL, error);
 }
 
 static gboolean
@@ -347,7 +350,8 @@ delete_one_collection (CairnTransaction  *self,
 
   if (collection == NULL ||
       !_cairn_transaction_drop_payloads (self,
-                                         "SELECT p.path FROM items i JOIN parts p ON p.item_id = i.id "
+                                         "SELECT p.path FROM items i "
+                                         "JOIN parts p ON p.item_id = i.id "
                                          "WHERE i.collection_id = ? AND p.storage = 1",
                                          id, error) ||
       !_cairn_transaction_log_item_removals (self, id, error) ||
@@ -357,15 +361,7 @@ delete_one_collection (CairnTransaction  *self,
                             CAIRN_BINDS (_cairn_bind_int (id)), error))
     return FALSE;
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_REMOVE,
-                                          .kind = CAIRN_ENTITY_COLLECTION,
-                                          .entity_id = id,
-                                          .collection_id = collection->parent_id,
-                                          .resource = collection->resource,
-                                          .remote_id = collection->remote_id,
-                                          .name = collection->name,
-                                        }, error);
+  return log_collection (self, CAIRN_CHANGE_REMOVE, collection, 0, NULL, error);
 }
 
 static gboolean

@@ -76,6 +76,26 @@ _cairn_transaction_load_item_info (CairnTransaction  *self,
   return resource != NULL;
 }
 
+/* Logs a change of the item @info describes, filling in what @entry
+ * leaves out: its collection, resource, remote id and MIME type. */
+gboolean
+_cairn_transaction_log_item (CairnTransaction  *self,
+                             const ItemInfo    *info,
+                             LogEntry          *entry,
+                             GError           **error)
+{
+  entry->kind = CAIRN_ENTITY_ITEM;
+  entry->resource = info->resource;
+  if (entry->collection_id == 0)
+    entry->collection_id = info->collection_id;
+  if (entry->remote_id == NULL)
+    entry->remote_id = info->remote_id;
+  if (entry->mime_type == NULL)
+    entry->mime_type = info->mime_type;
+
+  return _cairn_transaction_log (self, entry, error);
+}
+
 static char *
 part_names (CairnItem *item,
             GPtrArray *extra)
@@ -337,9 +357,10 @@ cairn_transaction_create_item (CairnTransaction  *self,
                                          _cairn_bind_int (self->revision), _cairn_bind_int (id)),
                             error))
     {
-      _cairn_transaction_set_constraint_error (self, error, "the collection has an item with this remote id",
-                                               "Cannot create item %s in collection %" G_GUINT64_FORMAT,
-                                               item->remote_id ? item->remote_id : "", item->collection_id);
+      _cairn_transaction_prefix_error (self, error,
+                                       "the collection has an item with this remote id",
+                                       "Cannot create item %s in collection %" G_GUINT64_FORMAT,
+                                       item->remote_id ? item->remote_id : "", item->collection_id);
       return FALSE;
     }
 
@@ -362,16 +383,16 @@ cairn_transaction_create_item (CairnTransaction  *self,
     return FALSE;
 
   parts = part_names (item, NULL);
-  if (!_cairn_transaction_log_change (self, &(LogEntry) {
-                                        .operation = CAIRN_CHANGE_ADD,
-                                        .kind = CAIRN_ENTITY_ITEM,
-                                        .entity_id = id,
-                                        .collection_id = item->collection_id,
-                                        .resource = resource,
-                                        .remote_id = item->remote_id,
-                                        .mime_type = item->mime_type,
-                                        .parts = parts,
-                                      }, error))
+  if (!_cairn_transaction_log (self, &(LogEntry) {
+                                 .operation = CAIRN_CHANGE_ADD,
+                                 .kind = CAIRN_ENTITY_ITEM,
+                                 .entity_id = id,
+                                 .collection_id = item->collection_id,
+                                 .resource = resource,
+                                 .remote_id = item->remote_id,
+                                 .mime_type = item->mime_type,
+                                 .parts = parts,
+                               }, error))
     return FALSE;
 
   cairn_item_set_id (item, id);
@@ -416,7 +437,8 @@ cairn_transaction_modify_item (CairnTransaction  *self,
 
   if (!_cairn_transaction_check_ready (self, error) || !check_item_columns (item, error) ||
       !_cairn_transaction_load_item_info (self, item->id, &info, error) ||
-      !_cairn_transaction_check_unchanged ("item", item->id, info.revision, unchanged_since, error) ||
+      !_cairn_transaction_check_unchanged ("item", item->id, info.revision, unchanged_since,
+                                           error) ||
       !_cairn_transaction_ensure_revision (self, error))
     return FALSE;
 
@@ -432,8 +454,9 @@ cairn_transaction_modify_item (CairnTransaction  *self,
                                          _cairn_bind_int (item->id)),
                             error))
     {
-      _cairn_transaction_set_constraint_error (self, error, "the collection has another item with this remote id",
-                                               "Cannot modify item %" G_GUINT64_FORMAT, item->id);
+      _cairn_transaction_prefix_error (self, error,
+                                       "the collection has another item with this remote id",
+                                       "Cannot modify item %" G_GUINT64_FORMAT, item->id);
       return FALSE;
     }
 
@@ -441,21 +464,23 @@ cairn_transaction_modify_item (CairnTransaction  *self,
     if (!store_part (self, item->id, g_ptr_array_index (item->parts, i), TRUE, error))
       return FALSE;
 
-  if (!_cairn_transaction_store_attributes (self, item->attributes, item->id, CAIRN_ITEM_ATTRIBUTE_UPSERT,
+  if (!_cairn_transaction_store_attributes (self, item->attributes, item->id,
+                                            CAIRN_ITEM_ATTRIBUTE_UPSERT,
                                             CAIRN_ITEM_ATTRIBUTE_DELETE, attributes, error))
     return FALSE;
 
   parts = part_names (item, attributes);
-  if (!_cairn_transaction_log_change (self, &(LogEntry) {
-                                        .operation = CAIRN_CHANGE_MODIFY,
-                                        .kind = CAIRN_ENTITY_ITEM,
-                                        .entity_id = item->id,
-                                        .collection_id = info.collection_id,
-                                        .resource = info.resource,
-                                        .remote_id = item->remote_id,
-                                        .mime_type = item->mime_type,
-                                        .parts = parts,
-                                      }, error))
+  /* The item's own remote id, even none, not the one it had. */
+  if (!_cairn_transaction_log (self, &(LogEntry) {
+                                 .operation = CAIRN_CHANGE_MODIFY,
+                                 .kind = CAIRN_ENTITY_ITEM,
+                                 .entity_id = item->id,
+                                 .collection_id = info.collection_id,
+                                 .resource = info.resource,
+                                 .remote_id = item->remote_id,
+                                 .mime_type = item->mime_type,
+                                 .parts = parts,
+                               }, error))
     return FALSE;
 
   item->collection_id = info.collection_id;
@@ -523,7 +548,8 @@ cairn_transaction_change_flags (CairnTransaction       *self,
 
   if (!_cairn_transaction_check_ready (self, error) ||
       !_cairn_transaction_load_item_info (self, item_id, &info, error) ||
-      !_cairn_transaction_check_unchanged ("item", item_id, info.revision, unchanged_since, error) ||
+      !_cairn_transaction_check_unchanged ("item", item_id, info.revision, unchanged_since,
+                                           error) ||
       !apply_flags (self, item_id, cairn_flags_delta_get_added (delta),
                     "INSERT OR IGNORE INTO item_flags (item_id, flag) VALUES (?, ?)",
                     added, error) ||
@@ -544,17 +570,12 @@ cairn_transaction_change_flags (CairnTransaction       *self,
 
   added_words = _cairn_words_join ((const char * const *) added->pdata);
   removed_words = _cairn_words_join ((const char * const *) removed->pdata);
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_FLAGS,
-                                          .kind = CAIRN_ENTITY_ITEM,
-                                          .entity_id = item_id,
-                                          .collection_id = info.collection_id,
-                                          .resource = info.resource,
-                                          .remote_id = info.remote_id,
-                                          .mime_type = info.mime_type,
-                                          .flags_added = added_words,
-                                          .flags_removed = removed_words,
-                                        }, error);
+  return _cairn_transaction_log_item (self, &info, &(LogEntry) {
+                                        .operation = CAIRN_CHANGE_FLAGS,
+                                        .entity_id = item_id,
+                                        .flags_added = added_words,
+                                        .flags_removed = removed_words,
+                                      }, error);
 }
 
 /**
@@ -583,7 +604,8 @@ cairn_transaction_move_item (CairnTransaction  *self,
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
-  if (!_cairn_transaction_check_ready (self, error) || !_cairn_transaction_load_item_info (self, item_id, &info, error) ||
+  if (!_cairn_transaction_check_ready (self, error) ||
+      !_cairn_transaction_load_item_info (self, item_id, &info, error) ||
       _cairn_transaction_item_resource (self, collection_id, error) == NULL)
     return FALSE;
   if (info.collection_id == collection_id)
@@ -598,22 +620,18 @@ cairn_transaction_move_item (CairnTransaction  *self,
                                          _cairn_bind_int (item_id)),
                             error))
     {
-      _cairn_transaction_set_constraint_error (self, error, "the destination has an item with the same remote id",
-                                               "Cannot move item %" G_GUINT64_FORMAT " to collection %"
-                                               G_GUINT64_FORMAT, item_id, collection_id);
+      _cairn_transaction_prefix_error (self, error,
+                                       "the destination has an item with the same remote id",
+                                       "Cannot move item %" G_GUINT64_FORMAT " to collection %"
+                                       G_GUINT64_FORMAT, item_id, collection_id);
       return FALSE;
     }
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_MOVE,
-                                          .kind = CAIRN_ENTITY_ITEM,
-                                          .entity_id = item_id,
-                                          .collection_id = info.collection_id,
-                                          .destination_id = collection_id,
-                                          .resource = info.resource,
-                                          .remote_id = info.remote_id,
-                                          .mime_type = info.mime_type,
-                                        }, error);
+  return _cairn_transaction_log_item (self, &info, &(LogEntry) {
+                                        .operation = CAIRN_CHANGE_MOVE,
+                                        .entity_id = item_id,
+                                        .destination_id = collection_id,
+                                      }, error);
 }
 
 /**
@@ -638,7 +656,8 @@ cairn_transaction_delete_item (CairnTransaction  *self,
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
-  if (!_cairn_transaction_check_ready (self, error) || !_cairn_transaction_load_item_info (self, item_id, &info, error) ||
+  if (!_cairn_transaction_check_ready (self, error) ||
+      !_cairn_transaction_load_item_info (self, item_id, &info, error) ||
       !_cairn_transaction_drop_payloads (self,
                                          "SELECT path FROM parts WHERE item_id = ? AND storage = 1",
                                          item_id, error) ||
@@ -646,15 +665,10 @@ cairn_transaction_delete_item (CairnTransaction  *self,
                             CAIRN_BINDS (_cairn_bind_int (item_id)), error))
     return FALSE;
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_REMOVE,
-                                          .kind = CAIRN_ENTITY_ITEM,
-                                          .entity_id = item_id,
-                                          .collection_id = info.collection_id,
-                                          .resource = info.resource,
-                                          .remote_id = info.remote_id,
-                                          .mime_type = info.mime_type,
-                                        }, error);
+  return _cairn_transaction_log_item (self, &info, &(LogEntry) {
+                                        .operation = CAIRN_CHANGE_REMOVE,
+                                        .entity_id = item_id,
+                                      }, error);
 }
 
 static gboolean
@@ -720,7 +734,8 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
 
   g_return_val_if_fail (kind == CAIRN_ENTITY_ITEM, FALSE);
 
-  if (!_cairn_transaction_check_ready (self, error) || !_cairn_transaction_load_item_info (self, id, &info, error) ||
+  if (!_cairn_transaction_check_ready (self, error) ||
+      !_cairn_transaction_load_item_info (self, id, &info, error) ||
       !_cairn_transaction_ensure_revision (self, error))
     return FALSE;
   if (!_cairn_database_run (self->database,
@@ -731,18 +746,15 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                          _cairn_bind_int (self->revision), _cairn_bind_int (id)),
                             error))
     {
-      _cairn_transaction_set_constraint_error (self, error, "the collection has another item with this remote id",
-                                               "Cannot set the remote id of item %" G_GUINT64_FORMAT, id);
+      _cairn_transaction_prefix_error (self, error,
+                                       "the collection has another item with this remote id",
+                                       "Cannot set the remote id of item %" G_GUINT64_FORMAT, id);
       return FALSE;
     }
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_MODIFY,
-                                          .kind = CAIRN_ENTITY_ITEM,
-                                          .entity_id = id,
-                                          .collection_id = info.collection_id,
-                                          .resource = info.resource,
-                                          .remote_id = remote_id != NULL ? remote_id : info.remote_id,
-                                          .mime_type = info.mime_type,
-                                        }, error);
+  return _cairn_transaction_log_item (self, &info, &(LogEntry) {
+                                        .operation = CAIRN_CHANGE_MODIFY,
+                                        .entity_id = id,
+                                        .remote_id = remote_id,
+                                      }, error);
 }

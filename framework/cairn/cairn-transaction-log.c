@@ -8,9 +8,9 @@
  * was written with. */
 
 gboolean
-_cairn_transaction_log_change (CairnTransaction  *self,
-                               const LogEntry    *entry,
-                               GError           **error)
+_cairn_transaction_log (CairnTransaction  *self,
+                        const LogEntry    *entry,
+                        GError           **error)
 {
   if (!_cairn_transaction_ensure_revision (self, error) ||
       !_cairn_database_run (self->database,
@@ -75,11 +75,14 @@ _cairn_transaction_log_item_removals (CairnTransaction  *self,
                                       GError           **error)
 {
   return _cairn_transaction_log_entries (self,
-                                         "INSERT INTO change_log (revision, seq, operation, entity_kind, "
-                                         "  entity_id, collection_id, resource, origin, remote_id, mime_type) "
-                                         "SELECT ?1, ?2 + row_number () OVER (ORDER BY i.id) - 1, ?4, ?5, "
-                                         "  i.id, i.collection_id, c.resource, ?3, i.remote_id, i.mime_type "
-                                         "FROM items i JOIN collections c ON c.id = i.collection_id "
+                                         "INSERT INTO change_log (revision, seq, operation, "
+                                         "  entity_kind, entity_id, collection_id, resource, "
+                                         "  origin, remote_id, mime_type) "
+                                         "SELECT ?1, ?2 + row_number () OVER (ORDER BY i.id) - 1, "
+                                         "  ?4, ?5, i.id, i.collection_id, c.resource, ?3, "
+                                         "  i.remote_id, i.mime_type "
+                                         "FROM items i "
+                                         "JOIN collections c ON c.id = i.collection_id "
                                          "WHERE i.collection_id = ?6",
                                          CAIRN_CHANGE_REMOVE, collection_id, error);
 }
@@ -97,7 +100,8 @@ _cairn_transaction_retry_failed_changes (CairnTransaction  *self,
 {
   g_autoptr(GString) id_list = g_string_new ("[");
 
-  if (!_cairn_transaction_check_ready (self, error) || !_cairn_transaction_ensure_revision (self, error))
+  if (!_cairn_transaction_check_ready (self, error) ||
+      !_cairn_transaction_ensure_revision (self, error))
     return FALSE;
 
   for (gsize i = 0; i < n_ids; i++)

@@ -139,18 +139,18 @@ gboolean    _cairn_transaction_store_attributes (CairnTransaction  *self,
                                                  const char        *delete_sql,
                                                  GPtrArray         *changed,
                                                  GError           **error);
-void        _cairn_transaction_set_constraint_error (CairnTransaction  *self,
-                                                     GError           **error,
-                                                     const char        *exists_message,
-                                                     const char        *format,
-                                                     ...) G_GNUC_PRINTF (4, 5);
+void        _cairn_transaction_prefix_error (CairnTransaction  *self,
+                                             GError           **error,
+                                             const char        *exists_message,
+                                             const char        *format,
+                                             ...) G_GNUC_PRINTF (4, 5);
 gboolean    _cairn_transaction_drop_payloads   (CairnTransaction   *self,
                                                 const char         *sql,
                                                 guint64             id,
                                                 GError            **error);
 void        _cairn_transaction_forget_cached_collection (CairnTransaction *self);
 
-gboolean    _cairn_transaction_log_change      (CairnTransaction   *self,
+gboolean    _cairn_transaction_log      (CairnTransaction   *self,
                                                 const LogEntry     *entry,
                                                 GError            **error);
 gboolean    _cairn_transaction_log_entries     (CairnTransaction      *self,
@@ -168,6 +168,10 @@ const char *_cairn_transaction_item_resource   (CairnTransaction   *self,
 gboolean    _cairn_transaction_load_item_info  (CairnTransaction   *self,
                                                 guint64             id,
                                                 ItemInfo           *info,
+                                                GError            **error);
+gboolean    _cairn_transaction_log_item        (CairnTransaction   *self,
+                                                const ItemInfo     *info,
+                                                LogEntry           *entry,
                                                 GError            **error);
 
 G_END_DECLS

@@ -8,6 +8,21 @@
  * virtual collections, and on relations between items. */
 
 static gboolean
+log_tag (CairnTransaction      *self,
+         CairnChangeOperation   operation,
+         guint64                id,
+         const char            *gid,
+         GError               **error)
+{
+  return _cairn_transaction_log (self, &(LogEntry) {
+                                   .operation = operation,
+                                   .kind = CAIRN_ENTITY_TAG,
+                                   .entity_id = id,
+                                   .name = gid,
+                                 }, error);
+}
+
+static gboolean
 check_tag (CairnTag  *tag,
            GError   **error)
 {
@@ -24,12 +39,18 @@ check_tag (CairnTag  *tag,
          _cairn_transaction_check_word ("tag type", cairn_tag_get_tag_type (tag), error);
 }
 
+/* Creates (@operation CAIRN_CHANGE_ADD) or modifies a tag with @sql,
+ * which takes the GID, name, type, parent and id as ?1 to ?5. */
 static gboolean
-write_tag_row (CairnTransaction  *self,
-               CairnTag          *tag,
-               const char        *sql,
-               GError           **error)
+write_tag (CairnTransaction      *self,
+           CairnTag              *tag,
+           const char            *sql,
+           CairnChangeOperation   operation,
+           GError               **error)
 {
+  if (!_cairn_transaction_check_ready (self, error) || !check_tag (tag, error))
+    return FALSE;
+
   if (!_cairn_database_run (self->database, sql,
                             CAIRN_BINDS (_cairn_bind_text (cairn_tag_get_gid (tag)),
                                          _cairn_bind_text (cairn_tag_get_name (tag)),
@@ -38,12 +59,22 @@ write_tag_row (CairnTransaction  *self,
                                          _cairn_bind_int (cairn_tag_get_id (tag))),
                             error))
     {
-      _cairn_transaction_set_constraint_error (self, error, "a tag with this GID exists",
-                                               "Cannot write tag %s", cairn_tag_get_gid (tag));
+      _cairn_transaction_prefix_error (self, error, "a tag with this GID exists",
+                                       "Cannot write tag %s", cairn_tag_get_gid (tag));
       return FALSE;
     }
 
-  return TRUE;
+  if (operation == CAIRN_CHANGE_ADD)
+    cairn_tag_set_id (tag, sqlite3_last_insert_rowid (self->database->db));
+  else if (sqlite3_changes (self->database->db) == 0)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                   "No tag with id %" G_GUINT64_FORMAT " and GID %s",
+                   cairn_tag_get_id (tag), cairn_tag_get_gid (tag));
+      return FALSE;
+    }
+
+  return log_tag (self, operation, cairn_tag_get_id (tag), cairn_tag_get_gid (tag), error);
 }
 
 /**
@@ -65,20 +96,9 @@ cairn_transaction_create_tag (CairnTransaction  *self,
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (CAIRN_IS_TAG (tag), FALSE);
 
-  if (!_cairn_transaction_check_ready (self, error) || !check_tag (tag, error) ||
-      !write_tag_row (self, tag,
-                      "INSERT INTO tags (gid, name, type, parent_id) VALUES (?1, ?2, ?3, ?4)",
-                      error))
-    return FALSE;
-
-  cairn_tag_set_id (tag, sqlite3_last_insert_rowid (self->database->db));
-
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_ADD,
-                                          .kind = CAIRN_ENTITY_TAG,
-                                          .entity_id = cairn_tag_get_id (tag),
-                                          .name = cairn_tag_get_gid (tag),
-                                        }, error);
+  return write_tag (self, tag,
+                    "INSERT INTO tags (gid, name, type, parent_id) VALUES (?1, ?2, ?3, ?4)",
+                    CAIRN_CHANGE_ADD, error);
 }
 
 /**
@@ -100,27 +120,10 @@ cairn_transaction_modify_tag (CairnTransaction  *self,
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (CAIRN_IS_TAG (tag), FALSE);
 
-  if (!_cairn_transaction_check_ready (self, error) || !check_tag (tag, error) ||
-      !write_tag_row (self, tag,
-                      "UPDATE tags SET name = ?2, type = ?3, parent_id = ?4 "
-                      "WHERE id = ?5 AND gid = ?1",
-                      error))
-    return FALSE;
-
-  if (sqlite3_changes (self->database->db) == 0)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
-                   "No tag with id %" G_GUINT64_FORMAT " and GID %s",
-                   cairn_tag_get_id (tag), cairn_tag_get_gid (tag));
-      return FALSE;
-    }
-
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_MODIFY,
-                                          .kind = CAIRN_ENTITY_TAG,
-                                          .entity_id = cairn_tag_get_id (tag),
-                                          .name = cairn_tag_get_gid (tag),
-                                        }, error);
+  return write_tag (self, tag,
+                    "UPDATE tags SET name = ?2, type = ?3, parent_id = ?4 "
+                    "WHERE id = ?5 AND gid = ?1",
+                    CAIRN_CHANGE_MODIFY, error);
 }
 
 /**
@@ -159,10 +162,12 @@ cairn_transaction_delete_tag (CairnTransaction  *self,
     return FALSE;
 
   if (!_cairn_transaction_log_entries (self,
-                                       "INSERT INTO change_log (revision, seq, operation, entity_kind, entity_id, "
-                                       "  collection_id, related_id, resource, origin, remote_id, mime_type) "
-                                       "SELECT ?1, ?2 + row_number () OVER (ORDER BY i.id) - 1, ?4, ?5, i.id, "
-                                       "  i.collection_id, ?6, c.resource, ?3, i.remote_id, i.mime_type "
+                                       "INSERT INTO change_log (revision, seq, operation, "
+                                       "  entity_kind, entity_id, collection_id, related_id, "
+                                       "  resource, origin, remote_id, mime_type) "
+                                       "SELECT ?1, ?2 + row_number () OVER (ORDER BY i.id) - 1, "
+                                       "  ?4, ?5, i.id, i.collection_id, ?6, c.resource, ?3, "
+                                       "  i.remote_id, i.mime_type "
                                        "FROM item_tags t JOIN items i ON i.id = t.item_id "
                                        "JOIN collections c ON c.id = i.collection_id "
                                        "WHERE t.tag_id = ?6",
@@ -171,12 +176,7 @@ cairn_transaction_delete_tag (CairnTransaction  *self,
                             CAIRN_BINDS (_cairn_bind_int (tag_id)), error))
     return FALSE;
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_REMOVE,
-                                          .kind = CAIRN_ENTITY_TAG,
-                                          .entity_id = tag_id,
-                                          .name = tag_gid,
-                                        }, error);
+  return log_tag (self, CAIRN_CHANGE_REMOVE, tag_id, tag_gid, error);
 }
 
 /**
@@ -200,7 +200,8 @@ cairn_transaction_set_tag_remote_id (CairnTransaction  *self,
 {
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
-  if (!_cairn_transaction_check_ready (self, error) || !_cairn_transaction_check_word ("resource id", resource, error))
+  if (!_cairn_transaction_check_ready (self, error) ||
+      !_cairn_transaction_check_word ("resource id", resource, error))
     return FALSE;
 
   if (!_cairn_database_run (self->database,
@@ -217,14 +218,14 @@ cairn_transaction_set_tag_remote_id (CairnTransaction  *self,
       return FALSE;
     }
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = CAIRN_CHANGE_MODIFY,
-                                          .kind = CAIRN_ENTITY_TAG,
-                                          .entity_id = tag_id,
-                                          .resource = resource,
-                                          .remote_id = remote_id,
-                                          .parts = "REMOTEID",
-                                        }, error);
+  return _cairn_transaction_log (self, &(LogEntry) {
+                                   .operation = CAIRN_CHANGE_MODIFY,
+                                   .kind = CAIRN_ENTITY_TAG,
+                                   .entity_id = tag_id,
+                                   .resource = resource,
+                                   .remote_id = remote_id,
+                                   .parts = "REMOTEID",
+                                 }, error);
 }
 
 /* Tagging, relations and links share one shape: check the item, run one
@@ -241,7 +242,8 @@ change_item_membership (CairnTransaction      *self,
 {
   g_auto(ItemInfo) info = { 0 };
 
-  if (!_cairn_transaction_check_ready (self, error) || !_cairn_transaction_load_item_info (self, item_id, &info, error))
+  if (!_cairn_transaction_check_ready (self, error) ||
+      !_cairn_transaction_load_item_info (self, item_id, &info, error))
     return FALSE;
 
   if (!_cairn_database_run (self->database, sql,
@@ -261,16 +263,12 @@ change_item_membership (CairnTransaction      *self,
       return !must_change;
     }
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = operation,
-                                          .kind = CAIRN_ENTITY_ITEM,
-                                          .entity_id = item_id,
-                                          .collection_id = link ? other_id : info.collection_id,
-                                          .related_id = link ? 0 : other_id,
-                                          .resource = info.resource,
-                                          .remote_id = info.remote_id,
-                                          .mime_type = info.mime_type,
-                                        }, error);
+  return _cairn_transaction_log_item (self, &info, &(LogEntry) {
+                                        .operation = operation,
+                                        .entity_id = item_id,
+                                        .collection_id = link ? other_id : 0,
+                                        .related_id = link ? 0 : other_id,
+                                      }, error);
 }
 
 /**
@@ -330,7 +328,8 @@ check_virtual_collection (CairnTransaction  *self,
                           guint64            collection_id,
                           GError           **error)
 {
-  g_autoptr(CairnCollection) collection = _cairn_collection_load (self->database, collection_id, error);
+  g_autoptr(CairnCollection) collection = _cairn_collection_load (self->database, collection_id,
+                                                                  error);
 
   if (collection == NULL)
     return FALSE;
@@ -416,7 +415,8 @@ write_relation (CairnTransaction      *self,
   const char *type = cairn_relation_get_relation_type (relation);
   const char *remote_id = cairn_relation_get_remote_id (relation);
 
-  if (!_cairn_transaction_check_ready (self, error) || !_cairn_transaction_check_word ("relation type", type, error) ||
+  if (!_cairn_transaction_check_ready (self, error) ||
+      !_cairn_transaction_check_word ("relation type", type, error) ||
       !_cairn_transaction_load_item_info (self, left_id, &info, error) ||
       !_cairn_transaction_load_item_info (self, right_id, &right, error))
     return FALSE;
@@ -427,9 +427,9 @@ write_relation (CairnTransaction      *self,
                                          _cairn_bind_text (remote_id)),
                             error))
     {
-      _cairn_transaction_set_constraint_error (self, error, "the relation exists",
-                                               "Cannot add relation %s between items %" G_GUINT64_FORMAT " and %"
-                                               G_GUINT64_FORMAT, type, left_id, right_id);
+      _cairn_transaction_prefix_error (self, error, "the relation exists",
+                                       "Cannot add relation %s between items %" G_GUINT64_FORMAT
+                                       " and %" G_GUINT64_FORMAT, type, left_id, right_id);
       return FALSE;
     }
   if (sqlite3_changes (self->database->db) == 0)
@@ -440,16 +440,16 @@ write_relation (CairnTransaction      *self,
       return FALSE;
     }
 
-  return _cairn_transaction_log_change (self, &(LogEntry) {
-                                          .operation = operation,
-                                          .kind = CAIRN_ENTITY_RELATION,
-                                          .entity_id = left_id,
-                                          .collection_id = info.collection_id,
-                                          .related_id = right_id,
-                                          .resource = info.resource,
-                                          .remote_id = remote_id,
-                                          .name = type,
-                                        }, error);
+  return _cairn_transaction_log (self, &(LogEntry) {
+                                   .operation = operation,
+                                   .kind = CAIRN_ENTITY_RELATION,
+                                   .entity_id = left_id,
+                                   .collection_id = info.collection_id,
+                                   .related_id = right_id,
+                                   .resource = info.resource,
+                                   .remote_id = remote_id,
+                                   .name = type,
+                                 }, error);
 }
 
 /**

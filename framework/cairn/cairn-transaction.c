@@ -345,11 +345,11 @@ _cairn_transaction_store_attributes (CairnTransaction  *self,
 
 /* Turns a failed insert into a message that names what collided. */
 void
-_cairn_transaction_set_constraint_error (CairnTransaction  *self,
-                                         GError           **error,
-                                         const char        *exists_message,
-                                         const char        *format,
-                                         ...)
+_cairn_transaction_prefix_error (CairnTransaction  *self,
+                                 GError           **error,
+                                 const char        *exists_message,
+                                 const char        *format,
+                                 ...)
 {
   g_autofree char *what = NULL;
   va_list args;
