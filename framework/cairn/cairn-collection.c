@@ -765,3 +765,68 @@ cairn_collection_list_attributes (CairnCollection *self)
 
   return _cairn_attributes_list (self->attributes);
 }
+
+/* The collections row */
+
+static gboolean
+set_collection_attribute (CairnStatement  *row,
+                          gpointer         collection,
+                          GError         **error)
+{
+  g_autoptr(GBytes) value = g_bytes_new (sqlite3_column_blob (row, 1),
+                                         sqlite3_column_bytes (row, 1));
+
+  cairn_collection_set_attribute (collection, (const char *) sqlite3_column_text (row, 0), value);
+  return TRUE;
+}
+
+/* A CairnRowFunc for CAIRN_COLLECTION_COLUMNS; @database reads the attributes. */
+gpointer
+_cairn_collection_from_row (CairnStatement  *row,
+                            gpointer         database,
+                            GError         **error)
+{
+  g_autoptr(CairnCollection) collection = g_object_new (CAIRN_TYPE_COLLECTION, NULL);
+  CairnCachePolicy *policy = collection->cache_policy;
+  g_auto(GStrv) local_parts = _cairn_words_split ((const char *) sqlite3_column_text (row, 12));
+  CairnStatement *attributes;
+
+  collection->id = sqlite3_column_int64 (row, 0);
+  collection->parent_id = sqlite3_column_int64 (row, 1);
+  collection->name = _cairn_column_dup (row, 2);
+  collection->resource = _cairn_column_dup (row, 3);
+  collection->remote_id = _cairn_column_dup (row, 4);
+  collection->remote_revision = _cairn_column_dup (row, 5);
+  g_strfreev (collection->content_mime_types);
+  collection->content_mime_types = _cairn_words_split ((const char *) sqlite3_column_text (row, 6));
+  collection->is_virtual = sqlite3_column_int (row, 7) != 0;
+  cairn_cache_policy_set_inherit (policy, sqlite3_column_int (row, 8));
+  cairn_cache_policy_set_check_interval (policy, MAX (-1, sqlite3_column_int (row, 9)));
+  cairn_cache_policy_set_cache_timeout (policy, MAX (-1, sqlite3_column_int (row, 10)));
+  cairn_cache_policy_set_sync_on_demand (policy, sqlite3_column_int (row, 11));
+  cairn_cache_policy_set_local_parts (policy, (const char * const *) local_parts);
+  collection->revision = sqlite3_column_int64 (row, 13);
+
+  attributes = _cairn_database_query (database,
+                                      "SELECT name, value FROM collection_attributes "
+                                      "WHERE collection_id = ?",
+                                      CAIRN_BINDS (_cairn_bind_int (collection->id)), error);
+  if (!_cairn_database_foreach (database, attributes, set_collection_attribute, collection, error))
+    return NULL;
+
+  return g_steal_pointer (&collection);
+}
+
+CairnCollection *
+_cairn_collection_load (CairnDatabase  *database,
+                        guint64         id,
+                        GError        **error)
+{
+  return _cairn_database_lookup (database,
+                                 _cairn_database_query (database,
+                                                        "SELECT " CAIRN_COLLECTION_COLUMNS " FROM "
+                                                        "collections WHERE id = ?",
+                                                        CAIRN_BINDS (_cairn_bind_int (id)), error),
+                                 _cairn_collection_from_row, database, error,
+                                 "No collection with id %" G_GUINT64_FORMAT, id);
+}

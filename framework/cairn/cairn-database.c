@@ -299,7 +299,12 @@ _cairn_database_step_done (CairnDatabase   *database,
                            CairnStatement  *statement,
                            GError         **error)
 {
-  int rc = sqlite3_step (statement);
+  int rc;
+
+  if (statement == NULL)
+    return FALSE;
+
+  rc = sqlite3_step (statement);
 
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     {
@@ -316,7 +321,12 @@ _cairn_database_step_row (CairnDatabase   *database,
                           CairnStatement  *statement,
                           GError         **error)
 {
-  int rc = sqlite3_step (statement);
+  int rc;
+
+  if (statement == NULL)
+    return -1;
+
+  rc = sqlite3_step (statement);
 
   if (rc == SQLITE_ROW || rc == SQLITE_DONE)
     return rc;
@@ -327,6 +337,31 @@ _cairn_database_step_row (CairnDatabase   *database,
 
 /* Steps to the first row of a lookup; no row is CAIRN_STORE_ERROR_NOT_FOUND
  * with the formatted message. */
+static gboolean step_found_valist (CairnDatabase   *database,
+                                   CairnStatement  *statement,
+                                   GError         **error,
+                                   const char      *format,
+                                   va_list          args) G_GNUC_PRINTF (4, 0);
+
+static gboolean
+step_found_valist (CairnDatabase   *database,
+                   CairnStatement  *statement,
+                   GError         **error,
+                   const char      *format,
+                   va_list          args)
+{
+  int rc = _cairn_database_step_row (database, statement, error);
+
+  if (rc == SQLITE_DONE)
+    {
+      g_autofree char *message = g_strdup_vprintf (format, args);
+
+      g_set_error_literal (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, message);
+    }
+
+  return rc == SQLITE_ROW;
+}
+
 gboolean
 _cairn_database_step_found (CairnDatabase   *database,
                             CairnStatement  *statement,
@@ -334,20 +369,179 @@ _cairn_database_step_found (CairnDatabase   *database,
                             const char      *format,
                             ...)
 {
-  int rc = _cairn_database_step_row (database, statement, error);
+  va_list args;
+  gboolean found;
 
-  if (rc == SQLITE_ROW)
-    return TRUE;
-  if (rc == SQLITE_DONE)
+  va_start (args, format);
+  found = step_found_valist (database, statement, error, format, args);
+  va_end (args);
+
+  return found;
+}
+
+CairnStatement *
+_cairn_database_query (CairnDatabase    *database,
+                       const char       *sql,
+                       const CairnBind  *binds,
+                       gsize             n_binds,
+                       GError          **error)
+{
+  CairnStatement *statement = _cairn_database_prepare (database, sql, error);
+
+  if (statement == NULL)
+    return NULL;
+
+  /* Values past the statement's last parameter are left out, so that one
+   * list serves the variants of a statement: an upsert and a delete, an
+   * insert and an update. */
+  n_binds = MIN (n_binds, (gsize) sqlite3_bind_parameter_count (statement));
+  for (gsize i = 0; i < n_binds; i++)
     {
-      g_autofree char *message = NULL;
-      va_list args;
+      const CairnBind *bind = &binds[i];
+      int index = (int) i + 1;
+      int rc;
 
-      va_start (args, format);
-      message = g_strdup_vprintf (format, args);
-      va_end (args);
-      g_set_error_literal (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, message);
+      switch (bind->type)
+        {
+        case SQLITE_INTEGER:
+          rc = sqlite3_bind_int64 (statement, index, bind->integer);
+          break;
+        case SQLITE_TEXT:
+          rc = sqlite3_bind_text (statement, index, bind->data, -1, SQLITE_STATIC);
+          break;
+        case SQLITE_BLOB:
+          rc = sqlite3_bind_blob64 (statement, index, bind->data, bind->size, SQLITE_STATIC);
+          break;
+        default:
+          rc = sqlite3_bind_null (statement, index);
+          break;
+        }
+      if (rc != SQLITE_OK)
+        {
+          _cairn_database_set_error (database, rc, error,
+                                     "Cannot bind parameter %d of a store query", index);
+          _cairn_statement_release (statement);
+          return NULL;
+        }
     }
 
-  return FALSE;
+  return statement;
+}
+
+gboolean
+_cairn_database_run (CairnDatabase    *database,
+                     const char       *sql,
+                     const CairnBind  *binds,
+                     gsize             n_binds,
+                     GError          **error)
+{
+  g_autoptr(CairnStatement) statement = _cairn_database_query (database, sql, binds, n_binds,
+                                                               error);
+
+  return _cairn_database_step_done (database, statement, error);
+}
+
+/* The object of the first row of @statement; no row is
+ * CAIRN_STORE_ERROR_NOT_FOUND with the formatted message. */
+gpointer
+_cairn_database_lookup (CairnDatabase   *database,
+                        CairnStatement  *statement,
+                        CairnRowFunc     func,
+                        gpointer         user_data,
+                        GError         **error,
+                        const char      *format,
+                        ...)
+{
+  g_autoptr(CairnStatement) row = statement;
+  va_list args;
+  gboolean found;
+
+  va_start (args, format);
+  found = step_found_valist (database, row, error, format, args);
+  va_end (args);
+
+  return found ? func (row, user_data, error) : NULL;
+}
+
+gboolean
+_cairn_database_foreach (CairnDatabase     *database,
+                         CairnStatement    *statement,
+                         CairnRowCallback   func,
+                         gpointer           user_data,
+                         GError           **error)
+{
+  g_autoptr(CairnStatement) row = statement;
+  int rc;
+
+  while ((rc = _cairn_database_step_row (database, row, error)) == SQLITE_ROW)
+    if (!func (row, user_data, error))
+      return FALSE;
+
+  return rc == SQLITE_DONE;
+}
+
+typedef struct
+{
+  CairnRowFunc func;
+  gpointer user_data;
+  GPtrArray *objects;
+} Collect;
+
+static gboolean
+collect_row (CairnStatement  *row,
+             gpointer         user_data,
+             GError         **error)
+{
+  Collect *collect = user_data;
+  gpointer object = collect->func (row, collect->user_data, error);
+
+  if (object == NULL)
+    return FALSE;
+  g_ptr_array_add (collect->objects, object);
+  return TRUE;
+}
+
+/* The objects of every row of @statement, in order. */
+GPtrArray *
+_cairn_database_collect (CairnDatabase   *database,
+                         CairnStatement  *statement,
+                         CairnRowFunc     func,
+                         gpointer         user_data,
+                         GDestroyNotify   free_func,
+                         GError         **error)
+{
+  g_autoptr(GPtrArray) objects = g_ptr_array_new_with_free_func (free_func);
+  Collect collect = { func, user_data, objects };
+
+  if (!_cairn_database_foreach (database, statement, collect_row, &collect, error))
+    return NULL;
+
+  return g_steal_pointer (&objects);
+}
+
+/* A CairnRowFunc for the first column, as text; the column must not be
+ * NULL. */
+gpointer
+_cairn_row_dup_text (CairnStatement  *row,
+                     gpointer         user_data,
+                     GError         **error)
+{
+  return _cairn_column_dup (row, 0);
+}
+
+/* Columns of the schema such as MIME types and part names keep a list of
+ * words separated by spaces; NULL or empty is no word. */
+char **
+_cairn_words_split (const char *joined)
+{
+  if (joined == NULL || *joined == '\0')
+    return g_new0 (char *, 1);
+
+  return g_strsplit (joined, " ", -1);
+}
+
+char *
+_cairn_words_join (const char * const *words)
+{
+  return g_strjoinv (" ", (char **) words);
 }

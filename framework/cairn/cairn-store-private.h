@@ -8,13 +8,6 @@
 
 G_BEGIN_DECLS
 
-/* Payload files live in "<database>.payloads/<2 hex>/<32 hex>"; the part
- * row keeps the part after the folder. */
-#define CAIRN_PAYLOAD_FOLDER_SUFFIX ".payloads"
-
-/* The size of the SHA-256 digest kept with each payload file. */
-#define CAIRN_PAYLOAD_DIGEST_SIZE 32
-
 /* A change log entry as coalescing plans a range with it. */
 typedef struct
 {
@@ -45,11 +38,71 @@ struct _CairnStore
   GPtrArray *idle_readers;
 };
 
-CairnCollection *_cairn_store_load_collection (CairnDatabase  *database,
-                                               guint64         id,
-                                               GError        **error);
-char            *_cairn_store_payload_path    (CairnStore     *self,
-                                               const char     *name);
+/* Shared by the store's own files: cairn-store.c keeps the connections
+ * and hands them out. */
+
+/* A reader connection borrowed from the store's pool. */
+typedef struct
+{
+  CairnStore *store;
+  CairnDatabase *database;
+} CairnReader;
+
+CairnReader     *_cairn_store_acquire_reader (CairnStore  *self,
+                                              GError     **error);
+CairnReader     *_cairn_store_begin_read     (CairnStore  *self,
+                                              GError     **error);
+void             _cairn_reader_free          (CairnReader *reader);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnReader, _cairn_reader_free)
+
+gpointer         _cairn_store_read_one       (CairnStore        *self,
+                                              const char        *sql,
+                                              const CairnBind   *binds,
+                                              gsize              n_binds,
+                                              CairnRowFunc       func,
+                                              GError           **error,
+                                              const char        *format,
+                                              ...) G_GNUC_PRINTF (7, 8);
+GPtrArray       *_cairn_store_read_all       (CairnStore        *self,
+                                              const char        *sql,
+                                              const CairnBind   *binds,
+                                              gsize              n_binds,
+                                              CairnRowFunc       func,
+                                              GDestroyNotify     free_func,
+                                              GError           **error);
+gboolean         _cairn_store_read_each      (CairnStore        *self,
+                                              const char        *sql,
+                                              const CairnBind   *binds,
+                                              gsize              n_binds,
+                                              CairnRowCallback   func,
+                                              gpointer           user_data,
+                                              GError           **error);
+gboolean         _cairn_store_read_count     (CairnStore        *self,
+                                              const char        *sql,
+                                              const CairnBind   *binds,
+                                              gsize              n_binds,
+                                              guint64           *count,
+                                              GError           **error);
+gboolean         _cairn_store_read_revision  (CairnDatabase     *database,
+                                              guint64           *revision,
+                                              guint64           *log_start,
+                                              GError           **error);
+
+/* Cursors, failed changes and garbage collection write under the write
+ * lock, but they are not data changes and get no revision. */
+typedef gboolean (*CairnStoreLockedFunc) (CairnStore  *self,
+                                          gpointer     data,
+                                          GError     **error);
+
+gboolean         _cairn_store_run_locked     (CairnStore            *self,
+                                              CairnStoreLockedFunc   func,
+                                              gpointer               data,
+                                              GError               **error);
+void             _cairn_store_emit_committed (CairnStore            *self,
+                                              guint64                revision);
+
+/* For the rest of the library */
 gboolean         _cairn_store_set_recorder_position (CairnStore  *self,
                                                      const char  *name,
                                                      guint64      revision,
@@ -114,11 +167,6 @@ gboolean         _cairn_store_add_failed_changes    (CairnStore  *self,
 GPtrArray       *_cairn_store_list_failed_changes   (CairnStore  *self,
                                                      const char  *consumer,
                                                      GError     **error);
-gboolean         _cairn_store_delete_failed_changes (CairnDatabase  *database,
-                                                     const char     *consumer,
-                                                     const guint64  *ids,
-                                                     gsize           n_ids,
-                                                     GError        **error);
 gboolean         _cairn_store_remove_failed_changes (CairnStore     *self,
                                                      const char     *consumer,
                                                      const guint64  *ids,
