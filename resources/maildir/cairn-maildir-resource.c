@@ -1934,7 +1934,10 @@ collect_relocation (CairnMaildirResource  *self,
 /* In a write of our own, never replayed to us. A message changed or
  * removed meanwhile keeps its path: its own replay stores the new one. A
  * sub-folder changed meanwhile fails the write with a conflict: written
- * as read, it would lose that change, a local rename for instance. */
+ * as read, it would lose that change, a local rename for instance. One
+ * removed meanwhile is left out: its removal finds it through its parent
+ * (resolve_remote_id()), and failing the write would leave the store
+ * naming paths the rename on disk has taken away. */
 static gboolean
 relocate_write (CairnTransaction  *transaction,
                 gpointer           user_data,
@@ -1945,10 +1948,15 @@ relocate_write (CairnTransaction  *transaction,
   for (guint i = 0; i < relocation->collections->len; i++)
     {
       CairnCollection *collection = g_ptr_array_index (relocation->collections, i);
+      g_autoptr(GError) local_error = NULL;
 
-      if (!cairn_transaction_modify_collection (transaction, collection,
-                                                cairn_collection_get_revision (collection), error))
-        return FALSE;
+      if (cairn_transaction_modify_collection (transaction, collection,
+                                               cairn_collection_get_revision (collection),
+                                               &local_error) ||
+          g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        continue;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
     }
   for (guint i = 0; i < relocation->items->len; i++)
     {
