@@ -1213,8 +1213,11 @@ cairn_test_replay_run (CairnTestReplay  *self,
   if (report->len == 0)
     return TRUE;
 
-  header = g_strdup_printf ("Replay seed %u of %s (CAIRN_TEST_SEED=%u replays it):\n", seed,
-                            cairn_test_resource_get_id (self->resource), seed);
+  /* A test may run one resource type both ways, under one instance id. */
+  header = g_strdup_printf ("Replay seed %u of %s%s (CAIRN_TEST_SEED=%u replays it):\n", seed,
+                            cairn_test_resource_get_id (self->resource),
+                            cairn_test_resource_get_control (self->resource) != NULL
+                            ? " under cairn-control" : "", seed);
   g_string_prepend (report, header);
   g_string_append_printf (report, "last operations:\n");
   for (GList *l = self->log->head; l != NULL; l = l->next)

@@ -17,7 +17,9 @@
  *   untag of the same tag cancel, a relation added then removed cancels.
  *
  * A merged change keeps the position of the entity's first pending change
- * of its kind and takes the revision of the last one it absorbed. */
+ * of its kind and takes the revision of the last one it absorbed. A move
+ * into a collection created after the entity's last pending move does not
+ * chain: it stays a move of its own, in its place. */
 
 typedef struct
 {
@@ -103,6 +105,25 @@ find_slot (Queue                *queue,
 
       if (slot->operation == operation)
         return i;
+    }
+
+  return -1;
+}
+
+/* The same for the entity's last slot with @operation: an entity can have
+ * several pending moves (see chain_move()), and a new one chains with the
+ * last. */
+static int
+find_last_slot (Queue                *queue,
+                GArray               *indices,
+                CairnChangeOperation  operation)
+{
+  for (guint i = indices->len; i > 0; i--)
+    {
+      CairnChange *slot = g_ptr_array_index (queue->slots, g_array_index (indices, guint, i - 1));
+
+      if (slot->operation == operation)
+        return i - 1;
     }
 
   return -1;
@@ -220,9 +241,11 @@ created_after (Queue   *queue,
   return add >= 0 && g_array_index (indices, guint, add) > slot;
 }
 
-/* Moves chain into one; it keeps the first move's place, unless its new
- * destination is created after that place: then it takes the last
- * move's. */
+/* Moves chain into one, in the place of the move at @same, unless the new
+ * destination is created after that place. Then the new move stays a move
+ * of its own, in its place: the earlier one cannot wait for it either,
+ * since changes in between may remove its source, or a collection above
+ * it, and with it what the backend still has there. */
 static void
 chain_move (Queue       *queue,
             GArray      *indices,
@@ -233,16 +256,7 @@ chain_move (Queue       *queue,
 
   if (created_after (queue, change->destination_id, g_array_index (indices, guint, same)))
     {
-      guint slot = g_array_index (indices, guint, same);
-      g_autoptr(CairnChange) moved = _cairn_change_copy (g_ptr_array_index (queue->slots, slot));
-
-      drop_slot (queue, indices, same);
-      moved->revision = change->revision;
-      moved->destination_id = change->destination_id;
-      if (change->entity_kind == CAIRN_ENTITY_COLLECTION)
-        replace_string (&moved->name, change->name);
-      if (moved->collection_id != moved->destination_id)
-        append_slot (queue, indices, moved);
+      append_slot (queue, indices, change);
       return;
     }
 
@@ -276,7 +290,7 @@ queue_into_add (Queue       *queue,
   if (change->operation != CAIRN_CHANGE_MOVE)
     return;
 
-  move = find_slot (queue, indices, CAIRN_CHANGE_MOVE);
+  move = find_last_slot (queue, indices, CAIRN_CHANGE_MOVE);
   if (move >= 0)
     chain_move (queue, indices, move, change);
   else if (created_after (queue, change->destination_id, g_array_index (indices, guint, add)))
@@ -329,7 +343,7 @@ queue_change (Queue       *queue,
       return;
     }
 
-  same = find_slot (queue, indices, change->operation);
+  same = find_last_slot (queue, indices, change->operation);
   if (same < 0)
     {
       append_slot (queue, indices, change);

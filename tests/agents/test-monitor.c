@@ -958,6 +958,35 @@ delete_item (guint64 item)
 }
 
 static gboolean
+move_collection_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  Edit *edit = data;
+
+  return cairn_transaction_move_collection (txn, edit->id, edit->other, error);
+}
+
+static void
+move_collection (guint64 collection,
+                 guint64 parent)
+{
+  Edit edit = { collection, parent, NULL };
+
+  write_with (store, move_collection_block, &edit);
+}
+
+static gboolean
+delete_collection_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  return cairn_transaction_delete_collection (txn, *(guint64 *) data, error);
+}
+
+static void
+delete_collection (guint64 collection)
+{
+  write_with (store, delete_collection_block, &collection);
+}
+
+static gboolean
 modify_block (CairnTransaction *txn, gpointer data, GError **error)
 {
   return cairn_transaction_modify_item (txn, data, 0, error);
@@ -1129,8 +1158,8 @@ START_TEST (test_coalesce_add_then_move_to_newer)
 }
 END_TEST
 
-/* Two moves chain into one, delivered after the creation of its final
- * destination when that comes after the first move. */
+/* A move into a collection created after the item's earlier move does
+ * not chain with it: each is delivered in its place. */
 START_TEST (test_coalesce_moves_into_newer)
 {
   Recorded recorded;
@@ -1139,8 +1168,9 @@ START_TEST (test_coalesce_moves_into_newer)
   guint64 x = make_item (store, a, "x");
   guint64 newer;
   const char * const expected[] = {
+    "item-moved 1 1->2 -",
     "collection-added 3 in 0 NEWER",
-    "item-moved 1 1->3 -",
+    "item-moved 1 2->3 -",
     "collection-added 4 in 0 END",
     NULL
   };
@@ -1149,6 +1179,60 @@ START_TEST (test_coalesce_moves_into_newer)
   move_item (x, b);
   newer = make_collection (store, 0, "NEWER");
   move_item (x, newer);
+  finish_recorder (&recorded, expected);
+}
+END_TEST
+
+/* The first move must come before the removal of its source, which
+ * takes what the backend has there: one move after both, from the
+ * removed source, would find nothing to move. */
+START_TEST (test_coalesce_moves_around_source_removal)
+{
+  Recorded recorded;
+  guint64 a = make_collection (store, 0, "A");
+  guint64 b = make_collection (store, 0, "B");
+  guint64 x = make_item (store, a, "x");
+  guint64 newer;
+  const char * const expected[] = {
+    "item-moved 1 1->2 -",
+    "collection-added 3 in 0 NEWER",
+    "collection-removed 1",
+    "item-moved 1 2->3 -",
+    "collection-added 4 in 0 END",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  move_item (x, b);
+  newer = make_collection (store, 0, "NEWER");
+  delete_collection (a);
+  move_item (x, newer);
+  finish_recorder (&recorded, expected);
+}
+END_TEST
+
+/* The same for a collection moved out of its parent before the parent's
+ * removal, then into a collection created meanwhile. */
+START_TEST (test_coalesce_collection_moves_around_parent_removal)
+{
+  Recorded recorded;
+  guint64 parent = make_collection (store, 0, "P");
+  guint64 child = make_collection (store, parent, "C");
+  guint64 newer;
+  const char * const expected[] = {
+    "collection-moved 2 1->0",
+    "collection-added 3 in 0 NEWER",
+    "collection-removed 1",
+    "collection-moved 2 0->3",
+    "collection-added 4 in 0 END",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  move_collection (child, 0);
+  newer = make_collection (store, 0, "NEWER");
+  delete_collection (parent);
+  move_collection (child, newer);
   finish_recorder (&recorded, expected);
 }
 END_TEST
@@ -1753,6 +1837,8 @@ main (int   argc,
     { "coalescing", test_coalesce_across_chunks },
     { "coalescing", test_coalesce_add_then_move_to_newer },
     { "coalescing", test_coalesce_moves_into_newer },
+    { "coalescing", test_coalesce_moves_around_source_removal },
+    { "coalescing", test_coalesce_collection_moves_around_parent_removal },
     { "delivery", test_item_as_at_change },
     { "delivery", test_changes_lost },
     { "recorder", test_recorder_resumes_and_counts },

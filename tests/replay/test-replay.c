@@ -5,8 +5,9 @@
  * and on test-files again under cairn-control, which the sequences stop
  * and kill as well.
  *
- * CI runs the fixed seeds below; CAIRN_TEST_SEED=N runs seed N alone and
- * CAIRN_TEST_REPLAY_OPERATIONS=N makes runs longer. */
+ * CI runs the fixed seeds below; CAIRN_TEST_SEED=N runs seed N alone,
+ * CK_RUN_CASE=NAME one case, and CAIRN_TEST_REPLAY_OPERATIONS=N makes runs
+ * longer. */
 #include <check.h>
 #include <stdlib.h>
 
@@ -106,7 +107,10 @@ replay_started (CairnTestResourceMode    mode,
     {
       /* Check cuts long messages: the whole report goes to the log. */
       g_printerr ("%s\n", error->message);
-      ck_abort_msg ("replay seed %u of %s failed; the report is above", seed, type);
+      /* test-files and test-files-control run the same instance id: the
+       * case, which Check names before this message, tells them apart. */
+      ck_abort_msg ("replay seed %u of %s failed (CAIRN_TEST_SEED=%u with CK_RUN_CASE set to "
+                    "this case runs it alone); the report is above", seed, type, seed);
     }
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One test per sequence of local changes that issue 12 found losing data,
- * on the notes and maildir resources. Each ends as the replay test does:
- * online, replayed, synchronized, then backend and store agree, with no
- * failed change, and the sequence's own outcome holds. */
+ * on the notes and maildir resources, and per sequence the replay test
+ * found on the test kit's test-files resource. Each ends as the replay
+ * test does: online, replayed, synchronized, then backend and store
+ * agree, with no failed change, and the sequence's own outcome holds. */
 #include <check.h>
 #include <string.h>
 
@@ -84,6 +85,24 @@ start_notes (void)
   backend = CAIRN_TEST_BACKEND (cairn_test_directory_backend_new (root, FALSE));
   part = "TEXT";
   start ("notes", NOTES_AGENT_DIR, config);
+}
+
+/* Folders Inbox/ and Work/, empty. */
+static void
+start_files (void)
+{
+  const char *config[] = { "path", root, NULL };
+  const char *folders[] = { "Inbox", "Work" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      g_autofree char *path = g_build_filename (root, folders[i], NULL);
+
+      ck_assert_int_eq (g_mkdir_with_parents (path, 0700), 0);
+    }
+  backend = CAIRN_TEST_BACKEND (cairn_test_directory_backend_new (root, TRUE));
+  part = "DATA";
+  start ("test-files", FILES_AGENT_DIR, config);
 }
 
 static void
@@ -257,13 +276,58 @@ delete (CairnTransaction  *transaction,
   return cairn_transaction_delete_item (transaction, edit->id, error);
 }
 
+typedef struct
+{
+  const char *name;
+  guint64 parent;
+  guint64 id;
+} Folder;
+
+static gboolean
+create_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  Folder *folder = user_data;
+  const char *mime_types[] = { "text/plain", NULL };
+  g_autoptr(CairnCollection) collection =
+    cairn_collection_new (cairn_test_resource_get_id (resource), folder->parent, folder->name);
+
+  cairn_collection_set_content_mime_types (collection, mime_types);
+  if (!cairn_transaction_create_collection (transaction, collection, error))
+    return FALSE;
+  folder->id = cairn_collection_get_id (collection);
+  return TRUE;
+}
+
+static gboolean
+move_folder (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Folder *folder = user_data;
+
+  return cairn_transaction_move_collection (transaction, folder->id, folder->parent, error);
+}
+
+static gboolean
+delete_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  Folder *folder = user_data;
+
+  return cairn_transaction_delete_collection (transaction, folder->id, error);
+}
+
+/* @data is an Edit, or a Folder for the folder changes. */
 static void
 local_write (CairnTransactionFunc  func,
-             Edit                 *edit)
+             gpointer              data)
 {
   GError *error = NULL;
 
-  ck_assert (cairn_store_write_sync (client, func, edit, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, func, data, NULL, NULL, &error));
   assert_no_error (error);
 }
 
@@ -485,6 +549,67 @@ START_TEST (test_seen_then_move)
 }
 END_TEST
 
+/* Seed 2 of the replay test under cairn-control: an item moved out of a
+ * folder, which is then removed, and moved on into a folder created after
+ * the first move. The two moves were delivered as one, after the removal,
+ * which had taken the file with the folder. */
+START_TEST (test_move_out_remove_source_move_on)
+{
+  g_autoptr(GBytes) note = content (1, 1, 500);
+  Edit edit = { "text/plain", 0, note, 0, 0, NULL };
+  Folder source = { "Source", 0, 0 };
+  Folder middle = { "Middle", 0, 0 };
+  Folder newer = { "Newer", 0, 0 };
+
+  start_files ();
+  local_write (create_folder, &source);
+  local_write (create_folder, &middle);
+  edit.collection = source.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  edit.target = middle.id;
+  local_write (move, &edit);
+  local_write (create_folder, &newer);
+  local_write (delete_folder, &source);
+  edit.target = newer.id;
+  local_write (move, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("Newer", note, 1);
+  assert_copies (NULL, note, 1);
+}
+END_TEST
+
+/* The same for a folder moved out of its parent, which is then removed,
+ * and moved on into a folder created after the first move. */
+START_TEST (test_folder_move_out_remove_parent_move_on)
+{
+  g_autoptr(GBytes) note = content (1, 1, 500);
+  Edit edit = { "text/plain", 0, note, 0, 0, NULL };
+  Folder parent = { "Parent", 0, 0 };
+  Folder child = { "Child", 0, 0 };
+  Folder newer = { "Newer", 0, 0 };
+
+  start_files ();
+  local_write (create_folder, &parent);
+  child.parent = parent.id;
+  local_write (create_folder, &child);
+  edit.collection = child.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  child.parent = 0;
+  local_write (move_folder, &child);
+  local_write (create_folder, &newer);
+  local_write (delete_folder, &parent);
+  child.parent = newer.id;
+  local_write (move_folder, &child);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("Newer/Child", note, 1);
+  assert_copies (NULL, note, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -497,6 +622,8 @@ main (void)
     { "notes", test_edit_move_while_stopped },
     { "notes", test_large_note },
     { "maildir", test_seen_then_move },
+    { "test-files", test_move_out_remove_source_move_on },
+    { "test-files", test_folder_move_out_remove_parent_move_on },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("replay-sequences", cases,
