@@ -985,6 +985,14 @@ apply_outcome (gpointer user_data)
       apply_replayed (self, changes, &outcome);
       break;
     case OUTCOME_FAILED:
+      /* A payload file a later change replaced or removed while the
+       * resource read it: delivered again, the change comes with what is
+       * stored then, or not at all. */
+      if (g_error_matches (outcome.error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO))
+        {
+          outcome.error->domain = CAIRN_RESOURCE_ERROR;
+          outcome.error->code = CAIRN_RESOURCE_ERROR_TRANSIENT;
+        }
       if (g_error_matches (outcome.error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT) ||
           g_error_matches (outcome.error, CAIRN_RESOURCE_ERROR,
                            CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS))
@@ -1057,8 +1065,9 @@ cairn_resource_change_replayed (CairnResource *self,
  * @error: why; in %CAIRN_RESOURCE_ERROR
  *
  * Ends the replay of the change being delivered with a failure. With
- * %CAIRN_RESOURCE_ERROR_TRANSIENT the change is delivered again after a
- * backoff, and nothing else runs meanwhile; after the scheduler's
+ * %CAIRN_RESOURCE_ERROR_TRANSIENT, or %CAIRN_STORE_ERROR_IO from reading a
+ * part that a later change replaced meanwhile, the change is delivered
+ * again after a backoff, and nothing else runs meanwhile; after the scheduler's
  * maximum of attempts, or with any other error, the change is kept as a
  * #CairnFailedChange with @error's message and the next change goes on.
  * %CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS also sets the status.
@@ -2143,10 +2152,8 @@ replayed_in_thread (GObject      *source,
       /* What the change needs was removed since: its removal follows. */
       if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
         cairn_resource_change_replayed (self, NULL, NULL);
-      /* A payload file replaced by a later change, or a stop: delivered
-       * again, the change comes with what is stored then. */
-      else if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO) ||
-               g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      /* A stop: delivered again. */
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         cairn_resource_change_failed (self, &(GError) { CAIRN_RESOURCE_ERROR,
                                                         CAIRN_RESOURCE_ERROR_TRANSIENT,
                                                         error->message });

@@ -23,6 +23,7 @@ static GHashTable *backend_notes;
 static gboolean backend_refuses;
 /* Fail the next edit transiently; and what each edit's replay was told. */
 static gboolean backend_busy_once;
+static gboolean part_gone_once;
 static GString *replay_retries;
 /* The collections the resource's collection callbacks were handed. */
 static GString *collections_seen;
@@ -258,6 +259,15 @@ item_changed (CairnObserver      *observer,
                                     &(GError) { CAIRN_RESOURCE_ERROR,
                                                 CAIRN_RESOURCE_ERROR_TRANSIENT,
                                                 (char *) "The backend is busy" });
+      return;
+    }
+  /* As a resource reading a payload file a later edit replaced. */
+  if (part_gone_once)
+    {
+      part_gone_once = FALSE;
+      cairn_resource_change_failed (CAIRN_RESOURCE (observer),
+                                    &(GError) { CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO,
+                                                (char *) "Cannot read the part TEXT" });
       return;
     }
   if (backend_refuses)
@@ -806,6 +816,7 @@ setup (void)
   backend_notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   backend_refuses = FALSE;
   backend_busy_once = FALSE;
+  part_gone_once = FALSE;
   replay_retries = g_string_new (NULL);
   collections_seen = g_string_new (NULL);
   backend_merge_by_gid = FALSE;
@@ -1329,6 +1340,8 @@ START_TEST (test_replay_retry)
 {
   CairnResource *resource = start_resource ();
   g_auto(GStrv) note = NULL;
+  g_autoptr(GPtrArray) failed = NULL;
+  GError *error = NULL;
 
   retry_soon (resource);
   synchronize (resource);
@@ -1340,6 +1353,18 @@ START_TEST (test_replay_retry)
   ck_assert_str_eq (replay_retries->str, "FRF");
   note = backend_get ("b");
   ck_assert_str_eq (note[1], "beta edited");
+
+  /* A part that could not be read is read again, not kept failed. */
+  part_gone_once = TRUE;
+  edit_locally ("work", "a", "alpha edited again");
+  wait_replayed (resource);
+  ck_assert_str_eq (replay_retries->str, "FRFFR");
+  g_strfreev (note);
+  note = backend_get ("a");
+  ck_assert_str_eq (note[1], "alpha edited again");
+  failed = cairn_resource_list_failed_changes (resource, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (failed->len, 0);
   stop_resource (resource);
 }
 END_TEST
