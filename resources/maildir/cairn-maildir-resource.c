@@ -41,8 +41,9 @@ CAIRN_AGENT_MODULE_DEFINE_VERSION;
 /* Batches a folder scan keeps ready ahead of the store. */
 #define SCAN_BATCHES_AHEAD 2
 
-/* How often a folder rename reads its sub-folders again when they change
- * locally while it stores their new remote ids. */
+/* How often a write of our own that records where things moved (a folder
+ * rename's sub-folders, a renamed message) reads them again when they
+ * change locally meanwhile. */
 #define RELOCATION_ATTEMPTS 5
 
 /* The charset of raw 8-bit header text that is not UTF-8 and whose
@@ -1248,7 +1249,8 @@ store_location_write (CairnTransaction  *transaction,
  * the remote revision is cleared instead, so that the next sync reads
  * the message again rather than take the new name for one it has read.
  * The write is made only if the item did not change meanwhile, and tried
- * again if it did. */
+ * again if it did; an item that keeps changing fails the replay with a
+ * transient error, so that it is tried again later rather than lost. */
 static gboolean
 store_location (CairnMaildirResource  *self,
                 guint64                item_id,
@@ -1280,11 +1282,17 @@ store_location (CairnMaildirResource  *self,
       if (cairn_store_write_sync (store, store_location_write, &location, NULL, NULL,
                                   &local_error))
         return TRUE;
-      if (attempt > 0 || !g_error_matches (local_error, CAIRN_STORE_ERROR,
-                                           CAIRN_STORE_ERROR_CONFLICT))
+      if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           break;
+        }
+      if (attempt == RELOCATION_ATTEMPTS - 1)
+        {
+          g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                       "Item %" G_GUINT64_FORMAT " kept changing: %s", item_id,
+                       local_error->message);
+          return FALSE;
         }
     }
   /* Gone from the store: its removal follows. */
