@@ -55,4 +55,5 @@ class PrivateSession:
     def __exit__(self, *exception):
         self.bus.send_signal(signal.SIGTERM)
         self.bus.wait()
+        self.bus.stdout.close()
         shutil.rmtree(self.folder)
