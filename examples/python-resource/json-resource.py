@@ -231,8 +231,8 @@ def fail(status, message):
 
 
 def main():
-    """What cairn-agent-host does for a module, with its exit statuses:
-    2 and 3 tell cairn-control that no restart can help."""
+    """What cairn-agent-host does for a module, with its exit statuses
+    (2: unknown instance, 3: unknown type, 8: store or bus failure)."""
     parser = argparse.ArgumentParser()
     parser.add_argument('--instance', required=True)
     parser.add_argument('--store', required=True)
