@@ -80,9 +80,12 @@ class JsonResource(Cairn.Resource):
         try:
             with open(self.path, encoding='utf-8') as file:
                 return json.load(file)
+        except FileNotFoundError:
+            # Perhaps on a disk not mounted yet: try again later, as the
+            # notes resource does for its folder.
+            raise resource_error(Cairn.ResourceError.TRANSIENT,
+                                 '{}: no such file'.format(self.path))
         except OSError as error:
-            # A missing file may be an unmounted disk: a transient error
-            # keeps the store's collections instead of removing them.
             raise resource_error(Cairn.resource_error_from_errno(error.errno),
                                  '{}: {}'.format(self.path, error.strerror))
         except ValueError as error:
