@@ -253,6 +253,15 @@ cairn_resource_error_from_errno (int err_no)
  */
 
 /**
+ * CairnResourceClass::retrieve_items_finish:
+ * @self: a #CairnResource
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: %TRUE if the listing completed
+ */
+
+/**
  * CairnResourceClass::retrieve_item_finish:
  * @self: a #CairnResource
  * @result: the result passed to the callback
@@ -2473,7 +2482,7 @@ real_retrieve_item_finish (CairnResource  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* cairn_resource_retrieve_items_async() refuses at once when this fails. */
+/* cairn_resource_fetch_parts_async() refuses at once when this fails. */
 static gboolean
 can_retrieve_item (CairnResourceClass *klass)
 {
@@ -2708,8 +2717,8 @@ handle_retrieve_items (CairnResource1        *skeleton,
                                              CAIRN_RESOURCE_ERROR_INVALID, "No items given");
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  cairn_resource_retrieve_items_async (self, item_ids, n_ids, parts, NULL, complete_invocation,
-                                       g_object_ref (invocation));
+  cairn_resource_fetch_parts_async (self, item_ids, n_ids, parts, NULL, complete_invocation,
+                                    g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -3281,7 +3290,7 @@ cairn_resource_synchronize_collection_tree_finish (CairnResource  *self,
 }
 
 /**
- * cairn_resource_retrieve_items_async:
+ * cairn_resource_fetch_parts_async:
  * @self: a #CairnResource
  * @item_ids: (array length=n_items): items of the resource's collections
  * @n_items: the number of items
@@ -3294,18 +3303,21 @@ cairn_resource_synchronize_collection_tree_finish (CairnResource  *self,
  *
  * Reads parts the store lacks from the backend and stores them, before
  * any sync: a client is waiting. Requests that a running one covers join
- * it.
+ * it. This is what `org.cairn.Resource1.RetrieveItems` runs; its name
+ * differs from the `retrieve_items` virtual methods, which list a
+ * collection, because GObject introspection pairs a method with the
+ * virtual method of the same name and would take it for their invoker.
  *
  * Since: 0.1
  */
 void
-cairn_resource_retrieve_items_async (CairnResource       *self,
-                                     const guint64       *item_ids,
-                                     gsize                n_items,
-                                     const char * const  *parts,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
+cairn_resource_fetch_parts_async (CairnResource       *self,
+                                  const guint64       *item_ids,
+                                  gsize                n_items,
+                                  const char * const  *parts,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
 {
   static const char * const no_parts[] = { NULL };
 
@@ -3314,7 +3326,7 @@ cairn_resource_retrieve_items_async (CairnResource       *self,
 
   if (!can_retrieve_item (CAIRN_RESOURCE_GET_CLASS (self)))
     {
-      g_task_report_new_error (self, callback, user_data, cairn_resource_retrieve_items_async,
+      g_task_report_new_error (self, callback, user_data, cairn_resource_fetch_parts_async,
                                CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
                                "Resource %s cannot retrieve single items", get_id (self));
       return;
@@ -3322,18 +3334,18 @@ cairn_resource_retrieve_items_async (CairnResource       *self,
   for (gsize i = 0; i < n_items; i++)
     if (item_ids[i] == 0 || item_ids[i] > G_MAXINT64)
       {
-        fail_request (self, cairn_resource_retrieve_items_async, callback, user_data,
+        fail_request (self, cairn_resource_fetch_parts_async, callback, user_data,
                       "No such item");
         return;
       }
   request (self,
            cairn_scheduler_task_new_fetch_parts ((const gint64 *) item_ids, n_items,
                                                  parts != NULL ? parts : no_parts),
-           cairn_resource_retrieve_items_async, cancellable, callback, user_data);
+           cairn_resource_fetch_parts_async, cancellable, callback, user_data);
 }
 
 /**
- * cairn_resource_retrieve_items_finish:
+ * cairn_resource_fetch_parts_finish:
  * @self: a #CairnResource
  * @result: the result
  * @error: return location for an error
@@ -3343,11 +3355,11 @@ cairn_resource_retrieve_items_async (CairnResource       *self,
  * Since: 0.1
  */
 gboolean
-cairn_resource_retrieve_items_finish (CairnResource  *self,
-                                      GAsyncResult   *result,
-                                      GError        **error)
+cairn_resource_fetch_parts_finish (CairnResource  *self,
+                                   GAsyncResult   *result,
+                                   GError        **error)
 {
-  return request_finish (self, result, cairn_resource_retrieve_items_async, error);
+  return request_finish (self, result, cairn_resource_fetch_parts_async, error);
 }
 
 /**

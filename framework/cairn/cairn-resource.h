@@ -293,7 +293,7 @@ gboolean             cairn_resource_synchronize_collection_tree_finish
                                                               GAsyncResult         *result,
                                                               GError              **error);
 CAIRN_AVAILABLE_IN_ALL
-void                 cairn_resource_retrieve_items_async     (CairnResource        *self,
+void                 cairn_resource_fetch_parts_async        (CairnResource        *self,
                                                               const guint64        *item_ids,
                                                               gsize                 n_items,
                                                               const char * const   *parts,
@@ -301,7 +301,7 @@ void                 cairn_resource_retrieve_items_async     (CairnResource     
                                                               GAsyncReadyCallback   callback,
                                                               gpointer              user_data);
 CAIRN_AVAILABLE_IN_ALL
-gboolean             cairn_resource_retrieve_items_finish    (CairnResource        *self,
+gboolean             cairn_resource_fetch_parts_finish       (CairnResource        *self,
                                                               GAsyncResult         *result,
                                                               GError              **error);
 

@@ -1235,7 +1235,7 @@ retrieved (GObject      *source,
 {
   Wait *wait = user_data;
 
-  cairn_resource_retrieve_items_finish (CAIRN_RESOURCE (source), result, &wait->error);
+  cairn_resource_fetch_parts_finish (CAIRN_RESOURCE (source), result, &wait->error);
   wait->done = TRUE;
 }
 
@@ -1252,8 +1252,8 @@ START_TEST (test_retrieve_items_not_supported)
   a = find_item ("work", "a");
   id = cairn_item_get_id (a);
   klass->retrieve_item = NULL;
-  cairn_resource_retrieve_items_async (resource, &id, 1, (const char *[]) { "TEXT", NULL }, NULL,
-                                       retrieved, &wait);
+  cairn_resource_fetch_parts_async (resource, &id, 1, (const char *[]) { "TEXT", NULL }, NULL,
+                                    retrieved, &wait);
   while (!wait.done)
     g_main_context_iteration (NULL, TRUE);
   ck_assert_msg (g_error_matches (wait.error, CAIRN_RESOURCE_ERROR,
@@ -1571,8 +1571,8 @@ START_TEST (test_thread_sync)
 
   stored = find_item ("work", "a");
   id = cairn_item_get_id (stored);
-  cairn_resource_retrieve_items_async (resource, &id, 1, (const char *[]) { "TEXT", NULL }, NULL,
-                                       retrieved, &wait);
+  cairn_resource_fetch_parts_async (resource, &id, 1, (const char *[]) { "TEXT", NULL }, NULL,
+                                    retrieved, &wait);
   while (!wait.done)
     g_main_context_iteration (NULL, TRUE);
   assert_no_error (wait.error);
