@@ -87,7 +87,11 @@ def run(port, seconds, seed):
 def dump(port):
     imap = login(port)
     for box in sorted(mailboxes(imap)):
-        imap.select('"%s"' % box, readonly=True)
+        exists = int(imap.select('"%s"' % box, readonly=True)[1][0])
+        # Dovecot refuses a FETCH of 1:* in an empty mailbox.
+        if exists == 0:
+            imap.close()
+            continue
         data = imap.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")[1]
         for item in data:
             if not isinstance(item, tuple):
