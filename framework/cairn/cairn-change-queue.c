@@ -423,9 +423,9 @@ _cairn_coalesce_changes (GPtrArray *changes)
 /* Planning chunks
  *
  * Coalescing looks at other entities in one place only: whether a move's
- * destination is created after the moved entity's first change
- * (created_after()). That creation lies within the moved entity's own
- * changes, so a chunk that holds every change of each of its entities
+ * destination is created after an earlier pending change of the moved
+ * entity (created_after()). That creation lies within the moved entity's
+ * own changes, so a chunk that holds every change of each of its entities
  * holds it, with all the destination's changes. Chunks that share no
  * entity therefore coalesce alone as they do in one range.
  *
