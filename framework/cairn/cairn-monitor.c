@@ -118,6 +118,7 @@ typedef struct
   GDBusConnection *bus;
   guint subscription;
   GFileMonitor *wal_monitor;
+  GSource *wal_recheck;
 
   Scope *scope;
   CairnFetchScope *fetch_scope;
@@ -244,6 +245,9 @@ cairn_monitor_dispose (GObject *object)
       g_file_monitor_cancel (priv->wal_monitor);
     }
   g_clear_object (&priv->wal_monitor);
+  if (priv->wal_recheck != NULL)
+    g_source_destroy (priv->wal_recheck);
+  g_clear_pointer (&priv->wal_recheck, g_source_unref);
   if (priv->dispatch_source != NULL)
     g_source_destroy (priv->dispatch_source);
   g_clear_pointer (&priv->dispatch_source, g_source_unref);
@@ -2001,7 +2005,23 @@ on_bus_committed (GDBusConnection *connection,
 
 /* A commit changes the write-ahead log. Its watch wakes the monitor for
  * writers that are not on this session bus (another session, a sandbox,
- * a tool without D-Bus), which send no Committed signal it hears. */
+ * a tool without D-Bus), which send no Committed signal it hears. The
+ * log changes before the commit is visible, and rate-limited events of
+ * the watch come together: a read a little later sees a commit that the
+ * read at the event did not. */
+#define WAL_RECHECK_MS 150
+
+static gboolean
+recheck_wal (gpointer user_data)
+{
+  CairnMonitor *self = user_data;
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_clear_pointer (&priv->wal_recheck, g_source_unref);
+  read_changes (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_wal_changed (GFileMonitor      *monitor,
                 GFile             *file,
@@ -2009,8 +2029,15 @@ on_wal_changed (GFileMonitor      *monitor,
                 GFileMonitorEvent  event,
                 CairnMonitor      *self)
 {
-  if (event == G_FILE_MONITOR_EVENT_CHANGED || event == G_FILE_MONITOR_EVENT_CREATED)
-    read_changes (self);
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  read_changes (self);
+  if (priv->wal_recheck != NULL)
+    return;
+  priv->wal_recheck = g_timeout_source_new (WAL_RECHECK_MS);
+  g_source_set_callback (priv->wal_recheck, recheck_wal, self, NULL);
+  g_source_set_static_name (priv->wal_recheck, "[cairn] monitor log recheck");
+  g_source_attach (priv->wal_recheck, priv->context);
 }
 
 static void
@@ -2028,8 +2055,8 @@ watch_wal (CairnMonitor *self)
                  "commit: cannot watch %s: %s", path, error->message);
       return;
     }
-  /* Within 0.1 s of a commit, at most ten wakes a second. */
-  g_file_monitor_set_rate_limit (priv->wal_monitor, 100);
+  /* Every change as it comes: a rate-limited change can come late. */
+  g_file_monitor_set_rate_limit (priv->wal_monitor, 0);
   g_signal_connect (priv->wal_monitor, "changed", G_CALLBACK (on_wal_changed), self);
 }
 
