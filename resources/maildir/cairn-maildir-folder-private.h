@@ -52,7 +52,6 @@ gboolean    cairn_maildir_folder_foreach_message  (int                      fold
                                                    gpointer                 user_data,
                                                    GPtrArray               *skipped,
                                                    GError                 **error);
-guint64     cairn_maildir_folder_count_messages   (int                  folder_fd);
 gboolean    cairn_maildir_folder_list_messages    (int                  folder_fd,
                                                    const char          *maildir,
                                                    GHashTable          *names,

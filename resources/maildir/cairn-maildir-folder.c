@@ -577,28 +577,6 @@ cairn_maildir_folder_foreach_message (int                       folder_fd,
          foreach_in_directory (folder_fd, maildir, "cur", func, user_data, skipped, error);
 }
 
-/* How many entries new/ and cur/ of @folder_fd hold, read without looking
- * at them: what a sync of the folder is about to meet, for its progress. */
-guint64
-cairn_maildir_folder_count_messages (int folder_fd)
-{
-  const char *subdirectories[] = { "new", "cur" };
-  guint64 count = 0;
-
-  for (guint i = 0; i < G_N_ELEMENTS (subdirectories); i++)
-    {
-      DIR *dir = cairn_maildir_opendirat (folder_fd, subdirectories[i]);
-      struct dirent *entry;
-
-      if (dir == NULL)
-        continue;
-      while ((entry = readdir (dir)) != NULL)
-        count += entry->d_name[0] != '.';
-      closedir (dir);
-    }
-  return count;
-}
-
 /* Whether @a is the file to keep of two with the same unique name: the
  * one in cur/, else the first in byte order, so that every sync picks the
  * same one. */

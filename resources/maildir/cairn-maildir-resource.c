@@ -665,8 +665,6 @@ scan_folder_thread (GTask        *task,
   const char *uid;
 
   cairn_maildir_keywords_load (&scan->keywords, scan->folder_fd);
-  cairn_item_sync_set_expected_items (scan->sync,
-                                      cairn_maildir_folder_count_messages (scan->folder_fd));
   scan->items = g_ptr_array_new_with_free_func (g_object_unref);
   scan->removed = g_ptr_array_new_with_free_func (g_free);
   /* A name can be missed while another program renames it during the
