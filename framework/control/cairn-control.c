@@ -329,7 +329,8 @@ typedef struct
 static void
 check_free (Check *check)
 {
-  g_unlink (check->path);
+  if (check->path != NULL)
+    g_unlink (check->path);
   g_free (check->path);
   g_clear_object (&check->process);
   g_free (check);
