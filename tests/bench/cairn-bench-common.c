@@ -19,3 +19,19 @@ cairn_bench_peak_rss_mb (void)
 
   return g_ascii_strtod (line + strlen ("VmHWM:"), NULL) / 1024.0;
 }
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+double
+cairn_bench_median (GArray *values)
+{
+  g_array_sort (values, compare_doubles);
+  return g_array_index (values, double, values->len / 2);
+}

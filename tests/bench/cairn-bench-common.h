@@ -6,3 +6,6 @@
 /* What every benchmark reports besides its timings. */
 
 double cairn_bench_peak_rss_mb (void);
+
+/* The median of @values (doubles), which it sorts. */
+double cairn_bench_median (GArray *values);

@@ -22,6 +22,8 @@
 
 #include <gio/gio.h>
 
+#include "cairn-bench-common.h"
+
 #define INSTANCES 5
 
 static char *tmpdir;
@@ -113,22 +115,6 @@ wait_names (GDBusConnection    *bus,
     g_bus_unwatch_name (g_array_index (watches, guint, i));
   g_source_remove (timeout);
   g_main_loop_unref (count.loop);
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-static double
-median (GArray *values)
-{
-  g_array_sort (values, compare_doubles);
-  return g_array_index (values, double, values->len / 2);
 }
 
 static double
@@ -235,9 +221,9 @@ main (int   argc,
 
   g_print ("instances: %u\n", INSTANCES);
   g_print ("runs: %u\n", runs);
-  g_print ("start_to_ready_ms: %.1f\n", median (ready));
-  g_print ("start_to_agents_running_ms: %.1f\n", median (running));
-  g_print ("spawn_limit_ms: %.2f\n", median (limits));
+  g_print ("start_to_ready_ms: %.1f\n", cairn_bench_median (ready));
+  g_print ("start_to_agents_running_ms: %.1f\n", cairn_bench_median (running));
+  g_print ("spawn_limit_ms: %.2f\n", cairn_bench_median (limits));
   g_print ("control_rss_mb: %.1f\n", control_rss);
   g_print ("agent_host_rss_mb: %.1f\n", agent_rss);
 
