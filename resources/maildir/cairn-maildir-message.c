@@ -734,18 +734,37 @@ needs_decoding (const char *value)
   return strstr (value, "=?") != NULL || has_8bit (value);
 }
 
+/* The charset the Content-Type field declares, if any. */
+static char *
+declared_charset (GString *content_type)
+{
+  g_autoptr(GMimeContentType) type = NULL;
+  const char *charset;
+
+  if (content_type == NULL)
+    return NULL;
+  type = g_mime_content_type_parse (NULL, content_type->str);
+  charset = type ? g_mime_content_type_get_parameter (type, "charset") : NULL;
+  return charset ? g_strdup (charset) : NULL;
+}
+
 /* Raw 8-bit text as UTF-8: as it is when it is valid UTF-8, else in the
- * charset the message declares, else in the fallback charset; what none
- * of them can convert keeps its valid parts. */
+ * charset that @content_type declares, else in the fallback charset; what
+ * none of them can convert keeps its valid parts. The Content-Type field
+ * is parsed only then, as most mail never needs it. */
 static char *
 raw_to_utf8 (const char *value,
-             const char *charset,
+             GString    *content_type,
              const char *fallback_charset)
 {
-  const char *charsets[] = { charset, fallback_charset };
+  g_autofree char *charset = NULL;
+  const char *charsets[2];
 
   if (g_utf8_validate (value, -1, NULL))
     return g_strdup (value);
+  charset = declared_charset (content_type);
+  charsets[0] = charset;
+  charsets[1] = fallback_charset;
   for (guint i = 0; i < G_N_ELEMENTS (charsets); i++)
     {
       char *converted;
@@ -763,7 +782,7 @@ raw_to_utf8 (const char *value,
 static char *
 decode_value (Field       field,
               const char *value,
-              const char *charset,
+              GString    *content_type,
               const char *fallback_charset)
 {
   g_autoptr(InternetAddressList) addresses = NULL;
@@ -772,7 +791,7 @@ decode_value (Field       field,
 
   if (!needs_decoding (value))
     return g_strdup (value);
-  utf8 = raw_to_utf8 (value, charset, fallback_charset);
+  utf8 = raw_to_utf8 (value, content_type, fallback_charset);
   if (is_address_field (field))
     {
       addresses = internet_address_list_parse (NULL, utf8);
@@ -784,20 +803,6 @@ decode_value (Field       field,
   return g_utf8_make_valid (decoded ? decoded : utf8, -1);
 }
 
-/* The charset the Content-Type field declares, if any. */
-static char *
-declared_charset (GString *content_type)
-{
-  g_autoptr(GMimeContentType) type = NULL;
-  const char *charset;
-
-  if (content_type == NULL)
-    return NULL;
-  type = g_mime_content_type_parse (NULL, content_type->str);
-  charset = type ? g_mime_content_type_get_parameter (type, "charset") : NULL;
-  return charset ? g_strdup (charset) : NULL;
-}
-
 /* The envelope part: one line "Name: value" per field present, values
  * made single-line so that the part stays unambiguous. */
 static char *
@@ -805,7 +810,6 @@ build_envelope (GString    *fields[N_FIELDS],
                 const char *fallback_charset)
 {
   GString *envelope = g_string_new (NULL);
-  g_autofree char *charset = declared_charset (fields[FIELD_CONTENT_TYPE]);
 
   for (Field field = 0; field < N_ENVELOPE_FIELDS; field++)
     {
@@ -814,7 +818,8 @@ build_envelope (GString    *fields[N_FIELDS],
 
       if (fields[field] == NULL)
         continue;
-      value = decode_value (field, g_strstrip (fields[field]->str), charset, fallback_charset);
+      value = decode_value (field, g_strstrip (fields[field]->str), fields[FIELD_CONTENT_TYPE],
+                            fallback_charset);
       if (*value == '\0')
         continue;
       g_string_append_printf (envelope, "%s: ", field_names[field]);
