@@ -3140,6 +3140,8 @@ cairn_resource_lookup_password_async (CairnResource       *self,
  * @result: the result
  * @error: return location for an error
  *
+ * Finishes cairn_resource_lookup_password_async().
+ *
  * Returns: (transfer full): the password; wipe it and free it with
  *   g_free() once used
  *
@@ -3159,6 +3161,9 @@ cairn_resource_lookup_password_finish (CairnResource  *self,
  * cairn_resource_get_conflict_policy:
  * @self: a #CairnResource
  *
+ * Gets how the resource settles a conflict between a local change and the
+ * backend.
+ *
  * Returns: how conflicts are settled
  *
  * Since: 0.1
@@ -3177,6 +3182,9 @@ cairn_resource_get_conflict_policy (CairnResource *self)
  * cairn_resource_set_conflict_policy:
  * @self: a #CairnResource
  * @policy: how to settle conflicts
+ *
+ * Sets how the resource settles a conflict between a local change and the
+ * backend.
  *
  * Since: 0.1
  */
@@ -3236,6 +3244,8 @@ cairn_resource_synchronize_async (CairnResource       *self,
  * @result: the result
  * @error: return location for an error
  *
+ * Finishes cairn_resource_synchronize_async().
+ *
  * Returns: %TRUE if the sync completed
  *
  * Since: 0.1
@@ -3276,6 +3286,8 @@ cairn_resource_synchronize_collection_tree_async (CairnResource       *self,
  * @self: a #CairnResource
  * @result: the result
  * @error: return location for an error
+ *
+ * Finishes cairn_resource_synchronize_collection_tree_async().
  *
  * Returns: %TRUE if the sync completed
  *
@@ -3349,6 +3361,8 @@ cairn_resource_fetch_parts_async (CairnResource       *self,
  * @self: a #CairnResource
  * @result: the result
  * @error: return location for an error
+ *
+ * Finishes cairn_resource_fetch_parts_async().
  *
  * Returns: %TRUE once the parts are stored
  *
@@ -3770,6 +3784,8 @@ cairn_resource_list_failed_collections (CairnResource *self)
  * @self: a #CairnResource
  * @collection_id: a collection of the resource, or 0 for the collection
  *   tree
+ *
+ * Gets why the last sync of a collection failed, if it did.
  *
  * Returns: (transfer full) (nullable): why the last sync of the
  *   collection failed, or %NULL if it did not fail
