@@ -634,6 +634,65 @@ cairn_agent_set_property (GObject      *object,
     }
 }
 
+/**
+ * CairnAgentClass::setup:
+ * @self: a #CairnAgent
+ * @error: return location for an error
+ *
+ * Called once, at the end of initialisation, after the configuration is
+ * loaded and the change recorder created; the recorder's scope can still
+ * be set.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set makes initialisation
+ *   fail
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnAgentClass::quit_requested:
+ * @self: a #CairnAgent
+ *
+ * Class handler of #CairnAgent::quit-requested.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnAgentClass::dbus_register:
+ * @self: a #CairnAgent
+ * @connection: the bus connection the agent is exported on
+ * @object_path: the agent's object path
+ * @error: return location for an error
+ *
+ * Exports the subclass's own D-Bus interfaces at @object_path, beside
+ * `org.cairn.Agent1`; called by cairn_agent_export(). Named as
+ * #GApplicationClass's, not `export`, which C++ reserves.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnAgentClass::dbus_unregister:
+ * @self: a #CairnAgent
+ *
+ * Withdraws the interfaces #CairnAgentClass.dbus_register exported;
+ * called by cairn_agent_stop().
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnAgentClass::reconfigured:
+ * @self: a #CairnAgent
+ *
+ * Class handler of #CairnAgent::reconfigured.
+ *
+ * Since: 0.1
+ */
+
 static void
 cairn_agent_class_init (CairnAgentClass *klass)
 {
