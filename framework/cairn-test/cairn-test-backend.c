@@ -30,6 +30,8 @@ cairn_test_backend_default_init (CairnTestBackendInterface *iface)
  * @self: a #CairnTestBackend
  * @error: return location for an error
  *
+ * Reads everything the backend holds into a snapshot.
+ *
  * Returns: (transfer full): what the backend holds, or %NULL with @error
  *   set
  *
@@ -73,6 +75,8 @@ cairn_test_backend_add_item (CairnTestBackend  *self,
 /**
  * cairn_test_backend_can_edit:
  * @self: a #CairnTestBackend
+ *
+ * Checks whether the backend's items can be edited in place.
  *
  * Returns: whether items of this backend can be edited in place
  *
@@ -378,6 +382,8 @@ cairn_test_directory_backend_iface_init (CairnTestBackendInterface *iface)
  * cairn_test_directory_backend_new:
  * @root: the folder holding the folders
  * @flags_header: whether each file starts with a `Flags:` line
+ *
+ * Creates a backend that keeps items as files in folders below @root.
  *
  * Returns: (transfer full): a backend over @root
  *

@@ -135,6 +135,8 @@ cairn_test_control_new (CairnTestEnvironment  *environment,
  * cairn_test_control_get_environment:
  * @self: a #CairnTestControl
  *
+ * Gets the test environment the control service runs in.
+ *
  * Returns: (transfer none): the environment it runs in
  *
  * Since: 0.1
@@ -163,6 +165,8 @@ reap_if_exited (CairnTestControl *self)
 /**
  * cairn_test_control_is_running:
  * @self: a #CairnTestControl
+ *
+ * Checks whether the control service's process runs.
  *
  * Returns: whether the service's process runs
  *

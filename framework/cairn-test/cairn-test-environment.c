@@ -467,6 +467,8 @@ cairn_test_environment_new (CairnTestEnvironmentFlags   flags,
  * cairn_test_environment_get_path:
  * @self: a #CairnTestEnvironment
  *
+ * Gets the environment's temporary folder.
+ *
  * Returns: (type filename): the temporary folder
  *
  * Since: 0.1
@@ -482,6 +484,8 @@ cairn_test_environment_get_path (CairnTestEnvironment *self)
 /**
  * cairn_test_environment_get_store_path:
  * @self: a #CairnTestEnvironment
+ *
+ * Gets the store file the environment's programs use by default.
  *
  * Returns: (type filename): the store file the environment's programs use
  *   by default, `$XDG_DATA_HOME/cairn/store.db`; its folder exists, the
@@ -500,6 +504,8 @@ cairn_test_environment_get_store_path (CairnTestEnvironment *self)
 /**
  * cairn_test_environment_get_bus_address:
  * @self: a #CairnTestEnvironment
+ *
+ * Gets the address of the environment's private session bus.
  *
  * Returns: the address of the private session bus
  *

@@ -179,6 +179,8 @@ cairn_test_maildir_init (CairnTestMaildir *self)
  *   when the first folder is
  * @layout: how to lay folders out
  *
+ * Creates a writer of maildirs below @root.
+ *
  * Returns: (transfer full): a writer of maildirs below @root
  *
  * Since: 0.1
@@ -196,6 +198,8 @@ cairn_test_maildir_new (const char             *root,
  * cairn_test_maildir_get_root:
  * @self: a #CairnTestMaildir
  *
+ * Gets the folder holding the whole tree.
+ *
  * Returns: (type filename): #CairnTestMaildir:root
  *
  * Since: 0.1
@@ -211,6 +215,8 @@ cairn_test_maildir_get_root (CairnTestMaildir *self)
 /**
  * cairn_test_maildir_get_layout:
  * @self: a #CairnTestMaildir
+ *
+ * Gets how folders are laid out on disk.
  *
  * Returns: #CairnTestMaildir:layout
  *

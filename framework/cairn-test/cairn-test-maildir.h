@@ -16,13 +16,16 @@ G_BEGIN_DECLS
  * @CAIRN_TEST_MAILDIR_LAYOUT_FS: one directory per folder: `A/B` is the
  *   maildir `ROOT/A/B`, and INBOX the root itself
  *
- * How a #CairnTestMaildir lays its folders out on disk.
+ * How a #CairnTestMaildir lays its folders out on disk. The value nicks are
+ * `maildirpp` and `fs`: introspection names members after their nicks,
+ * which must be identifiers, so the first is not the maildir resource's
+ * `maildir++`.
  *
  * Since: 0.1
  */
 typedef enum
 {
-  CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP, /*< nick=maildir++ >*/
+  CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP, /*< nick=maildirpp >*/
   CAIRN_TEST_MAILDIR_LAYOUT_FS,        /*< nick=fs >*/
 } CairnTestMaildirLayout;
 

@@ -181,6 +181,8 @@ cairn_test_replay_init (CairnTestReplay *self)
  * @part: the part that holds an item's content (`TEXT`, `RFC822`)
  * @features: what the resource replays
  *
+ * Creates a model-based replay test of a running resource and its backend.
+ *
  * Returns: (transfer full): a replay test
  *
  * Since: 0.1

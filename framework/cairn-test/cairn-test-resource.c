@@ -493,6 +493,8 @@ cairn_test_resource_start (CairnTestResource      *self,
  * cairn_test_resource_get_id:
  * @self: a #CairnTestResource
  *
+ * Gets the resource's instance id.
+ *
  * Returns: the instance id
  *
  * Since: 0.1
@@ -508,6 +510,8 @@ cairn_test_resource_get_id (CairnTestResource *self)
 /**
  * cairn_test_resource_get_mode:
  * @self: a #CairnTestResource
+ *
+ * Gets where the resource runs, as it was last started.
  *
  * Returns: where the resource runs, as last started
  *
@@ -525,6 +529,8 @@ cairn_test_resource_get_mode (CairnTestResource *self)
  * cairn_test_resource_get_control:
  * @self: a #CairnTestResource
  *
+ * Gets the control service the resource runs under, if any.
+ *
  * Returns: (transfer none) (nullable): the control service it runs
  *   under, or %NULL
  *
@@ -541,6 +547,8 @@ cairn_test_resource_get_control (CairnTestResource *self)
 /**
  * cairn_test_resource_get_resource:
  * @self: a #CairnTestResource
+ *
+ * Gets the resource object when it runs in the test's process.
  *
  * Returns: (transfer none) (nullable): the resource when it runs in
  *   process, else %NULL

@@ -79,6 +79,8 @@ cairn_test_snapshot_init (CairnTestSnapshot *self)
 /**
  * cairn_test_snapshot_new:
  *
+ * Creates an empty snapshot.
+ *
  * Returns: (transfer full): an empty snapshot
  *
  * Since: 0.1
@@ -152,6 +154,8 @@ cairn_test_snapshot_add_item (CairnTestSnapshot *self,
  * cairn_test_snapshot_get_n_items:
  * @self: a #CairnTestSnapshot
  *
+ * Gets how many items were added to the snapshot.
+ *
  * Returns: how many items were added
  *
  * Since: 0.1
@@ -168,6 +172,8 @@ cairn_test_snapshot_get_n_items (CairnTestSnapshot *self)
  * cairn_test_snapshot_has_folder:
  * @self: a #CairnTestSnapshot
  * @folder: a folder path
+ *
+ * Checks whether @folder was added to the snapshot.
  *
  * Returns: whether @folder was added
  *
@@ -187,6 +193,8 @@ cairn_test_snapshot_has_folder (CairnTestSnapshot *self,
  * @self: a #CairnTestSnapshot
  * @folder: (nullable): a folder path, or %NULL for any folder
  * @content: an item's content
+ *
+ * Counts the items with @content in a folder.
  *
  * Returns: how many items with @content are in @folder
  *

@@ -50,6 +50,15 @@ struct _CairnAgentType
 
 G_DEFINE_FINAL_TYPE (CairnAgentType, cairn_agent_type, G_TYPE_OBJECT)
 
+/**
+ * cairn_agent_error_quark:
+ *
+ * Gets the error domain of agents and agent types.
+ *
+ * Returns: the #GQuark of %CAIRN_AGENT_ERROR, whose codes are #CairnAgentError
+ *
+ * Since: 0.1
+ */
 G_DEFINE_QUARK (cairn-agent-error-quark, cairn_agent_error)
 
 static const struct
@@ -403,6 +412,8 @@ cairn_agent_type_get_all (void)
  * cairn_agent_type_get_id:
  * @self: a #CairnAgentType
  *
+ * Gets the type's id.
+ *
  * Returns: the type's id, its file name without `.agent`
  *
  * Since: 0.1
@@ -419,6 +430,8 @@ cairn_agent_type_get_id (CairnAgentType *self)
  * cairn_agent_type_get_path:
  * @self: a #CairnAgentType
  *
+ * Gets the file the type was read from.
+ *
  * Returns: (type filename): the file the type was read from
  *
  * Since: 0.1
@@ -434,6 +447,8 @@ cairn_agent_type_get_path (CairnAgentType *self)
 /**
  * cairn_agent_type_get_name:
  * @self: a #CairnAgentType
+ *
+ * Gets the type's display name, its `Name`.
  *
  * Returns: the `Name`, translated for the current locale if the file has
  *   a translation
@@ -452,6 +467,8 @@ cairn_agent_type_get_name (CairnAgentType *self)
  * cairn_agent_type_get_description:
  * @self: a #CairnAgentType
  *
+ * Gets the type's `Description`.
+ *
  * Returns: (nullable): the `Description`
  *
  * Since: 0.1
@@ -467,6 +484,8 @@ cairn_agent_type_get_description (CairnAgentType *self)
 /**
  * cairn_agent_type_get_module:
  * @self: a #CairnAgentType
+ *
+ * Gets the `Module` of a type run from a plugin module, as the file writes it.
  *
  * Returns: (nullable): the `Module` as written in the file, %NULL for an
  *   `Exec` type
@@ -515,6 +534,8 @@ cairn_agent_type_get_module_path (CairnAgentType *self)
  * cairn_agent_type_get_exec:
  * @self: a #CairnAgentType
  *
+ * Gets the `Exec` command line of a type run as its own program.
+ *
  * Returns: (nullable): the `Exec` command line, %NULL for a `Module` type
  *
  * Since: 0.1
@@ -530,6 +551,8 @@ cairn_agent_type_get_exec (CairnAgentType *self)
 /**
  * cairn_agent_type_get_mime_types:
  * @self: a #CairnAgentType
+ *
+ * Gets the MIME types the type handles, its `MimeTypes`.
  *
  * Returns: (transfer none) (array zero-terminated=1): the `MimeTypes`,
  *   possibly empty
@@ -547,6 +570,8 @@ cairn_agent_type_get_mime_types (CairnAgentType *self)
 /**
  * cairn_agent_type_get_capabilities:
  * @self: a #CairnAgentType
+ *
+ * Gets the capabilities the `.agent` file lists in `Capabilities`.
  *
  * Returns: the `Capabilities`
  *

@@ -108,6 +108,8 @@ static guint signals[N_SIGNALS];
  * cairn_agent_build_config_path:
  * @id: an agent instance id
  *
+ * Builds the path of an agent instance's configuration key file.
+ *
  * Returns: (transfer full) (type filename): the instance's configuration
  *   file, `$XDG_CONFIG_HOME/cairn/ID.conf`
  *
@@ -632,6 +634,65 @@ cairn_agent_set_property (GObject      *object,
     }
 }
 
+/**
+ * CairnAgentClass::setup:
+ * @self: a #CairnAgent
+ * @error: return location for an error
+ *
+ * Called once, at the end of initialisation, after the configuration is
+ * loaded and the change recorder created; the recorder's scope can still
+ * be set.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set makes initialisation
+ *   fail
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnAgentClass::quit_requested:
+ * @self: a #CairnAgent
+ *
+ * Class handler of #CairnAgent::quit-requested.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnAgentClass::dbus_register:
+ * @self: a #CairnAgent
+ * @connection: the bus connection the agent is exported on
+ * @object_path: the agent's object path
+ * @error: return location for an error
+ *
+ * Exports the subclass's own D-Bus interfaces at @object_path, beside
+ * `org.cairn.Agent1`; called by cairn_agent_export(). Named as
+ * #GApplicationClass's, not `export`, which C++ reserves.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnAgentClass::dbus_unregister:
+ * @self: a #CairnAgent
+ *
+ * Withdraws the interfaces #CairnAgentClass.dbus_register exported;
+ * called by cairn_agent_stop().
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnAgentClass::reconfigured:
+ * @self: a #CairnAgent
+ *
+ * Class handler of #CairnAgent::reconfigured.
+ *
+ * Since: 0.1
+ */
+
 static void
 cairn_agent_class_init (CairnAgentClass *klass)
 {
@@ -829,6 +890,8 @@ cairn_agent_init (CairnAgent *self)
  * cairn_agent_get_id:
  * @self: a #CairnAgent
  *
+ * Gets the instance id.
+ *
  * Returns: the instance id
  *
  * Since: 0.1
@@ -846,6 +909,8 @@ cairn_agent_get_id (CairnAgent *self)
 /**
  * cairn_agent_get_agent_type:
  * @self: a #CairnAgent
+ *
+ * Gets the type the agent is an instance of.
  *
  * Returns: (transfer none): the agent's type
  *
@@ -865,6 +930,8 @@ cairn_agent_get_agent_type (CairnAgent *self)
  * cairn_agent_get_store:
  * @self: a #CairnAgent
  *
+ * Gets the store the agent works on.
+ *
  * Returns: (transfer none): the store
  *
  * Since: 0.1
@@ -882,6 +949,8 @@ cairn_agent_get_store (CairnAgent *self)
 /**
  * cairn_agent_get_recorder:
  * @self: a #CairnAgent
+ *
+ * Gets the agent's change recorder.
  *
  * Returns: (transfer none) (nullable): the agent's change recorder; %NULL
  *   if the agent does not implement #CairnObserver or was stopped
@@ -902,6 +971,8 @@ cairn_agent_get_recorder (CairnAgent *self)
  * cairn_agent_get_status:
  * @self: a #CairnAgent
  *
+ * Gets the agent's status.
+ *
  * Returns: the status
  *
  * Since: 0.1
@@ -919,6 +990,8 @@ cairn_agent_get_status (CairnAgent *self)
 /**
  * cairn_agent_get_status_message:
  * @self: a #CairnAgent
+ *
+ * Gets the message that goes with the agent's status.
  *
  * Returns: (nullable): the status message
  *
@@ -981,6 +1054,8 @@ cairn_agent_set_status (CairnAgent       *self,
  * cairn_agent_get_progress:
  * @self: a #CairnAgent
  *
+ * Gets the progress of the current operation, in percent.
+ *
  * Returns: the progress, 0 to 100
  *
  * Since: 0.1
@@ -999,6 +1074,9 @@ cairn_agent_get_progress (CairnAgent *self)
  * cairn_agent_get_items_done:
  * @self: a #CairnAgent
  *
+ * Gets how many items the current operation has done, as #CairnAgent:items-done
+ * says.
+ *
  * Returns: #CairnAgent:items-done
  *
  * Since: 0.1
@@ -1016,6 +1094,9 @@ cairn_agent_get_items_done (CairnAgent *self)
 /**
  * cairn_agent_get_items_known:
  * @self: a #CairnAgent
+ *
+ * Gets how many items the current operation knows it has to do, as
+ * #CairnAgent:items-known says.
  *
  * Returns: #CairnAgent:items-known
  *
@@ -1110,6 +1191,8 @@ cairn_agent_set_item_progress (CairnAgent *self,
  * cairn_agent_get_online:
  * @self: a #CairnAgent
  *
+ * Gets whether the agent is online.
+ *
  * Returns: whether the agent is online
  *
  * Since: 0.1
@@ -1127,6 +1210,8 @@ cairn_agent_get_online (CairnAgent *self)
 /**
  * cairn_agent_get_wanted_online:
  * @self: a #CairnAgent
+ *
+ * Gets the online state the user asked for.
  *
  * Returns: the online state the user asked for
  *
@@ -1170,6 +1255,8 @@ cairn_agent_set_wanted_online (CairnAgent *self,
 /**
  * cairn_agent_get_network_available:
  * @self: a #CairnAgent
+ *
+ * Gets whether the network the agent needs is available.
  *
  * Returns: whether the network is available, %TRUE for types that do not
  *   need it
@@ -1235,6 +1322,8 @@ cairn_agent_set_temporarily_offline (CairnAgent *self,
 /**
  * cairn_agent_get_retry_time:
  * @self: a #CairnAgent
+ *
+ * Gets when a temporarily offline agent goes online again.
  *
  * Returns: when a temporarily offline agent goes online again, in seconds
  *   since the epoch, or 0

@@ -44,6 +44,8 @@ cairn_cache_policy_new (void)
  * cairn_cache_policy_copy:
  * @policy: a #CairnCachePolicy
  *
+ * Copies @policy.
+ *
  * Returns: (transfer full): a copy of @policy
  *
  * Since: 0.1
@@ -83,6 +85,8 @@ cairn_cache_policy_free (CairnCachePolicy *policy)
  * cairn_cache_policy_get_inherit:
  * @policy: a #CairnCachePolicy
  *
+ * Gets whether the collection uses its parent's policy.
+ *
  * Returns: %TRUE if the collection uses its parent's policy
  *
  * Since: 0.1
@@ -100,6 +104,8 @@ cairn_cache_policy_get_inherit (const CairnCachePolicy *policy)
  * @policy: a #CairnCachePolicy
  * @inherit: whether to use the parent's policy
  *
+ * Sets whether the collection uses its parent's policy.
+ *
  * Since: 0.1
  */
 void
@@ -114,6 +120,8 @@ cairn_cache_policy_set_inherit (CairnCachePolicy *policy,
 /**
  * cairn_cache_policy_get_check_interval:
  * @policy: a #CairnCachePolicy
+ *
+ * Gets how many minutes pass between background syncs of the collection.
  *
  * Returns: minutes between background syncs of the collection, or -1 for
  *   never
@@ -133,6 +141,8 @@ cairn_cache_policy_get_check_interval (const CairnCachePolicy *policy)
  * @policy: a #CairnCachePolicy
  * @minutes: minutes between background syncs, or -1 for never
  *
+ * Sets how many minutes pass between background syncs of the collection.
+ *
  * Since: 0.1
  */
 void
@@ -148,6 +158,8 @@ cairn_cache_policy_set_check_interval (CairnCachePolicy *policy,
 /**
  * cairn_cache_policy_get_cache_timeout:
  * @policy: a #CairnCachePolicy
+ *
+ * Gets how many minutes a payload stays cached after its last use.
  *
  * Returns: minutes a payload stays cached after its last use, or -1 for
  *   ever
@@ -167,6 +179,8 @@ cairn_cache_policy_get_cache_timeout (const CairnCachePolicy *policy)
  * @policy: a #CairnCachePolicy
  * @minutes: minutes a payload stays cached, or -1 for ever
  *
+ * Sets how many minutes a payload stays cached after its last use.
+ *
  * Since: 0.1
  */
 void
@@ -182,6 +196,8 @@ cairn_cache_policy_set_cache_timeout (CairnCachePolicy *policy,
 /**
  * cairn_cache_policy_get_sync_on_demand:
  * @policy: a #CairnCachePolicy
+ *
+ * Gets whether opening the collection in a client syncs it.
  *
  * Returns: %TRUE if opening the collection in a client syncs it
  *
@@ -200,6 +216,8 @@ cairn_cache_policy_get_sync_on_demand (const CairnCachePolicy *policy)
  * @policy: a #CairnCachePolicy
  * @sync_on_demand: whether opening the collection syncs it
  *
+ * Sets whether opening the collection in a client syncs it.
+ *
  * Since: 0.1
  */
 void
@@ -214,6 +232,8 @@ cairn_cache_policy_set_sync_on_demand (CairnCachePolicy *policy,
 /**
  * cairn_cache_policy_get_local_parts:
  * @policy: a #CairnCachePolicy
+ *
+ * Gets the parts always kept locally, whatever the cache timeout.
  *
  * Returns: (transfer none) (array zero-terminated=1): the parts always kept
  *   locally, such as `ENVELOPE`
@@ -233,6 +253,8 @@ cairn_cache_policy_get_local_parts (const CairnCachePolicy *policy)
  * @policy: a #CairnCachePolicy
  * @parts: (array zero-terminated=1) (nullable): valid part names
  *
+ * Sets the parts always kept locally, whatever the cache timeout.
+ *
  * Since: 0.1
  */
 void
@@ -249,6 +271,8 @@ cairn_cache_policy_set_local_parts (CairnCachePolicy   *policy,
  * cairn_cache_policy_equal:
  * @a: a #CairnCachePolicy
  * @b: a #CairnCachePolicy
+ *
+ * Compares two cache policies.
  *
  * Returns: %TRUE if both policies are the same
  *

@@ -181,6 +181,8 @@ cairn_change_recorder_new (CairnStore  *store,
  * cairn_change_recorder_get_name:
  * @self: a #CairnChangeRecorder
  *
+ * Gets the name of the consumer whose cursor the recorder keeps.
+ *
  * Returns: the consumer's name
  *
  * Since: 0.1

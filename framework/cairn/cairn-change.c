@@ -62,6 +62,8 @@ _cairn_change_to_collection (const CairnChange *change)
  * cairn_change_ref:
  * @change: a #CairnChange
  *
+ * Takes a reference on @change.
+ *
  * Returns: (transfer full): @change
  *
  * Since: 0.1
@@ -104,6 +106,8 @@ cairn_change_unref (CairnChange *change)
  * cairn_change_get_revision:
  * @change: a #CairnChange
  *
+ * Gets the store revision of the write transaction that made the change.
+ *
  * Returns: the store revision of the write transaction that made the change
  *
  * Since: 0.1
@@ -119,6 +123,8 @@ cairn_change_get_revision (const CairnChange *change)
 /**
  * cairn_change_get_operation:
  * @change: a #CairnChange
+ *
+ * Gets what happened to the entity.
  *
  * Returns: what happened
  *
@@ -136,6 +142,8 @@ cairn_change_get_operation (const CairnChange *change)
  * cairn_change_get_entity_kind:
  * @change: a #CairnChange
  *
+ * Gets what kind of entity changed.
+ *
  * Returns: what kind of entity changed
  *
  * Since: 0.1
@@ -151,6 +159,8 @@ cairn_change_get_entity_kind (const CairnChange *change)
 /**
  * cairn_change_get_entity_id:
  * @change: a #CairnChange
+ *
+ * Gets the id of the entity that changed.
  *
  * Returns: the id of the entity that changed; for a relation, the id of
  *   its left item
@@ -168,6 +178,9 @@ cairn_change_get_entity_id (const CairnChange *change)
 /**
  * cairn_change_get_collection_id:
  * @change: a #CairnChange
+ *
+ * Gets the collection the change concerns: an item's collection, a collection's
+ * parent, or the virtual collection of a link.
  *
  * Returns: the collection of an item (its source for a move), the parent
  *   of a collection (its old parent for a move), the virtual collection of
@@ -187,6 +200,8 @@ cairn_change_get_collection_id (const CairnChange *change)
  * cairn_change_get_destination_id:
  * @change: a #CairnChange
  *
+ * Gets the destination collection of a move.
+ *
  * Returns: the destination collection of a move, or 0
  *
  * Since: 0.1
@@ -202,6 +217,8 @@ cairn_change_get_destination_id (const CairnChange *change)
 /**
  * cairn_change_get_related_id:
  * @change: a #CairnChange
+ *
+ * Gets the other entity of a tag or relation change.
  *
  * Returns: the tag of a tag or untag change, the right item of a relation
  *   change, or 0
@@ -220,6 +237,8 @@ cairn_change_get_related_id (const CairnChange *change)
  * cairn_change_get_resource:
  * @change: a #CairnChange
  *
+ * Gets the resource owning the changed entity.
+ *
  * Returns: (nullable): the resource owning the changed entity
  *
  * Since: 0.1
@@ -235,6 +254,8 @@ cairn_change_get_resource (const CairnChange *change)
 /**
  * cairn_change_get_origin:
  * @change: a #CairnChange
+ *
+ * Gets who wrote the change.
  *
  * Returns: (nullable): who wrote the change (an agent instance id), or
  *   %NULL for a client session
@@ -272,6 +293,8 @@ cairn_change_get_remote_id (const CairnChange *change)
  * cairn_change_get_mime_type:
  * @change: a #CairnChange
  *
+ * Gets the MIME type of a changed item.
+ *
  * Returns: (nullable): the MIME type of a changed item
  *
  * Since: 0.1
@@ -287,6 +310,9 @@ cairn_change_get_mime_type (const CairnChange *change)
 /**
  * cairn_change_get_name:
  * @change: a #CairnChange
+ *
+ * Gets the name the change carries: a relation's type, a tag's GID or a
+ * collection's name.
  *
  * Returns: (nullable): the type of a changed relation, the GID of a changed
  *   tag, the name of a changed collection, or %NULL
@@ -304,6 +330,9 @@ cairn_change_get_name (const CairnChange *change)
 /**
  * cairn_change_get_parts:
  * @change: a #CairnChange
+ *
+ * Gets the parts and attributes that an addition stored or a modification
+ * changed.
  *
  * Returns: (transfer none) (array zero-terminated=1): the parts and
  *   attributes (as `ATR:name`) an addition stored or a modification changed
@@ -323,6 +352,8 @@ cairn_change_get_parts (const CairnChange *change)
 /**
  * cairn_change_get_flags_delta:
  * @change: a #CairnChange
+ *
+ * Gets the flags a flags change added and removed.
  *
  * Returns: (transfer none): the flags a flags change added and removed
  *   (effective: only flags that were not set, or were set, before); empty

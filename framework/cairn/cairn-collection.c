@@ -320,6 +320,8 @@ cairn_collection_new (const char *resource,
  * cairn_collection_get_id:
  * @self: a #CairnCollection
  *
+ * Gets the collection's id.
+ *
  * Returns: the collection's id, or 0 if it is not stored yet
  *
  * Since: 0.1
@@ -357,6 +359,8 @@ cairn_collection_set_id (CairnCollection *self,
 /**
  * cairn_collection_get_parent_id:
  * @self: a #CairnCollection
+ *
+ * Gets the parent's id.
  *
  * Returns: the parent's id, or 0 for a top-level collection
  *
@@ -409,6 +413,8 @@ cairn_collection_replace_string (CairnCollection  *self,
  * cairn_collection_get_name:
  * @self: a #CairnCollection
  *
+ * Gets the display name.
+ *
  * Returns: (nullable): the display name
  *
  * Since: 0.1
@@ -426,6 +432,8 @@ cairn_collection_get_name (CairnCollection *self)
  * @self: a #CairnCollection
  * @name: (nullable): the display name
  *
+ * Sets the display name.
+ *
  * Since: 0.1
  */
 void
@@ -440,6 +448,8 @@ cairn_collection_set_name (CairnCollection *self,
 /**
  * cairn_collection_get_resource:
  * @self: a #CairnCollection
+ *
+ * Gets the id of the resource instance owning the collection.
  *
  * Returns: (nullable): the id of the owning resource instance
  *
@@ -476,6 +486,8 @@ cairn_collection_set_resource (CairnCollection *self,
  * cairn_collection_get_remote_id:
  * @self: a #CairnCollection
  *
+ * Gets the backend's id of the collection.
+ *
  * Returns: (nullable): the backend's id of the collection
  *
  * Since: 0.1
@@ -493,6 +505,8 @@ cairn_collection_get_remote_id (CairnCollection *self)
  * @self: a #CairnCollection
  * @remote_id: (nullable): the backend's id of the collection
  *
+ * Sets the backend's id of the collection.
+ *
  * Since: 0.1
  */
 void
@@ -507,6 +521,8 @@ cairn_collection_set_remote_id (CairnCollection *self,
 /**
  * cairn_collection_get_remote_revision:
  * @self: a #CairnCollection
+ *
+ * Gets the backend's version of the collection.
  *
  * Returns: (nullable): the backend's version of the collection
  *
@@ -525,6 +541,8 @@ cairn_collection_get_remote_revision (CairnCollection *self)
  * @self: a #CairnCollection
  * @remote_revision: (nullable): the backend's version of the collection
  *
+ * Sets the backend's version of the collection.
+ *
  * Since: 0.1
  */
 void
@@ -540,6 +558,8 @@ cairn_collection_set_remote_revision (CairnCollection *self,
 /**
  * cairn_collection_get_parent_remote_id:
  * @self: a #CairnCollection
+ *
+ * Gets the remote id of the parent collection.
  *
  * Returns: (nullable): the remote id of the parent collection, as a
  *   resource handed it
@@ -560,6 +580,8 @@ cairn_collection_get_parent_remote_id (CairnCollection *self)
  * @parent_remote_id: (nullable): the remote id of the parent collection,
  *   or %NULL for a top-level collection
  *
+ * Sets the remote id of the parent collection.
+ *
  * Since: 0.1
  */
 void
@@ -575,6 +597,8 @@ cairn_collection_set_parent_remote_id (CairnCollection *self,
 /**
  * cairn_collection_get_content_mime_types:
  * @self: a #CairnCollection
+ *
+ * Gets the MIME types of the items the collection may hold.
  *
  * Returns: (transfer none) (array zero-terminated=1): the MIME types of the
  *   items the collection may hold
@@ -593,6 +617,8 @@ cairn_collection_get_content_mime_types (CairnCollection *self)
  * cairn_collection_set_content_mime_types:
  * @self: a #CairnCollection
  * @mime_types: (array zero-terminated=1) (nullable): MIME types
+ *
+ * Sets the MIME types of the items the collection may hold.
  *
  * Since: 0.1
  */
@@ -615,6 +641,9 @@ cairn_collection_set_content_mime_types (CairnCollection    *self,
  * cairn_collection_get_virtual:
  * @self: a #CairnCollection
  *
+ * Gets whether the collection is virtual: it links items that live in other
+ * collections.
+ *
  * Returns: %TRUE for a virtual collection
  *
  * Since: 0.1
@@ -631,6 +660,8 @@ cairn_collection_get_virtual (CairnCollection *self)
  * cairn_collection_set_virtual:
  * @self: a #CairnCollection
  * @is_virtual: whether a collection to create is virtual
+ *
+ * Sets whether the collection is virtual.
  *
  * Since: 0.1
  */
@@ -651,6 +682,8 @@ cairn_collection_set_virtual (CairnCollection *self,
  * cairn_collection_get_cache_policy:
  * @self: a #CairnCollection
  *
+ * Gets the collection's cache policy.
+ *
  * Returns: (transfer none): the collection's cache policy, which the caller
  *   may change in place
  *
@@ -668,6 +701,8 @@ cairn_collection_get_cache_policy (CairnCollection *self)
  * cairn_collection_set_cache_policy:
  * @self: a #CairnCollection
  * @policy: the new cache policy
+ *
+ * Sets the collection's cache policy.
  *
  * Since: 0.1
  */
@@ -688,6 +723,8 @@ cairn_collection_set_cache_policy (CairnCollection        *self,
 /**
  * cairn_collection_get_revision:
  * @self: a #CairnCollection
+ *
+ * Gets the store revision of the collection's last change.
  *
  * Returns: the store revision of the collection's last change
  *
@@ -716,6 +753,8 @@ _cairn_collection_set_revision (CairnCollection *self,
  * @self: a #CairnCollection
  * @name: an attribute name
  *
+ * Looks up one of the collection's attributes.
+ *
  * Returns: (transfer none) (nullable): the attribute's value
  *
  * Since: 0.1
@@ -736,6 +775,8 @@ cairn_collection_get_attribute (CairnCollection *self,
  * @name: a valid attribute name (see cairn_part_name_is_valid())
  * @value: (nullable): the value, or %NULL to remove the attribute
  *
+ * Sets or removes one of the collection's attributes.
+ *
  * Since: 0.1
  */
 void
@@ -752,6 +793,8 @@ cairn_collection_set_attribute (CairnCollection *self,
 /**
  * cairn_collection_list_attributes:
  * @self: a #CairnCollection
+ *
+ * Lists the names of the collection's attributes.
  *
  * Returns: (transfer full) (array zero-terminated=1): the attribute names
  *   the collection carries, sorted

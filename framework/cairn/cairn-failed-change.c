@@ -44,6 +44,8 @@ _cairn_failed_change_new (guint64      id,
  * cairn_failed_change_ref:
  * @self: a #CairnFailedChange
  *
+ * Takes a reference on @self.
+ *
  * Returns: (transfer full): @self
  *
  * Since: 0.1
@@ -60,6 +62,8 @@ cairn_failed_change_ref (CairnFailedChange *self)
 /**
  * cairn_failed_change_unref:
  * @self: (transfer full): a #CairnFailedChange
+ *
+ * Drops a reference on @self, and frees it when that was the last.
  *
  * Since: 0.1
  */
@@ -80,6 +84,8 @@ cairn_failed_change_unref (CairnFailedChange *self)
  * cairn_failed_change_get_id:
  * @self: a #CairnFailedChange
  *
+ * Gets the failed change's id.
+ *
  * Returns: the id that cairn_resource_retry_failed_changes() and
  *   cairn_resource_discard_failed_changes() take
  *
@@ -97,6 +103,8 @@ cairn_failed_change_get_id (CairnFailedChange *self)
  * cairn_failed_change_get_change:
  * @self: a #CairnFailedChange
  *
+ * Gets the change as it was recorded.
+ *
  * Returns: (transfer none): the change as it was recorded
  *
  * Since: 0.1
@@ -113,6 +121,8 @@ cairn_failed_change_get_change (CairnFailedChange *self)
  * cairn_failed_change_get_reason:
  * @self: a #CairnFailedChange
  *
+ * Gets why the backend refused the change.
+ *
  * Returns: the backend's reason, as the resource reported it
  *
  * Since: 0.1
@@ -128,6 +138,8 @@ cairn_failed_change_get_reason (CairnFailedChange *self)
 /**
  * cairn_failed_change_get_failed_at:
  * @self: a #CairnFailedChange
+ *
+ * Gets when the replay of the change failed.
  *
  * Returns: (transfer none): when the replay failed, in UTC
  *

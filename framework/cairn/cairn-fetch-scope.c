@@ -39,6 +39,8 @@ cairn_fetch_scope_new (void)
  * cairn_fetch_scope_ref:
  * @scope: a #CairnFetchScope
  *
+ * Takes a reference on @scope.
+ *
  * Returns: (transfer full): @scope
  *
  * Since: 0.1
@@ -96,6 +98,8 @@ cairn_fetch_scope_add_part (CairnFetchScope *scope,
  * cairn_fetch_scope_get_parts:
  * @scope: a #CairnFetchScope
  *
+ * Gets the names of the parts to load.
+ *
  * Returns: (transfer none) (array zero-terminated=1): the part names asked
  *   for
  *
@@ -114,6 +118,8 @@ cairn_fetch_scope_get_parts (const CairnFetchScope *scope)
  * @scope: a #CairnFetchScope
  * @all_parts: whether to load every part
  *
+ * Sets whether every part is loaded.
+ *
  * Since: 0.1
  */
 void
@@ -128,6 +134,8 @@ cairn_fetch_scope_set_all_parts (CairnFetchScope *scope,
 /**
  * cairn_fetch_scope_get_all_parts:
  * @scope: a #CairnFetchScope
+ *
+ * Gets whether every part is loaded.
  *
  * Returns: %TRUE if every part is loaded
  *
@@ -146,6 +154,8 @@ cairn_fetch_scope_get_all_parts (const CairnFetchScope *scope)
  * @scope: a #CairnFetchScope
  * @attributes: whether to load each item's attributes
  *
+ * Sets whether attributes are loaded.
+ *
  * Since: 0.1
  */
 void
@@ -160,6 +170,8 @@ cairn_fetch_scope_set_attributes (CairnFetchScope *scope,
 /**
  * cairn_fetch_scope_get_attributes:
  * @scope: a #CairnFetchScope
+ *
+ * Gets whether attributes are loaded.
  *
  * Returns: %TRUE if attributes are loaded
  *

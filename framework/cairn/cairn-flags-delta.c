@@ -61,6 +61,8 @@ cairn_flags_delta_new_from_strv (const char * const *added,
  * cairn_flags_delta_copy:
  * @delta: a #CairnFlagsDelta
  *
+ * Copies @delta.
+ *
  * Returns: (transfer full): a copy of @delta
  *
  * Since: 0.1
@@ -144,6 +146,8 @@ cairn_flags_delta_remove (CairnFlagsDelta *delta,
  * cairn_flags_delta_get_added:
  * @delta: a #CairnFlagsDelta
  *
+ * Gets the flags added.
+ *
  * Returns: (transfer none): the flags added
  *
  * Since: 0.1
@@ -160,6 +164,8 @@ cairn_flags_delta_get_added (const CairnFlagsDelta *delta)
  * cairn_flags_delta_get_removed:
  * @delta: a #CairnFlagsDelta
  *
+ * Gets the flags removed.
+ *
  * Returns: (transfer none): the flags removed
  *
  * Since: 0.1
@@ -175,6 +181,8 @@ cairn_flags_delta_get_removed (const CairnFlagsDelta *delta)
 /**
  * cairn_flags_delta_is_empty:
  * @delta: a #CairnFlagsDelta
+ *
+ * Checks whether the delta changes nothing.
  *
  * Returns: %TRUE if the delta neither adds nor removes a flag
  *

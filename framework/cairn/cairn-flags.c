@@ -225,6 +225,8 @@ cairn_flags_remove (CairnFlags *flags,
  * @flags: a #CairnFlags
  * @flag: a flag name
  *
+ * Checks whether @flag is in the set.
+ *
  * Returns: %TRUE if @flag is in the set
  *
  * Since: 0.1
@@ -246,6 +248,8 @@ cairn_flags_contains (const CairnFlags *flags,
  * cairn_flags_get_size:
  * @flags: a #CairnFlags
  *
+ * Gets the number of flags in the set.
+ *
  * Returns: the number of flags in the set
  *
  * Since: 0.1
@@ -262,6 +266,8 @@ cairn_flags_get_size (const CairnFlags *flags)
  * cairn_flags_get_flag:
  * @flags: a #CairnFlags
  * @index_: an index below cairn_flags_get_size()
+ *
+ * Gets one flag of the set, by its index in sorted order.
  *
  * Returns: the flag at @index_ in sorted order
  *
@@ -280,6 +286,8 @@ cairn_flags_get_flag (const CairnFlags *flags,
 /**
  * cairn_flags_to_strv:
  * @flags: a #CairnFlags
+ *
+ * Lists the flags of the set.
  *
  * Returns: (transfer full) (array zero-terminated=1): the flags, sorted
  *
@@ -303,6 +311,8 @@ cairn_flags_to_strv (const CairnFlags *flags)
 /**
  * cairn_flags_to_string:
  * @flags: a #CairnFlags
+ *
+ * Formats the set as one string.
  *
  * Returns: (transfer full): the flags separated by single spaces, sorted;
  *   an empty string for an empty set
@@ -331,6 +341,8 @@ cairn_flags_to_string (const CairnFlags *flags)
  * cairn_flags_equal:
  * @a: a #CairnFlags
  * @b: a #CairnFlags
+ *
+ * Compares two flag sets.
  *
  * Returns: %TRUE if both sets hold the same flags
  *

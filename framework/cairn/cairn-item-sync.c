@@ -268,6 +268,8 @@ _cairn_item_sync_new (CairnStore      *store,
  * cairn_item_sync_get_collection:
  * @self: a #CairnItemSync
  *
+ * Gets the collection being synchronized.
+ *
  * Returns: (transfer none): the collection being synchronized
  *
  * Since: 0.1
@@ -283,6 +285,8 @@ cairn_item_sync_get_collection (CairnItemSync *self)
 /**
  * cairn_item_sync_get_incremental:
  * @self: a #CairnItemSync
+ *
+ * Gets whether the sync lists only changes.
  *
  * Returns: whether the sync lists only changes
  *
@@ -319,6 +323,8 @@ cairn_item_sync_set_incremental (CairnItemSync *self,
 /**
  * cairn_item_sync_get_merge_by_gid:
  * @self: a #CairnItemSync
+ *
+ * Gets whether items are matched by GID.
  *
  * Returns: whether items are matched by GID
  *
@@ -706,6 +712,8 @@ _cairn_item_sync_finish (CairnItemSync  *self,
  * cairn_item_sync_get_n_created:
  * @self: a #CairnItemSync
  *
+ * Gets how many items the sync created.
+ *
  * Returns: how many items the sync created
  *
  * Since: 0.1
@@ -721,6 +729,8 @@ cairn_item_sync_get_n_created (CairnItemSync *self)
 /**
  * cairn_item_sync_get_n_modified:
  * @self: a #CairnItemSync
+ *
+ * Gets how many stored items the sync wrote over.
  *
  * Returns: how many stored items the sync wrote over
  *
@@ -738,6 +748,8 @@ cairn_item_sync_get_n_modified (CairnItemSync *self)
  * cairn_item_sync_get_n_unchanged:
  * @self: a #CairnItemSync
  *
+ * Gets how many items had the stored remote revision.
+ *
  * Returns: how many items had the stored remote revision
  *
  * Since: 0.1
@@ -754,6 +766,8 @@ cairn_item_sync_get_n_unchanged (CairnItemSync *self)
  * cairn_item_sync_get_n_removed:
  * @self: a #CairnItemSync
  *
+ * Gets how many stored items the sync removed.
+ *
  * Returns: how many stored items the sync removed
  *
  * Since: 0.1
@@ -769,6 +783,9 @@ cairn_item_sync_get_n_removed (CairnItemSync *self)
 /**
  * cairn_item_sync_get_n_kept_local:
  * @self: a #CairnItemSync
+ *
+ * Gets how many items the sync left alone because of a local change not yet
+ * replayed.
  *
  * Returns: how many items the sync left alone because of a local change
  *   not yet replayed

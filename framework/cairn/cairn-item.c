@@ -259,6 +259,8 @@ cairn_item_new (const char *mime_type)
  * cairn_item_get_id:
  * @self: a #CairnItem
  *
+ * Gets the item's id.
+ *
  * Returns: the item's id, or 0 if it is not stored yet
  *
  * Since: 0.1
@@ -295,6 +297,8 @@ cairn_item_set_id (CairnItem *self,
 /**
  * cairn_item_get_collection_id:
  * @self: a #CairnItem
+ *
+ * Gets the id of the item's collection.
  *
  * Returns: the id of the item's collection
  *
@@ -348,6 +352,8 @@ cairn_item_replace_string (CairnItem  *self,
  * cairn_item_get_mime_type:
  * @self: a #CairnItem
  *
+ * Gets the payload's MIME type.
+ *
  * Returns: (nullable): the payload's MIME type
  *
  * Since: 0.1
@@ -365,6 +371,8 @@ cairn_item_get_mime_type (CairnItem *self)
  * @self: a #CairnItem
  * @mime_type: (nullable): the payload's MIME type
  *
+ * Sets the payload's MIME type.
+ *
  * Since: 0.1
  */
 void
@@ -379,6 +387,8 @@ cairn_item_set_mime_type (CairnItem  *self,
 /**
  * cairn_item_get_size:
  * @self: a #CairnItem
+ *
+ * Gets the size of the payload in bytes.
  *
  * Returns: the size of the payload in bytes
  *
@@ -396,6 +406,8 @@ cairn_item_get_size (CairnItem *self)
  * cairn_item_set_size:
  * @self: a #CairnItem
  * @size: the size of the payload in bytes
+ *
+ * Sets the size of the payload in bytes.
  *
  * Since: 0.1
  */
@@ -415,6 +427,8 @@ cairn_item_set_size (CairnItem *self,
  * cairn_item_get_remote_id:
  * @self: a #CairnItem
  *
+ * Gets the backend's id of the item.
+ *
  * Returns: (nullable): the backend's id of the item
  *
  * Since: 0.1
@@ -432,6 +446,8 @@ cairn_item_get_remote_id (CairnItem *self)
  * @self: a #CairnItem
  * @remote_id: (nullable): the backend's id of the item
  *
+ * Sets the backend's id of the item.
+ *
  * Since: 0.1
  */
 void
@@ -446,6 +462,8 @@ cairn_item_set_remote_id (CairnItem  *self,
 /**
  * cairn_item_get_remote_revision:
  * @self: a #CairnItem
+ *
+ * Gets the backend's version of the item.
  *
  * Returns: (nullable): the backend's version of the item
  *
@@ -464,6 +482,8 @@ cairn_item_get_remote_revision (CairnItem *self)
  * @self: a #CairnItem
  * @remote_revision: (nullable): the backend's version of the item
  *
+ * Sets the backend's version of the item.
+ *
  * Since: 0.1
  */
 void
@@ -479,6 +499,9 @@ cairn_item_set_remote_revision (CairnItem  *self,
 /**
  * cairn_item_get_gid:
  * @self: a #CairnItem
+ *
+ * Gets the item's GID, the id taken from its payload (a Message-ID, an
+ * iCalendar UID).
  *
  * Returns: (nullable): the id taken from the payload
  *
@@ -497,6 +520,8 @@ cairn_item_get_gid (CairnItem *self)
  * @self: a #CairnItem
  * @gid: (nullable): the id taken from the payload
  *
+ * Sets the item's GID, the id taken from its payload.
+ *
  * Since: 0.1
  */
 void
@@ -511,6 +536,8 @@ cairn_item_set_gid (CairnItem  *self,
 /**
  * cairn_item_get_revision:
  * @self: a #CairnItem
+ *
+ * Gets the store revision of the item's last change.
  *
  * Returns: the store revision of the item's last change
  *
@@ -560,6 +587,8 @@ cairn_item_get_flags (CairnItem *self)
  * @self: a #CairnItem
  * @flags: the new flags
  *
+ * Replaces the item's flags with @flags.
+ *
  * Since: 0.1
  */
 void
@@ -577,6 +606,8 @@ cairn_item_set_flags (CairnItem        *self,
  * cairn_item_get_part:
  * @self: a #CairnItem
  * @name: a part name
+ *
+ * Looks up the part called @name among those the item carries.
  *
  * Returns: (transfer none) (nullable): the part called @name, if the item
  *   carries it
@@ -637,6 +668,8 @@ cairn_item_set_part (CairnItem *self,
  * cairn_item_get_parts:
  * @self: a #CairnItem
  *
+ * Gets the parts the item carries.
+ *
  * Returns: (transfer none) (element-type CairnPart): the parts the item
  *   carries
  *
@@ -654,6 +687,8 @@ cairn_item_get_parts (CairnItem *self)
  * cairn_item_get_attribute:
  * @self: a #CairnItem
  * @name: an attribute name
+ *
+ * Looks up one of the item's attributes.
  *
  * Returns: (transfer none) (nullable): the attribute's value, if the item
  *   carries it
@@ -695,6 +730,8 @@ cairn_item_set_attribute (CairnItem  *self,
 /**
  * cairn_item_list_attributes:
  * @self: a #CairnItem
+ *
+ * Lists the names of the item's attributes.
  *
  * Returns: (transfer full) (array zero-terminated=1): the names of the
  *   attributes the item carries, sorted, including those set to %NULL

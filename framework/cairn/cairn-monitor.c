@@ -2152,6 +2152,8 @@ cairn_monitor_new (CairnStore  *store,
  * cairn_monitor_get_store:
  * @self: a #CairnMonitor
  *
+ * Gets the store the monitor watches.
+ *
  * Returns: (transfer none): the store
  *
  * Since: 0.1
@@ -2169,6 +2171,8 @@ cairn_monitor_get_store (CairnMonitor *self)
 /**
  * cairn_monitor_get_revision:
  * @self: a #CairnMonitor
+ *
+ * Gets the revision up to which the monitor has read the change log.
  *
  * Returns: the revision up to which the monitor has read the change log
  *
@@ -2327,6 +2331,8 @@ cairn_monitor_set_ignore_own_origin (CairnMonitor *self,
  * cairn_monitor_get_ignore_own_origin:
  * @self: a #CairnMonitor
  *
+ * Gets whether the store's own changes are left out.
+ *
  * Returns: whether the store's own changes are left out
  *
  * Since: 0.1
@@ -2368,6 +2374,8 @@ cairn_monitor_set_fetch_scope (CairnMonitor    *self,
 /**
  * cairn_monitor_get_fetch_scope:
  * @self: a #CairnMonitor
+ *
+ * Gets what the monitor loads of the items it reports.
  *
  * Returns: (transfer none) (nullable): the fetch scope
  *
@@ -2411,6 +2419,8 @@ cairn_monitor_set_batch (CairnMonitor *self,
  * cairn_monitor_get_batch:
  * @self: a #CairnMonitor
  *
+ * Gets whether item changes are delivered in batches.
+ *
  * Returns: whether item changes are delivered in batches
  *
  * Since: 0.1
@@ -2451,6 +2461,8 @@ cairn_monitor_set_observer (CairnMonitor  *self,
  * cairn_monitor_get_observer:
  * @self: a #CairnMonitor
  *
+ * Gets the observer the monitor delivers changes to.
+ *
  * Returns: (transfer none) (nullable): the observer
  *
  * Since: 0.1
@@ -2468,6 +2480,8 @@ cairn_monitor_get_observer (CairnMonitor *self)
 /**
  * cairn_monitor_get_read_error:
  * @self: a #CairnMonitor
+ *
+ * Gets why the last read of the change log failed, if it did.
  *
  * Returns: (transfer none) (nullable): why the last read of the change log
  *   failed, or %NULL if it succeeded (see #CairnMonitor::read-failed)

@@ -28,6 +28,171 @@ cairn_observer_default_init (CairnObserverInterface *iface)
 }
 
 /**
+ * CairnObserverInterface::item_added:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ * @item: (nullable): the item, loaded when the monitor has a fetch scope
+ *
+ * An item was added.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::item_changed:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ * @item: (nullable): the item, loaded when the monitor has a fetch scope
+ * @parts: (array zero-terminated=1): what changed: parts, and attributes
+ *   as `ATR:name`
+ *
+ * An item's columns, parts or attributes changed.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::item_moved:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ * @item: (nullable): the item, loaded when the monitor has a fetch scope
+ * @source: the collection the item left
+ * @destination: the collection it went to
+ *
+ * An item moved from one collection to another.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::item_removed:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * An item was removed.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::collection_added:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * A collection was added.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::collection_changed:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ * @parts: (array zero-terminated=1): what changed
+ *
+ * A collection changed.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::collection_moved:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ * @source: the parent the collection left
+ * @destination: its new parent
+ *
+ * A collection moved from one parent to another.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::collection_removed:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * A collection was removed.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::tag_added:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * A tag was added.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::tag_changed:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * A tag changed.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::tag_removed:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * A tag was removed.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::item_tags_changed:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * An item got (%CAIRN_CHANGE_TAG) or lost (%CAIRN_CHANGE_UNTAG) the tag
+ * whose id is the change's related id.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::relation_added:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * A relation was added.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnObserverInterface::relation_removed:
+ * @self: a #CairnObserver
+ * @monitor: the monitor delivering
+ * @change: the change
+ *
+ * A relation was removed.
+ *
+ * Since: 0.1
+ */
+
+/**
  * CairnObserverInterface::items_added:
  * @self: a #CairnObserver
  * @monitor: the monitor delivering
@@ -35,6 +200,8 @@ cairn_observer_default_init (CairnObserverInterface *iface)
  * @items: (element-type CairnItem): their items, in the same order
  *
  * Batch form of #CairnObserverInterface.item_added.
+ *
+ * Since: 0.1
  */
 
 /**
@@ -47,6 +214,8 @@ cairn_observer_default_init (CairnObserverInterface *iface)
  * @removed: the flags removed from every item
  *
  * The flags of one or more items changed by the same delta.
+ *
+ * Since: 0.1
  */
 
 /**
@@ -58,6 +227,8 @@ cairn_observer_default_init (CairnObserverInterface *iface)
  * @destination: the collection they went to
  *
  * Batch form of #CairnObserverInterface.item_moved.
+ *
+ * Since: 0.1
  */
 
 /**
@@ -67,4 +238,6 @@ cairn_observer_default_init (CairnObserverInterface *iface)
  * @changes: (element-type CairnChange): the changes
  *
  * Batch form of #CairnObserverInterface.item_removed.
+ *
+ * Since: 0.1
  */

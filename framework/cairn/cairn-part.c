@@ -148,6 +148,8 @@ cairn_part_new_missing (const char *name,
  * cairn_part_ref:
  * @part: a #CairnPart
  *
+ * Takes a reference on @part.
+ *
  * Returns: (transfer full): @part
  *
  * Since: 0.1
@@ -188,6 +190,8 @@ cairn_part_unref (CairnPart *part)
  * cairn_part_get_name:
  * @part: a #CairnPart
  *
+ * Gets the part's name.
+ *
  * Returns: the part's name
  *
  * Since: 0.1
@@ -204,6 +208,8 @@ cairn_part_get_name (const CairnPart *part)
  * cairn_part_get_storage:
  * @part: a #CairnPart
  *
+ * Gets where the part's payload lives.
+ *
  * Returns: where the payload lives
  *
  * Since: 0.1
@@ -219,6 +225,8 @@ cairn_part_get_storage (const CairnPart *part)
 /**
  * cairn_part_get_size:
  * @part: a #CairnPart
+ *
+ * Gets the payload's size in bytes.
  *
  * Returns: the payload size in bytes, or -1 for a part made from a stream
  *   that is not stored yet
@@ -256,6 +264,8 @@ cairn_part_get_data (const CairnPart *part)
 /**
  * cairn_part_get_path:
  * @part: a #CairnPart
+ *
+ * Gets the file that holds the payload of a foreign or external part.
  *
  * Returns: (type filename) (transfer none) (nullable): the file holding the
  *   payload of a foreign or external part
@@ -542,6 +552,8 @@ cairn_part_read_bytes_async (CairnPart           *part,
  * @part: the #CairnPart passed to cairn_part_read_bytes_async()
  * @result: the #GAsyncResult passed to the callback
  * @error: return location for an error
+ *
+ * Finishes cairn_part_read_bytes_async().
  *
  * Returns: (transfer full): the payload, or %NULL with @error set
  *

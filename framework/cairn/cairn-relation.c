@@ -168,6 +168,8 @@ cairn_relation_init (CairnRelation *self)
  * @relation_type: (nullable): what the relation means, or %NULL for
  *   %CAIRN_RELATION_GENERIC
  *
+ * Creates a relation of type @relation_type between two items.
+ *
  * Returns: (transfer full): a new #CairnRelation, not stored yet
  *
  * Since: 0.1
@@ -188,6 +190,8 @@ cairn_relation_new (guint64     left_id,
  * cairn_relation_get_left_id:
  * @self: a #CairnRelation
  *
+ * Gets the id of the relation's first item.
+ *
  * Returns: the first item's id
  *
  * Since: 0.1
@@ -203,6 +207,8 @@ cairn_relation_get_left_id (CairnRelation *self)
 /**
  * cairn_relation_get_right_id:
  * @self: a #CairnRelation
+ *
+ * Gets the id of the relation's second item.
  *
  * Returns: the second item's id
  *
@@ -220,6 +226,8 @@ cairn_relation_get_right_id (CairnRelation *self)
  * cairn_relation_get_relation_type:
  * @self: a #CairnRelation
  *
+ * Gets the relation's type, which says what it means.
+ *
  * Returns: what the relation means
  *
  * Since: 0.1
@@ -235,6 +243,8 @@ cairn_relation_get_relation_type (CairnRelation *self)
 /**
  * cairn_relation_get_remote_id:
  * @self: a #CairnRelation
+ *
+ * Gets the backend's id of the relation.
  *
  * Returns: (nullable): the backend's id of the relation
  *
@@ -252,6 +262,8 @@ cairn_relation_get_remote_id (CairnRelation *self)
  * cairn_relation_set_remote_id:
  * @self: a #CairnRelation
  * @remote_id: (nullable): the backend's id of the relation
+ *
+ * Sets the backend's id of the relation.
  *
  * Since: 0.1
  */

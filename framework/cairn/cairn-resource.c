@@ -244,12 +244,64 @@ cairn_resource_error_from_errno (int err_no)
 }
 
 /**
+ * CairnResourceClass::retrieve_collections:
+ * @self: a #CairnResource
+ * @cancellable: (nullable): the sync's #GCancellable
+ * @callback: (scope async): called when the listing is done
+ * @user_data: data for @callback
+ *
+ * Lists the backend's whole collection tree: every collection has its
+ * remote id, and its parent's remote id
+ * (cairn_collection_set_parent_remote_id()) or none for a top-level one.
+ * The default runs #CairnResourceClass.retrieve_collections_sync in a
+ * worker thread.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnResourceClass::retrieve_items:
+ * @self: a #CairnResource
+ * @collection: the collection to list
+ * @sync: where the items go, with cairn_item_sync_add_items()
+ * @cancellable: (nullable): the sync's #GCancellable
+ * @callback: (scope async): called when the listing is done
+ * @user_data: data for @callback
+ *
+ * Hands the items of @collection to @sync, in batches, then completes.
+ * The default runs #CairnResourceClass.retrieve_items_sync in a worker
+ * thread.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * CairnResourceClass::retrieve_item:
+ * @self: a #CairnResource
+ * @item: the item, with its remote id
+ * @parts: (nullable) (array zero-terminated=1): the parts to read, or %NULL
+ *   for every part
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the parts are read
+ * @user_data: data for @callback
+ *
+ * Reads parts of @item from the backend. The default runs
+ * #CairnResourceClass.retrieve_item_sync in a worker thread.
+ *
+ * Since: 0.1
+ */
+
+/**
  * CairnResourceClass::retrieve_collections_finish:
  * @self: a #CairnResource
  * @result: the result passed to the callback
  * @error: return location for an error
  *
+ * Finishes #CairnResourceClass.retrieve_collections.
+ *
  * Returns: (transfer full) (element-type CairnCollection): the collections
+ *
+ * Since: 0.1
  */
 
 /**
@@ -258,7 +310,12 @@ cairn_resource_error_from_errno (int err_no)
  * @result: the result passed to the callback
  * @error: return location for an error
  *
- * Returns: %TRUE if the listing completed
+ * Finishes #CairnResourceClass.retrieve_items.
+ *
+ * Returns: %TRUE if the listing completed; only then does a full sync
+ *   remove the items it did not list
+ *
+ * Since: 0.1
  */
 
 /**
@@ -267,7 +324,12 @@ cairn_resource_error_from_errno (int err_no)
  * @result: the result passed to the callback
  * @error: return location for an error
  *
- * Returns: (transfer full): the item with the parts read
+ * Finishes #CairnResourceClass.retrieve_item.
+ *
+ * Returns: (transfer full): an item with the parts read, the same remote
+ *   id, and optionally a new remote revision
+ *
+ * Since: 0.1
  */
 
 /**
@@ -279,6 +341,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: (transfer full) (element-type CairnCollection): the collections
+ *
+ * Since: 0.1
  */
 
 /**
@@ -292,6 +356,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE once every item is handed over
+ *
+ * Since: 0.1
  */
 
 /**
@@ -306,6 +372,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: (transfer full): an item with the parts read
+ *
+ * Since: 0.1
  */
 
 /**
@@ -322,6 +390,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE if the backend has the item
+ *
+ * Since: 0.1
  */
 
 /**
@@ -341,6 +411,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE if the backend has the change or reported a conflict
+ *
+ * Since: 0.1
  */
 
 /**
@@ -358,6 +430,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread, once for each item the delta applies to.
  *
  * Returns: %TRUE if the backend has the flags
+ *
+ * Since: 0.1
  */
 
 /**
@@ -376,6 +450,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE if the backend has the item in @destination
+ *
+ * Since: 0.1
  */
 
 /**
@@ -388,6 +464,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE if the backend no longer has the item
+ *
+ * Since: 0.1
  */
 
 /**
@@ -402,6 +480,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE if the backend has the collection
+ *
+ * Since: 0.1
  */
 
 /**
@@ -417,6 +497,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE if the backend has the change
+ *
+ * Since: 0.1
  */
 
 /**
@@ -433,6 +515,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE if the backend has the collection under @destination
+ *
+ * Since: 0.1
  */
 
 /**
@@ -445,6 +529,8 @@ cairn_resource_error_from_errno (int err_no)
  * Runs in a worker thread.
  *
  * Returns: %TRUE if the backend no longer has the collection
+ *
+ * Since: 0.1
  */
 
 static CairnChangeRecorder *
@@ -3140,6 +3226,8 @@ cairn_resource_lookup_password_async (CairnResource       *self,
  * @result: the result
  * @error: return location for an error
  *
+ * Finishes cairn_resource_lookup_password_async().
+ *
  * Returns: (transfer full): the password; wipe it and free it with
  *   g_free() once used
  *
@@ -3159,6 +3247,9 @@ cairn_resource_lookup_password_finish (CairnResource  *self,
  * cairn_resource_get_conflict_policy:
  * @self: a #CairnResource
  *
+ * Gets how the resource settles a conflict between a local change and the
+ * backend.
+ *
  * Returns: how conflicts are settled
  *
  * Since: 0.1
@@ -3177,6 +3268,9 @@ cairn_resource_get_conflict_policy (CairnResource *self)
  * cairn_resource_set_conflict_policy:
  * @self: a #CairnResource
  * @policy: how to settle conflicts
+ *
+ * Sets how the resource settles a conflict between a local change and the
+ * backend.
  *
  * Since: 0.1
  */
@@ -3236,6 +3330,8 @@ cairn_resource_synchronize_async (CairnResource       *self,
  * @result: the result
  * @error: return location for an error
  *
+ * Finishes cairn_resource_synchronize_async().
+ *
  * Returns: %TRUE if the sync completed
  *
  * Since: 0.1
@@ -3276,6 +3372,8 @@ cairn_resource_synchronize_collection_tree_async (CairnResource       *self,
  * @self: a #CairnResource
  * @result: the result
  * @error: return location for an error
+ *
+ * Finishes cairn_resource_synchronize_collection_tree_async().
  *
  * Returns: %TRUE if the sync completed
  *
@@ -3349,6 +3447,8 @@ cairn_resource_fetch_parts_async (CairnResource       *self,
  * @self: a #CairnResource
  * @result: the result
  * @error: return location for an error
+ *
+ * Finishes cairn_resource_fetch_parts_async().
  *
  * Returns: %TRUE once the parts are stored
  *
@@ -3770,6 +3870,8 @@ cairn_resource_list_failed_collections (CairnResource *self)
  * @self: a #CairnResource
  * @collection_id: a collection of the resource, or 0 for the collection
  *   tree
+ *
+ * Gets why the last sync of a collection failed, if it did.
  *
  * Returns: (transfer full) (nullable): why the last sync of the
  *   collection failed, or %NULL if it did not fail

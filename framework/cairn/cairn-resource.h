@@ -75,6 +75,14 @@ typedef enum
   CAIRN_CONFLICT_POLICY_KEEP_BOTH, /*< nick=keep-both >*/
 } CairnConflictPolicy;
 
+/**
+ * CAIRN_RESOURCE_INTERFACE:
+ *
+ * The name of the D-Bus interface a #CairnResource exports beside
+ * `org.cairn.Agent1`, on the same object and bus name.
+ *
+ * Since: 0.1
+ */
 #define CAIRN_RESOURCE_INTERFACE "org.cairn.Resource1"
 
 #define CAIRN_TYPE_RESOURCE (cairn_resource_get_type ())

@@ -42,6 +42,8 @@ struct _CairnSecrets
 /**
  * cairn_secrets_error_quark:
  *
+ * Gets the error domain of the secrets functions.
+ *
  * Returns: the #GQuark of %CAIRN_SECRETS_ERROR, whose codes are
  *   #CairnSecretsError
  *
@@ -192,6 +194,8 @@ cairn_secrets_new (const char *instance)
 /**
  * cairn_secrets_get_instance:
  * @self: a #CairnSecrets
+ *
+ * Gets the agent instance whose secrets these are.
  *
  * Returns: the agent instance id
  *
@@ -610,6 +614,8 @@ cairn_secrets_store_async (CairnSecrets        *self,
  * @result: the #GAsyncResult passed to the callback
  * @error: return location for an error
  *
+ * Finishes cairn_secrets_store_async().
+ *
  * Returns: %TRUE if the secret was stored
  *
  * Since: 0.1
@@ -701,6 +707,8 @@ cairn_secrets_lookup_async (CairnSecrets        *self,
  * @result: the #GAsyncResult passed to the callback
  * @error: return location for an error
  *
+ * Finishes cairn_secrets_lookup_async().
+ *
  * Returns: (transfer full): the secret, to be wiped and freed with
  *   g_free(), or %NULL with @error set
  *
@@ -790,6 +798,8 @@ cairn_secrets_clear_async (CairnSecrets        *self,
  * @self: a #CairnSecrets
  * @result: the #GAsyncResult passed to the callback
  * @error: return location for an error
+ *
+ * Finishes cairn_secrets_clear_async().
  *
  * Returns: %TRUE if the secrets are gone
  *

@@ -386,6 +386,8 @@ _cairn_store_count_changes_since (CairnStore  *self,
  * @revision: (out): the cursor's revision
  * @error: return location for an error
  *
+ * Reads the revision up to which the consumer @name has processed changes.
+ *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_NOT_FOUND if
  *   there is no such cursor
  *

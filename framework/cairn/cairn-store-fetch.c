@@ -292,6 +292,8 @@ cairn_store_fetch_item_async (CairnStore          *self,
  * @result: the result
  * @error: return location for an error
  *
+ * Finishes cairn_store_fetch_item_async().
+ *
  * Returns: (transfer full): the item with the parts asked for, or %NULL
  *   with @error set: the store's, the resource's (%CAIRN_RESOURCE_ERROR)
  *   or the bus's

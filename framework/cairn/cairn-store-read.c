@@ -20,6 +20,8 @@
  * @id: a collection id
  * @error: return location for an error
  *
+ * Reads a collection, with its attributes.
+ *
  * Returns: (transfer full): the collection with its attributes, or %NULL
  *   with %CAIRN_STORE_ERROR_NOT_FOUND
  *
@@ -47,6 +49,8 @@ cairn_store_get_collection (CairnStore  *self,
  * @resource: the owning resource's instance id
  * @remote_id: the backend's id of the collection
  * @error: return location for an error
+ *
+ * Looks up a resource's collection by its remote id.
  *
  * Returns: (transfer full): the collection, or %NULL with
  *   %CAIRN_STORE_ERROR_NOT_FOUND
@@ -499,6 +503,8 @@ single_item (GPtrArray   *items,
  * @scope: (nullable): what to load beside columns and flags
  * @error: return location for an error
  *
+ * Reads an item, with what @scope asks for.
+ *
  * Returns: (transfer full): the item, or %NULL with
  *   %CAIRN_STORE_ERROR_NOT_FOUND
  *
@@ -528,6 +534,8 @@ cairn_store_get_item (CairnStore       *self,
  * @remote_id: the backend's id of the item
  * @scope: (nullable): what to load beside columns and flags
  * @error: return location for an error
+ *
+ * Looks up an item of a collection by its remote id.
  *
  * Returns: (transfer full): the item, or %NULL with
  *   %CAIRN_STORE_ERROR_NOT_FOUND
@@ -598,6 +606,8 @@ cairn_store_find_items_by_resource_remote_id (CairnStore       *self,
  * @gid: the id taken from the payload
  * @scope: (nullable): what to load beside columns and flags
  * @error: return location for an error
+ *
+ * Looks up the items with a GID, in every collection.
  *
  * Returns: (transfer container) (element-type CairnItem): the items with
  *   @gid in any collection, by id, possibly none; %NULL with @error set
@@ -790,6 +800,8 @@ cairn_store_list_items_async (CairnStore          *self,
  * @self: a #CairnStore
  * @result: the #GAsyncResult passed to the callback
  * @error: return location for an error
+ *
+ * Finishes cairn_store_list_items_async().
  *
  * Returns: (transfer container) (element-type CairnItem): the page, or
  *   %NULL with @error set
@@ -1019,6 +1031,8 @@ relation_from_row (CairnStatement  *row,
  * @id: a tag id
  * @error: return location for an error
  *
+ * Reads a tag.
+ *
  * Returns: (transfer full): the tag, or %NULL with
  *   %CAIRN_STORE_ERROR_NOT_FOUND
  *
@@ -1041,6 +1055,8 @@ cairn_store_get_tag (CairnStore  *self,
  * @self: a #CairnStore
  * @gid: a tag's global id
  * @error: return location for an error
+ *
+ * Looks up a tag by its GID.
  *
  * Returns: (transfer full): the tag, or %NULL with
  *   %CAIRN_STORE_ERROR_NOT_FOUND
@@ -1066,6 +1082,8 @@ cairn_store_find_tag_by_gid (CairnStore  *self,
  * @tag_id: a tag id
  * @resource: a resource instance id
  * @error: return location for an error
+ *
+ * Reads the remote id a resource keeps for a tag.
  *
  * Returns: (transfer full): the remote id @resource keeps for the tag, or
  *   %NULL with %CAIRN_STORE_ERROR_NOT_FOUND
@@ -1096,6 +1114,8 @@ cairn_store_get_tag_remote_id (CairnStore  *self,
  * @item_id: an item id
  * @error: return location for an error
  *
+ * Lists the tags of an item.
+ *
  * Returns: (transfer container) (element-type CairnTag): the item's tags
  *   by id, or %NULL with @error set
  *
@@ -1121,6 +1141,8 @@ cairn_store_list_item_tags (CairnStore  *self,
  * @self: a #CairnStore
  * @item_id: an item id
  * @error: return location for an error
+ *
+ * Lists the relations an item is in, on either side.
  *
  * Returns: (transfer container) (element-type CairnRelation): the relations
  *   the item is in, on either side, or %NULL with @error set

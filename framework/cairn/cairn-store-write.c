@@ -235,6 +235,8 @@ cairn_store_write_async (CairnStore           *self,
  * @revision: (out) (optional): the revision of the committed transaction
  * @error: return location for an error
  *
+ * Finishes cairn_store_write_async().
+ *
  * Returns: %TRUE if the transaction committed
  *
  * Since: 0.1

@@ -29,6 +29,15 @@
 #define DEFAULT_INLINE_THRESHOLD (16 * 1024)
 #define STREAM_PAGE_SIZE 1000
 
+/**
+ * cairn_store_error_quark:
+ *
+ * Gets the error domain of the store.
+ *
+ * Returns: the #GQuark of %CAIRN_STORE_ERROR, whose codes are #CairnStoreError
+ *
+ * Since: 0.1
+ */
 G_DEFINE_QUARK (cairn-store-error-quark, cairn_store_error)
 
 G_DEFINE_FINAL_TYPE (CairnStore, cairn_store, G_TYPE_OBJECT)
@@ -381,6 +390,8 @@ cairn_store_open_async (const char          *path,
  * @result: the #GAsyncResult passed to the callback
  * @error: return location for an error
  *
+ * Finishes cairn_store_open_async().
+ *
  * Returns: (transfer full): the store, or %NULL with @error set
  *
  * Since: 0.1
@@ -408,6 +419,8 @@ cairn_store_open_finish (GAsyncResult  *result,
  * cairn_store_get_path:
  * @self: a #CairnStore
  *
+ * Gets the store's database file.
+ *
  * Returns: (type filename): the database file
  *
  * Since: 0.1
@@ -423,6 +436,8 @@ cairn_store_get_path (CairnStore *self)
 /**
  * cairn_store_get_origin:
  * @self: a #CairnStore
+ *
+ * Gets the origin the store records with its writes.
  *
  * Returns: (nullable): the origin recorded with this store's writes
  *
@@ -468,6 +483,9 @@ cairn_store_set_origin (CairnStore *self,
  * cairn_store_get_inline_threshold:
  * @self: a #CairnStore
  *
+ * Gets the largest payload, in bytes, that the store keeps in the database
+ * rather than in a file beside it.
+ *
  * Returns: the largest payload, in bytes, kept in the database
  *
  * Since: 0.1
@@ -484,6 +502,9 @@ cairn_store_get_inline_threshold (CairnStore *self)
  * cairn_store_set_inline_threshold:
  * @self: a #CairnStore
  * @threshold: the largest payload, in bytes, to keep in the database
+ *
+ * Sets the largest payload, in bytes, that the store keeps in the database
+ * rather than in a file beside it.
  *
  * Since: 0.1
  */
@@ -528,6 +549,8 @@ _cairn_store_read_revision (CairnDatabase  *database,
  * @self: a #CairnStore
  * @revision: (out): the latest committed store revision
  * @error: return location for an error
+ *
+ * Reads the latest committed store revision.
  *
  * Returns: %TRUE on success
  *

@@ -191,6 +191,8 @@ cairn_tag_init (CairnTag *self)
  * @gid: the tag's global id
  * @name: the display name
  *
+ * Creates a tag, to be stored with cairn_transaction_create_tag().
+ *
  * Returns: (transfer full): a new #CairnTag, not stored yet
  *
  * Since: 0.1
@@ -205,6 +207,8 @@ cairn_tag_new (const char *gid,
 /**
  * cairn_tag_get_id:
  * @self: a #CairnTag
+ *
+ * Gets the tag's id.
  *
  * Returns: the tag's id, or 0 if it is not stored yet
  *
@@ -222,6 +226,8 @@ cairn_tag_get_id (CairnTag *self)
  * cairn_tag_set_id:
  * @self: a #CairnTag
  * @id: a stored tag's id
+ *
+ * Sets the tag's id, to name a stored tag.
  *
  * Since: 0.1
  */
@@ -241,6 +247,8 @@ cairn_tag_set_id (CairnTag *self,
  * cairn_tag_get_gid:
  * @self: a #CairnTag
  *
+ * Gets the tag's GID, its global id.
+ *
  * Returns: (nullable): the tag's global id
  *
  * Since: 0.1
@@ -256,6 +264,8 @@ cairn_tag_get_gid (CairnTag *self)
 /**
  * cairn_tag_get_name:
  * @self: a #CairnTag
+ *
+ * Gets the display name.
  *
  * Returns: (nullable): the display name
  *
@@ -273,6 +283,8 @@ cairn_tag_get_name (CairnTag *self)
  * cairn_tag_set_name:
  * @self: a #CairnTag
  * @name: (nullable): the display name
+ *
+ * Sets the display name.
  *
  * Since: 0.1
  */
@@ -293,6 +305,8 @@ cairn_tag_set_name (CairnTag   *self,
  * cairn_tag_get_tag_type:
  * @self: a #CairnTag
  *
+ * Gets the kind of tag.
+ *
  * Returns: the kind of tag
  *
  * Since: 0.1
@@ -309,6 +323,8 @@ cairn_tag_get_tag_type (CairnTag *self)
  * cairn_tag_set_tag_type:
  * @self: a #CairnTag
  * @tag_type: the kind of tag
+ *
+ * Sets the kind of tag.
  *
  * Since: 0.1
  */
@@ -330,6 +346,8 @@ cairn_tag_set_tag_type (CairnTag   *self,
  * cairn_tag_get_parent_id:
  * @self: a #CairnTag
  *
+ * Gets the parent tag's id.
+ *
  * Returns: the parent tag's id, or 0
  *
  * Since: 0.1
@@ -346,6 +364,8 @@ cairn_tag_get_parent_id (CairnTag *self)
  * cairn_tag_set_parent_id:
  * @self: a #CairnTag
  * @parent_id: the parent tag's id, or 0
+ *
+ * Sets the parent tag's id, 0 for none.
  *
  * Since: 0.1
  */

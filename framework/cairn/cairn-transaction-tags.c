@@ -83,6 +83,8 @@ write_tag (CairnTransaction      *self,
  * @tag: the tag to create; its id is set
  * @error: return location for an error
  *
+ * Stores a new tag and sets its id.
+ *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_EXISTS for a
  *   GID in use, %CAIRN_STORE_ERROR_NOT_FOUND for an unknown parent
  *
@@ -106,6 +108,8 @@ cairn_transaction_create_tag (CairnTransaction  *self,
  * @self: a #CairnTransaction
  * @tag: the tag with its id and new name, type and parent
  * @error: return location for an error
+ *
+ * Writes a stored tag's name, type and parent.
  *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_NOT_FOUND for
  *   an unknown tag
@@ -186,6 +190,8 @@ cairn_transaction_delete_tag (CairnTransaction  *self,
  * @resource: the resource instance keeping the remote id
  * @remote_id: (nullable): the resource's id for the tag, or %NULL to forget it
  * @error: return location for an error
+ *
+ * Sets or forgets the remote id a resource keeps for a tag.
  *
  * Returns: %TRUE on success
  *
@@ -305,6 +311,8 @@ cairn_transaction_tag_item (CairnTransaction  *self,
  * @tag_id: the tag
  * @error: return location for an error
  *
+ * Takes a tag off an item.
+ *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_NOT_FOUND if
  *   the item does not have the tag
  *
@@ -382,6 +390,8 @@ cairn_transaction_link_item (CairnTransaction  *self,
  * @item_id: the linked item
  * @error: return location for an error
  *
+ * Removes an item's link from a virtual collection.
+ *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_NOT_FOUND if
  *   the item is not linked there
  *
@@ -458,6 +468,8 @@ write_relation (CairnTransaction      *self,
  * @relation: the relation
  * @error: return location for an error
  *
+ * Stores a relation between two items.
+ *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_EXISTS if the
  *   two items already have a relation of that type,
  *   %CAIRN_STORE_ERROR_NOT_FOUND for an unknown item
@@ -483,6 +495,8 @@ cairn_transaction_add_relation (CairnTransaction  *self,
  * @self: a #CairnTransaction
  * @relation: the relation
  * @error: return location for an error
+ *
+ * Removes a relation between two items.
  *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_NOT_FOUND if
  *   there is no such relation

@@ -130,6 +130,8 @@ _cairn_transaction_finish (CairnTransaction *self,
  * cairn_transaction_get_revision:
  * @self: a #CairnTransaction
  *
+ * Gets the store revision the transaction writes.
+ *
  * Returns: the store revision this transaction writes, or 0 if it has not
  *   changed anything yet
  *
@@ -146,6 +148,8 @@ cairn_transaction_get_revision (CairnTransaction *self)
 /**
  * cairn_transaction_get_origin:
  * @self: a #CairnTransaction
+ *
+ * Gets the origin the transaction records with its changes.
  *
  * Returns: (nullable): the origin recorded with this transaction's changes
  *

@@ -114,6 +114,15 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
+/**
+ * cairn_scheduler_error_quark:
+ *
+ * Gets the error domain of the scheduler.
+ *
+ * Returns: the #GQuark of %CAIRN_SCHEDULER_ERROR, whose codes are #CairnSchedulerError
+ *
+ * Since: 0.1
+ */
 G_DEFINE_QUARK (cairn-scheduler-error-quark, cairn_scheduler_error)
 
 G_DEFINE_FINAL_TYPE (CairnScheduler, cairn_scheduler, G_TYPE_OBJECT)
@@ -1068,7 +1077,7 @@ cairn_scheduler_class_init (CairnSchedulerClass *klass)
                   G_TYPE_NONE, 1, CAIRN_TYPE_SCHEDULER_TASK);
 
   /**
-   * CairnScheduler:task-finished:
+   * CairnScheduler::task-finished:
    * @self: the #CairnScheduler
    * @task: the task
    *

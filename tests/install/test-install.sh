@@ -82,6 +82,20 @@ for file in "$(dirname "$pc")"/*.pc; do
   sed "s|^prefix=.*|prefix=$stage$prefix|" "$file" > "$work/pkgconfig/$(basename "$file")"
 done
 export PKG_CONFIG_PATH="$work/pkgconfig"
+
+# The notes the man pages name, and the API references when the build
+# makes them, each a Devhelp book in a folder of its name beside them.
+doc=$(pkg-config --variable=datadir cairn-1)/doc
+[ -f "$doc/cairn-1/architecture.md" ] || fail "the notes are not in $doc/cairn-1"
+documentation=$(meson introspect "$build" --buildoptions | python3 -c \
+  'import json, sys; print([o["value"] for o in json.load(sys.stdin) if o["name"] == "documentation"][0])')
+if [ "$documentation" = True ]; then
+  for book in cairn-1 cairn-scheduler-1 cairn-test-1; do
+    [ -f "$doc/$book/index.html" ] && [ -f "$doc/$book/$book.devhelp2" ] ||
+      fail "no API reference in $doc/$book"
+  done
+  [ -f "$doc/cairn-1/architecture.html" ] || fail "the notes are not pages of the reference"
+fi
 pkg-config --variable=moduledir cairn-1 | grep -q '/cairn-1/modules$' || fail "no moduledir"
 pkg-config --variable=agentdir cairn-1 | grep -q '/cairn/agents$' || fail "no agentdir"
 
