@@ -3,15 +3,13 @@
  * `path=/home/me/Notes`), the example docs/writing-a-resource.md walks
  * through. Every sub-folder is a collection, its remote id its path below
  * `path`; every file is a text/plain item, its remote id the file name,
- * its TEXT part the content. Flags live in a hidden sidecar `.NAME.flags`
- * (one line, space-separated): extended attributes are missing on some
- * file systems (tmpfs before Linux 6.6, many network ones). The remote
- * revision is the note's modification time, size and flags. The base
- * class runs every method in a worker thread: they simply block. */
-#include <errno.h>
+ * its TEXT part the content, its remote revision its modification time,
+ * size and flags. Flags live in a hidden sidecar `.NAME.flags` (one line):
+ * extended attributes are missing on some file systems. The base class
+ * runs every method in a worker thread: they simply block. A CairnFileTree
+ * confined to `path` makes every path, refusing `..`, absolute paths and
+ * symbolic links: nothing outside it is touched, whatever the store holds. */
 #include <string.h>
-#include <sys/stat.h>
-#include <glib/gstdio.h>
 
 #include <cairn/cairn.h>
 
@@ -22,56 +20,21 @@ G_DECLARE_FINAL_TYPE (NotesResource, notes_resource, NOTES, RESOURCE, CairnResou
 struct _NotesResource
 {
   CairnResource parent_instance;
-  char *path;
+  CairnFileTree *tree;
 };
 
 G_DEFINE_FINAL_TYPE (NotesResource, notes_resource, CAIRN_TYPE_RESOURCE)
 
-static gboolean
-fail_errno (GError **error, const char *what, const char *path)
-{
-  int saved_errno = errno;
+#define TREE(resource) (NOTES_RESOURCE (resource)->tree)
 
-  g_set_error (error, CAIRN_RESOURCE_ERROR, cairn_resource_error_from_errno (saved_errno),
-               "Cannot %s %s: %s", what, path, g_strerror (saved_errno));
-  return FALSE;
-}
-
-/* Names come from the store, which any application may write: only a
- * single, visible path component may reach the file system. */
-static gboolean
-check_name (const char *name, GError **error)
-{
-  if (name != NULL && *name != '\0' && *name != '.' && strchr (name, '/') == NULL)
-    return TRUE;
-  g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
-               "“%s” is not a valid note or folder name", name ? name : "");
-  return FALSE;
-}
-
+/* A folder's path is its remote id. Also for a folder removed locally
+ * whose removal is still to come; one that never reached the disk has
+ * none: CAIRN_STORE_ERROR_NOT_FOUND, which the base class takes as
+ * replayed (nothing of it is here). */
 static char *
-remote_id_path (NotesResource *self, const char *remote_id, GError **error)
+folder_remote_id (CairnResource *resource, guint64 id, GError **error)
 {
-  g_auto(GStrv) names = remote_id ? g_strsplit (remote_id, "/", -1) : NULL;
-
-  /* A folder created locally has none until its creation is replayed. */
-  if (names == NULL)
-    g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
-                 "A folder has no remote id");
-  for (guint i = 0; names != NULL && names[i] != NULL; i++)
-    if (!check_name (names[i], error))
-      return NULL;
-  return names ? g_build_filename (self->path, remote_id, NULL) : NULL;
-}
-
-/* Also for a folder removed locally whose removal is still to come. One
- * that never reached the disk has no remote id: CAIRN_STORE_ERROR_NOT_FOUND
- * then, which the base class takes as replayed (nothing of it is here). */
-static char *
-folder_remote_id (NotesResource *self, guint64 id, GError **error)
-{
-  g_autoptr(CairnCollection) folder = cairn_resource_get_collection (CAIRN_RESOURCE (self), id,
-                                                                     error);
+  g_autoptr(CairnCollection) folder = cairn_resource_get_collection (resource, id, error);
 
   if (folder != NULL && cairn_collection_get_remote_id (folder) == NULL)
     g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
@@ -79,156 +42,106 @@ folder_remote_id (NotesResource *self, guint64 id, GError **error)
   return folder ? g_strdup (cairn_collection_get_remote_id (folder)) : NULL;
 }
 
+/* @name in folder @id (0: the top). Names come from the store, which any
+ * application may write: only one visible path component makes a path. */
 static char *
-folder_path (NotesResource *self, guint64 id, GError **error)
+note_path (CairnResource *resource, guint64 id, const char *name, GError **error)
 {
-  g_autofree char *remote_id = folder_remote_id (self, id, error);
+  g_autofree char *folder = id ? folder_remote_id (resource, id, error) : g_strdup ("");
 
-  return remote_id ? remote_id_path (self, remote_id, error) : NULL;
+  if (folder == NULL || !cairn_file_tree_check_name (name, error))
+    return NULL;
+  return g_build_filename (folder, name, NULL);
 }
 
 static char *
-sidecar (const char *folder, const char *name)
+sidecar (const char *path)
 {
+  g_autofree char *folder = g_path_get_dirname (path), *name = g_path_get_basename (path);
+
   return g_strconcat (folder, "/.", name, ".flags", NULL);
 }
 
 static CairnFlags *
-read_flags (const char *folder, const char *name)
+read_flags (CairnFileTree *tree, const char *path)
 {
-  g_autofree char *path = sidecar (folder, name), *line = NULL;
-  g_auto(GStrv) flags = NULL;
+  g_autofree char *flags_path = sidecar (path);
+  g_autoptr(GBytes) bytes = cairn_file_tree_read (tree, flags_path, NULL);
+  g_autofree char *line = bytes ? g_strndup (g_bytes_get_data (bytes, NULL),
+                                             g_bytes_get_size (bytes)) : g_strdup ("");
+  g_auto(GStrv) flags = g_strsplit_set (g_strstrip (line), " ", -1);
 
-  if (!g_file_get_contents (path, &line, NULL, NULL))
-    return cairn_flags_new ();
-  flags = g_strsplit_set (g_strstrip (line), " ", -1);
   return cairn_flags_new_from_strv ((const char * const *) flags);
 }
 
-/* To a hidden file, made durable, then renamed over the old one: a crash
- * leaves the old file or the new one, never half of one, and a retry
- * writes the same hidden file again. */
 static gboolean
-write_file (const char *path, const char *data, gsize length, GError **error)
+write_flags (CairnFileTree *tree, const char *path, const CairnFlags *flags, GError **error)
 {
-  g_autofree char *dir = g_path_get_dirname (path), *name = g_path_get_basename (path);
-  g_autofree char *tmp = g_strconcat (dir, "/.", name, ".tmp", NULL);
-
-  return g_file_set_contents_full (tmp, data, length, G_FILE_SET_CONTENTS_DURABLE, 0600, error) &&
-         (g_rename (tmp, path) == 0 || fail_errno (error, "rename", tmp));
-}
-
-static gboolean
-write_flags (const char *folder, const char *name, const CairnFlags *flags, GError **error)
-{
-  g_autofree char *path = sidecar (folder, name), *line = cairn_flags_to_string (flags);
+  g_autofree char *flags_path = sidecar (path), *line = cairn_flags_to_string (flags);
+  g_autoptr(GBytes) bytes = g_bytes_new (line, strlen (line));
 
   /* A note without flags has no sidecar. */
-  if (*line == '\0')
-    return g_unlink (path) == 0 || errno == ENOENT || fail_errno (error, "remove", path);
-  return write_file (path, line, strlen (line), error);
+  return *line == '\0' ? cairn_file_tree_remove (tree, flags_path, error)
+                       : cairn_file_tree_write (tree, flags_path, bytes, error);
 }
 
 static char *
-note_revision (const char *folder, const char *name, GError **error)
+note_revision (CairnFileTree *tree, const char *path, GError **error)
 {
-  g_autofree char *path = g_build_filename (folder, name, NULL);
-  g_autoptr(CairnFlags) flags = read_flags (folder, name);
+  g_autofree char *revision = cairn_file_tree_get_revision (tree, path, error);
+  g_autoptr(CairnFlags) flags = read_flags (tree, path);
   g_autofree char *line = cairn_flags_to_string (flags);
-  struct stat st;
 
-  if (g_stat (path, &st) != 0)
-    return fail_errno (error, "read", path), NULL;
-  return g_strdup_printf ("%" G_GINT64_FORMAT ".%09ld-%" G_GINT64_FORMAT ":%s",
-                          (gint64) st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (gint64) st.st_size,
-                          line);
+  return revision ? g_strconcat (revision, ":", line, NULL) : NULL;
 }
 
 static CairnItem *
-read_note (const char *folder, const char *name, GError **error)
+read_note (CairnFileTree *tree, const char *path, GError **error)
 {
-  g_autofree char *path = g_build_filename (folder, name, NULL), *contents = NULL;
   g_autoptr(CairnItem) item = cairn_item_new ("text/plain");
-  g_autoptr(CairnFlags) flags = read_flags (folder, name);
   /* Taken before reading: a write in between shows at the next sync. */
-  g_autofree char *revision = note_revision (folder, name, error);
-  g_autoptr(GBytes) text = NULL;
-  g_autoptr(CairnPart) part = NULL;
-  gsize length;
+  g_autofree char *revision = note_revision (tree, path, error), *name = g_path_get_basename (path);
+  g_autoptr(GBytes) text = revision ? cairn_file_tree_read (tree, path, error) : NULL;
+  g_autoptr(CairnFlags) flags = read_flags (tree, path);
+  g_autoptr(CairnPart) part = text ? cairn_part_new_inline ("TEXT", text) : NULL;
 
-  if (revision == NULL || !g_file_get_contents (path, &contents, &length, error))
+  if (text == NULL)
     return NULL;
-  text = g_bytes_new_take (g_steal_pointer (&contents), length);
-  part = cairn_part_new_inline ("TEXT", text);
   cairn_item_set_remote_id (item, name);
   cairn_item_set_remote_revision (item, revision);
-  cairn_item_set_size (item, length);
+  cairn_item_set_size (item, g_bytes_get_size (text));
   cairn_item_set_flags (item, flags);
   cairn_item_set_part (item, part);
   return g_steal_pointer (&item);
 }
 
-/* The text is read before the disk is touched: a part that cannot be
- * read fails the change instead of writing the note empty. */
+/* The text is read (a large one from its payload file) before the disk is
+ * touched: a part that cannot be read fails the change instead of writing
+ * the note empty. The tree writes a temporary file and renames it over
+ * the note, so a crash never leaves half a note. */
 static char *
-write_note (const char *folder, const char *name, CairnItem *item, GError **error)
+write_note (CairnFileTree *tree, const char *path, CairnItem *item, GError **error)
 {
-  g_autofree char *path = g_build_filename (folder, name, NULL);
   CairnPart *part = cairn_item_get_part (item, "TEXT");
   g_autoptr(GBytes) text = part ? cairn_part_read_bytes (part, G_MAXSIZE, NULL, error)
                                 : g_bytes_new (NULL, 0);
 
-  if (text == NULL ||
-      !write_file (path, g_bytes_get_data (text, NULL), g_bytes_get_size (text), error) ||
-      !write_flags (folder, name, cairn_item_get_flags (item), error))
+  if (text == NULL || !cairn_file_tree_write (tree, path, text, error) ||
+      !write_flags (tree, path, cairn_item_get_flags (item), error))
     return NULL;
-  return note_revision (folder, name, error);
+  return note_revision (tree, path, error);
 }
 
 /* Reading the backend */
 
-static void
-list_folders (const char *root, const char *relative, GPtrArray *collections)
-{
-  g_autofree char *folder = g_build_filename (root, relative, NULL);
-  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
-  const char *name, *mime_types[] = { "text/plain", NULL };
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (folder, name, NULL);
-      g_autofree char *id = relative ? g_build_filename (relative, name, NULL) : g_strdup (name);
-      CairnCollection *collection = cairn_collection_new (NULL, 0, name);
-
-      cairn_collection_set_remote_id (collection, id);
-      cairn_collection_set_parent_remote_id (collection, relative);
-      cairn_collection_set_content_mime_types (collection, mime_types);
-      if (name[0] == '.' || !g_file_test (path, G_FILE_TEST_IS_DIR))
-        g_object_unref (collection);
-      else
-        {
-          g_ptr_array_add (collections, collection);
-          list_folders (root, id, collections);
-        }
-    }
-}
-
 static GPtrArray *
 retrieve_collections_sync (CairnResource *resource, GCancellable *cancellable, GError **error)
 {
-  NotesResource *self = NOTES_RESOURCE (resource);
-  GPtrArray *collections = g_ptr_array_new_with_free_func (g_object_unref);
+  const char *mime_types[] = { "text/plain", NULL };
 
-  /* Perhaps an unmounted disk: tried again later, rather than every
-   * collection removed. */
-  if (!g_file_test (self->path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
-                   "The notes folder %s is missing", self->path);
-      return g_ptr_array_unref (collections), NULL;
-    }
-  list_folders (self->path, NULL, collections);
-  return collections;
+  /* A missing folder (an unmounted disk?) is a transient error: the sync
+   * is tried again later, rather than every collection removed. */
+  return cairn_file_tree_list_collections (TREE (resource), mime_types, error);
 }
 
 /* A full sync, handed in batches (a write transaction each) as they are
@@ -237,32 +150,25 @@ static gboolean
 retrieve_items_sync (CairnResource *resource, CairnCollection *collection, CairnItemSync *sync,
                      GCancellable *cancellable, GError **error)
 {
-  g_autofree char *folder = remote_id_path (NOTES_RESOURCE (resource),
-                                            cairn_collection_get_remote_id (collection), error);
-  g_autoptr(GDir) dir = folder ? g_dir_open (folder, 0, error) : NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *folder = folder_remote_id (resource, cairn_collection_get_id (collection),
+                                              error);
+  g_auto(GStrv) names = folder ? cairn_file_tree_list (TREE (resource), folder,
+                                                       G_FILE_TYPE_REGULAR, error) : NULL;
   g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
-  const char *name;
+  guint n = names ? g_strv_length (names) : 0;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (folder, name, NULL);
-
-      /* Hidden files are our temporary and flags files. */
-      if (name[0] != '.' && g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        g_ptr_array_add (names, g_strdup (name));
-    }
-  if (dir == NULL)
+  if (names == NULL)
     return FALSE;
-  cairn_item_sync_set_expected_items (sync, names->len);
-  for (guint i = 0; i < names->len; i++)
+  cairn_item_sync_set_expected_items (sync, n);
+  for (guint i = 0; i < n; i++)
     {
+      g_autofree char *path = g_build_filename (folder, names[i], NULL);
       /* A note removed meanwhile is simply not listed. */
-      CairnItem *note = read_note (folder, g_ptr_array_index (names, i), NULL);
+      CairnItem *note = names[i][0] != '.' ? read_note (TREE (resource), path, NULL) : NULL;
 
       if (note != NULL)
         g_ptr_array_add (batch, note);
-      if (batch->len == CAIRN_STORE_BATCH_SIZE || i + 1 == names->len)
+      if (batch->len == CAIRN_STORE_BATCH_SIZE || i + 1 == n)
         {
           if (!cairn_item_sync_add_items (sync, batch, error))
             return FALSE;
@@ -277,12 +183,10 @@ static CairnItem *
 retrieve_item_sync (CairnResource *resource, CairnItem *item, const char * const *parts,
                     GCancellable *cancellable, GError **error)
 {
-  g_autofree char *folder = folder_path (NOTES_RESOURCE (resource),
-                                         cairn_item_get_collection_id (item), error);
+  g_autofree char *path = note_path (resource, cairn_item_get_collection_id (item),
+                                     cairn_item_get_remote_id (item), error);
 
-  if (folder == NULL || !check_name (cairn_item_get_remote_id (item), error))
-    return NULL;
-  return read_note (folder, cairn_item_get_remote_id (item), error);
+  return path ? read_note (TREE (resource), path, error) : NULL;
 }
 
 /* Replaying local changes. Each method is safe to repeat, as a resource
@@ -290,34 +194,34 @@ retrieve_item_sync (CairnResource *resource, CairnItem *item, const char * const
  * after its item id, and what is gone or moved already is success. */
 
 static char *
-note_name (CairnChange *change)
+change_path (CairnResource *resource, CairnChange *change, guint64 folder, GError **error)
 {
+  /* Never reported written: an attempt cut short used this name. */
+  g_autofree char *name = g_strdup_printf ("note-%" G_GUINT64_FORMAT ".txt",
+                                           cairn_change_get_entity_id (change));
   const char *remote_id = cairn_change_get_remote_id (change);
 
-  /* Never reported written: an attempt cut short used this name. */
-  if (remote_id == NULL)
-    return g_strdup_printf ("note-%" G_GUINT64_FORMAT ".txt", cairn_change_get_entity_id (change));
-  return g_strdup (remote_id);
+  return note_path (resource, folder, remote_id ? remote_id : name, error);
 }
 
 static gboolean
-unlink_note (const char *folder, const char *name, GError **error)
+remove_note (CairnFileTree *tree, const char *path, GError **error)
 {
-  g_autofree char *path = g_build_filename (folder, name, NULL), *flags = sidecar (folder, name);
+  g_autofree char *flags_path = sidecar (path);
 
-  return ((g_unlink (path) == 0 || errno == ENOENT) && (g_unlink (flags) == 0 || errno == ENOENT))
-         || fail_errno (error, "remove", path);
+  return cairn_file_tree_remove (tree, path, error) &&
+         cairn_file_tree_remove (tree, flags_path, error);
 }
 
 static gboolean
 item_added (CairnResource *resource, CairnChange *change, CairnItem *item, char **remote_id,
             char **remote_revision, GCancellable *cancellable, GError **error)
 {
-  g_autofree char *folder = folder_path (NOTES_RESOURCE (resource),
-                                         cairn_change_get_collection_id (change), error);
+  g_autofree char *path = change_path (resource, change, cairn_change_get_collection_id (change),
+                                       error);
 
-  *remote_id = note_name (change);
-  *remote_revision = folder ? write_note (folder, *remote_id, item, error) : NULL;
+  *remote_id = path ? g_path_get_basename (path) : NULL;
+  *remote_revision = path ? write_note (TREE (resource), path, item, error) : NULL;
   return *remote_revision != NULL;
 }
 
@@ -326,20 +230,16 @@ item_changed (CairnResource *resource, CairnChange *change, CairnItem *item,
               const char * const *parts, char **remote_revision, CairnItem **server_item,
               GCancellable *cancellable, GError **error)
 {
-  const char *name = cairn_item_get_remote_id (item);
-  g_autofree char *folder = folder_path (NOTES_RESOURCE (resource),
-                                         cairn_item_get_collection_id (item), error);
-  g_autofree char *current = NULL;
+  g_autofree char *path = note_path (resource, cairn_item_get_collection_id (item),
+                                     cairn_item_get_remote_id (item), error);
+  g_autofree char *current = path ? note_revision (TREE (resource), path, NULL) : NULL;
 
-  if (folder == NULL || !check_name (name, error))
-    return FALSE;
   /* Edited on disk since it was read (unless by an earlier attempt of
    * this very change): the conflict policy decides. */
-  current = note_revision (folder, name, NULL);
   if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0 &&
       !cairn_resource_replay_is_retry (resource))
-    return (*server_item = read_note (folder, name, error)) != NULL;
-  return (*remote_revision = write_note (folder, name, item, error)) != NULL;
+    return (*server_item = read_note (TREE (resource), path, error)) != NULL;
+  return path && (*remote_revision = write_note (TREE (resource), path, item, error)) != NULL;
 }
 
 /* A delta on the flags on disk: applied twice, it gives the same. */
@@ -348,20 +248,16 @@ flags_changed (CairnResource *resource, CairnChange *change, CairnItem *item,
                const CairnFlags *added, const CairnFlags *removed, char **remote_revision,
                GCancellable *cancellable, GError **error)
 {
-  g_autofree char *name = note_name (change);
-  g_autofree char *folder = folder_path (NOTES_RESOURCE (resource),
-                                         cairn_item_get_collection_id (item), error);
-  g_autoptr(CairnFlags) flags = NULL;
+  g_autofree char *path = change_path (resource, change, cairn_item_get_collection_id (item),
+                                       error);
+  g_autoptr(CairnFlags) flags = path ? read_flags (TREE (resource), path) : NULL;
 
-  if (folder == NULL || !check_name (name, error))
-    return FALSE;
-  flags = read_flags (folder, name);
-  for (guint i = 0; i < cairn_flags_get_size (added); i++)
+  for (guint i = 0; flags != NULL && i < cairn_flags_get_size (added); i++)
     cairn_flags_add (flags, cairn_flags_get_flag (added, i));
-  for (guint i = 0; i < cairn_flags_get_size (removed); i++)
+  for (guint i = 0; flags != NULL && i < cairn_flags_get_size (removed); i++)
     cairn_flags_remove (flags, cairn_flags_get_flag (removed, i));
-  return write_flags (folder, name, flags, error) &&
-         (*remote_revision = note_revision (folder, name, error)) != NULL;
+  return flags != NULL && write_flags (TREE (resource), path, flags, error) &&
+         (*remote_revision = note_revision (TREE (resource), path, error)) != NULL;
 }
 
 static gboolean
@@ -369,74 +265,45 @@ item_moved (CairnResource *resource, CairnChange *change, CairnItem *item, guint
             guint64 destination, char **remote_id, char **remote_revision,
             GCancellable *cancellable, GError **error)
 {
-  NotesResource *self = NOTES_RESOURCE (resource);
-  g_autofree char *name = note_name (change), *from = NULL, *to = NULL;
-  g_autofree char *old_path = NULL, *new_path = NULL, *old_flags = NULL, *new_flags = NULL;
   g_autoptr(GError) to_error = NULL;
+  g_autofree char *to = change_path (resource, change, destination, &to_error);
+  g_autofree char *from = change_path (resource, change, source, NULL);
+  g_autofree char *from_flags = from ? sidecar (from) : NULL, *to_flags = to ? sidecar (to) : NULL;
 
-  if (!check_name (name, error))
-    return FALSE;
-  to = folder_path (self, destination, &to_error);
   if (to == NULL && !g_error_matches (to_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
     return g_propagate_error (error, g_steal_pointer (&to_error)), FALSE;
-  from = folder_path (self, source, NULL);
   /* Out of a folder that never reached the disk: written now. Into one
    * removed before it did: the note goes with it. */
   if (from == NULL)
-    return to == NULL || (*remote_revision = write_note (to, name, item, error)) != NULL;
+    return !to || (*remote_revision = write_note (TREE (resource), to, item, error)) != NULL;
   if (to == NULL)
-    return unlink_note (from, name, error);
-  old_path = g_build_filename (from, name, NULL);
-  new_path = g_build_filename (to, name, NULL);
-  old_flags = sidecar (from, name);
-  new_flags = sidecar (to, name);
-  /* Moved already by an attempt that did not report. */
-  if (g_rename (old_path, new_path) != 0 &&
-      !(errno == ENOENT && g_file_test (new_path, G_FILE_TEST_EXISTS)))
-    return fail_errno (error, "move", old_path);
-  return g_rename (old_flags, new_flags) == 0 || errno == ENOENT ||
-         fail_errno (error, "move", old_flags);
+    return remove_note (TREE (resource), from, error);
+  /* A note without flags has no sidecar: nothing to move is success. */
+  return cairn_file_tree_rename (TREE (resource), from, to, error) &&
+         cairn_file_tree_rename (TREE (resource), from_flags, to_flags, error);
 }
 
 static gboolean
 item_removed (CairnResource *resource, CairnChange *change, GCancellable *cancellable,
               GError **error)
 {
-  g_autofree char *name = note_name (change);
-  g_autofree char *folder = folder_path (NOTES_RESOURCE (resource),
-                                         cairn_change_get_collection_id (change), error);
+  g_autofree char *path = change_path (resource, change, cairn_change_get_collection_id (change),
+                                       error);
 
-  return folder != NULL && check_name (name, error) && unlink_note (folder, name, error);
+  return path != NULL && remove_note (TREE (resource), path, error);
 }
 
 /* Where a folder goes: its parent's remote id and its own name, as they
  * were at the change, from cairn_change_get_collection(). */
-static char *
-new_folder_remote_id (NotesResource *self, CairnChange *change, GError **error)
-{
-  CairnCollection *folder = cairn_change_get_collection (change);
-  const char *name = cairn_collection_get_name (folder);
-  g_autofree char *parent = NULL;
-
-  if (!check_name (name, error))
-    return NULL;
-  if (cairn_collection_get_parent_id (folder) == 0)
-    return g_strdup (name);
-  parent = folder_remote_id (self, cairn_collection_get_parent_id (folder), error);
-  return parent ? g_build_filename (parent, name, NULL) : NULL;
-}
-
 static gboolean
 collection_added (CairnResource *resource, CairnChange *change, char **remote_id,
                   GCancellable *cancellable, GError **error)
 {
-  NotesResource *self = NOTES_RESOURCE (resource);
-  g_autofree char *path = NULL;
+  CairnCollection *folder = cairn_change_get_collection (change);
 
-  *remote_id = new_folder_remote_id (self, change, error);
-  path = *remote_id ? remote_id_path (self, *remote_id, error) : NULL;
-  return path != NULL &&
-         (g_mkdir (path, 0700) == 0 || errno == EEXIST || fail_errno (error, "create", path));
+  *remote_id = note_path (resource, cairn_collection_get_parent_id (folder),
+                          cairn_collection_get_name (folder), error);
+  return *remote_id && cairn_file_tree_make_directory (TREE (resource), *remote_id, error);
 }
 
 /* A rename or a move: the folder goes where its name and parent say, its
@@ -445,17 +312,18 @@ static gboolean
 collection_changed (CairnResource *resource, CairnChange *change, const char * const *parts,
                     char **remote_id, GCancellable *cancellable, GError **error)
 {
-  NotesResource *self = NOTES_RESOURCE (resource);
-  const char *old_id = cairn_collection_get_remote_id (cairn_change_get_collection (change));
-  g_autofree char *from = old_id ? remote_id_path (self, old_id, error) : NULL, *to = NULL;
+  CairnCollection *folder = cairn_change_get_collection (change);
+  const char *old_id = cairn_collection_get_remote_id (folder);
 
-  *remote_id = from ? new_folder_remote_id (self, change, error) : NULL;
-  to = *remote_id ? remote_id_path (self, *remote_id, error) : NULL;
-  if (to == NULL || strcmp (from, to) == 0)
-    return to != NULL;
-  if (g_rename (from, to) != 0 && !(errno == ENOENT && g_file_test (to, G_FILE_TEST_IS_DIR)))
-    return fail_errno (error, "rename", from);
-  return cairn_resource_relocate_collections (resource, old_id, *remote_id, error);
+  /* Never created on disk: made now. */
+  if (old_id == NULL)
+    return collection_added (resource, change, remote_id, cancellable, error);
+  *remote_id = note_path (resource, cairn_collection_get_parent_id (folder),
+                          cairn_collection_get_name (folder), error);
+  return *remote_id && (strcmp (old_id, *remote_id) == 0 ||
+                        (cairn_file_tree_rename (TREE (resource), old_id, *remote_id, error) &&
+                         cairn_resource_relocate_collections (resource, old_id, *remote_id,
+                                                              error)));
 }
 
 static gboolean
@@ -466,34 +334,14 @@ collection_moved (CairnResource *resource, CairnChange *change, guint64 source,
   return collection_changed (resource, change, NULL, remote_id, cancellable, error);
 }
 
-static gboolean
-remove_tree (const char *path, GError **error)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK)
-          ? !remove_tree (child, error)
-          : g_unlink (child) != 0 && errno != ENOENT && !fail_errno (error, "remove", child))
-        return FALSE;
-    }
-  return g_rmdir (path) == 0 || errno == ENOENT || fail_errno (error, "remove", path);
-}
-
 /* Its notes left the store with it; one never written has nothing here. */
 static gboolean
 collection_removed (CairnResource *resource, CairnChange *change, GCancellable *cancellable,
                     GError **error)
 {
   const char *remote_id = cairn_change_get_remote_id (change);
-  g_autofree char *path = remote_id ? remote_id_path (NOTES_RESOURCE (resource), remote_id, error)
-                                    : NULL;
 
-  return remote_id == NULL || (path != NULL && remove_tree (path, error));
+  return remote_id == NULL || cairn_file_tree_remove (TREE (resource), remote_id, error);
 }
 
 /* GObject */
@@ -503,6 +351,9 @@ notes_resource_setup (CairnAgent *agent, GError **error)
 {
   g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
 
+  if (TREE (agent) == NULL)
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                        "No notes folder: set the key `path`"), FALSE;
   /* Replay needs the text of added and changed notes. */
   cairn_fetch_scope_add_part (scope, "TEXT");
   cairn_monitor_set_fetch_scope (CAIRN_MONITOR (cairn_agent_get_recorder (agent)), scope);
@@ -510,22 +361,18 @@ notes_resource_setup (CairnAgent *agent, GError **error)
 }
 
 static void
-notes_resource_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
-{
-  g_value_set_string (value, NOTES_RESOURCE (object)->path);
-}
-
-static void
 notes_resource_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
-  g_free (NOTES_RESOURCE (object)->path);
-  NOTES_RESOURCE (object)->path = g_value_dup_string (value);
+  const char *path = g_value_get_string (value);
+
+  g_clear_object (&TREE (object));
+  TREE (object) = path ? cairn_file_tree_new (path) : NULL;
 }
 
 static void
 notes_resource_finalize (GObject *object)
 {
-  g_free (NOTES_RESOURCE (object)->path);
+  g_clear_object (&TREE (object));
   G_OBJECT_CLASS (notes_resource_parent_class)->finalize (object);
 }
 
@@ -535,7 +382,6 @@ notes_resource_class_init (NotesResourceClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   CairnResourceClass *resource_class = CAIRN_RESOURCE_CLASS (klass);
 
-  object_class->get_property = notes_resource_get_property;
   object_class->set_property = notes_resource_set_property;
   object_class->finalize = notes_resource_finalize;
   CAIRN_AGENT_CLASS (klass)->setup = notes_resource_setup;
@@ -553,7 +399,7 @@ notes_resource_class_init (NotesResourceClass *klass)
   resource_class->replay_collection_removed_sync = collection_removed;
   /* The configuration key `path`: the folder holding the notes. */
   g_object_class_install_property (object_class, 1, g_param_spec_string ("path", NULL, NULL,
-                                   NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+                                   NULL, G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS));
 }
 
 static void

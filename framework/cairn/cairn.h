@@ -14,6 +14,7 @@
 #include "cairn-collection.h"
 #include "cairn-failed-change.h"
 #include "cairn-fetch-scope.h"
+#include "cairn-file-tree.h"
 #include "cairn-flags.h"
 #include "cairn-flags-delta.h"
 #include "cairn-item.h"

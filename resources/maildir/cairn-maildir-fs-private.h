@@ -14,13 +14,6 @@ typedef int CairnMaildirFd;
 void        cairn_maildir_fd_close       (CairnMaildirFd  fd);
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (CairnMaildirFd, cairn_maildir_fd_close, -1)
 
-int         cairn_maildir_openat         (int             dir_fd,
-                                          const char     *relative,
-                                          int             flags,
-                                          mode_t          mode);
-int         cairn_maildir_open_parent    (int             dir_fd,
-                                          const char     *relative,
-                                          const char    **name);
 int         cairn_maildir_open_beneath   (const char     *root,
                                           const char     *path,
                                           int             flags,

@@ -3,23 +3,18 @@
  * or unlinks is resolved beneath a directory it holds open, one component
  * at a time, never following a symbolic link: a link in a hostile tree,
  * as the folder, as its cur/, new/ or tmp/, or as a message, could
- * otherwise lead anywhere the user can write. A link met on the way fails
- * with ELOOP, and a path leaving the directory with EXDEV; the callers
- * report both once as skipped.
- *
- * openat2() with RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS does the whole
- * walk in the kernel, in one call; where the kernel lacks it (before
- * Linux 5.6) the walk is made here with openat() and O_NOFOLLOW. Every
+ * otherwise lead anywhere the user can write. libcairn's
+ * cairn_file_tree_openat() and cairn_file_tree_open_parent() make that
+ * walk; a link met on the way fails with ELOOP, and a path leaving the
+ * directory with EXDEV; the callers report both once as skipped. Every
  * function returns -1 (or NULL) with errno set, as the calls it wraps. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#ifdef SYS_openat2
-#include <linux/openat2.h>
-#endif
+
+#include <cairn/cairn.h>
 
 #include "cairn-maildir-fs-private.h"
 
@@ -30,124 +25,6 @@ cairn_maildir_fd_close (CairnMaildirFd fd)
 
   close (fd);
   errno = saved_errno;
-}
-
-#ifdef SYS_openat2
-/* Set once the kernel said it has no openat2(). */
-static gint no_openat2;
-#endif
-
-/* A component that would leave the directory, or name it again. */
-static gboolean
-is_dot_component (const char *start,
-                  gsize       length)
-{
-  return (length == 1 && start[0] == '.') || (length == 2 && start[0] == '.' && start[1] == '.');
-}
-
-/* The walk without openat2(): every directory on the way is opened with
- * O_PATH and O_NOFOLLOW, which opens a link itself rather than its target,
- * and is refused unless it is a directory. */
-static int
-walk_openat (int         dir_fd,
-             const char *relative,
-             int         flags,
-             mode_t      mode)
-{
-  g_auto(CairnMaildirFd) current = -1;
-  const char *start = relative;
-
-  for (;;)
-    {
-      const char *slash = strchr (start, '/');
-      gsize length = slash ? (gsize) (slash - start) : strlen (start);
-      g_autofree char *component = g_strndup (start, length);
-      int at = current >= 0 ? current : dir_fd;
-      struct stat st;
-      int next;
-
-      if (length == 0 || is_dot_component (start, length))
-        {
-          errno = EXDEV;
-          return -1;
-        }
-      if (slash == NULL)
-        return openat (at, component, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-      next = openat (at, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (next < 0)
-        return -1;
-      if (fstat (next, &st) != 0)
-        {
-          int saved_errno = errno;
-
-          close (next);
-          errno = saved_errno;
-          return -1;
-        }
-      if (!S_ISDIR (st.st_mode))
-        {
-          close (next);
-          errno = S_ISLNK (st.st_mode) ? ELOOP : ENOTDIR;
-          return -1;
-        }
-      if (current >= 0)
-        close (current);
-      current = next;
-      start = slash + 1;
-    }
-}
-
-/* Opens @relative beneath @dir_fd without following any link in it. */
-int
-cairn_maildir_openat (int         dir_fd,
-                      const char *relative,
-                      int         flags,
-                      mode_t      mode)
-{
-  if (relative[0] == '/' || relative[0] == '\0')
-    {
-      errno = EXDEV;
-      return -1;
-    }
-#ifdef SYS_openat2
-  if (!g_atomic_int_get (&no_openat2))
-    {
-      struct open_how how = { 0 };
-      long fd;
-
-      how.flags = (guint64) (flags | O_NOFOLLOW | O_CLOEXEC);
-      how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
-      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-      fd = syscall (SYS_openat2, dir_fd, relative, &how, sizeof how);
-      if (fd >= 0 || errno != ENOSYS)
-        return (int) fd;
-      g_atomic_int_set (&no_openat2, 1);
-    }
-#endif
-  return walk_openat (dir_fd, relative, flags, mode);
-}
-
-/* Opens the directory that holds the last component of @relative,
- * beneath @dir_fd, and points @name at that component; for a single
- * component, a new descriptor of @dir_fd itself. */
-int
-cairn_maildir_open_parent (int          dir_fd,
-                           const char  *relative,
-                           const char **name)
-{
-  const char *slash = strrchr (relative, '/');
-  g_autofree char *parent = NULL;
-
-  *name = slash ? slash + 1 : relative;
-  if (**name == '\0' || is_dot_component (*name, strlen (*name)))
-    {
-      errno = EXDEV;
-      return -1;
-    }
-  if (slash == NULL)
-    return fcntl (dir_fd, F_DUPFD_CLOEXEC, 0);
-  parent = g_strndup (relative, slash - relative);
-  return cairn_maildir_openat (dir_fd, parent, O_PATH | O_DIRECTORY, 0);
 }
 
 /* Opens @path, an absolute path that lies in @root, beneath @root. The
@@ -175,14 +52,14 @@ cairn_maildir_open_beneath (const char *root,
   root_fd = open (root, (*path == '\0' ? flags : O_PATH | O_DIRECTORY) | O_CLOEXEC, mode);
   if (root_fd < 0 || *path == '\0')
     return g_steal_fd (&root_fd);
-  return cairn_maildir_openat (root_fd, path, flags, mode);
+  return cairn_file_tree_openat (root_fd, path, flags, mode);
 }
 
 DIR *
 cairn_maildir_opendirat (int         dir_fd,
                          const char *relative)
 {
-  int fd = cairn_maildir_openat (dir_fd, relative, O_RDONLY | O_DIRECTORY, 0);
+  int fd = cairn_file_tree_openat (dir_fd, relative, O_RDONLY | O_DIRECTORY, 0);
   DIR *dir;
 
   if (fd < 0)
@@ -202,7 +79,7 @@ cairn_maildir_statat (int          dir_fd,
   g_auto(CairnMaildirFd) parent = -1;
   const char *name;
 
-  parent = cairn_maildir_open_parent (dir_fd, relative, &name);
+  parent = cairn_file_tree_open_parent (dir_fd, relative, &name);
   if (parent < 0)
     return -1;
   return fstatat (parent, name, st, AT_SYMLINK_NOFOLLOW);
@@ -222,10 +99,10 @@ cairn_maildir_renameat (int         from_fd,
   g_auto(CairnMaildirFd) to_parent = -1;
   const char *from_name, *to_name;
 
-  from_parent = cairn_maildir_open_parent (from_fd, from, &from_name);
+  from_parent = cairn_file_tree_open_parent (from_fd, from, &from_name);
   if (from_parent < 0)
     return -1;
-  to_parent = cairn_maildir_open_parent (to_fd, to, &to_name);
+  to_parent = cairn_file_tree_open_parent (to_fd, to, &to_name);
   if (to_parent < 0)
     return -1;
   if (replace)
@@ -250,10 +127,10 @@ cairn_maildir_linkat (int         from_fd,
   g_auto(CairnMaildirFd) to_parent = -1;
   const char *from_name, *to_name;
 
-  from_parent = cairn_maildir_open_parent (from_fd, from, &from_name);
+  from_parent = cairn_file_tree_open_parent (from_fd, from, &from_name);
   if (from_parent < 0)
     return -1;
-  to_parent = cairn_maildir_open_parent (to_fd, to, &to_name);
+  to_parent = cairn_file_tree_open_parent (to_fd, to, &to_name);
   if (to_parent < 0)
     return -1;
   return linkat (from_parent, from_name, to_parent, to_name, 0);
@@ -268,7 +145,7 @@ cairn_maildir_unlinkat (int         dir_fd,
   g_auto(CairnMaildirFd) parent = -1;
   const char *name;
 
-  parent = cairn_maildir_open_parent (dir_fd, relative, &name);
+  parent = cairn_file_tree_open_parent (dir_fd, relative, &name);
   if (parent < 0)
     return -1;
   return unlinkat (parent, name, flags);
@@ -282,7 +159,7 @@ cairn_maildir_mkdirat (int         dir_fd,
   g_auto(CairnMaildirFd) parent = -1;
   const char *name;
 
-  parent = cairn_maildir_open_parent (dir_fd, relative, &name);
+  parent = cairn_file_tree_open_parent (dir_fd, relative, &name);
   if (parent < 0)
     return -1;
   return mkdirat (parent, name, mode);

@@ -75,7 +75,7 @@ cairn_maildir_keywords_load (CairnMaildirKeywords *keywords,
   keywords->mtime = 0;
   keywords->inode = 0;
   keywords->mtime_nsec = 0;
-  fd = cairn_maildir_openat (folder_fd, KEYWORDS_FILE, O_RDONLY | O_NONBLOCK, 0);
+  fd = cairn_file_tree_openat (folder_fd, KEYWORDS_FILE, O_RDONLY | O_NONBLOCK, 0);
   if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     return;
   keywords->mtime = st.st_mtime;
@@ -106,7 +106,7 @@ lock_is_stale (int folder_fd)
   gssize n;
   char *colon;
 
-  fd = cairn_maildir_openat (folder_fd, UIDLIST_LOCK_FILE, O_RDONLY | O_NONBLOCK, 0);
+  fd = cairn_file_tree_openat (folder_fd, UIDLIST_LOCK_FILE, O_RDONLY | O_NONBLOCK, 0);
   if (fd < 0 || fstat (fd, &st) != 0)
     return FALSE;
   if (g_get_real_time () / G_USEC_PER_SEC > st.st_mtime + LOCK_STALE_SECONDS)
@@ -135,7 +135,7 @@ cairn_maildir_keywords_lock (int          folder_fd,
 
   for (;;)
     {
-      int fd = cairn_maildir_openat (folder_fd, UIDLIST_LOCK_FILE,
+      int fd = cairn_file_tree_openat (folder_fd, UIDLIST_LOCK_FILE,
                                      O_WRONLY | O_CREAT | O_EXCL, 0644);
 
       if (fd >= 0)
@@ -210,7 +210,7 @@ keywords_save (CairnMaildirKeywords  *keywords,
     if (keywords->names[i] != NULL)
       g_string_append_printf (contents, "%u %s\n", i, keywords->names[i]);
   cairn_maildir_unlinkat (folder_fd, tmp, 0);
-  fd = cairn_maildir_openat (folder_fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  fd = cairn_file_tree_openat (folder_fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd >= 0 && write_keywords_file (fd, contents, keywords->mtime, &mtime) &&
       cairn_maildir_renameat (folder_fd, tmp, folder_fd, KEYWORDS_FILE, TRUE) == 0)
     {
@@ -534,7 +534,7 @@ read_header_block (int          folder_fd,
   gboolean line_start = TRUE;
   gssize end = -1;
 
-  fd = cairn_maildir_openat (folder_fd, relative_name, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+  fd = cairn_file_tree_openat (folder_fd, relative_name, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
   if (fd < 0)
     {
       if (errno == ELOOP)

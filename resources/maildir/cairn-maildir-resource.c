@@ -1007,7 +1007,7 @@ fsync_directory (int          folder_fd,
                  const char  *subdirectory,
                  GError     **error)
 {
-  g_auto(CairnMaildirFd) fd = cairn_maildir_openat (folder_fd, subdirectory,
+  g_auto(CairnMaildirFd) fd = cairn_file_tree_openat (folder_fd, subdirectory,
                                                     O_RDONLY | O_DIRECTORY, 0);
 
   if (fd < 0 || fsync (fd) != 0)
@@ -1060,7 +1060,7 @@ write_to_tmp (int            folder_fd,
 
   if (cairn_maildir_mkdirat (folder_fd, "tmp", 0700) != 0 && errno != EEXIST)
     return cairn_maildir_set_errno_error (error, errno, "create the tmp/ of", maildir), NULL;
-  fd = cairn_maildir_openat (folder_fd, relative, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  fd = cairn_file_tree_openat (folder_fd, relative, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0)
     return cairn_maildir_set_errno_error (error, errno, "create", path), NULL;
   while ((n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &read_error)) > 0)

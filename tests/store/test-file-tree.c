@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* CairnFileTree: reads and writes stay in the root, hostile paths (`..`,
+ * absolute ones, symbolic links leading out, names with `/`) are refused
+ * with a clear error and touch nothing, and every call is safe to repeat. */
+#include <check.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include <cairn/cairn.h>
+
+#include "cairn-test-suite.h"
+
+static char *tmpdir;
+static char *root;
+static char *outside;
+static CairnFileTree *tree;
+
+#define assert_no_error(error) \
+  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
+
+static void
+write_file (const char *path,
+            const char *text)
+{
+  ck_assert (g_file_set_contents (path, text, -1, NULL));
+}
+
+static void
+setup (void)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *secret = NULL;
+
+  tmpdir = g_dir_make_tmp ("cairn-test-file-tree-XXXXXX", NULL);
+  ck_assert_ptr_nonnull (tmpdir);
+  root = g_build_filename (tmpdir, "root", NULL);
+  outside = g_build_filename (tmpdir, "outside", NULL);
+  inbox = g_build_filename (root, "Inbox", NULL);
+  ck_assert_int_eq (g_mkdir_with_parents (inbox, 0700), 0);
+  ck_assert_int_eq (g_mkdir (outside, 0700), 0);
+  secret = g_build_filename (outside, "secret", NULL);
+  write_file (secret, "secret");
+  tree = cairn_file_tree_new (root);
+}
+
+static void
+teardown (void)
+{
+  const char *argv[] = { "rm", "-rf", tmpdir, NULL };
+
+  g_clear_object (&tree);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                NULL);
+  g_clear_pointer (&tmpdir, g_free);
+  g_clear_pointer (&root, g_free);
+  g_clear_pointer (&outside, g_free);
+}
+
+static GBytes *
+bytes (const char *text)
+{
+  return g_bytes_new (text, strlen (text));
+}
+
+static void
+assert_outside_untouched (void)
+{
+  g_autofree char *secret = g_build_filename (outside, "secret", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GDir) dir = g_dir_open (outside, 0, NULL);
+
+  ck_assert (g_file_get_contents (secret, &contents, NULL, NULL));
+  ck_assert_str_eq (contents, "secret");
+  ck_assert_str_eq (g_dir_read_name (dir), "secret");
+  ck_assert_ptr_null (g_dir_read_name (dir));
+}
+
+/* A refusal: permanent, naming the path, and nothing outside touched. */
+static void
+assert_refused (GError     *error,
+                const char *path)
+{
+  ck_assert_msg (g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT),
+                 "%s: %s", path, error ? error->message : "no error");
+  ck_assert_msg (strstr (error->message, path) != NULL, "message “%s” does not name %s",
+                 error->message, path);
+  assert_outside_untouched ();
+}
+
+START_TEST (test_write_read)
+{
+  g_autoptr(GBytes) text = bytes ("alpha");
+  g_autoptr(GBytes) read = NULL;
+  g_autofree char *revision = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *tmp = g_build_filename (root, "Inbox", ".a.txt.tmp", NULL);
+  GError *error = NULL;
+
+  ck_assert (cairn_file_tree_write (tree, "Inbox/a.txt", text, &error));
+  assert_no_error (error);
+  /* Repeated: the same file, and no temporary left. */
+  ck_assert (cairn_file_tree_write (tree, "Inbox/a.txt", text, &error));
+  assert_no_error (error);
+  ck_assert (!g_file_test (tmp, G_FILE_TEST_EXISTS));
+  read = cairn_file_tree_read (tree, "Inbox/a.txt", &error);
+  assert_no_error (error);
+  ck_assert (g_bytes_equal (read, text));
+
+  revision = cairn_file_tree_get_revision (tree, "Inbox/a.txt", &error);
+  assert_no_error (error);
+  ck_assert (g_str_has_suffix (revision, "-5"));
+  g_clear_pointer (&read, g_bytes_unref);
+  read = bytes ("alpha, longer");
+  ck_assert (cairn_file_tree_write (tree, "Inbox/a.txt", read, &error));
+  again = cairn_file_tree_get_revision (tree, "Inbox/a.txt", &error);
+  assert_no_error (error);
+  ck_assert_str_ne (revision, again);
+}
+END_TEST
+
+/* Larger than any buffer of the reader. */
+START_TEST (test_large_file)
+{
+  gsize size = 300 * 1024 + 7;
+  g_autofree char *data = g_malloc (size);
+  g_autoptr(GBytes) text = NULL;
+  g_autoptr(GBytes) read = NULL;
+  GError *error = NULL;
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = 'a' + i % 26;
+  text = g_bytes_new (data, size);
+  ck_assert (cairn_file_tree_write (tree, "big", text, &error));
+  read = cairn_file_tree_read (tree, "big", &error);
+  assert_no_error (error);
+  ck_assert (g_bytes_equal (read, text));
+}
+END_TEST
+
+START_TEST (test_folders)
+{
+  g_auto(GStrv) names = NULL;
+  g_autoptr(GPtrArray) collections = NULL;
+  const char *mime_types[] = { "text/plain", NULL };
+  g_autofree char *moved = g_build_filename (root, "Archive", "Old", "c.txt", NULL);
+  g_autoptr(GBytes) text = bytes ("charlie");
+  GError *error = NULL;
+
+  ck_assert (cairn_file_tree_make_directory (tree, "Inbox/Old", &error));
+  ck_assert (cairn_file_tree_make_directory (tree, "Inbox/Old", &error));
+  ck_assert (cairn_file_tree_make_directory (tree, ".hidden", &error));
+  ck_assert (cairn_file_tree_write (tree, "Inbox/Old/c.txt", text, &error));
+  ck_assert (cairn_file_tree_write (tree, "Inbox/b.txt", text, &error));
+  assert_no_error (error);
+
+  names = cairn_file_tree_list (tree, "Inbox", G_FILE_TYPE_REGULAR, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (g_strv_length (names), 1);
+  ck_assert_str_eq (names[0], "b.txt");
+  g_clear_pointer (&names, g_strfreev);
+  names = cairn_file_tree_list (tree, NULL, G_FILE_TYPE_UNKNOWN, &error);
+  ck_assert_uint_eq (g_strv_length (names), 2);
+  ck_assert_str_eq (names[0], ".hidden");
+  ck_assert_str_eq (names[1], "Inbox");
+
+  collections = cairn_file_tree_list_collections (tree, mime_types, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (collections->len, 2);
+  ck_assert_str_eq (cairn_collection_get_remote_id (g_ptr_array_index (collections, 1)),
+                    "Inbox/Old");
+  ck_assert_str_eq (cairn_collection_get_parent_remote_id (g_ptr_array_index (collections, 1)),
+                    "Inbox");
+  ck_assert_str_eq (cairn_collection_get_name (g_ptr_array_index (collections, 1)), "Old");
+
+  /* A rename made already is success, twice. */
+  ck_assert (cairn_file_tree_rename (tree, "Inbox", "Archive", &error));
+  ck_assert (cairn_file_tree_rename (tree, "Inbox", "Archive", &error));
+  assert_no_error (error);
+  ck_assert (g_file_test (moved, G_FILE_TEST_IS_REGULAR));
+
+  ck_assert (cairn_file_tree_remove (tree, "Archive", &error));
+  ck_assert (cairn_file_tree_remove (tree, "Archive", &error));
+  ck_assert (cairn_file_tree_remove (tree, "Archive/Old/c.txt", &error));
+  assert_no_error (error);
+  g_clear_pointer (&names, g_strfreev);
+  names = cairn_file_tree_list (tree, NULL, G_FILE_TYPE_DIRECTORY, &error);
+  ck_assert_uint_eq (g_strv_length (names), 1);
+}
+END_TEST
+
+/* A missing root is perhaps an unmounted disk: transient. */
+START_TEST (test_missing_root)
+{
+  g_autofree char *missing = g_build_filename (tmpdir, "unmounted", NULL);
+  g_autoptr(CairnFileTree) gone = cairn_file_tree_new (missing);
+  const char *mime_types[] = { NULL };
+  g_autoptr(GPtrArray) collections = NULL;
+  GError *error = NULL;
+
+  collections = cairn_file_tree_list_collections (gone, mime_types, &error);
+  ck_assert_ptr_null (collections);
+  ck_assert (g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT));
+  ck_assert (strstr (error->message, missing) != NULL);
+  g_clear_error (&error);
+}
+END_TEST
+
+static const char *hostile[] = {
+  "..", "../outside/secret", "Inbox/../../outside/secret", "./Inbox", "Inbox//a", "/etc/passwd",
+  "",
+};
+
+START_TEST (test_hostile_paths)
+{
+  const char *path = hostile[_i];
+  g_autoptr(GBytes) text = bytes ("evil");
+  GError *error = NULL;
+
+  ck_assert_ptr_null (cairn_file_tree_read (tree, path, &error));
+  assert_refused (error, path);
+  g_clear_error (&error);
+  ck_assert (!cairn_file_tree_write (tree, path, text, &error));
+  assert_refused (error, path);
+  g_clear_error (&error);
+  ck_assert (!cairn_file_tree_make_directory (tree, path, &error));
+  assert_refused (error, path);
+  g_clear_error (&error);
+  ck_assert (!cairn_file_tree_remove (tree, path, &error));
+  assert_refused (error, path);
+  g_clear_error (&error);
+  ck_assert (!cairn_file_tree_rename (tree, "Inbox", path, &error));
+  assert_refused (error, path);
+  g_clear_error (&error);
+  ck_assert_ptr_null (cairn_file_tree_get_revision (tree, path, &error));
+  assert_refused (error, path);
+  g_clear_error (&error);
+  ck_assert_ptr_null (cairn_file_tree_list (tree, path, G_FILE_TYPE_UNKNOWN, &error));
+  assert_refused (error, path);
+  g_clear_error (&error);
+}
+END_TEST
+
+/* Links inside the root that lead out: as a folder on the way, as the
+ * file itself, and as a folder to remove or list. */
+START_TEST (test_symlinks)
+{
+  g_autofree char *secret = g_build_filename (outside, "secret", NULL);
+  g_autofree char *out_link = g_build_filename (root, "Out", NULL);
+  g_autofree char *file_link = g_build_filename (root, "Inbox", "note.txt", NULL);
+  g_autoptr(GBytes) text = bytes ("evil");
+  g_autoptr(GPtrArray) collections = NULL;
+  const char *mime_types[] = { NULL };
+  GError *error = NULL;
+
+  ck_assert_int_eq (symlink (outside, out_link), 0);
+  ck_assert_int_eq (symlink (secret, file_link), 0);
+
+  ck_assert_ptr_null (cairn_file_tree_read (tree, "Out/secret", &error));
+  assert_refused (error, "Out/secret");
+  ck_assert (strstr (error->message, "symbolic link") != NULL);
+  g_clear_error (&error);
+  ck_assert (!cairn_file_tree_write (tree, "Out/secret", text, &error));
+  assert_refused (error, "Out/secret");
+  g_clear_error (&error);
+  ck_assert_ptr_null (cairn_file_tree_read (tree, "Inbox/note.txt", &error));
+  assert_refused (error, "Inbox/note.txt");
+  g_clear_error (&error);
+  ck_assert_ptr_null (cairn_file_tree_list (tree, "Out", G_FILE_TYPE_UNKNOWN, &error));
+  assert_refused (error, "Out");
+  g_clear_error (&error);
+  ck_assert (!cairn_file_tree_remove (tree, "Out/secret", &error));
+  assert_refused (error, "Out/secret");
+  g_clear_error (&error);
+  ck_assert (!cairn_file_tree_make_directory (tree, "Out", &error));
+  assert_refused (error, "Out");
+  g_clear_error (&error);
+
+  /* Written over, the link itself is replaced, never its target. */
+  ck_assert (cairn_file_tree_write (tree, "Inbox/note.txt", text, &error));
+  assert_no_error (error);
+  assert_outside_untouched ();
+  ck_assert (!g_file_test (file_link, G_FILE_TEST_IS_SYMLINK));
+
+  /* Listed as no folder, and removed as the link itself. */
+  collections = cairn_file_tree_list_collections (tree, mime_types, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (collections->len, 1);
+  ck_assert (cairn_file_tree_remove (tree, "Out", &error));
+  assert_no_error (error);
+  ck_assert (!g_file_test (out_link, G_FILE_TEST_EXISTS));
+  assert_outside_untouched ();
+}
+END_TEST
+
+START_TEST (test_check_name)
+{
+  const char *bad[] = { "a/b", "..", ".", ".hidden", "" };
+  GError *error = NULL;
+
+  ck_assert (cairn_file_tree_check_name ("a.txt", &error));
+  assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      ck_assert (!cairn_file_tree_check_name (bad[i], &error));
+      ck_assert (g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT));
+      ck_assert (strstr (error->message, bad[i]) != NULL);
+      g_clear_error (&error);
+    }
+  ck_assert (!cairn_file_tree_check_name (NULL, &error));
+  g_clear_error (&error);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *suite = suite_create ("file-tree");
+  TCase *tcase = tcase_create ("file-tree");
+
+  tcase_add_checked_fixture (tcase, setup, teardown);
+  tcase_add_test (tcase, test_write_read);
+  tcase_add_test (tcase, test_large_file);
+  tcase_add_test (tcase, test_folders);
+  tcase_add_test (tcase, test_missing_root);
+  tcase_add_loop_test (tcase, test_hostile_paths, 0, G_N_ELEMENTS (hostile));
+  tcase_add_test (tcase, test_symlinks);
+  tcase_add_test (tcase, test_check_name);
+  suite_add_tcase (suite, tcase);
+  return cairn_test_suite_run (suite);
+}
