@@ -333,7 +333,9 @@ cairn_file_tree_new (const char *root)
  * cairn_file_tree_get_root:
  * @self: a #CairnFileTree
  *
- * Returns: the folder @self is confined to
+ * Gets the folder that every path of @self is relative to.
+ *
+ * Returns: (type filename): the folder @self is confined to
  *
  * Since: 0.1
  */
