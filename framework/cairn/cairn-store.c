@@ -72,13 +72,17 @@ _cairn_reader_free (CairnReader *reader)
   g_free (reader);
 }
 
+/* A reader keeps a smaller page cache than the writer: readers are many
+ * (one per thread reading at once), each kept open in the pool, and a
+ * scan of a long change log filled each one's cache to the full 8 MB. */
 static CairnDatabase *
 open_connection (CairnStore  *self,
                  GError     **error)
 {
   CairnDatabase *database = _cairn_database_open (self->path, FALSE, error);
 
-  if (database != NULL && !_cairn_database_configure (database, error))
+  if (database != NULL && (!_cairn_database_configure (database, error) ||
+                           !_cairn_database_exec (database, "PRAGMA cache_size = -2000", error)))
     g_clear_pointer (&database, _cairn_database_close);
 
   return database;
