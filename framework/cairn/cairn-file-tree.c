@@ -333,6 +333,9 @@ cairn_file_tree_new (const char *root)
  * cairn_file_tree_get_root:
  * @self: a #CairnFileTree
  *
+ * Gets the folder the tree is confined to, as given to
+ * cairn_file_tree_new().
+ *
  * Returns: the folder @self is confined to
  *
  * Since: 0.1
