@@ -13,8 +13,6 @@
 
 #include <cairn/cairn.h>
 
-CAIRN_AGENT_MODULE_DEFINE_VERSION;
-
 G_DECLARE_FINAL_TYPE (NotesResource, notes_resource, NOTES, RESOURCE, CairnResource)
 
 struct _NotesResource
@@ -407,10 +405,4 @@ notes_resource_init (NotesResource *self)
 {
 }
 
-G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
-
-GType
-cairn_agent_module_init_1 (GError **error)
-{
-  return notes_resource_get_type ();
-}
+CAIRN_AGENT_MODULE_DEFINE_TYPE (notes_resource_get_type ());

@@ -22,8 +22,6 @@
 
 #include <cairn/cairn.h>
 
-CAIRN_AGENT_MODULE_DEFINE_VERSION;
-
 #define PART "DATA"
 #define MIME_TYPE "text/plain"
 #define FLAGS_PREFIX "Flags: "
@@ -859,10 +857,4 @@ cairn_test_files_resource_init (CairnTestFilesResource *self)
 {
 }
 
-G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
-
-G_MODULE_EXPORT GType
-cairn_agent_module_init_1 (GError **error)
-{
-  return CAIRN_TYPE_TEST_FILES_RESOURCE;
-}
+CAIRN_AGENT_MODULE_DEFINE_TYPE (CAIRN_TYPE_TEST_FILES_RESOURCE);
