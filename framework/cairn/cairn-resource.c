@@ -3692,6 +3692,44 @@ cairn_resource_get_collection (CairnResource  *self,
 }
 
 /**
+ * cairn_resource_dup_collection_remote_id:
+ * @self: a #CairnResource
+ * @collection_id: one of the resource's collections
+ * @error: return location for an error
+ *
+ * The remote id of a collection, for a replay or retrieve method: the
+ * collection as cairn_resource_get_collection() finds it, so also one
+ * removed locally whose removal is still to come. A collection that has
+ * none never reached the backend (its creation was not replayed, or
+ * failed): that is %CAIRN_STORE_ERROR_NOT_FOUND, which a replay method
+ * returns as it is — the change is then replayed as it stands, since
+ * nothing of it is in the backend.
+ *
+ * Returns: (transfer full): the remote id, or %NULL with
+ *   %CAIRN_STORE_ERROR_NOT_FOUND when the collection is unknown or never
+ *   reached the backend, or another error
+ *
+ * Since: 0.1
+ */
+char *
+cairn_resource_dup_collection_remote_id (CairnResource  *self,
+                                         guint64         collection_id,
+                                         GError        **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  collection = cairn_resource_get_collection (self, collection_id, error);
+  if (collection != NULL && cairn_collection_get_remote_id (collection) == NULL)
+    g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                 "Collection %" G_GUINT64_FORMAT " of resource %s never reached the backend",
+                 collection_id, get_id (self));
+  return collection != NULL ? g_strdup (cairn_collection_get_remote_id (collection)) : NULL;
+}
+
+/**
  * cairn_resource_get_pending_changes:
  * @self: a #CairnResource
  * @count: (out): local changes not yet replayed

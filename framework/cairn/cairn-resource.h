@@ -367,6 +367,10 @@ CairnCollection     *cairn_resource_get_collection           (CairnResource     
                                                               guint64               collection_id,
                                                               GError              **error);
 CAIRN_AVAILABLE_IN_ALL
+char                *cairn_resource_dup_collection_remote_id (CairnResource     *self,
+                                                              guint64            collection_id,
+                                                              GError           **error);
+CAIRN_AVAILABLE_IN_ALL
 gboolean             cairn_resource_relocate_collections     (CairnResource        *self,
                                                               const char           *old_prefix,
                                                               const char           *new_prefix,

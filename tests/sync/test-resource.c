@@ -434,10 +434,7 @@ static char *
 folder_of (CairnResource *resource,
            guint64        collection_id)
 {
-  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (resource, collection_id,
-                                                                         NULL);
-
-  return collection != NULL ? g_strdup (cairn_collection_get_remote_id (collection)) : NULL;
+  return cairn_resource_dup_collection_remote_id (resource, collection_id, NULL);
 }
 
 static gboolean
@@ -1487,6 +1484,44 @@ START_TEST (test_collection_as_at_change)
 }
 END_TEST
 
+/* A collection's remote id, also of one removed locally whose removal
+ * is still to come; one created locally and not replayed never reached
+ * the backend, which is NOT_FOUND, as an unknown one is. */
+START_TEST (test_collection_remote_id)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnCollection) year = NULL;
+  g_autoptr(CairnCollection) made = NULL;
+  g_autofree char *remote_id = NULL;
+  guint64 year_id;
+  GError *error = NULL;
+
+  synchronize (resource);
+  work = find_collection ("work");
+  year = find_collection ("work/2026");
+  year_id = cairn_collection_get_id (year);
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), FALSE);
+  made = cairn_collection_new ("memory", cairn_collection_get_id (work), "draft");
+  ck_assert (cairn_store_write_sync (client, create_collection, made, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, delete_collection, &year_id, NULL, NULL, &error));
+  assert_no_error (error);
+
+  remote_id = cairn_resource_dup_collection_remote_id (resource, year_id, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (remote_id, "work/2026");
+  ck_assert_ptr_null (cairn_resource_dup_collection_remote_id (resource,
+                                                               cairn_collection_get_id (made),
+                                                               &error));
+  ck_assert (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND));
+  g_clear_error (&error);
+  ck_assert_ptr_null (cairn_resource_dup_collection_remote_id (resource, 999999, &error));
+  ck_assert (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND));
+  g_clear_error (&error);
+  stop_resource (resource);
+}
+END_TEST
+
 static gboolean
 delete_item_locally (CairnTransaction  *transaction,
                      gpointer           user_data,
@@ -1729,6 +1764,7 @@ main (void)
     { "replay", test_relocate_collections },
     { "sync", test_sync_keeps_local_rename },
     { "replay", test_collection_as_at_change },
+    { "replay", test_collection_remote_id },
     { "parts", test_retrieve_items_not_supported },
     { "threads", test_thread_sync },
     { "threads", test_thread_replay },
