@@ -263,12 +263,15 @@ cairn_resource_error_from_errno (int err_no)
  * CairnResourceClass::retrieve_items:
  * @self: a #CairnResource
  * @collection: the collection to list
- * @sync: where the items go, with cairn_item_sync_add_items()
+ * @sync: where the items go, with cairn_item_sync_add_item()
  * @cancellable: (nullable): the sync's #GCancellable
  * @callback: (scope async): called when the listing is done
  * @user_data: data for @callback
  *
- * Hands the items of @collection to @sync, in batches, then completes.
+ * Hands the items of @collection to @sync, one at a time or in batches,
+ * then completes. Once it completes successfully, the items handed by
+ * cairn_item_sync_add_item() and not written yet are written (and a full
+ * sync removes what was not listed); when it fails they are dropped.
  * The default runs #CairnResourceClass.retrieve_items_sync in a worker
  * thread.
  *
@@ -349,11 +352,13 @@ cairn_resource_error_from_errno (int err_no)
  * CairnResourceClass::retrieve_items_sync:
  * @self: a #CairnResource
  * @collection: the collection to list
- * @sync: where the items go, with cairn_item_sync_add_items()
+ * @sync: where the items go, with cairn_item_sync_add_item()
  * @cancellable: (nullable): the sync's #GCancellable
  * @error: return location for an error
  *
- * Runs in a worker thread.
+ * Runs in a worker thread. A resource just hands each item to
+ * cairn_item_sync_add_item() as it reads it; the base class writes the
+ * last batch when the method returns %TRUE.
  *
  * Returns: %TRUE once every item is handed over
  *

@@ -99,7 +99,9 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  *   The default runs @retrieve_collections_sync in a worker thread.
  * @retrieve_collections_finish: returns the collections
  * @retrieve_items: hands the items of @collection to @sync with
- *   cairn_item_sync_add_items(), in batches, then completes. The default
+ *   cairn_item_sync_add_item() or cairn_item_sync_add_items(), then
+ *   completes; the items added one by one and not written yet are written
+ *   when it completes successfully, and dropped when it fails. The default
  *   runs @retrieve_items_sync in a worker thread.
  * @retrieve_items_finish: returns whether the listing completed; only then
  *   does a full sync remove the items it did not list
@@ -110,7 +112,7 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * @retrieve_collections_sync: the blocking form of @retrieve_collections,
  *   run in a worker thread
  * @retrieve_items_sync: the blocking form of @retrieve_items, run in a
- *   worker thread; it may call cairn_item_sync_add_items() from there
+ *   worker thread; it may call cairn_item_sync_add_item() from there
  * @retrieve_item_sync: the blocking form of @retrieve_item, run in a
  *   worker thread
  * @replay_item_added_sync: writes a new item to the backend

@@ -400,6 +400,11 @@ thread_retrieve_collections (CairnResource  *resource,
   return collections;
 }
 
+/* Items thread_retrieve_items() hands to folder "work" one by one before
+ * the backend's, and whether it then fails. */
+static guint listed_one_by_one;
+static gboolean listing_fails;
+
 static gboolean
 thread_retrieve_items (CairnResource    *resource,
                        CairnCollection  *collection,
@@ -408,7 +413,23 @@ thread_retrieve_items (CairnResource    *resource,
                        GError          **error)
 {
   g_autoptr(GPtrArray) items = NULL;
+  gboolean work = g_strcmp0 (cairn_collection_get_remote_id (collection), "work") == 0;
 
+  for (guint i = 0; work && i < listed_one_by_one; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("one-%u", i);
+      g_autoptr(CairnItem) item = cairn_item_new ("text/plain");
+
+      cairn_item_set_remote_id (item, name);
+      cairn_item_set_remote_revision (item, "1");
+      if (!cairn_item_sync_add_item (sync, item, error))
+        return FALSE;
+    }
+  if (work && listing_fails)
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT, "Listing cut");
+      return FALSE;
+    }
   enter_backend ();
   items = backend_items (cairn_collection_get_remote_id (collection));
   g_mutex_unlock (&backend_lock);
@@ -1588,6 +1609,48 @@ assert_failed (CairnResource *resource,
   ck_assert_str_eq (cairn_failed_change_get_reason (g_ptr_array_index (failed, 0)), reason);
 }
 
+static guint64
+count_all_notes (void)
+{
+  return g_hash_table_size (backend_notes);
+}
+
+/* Items handed one by one are written every CAIRN_STORE_BATCH_SIZE; the
+ * rest when the listing completes, before the backend's batch, and not
+ * at all when it fails. Progress counts them all. */
+START_TEST (test_thread_sync_item_by_item)
+{
+  CairnResource *resource;
+  GError *error = NULL;
+  guint64 in_work;
+
+  start_threads ();
+  listed_one_by_one = CAIRN_STORE_BATCH_SIZE + 3;
+  listing_fails = TRUE;
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  error = try_synchronize (resource);
+  ck_assert_ptr_nonnull (error);
+  g_clear_error (&error);
+  ck_assert_uint_eq (count_items ("work"), CAIRN_STORE_BATCH_SIZE);
+
+  listing_fails = FALSE;
+  synchronize (resource);
+  in_work = count_items ("work");
+  ck_assert_uint_gt (in_work, CAIRN_STORE_BATCH_SIZE + 3);
+  ck_assert_uint_eq (cairn_agent_get_items_done (CAIRN_AGENT (resource)),
+                     count_all_notes () + CAIRN_STORE_BATCH_SIZE + 3);
+  ck_assert_uint_eq (cairn_agent_get_items_known (CAIRN_AGENT (resource)),
+                     count_all_notes () + CAIRN_STORE_BATCH_SIZE + 3);
+
+  /* A full sync without them removes them, the one-by-one rest included. */
+  listed_one_by_one = 0;
+  synchronize (resource);
+  ck_assert_uint_eq (count_items ("work"), in_work - CAIRN_STORE_BATCH_SIZE - 3);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
 /* The blocking retrieve methods run in worker threads and merge as the
  * asynchronous ones do; RetrieveItems reads a part through them. */
 START_TEST (test_thread_sync)
@@ -1767,6 +1830,7 @@ main (void)
     { "replay", test_collection_remote_id },
     { "parts", test_retrieve_items_not_supported },
     { "threads", test_thread_sync },
+    { "threads", test_thread_sync_item_by_item },
     { "threads", test_thread_replay },
     { "threads", test_thread_conflict },
     { "threads", test_errno_errors },
