@@ -499,7 +499,13 @@ cairn_resource_error_from_errno (int err_no)
  * @cancellable: (nullable): cancelled when the resource stops
  * @error: return location for an error
  *
- * Runs in a worker thread.
+ * Runs in a worker thread. When the class has no
+ * #CairnResourceClass.replay_collection_moved_sync, it gets the moves
+ * too, with @parts `PARENT`: the collection as at the change carries its
+ * new parent. A change or move of a collection without a remote id (its
+ * creation never reached the backend) goes to
+ * #CairnResourceClass.replay_collection_added_sync instead, when the
+ * class has it.
  *
  * Returns: %TRUE if the backend has the change
  *
@@ -2266,6 +2272,31 @@ replayed_in_thread (GObject      *source,
     cairn_resource_change_replayed (self, job->remote_id, job->remote_revision);
 }
 
+/* The two documented stand-ins among the `_sync` methods. A collection
+ * changed or moved that has no remote id never reached the backend (its
+ * creation failed, or found its parent missing): it is created now, as
+ * it was at the change. A move without its method is a change of the
+ * part `PARENT`: the collection as at the change has its new parent. */
+static void
+choose_replay_method (CairnResourceClass *klass,
+                      ReplayJob          *job)
+{
+  CairnChange *change = g_ptr_array_index (job->changes, 0);
+
+  if (job->kind != REPLAY_COLLECTION_CHANGED && job->kind != REPLAY_COLLECTION_MOVED)
+    return;
+  if (cairn_collection_get_remote_id (cairn_change_get_collection (change)) == NULL &&
+      klass->replay_collection_added_sync != NULL)
+    job->kind = REPLAY_COLLECTION_ADDED;
+  else if (job->kind == REPLAY_COLLECTION_MOVED && klass->replay_collection_moved_sync == NULL &&
+           klass->replay_collection_changed_sync != NULL)
+    {
+      job->kind = REPLAY_COLLECTION_CHANGED;
+      g_strfreev (job->parts);
+      job->parts = g_strsplit ("PARENT", " ", -1);
+    }
+}
+
 static void
 replay_in_thread (CairnObserver *observer,
                   ReplayJob     *job)
@@ -2274,6 +2305,7 @@ replay_in_thread (CairnObserver *observer,
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   g_autoptr(GTask) task = NULL;
 
+  choose_replay_method (CAIRN_RESOURCE_GET_CLASS (self), job);
   if (!has_replay_method (CAIRN_RESOURCE_GET_CLASS (self), job->kind) ||
       priv->replay_task == NULL)
     {

@@ -124,7 +124,8 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * @replay_item_removed_sync: removes an item
  * @replay_collection_added_sync: creates a collection
  * @replay_collection_changed_sync: renames or otherwise changes a
- *   collection
+ *   collection; also moves it when @replay_collection_moved_sync is
+ *   %NULL
  * @replay_collection_moved_sync: moves a collection from parent @source to
  *   @destination
  * @replay_collection_removed_sync: removes a collection with its items
@@ -148,7 +149,11 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * (what the change needs was removed from the store since; its removal
  * follows) is replayed as it stands and %CAIRN_STORE_ERROR_IO (a part's
  * payload file replaced meanwhile) is transient. A change without its
- * method fails with %CAIRN_RESOURCE_ERROR_NOT_SUPPORTED. A resource that
+ * method fails with %CAIRN_RESOURCE_ERROR_NOT_SUPPORTED, with two stand-ins:
+ * a collection move without @replay_collection_moved_sync goes to
+ * @replay_collection_changed_sync (parts `PARENT`), and a collection
+ * change or move whose collection has no remote id (its creation never
+ * reached the backend) goes to @replay_collection_added_sync. A resource that
  * replays asynchronously implements the #CairnObserver callbacks itself
  * instead, and ends each with cairn_resource_change_replayed(),
  * cairn_resource_change_failed() or cairn_resource_change_conflicts().

@@ -1768,6 +1768,55 @@ START_TEST (test_thread_replay)
 }
 END_TEST
 
+/* The stand-ins of the base class: without replay_collection_moved_sync
+ * a move goes to replay_collection_changed_sync; a rename of a folder
+ * whose creation never reached the backend (it failed) creates it. */
+START_TEST (test_thread_collection_stand_ins)
+{
+  ThreadResourceClass *klass = g_type_class_ref (THREAD_TYPE_RESOURCE);
+  CairnResourceClass *resource_class = CAIRN_RESOURCE_CLASS (klass);
+  CairnResource *resource;
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnCollection) year = NULL;
+  g_autoptr(CairnCollection) moved = NULL;
+  g_autoptr(CairnCollection) made = NULL;
+  g_autoptr(CairnCollection) created = NULL;
+  guint64 year_id;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  synchronize (resource);
+  work = find_collection ("work");
+  year = find_collection ("work/2026");
+  year_id = cairn_collection_get_id (year);
+
+  resource_class->replay_collection_moved_sync = NULL;
+  write_locally (move_folder, &year_id);
+  wait_replayed (resource);
+  /* The test backend names a folder after its parent and its name. */
+  ck_assert (!g_hash_table_contains (backend_folders, "work/2026"));
+  ck_assert (g_hash_table_contains (backend_folders, "/work/2026"));
+  moved = find_collection ("/work/2026");
+  ck_assert_uint_eq (cairn_collection_get_id (moved), year_id);
+
+  resource_class->replay_collection_added_sync = NULL;
+  made = cairn_collection_new ("memory", cairn_collection_get_id (work), "draft");
+  write_locally (create_collection, made);
+  wait_replayed (resource);
+  assert_failed (resource, "Not supported by this resource");
+  resource_class->replay_collection_added_sync = thread_collection_added;
+  cairn_collection_set_name (made, "plans");
+  write_locally (rename_collection, made);
+  wait_replayed (resource);
+  ck_assert (g_hash_table_contains (backend_folders, "work/plans"));
+  created = find_collection ("work/plans");
+  ck_assert_uint_eq (cairn_collection_get_id (created), cairn_collection_get_id (made));
+  stop_resource (resource);
+  g_type_class_unref (klass);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
 /* A change with no method fails as not supported; a server item handed
  * back is a conflict, settled by the policy. */
 START_TEST (test_thread_conflict)
@@ -1833,6 +1882,7 @@ main (void)
     { "threads", test_thread_sync_item_by_item },
     { "threads", test_thread_replay },
     { "threads", test_thread_conflict },
+    { "threads", test_thread_collection_stand_ins },
     { "threads", test_errno_errors },
   };
 
