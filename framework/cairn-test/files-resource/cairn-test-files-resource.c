@@ -573,10 +573,7 @@ apply_flags (CairnTestFilesResource  *self,
   path = g_build_filename (folder, name, NULL);
   if (!read_file (path, &flags, &content, error))
     return FALSE;
-  for (guint i = 0; i < cairn_flags_get_size (added); i++)
-    cairn_flags_add (flags, cairn_flags_get_flag (added, i));
-  for (guint i = 0; i < cairn_flags_get_size (removed); i++)
-    cairn_flags_remove (flags, cairn_flags_get_flag (removed, i));
+  cairn_flags_update (flags, added, removed);
   revision = write_file (path, flags, content, error);
   return revision != NULL;
 }
