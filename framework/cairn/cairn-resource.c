@@ -269,7 +269,8 @@ cairn_resource_error_from_errno (int err_no)
  * @user_data: data for @callback
  *
  * Hands the items of @collection to @sync, one at a time or in batches,
- * then completes. Once it completes successfully, the items handed by
+ * then completes. It is not called for a virtual collection, nor for one
+ * without a remote id (never created in the backend yet). Once it completes successfully, the items handed by
  * cairn_item_sync_add_item() and not written yet are written (and a full
  * sync removes what was not listed); when it fails they are dropped.
  * The default runs #CairnResourceClass.retrieve_items_sync in a worker
@@ -1653,7 +1654,10 @@ sync_next_collection (SyncJob *job)
         }
       collection = g_ptr_array_index (job->collections, job->next++);
     }
-  while (cairn_collection_get_virtual (collection));
+  /* Virtual ones hold links, and one without a remote id never reached
+   * the backend: neither has anything to list. */
+  while (cairn_collection_get_virtual (collection) ||
+         cairn_collection_get_remote_id (collection) == NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {

@@ -1770,7 +1770,8 @@ END_TEST
 
 /* The stand-ins of the base class: without replay_collection_moved_sync
  * a move goes to replay_collection_changed_sync; a rename of a folder
- * whose creation never reached the backend (it failed) creates it. */
+ * whose creation never reached the backend (it failed) creates it, and
+ * until then a sync does not list it. */
 START_TEST (test_thread_collection_stand_ins)
 {
   ThreadResourceClass *klass = g_type_class_ref (THREAD_TYPE_RESOURCE);
@@ -1781,6 +1782,7 @@ START_TEST (test_thread_collection_stand_ins)
   g_autoptr(CairnCollection) moved = NULL;
   g_autoptr(CairnCollection) made = NULL;
   g_autoptr(CairnCollection) created = NULL;
+  g_autoptr(GArray) failed_collections = NULL;
   guint64 year_id;
 
   start_threads ();
@@ -1804,6 +1806,10 @@ START_TEST (test_thread_collection_stand_ins)
   write_locally (create_collection, made);
   wait_replayed (resource);
   assert_failed (resource, "Not supported by this resource");
+  /* A sync has nothing to list in it, and no failure. */
+  synchronize (resource);
+  failed_collections = cairn_resource_list_failed_collections (resource);
+  ck_assert_uint_eq (failed_collections->len, 0);
   resource_class->replay_collection_added_sync = thread_collection_added;
   cairn_collection_set_name (made, "plans");
   write_locally (rename_collection, made);
