@@ -13,8 +13,6 @@
 
 #include <cairn/cairn.h>
 
-CAIRN_AGENT_MODULE_DEFINE_VERSION;
-
 #define CAIRN_TYPE_LOGGING_AGENT (cairn_logging_agent_get_type ())
 G_DECLARE_FINAL_TYPE (CairnLoggingAgent, cairn_logging_agent, CAIRN, LOGGING_AGENT, CairnAgent)
 
@@ -361,10 +359,4 @@ cairn_logging_agent_init (CairnLoggingAgent *self)
 {
 }
 
-G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
-
-G_MODULE_EXPORT GType
-cairn_agent_module_init_1 (GError **error)
-{
-  return CAIRN_TYPE_LOGGING_AGENT;
-}
+CAIRN_AGENT_MODULE_DEFINE_TYPE (CAIRN_TYPE_LOGGING_AGENT);

@@ -2,18 +2,13 @@
 /* A resource over a folder of plain-text notes (`[Agent]`, `Type=notes`,
  * `path=/home/me/Notes`), the example docs/writing-a-resource.md walks
  * through. Every sub-folder is a collection, its remote id its path below
- * `path`; every file is a text/plain item, its remote id the file name,
- * its TEXT part the content, its remote revision its modification time,
- * size and flags. Flags live in a hidden sidecar `.NAME.flags` (one line):
- * extended attributes are missing on some file systems. The base class
- * runs every method in a worker thread: they simply block. A CairnFileTree
- * confined to `path` makes every path, refusing `..`, absolute paths and
- * symbolic links: nothing outside it is touched, whatever the store holds. */
-#include <string.h>
-
+ * `path`; every file is a note. The tree keeps flags in a hidden sidecar
+ * `.NAME.flags`, as extended attributes are missing on some file systems.
+ * The base class runs every method in a worker thread: they simply block.
+ * A CairnFileTree confined to `path` makes every path, refusing `..`,
+ * absolute paths and symbolic links: nothing outside it is touched,
+ * whatever the store holds. */
 #include <cairn/cairn.h>
-
-CAIRN_AGENT_MODULE_DEFINE_VERSION;
 
 G_DECLARE_FINAL_TYPE (NotesResource, notes_resource, NOTES, RESOURCE, CairnResource)
 
@@ -27,109 +22,37 @@ G_DEFINE_FINAL_TYPE (NotesResource, notes_resource, CAIRN_TYPE_RESOURCE)
 
 #define TREE(resource) (NOTES_RESOURCE (resource)->tree)
 
-/* A folder's path is its remote id. Also for a folder removed locally
- * whose removal is still to come; one that never reached the disk has
- * none: CAIRN_STORE_ERROR_NOT_FOUND, which the base class takes as
- * replayed (nothing of it is here). */
-static char *
-folder_remote_id (CairnResource *resource, guint64 id, GError **error)
-{
-  g_autoptr(CairnCollection) folder = cairn_resource_get_collection (resource, id, error);
-
-  if (folder != NULL && cairn_collection_get_remote_id (folder) == NULL)
-    g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
-                 "Folder %" G_GUINT64_FORMAT " never reached the disk", id);
-  return folder ? g_strdup (cairn_collection_get_remote_id (folder)) : NULL;
-}
-
-/* @name in folder @id (0: the top). Names come from the store, which any
- * application may write: only one visible path component makes a path. */
+/* @name in folder @id (0: the top). A folder's path is its remote id;
+ * one that never reached the disk has none: CAIRN_STORE_ERROR_NOT_FOUND,
+ * which the base class takes as replayed (nothing of it is here). Names
+ * come from the store, which any application may write: only one
+ * visible path component makes a path. */
 static char *
 note_path (CairnResource *resource, guint64 id, const char *name, GError **error)
 {
-  g_autofree char *folder = id ? folder_remote_id (resource, id, error) : g_strdup ("");
+  g_autofree char *folder = id ? cairn_resource_dup_collection_remote_id (resource, id, error)
+                               : g_strdup ("");
 
   if (folder == NULL || !cairn_file_tree_check_name (name, error))
     return NULL;
   return g_build_filename (folder, name, NULL);
 }
 
-static char *
-sidecar (const char *path)
-{
-  g_autofree char *folder = g_path_get_dirname (path), *name = g_path_get_basename (path);
-
-  return g_strconcat (folder, "/.", name, ".flags", NULL);
-}
-
-static CairnFlags *
-read_flags (CairnFileTree *tree, const char *path)
-{
-  g_autofree char *flags_path = sidecar (path);
-  g_autoptr(GBytes) bytes = cairn_file_tree_read (tree, flags_path, NULL);
-  g_autofree char *line = bytes ? g_strndup (g_bytes_get_data (bytes, NULL),
-                                             g_bytes_get_size (bytes)) : g_strdup ("");
-  g_auto(GStrv) flags = g_strsplit_set (g_strstrip (line), " ", -1);
-
-  return cairn_flags_new_from_strv ((const char * const *) flags);
-}
-
-static gboolean
-write_flags (CairnFileTree *tree, const char *path, const CairnFlags *flags, GError **error)
-{
-  g_autofree char *flags_path = sidecar (path), *line = cairn_flags_to_string (flags);
-  g_autoptr(GBytes) bytes = g_bytes_new (line, strlen (line));
-
-  /* A note without flags has no sidecar. */
-  return *line == '\0' ? cairn_file_tree_remove (tree, flags_path, error)
-                       : cairn_file_tree_write (tree, flags_path, bytes, error);
-}
-
-static char *
-note_revision (CairnFileTree *tree, const char *path, GError **error)
-{
-  g_autofree char *revision = cairn_file_tree_get_revision (tree, path, error);
-  g_autoptr(CairnFlags) flags = read_flags (tree, path);
-  g_autofree char *line = cairn_flags_to_string (flags);
-
-  return revision ? g_strconcat (revision, ":", line, NULL) : NULL;
-}
-
+/* A note is a file: its name the remote id, its modification time, size
+ * and flags the remote revision, its content the TEXT part. The part is
+ * read (a large one from its payload file) before the disk is touched,
+ * so one that cannot be read fails the change instead of writing an
+ * empty note; the write is atomic, so a crash never leaves half of one. */
 static CairnItem *
-read_note (CairnFileTree *tree, const char *path, GError **error)
+read_note (CairnResource *resource, const char *path, GError **error)
 {
-  g_autoptr(CairnItem) item = cairn_item_new ("text/plain");
-  /* Taken before reading: a write in between shows at the next sync. */
-  g_autofree char *revision = note_revision (tree, path, error), *name = g_path_get_basename (path);
-  g_autoptr(GBytes) text = revision ? cairn_file_tree_read (tree, path, error) : NULL;
-  g_autoptr(CairnFlags) flags = read_flags (tree, path);
-  g_autoptr(CairnPart) part = text ? cairn_part_new_inline ("TEXT", text) : NULL;
-
-  if (text == NULL)
-    return NULL;
-  cairn_item_set_remote_id (item, name);
-  cairn_item_set_remote_revision (item, revision);
-  cairn_item_set_size (item, g_bytes_get_size (text));
-  cairn_item_set_flags (item, flags);
-  cairn_item_set_part (item, part);
-  return g_steal_pointer (&item);
+  return cairn_file_tree_read_item (TREE (resource), path, "text/plain", "TEXT", error);
 }
 
-/* The text is read (a large one from its payload file) before the disk is
- * touched: a part that cannot be read fails the change instead of writing
- * the note empty. The tree writes a temporary file and renames it over
- * the note, so a crash never leaves half a note. */
 static char *
-write_note (CairnFileTree *tree, const char *path, CairnItem *item, GError **error)
+write_note (CairnResource *resource, const char *path, CairnItem *item, GError **error)
 {
-  CairnPart *part = cairn_item_get_part (item, "TEXT");
-  g_autoptr(GBytes) text = part ? cairn_part_read_bytes (part, G_MAXSIZE, NULL, error)
-                                : g_bytes_new (NULL, 0);
-
-  if (text == NULL || !cairn_file_tree_write (tree, path, text, error) ||
-      !write_flags (tree, path, cairn_item_get_flags (item), error))
-    return NULL;
-  return note_revision (tree, path, error);
+  return cairn_file_tree_write_item (TREE (resource), path, item, "TEXT", error);
 }
 
 /* Reading the backend */
@@ -144,36 +67,26 @@ retrieve_collections_sync (CairnResource *resource, GCancellable *cancellable, G
   return cairn_file_tree_list_collections (TREE (resource), mime_types, error);
 }
 
-/* A full sync, handed in batches (a write transaction each) as they are
- * read; the store then drops the notes not listed. */
+/* A full sync: the sync stores the notes in batches as they are read,
+ * and the store then drops the notes not listed. */
 static gboolean
 retrieve_items_sync (CairnResource *resource, CairnCollection *collection, CairnItemSync *sync,
                      GCancellable *cancellable, GError **error)
 {
-  g_autofree char *folder = folder_remote_id (resource, cairn_collection_get_id (collection),
-                                              error);
-  g_auto(GStrv) names = folder ? cairn_file_tree_list (TREE (resource), folder,
-                                                       G_FILE_TYPE_REGULAR, error) : NULL;
-  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
-  guint n = names ? g_strv_length (names) : 0;
+  const char *folder = cairn_collection_get_remote_id (collection);
+  g_auto(GStrv) names = cairn_file_tree_list (TREE (resource), folder, G_FILE_TYPE_REGULAR, error);
 
   if (names == NULL)
     return FALSE;
-  cairn_item_sync_set_expected_items (sync, n);
-  for (guint i = 0; i < n; i++)
+  cairn_item_sync_set_expected_items (sync, g_strv_length (names));
+  for (guint i = 0; names[i] != NULL; i++)
     {
       g_autofree char *path = g_build_filename (folder, names[i], NULL);
       /* A note removed meanwhile is simply not listed. */
-      CairnItem *note = names[i][0] != '.' ? read_note (TREE (resource), path, NULL) : NULL;
+      g_autoptr(CairnItem) note = names[i][0] != '.' ? read_note (resource, path, NULL) : NULL;
 
-      if (note != NULL)
-        g_ptr_array_add (batch, note);
-      if (batch->len == CAIRN_STORE_BATCH_SIZE || i + 1 == n)
-        {
-          if (!cairn_item_sync_add_items (sync, batch, error))
-            return FALSE;
-          g_ptr_array_set_size (batch, 0);
-        }
+      if (note != NULL && !cairn_item_sync_add_item (sync, note, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -186,7 +99,7 @@ retrieve_item_sync (CairnResource *resource, CairnItem *item, const char * const
   g_autofree char *path = note_path (resource, cairn_item_get_collection_id (item),
                                      cairn_item_get_remote_id (item), error);
 
-  return path ? read_note (TREE (resource), path, error) : NULL;
+  return path ? read_note (resource, path, error) : NULL;
 }
 
 /* Replaying local changes. Each method is safe to repeat, as a resource
@@ -205,15 +118,6 @@ change_path (CairnResource *resource, CairnChange *change, guint64 folder, GErro
 }
 
 static gboolean
-remove_note (CairnFileTree *tree, const char *path, GError **error)
-{
-  g_autofree char *flags_path = sidecar (path);
-
-  return cairn_file_tree_remove (tree, path, error) &&
-         cairn_file_tree_remove (tree, flags_path, error);
-}
-
-static gboolean
 item_added (CairnResource *resource, CairnChange *change, CairnItem *item, char **remote_id,
             char **remote_revision, GCancellable *cancellable, GError **error)
 {
@@ -221,8 +125,7 @@ item_added (CairnResource *resource, CairnChange *change, CairnItem *item, char 
                                        error);
 
   *remote_id = path ? g_path_get_basename (path) : NULL;
-  *remote_revision = path ? write_note (TREE (resource), path, item, error) : NULL;
-  return *remote_revision != NULL;
+  return path && (*remote_revision = write_note (resource, path, item, error)) != NULL;
 }
 
 static gboolean
@@ -232,14 +135,15 @@ item_changed (CairnResource *resource, CairnChange *change, CairnItem *item,
 {
   g_autofree char *path = note_path (resource, cairn_item_get_collection_id (item),
                                      cairn_item_get_remote_id (item), error);
-  g_autofree char *current = path ? note_revision (TREE (resource), path, NULL) : NULL;
+  g_autofree char *current = path ? cairn_file_tree_get_revision (TREE (resource), path, NULL)
+                                  : NULL;
 
   /* Edited on disk since it was read (unless by an earlier attempt of
    * this very change): the conflict policy decides. */
   if (current != NULL && g_strcmp0 (current, cairn_item_get_remote_revision (item)) != 0 &&
       !cairn_resource_replay_is_retry (resource))
-    return (*server_item = read_note (TREE (resource), path, error)) != NULL;
-  return path && (*remote_revision = write_note (TREE (resource), path, item, error)) != NULL;
+    return (*server_item = read_note (resource, path, error)) != NULL;
+  return path && (*remote_revision = write_note (resource, path, item, error)) != NULL;
 }
 
 /* A delta on the flags on disk: applied twice, it gives the same. */
@@ -250,14 +154,13 @@ flags_changed (CairnResource *resource, CairnChange *change, CairnItem *item,
 {
   g_autofree char *path = change_path (resource, change, cairn_item_get_collection_id (item),
                                        error);
-  g_autoptr(CairnFlags) flags = path ? read_flags (TREE (resource), path) : NULL;
+  g_autoptr(CairnFlags) flags = path ? cairn_file_tree_read_flags (TREE (resource), path, error)
+                                     : NULL;
 
-  for (guint i = 0; flags != NULL && i < cairn_flags_get_size (added); i++)
-    cairn_flags_add (flags, cairn_flags_get_flag (added, i));
-  for (guint i = 0; flags != NULL && i < cairn_flags_get_size (removed); i++)
-    cairn_flags_remove (flags, cairn_flags_get_flag (removed, i));
-  return flags != NULL && write_flags (TREE (resource), path, flags, error) &&
-         (*remote_revision = note_revision (TREE (resource), path, error)) != NULL;
+  if (flags != NULL)
+    cairn_flags_update (flags, added, removed);
+  return flags != NULL && cairn_file_tree_write_flags (TREE (resource), path, flags, error) &&
+         (*remote_revision = cairn_file_tree_get_revision (TREE (resource), path, error)) != NULL;
 }
 
 static gboolean
@@ -268,19 +171,17 @@ item_moved (CairnResource *resource, CairnChange *change, CairnItem *item, guint
   g_autoptr(GError) to_error = NULL;
   g_autofree char *to = change_path (resource, change, destination, &to_error);
   g_autofree char *from = change_path (resource, change, source, NULL);
-  g_autofree char *from_flags = from ? sidecar (from) : NULL, *to_flags = to ? sidecar (to) : NULL;
 
   if (to == NULL && !g_error_matches (to_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
     return g_propagate_error (error, g_steal_pointer (&to_error)), FALSE;
   /* Out of a folder that never reached the disk: written now. Into one
    * removed before it did: the note goes with it. */
   if (from == NULL)
-    return !to || (*remote_revision = write_note (TREE (resource), to, item, error)) != NULL;
+    return !to || (*remote_revision = write_note (resource, to, item, error)) != NULL;
   if (to == NULL)
-    return remove_note (TREE (resource), from, error);
-  /* A note without flags has no sidecar: nothing to move is success. */
-  return cairn_file_tree_rename (TREE (resource), from, to, error) &&
-         cairn_file_tree_rename (TREE (resource), from_flags, to_flags, error);
+    return cairn_file_tree_remove (TREE (resource), from, error);
+  /* The sidecar of its flags goes with it. */
+  return cairn_file_tree_rename (TREE (resource), from, to, error);
 }
 
 static gboolean
@@ -290,7 +191,7 @@ item_removed (CairnResource *resource, CairnChange *change, GCancellable *cancel
   g_autofree char *path = change_path (resource, change, cairn_change_get_collection_id (change),
                                        error);
 
-  return path != NULL && remove_note (TREE (resource), path, error);
+  return path != NULL && cairn_file_tree_remove (TREE (resource), path, error);
 }
 
 /* Where a folder goes: its parent's remote id and its own name, as they
@@ -306,8 +207,9 @@ collection_added (CairnResource *resource, CairnChange *change, char **remote_id
   return *remote_id && cairn_file_tree_make_directory (TREE (resource), *remote_id, error);
 }
 
-/* A rename or a move: the folder goes where its name and parent say, its
- * sub-folders with it, and their remote ids follow. */
+/* A rename or a move (the base class sends moves here): the folder goes
+ * where its name and parent say, its sub-folders with it, and their
+ * remote ids follow. One never made on disk goes to collection_added. */
 static gboolean
 collection_changed (CairnResource *resource, CairnChange *change, const char * const *parts,
                     char **remote_id, GCancellable *cancellable, GError **error)
@@ -315,23 +217,12 @@ collection_changed (CairnResource *resource, CairnChange *change, const char * c
   CairnCollection *folder = cairn_change_get_collection (change);
   const char *old_id = cairn_collection_get_remote_id (folder);
 
-  /* Never created on disk: made now. */
-  if (old_id == NULL)
-    return collection_added (resource, change, remote_id, cancellable, error);
   *remote_id = note_path (resource, cairn_collection_get_parent_id (folder),
                           cairn_collection_get_name (folder), error);
-  return *remote_id && (strcmp (old_id, *remote_id) == 0 ||
+  return *remote_id && (g_str_equal (old_id, *remote_id) ||
                         (cairn_file_tree_rename (TREE (resource), old_id, *remote_id, error) &&
                          cairn_resource_relocate_collections (resource, old_id, *remote_id,
                                                               error)));
-}
-
-static gboolean
-collection_moved (CairnResource *resource, CairnChange *change, guint64 source,
-                  guint64 destination, char **remote_id, GCancellable *cancellable,
-                  GError **error)
-{
-  return collection_changed (resource, change, NULL, remote_id, cancellable, error);
 }
 
 /* Its notes left the store with it; one never written has nothing here. */
@@ -395,7 +286,6 @@ notes_resource_class_init (NotesResourceClass *klass)
   resource_class->replay_item_removed_sync = item_removed;
   resource_class->replay_collection_added_sync = collection_added;
   resource_class->replay_collection_changed_sync = collection_changed;
-  resource_class->replay_collection_moved_sync = collection_moved;
   resource_class->replay_collection_removed_sync = collection_removed;
   /* The configuration key `path`: the folder holding the notes. */
   g_object_class_install_property (object_class, 1, g_param_spec_string ("path", NULL, NULL,
@@ -407,10 +297,4 @@ notes_resource_init (NotesResource *self)
 {
 }
 
-G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
-
-GType
-cairn_agent_module_init_1 (GError **error)
-{
-  return notes_resource_get_type ();
-}
+CAIRN_AGENT_MODULE_DEFINE_TYPE (notes_resource_get_type ());

@@ -83,6 +83,31 @@ typedef enum
     { CAIRN_MAJOR_VERSION, CAIRN_MINOR_VERSION, CAIRN_MICRO_VERSION }
 
 /**
+ * CAIRN_AGENT_MODULE_DEFINE_TYPE:
+ * @agent_type: the #GType of the module's agent, a subclass of
+ *   #CairnAgent, such as `MY_TYPE_RESOURCE`
+ *
+ * Defines, once per agent module, everything `cairn-agent-host` looks
+ * up: the version symbol of CAIRN_AGENT_MODULE_DEFINE_VERSION and a
+ * #CairnAgentModuleInitFunc entry point, exported as
+ * %CAIRN_AGENT_MODULE_INIT_SYMBOL, that returns @agent_type. Use it in
+ * place of both; write the entry point yourself only when it can fail or
+ * has more to register.
+ *
+ * |[<!-- language="C" -->
+ * G_DEFINE_FINAL_TYPE (MyResource, my_resource, CAIRN_TYPE_RESOURCE)
+ * ...
+ * CAIRN_AGENT_MODULE_DEFINE_TYPE (MY_TYPE_RESOURCE);
+ * ]|
+ *
+ * Since: 0.1
+ */
+#define CAIRN_AGENT_MODULE_DEFINE_TYPE(agent_type) \
+  G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error); \
+  G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error) { return (agent_type); } \
+  CAIRN_AGENT_MODULE_DEFINE_VERSION
+
+/**
  * CairnAgentModuleInitFunc:
  * @error: return location for an error
  *

@@ -22,6 +22,10 @@
 
 #include "cairn-collection.h"
 #include "cairn-file-tree.h"
+#include "cairn-autocleanups.h"
+#include "cairn-flags.h"
+#include "cairn-item.h"
+#include "cairn-part.h"
 #include "cairn-resource.h"
 
 /**
@@ -44,6 +48,15 @@
  * a folder that is there and redoing a rename that was made all succeed.
  * A tree holds no descriptor between calls; it may be used from any
  * thread.
+ *
+ * Files have no flags of their own: a tree keeps a file's flags, for the
+ * formats without a place for them (a note, an event, a contact), in a
+ * hidden sidecar file beside it, `.NAME.flags`, one line of flags
+ * separated by spaces, none for a file without flags
+ * (cairn_file_tree_read_flags(), cairn_file_tree_write_flags()). Extended
+ * attributes would be tidier but are missing on tmpfs before Linux 6.6
+ * and on many network file systems. The sidecar is part of the file's
+ * revision, and goes with the file when it is renamed or removed.
  *
  * Since: 0.1
  */
@@ -333,7 +346,8 @@ cairn_file_tree_new (const char *root)
  * cairn_file_tree_get_root:
  * @self: a #CairnFileTree
  *
- * Gets the folder that every path of @self is relative to.
+ * Gets the folder the tree is confined to, as given to
+ * cairn_file_tree_new().
  *
  * Returns: (type filename): the folder @self is confined to
  *
@@ -525,8 +539,10 @@ cairn_file_tree_list_collections (CairnFileTree       *self,
  *
  * A remote revision for @path itself (never a link's target): its
  * modification time to the nanosecond and its size, as
- * `SECONDS.NANOSECONDS-SIZE`. It changes whenever the file is written,
- * so a sync can tell the files that changed since it last read them.
+ * `SECONDS.NANOSECONDS-SIZE`, followed by `:` and its flags when its
+ * sidecar holds any (cairn_file_tree_write_flags()). It changes whenever
+ * the file or its flags are written, so a sync can tell the files that
+ * changed since it last read them.
  *
  * Returns: (transfer full): the revision, or %NULL with @error set
  *
@@ -538,6 +554,8 @@ cairn_file_tree_get_revision (CairnFileTree  *self,
                               GError        **error)
 {
   g_auto(Fd) parent = -1;
+  g_autoptr(CairnFlags) flags = NULL;
+  g_autofree char *line = NULL;
   const char *name;
   struct stat st;
 
@@ -548,8 +566,50 @@ cairn_file_tree_get_revision (CairnFileTree  *self,
     return NULL;
   if (fstatat (parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
     return fail (self, error, errno, "read", path), NULL;
-  return g_strdup_printf ("%" G_GINT64_FORMAT ".%09ld-%" G_GINT64_FORMAT,
-                          (gint64) st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (gint64) st.st_size);
+  flags = cairn_file_tree_read_flags (self, path, error);
+  if (flags == NULL)
+    return NULL;
+  line = cairn_flags_to_string (flags);
+  return g_strdup_printf ("%" G_GINT64_FORMAT ".%09ld-%" G_GINT64_FORMAT "%s%s",
+                          (gint64) st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (gint64) st.st_size,
+                          *line != '\0' ? ":" : "", line);
+}
+
+/* Reads @path; with @missing_ok, a missing file reads as empty. */
+static GBytes *
+read_file (CairnFileTree  *self,
+           const char     *path,
+           gboolean        missing_ok,
+           GError        **error)
+{
+  g_auto(Fd) root_fd = -1;
+  g_auto(Fd) fd = -1;
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  struct stat st;
+
+  if (!check_path (self, path, error) || (root_fd = open_root (self, error)) < 0)
+    return NULL;
+  fd = cairn_file_tree_openat (root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+  if (fd < 0 && errno == ENOENT && missing_ok)
+    return g_bytes_new (NULL, 0);
+  if (fd < 0 || fstat (fd, &st) != 0)
+    return fail (self, error, errno, "read", path), NULL;
+  if (!S_ISREG (st.st_mode))
+    return fail (self, error, EINVAL, "read", path), NULL;
+  for (;;)
+    {
+      guint8 buffer[64 * 1024];
+      gssize n = read (fd, buffer, sizeof buffer);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return fail (self, error, errno, "read", path), NULL;
+      if (n == 0)
+        break;
+      g_byte_array_append (data, buffer, n);
+    }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
 }
 
 /**
@@ -570,35 +630,100 @@ cairn_file_tree_read (CairnFileTree  *self,
                       const char     *path,
                       GError        **error)
 {
-  g_auto(Fd) root_fd = -1;
-  g_auto(Fd) fd = -1;
-  g_autoptr(GByteArray) data = g_byte_array_new ();
-  struct stat st;
-
   g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), NULL);
 
-  if (!check_path (self, path, error) || (root_fd = open_root (self, error)) < 0)
-    return NULL;
-  fd = cairn_file_tree_openat (root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-  if (fd < 0 || fstat (fd, &st) != 0)
-    return fail (self, error, errno, "read", path), NULL;
-  if (!S_ISREG (st.st_mode))
-    return fail (self, error, EINVAL, "read", path), NULL;
-  for (;;)
-    {
-      guint8 buffer[64 * 1024];
-      gssize n = read (fd, buffer, sizeof buffer);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return fail (self, error, errno, "read", path), NULL;
-      if (n == 0)
-        break;
-      g_byte_array_append (data, buffer, n);
-    }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+  return read_file (self, path, FALSE, error);
 }
+
+static gboolean remove_path (CairnFileTree *self, const char *path, GError **error);
+
+/* The hidden file beside @path that holds its flags. */
+static char *
+sidecar_path (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+
+  if (slash == NULL)
+    return g_strconcat (".", path, ".flags", NULL);
+  return g_strdup_printf ("%.*s/.%s.flags", (int) (slash - path), path, slash + 1);
+}
+
+/**
+ * cairn_file_tree_read_flags:
+ * @self: a #CairnFileTree
+ * @path: the path of a file in @self
+ * @error: return location for an error
+ *
+ * Reads the flags of @path from its sidecar `.NAME.flags`: none when it
+ * has no sidecar.
+ *
+ * Returns: (transfer full): the flags, or %NULL with @error set when the
+ *   sidecar cannot be read
+ *
+ * Since: 0.1
+ */
+CairnFlags *
+cairn_file_tree_read_flags (CairnFileTree  *self,
+                            const char     *path,
+                            GError        **error)
+{
+  g_autofree char *sidecar = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *line = NULL;
+  g_auto(GStrv) flags = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  sidecar = sidecar_path (path);
+  bytes = read_file (self, sidecar, TRUE, error);
+  if (bytes == NULL)
+    return NULL;
+  /* No sidecar reads as empty bytes, whose data may be NULL. */
+  line = g_bytes_get_size (bytes) > 0 ? g_strndup (g_bytes_get_data (bytes, NULL),
+                                                   g_bytes_get_size (bytes))
+                                      : g_strdup ("");
+  flags = g_strsplit_set (g_strstrip (line), " ", -1);
+  return cairn_flags_new_from_strv ((const char * const *) flags);
+}
+
+/**
+ * cairn_file_tree_write_flags:
+ * @self: a #CairnFileTree
+ * @path: the path of a file in @self
+ * @flags: the flags @path has from now on
+ * @error: return location for an error
+ *
+ * Writes @flags to the sidecar of @path as cairn_file_tree_write() writes
+ * a file, durably and atomically; with no flags it removes the sidecar.
+ *
+ * Returns: %TRUE on success, otherwise %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_file_tree_write_flags (CairnFileTree     *self,
+                             const char        *path,
+                             const CairnFlags  *flags,
+                             GError           **error)
+{
+  g_autofree char *sidecar = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  gsize length;
+
+  g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), FALSE);
+  g_return_val_if_fail (path != NULL && flags != NULL, FALSE);
+
+  sidecar = sidecar_path (path);
+  line = cairn_flags_to_string (flags);
+  length = strlen (line);
+  if (length == 0)
+    return remove_path (self, sidecar, error);
+  bytes = g_bytes_new_take (g_steal_pointer (&line), length);
+  return cairn_file_tree_write (self, sidecar, bytes, error);
+}
+
 
 static gboolean
 write_all (int           fd,
@@ -672,6 +797,98 @@ cairn_file_tree_write (CairnFileTree  *self,
 }
 
 /**
+ * cairn_file_tree_read_item:
+ * @self: a #CairnFileTree
+ * @path: the path of a regular file in @self
+ * @mime_type: the MIME type of the item
+ * @part_name: the name of the part that holds the file's contents
+ * @error: return location for an error
+ *
+ * Reads a file as an item, for a resource that keeps one item per file:
+ * its remote id the file name, its remote revision
+ * cairn_file_tree_get_revision() (taken before reading, so that a write
+ * in between shows at the next sync), its size and its inline part
+ * @part_name the contents, its flags those of its sidecar.
+ *
+ * Returns: (transfer full): the item, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+CairnItem *
+cairn_file_tree_read_item (CairnFileTree  *self,
+                           const char     *path,
+                           const char     *mime_type,
+                           const char     *part_name,
+                           GError        **error)
+{
+  g_autoptr(CairnItem) item = NULL;
+  g_autofree char *revision = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr(GBytes) contents = NULL;
+  g_autoptr(CairnFlags) flags = NULL;
+  g_autoptr(CairnPart) part = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), NULL);
+  g_return_val_if_fail (path != NULL && mime_type != NULL && part_name != NULL, NULL);
+
+  revision = cairn_file_tree_get_revision (self, path, error);
+  if (revision == NULL || (contents = cairn_file_tree_read (self, path, error)) == NULL ||
+      (flags = cairn_file_tree_read_flags (self, path, error)) == NULL)
+    return NULL;
+  name = g_path_get_basename (path);
+  part = cairn_part_new_inline (part_name, contents);
+  item = cairn_item_new (mime_type);
+  cairn_item_set_remote_id (item, name);
+  cairn_item_set_remote_revision (item, revision);
+  cairn_item_set_size (item, g_bytes_get_size (contents));
+  cairn_item_set_flags (item, flags);
+  cairn_item_set_part (item, part);
+  return g_steal_pointer (&item);
+}
+
+/**
+ * cairn_file_tree_write_item:
+ * @self: a #CairnFileTree
+ * @path: the path of a file in @self, in an existing folder
+ * @item: the item to write, as a replay method gets it
+ * @part_name: the name of the part that holds the file's contents
+ * @error: return location for an error
+ *
+ * Writes an item as a file, the reverse of cairn_file_tree_read_item():
+ * the payload of its part @part_name (empty without one) with
+ * cairn_file_tree_write(), then its flags to the sidecar. The payload is
+ * read (a large one from its payload file) before the disk is touched, so
+ * a part that cannot be read fails instead of writing the file empty or
+ * cut short.
+ *
+ * Returns: (transfer full): the file's new remote revision, or %NULL
+ *   with @error set
+ *
+ * Since: 0.1
+ */
+char *
+cairn_file_tree_write_item (CairnFileTree  *self,
+                            const char     *path,
+                            CairnItem      *item,
+                            const char     *part_name,
+                            GError        **error)
+{
+  CairnPart *part;
+  g_autoptr(GBytes) contents = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), NULL);
+  g_return_val_if_fail (path != NULL && CAIRN_IS_ITEM (item) && part_name != NULL, NULL);
+
+  part = cairn_item_get_part (item, part_name);
+  contents = part != NULL ? cairn_part_read_bytes (part, G_MAXSIZE, NULL, error)
+                          : g_bytes_new (NULL, 0);
+  if (contents == NULL || !cairn_file_tree_write (self, path, contents, error) ||
+      !cairn_file_tree_write_flags (self, path, cairn_item_get_flags (item), error))
+    return NULL;
+  return cairn_file_tree_get_revision (self, path, error);
+}
+
+/**
  * cairn_file_tree_make_directory:
  * @self: a #CairnFileTree
  * @path: the path of a folder in @self, whose parent exists
@@ -706,36 +923,16 @@ cairn_file_tree_make_directory (CairnFileTree  *self,
   return fail (self, error, errno, "create", path);
 }
 
-/**
- * cairn_file_tree_rename:
- * @self: a #CairnFileTree
- * @from: the path of a file or folder in @self
- * @to: its new path in @self, whose parent exists
- * @error: return location for an error
- *
- * Renames or moves @from to @to, as rename(2) does: a file at @to is
- * replaced, a folder moves with everything in it, and a link as @from is
- * moved itself. A @from that is gone is success, as for
- * cairn_file_tree_remove(): the rename was made by an attempt that was
- * cut short, or there is nothing to move (a sidecar file a note does not
- * have, a file removed meanwhile, which the next sync notices).
- *
- * Returns: %TRUE on success, otherwise %FALSE with @error set
- *
- * Since: 0.1
- */
-gboolean
-cairn_file_tree_rename (CairnFileTree  *self,
-                        const char     *from,
-                        const char     *to,
-                        GError        **error)
+static gboolean
+rename_path (CairnFileTree  *self,
+             const char     *from,
+             const char     *to,
+             GError        **error)
 {
   g_auto(Fd) from_parent = -1;
   g_auto(Fd) to_parent = -1;
   const char *from_name, *to_name;
   struct stat st;
-
-  g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), FALSE);
 
   from_parent = open_parent (self, from, &from_name, "move", error);
   if (from_parent < 0)
@@ -748,6 +945,44 @@ cairn_file_tree_rename (CairnFileTree  *self,
        errno == ENOENT))
     return TRUE;
   return fail (self, error, errno, "move", from);
+}
+
+/**
+ * cairn_file_tree_rename:
+ * @self: a #CairnFileTree
+ * @from: the path of a file or folder in @self
+ * @to: its new path in @self, whose parent exists
+ * @error: return location for an error
+ *
+ * Renames or moves @from to @to, as rename(2) does: a file at @to is
+ * replaced, a folder moves with everything in it, and a link as @from is
+ * moved itself. The flags sidecar of @from, if it has one, goes along.
+ * A @from that is gone is success, as for cairn_file_tree_remove(): the
+ * rename was made by an attempt that was cut short, or there is nothing
+ * to move (a file removed meanwhile, which the next sync notices).
+ *
+ * Returns: %TRUE on success, otherwise %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_file_tree_rename (CairnFileTree  *self,
+                        const char     *from,
+                        const char     *to,
+                        GError        **error)
+{
+  g_autofree char *from_sidecar = NULL;
+  g_autofree char *to_sidecar = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), FALSE);
+  g_return_val_if_fail (from != NULL && to != NULL, FALSE);
+
+  /* The file first: a retry after a crash in between finds it moved. */
+  if (!rename_path (self, from, to, error))
+    return FALSE;
+  from_sidecar = sidecar_path (from);
+  to_sidecar = sidecar_path (to);
+  return rename_path (self, from_sidecar, to_sidecar, error);
 }
 
 /* Removes @name in @parent_fd with all that it holds; what is gone is
@@ -796,8 +1031,9 @@ remove_at (int         parent_fd,
  * @path: the path of a file or folder in @self
  * @error: return location for an error
  *
- * Removes @path, a folder with everything in it; a link is removed
- * itself, never followed. What is gone already is success.
+ * Removes @path, a folder with everything in it, and its flags sidecar;
+ * a link is removed itself, never followed. What is gone already is
+ * success.
  *
  * Returns: %TRUE on success, otherwise %FALSE with @error set
  *
@@ -808,11 +1044,25 @@ cairn_file_tree_remove (CairnFileTree  *self,
                         const char     *path,
                         GError        **error)
 {
+  g_autofree char *sidecar = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), FALSE);
+
+  /* The file first: a retry after a crash in between finds it gone. */
+  if (!remove_path (self, path, error))
+    return FALSE;
+  sidecar = sidecar_path (path);
+  return remove_path (self, sidecar, error);
+}
+
+static gboolean
+remove_path (CairnFileTree  *self,
+             const char     *path,
+             GError        **error)
+{
   g_auto(Fd) parent = -1;
   const char *name;
   g_auto(Fd) root_fd = -1;
-
-  g_return_val_if_fail (CAIRN_IS_FILE_TREE (self), FALSE);
 
   if (!check_path (self, path, error) || (root_fd = open_root (self, error)) < 0)
     return FALSE;

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <gio/gio.h>
 
+#include "cairn-flags.h"
+#include "cairn-item.h"
 #include "cairn-version-macros.h"
 
 G_BEGIN_DECLS
@@ -45,6 +47,27 @@ CAIRN_AVAILABLE_IN_ALL
 gboolean       cairn_file_tree_write          (CairnFileTree  *self,
                                                const char     *path,
                                                GBytes         *contents,
+                                               GError        **error);
+CAIRN_AVAILABLE_IN_ALL
+CairnFlags    *cairn_file_tree_read_flags     (CairnFileTree  *self,
+                                               const char     *path,
+                                               GError        **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean       cairn_file_tree_write_flags    (CairnFileTree     *self,
+                                               const char        *path,
+                                               const CairnFlags  *flags,
+                                               GError           **error);
+CAIRN_AVAILABLE_IN_ALL
+CairnItem     *cairn_file_tree_read_item      (CairnFileTree  *self,
+                                               const char     *path,
+                                               const char     *mime_type,
+                                               const char     *part_name,
+                                               GError        **error);
+CAIRN_AVAILABLE_IN_ALL
+char          *cairn_file_tree_write_item     (CairnFileTree  *self,
+                                               const char     *path,
+                                               CairnItem      *item,
+                                               const char     *part_name,
                                                GError        **error);
 CAIRN_AVAILABLE_IN_ALL
 gboolean       cairn_file_tree_make_directory (CairnFileTree  *self,

@@ -235,8 +235,5 @@ cairn_flags_delta_apply (const CairnFlagsDelta *delta,
   g_return_if_fail (delta != NULL);
   g_return_if_fail (flags != NULL);
 
-  for (guint i = 0; i < cairn_flags_get_size (delta->added); i++)
-    cairn_flags_add (flags, cairn_flags_get_flag (delta->added, i));
-  for (guint i = 0; i < cairn_flags_get_size (delta->removed); i++)
-    cairn_flags_remove (flags, cairn_flags_get_flag (delta->removed, i));
+  cairn_flags_update (flags, delta->added, delta->removed);
 }

@@ -221,6 +221,36 @@ cairn_flags_remove (CairnFlags *flags,
 }
 
 /**
+ * cairn_flags_update:
+ * @flags: a #CairnFlags
+ * @added: (nullable): flags to add
+ * @removed: (nullable): flags to remove
+ *
+ * Applies a flag change as a replay method gets it (the added set and
+ * the removed set) to @flags: a delta, never a new full state, so that
+ * applying it twice gives the same.
+ *
+ * Returns: %TRUE if @flags changed
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_flags_update (CairnFlags       *flags,
+                    const CairnFlags *added,
+                    const CairnFlags *removed)
+{
+  gboolean changed = FALSE;
+
+  g_return_val_if_fail (flags != NULL, FALSE);
+
+  for (guint i = 0; added != NULL && i < added->flags->len; i++)
+    changed |= cairn_flags_add (flags, g_ptr_array_index (added->flags, i));
+  for (guint i = 0; removed != NULL && i < removed->flags->len; i++)
+    changed |= cairn_flags_remove (flags, g_ptr_array_index (removed->flags, i));
+  return changed;
+}
+
+/**
  * cairn_flags_contains:
  * @flags: a #CairnFlags
  * @flag: a flag name

@@ -88,6 +88,10 @@ CAIRN_AVAILABLE_IN_ALL
 gboolean            cairn_flags_remove          (CairnFlags *flags,
                                                  const char *flag);
 CAIRN_AVAILABLE_IN_ALL
+gboolean            cairn_flags_update          (CairnFlags       *flags,
+                                                 const CairnFlags *added,
+                                                 const CairnFlags *removed);
+CAIRN_AVAILABLE_IN_ALL
 gboolean            cairn_flags_contains        (const CairnFlags *flags,
                                                  const char *flag);
 CAIRN_AVAILABLE_IN_ALL

@@ -11,9 +11,10 @@
  * The merge of one collection's items from the backend into the store,
  * handed to #CairnResourceClass.retrieve_items.
  *
- * The resource hands what the backend has with cairn_item_sync_add_items(),
- * in batches as it reads them; each batch is one write transaction, so a
- * listing of any size never sits in memory. Items are matched to the
+ * The resource hands what the backend has with cairn_item_sync_add_item(),
+ * one item at a time as it reads them, or with cairn_item_sync_add_items(),
+ * in batches of its own. Items are written in batches, each one write
+ * transaction, so a listing of any size never sits in memory. Items are matched to the
  * stored ones by remote id, or by GID (cairn_item_sync_set_merge_by_gid())
  * for backends whose remote ids are not stable. An item whose remote
  * revision equals the stored one is left alone; a changed one is written
@@ -47,6 +48,7 @@ struct _CairnItemSync
   GHashTable *pending;  /* item ids (guint64 *) with local changes */
   GHashTable *leaving;  /* remote ids that local changes take out of the collection */
   GHashTable *known;    /* remote id or GID -> KnownItem */
+  GPtrArray *batch;     /* added one by one, not written yet */
 
   guint64 n_created;
   guint64 n_modified;
@@ -129,6 +131,7 @@ cairn_item_sync_finalize (GObject *object)
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->leaving, g_hash_table_unref);
   g_clear_pointer (&self->known, g_hash_table_unref);
+  g_clear_pointer (&self->batch, g_ptr_array_unref);
   g_clear_pointer (&self->progress_context, g_main_context_unref);
   g_mutex_clear (&self->progress_lock);
 
@@ -543,30 +546,12 @@ write_batch (CairnTransaction  *transaction,
   return TRUE;
 }
 
-/**
- * cairn_item_sync_add_items:
- * @self: a #CairnItemSync
- * @items: (element-type CairnItem): items as the backend has them, each with
- *   its remote id (and GID when merging by GID), remote revision, flags and
- *   the parts the resource read; at most %CAIRN_STORE_BATCH_SIZE is best
- * @error: return location for an error
- *
- * Merges one batch into the store, in one write transaction. The items
- * are updated with their store ids.
- *
- * Returns: %TRUE on success; on failure nothing of the batch is stored
- *
- * Since: 0.1
- */
-gboolean
-cairn_item_sync_add_items (CairnItemSync  *self,
-                           GPtrArray      *items,
-                           GError        **error)
+static gboolean
+write_items (CairnItemSync  *self,
+             GPtrArray      *items,
+             GError        **error)
 {
   Batch batch = { self, items, 0, 0, 0, 0 };
-
-  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), FALSE);
-  g_return_val_if_fail (items != NULL, FALSE);
 
   if (!load_known (self, error))
     return FALSE;
@@ -584,6 +569,77 @@ cairn_item_sync_add_items (CairnItemSync  *self,
   g_mutex_unlock (&self->progress_lock);
   schedule_progress (self);
   return TRUE;
+}
+
+/* Writes what cairn_item_sync_add_item() collected; on failure it is
+ * dropped with the sync. */
+static gboolean
+flush_batch (CairnItemSync  *self,
+             GError        **error)
+{
+  g_autoptr(GPtrArray) batch = g_steal_pointer (&self->batch);
+
+  return batch == NULL || write_items (self, batch, error);
+}
+
+/**
+ * cairn_item_sync_add_item:
+ * @self: a #CairnItemSync
+ * @item: an item as the backend has it, with its remote id (and GID when
+ *   merging by GID), remote revision, flags and the parts the resource read
+ * @error: return location for an error
+ *
+ * Hands one item over. The sync collects the items and writes them
+ * every %CAIRN_STORE_BATCH_SIZE items, one write transaction each; the
+ * base class writes the rest once #CairnResourceClass.retrieve_items
+ * completes successfully, and drops them with the sync when it fails.
+ * The progress (cairn_item_sync_set_expected_items()) counts items as
+ * they are written. Call it from the thread that lists the items.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set if writing a full
+ *   batch failed, and nothing of that batch is stored
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_item_sync_add_item (CairnItemSync  *self,
+                          CairnItem      *item,
+                          GError        **error)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), FALSE);
+  g_return_val_if_fail (CAIRN_IS_ITEM (item), FALSE);
+
+  if (self->batch == NULL)
+    self->batch = g_ptr_array_new_full (CAIRN_STORE_BATCH_SIZE, g_object_unref);
+  g_ptr_array_add (self->batch, g_object_ref (item));
+  return self->batch->len < CAIRN_STORE_BATCH_SIZE || flush_batch (self, error);
+}
+
+/**
+ * cairn_item_sync_add_items:
+ * @self: a #CairnItemSync
+ * @items: (element-type CairnItem): items as the backend has them, each with
+ *   its remote id (and GID when merging by GID), remote revision, flags and
+ *   the parts the resource read; at most %CAIRN_STORE_BATCH_SIZE is best
+ * @error: return location for an error
+ *
+ * Merges one batch into the store, in one write transaction, after the
+ * items handed by cairn_item_sync_add_item() not written yet. The items
+ * are updated with their store ids.
+ *
+ * Returns: %TRUE on success; on failure nothing of the batch is stored
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_item_sync_add_items (CairnItemSync  *self,
+                           GPtrArray      *items,
+                           GError        **error)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_SYNC (self), FALSE);
+  g_return_val_if_fail (items != NULL, FALSE);
+
+  return flush_batch (self, error) && write_items (self, items, error);
 }
 
 typedef struct
@@ -671,7 +727,7 @@ cairn_item_sync_remove_items (CairnItemSync       *self,
   g_return_val_if_fail (remote_ids != NULL, FALSE);
   g_return_val_if_fail (self->incremental, FALSE);
 
-  if (!load_known (self, error))
+  if (!flush_batch (self, error) || !load_known (self, error))
     return FALSE;
   for (guint i = 0; remote_ids[i] != NULL; i++)
     {
@@ -686,7 +742,8 @@ cairn_item_sync_remove_items (CairnItemSync       *self,
   return remove_ids (self, ids, error);
 }
 
-/* Ends a listing that completed: a full sync removes what was not listed. */
+/* Ends a listing that completed: the items added one by one and not
+ * written yet are, and a full sync removes what was not listed. */
 gboolean
 _cairn_item_sync_finish (CairnItemSync  *self,
                          GError        **error)
@@ -695,6 +752,8 @@ _cairn_item_sync_finish (CairnItemSync  *self,
   GHashTableIter iter;
   KnownItem *known;
 
+  if (!flush_batch (self, error))
+    return FALSE;
   if (self->incremental)
     return TRUE;
   if (!load_known (self, error))

@@ -8,6 +8,7 @@
 #include <glib-object.h>
 
 #include "cairn-collection.h"
+#include "cairn-item.h"
 #include "cairn-version-macros.h"
 
 G_BEGIN_DECLS
@@ -32,6 +33,10 @@ void             cairn_item_sync_set_merge_by_gid   (CairnItemSync      *self,
 CAIRN_AVAILABLE_IN_ALL
 GHashTable      *cairn_item_sync_dup_remote_revisions (CairnItemSync  *self,
                                                        GError        **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean         cairn_item_sync_add_item           (CairnItemSync      *self,
+                                                     CairnItem          *item,
+                                                     GError            **error);
 CAIRN_AVAILABLE_IN_ALL
 gboolean         cairn_item_sync_add_items          (CairnItemSync      *self,
                                                      GPtrArray          *items,

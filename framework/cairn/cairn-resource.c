@@ -263,12 +263,16 @@ cairn_resource_error_from_errno (int err_no)
  * CairnResourceClass::retrieve_items:
  * @self: a #CairnResource
  * @collection: the collection to list
- * @sync: where the items go, with cairn_item_sync_add_items()
+ * @sync: where the items go, with cairn_item_sync_add_item()
  * @cancellable: (nullable): the sync's #GCancellable
  * @callback: (scope async): called when the listing is done
  * @user_data: data for @callback
  *
- * Hands the items of @collection to @sync, in batches, then completes.
+ * Hands the items of @collection to @sync, one at a time or in batches,
+ * then completes. It is not called for a virtual collection, nor for one
+ * without a remote id (never created in the backend yet). Once it completes successfully, the items handed by
+ * cairn_item_sync_add_item() and not written yet are written (and a full
+ * sync removes what was not listed); when it fails they are dropped.
  * The default runs #CairnResourceClass.retrieve_items_sync in a worker
  * thread.
  *
@@ -349,11 +353,13 @@ cairn_resource_error_from_errno (int err_no)
  * CairnResourceClass::retrieve_items_sync:
  * @self: a #CairnResource
  * @collection: the collection to list
- * @sync: where the items go, with cairn_item_sync_add_items()
+ * @sync: where the items go, with cairn_item_sync_add_item()
  * @cancellable: (nullable): the sync's #GCancellable
  * @error: return location for an error
  *
- * Runs in a worker thread.
+ * Runs in a worker thread. A resource just hands each item to
+ * cairn_item_sync_add_item() as it reads it; the base class writes the
+ * last batch when the method returns %TRUE.
  *
  * Returns: %TRUE once every item is handed over
  *
@@ -494,7 +500,13 @@ cairn_resource_error_from_errno (int err_no)
  * @cancellable: (nullable): cancelled when the resource stops
  * @error: return location for an error
  *
- * Runs in a worker thread.
+ * Runs in a worker thread. When the class has no
+ * #CairnResourceClass.replay_collection_moved_sync, it gets the moves
+ * too, with @parts `PARENT`: the collection as at the change carries its
+ * new parent. A change or move of a collection without a remote id (its
+ * creation never reached the backend) goes to
+ * #CairnResourceClass.replay_collection_added_sync instead, when the
+ * class has it.
  *
  * Returns: %TRUE if the backend has the change
  *
@@ -1642,7 +1654,10 @@ sync_next_collection (SyncJob *job)
         }
       collection = g_ptr_array_index (job->collections, job->next++);
     }
-  while (cairn_collection_get_virtual (collection));
+  /* Virtual ones hold links, and one without a remote id never reached
+   * the backend: neither has anything to list. */
+  while (cairn_collection_get_virtual (collection) ||
+         cairn_collection_get_remote_id (collection) == NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
@@ -2261,6 +2276,31 @@ replayed_in_thread (GObject      *source,
     cairn_resource_change_replayed (self, job->remote_id, job->remote_revision);
 }
 
+/* The two documented stand-ins among the `_sync` methods. A collection
+ * changed or moved that has no remote id never reached the backend (its
+ * creation failed, or found its parent missing): it is created now, as
+ * it was at the change. A move without its method is a change of the
+ * part `PARENT`: the collection as at the change has its new parent. */
+static void
+choose_replay_method (CairnResourceClass *klass,
+                      ReplayJob          *job)
+{
+  CairnChange *change = g_ptr_array_index (job->changes, 0);
+
+  if (job->kind != REPLAY_COLLECTION_CHANGED && job->kind != REPLAY_COLLECTION_MOVED)
+    return;
+  if (cairn_collection_get_remote_id (cairn_change_get_collection (change)) == NULL &&
+      klass->replay_collection_added_sync != NULL)
+    job->kind = REPLAY_COLLECTION_ADDED;
+  else if (job->kind == REPLAY_COLLECTION_MOVED && klass->replay_collection_moved_sync == NULL &&
+           klass->replay_collection_changed_sync != NULL)
+    {
+      job->kind = REPLAY_COLLECTION_CHANGED;
+      g_strfreev (job->parts);
+      job->parts = g_strsplit ("PARENT", " ", -1);
+    }
+}
+
 static void
 replay_in_thread (CairnObserver *observer,
                   ReplayJob     *job)
@@ -2269,6 +2309,7 @@ replay_in_thread (CairnObserver *observer,
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   g_autoptr(GTask) task = NULL;
 
+  choose_replay_method (CAIRN_RESOURCE_GET_CLASS (self), job);
   if (!has_replay_method (CAIRN_RESOURCE_GET_CLASS (self), job->kind) ||
       priv->replay_task == NULL)
     {
@@ -3689,6 +3730,44 @@ cairn_resource_get_collection (CairnResource  *self,
     }
   g_propagate_error (error, g_steal_pointer (&local_error));
   return NULL;
+}
+
+/**
+ * cairn_resource_dup_collection_remote_id:
+ * @self: a #CairnResource
+ * @collection_id: one of the resource's collections
+ * @error: return location for an error
+ *
+ * The remote id of a collection, for a replay or retrieve method: the
+ * collection as cairn_resource_get_collection() finds it, so also one
+ * removed locally whose removal is still to come. A collection that has
+ * none never reached the backend (its creation was not replayed, or
+ * failed): that is %CAIRN_STORE_ERROR_NOT_FOUND, which a replay method
+ * returns as it is — the change is then replayed as it stands, since
+ * nothing of it is in the backend.
+ *
+ * Returns: (transfer full): the remote id, or %NULL with
+ *   %CAIRN_STORE_ERROR_NOT_FOUND when the collection is unknown or never
+ *   reached the backend, or another error
+ *
+ * Since: 0.1
+ */
+char *
+cairn_resource_dup_collection_remote_id (CairnResource  *self,
+                                         guint64         collection_id,
+                                         GError        **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  collection = cairn_resource_get_collection (self, collection_id, error);
+  if (collection != NULL && cairn_collection_get_remote_id (collection) == NULL)
+    g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND,
+                 "Collection %" G_GUINT64_FORMAT " of resource %s never reached the backend",
+                 collection_id, get_id (self));
+  return collection != NULL ? g_strdup (cairn_collection_get_remote_id (collection)) : NULL;
 }
 
 /**

@@ -99,7 +99,9 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  *   The default runs @retrieve_collections_sync in a worker thread.
  * @retrieve_collections_finish: returns the collections
  * @retrieve_items: hands the items of @collection to @sync with
- *   cairn_item_sync_add_items(), in batches, then completes. The default
+ *   cairn_item_sync_add_item() or cairn_item_sync_add_items(), then
+ *   completes; the items added one by one and not written yet are written
+ *   when it completes successfully, and dropped when it fails. The default
  *   runs @retrieve_items_sync in a worker thread.
  * @retrieve_items_finish: returns whether the listing completed; only then
  *   does a full sync remove the items it did not list
@@ -110,7 +112,7 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * @retrieve_collections_sync: the blocking form of @retrieve_collections,
  *   run in a worker thread
  * @retrieve_items_sync: the blocking form of @retrieve_items, run in a
- *   worker thread; it may call cairn_item_sync_add_items() from there
+ *   worker thread; it may call cairn_item_sync_add_item() from there
  * @retrieve_item_sync: the blocking form of @retrieve_item, run in a
  *   worker thread
  * @replay_item_added_sync: writes a new item to the backend
@@ -122,7 +124,8 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * @replay_item_removed_sync: removes an item
  * @replay_collection_added_sync: creates a collection
  * @replay_collection_changed_sync: renames or otherwise changes a
- *   collection
+ *   collection; also moves it when @replay_collection_moved_sync is
+ *   %NULL
  * @replay_collection_moved_sync: moves a collection from parent @source to
  *   @destination
  * @replay_collection_removed_sync: removes a collection with its items
@@ -146,7 +149,11 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * (what the change needs was removed from the store since; its removal
  * follows) is replayed as it stands and %CAIRN_STORE_ERROR_IO (a part's
  * payload file replaced meanwhile) is transient. A change without its
- * method fails with %CAIRN_RESOURCE_ERROR_NOT_SUPPORTED. A resource that
+ * method fails with %CAIRN_RESOURCE_ERROR_NOT_SUPPORTED, with two stand-ins:
+ * a collection move without @replay_collection_moved_sync goes to
+ * @replay_collection_changed_sync (parts `PARENT`), and a collection
+ * change or move whose collection has no remote id (its creation never
+ * reached the backend) goes to @replay_collection_added_sync. A resource that
  * replays asynchronously implements the #CairnObserver callbacks itself
  * instead, and ends each with cairn_resource_change_replayed(),
  * cairn_resource_change_failed() or cairn_resource_change_conflicts().
@@ -366,6 +373,10 @@ CAIRN_AVAILABLE_IN_ALL
 CairnCollection     *cairn_resource_get_collection           (CairnResource        *self,
                                                               guint64               collection_id,
                                                               GError              **error);
+CAIRN_AVAILABLE_IN_ALL
+char                *cairn_resource_dup_collection_remote_id (CairnResource     *self,
+                                                              guint64            collection_id,
+                                                              GError           **error);
 CAIRN_AVAILABLE_IN_ALL
 gboolean             cairn_resource_relocate_collections     (CairnResource        *self,
                                                               const char           *old_prefix,

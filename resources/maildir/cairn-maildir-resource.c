@@ -28,8 +28,6 @@
 #include "cairn-maildir-fs-private.h"
 #include "cairn-maildir-message-private.h"
 
-CAIRN_AGENT_MODULE_DEFINE_VERSION;
-
 /* How long file events gather before their folders are synchronized:
  * one flag change renames a file in two events, a delivery of many
  * messages makes many. */
@@ -2396,10 +2394,4 @@ cairn_maildir_resource_init (CairnMaildirResource *self)
   self->reported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
-G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
-
-G_MODULE_EXPORT GType
-cairn_agent_module_init_1 (GError **error)
-{
-  return CAIRN_TYPE_MAILDIR_RESOURCE;
-}
+CAIRN_AGENT_MODULE_DEFINE_TYPE (CAIRN_TYPE_MAILDIR_RESOURCE);

@@ -741,6 +741,33 @@ START_TEST (test_host_wrong_entry_point)
 }
 END_TEST
 
+/* CAIRN_AGENT_MODULE_DEFINE_TYPE, as the logging agent uses it, exports
+ * both symbols the host looks up: the SDK version and the entry point
+ * returning the agent's type. */
+START_TEST (test_module_define_type)
+{
+  g_autofree char *path = g_build_filename (LOGGING_AGENT_DIR, "libcairn-logging-agent.so",
+                                            NULL);
+  GModule *module = g_module_open (path, G_MODULE_BIND_LOCAL);
+  CairnAgentModuleInitFunc init = NULL;
+  const guint *version = NULL;
+  GError *error = NULL;
+  GType type;
+
+  ck_assert_msg (module != NULL, "%s", g_module_error ());
+  ck_assert (g_module_symbol (module, CAIRN_AGENT_MODULE_VERSION_SYMBOL, (gpointer *) &version));
+  ck_assert_uint_eq (version[0], CAIRN_MAJOR_VERSION);
+  ck_assert_uint_eq (version[1], CAIRN_MINOR_VERSION);
+  ck_assert_uint_eq (version[2], CAIRN_MICRO_VERSION);
+  ck_assert (g_module_symbol (module, CAIRN_AGENT_MODULE_INIT_SYMBOL, (gpointer *) &init));
+  type = init (&error);
+  assert_no_error (error);
+  ck_assert (g_type_is_a (type, CAIRN_TYPE_AGENT));
+  ck_assert_str_eq (g_type_name (type), "CairnLoggingAgent");
+  g_module_make_resident (module);
+}
+END_TEST
+
 START_TEST (test_host_failing_init)
 {
   /* The module's entry point fails. */
@@ -1045,6 +1072,7 @@ agent_suite (void)
   tcase_add_test (errors, test_host_missing_module);
   tcase_add_test (errors, test_host_wrong_entry_point);
   tcase_add_test (errors, test_host_failing_init);
+  tcase_add_test (errors, test_module_define_type);
   suite_add_tcase (suite, errors);
 
   tcase_add_checked_fixture (host, setup_bus, teardown_bus);

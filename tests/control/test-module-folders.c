@@ -8,8 +8,6 @@
  * that a test sees the progress move item by item. */
 #include <cairn/cairn.h>
 
-CAIRN_AGENT_MODULE_DEFINE_VERSION;
-
 #define FOLDERS_TYPE_RESOURCE (folders_resource_get_type ())
 G_DECLARE_FINAL_TYPE (FoldersResource, folders_resource, FOLDERS, RESOURCE, CairnResource)
 
@@ -263,10 +261,4 @@ folders_resource_init (FoldersResource *self)
 {
 }
 
-G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
-
-G_MODULE_EXPORT GType
-cairn_agent_module_init_1 (GError **error)
-{
-  return FOLDERS_TYPE_RESOURCE;
-}
+CAIRN_AGENT_MODULE_DEFINE_TYPE (FOLDERS_TYPE_RESOURCE);

@@ -312,6 +312,111 @@ START_TEST (test_check_name)
 }
 END_TEST
 
+/* Flags live in a sidecar beside the file: part of its revision, gone
+ * with no flags, and along when the file is renamed or removed. */
+START_TEST (test_flags_sidecar)
+{
+  g_autoptr(GBytes) text = bytes ("alpha");
+  g_autoptr(CairnFlags) flags = cairn_flags_new ();
+  g_autoptr(CairnFlags) read = NULL;
+  g_autofree char *plain = NULL;
+  g_autofree char *flagged = NULL;
+  g_autofree char *sidecar = g_build_filename (root, "Inbox", ".a.txt.flags", NULL);
+  g_autofree char *moved = g_build_filename (root, ".b.txt.flags", NULL);
+  g_autofree char *contents = NULL;
+  GError *error = NULL;
+
+  ck_assert (cairn_file_tree_write (tree, "Inbox/a.txt", text, &error));
+  read = cairn_file_tree_read_flags (tree, "Inbox/a.txt", &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (cairn_flags_get_size (read), 0);
+  g_clear_pointer (&read, cairn_flags_free);
+  plain = cairn_file_tree_get_revision (tree, "Inbox/a.txt", &error);
+  ck_assert (g_str_has_suffix (plain, "-5"));
+
+  cairn_flags_add (flags, CAIRN_FLAG_SEEN);
+  cairn_flags_add (flags, CAIRN_FLAG_FLAGGED);
+  ck_assert (cairn_file_tree_write_flags (tree, "Inbox/a.txt", flags, &error));
+  assert_no_error (error);
+  ck_assert (g_file_get_contents (sidecar, &contents, NULL, NULL));
+  ck_assert_str_eq (contents, "\\Flagged \\Seen");
+  read = cairn_file_tree_read_flags (tree, "Inbox/a.txt", &error);
+  ck_assert (cairn_flags_equal (read, flags));
+  g_clear_pointer (&read, cairn_flags_free);
+  flagged = cairn_file_tree_get_revision (tree, "Inbox/a.txt", &error);
+  ck_assert_str_eq (flagged + strlen (plain), ":\\Flagged \\Seen");
+
+  /* Moved with the file, also when repeated; removed with it. */
+  ck_assert (cairn_file_tree_rename (tree, "Inbox/a.txt", "b.txt", &error));
+  ck_assert (cairn_file_tree_rename (tree, "Inbox/a.txt", "b.txt", &error));
+  assert_no_error (error);
+  ck_assert (!g_file_test (sidecar, G_FILE_TEST_EXISTS));
+  read = cairn_file_tree_read_flags (tree, "b.txt", &error);
+  ck_assert (cairn_flags_equal (read, flags));
+  g_clear_pointer (&read, cairn_flags_free);
+  ck_assert (cairn_file_tree_remove (tree, "b.txt", &error));
+  assert_no_error (error);
+  ck_assert (!g_file_test (moved, G_FILE_TEST_EXISTS));
+
+  /* No flags: no sidecar. */
+  ck_assert (cairn_file_tree_write (tree, "Inbox/a.txt", text, &error));
+  ck_assert (cairn_file_tree_write_flags (tree, "Inbox/a.txt", flags, &error));
+  read = cairn_flags_copy (flags);
+  ck_assert (cairn_flags_update (flags, NULL, read));
+  ck_assert (cairn_file_tree_write_flags (tree, "Inbox/a.txt", flags, &error));
+  assert_no_error (error);
+  ck_assert (!g_file_test (sidecar, G_FILE_TEST_EXISTS));
+
+  /* A sidecar is a path like any other: no way out. */
+  ck_assert_ptr_null (cairn_file_tree_read_flags (tree, "../outside/secret", &error));
+  assert_refused (error, "../outside/.secret.flags");
+  g_clear_error (&error);
+}
+END_TEST
+
+/* A file as an item and back: remote id, revision, size, flags and the
+ * named part; an item without the part makes an empty file. */
+START_TEST (test_items)
+{
+  g_autoptr(GBytes) text = bytes ("alpha");
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", text);
+  g_autoptr(CairnItem) item = cairn_item_new ("text/plain");
+  g_autoptr(CairnItem) empty = cairn_item_new ("text/plain");
+  g_autoptr(CairnItem) read = NULL;
+  g_autoptr(CairnFlags) flags = cairn_flags_new ();
+  g_autofree char *revision = NULL;
+  g_autofree char *empty_revision = NULL;
+  g_autoptr(GBytes) contents = NULL;
+  GError *error = NULL;
+
+  cairn_flags_add (flags, CAIRN_FLAG_SEEN);
+  cairn_item_set_flags (item, flags);
+  cairn_item_set_part (item, part);
+  revision = cairn_file_tree_write_item (tree, "Inbox/a.txt", item, "TEXT", &error);
+  assert_no_error (error);
+  ck_assert (g_str_has_suffix (revision, ":\\Seen"));
+
+  read = cairn_file_tree_read_item (tree, "Inbox/a.txt", "text/plain", "TEXT", &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_remote_id (read), "a.txt");
+  ck_assert_str_eq (cairn_item_get_remote_revision (read), revision);
+  ck_assert_uint_eq (cairn_item_get_size (read), 5);
+  ck_assert (cairn_flags_equal (cairn_item_get_flags (read), flags));
+  ck_assert (g_bytes_equal (cairn_part_get_data (cairn_item_get_part (read, "TEXT")), text));
+
+  empty_revision = cairn_file_tree_write_item (tree, "Inbox/b.txt", empty, "TEXT", &error);
+  assert_no_error (error);
+  ck_assert (g_str_has_suffix (empty_revision, "-0"));
+  contents = cairn_file_tree_read (tree, "Inbox/b.txt", &error);
+  ck_assert_uint_eq (g_bytes_get_size (contents), 0);
+
+  ck_assert_ptr_null (cairn_file_tree_read_item (tree, "Inbox/gone.txt", "text/plain", "TEXT",
+                                                 &error));
+  ck_assert_ptr_nonnull (error);
+  g_clear_error (&error);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -326,6 +431,8 @@ main (void)
   tcase_add_loop_test (tcase, test_hostile_paths, 0, G_N_ELEMENTS (hostile));
   tcase_add_test (tcase, test_symlinks);
   tcase_add_test (tcase, test_check_name);
+  tcase_add_test (tcase, test_flags_sidecar);
+  tcase_add_test (tcase, test_items);
   suite_add_tcase (suite, tcase);
   return cairn_test_suite_run (suite);
 }

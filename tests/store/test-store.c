@@ -1300,6 +1300,15 @@ START_TEST (test_flags_delta_merge)
   cairn_flags_delta_apply (delta, flags);
   text = cairn_flags_to_string (flags);
   ck_assert_str_eq (text, "$a $b \\Flagged");
+  /* A replay's added and removed sets, applied as a delta, twice. */
+  ck_assert (cairn_flags_update (flags, cairn_flags_delta_get_removed (later),
+                                 cairn_flags_delta_get_added (later)));
+  ck_assert (!cairn_flags_update (flags, cairn_flags_delta_get_removed (later),
+                                  cairn_flags_delta_get_added (later)));
+  g_free (text);
+  text = cairn_flags_to_string (flags);
+  ck_assert_str_eq (text, "$a $b \\Seen");
+  ck_assert (!cairn_flags_update (flags, NULL, NULL));
   ck_assert (!cairn_flag_is_valid ("two words"));
   ck_assert (!cairn_flag_is_valid (""));
   ck_assert (!cairn_flag_is_valid ("\xff"));

@@ -400,6 +400,11 @@ thread_retrieve_collections (CairnResource  *resource,
   return collections;
 }
 
+/* Items thread_retrieve_items() hands to folder "work" one by one before
+ * the backend's, and whether it then fails. */
+static guint listed_one_by_one;
+static gboolean listing_fails;
+
 static gboolean
 thread_retrieve_items (CairnResource    *resource,
                        CairnCollection  *collection,
@@ -408,7 +413,23 @@ thread_retrieve_items (CairnResource    *resource,
                        GError          **error)
 {
   g_autoptr(GPtrArray) items = NULL;
+  gboolean work = g_strcmp0 (cairn_collection_get_remote_id (collection), "work") == 0;
 
+  for (guint i = 0; work && i < listed_one_by_one; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("one-%u", i);
+      g_autoptr(CairnItem) item = cairn_item_new ("text/plain");
+
+      cairn_item_set_remote_id (item, name);
+      cairn_item_set_remote_revision (item, "1");
+      if (!cairn_item_sync_add_item (sync, item, error))
+        return FALSE;
+    }
+  if (work && listing_fails)
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT, "Listing cut");
+      return FALSE;
+    }
   enter_backend ();
   items = backend_items (cairn_collection_get_remote_id (collection));
   g_mutex_unlock (&backend_lock);
@@ -434,10 +455,7 @@ static char *
 folder_of (CairnResource *resource,
            guint64        collection_id)
 {
-  g_autoptr(CairnCollection) collection = cairn_resource_get_collection (resource, collection_id,
-                                                                         NULL);
-
-  return collection != NULL ? g_strdup (cairn_collection_get_remote_id (collection)) : NULL;
+  return cairn_resource_dup_collection_remote_id (resource, collection_id, NULL);
 }
 
 static gboolean
@@ -1487,6 +1505,44 @@ START_TEST (test_collection_as_at_change)
 }
 END_TEST
 
+/* A collection's remote id, also of one removed locally whose removal
+ * is still to come; one created locally and not replayed never reached
+ * the backend, which is NOT_FOUND, as an unknown one is. */
+START_TEST (test_collection_remote_id)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnCollection) year = NULL;
+  g_autoptr(CairnCollection) made = NULL;
+  g_autofree char *remote_id = NULL;
+  guint64 year_id;
+  GError *error = NULL;
+
+  synchronize (resource);
+  work = find_collection ("work");
+  year = find_collection ("work/2026");
+  year_id = cairn_collection_get_id (year);
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), FALSE);
+  made = cairn_collection_new ("memory", cairn_collection_get_id (work), "draft");
+  ck_assert (cairn_store_write_sync (client, create_collection, made, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, delete_collection, &year_id, NULL, NULL, &error));
+  assert_no_error (error);
+
+  remote_id = cairn_resource_dup_collection_remote_id (resource, year_id, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (remote_id, "work/2026");
+  ck_assert_ptr_null (cairn_resource_dup_collection_remote_id (resource,
+                                                               cairn_collection_get_id (made),
+                                                               &error));
+  ck_assert (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND));
+  g_clear_error (&error);
+  ck_assert_ptr_null (cairn_resource_dup_collection_remote_id (resource, 999999, &error));
+  ck_assert (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND));
+  g_clear_error (&error);
+  stop_resource (resource);
+}
+END_TEST
+
 static gboolean
 delete_item_locally (CairnTransaction  *transaction,
                      gpointer           user_data,
@@ -1552,6 +1608,48 @@ assert_failed (CairnResource *resource,
   ck_assert_uint_eq (failed->len, 1);
   ck_assert_str_eq (cairn_failed_change_get_reason (g_ptr_array_index (failed, 0)), reason);
 }
+
+static guint64
+count_all_notes (void)
+{
+  return g_hash_table_size (backend_notes);
+}
+
+/* Items handed one by one are written every CAIRN_STORE_BATCH_SIZE; the
+ * rest when the listing completes, before the backend's batch, and not
+ * at all when it fails. Progress counts them all. */
+START_TEST (test_thread_sync_item_by_item)
+{
+  CairnResource *resource;
+  GError *error = NULL;
+  guint64 in_work;
+
+  start_threads ();
+  listed_one_by_one = CAIRN_STORE_BATCH_SIZE + 3;
+  listing_fails = TRUE;
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  error = try_synchronize (resource);
+  ck_assert_ptr_nonnull (error);
+  g_clear_error (&error);
+  ck_assert_uint_eq (count_items ("work"), CAIRN_STORE_BATCH_SIZE);
+
+  listing_fails = FALSE;
+  synchronize (resource);
+  in_work = count_items ("work");
+  ck_assert_uint_gt (in_work, CAIRN_STORE_BATCH_SIZE + 3);
+  ck_assert_uint_eq (cairn_agent_get_items_done (CAIRN_AGENT (resource)),
+                     count_all_notes () + CAIRN_STORE_BATCH_SIZE + 3);
+  ck_assert_uint_eq (cairn_agent_get_items_known (CAIRN_AGENT (resource)),
+                     count_all_notes () + CAIRN_STORE_BATCH_SIZE + 3);
+
+  /* A full sync without them removes them, the one-by-one rest included. */
+  listed_one_by_one = 0;
+  synchronize (resource);
+  ck_assert_uint_eq (count_items ("work"), in_work - CAIRN_STORE_BATCH_SIZE - 3);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
 
 /* The blocking retrieve methods run in worker threads and merge as the
  * asynchronous ones do; RetrieveItems reads a part through them. */
@@ -1670,6 +1768,61 @@ START_TEST (test_thread_replay)
 }
 END_TEST
 
+/* The stand-ins of the base class: without replay_collection_moved_sync
+ * a move goes to replay_collection_changed_sync; a rename of a folder
+ * whose creation never reached the backend (it failed) creates it, and
+ * until then a sync does not list it. */
+START_TEST (test_thread_collection_stand_ins)
+{
+  ThreadResourceClass *klass = g_type_class_ref (THREAD_TYPE_RESOURCE);
+  CairnResourceClass *resource_class = CAIRN_RESOURCE_CLASS (klass);
+  CairnResource *resource;
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnCollection) year = NULL;
+  g_autoptr(CairnCollection) moved = NULL;
+  g_autoptr(CairnCollection) made = NULL;
+  g_autoptr(CairnCollection) created = NULL;
+  g_autoptr(GArray) failed_collections = NULL;
+  guint64 year_id;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  synchronize (resource);
+  work = find_collection ("work");
+  year = find_collection ("work/2026");
+  year_id = cairn_collection_get_id (year);
+
+  resource_class->replay_collection_moved_sync = NULL;
+  write_locally (move_folder, &year_id);
+  wait_replayed (resource);
+  /* The test backend names a folder after its parent and its name. */
+  ck_assert (!g_hash_table_contains (backend_folders, "work/2026"));
+  ck_assert (g_hash_table_contains (backend_folders, "/work/2026"));
+  moved = find_collection ("/work/2026");
+  ck_assert_uint_eq (cairn_collection_get_id (moved), year_id);
+
+  resource_class->replay_collection_added_sync = NULL;
+  made = cairn_collection_new ("memory", cairn_collection_get_id (work), "draft");
+  write_locally (create_collection, made);
+  wait_replayed (resource);
+  assert_failed (resource, "Not supported by this resource");
+  /* A sync has nothing to list in it, and no failure. */
+  synchronize (resource);
+  failed_collections = cairn_resource_list_failed_collections (resource);
+  ck_assert_uint_eq (failed_collections->len, 0);
+  resource_class->replay_collection_added_sync = thread_collection_added;
+  cairn_collection_set_name (made, "plans");
+  write_locally (rename_collection, made);
+  wait_replayed (resource);
+  ck_assert (g_hash_table_contains (backend_folders, "work/plans"));
+  created = find_collection ("work/plans");
+  ck_assert_uint_eq (cairn_collection_get_id (created), cairn_collection_get_id (made));
+  stop_resource (resource);
+  g_type_class_unref (klass);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
 /* A change with no method fails as not supported; a server item handed
  * back is a conflict, settled by the policy. */
 START_TEST (test_thread_conflict)
@@ -1729,10 +1882,13 @@ main (void)
     { "replay", test_relocate_collections },
     { "sync", test_sync_keeps_local_rename },
     { "replay", test_collection_as_at_change },
+    { "replay", test_collection_remote_id },
     { "parts", test_retrieve_items_not_supported },
     { "threads", test_thread_sync },
+    { "threads", test_thread_sync_item_by_item },
     { "threads", test_thread_replay },
     { "threads", test_thread_conflict },
+    { "threads", test_thread_collection_stand_ins },
     { "threads", test_errno_errors },
   };
 

@@ -22,8 +22,6 @@
 
 #include <cairn/cairn.h>
 
-CAIRN_AGENT_MODULE_DEFINE_VERSION;
-
 #define PART "DATA"
 #define MIME_TYPE "text/plain"
 #define FLAGS_PREFIX "Flags: "
@@ -575,10 +573,7 @@ apply_flags (CairnTestFilesResource  *self,
   path = g_build_filename (folder, name, NULL);
   if (!read_file (path, &flags, &content, error))
     return FALSE;
-  for (guint i = 0; i < cairn_flags_get_size (added); i++)
-    cairn_flags_add (flags, cairn_flags_get_flag (added, i));
-  for (guint i = 0; i < cairn_flags_get_size (removed); i++)
-    cairn_flags_remove (flags, cairn_flags_get_flag (removed, i));
+  cairn_flags_update (flags, added, removed);
   revision = write_file (path, flags, content, error);
   return revision != NULL;
 }
@@ -859,10 +854,4 @@ cairn_test_files_resource_init (CairnTestFilesResource *self)
 {
 }
 
-G_MODULE_EXPORT GType cairn_agent_module_init_1 (GError **error);
-
-G_MODULE_EXPORT GType
-cairn_agent_module_init_1 (GError **error)
-{
-  return CAIRN_TYPE_TEST_FILES_RESOURCE;
-}
+CAIRN_AGENT_MODULE_DEFINE_TYPE (CAIRN_TYPE_TEST_FILES_RESOURCE);
