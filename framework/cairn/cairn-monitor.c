@@ -119,6 +119,7 @@ typedef struct
   guint subscription;
   GFileMonitor *wal_monitor;
   GSource *wal_recheck;
+  GSource *position_write;  /* a recorder's deferred position write */
 
   Scope *scope;
   CairnFetchScope *fetch_scope;
@@ -227,6 +228,8 @@ later_unref (gpointer later)
     g_ptr_array_unref (later);
 }
 
+static gboolean persist_position (CairnMonitorPrivate *priv);
+
 static void
 cairn_monitor_dispose (GObject *object)
 {
@@ -251,6 +254,8 @@ cairn_monitor_dispose (GObject *object)
   if (priv->dispatch_source != NULL)
     g_source_destroy (priv->dispatch_source);
   g_clear_pointer (&priv->dispatch_source, g_source_unref);
+  if (priv->position_write != NULL)
+    persist_position (priv);
   g_queue_clear_full (&priv->queue, (GDestroyNotify) notification_free);
   g_clear_pointer (&priv->held, notification_free);
   g_clear_object (&priv->observer);
@@ -740,6 +745,10 @@ in_scope (const Scope       *scope,
  * memory with its payloads. */
 #define LOAD_AHEAD 256
 
+/* How long a recorder's position over changes out of its scope stays
+ * unwritten (defer_position()). */
+#define POSITION_WRITE_DELAY_MS 1000
+
 /* How long one dispatch may deliver before it lets the main loop run. */
 #define DISPATCH_BUDGET_US (10 * 1000)
 
@@ -1217,6 +1226,10 @@ persist_position (CairnMonitorPrivate *priv)
   CairnRecording *recording = priv->recording;
   g_autoptr(GError) error = NULL;
 
+  if (priv->position_write != NULL)
+    g_source_destroy (priv->position_write);
+  g_clear_pointer (&priv->position_write, g_source_unref);
+
   if (_cairn_store_set_recorder_position (priv->store, recording->name, recording->revision,
                                           recording->batch_end, recording->delivered, &error))
     return TRUE;
@@ -1224,6 +1237,40 @@ persist_position (CairnMonitorPrivate *priv)
   g_warning ("Cannot save the position of change recorder %s: %s", recording->name,
              error->message);
   return FALSE;
+}
+
+/* Everything up to the returned revision is processed by the recorder
+ * @self: its position as it is now, which the store may get up to
+ * POSITION_WRITE_DELAY_MS later (defer_position()). */
+guint64
+_cairn_monitor_get_position (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (priv->recording != NULL, 0);
+  return priv->recording->revision;
+}
+
+static gboolean
+write_deferred_position (gpointer user_data)
+{
+  persist_position (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A recorder that read only changes it has nothing to deliver for (a
+ * resource's own sync, for one) writes its position a moment later, once
+ * for many such reads: written at each, it cost a durable write per
+ * commit of the sync, on the thread that commits. Lost in a crash, the
+ * same changes are read through again. */
+static void
+defer_position (CairnMonitorPrivate *priv)
+{
+  if (priv->position_write != NULL)
+    return;
+  priv->position_write = g_timeout_source_new (POSITION_WRITE_DELAY_MS);
+  g_source_set_callback (priv->position_write, write_deferred_position, priv, NULL);
+  g_source_attach (priv->position_write, priv->context);
 }
 
 static void dispatch (CairnMonitor *self);
@@ -1303,7 +1350,7 @@ read_done (GObject      *source,
           recording->revision = result->to;
           recording->batch_end = range_end;
           recording->delivered = 0;
-          persist_position (priv);
+          defer_position (priv);
         }
     }
   else if (recording != NULL)

@@ -1557,17 +1557,13 @@ sync_job_finish (SyncJob *job)
   sync_job_end_failed (job, error);
 }
 
+/* Where the recorder is now; the store has it a moment later. */
 static guint64
 recorder_revision (CairnResource *self)
 {
-  guint64 revision, batch_end;
-  guint delivered;
+  CairnChangeRecorder *recorder = get_recorder (self);
 
-  if (get_recorder (self) == NULL ||
-      !_cairn_store_get_recorder_position (get_store (self), get_id (self), &revision, &batch_end,
-                                           &delivered, NULL))
-    return G_MAXUINT64;
-  return revision;
+  return recorder != NULL ? _cairn_monitor_get_position (CAIRN_MONITOR (recorder)) : G_MAXUINT64;
 }
 
 static void sync_next_collection (SyncJob *job);
@@ -3789,8 +3785,6 @@ cairn_resource_get_pending_changes (CairnResource  *self,
                                     GError        **error)
 {
   GPtrArray *changes, *items;
-  guint64 revision, batch_end;
-  guint delivered;
 
   g_return_val_if_fail (CAIRN_IS_RESOURCE (self), FALSE);
   g_return_val_if_fail (count != NULL, FALSE);
@@ -3798,11 +3792,9 @@ cairn_resource_get_pending_changes (CairnResource  *self,
   *count = 0;
   if (get_recorder (self) == NULL)
     return TRUE;
-  if (!_cairn_store_get_recorder_position (get_store (self), get_id (self), &revision, &batch_end,
-                                           &delivered, error) ||
-      !_cairn_store_count_pending_changes (get_store (self), revision, get_id (self),
-                                           cairn_store_get_origin (get_store (self)), count,
-                                           error))
+  if (!_cairn_store_count_pending_changes (get_store (self), recorder_revision (self),
+                                           get_id (self), cairn_store_get_origin (get_store (self)),
+                                           count, error))
     return FALSE;
   /* The log after the cursor may end with changes the recorder coalesced
    * away; what it holds is pending whatever the count says. */

@@ -1807,6 +1807,83 @@ START_TEST (test_recorder_survives_sigkill)
 }
 END_TEST
 
+/* Child: a recorder of the resource's own origin reads its writes
+ * through, then the process runs @wait_ms more and exits without
+ * disposing of it, as a killed one would. */
+static int
+run_own_reader (const char *path,
+                const char *wait_ms)
+{
+  g_autoptr(CairnStore) own = cairn_store_open (path, NULL, NULL);
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  guint64 revision = 0;
+
+  if (own == NULL || !cairn_store_get_revision (own, &revision, NULL))
+    return 2;
+  cairn_store_set_origin (own, RESOURCE);
+  recorder = cairn_change_recorder_new (own, "own", NULL);
+  if (recorder == NULL)
+    return 3;
+  cairn_monitor_set_ignore_own_origin (CAIRN_MONITOR (recorder), TRUE);
+  while (cairn_monitor_get_revision (CAIRN_MONITOR (recorder)) < revision)
+    g_main_context_iteration (NULL, TRUE);
+  settle (atoi (wait_ms));
+  _exit (0);
+}
+
+/* Pending changes of the recorder "own" as written in the store: a new
+ * recorder starts from the written position. */
+static guint64
+written_own_pending (void)
+{
+  g_autoptr(CairnChangeRecorder) recorder = cairn_change_recorder_new (store, "own", NULL);
+  guint64 pending = G_MAXUINT64;
+
+  ck_assert (recorder != NULL);
+  ck_assert (cairn_change_recorder_get_pending_count (recorder, &pending, NULL));
+  return pending;
+}
+
+/* A recorder that reads only changes out of its scope, here the
+ * resource's own sync writes, writes its position a moment later, once,
+ * and at the latest when it is disposed of: not once per commit. */
+START_TEST (test_recorder_defers_position_out_of_scope)
+{
+  const char *at_once[] = { "own-reader", db_path, "0", NULL };
+  const char *later[] = { "own-reader", db_path, "1500", NULL };
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  guint64 inbox, revision = 0;
+
+  recorder = cairn_change_recorder_new (store, "own", NULL);
+  g_clear_object (&recorder);
+  cairn_store_set_origin (store, RESOURCE);
+  inbox = make_collection (store, 0, "INBOX");
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *remote_id = g_strdup_printf ("%u", i);
+
+      make_item (store, inbox, remote_id);
+    }
+
+  /* Killed right after reading them through: they are read again. */
+  assert_child_ok (spawn_self (at_once, NULL));
+  ck_assert_uint_eq (written_own_pending (), 4);
+  /* Killed a while after: the position was written meanwhile. */
+  assert_child_ok (spawn_self (later, NULL));
+  ck_assert_uint_eq (written_own_pending (), 0);
+
+  /* In process, disposing of the recorder writes it. */
+  make_item (store, inbox, "3");
+  ck_assert (cairn_store_get_revision (store, &revision, NULL));
+  recorder = cairn_change_recorder_new (store, "own", NULL);
+  cairn_monitor_set_ignore_own_origin (CAIRN_MONITOR (recorder), TRUE);
+  while (cairn_monitor_get_revision (CAIRN_MONITOR (recorder)) < revision)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&recorder);
+  ck_assert_uint_eq (written_own_pending (), 0);
+}
+END_TEST
+
 int
 main (int   argc,
       char *argv[])
@@ -1836,6 +1913,7 @@ main (int   argc,
     { "delivery", test_changes_lost },
     { "recorder", test_recorder_resumes_and_counts },
     { "recorder", test_recorder_survives_sigkill },
+    { "recorder", test_recorder_defers_position_out_of_scope },
   };
 
   if (argc == 3 && g_str_equal (argv[1], "steps"))
@@ -1844,6 +1922,8 @@ main (int   argc,
     return run_scoped_writes (argv[2]);
   if (argc == 4 && g_str_equal (argv[1], "consume"))
     return run_consumer (argv[2], argv[3]);
+  if (argc == 4 && g_str_equal (argv[1], "own-reader"))
+    return run_own_reader (argv[2], argv[3]);
 
   return cairn_test_suite_run (cairn_test_suite_new ("monitor", cases, G_N_ELEMENTS (cases),
                                                      setup, teardown, 300));
