@@ -406,7 +406,8 @@ load_known (CairnItemSync  *self,
  * from its backend only what is new or changed, as a maildir resource
  * parses only the files whose names it has not stored. The table is a
  * copy, whose strings are shared with the sync: a worker thread may read
- * it while the sync goes on.
+ * it while the sync goes on. Keys and values are #GRefString, so a
+ * resource keeps one with g_ref_string_acquire() rather than a copy.
  *
  * Returns: (transfer full) (element-type utf8 utf8): the remote ids (GIDs
  *   when merging by GID) of the stored items, each mapped to its remote

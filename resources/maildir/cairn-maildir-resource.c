@@ -410,7 +410,7 @@ typedef struct
   guint64 collection_id;
   GHashTable *stored;       /* unique name -> remote revision, as the scan began; what
                              * the listing meets is taken out */
-  GHashTable *met;          /* unique name -> the relative name chosen for it */
+  GHashTable *met;          /* relative names chosen, one per unique name (met_hash()) */
   GCancellable *cancellable;
   gboolean second_pass;
   GPtrArray *items;         /* the batch being read */
@@ -536,6 +536,45 @@ wait_merged (FolderScan *scan)
   g_mutex_unlock (&scan->lock);
 }
 
+/* The names a scan met are a set of relative names ("cur/UID:2,S")
+ * hashed and compared by their unique name alone: one string per
+ * message, and a lookup by any name of a message finds the name chosen
+ * for it. A table from unique name to name took the peak of a first
+ * sync of 100,000 messages from 63-68 MB to 75-81 MB. */
+static const char *
+unique_name_of (const char *relative_name,
+                gsize      *length)
+{
+  const char *slash = strchr (relative_name, '/');
+  const char *uid = slash != NULL ? slash + 1 : relative_name;
+
+  *length = strcspn (uid, ":");
+  return uid;
+}
+
+static guint
+met_hash (gconstpointer key)
+{
+  gsize length;
+  const char *uid = unique_name_of (key, &length);
+  guint hash = 5381;
+
+  for (gsize i = 0; i < length; i++)
+    hash = hash * 33 + (guchar) uid[i];
+  return hash;
+}
+
+static gboolean
+met_equal (gconstpointer a,
+           gconstpointer b)
+{
+  gsize a_length, b_length;
+  const char *a_uid = unique_name_of (a, &a_length);
+  const char *b_uid = unique_name_of (b, &b_length);
+
+  return a_length == b_length && memcmp (a_uid, b_uid, a_length) == 0;
+}
+
 /* Two files with one unique name, another program's doing: the preferred
  * one (cairn_maildir_name_is_preferred()) is the message on every sync,
  * and the other is reported, once. */
@@ -576,7 +615,7 @@ scan_message (const char *uid,
 {
   FolderScan *scan = user_data;
   g_autoptr(GError) read_error = NULL;
-  const char *chosen = g_hash_table_lookup (scan->met, uid);
+  const char *chosen = g_hash_table_lookup (scan->met, relative_name);
   gpointer stored_revision;
   CairnItem *item;
 
@@ -594,25 +633,26 @@ scan_message (const char *uid,
     }
   else if (g_hash_table_lookup_extended (scan->stored, uid, NULL, &stored_revision))
     {
-      /* The table's strings are shared with the sync: copied, not taken. */
-      g_autofree char *revision = g_strdup (stored_revision);
+      /* Shared with the sync, as the table's strings are. */
+      g_autoptr(GRefString) revision = stored_revision ? g_ref_string_acquire (stored_revision)
+                                                       : NULL;
 
       g_hash_table_remove (scan->stored, uid);
       if (g_strcmp0 (revision, relative_name) == 0)
         {
-          g_hash_table_insert (scan->met, g_strdup (uid), g_steal_pointer (&revision));
+          g_hash_table_add (scan->met, g_steal_pointer (&revision));
           return TRUE;
         }
       if (stored_name_wins (scan, revision, relative_name))
         {
           report_duplicate (scan, revision, relative_name);
-          g_hash_table_insert (scan->met, g_strdup (uid), g_steal_pointer (&revision));
+          g_hash_table_add (scan->met, g_steal_pointer (&revision));
           return TRUE;
         }
     }
   else if (scan->second_pass)
     return TRUE;
-  g_hash_table_insert (scan->met, g_strdup (uid), g_strdup (relative_name));
+  g_hash_table_add (scan->met, g_ref_string_new (relative_name));
 
   if (g_cancellable_is_cancelled (scan->cancellable))
     return FALSE;
@@ -773,7 +813,8 @@ retrieve_items (CairnResource       *resource,
   scan->maildir = g_steal_pointer (&maildir);
   scan->folder_fd = g_steal_fd (&folder_fd);
   scan->fallback_charset = g_strdup (self->fallback_charset);
-  scan->met = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  scan->met = g_hash_table_new_full (met_hash, met_equal, (GDestroyNotify) g_ref_string_release,
+                                     NULL);
   scan->collection_id = cairn_collection_get_id (collection);
   scan->stored = g_steal_pointer (&stored);
   scan->skipped = g_ptr_array_new_with_free_func (g_free);
