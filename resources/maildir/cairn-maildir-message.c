@@ -780,17 +780,15 @@ raw_to_utf8 (const char *value,
 }
 
 static char *
-decode_value (Field       field,
-              const char *value,
-              GString    *content_type,
-              const char *fallback_charset)
+decode_uncached (Field       field,
+                 const char *value,
+                 GString    *content_type,
+                 const char *fallback_charset)
 {
   g_autoptr(InternetAddressList) addresses = NULL;
   g_autofree char *utf8 = NULL;
   g_autofree char *decoded = NULL;
 
-  if (!needs_decoding (value))
-    return g_strdup (value);
   utf8 = raw_to_utf8 (value, content_type, fallback_charset);
   if (is_address_field (field))
     {
@@ -801,6 +799,72 @@ decode_value (Field       field,
   else if (field != FIELD_MESSAGE_ID && field != FIELD_IN_REPLY_TO && field != FIELD_REFERENCES)
     decoded = g_mime_utils_header_decode_text (NULL, utf8);
   return g_utf8_make_valid (decoded ? decoded : utf8, -1);
+}
+
+/* Decoded values by raw value, for address fields and for text ones,
+ * per thread: mail repeats its correspondents and subjects, and decoding
+ * them was a third of reading a message. Only values in ASCII are kept,
+ * whose decoding depends on nothing but the value; the cache is emptied
+ * when it is full. */
+#define DECODE_CACHE_SIZE 4096
+
+typedef struct
+{
+  GHashTable *values[2];
+} DecodeCache;
+
+static void
+decode_cache_free (gpointer data)
+{
+  DecodeCache *cache = data;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cache->values); i++)
+    g_hash_table_unref (cache->values[i]);
+  g_free (cache);
+}
+
+static GPrivate decode_cache = G_PRIVATE_INIT (decode_cache_free);
+
+static GHashTable *
+decode_cache_for (Field field)
+{
+  DecodeCache *cache = g_private_get (&decode_cache);
+
+  if (cache == NULL)
+    {
+      cache = g_new (DecodeCache, 1);
+      for (guint i = 0; i < G_N_ELEMENTS (cache->values); i++)
+        cache->values[i] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_private_set (&decode_cache, cache);
+    }
+  return cache->values[is_address_field (field) ? 0 : 1];
+}
+
+static char *
+decode_value (Field       field,
+              const char *value,
+              GString    *content_type,
+              const char *fallback_charset)
+{
+  GHashTable *cache;
+  const char *cached;
+  char *decoded;
+
+  if (!needs_decoding (value))
+    return g_strdup (value);
+  if (has_8bit (value) || field == FIELD_MESSAGE_ID || field == FIELD_IN_REPLY_TO ||
+      field == FIELD_REFERENCES)
+    return decode_uncached (field, value, content_type, fallback_charset);
+
+  cache = decode_cache_for (field);
+  cached = g_hash_table_lookup (cache, value);
+  if (cached != NULL)
+    return g_strdup (cached);
+  decoded = decode_uncached (field, value, content_type, fallback_charset);
+  if (g_hash_table_size (cache) >= DECODE_CACHE_SIZE)
+    g_hash_table_remove_all (cache);
+  g_hash_table_insert (cache, g_strdup (value), g_strdup (decoded));
+  return decoded;
 }
 
 /* The envelope part: one line "Name: value" per field present, values

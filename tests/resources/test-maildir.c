@@ -1733,6 +1733,43 @@ START_TEST (test_reading)
 }
 END_TEST
 
+/* Decoded values are cached by raw value: the same encoded words in an
+ * address field (no address in them: kept as they are) and in the
+ * subject decode each their own way, the second time as the first. */
+START_TEST (test_reading_repeated_values)
+{
+  g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  inbox = folder_path ("INBOX");
+  script = g_strdup_printf (
+    "cd '%s/new';"
+    "for n in 1 2; do"
+    "  printf 'From: =?UTF-8?Q?Ren=C3=A9_Dupont?= <rene@example.org>\n"
+    "Subject: =?UTF-8?Q?Ren=C3=A9_Dupont?=\n\nx\n' > plain$n;"
+    "  printf 'To: =?UTF-8?Q?Dupont=2C_Ren=C3=A9?=\n"
+    "Subject: =?UTF-8?Q?Dupont=2C_Ren=C3=A9?=\n\nx\n' > comma$n;"
+    "done",
+    inbox);
+  run_writer (script);
+  start_configured (NULL);
+
+  ck_assert_uint_eq (stored_items ("INBOX"), 4);
+  for (guint n = 1; n <= 2; n++)
+    {
+      g_autofree char *plain = g_strdup_printf ("plain%u", n);
+      g_autofree char *comma = g_strdup_printf ("comma%u", n);
+
+      assert_envelope_has (plain, "From: Ren\xc3\xa9 Dupont <rene@example.org>\n");
+      assert_envelope_has (plain, "Subject: Ren\xc3\xa9 Dupont\n");
+      assert_envelope_has (comma, "To: =?UTF-8?Q?Dupont=2C_Ren=C3=A9?=\n");
+      assert_envelope_has (comma, "Subject: Dupont, Ren\xc3\xa9\n");
+    }
+}
+END_TEST
+
 /* A flag change renames the flag letters only: the rest of the info, and
  * letters of other programs, stay. A message created through the store
  * gets its envelope, GID and size when it is written. */
@@ -2265,6 +2302,7 @@ main (void)
     { "safety", test_unreadable_folder },
     { "safety", test_skipped_logged_once },
     { "reading", test_reading },
+    { "reading", test_reading_repeated_values },
     { "reading", test_rename_and_create_details },
     { "reading", test_duplicate_names },
     { "dovecot", test_dovecot_keywords },
