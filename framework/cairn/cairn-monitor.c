@@ -1119,6 +1119,14 @@ notify_chunk (ReadData  *data,
   return notifications;
 }
 
+/* The origin whose entries a read leaves out in the store: those that
+ * would not be in scope (in_scope()) whatever else they are. */
+static const char *
+excluded_origin (ReadData *data)
+{
+  return data->scope->ignore_own_origin ? data->own_origin : NULL;
+}
+
 /* Plans the chunks of the range after @data->from, up to @data->bound or
  * the log's end. A range of one chunk is read at once; *@first gets its
  * changes. */
@@ -1130,18 +1138,20 @@ plan_range (ReadData   *data,
   g_autoptr(GPtrArray) changes = NULL;
   g_autoptr(CairnChunkPlan) plan = NULL;
   GArray *cuts;
-  guint64 end;
+  guint64 end, read_to;
 
   changes = _cairn_store_get_change_range (data->store, data->from, data->bound,
-                                           CHUNK_LENGTH, error);
+                                           CHUNK_LENGTH, excluded_origin (data), &read_to,
+                                           error);
   if (changes == NULL)
     return NULL;
   /* A recorder's range ends where it was fixed, entries there or not. */
   end = data->bound != 0 ? data->bound : data->from;
   if (changes->len < CHUNK_LENGTH)
     {
-      if (data->bound == 0 && changes->len > 0)
-        end = cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1));
+      /* What was left out was read through too. */
+      if (data->bound == 0)
+        end = read_to;
       cuts = g_array_new (FALSE, FALSE, sizeof (guint64));
       g_array_append_val (cuts, end);
       *first = g_steal_pointer (&changes);
@@ -1150,7 +1160,8 @@ plan_range (ReadData   *data,
 
   plan = _cairn_chunk_plan_new (data->from);
   if (!_cairn_store_foreach_change_key (data->store, data->from, data->bound,
-                                        _cairn_chunk_plan_add, plan, error))
+                                        excluded_origin (data), _cairn_chunk_plan_add, plan,
+                                        error))
     return NULL;
   cuts = _cairn_chunk_plan_finish (plan, CHUNK_LENGTH);
   if (cuts->len == 0 || g_array_index (cuts, guint64, cuts->len - 1) < end)
@@ -1192,7 +1203,8 @@ read_thread (GTask        *task,
       result->start = result->to;
       result->to = g_array_index (cuts, guint64, next);
       if (changes == NULL)
-        changes = _cairn_store_get_change_range (data->store, result->start, result->to, 0, &error);
+        changes = _cairn_store_get_change_range (data->store, result->start, result->to, 0,
+                                                 excluded_origin (data), NULL, &error);
       if (changes == NULL)
         {
           read_result_free (result);

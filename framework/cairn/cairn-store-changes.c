@@ -100,24 +100,26 @@ cairn_store_get_changes_since (CairnStore  *self,
 {
   g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
 
-  return _cairn_store_get_change_range (self, revision, 0, limit, error);
+  return _cairn_store_get_change_range (self, revision, 0, limit, NULL, NULL, error);
 }
 
 /* The last revision of a range that ends at @last, 0 for no end. */
 #define LOG_END(last) ((last) != 0 ? (gint64) (last) : G_MAXINT64)
 
 /* Starts a read of the change log after @revision in @reader, and fails
- * with CAIRN_STORE_ERROR_EXPIRED if the log was collected past it. */
+ * with CAIRN_STORE_ERROR_EXPIRED if the log was collected past it.
+ * *@current gets the revision of the snapshot read. */
 static gboolean
 begin_change_log_read (CairnStore    *self,
                        CairnReader   *reader,
                        guint64        revision,
+                       guint64       *current,
                        GError       **error)
 {
-  guint64 current, log_start;
+  guint64 log_start;
 
   if (!_cairn_database_exec (reader->database, "BEGIN", error) ||
-      !_cairn_store_read_revision (reader->database, &current, &log_start, error))
+      !_cairn_store_read_revision (reader->database, current, &log_start, error))
     return FALSE;
 
   if (revision < log_start)
@@ -131,29 +133,40 @@ begin_change_log_read (CairnStore    *self,
   return TRUE;
 }
 
-/* cairn_store_get_changes_since(), up to revision @last (0 for no end). */
+/* cairn_store_get_changes_since(), up to revision @last (0 for no end),
+ * without the entries written with @exclude_origin (if not %NULL): a
+ * monitor that ignores its own origin reads past a sync of its own
+ * without making an object of each entry. *@read_to (if not %NULL) gets
+ * the revision up to which the log was read: the last entry's, or with
+ * no page limit met, the end of the range or of the log. */
 GPtrArray *
 _cairn_store_get_change_range (CairnStore  *self,
                                guint64      revision,
                                guint64      last,
                                guint        limit,
+                               const char  *exclude_origin,
+                               guint64     *read_to,
                                GError     **error)
 {
   g_autoptr(CairnReader) reader = NULL;
   g_autoptr(CairnStatement) stmt = NULL;
   g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+  guint64 current;
+  gboolean cut = FALSE;
   int rc;
 
   reader = _cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !begin_change_log_read (self, reader, revision, error))
+  if (reader == NULL || !begin_change_log_read (self, reader, revision, &current, error))
     return NULL;
 
   stmt = _cairn_database_query (reader->database,
                                 "SELECT " CHANGE_COLUMNS " FROM change_log "
                                 "WHERE revision > ?1 AND revision <= ?2 "
+                                "AND (?3 IS NULL OR origin IS NOT ?3) "
                                 "ORDER BY revision, seq",
                                 CAIRN_BINDS (_cairn_bind_int (revision),
-                                             _cairn_bind_int (LOG_END (last))),
+                                             _cairn_bind_int (LOG_END (last)),
+                                             _cairn_bind_text (exclude_origin)),
                                 error);
 
   /* A page ends between two transactions, never inside one. */
@@ -163,13 +176,20 @@ _cairn_store_get_change_range (CairnStore  *self,
 
       if (limit > 0 && changes->len >= limit &&
           cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1)) != entry_revision)
-        break;
+        {
+          cut = TRUE;
+          break;
+        }
 
       g_ptr_array_add (changes, change_from_columns (stmt, 0));
     }
   if (rc < 0)
     return NULL;
 
+  if (read_to != NULL && cut)
+    *read_to = cairn_change_get_revision (g_ptr_array_index (changes, changes->len - 1));
+  else if (read_to != NULL)
+    *read_to = MAX (revision, last != 0 ? MIN (last, current) : current);
   return g_steal_pointer (&changes);
 }
 
@@ -206,6 +226,7 @@ gboolean
 _cairn_store_foreach_change_key (CairnStore          *self,
                                  guint64              revision,
                                  guint64              last,
+                                 const char          *exclude_origin,
                                  CairnChangeKeyFunc   func,
                                  gpointer             user_data,
                                  GError             **error)
@@ -213,19 +234,22 @@ _cairn_store_foreach_change_key (CairnStore          *self,
   g_autoptr(CairnReader) reader = NULL;
   ChangeKeyVisit visit = { func, user_data };
   CairnStatement *stmt;
+  guint64 current;
 
   reader = _cairn_store_acquire_reader (self, error);
-  if (reader == NULL || !begin_change_log_read (self, reader, revision, error))
+  if (reader == NULL || !begin_change_log_read (self, reader, revision, &current, error))
     return FALSE;
 
   stmt = _cairn_database_query (reader->database,
                                 "SELECT revision, entity_kind, entity_id, related_id, "
                                 "CASE WHEN entity_kind = ?3 THEN name END FROM change_log "
                                 "WHERE revision > ?1 AND revision <= ?2 "
+                                "AND (?4 IS NULL OR origin IS NOT ?4) "
                                 "ORDER BY revision, seq",
                                 CAIRN_BINDS (_cairn_bind_int (revision),
                                              _cairn_bind_int (LOG_END (last)),
-                                             _cairn_bind_int (CAIRN_ENTITY_RELATION)),
+                                             _cairn_bind_int (CAIRN_ENTITY_RELATION),
+                                             _cairn_bind_text (exclude_origin)),
                                 error);
   return _cairn_database_foreach (reader->database, stmt, visit_change_key, &visit, error);
 }

@@ -142,10 +142,13 @@ GPtrArray       *_cairn_store_get_change_range      (CairnStore       *self,
                                                     guint64           revision,
                                                     guint64           last,
                                                     guint             limit,
+                                                    const char       *exclude_origin,
+                                                    guint64          *read_to,
                                                     GError          **error);
 gboolean         _cairn_store_foreach_change_key    (CairnStore          *self,
                                                     guint64              revision,
                                                     guint64              last,
+                                                    const char          *exclude_origin,
                                                     CairnChangeKeyFunc   func,
                                                     gpointer             user_data,
                                                     GError             **error);
