@@ -659,6 +659,13 @@ is_address_field (Field field)
   return field == FIELD_FROM || field == FIELD_TO || field == FIELD_CC;
 }
 
+/* Message ids are kept as they are, only made UTF-8. */
+static gboolean
+is_message_id_field (Field field)
+{
+  return field == FIELD_MESSAGE_ID || field == FIELD_IN_REPLY_TO || field == FIELD_REFERENCES;
+}
+
 static Field
 field_of (const char *name,
           gsize       length)
@@ -796,7 +803,7 @@ decode_uncached (Field       field,
       if (addresses != NULL && internet_address_list_length (addresses) > 0)
         decoded = internet_address_list_to_string (addresses, NULL, FALSE);
     }
-  else if (field != FIELD_MESSAGE_ID && field != FIELD_IN_REPLY_TO && field != FIELD_REFERENCES)
+  else if (!is_message_id_field (field))
     decoded = g_mime_utils_header_decode_text (NULL, utf8);
   return g_utf8_make_valid (decoded ? decoded : utf8, -1);
 }
@@ -852,8 +859,7 @@ decode_value (Field       field,
 
   if (!needs_decoding (value))
     return g_strdup (value);
-  if (has_8bit (value) || field == FIELD_MESSAGE_ID || field == FIELD_IN_REPLY_TO ||
-      field == FIELD_REFERENCES)
+  if (has_8bit (value) || is_message_id_field (field))
     return decode_uncached (field, value, content_type, fallback_charset);
 
   cache = decode_cache_for (field);
