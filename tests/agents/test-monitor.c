@@ -1807,7 +1807,26 @@ START_TEST (test_recorder_survives_sigkill)
 }
 END_TEST
 
-/* Child: a recorder of the resource's own origin reads its writes
+/* The recorder "own" of @target, which ignores the origin RESOURCE,
+ * once it has read the store through to its revision now; %NULL if it
+ * cannot be made. */
+static CairnChangeRecorder *
+read_own_through (CairnStore *target)
+{
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  guint64 revision = 0;
+
+  cairn_store_set_origin (target, RESOURCE);
+  if (!cairn_store_get_revision (target, &revision, NULL) ||
+      (recorder = cairn_change_recorder_new (target, "own", NULL)) == NULL)
+    return NULL;
+  cairn_monitor_set_ignore_own_origin (CAIRN_MONITOR (recorder), TRUE);
+  while (cairn_monitor_get_revision (CAIRN_MONITOR (recorder)) < revision)
+    g_main_context_iteration (NULL, TRUE);
+  return g_steal_pointer (&recorder);
+}
+
+/* Child: the recorder of the resource's own origin reads its writes
  * through, then the process runs @wait_ms more and exits without
  * disposing of it, as a killed one would. */
 static int
@@ -1815,18 +1834,10 @@ run_own_reader (const char *path,
                 const char *wait_ms)
 {
   g_autoptr(CairnStore) own = cairn_store_open (path, NULL, NULL);
-  g_autoptr(CairnChangeRecorder) recorder = NULL;
-  guint64 revision = 0;
+  g_autoptr(CairnChangeRecorder) recorder = own ? read_own_through (own) : NULL;
 
-  if (own == NULL || !cairn_store_get_revision (own, &revision, NULL))
-    return 2;
-  cairn_store_set_origin (own, RESOURCE);
-  recorder = cairn_change_recorder_new (own, "own", NULL);
   if (recorder == NULL)
-    return 3;
-  cairn_monitor_set_ignore_own_origin (CAIRN_MONITOR (recorder), TRUE);
-  while (cairn_monitor_get_revision (CAIRN_MONITOR (recorder)) < revision)
-    g_main_context_iteration (NULL, TRUE);
+    return 2;
   settle (atoi (wait_ms));
   _exit (0);
 }
@@ -1852,7 +1863,7 @@ START_TEST (test_recorder_defers_position_out_of_scope)
   const char *at_once[] = { "own-reader", db_path, "0", NULL };
   const char *later[] = { "own-reader", db_path, "1500", NULL };
   g_autoptr(CairnChangeRecorder) recorder = NULL;
-  guint64 inbox, revision = 0;
+  guint64 inbox;
 
   recorder = cairn_change_recorder_new (store, "own", NULL);
   g_clear_object (&recorder);
@@ -1874,11 +1885,8 @@ START_TEST (test_recorder_defers_position_out_of_scope)
 
   /* In process, disposing of the recorder writes it. */
   make_item (store, inbox, "3");
-  ck_assert (cairn_store_get_revision (store, &revision, NULL));
-  recorder = cairn_change_recorder_new (store, "own", NULL);
-  cairn_monitor_set_ignore_own_origin (CAIRN_MONITOR (recorder), TRUE);
-  while (cairn_monitor_get_revision (CAIRN_MONITOR (recorder)) < revision)
-    g_main_context_iteration (NULL, TRUE);
+  recorder = read_own_through (store);
+  ck_assert (recorder != NULL);
   g_clear_object (&recorder);
   ck_assert_uint_eq (written_own_pending (), 0);
 }
