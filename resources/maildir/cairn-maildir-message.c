@@ -811,9 +811,11 @@ decode_uncached (Field       field,
 /* Decoded values by raw value, for address fields and for text ones,
  * per thread: mail repeats its correspondents and subjects, and decoding
  * them was a third of reading a message. Only values in ASCII are kept,
- * whose decoding depends on nothing but the value; the cache is emptied
- * when it is full. */
+ * whose decoding depends on nothing but the value, and only short ones:
+ * names and subjects repeat, and 4,096 hostile values of a megabyte each
+ * would have been kept too. The cache is emptied when it is full. */
 #define DECODE_CACHE_SIZE 4096
+#define DECODE_CACHE_MAX_VALUE 256
 
 typedef struct
 {
@@ -859,7 +861,8 @@ decode_value (Field       field,
 
   if (!needs_decoding (value))
     return g_strdup (value);
-  if (has_8bit (value) || is_message_id_field (field))
+  if (has_8bit (value) || is_message_id_field (field) ||
+      strlen (value) > DECODE_CACHE_MAX_VALUE)
     return decode_uncached (field, value, content_type, fallback_charset);
 
   cache = decode_cache_for (field);
