@@ -865,6 +865,11 @@ check_writable (CairnMaildirResource  *self,
   return FALSE;
 }
 
+static char *child_remote_id (CairnMaildirResource  *self,
+                              const char            *root,
+                              guint64                parent_id,
+                              const char            *name,
+                              GError               **error);
 static char *backend_remote_id (CairnMaildirResource  *self,
                                 const char            *root,
                                 guint64                id,
@@ -903,6 +908,52 @@ resolve_remote_id (CairnMaildirResource  *self,
                                                strrchr (remote_id, separator) + 1, error);
 }
 
+/* Where the backend has the folder of @removed, a collection removed
+ * locally, as its removal knows it: its remote id resolved, or else the
+ * folder its name at the removal gives in its parent. A replay of its
+ * rename killed after the rename on disk, before it reported, left it
+ * there, with the old name in the store; the removal, delivered after
+ * the rename or with it taken in, names that old one. A folder the store
+ * knows as another collection's is never taken for it. */
+static char *
+removed_folder_remote_id (CairnMaildirResource  *self,
+                          const char            *root,
+                          CairnCollection       *removed,
+                          GError               **error)
+{
+  guint64 parent_id = cairn_collection_get_parent_id (removed);
+  g_autofree char *remote_id = resolve_remote_id (self, root, parent_id,
+                                                  cairn_collection_get_remote_id (removed),
+                                                  error);
+  g_autofree char *path = NULL;
+  g_autofree char *renamed = NULL;
+  g_autofree char *renamed_path = NULL;
+  g_autoptr(CairnCollection) other = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (remote_id == NULL)
+    return NULL;
+  path = cairn_maildir_folder_path (root, self->layout, remote_id, NULL);
+  if (path != NULL && g_file_test (path, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&remote_id);
+  renamed = child_remote_id (self, root, parent_id, cairn_collection_get_name (removed), NULL);
+  if (renamed != NULL)
+    renamed_path = cairn_maildir_folder_path (root, self->layout, renamed, NULL);
+  if (renamed_path == NULL || !g_file_test (renamed_path, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&remote_id);
+  other = cairn_store_find_collection_by_remote_id (get_store (self),
+                                                    cairn_agent_get_id (CAIRN_AGENT (self)),
+                                                    renamed, &local_error);
+  if (g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    return g_steal_pointer (&renamed);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&remote_id);
+}
+
 /* The remote id under which the backend has collection @id now. */
 static char *
 backend_remote_id (CairnMaildirResource  *self,
@@ -924,8 +975,7 @@ backend_remote_id (CairnMaildirResource  *self,
   collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), id, error);
   if (collection == NULL)
     return NULL;
-  return resolve_remote_id (self, root, cairn_collection_get_parent_id (collection),
-                            cairn_collection_get_remote_id (collection), error);
+  return removed_folder_remote_id (self, root, collection, error);
 }
 
 /* The folder of collection @id, checked, and opened beneath the root
@@ -2187,8 +2237,8 @@ collection_removed (CairnObserver *observer,
     root = canonical_root (self, &error);
   /* Never written to the maildir: nothing to remove. */
   if (root != NULL && cairn_change_get_remote_id (change) != NULL)
-    remote_id = resolve_remote_id (self, root, cairn_change_get_collection_id (change),
-                                   cairn_change_get_remote_id (change), &error);
+    remote_id = removed_folder_remote_id (self, root, cairn_change_get_collection (change),
+                                          &error);
   if (remote_id != NULL)
     cairn_maildir_folder_remove (root, self->layout, remote_id, &error);
   g_hash_table_remove (self->indexes, &id);

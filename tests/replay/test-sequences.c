@@ -7,6 +7,8 @@
 #include <check.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include <cairn-test/cairn-test.h>
 
 #include "cairn-test-suite.h"
@@ -311,6 +313,21 @@ move_folder (CairnTransaction  *transaction,
 }
 
 static gboolean
+rename_folder (CairnTransaction  *transaction,
+               gpointer           user_data,
+               GError           **error)
+{
+  Folder *folder = user_data;
+  g_autoptr(CairnCollection) collection =
+    cairn_store_get_collection (client, folder->id, error);
+
+  if (collection == NULL)
+    return FALSE;
+  cairn_collection_set_name (collection, folder->name);
+  return cairn_transaction_modify_collection (transaction, collection, 0, error);
+}
+
+static gboolean
 delete_folder (CairnTransaction  *transaction,
                gpointer           user_data,
                GError           **error)
@@ -610,6 +627,42 @@ START_TEST (test_folder_move_out_remove_parent_move_on)
 }
 END_TEST
 
+/* Seed 1 of the maildir replay test: a folder renamed, the resource
+ * killed after the rename on disk but before it reported, and the folder
+ * removed before the replay ran again. The removal named the old folder,
+ * which no longer existed, and the next sync brought the folder back. The
+ * rename another program makes here leaves the maildir as that attempt
+ * did. */
+START_TEST (test_rename_unreported_then_remove)
+{
+  g_autoptr(GBytes) message = content (1, 1, 800);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder folder = { "Old", 0, 0 };
+  g_autofree char *old_path = NULL;
+  g_autofree char *new_path = NULL;
+  GError *error = NULL;
+
+  start_maildir ();
+  local_write (create_folder, &folder);
+  edit.collection = folder.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  cairn_test_resource_stop (resource);
+  folder.name = "New";
+  local_write (rename_folder, &folder);
+  old_path = cairn_test_maildir_get_folder_path (maildir, "Old");
+  new_path = cairn_test_maildir_get_folder_path (maildir, "New");
+  ck_assert_int_eq (g_rename (old_path, new_path), 0);
+  local_write (delete_folder, &folder);
+  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  ck_assert_msg (!g_file_test (new_path, G_FILE_TEST_EXISTS), "%s is back", new_path);
+  assert_copies (NULL, message, 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -622,6 +675,7 @@ main (void)
     { "notes", test_edit_move_while_stopped },
     { "notes", test_large_note },
     { "maildir", test_seen_then_move },
+    { "maildir", test_rename_unreported_then_remove },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };
