@@ -27,8 +27,6 @@ G_DECLARE_FINAL_TYPE (CairnMailfilterAgent, cairn_mailfilter_agent, CAIRN, MAILF
 
 #define MAIL_TYPE "message/rfc822"
 #define INBOX "INBOX"
-/* The header of a message ends within this many bytes, or is cut there. */
-#define MAX_HEADER_SIZE (256 * 1024)
 #define MAX_ATTEMPTS 3
 
 struct _CairnMailfilterAgent
@@ -175,35 +173,6 @@ is_filtered (const char * const *configured,
   return FALSE;
 }
 
-/* The message's header block, read from its RFC822 part. */
-static GBytes *
-read_header (CairnStore  *store,
-             guint64      item_id,
-             GError     **error)
-{
-  g_autoptr(GInputStream) stream = cairn_store_open_part (store, item_id, CAIRN_PART_RFC822, NULL,
-                                                          error);
-  g_autoptr(GByteArray) data = g_byte_array_new ();
-  guint8 buffer[8192];
-
-  if (stream == NULL)
-    return NULL;
-  while (data->len < MAX_HEADER_SIZE)
-    {
-      gssize n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, error);
-
-      if (n < 0)
-        return NULL;
-      if (n == 0)
-        break;
-      g_byte_array_append (data, buffer, n);
-      if (memmem (data->data, data->len, "\n\n", 2) != NULL ||
-          memmem (data->data, data->len, "\n\r\n", 3) != NULL)
-        break;
-    }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
-}
-
 /* One message to filter: its id, collection and revision when it was
  * added, and later what the script made of it. */
 typedef struct
@@ -254,7 +223,7 @@ filter_message (CairnStore  *store,
   g_autoptr(GError) local_error = NULL;
   g_autoptr(CairnCollection) collection = NULL;
   g_autoptr(CairnSieveMessage) parsed = NULL;
-  g_autoptr(GBytes) header = NULL;
+  g_autoptr(GInputStream) stream = NULL;
   const char *resource;
   Folders *folders;
   CairnSieveTarget *only;
@@ -288,14 +257,15 @@ filter_message (CairnStore  *store,
       return FALSE;
     }
 
-  header = read_header (store, message->id, &local_error);
-  if (header == NULL)
+  stream = cairn_store_open_part (store, message->id, CAIRN_PART_RFC822, NULL, &local_error);
+  if (stream != NULL)
+    parsed = cairn_sieve_message_new_from_stream (stream, cairn_item_get_size (message->item),
+                                                  NULL, &local_error);
+  if (parsed == NULL)
     {
       g_debug ("Item %" G_GUINT64_FORMAT " kept: %s", message->id, local_error->message);
       return FALSE;
     }
-  parsed = cairn_sieve_message_new (g_bytes_get_data (header, NULL), g_bytes_get_size (header),
-                                    cairn_item_get_size (message->item));
   message->outcome = cairn_sieve_script_run (job->script, parsed);
   message->folders = folders;
 

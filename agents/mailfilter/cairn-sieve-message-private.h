@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <gio/gio.h>
 #include <gmime/gmime.h>
 
 G_BEGIN_DECLS
@@ -18,6 +19,10 @@ typedef struct
 CairnSieveMessage *cairn_sieve_message_new        (const char        *data,
                                                    gsize              length,
                                                    guint64            size);
+CairnSieveMessage *cairn_sieve_message_new_from_stream (GInputStream  *stream,
+                                                        guint64        size,
+                                                        GCancellable  *cancellable,
+                                                        GError       **error);
 void               cairn_sieve_message_free       (CairnSieveMessage *message);
 GPtrArray         *cairn_sieve_message_get_values (CairnSieveMessage *message,
                                                    const char        *name,

@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+/* The header of a message ends within this many bytes, or is cut there. */
+#define MAX_HEADER_SIZE (256 * 1024)
+
 /* The header block alone: a script never looks at the body, and parsing
  * it would cost most of the time of a filter. */
 static gsize
@@ -96,6 +99,40 @@ cairn_sieve_message_new (const char *data,
   if (message->envelope_to == NULL)
     message->envelope_to = first_value (message, "X-Original-To");
   return message;
+}
+
+/**
+ * cairn_sieve_message_new_from_stream:
+ * @stream: the message
+ * @size: the size of the whole message
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Reads a message's header from @stream, and no more, and parses it as
+ * cairn_sieve_message_new() does.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ */
+CairnSieveMessage *
+cairn_sieve_message_new_from_stream (GInputStream  *stream,
+                                     guint64        size,
+                                     GCancellable  *cancellable,
+                                     GError       **error)
+{
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  guint8 buffer[8192];
+
+  while (data->len < MAX_HEADER_SIZE && header_length ((char *) data->data, data->len) == data->len)
+    {
+      gssize n = g_input_stream_read (stream, buffer, sizeof buffer, cancellable, error);
+
+      if (n < 0)
+        return NULL;
+      if (n == 0)
+        break;
+      g_byte_array_append (data, buffer, n);
+    }
+  return cairn_sieve_message_new ((char *) data->data, data->len, size);
 }
 
 void
