@@ -26,6 +26,7 @@
 
 #include <cairn-test/cairn-test.h>
 
+#include "cairn-agent-fixture.h"
 #include "cairn-bench-common.h"
 #include "cairn-sieve-script-private.h"
 
@@ -160,47 +161,6 @@ add_folders (CairnTransaction  *transaction,
   return TRUE;
 }
 
-static GPid
-start_filter (const char  *store_path,
-              GError     **error)
-{
-  const char *argv[] = { AGENT_HOST, "--instance", INSTANCE, "--store", store_path, NULL };
-  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
-  GPid pid;
-
-  if (bus == NULL ||
-      !g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
-                      error))
-    return 0;
-  for (gint64 start = g_get_monotonic_time (); g_get_monotonic_time () - start < WAIT_US;)
-    {
-      g_autoptr(GVariant) reply = NULL;
-      gboolean has_owner = FALSE;
-
-      reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                           "org.freedesktop.DBus", "NameHasOwner",
-                                           g_variant_new ("(s)", "org.cairn.Agent." INSTANCE),
-                                           G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1,
-                                           NULL, error);
-      if (reply == NULL)
-        return 0;
-      g_variant_get (reply, "(b)", &has_owner);
-      if (has_owner)
-        return pid;
-      g_usleep (10 * 1000);
-    }
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "The filter did not start");
-  return 0;
-}
-
-static void
-stop_filter (GPid pid)
-{
-  kill (pid, SIGTERM);
-  waitpid (pid, NULL, 0);
-  g_spawn_close_pid (pid);
-}
-
 /* The plain loop: header, GMime, script, for every file. */
 static double
 measure_script (const char        *folder,
@@ -242,8 +202,6 @@ run (GError **error)
   g_autofree char *folder = NULL;
   g_autofree char *script_path = NULL;
   g_autofree char *config = NULL;
-  g_autofree char *config_path = NULL;
-  g_autofree char *config_folder = NULL;
   guint64 inbox = 0, count = N_MESSAGES, unread, size;
   double script_rate, filter_rate, peak;
   gint64 start;
@@ -255,12 +213,10 @@ run (GError **error)
   folder = g_build_filename (cairn_test_environment_get_path (environment), "mail", NULL);
   script_path = g_build_filename (cairn_test_environment_get_path (environment), "filter.sieve",
                                   NULL);
-  config_path = cairn_agent_build_config_path (INSTANCE);
-  config_folder = g_path_get_dirname (config_path);
   config = g_strdup_printf ("[Agent]\nType=mailfilter\nscript=%s\n", script_path);
-  if (g_mkdir_with_parents (folder, 0700) != 0 || g_mkdir_with_parents (config_folder, 0700) != 0 ||
+  if (g_mkdir_with_parents (folder, 0700) != 0 ||
       !g_file_set_contents (script_path, text, -1, error) ||
-      !g_file_set_contents (config_path, config, -1, error))
+      !cairn_agent_fixture_write_config (INSTANCE, config, error))
     return FALSE;
   for (guint n = 0; n < N_MESSAGES; n++)
     {
@@ -286,10 +242,12 @@ run (GError **error)
   if (store == NULL || !cairn_store_write_sync (store, add_folders, &inbox, NULL, NULL, error))
     return FALSE;
   /* The filter's recorder starts before the mail arrives. */
-  pid = start_filter (cairn_test_environment_get_store_path (environment), error);
+  pid = cairn_agent_fixture_start_host (AGENT_HOST, INSTANCE,
+                                        cairn_test_environment_get_store_path (environment),
+                                        error);
   if (pid == 0)
     return FALSE;
-  stop_filter (pid);
+  cairn_agent_fixture_stop_host (pid, SIGTERM);
   for (guint first = 0; first < N_MESSAGES; first += BATCH)
     {
       Batch batch = { folder, first, inbox };
@@ -299,7 +257,9 @@ run (GError **error)
     }
 
   start = g_get_monotonic_time ();
-  pid = start_filter (cairn_test_environment_get_store_path (environment), error);
+  pid = cairn_agent_fixture_start_host (AGENT_HOST, INSTANCE,
+                                        cairn_test_environment_get_store_path (environment),
+                                        error);
   if (pid == 0)
     return FALSE;
   while (count > 0 && g_get_monotonic_time () - start < WAIT_US)
@@ -311,7 +271,7 @@ run (GError **error)
     }
   filter_rate = N_MESSAGES / seconds_since (start);
   peak = cairn_bench_child_peak_rss_mb (pid);
-  stop_filter (pid);
+  cairn_agent_fixture_stop_host (pid, SIGTERM);
   if (count > 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "%" G_GUINT64_FORMAT

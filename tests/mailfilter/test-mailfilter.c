@@ -12,6 +12,7 @@
 
 #include <cairn-test/cairn-test.h>
 
+#include "cairn-agent-fixture.h"
 #include "cairn-test-suite.h"
 
 #define RESOURCE "maildir_0"
@@ -28,23 +29,6 @@ static GPid filter_pid;
 #define assert_no_error(error) \
   ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
 
-/* The maildir resource and the filter, found as installed types are:
- * each .agent file beside its module. */
-static void
-link_agent (const char *folder,
-            const char *dir,
-            const char *agent,
-            const char *module)
-{
-  g_autofree char *agent_target = g_build_filename (dir, agent, NULL);
-  g_autofree char *agent_link = g_build_filename (folder, agent, NULL);
-  g_autofree char *module_target = g_build_filename (dir, module, NULL);
-  g_autofree char *module_link = g_build_filename (folder, module, NULL);
-
-  ck_assert_int_eq (symlink (agent_target, agent_link), 0);
-  ck_assert_int_eq (symlink (module_target, module_link), 0);
-}
-
 static void
 setup (void)
 {
@@ -54,9 +38,11 @@ setup (void)
   environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
   ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
   agents = g_build_filename (cairn_test_environment_get_path (environment), "agents", NULL);
-  ck_assert_int_eq (g_mkdir_with_parents (agents, 0700), 0);
-  link_agent (agents, MAILDIR_AGENT_DIR, "maildir.agent", "libcairn-maildir-resource.so");
-  link_agent (agents, MAILFILTER_AGENT_DIR, "mailfilter.agent", "libcairn-mailfilter-agent.so");
+  ck_assert (cairn_agent_fixture_link_type (agents, MAILDIR_AGENT_DIR, "maildir.agent",
+                                            "libcairn-maildir-resource.so", &error));
+  ck_assert (cairn_agent_fixture_link_type (agents, MAILFILTER_AGENT_DIR, "mailfilter.agent",
+                                            "libcairn-mailfilter-agent.so", &error));
+  assert_no_error (error);
   g_setenv ("CAIRN_AGENTS_DIR", agents, TRUE);
   g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
   root = g_build_filename (cairn_test_environment_get_path (environment), "Maildir", NULL);
@@ -66,13 +52,9 @@ setup (void)
 static void
 stop_filter (int signal)
 {
-  int status;
-
   if (filter_pid == 0)
     return;
-  kill (filter_pid, signal);
-  ck_assert_int_eq (waitpid (filter_pid, &status, 0), filter_pid);
-  g_spawn_close_pid (filter_pid);
+  cairn_agent_fixture_stop_host (filter_pid, signal);
   filter_pid = 0;
 }
 
@@ -132,13 +114,10 @@ write_script (const char *script)
   g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
                                             "filter.sieve", NULL);
   g_autofree char *config = g_strdup_printf ("[Agent]\nType=mailfilter\nscript=%s\n", path);
-  g_autofree char *config_path = cairn_agent_build_config_path (FILTER);
-  g_autofree char *folder = g_path_get_dirname (config_path);
   GError *error = NULL;
 
   ck_assert (g_file_set_contents (path, script, -1, &error));
-  ck_assert_int_eq (g_mkdir_with_parents (folder, 0700), 0);
-  ck_assert (g_file_set_contents (config_path, config, -1, &error));
+  ck_assert (cairn_agent_fixture_write_config (FILTER, config, &error));
   assert_no_error (error);
 }
 
@@ -160,39 +139,15 @@ filter_property (const char *name)
   return value;
 }
 
-/* Starts the filter's host and waits until it owns its bus name, which
- * it does once its recorder exists. */
 static void
 start_filter (void)
 {
-  const char *argv[] = { AGENT_HOST, "--instance", FILTER, "--store",
-                         cairn_test_environment_get_store_path (environment), NULL };
-  g_autoptr(GDBusConnection) bus = NULL;
   GError *error = NULL;
 
-  ck_assert_msg (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                NULL, &filter_pid, &error), "spawn: %s",
-                 error ? error->message : "");
-  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  filter_pid = cairn_agent_fixture_start_host (AGENT_HOST, FILTER,
+                                               cairn_test_environment_get_store_path (environment),
+                                               &error);
   assert_no_error (error);
-  for (guint i = 0; i < 1000; i++)
-    {
-      g_autoptr(GVariant) reply = NULL;
-      gboolean has_owner = FALSE;
-
-      reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                           "org.freedesktop.DBus", "NameHasOwner",
-                                           g_variant_new ("(s)", "org.cairn.Agent." FILTER),
-                                           G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1,
-                                           NULL, &error);
-      assert_no_error (error);
-      g_variant_get (reply, "(b)", &has_owner);
-      if (has_owner)
-        return;
-      ck_assert_int_eq (waitpid (filter_pid, NULL, WNOHANG), 0);
-      g_usleep (20 * 1000);
-    }
-  ck_abort_msg ("the filter did not appear on the bus");
 }
 
 static char *
