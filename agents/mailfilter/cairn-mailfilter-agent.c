@@ -191,6 +191,9 @@ typedef struct
   GStrv collections;
   GArray *messages;            /* Message */
   GHashTable *folders;         /* resource -> Folders */
+  GHashTable *filtered_in;     /* collection id -> its resource's Folders, or NULL */
+  CairnFetchScope *scope;      /* the RFC822 part */
+  GHashTable *items;           /* id -> CairnItem, as it is now */
   guint filtered;
 } Job;
 
@@ -210,7 +213,107 @@ job_free (Job *job)
   g_strfreev (job->collections);
   g_array_unref (job->messages);
   g_hash_table_unref (job->folders);
+  g_hash_table_unref (job->filtered_in);
+  cairn_fetch_scope_unref (job->scope);
+  g_hash_table_unref (job->items);
   g_free (job);
+}
+
+/* The folders of the resource of a collection whose new mail is
+ * filtered; NULL for other collections, or with @error set. Collections
+ * are looked up once a job. */
+static Folders *
+folders_of (CairnStore  *store,
+            Job         *job,
+            guint64      collection_id,
+            GError     **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GError) local_error = NULL;
+  Folders *folders = NULL;
+  gpointer known;
+  const char *resource;
+
+  if (g_hash_table_lookup_extended (job->filtered_in, &collection_id, NULL, &known))
+    return known;
+  collection = cairn_store_get_collection (store, collection_id, &local_error);
+  if (collection == NULL)
+    g_debug ("Collection %" G_GUINT64_FORMAT " is gone: %s", collection_id,
+             local_error->message);
+  else
+    {
+      resource = cairn_collection_get_resource (collection);
+      folders = g_hash_table_lookup (job->folders, resource);
+      if (folders == NULL)
+        {
+          folders = load_folders (store, resource, error);
+          if (folders == NULL)
+            return NULL;
+          g_hash_table_insert (job->folders, g_strdup (resource), folders);
+        }
+      if (!is_filtered ((const char * const *) job->collections, folders, collection))
+        folders = NULL;
+    }
+  g_hash_table_insert (job->filtered_in, g_memdup2 (&collection_id, sizeof collection_id),
+                       folders);
+  return folders;
+}
+
+/* Reads the messages of a batch as they are now, a page of a collection
+ * at a time: a resource adds new mail together, so the ids of a batch
+ * mostly follow each other. Any other is read alone later. */
+static gboolean
+prefetch_items (CairnStore  *store,
+                Job         *job,
+                GError     **error)
+{
+  g_autoptr(GHashTable) first_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                           g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  for (guint i = 0; i < job->messages->len; i++)
+    {
+      Message *message = &g_array_index (job->messages, Message, i);
+      guint64 *first = g_hash_table_lookup (first_ids, &message->collection_id);
+
+      if (first == NULL)
+        g_hash_table_insert (first_ids,
+                             g_memdup2 (&message->collection_id, sizeof (guint64)),
+                             g_memdup2 (&message->id, sizeof (guint64)));
+      else
+        *first = MIN (*first, message->id);
+    }
+  g_hash_table_iter_init (&iter, first_ids);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_autoptr(GPtrArray) items = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      if (folders_of (store, job, *(guint64 *) key, error) == NULL)
+        {
+          if (error != NULL && *error != NULL)
+            return FALSE;
+          continue;
+        }
+      items = cairn_store_list_items (store, *(guint64 *) key, job->scope, *(guint64 *) value - 1,
+                                      job->messages->len, &local_error);
+      if (items == NULL)
+        {
+          g_debug ("Collection %" G_GUINT64_FORMAT ": %s", *(guint64 *) key,
+                   local_error->message);
+          continue;
+        }
+      for (guint i = 0; i < items->len; i++)
+        {
+          CairnItem *item = g_ptr_array_index (items, i);
+
+          g_hash_table_insert (job->items, g_memdup2 (&(guint64) { cairn_item_get_id (item) },
+                                                      sizeof (guint64)),
+                               g_object_ref (item));
+        }
+    }
+  return TRUE;
 }
 
 /* Runs the script on one message; FALSE when there is nothing to do. */
@@ -221,35 +324,23 @@ filter_message (CairnStore  *store,
                 GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(CairnCollection) collection = NULL;
   g_autoptr(CairnSieveMessage) parsed = NULL;
   g_autoptr(GInputStream) stream = NULL;
-  const char *resource;
   Folders *folders;
+  CairnPart *part;
   CairnSieveTarget *only;
 
-  collection = cairn_store_get_collection (store, message->collection_id, &local_error);
-  if (collection == NULL)
-    {
-      g_debug ("Collection %" G_GUINT64_FORMAT " is gone: %s", message->collection_id,
-               local_error->message);
-      return FALSE;
-    }
-  resource = cairn_collection_get_resource (collection);
-  folders = g_hash_table_lookup (job->folders, resource);
+  folders = folders_of (store, job, message->collection_id, error);
   if (folders == NULL)
-    {
-      folders = load_folders (store, resource, error);
-      if (folders == NULL)
-        return FALSE;
-      g_hash_table_insert (job->folders, g_strdup (resource), folders);
-    }
-  if (!is_filtered ((const char * const *) job->collections, folders, collection))
     return FALSE;
 
   /* Filtered already (by a filter killed before it could record it), or
    * changed by someone else since it arrived: left as it is. */
-  message->item = cairn_store_get_item (store, message->id, NULL, &local_error);
+  message->item = g_hash_table_lookup (job->items, &message->id);
+  if (message->item != NULL)
+    g_object_ref (message->item);
+  else
+    message->item = cairn_store_get_item (store, message->id, job->scope, &local_error);
   if (message->item == NULL || cairn_item_get_revision (message->item) != message->revision ||
       cairn_item_get_collection_id (message->item) != message->collection_id)
     {
@@ -257,7 +348,12 @@ filter_message (CairnStore  *store,
       return FALSE;
     }
 
-  stream = cairn_store_open_part (store, message->id, CAIRN_PART_RFC822, NULL, &local_error);
+  part = cairn_item_get_part (message->item, CAIRN_PART_RFC822);
+  if (part == NULL)
+    g_set_error (&local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND, "No part %s",
+                 CAIRN_PART_RFC822);
+  else
+    stream = cairn_part_open_stream (part, NULL, &local_error);
   if (stream != NULL)
     parsed = cairn_sieve_message_new_from_stream (stream, cairn_item_get_size (message->item),
                                                   NULL, &local_error);
@@ -481,6 +577,11 @@ filter_thread (GTask        *task,
   Apply apply = { store, job };
   GError *error = NULL;
 
+  if (!prefetch_items (store, job, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
   for (guint i = 0; i < job->messages->len; i++)
     {
       Message *message = &g_array_index (job->messages, Message, i);
@@ -524,23 +625,47 @@ start_job (CairnMailfilterAgent *self,
 }
 
 static Job *
+job_new (CairnSieveScript   *script,
+         const char * const *collections)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->script = g_object_ref (script);
+  job->collections = g_strdupv ((char **) collections);
+  job->messages = g_array_new (FALSE, TRUE, sizeof (Message));
+  g_array_set_clear_func (job->messages, message_clear);
+  job->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) folders_free);
+  job->filtered_in = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  job->items = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+  job->scope = cairn_fetch_scope_new ();
+  cairn_fetch_scope_add_part (job->scope, CAIRN_PART_RFC822);
+  return job;
+}
+
+static void
+job_add_message (Job     *job,
+                 guint64  id,
+                 guint64  collection_id,
+                 guint64  revision)
+{
+  Message message = { id, collection_id, revision };
+
+  g_array_append_val (job->messages, message);
+}
+
+/* The same messages from the start, as after a restart. */
+static Job *
 copy_job (Job *job)
 {
-  Job *copy = g_new0 (Job, 1);
+  Job *copy = job_new (job->script, (const char * const *) job->collections);
 
-  copy->script = g_object_ref (job->script);
-  copy->collections = g_strdupv (job->collections);
-  copy->messages = g_array_new (FALSE, TRUE, sizeof (Message));
-  g_array_set_clear_func (copy->messages, message_clear);
   for (guint i = 0; i < job->messages->len; i++)
     {
       Message *message = &g_array_index (job->messages, Message, i);
-      Message fresh = { message->id, message->collection_id, message->revision };
 
-      g_array_append_val (copy->messages, fresh);
+      job_add_message (copy, message->id, message->collection_id, message->revision);
     }
-  copy->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) folders_free);
   return copy;
 }
 
@@ -591,20 +716,13 @@ filter (CairnMailfilterAgent *self,
       return;
     }
 
-  job = g_new0 (Job, 1);
-  job->script = g_object_ref (self->script);
-  job->collections = g_strdupv (self->collections);
-  job->messages = g_array_new (FALSE, TRUE, sizeof (Message));
-  g_array_set_clear_func (job->messages, message_clear);
-  job->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) folders_free);
+  job = job_new (self->script, (const char * const *) self->collections);
   for (guint i = 0; i < changes->len; i++)
     {
       CairnItem *item = g_ptr_array_index (items, i);
-      Message message = { cairn_item_get_id (item), cairn_item_get_collection_id (item),
-                          cairn_item_get_revision (item) };
 
-      g_array_append_val (job->messages, message);
+      job_add_message (job, cairn_item_get_id (item), cairn_item_get_collection_id (item),
+                       cairn_item_get_revision (item));
     }
   start_job (self, job, 0);
 }
