@@ -10,7 +10,8 @@
  * Each batch of new mail is read and filtered in a worker thread, and the
  * moves, flag changes, copies and removals the script asks for are one
  * store transaction, which the owning resources replay like any other
- * client's changes. Only then is the batch marked processed. A filter
+ * client's changes. Only then is the batch marked processed. Mail that
+ * arrives read is not new mail, and is left as it is. A filter
  * killed between the two finds the batch again on restart; the messages
  * it had filed are no longer as they were when they arrived (their
  * revision moved on), and messages changed since they arrived are left as
@@ -347,6 +348,10 @@ filter_message (CairnStore  *store,
       g_debug ("Item %" G_GUINT64_FORMAT " changed since it arrived; not filtered", message->id);
       return FALSE;
     }
+  /* Mail read before it reached the store (an existing mailbox's first
+   * sync, a copy from another client) is not new mail. */
+  if (cairn_flags_contains (cairn_item_get_flags (message->item), CAIRN_FLAG_SEEN))
+    return FALSE;
 
   part = cairn_item_get_part (message->item, CAIRN_PART_RFC822);
   if (part == NULL)

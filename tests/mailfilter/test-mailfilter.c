@@ -162,14 +162,21 @@ message (guint       n,
 }
 
 static void
-deliver (const char *text)
+deliver_with (const char *text,
+              const char *info)
 {
   g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
   g_autofree char *uid = NULL;
   GError *error = NULL;
 
-  uid = cairn_test_maildir_deliver (maildir, "INBOX", bytes, NULL, &error);
+  uid = cairn_test_maildir_deliver (maildir, "INBOX", bytes, info, &error);
   assert_no_error (error);
+}
+
+static void
+deliver (const char *text)
+{
+  deliver_with (text, NULL);
 }
 
 /* The names of the messages in a folder, in new/ and cur/. */
@@ -264,7 +271,7 @@ START_TEST (test_filter_on_disk)
     "  addflag \"\\\\Flagged\";\n"
     "}\n";
   const char *folders[] = { "INBOX", "Lists", "Archive", NULL };
-  const guint expected[] = { 3, 2, 1 };
+  const guint expected[] = { 4, 2, 1 };
   g_autofree char *gnome1 = message (1, "dev@gnome.org", "[gnome] release", "");
   g_autofree char *gnome2 = message (2, "dev@gnome.org", "Re: [GNOME] release", "");
   g_autofree char *spam = message (3, "win@spam.example", "You won", "");
@@ -272,6 +279,7 @@ START_TEST (test_filter_on_disk)
   g_autofree char *boss = message (5, "Boss <boss@example.com>", "Now",
                                    "Return-Path: <boss@example.com>\r\n");
   g_autofree char *plain = message (6, "friend@example.com", "Hello", "");
+  g_autofree char *read = message (7, "dev@gnome.org", "[gnome] read already", "");
   g_autoptr(GPtrArray) inbox = NULL;
   guint flagged = 0;
 
@@ -286,11 +294,13 @@ START_TEST (test_filter_on_disk)
   deliver (invoice);
   deliver (boss);
   deliver (plain);
+  deliver_with (read, "S");
   synchronize ();
   wait_files (folders, expected);
 
   /* The invoice kept a copy in INBOX and went to Archive (created);
-   * both the invoice and the boss's mail are flagged in INBOX. */
+   * both the invoice and the boss's mail are flagged in INBOX. Mail read
+   * already is not new: it stays. */
   for (guint round = 0; round < WAIT_MS / 50 && flagged < 2; round++)
     {
       g_clear_pointer (&inbox, g_ptr_array_unref);
@@ -303,7 +313,7 @@ START_TEST (test_filter_on_disk)
         g_usleep (50 * 1000);
     }
   ck_assert_uint_eq (flagged, 2);
-  ck_assert_uint_eq (stored_items ("INBOX"), 3);
+  ck_assert_uint_eq (stored_items ("INBOX"), 4);
   ck_assert_uint_eq (stored_items ("Lists"), 2);
   ck_assert_uint_eq (stored_items ("Archive"), 1);
 
