@@ -10,12 +10,12 @@
  * Each batch of new mail is read and filtered in a worker thread, and the
  * moves, flag changes, copies and removals the script asks for are one
  * store transaction, which the owning resources replay like any other
- * client's changes. Only then is the batch marked processed. Mail that
- * arrives read is not new mail, and is left as it is. A filter
+ * client's changes. Only then is the batch marked processed. A filter
  * killed between the two finds the batch again on restart; the messages
  * it had filed are no longer as they were when they arrived (their
  * revision moved on), and messages changed since they arrived are left as
- * they are, so none is filtered twice. */
+ * they are, so none is filtered twice. Mail that arrives read is not new
+ * mail, and is left as it is too. */
 #include <string.h>
 
 #include <cairn/cairn.h>
@@ -105,6 +105,7 @@ folder_path (Folders         *folders,
   CairnCollection *parent = g_hash_table_lookup (folders->by_id, &parent_id);
   g_autofree char *parent_path = NULL;
 
+  /* The depth stops at a loop of parents, which a damaged store has. */
   if (parent == NULL || depth > CAIRN_SIEVE_MAX_DEPTH)
     return g_strdup (cairn_collection_get_name (collection));
   parent_path = folder_path (folders, parent, depth + 1);
@@ -114,7 +115,7 @@ folder_path (Folders         *folders,
 static gboolean
 is_inbox (CairnCollection *collection)
 {
-  g_autoptr(GBytes) role = cairn_collection_get_attribute (collection, "role");
+  GBytes *role = cairn_collection_get_attribute (collection, "role");
 
   if (g_ascii_strcasecmp (cairn_collection_get_name (collection), INBOX) == 0)
     return TRUE;
@@ -431,7 +432,6 @@ flags_to_add (CairnItem *item,
               GPtrArray *flags)
 {
   CairnFlagsDelta *delta = cairn_flags_delta_new ();
-  CairnFlags *added = (CairnFlags *) cairn_flags_delta_get_added (delta);
 
   for (guint i = 0; i < flags->len; i++)
     {
@@ -440,7 +440,7 @@ flags_to_add (CairnItem *item,
       if (!cairn_flag_is_valid (flag))
         g_debug ("Flag \"%s\" is not a valid IMAP flag; left out", flag);
       else if (!cairn_flags_contains (cairn_item_get_flags (item), flag))
-        cairn_flags_add (added, flag);
+        cairn_flags_delta_add (delta, flag);
     }
   return delta;
 }
