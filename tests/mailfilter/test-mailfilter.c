@@ -108,17 +108,26 @@ synchronize (void)
   assert_no_error (error);
 }
 
+/* The script, and the instance's configuration with @keys besides. */
 static void
-write_script (const char *script)
+write_script_with (const char *script,
+                   const char *keys)
 {
   g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
                                             "filter.sieve", NULL);
-  g_autofree char *config = g_strdup_printf ("[Agent]\nType=mailfilter\nscript=%s\n", path);
+  g_autofree char *config = g_strdup_printf ("[Agent]\nType=mailfilter\nscript=%s\n%s", path,
+                                             keys);
   GError *error = NULL;
 
   ck_assert (g_file_set_contents (path, script, -1, &error));
   ck_assert (cairn_agent_fixture_write_config (FILTER, config, &error));
   assert_no_error (error);
+}
+
+static void
+write_script (const char *script)
+{
+  write_script_with (script, "");
 }
 
 static GVariant *
@@ -162,21 +171,22 @@ message (guint       n,
 }
 
 static void
-deliver_with (const char *text,
-              const char *info)
+deliver_to (const char *folder,
+            const char *text,
+            const char *info)
 {
   g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
   g_autofree char *uid = NULL;
   GError *error = NULL;
 
-  uid = cairn_test_maildir_deliver (maildir, "INBOX", bytes, info, &error);
+  uid = cairn_test_maildir_deliver (maildir, folder, bytes, info, &error);
   assert_no_error (error);
 }
 
 static void
 deliver (const char *text)
 {
-  deliver_with (text, NULL);
+  deliver_to ("INBOX", text, NULL);
 }
 
 /* The names of the messages in a folder, in new/ and cur/. */
@@ -294,7 +304,7 @@ START_TEST (test_filter_on_disk)
   deliver (invoice);
   deliver (boss);
   deliver (plain);
-  deliver_with (read, "S");
+  deliver_to ("INBOX", read, "S");
   synchronize ();
   wait_files (folders, expected);
 
@@ -351,6 +361,73 @@ START_TEST (test_script_error)
   g_usleep (500 * 1000);
   wait_files (folders, expected);
   ck_assert_int_eq (waitpid (filter_pid, NULL, WNOHANG), 0);
+}
+END_TEST
+
+static const char file_all[] = "require \"fileinto\"; fileinto \"Filed\";";
+
+/* The key collections names the collections filtered, instead of INBOX. */
+START_TEST (test_collections_key)
+{
+  g_autofree char *first = message (1, "a@example.com", "One", "");
+  g_autofree char *second = message (2, "a@example.com", "Two", "");
+  g_autofree char *third = message (3, "a@example.com", "Three", "");
+  const char *folders[] = { "INBOX", "Incoming", "Lists/Other", "Filed", NULL };
+  const guint expected[] = { 1, 0, 0, 2 };
+
+  create_folder ("Incoming");
+  create_folder ("Lists");
+  create_folder ("Lists/Other");
+  create_folder ("Filed");
+  start_resource ();
+  write_script_with (file_all, "collections=Incoming;Lists/Other;\n");
+  start_filter ();
+  deliver (first);
+  deliver_to ("Incoming", second, NULL);
+  deliver_to ("Lists/Other", third, NULL);
+  synchronize ();
+  wait_files (folders, expected);
+}
+END_TEST
+
+static gboolean
+set_inbox_role (CairnTransaction *txn,
+                gpointer          data,
+                GError          **error)
+{
+  g_autoptr(CairnCollection) other =
+    cairn_store_find_collection_by_remote_id (client, RESOURCE, ".Other", error);
+  g_autoptr(GBytes) role = g_bytes_new_static ("inbox", 5);
+
+  if (other == NULL)
+    return FALSE;
+  cairn_collection_set_attribute (other, "role", role);
+  return cairn_transaction_modify_collection (txn, other, 0, error);
+}
+
+/* By default, a collection with the role inbox is filtered as INBOX is. */
+START_TEST (test_inbox_role)
+{
+  g_autofree char *first = message (1, "a@example.com", "One", "");
+  g_autofree char *second = message (2, "a@example.com", "Two", "");
+  g_autofree char *third = message (3, "a@example.com", "Three", "");
+  const char *folders[] = { "INBOX", "Other", "Plain", "Filed", NULL };
+  const guint expected[] = { 0, 0, 1, 2 };
+  GError *error = NULL;
+
+  create_folder ("Other");
+  create_folder ("Plain");
+  create_folder ("Filed");
+  start_resource ();
+  ck_assert (cairn_store_write_sync (client, set_inbox_role, NULL, NULL, NULL, &error));
+  assert_no_error (error);
+  write_script (file_all);
+  start_filter ();
+  deliver (first);
+  deliver_to ("Other", second, NULL);
+  deliver_to ("Plain", third, NULL);
+  synchronize ();
+  wait_files (folders, expected);
 }
 END_TEST
 
@@ -446,6 +523,8 @@ main (void)
   const CairnTestCase cases[] = {
     { "filter", test_filter_on_disk },
     { "filter", test_script_error },
+    { "filter", test_collections_key },
+    { "filter", test_inbox_role },
     { "crash", test_kill_mid_filter },
   };
 

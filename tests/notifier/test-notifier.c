@@ -237,20 +237,24 @@ message (guint n)
                           n, n, n, n / 60, n % 60, n, n);
 }
 
+static void
+deliver (guint n)
+{
+  g_autofree char *text = message (n);
+  g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+  g_autofree char *uid = NULL;
+  GError *error = NULL;
+
+  uid = cairn_test_maildir_deliver (maildir, "INBOX", bytes, NULL, &error);
+  assert_no_error (error);
+}
+
 /* 100 new messages delivered at once, the 99th the newest by date. */
 static void
 deliver_burst (void)
 {
   for (guint n = 0; n < 100; n++)
-    {
-      g_autofree char *text = message (n == 99 ? 1000 : n);
-      g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
-      g_autofree char *uid = NULL;
-      GError *error = NULL;
-
-      uid = cairn_test_maildir_deliver (maildir, "INBOX", bytes, NULL, &error);
-      assert_no_error (error);
-    }
+    deliver (n == 99 ? 1000 : n);
   synchronize ();
 }
 
@@ -286,14 +290,8 @@ START_TEST (test_burst)
                     "100 new messages\nSender 1000: Message 1000");
 
   /* One message alone, once it is over. */
-  {
-    g_autofree char *text = message (2000);
-    g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
-    g_autofree char *uid = cairn_test_maildir_deliver (maildir, "INBOX", bytes, NULL, &error);
-
-    assert_no_error (error);
-    synchronize ();
-  }
+  deliver (2000);
+  synchronize ();
   assert_notifications (2);
   ck_assert_str_eq (g_ptr_array_index (notifications, 1),
                     "New message from Sender 2000\nMessage 2000");
