@@ -782,7 +782,7 @@ cairn_mailfilter_agent_setup (CairnAgent  *agent,
 }
 
 static void
-reconfigured (CairnAgent *agent)
+cairn_mailfilter_agent_reconfigured (CairnAgent *agent)
 {
   load_script (CAIRN_MAILFILTER_AGENT (agent));
 }
@@ -856,6 +856,7 @@ cairn_mailfilter_agent_class_init (CairnMailfilterAgentClass *klass)
   object_class->get_property = cairn_mailfilter_agent_get_property;
   object_class->set_property = cairn_mailfilter_agent_set_property;
   CAIRN_AGENT_CLASS (klass)->setup = cairn_mailfilter_agent_setup;
+  CAIRN_AGENT_CLASS (klass)->reconfigured = cairn_mailfilter_agent_reconfigured;
 
   /* The Sieve script, read at start and on every reconfiguration. */
   properties[PROP_SCRIPT] =
@@ -873,7 +874,6 @@ cairn_mailfilter_agent_class_init (CairnMailfilterAgentClass *klass)
 static void
 cairn_mailfilter_agent_init (CairnMailfilterAgent *self)
 {
-  g_signal_connect (self, "reconfigured", G_CALLBACK (reconfigured), NULL);
 }
 
 CAIRN_AGENT_MODULE_DEFINE_TYPE (CAIRN_TYPE_MAILFILTER_AGENT);
