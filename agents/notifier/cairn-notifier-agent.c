@@ -200,6 +200,7 @@ gather_thread (GTask        *task,
   Burst *burst = task_data;
   g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, cancellable, NULL);
   g_autoptr(GHashTable) offline = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) silent = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_autoptr(GHashTable) busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GDateTime) newest = NULL;
 
@@ -207,22 +208,30 @@ gather_thread (GTask        *task,
     {
       guint64 id = g_array_index (burst->items, guint64, i);
       g_autoptr(CairnItem) item = cairn_store_get_item (store, id, NULL, NULL);
-      g_autoptr(CairnCollection) collection = NULL;
-      const char *resource;
+      guint64 collection_id;
       gpointer known;
 
       if (item == NULL || cairn_flags_contains (cairn_item_get_flags (item), CAIRN_FLAG_SEEN) ||
           cairn_flags_contains (cairn_item_get_flags (item), CAIRN_FLAG_DELETED))
         continue;
-      collection = cairn_store_get_collection (store, cairn_item_get_collection_id (item), NULL);
-      if (collection == NULL)
-        continue;
-      resource = cairn_collection_get_resource (collection);
-      if (!g_hash_table_lookup_extended (offline, resource, NULL, &known))
+      /* Each collection's resource is asked once a burst. */
+      collection_id = cairn_item_get_collection_id (item);
+      if (!g_hash_table_lookup_extended (silent, &collection_id, NULL, &known))
         {
-          known = GINT_TO_POINTER (bus != NULL &&
-                                   !agent_flag (bus, resource, "org.cairn.Agent1", "Online", TRUE));
-          g_hash_table_insert (offline, g_strdup (resource), known);
+          g_autoptr(CairnCollection) collection =
+            cairn_store_get_collection (store, collection_id, NULL);
+          const char *resource = collection ? cairn_collection_get_resource (collection) : NULL;
+
+          if (resource == NULL)
+            known = GINT_TO_POINTER (TRUE);
+          else if (!g_hash_table_lookup_extended (offline, resource, NULL, &known))
+            {
+              known = GINT_TO_POINTER (bus != NULL && !agent_flag (bus, resource,
+                                                                   "org.cairn.Agent1", "Online",
+                                                                   TRUE));
+              g_hash_table_insert (offline, g_strdup (resource), known);
+            }
+          g_hash_table_insert (silent, g_memdup2 (&collection_id, sizeof collection_id), known);
         }
       if (GPOINTER_TO_INT (known))
         continue;
