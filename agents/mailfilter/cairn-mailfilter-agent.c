@@ -78,6 +78,13 @@ load_script (CairnMailfilterAgent *self)
   cairn_agent_set_status (CAIRN_AGENT (self), CAIRN_AGENT_STATUS_IDLE, "Ready");
 }
 
+/* A key of the tables by id. */
+static gpointer
+id_key (guint64 id)
+{
+  return g_memdup2 (&id, sizeof id);
+}
+
 /* The collections a resource has, by id, with their paths ("Lists/GNOME")
  * for fileinto. */
 typedef struct
@@ -140,8 +147,7 @@ load_folders (CairnStore  *store,
     {
       CairnCollection *collection = g_ptr_array_index (collections, i);
 
-      g_hash_table_insert (folders->by_id, g_memdup2 (&(guint64) { cairn_collection_get_id (collection) },
-                                                      sizeof (guint64)),
+      g_hash_table_insert (folders->by_id, id_key (cairn_collection_get_id (collection)),
                            g_object_ref (collection));
       if (folders->inbox == NULL && is_inbox (collection))
         folders->inbox = g_object_ref (collection);
@@ -256,8 +262,7 @@ folders_of (CairnStore  *store,
       if (!is_filtered ((const char * const *) job->collections, folders, collection))
         folders = NULL;
     }
-  g_hash_table_insert (job->filtered_in, g_memdup2 (&collection_id, sizeof collection_id),
-                       folders);
+  g_hash_table_insert (job->filtered_in, id_key (collection_id), folders);
   return folders;
 }
 
@@ -280,9 +285,7 @@ prefetch_items (CairnStore  *store,
       guint64 *first = g_hash_table_lookup (first_ids, &message->collection_id);
 
       if (first == NULL)
-        g_hash_table_insert (first_ids,
-                             g_memdup2 (&message->collection_id, sizeof (guint64)),
-                             g_memdup2 (&message->id, sizeof (guint64)));
+        g_hash_table_insert (first_ids, id_key (message->collection_id), id_key (message->id));
       else
         *first = MIN (*first, message->id);
     }
@@ -310,9 +313,7 @@ prefetch_items (CairnStore  *store,
         {
           CairnItem *item = g_ptr_array_index (items, i);
 
-          g_hash_table_insert (job->items, g_memdup2 (&(guint64) { cairn_item_get_id (item) },
-                                                      sizeof (guint64)),
-                               g_object_ref (item));
+          g_hash_table_insert (job->items, id_key (cairn_item_get_id (item)), g_object_ref (item));
         }
     }
   return TRUE;
@@ -417,9 +418,7 @@ resolve_folder (CairnTransaction  *transaction,
             return NULL;
           found = created;
           g_hash_table_insert (folders->by_path, g_strdup (path->str), g_object_ref (created));
-          g_hash_table_insert (folders->by_id,
-                               g_memdup2 (&(guint64) { cairn_collection_get_id (created) },
-                                          sizeof (guint64)),
+          g_hash_table_insert (folders->by_id, id_key (cairn_collection_get_id (created)),
                                g_object_ref (created));
         }
       parent_id = cairn_collection_get_id (found);

@@ -390,7 +390,8 @@ check_test (Checker               *checker,
         const CairnSieveArg *limit = node->args->len == 2 ? g_ptr_array_index (node->args, 1)
                                                           : NULL;
 
-        if (tag == NULL || tag->kind != CAIRN_SIEVE_ARG_TAG || limit->kind != CAIRN_SIEVE_ARG_NUMBER ||
+        if (tag == NULL || tag->kind != CAIRN_SIEVE_ARG_TAG ||
+            limit->kind != CAIRN_SIEVE_ARG_NUMBER ||
             (!g_str_equal (tag->tag, "over") && !g_str_equal (tag->tag, "under")) ||
             node->tests->len > 0)
           return invalid (error, node, "takes :over or :under and a number"), NULL;

@@ -255,8 +255,9 @@ gather_thread (GTask        *task,
       resource = cairn_collection_get_resource (collection);
       if (!g_hash_table_lookup_extended (busy, resource, NULL, &known))
         {
-          known = GINT_TO_POINTER (bus != NULL &&
-                                   agent_flag (bus, resource, "org.cairn.Resource1", "Busy", FALSE));
+          known = GINT_TO_POINTER (bus != NULL && agent_flag (bus, resource,
+                                                              "org.cairn.Resource1", "Busy",
+                                                              FALSE));
           g_hash_table_insert (busy, g_strdup (resource), known);
         }
       if (!GPOINTER_TO_INT (known))

@@ -165,11 +165,10 @@ call_filter (const char *method)
 static void
 start_filter (void)
 {
+  const char *store = cairn_test_environment_get_store_path (environment);
   GError *error = NULL;
 
-  filter_pid = cairn_agent_fixture_start_host (AGENT_HOST, FILTER,
-                                               cairn_test_environment_get_store_path (environment),
-                                               &error);
+  filter_pid = cairn_agent_fixture_start_host (AGENT_HOST, FILTER, store, &error);
   assert_no_error (error);
 }
 
@@ -279,7 +278,8 @@ stored_items (const char *name)
 
       if (!g_str_equal (cairn_collection_get_name (collection), name))
         continue;
-      ck_assert (cairn_store_get_collection_statistics (client, cairn_collection_get_id (collection),
+      ck_assert (cairn_store_get_collection_statistics (client,
+                                                        cairn_collection_get_id (collection),
                                                         &count, &unread, &size, &error));
       assert_no_error (error);
       return count;

@@ -220,11 +220,10 @@ iterate (guint ms)
 static void
 start_notifier (void)
 {
+  const char *store = cairn_test_environment_get_store_path (environment);
   GError *error = NULL;
 
-  notifier_pid = cairn_agent_fixture_start_host (AGENT_HOST, NOTIFIER,
-                                                 cairn_test_environment_get_store_path (environment),
-                                                 &error);
+  notifier_pid = cairn_agent_fixture_start_host (AGENT_HOST, NOTIFIER, store, &error);
   assert_no_error (error);
 }
 
