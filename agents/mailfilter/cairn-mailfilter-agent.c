@@ -510,9 +510,11 @@ apply_message (CairnTransaction  *transaction,
             id = cairn_collection_get_id (folder);
         }
       g_array_append_val (destinations, id);
-      /* Where the message is already, or else the first fileinto, is the
-       * message itself; every other delivery is a copy. */
-      if (primary == NULL || (id == current && primary_id != current))
+      /* The message itself goes to the first folder other than its own,
+       * and every other delivery, a keep too, is a copy: whenever the
+       * filter makes a copy, the message's revision moves on, which tells
+       * a filter restarted after a crash that it is done. */
+      if (primary == NULL || (primary_id == current && id != current))
         {
           primary = target;
           primary_id = id;
