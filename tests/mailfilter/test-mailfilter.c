@@ -469,15 +469,29 @@ START_TEST (test_inbox_role)
 }
 END_TEST
 
-#define N_MESSAGES 10000
 #define N_FOLDERS 10
 
-START_TEST (test_kill_mid_filter)
+static guint64
+count_filed (char **names)
+{
+  guint64 filed = 0;
+
+  for (guint i = 0; i < N_FOLDERS; i++)
+    filed += stored_items (names[i]);
+  return filed;
+}
+
+/* A script that files @n messages into ten folders (and keeps a copy of
+ * each in INBOX with @keep), killed twice in the middle: in the end,
+ * each message was filed once, and copied once. */
+static void
+kill_mid_filter (guint    n,
+                 gboolean keep)
 {
   g_autoptr(GString) script = g_string_new ("require \"fileinto\";\n");
   const char *folders[N_FOLDERS + 2] = { "INBOX" };
-  guint expected[N_FOLDERS + 1] = { 0 };
-  g_autofree char *names[N_FOLDERS] = { NULL };
+  guint expected[N_FOLDERS + 1] = { keep ? n : 0 };
+  g_auto(GStrv) names = g_new0 (char *, N_FOLDERS + 1);
   guint64 filed = 0;
   guint kills = 0;
 
@@ -485,10 +499,11 @@ START_TEST (test_kill_mid_filter)
     {
       names[i] = g_strdup_printf ("F%u", i);
       folders[i + 1] = names[i];
-      expected[i + 1] = N_MESSAGES / N_FOLDERS;
+      expected[i + 1] = n / N_FOLDERS;
       create_folder (names[i]);
-      g_string_append_printf (script, "%sif header :is \"X-Bucket\" \"%u\" { fileinto \"F%u\"; }\n",
-                              i > 0 ? "els" : "", i, i);
+      g_string_append_printf (script,
+                              "%sif header :is \"X-Bucket\" \"%u\" { fileinto \"F%u\";%s }\n",
+                              i > 0 ? "els" : "", i, i, keep ? " keep;" : "");
     }
   start_resource ();
   write_script (script->str);
@@ -497,24 +512,22 @@ START_TEST (test_kill_mid_filter)
    * arrives. */
   start_filter ();
   stop_filter (SIGKILL);
-  for (guint n = 0; n < N_MESSAGES; n++)
+  for (guint m = 0; m < n; m++)
     {
-      g_autofree char *bucket = g_strdup_printf ("X-Bucket: %u\r\n", n % N_FOLDERS);
-      g_autofree char *text = message (n, "list@example.org", "numbered", bucket);
+      g_autofree char *bucket = g_strdup_printf ("X-Bucket: %u\r\n", m % N_FOLDERS);
+      g_autofree char *text = message (m, "list@example.org", "numbered", bucket);
 
       deliver (text);
     }
   synchronize ();
-  ck_assert_uint_eq (stored_items ("INBOX"), N_MESSAGES);
+  ck_assert_uint_eq (stored_items ("INBOX"), n);
 
   /* Killed as soon as it has filed some, and again, then left to finish. */
   start_filter ();
-  while (kills < 2 && filed < N_MESSAGES)
+  while (kills < 2 && filed < n)
     {
-      guint64 now = 0;
+      guint64 now = count_filed (names);
 
-      for (guint i = 0; i < N_FOLDERS; i++)
-        now += stored_items (names[i]);
       if (now > filed)
         {
           stop_filter (SIGKILL);
@@ -526,15 +539,16 @@ START_TEST (test_kill_mid_filter)
         g_usleep (5 * 1000);
     }
 
-  /* The filter's work, then the resource's, which renames 10,000 files
-   * and takes longer beside the other suites. */
-  for (guint round = 0; round < LONG_WAIT_MS / 50 && stored_items ("INBOX") > 0; round++)
+  /* The filter's work, then the resource's, which renames thousands of
+   * files and takes long beside the other suites. */
+  for (guint round = 0; round < LONG_WAIT_MS / 50 && count_filed (names) < n; round++)
     g_usleep (50 * 1000);
-  ck_assert_uint_eq (stored_items ("INBOX"), 0);
-  wait_files_for (folders, expected, LONG_WAIT_MS);
+  g_usleep (500 * 1000);
+  ck_assert_uint_eq (stored_items ("INBOX"), keep ? n : 0);
   for (guint i = 0; i < N_FOLDERS; i++)
-    ck_assert_uint_eq (stored_items (names[i]), N_MESSAGES / N_FOLDERS);
-  /* Every message once: no copy, and each in its own bucket. */
+    ck_assert_uint_eq (stored_items (names[i]), n / N_FOLDERS);
+  wait_files_for (folders, expected, LONG_WAIT_MS);
+  /* Each in its own bucket. */
   for (guint i = 0; i < N_FOLDERS; i++)
     {
       g_autoptr(GPtrArray) files = list_files (names[i]);
@@ -557,6 +571,18 @@ START_TEST (test_kill_mid_filter)
         }
     }
 }
+
+START_TEST (test_kill_mid_filter)
+{
+  kill_mid_filter (10000, FALSE);
+}
+END_TEST
+
+/* A copy is made once too: the message moves whenever one is made. */
+START_TEST (test_kill_mid_filter_copies)
+{
+  kill_mid_filter (2000, TRUE);
+}
 END_TEST
 
 int
@@ -568,6 +594,7 @@ main (void)
     { "filter", test_collections_key },
     { "filter", test_inbox_role },
     { "crash", test_kill_mid_filter },
+    { "crash", test_kill_mid_filter_copies },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("mailfilter", cases, G_N_ELEMENTS (cases),
