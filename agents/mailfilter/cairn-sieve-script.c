@@ -3,8 +3,8 @@
  * parser read are checked against the commands, tests and extensions the
  * mail filter knows, once, so that running the script on a message does
  * no more than match strings. Extensions: fileinto, envelope, mailbox
- * (fileinto :create) and imap4flags (RFC 5232); the comparators are
- * i;ascii-casemap (the default) and i;octet. */
+ * (fileinto :create) and imap4flags (RFC 5232, with hasflag); the
+ * comparators are i;ascii-casemap (the default) and i;octet. */
 #include "cairn-sieve-script-private.h"
 
 #include <string.h>
@@ -21,6 +21,7 @@ typedef enum
   TEST_HEADER,
   TEST_EXISTS,
   TEST_SIZE,
+  TEST_HASFLAG,
 } TestKind;
 
 typedef enum
@@ -240,7 +241,8 @@ tag_value (const CairnSieveNode  *node,
 static Test *check_test (Checker *checker, const CairnSieveNode *node, GError **error);
 
 /* header, address and envelope: [COMPARATOR] [ADDRESS-PART] [MATCH-TYPE]
- * <header-list> <key-list>, and exists: <header-list>. */
+ * <header-list> <key-list>; exists: <header-list>; hasflag (RFC 5232):
+ * [COMPARATOR] [MATCH-TYPE] <list-of-flags>. */
 static gboolean
 check_match_test (Checker               *checker,
                   const CairnSieveNode  *node,
@@ -308,8 +310,27 @@ check_match_test (Checker               *checker,
         return tag_error (error, node, arg, "unknown tag");
     }
 
-  if (!check_positional (node, positional, test->kind == TEST_EXISTS ? "s" : "ss", error))
+  if (!check_positional (node, positional,
+                         test->kind == TEST_EXISTS || test->kind == TEST_HASFLAG ? "s" : "ss",
+                         error))
     return FALSE;
+  if (test->kind == TEST_HASFLAG)
+    {
+      /* Each string holds flags separated by spaces. */
+      const CairnSieveArg *flags = g_ptr_array_index (positional, 0);
+      g_autoptr(GStrvBuilder) keys = g_strv_builder_new ();
+
+      for (guint i = 0; i < flags->strings->len; i++)
+        {
+          g_auto(GStrv) names = g_strsplit_set (g_ptr_array_index (flags->strings, i), " \t", -1);
+
+          for (guint j = 0; names[j] != NULL; j++)
+            if (*names[j] != '\0')
+              g_strv_builder_add (keys, names[j]);
+        }
+      test->keys = g_strv_builder_end (keys);
+      return TRUE;
+    }
   test->headers = strings_of (g_ptr_array_index (positional, 0));
   if (test->kind != TEST_EXISTS)
     test->keys = strings_of (g_ptr_array_index (positional, 1));
@@ -340,7 +361,7 @@ check_test (Checker               *checker,
     { "true", TEST_TRUE }, { "false", TEST_FALSE }, { "not", TEST_NOT },
     { "allof", TEST_ALLOF }, { "anyof", TEST_ANYOF }, { "address", TEST_ADDRESS },
     { "envelope", TEST_ENVELOPE }, { "header", TEST_HEADER }, { "exists", TEST_EXISTS },
-    { "size", TEST_SIZE },
+    { "size", TEST_SIZE }, { "hasflag", TEST_HASFLAG },
   };
   g_autoptr(Test) test = g_new0 (Test, 1);
   gboolean known = FALSE;
@@ -399,8 +420,13 @@ check_test (Checker               *checker,
         test->limit = limit->number;
       }
       break;
+    case TEST_HASFLAG:
+      if (!need (checker, EXTENSION_IMAP4FLAGS, "imap4flags", node, error))
+        return NULL;
+      G_GNUC_FALLTHROUGH;
     case TEST_ENVELOPE:
-      if (!need (checker, EXTENSION_ENVELOPE, "envelope", node, error))
+      if (test->kind == TEST_ENVELOPE &&
+          !need (checker, EXTENSION_ENVELOPE, "envelope", node, error))
         return NULL;
       G_GNUC_FALLTHROUGH;
     case TEST_ADDRESS:
@@ -793,10 +819,21 @@ match_address_list (const Test          *test,
   return FALSE;
 }
 
-static gboolean
-run_test (const Test        *test,
-          CairnSieveMessage *message)
+typedef struct
 {
+  CairnSieveMessage *message;
+  GPtrArray *targets;
+  GPtrArray *flags;       /* RFC 5232's internal variable */
+  gboolean implicit_keep;
+  gboolean stopped;
+} Run;
+
+static gboolean
+run_test (const Test *test,
+          Run        *run)
+{
+  CairnSieveMessage *message = run->message;
+
   switch (test->kind)
     {
     case TEST_TRUE:
@@ -804,15 +841,20 @@ run_test (const Test        *test,
     case TEST_FALSE:
       return FALSE;
     case TEST_NOT:
-      return !run_test (g_ptr_array_index (test->children, 0), message);
+      return !run_test (g_ptr_array_index (test->children, 0), run);
     case TEST_ALLOF:
     case TEST_ANYOF:
       for (guint i = 0; i < test->children->len; i++)
-        if (run_test (g_ptr_array_index (test->children, i), message) == (test->kind == TEST_ANYOF))
+        if (run_test (g_ptr_array_index (test->children, i), run) == (test->kind == TEST_ANYOF))
           return test->kind == TEST_ANYOF;
       return test->kind == TEST_ALLOF;
     case TEST_SIZE:
       return test->over ? message->size > test->limit : message->size < test->limit;
+    case TEST_HASFLAG:
+      for (guint i = 0; i < run->flags->len; i++)
+        if (match_value (test, g_ptr_array_index (run->flags, i)))
+          return TRUE;
+      return FALSE;
     case TEST_EXISTS:
       for (guint i = 0; test->headers[i] != NULL; i++)
         if (!g_mime_header_list_contains (message->headers, test->headers[i]))
@@ -861,15 +903,6 @@ run_test (const Test        *test,
 }
 
 /* Running */
-
-typedef struct
-{
-  CairnSieveMessage *message;
-  GPtrArray *targets;
-  GPtrArray *flags;       /* RFC 5232's internal variable */
-  gboolean implicit_keep;
-  gboolean stopped;
-} Run;
 
 static void
 target_free (CairnSieveTarget *target)
@@ -974,7 +1007,7 @@ run_actions (Run       *run,
       switch (action->kind)
         {
         case ACTION_IF:
-          while (action != NULL && action->test != NULL && !run_test (action->test, run->message))
+          while (action != NULL && action->test != NULL && !run_test (action->test, run))
             action = action->otherwise;
           if (action != NULL)
             run_actions (run, action->block);

@@ -112,6 +112,15 @@ static const struct
     "fileinto :flags \"\\\\Seen\" \"Y\"; keep :flags \"\";",
     "fileinto \"X\" :flags [\"A\"]; fileinto \"Y\" :flags [\"\\Seen\"]; keep" },
   { "require \"imap4flags\"; addflag \"A\"; discard; addflag \"B\";", "discard" },
+  /* hasflag, on the script's flags */
+  { "require \"imap4flags\"; addflag \"\\\\Seen $Work\"; if hasflag \"$work\" { discard; }",
+    "discard" },
+  { "require \"imap4flags\"; if hasflag :matches \"*\" { discard; }", "keep" },
+  { "require \"imap4flags\"; addflag \"\\\\Flagged\"; "
+    "if hasflag :comparator \"i;octet\" \"\\\\flagged\" { discard; }",
+    "keep :flags [\"\\Flagged\"]" },
+  { "require \"imap4flags\"; setflag \"A B\"; if hasflag :contains [\"x\", \"y B\"] { discard; }",
+    "discard" },
   /* Case of identifiers and tags, comments between tokens */
   { "IF Header :Contains \"subject\" /* c */ \"café\" # x\n { Discard; }", "discard" },
 };
@@ -178,6 +187,10 @@ static const struct
     "line 2, column 1: fileinto: needs require \"mailbox\"" },
   { "addflag \"x\";", CAIRN_SIEVE_ERROR_INVALID,
     "line 1, column 1: addflag: needs require \"imap4flags\"" },
+  { "if hasflag \"x\" { }", CAIRN_SIEVE_ERROR_INVALID,
+    "line 1, column 4: hasflag: needs require \"imap4flags\"" },
+  { "require \"imap4flags\"; if hasflag :domain \"x\" { }", CAIRN_SIEVE_ERROR_INVALID,
+    "hasflag: unknown tag :domain" },
   { "if envelope \"from\" \"x\" { }", CAIRN_SIEVE_ERROR_INVALID,
     "line 1, column 4: envelope: needs require \"envelope\"" },
   { "require \"envelope\"; if envelope \"subject\" \"x\" { }", CAIRN_SIEVE_ERROR_INVALID,
