@@ -130,6 +130,8 @@ static const char plain_message[] =
   "From: bob@example.org\r\n"
   "To: undisclosed-recipients:;\r\n"
   "Subject: Hello\r\n"
+  "MIME-Version: 1.0\r\n"
+  "Content-Type: text/plain; charset=utf-8\r\n"
   "\r\n"
   "Hi\r\n";
 
@@ -147,6 +149,8 @@ static const struct
   { "if address :localpart :is \"from\" \"bob\" { discard; }", "discard" },
   { "if address :all :matches \"to\" \"*\" { discard; }", "keep" },
   { "if header :is \"subject\" \"hello\" { discard; }", "discard" },
+  { "if header :contains \"content-type\" \"text/plain\" { discard; }", "discard" },
+  { "if exists [\"MIME-Version\", \"Content-Type\"] { discard; }", "discard" },
   { "require \"fileinto\"; if header :contains \"subject\" \"gnome\" { fileinto \"L\"; } "
     "else { fileinto \"Other\"; }", "fileinto \"Other\"" },
 };
