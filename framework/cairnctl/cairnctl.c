@@ -14,6 +14,7 @@
 
 #include "cairn-control-bus.h"
 #include "cairn-dbus-control.h"
+#include "cairn-sieve-script-private.h"
 
 #define CONTROL_NAME CAIRN_CONTROL_NAME
 #define CONTROL_PATH CAIRN_CONTROL_PATH
@@ -86,6 +87,11 @@ static const Command commands[] = {
     "progress line is redrawn in place. --json prints one JSON object per event;\n"
     "--count N exits after N events." },
   { "fsck", "", "check the store (--repair fixes what is safe)", NULL },
+  { "filter", "check SCRIPT | test SCRIPT ITEM", "check a Sieve script, or try it on a message",
+    "check reads SCRIPT as the mail filter agent does and prints the line and column of\n"
+    "its first error. test prints what SCRIPT does to ITEM, the id of a message in the\n"
+    "store (--store) or a message file: keep, fileinto FOLDER or discard, with the\n"
+    "flags each delivery adds. Nothing is changed." },
   { "vacuum", "", "collect garbage and compact the store", NULL },
   { "help", "[COMMAND]", "this list, or what COMMAND does", NULL },
 };
@@ -1283,6 +1289,90 @@ cmd_vacuum (void)
   return EXIT_OK;
 }
 
+/* The message to try a script on: an item of the store, by id, or a
+ * file. */
+static CairnSieveMessage *
+open_message (const char *name,
+              int        *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  CairnSieveMessage *message;
+  guint64 id, size;
+
+  if (g_ascii_string_to_unsigned (name, 10, 1, G_MAXUINT64, &id, NULL))
+    {
+      g_autoptr(CairnStore) store = open_store (status);
+      g_autoptr(CairnItem) item = NULL;
+
+      if (store == NULL)
+        return NULL;
+      item = cairn_store_get_item (store, id, NULL, &error);
+      if (item != NULL)
+        stream = cairn_store_open_part (store, id, CAIRN_PART_RFC822, NULL, &error);
+      if (stream == NULL)
+        {
+          *status = fail (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND)
+                          ? EXIT_NOT_FOUND : EXIT_FAILED, "%s", error->message);
+          return NULL;
+        }
+      size = cairn_item_get_size (item);
+    }
+  else
+    {
+      g_autoptr(GFile) file = g_file_new_for_commandline_arg (name);
+      g_autoptr(GFileInfo) info = NULL;
+
+      stream = G_INPUT_STREAM (g_file_read (file, NULL, &error));
+      if (stream != NULL)
+        info = g_file_input_stream_query_info (G_FILE_INPUT_STREAM (stream),
+                                               G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, &error);
+      if (info == NULL)
+        {
+          *status = fail (EXIT_NOT_FOUND, "%s", error->message);
+          return NULL;
+        }
+      size = g_file_info_get_size (info);
+    }
+  message = cairn_sieve_message_new_from_stream (stream, size, NULL, &error);
+  if (message == NULL)
+    *status = fail (EXIT_FAILED, "cannot read %s: %s", name, error->message);
+  return message;
+}
+
+static int
+cmd_filter (char **args)
+{
+  g_autoptr(CairnSieveScript) script = NULL;
+  g_autoptr(CairnSieveMessage) message = NULL;
+  g_autoptr(CairnSieveOutcome) outcome = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  guint n_args = g_strv_length (args);
+  int status = EXIT_OK;
+
+  if (!(n_args == 2 && g_str_equal (args[0], "check")) &&
+      !(n_args == 3 && g_str_equal (args[0], "test")))
+    return fail (EXIT_USAGE, "usage: cairnctl filter check SCRIPT | test SCRIPT ITEM");
+  script = cairn_sieve_script_new_from_file (args[1], &error);
+  if (script == NULL)
+    return fail (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? EXIT_NOT_FOUND
+                                                                         : EXIT_REFUSED,
+                 "%s", error->message);
+  if (n_args == 2)
+    {
+      g_print ("%s: %u rules, no error\n", args[1], cairn_sieve_script_get_n_rules (script));
+      return EXIT_OK;
+    }
+  message = open_message (args[2], &status);
+  if (message == NULL)
+    return status;
+  outcome = cairn_sieve_script_run (script, message);
+  text = cairn_sieve_outcome_to_string (outcome);
+  g_print ("%s\n", text);
+  return EXIT_OK;
+}
+
 static int
 run_service_command (const char  *command,
                      char       **args)
@@ -1352,7 +1442,7 @@ main (int   argc,
     { "repair", 0, 0, G_OPTION_ARG_NONE, &opt_repair, "fsck: fix what is safe to fix", NULL },
     { "unset", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_unset, "config: remove KEY", "KEY" },
     { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt_store,
-      "fsck, vacuum: the store file (default: the service's, or "
+      "fsck, vacuum, filter test: the store file (default: the service's, or "
       "$XDG_DATA_HOME/cairn/store.db)", "PATH" },
     { "count", 0, 0, G_OPTION_ARG_INT, &opt_count, "watch: exit after N events", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version", NULL },
@@ -1392,6 +1482,8 @@ main (int   argc,
     return cmd_fsck ();
   if (g_str_equal (command, "vacuum") && argc == 2)
     return cmd_vacuum ();
+  if (g_str_equal (command, "filter"))
+    return cmd_filter (argv + 2);
   if (g_strv_contains ((const char * const []) { "status", "types", "watch", "add", "config",
                                                   "sync", "remove", "restart", "online",
                                                   "offline", "failed", "retry", "discard",

@@ -3,21 +3,36 @@
 
 #include "cairn-bench-common.h"
 
-/* The peak resident set of this process (VmHWM), in MiB; -1 if the kernel
- * does not tell. */
-double
-cairn_bench_peak_rss_mb (void)
+static double
+read_peak_rss_mb (const char *path)
 {
   g_autofree char *status = NULL;
   const char *line;
 
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+  if (!g_file_get_contents (path, &status, NULL, NULL))
     return -1;
   line = strstr (status, "VmHWM:");
   if (line == NULL)
     return -1;
 
   return g_ascii_strtod (line + strlen ("VmHWM:"), NULL) / 1024.0;
+}
+
+/* The peak resident set of this process (VmHWM), in MiB; -1 if the kernel
+ * does not tell. */
+double
+cairn_bench_peak_rss_mb (void)
+{
+  return read_peak_rss_mb ("/proc/self/status");
+}
+
+/* The same for a running child process, such as an agent's host. */
+double
+cairn_bench_child_peak_rss_mb (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+
+  return read_peak_rss_mb (path);
 }
 
 static int

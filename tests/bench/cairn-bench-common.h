@@ -6,6 +6,7 @@
 /* What every benchmark reports besides its timings. */
 
 double cairn_bench_peak_rss_mb (void);
+double cairn_bench_child_peak_rss_mb (GPid pid);
 
 /* The median of @values (doubles), which it sorts. */
 double cairn_bench_median (GArray *values);

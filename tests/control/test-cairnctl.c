@@ -629,6 +629,67 @@ START_TEST (test_fsck_vacuum)
 }
 END_TEST
 
+static gboolean
+add_message (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(CairnCollection) inbox = cairn_collection_new ("mail", 0, "INBOX");
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(GBytes) bytes = g_bytes_new_static (data, strlen (data));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+
+  if (!cairn_transaction_create_collection (txn, inbox, error))
+    return FALSE;
+  cairn_item_set_collection_id (item, cairn_collection_get_id (inbox));
+  cairn_item_set_size (item, strlen (data));
+  cairn_item_set_part (item, part);
+  return cairn_transaction_create_item (txn, item, error);
+}
+
+START_TEST (test_filter)
+{
+  static const char message[] = "From: Dev <dev@gnome.org>\r\nSubject: [gnome] 3.0\r\n\r\nBody\r\n";
+  g_auto(Run) run = { 0 };
+  g_autofree char *script = fixture_path ("filter.sieve", NULL);
+  g_autofree char *broken = fixture_path ("broken.sieve", NULL);
+  g_autofree char *mail = fixture_path ("message.eml", NULL);
+  g_autofree char *path = fixture_path ("store.db", NULL);
+  g_autoptr(CairnStore) store = NULL;
+  GError *error = NULL;
+
+  ck_assert (g_file_set_contents (script, "require [\"fileinto\", \"imap4flags\"];\n"
+                                  "if address :domain :is \"from\" \"gnome.org\" {\n"
+                                  "  fileinto :flags \"\\\\Seen\" \"GNOME\";\n"
+                                  "} elsif size :over 1M { discard; }\n", -1, NULL));
+  ck_assert (g_file_set_contents (broken, "require \"fileinto\";\nfileinto \"x;\n", -1,
+                                  NULL));
+  ck_assert (g_file_set_contents (mail, message, -1, NULL));
+
+  cairnctl (&run, "filter", "check", script, NULL);
+  assert_run (&run, 0, out, "filter.sieve: 2 rules, no error\n");
+  cairnctl (&run, "filter", "check", broken, NULL);
+  assert_run (&run, 4, err, "broken.sieve: line 2, column 10: unterminated string\n");
+  cairnctl (&run, "filter", "check", mail, "extra", NULL);
+  assert_run (&run, 1, err, "usage: cairnctl filter check SCRIPT | test SCRIPT ITEM");
+  cairnctl (&run, "filter", "check", "/nonexistent.sieve", NULL);
+  assert_run (&run, 3, err, "/nonexistent.sieve");
+
+  /* A message file, and an item of the store. */
+  cairnctl (&run, "filter", "test", script, mail, NULL);
+  assert_run (&run, 0, out, "fileinto \"GNOME\" :flags [\"\\Seen\"]\n");
+  cairnctl (&run, "filter", "test", broken, mail, NULL);
+  assert_run (&run, 4, err, "line 2, column 10");
+  store = cairn_store_open (path, NULL, &error);
+  ck_assert_ptr_nonnull (store);
+  ck_assert (cairn_store_write_sync (store, add_message, (gpointer) message, NULL, NULL, &error));
+  cairnctl (&run, "filter", "test", "--store", path, script, "1", NULL);
+  assert_run (&run, 0, out, "fileinto \"GNOME\" :flags [\"\\Seen\"]\n");
+  cairnctl (&run, "filter", "test", "--store", path, script, "2", NULL);
+  assert_run (&run, 3, err, "2");
+  cairnctl (&run, "filter", "test", script, "/nonexistent.eml", NULL);
+  assert_run (&run, 3, err, "/nonexistent.eml");
+}
+END_TEST
+
 int
 main (void)
 {
@@ -638,6 +699,7 @@ main (void)
     { "cairnctl", test_instances },
     { "cairnctl", test_watch },
     { "cairnctl", test_fsck_vacuum },
+    { "cairnctl", test_filter },
     { "cairnctl", test_failures },
     { "cairnctl", test_offline_and_reconfigure },
   };

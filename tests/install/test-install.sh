@@ -3,12 +3,13 @@
 # The install test: stages `meson install --destdir` of a build folder,
 # then uses only the staged tree, as a distribution's packages and a
 # resource author would. `cairnctl types` lists the installed maildir
-# resource; the notes example is built out of tree through pkg-config
-# with its standalone meson.build and installed into the stage; the
-# staged cairn-control runs it in a private session bus, the staged
-# cairnctl adds and syncs an instance, and a client built against the
-# stage reads the notes back from the store. The installed headers must
-# compile as C++ too.
+# resource and the standard agents, and the staged mail filter files a
+# message the staged maildir resource syncs; the notes example is built
+# out of tree through pkg-config with its standalone meson.build and
+# installed into the stage; the staged cairn-control runs it in a private
+# session bus, the staged cairnctl adds and syncs an instance, and a
+# client built against the stage reads the notes back from the store.
+# The installed headers must compile as C++ too.
 #
 # usage: tests/install/test-install.sh [BUILD]   (default: build)
 set -eu
@@ -31,12 +32,32 @@ sync_instance () {
   done
 }
 
+# Runs a command until it succeeds, for at most 30 seconds.
+wait_for () {
+  what=$1
+  shift
+  tries=0
+  until "$@" > /dev/null; do
+    [ "$tries" = 300 ] && fail "timed out waiting for $what"
+    tries=$((tries + 1))
+    sleep 0.1
+  done
+}
+
 in_session () {
   cairnctl start
   cairnctl types > "$work/types"
   cat "$work/types"
   grep -q '^maildir ' "$work/types" || fail "cairnctl types does not list maildir"
   grep -q '^notes ' "$work/types" || fail "cairnctl types does not list notes"
+  grep -q '^mailfilter ' "$work/types" || fail "cairnctl types does not list mailfilter"
+  grep -q '^notifier ' "$work/types" || fail "cairnctl types does not list notifier"
+
+  # The standard mail filter, whose recorder starts before the mail below
+  # arrives; it says Ready once it has read its script.
+  cairnctl filter check "$work/filter.sieve" || fail "cairnctl filter check refused the script"
+  filter=$(cairnctl add mailfilter "script=$work/filter.sieve")
+  wait_for "the mail filter to start" sh -c "cairnctl status | grep '^$filter .*Ready'"
 
   id=$(cairnctl add notes "path=$work/notes")
   sync_instance "$id"
@@ -52,6 +73,13 @@ in_session () {
   "$work/client" "$XDG_DATA_HOME/cairn/store.db" "$id" RFC822 > "$work/mail.out"
   grep -q '^INBOX/1\.host: Subject: installed' "$work/mail.out" ||
     fail "the message read back differs: $(cat "$work/mail.out")"
+
+  # New mail the filter files into a folder it creates, which the maildir
+  # resource makes on disk.
+  printf 'Subject: filter me\n\nbody\n' > "$work/Mail/new/2.host"
+  sync_instance "$id"
+  wait_for "the mail filter to file the new message" \
+    sh -c "ls '$work/Mail/.Filed/new' '$work/Mail/.Filed/cur' 2> /dev/null | grep -q '^2\.host'"
   cairnctl stop
 }
 
@@ -123,6 +151,12 @@ printf bravo > "$work/notes/Inbox/b.txt"
 printf charlie > "$work/notes/Inbox/Old/c.txt"
 printf delta > "$work/notes/Work/d.txt"
 printf 'Subject: installed\n\nbody\n' > "$work/Mail/new/1.host"
+cat > "$work/filter.sieve" <<'SIEVE'
+require ["fileinto", "mailbox"];
+if header :is "subject" "filter me" {
+  fileinto :create "Filed";
+}
+SIEVE
 
 # Only the stage: its programs, libraries, types and modules, and a home
 # of its own. The private bus has no activation files, so cairnctl start
