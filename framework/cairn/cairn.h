@@ -18,6 +18,7 @@
 #include "cairn-flags.h"
 #include "cairn-flags-delta.h"
 #include "cairn-item.h"
+#include "cairn-item-model.h"
 #include "cairn-item-sync.h"
 #include "cairn-monitor.h"
 #include "cairn-observer.h"
