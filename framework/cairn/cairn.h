@@ -12,6 +12,8 @@
 #include "cairn-change.h"
 #include "cairn-change-recorder.h"
 #include "cairn-collection.h"
+#include "cairn-collection-model.h"
+#include "cairn-collection-node.h"
 #include "cairn-failed-change.h"
 #include "cairn-fetch-scope.h"
 #include "cairn-file-tree.h"

@@ -3,7 +3,8 @@
  * session bus: a model of 100,000 items opens with its first page and
  * loads the others on demand; after 1,000 random writes from another
  * process a model equals a freshly built one, and every items-changed it
- * emitted along the way is replayed on a reference list. */
+ * emitted along the way is replayed on a reference list; a collection
+ * model keeps its counts and levels current. */
 #include <check.h>
 #include <string.h>
 
@@ -167,7 +168,21 @@ typedef struct
   CairnItemModel *model;
   GArray *ids;
   guint emissions;
+  guint position;
 } Reference;
+
+static void
+on_collections_changed (GListModel *list,
+                        guint       position,
+                        guint       removed,
+                        guint       added,
+                        Reference  *reference)
+{
+  reference->emissions++;
+  reference->position = position;
+  ck_assert_uint_eq (removed, 0);
+  ck_assert_uint_eq (added, 1);
+}
 
 static void
 check_same (CairnItemModel *model,
@@ -521,6 +536,120 @@ START_TEST (test_async_virtual_and_errors)
 }
 END_TEST
 
+static CairnCollectionNode *
+node_at (GListModel *model,
+         guint       position)
+{
+  CairnCollectionNode *node = g_list_model_get_item (model, position);
+
+  ck_assert_ptr_nonnull (node);
+  g_object_unref (node);
+  return node;
+}
+
+typedef struct
+{
+  CairnCollectionNode *node;
+  guint64 unread;
+} Unread;
+
+static gboolean
+has_unread (gpointer data)
+{
+  Unread *wanted = data;
+
+  return cairn_collection_node_get_unread_count (wanted->node) == wanted->unread;
+}
+
+static gboolean
+has_n_items (gpointer data)
+{
+  return g_list_model_get_n_items (data) == 3;
+}
+
+static gboolean
+mark_all_read (CairnTransaction  *txn,
+               gpointer           data,
+               GError           **error)
+{
+  g_autoptr(GPtrArray) items = cairn_store_list_items (store, *(guint64 *) data, NULL, 0, 0,
+                                                       error);
+  g_autoptr(CairnFlagsDelta) seen = cairn_flags_delta_new ();
+
+  cairn_flags_delta_add (seen, CAIRN_FLAG_SEEN);
+  for (guint i = 0; items != NULL && i < items->len; i++)
+    if (!cairn_transaction_change_flags (txn, cairn_item_get_id (g_ptr_array_index (items, i)),
+                                         seen, 0, error))
+      return FALSE;
+  return items != NULL;
+}
+
+START_TEST (test_collection_model)
+{
+  guint64 inbox = add_collection (store, 0, "Inbox");
+  guint64 lists = add_collection (store, inbox, "Lists");
+  guint64 archive = add_collection (store, 0, "Archive");
+  g_autoptr(CairnCollectionModel) model = NULL;
+  g_autoptr(GListModel) children = NULL;
+  g_autoptr(GListModel) again = NULL;
+  Reference reference = { 0 };
+  CairnCollectionNode *node;
+  Unread wanted;
+  GError *error = NULL;
+
+  fill (inbox, 6);
+  fill (lists, 3);
+  {
+    NewCollection other = { "other_0", 0, "Elsewhere", 0 };
+
+    ck_assert (cairn_store_write_sync (store, create_collection, &other, NULL, NULL, &error));
+  }
+
+  model = cairn_collection_model_new_sync (store, "test_0", NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_collection_model_get_resource (model), "test_0");
+  ck_assert (g_list_model_get_item_type (G_LIST_MODEL (model)) == CAIRN_TYPE_COLLECTION_NODE);
+  /* Top level by name, one resource only, with counts. */
+  ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 2);
+  ck_assert_str_eq (cairn_collection_node_get_name (node_at (G_LIST_MODEL (model), 0)),
+                    "Archive");
+  node = node_at (G_LIST_MODEL (model), 1);
+  ck_assert_uint_eq (cairn_collection_node_get_id (node), inbox);
+  ck_assert_uint_eq (cairn_collection_node_get_item_count (node), 6);
+  ck_assert_uint_eq (cairn_collection_node_get_unread_count (node), 4);
+  ck_assert_ptr_null (cairn_collection_model_get_children (
+    model, node_at (G_LIST_MODEL (model), 0)));
+
+  /* The child model, one per collection while held. */
+  children = cairn_collection_model_get_children (model, node);
+  ck_assert_ptr_nonnull (children);
+  ck_assert_uint_eq (cairn_collection_model_get_parent_id (CAIRN_COLLECTION_MODEL (children)),
+                     inbox);
+  ck_assert_uint_eq (g_list_model_get_n_items (children), 1);
+  ck_assert_uint_eq (cairn_collection_node_get_item_count (node_at (children, 0)), 3);
+  again = cairn_collection_model_get_children (model, node);
+  ck_assert_ptr_eq (again, children);
+
+  /* Counts follow the items, in place. */
+  wanted = (Unread) { node, 0 };
+  ck_assert (cairn_store_write_sync (store, mark_all_read, &inbox, NULL, NULL, &error));
+  assert_no_error (error);
+  iterate_until (has_unread, &wanted, 10);
+  ck_assert_ptr_eq (node_at (G_LIST_MODEL (model), 1), node);
+
+  /* A new top-level collection is inserted at its place by name. */
+  g_signal_connect (model, "items-changed", G_CALLBACK (on_collections_changed), &reference);
+  reference.emissions = 0;
+  add_collection (store, 0, "Drafts");
+  iterate_until (has_n_items, model, 10);
+  ck_assert_uint_eq (reference.emissions, 1);
+  ck_assert_uint_eq (reference.position, 1);
+  ck_assert_str_eq (cairn_collection_node_get_name (node_at (G_LIST_MODEL (model), 1)),
+                    "Drafts");
+  ck_assert_uint_eq (archive, cairn_collection_node_get_id (node_at (G_LIST_MODEL (model), 0)));
+}
+END_TEST
+
 int
 main (int   argc,
       char *argv[])
@@ -529,6 +658,7 @@ main (int   argc,
     { "item-model", test_large_opens_with_first_page },
     { "item-model", test_follows_another_process },
     { "item-model", test_async_virtual_and_errors },
+    { "collection-model", test_collection_model },
   };
 
   if (argc == 5 && g_str_equal (argv[1], "--write"))

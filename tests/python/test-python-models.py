@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The live models through GObject introspection, as a Python or GTK
-application uses them: Cairn.ItemModel opened both ways, and following a
-write."""
+application uses them: Cairn.ItemModel opened both ways and following a
+write, and Cairn.CollectionModel with its children and live counts."""
 
 import unittest
 
@@ -77,6 +77,24 @@ class PythonModelsTest(unittest.TestCase):
         self.run_until(lambda: (0, 1, 0) in changes)
         self.assertEqual(unread.get_n_items(), 49)
         self.assertEqual(unread.get_item(0).get_remote_id(), '96')
+
+        # The folder tree, with live counts, as a GtkTreeListModel uses it.
+        archive = Cairn.Collection.new('demo', self.inbox.get_id(), 'Archive')
+        write(self.store, lambda transaction: transaction.create_collection(
+            archive))
+        folders = Cairn.CollectionModel.new_sync(self.store, 'demo', None)
+        self.assertEqual(folders.get_n_items(), 1)
+        node = folders.get_item(0)
+        self.assertEqual(node.props.name, 'Inbox')
+        self.assertEqual(node.props.item_count, 100)
+        self.assertEqual(node.props.unread_count, 49)
+        children = folders.get_children(node)
+        self.assertEqual([child.props.name for child in children],
+                         ['Archive'])
+        write(self.store, lambda transaction: transaction.change_flags(
+            self.items[96].get_id(),
+            Cairn.FlagsDelta.new_from_strv(['\\Seen'], None), 0))
+        self.run_until(lambda: node.props.unread_count == 48)
 
         # Opened in a worker thread.
         results = []
