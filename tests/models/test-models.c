@@ -432,9 +432,7 @@ START_TEST (test_follows_another_process)
   reference_init (&unread_reference, unread);
   /* Some loaded pages, so that flag changes show in loaded items. */
   for (guint i = 0; i < SMALL; i += 5 * PAGE)
-    {
-      g_autoptr(CairnItem) touched = g_list_model_get_item (G_LIST_MODEL (all), i);
-    }
+    g_object_unref (g_list_model_get_item (G_LIST_MODEL (all), i));
 
   ck_assert (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                             &pid, &error));
