@@ -222,6 +222,20 @@ authenticate (SoupMessage *message,
   return FALSE;
 }
 
+/* libsoup 3.2 sends an empty body when it restarts a message (after a
+ * 401, with the credentials): the body is set anew. */
+static void
+restarted (SoupMessage *message,
+           gpointer     user_data)
+{
+  GBytes *body = g_object_get_data (G_OBJECT (message), "cairn-body");
+
+  if (body != NULL)
+    soup_message_set_request_body_from_bytes (message, g_object_get_data (G_OBJECT (message),
+                                                                          "cairn-content-type"),
+                                              body);
+}
+
 static GBytes *
 read_body (GInputStream  *stream,
            gsize          max_size,
@@ -317,7 +331,14 @@ cairn_dav_client_send (CairnDavClient     *self,
   else if (condition == CAIRN_DAV_IF_MATCH)
     soup_message_headers_replace (headers, "If-Match", etag);
   if (body != NULL)
-    soup_message_set_request_body_from_bytes (message, content_type, body);
+    {
+      soup_message_set_request_body_from_bytes (message, content_type, body);
+      g_object_set_data_full (G_OBJECT (message), "cairn-body", g_bytes_ref (body),
+                              (GDestroyNotify) g_bytes_unref);
+      g_object_set_data_full (G_OBJECT (message), "cairn-content-type", g_strdup (content_type),
+                              g_free);
+      g_signal_connect (message, "restarted", G_CALLBACK (restarted), NULL);
+    }
 
   stream = soup_session_send (self->session, message, cancellable, &local_error);
   if (stream == NULL)

@@ -20,4 +20,9 @@ gboolean cairn_dav_object_parse (const char  *mime_type,
                                  GBytes     **summary,
                                  GError     **error);
 
+GBytes  *cairn_dav_object_set_uid (const char  *mime_type,
+                                   GBytes      *data,
+                                   const char  *uid,
+                                   GError     **error);
+
 G_END_DECLS

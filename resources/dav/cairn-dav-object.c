@@ -229,3 +229,51 @@ cairn_dav_object_parse (const char  *mime_type,
   *summary = g_bytes_new_take (summary_text, summary_size);
   return TRUE;
 }
+
+/* The object with another UID: the copy that keeps both versions of an
+ * object edited here and on the server, which cannot share a UID in one
+ * collection (RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1). */
+GBytes *
+cairn_dav_object_set_uid (const char  *mime_type,
+                          GBytes      *data,
+                          const char  *uid,
+                          GError     **error)
+{
+  g_autofree char *text = g_strndup (g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+  g_autoptr(GString) copy = g_string_new (NULL);
+  icalcomponent *calendar;
+  icalcomponent_kind kinds[] = { ICAL_VEVENT_COMPONENT, ICAL_VTODO_COMPONENT,
+                                 ICAL_VJOURNAL_COMPONENT };
+  char *serialized;
+
+  if (g_str_equal (mime_type, CAIRN_DAV_VCARD_TYPE))
+    {
+      g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          if (g_ascii_strncasecmp (lines[i], "UID:", 4) == 0)
+            g_string_append_printf (copy, "UID:%s\r", uid);
+          else
+            g_string_append (copy, lines[i]);
+          if (lines[i + 1] != NULL)
+            g_string_append_c (copy, '\n');
+        }
+      return g_string_free_to_bytes (g_steal_pointer (&copy));
+    }
+  calendar = icalparser_parse_string (text);
+  if (calendar == NULL || icalcomponent_isa (calendar) != ICAL_VCALENDAR_COMPONENT)
+    {
+      g_clear_pointer (&calendar, icalcomponent_free);
+      return invalid (error, "not an iCalendar object"), NULL;
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    for (icalcomponent *c = icalcomponent_get_first_component (calendar, kinds[k]); c != NULL;
+         c = icalcomponent_get_next_component (calendar, kinds[k]))
+      icalcomponent_set_uid (c, uid);
+  serialized = icalcomponent_as_ical_string_r (calendar);
+  g_string_append (copy, serialized);
+  icalmemory_free_buffer (serialized);
+  icalcomponent_free (calendar);
+  return g_string_free_to_bytes (g_steal_pointer (&copy));
+}

@@ -746,13 +746,15 @@ retrieve_items_sync (CairnResource    *resource,
   GHashTableIter iter;
   gpointer key, value;
 
+  /* Removals are found here, not by the sync: it removes only what
+   * they name, also when the listing is skipped below. */
+  cairn_item_sync_set_incremental (sync, TRUE);
   /* Nothing written since the last complete sync (the ctag changes on
-   * every write): a no-op sync costs no request at all. */
+   * every write): a no-op sync costs no request of its own. */
   if (ctag != NULL && g_strcmp0 (ctag, old_ctag) == 0)
     return TRUE;
   if (!ensure_password (self, cancellable, error))
     return FALSE;
-  cairn_item_sync_set_incremental (sync, TRUE);
 
   members = list_changes (self, href, token ? token : "", &new_token, &rejected, &unsupported,
                           problems, cancellable, error);
@@ -790,6 +792,9 @@ retrieve_items_sync (CairnResource    *resource,
           g_ptr_array_add (removed, key);
     }
   cairn_item_sync_set_expected_items (sync, changed->len);
+  g_debug ("%s: %u listed, %u stored, %u changed, %u removed%s", href,
+           g_hash_table_size (members), g_hash_table_size (stored), changed->len, removed->len,
+           complete ? " (complete listing)" : "");
 
   for (guint start = 0; start < changed->len; start += self->multiget_batch)
     {
@@ -931,13 +936,17 @@ put (CairnDavResource   *self,
 /* Creates @data at @path; when something is there already with the same
  * UID (our own earlier attempt, or the same object from another client)
  * it is that object: written over unless the policy keeps the server's,
- * whose version the next sync then reads. */
+ * whose version the next sync then reads, or keeps both, when the local
+ * one becomes a copy with a UID of its own (named after @id, so that a
+ * second attempt meets the first). */
 static gboolean
 create_object (CairnDavResource  *self,
                const char        *path,
                const char        *mime_type,
                GBytes            *data,
                const char        *uid,
+               guint64            id,
+               char             **remote_id,
                char             **remote_revision,
                GCancellable      *cancellable,
                GError           **error)
@@ -946,6 +955,7 @@ create_object (CairnDavResource  *self,
                                               CAIRN_DAV_IF_NONE_MATCH, NULL, cancellable, error);
   g_autoptr(CairnItem) existing = NULL;
   g_autoptr(GError) local_error = NULL;
+  CairnConflictPolicy policy = cairn_resource_get_conflict_policy (CAIRN_RESOURCE (self));
 
   if (response == NULL)
     return FALSE;
@@ -956,8 +966,29 @@ create_object (CairnDavResource  *self,
         return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
                             "PUT %s: another object has this name", path), FALSE;
       if (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) &&
-          cairn_resource_get_conflict_policy (CAIRN_RESOURCE (self)) ==
-          CAIRN_CONFLICT_POLICY_KEEP_SERVER)
+          policy == CAIRN_CONFLICT_POLICY_KEEP_BOTH)
+        {
+          g_autofree char *copy_uid = g_strdup_printf ("%s-cairn-%" G_GUINT64_FORMAT, uid, id);
+          /* The collection: @path up to its last slash. */
+          g_autofree char *collection = g_strndup (path, strrchr (path, '/') + 1 - path);
+          g_autofree char *copy_path = object_path (collection, copy_uid, mime_type);
+          g_autoptr(GBytes) copy = cairn_dav_object_set_uid (mime_type, data, copy_uid, error);
+
+          if (copy == NULL)
+            return FALSE;
+          g_clear_pointer (&response, cairn_dav_response_free);
+          response = put (self, copy_path, mime_type, copy, CAIRN_DAV_IF_ANY, NULL, cancellable,
+                          error);
+          if (response == NULL ||
+              !cairn_dav_client_check_status (response, "PUT", copy_path, error))
+            return FALSE;
+          *remote_id = g_steal_pointer (&copy_path);
+          *remote_revision = put_revision (response->etag);
+          return TRUE;
+        }
+      *remote_id = g_strdup (path);
+      if (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) &&
+          policy == CAIRN_CONFLICT_POLICY_KEEP_SERVER)
         return TRUE;
       g_clear_pointer (&response, cairn_dav_response_free);
       response = put (self, path, mime_type, data, CAIRN_DAV_IF_MATCH,
@@ -967,6 +998,8 @@ create_object (CairnDavResource  *self,
     }
   if (!cairn_dav_client_check_status (response, "PUT", path, error))
     return FALSE;
+  if (*remote_id == NULL)
+    *remote_id = g_strdup (path);
   *remote_revision = put_revision (response->etag);
   return TRUE;
 }
@@ -997,11 +1030,9 @@ item_added (CairnResource  *resource,
   if (data == NULL)
     return FALSE;
   path = object_path (collection, uid, cairn_item_get_mime_type (item));
-  if (!create_object (self, path, cairn_item_get_mime_type (item), data, uid, remote_revision,
-                      cancellable, error))
-    return FALSE;
-  *remote_id = g_steal_pointer (&path);
-  return TRUE;
+  return create_object (self, path, cairn_item_get_mime_type (item), data, uid,
+                        cairn_change_get_entity_id (change), remote_id, remote_revision,
+                        cancellable, error);
 }
 
 static gboolean
@@ -1040,8 +1071,12 @@ item_changed (CairnResource       *resource,
       /* Removed on the server meanwhile: the local edit brings it back. */
       if (current == NULL && g_error_matches (local_error, CAIRN_RESOURCE_ERROR,
                                               CAIRN_RESOURCE_ERROR_PERMANENT))
-        return create_object (self, path, mime_type, data, uid, remote_revision, cancellable,
-                              error);
+        {
+          g_autofree char *remote_id = NULL;
+
+          return create_object (self, path, mime_type, data, uid, cairn_item_get_id (item),
+                                &remote_id, remote_revision, cancellable, error);
+        }
       if (current == NULL)
         return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
       /* Changed on the server too: the conflict policy decides. */
@@ -1119,14 +1154,12 @@ item_moved (CairnResource  *resource,
   if (data == NULL)
     return FALSE;
   path = object_path (collection, uid, cairn_item_get_mime_type (item));
-  if (!create_object (self, path, cairn_item_get_mime_type (item), data, uid, remote_revision,
+  if (!create_object (self, path, cairn_item_get_mime_type (item), data, uid,
+                      cairn_change_get_entity_id (change), remote_id, remote_revision,
                       cancellable, error))
     return FALSE;
-  if (old_path != NULL && g_strcmp0 (old_path, path) != 0 &&
-      !delete_object (self, old_path, NULL, cancellable, error))
-    return FALSE;
-  *remote_id = g_steal_pointer (&path);
-  return TRUE;
+  return old_path == NULL || g_strcmp0 (old_path, *remote_id) == 0 ||
+         delete_object (self, old_path, NULL, cancellable, error);
 }
 
 static gboolean
