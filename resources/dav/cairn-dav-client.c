@@ -72,7 +72,7 @@ cairn_dav_client_new (const char  *url,
                         "The key url is not a URL: %s", local_error->message), NULL;
   scheme = g_uri_get_scheme (self->base);
   if ((g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0) ||
-      g_uri_get_host (self->base) == NULL)
+      g_uri_get_host (self->base) == NULL || *g_uri_get_host (self->base) == '\0')
     return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
                         "The key url must be an http or https URL: %s", url), NULL;
   if (fingerprint != NULL && *fingerprint != '\0' &&

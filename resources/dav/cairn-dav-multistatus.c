@@ -230,7 +230,10 @@ cairn_dav_multistatus_parse (GBytes  *body,
   doc = xmlReadMemory (data ? data : "", size, "multistatus.xml", NULL,
                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   root = doc ? xmlDocGetRootElement (doc) : NULL;
-  if (root == NULL || !is (root, CAIRN_DAV_NS, "multistatus"))
+  /* A DTD has no business in a DAV answer, and its entities would be
+   * expanded by every read of the text (billion laughs, external files). */
+  if (root == NULL || doc->intSubset != NULL || doc->extSubset != NULL ||
+      !is (root, CAIRN_DAV_NS, "multistatus"))
     {
       g_clear_pointer (&doc, xmlFreeDoc);
       return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
