@@ -10,6 +10,8 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include <libsoup/soup.h>
+
 #include <cairn-test/cairn-test.h>
 
 #include "cairn-test-suite.h"
@@ -694,6 +696,174 @@ START_TEST (test_recurring_round_trip)
 }
 END_TEST
 
+/* A server that sends what Radicale never would: a stand-in only for
+ * what the real one cannot be made to send. */
+
+#define HOSTILE_EVENT(uid, summary) \
+  "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\n" uid "DTSTAMP:20260101T000000Z\n" \
+  "DTSTART:20260105T090000Z\nSUMMARY:" summary "\nEND:VEVENT\nEND:VCALENDAR\n"
+
+static const char *
+hostile_answer (const char *method,
+                const char *path,
+                const char *depth,
+                const char *body)
+{
+  if (g_str_equal (path, "/") && strstr (body, "current-user-principal"))
+    return "<D:response><D:href>/</D:href><D:propstat><D:prop><D:current-user-principal>"
+           "<D:href>/u/</D:href></D:current-user-principal></D:prop>"
+           "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>";
+  if (g_str_equal (path, "/u/") && g_strcmp0 (depth, "0") == 0)
+    return "<D:response><D:href>/u/</D:href><D:propstat><D:prop><C:calendar-home-set>"
+           "<D:href>/u/</D:href></C:calendar-home-set></D:prop>"
+           "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>";
+  if (g_str_equal (path, "/u/"))
+    return "<D:response><D:href>/u/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/>"
+           "</D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+           "</D:response><D:response><D:href>/u/cal/</D:href><D:propstat><D:prop>"
+           "<D:resourcetype><D:collection/><C:calendar/></D:resourcetype>"
+           "<D:displayname>Hostile</D:displayname></D:prop>"
+           "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>http://evil.example/cal/</D:href><D:propstat><D:prop>"
+           "<D:resourcetype><D:collection/><C:calendar/></D:resourcetype></D:prop>"
+           "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>";
+  if (g_str_equal (path, "/u/cal/") && strstr (body, "sync-collection"))
+    return "<D:response><D:href>/u/cal/good.ics</D:href><D:propstat><D:prop><D:getetag>g"
+           "</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>/u/cal/broken.ics</D:href><D:propstat><D:prop><D:getetag>b"
+           "</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>/u/cal/nouid.ics</D:href><D:propstat><D:prop><D:getetag>n"
+           "</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>/u/cal/big.ics</D:href><D:propstat><D:prop><D:getetag>l"
+           "</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>/u/cal/huge.ics</D:href><D:propstat><D:prop><D:getetag>h"
+           "</D:getetag><D:getcontentlength>209715200</D:getcontentlength></D:prop>"
+           "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>../../etc/passwd</D:href><D:propstat><D:prop><D:getetag>p"
+           "</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>http://evil.example/u/cal/x.ics</D:href><D:propstat><D:prop>"
+           "<D:getetag>x</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+           "</D:response><D:response><D:href>/u/other/y.ics</D:href><D:propstat><D:prop>"
+           "<D:getetag>y</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+           "</D:response><D:sync-token>t1</D:sync-token>";
+  return NULL;
+}
+
+static char *
+hostile_multiget (void)
+{
+  GString *text = g_string_new (NULL);
+  g_autofree char *big = g_strnfill (100 * 1024, 'x');
+  const char *objects[][2] = {
+    { "/u/cal/good.ics", HOSTILE_EVENT ("UID:good\n", "Fine") },
+    { "/u/cal/broken.ics", "BEGIN:VCALENDAR\nthis is not iCalendar" },
+    { "/u/cal/nouid.ics", HOSTILE_EVENT ("", "No UID") },
+    { "/u/cal/extra.ics", HOSTILE_EVENT ("UID:extra\n", "Not asked for") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (objects); i++)
+    g_string_append_printf (text, "<D:response><D:href>%s</D:href><D:propstat><D:prop>"
+                            "<D:getetag>e%u</D:getetag><C:calendar-data>%s</C:calendar-data>"
+                            "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+                            "</D:response>", objects[i][0], i, objects[i][1]);
+  g_string_append_printf (text, "<D:response><D:href>/u/cal/big.ics</D:href><D:propstat><D:prop>"
+                          "<D:getetag>l</D:getetag><C:calendar-data>"
+                          HOSTILE_EVENT ("UID:big\n", "%s") "</C:calendar-data></D:prop>"
+                          "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>", big);
+  return g_string_free (text, FALSE);
+}
+
+static void
+hostile_handler (SoupServer        *server,
+                 SoupServerMessage *message,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  GPtrArray *requests = user_data;
+  SoupMessageBody *request = soup_server_message_get_request_body (message);
+  g_autofree char *body = g_strndup (request->data, request->length);
+  const char *method = soup_server_message_get_method (message);
+  const char *depth = soup_message_headers_get_one (soup_server_message_get_request_headers (message),
+                                                    "Depth");
+  g_autofree char *multiget = strstr (body, "calendar-multiget") ? hostile_multiget () : NULL;
+  const char *answer = multiget ? multiget : hostile_answer (method, path, depth, body);
+  g_autofree char *xml = NULL;
+
+  g_ptr_array_add (requests, g_strdup_printf ("%s %s", method, path));
+  if (answer == NULL)
+    {
+      soup_server_message_set_status (message, 404, NULL);
+      return;
+    }
+  xml = g_strdup_printf ("<?xml version=\"1.0\"?><D:multistatus xmlns:D=\"DAV:\" "
+                         "xmlns:C=\"urn:ietf:params:xml:ns:caldav\">%s</D:multistatus>", answer);
+  soup_server_message_set_status (message, 207, NULL);
+  soup_server_message_set_response (message, "application/xml", SOUP_MEMORY_COPY, xml,
+                                    strlen (xml));
+}
+
+/* Broken objects, one without UID, one larger than the limit (said or
+ * not), hrefs out of the collection or the account: each reported with
+ * its href, none stored, none fetched. */
+START_TEST (test_bad_server_data)
+{
+  g_autoptr(SoupServer) server = soup_server_new (NULL, NULL);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(CairnCollection) calendar = NULL;
+  g_autoptr(CairnItem) good = NULL;
+  g_autofree char *failure = NULL;
+  g_autofree char *url = NULL;
+  GSList *uris;
+  GError *error = NULL;
+  const char *config[] = { "url", NULL, "max-object-size", "65536", NULL };
+  const char *reported[] = { "/u/cal/broken.ics: not an iCalendar object",
+                             "/u/cal/nouid.ics: an iCalendar object without UID",
+                             "/u/cal/big.ics: larger than max-object-size",
+                             "/u/cal/huge.ics: larger than max-object-size",
+                             "../../etc/passwd", "http://evil.example/u/cal/x.ics",
+                             "/u/other/y.ics: outside the collection",
+                             "/u/cal/extra.ics: sent without being asked for" };
+
+  soup_server_add_handler (server, NULL, hostile_handler, requests, NULL);
+  ck_assert (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  url = g_uri_to_string (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  config[1] = url;
+  resource = cairn_test_resource_new (environment, "dav", ID, config, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+  client = cairn_test_resource_open_client_store (resource, &error);
+  assert_no_error (error);
+  wait_replayed ();
+
+  calendar = collection ("/u/cal/");
+  ck_assert_str_eq (cairn_collection_get_name (calendar), "Hostile");
+  ck_assert_uint_eq (stored_items ("/u/cal/"), 1);
+  good = find_item ("/u/cal/", "/u/cal/good.ics");
+  ck_assert_ptr_nonnull (good);
+  ck_assert_str_eq (cairn_item_get_gid (good), "good");
+  failure = cairn_resource_dup_sync_failure (cairn_test_resource_get_resource (resource),
+                                             cairn_collection_get_id (calendar));
+  ck_assert_ptr_nonnull (failure);
+  for (guint i = 0; i < G_N_ELEMENTS (reported); i++)
+    ck_assert_msg (strstr (failure, reported[i]) != NULL, "not reported: %s in %s", reported[i],
+                   failure);
+  for (guint i = 0; i < requests->len; i++)
+    {
+      const char *request = g_ptr_array_index (requests, i);
+
+      ck_assert_msg (strstr (request, "passwd") == NULL && strstr (request, "huge") == NULL &&
+                     strstr (request, "other") == NULL && strstr (request, "evil") == NULL,
+                     "followed: %s", request);
+    }
+}
+END_TEST
+
 int
 main (void)
 {
@@ -702,6 +872,7 @@ main (void)
     { "sync", test_remote_changes },
     { "sync", test_token_rejected },
     { "sync", test_recurring_round_trip },
+    { "sync", test_bad_server_data },
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },
