@@ -550,23 +550,15 @@ member_path (CairnDavResource *self,
   return g_steal_pointer (&path);
 }
 
-static gboolean
-fetch_batch (CairnDavResource  *self,
-             CairnCollection   *collection,
-             CairnItemSync     *sync,
-             GPtrArray         *paths,
-             GString           *problems,
-             GCancellable      *cancellable,
-             GError           **error)
+static GPtrArray *
+request_batch (CairnDavResource  *self,
+               const char        *href,
+               gboolean           calendar,
+               GPtrArray         *paths,
+               GCancellable      *cancellable,
+               GError           **error)
 {
-  const char *href = cairn_collection_get_remote_id (collection);
-  const char *mime_type = collection_type (collection);
-  gboolean calendar = g_str_equal (mime_type, CAIRN_DAV_CALENDAR_TYPE);
   g_autoptr(GString) body = g_string_new (XML_HEAD);
-  g_autoptr(GPtrArray) entries = NULL;
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
-  gsize max_object = self->max_object_size;
 
   g_string_append_printf (body, "<%s " NAMESPACES "><D:prop><D:getetag/><%s/></D:prop>",
                           calendar ? "C:calendar-multiget" : "A:addressbook-multiget",
@@ -575,16 +567,33 @@ fetch_batch (CairnDavResource  *self,
     {
       g_autofree char *escaped = g_markup_escape_text (g_ptr_array_index (paths, i), -1);
 
-      g_hash_table_add (wanted, g_ptr_array_index (paths, i));
       g_string_append_printf (body, "<D:href>%s</D:href>", escaped);
     }
   g_string_append_printf (body, "</%s>", calendar ? "C:calendar-multiget"
                                                   : "A:addressbook-multiget");
-  entries = multistatus (self, "REPORT", href, "1", body->str,
-                         MIN ((gsize) G_MAXINT, MAX_LISTING_SIZE + paths->len * max_object), NULL,
-                         NULL, cancellable, error);
-  if (entries == NULL)
-    return FALSE;
+  return multistatus (self, "REPORT", href, "1", body->str,
+                      MIN ((gsize) G_MAXINT, MAX_LISTING_SIZE + paths->len * self->max_object_size),
+                      NULL, NULL, cancellable, error);
+}
+
+/* The objects of one multiget answer that are what was asked for and
+ * can be read, stored in one transaction; the others are problems. */
+static gboolean
+store_batch (CairnDavResource  *self,
+             CairnCollection   *collection,
+             CairnItemSync     *sync,
+             GPtrArray         *paths,
+             GPtrArray         *entries,
+             GString           *problems,
+             GError           **error)
+{
+  const char *href = cairn_collection_get_remote_id (collection);
+  const char *mime_type = collection_type (collection);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < paths->len; i++)
+    g_hash_table_add (wanted, g_ptr_array_index (paths, i));
   for (guint i = 0; i < entries->len; i++)
     {
       CairnDavEntry *entry = g_ptr_array_index (entries, i);
@@ -605,7 +614,7 @@ fetch_batch (CairnDavResource  *self,
           add_problem (problems, entry->href, "no data or no ETag");
           continue;
         }
-      if (g_bytes_get_size (entry->data) > max_object)
+      if (g_bytes_get_size (entry->data) > self->max_object_size)
         {
           add_problem (problems, entry->href, "larger than max-object-size");
           continue;
@@ -617,6 +626,113 @@ fetch_batch (CairnDavResource  *self,
         g_ptr_array_add (items, item);
     }
   return items->len == 0 || cairn_item_sync_add_items (sync, items, error);
+}
+
+/* The multigets of one sync, sent by a thread of their own one batch
+ * ahead of the sync that stores them: the server prepares the next batch
+ * while this one is parsed and written. */
+typedef struct
+{
+  CairnDavResource *self;
+  const char *href;
+  gboolean calendar;
+  GPtrArray *changed;
+  GCancellable *cancellable;
+  GAsyncQueue *fetched;       /* Fetched, in order */
+  GAsyncQueue *room;          /* one token for each batch that may wait */
+} Prefetch;
+
+typedef struct
+{
+  GPtrArray *paths;
+  GPtrArray *entries;
+  GError *error;
+} Fetched;
+
+static void
+fetched_free (Fetched *fetched)
+{
+  g_ptr_array_unref (fetched->paths);
+  g_clear_pointer (&fetched->entries, g_ptr_array_unref);
+  g_clear_error (&fetched->error);
+  g_free (fetched);
+}
+
+static gpointer
+prefetch_thread (gpointer data)
+{
+  Prefetch *prefetch = data;
+  guint batch = prefetch->self->multiget_batch;
+
+  for (guint start = 0; start < prefetch->changed->len; start += batch)
+    {
+      Fetched *fetched = g_new0 (Fetched, 1);
+
+      g_async_queue_pop (prefetch->room);
+      fetched->paths = g_ptr_array_new ();
+      for (guint i = start; i < MIN (prefetch->changed->len, start + batch); i++)
+        g_ptr_array_add (fetched->paths, g_ptr_array_index (prefetch->changed, i));
+      fetched->entries = request_batch (prefetch->self, prefetch->href, prefetch->calendar,
+                                        fetched->paths, prefetch->cancellable, &fetched->error);
+      g_async_queue_push (prefetch->fetched, fetched);
+      if (fetched->entries == NULL)
+        break;
+    }
+  return NULL;
+}
+
+static void
+cancel_prefetch (GCancellable *cancellable,
+                 gpointer      user_data)
+{
+  g_cancellable_cancel (user_data);
+}
+
+static gboolean
+fetch_changed (CairnDavResource  *self,
+               CairnCollection   *collection,
+               CairnItemSync     *sync,
+               GPtrArray         *changed,
+               GString           *problems,
+               GCancellable      *cancellable,
+               GError           **error)
+{
+  g_autoptr(GCancellable) own = g_cancellable_new ();
+  Prefetch prefetch = { self, cairn_collection_get_remote_id (collection),
+                        g_str_equal (collection_type (collection), CAIRN_DAV_CALENDAR_TYPE),
+                        changed, own, g_async_queue_new_full ((GDestroyNotify) fetched_free),
+                        g_async_queue_new () };
+  gulong handler = cancellable ? g_cancellable_connect (cancellable, G_CALLBACK (cancel_prefetch),
+                                                        own, NULL) : 0;
+  guint n_batches = (changed->len + self->multiget_batch - 1) / self->multiget_batch;
+  GThread *thread;
+  gboolean ok = TRUE;
+
+  g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
+  thread = g_thread_new ("cairn-dav-multiget", prefetch_thread, &prefetch);
+  for (guint i = 0; i < n_batches && ok; i++)
+    {
+      Fetched *fetched = g_async_queue_pop (prefetch.fetched);
+
+      g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
+      if (fetched->entries == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&fetched->error));
+          ok = FALSE;
+        }
+      else
+        ok = store_batch (self, collection, sync, fetched->paths, fetched->entries, problems,
+                          error);
+      fetched_free (fetched);
+    }
+  /* A failed batch stops the thread, which may wait for room. */
+  g_cancellable_cancel (own);
+  g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
+  g_thread_join (thread);
+  g_cancellable_disconnect (cancellable, handler);
+  g_async_queue_unref (prefetch.fetched);
+  g_async_queue_unref (prefetch.room);
+  return ok;
 }
 
 /* A listing of the collection's members (href → ETag, NULL for removed
@@ -796,15 +912,9 @@ retrieve_items_sync (CairnResource    *resource,
            g_hash_table_size (members), g_hash_table_size (stored), changed->len, removed->len,
            complete ? " (complete listing)" : "");
 
-  for (guint start = 0; start < changed->len; start += self->multiget_batch)
-    {
-      g_autoptr(GPtrArray) batch = g_ptr_array_new ();
-
-      for (guint i = start; i < MIN (changed->len, start + self->multiget_batch); i++)
-        g_ptr_array_add (batch, g_ptr_array_index (changed, i));
-      if (!fetch_batch (self, collection, sync, batch, problems, cancellable, error))
-        return FALSE;
-    }
+  if (changed->len > 0 &&
+      !fetch_changed (self, collection, sync, changed, problems, cancellable, error))
+    return FALSE;
   if (removed->len > 0)
     {
       g_ptr_array_add (removed, NULL);
