@@ -199,7 +199,7 @@ run (GError **error)
     return FALSE;
   g_setenv ("CAIRN_AGENTS_DIR", DAV_AGENT_DIR, TRUE);
   radicale = radicale_fixture_start (cairn_test_environment_get_path (environment), USER,
-                                     PASSWORD, error);
+                                     PASSWORD, FALSE, error);
   if (radicale == NULL)
     return FALSE;
   g_bytes_unref (radicale_fixture_http (radicale, "MKCALENDAR", CALENDAR, NULL, NULL, NULL,

@@ -139,7 +139,7 @@ setup (void)
   g_setenv ("CAIRN_AGENTS_DIR", DAV_AGENT_DIR, TRUE);
   g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
   radicale = radicale_fixture_start (cairn_test_environment_get_path (environment), USER,
-                                     PASSWORD, &error);
+                                     PASSWORD, FALSE, &error);
   ck_assert_msg (radicale != NULL, "radicale: %s", error ? error->message : "");
   secrets = cairn_secrets_new (ID);
   ck_assert (cairn_secrets_store_sync (secrets, "password", PASSWORD, NULL, &error));
@@ -696,6 +696,59 @@ START_TEST (test_recurring_round_trip)
 }
 END_TEST
 
+/* Radicale over TLS with a self-signed certificate: refused with a
+ * message naming its fingerprint, accepted once that is pinned. Nothing
+ * else of this process talks to it first: GnuTLS would resume that
+ * session without looking at the certificate again. */
+START_TEST (test_certificate)
+{
+  g_autofree char *folder = g_build_filename (cairn_test_environment_get_path (environment), "tls",
+                                              NULL);
+  g_autoptr(RadicaleFixture) tls = NULL;
+  g_autoptr(CairnSecrets) secrets = cairn_secrets_new ("dav_1");
+  g_autoptr(CairnTestResource) pinned = NULL;
+  g_autofree char *failure = NULL;
+  g_autofree char *url = NULL;
+  GError *error = NULL;
+  const char *config[] = { "url", NULL, "user", USER, NULL, NULL, NULL };
+
+  tls = radicale_fixture_start (folder, USER, PASSWORD, TRUE, &error);
+  ck_assert_msg (tls != NULL, "radicale: %s", error ? error->message : "");
+  url = radicale_fixture_url (tls, "/");
+  config[1] = url;
+  resource = cairn_test_resource_new (environment, "dav", ID, config, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+  wait_replayed ();
+  ck_assert (!cairn_test_resource_synchronize_sync (resource, 0, &error));
+  g_clear_error (&error);
+  failure = cairn_resource_dup_sync_failure (cairn_test_resource_get_resource (resource), 0);
+  ck_assert_ptr_nonnull (failure);
+  ck_assert_msg (strstr (failure, "not trusted") != NULL &&
+                 strstr (failure, radicale_fixture_get_fingerprint (tls)) != NULL &&
+                 strstr (failure, "set the key fingerprint") != NULL, "%s", failure);
+  cairn_test_resource_stop (resource);
+
+  ck_assert (cairn_secrets_store_sync (secrets, "password", PASSWORD, NULL, &error));
+  assert_no_error (error);
+  config[4] = "fingerprint";
+  config[5] = radicale_fixture_get_fingerprint (tls);
+  pinned = cairn_test_resource_new (environment, "dav", "dav_1", config, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (pinned, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (pinned, WAIT_MS, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_synchronize_sync (pinned, 0, &error));
+  assert_no_error (error);
+  ck_assert_ptr_null (cairn_resource_dup_sync_failure (cairn_test_resource_get_resource (pinned),
+                                                       0));
+}
+END_TEST
+
 /* A server that sends what Radicale never would: a stand-in only for
  * what the real one cannot be made to send. */
 
@@ -873,6 +926,7 @@ main (void)
     { "sync", test_token_rejected },
     { "sync", test_recurring_round_trip },
     { "sync", test_bad_server_data },
+    { "sync", test_certificate },
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },

@@ -13,6 +13,7 @@ struct _RadicaleFixture
   guint16 port;
   char *storage;
   char *authorization;
+  char *fingerprint;          /* of the self-signed certificate, with tls */
   SoupSession *session;
 };
 
@@ -42,17 +43,56 @@ listening (guint16 port)
   return connection != NULL;
 }
 
+/* A self-signed certificate for 127.0.0.1, made with openssl, and the
+ * SHA-256 of its DER form. */
+static gboolean
+make_certificate (RadicaleFixture  *self,
+                  const char       *root,
+                  GString          *config,
+                  GError          **error)
+{
+  g_autofree char *certificate = g_build_filename (root, "cert.pem", NULL);
+  g_autofree char *key = g_build_filename (root, "key.pem", NULL);
+  const char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                         "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", certificate, NULL };
+  g_autoptr(GTlsCertificate) parsed = NULL;
+  g_autoptr(GByteArray) der = NULL;
+  int status;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH |
+                     G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL,
+                     NULL, &status, error) ||
+      !g_spawn_check_wait_status (status, error) ||
+      (parsed = g_tls_certificate_new_from_file (certificate, error)) == NULL)
+    return FALSE;
+  g_object_get (parsed, "certificate", &der, NULL);
+  self->fingerprint = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
+  g_string_append_printf (config, "ssl = True\ncertificate = %s\nkey = %s\n", certificate, key);
+  return TRUE;
+}
+
+/* The test's own client trusts the test's own server. */
+static gboolean
+accept_certificate (SoupMessage          *message,
+                    GTlsCertificate      *certificate,
+                    GTlsCertificateFlags  errors,
+                    gpointer              user_data)
+{
+  return TRUE;
+}
+
 RadicaleFixture *
 radicale_fixture_start (const char  *folder,
                         const char  *user,
                         const char  *password,
+                        gboolean     tls,
                         GError     **error)
 {
   RadicaleFixture *self = g_new0 (RadicaleFixture, 1);
   g_autofree char *root = g_build_filename (folder, "radicale", NULL);
   g_autofree char *config = g_build_filename (root, "config", NULL);
   g_autofree char *users = g_build_filename (root, "users", NULL);
-  g_autofree char *config_text = NULL;
+  g_autoptr(GString) config_text = g_string_new (NULL);
   g_autofree char *users_text = g_strdup_printf ("%s:%s\n", user, password);
   g_autofree char *credentials = g_strdup_printf ("%s:%s", user, password);
   g_autofree char *encoded = g_base64_encode ((const guchar *) credentials, strlen (credentials));
@@ -64,14 +104,16 @@ radicale_fixture_start (const char  *folder,
   if ((self->port = free_port (error)) == 0 || g_mkdir_with_parents (root, 0700) != 0)
     return radicale_fixture_stop (self), NULL;
   /* No delay after a refused login: a test's server. */
-  config_text = g_strdup_printf ("[server]\nhosts = 127.0.0.1:%u\n"
-                                 "[auth]\ntype = htpasswd\nhtpasswd_filename = %s\n"
+  g_string_append_printf (config_text, "[server]\nhosts = 127.0.0.1:%u\n", self->port);
+  if (tls && !make_certificate (self, root, config_text, error))
+    return radicale_fixture_stop (self), NULL;
+  g_string_append_printf (config_text, "[auth]\ntype = htpasswd\nhtpasswd_filename = %s\n"
                                  "htpasswd_encryption = plain\ndelay = 0\n"
                                  "[rights]\ntype = owner_only\n"
                                  "[storage]\nfilesystem_folder = %s\n"
                                  "[web]\ntype = none\n[logging]\nlevel = warning\n",
-                                 self->port, users, self->storage);
-  if (!g_file_set_contents (config, config_text, -1, error) ||
+                                 users, self->storage);
+  if (!g_file_set_contents (config, config_text->str, -1, error) ||
       !g_file_set_contents (users, users_text, -1, error) ||
       !g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                       &self->pid, error))
@@ -107,6 +149,7 @@ radicale_fixture_stop (RadicaleFixture *self)
   g_clear_object (&self->session);
   g_free (self->storage);
   g_free (self->authorization);
+  g_free (self->fingerprint);
   g_free (self);
 }
 
@@ -114,7 +157,15 @@ char *
 radicale_fixture_url (RadicaleFixture *self,
                       const char      *path)
 {
-  return g_strdup_printf ("http://127.0.0.1:%u%s", self->port, path);
+  return g_strdup_printf ("%s://127.0.0.1:%u%s", self->fingerprint ? "https" : "http", self->port,
+                          path);
+}
+
+/* The SHA-256 of the server's certificate, NULL without TLS. */
+const char *
+radicale_fixture_get_fingerprint (RadicaleFixture *self)
+{
+  return self->fingerprint;
 }
 
 const char *
@@ -140,6 +191,7 @@ radicale_fixture_http (RadicaleFixture  *self,
   SoupMessageHeaders *headers = soup_message_get_request_headers (message);
   GBytes *answer;
 
+  g_signal_connect (message, "accept-certificate", G_CALLBACK (accept_certificate), NULL);
   soup_message_headers_replace (headers, "Authorization", self->authorization);
   if (header != NULL)
     soup_message_headers_replace (headers, header, value);

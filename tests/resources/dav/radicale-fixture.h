@@ -13,11 +13,13 @@ typedef struct _RadicaleFixture RadicaleFixture;
 RadicaleFixture *radicale_fixture_start  (const char       *folder,
                                           const char       *user,
                                           const char       *password,
+                                          gboolean          tls,
                                           GError          **error);
 void             radicale_fixture_stop   (RadicaleFixture  *self);
 char            *radicale_fixture_url    (RadicaleFixture  *self,
                                           const char       *path);
 const char      *radicale_fixture_get_storage (RadicaleFixture *self);
+const char      *radicale_fixture_get_fingerprint (RadicaleFixture *self);
 GBytes          *radicale_fixture_http   (RadicaleFixture  *self,
                                           const char       *method,
                                           const char       *path,
