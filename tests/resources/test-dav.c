@@ -651,6 +651,121 @@ START_TEST (test_kill_mid_replay)
 }
 END_TEST
 
+typedef struct
+{
+  CairnCollection *collection;
+  const char *name;
+} CollectionEdit;
+
+static gboolean
+create_collection (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  CollectionEdit *edit = user_data;
+  const char *types[] = { "text/calendar", NULL };
+  g_autoptr(GBytes) color = g_bytes_new_static ("#00ff00ff", 9);
+
+  edit->collection = cairn_collection_new (ID, 0, edit->name);
+  cairn_collection_set_content_mime_types (edit->collection, types);
+  cairn_collection_set_attribute (edit->collection, "color", color);
+  return cairn_transaction_create_collection (transaction, edit->collection, error);
+}
+
+static gboolean
+rename_collection (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  CollectionEdit *edit = user_data;
+
+  cairn_collection_set_name (edit->collection, edit->name);
+  return cairn_transaction_modify_collection (transaction, edit->collection, 0, error);
+}
+
+static gboolean
+remove_collection (CairnTransaction  *transaction,
+                   gpointer           user_data,
+                   GError           **error)
+{
+  CollectionEdit *edit = user_data;
+
+  return cairn_transaction_delete_collection (transaction,
+                                              cairn_collection_get_id (edit->collection), error);
+}
+
+/* What the server says of a collection's name and colour; NULL when it
+ * has no such collection. */
+static char *
+server_properties (const char *path)
+{
+  guint status = 0;
+  g_autoptr(GBytes) body = radicale_fixture_http (radicale, "PROPFIND", path,
+                                                  "<?xml version=\"1.0\"?><D:propfind "
+                                                  "xmlns:D=\"DAV:\" "
+                                                  "xmlns:I=\"http://apple.com/ns/ical/\">"
+                                                  "<D:prop><D:displayname/><I:calendar-color/>"
+                                                  "</D:prop></D:propfind>", "Depth", "0",
+                                                  &status, NULL);
+
+  return status == 207 ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body))
+                       : NULL;
+}
+
+/* Calendars made, renamed and removed here reach the server; a colour
+ * set there reaches the store. */
+START_TEST (test_collections)
+{
+  CollectionEdit edit = { NULL, "Holidays" };
+  g_autoptr(CairnCollection) calendar = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *properties = NULL;
+  g_autofree char *e8 = event ("e8", "Beach");
+  g_autofree char *e8_path = NULL;
+  GBytes *color;
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  ck_assert (cairn_store_write_sync (client, create_collection, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  path = g_strdup_printf ("/" USER "/cairn-%" G_GUINT64_FORMAT "/",
+                          cairn_collection_get_id (edit.collection));
+  properties = server_properties (path);
+  ck_assert_msg (properties && strstr (properties, "Holidays") && strstr (properties, "#00ff00"),
+                 "%s", properties);
+  local_create (path, e8);
+  /* As the store has it now, with the remote id the replay gave it. */
+  g_object_unref (edit.collection);
+  edit.collection = collection (path);
+  edit.name = "Vacations";
+  ck_assert (cairn_store_write_sync (client, rename_collection, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  g_free (properties);
+  properties = server_properties (path);
+  ck_assert_msg (properties && strstr (properties, "Vacations"), "%s", properties);
+  e8_path = g_strconcat (path, "e8.ics", NULL);
+  ck_assert (server_has (e8_path, "Beach"));
+
+  ck_assert_uint_eq (http ("PROPPATCH", CALENDAR, "<?xml version=\"1.0\"?><D:propertyupdate "
+                           "xmlns:D=\"DAV:\" xmlns:I=\"http://apple.com/ns/ical/\"><D:set>"
+                           "<D:prop><I:calendar-color>#0000ffff</I:calendar-color></D:prop>"
+                           "</D:set></D:propertyupdate>", NULL, NULL), 207);
+  synchronize ();
+  calendar = collection (CALENDAR);
+  color = cairn_collection_get_attribute (calendar, "color");
+  ck_assert_ptr_nonnull (color);
+  ck_assert (g_str_has_prefix (g_bytes_get_data (color, NULL), "#0000ff"));
+
+  ck_assert (cairn_store_write_sync (client, remove_collection, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  ck_assert_ptr_null (server_properties (path));
+  g_object_unref (edit.collection);
+}
+END_TEST
+
 #define RECURRING \
   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Cairn//Test//EN\r\n" \
   "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n" \
@@ -930,6 +1045,7 @@ main (void)
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },
+    { "replay", test_collections },
     { "conflicts", test_conflict_keep_server },
     { "conflicts", test_conflict_keep_local },
     { "conflicts", test_conflict_keep_both },
