@@ -892,9 +892,26 @@ hostile_answer (const char *method,
            "<D:resourcetype><D:collection/><C:calendar/></D:resourcetype>"
            "<D:displayname>Hostile</D:displayname></D:prop>"
            "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>/u/plain/</D:href><D:propstat><D:prop>"
+           "<D:resourcetype><D:collection/><C:calendar/></D:resourcetype>"
+           "<S:getctag>c1</S:getctag></D:prop>"
+           "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
            "<D:response><D:href>http://evil.example/cal/</D:href><D:propstat><D:prop>"
            "<D:resourcetype><D:collection/><C:calendar/></D:resourcetype></D:prop>"
            "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>";
+  /* A calendar of a server without sync-collection: its ETags by
+   * PROPFIND. */
+  if (g_str_equal (path, "/u/plain/") && g_str_equal (method, "PROPFIND"))
+    return "<D:response><D:href>/u/plain/</D:href><D:propstat><D:prop><D:resourcetype>"
+           "<D:collection/><C:calendar/></D:resourcetype></D:prop>"
+           "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+           "<D:response><D:href>/u/plain/old.ics</D:href><D:propstat><D:prop><D:getetag>o1"
+           "</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>";
+  if (g_str_equal (path, "/u/plain/") && strstr (body, "calendar-multiget"))
+    return "<D:response><D:href>/u/plain/old.ics</D:href><D:propstat><D:prop><D:getetag>o1"
+           "</D:getetag><C:calendar-data>" HOSTILE_EVENT ("UID:old\n", "Old server")
+           "</C:calendar-data></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+           "</D:response>";
   if (g_str_equal (path, "/u/cal/") && strstr (body, "sync-collection"))
     return "<D:response><D:href>/u/cal/good.ics</D:href><D:propstat><D:prop><D:getetag>g"
            "</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
@@ -954,18 +971,25 @@ hostile_handler (SoupServer        *server,
   const char *method = soup_server_message_get_method (message);
   const char *depth = soup_message_headers_get_one (soup_server_message_get_request_headers (message),
                                                     "Depth");
-  g_autofree char *multiget = strstr (body, "calendar-multiget") ? hostile_multiget () : NULL;
+  g_autofree char *multiget = g_str_equal (path, "/u/cal/") && strstr (body, "calendar-multiget")
+                              ? hostile_multiget () : NULL;
   const char *answer = multiget ? multiget : hostile_answer (method, path, depth, body);
   g_autofree char *xml = NULL;
 
   g_ptr_array_add (requests, g_strdup_printf ("%s %s", method, path));
+  if (answer == NULL && strstr (body, "sync-collection"))
+    {
+      soup_server_message_set_status (message, 501, NULL);
+      return;
+    }
   if (answer == NULL)
     {
       soup_server_message_set_status (message, 404, NULL);
       return;
     }
   xml = g_strdup_printf ("<?xml version=\"1.0\"?><D:multistatus xmlns:D=\"DAV:\" "
-                         "xmlns:C=\"urn:ietf:params:xml:ns:caldav\">%s</D:multistatus>", answer);
+                         "xmlns:C=\"urn:ietf:params:xml:ns:caldav\" "
+                         "xmlns:S=\"http://calendarserver.org/ns/\">%s</D:multistatus>", answer);
   soup_server_message_set_status (message, 207, NULL);
   soup_server_message_set_response (message, "application/xml", SOUP_MEMORY_COPY, xml,
                                     strlen (xml));
@@ -973,13 +997,16 @@ hostile_handler (SoupServer        *server,
 
 /* Broken objects, one without UID, one larger than the limit (said or
  * not), hrefs out of the collection or the account: each reported with
- * its href, none stored, none fetched. */
+ * its href, none stored, none fetched. Beside it a calendar whose server
+ * has no sync-collection (501), synced by PROPFIND of ETags. */
 START_TEST (test_bad_server_data)
 {
   g_autoptr(SoupServer) server = soup_server_new (NULL, NULL);
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(CairnCollection) calendar = NULL;
   g_autoptr(CairnItem) good = NULL;
+  g_autoptr(CairnItem) old = NULL;
+  g_autoptr(CairnCollection) plain = NULL;
   g_autofree char *failure = NULL;
   g_autofree char *url = NULL;
   GSList *uris;
@@ -1021,6 +1048,13 @@ START_TEST (test_bad_server_data)
   for (guint i = 0; i < G_N_ELEMENTS (reported); i++)
     ck_assert_msg (strstr (failure, reported[i]) != NULL, "not reported: %s in %s", reported[i],
                    failure);
+  plain = collection ("/u/plain/");
+  ck_assert_ptr_null (cairn_resource_dup_sync_failure (cairn_test_resource_get_resource (resource),
+                                                       cairn_collection_get_id (plain)));
+  old = find_item ("/u/plain/", "/u/plain/old.ics");
+  ck_assert_ptr_nonnull (old);
+  ck_assert_str_eq (cairn_item_get_gid (old), "old");
+  ck_assert_str_eq (cairn_item_get_remote_revision (old), "o1");
   for (guint i = 0; i < requests->len; i++)
     {
       const char *request = g_ptr_array_index (requests, i);
