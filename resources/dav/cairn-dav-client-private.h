@@ -53,6 +53,11 @@ CairnDavResponse *cairn_dav_client_send           (CairnDavClient    *self,
                                                    gsize              max_size,
                                                    GCancellable      *cancellable,
                                                    GError           **error);
+CairnDavResponse *cairn_dav_client_move           (CairnDavClient    *self,
+                                                   const char        *from,
+                                                   const char        *to,
+                                                   GCancellable      *cancellable,
+                                                   GError           **error);
 gboolean          cairn_dav_client_check_status   (CairnDavResponse  *response,
                                                    const char        *method,
                                                    const char        *path,

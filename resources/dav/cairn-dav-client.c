@@ -291,30 +291,14 @@ transport_error (SoupMessage  *message,
     }
 }
 
-/* Sends one request to @path on the account's server and reads at most
- * @max_size bytes of the answer. An answer with any status is returned;
- * cairn_dav_client_check_status() judges it. Fails only when the server
- * cannot be reached or sends too much. */
-CairnDavResponse *
-cairn_dav_client_send (CairnDavClient     *self,
-                       const char         *method,
-                       const char         *path,
-                       const char         *depth,
-                       const char         *content_type,
-                       GBytes             *body,
-                       CairnDavCondition   condition,
-                       const char         *etag,
-                       gsize               max_size,
-                       GCancellable       *cancellable,
-                       GError            **error)
+static SoupMessage *
+new_message (CairnDavClient  *self,
+             const char      *method,
+             const char      *path,
+             GError         **error)
 {
   g_autoptr(GUri) uri = g_uri_parse_relative (self->base, path, G_URI_FLAGS_ENCODED, NULL);
-  g_autoptr(SoupMessage) message = NULL;
-  g_autoptr(GInputStream) stream = NULL;
-  g_autoptr(CairnDavResponse) response = g_new0 (CairnDavResponse, 1);
-  SoupMessageHeaders *headers;
-  GError *local_error = NULL;
-  goffset length;
+  SoupMessage *message;
 
   if (uri == NULL)
     return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
@@ -323,22 +307,23 @@ cairn_dav_client_send (CairnDavClient     *self,
   soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
   g_signal_connect (message, "accept-certificate", G_CALLBACK (accept_certificate), self);
   g_signal_connect (message, "authenticate", G_CALLBACK (authenticate), self);
-  headers = soup_message_get_request_headers (message);
-  if (depth != NULL)
-    soup_message_headers_replace (headers, "Depth", depth);
-  if (condition == CAIRN_DAV_IF_NONE_MATCH)
-    soup_message_headers_replace (headers, "If-None-Match", "*");
-  else if (condition == CAIRN_DAV_IF_MATCH)
-    soup_message_headers_replace (headers, "If-Match", etag);
-  if (body != NULL)
-    {
-      soup_message_set_request_body_from_bytes (message, content_type, body);
-      g_object_set_data_full (G_OBJECT (message), "cairn-body", g_bytes_ref (body),
-                              (GDestroyNotify) g_bytes_unref);
-      g_object_set_data_full (G_OBJECT (message), "cairn-content-type", g_strdup (content_type),
-                              g_free);
-      g_signal_connect (message, "restarted", G_CALLBACK (restarted), NULL);
-    }
+  return message;
+}
+
+/* Sends @message and reads at most @max_size bytes of the answer. */
+static CairnDavResponse *
+exchange (CairnDavClient  *self,
+          SoupMessage     *message,
+          const char      *path,
+          gsize            max_size,
+          GCancellable    *cancellable,
+          GError         **error)
+{
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(CairnDavResponse) response = g_new0 (CairnDavResponse, 1);
+  SoupMessageHeaders *headers;
+  GError *local_error = NULL;
+  goffset length;
 
   stream = soup_session_send (self->session, message, cancellable, &local_error);
   if (stream == NULL)
@@ -357,6 +342,72 @@ cairn_dav_client_send (CairnDavClient     *self,
   response->etag = g_strdup (soup_message_headers_get_one (headers, "ETag"));
   response->location = g_strdup (soup_message_headers_get_one (headers, "Location"));
   return g_steal_pointer (&response);
+}
+
+/* Sends one request to @path on the account's server and reads at most
+ * @max_size bytes of the answer. An answer with any status is returned;
+ * cairn_dav_client_check_status() judges it. Fails only when the server
+ * cannot be reached or sends too much. */
+CairnDavResponse *
+cairn_dav_client_send (CairnDavClient     *self,
+                       const char         *method,
+                       const char         *path,
+                       const char         *depth,
+                       const char         *content_type,
+                       GBytes             *body,
+                       CairnDavCondition   condition,
+                       const char         *etag,
+                       gsize               max_size,
+                       GCancellable       *cancellable,
+                       GError            **error)
+{
+  g_autoptr(SoupMessage) message = new_message (self, method, path, error);
+  SoupMessageHeaders *headers;
+
+  if (message == NULL)
+    return NULL;
+  headers = soup_message_get_request_headers (message);
+  if (depth != NULL)
+    soup_message_headers_replace (headers, "Depth", depth);
+  if (condition == CAIRN_DAV_IF_NONE_MATCH)
+    soup_message_headers_replace (headers, "If-None-Match", "*");
+  else if (condition == CAIRN_DAV_IF_MATCH)
+    soup_message_headers_replace (headers, "If-Match", etag);
+  if (body != NULL)
+    {
+      soup_message_set_request_body_from_bytes (message, content_type, body);
+      g_object_set_data_full (G_OBJECT (message), "cairn-body", g_bytes_ref (body),
+                              (GDestroyNotify) g_bytes_unref);
+      g_object_set_data_full (G_OBJECT (message), "cairn-content-type", g_strdup (content_type),
+                              g_free);
+      g_signal_connect (message, "restarted", G_CALLBACK (restarted), NULL);
+    }
+  return exchange (self, message, path, max_size, cancellable, error);
+}
+
+/* MOVE (RFC 4918 §9.9) of @from to @to, never over an existing resource:
+ * the server moves the bytes, which the resource need not have. */
+CairnDavResponse *
+cairn_dav_client_move (CairnDavClient  *self,
+                       const char      *from,
+                       const char      *to,
+                       GCancellable    *cancellable,
+                       GError         **error)
+{
+  g_autoptr(SoupMessage) message = new_message (self, "MOVE", from, error);
+  g_autoptr(GUri) destination = g_uri_parse_relative (self->base, to, G_URI_FLAGS_ENCODED, NULL);
+  g_autofree char *url = destination ? g_uri_to_string (destination) : NULL;
+  SoupMessageHeaders *headers;
+
+  if (message == NULL)
+    return NULL;
+  if (url == NULL)
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                        "Not a path: %s", to), NULL;
+  headers = soup_message_get_request_headers (message);
+  soup_message_headers_replace (headers, "Destination", url);
+  soup_message_headers_replace (headers, "Overwrite", "F");
+  return exchange (self, message, from, 1024 * 1024, cancellable, error);
 }
 
 /* Success (2xx) or an error: 401 asks for credentials, a busy or failing

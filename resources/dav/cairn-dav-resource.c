@@ -1009,22 +1009,16 @@ read_payload (CairnDavResource  *self,
   return g_steal_pointer (&data);
 }
 
-/* A name for a new object in a collection: its UID when it is plain,
- * else a digest of it, so that the same object gets the same name. */
+/* The name of item @id's object in @collection: made from the item id,
+ * so that a second attempt of a creation meets the first, and a removal
+ * of an item whose creation never reported finds what it left. */
 static char *
 object_path (const char *collection,
-             const char *uid,
+             guint64     id,
              const char *mime_type)
 {
-  const char *extension = g_str_equal (mime_type, CAIRN_DAV_VCARD_TYPE) ? ".vcf" : ".ics";
-  gboolean plain = strlen (uid) <= 64;
-  g_autofree char *digest = NULL;
-
-  for (const char *p = uid; *p != '\0' && plain; p++)
-    plain = g_ascii_isalnum (*p) || *p == '-' || *p == '_' || *p == '.' || *p == '@';
-  if (!plain || uid[0] == '.')
-    digest = g_compute_checksum_for_string (G_CHECKSUM_SHA1, uid, -1);
-  return g_strconcat (collection, digest ? digest : uid, extension, NULL);
+  return g_strdup_printf ("%scairn-%" G_GUINT64_FORMAT "%s", collection, id,
+                          g_strcmp0 (mime_type, CAIRN_DAV_VCARD_TYPE) == 0 ? ".vcf" : ".ics");
 }
 
 static CairnDavResponse *
@@ -1043,15 +1037,16 @@ put (CairnDavResource   *self,
                                 etag, MAX_PROPERTIES_SIZE, cancellable, error);
 }
 
-/* Creates @data at @path; when something is there already with the same
- * UID (our own earlier attempt, or the same object from another client)
- * it is that object: written over unless the policy keeps the server's,
- * whose version the next sync then reads, or keeps both, when the local
- * one becomes a copy with a UID of its own (named after @id, so that a
- * second attempt meets the first). */
+/* Creates item @id's object from @data in @collection, under the name
+ * made from @id: something there already is an earlier attempt of this
+ * very creation (a crash, a lost answer), written over. A server that
+ * refuses the object's UID as taken in the collection (409, RFC 4791
+ * no-uid-conflict: the copy keep-both makes of a conflict, a second
+ * local event with the same UID) gets it with a UID of its own, made
+ * from @id too. */
 static gboolean
 create_object (CairnDavResource  *self,
-               const char        *path,
+               const char        *collection,
                const char        *mime_type,
                GBytes            *data,
                const char        *uid,
@@ -1061,55 +1056,30 @@ create_object (CairnDavResource  *self,
                GCancellable      *cancellable,
                GError           **error)
 {
+  g_autofree char *path = object_path (collection, id, mime_type);
+  g_autoptr(GBytes) copy = NULL;
   g_autoptr(CairnDavResponse) response = put (self, path, mime_type, data,
                                               CAIRN_DAV_IF_NONE_MATCH, NULL, cancellable, error);
-  g_autoptr(CairnItem) existing = NULL;
-  g_autoptr(GError) local_error = NULL;
-  CairnConflictPolicy policy = cairn_resource_get_conflict_policy (CAIRN_RESOURCE (self));
 
-  if (response == NULL)
-    return FALSE;
-  if (response->status == 412)
+  if (response != NULL && response->status == 409)
     {
-      existing = get_object (self, path, mime_type, cancellable, &local_error);
-      if (existing == NULL || g_strcmp0 (cairn_item_get_gid (existing), uid) != 0)
-        return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
-                            "PUT %s: another object has this name", path), FALSE;
-      if (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) &&
-          policy == CAIRN_CONFLICT_POLICY_KEEP_BOTH)
-        {
-          g_autofree char *copy_uid = g_strdup_printf ("%s-cairn-%" G_GUINT64_FORMAT, uid, id);
-          /* The collection: @path up to its last slash. */
-          g_autofree char *collection = g_strndup (path, strrchr (path, '/') + 1 - path);
-          g_autofree char *copy_path = object_path (collection, copy_uid, mime_type);
-          g_autoptr(GBytes) copy = cairn_dav_object_set_uid (mime_type, data, copy_uid, error);
+      g_autofree char *copy_uid = g_strdup_printf ("%s-cairn-%" G_GUINT64_FORMAT, uid, id);
 
-          if (copy == NULL)
-            return FALSE;
-          g_clear_pointer (&response, cairn_dav_response_free);
-          response = put (self, copy_path, mime_type, copy, CAIRN_DAV_IF_ANY, NULL, cancellable,
-                          error);
-          if (response == NULL ||
-              !cairn_dav_client_check_status (response, "PUT", copy_path, error))
-            return FALSE;
-          *remote_id = g_steal_pointer (&copy_path);
-          *remote_revision = put_revision (response->etag);
-          return TRUE;
-        }
-      *remote_id = g_strdup (path);
-      if (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) &&
-          policy == CAIRN_CONFLICT_POLICY_KEEP_SERVER)
-        return TRUE;
-      g_clear_pointer (&response, cairn_dav_response_free);
-      response = put (self, path, mime_type, data, CAIRN_DAV_IF_MATCH,
-                      cairn_item_get_remote_revision (existing), cancellable, error);
-      if (response == NULL)
+      if ((copy = cairn_dav_object_set_uid (mime_type, data, copy_uid, error)) == NULL)
         return FALSE;
+      data = copy;
+      g_clear_pointer (&response, cairn_dav_response_free);
+      response = put (self, path, mime_type, data, CAIRN_DAV_IF_NONE_MATCH, NULL, cancellable,
+                      error);
     }
-  if (!cairn_dav_client_check_status (response, "PUT", path, error))
+  if (response != NULL && response->status == 412)
+    {
+      g_clear_pointer (&response, cairn_dav_response_free);
+      response = put (self, path, mime_type, data, CAIRN_DAV_IF_ANY, NULL, cancellable, error);
+    }
+  if (response == NULL || !cairn_dav_client_check_status (response, "PUT", path, error))
     return FALSE;
-  if (*remote_id == NULL)
-    *remote_id = g_strdup (path);
+  *remote_id = g_steal_pointer (&path);
   *remote_revision = put_revision (response->etag);
   return TRUE;
 }
@@ -1126,7 +1096,6 @@ item_added (CairnResource  *resource,
   CairnDavResource *self = CAIRN_DAV_RESOURCE (resource);
   g_autofree char *collection = NULL;
   g_autofree char *uid = NULL;
-  g_autofree char *path = NULL;
   g_autoptr(GBytes) data = NULL;
 
   if (!ensure_password (self, cancellable, error))
@@ -1139,8 +1108,7 @@ item_added (CairnResource  *resource,
   data = read_payload (self, item, &uid, cancellable, error);
   if (data == NULL)
     return FALSE;
-  path = object_path (collection, uid, cairn_item_get_mime_type (item));
-  return create_object (self, path, cairn_item_get_mime_type (item), data, uid,
+  return create_object (self, collection, cairn_item_get_mime_type (item), data, uid,
                         cairn_change_get_entity_id (change), remote_id, remote_revision,
                         cancellable, error);
 }
@@ -1182,10 +1150,14 @@ item_changed (CairnResource       *resource,
       if (current == NULL && g_error_matches (local_error, CAIRN_RESOURCE_ERROR,
                                               CAIRN_RESOURCE_ERROR_PERMANENT))
         {
-          g_autofree char *remote_id = NULL;
+          g_autoptr(CairnDavResponse) created = put (self, path, mime_type, data,
+                                                     CAIRN_DAV_IF_NONE_MATCH, NULL, cancellable,
+                                                     error);
 
-          return create_object (self, path, mime_type, data, uid, cairn_item_get_id (item),
-                                &remote_id, remote_revision, cancellable, error);
+          if (created == NULL || !cairn_dav_client_check_status (created, "PUT", path, error))
+            return FALSE;
+          *remote_revision = put_revision (created->etag);
+          return TRUE;
         }
       if (current == NULL)
         return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
@@ -1237,6 +1209,26 @@ delete_object (CairnDavResource  *self,
          cairn_dav_client_check_status (response, "DELETE", path, error);
 }
 
+/* What an attempt to create item @id in @collection_id may have left,
+ * when the item is gone before the attempt reported. */
+static gboolean
+remove_attempt (CairnDavResource  *self,
+                guint64            collection_id,
+                guint64            id,
+                const char        *mime_type,
+                GCancellable      *cancellable,
+                GError           **error)
+{
+  g_autofree char *collection = cairn_resource_dup_collection_remote_id (CAIRN_RESOURCE (self),
+                                                                         collection_id, NULL);
+  g_autofree char *path = collection ? object_path (collection, id, mime_type) : NULL;
+
+  return path == NULL || delete_object (self, path, NULL, cancellable, error);
+}
+
+/* A MOVE on the server, which keeps the object's bytes and name: the
+ * item handed over may have no payload (removed since). A second attempt
+ * finds the source gone and the object in place. */
 static gboolean
 item_moved (CairnResource  *resource,
             CairnChange    *change,
@@ -1250,23 +1242,66 @@ item_moved (CairnResource  *resource,
 {
   CairnDavResource *self = CAIRN_DAV_RESOURCE (resource);
   const char *old_path = cairn_change_get_remote_id (change);
+  const char *mime_type = cairn_item_get_mime_type (item);
+  g_autoptr(GError) local_error = NULL;
   g_autofree char *collection = NULL;
-  g_autofree char *uid = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *uid = NULL;
   g_autoptr(GBytes) data = NULL;
+  g_autoptr(CairnDavResponse) response = NULL;
 
   if (!ensure_password (self, cancellable, error))
     return FALSE;
-  collection = cairn_resource_dup_collection_remote_id (resource, destination, error);
+  collection = cairn_resource_dup_collection_remote_id (resource, destination, &local_error);
+  /* Into a calendar that never reached the server: it goes with it. */
   if (collection == NULL)
-    return FALSE;
+    return g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND)
+           ? old_path == NULL || delete_object (self, old_path, NULL, cancellable, error)
+           : (g_propagate_error (error, g_steal_pointer (&local_error)), FALSE);
+  if (old_path != NULL)
+    {
+      path = g_strconcat (collection, strrchr (old_path, '/') + 1, NULL);
+      if (g_str_equal (path, old_path))
+        return *remote_id = g_steal_pointer (&path), TRUE;
+      response = cairn_dav_client_move (self->client, old_path, path, cancellable, error);
+      if (response == NULL)
+        return FALSE;
+      /* Gone from the source and present at the destination: moved by an
+       * attempt whose answer was lost. */
+      if (response->status == 404)
+        {
+          g_autoptr(CairnDavResponse) found = cairn_dav_client_send (self->client, "HEAD", path,
+                                                                     NULL, NULL, NULL,
+                                                                     CAIRN_DAV_IF_ANY, NULL,
+                                                                     MAX_PROPERTIES_SIZE,
+                                                                     cancellable, error);
+
+          if (found == NULL)
+            return FALSE;
+          if (found->status == 200)
+            response->status = 204;
+        }
+      if (SOUP_STATUS_IS_SUCCESSFUL (response->status))
+        {
+          *remote_id = g_steal_pointer (&path);
+          *remote_revision = g_strdup (cairn_item_get_remote_revision (item));
+          return TRUE;
+        }
+      if (response->status != 404 && response->status != 412 &&
+          !cairn_dav_client_check_status (response, "MOVE", old_path, error))
+        return FALSE;
+    }
+  /* Never on the server, gone from its source, or its name taken in the
+   * destination: written there anew from the payload, if there is one;
+   * an item removed since takes what an attempt to create it left. */
+  if (cairn_item_get_part (item, payload_part (mime_type)) == NULL)
+    return old_path != NULL ||
+           remove_attempt (self, source, cairn_change_get_entity_id (change), mime_type,
+                           cancellable, error);
   data = read_payload (self, item, &uid, cancellable, error);
-  if (data == NULL)
-    return FALSE;
-  path = object_path (collection, uid, cairn_item_get_mime_type (item));
-  if (!create_object (self, path, cairn_item_get_mime_type (item), data, uid,
-                      cairn_change_get_entity_id (change), remote_id, remote_revision,
-                      cancellable, error))
+  if (data == NULL || !create_object (self, collection, mime_type, data, uid,
+                                      cairn_change_get_entity_id (change), remote_id,
+                                      remote_revision, cancellable, error))
     return FALSE;
   return old_path == NULL || g_strcmp0 (old_path, *remote_id) == 0 ||
          delete_object (self, old_path, NULL, cancellable, error);
@@ -1282,10 +1317,13 @@ item_removed (CairnResource  *resource,
   const char *path = cairn_change_get_remote_id (change);
   CairnItem *item = cairn_change_get_item (change);
 
-  if (path == NULL)
-    return TRUE;
   if (!ensure_password (self, cancellable, error))
     return FALSE;
+  /* Never reported created: an interrupted creation may have left it. */
+  if (path == NULL)
+    return remove_attempt (self, cairn_change_get_collection_id (change),
+                           cairn_change_get_entity_id (change), cairn_change_get_mime_type (change),
+                           cancellable, error);
   return delete_object (self, path, item ? plain_etag (cairn_item_get_remote_revision (item))
                                          : NULL, cancellable, error);
 }

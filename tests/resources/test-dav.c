@@ -397,6 +397,14 @@ local_write (CairnTransactionFunc  func,
   assert_no_error (error);
 }
 
+/* Where the resource writes item @id's object in @folder. */
+static char *
+object_path (const char *folder,
+             guint64     id)
+{
+  return g_strdup_printf ("%scairn-%" G_GUINT64_FORMAT ".ics", folder, id);
+}
+
 static char *
 read_state (void)
 {
@@ -518,20 +526,21 @@ START_TEST (test_local_changes)
   g_autofree char *e5 = event ("e5", "Cinema");
   g_autofree char *e1 = event ("e1", "Brunch");
   g_autoptr(CairnItem) created = NULL;
+  g_autofree char *path = NULL;
 
   start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
-  local_create (CALENDAR, e5);
+  path = object_path (CALENDAR, local_create (CALENDAR, e5));
   local_write (modify_object, CALENDAR, CALENDAR "e1.ics", e1);
   local_write (delete_object, CALENDAR, CALENDAR "e2.ics", NULL);
   wait_replayed ();
-  ck_assert (server_has (CALENDAR "e5.ics", "Cinema"));
+  ck_assert (server_has (path, "Cinema"));
   ck_assert (server_has (CALENDAR "e1.ics", "Brunch"));
   ck_assert_ptr_null (server_get (CALENDAR "e2.ics"));
-  created = find_item (CALENDAR, CALENDAR "e5.ics");
-  ck_assert_ptr_nonnull (created);
   /* The next sync reads what the server made of our PUT. */
   synchronize ();
-  assert_same_bytes (CALENDAR, CALENDAR "e5.ics");
+  assert_same_bytes (CALENDAR, path);
+  created = find_item (CALENDAR, path);
+  ck_assert_str_eq (cairn_item_get_gid (created), "e5");
   assert_same_bytes (CALENDAR, CALENDAR "e1.ics");
   ck_assert_uint_eq (stored_items (CALENDAR), 2);
   ck_assert_uint_eq (server_count (CALENDAR), 2);
@@ -593,17 +602,18 @@ START_TEST (test_offline)
   g_autofree char *e6 = event ("e6", "Offline party");
   g_autofree char *e2 = event ("e2", "Offline lunch");
   g_autofree char *e7 = event ("e7", "Remote meeting");
+  g_autofree char *path = NULL;
 
   start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
   set_online (FALSE);
-  local_create (CALENDAR, e6);
+  path = object_path (CALENDAR, local_create (CALENDAR, e6));
   local_write (modify_object, CALENDAR, CALENDAR "e2.ics", e2);
   local_write (delete_object, CALENDAR, CALENDAR "e1.ics", NULL);
   server_put (CALENDAR "e7.ics", e7);
   set_online (TRUE);
   wait_replayed ();
   synchronize ();
-  ck_assert (server_has (CALENDAR "e6.ics", "Offline party"));
+  ck_assert (server_has (path, "Offline party"));
   ck_assert (server_has (CALENDAR "e2.ics", "Offline lunch"));
   ck_assert_ptr_null (server_get (CALENDAR "e1.ics"));
   ck_assert (stored_has (CALENDAR, CALENDAR "e7.ics", "Remote meeting"));
@@ -619,6 +629,7 @@ END_TEST
  * lost and nothing doubled. */
 START_TEST (test_kill_mid_replay)
 {
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
   GError *error = NULL;
 
   start (CAIRN_TEST_RESOURCE_PROCESS, "keep-server");
@@ -627,8 +638,9 @@ START_TEST (test_kill_mid_replay)
     {
       g_autofree char *uid = g_strdup_printf ("k%u", i);
       g_autofree char *data = event (uid, uid);
+      guint64 id = local_create (CALENDAR, data);
 
-      local_create (CALENDAR, data);
+      g_array_append_val (ids, id);
     }
   set_online (TRUE);
   while (server_count (CALENDAR) < 2 + N_KILL / 3)
@@ -642,7 +654,7 @@ START_TEST (test_kill_mid_replay)
   ck_assert_uint_eq (stored_items (CALENDAR), 2 + N_KILL);
   for (guint i = 0; i < N_KILL; i++)
     {
-      g_autofree char *path = g_strdup_printf (CALENDAR "k%u.ics", i);
+      g_autofree char *path = object_path (CALENDAR, g_array_index (ids, guint64, i));
       g_autofree char *uid = g_strdup_printf ("SUMMARY:k%u\r", i);
 
       ck_assert_msg (server_has (path, uid), "%s missing", path);
@@ -734,7 +746,7 @@ START_TEST (test_collections)
   properties = server_properties (path);
   ck_assert_msg (properties && strstr (properties, "Holidays") && strstr (properties, "#00ff00"),
                  "%s", properties);
-  local_create (path, e8);
+  e8_path = object_path (path, local_create (path, e8));
   /* As the store has it now, with the remote id the replay gave it. */
   g_object_unref (edit.collection);
   edit.collection = collection (path);
@@ -745,7 +757,6 @@ START_TEST (test_collections)
   g_free (properties);
   properties = server_properties (path);
   ck_assert_msg (properties && strstr (properties, "Vacations"), "%s", properties);
-  e8_path = g_strconcat (path, "e8.ics", NULL);
   ck_assert (server_has (e8_path, "Beach"));
 
   ck_assert_uint_eq (http ("PROPPATCH", CALENDAR, "<?xml version=\"1.0\"?><D:propertyupdate "
