@@ -247,6 +247,42 @@ cairn_test_replay_make_content (guint32 seed,
   return g_string_free_to_bytes (text);
 }
 
+/* An event in the form vobject writes, which is how Radicale stores it:
+ * VEVENT properties after UID and DTSTART in alphabetical order, lines
+ * folded at 75 octets. Its DESCRIPTION (ASCII, nothing to escape) grows
+ * the object to about @size bytes. */
+static GBytes *
+make_icalendar (guint32 seed,
+                guint   item,
+                guint   version,
+                gsize   size)
+{
+  GString *text = g_string_new (NULL);
+  g_autoptr(GString) line = g_string_new ("DESCRIPTION:");
+  guint n = 0;
+
+  g_string_append_printf (text, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Cairn//Replay//EN\r\n"
+                          "BEGIN:VEVENT\r\nUID:replay-%u-%u\r\nDTSTART:20260101T000000Z\r\n",
+                          seed, item);
+  do
+    g_string_append_printf (line, "%sLine %u of item %u version %u seed %u.", n ? " " : "",
+                            n, item, version, seed);
+  while (n++, text->len + line->len + 100 < size);
+  for (gsize start = 0; start < line->len; )
+    {
+      gsize chunk = MIN (line->len - start, start == 0 ? 75 : 74);
+
+      if (start > 0)
+        g_string_append_c (text, ' ');
+      g_string_append_len (text, line->str + start, chunk);
+      g_string_append (text, "\r\n");
+      start += chunk;
+    }
+  g_string_append_printf (text, "DTSTAMP:20260101T000000Z\r\nSUMMARY:item %u version %u\r\n"
+                          "END:VEVENT\r\nEND:VCALENDAR\r\n", item, version);
+  return g_string_free_to_bytes (text);
+}
+
 static gsize
 random_size (CairnTestReplay *self)
 {
@@ -268,7 +304,11 @@ item_new_version (CairnTestReplay *self,
     size = random_size (self);
   while (size == old_size);
   g_clear_pointer (&item->content, g_bytes_unref);
-  item->content = cairn_test_replay_make_content (self->seed, item->uid, ++item->version, size);
+  if (self->features & CAIRN_TEST_REPLAY_FEATURES_ICALENDAR)
+    item->content = make_icalendar (self->seed, item->uid, ++item->version, size);
+  else
+    item->content = cairn_test_replay_make_content (self->seed, item->uid, ++item->version,
+                                                    size);
 }
 
 static CairnFlags *

@@ -22,6 +22,10 @@ G_BEGIN_DECLS
  * @CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS: folders are moved
  * @CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS: folders are created inside
  *   the folders the test created
+ * @CAIRN_TEST_REPLAY_FEATURES_ICALENDAR: items are iCalendar events
+ *   rather than mail-like text, written as Python's vobject (Radicale)
+ *   writes them, so that a server storing them anew keeps their bytes
+ *   (Since: 0.1)
  *
  * What the resource under test replays, and so what a #CairnTestReplay
  * does. A change a resource has no callback for becomes a failed change;
@@ -36,6 +40,7 @@ typedef enum /*< flags >*/
   CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS = 1 << 1,
   CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS = 1 << 2,
   CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS = 1 << 3,
+  CAIRN_TEST_REPLAY_FEATURES_ICALENDAR = 1 << 4,
 } CairnTestReplayFeatures;
 
 #define CAIRN_TYPE_TEST_REPLAY (cairn_test_replay_get_type ())

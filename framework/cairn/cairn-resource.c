@@ -1682,6 +1682,30 @@ typedef struct
   GPtrArray *incoming;
 } TreeMerge;
 
+/* Sets on @known each attribute @incoming has with another value; the
+ * others stay, as applications may keep attributes of their own there.
+ * Returns whether any changed. */
+static gboolean
+merge_attributes (CairnCollection *known,
+                  CairnCollection *incoming)
+{
+  g_auto(GStrv) names = cairn_collection_list_attributes (incoming);
+  gboolean changed = FALSE;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      GBytes *value = cairn_collection_get_attribute (incoming, names[i]);
+      GBytes *old = cairn_collection_get_attribute (known, names[i]);
+
+      if (old == NULL || !g_bytes_equal (old, value))
+        {
+          cairn_collection_set_attribute (known, names[i], value);
+          changed = TRUE;
+        }
+    }
+  return changed;
+}
+
 static gboolean
 merge_tree (CairnTransaction  *transaction,
             gpointer           user_data,
@@ -1765,9 +1789,12 @@ merge_tree (CairnTransaction  *transaction,
             }
           else
             {
+              gboolean attributes_changed = merge_attributes (known, incoming);
+
               id = cairn_collection_get_id (known);
               g_hash_table_remove (by_remote_id, remote_id);
-              if (g_strcmp0 (cairn_collection_get_name (known),
+              if (attributes_changed ||
+                  g_strcmp0 (cairn_collection_get_name (known),
                              cairn_collection_get_name (incoming)) != 0 ||
                   g_strcmp0 (cairn_collection_get_remote_revision (known),
                              cairn_collection_get_remote_revision (incoming)) != 0 ||

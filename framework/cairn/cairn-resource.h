@@ -96,6 +96,8 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * @retrieve_collections: lists the backend's whole collection tree; every
  *   collection has its remote id, and its parent's remote id
  *   (cairn_collection_set_parent_remote_id()) or none for a top-level one.
+ *   A stored collection takes the listed one's name, remote revision,
+ *   content MIME types and the attributes it has.
  *   The default runs @retrieve_collections_sync in a worker thread.
  * @retrieve_collections_finish: returns the collections
  * @retrieve_items: hands the items of @collection to @sync with

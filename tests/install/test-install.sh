@@ -50,6 +50,9 @@ in_session () {
   cat "$work/types"
   grep -q '^maildir ' "$work/types" || fail "cairnctl types does not list maildir"
   grep -q '^notes ' "$work/types" || fail "cairnctl types does not list notes"
+  if [ -f "$work/dav-expected" ]; then
+    grep -q '^dav ' "$work/types" || fail "cairnctl types does not list dav"
+  fi
   grep -q '^mailfilter ' "$work/types" || fail "cairnctl types does not list mailfilter"
   grep -q '^notifier ' "$work/types" || fail "cairnctl types does not list notifier"
 
@@ -126,6 +129,13 @@ if [ "$documentation" = True ]; then
 fi
 pkg-config --variable=moduledir cairn-1 | grep -q '/cairn-1/modules$' || fail "no moduledir"
 pkg-config --variable=agentdir cairn-1 | grep -q '/cairn/agents$' || fail "no agentdir"
+# The CalDAV and CardDAV resource, when the build has it (a feature).
+if [ -f "$build/resources/dav/dav.agent" ]; then
+  [ -f "$(pkg-config --variable=moduledir cairn-1)/libcairn-dav-resource.so" ] ||
+    fail "the DAV resource's module is not installed"
+  [ -f "$(pkg-config --variable=agentdir cairn-1)/dav.agent" ] || fail "dav.agent not installed"
+  touch "$work/dav-expected"
+fi
 
 # The notes resource, out of tree, into the same prefix, as a package.
 meson setup "$work/notes-build" "$src/examples/notes-resource/standalone" \

@@ -2,18 +2,23 @@
 /* The model-based replay test (CairnTestReplay) on the test kit's
  * test-files resource, the notes example resource and the maildir
  * resource, each in its own cairn-agent-host so that it can be killed;
- * and on test-files again under cairn-control, which the sequences stop
- * and kill as well.
+ * on test-files again under cairn-control, which the sequences stop and
+ * kill as well; and, where it is built, on the DAV resource against a
+ * real Radicale.
  *
  * CI runs the fixed seeds below; CAIRN_TEST_SEED=N runs seed N alone,
  * CK_RUN_CASE=NAME one case, and CAIRN_TEST_REPLAY_OPERATIONS=N makes runs
  * longer. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cairn-test/cairn-test.h>
 
 #include "replay-maildir-backend.h"
+#ifdef DAV_AGENT_DIR
+#include "replay-dav-backend.h"
+#endif
 
 #define WAIT_MS (60 * 1000)
 #define N_OPERATIONS 1200
@@ -27,16 +32,19 @@ static CairnTestEnvironment *environment;
 static CairnTestResource *resource;
 static CairnTestBackend *backend;
 static char *root;
+#ifdef DAV_AGENT_DIR
+static RadicaleFixture *radicale;
+#endif
 
 #define assert_no_error(error) \
   ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
 
 static void
-setup (void)
+setup_environment (CairnTestEnvironmentFlags flags)
 {
   GError *error = NULL;
 
-  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
+  environment = cairn_test_environment_new (flags, &error);
   ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
   g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
   g_setenv ("CAIRN_CONTROL", CONTROL, TRUE);
@@ -44,10 +52,28 @@ setup (void)
 }
 
 static void
+setup (void)
+{
+  setup_environment (CAIRN_TEST_ENVIRONMENT_NONE);
+}
+
+#ifdef DAV_AGENT_DIR
+/* The DAV resource's password needs a Secret Service. */
+static void
+setup_with_secrets (void)
+{
+  setup_environment (CAIRN_TEST_ENVIRONMENT_SECRET_SERVICE);
+}
+#endif
+
+static void
 teardown (void)
 {
   g_clear_object (&resource);
   g_clear_object (&backend);
+#ifdef DAV_AGENT_DIR
+  g_clear_pointer (&radicale, radicale_fixture_stop);
+#endif
   g_clear_object (&environment);
   g_clear_pointer (&root, g_free);
 }
@@ -213,6 +239,77 @@ START_TEST (test_maildir)
 }
 END_TEST
 
+#ifdef DAV_AGENT_DIR
+/* Radicale is slower than a folder of files by far: shorter runs. */
+#define N_DAV_OPERATIONS 300
+
+/* An event as Radicale writes it back, so that its bytes stay. */
+static void
+fill_calendar (const char *folder,
+               guint       first)
+{
+  for (guint i = first; i < first + 3; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
+                                               "PRODID:-//Cairn//Replay//EN\r\nBEGIN:VEVENT\r\n"
+                                               "UID:fill-%u\r\nDTSTART:20260101T000000Z\r\n"
+                                               "DTSTAMP:20260101T000000Z\r\nSUMMARY:item %u\r\n"
+                                               "END:VEVENT\r\nEND:VCALENDAR\r\n", i, i);
+      g_autoptr(GBytes) content = g_bytes_new (text, strlen (text));
+      g_autofree char *name = NULL;
+      GError *error = NULL;
+
+      name = cairn_test_backend_add_item (backend, folder, content, NULL, &error);
+      assert_no_error (error);
+    }
+}
+
+static void
+make_calendar (const char *path,
+               const char *name)
+{
+  g_autofree char *body = g_strdup_printf ("<?xml version=\"1.0\"?><C:mkcalendar "
+                                           "xmlns:D=\"DAV:\" "
+                                           "xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:set>"
+                                           "<D:prop><D:displayname>%s</D:displayname></D:prop>"
+                                           "</D:set></C:mkcalendar>", name);
+  guint status = 0;
+
+  g_bytes_unref (radicale_fixture_http (radicale, "MKCALENDAR", path, body, NULL, NULL, &status,
+                                        NULL));
+  ck_assert_uint_eq (status, 201);
+}
+
+/* Calendars only: no flags, no nesting, no moves of folders. */
+START_TEST (test_dav)
+{
+  g_autofree char *url = NULL;
+  g_autoptr(CairnSecrets) secrets = cairn_secrets_new ("dav_0");
+  const char *config[] = { "url", NULL, "user", "replay", NULL };
+  guint saved = n_operations;
+  GError *error = NULL;
+
+  radicale = radicale_fixture_start (cairn_test_environment_get_path (environment), "replay",
+                                     "replay-password", FALSE, &error);
+  assert_no_error (error);
+  ck_assert (cairn_secrets_store_sync (secrets, "password", "replay-password", NULL, &error));
+  assert_no_error (error);
+  make_calendar ("/replay/inbox/", "Inbox");
+  make_calendar ("/replay/work/", "Work");
+  backend = CAIRN_TEST_BACKEND (replay_dav_backend_new (radicale, "/replay/"));
+  fill_calendar ("Inbox", 1);
+  fill_calendar ("Work", 4);
+  url = radicale_fixture_url (radicale, "/");
+  config[1] = url;
+  n_operations = cairn_test_replay_get_n_operations (N_DAV_OPERATIONS);
+  run ("dav", DAV_AGENT_DIR, config, "text/calendar", "ICALENDAR",
+       CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS | CAIRN_TEST_REPLAY_FEATURES_ICALENDAR,
+       g_array_index (seeds, guint32, _i));
+  n_operations = saved;
+}
+END_TEST
+#endif
+
 int
 main (void)
 {
@@ -221,11 +318,15 @@ main (void)
   {
     const char *name;
     const TTest *test;
+    SFun setup;
   } cases[] = {
-    { "test-files", test_files },
-    { "test-files-control", test_files_control },
-    { "notes", test_notes },
-    { "maildir", test_maildir },
+    { "test-files", test_files, setup },
+    { "test-files-control", test_files_control, setup },
+    { "notes", test_notes, setup },
+    { "maildir", test_maildir, setup },
+#ifdef DAV_AGENT_DIR
+    { "dav", test_dav, setup_with_secrets },
+#endif
   };
   SRunner *runner;
   int failed;
@@ -236,7 +337,7 @@ main (void)
     {
       TCase *tcase = tcase_create (cases[i].name);
 
-      tcase_add_checked_fixture (tcase, setup, teardown);
+      tcase_add_checked_fixture (tcase, cases[i].setup, teardown);
       /* A longer run by hand wants CK_TIMEOUT_MULTIPLIER as well. */
       tcase_set_timeout (tcase, 300);
       _tcase_add_test (tcase, cases[i].test, 0, 0, 0, seeds->len);
