@@ -71,7 +71,9 @@ static const char schema[] =
   "CREATE INDEX docs_thread ON docs (thread);"
   "CREATE INDEX docs_message_id ON docs (message_id);"
   "CREATE INDEX docs_collection ON docs (collection);"
-  "CREATE TABLE flags (flag TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (flag, id))"
+  /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */
+  "CREATE TABLE flags (flag TEXT NOT NULL COLLATE NOCASE, id INTEGER NOT NULL,"
+  " PRIMARY KEY (flag, id))"
   " WITHOUT ROWID;"
   "CREATE INDEX flags_id ON flags (id);"
   "CREATE TABLE tags (tag INTEGER PRIMARY KEY, name TEXT, gid TEXT);"

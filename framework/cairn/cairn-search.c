@@ -670,8 +670,8 @@ cairn_search_run_threads_finish (CairnSearch   *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* What the store holds: the flags of every item outside virtual
- * collections, by id. */
+/* What the store holds: the collection and flags of every item outside
+ * virtual collections, by id, as "COLLECTION FLAG...". */
 static gboolean
 add_store_item (CairnItem *item,
                 gpointer   data)
@@ -680,7 +680,10 @@ add_store_item (CairnItem *item,
   guint64 *id = g_new (guint64, 1);
 
   *id = cairn_item_get_id (item);
-  g_hash_table_insert (data, id, g_steal_pointer (&flags));
+  g_hash_table_insert (data, id,
+                       g_strdup_printf ("%" G_GUINT64_FORMAT "%s%s",
+                                        cairn_item_get_collection_id (item), *flags ? " " : "",
+                                        flags));
   return TRUE;
 }
 
@@ -707,36 +710,36 @@ read_store_items (CairnSearch   *self,
   return g_steal_pointer (&items);
 }
 
-/* Compares the index's documents and flags with @items, which it empties
+/* Compares the index's documents, folders and flags with @items, which it empties
  * of the items it found. */
 static gboolean
 compare_index (CairnSearch  *self,
                GHashTable   *items,
                guint        *n_stale,
-               guint        *n_flags,
+               guint        *n_state,
                GError      **error)
 {
   sqlite3_stmt *stmt = NULL;
   int rc;
 
   if (sqlite3_prepare_v2 (self->db,
-                          "SELECT d.id, (SELECT group_concat(flag, ' ') FROM"
-                          " (SELECT flag FROM flags f WHERE f.id = d.id ORDER BY flag))"
-                          " FROM docs d", -1, &stmt, NULL) != SQLITE_OK)
+                          "SELECT d.id, d.collection || coalesce(' ' || (SELECT"
+                          " group_concat(flag, ' ') FROM (SELECT flag FROM flags f"
+                          " WHERE f.id = d.id ORDER BY flag COLLATE BINARY)), '') FROM docs d", -1, &stmt, NULL) != SQLITE_OK)
     return set_db_error (self, "check", error);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       guint64 id = sqlite3_column_int64 (stmt, 0);
-      const char *flags = (const char *) sqlite3_column_text (stmt, 1);
+      const char *state = (const char *) sqlite3_column_text (stmt, 1);
       const char *expected = g_hash_table_lookup (items, &id);
 
       if (!g_hash_table_contains (items, &id))
         (*n_stale)++;
       else
         {
-          /* Both sorted by byte value, separated by single spaces. */
-          if (g_strcmp0 (expected, flags ? flags : "") != 0)
-            (*n_flags)++;
+          /* Flags sorted by byte value both, separated by single spaces. */
+          if (g_strcmp0 (expected, state) != 0)
+            (*n_state)++;
           g_hash_table_remove (items, &id);
         }
     }
@@ -754,8 +757,8 @@ compare_index (CairnSearch  *self,
  *
  * Checks the index: that the database is sound (SQLite's quick check and
  * FTS5's integrity check) and that it holds every item of the store
- * outside virtual collections, no other, and each with the flags the
- * store has. Meaningful when the indexer has caught up (`cairnctl status`
+ * outside virtual collections, no other, and each in the collection and
+ * with the flags the store has. Meaningful when the indexer has caught up (`cairnctl status`
  * shows no pending changes); a running indexer may be a change behind.
  *
  * Returns: %TRUE if the index is sound and current; %FALSE with
@@ -772,7 +775,7 @@ cairn_search_check_sync (CairnSearch   *self,
 {
   g_autoptr(GHashTable) items = NULL;
   g_autoptr(GMutexLocker) locker = NULL;
-  guint n_stale = 0, n_flags = 0, n_missing;
+  guint n_stale = 0, n_state = 0, n_missing;
 
   g_return_val_if_fail (CAIRN_IS_SEARCH (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -788,14 +791,15 @@ cairn_search_check_sync (CairnSearch   *self,
       return FALSE;
     }
   items = read_store_items (self, cancellable, error);
-  if (items == NULL || !compare_index (self, items, &n_stale, &n_flags, error))
+  if (items == NULL || !compare_index (self, items, &n_stale, &n_state, error))
     return FALSE;
   n_missing = g_hash_table_size (items);
-  if (n_missing + n_stale + n_flags > 0)
+  if (n_missing + n_stale + n_state > 0)
     {
       g_set_error (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INCONSISTENT,
-                   "The search index %s lacks %u items, keeps %u removed ones and has other "
-                   "flags for %u", self->path, n_missing, n_stale, n_flags);
+                   "The search index %s lacks %u items, keeps %u removed ones and has "
+                   "another folder or other flags for %u", self->path, n_missing, n_stale,
+                   n_state);
       return FALSE;
     }
   return TRUE;
