@@ -6,6 +6,7 @@
  * return; then threads, saved searches, a SIGKILL mid-batch, a damaged
  * index and hostile queries. */
 #include <check.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -1042,6 +1043,86 @@ START_TEST (test_events_and_contacts)
 }
 END_TEST
 
+/* Runs cairnctl on the test's store; returns its exit status and output. */
+static int
+cairnctl (char       **output,
+          const char  *first,
+          ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *store_option = g_strdup_printf ("--store=%s", cairn_store_get_path (store));
+  g_autofree char *errors = NULL;
+  GError *error = NULL;
+  int status = 0;
+  va_list args;
+
+  g_ptr_array_add (argv, (char *) CAIRNCTL);
+  g_ptr_array_add (argv, store_option);
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  ck_assert (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, output,
+                           &errors, &status, &error));
+  assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+START_TEST (test_cairnctl)
+{
+  g_autofree char *expected = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *saved = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint64 collection;
+
+  start_with_corpus ();
+  expected = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", id_of ("report@example.org"));
+  ck_assert_int_eq (cairnctl (&output, "search", "budget", "and", "from:alice", NULL), 0);
+  ck_assert_str_eq (output, expected);
+  g_clear_pointer (&output, g_free);
+  g_clear_pointer (&expected, g_free);
+  expected = g_strdup_printf ("[%" G_GUINT64_FORMAT "]\n", id_of ("report@example.org"));
+  ck_assert_int_eq (cairnctl (&output, "--json", "search", "budget", NULL), 0);
+  ck_assert_str_eq (output, expected);
+  g_clear_pointer (&output, g_free);
+  ck_assert_int_eq (cairnctl (&output, "--output=threads", "search", "planning", NULL), 0);
+  ck_assert_msg (g_str_has_prefix (output, "thread:") &&
+                 strstr (output, "[1/1] 2025-04-03  Dave <dave@example.org>; Re: Planning the "
+                         "move\n") != NULL, "%s", output);
+  g_clear_pointer (&output, g_free);
+  ck_assert_int_eq (cairnctl (&output, "--json", "--output=threads", "search", "planning", NULL),
+                    0);
+  ck_assert_msg (strstr (output, "\"messages\":1") != NULL, "%s", output);
+  g_clear_pointer (&output, g_free);
+  ck_assert_int_eq (cairnctl (&output, "--limit=2", "--offset=1", "search", "to:bob", NULL), 0);
+  lines = g_strsplit (output, "\n", -1);
+  ck_assert_uint_eq (g_strv_length (lines), 3);
+  g_clear_pointer (&output, g_free);
+  ck_assert_int_eq (cairnctl (&output, "search", "(budget", NULL), 4);
+  ck_assert_int_eq (cairnctl (&output, "search", NULL), 1);
+  g_clear_pointer (&output, g_free);
+
+  ck_assert_int_eq (cairnctl (&saved, "--save=Flagged", "search", "flag:flagged", NULL), 0);
+  collection = g_ascii_strtoull (saved, NULL, 10);
+  wait_members (collection, 1, WAIT_MS);
+  ck_assert_int_eq (cairnctl (&output, "index", "check", NULL), 0);
+  g_clear_pointer (&output, g_free);
+
+  /* Without the service, the indexer rebuilds when it next starts. */
+  ck_assert_int_eq (cairnctl (&output, "index", "rebuild", NULL), 0);
+  g_clear_pointer (&output, g_free);
+  cairn_test_resource_stop (indexer);
+  start_indexer ();
+  wait_indexed ();
+  cairn_test_resource_stop (indexer);
+  add_flag (id_of ("report@example.org"), "$Late");
+  ck_assert_int_eq (cairnctl (&output, "index", "check", NULL), 6);
+  ck_assert_int_eq (cairnctl (&output, "index", "verify", NULL), 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1058,6 +1139,7 @@ main (void)
     { "recovery", test_corrupt_index },
     { "recovery", test_no_index },
     { "recovery", test_check_finds_differences },
+    { "cairnctl", test_cairnctl },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("indexer", cases, G_N_ELEMENTS (cases), setup,
