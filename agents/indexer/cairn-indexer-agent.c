@@ -121,6 +121,22 @@ push (CairnIndexerAgent *self,
   g_async_queue_push (self->jobs, job);
 }
 
+/* Runs @func in the agent's main context. Not g_main_context_invoke():
+ * when no thread iterates the context at that moment, it would run
+ * @func in the worker itself. */
+static void
+run_in_main (CairnIndexerAgent *self,
+             GSourceFunc        func,
+             gpointer           data,
+             GDestroyNotify     destroy)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, destroy);
+  g_source_attach (source, self->context);
+}
+
 /* The worker. */
 
 static gboolean
@@ -177,8 +193,7 @@ invoke_progress (Scan *scan)
   progress->self = g_object_ref (scan->self);
   progress->done = scan->done;
   progress->total = scan->total;
-  g_main_context_invoke_full (scan->self->context, G_PRIORITY_DEFAULT, report_progress, progress,
-                              (GDestroyNotify) progress_free);
+  run_in_main (scan->self, report_progress, progress, (GDestroyNotify) progress_free);
 }
 
 static gboolean
@@ -377,7 +392,7 @@ worker_main (gpointer data)
                !run_job (self, job, &job->error) ||
                !cairn_indexer_index_commit (self->index, &job->error))
         cairn_indexer_index_rollback (self->index);
-      g_main_context_invoke (self->context, job_done, job);
+      run_in_main (self, job_done, job, NULL);
     }
 }
 
