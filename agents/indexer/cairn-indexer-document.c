@@ -217,16 +217,36 @@ document_new (CairnItem *item)
 
 /* Mail. */
 
+/* "Name <address>" for each mailbox, group members included. Not
+ * internet_address_list_to_string(): it converts every domain through
+ * IDNA, which cost more than the rest of a message's indexing. */
 static void
 append_addresses (GString             *string,
                   InternetAddressList *list)
 {
-  g_autofree char *text = NULL;
+  for (int i = 0; list != NULL && i < internet_address_list_length (list); i++)
+    {
+      InternetAddress *address = internet_address_list_get_address (list, i);
+      const char *name = internet_address_get_name (address);
 
-  if (list == NULL || internet_address_list_length (list) == 0)
-    return;
-  text = internet_address_list_to_string (list, NULL, FALSE);
-  append_text (string, text, -1);
+      if (INTERNET_ADDRESS_IS_GROUP (address))
+        {
+          append_text (string, name, -1);
+          append_addresses (string, internet_address_group_get_members (
+                                      INTERNET_ADDRESS_GROUP (address)));
+        }
+      else if (name != NULL && *name != '\0')
+        {
+          g_autofree char *text =
+            g_strdup_printf ("%s <%s>", name,
+                             internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address)));
+
+          append_text (string, text, -1);
+        }
+      else
+        append_text (string,
+                     internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address)), -1);
+    }
 }
 
 static void
