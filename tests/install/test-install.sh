@@ -37,6 +37,7 @@ in_session () {
   cat "$work/types"
   grep -q '^maildir ' "$work/types" || fail "cairnctl types does not list maildir"
   grep -q '^notes ' "$work/types" || fail "cairnctl types does not list notes"
+  grep -q '^indexer ' "$work/types" || fail "cairnctl types does not list indexer"
 
   id=$(cairnctl add notes "path=$work/notes")
   sync_instance "$id"
@@ -52,6 +53,16 @@ in_session () {
   "$work/client" "$XDG_DATA_HOME/cairn/store.db" "$id" RFC822 > "$work/mail.out"
   grep -q '^INBOX/1\.host: Subject: installed' "$work/mail.out" ||
     fail "the message read back differs: $(cat "$work/mail.out")"
+
+  # The indexer, an Autostart type, runs by itself and indexes the message.
+  tries=0
+  until cairnctl search subject:installed > "$work/search.out" 2> /dev/null &&
+      [ -s "$work/search.out" ]; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 300 ] || fail "cairnctl search never found the message"
+    sleep 0.1
+  done
+  cairnctl index check || fail "cairnctl index check"
   cairnctl stop
 }
 
