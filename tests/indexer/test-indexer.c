@@ -323,8 +323,6 @@ static void
 deliver_corpus (void)
 {
   g_autofree char *t3 = thread_message ("t3@example.org", "<t1@example.org> <t2@example.org>", 3);
-  g_autofree char *t1 = thread_message ("t1@example.org", NULL, 1);
-  g_autofree char *t2 = thread_message ("t2@example.org", "<t1@example.org>", 2);
   g_autofree char *recent = recent_message ();
 
   g_free (deliver ("INBOX", message_report, "S"));
