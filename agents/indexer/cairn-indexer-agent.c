@@ -35,6 +35,7 @@ struct _CairnIndexerAgent
   GAsyncQueue *jobs;
   GMainContext *context;
   CairnIndexerSaved *saved;
+  gint stopping;                /* atomic: a scan gives up */
 };
 
 typedef enum
@@ -226,6 +227,13 @@ scan_item (CairnItem *item,
   Scan *scan = data;
   CairnIndexerIndex *index = scan->self->index;
 
+  /* Stopping does not wait for a scan of the whole store: an incomplete
+   * scan starts again at the next start. */
+  if (g_atomic_int_get (&scan->self->stopping))
+    {
+      g_set_error (&scan->error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The indexer is stopping");
+      return FALSE;
+    }
   if (!put_item (index, item, &scan->error) ||
       !scan_tags (index, scan->store, item, &scan->error))
     return FALSE;
@@ -352,6 +360,8 @@ job_done (gpointer data)
   g_autoptr(Job) job = data;
   CairnIndexerAgent *self = job->self;
 
+  if (g_error_matches (job->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return G_SOURCE_REMOVE;
   if (job->error != NULL)
     {
       /* The batch stays unprocessed: a restart gets it again, and an
@@ -365,7 +375,8 @@ job_done (gpointer data)
     cairn_agent_set_status (CAIRN_AGENT (self), CAIRN_AGENT_STATUS_IDLE, "Index complete");
   if (job->recorder != NULL)
     cairn_change_recorder_change_processed (job->recorder);
-  cairn_indexer_saved_queue_update (self->saved);
+  if (self->saved != NULL)
+    cairn_indexer_saved_queue_update (self->saved);
   return G_SOURCE_REMOVE;
 }
 
@@ -648,6 +659,7 @@ cairn_indexer_agent_dispose (GObject *object)
       Job *quit = g_new0 (Job, 1);
 
       quit->kind = JOB_QUIT;
+      g_atomic_int_set (&self->stopping, TRUE);
       g_async_queue_push_front (self->jobs, quit);
       g_thread_join (g_steal_pointer (&self->worker));
     }
