@@ -365,13 +365,19 @@ add_message (CairnIndexerDocument *document,
 {
   gsize size;
   const char *data = g_bytes_get_data (bytes, &size);
-  g_autoptr(GMimeStream) stream = g_mime_stream_mem_new_with_buffer (data, size);
-  g_autoptr(GMimeParser) parser = g_mime_parser_new_with_stream (stream);
-  g_autoptr(GMimeMessage) message = g_mime_parser_construct_message (parser, NULL);
+  g_autoptr(GMimeStream) stream = NULL;
+  g_autoptr(GMimeParser) parser = NULL;
+  g_autoptr(GMimeMessage) message = NULL;
   GMimeObject *object;
   const char *message_id;
   GDateTime *date;
 
+  /* An empty GBytes has no data pointer, which GMime refuses. */
+  if (size == 0)
+    return;
+  stream = g_mime_stream_mem_new_with_buffer (data, size);
+  parser = g_mime_parser_new_with_stream (stream);
+  message = g_mime_parser_construct_message (parser, NULL);
   if (message == NULL)
     return;
   object = GMIME_OBJECT (message);
