@@ -36,6 +36,13 @@ struct _CairnIndexerAgent
   GMainContext *context;
   CairnIndexerSaved *saved;
   gint stopping;                /* atomic: a scan gives up */
+
+  /* Extraction: reading and parsing a message costs more than writing
+   * it, so a pool of threads, one per processor, extracts documents
+   * while the worker writes those extracted already. */
+  GThreadPool *extractors;
+  GAsyncQueue *extracted;       /* CairnIndexerDocument */
+  guint in_extraction;          /* the worker's count: pushed, not yet taken */
 };
 
 typedef enum
@@ -140,14 +147,78 @@ run_in_main (CairnIndexerAgent *self,
 
 /* The worker. */
 
-static gboolean
-put_item (CairnIndexerIndex  *index,
-          CairnItem          *item,
-          GError            **error)
+static void
+extract (gpointer data,
+         gpointer user_data)
 {
-  g_autoptr(CairnIndexerDocument) document = cairn_indexer_document_new_from_item (item);
+  g_autoptr(CairnItem) item = data;
+  CairnIndexerAgent *self = user_data;
 
-  return cairn_indexer_index_put (index, document, error);
+  g_async_queue_push (self->extracted, cairn_indexer_document_new_from_item (item));
+}
+
+static void
+start_extraction (CairnIndexerAgent *self,
+                  CairnItem         *item)
+{
+  self->in_extraction++;
+  g_thread_pool_push (self->extractors, g_object_ref (item), NULL);
+}
+
+/* After a failed write: what is still in extraction is taken and
+ * dropped, so that the next job starts clean. */
+static void
+drop_extracted (CairnIndexerAgent *self)
+{
+  for (; self->in_extraction > 0; self->in_extraction--)
+    cairn_indexer_document_free (g_async_queue_pop (self->extracted));
+}
+
+static gboolean
+write_document (CairnIndexerAgent     *self,
+                CairnIndexerDocument  *document,
+                guint                 *written,
+                GError               **error)
+{
+  g_autoptr(CairnIndexerDocument) owned = document;
+
+  self->in_extraction--;
+  if (!cairn_indexer_index_put (self->index, owned, error))
+    {
+      drop_extracted (self);
+      return FALSE;
+    }
+  if (written != NULL)
+    (*written)++;
+  return TRUE;
+}
+
+/* Writes extracted documents, waiting for them, until at most @keep are
+ * in extraction. */
+static gboolean
+write_extracted (CairnIndexerAgent  *self,
+                 guint               keep,
+                 guint              *written,
+                 GError            **error)
+{
+  while (self->in_extraction > keep)
+    if (!write_document (self, g_async_queue_pop (self->extracted), written, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Writes the documents extracted so far without waiting for the others. */
+static gboolean
+write_ready (CairnIndexerAgent  *self,
+             guint              *written,
+             GError            **error)
+{
+  CairnIndexerDocument *document;
+
+  while ((document = g_async_queue_try_pop (self->extracted)) != NULL)
+    if (!write_document (self, document, written, error))
+      return FALSE;
+  return TRUE;
 }
 
 typedef struct
@@ -156,7 +227,7 @@ typedef struct
   CairnStore *store;
   guint64 done;
   guint64 total;
-  guint in_batch;
+  guint in_batch;               /* written since the last commit */
   GError *error;
 } Scan;
 
@@ -220,30 +291,40 @@ scan_tags (CairnIndexerIndex  *index,
   return TRUE;
 }
 
+/* Commits the scan's transaction every SCAN_BATCH documents. */
+static gboolean
+scan_commit_if_full (Scan *scan)
+{
+  if (scan->in_batch < SCAN_BATCH)
+    return TRUE;
+  scan->done += scan->in_batch;
+  scan->in_batch = 0;
+  invoke_progress (scan);
+  return cairn_indexer_index_commit (scan->self->index, &scan->error) &&
+         cairn_indexer_index_begin (scan->self->index, &scan->error);
+}
+
 static gboolean
 scan_item (CairnItem *item,
            gpointer   data)
 {
   Scan *scan = data;
-  CairnIndexerIndex *index = scan->self->index;
+  CairnIndexerAgent *self = scan->self;
 
   /* Stopping does not wait for a scan of the whole store: an incomplete
    * scan starts again at the next start. */
-  if (g_atomic_int_get (&scan->self->stopping))
+  if (g_atomic_int_get (&self->stopping))
     {
       g_set_error (&scan->error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The indexer is stopping");
       return FALSE;
     }
-  if (!put_item (index, item, &scan->error) ||
-      !scan_tags (index, scan->store, item, &scan->error))
+  if (!scan_tags (self->index, scan->store, item, &scan->error))
     return FALSE;
-  scan->done++;
-  if (++scan->in_batch < SCAN_BATCH)
-    return TRUE;
-  scan->in_batch = 0;
-  invoke_progress (scan);
-  return cairn_indexer_index_commit (index, &scan->error) &&
-         cairn_indexer_index_begin (index, &scan->error);
+  start_extraction (self, item);
+  /* Memory stays bounded: at most two batches are read ahead. */
+  return write_ready (self, &scan->in_batch, &scan->error) &&
+         write_extracted (self, 2 * SCAN_BATCH, &scan->in_batch, &scan->error) &&
+         scan_commit_if_full (scan);
 }
 
 /* Fills an empty index from the whole store; the last transaction marks
@@ -279,14 +360,18 @@ run_scan (CairnIndexerAgent  *self,
       if (cairn_collection_get_virtual (collection))
         continue;
       if (!cairn_store_foreach_item (store, cairn_collection_get_id (collection), scope, scan_item,
-                                     &scan, NULL, error))
-        return FALSE;
-      if (scan.error != NULL)
+                                     &scan, NULL, error) ||
+          scan.error != NULL)
         {
-          g_propagate_error (error, scan.error);
+          drop_extracted (self);
+          if (scan.error != NULL)
+            g_propagate_error (error, scan.error);
           return FALSE;
         }
     }
+  if (!write_extracted (self, 0, &scan.in_batch, error))
+    return FALSE;
+  scan.done += scan.in_batch;
   invoke_progress (&scan);
   return cairn_indexer_index_set_scanned (self->index, error) &&
          cairn_indexer_index_commit (self->index, error);
@@ -322,9 +407,8 @@ run_job (CairnIndexerAgent  *self,
       return run_scan (self, error);
     case JOB_PUT:
       for (guint i = 0; i < job->items->len; i++)
-        if (!put_item (index, g_ptr_array_index (job->items, i), error))
-          return FALSE;
-      return TRUE;
+        start_extraction (self, g_ptr_array_index (job->items, i));
+      return write_extracted (self, 0, NULL, error);
     case JOB_REMOVE:
       for (guint i = 0; i < job->ids->len; i++)
         if (!cairn_indexer_index_remove (index, ids[i], error))
@@ -644,6 +728,8 @@ cairn_indexer_agent_setup (CairnAgent  *agent,
       cairn_agent_set_status (agent, CAIRN_AGENT_STATUS_RUNNING, "Indexing the whole store");
       push (self, job_new (self, JOB_SCAN, NULL));
     }
+  self->extractors = g_thread_pool_new (extract, self, MAX (1, g_get_num_processors ()), FALSE,
+                                        NULL);
   self->worker = g_thread_new ("cairn-indexer", worker_main, self);
   cairn_indexer_saved_queue_update (self->saved);
   return TRUE;
@@ -663,6 +749,8 @@ cairn_indexer_agent_dispose (GObject *object)
       g_async_queue_push_front (self->jobs, quit);
       g_thread_join (g_steal_pointer (&self->worker));
     }
+  if (self->extractors != NULL)
+    g_thread_pool_free (g_steal_pointer (&self->extractors), FALSE, TRUE);
   g_clear_pointer (&self->saved, cairn_indexer_saved_free);
 
   G_OBJECT_CLASS (cairn_indexer_agent_parent_class)->dispose (object);
@@ -676,6 +764,7 @@ cairn_indexer_agent_finalize (GObject *object)
   g_clear_pointer (&self->index, cairn_indexer_index_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_async_queue_unref (self->jobs);
+  g_async_queue_unref (self->extracted);
 
   G_OBJECT_CLASS (cairn_indexer_agent_parent_class)->finalize (object);
 }
@@ -696,6 +785,7 @@ static void
 cairn_indexer_agent_init (CairnIndexerAgent *self)
 {
   self->jobs = g_async_queue_new_full ((GDestroyNotify) job_free);
+  self->extracted = g_async_queue_new_full ((GDestroyNotify) cairn_indexer_document_free);
 }
 
 CAIRN_AGENT_MODULE_DEFINE_TYPE (CAIRN_TYPE_INDEXER_AGENT);
