@@ -43,7 +43,7 @@ static const char * const statements[N_STMTS] = {
   [STMT_MSGID_THREAD] = "SELECT thread FROM msgids WHERE message_id = ?",
   [STMT_MERGE_DOCS] = "UPDATE docs SET thread = ?1 WHERE thread = ?2",
   [STMT_MERGE_MSGIDS] = "UPDATE msgids SET thread = ?1 WHERE thread = ?2",
-  [STMT_PUT_MSGID] = "INSERT OR REPLACE INTO msgids (message_id, thread) VALUES (?, ?)",
+  [STMT_PUT_MSGID] = "INSERT OR IGNORE INTO msgids (message_id, thread) VALUES (?, ?)",
   [STMT_PUT_DOC] = "INSERT OR REPLACE INTO docs (id, collection, mime_type, date, thread, "
                    "message_id, complete, subject, sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   [STMT_DELETE_TEXT] = "DELETE FROM text WHERE rowid = ?",
@@ -293,7 +293,9 @@ add_thread (GArray  *threads,
   g_array_append_val (threads, thread);
 }
 
-static void
+/* Adds the thread of a document id or message id to @threads; returns
+ * whether it has one. */
+static gboolean
 find_thread (CairnIndexerIndex *index,
              int                stmt,
              const char        *text,
@@ -301,21 +303,27 @@ find_thread (CairnIndexerIndex *index,
              GArray            *threads)
 {
   sqlite3_stmt *s = index->stmts[stmt];
+  gboolean found = FALSE;
 
   if (text != NULL)
     sqlite3_bind_text (s, 1, text, -1, SQLITE_STATIC);
   else
     sqlite3_bind_int64 (s, 1, id);
   if (sqlite3_step (s) == SQLITE_ROW)
-    add_thread (threads, sqlite3_column_int64 (s, 0));
+    {
+      add_thread (threads, sqlite3_column_int64 (s, 0));
+      found = TRUE;
+    }
   sqlite3_reset (s);
   sqlite3_clear_bindings (s);
+  return found;
 }
 
 /* A message joins every thread that one of its own, parent or ancestor
  * message ids is known in; several such threads become one, the oldest.
  * Ids of messages not indexed yet are recorded too, so that a message
- * arriving before its parent is found by the parent later. */
+ * arriving before its parent is found by the parent later. Ids known
+ * already follow their thread's merge; only new ones are written. */
 static gboolean
 assign_thread (CairnIndexerIndex     *index,
                CairnIndexerDocument  *document,
@@ -324,6 +332,7 @@ assign_thread (CairnIndexerIndex     *index,
 {
   g_autoptr(GArray) threads = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GPtrArray) new_ids = g_ptr_array_new ();
 
   if (document->message_id != NULL)
     g_ptr_array_add (ids, document->message_id);
@@ -331,7 +340,8 @@ assign_thread (CairnIndexerIndex     *index,
     g_ptr_array_add (ids, g_ptr_array_index (document->references, i));
   find_thread (index, STMT_DOC_THREAD, NULL, document->id, threads);
   for (guint i = 0; i < ids->len; i++)
-    find_thread (index, STMT_MSGID_THREAD, g_ptr_array_index (ids, i), 0, threads);
+    if (!find_thread (index, STMT_MSGID_THREAD, g_ptr_array_index (ids, i), 0, threads))
+      g_ptr_array_add (new_ids, g_ptr_array_index (ids, i));
 
   *thread = (gint64) document->id;
   for (guint i = 0; i < threads->len; i++)
@@ -350,9 +360,9 @@ assign_thread (CairnIndexerIndex     *index,
             return FALSE;
         }
     }
-  for (guint i = 0; i < ids->len; i++)
+  for (guint i = 0; i < new_ids->len; i++)
     {
-      sqlite3_bind_text (index->stmts[STMT_PUT_MSGID], 1, g_ptr_array_index (ids, i), -1,
+      sqlite3_bind_text (index->stmts[STMT_PUT_MSGID], 1, g_ptr_array_index (new_ids, i), -1,
                          SQLITE_STATIC);
       sqlite3_bind_int64 (index->stmts[STMT_PUT_MSGID], 2, *thread);
       if (!step_done (index, STMT_PUT_MSGID, error))
