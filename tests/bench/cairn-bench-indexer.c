@@ -14,6 +14,10 @@
  *                         fixed queries run 10 times each
  *   index_bytes_per_msg   the index database over the number of messages
  *   peak_rss_mb           the peak resident memory while indexing
+ *   index_cpu_us_per_msg, fts_limit_cpu_us_per_msg  the processor time
+ *                         (user and system, all threads) per message of
+ *                         both: on a machine shared with other work, the
+ *                         wall-clock rates vary with its load, these less
  *
  * An argument sets the number of messages (default 100000). */
 #define _GNU_SOURCE
@@ -23,6 +27,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +67,17 @@ static const char * const queries[] = {
   "folder:INBOX and office",
   "id:nonexistent@example.org",
 };
+
+/* Processor time of this process so far, all threads, in microseconds. */
+static gint64
+cpu_us (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * G_USEC_PER_SEC +
+         usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+}
 
 static gboolean
 fail (const char *what,
@@ -167,14 +183,16 @@ static gboolean
 run_indexer (CairnTestEnvironment *environment,
              const char           *index_path,
              double               *seconds,
+             double               *cpu_seconds,
              double               *peak_rss_mb)
 {
   g_autoptr(CairnTestResource) indexer = NULL;
   g_autoptr(GError) error = NULL;
-  gint64 start, deadline;
+  gint64 start, deadline, cpu_start;
 
   reset_peak_rss ();
   start = g_get_monotonic_time ();
+  cpu_start = cpu_us ();
   deadline = start + (gint64) WAIT_MS * 1000;
   indexer = cairn_test_resource_new (environment, "indexer", "indexer_0", NULL, &error);
   if (indexer == NULL ||
@@ -189,6 +207,7 @@ run_indexer (CairnTestEnvironment *environment,
       g_usleep (10 * 1000);
     }
   *seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  *cpu_seconds = (cpu_us () - cpu_start) / (double) G_USEC_PER_SEC;
   *peak_rss_mb = cairn_bench_peak_rss_mb ();
   cairn_test_resource_stop (indexer);
   return TRUE;
@@ -207,12 +226,13 @@ static gboolean
 measure_limit (const char *index_path,
                const char *limit_path,
                guint       count,
-               double     *msgs_per_s)
+               double     *msgs_per_s,
+               double     *cpu_seconds)
 {
   sqlite3 *source = NULL, *target = NULL;
   sqlite3_stmt *read = NULL, *insert = NULL;
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (free_row);
-  gint64 timed = 0;
+  gint64 timed = 0, timed_cpu = 0;
   gboolean more = TRUE;
   guint inserted = 0;
 
@@ -234,7 +254,7 @@ measure_limit (const char *index_path,
     }
   while (more)
     {
-      gint64 start;
+      gint64 start, start_cpu;
 
       g_ptr_array_set_size (rows, 0);
       while (rows->len < LIMIT_BATCH && (more = sqlite3_step (read) == SQLITE_ROW))
@@ -246,6 +266,7 @@ measure_limit (const char *index_path,
           g_ptr_array_add (rows, row);
         }
       start = g_get_monotonic_time ();
+      start_cpu = cpu_us ();
       sqlite3_exec (target, "BEGIN", NULL, NULL, NULL);
       for (guint i = 0; i < rows->len; i++)
         {
@@ -260,6 +281,7 @@ measure_limit (const char *index_path,
         }
       sqlite3_exec (target, "COMMIT", NULL, NULL, NULL);
       timed += g_get_monotonic_time () - start;
+      timed_cpu += cpu_us () - start_cpu;
       inserted += rows->len;
     }
   sqlite3_finalize (read);
@@ -269,6 +291,7 @@ measure_limit (const char *index_path,
   if (inserted != count)
     g_printerr ("cairn-bench-indexer: the index holds %u messages, not %u\n", inserted, count);
   *msgs_per_s = inserted / (timed / (double) G_USEC_PER_SEC);
+  *cpu_seconds = timed_cpu / (double) G_USEC_PER_SEC;
   return TRUE;
 }
 
@@ -335,7 +358,7 @@ main (int   argc,
   g_autofree char *wal = NULL;
   g_autofree char *limit_path = NULL;
   g_autoptr(CairnTestEnvironment) environment = NULL;
-  double seconds = 0, peak_rss_mb = 0, limit = 0, p50 = 0, p99 = 0;
+  double seconds = 0, cpu = 0, peak_rss_mb = 0, limit = 0, limit_cpu = 0, p50 = 0, p99 = 0;
   goffset index_bytes;
   gboolean ok;
 
@@ -363,9 +386,9 @@ main (int   argc,
       index_path = cairn_search_build_index_path (cairn_test_environment_get_store_path (environment));
       wal = g_strconcat (index_path, "-wal", NULL);
       ok = sync_maildir (environment, root) &&
-           run_indexer (environment, index_path, &seconds, &peak_rss_mb) &&
+           run_indexer (environment, index_path, &seconds, &cpu, &peak_rss_mb) &&
            measure_queries (environment, &p50, &p99) &&
-           measure_limit (index_path, limit_path, count, &limit);
+           measure_limit (index_path, limit_path, count, &limit, &limit_cpu);
     }
   index_bytes = index_path ? file_size (index_path) + file_size (wal) : 0;
   g_clear_object (&environment);
@@ -380,5 +403,7 @@ main (int   argc,
   g_print ("query_p99_ms: %.2f\n", p99);
   g_print ("index_bytes_per_msg: %.0f\n", (double) index_bytes / count);
   g_print ("peak_rss_mb: %.1f\n", peak_rss_mb);
+  g_print ("index_cpu_us_per_msg: %.0f\n", cpu * G_USEC_PER_SEC / count);
+  g_print ("fts_limit_cpu_us_per_msg: %.0f\n", limit_cpu * G_USEC_PER_SEC / count);
   return EXIT_SUCCESS;
 }
