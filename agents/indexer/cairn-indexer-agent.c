@@ -43,6 +43,7 @@ struct _CairnIndexerAgent
   GThreadPool *extractors;
   GAsyncQueue *extracted;       /* CairnIndexerDocument */
   guint in_extraction;          /* the worker's count: pushed, not yet taken */
+  gboolean scanning;            /* the worker's: filling an empty index */
 };
 
 typedef enum
@@ -183,7 +184,7 @@ write_document (CairnIndexerAgent     *self,
   g_autoptr(CairnIndexerDocument) owned = document;
 
   self->in_extraction--;
-  if (!cairn_indexer_index_put (self->index, owned, error))
+  if (!cairn_indexer_index_put (self->index, owned, self->scanning, error))
     {
       drop_extracted (self);
       return FALSE;
@@ -330,8 +331,8 @@ scan_item (CairnItem *item,
 /* Fills an empty index from the whole store; the last transaction marks
  * the index complete, so an interrupted scan starts again. */
 static gboolean
-run_scan (CairnIndexerAgent  *self,
-          GError            **error)
+scan_store (CairnIndexerAgent  *self,
+            GError            **error)
 {
   CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
   g_autoptr(GPtrArray) collections = cairn_store_list_collections (store, NULL, error);
@@ -375,6 +376,18 @@ run_scan (CairnIndexerAgent  *self,
   invoke_progress (&scan);
   return cairn_indexer_index_set_scanned (self->index, error) &&
          cairn_indexer_index_commit (self->index, error);
+}
+
+static gboolean
+run_scan (CairnIndexerAgent  *self,
+          GError            **error)
+{
+  gboolean ok;
+
+  self->scanning = TRUE;
+  ok = scan_store (self, error);
+  self->scanning = FALSE;
+  return ok;
 }
 
 static gboolean

@@ -22,6 +22,7 @@ gboolean           cairn_indexer_index_commit        (CairnIndexerIndex     *ind
 void               cairn_indexer_index_rollback      (CairnIndexerIndex     *index);
 gboolean           cairn_indexer_index_put           (CairnIndexerIndex     *index,
                                                       CairnIndexerDocument  *document,
+                                                      gboolean               is_new,
                                                       GError               **error);
 gboolean           cairn_indexer_index_remove        (CairnIndexerIndex     *index,
                                                       guint64                id,

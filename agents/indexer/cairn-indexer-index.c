@@ -70,7 +70,6 @@ static const char schema[] =
   "CREATE INDEX docs_date ON docs (date, id);"
   "CREATE INDEX docs_thread ON docs (thread);"
   "CREATE INDEX docs_message_id ON docs (message_id);"
-  "CREATE INDEX docs_collection ON docs (collection);"
   /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */
   "CREATE TABLE flags (flag TEXT NOT NULL COLLATE NOCASE, id INTEGER NOT NULL,"
   " PRIMARY KEY (flag, id))"
@@ -327,6 +326,7 @@ find_thread (CairnIndexerIndex *index,
 static gboolean
 assign_thread (CairnIndexerIndex     *index,
                CairnIndexerDocument  *document,
+               gboolean               is_new,
                gint64                *thread,
                GError               **error)
 {
@@ -338,7 +338,8 @@ assign_thread (CairnIndexerIndex     *index,
     g_ptr_array_add (ids, document->message_id);
   for (guint i = 0; i < document->references->len; i++)
     g_ptr_array_add (ids, g_ptr_array_index (document->references, i));
-  find_thread (index, STMT_DOC_THREAD, NULL, document->id, threads);
+  if (!is_new)
+    find_thread (index, STMT_DOC_THREAD, NULL, document->id, threads);
   for (guint i = 0; i < ids->len; i++)
     if (!find_thread (index, STMT_MSGID_THREAD, g_ptr_array_index (ids, i), 0, threads))
       g_ptr_array_add (new_ids, g_ptr_array_index (ids, i));
@@ -405,6 +406,8 @@ bind_string (sqlite3_stmt *stmt,
  * cairn_indexer_index_put:
  * @index: the index
  * @document: what to index of an item
+ * @is_new: whether the index cannot hold the item yet (a scan of an
+ *   empty index), which spares looking for what to replace
  * @error: return location for a #GError
  *
  * Adds or replaces the item's document: its text, fields, flags and
@@ -415,13 +418,14 @@ bind_string (sqlite3_stmt *stmt,
 gboolean
 cairn_indexer_index_put (CairnIndexerIndex     *index,
                          CairnIndexerDocument  *document,
+                         gboolean               is_new,
                          GError               **error)
 {
   sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
   sqlite3_stmt *text = index->stmts[STMT_PUT_TEXT];
   gint64 thread;
 
-  if (!assign_thread (index, document, &thread, error))
+  if (!assign_thread (index, document, is_new, &thread, error))
     return FALSE;
   sqlite3_bind_int64 (doc, 1, (gint64) document->id);
   sqlite3_bind_int64 (doc, 2, (gint64) document->collection_id);
@@ -434,7 +438,7 @@ cairn_indexer_index_put (CairnIndexerIndex     *index,
   bind_string (doc, 8, document->subject);
   bind_string (doc, 9, document->sender);
   if (!step_done (index, STMT_PUT_DOC, error) ||
-      !delete_rows (index, STMT_DELETE_TEXT, document->id, error))
+      (!is_new && !delete_rows (index, STMT_DELETE_TEXT, document->id, error)))
     return FALSE;
   sqlite3_bind_int64 (text, 1, (gint64) document->id);
   bind_string (text, 2, document->sender);
@@ -445,7 +449,7 @@ cairn_indexer_index_put (CairnIndexerIndex     *index,
   bind_string (text, 7, document->mime_types);
   bind_string (text, 8, document->list_id);
   if (!step_done (index, STMT_PUT_TEXT, error) ||
-      !delete_rows (index, STMT_DELETE_FLAGS, document->id, error))
+      (!is_new && !delete_rows (index, STMT_DELETE_FLAGS, document->id, error)))
     return FALSE;
   for (guint i = 0; i < document->flags->len; i++)
     if (!put_flag (index, STMT_PUT_FLAG, g_ptr_array_index (document->flags, i), document->id,
