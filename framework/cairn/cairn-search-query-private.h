@@ -19,10 +19,13 @@ typedef struct
 } CairnSearchFolder;
 
 /* The condition on the index's `docs d` rows that a query compiles to,
- * with its parameters (GVariants of type s or x) in the order of its ?. */
+ * with its parameters (GVariants of type s or x) in the order of its ?:
+ * in set form (sub-queries evaluated once) and in probe form (for one
+ * row at a time), with the same parameters. */
 typedef struct
 {
   char *where;
+  char *probe;
   GPtrArray *parameters;
 } CairnSearchSql;
 

@@ -49,6 +49,7 @@ struct _Node
   Node *left;
   Node *right;
   char *text;           /* NODE_TEXT: the FTS5 phrase, quoted; NODE_SQL: the condition */
+  char *probe;          /* NODE_SQL: the condition for one row, or NULL: the same */
   GPtrArray *parameters; /* NODE_SQL */
 };
 
@@ -72,6 +73,7 @@ node_free (Node *node)
   node_free (node->left);
   node_free (node->right);
   g_free (node->text);
+  g_free (node->probe);
   if (node->parameters != NULL)
     g_ptr_array_unref (node->parameters);
   g_free (node);
@@ -403,15 +405,20 @@ flag_node (const char *value)
   GPtrArray *parameters = parameters_new ();
   const char *flag = value;
   gboolean negate = g_ascii_strcasecmp (value, "unread") == 0;
+  Node *node;
 
   if (negate)
     flag = CAIRN_FLAG_SEEN;
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (g_ascii_strcasecmp (value, names[i].name) == 0)
       flag = names[i].flag;
+
   g_ptr_array_add (parameters, g_variant_ref_sink (g_variant_new_string (flag)));
-  return sql_node (parameters, "d.id %sIN (SELECT id FROM flags WHERE flag = ?)",
+  node = sql_node (parameters, "d.id %sIN (SELECT id FROM flags WHERE flag = ?)",
                    negate ? "NOT " : "");
+  node->probe = g_strdup_printf ("%sEXISTS (SELECT 1 FROM flags f WHERE f.flag = ? AND "
+                                 "f.id = d.id)", negate ? "NOT " : "");
+  return node;
 }
 
 /* folder: names a collection by its name or its path from the top
@@ -442,6 +449,7 @@ term_node (Parser *parser)
   const char *prefix = token->prefix;
   const char *value = token->value;
   GPtrArray *parameters;
+  Node *node;
 
   if (!g_utf8_validate (value, -1, NULL))
     {
@@ -499,8 +507,11 @@ term_node (Parser *parser)
   /* tag: */
   g_ptr_array_add (parameters, g_variant_ref_sink (g_variant_new_string (value)));
   g_ptr_array_add (parameters, g_variant_ref_sink (g_variant_new_string (value)));
-  return sql_node (parameters, "d.id IN (SELECT i.id FROM item_tags i JOIN tags t ON t.tag = i.tag"
+  node = sql_node (parameters, "d.id IN (SELECT i.id FROM item_tags i JOIN tags t ON t.tag = i.tag"
                    " WHERE t.name = ? COLLATE NOCASE OR t.gid = ?)");
+  node->probe = g_strdup ("EXISTS (SELECT 1 FROM item_tags i JOIN tags t ON t.tag = i.tag"
+                          " WHERE (t.name = ? COLLATE NOCASE OR t.gid = ?) AND i.id = d.id)");
+  return node;
 }
 
 static Node *parse_or (Parser *parser);
@@ -636,31 +647,42 @@ append_fts (GString *fts,
   g_string_append_c (fts, ')');
 }
 
+/* Appends the condition of @node: in set form, each sub-query evaluated
+ * once for all rows, or with @probe, flags and tags tested for one row d
+ * at a time (fast when few rows are looked at). Parameters are added in the order of their ?
+ * when @parameters is not NULL; both forms have the same order. */
 static void
 append_sql (GString   *sql,
             GPtrArray *parameters,
+            gboolean   probe,
             Node      *node)
 {
   if (is_text_only (node))
     {
       GString *fts = g_string_new (NULL);
 
+      /* In both forms: an FTS5 MATCH for one row costs as much as
+       * parsing the query and opening its terms again. */
       append_fts (fts, node);
       g_string_append (sql, "d.id IN (SELECT rowid FROM text WHERE text MATCH ?)");
-      g_ptr_array_add (parameters,
-                       g_variant_ref_sink (g_variant_new_take_string (g_string_free (fts, FALSE))));
+      if (parameters != NULL)
+        g_ptr_array_add (parameters,
+                         g_variant_ref_sink (g_variant_new_take_string (g_string_free (fts,
+                                                                                      FALSE))));
+      else
+        g_string_free (fts, TRUE);
       return;
     }
   switch (node->kind)
     {
     case NODE_SQL:
-      g_string_append (sql, node->text);
-      for (guint i = 0; i < node->parameters->len; i++)
+      g_string_append (sql, probe && node->probe ? node->probe : node->text);
+      for (guint i = 0; parameters != NULL && i < node->parameters->len; i++)
         g_ptr_array_add (parameters, g_variant_ref (g_ptr_array_index (node->parameters, i)));
       break;
     case NODE_NOT:
       g_string_append (sql, "NOT (");
-      append_sql (sql, parameters, node->left);
+      append_sql (sql, parameters, probe, node->left);
       g_string_append_c (sql, ')');
       break;
     case NODE_AND:
@@ -668,9 +690,9 @@ append_sql (GString   *sql,
     case NODE_TEXT:
     default:
       g_string_append_c (sql, '(');
-      append_sql (sql, parameters, node->left);
+      append_sql (sql, parameters, probe, node->left);
       g_string_append (sql, node->kind == NODE_AND ? " AND " : " OR ");
-      append_sql (sql, parameters, node->right);
+      append_sql (sql, parameters, probe, node->right);
       g_string_append_c (sql, ')');
       break;
     }
@@ -680,6 +702,7 @@ void
 _cairn_search_sql_clear (CairnSearchSql *sql)
 {
   g_clear_pointer (&sql->where, g_free);
+  g_clear_pointer (&sql->probe, g_free);
   g_clear_pointer (&sql->parameters, g_ptr_array_unref);
 }
 
@@ -689,7 +712,8 @@ _cairn_search_sql_clear (CairnSearchSql *sql)
  * @folders: (element-type CairnSearchFolder) (nullable): the collections
  *   folder: can name
  * @now: the time relative dates count from, in seconds since the epoch
- * @sql: (out caller-allocates): the condition and its parameters
+ * @sql: (out caller-allocates): the condition in both forms and its
+ *   parameters
  * @error: return location for a #GError
  *
  * Returns: %FALSE with %CAIRN_SEARCH_ERROR_INVALID_QUERY naming the
@@ -708,6 +732,7 @@ _cairn_search_query_compile (const char      *query,
   GString *where;
 
   sql->where = NULL;
+  sql->probe = NULL;
   sql->parameters = NULL;
   if (strlen (query) > CAIRN_SEARCH_QUERY_MAX_LENGTH)
     return fail_at (&parser, CAIRN_SEARCH_QUERY_MAX_LENGTH, "the query is longer than %d bytes",
@@ -736,7 +761,10 @@ _cairn_search_query_compile (const char      *query,
 
   where = g_string_new (NULL);
   sql->parameters = parameters_new ();
-  append_sql (where, sql->parameters, root);
+  append_sql (where, sql->parameters, FALSE, root);
   sql->where = g_string_free (where, FALSE);
+  where = g_string_new (NULL);
+  append_sql (where, NULL, TRUE, root);
+  sql->probe = g_string_free (where, FALSE);
   return TRUE;
 }

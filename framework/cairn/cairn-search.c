@@ -275,6 +275,7 @@ typedef struct
 {
   const char *head;
   const char *tail;
+  gboolean probe;       /* the probe form of the condition, then a date cutoff */
 } Shape;
 
 static gboolean
@@ -293,16 +294,19 @@ compile (CairnSearch     *self,
 }
 
 /* Prepares @shape around the condition of @sql, binds its
- * parameters, then @offset and @limit (0: no limit). */
+ * parameters, then @cutoff for a probe, @limit (0: no limit) and
+ * @offset. */
 static sqlite3_stmt *
 prepare (CairnSearch     *self,
          const Shape     *shape,
          CairnSearchSql  *sql,
+         gint64           cutoff,
          guint            offset,
          guint            limit,
          GError         **error)
 {
-  g_autofree char *text = g_strconcat (shape->head, sql->where, shape->tail, NULL);
+  g_autofree char *text = g_strconcat (shape->head, shape->probe ? sql->probe : sql->where,
+                                       shape->tail, NULL);
   sqlite3_stmt *stmt = NULL;
   int n = 1;
 
@@ -320,6 +324,8 @@ prepare (CairnSearch     *self,
       else
         sqlite3_bind_text (stmt, n, g_variant_get_string (value, NULL), -1, SQLITE_TRANSIENT);
     }
+  if (shape->probe)
+    sqlite3_bind_int64 (stmt, n++, cutoff);
   sqlite3_bind_int64 (stmt, n++, limit ? (gint64) limit : -1);
   sqlite3_bind_int64 (stmt, n, offset);
   return stmt;
@@ -374,6 +380,20 @@ add_thread (sqlite3_stmt *stmt,
 static const Shape ids_shape = {
   "SELECT d.id FROM docs d WHERE ",
   " ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?",
+  FALSE,
+};
+
+/* A first page is mostly found among the newest items: walking them
+ * newest first and testing each (the probe form) stops as soon as the
+ * page is full, where the set form reads every match of every term. The
+ * walk is bounded by the date of the PROBE_WINDOW-th newest item, so
+ * that a rare term costs little before the set form runs. */
+#define PROBE_WINDOW 1000
+
+static const Shape probe_shape = {
+  "SELECT d.id FROM docs d WHERE (",
+  ") AND d.date >= ? ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?",
+  TRUE,
 };
 
 /* Threads with at least one match, newest first; the subject is the
@@ -387,7 +407,75 @@ static const Shape threads_shape = {
   " sum(t.id NOT IN (SELECT id FROM flags WHERE flag = '\\Seen'))"
   " FROM docs t WHERE t.thread IN (SELECT thread FROM m)"
   " GROUP BY t.thread ORDER BY max(t.date) DESC, t.thread DESC LIMIT ? OFFSET ?",
+  FALSE,
 };
+
+/* The date of the @n-th newest item; FALSE if there are fewer. */
+static gboolean
+window_cutoff (CairnSearch *self,
+               guint        n,
+               gint64      *cutoff)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean found = FALSE;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT date FROM docs ORDER BY date DESC, id DESC "
+                          "LIMIT 1 OFFSET ?", -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (stmt, 1, n - 1);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          *cutoff = sqlite3_column_int64 (stmt, 0);
+          found = TRUE;
+        }
+    }
+  sqlite3_finalize (stmt);
+  return found;
+}
+
+static gboolean
+run_shape (CairnSearch     *self,
+           const Shape     *shape,
+           CairnSearchSql  *sql,
+           gint64           cutoff,
+           guint            offset,
+           guint            limit,
+           void           (*row) (sqlite3_stmt *stmt,
+                                  gpointer      data),
+           gpointer         data,
+           GCancellable    *cancellable,
+           GError         **error)
+{
+  sqlite3_stmt *stmt = prepare (self, shape, sql, cutoff, offset, limit, error);
+  gboolean ok;
+
+  if (stmt == NULL)
+    return FALSE;
+  ok = run_statement (self, stmt, row, data, cancellable, error);
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+/* Compiles @query and takes the connection, which the returned locker
+ * holds; NULL on error. */
+static GMutexLocker *
+start_search (CairnSearch     *self,
+              const char      *query,
+              CairnSearchSql  *sql,
+              GError         **error)
+{
+  GMutexLocker *locker;
+
+  if (!compile (self, query, sql, error))
+    return NULL;
+  locker = g_mutex_locker_new (&self->lock);
+  if (!ensure_db (self, error))
+    {
+      g_mutex_locker_free (locker);
+      return NULL;
+    }
+  return locker;
+}
 
 static gboolean
 search (CairnSearch   *self,
@@ -401,22 +489,43 @@ search (CairnSearch   *self,
         GCancellable  *cancellable,
         GError       **error)
 {
-  g_auto(CairnSearchSql) sql = { NULL, NULL };
-  g_autoptr(GMutexLocker) locker = NULL;
-  sqlite3_stmt *stmt;
-  gboolean ok;
+  g_auto(CairnSearchSql) sql = { NULL, NULL, NULL };
+  g_autoptr(GMutexLocker) locker = start_search (self, query, &sql, error);
 
-  if (!compile (self, query, &sql, error))
+  if (locker == NULL)
     return FALSE;
-  locker = g_mutex_locker_new (&self->lock);
-  if (!ensure_db (self, error))
+  return run_shape (self, shape, &sql, 0, offset, limit, row, data, cancellable, error);
+}
+
+/* Item ids: first the probe over the newest items, which is exact if it
+ * fills the page or covers every item; else the set form. */
+static gboolean
+search_ids (CairnSearch   *self,
+            const char    *query,
+            guint          offset,
+            guint          limit,
+            GArray        *ids,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_auto(CairnSearchSql) sql = { NULL, NULL, NULL };
+  g_autoptr(GMutexLocker) locker = start_search (self, query, &sql, error);
+  gint64 cutoff = G_MININT64;
+  gboolean windowed;
+
+  if (locker == NULL)
     return FALSE;
-  stmt = prepare (self, shape, &sql, offset, limit, error);
-  if (stmt == NULL)
-    return FALSE;
-  ok = run_statement (self, stmt, row, data, cancellable, error);
-  sqlite3_finalize (stmt);
-  return ok;
+  if (limit > 0 && offset <= G_MAXUINT / 8 && limit <= G_MAXUINT / 8)
+    {
+      windowed = window_cutoff (self, MAX (PROBE_WINDOW, 4 * (offset + limit)), &cutoff);
+      if (!run_shape (self, &probe_shape, &sql, windowed ? cutoff : G_MININT64, offset, limit,
+                      add_id, ids, cancellable, error))
+        return FALSE;
+      if (ids->len == limit || !windowed)
+        return TRUE;
+      g_array_set_size (ids, 0);
+    }
+  return run_shape (self, &ids_shape, &sql, 0, offset, limit, add_id, ids, cancellable, error);
 }
 
 /**
@@ -452,7 +561,7 @@ cairn_search_run_sync (CairnSearch   *self,
   g_return_val_if_fail (query != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!search (self, &ids_shape, query, offset, limit, add_id, ids, cancellable, error))
+  if (!search_ids (self, query, offset, limit, ids, cancellable, error))
     return NULL;
   return g_steal_pointer (&ids);
 }
