@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The index database, schema version 1 (docs/search.md has the tables
+/* The index database, schema version 2 (docs/search.md has the tables
  * CairnSearch reads). Its own file beside the store, in WAL mode so that
  * searches read while the indexer writes, and written only here: a store
  * write never waits for indexing. A database that cannot be read, has
@@ -12,11 +12,13 @@
 
 #include "cairn-indexer-index-private.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 10000
 
 enum {
   STMT_DOC_THREAD,
+  STMT_DOC_KEY,
+  STMT_KEY_OWNER,
   STMT_MSGID_THREAD,
   STMT_MERGE_DOCS,
   STMT_MERGE_MSGIDS,
@@ -40,15 +42,18 @@ enum {
 
 static const char * const statements[N_STMTS] = {
   [STMT_DOC_THREAD] = "SELECT thread FROM docs WHERE id = ?",
+  [STMT_DOC_KEY] = "SELECT key FROM docs WHERE id = ?",
+  [STMT_KEY_OWNER] = "SELECT id FROM docs WHERE key = ?",
   [STMT_MSGID_THREAD] = "SELECT thread FROM msgids WHERE message_id = ?",
   [STMT_MERGE_DOCS] = "UPDATE docs SET thread = ?1 WHERE thread = ?2",
   [STMT_MERGE_MSGIDS] = "UPDATE msgids SET thread = ?1 WHERE thread = ?2",
   [STMT_PUT_MSGID] = "INSERT OR IGNORE INTO msgids (message_id, thread) VALUES (?, ?)",
-  [STMT_PUT_DOC] = "INSERT OR REPLACE INTO docs (id, collection, mime_type, date, thread, "
-                   "message_id, complete, subject, sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  [STMT_PUT_DOC] = ("INSERT OR REPLACE INTO docs (id, collection, mime_type, date, thread, "
+                    "message_id, complete, subject, sender, key) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
   [STMT_DELETE_TEXT] = "DELETE FROM text WHERE rowid = ?",
-  [STMT_PUT_TEXT] = "INSERT INTO text (rowid, sender, recipients, subject, body, attachment, "
-                    "mimetype, listid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+  [STMT_PUT_TEXT] = ("INSERT INTO text (rowid, sender, recipients, subject, body, attachment, "
+                     "mimetype, listid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
   [STMT_DELETE_DOC] = "DELETE FROM docs WHERE id = ?",
   [STMT_DELETE_FLAGS] = "DELETE FROM flags WHERE id = ?",
   [STMT_DELETE_ITEM_TAGS] = "DELETE FROM item_tags WHERE id = ?",
@@ -66,8 +71,8 @@ static const char schema[] =
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
   "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL,"
   " mime_type TEXT NOT NULL, date INTEGER NOT NULL, thread INTEGER NOT NULL,"
-  " message_id TEXT, complete INTEGER NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL);"
-  "CREATE INDEX docs_date ON docs (date, id);"
+  " message_id TEXT, complete INTEGER NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL,"
+  " key INTEGER NOT NULL UNIQUE);"
   "CREATE INDEX docs_thread ON docs (thread);"
   "CREATE INDEX docs_message_id ON docs (message_id);"
   /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */
@@ -235,7 +240,8 @@ cairn_indexer_index_open (const char  *path,
       if (!open_database (index, error) ||
           !exec (index, "PRAGMA journal_mode = WAL", error) ||
           !exec (index, "BEGIN", error) || !exec (index, schema, error) ||
-          !exec (index, "PRAGMA user_version = 1", error) || !exec (index, "COMMIT", error))
+          !exec (index, "PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION), error) ||
+          !exec (index, "COMMIT", error))
         return NULL;
       *needs_scan = TRUE;
     }
@@ -402,6 +408,55 @@ bind_string (sqlite3_stmt *stmt,
   sqlite3_bind_text (stmt, column, string->str, string->len, SQLITE_STATIC);
 }
 
+/* The first column of @stmt's row for @value, if there is a row. */
+static gboolean
+lookup_int (CairnIndexerIndex *index,
+            int                stmt,
+            gint64             value,
+            gint64            *result)
+{
+  sqlite3_stmt *s = index->stmts[stmt];
+  gboolean found;
+
+  sqlite3_bind_int64 (s, 1, value);
+  found = sqlite3_step (s) == SQLITE_ROW;
+  if (found)
+    *result = sqlite3_column_int64 (s, 0);
+  sqlite3_reset (s);
+  sqlite3_clear_bindings (s);
+  return found;
+}
+
+/* The key is the FTS5 rowid, in the order of the dates, so that a search
+ * walks a term's matches newest first and stops once a page is full:
+ * seconds times 2^16 plus the low bits of the id, or the next free value
+ * when another item has it. */
+static gint64
+choose_key (CairnIndexerIndex    *index,
+            CairnIndexerDocument *document)
+{
+  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
+  gint64 key = CLAMP (document->date, -bound, bound) * 65536 + (gint64) (document->id & 0xFFFF);
+  gint64 owner;
+
+  while (lookup_int (index, STMT_KEY_OWNER, key, &owner) && owner != (gint64) document->id)
+    key++;
+  return key;
+}
+
+static gboolean
+delete_text (CairnIndexerIndex  *index,
+             guint64             id,
+             GError            **error)
+{
+  gint64 key;
+
+  if (!lookup_int (index, STMT_DOC_KEY, (gint64) id, &key))
+    return TRUE;
+  sqlite3_bind_int64 (index->stmts[STMT_DELETE_TEXT], 1, key);
+  return step_done (index, STMT_DELETE_TEXT, error);
+}
+
 /**
  * cairn_indexer_index_put:
  * @index: the index
@@ -423,10 +478,12 @@ cairn_indexer_index_put (CairnIndexerIndex     *index,
 {
   sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
   sqlite3_stmt *text = index->stmts[STMT_PUT_TEXT];
-  gint64 thread;
+  gint64 thread, key;
 
-  if (!assign_thread (index, document, is_new, &thread, error))
+  if (!assign_thread (index, document, is_new, &thread, error) ||
+      (!is_new && !delete_text (index, document->id, error)))
     return FALSE;
+  key = choose_key (index, document);
   sqlite3_bind_int64 (doc, 1, (gint64) document->id);
   sqlite3_bind_int64 (doc, 2, (gint64) document->collection_id);
   sqlite3_bind_text (doc, 3, document->mime_type ? document->mime_type : "", -1, SQLITE_STATIC);
@@ -437,10 +494,10 @@ cairn_indexer_index_put (CairnIndexerIndex     *index,
   sqlite3_bind_int (doc, 7, document->complete);
   bind_string (doc, 8, document->subject);
   bind_string (doc, 9, document->sender);
-  if (!step_done (index, STMT_PUT_DOC, error) ||
-      (!is_new && !delete_rows (index, STMT_DELETE_TEXT, document->id, error)))
+  sqlite3_bind_int64 (doc, 10, key);
+  if (!step_done (index, STMT_PUT_DOC, error))
     return FALSE;
-  sqlite3_bind_int64 (text, 1, (gint64) document->id);
+  sqlite3_bind_int64 (text, 1, key);
   bind_string (text, 2, document->sender);
   bind_string (text, 3, document->recipients);
   bind_string (text, 4, document->subject);
@@ -463,8 +520,8 @@ cairn_indexer_index_remove (CairnIndexerIndex  *index,
                             guint64             id,
                             GError            **error)
 {
-  return delete_rows (index, STMT_DELETE_DOC, id, error) &&
-         delete_rows (index, STMT_DELETE_TEXT, id, error) &&
+  return delete_text (index, id, error) &&
+         delete_rows (index, STMT_DELETE_DOC, id, error) &&
          delete_rows (index, STMT_DELETE_FLAGS, id, error) &&
          delete_rows (index, STMT_DELETE_ITEM_TAGS, id, error);
 }

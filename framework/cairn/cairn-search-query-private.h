@@ -21,12 +21,18 @@ typedef struct
 /* The condition on the index's `docs d` rows that a query compiles to,
  * with its parameters (GVariants of type s or x) in the order of its ?:
  * in set form (sub-queries evaluated once) and in probe form (for one
- * row at a time), with the same parameters. */
+ * row at a time), with the same parameters. When the query is text terms
+ * and-ed with other conditions, also those apart: @fts, one FTS5 query
+ * for them all, and @rest, the others in probe form (NULL if none) with
+ * @rest_parameters. */
 typedef struct
 {
   char *where;
   char *probe;
   GPtrArray *parameters;
+  char *fts;
+  char *rest;
+  GPtrArray *rest_parameters;
 } CairnSearchSql;
 
 gboolean _cairn_search_query_compile (const char         *query,

@@ -374,6 +374,21 @@ parse_date_range (Parser     *parser,
          (dots[2] == '\0' || parse_date (parser, dots + 2, &unused, end));
 }
 
+/* A date range is a range of keys, which order items as their dates do
+ * and are the seconds times 2^16 plus a number below 2^16
+ * (agents/indexer/cairn-indexer-index.c): walking it needs no sort. */
+static gint64
+date_to_key (gint64 date)
+{
+  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
+
+  if (date <= -bound)
+    return G_MININT64;
+  if (date >= bound)
+    return G_MAXINT64;
+  return date * 65536;
+}
+
 static Node *
 date_node (Parser     *parser,
            const char *value)
@@ -384,9 +399,9 @@ date_node (Parser     *parser,
   if (!parse_date_range (parser, value, &start, &end))
     return NULL;
   parameters = parameters_new ();
-  g_ptr_array_add (parameters, g_variant_ref_sink (g_variant_new_int64 (start)));
-  g_ptr_array_add (parameters, g_variant_ref_sink (g_variant_new_int64 (end)));
-  return sql_node (parameters, "(d.date >= ? AND d.date < ?)");
+  g_ptr_array_add (parameters, g_variant_ref_sink (g_variant_new_int64 (date_to_key (start))));
+  g_ptr_array_add (parameters, g_variant_ref_sink (g_variant_new_int64 (date_to_key (end))));
+  return sql_node (parameters, "(d.key >= ? AND d.key < ?)");
 }
 
 static Node *
@@ -664,7 +679,7 @@ append_sql (GString   *sql,
       /* In both forms: an FTS5 MATCH for one row costs as much as
        * parsing the query and opening its terms again. */
       append_fts (fts, node);
-      g_string_append (sql, "d.id IN (SELECT rowid FROM text WHERE text MATCH ?)");
+      g_string_append (sql, "d.key IN (SELECT rowid FROM text WHERE text MATCH ?)");
       if (parameters != NULL)
         g_ptr_array_add (parameters,
                          g_variant_ref_sink (g_variant_new_take_string (g_string_free (fts,
@@ -698,12 +713,61 @@ append_sql (GString   *sql,
     }
 }
 
+static void
+collect_conjuncts (Node      *node,
+                   GPtrArray *conjuncts)
+{
+  if (node->kind == NODE_AND && !is_text_only (node))
+    {
+      collect_conjuncts (node->left, conjuncts);
+      collect_conjuncts (node->right, conjuncts);
+    }
+  else
+    g_ptr_array_add (conjuncts, node);
+}
+
+/* Sets @sql's fts and rest when the query and-s text with the rest. */
+static void
+split_text (CairnSearchSql *sql,
+            Node           *root)
+{
+  g_autoptr(GPtrArray) conjuncts = g_ptr_array_new ();
+  g_autoptr(GString) fts = g_string_new (NULL);
+  g_autoptr(GString) rest = g_string_new (NULL);
+
+  collect_conjuncts (root, conjuncts);
+  sql->rest_parameters = parameters_new ();
+  for (guint i = 0; i < conjuncts->len; i++)
+    {
+      Node *node = g_ptr_array_index (conjuncts, i);
+
+      if (is_text_only (node))
+        {
+          g_string_append (fts, fts->len ? " AND " : "");
+          append_fts (fts, node);
+        }
+      else
+        {
+          g_string_append (rest, rest->len ? " AND " : "");
+          append_sql (rest, sql->rest_parameters, TRUE, node);
+        }
+    }
+  if (fts->len == 0)
+    return;
+  sql->fts = g_string_free (g_steal_pointer (&fts), FALSE);
+  if (rest->len > 0)
+    sql->rest = g_string_free (g_steal_pointer (&rest), FALSE);
+}
+
 void
 _cairn_search_sql_clear (CairnSearchSql *sql)
 {
   g_clear_pointer (&sql->where, g_free);
   g_clear_pointer (&sql->probe, g_free);
   g_clear_pointer (&sql->parameters, g_ptr_array_unref);
+  g_clear_pointer (&sql->fts, g_free);
+  g_clear_pointer (&sql->rest, g_free);
+  g_clear_pointer (&sql->rest_parameters, g_ptr_array_unref);
 }
 
 /*
@@ -731,9 +795,7 @@ _cairn_search_query_compile (const char      *query,
   const char *invalid;
   GString *where;
 
-  sql->where = NULL;
-  sql->probe = NULL;
-  sql->parameters = NULL;
+  memset (sql, 0, sizeof *sql);
   if (strlen (query) > CAIRN_SEARCH_QUERY_MAX_LENGTH)
     return fail_at (&parser, CAIRN_SEARCH_QUERY_MAX_LENGTH, "the query is longer than %d bytes",
                     CAIRN_SEARCH_QUERY_MAX_LENGTH);
@@ -766,5 +828,6 @@ _cairn_search_query_compile (const char      *query,
   where = g_string_new (NULL);
   append_sql (where, NULL, TRUE, root);
   sql->probe = g_string_free (where, FALSE);
+  split_text (sql, root);
   return TRUE;
 }

@@ -31,7 +31,7 @@
  */
 
 /* The schema the indexer writes (agents/indexer/cairn-indexer-index.c). */
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 10000
 
 struct _CairnSearch
@@ -293,6 +293,24 @@ compile (CairnSearch     *self,
                                       error);
 }
 
+/* Binds @parameters from the @n-th ?; returns the number of the next. */
+static int
+bind_parameters (sqlite3_stmt *stmt,
+                 int           n,
+                 GPtrArray    *parameters)
+{
+  for (guint i = 0; i < parameters->len; i++, n++)
+    {
+      GVariant *value = g_ptr_array_index (parameters, i);
+
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
+        sqlite3_bind_int64 (stmt, n, g_variant_get_int64 (value));
+      else
+        sqlite3_bind_text (stmt, n, g_variant_get_string (value, NULL), -1, SQLITE_TRANSIENT);
+    }
+  return n;
+}
+
 /* Prepares @shape around the condition of @sql, binds its
  * parameters, then @cutoff for a probe, @limit (0: no limit) and
  * @offset. */
@@ -315,15 +333,7 @@ prepare (CairnSearch     *self,
       set_db_error (self, "query", error);
       return NULL;
     }
-  for (guint i = 0; i < sql->parameters->len; i++, n++)
-    {
-      GVariant *value = g_ptr_array_index (sql->parameters, i);
-
-      if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
-        sqlite3_bind_int64 (stmt, n, g_variant_get_int64 (value));
-      else
-        sqlite3_bind_text (stmt, n, g_variant_get_string (value, NULL), -1, SQLITE_TRANSIENT);
-    }
+  n = bind_parameters (stmt, n, sql->parameters);
   if (shape->probe)
     sqlite3_bind_int64 (stmt, n++, cutoff);
   sqlite3_bind_int64 (stmt, n++, limit ? (gint64) limit : -1);
@@ -377,22 +387,23 @@ add_thread (sqlite3_stmt *stmt,
                                                   sqlite3_column_int (stmt, 6)));
 }
 
+/* The key orders items as their dates do (docs/search.md). */
 static const Shape ids_shape = {
   "SELECT d.id FROM docs d WHERE ",
-  " ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?",
+  " ORDER BY d.key DESC LIMIT ? OFFSET ?",
   FALSE,
 };
 
 /* A first page is mostly found among the newest items: walking them
  * newest first and testing each (the probe form) stops as soon as the
  * page is full, where the set form reads every match of every term. The
- * walk is bounded by the date of the PROBE_WINDOW-th newest item, so
- * that a rare term costs little before the set form runs. */
+ * walk is bounded by the key of the PROBE_WINDOW-th newest item, so
+ * that a rare condition costs little before the set form runs. */
 #define PROBE_WINDOW 1000
 
 static const Shape probe_shape = {
   "SELECT d.id FROM docs d WHERE (",
-  ") AND d.date >= ? ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?",
+  ") AND d.key >= ? ORDER BY d.key DESC LIMIT ? OFFSET ?",
   TRUE,
 };
 
@@ -410,7 +421,7 @@ static const Shape threads_shape = {
   FALSE,
 };
 
-/* The date of the @n-th newest item; FALSE if there are fewer. */
+/* The key of the @n-th newest item; FALSE if there are fewer. */
 static gboolean
 window_cutoff (CairnSearch *self,
                guint        n,
@@ -419,8 +430,7 @@ window_cutoff (CairnSearch *self,
   sqlite3_stmt *stmt = NULL;
   gboolean found = FALSE;
 
-  if (sqlite3_prepare_v2 (self->db, "SELECT date FROM docs ORDER BY date DESC, id DESC "
-                          "LIMIT 1 OFFSET ?", -1, &stmt, NULL) == SQLITE_OK)
+  if (sqlite3_prepare_v2 (self->db, "SELECT key FROM docs ORDER BY key DESC LIMIT 1 OFFSET ?", -1, &stmt, NULL) == SQLITE_OK)
     {
       sqlite3_bind_int64 (stmt, 1, n - 1);
       if (sqlite3_step (stmt) == SQLITE_ROW)
@@ -489,7 +499,7 @@ search (CairnSearch   *self,
         GCancellable  *cancellable,
         GError       **error)
 {
-  g_auto(CairnSearchSql) sql = { NULL, NULL, NULL };
+  g_auto(CairnSearchSql) sql = { NULL, };
   g_autoptr(GMutexLocker) locker = start_search (self, query, &sql, error);
 
   if (locker == NULL)
@@ -497,8 +507,40 @@ search (CairnSearch   *self,
   return run_shape (self, shape, &sql, 0, offset, limit, row, data, cancellable, error);
 }
 
-/* Item ids: first the probe over the newest items, which is exact if it
- * fills the page or covers every item; else the set form. */
+/* Text terms and-ed with other conditions: FTS5 gives the terms'
+ * matches newest first (its rowid is the key), each tested against the
+ * other conditions, until the page is full. */
+static gboolean
+run_text_first (CairnSearch     *self,
+                CairnSearchSql  *sql,
+                guint            offset,
+                guint            limit,
+                GArray          *ids,
+                GCancellable    *cancellable,
+                GError         **error)
+{
+  g_autofree char *text =
+    g_strconcat ("SELECT d.id FROM text JOIN docs d ON d.key = text.rowid WHERE text MATCH ?",
+                 sql->rest ? " AND (" : "", sql->rest ? sql->rest : "", sql->rest ? ")" : "",
+                 " ORDER BY text.rowid DESC LIMIT ? OFFSET ?", NULL);
+  sqlite3_stmt *stmt = NULL;
+  int n = 1;
+  gboolean ok;
+
+  if (sqlite3_prepare_v2 (self->db, text, -1, &stmt, NULL) != SQLITE_OK)
+    return set_db_error (self, "query", error);
+  sqlite3_bind_text (stmt, n++, sql->fts, -1, SQLITE_TRANSIENT);
+  n = bind_parameters (stmt, n, sql->rest_parameters);
+  sqlite3_bind_int64 (stmt, n++, limit ? (gint64) limit : -1);
+  sqlite3_bind_int64 (stmt, n, offset);
+  ok = run_statement (self, stmt, add_id, ids, cancellable, error);
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+/* Item ids: text first when the query has text terms; else the probe
+ * over the newest items, which is exact if it fills the page or covers
+ * every item; else the set form. */
 static gboolean
 search_ids (CairnSearch   *self,
             const char    *query,
@@ -508,13 +550,15 @@ search_ids (CairnSearch   *self,
             GCancellable  *cancellable,
             GError       **error)
 {
-  g_auto(CairnSearchSql) sql = { NULL, NULL, NULL };
+  g_auto(CairnSearchSql) sql = { NULL, };
   g_autoptr(GMutexLocker) locker = start_search (self, query, &sql, error);
   gint64 cutoff = G_MININT64;
   gboolean windowed;
 
   if (locker == NULL)
     return FALSE;
+  if (sql.fts != NULL)
+    return run_text_first (self, &sql, offset, limit, ids, cancellable, error);
   if (limit > 0 && offset <= G_MAXUINT / 8 && limit <= G_MAXUINT / 8)
     {
       windowed = window_cutoff (self, MAX (PROBE_WINDOW, 4 * (offset + limit)), &cutoff);
