@@ -12,6 +12,7 @@
 #include "cairn-flags.h"
 #include "cairn-flags-delta.h"
 #include "cairn-part.h"
+#include "cairn-search-thread.h"
 
 #ifndef __GI_SCANNER__
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnCachePolicy, cairn_cache_policy_free)
@@ -21,4 +22,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnFetchScope, cairn_fetch_scope_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnFlags, cairn_flags_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnFlagsDelta, cairn_flags_delta_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnPart, cairn_part_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnSearchThread, cairn_search_thread_unref)
 #endif

@@ -27,6 +27,8 @@
 #include "cairn-part.h"
 #include "cairn-relation.h"
 #include "cairn-resource.h"
+#include "cairn-search.h"
+#include "cairn-search-thread.h"
 #include "cairn-secrets.h"
 #include "cairn-store.h"
 #include "cairn-tag.h"

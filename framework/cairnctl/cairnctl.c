@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cairnctl: the command line of the control service. Every command talks
- * to org.cairn.Control1 through the generated proxy, except fsck and
- * vacuum, which open the store themselves. Listings take --json. */
+ * to org.cairn.Control1 through the generated proxy, except fsck, vacuum,
+ * search and index, which open the store (and its search index) themselves. Listings take --json. */
 #include "cairn-control-config.h"
 
 #include <locale.h>
@@ -38,6 +38,10 @@ static gboolean opt_repair;
 static char *opt_store;
 static char **opt_unset;
 static int opt_count = -1;
+static char *opt_output;
+static char *opt_save;
+static int opt_limit;
+static int opt_offset;
 
 static gboolean opt_version;
 
@@ -92,6 +96,16 @@ static const Command commands[] = {
     "its first error. test prints what SCRIPT does to ITEM, the id of a message in the\n"
     "store (--store) or a message file: keep, fileinto FOLDER or discard, with the\n"
     "flags each delivery adds. Nothing is changed." },
+  { "search", "QUERY...", "search the index (docs/search.md)",
+    "Prints the ids of the matching items, newest first, or with --output=threads one\n"
+    "line per thread: its id, matched and total messages, date, authors and subject.\n"
+    "--limit N and --offset N page through the results; --json prints an array.\n"
+    "--save NAME keeps the query as a saved search instead: a virtual collection that\n"
+    "the indexer keeps linked to the matching items; prints its id." },
+  { "index", "rebuild|check", "rebuild the search index, or check it against the store",
+    "rebuild: the indexer builds the index again from the store (restarted if the\n"
+    "service runs, else when it next starts). check: exits with 6 if the index lacks\n"
+    "items, keeps removed ones or differs in folders or flags, or is damaged." },
   { "vacuum", "", "collect garbage and compact the store", NULL },
   { "help", "[COMMAND]", "this list, or what COMMAND does", NULL },
 };
@@ -1374,6 +1388,168 @@ cmd_filter (char **args)
 }
 
 static int
+print_threads (GPtrArray *threads)
+{
+  g_autoptr(GVariantBuilder) json = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
+
+  for (guint i = 0; i < threads->len; i++)
+    {
+      CairnSearchThread *thread = g_ptr_array_index (threads, i);
+      g_autoptr(GDateTime) date =
+        g_date_time_new_from_unix_utc (cairn_search_thread_get_newest_date (thread));
+      g_autofree char *when = date ? g_date_time_format (date, "%Y-%m-%d") : g_strdup ("-");
+
+      if (opt_json)
+        g_variant_builder_add_parsed (json, "{'thread': <%t>, 'subject': <%s>, "
+                                      "'authors': <%s>, 'date': <%x>, 'messages': <%u>, "
+                                      "'matched': <%u>, 'unread': <%u>}",
+                                      cairn_search_thread_get_id (thread),
+                                      cairn_search_thread_get_subject (thread),
+                                      cairn_search_thread_get_authors (thread),
+                                      cairn_search_thread_get_newest_date (thread),
+                                      cairn_search_thread_get_n_messages (thread),
+                                      cairn_search_thread_get_n_matched (thread),
+                                      cairn_search_thread_get_n_unread (thread));
+      else
+        g_print ("thread:%" G_GUINT64_FORMAT "  [%u/%u] %s  %s; %s\n",
+                 cairn_search_thread_get_id (thread), cairn_search_thread_get_n_matched (thread),
+                 cairn_search_thread_get_n_messages (thread), when,
+                 cairn_search_thread_get_authors (thread),
+                 cairn_search_thread_get_subject (thread));
+    }
+  if (opt_json)
+    print_json (g_variant_builder_end (json));
+  return EXIT_OK;
+}
+
+static gboolean
+create_saved_search (CairnTransaction  *transaction,
+                     gpointer           data,
+                     GError           **error)
+{
+  const char * const *args = data;
+  g_autoptr(CairnCollection) collection = cairn_collection_new ("search", 0, opt_save);
+  g_autoptr(GBytes) query = g_bytes_new (args[0], strlen (args[0]));
+
+  cairn_collection_set_virtual (collection, TRUE);
+  cairn_collection_set_attribute (collection, CAIRN_SEARCH_QUERY_ATTRIBUTE, query);
+  if (!cairn_transaction_create_collection (transaction, collection, error))
+    return FALSE;
+  g_print ("%" G_GUINT64_FORMAT "\n", cairn_collection_get_id (collection));
+  return TRUE;
+}
+
+/* The query is checked before it is saved: a saved search that cannot run
+ * would stay empty. */
+static int
+cmd_search (char **args)
+{
+  g_autoptr(CairnStore) store = NULL;
+  g_autoptr(CairnSearch) search = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *query = g_strjoinv (" ", args);
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GPtrArray) threads = NULL;
+  gboolean as_threads = g_strcmp0 (opt_output, "threads") == 0;
+  int status = EXIT_OK;
+
+  if (args[0] == NULL)
+    return fail (EXIT_USAGE, "usage: cairnctl search QUERY...");
+  if (opt_output != NULL && !as_threads && !g_str_equal (opt_output, "messages"))
+    return fail (EXIT_USAGE, "--output is messages or threads, not %s", opt_output);
+  if (opt_limit < 0 || opt_offset < 0)
+    return fail (EXIT_USAGE, "--limit and --offset count from 0");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  search = cairn_search_new (store);
+  if (as_threads)
+    threads = cairn_search_run_threads_sync (search, query, opt_offset, opt_limit, NULL, &error);
+  else
+    ids = cairn_search_run_sync (search, query, opt_offset, opt_limit, NULL, &error);
+  if (ids == NULL && threads == NULL)
+    return fail (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INVALID_QUERY)
+                 ? EXIT_REFUSED : EXIT_FAILED, "%s", error->message);
+  if (opt_save != NULL)
+    {
+      const char *data[] = { query };
+
+      if (!cairn_store_write_sync (store, create_saved_search, data, NULL, NULL, &error))
+        return fail (EXIT_FAILED, "cannot save the search %s: %s", opt_save, error->message);
+      return EXIT_OK;
+    }
+  if (threads != NULL)
+    return print_threads (threads);
+  if (opt_json)
+    print_json (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, ids->data, ids->len,
+                                           sizeof (guint64)));
+  else
+    for (guint i = 0; i < ids->len; i++)
+      g_print ("%" G_GUINT64_FORMAT "\n", g_array_index (ids, guint64, i));
+  return EXIT_OK;
+}
+
+/* Restarts the running indexer instances, if the service runs. */
+static int
+restart_indexers (void)
+{
+  g_autoptr(GDBusConnection) bus = get_bus (NULL);
+  g_autoptr(CairnControl1) proxy = NULL;
+  g_autoptr(GVariant) instances = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  const char *id, *type;
+
+  if (bus == NULL || !cairn_control_name_has_owner (bus))
+    {
+      g_print ("the indexer rebuilds the index when it next starts\n");
+      return EXIT_OK;
+    }
+  proxy = cairn_control1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, CONTROL_NAME,
+                                         CONTROL_PATH, NULL, &error);
+  if (proxy == NULL || !cairn_control1_call_list_instances_sync (proxy, &instances, NULL, &error))
+    return fail_with (error);
+  g_variant_iter_init (&iter, instances);
+  while (g_variant_iter_next (&iter, "(&s&susuba{sv})", &id, &type, NULL, NULL, NULL, NULL, NULL))
+    if (g_str_equal (type, "indexer"))
+      {
+        if (!cairn_control1_call_restart_sync (proxy, id, NULL, &error))
+          return fail_with (error);
+        g_print ("%s: rebuilding the index\n", id);
+      }
+  return EXIT_OK;
+}
+
+static int
+cmd_index (char **args)
+{
+  g_autoptr(CairnStore) store = NULL;
+  g_autoptr(CairnSearch) search = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = EXIT_OK;
+
+  if (args[0] == NULL || args[1] != NULL ||
+      !(g_str_equal (args[0], "rebuild") || g_str_equal (args[0], "check")))
+    return fail (EXIT_USAGE, "usage: cairnctl index rebuild|check");
+  store = open_store (&status);
+  if (store == NULL)
+    return status;
+  search = cairn_search_new (store);
+  if (g_str_equal (args[0], "rebuild"))
+    {
+      if (!cairn_search_request_rebuild (search, &error))
+        return fail (EXIT_FAILED, "%s", error->message);
+      return restart_indexers ();
+    }
+  if (!cairn_search_check_sync (search, NULL, &error))
+    return fail (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INCONSISTENT) ||
+                 g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_CORRUPT)
+                 ? EXIT_PROBLEMS : EXIT_FAILED, "%s", error->message);
+  g_print ("the search index is sound and current\n");
+  return EXIT_OK;
+}
+
+static int
 run_service_command (const char  *command,
                      char       **args)
 {
@@ -1442,9 +1618,13 @@ main (int   argc,
     { "repair", 0, 0, G_OPTION_ARG_NONE, &opt_repair, "fsck: fix what is safe to fix", NULL },
     { "unset", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_unset, "config: remove KEY", "KEY" },
     { "store", 0, 0, G_OPTION_ARG_FILENAME, &opt_store,
-      "fsck, vacuum, filter test: the store file (default: the service's, or "
+      "fsck, vacuum, filter test, search, index: the store file (default: the service's, or "
       "$XDG_DATA_HOME/cairn/store.db)", "PATH" },
     { "count", 0, 0, G_OPTION_ARG_INT, &opt_count, "watch: exit after N events", "N" },
+    { "output", 0, 0, G_OPTION_ARG_STRING, &opt_output, "search: messages or threads", "KIND" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &opt_limit, "search: at most N results", "N" },
+    { "offset", 0, 0, G_OPTION_ARG_INT, &opt_offset, "search: skip N results", "N" },
+    { "save", 0, 0, G_OPTION_ARG_STRING, &opt_save, "search: save as a saved search", "NAME" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -1484,6 +1664,10 @@ main (int   argc,
     return cmd_vacuum ();
   if (g_str_equal (command, "filter"))
     return cmd_filter (argv + 2);
+  if (g_str_equal (command, "search"))
+    return cmd_search (argv + 2);
+  if (g_str_equal (command, "index"))
+    return cmd_index (argv + 2);
   if (g_strv_contains ((const char * const []) { "status", "types", "watch", "add", "config",
                                                   "sync", "remove", "restart", "online",
                                                   "offline", "failed", "retry", "discard",

@@ -61,6 +61,7 @@ in_session () {
   cairnctl filter check "$work/filter.sieve" || fail "cairnctl filter check refused the script"
   filter=$(cairnctl add mailfilter "script=$work/filter.sieve")
   wait_for "the mail filter to start" sh -c "cairnctl status | grep '^$filter .*Ready'"
+  grep -q '^indexer ' "$work/types" || fail "cairnctl types does not list indexer"
 
   id=$(cairnctl add notes "path=$work/notes")
   sync_instance "$id"
@@ -83,6 +84,15 @@ in_session () {
   sync_instance "$id"
   wait_for "the mail filter to file the new message" \
     sh -c "ls '$work/Mail/.Filed/new' '$work/Mail/.Filed/cur' 2> /dev/null | grep -q '^2\.host'"
+  # The indexer, an Autostart type, runs by itself and indexes the message.
+  tries=0
+  until cairnctl search subject:installed > "$work/search.out" 2> /dev/null &&
+      [ -s "$work/search.out" ]; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 300 ] || fail "cairnctl search never found the message"
+    sleep 0.1
+  done
+  cairnctl index check || fail "cairnctl index check"
   cairnctl stop
 }
 

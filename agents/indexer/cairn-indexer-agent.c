@@ -1,0 +1,804 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The indexer agent: keeps the search index (docs/search.md) of the store
+ * it runs on. It needs no configuration:
+ *
+ *   [Agent]
+ *   Type=indexer
+ *
+ * Every change reaches it through its change recorder, in batches; one
+ * worker thread owns the index database and applies each batch in one
+ * transaction of its own (never inside a store transaction), and only
+ * then is the batch marked processed. Killed at any moment, the indexer
+ * gets the unfinished batch again, and writing a document twice gives the
+ * same index. An index that is missing, damaged or asked to be rebuilt is
+ * filled by a scan of the whole store before any change is applied. */
+#include <gmime/gmime.h>
+
+#include "cairn-indexer-document-private.h"
+#include "cairn-indexer-index-private.h"
+#include "cairn-indexer-saved-private.h"
+
+/* Transactions of a scan: small enough to keep memory flat, large
+ * enough that the commit costs little. */
+#define SCAN_BATCH 1000
+
+#define CAIRN_TYPE_INDEXER_AGENT (cairn_indexer_agent_get_type ())
+G_DECLARE_FINAL_TYPE (CairnIndexerAgent, cairn_indexer_agent, CAIRN, INDEXER_AGENT, CairnAgent)
+
+struct _CairnIndexerAgent
+{
+  CairnAgent parent_instance;
+
+  CairnIndexerIndex *index;     /* the worker's alone once it runs */
+  gboolean needs_scan;
+  GThread *worker;
+  GAsyncQueue *jobs;
+  GMainContext *context;
+  CairnIndexerSaved *saved;
+  gint stopping;                /* atomic: a scan gives up */
+
+  /* Extraction: reading and parsing a message costs more than writing
+   * it, so a pool of threads, one per processor, extracts documents
+   * while the worker writes those extracted already. */
+  GThreadPool *extractors;
+  GAsyncQueue *extracted;       /* CairnIndexerDocument */
+  guint in_extraction;          /* the worker's count: pushed, not yet taken */
+  gboolean scanning;            /* the worker's: filling an empty index */
+};
+
+typedef enum
+{
+  JOB_SCAN,
+  JOB_PUT,
+  JOB_REMOVE,
+  JOB_MOVE,
+  JOB_FLAGS,
+  JOB_TAG,
+  JOB_REMOVE_TAG,
+  JOB_TAG_ITEM,
+  JOB_QUIT,
+} JobKind;
+
+typedef struct
+{
+  JobKind kind;
+  CairnIndexerAgent *self;
+  CairnChangeRecorder *recorder;  /* NULL for a scan */
+  GPtrArray *items;               /* JOB_PUT */
+  GArray *ids;                    /* guint64: item ids, or the tag id */
+  guint64 other_id;               /* JOB_MOVE destination, JOB_TAG_ITEM tag */
+  gboolean on;                    /* JOB_TAG_ITEM: tagged */
+  CairnFlags *added;
+  CairnFlags *removed;
+  GError *error;
+} Job;
+
+static void cairn_indexer_agent_observer_init (CairnObserverInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CairnIndexerAgent, cairn_indexer_agent, CAIRN_TYPE_AGENT,
+                               G_IMPLEMENT_INTERFACE (CAIRN_TYPE_OBSERVER,
+                                                      cairn_indexer_agent_observer_init))
+
+static void
+job_free (Job *job)
+{
+  g_clear_object (&job->self);
+  g_clear_object (&job->recorder);
+  g_clear_pointer (&job->items, g_ptr_array_unref);
+  g_clear_pointer (&job->ids, g_array_unref);
+  g_clear_pointer (&job->added, cairn_flags_free);
+  g_clear_pointer (&job->removed, cairn_flags_free);
+  g_clear_error (&job->error);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
+
+static Job *
+job_new (CairnIndexerAgent *self,
+         JobKind            kind,
+         CairnMonitor      *monitor)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->kind = kind;
+  job->self = g_object_ref (self);
+  job->recorder = monitor ? g_object_ref (CAIRN_CHANGE_RECORDER (monitor)) : NULL;
+  job->ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  return job;
+}
+
+static void
+add_id (Job     *job,
+        guint64  id)
+{
+  g_array_append_val (job->ids, id);
+}
+
+static void
+add_change_ids (Job       *job,
+                GPtrArray *changes)
+{
+  for (guint i = 0; i < changes->len; i++)
+    add_id (job, cairn_change_get_entity_id (g_ptr_array_index (changes, i)));
+}
+
+static void
+push (CairnIndexerAgent *self,
+      Job               *job)
+{
+  g_async_queue_push (self->jobs, job);
+}
+
+/* Runs @func in the agent's main context. Not g_main_context_invoke():
+ * when no thread iterates the context at that moment, it would run
+ * @func in the worker itself. */
+static void
+run_in_main (CairnIndexerAgent *self,
+             GSourceFunc        func,
+             gpointer           data,
+             GDestroyNotify     destroy)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, destroy);
+  g_source_attach (source, self->context);
+}
+
+/* The worker. */
+
+static void
+extract (gpointer data,
+         gpointer user_data)
+{
+  g_autoptr(CairnItem) item = data;
+  CairnIndexerAgent *self = user_data;
+
+  g_async_queue_push (self->extracted, cairn_indexer_document_new_from_item (item));
+}
+
+static void
+start_extraction (CairnIndexerAgent *self,
+                  CairnItem         *item)
+{
+  self->in_extraction++;
+  g_thread_pool_push (self->extractors, g_object_ref (item), NULL);
+}
+
+/* After a failed write: what is still in extraction is taken and
+ * dropped, so that the next job starts clean. */
+static void
+drop_extracted (CairnIndexerAgent *self)
+{
+  for (; self->in_extraction > 0; self->in_extraction--)
+    cairn_indexer_document_free (g_async_queue_pop (self->extracted));
+}
+
+static gboolean
+write_document (CairnIndexerAgent     *self,
+                CairnIndexerDocument  *document,
+                guint                 *written,
+                GError               **error)
+{
+  g_autoptr(CairnIndexerDocument) owned = document;
+
+  self->in_extraction--;
+  if (!cairn_indexer_index_put (self->index, owned, self->scanning, error))
+    {
+      drop_extracted (self);
+      return FALSE;
+    }
+  if (written != NULL)
+    (*written)++;
+  return TRUE;
+}
+
+/* Writes extracted documents, waiting for them, until at most @keep are
+ * in extraction. */
+static gboolean
+write_extracted (CairnIndexerAgent  *self,
+                 guint               keep,
+                 guint              *written,
+                 GError            **error)
+{
+  while (self->in_extraction > keep)
+    if (!write_document (self, g_async_queue_pop (self->extracted), written, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Writes the documents extracted so far without waiting for the others. */
+static gboolean
+write_ready (CairnIndexerAgent  *self,
+             guint              *written,
+             GError            **error)
+{
+  CairnIndexerDocument *document;
+
+  while ((document = g_async_queue_try_pop (self->extracted)) != NULL)
+    if (!write_document (self, document, written, error))
+      return FALSE;
+  return TRUE;
+}
+
+typedef struct
+{
+  CairnIndexerAgent *self;
+  CairnStore *store;
+  guint64 done;
+  guint64 total;
+  guint in_batch;               /* written since the last commit */
+  GError *error;
+} Scan;
+
+typedef struct
+{
+  CairnIndexerAgent *self;
+  guint64 done;
+  guint64 total;
+} Progress;
+
+static void
+progress_free (Progress *progress)
+{
+  g_object_unref (progress->self);
+  g_free (progress);
+}
+
+static gboolean
+report_progress (gpointer data)
+{
+  Progress *progress = data;
+
+  guint percent = progress->total ? (guint) MIN (100, progress->done * 100 / progress->total) : 100;
+
+  cairn_agent_set_item_progress (CAIRN_AGENT (progress->self), percent, progress->done,
+                                 progress->total);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+invoke_progress (Scan *scan)
+{
+  Progress *progress = g_new0 (Progress, 1);
+
+  progress->self = g_object_ref (scan->self);
+  progress->done = scan->done;
+  progress->total = scan->total;
+  run_in_main (scan->self, report_progress, progress, (GDestroyNotify) progress_free);
+}
+
+static gboolean
+scan_tags (CairnIndexerIndex  *index,
+           CairnStore         *store,
+           CairnItem          *item,
+           GError            **error)
+{
+  g_autoptr(GPtrArray) tags = cairn_store_list_item_tags (store, cairn_item_get_id (item), error);
+
+  if (tags == NULL)
+    return FALSE;
+  for (guint i = 0; i < tags->len; i++)
+    {
+      CairnTag *tag = g_ptr_array_index (tags, i);
+
+      if (!cairn_indexer_index_set_tag (index, cairn_tag_get_id (tag), cairn_tag_get_name (tag),
+                                        cairn_tag_get_gid (tag), error) ||
+          !cairn_indexer_index_tag_item (index, cairn_item_get_id (item), cairn_tag_get_id (tag),
+                                         TRUE, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Commits the scan's transaction every SCAN_BATCH documents. */
+static gboolean
+scan_commit_if_full (Scan *scan)
+{
+  if (scan->in_batch < SCAN_BATCH)
+    return TRUE;
+  scan->done += scan->in_batch;
+  scan->in_batch = 0;
+  invoke_progress (scan);
+  return cairn_indexer_index_commit (scan->self->index, &scan->error) &&
+         cairn_indexer_index_begin (scan->self->index, &scan->error);
+}
+
+static gboolean
+scan_item (CairnItem *item,
+           gpointer   data)
+{
+  Scan *scan = data;
+  CairnIndexerAgent *self = scan->self;
+
+  /* Stopping does not wait for a scan of the whole store: an incomplete
+   * scan starts again at the next start. */
+  if (g_atomic_int_get (&self->stopping))
+    {
+      g_set_error (&scan->error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The indexer is stopping");
+      return FALSE;
+    }
+  if (!scan_tags (self->index, scan->store, item, &scan->error))
+    return FALSE;
+  start_extraction (self, item);
+  /* Memory stays bounded: at most two batches are read ahead. */
+  return write_ready (self, &scan->in_batch, &scan->error) &&
+         write_extracted (self, 2 * SCAN_BATCH, &scan->in_batch, &scan->error) &&
+         scan_commit_if_full (scan);
+}
+
+/* Fills an empty index from the whole store; the last transaction marks
+ * the index complete, so an interrupted scan starts again. */
+static gboolean
+scan_store (CairnIndexerAgent  *self,
+            GError            **error)
+{
+  CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
+  g_autoptr(GPtrArray) collections = cairn_store_list_collections (store, NULL, error);
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  Scan scan = { .self = self, .store = store };
+
+  if (collections == NULL)
+    return FALSE;
+  for (guint i = 0; i < collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (collections, i);
+      guint64 count = 0;
+
+      if (!cairn_collection_get_virtual (collection) &&
+          cairn_store_get_collection_statistics (store, cairn_collection_get_id (collection),
+                                                 &count, NULL, NULL, NULL))
+        scan.total += count;
+    }
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  if (!cairn_indexer_index_begin (self->index, error))
+    return FALSE;
+  for (guint i = 0; i < collections->len; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (collections, i);
+
+      if (cairn_collection_get_virtual (collection))
+        continue;
+      if (!cairn_store_foreach_item (store, cairn_collection_get_id (collection), scope, scan_item,
+                                     &scan, NULL, error) ||
+          scan.error != NULL)
+        {
+          drop_extracted (self);
+          if (scan.error != NULL)
+            g_propagate_error (error, scan.error);
+          return FALSE;
+        }
+    }
+  if (!write_extracted (self, 0, &scan.in_batch, error))
+    return FALSE;
+  scan.done += scan.in_batch;
+  invoke_progress (&scan);
+  return cairn_indexer_index_set_scanned (self->index, error) &&
+         cairn_indexer_index_commit (self->index, error);
+}
+
+static gboolean
+run_scan (CairnIndexerAgent  *self,
+          GError            **error)
+{
+  gboolean ok;
+
+  self->scanning = TRUE;
+  ok = scan_store (self, error);
+  self->scanning = FALSE;
+  return ok;
+}
+
+static gboolean
+run_tag (CairnIndexerAgent  *self,
+         guint64             tag_id,
+         GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(CairnTag) tag = cairn_store_get_tag (cairn_agent_get_store (CAIRN_AGENT (self)),
+                                                 tag_id, &local_error);
+
+  /* Removed since: its removal follows. */
+  if (tag == NULL)
+    return TRUE;
+  return cairn_indexer_index_set_tag (self->index, tag_id, cairn_tag_get_name (tag),
+                                      cairn_tag_get_gid (tag), error);
+}
+
+static gboolean
+run_job (CairnIndexerAgent  *self,
+         Job                *job,
+         GError            **error)
+{
+  CairnIndexerIndex *index = self->index;
+  guint64 *ids = (guint64 *) job->ids->data;
+
+  switch (job->kind)
+    {
+    case JOB_SCAN:
+      return run_scan (self, error);
+    case JOB_PUT:
+      for (guint i = 0; i < job->items->len; i++)
+        start_extraction (self, g_ptr_array_index (job->items, i));
+      return write_extracted (self, 0, NULL, error);
+    case JOB_REMOVE:
+      for (guint i = 0; i < job->ids->len; i++)
+        if (!cairn_indexer_index_remove (index, ids[i], error))
+          return FALSE;
+      return TRUE;
+    case JOB_MOVE:
+      for (guint i = 0; i < job->ids->len; i++)
+        if (!cairn_indexer_index_move (index, ids[i], job->other_id, error))
+          return FALSE;
+      return TRUE;
+    case JOB_FLAGS:
+      for (guint i = 0; i < job->ids->len; i++)
+        if (!cairn_indexer_index_change_flags (index, ids[i], job->added, job->removed, error))
+          return FALSE;
+      return TRUE;
+    case JOB_TAG:
+      return run_tag (self, ids[0], error);
+    case JOB_REMOVE_TAG:
+      return cairn_indexer_index_remove_tag (index, ids[0], error);
+    case JOB_TAG_ITEM:
+      return cairn_indexer_index_tag_item (index, ids[0], job->other_id, job->on, error);
+    case JOB_QUIT:
+    default:
+      return TRUE;
+    }
+}
+
+/* Back in the main context: the batch is in the index, so the recorder
+ * may move on; saved searches follow what changed. */
+static gboolean
+job_done (gpointer data)
+{
+  g_autoptr(Job) job = data;
+  CairnIndexerAgent *self = job->self;
+
+  if (g_error_matches (job->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return G_SOURCE_REMOVE;
+  if (job->error != NULL)
+    {
+      /* The batch stays unprocessed: a restart gets it again, and an
+       * index found damaged then is rebuilt. */
+      g_warning ("%s", job->error->message);
+      cairn_agent_set_status (CAIRN_AGENT (self), CAIRN_AGENT_STATUS_BROKEN, job->error->message);
+      cairn_agent_request_quit (CAIRN_AGENT (self));
+      return G_SOURCE_REMOVE;
+    }
+  if (job->kind == JOB_SCAN)
+    cairn_agent_set_status (CAIRN_AGENT (self), CAIRN_AGENT_STATUS_IDLE, "Index complete");
+  if (job->recorder != NULL)
+    cairn_change_recorder_change_processed (job->recorder);
+  if (self->saved != NULL)
+    cairn_indexer_saved_queue_update (self->saved);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  CairnIndexerAgent *self = data;
+
+  for (;;)
+    {
+      Job *job = g_async_queue_pop (self->jobs);
+
+      if (job->kind == JOB_QUIT)
+        {
+          job_free (job);
+          return NULL;
+        }
+      if (job->kind == JOB_SCAN)
+        {
+          if (!run_job (self, job, &job->error))
+            cairn_indexer_index_rollback (self->index);
+        }
+      else if (!cairn_indexer_index_begin (self->index, &job->error) ||
+               !run_job (self, job, &job->error) ||
+               !cairn_indexer_index_commit (self->index, &job->error))
+        cairn_indexer_index_rollback (self->index);
+      run_in_main (self, job_done, job, NULL);
+    }
+}
+
+/* Observer callbacks: each becomes one job, marked processed when the
+ * worker has committed it. */
+
+static void
+put_items (CairnIndexerAgent *self,
+           CairnMonitor      *monitor,
+           GPtrArray         *items)
+{
+  Job *job = job_new (self, JOB_PUT, monitor);
+
+  job->items = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < items->len; i++)
+    if (g_ptr_array_index (items, i) != NULL)
+      g_ptr_array_add (job->items, g_object_ref (g_ptr_array_index (items, i)));
+  push (self, job);
+}
+
+static void
+put_item_later (CairnObserver *observer,
+                CairnMonitor  *monitor,
+                CairnItem     *item)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new ();
+
+  g_ptr_array_add (items, item);
+  put_items (CAIRN_INDEXER_AGENT (observer), monitor, items);
+}
+
+static void
+item_added (CairnObserver *observer,
+            CairnMonitor  *monitor,
+            CairnChange   *change,
+            CairnItem     *item)
+{
+  put_item_later (observer, monitor, item);
+}
+
+/* A changed part may be the body that was missing: the item is read
+ * again whole. */
+static void
+item_changed (CairnObserver     *observer,
+              CairnMonitor      *monitor,
+              CairnChange       *change,
+              CairnItem         *item,
+              const char *const *parts)
+{
+  put_item_later (observer, monitor, item);
+}
+
+static void
+items_added (CairnObserver *observer,
+             CairnMonitor  *monitor,
+             GPtrArray     *changes,
+             GPtrArray     *items)
+{
+  put_items (CAIRN_INDEXER_AGENT (observer), monitor, items);
+}
+
+static void
+items_flags_changed (CairnObserver    *observer,
+                     CairnMonitor     *monitor,
+                     GPtrArray        *changes,
+                     const CairnFlags *added,
+                     const CairnFlags *removed)
+{
+  Job *job = job_new (CAIRN_INDEXER_AGENT (observer), JOB_FLAGS, monitor);
+
+  add_change_ids (job, changes);
+  job->added = added ? cairn_flags_copy (added) : NULL;
+  job->removed = removed ? cairn_flags_copy (removed) : NULL;
+  push (CAIRN_INDEXER_AGENT (observer), job);
+}
+
+static void
+move_later (CairnObserver *observer,
+            CairnMonitor  *monitor,
+            GPtrArray     *changes,
+            guint64        id,
+            guint64        destination)
+{
+  Job *job = job_new (CAIRN_INDEXER_AGENT (observer), JOB_MOVE, monitor);
+
+  if (changes != NULL)
+    add_change_ids (job, changes);
+  else
+    add_id (job, id);
+  job->other_id = destination;
+  push (CAIRN_INDEXER_AGENT (observer), job);
+}
+
+static void
+item_moved (CairnObserver *observer,
+            CairnMonitor  *monitor,
+            CairnChange   *change,
+            CairnItem     *item,
+            guint64        source,
+            guint64        destination)
+{
+  move_later (observer, monitor, NULL, cairn_change_get_entity_id (change), destination);
+}
+
+static void
+items_moved (CairnObserver *observer,
+             CairnMonitor  *monitor,
+             GPtrArray     *changes,
+             guint64        source,
+             guint64        destination)
+{
+  move_later (observer, monitor, changes, 0, destination);
+}
+
+static void
+item_removed (CairnObserver *observer,
+              CairnMonitor  *monitor,
+              CairnChange   *change)
+{
+  Job *job = job_new (CAIRN_INDEXER_AGENT (observer), JOB_REMOVE, monitor);
+
+  add_id (job, cairn_change_get_entity_id (change));
+  push (CAIRN_INDEXER_AGENT (observer), job);
+}
+
+static void
+items_removed (CairnObserver *observer,
+               CairnMonitor  *monitor,
+               GPtrArray     *changes)
+{
+  Job *job = job_new (CAIRN_INDEXER_AGENT (observer), JOB_REMOVE, monitor);
+
+  add_change_ids (job, changes);
+  push (CAIRN_INDEXER_AGENT (observer), job);
+}
+
+static void
+tag_job (CairnObserver *observer,
+         CairnMonitor  *monitor,
+         CairnChange   *change,
+         JobKind        kind)
+{
+  Job *job = job_new (CAIRN_INDEXER_AGENT (observer), kind, monitor);
+
+  add_id (job, cairn_change_get_entity_id (change));
+  push (CAIRN_INDEXER_AGENT (observer), job);
+}
+
+static void
+tag_added (CairnObserver *observer,
+           CairnMonitor  *monitor,
+           CairnChange   *change)
+{
+  tag_job (observer, monitor, change, JOB_TAG);
+}
+
+static void
+tag_removed (CairnObserver *observer,
+             CairnMonitor  *monitor,
+             CairnChange   *change)
+{
+  tag_job (observer, monitor, change, JOB_REMOVE_TAG);
+}
+
+static void
+item_tags_changed (CairnObserver *observer,
+                   CairnMonitor  *monitor,
+                   CairnChange   *change)
+{
+  Job *job = job_new (CAIRN_INDEXER_AGENT (observer), JOB_TAG_ITEM, monitor);
+
+  add_id (job, cairn_change_get_entity_id (change));
+  job->other_id = cairn_change_get_related_id (change);
+  job->on = cairn_change_get_operation (change) == CAIRN_CHANGE_TAG;
+  push (CAIRN_INDEXER_AGENT (observer), job);
+}
+
+/* A renamed or moved collection needs nothing: folder: is resolved
+ * against the store when a query runs. A collection may be or become a
+ * saved search, though. */
+static void
+collection_changed (CairnObserver     *observer,
+                    CairnMonitor      *monitor,
+                    CairnChange       *change,
+                    const char *const *parts)
+{
+  cairn_indexer_saved_queue_update (CAIRN_INDEXER_AGENT (observer)->saved);
+  cairn_change_recorder_change_processed (CAIRN_CHANGE_RECORDER (monitor));
+}
+
+static void
+collection_added (CairnObserver *observer,
+                  CairnMonitor  *monitor,
+                  CairnChange   *change)
+{
+  collection_changed (observer, monitor, change, NULL);
+}
+
+static void
+cairn_indexer_agent_observer_init (CairnObserverInterface *iface)
+{
+  iface->item_added = item_added;
+  iface->item_changed = item_changed;
+  iface->items_added = items_added;
+  iface->items_flags_changed = items_flags_changed;
+  iface->item_moved = item_moved;
+  iface->items_moved = items_moved;
+  iface->item_removed = item_removed;
+  iface->items_removed = items_removed;
+  iface->tag_added = tag_added;
+  iface->tag_changed = tag_added;
+  iface->tag_removed = tag_removed;
+  iface->item_tags_changed = item_tags_changed;
+  iface->collection_added = collection_added;
+  iface->collection_changed = collection_changed;
+}
+
+static gboolean
+cairn_indexer_agent_setup (CairnAgent  *agent,
+                           GError     **error)
+{
+  CairnIndexerAgent *self = CAIRN_INDEXER_AGENT (agent);
+  CairnStore *store = cairn_agent_get_store (agent);
+  CairnMonitor *recorder = CAIRN_MONITOR (cairn_agent_get_recorder (agent));
+  g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+
+  self->index = cairn_indexer_index_open (path, &self->needs_scan, error);
+  if (self->index == NULL)
+    return FALSE;
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  cairn_monitor_set_fetch_scope (recorder, scope);
+  cairn_monitor_set_batch (recorder, TRUE);
+  self->context = g_main_context_ref_thread_default ();
+  self->saved = cairn_indexer_saved_new (store);
+  if (self->needs_scan)
+    {
+      cairn_agent_set_status (agent, CAIRN_AGENT_STATUS_RUNNING, "Indexing the whole store");
+      push (self, job_new (self, JOB_SCAN, NULL));
+    }
+  self->extractors = g_thread_pool_new (extract, self, MAX (1, g_get_num_processors ()), FALSE,
+                                        NULL);
+  self->worker = g_thread_new ("cairn-indexer", worker_main, self);
+  cairn_indexer_saved_queue_update (self->saved);
+  return TRUE;
+}
+
+static void
+cairn_indexer_agent_dispose (GObject *object)
+{
+  CairnIndexerAgent *self = CAIRN_INDEXER_AGENT (object);
+
+  if (self->worker != NULL)
+    {
+      Job *quit = g_new0 (Job, 1);
+
+      quit->kind = JOB_QUIT;
+      g_atomic_int_set (&self->stopping, TRUE);
+      g_async_queue_push_front (self->jobs, quit);
+      g_thread_join (g_steal_pointer (&self->worker));
+    }
+  if (self->extractors != NULL)
+    g_thread_pool_free (g_steal_pointer (&self->extractors), FALSE, TRUE);
+  g_clear_pointer (&self->saved, cairn_indexer_saved_free);
+
+  G_OBJECT_CLASS (cairn_indexer_agent_parent_class)->dispose (object);
+}
+
+static void
+cairn_indexer_agent_finalize (GObject *object)
+{
+  CairnIndexerAgent *self = CAIRN_INDEXER_AGENT (object);
+
+  g_clear_pointer (&self->index, cairn_indexer_index_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_async_queue_unref (self->jobs);
+  g_async_queue_unref (self->extracted);
+
+  G_OBJECT_CLASS (cairn_indexer_agent_parent_class)->finalize (object);
+}
+
+static void
+cairn_indexer_agent_class_init (CairnIndexerAgentClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cairn_indexer_agent_dispose;
+  object_class->finalize = cairn_indexer_agent_finalize;
+  CAIRN_AGENT_CLASS (klass)->setup = cairn_indexer_agent_setup;
+
+  g_mime_init ();
+}
+
+static void
+cairn_indexer_agent_init (CairnIndexerAgent *self)
+{
+  self->jobs = g_async_queue_new_full ((GDestroyNotify) job_free);
+  self->extracted = g_async_queue_new_full ((GDestroyNotify) cairn_indexer_document_free);
+}
+
+CAIRN_AGENT_MODULE_DEFINE_TYPE (CAIRN_TYPE_INDEXER_AGENT);

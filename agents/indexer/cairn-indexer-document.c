@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The text the indexer keeps of an item, taken from its parts: a mail
+ * through GMime (headers, body decoded to UTF-8 text, attachment names),
+ * events, tasks and contacts through a line parser of iCalendar and vCard
+ * (RFC 5545, RFC 6350), which is all the index needs of them. */
+#include <stdio.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "cairn-indexer-document-private.h"
+
+/* A hostile or huge message must not take the indexer's memory: the text
+ * beyond these sizes is not searchable. */
+#define MAX_MESSAGE_SIZE (64 * 1024 * 1024)
+#define MAX_BODY_TEXT (1024 * 1024)
+#define MAX_PAYLOAD_SIZE (4 * 1024 * 1024)
+
+/* GMime 3.2 declares no cleanup functions of its own. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeFilter, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
+
+void
+cairn_indexer_document_free (CairnIndexerDocument *document)
+{
+  g_free (document->mime_type);
+  g_free (document->message_id);
+  g_ptr_array_unref (document->references);
+  g_ptr_array_unref (document->flags);
+  g_string_free (document->sender, TRUE);
+  g_string_free (document->recipients, TRUE);
+  g_string_free (document->subject, TRUE);
+  g_string_free (document->body, TRUE);
+  g_string_free (document->attachments, TRUE);
+  g_string_free (document->mime_types, TRUE);
+  g_string_free (document->list_id, TRUE);
+  g_free (document);
+}
+
+static void
+append_text (GString    *string,
+             const char *text,
+             gssize      length)
+{
+  if (text == NULL || length == 0)
+    return;
+  if (length < 0)
+    length = strlen (text);
+  if (string->len > 0)
+    g_string_append_c (string, ' ');
+  /* FTS5 and SQLite expect UTF-8; whatever a part held, the index gets it. */
+  if (g_utf8_validate_len (text, length, NULL))
+    g_string_append_len (string, text, length);
+  else
+    {
+      g_autofree char *valid = g_utf8_make_valid (text, length);
+
+      g_string_append (string, valid);
+    }
+}
+
+static const struct
+{
+  const char *name;
+  const char *text;
+} entities[] = {
+  { "amp", "&" }, { "lt", "<" }, { "gt", ">" }, { "quot", "\"" }, { "apos", "'" },
+  { "nbsp", " " }, { "eacute", "é" }, { "egrave", "è" }, { "ecirc", "ê" }, { "agrave", "à" },
+  { "acirc", "â" }, { "auml", "ä" }, { "ouml", "ö" }, { "uuml", "ü" }, { "szlig", "ß" },
+  { "ccedil", "ç" }, { "ntilde", "ñ" }, { "oacute", "ó" }, { "aacute", "á" }, { "iacute", "í" },
+  { "uacute", "ú" }, { "Eacute", "É" }, { "Auml", "Ä" }, { "Ouml", "Ö" }, { "Uuml", "Ü" },
+};
+
+/* Appends the character of the entity at @p (after its '&') and returns
+ * where the text goes on, or NULL if it is no entity we know. */
+static const char *
+append_entity (GString    *text,
+               const char *p,
+               const char *end)
+{
+  const char *semicolon = memchr (p, ';', MIN (end - p, 12));
+
+  if (semicolon == NULL || semicolon == p)
+    return NULL;
+  if (*p == '#')
+    {
+      g_autofree char *number = g_strndup (p + 1, semicolon - p - 1);
+      gboolean hex = *number == 'x' || *number == 'X';
+      char *number_end;
+      guint64 code = g_ascii_strtoull (hex ? number + 1 : number, &number_end, hex ? 16 : 10);
+
+      if (*number_end != '\0' || !g_unichar_validate ((gunichar) code) || code == 0 ||
+          code > 0x10FFFF)
+        return NULL;
+      g_string_append_unichar (text, (gunichar) code);
+      return semicolon + 1;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (entities); i++)
+    if (strlen (entities[i].name) == (gsize) (semicolon - p) &&
+        strncmp (p, entities[i].name, semicolon - p) == 0)
+      {
+        g_string_append (text, entities[i].text);
+        return semicolon + 1;
+      }
+  return NULL;
+}
+
+/* Text where a tag was: a space, so that words on both sides stay apart. */
+static void
+append_space (GString *text)
+{
+  if (text->len > 0 && text->str[text->len - 1] != ' ')
+    g_string_append_c (text, ' ');
+}
+
+/**
+ * cairn_indexer_html_to_text:
+ * @html: HTML, any bytes
+ * @length: its length
+ *
+ * Reduces HTML to the words a reader sees: tags, comments and the content
+ * of script and style elements removed, common entities decoded. Never
+ * reads past @length, whatever the markup.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+cairn_indexer_html_to_text (const char *html,
+                            gsize       length)
+{
+  GString *text = g_string_sized_new (length / 2);
+  const char *p = html;
+  const char *end = html + length;
+
+  while (p < end)
+    {
+      if (*p == '<')
+        {
+          const char *close;
+
+          if (end - p >= 4 && strncmp (p, "<!--", 4) == 0)
+            {
+              const char *comment_end = g_strstr_len (p + 4, end - p - 4, "-->");
+
+              p = comment_end ? comment_end + 3 : end;
+              append_space (text);
+              continue;
+            }
+          close = memchr (p, '>', end - p);
+          if (close == NULL)
+            break;
+          if (end - p >= 7 && (g_ascii_strncasecmp (p, "<script", 7) == 0 ||
+                               g_ascii_strncasecmp (p, "<style", 6) == 0))
+            {
+              const char *name = g_ascii_strncasecmp (p, "<script", 7) == 0 ? "</script" : "</style";
+              gsize name_length = strlen (name);
+              const char *q = close + 1;
+
+              close = end - 1;
+              for (; q + name_length <= end; q++)
+                if (*q == '<' && g_ascii_strncasecmp (q, name, name_length) == 0)
+                  {
+                    const char *gt = memchr (q, '>', end - q);
+
+                    close = gt ? gt : end - 1;
+                    break;
+                  }
+            }
+          p = close + 1;
+          append_space (text);
+        }
+      else if (*p == '&')
+        {
+          const char *next = append_entity (text, p + 1, end);
+
+          if (next == NULL)
+            g_string_append_c (text, *p++);
+          else
+            p = next;
+        }
+      else if (g_ascii_isspace (*p))
+        {
+          append_space (text);
+          p++;
+        }
+      else
+        g_string_append_c (text, *p++);
+    }
+  return g_string_free (text, FALSE);
+}
+
+static CairnIndexerDocument *
+document_new (CairnItem *item)
+{
+  CairnIndexerDocument *document = g_new0 (CairnIndexerDocument, 1);
+  CairnFlags *flags = cairn_item_get_flags (item);
+
+  document->id = cairn_item_get_id (item);
+  document->collection_id = cairn_item_get_collection_id (item);
+  document->mime_type = g_strdup (cairn_item_get_mime_type (item));
+  document->references = g_ptr_array_new_with_free_func (g_free);
+  document->flags = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; flags != NULL && i < cairn_flags_get_size (flags); i++)
+    g_ptr_array_add (document->flags, g_strdup (cairn_flags_get_flag (flags, i)));
+  document->sender = g_string_new (NULL);
+  document->recipients = g_string_new (NULL);
+  document->subject = g_string_new (NULL);
+  document->body = g_string_new (NULL);
+  document->attachments = g_string_new (NULL);
+  document->mime_types = g_string_new (NULL);
+  document->list_id = g_string_new (NULL);
+  append_text (document->mime_types, document->mime_type, -1);
+  return document;
+}
+
+/* Mail. */
+
+/* "Name <address>" for each mailbox, group members included. Not
+ * internet_address_list_to_string(): it converts every domain through
+ * IDNA, which cost more than the rest of a message's indexing. */
+static void
+append_addresses (GString             *string,
+                  InternetAddressList *list)
+{
+  for (int i = 0; list != NULL && i < internet_address_list_length (list); i++)
+    {
+      InternetAddress *address = internet_address_list_get_address (list, i);
+      const char *name = internet_address_get_name (address);
+
+      if (INTERNET_ADDRESS_IS_GROUP (address))
+        {
+          append_text (string, name, -1);
+          append_addresses (string, internet_address_group_get_members (
+                                      INTERNET_ADDRESS_GROUP (address)));
+        }
+      else if (name != NULL && *name != '\0')
+        {
+          g_autofree char *text =
+            g_strdup_printf ("%s <%s>", name,
+                             internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address)));
+
+          append_text (string, text, -1);
+        }
+      else
+        append_text (string,
+                     internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address)), -1);
+    }
+}
+
+static void
+add_references (CairnIndexerDocument *document,
+                const char           *header)
+{
+  GMimeReferences *references;
+
+  if (header == NULL)
+    return;
+  references = g_mime_references_parse (NULL, header);
+  if (references == NULL)
+    return;
+  for (int i = 0; i < g_mime_references_length (references); i++)
+    g_ptr_array_add (document->references,
+                     g_strdup (g_mime_references_get_message_id (references, i)));
+  g_mime_references_free (references);
+}
+
+/* The decoded text of a text part, in UTF-8: transfer encoding undone by
+ * the data wrapper, charset converted by a filter. */
+static GByteArray *
+decode_text_part (GMimePart *part)
+{
+  GMimeDataWrapper *content = g_mime_part_get_content (part);
+  const char *charset =
+    g_mime_content_type_get_parameter (g_mime_object_get_content_type (GMIME_OBJECT (part)),
+                                       "charset");
+  g_autoptr(GMimeStream) memory = g_mime_stream_mem_new ();
+  g_autoptr(GMimeStream) filtered = g_mime_stream_filter_new (memory);
+  GByteArray *bytes;
+
+  if (content == NULL)
+    return NULL;
+  if (charset != NULL && g_ascii_strcasecmp (g_mime_charset_canon_name (charset), "UTF-8") != 0)
+    {
+      g_autoptr(GMimeFilter) filter = g_mime_filter_charset_new (charset, "UTF-8");
+
+      /* An unknown charset leaves the bytes as they are; append_text
+       * makes them valid UTF-8. */
+      if (filter != NULL)
+        g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), filter);
+    }
+  if (g_mime_data_wrapper_write_to_stream (content, filtered) < 0 ||
+      g_mime_stream_flush (filtered) < 0)
+    return NULL;
+  bytes = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (memory));
+  g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (memory), FALSE);
+  return bytes;
+}
+
+/* An HTML alternative is left out when the same multipart/alternative
+ * has a plain text one: it says the same. */
+static gboolean
+has_plain_alternative (GMimeObject *parent)
+{
+  GMimeMultipart *multipart;
+
+  if (parent == NULL || !GMIME_IS_MULTIPART (parent) ||
+      !g_mime_content_type_is_type (g_mime_object_get_content_type (parent), "multipart",
+                                    "alternative"))
+    return FALSE;
+  multipart = GMIME_MULTIPART (parent);
+  for (int i = 0; i < g_mime_multipart_get_count (multipart); i++)
+    {
+      GMimeObject *child = g_mime_multipart_get_part (multipart, i);
+
+      if (g_mime_content_type_is_type (g_mime_object_get_content_type (child), "text", "plain"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+add_mime_part (GMimeObject *parent,
+               GMimeObject *object,
+               gpointer     data)
+{
+  CairnIndexerDocument *document = data;
+  GMimeContentType *type = g_mime_object_get_content_type (object);
+  g_autofree char *mime_type = type ? g_mime_content_type_get_mime_type (type) : NULL;
+  g_autoptr(GByteArray) bytes = NULL;
+  const char *filename;
+  gboolean html;
+
+  append_text (document->mime_types, mime_type, -1);
+  if (!GMIME_IS_PART (object))
+    return;
+  filename = g_mime_part_get_filename (GMIME_PART (object));
+  append_text (document->attachments, filename, -1);
+  if (filename != NULL || g_mime_part_is_attachment (GMIME_PART (object)))
+    return;
+  html = g_mime_content_type_is_type (type, "text", "html");
+  if (!(html || g_mime_content_type_is_type (type, "text", "plain")) ||
+      document->body->len >= MAX_BODY_TEXT || (html && has_plain_alternative (parent)))
+    return;
+  bytes = decode_text_part (GMIME_PART (object));
+  if (bytes == NULL)
+    return;
+  if (html)
+    {
+      g_autofree char *text = cairn_indexer_html_to_text ((const char *) bytes->data, bytes->len);
+
+      append_text (document->body, text, MIN (strlen (text), MAX_BODY_TEXT));
+    }
+  else
+    append_text (document->body, (const char *) bytes->data, MIN (bytes->len, MAX_BODY_TEXT));
+}
+
+/* Reads a whole message, or an ENVELOPE part (a header block: its values
+ * are decoded already), into @document. */
+static void
+add_message (CairnIndexerDocument *document,
+             GBytes               *bytes,
+             gboolean              body)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+  g_autoptr(GMimeStream) stream = NULL;
+  g_autoptr(GMimeParser) parser = NULL;
+  g_autoptr(GMimeMessage) message = NULL;
+  GMimeObject *object;
+  const char *message_id;
+  GDateTime *date;
+
+  /* An empty GBytes has no data pointer, which GMime refuses. */
+  if (size == 0)
+    return;
+  stream = g_mime_stream_mem_new_with_buffer (data, size);
+  parser = g_mime_parser_new_with_stream (stream);
+  message = g_mime_parser_construct_message (parser, NULL);
+  if (message == NULL)
+    return;
+  object = GMIME_OBJECT (message);
+  append_addresses (document->sender, g_mime_message_get_from (message));
+  append_addresses (document->recipients, g_mime_message_get_to (message));
+  append_addresses (document->recipients, g_mime_message_get_cc (message));
+  append_text (document->subject, g_mime_message_get_subject (message), -1);
+  append_text (document->list_id, g_mime_object_get_header (object, "List-Id"), -1);
+  message_id = g_mime_message_get_message_id (message);
+  if (message_id != NULL && *message_id != '\0' && g_utf8_validate (message_id, -1, NULL))
+    document->message_id = g_strdup (message_id);
+  add_references (document, g_mime_object_get_header (object, "In-Reply-To"));
+  add_references (document, g_mime_object_get_header (object, "References"));
+  date = g_mime_message_get_date (message);
+  if (date != NULL)
+    document->date = g_date_time_to_unix (date);
+  if (body)
+    g_mime_message_foreach (message, add_mime_part, document);
+}
+
+static GBytes *
+read_part (CairnItem  *item,
+           const char *name,
+           gsize       max_size)
+{
+  CairnPart *part = cairn_item_get_part (item, name);
+  g_autoptr(GError) error = NULL;
+  GBytes *bytes;
+
+  if (part == NULL || cairn_part_get_storage (part) == CAIRN_PART_STORAGE_MISSING)
+    return NULL;
+  bytes = cairn_part_read_bytes (part, max_size, NULL, &error);
+  /* A file a resource removed since is indexed as far as the store knows
+   * it; its removal or change follows. */
+  if (bytes == NULL)
+    g_debug ("Cannot read part %s of item %" G_GUINT64_FORMAT ": %s", name,
+             cairn_item_get_id (item), error->message);
+  return bytes;
+}
+
+static void
+add_mail (CairnIndexerDocument *document,
+          CairnItem            *item)
+{
+  g_autoptr(GBytes) message = read_part (item, "RFC822", MAX_MESSAGE_SIZE);
+  g_autoptr(GBytes) envelope = NULL;
+  g_autoptr(GByteArray) block = NULL;
+
+  if (message != NULL)
+    {
+      add_message (document, message, TRUE);
+      document->complete = TRUE;
+      return;
+    }
+  envelope = read_part (item, "ENVELOPE", MAX_PAYLOAD_SIZE);
+  if (envelope == NULL)
+    return;
+  /* A header block, ended by its blank line. */
+  block = g_byte_array_new ();
+  g_byte_array_append (block, g_bytes_get_data (envelope, NULL), g_bytes_get_size (envelope));
+  g_byte_array_append (block, (const guint8 *) "\n\n", 2);
+  g_clear_pointer (&envelope, g_bytes_unref);
+  envelope = g_byte_array_free_to_bytes (g_steal_pointer (&block));
+  add_message (document, envelope, FALSE);
+}
+
+/* iCalendar and vCard: content lines, folded by a leading space or tab. */
+
+static char *
+unescape_value (const char *value)
+{
+  GString *text = g_string_sized_new (strlen (value));
+
+  for (const char *p = value; *p != '\0'; p++)
+    {
+      if (*p == '\\' && p[1] != '\0')
+        {
+          p++;
+          g_string_append_c (text, *p == 'n' || *p == 'N' ? ' ' : *p);
+        }
+      else if (*p == ';')
+        g_string_append_c (text, ' ');
+      else
+        g_string_append_c (text, *p);
+    }
+  return g_string_free (text, FALSE);
+}
+
+/* The CN parameter of @params, or NULL. */
+static char *
+common_name (const char *params)
+{
+  const char *cn = params ? strstr (params, ";CN=") : NULL;
+  gsize length;
+
+  if (cn == NULL)
+    return NULL;
+  cn += 4;
+  if (*cn == '"')
+    {
+      const char *quote = strchr (cn + 1, '"');
+
+      return quote ? g_strndup (cn + 1, quote - cn - 1) : NULL;
+    }
+  length = strcspn (cn, ";:");
+  return g_strndup (cn, length);
+}
+
+static gint64
+parse_ical_date (const char *value)
+{
+  int year, month, day, hour = 0, minute = 0, second = 0;
+  g_autoptr(GDateTime) date = NULL;
+
+  if (sscanf (value, "%4d%2d%2dT%2d%2d%2d", &year, &month, &day, &hour, &minute, &second) < 3)
+    return 0;
+  date = g_date_time_new_utc (year, month, day, hour, minute, second);
+  return date ? g_date_time_to_unix (date) : 0;
+}
+
+static void
+add_content_line (CairnIndexerDocument *document,
+                  const char           *line)
+{
+  gsize name_length = strcspn (line, ";:");
+  const char *colon = strchr (line + name_length, ':');
+  /* Property names are case-insensitive; a group prefix (item1.EMAIL) is
+   * left out. */
+  const char *dot = memchr (line, '.', name_length);
+  const char *start = dot ? dot + 1 : line;
+  g_autofree char *name = g_ascii_strup (start, line + name_length - start);
+  g_autofree char *params = NULL;
+  g_autofree char *value = NULL;
+
+  if (colon == NULL)
+    return;
+  params = g_strndup (line + name_length, colon - line - name_length);
+  value = unescape_value (colon + 1);
+  if (g_str_equal (name, "SUMMARY") || g_str_equal (name, "FN") || g_str_equal (name, "N") ||
+      g_str_equal (name, "NICKNAME"))
+    append_text (document->subject, value, -1);
+  else if (g_str_equal (name, "LOCATION") || g_str_equal (name, "DESCRIPTION") ||
+           g_str_equal (name, "ORG") || g_str_equal (name, "TITLE") ||
+           g_str_equal (name, "NOTE") || g_str_equal (name, "TEL") ||
+           g_str_equal (name, "CATEGORIES") || g_str_equal (name, "ADR"))
+    append_text (document->body, value, -1);
+  else if (g_str_equal (name, "ORGANIZER") || g_str_equal (name, "ATTENDEE") ||
+           g_str_equal (name, "EMAIL"))
+    {
+      g_autofree char *cn = common_name (params);
+      GString *field = g_str_equal (name, "ORGANIZER") ? document->sender : document->recipients;
+
+      append_text (field, cn, -1);
+      append_text (field, g_ascii_strncasecmp (value, "mailto:", 7) == 0 ? value + 7 : value, -1);
+    }
+  else if ((g_str_equal (name, "DTSTART") || g_str_equal (name, "DUE")) && document->date == 0)
+    document->date = parse_ical_date (value);
+  else if (g_str_equal (name, "UID") && document->message_id == NULL)
+    document->message_id = g_utf8_make_valid (value, -1);
+}
+
+static void
+add_content_lines (CairnIndexerDocument *document,
+                   GBytes               *payload)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (payload, &size);
+  g_autoptr(GString) line = g_string_new (NULL);
+  const char *end = data + size;
+
+  for (const char *p = data; p < end; )
+    {
+      const char *newline = memchr (p, '\n', end - p);
+      const char *next = newline ? newline + 1 : end;
+      gsize length = (newline ? newline : end) - p;
+
+      if (length > 0 && p[length - 1] == '\r')
+        length--;
+      if (length > 0 && (*p == ' ' || *p == '\t'))
+        g_string_append_len (line, p + 1, length - 1);
+      else
+        {
+          if (line->len > 0)
+            add_content_line (document, line->str);
+          g_string_truncate (line, 0);
+          g_string_append_len (line, p, length);
+        }
+      p = next;
+    }
+  if (line->len > 0)
+    add_content_line (document, line->str);
+}
+
+/* The first part that holds data: events, tasks and contacts have one. */
+static GBytes *
+read_payload (CairnItem *item)
+{
+  GPtrArray *parts = cairn_item_get_parts (item);
+
+  for (guint i = 0; parts != NULL && i < parts->len; i++)
+    {
+      CairnPart *part = g_ptr_array_index (parts, i);
+      GBytes *bytes;
+
+      if (cairn_part_get_storage (part) == CAIRN_PART_STORAGE_MISSING)
+        continue;
+      bytes = read_part (item, cairn_part_get_name (part), MAX_PAYLOAD_SIZE);
+      if (bytes != NULL)
+        return bytes;
+    }
+  return NULL;
+}
+
+/**
+ * cairn_indexer_document_new_from_item:
+ * @item: an item with its parts
+ *
+ * Extracts what the index keeps of @item. Anything a part lacks or gets
+ * wrong is left out, never an error: the index holds what can be read.
+ *
+ * Returns: (transfer full): the document
+ */
+CairnIndexerDocument *
+cairn_indexer_document_new_from_item (CairnItem *item)
+{
+  CairnIndexerDocument *document = document_new (item);
+  const char *mime_type = document->mime_type ? document->mime_type : "";
+
+  if (g_str_has_prefix (mime_type, "message/"))
+    add_mail (document, item);
+  else
+    {
+      g_autoptr(GBytes) payload = read_payload (item);
+
+      document->complete = TRUE;
+      if (payload == NULL)
+        return document;
+      if (g_str_equal (mime_type, "text/calendar") || g_str_equal (mime_type, "text/vcard") ||
+          g_str_equal (mime_type, "text/x-vcard") || g_str_equal (mime_type, "text/directory") ||
+          g_str_has_prefix (mime_type, "application/x-vnd.akonadi.calendar"))
+        add_content_lines (document, payload);
+      else if (g_str_has_prefix (mime_type, "text/"))
+        append_text (document->body, g_bytes_get_data (payload, NULL),
+                     MIN (g_bytes_get_size (payload), MAX_BODY_TEXT));
+    }
+  return document;
+}

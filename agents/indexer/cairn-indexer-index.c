@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The index database, schema version 2 (docs/search.md has the tables
+ * CairnSearch reads). Its own file beside the store, in WAL mode so that
+ * searches read while the indexer writes, and written only here: a store
+ * write never waits for indexing. A database that cannot be read, has
+ * another schema version, was asked to be rebuilt or was never filled
+ * completely is emptied and reported as needing a full scan. */
+#include <errno.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "cairn-indexer-index-private.h"
+
+#define SCHEMA_VERSION 2
+#define BUSY_TIMEOUT_MS 10000
+
+enum {
+  STMT_DOC_THREAD,
+  STMT_DOC_KEY,
+  STMT_KEY_OWNER,
+  STMT_MSGID_THREAD,
+  STMT_MERGE_DOCS,
+  STMT_MERGE_MSGIDS,
+  STMT_PUT_MSGID,
+  STMT_PUT_DOC,
+  STMT_DELETE_TEXT,
+  STMT_PUT_TEXT,
+  STMT_DELETE_DOC,
+  STMT_DELETE_FLAGS,
+  STMT_DELETE_ITEM_TAGS,
+  STMT_PUT_FLAG,
+  STMT_DELETE_FLAG,
+  STMT_MOVE,
+  STMT_PUT_TAG,
+  STMT_DELETE_TAG,
+  STMT_DELETE_TAG_ITEMS,
+  STMT_TAG_ITEM,
+  STMT_UNTAG_ITEM,
+  N_STMTS
+};
+
+static const char * const statements[N_STMTS] = {
+  [STMT_DOC_THREAD] = "SELECT thread FROM docs WHERE id = ?",
+  [STMT_DOC_KEY] = "SELECT key FROM docs WHERE id = ?",
+  [STMT_KEY_OWNER] = "SELECT id FROM docs WHERE key = ?",
+  [STMT_MSGID_THREAD] = "SELECT thread FROM msgids WHERE message_id = ?",
+  [STMT_MERGE_DOCS] = "UPDATE docs SET thread = ?1 WHERE thread = ?2",
+  [STMT_MERGE_MSGIDS] = "UPDATE msgids SET thread = ?1 WHERE thread = ?2",
+  [STMT_PUT_MSGID] = "INSERT OR IGNORE INTO msgids (message_id, thread) VALUES (?, ?)",
+  [STMT_PUT_DOC] = ("INSERT OR REPLACE INTO docs (id, collection, mime_type, date, thread, "
+                    "message_id, complete, subject, sender, key) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+  [STMT_DELETE_TEXT] = "DELETE FROM text WHERE rowid = ?",
+  [STMT_PUT_TEXT] = ("INSERT INTO text (rowid, sender, recipients, subject, body, attachment, "
+                     "mimetype, listid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+  [STMT_DELETE_DOC] = "DELETE FROM docs WHERE id = ?",
+  [STMT_DELETE_FLAGS] = "DELETE FROM flags WHERE id = ?",
+  [STMT_DELETE_ITEM_TAGS] = "DELETE FROM item_tags WHERE id = ?",
+  [STMT_PUT_FLAG] = "INSERT OR IGNORE INTO flags (flag, id) VALUES (?, ?)",
+  [STMT_DELETE_FLAG] = "DELETE FROM flags WHERE flag = ? AND id = ?",
+  [STMT_MOVE] = "UPDATE docs SET collection = ? WHERE id = ?",
+  [STMT_PUT_TAG] = "INSERT OR REPLACE INTO tags (tag, name, gid) VALUES (?, ?, ?)",
+  [STMT_DELETE_TAG] = "DELETE FROM tags WHERE tag = ?",
+  [STMT_DELETE_TAG_ITEMS] = "DELETE FROM item_tags WHERE tag = ?",
+  [STMT_TAG_ITEM] = "INSERT OR IGNORE INTO item_tags (tag, id) VALUES (?, ?)",
+  [STMT_UNTAG_ITEM] = "DELETE FROM item_tags WHERE tag = ? AND id = ?",
+};
+
+static const char schema[] =
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+  "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL,"
+  " mime_type TEXT NOT NULL, date INTEGER NOT NULL, thread INTEGER NOT NULL,"
+  " message_id TEXT, complete INTEGER NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL,"
+  " key INTEGER NOT NULL UNIQUE);"
+  "CREATE INDEX docs_thread ON docs (thread);"
+  "CREATE INDEX docs_message_id ON docs (message_id);"
+  /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */
+  "CREATE TABLE flags (flag TEXT NOT NULL COLLATE NOCASE, id INTEGER NOT NULL,"
+  " PRIMARY KEY (flag, id))"
+  " WITHOUT ROWID;"
+  "CREATE INDEX flags_id ON flags (id);"
+  "CREATE TABLE tags (tag INTEGER PRIMARY KEY, name TEXT, gid TEXT);"
+  "CREATE TABLE item_tags (tag INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tag, id))"
+  " WITHOUT ROWID;"
+  "CREATE INDEX item_tags_id ON item_tags (id);"
+  "CREATE TABLE msgids (message_id TEXT PRIMARY KEY, thread INTEGER NOT NULL) WITHOUT ROWID;"
+  "CREATE INDEX msgids_thread ON msgids (thread);"
+  "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment,"
+  " mimetype, listid, tokenize = 'unicode61 remove_diacritics 2');";
+
+struct _CairnIndexerIndex
+{
+  sqlite3 *db;
+  sqlite3_stmt *stmts[N_STMTS];
+  char *path;
+};
+
+static gboolean
+set_error (CairnIndexerIndex  *index,
+           const char         *what,
+           GError            **error)
+{
+  int code = sqlite3_errcode (index->db);
+
+  g_set_error (error, CAIRN_SEARCH_ERROR,
+               code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? CAIRN_SEARCH_ERROR_CORRUPT
+                                                               : CAIRN_SEARCH_ERROR_FAILED,
+               "Cannot %s in the index %s: %s", what, index->path, sqlite3_errmsg (index->db));
+  return FALSE;
+}
+
+static gboolean
+exec (CairnIndexerIndex  *index,
+      const char         *sql,
+      GError            **error)
+{
+  if (sqlite3_exec (index->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return set_error (index, "run a statement", error);
+  return TRUE;
+}
+
+static gboolean
+step_done (CairnIndexerIndex  *index,
+           int                 stmt,
+           GError            **error)
+{
+  sqlite3_stmt *s = index->stmts[stmt];
+  int rc = sqlite3_step (s);
+
+  sqlite3_reset (s);
+  sqlite3_clear_bindings (s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return set_error (index, "write", error);
+  return TRUE;
+}
+
+void
+cairn_indexer_index_free (CairnIndexerIndex *index)
+{
+  for (guint i = 0; i < N_STMTS; i++)
+    sqlite3_finalize (index->stmts[i]);
+  sqlite3_close (index->db);
+  g_free (index->path);
+  g_free (index);
+}
+
+/* Reads one integer; -1 if there is no row or it fails. */
+static gint64
+query_int (CairnIndexerIndex *index,
+           const char        *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  if (sqlite3_prepare_v2 (index->db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return value;
+}
+
+/* Whether the file holds a complete index this code can use: readable,
+ * our schema, filled by a whole scan, no rebuild asked for. */
+static gboolean
+is_usable (CairnIndexerIndex *index)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok = FALSE;
+
+  if (query_int (index, "PRAGMA user_version") != SCHEMA_VERSION ||
+      query_int (index, "SELECT count(*) FROM meta WHERE key = 'scanned'") != 1 ||
+      query_int (index, "SELECT count(*) FROM meta WHERE key = 'rebuild'") != 0)
+    return FALSE;
+  if (sqlite3_prepare_v2 (index->db, "PRAGMA quick_check", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    ok = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), "ok") == 0;
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+static void
+remove_files (const char *path)
+{
+  const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+
+      if (g_unlink (file) != 0 && errno != ENOENT)
+        g_warning ("Cannot remove %s: %s", file, g_strerror (errno));
+    }
+}
+
+static gboolean
+open_database (CairnIndexerIndex  *index,
+               GError            **error)
+{
+  if (sqlite3_open_v2 (index->path, &index->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                       NULL) != SQLITE_OK)
+    return set_error (index, "open", error);
+  sqlite3_busy_timeout (index->db, BUSY_TIMEOUT_MS);
+  sqlite3_extended_result_codes (index->db, 0);
+  return TRUE;
+}
+
+/**
+ * cairn_indexer_index_open:
+ * @path: the index database
+ * @needs_scan: (out): set to whether the index is empty and must be filled
+ *   by a scan of the whole store
+ * @error: return location for a #GError
+ *
+ * Opens the index, and replaces it by an empty one when it is unusable:
+ * corrupt, of another schema, asked to be rebuilt (cairn_search_request_rebuild())
+ * or left by an interrupted scan.
+ *
+ * Returns: (transfer full): the index, or %NULL
+ */
+CairnIndexerIndex *
+cairn_indexer_index_open (const char  *path,
+                          gboolean    *needs_scan,
+                          GError     **error)
+{
+  g_autoptr(CairnIndexerIndex) index = g_new0 (CairnIndexerIndex, 1);
+
+  index->path = g_strdup (path);
+  *needs_scan = FALSE;
+  if (!open_database (index, error))
+    return NULL;
+  if (!is_usable (index))
+    {
+      if (query_int (index, "PRAGMA user_version") > 0)
+        g_message ("The index %s is rebuilt", path);
+      sqlite3_close (index->db);
+      index->db = NULL;
+      remove_files (path);
+      if (!open_database (index, error) ||
+          !exec (index, "PRAGMA journal_mode = WAL", error) ||
+          !exec (index, "BEGIN", error) || !exec (index, schema, error) ||
+          !exec (index, "PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION), error) ||
+          !exec (index, "COMMIT", error))
+        return NULL;
+      *needs_scan = TRUE;
+    }
+  /* The index can always be rebuilt from the store: a power cut may lose
+   * its last transactions, which the recorder then delivers again. */
+  if (!exec (index, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8000", error))
+    return NULL;
+  for (guint i = 0; i < N_STMTS; i++)
+    if (sqlite3_prepare_v3 (index->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT,
+                            &index->stmts[i], NULL) != SQLITE_OK)
+      {
+        set_error (index, "prepare a statement", error);
+        return NULL;
+      }
+  return g_steal_pointer (&index);
+}
+
+gboolean
+cairn_indexer_index_begin (CairnIndexerIndex  *index,
+                           GError            **error)
+{
+  return exec (index, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+cairn_indexer_index_commit (CairnIndexerIndex  *index,
+                            GError            **error)
+{
+  return exec (index, "COMMIT", error);
+}
+
+void
+cairn_indexer_index_rollback (CairnIndexerIndex *index)
+{
+  if (!sqlite3_get_autocommit (index->db))
+    sqlite3_exec (index->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Marks the full scan done, in its last transaction. */
+gboolean
+cairn_indexer_index_set_scanned (CairnIndexerIndex  *index,
+                                 GError            **error)
+{
+  return exec (index, "INSERT OR REPLACE INTO meta (key, value) VALUES ('scanned', '1')", error);
+}
+
+static void
+add_thread (GArray  *threads,
+            gint64   thread)
+{
+  for (guint i = 0; i < threads->len; i++)
+    if (g_array_index (threads, gint64, i) == thread)
+      return;
+  g_array_append_val (threads, thread);
+}
+
+/* Adds the thread of a document id or message id to @threads; returns
+ * whether it has one. */
+static gboolean
+find_thread (CairnIndexerIndex *index,
+             int                stmt,
+             const char        *text,
+             gint64             id,
+             GArray            *threads)
+{
+  sqlite3_stmt *s = index->stmts[stmt];
+  gboolean found = FALSE;
+
+  if (text != NULL)
+    sqlite3_bind_text (s, 1, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_int64 (s, 1, id);
+  if (sqlite3_step (s) == SQLITE_ROW)
+    {
+      add_thread (threads, sqlite3_column_int64 (s, 0));
+      found = TRUE;
+    }
+  sqlite3_reset (s);
+  sqlite3_clear_bindings (s);
+  return found;
+}
+
+/* A message joins every thread that one of its own, parent or ancestor
+ * message ids is known in; several such threads become one, the oldest.
+ * Ids of messages not indexed yet are recorded too, so that a message
+ * arriving before its parent is found by the parent later. Ids known
+ * already follow their thread's merge; only new ones are written. */
+static gboolean
+assign_thread (CairnIndexerIndex     *index,
+               CairnIndexerDocument  *document,
+               gboolean               is_new,
+               gint64                *thread,
+               GError               **error)
+{
+  g_autoptr(GArray) threads = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GPtrArray) new_ids = g_ptr_array_new ();
+
+  if (document->message_id != NULL)
+    g_ptr_array_add (ids, document->message_id);
+  for (guint i = 0; i < document->references->len; i++)
+    g_ptr_array_add (ids, g_ptr_array_index (document->references, i));
+  if (!is_new)
+    find_thread (index, STMT_DOC_THREAD, NULL, document->id, threads);
+  for (guint i = 0; i < ids->len; i++)
+    if (!find_thread (index, STMT_MSGID_THREAD, g_ptr_array_index (ids, i), 0, threads))
+      g_ptr_array_add (new_ids, g_ptr_array_index (ids, i));
+
+  *thread = (gint64) document->id;
+  for (guint i = 0; i < threads->len; i++)
+    *thread = MIN (*thread, g_array_index (threads, gint64, i));
+  for (guint i = 0; i < threads->len; i++)
+    {
+      gint64 other = g_array_index (threads, gint64, i);
+
+      if (other == *thread)
+        continue;
+      for (int stmt = STMT_MERGE_DOCS; stmt <= STMT_MERGE_MSGIDS; stmt++)
+        {
+          sqlite3_bind_int64 (index->stmts[stmt], 1, *thread);
+          sqlite3_bind_int64 (index->stmts[stmt], 2, other);
+          if (!step_done (index, stmt, error))
+            return FALSE;
+        }
+    }
+  for (guint i = 0; i < new_ids->len; i++)
+    {
+      sqlite3_bind_text (index->stmts[STMT_PUT_MSGID], 1, g_ptr_array_index (new_ids, i), -1,
+                         SQLITE_STATIC);
+      sqlite3_bind_int64 (index->stmts[STMT_PUT_MSGID], 2, *thread);
+      if (!step_done (index, STMT_PUT_MSGID, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+delete_rows (CairnIndexerIndex  *index,
+             int                 stmt,
+             guint64             id,
+             GError            **error)
+{
+  sqlite3_bind_int64 (index->stmts[stmt], 1, (gint64) id);
+  return step_done (index, stmt, error);
+}
+
+static gboolean
+put_flag (CairnIndexerIndex  *index,
+          int                 stmt,
+          const char         *flag,
+          guint64             id,
+          GError            **error)
+{
+  sqlite3_bind_text (index->stmts[stmt], 1, flag, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (index->stmts[stmt], 2, (gint64) id);
+  return step_done (index, stmt, error);
+}
+
+static void
+bind_string (sqlite3_stmt *stmt,
+             int           column,
+             GString      *string)
+{
+  sqlite3_bind_text (stmt, column, string->str, string->len, SQLITE_STATIC);
+}
+
+/* The first column of @stmt's row for @value, if there is a row. */
+static gboolean
+lookup_int (CairnIndexerIndex *index,
+            int                stmt,
+            gint64             value,
+            gint64            *result)
+{
+  sqlite3_stmt *s = index->stmts[stmt];
+  gboolean found;
+
+  sqlite3_bind_int64 (s, 1, value);
+  found = sqlite3_step (s) == SQLITE_ROW;
+  if (found)
+    *result = sqlite3_column_int64 (s, 0);
+  sqlite3_reset (s);
+  sqlite3_clear_bindings (s);
+  return found;
+}
+
+/* The key is the FTS5 rowid, in the order of the dates, so that a search
+ * walks a term's matches newest first and stops once a page is full:
+ * seconds times 2^16 plus the low bits of the id, or the next free value
+ * when another item has it. */
+static gint64
+choose_key (CairnIndexerIndex    *index,
+            CairnIndexerDocument *document)
+{
+  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
+  gint64 key = CLAMP (document->date, -bound, bound) * 65536 + (gint64) (document->id & 0xFFFF);
+  gint64 owner;
+
+  while (lookup_int (index, STMT_KEY_OWNER, key, &owner) && owner != (gint64) document->id)
+    key++;
+  return key;
+}
+
+static gboolean
+delete_text (CairnIndexerIndex  *index,
+             guint64             id,
+             GError            **error)
+{
+  gint64 key;
+
+  if (!lookup_int (index, STMT_DOC_KEY, (gint64) id, &key))
+    return TRUE;
+  sqlite3_bind_int64 (index->stmts[STMT_DELETE_TEXT], 1, key);
+  return step_done (index, STMT_DELETE_TEXT, error);
+}
+
+/**
+ * cairn_indexer_index_put:
+ * @index: the index
+ * @document: what to index of an item
+ * @is_new: whether the index cannot hold the item yet (a scan of an
+ *   empty index), which spares looking for what to replace
+ * @error: return location for a #GError
+ *
+ * Adds or replaces the item's document: its text, fields, flags and
+ * thread. Its tags stay: they change by their own callbacks.
+ *
+ * Returns: whether it was written (in the current transaction)
+ */
+gboolean
+cairn_indexer_index_put (CairnIndexerIndex     *index,
+                         CairnIndexerDocument  *document,
+                         gboolean               is_new,
+                         GError               **error)
+{
+  sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
+  sqlite3_stmt *text = index->stmts[STMT_PUT_TEXT];
+  gint64 thread, key;
+
+  if (!assign_thread (index, document, is_new, &thread, error) ||
+      (!is_new && !delete_text (index, document->id, error)))
+    return FALSE;
+  key = choose_key (index, document);
+  sqlite3_bind_int64 (doc, 1, (gint64) document->id);
+  sqlite3_bind_int64 (doc, 2, (gint64) document->collection_id);
+  sqlite3_bind_text (doc, 3, document->mime_type ? document->mime_type : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (doc, 4, document->date);
+  sqlite3_bind_int64 (doc, 5, thread);
+  if (document->message_id != NULL)
+    sqlite3_bind_text (doc, 6, document->message_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int (doc, 7, document->complete);
+  bind_string (doc, 8, document->subject);
+  bind_string (doc, 9, document->sender);
+  sqlite3_bind_int64 (doc, 10, key);
+  if (!step_done (index, STMT_PUT_DOC, error))
+    return FALSE;
+  sqlite3_bind_int64 (text, 1, key);
+  bind_string (text, 2, document->sender);
+  bind_string (text, 3, document->recipients);
+  bind_string (text, 4, document->subject);
+  bind_string (text, 5, document->body);
+  bind_string (text, 6, document->attachments);
+  bind_string (text, 7, document->mime_types);
+  bind_string (text, 8, document->list_id);
+  if (!step_done (index, STMT_PUT_TEXT, error) ||
+      (!is_new && !delete_rows (index, STMT_DELETE_FLAGS, document->id, error)))
+    return FALSE;
+  for (guint i = 0; i < document->flags->len; i++)
+    if (!put_flag (index, STMT_PUT_FLAG, g_ptr_array_index (document->flags, i), document->id,
+                   error))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+cairn_indexer_index_remove (CairnIndexerIndex  *index,
+                            guint64             id,
+                            GError            **error)
+{
+  return delete_text (index, id, error) &&
+         delete_rows (index, STMT_DELETE_DOC, id, error) &&
+         delete_rows (index, STMT_DELETE_FLAGS, id, error) &&
+         delete_rows (index, STMT_DELETE_ITEM_TAGS, id, error);
+}
+
+gboolean
+cairn_indexer_index_move (CairnIndexerIndex  *index,
+                          guint64             id,
+                          guint64             collection_id,
+                          GError            **error)
+{
+  sqlite3_bind_int64 (index->stmts[STMT_MOVE], 1, (gint64) collection_id);
+  sqlite3_bind_int64 (index->stmts[STMT_MOVE], 2, (gint64) id);
+  return step_done (index, STMT_MOVE, error);
+}
+
+/* A flag change touches the flags table alone: no body is read again. */
+gboolean
+cairn_indexer_index_change_flags (CairnIndexerIndex  *index,
+                                  guint64             id,
+                                  const CairnFlags   *added,
+                                  const CairnFlags   *removed,
+                                  GError            **error)
+{
+  for (guint i = 0; added != NULL && i < cairn_flags_get_size (added); i++)
+    if (!put_flag (index, STMT_PUT_FLAG, cairn_flags_get_flag (added, i), id, error))
+      return FALSE;
+  for (guint i = 0; removed != NULL && i < cairn_flags_get_size (removed); i++)
+    if (!put_flag (index, STMT_DELETE_FLAG, cairn_flags_get_flag (removed, i), id, error))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+cairn_indexer_index_set_tag (CairnIndexerIndex  *index,
+                             guint64             tag_id,
+                             const char         *name,
+                             const char         *gid,
+                             GError            **error)
+{
+  sqlite3_stmt *stmt = index->stmts[STMT_PUT_TAG];
+
+  sqlite3_bind_int64 (stmt, 1, (gint64) tag_id);
+  sqlite3_bind_text (stmt, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, gid, -1, SQLITE_STATIC);
+  return step_done (index, STMT_PUT_TAG, error);
+}
+
+gboolean
+cairn_indexer_index_remove_tag (CairnIndexerIndex  *index,
+                                guint64             tag_id,
+                                GError            **error)
+{
+  return delete_rows (index, STMT_DELETE_TAG, tag_id, error) &&
+         delete_rows (index, STMT_DELETE_TAG_ITEMS, tag_id, error);
+}
+
+gboolean
+cairn_indexer_index_tag_item (CairnIndexerIndex  *index,
+                              guint64             id,
+                              guint64             tag_id,
+                              gboolean            tagged,
+                              GError            **error)
+{
+  int stmt = tagged ? STMT_TAG_ITEM : STMT_UNTAG_ITEM;
+
+  sqlite3_bind_int64 (index->stmts[stmt], 1, (gint64) tag_id);
+  sqlite3_bind_int64 (index->stmts[stmt], 2, (gint64) id);
+  return step_done (index, stmt, error);
+}

@@ -1,0 +1,1145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The indexer agent (agents/indexer) and CairnSearch on crafted and
+ * generated mail: the maildir resource syncs a real maildir into the
+ * store, the indexer runs in cairn-agent-host as the control service
+ * runs it, and every query form is checked against the ids it must
+ * return; then threads, saved searches, a SIGKILL mid-batch, a damaged
+ * index and hostile queries. */
+#include <check.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include <cairn-test/cairn-test.h>
+
+#include "cairn-test-suite.h"
+
+#define MAILDIR_ID "maildir_0"
+#define INDEXER_ID "indexer_0"
+#define WAIT_MS (60 * 1000)
+#define POLL_MS 20
+
+static CairnTestEnvironment *environment;
+static CairnTestResource *maildir_resource;
+static CairnTestResource *indexer;
+static CairnStore *store;
+static CairnSearch *search;
+static CairnTestMaildir *maildir;
+static char *root;
+
+#define assert_no_error(error) \
+  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
+
+/* One folder of agent types for both: the maildir resource and the
+ * indexer, each module beside its .agent file. */
+static void
+link_agent (const char *agents,
+            const char *from_dir,
+            const char *name)
+{
+  g_autofree char *target = g_build_filename (from_dir, name, NULL);
+  g_autofree char *link = g_build_filename (agents, name, NULL);
+
+  ck_assert_msg (symlink (target, link) == 0, "symlink %s: %s", link, g_strerror (errno));
+}
+
+static void
+setup (void)
+{
+  GError *error = NULL;
+  g_autofree char *agents = NULL;
+
+  environment = cairn_test_environment_new (CAIRN_TEST_ENVIRONMENT_NONE, &error);
+  ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
+  agents = g_build_filename (cairn_test_environment_get_path (environment), "agents", NULL);
+  g_mkdir (agents, 0700);
+  link_agent (agents, MAILDIR_AGENT_DIR, "maildir.agent");
+  link_agent (agents, MAILDIR_AGENT_DIR, "libcairn-maildir-resource.so");
+  link_agent (agents, INDEXER_AGENT_DIR, "indexer.agent");
+  link_agent (agents, INDEXER_AGENT_DIR, "libcairn-indexer-agent.so");
+  g_setenv ("CAIRN_AGENTS_DIR", agents, TRUE);
+  g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
+  root = g_build_filename (cairn_test_environment_get_path (environment), "Maildir", NULL);
+  maildir = cairn_test_maildir_new (root, CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+}
+
+static void
+teardown (void)
+{
+  g_clear_object (&search);
+  g_clear_object (&store);
+  g_clear_object (&indexer);
+  g_clear_object (&maildir_resource);
+  g_clear_object (&maildir);
+  g_clear_object (&environment);
+  g_clear_pointer (&root, g_free);
+}
+
+static char *
+deliver (const char *folder,
+         const char *message,
+         const char *info)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (message, strlen (message));
+  GError *error = NULL;
+  char *uid;
+
+  ck_assert (cairn_test_maildir_create_folder (maildir, folder, &error));
+  uid = cairn_test_maildir_deliver (maildir, folder, bytes, info, &error);
+  assert_no_error (error);
+  return uid;
+}
+
+static void
+start_maildir (void)
+{
+  const char *config[] = { "path", root, NULL };
+  GError *error = NULL;
+
+  maildir_resource = cairn_test_resource_new (environment, "maildir", MAILDIR_ID, config, &error);
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_start (maildir_resource, CAIRN_TEST_RESOURCE_IN_PROCESS,
+                                        G_TYPE_INVALID, &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (maildir_resource, WAIT_MS, &error);
+  assert_no_error (error);
+  if (store == NULL)
+    {
+      store = cairn_test_resource_open_client_store (maildir_resource, &error);
+      assert_no_error (error);
+      search = cairn_search_new (store);
+    }
+}
+
+static void
+sync_maildir (void)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_resource_synchronize_sync (maildir_resource, 0, &error));
+  assert_no_error (error);
+}
+
+/* The indexer in its own cairn-agent-host process, as the control
+ * service runs it. */
+static void
+start_indexer (void)
+{
+  GError *error = NULL;
+
+  if (indexer == NULL)
+    {
+      indexer = cairn_test_resource_new (environment, "indexer", INDEXER_ID, NULL, &error);
+      assert_no_error (error);
+    }
+  ck_assert (cairn_test_resource_start (indexer, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+}
+
+/* Waits until the index holds exactly what the store holds. */
+static void
+wait_indexed (void)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+
+  while (!cairn_search_check_sync (search, NULL, &error))
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "index never current: %s",
+                     error->message);
+      g_clear_error (&error);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (POLL_MS * 1000);
+    }
+}
+
+static GArray *
+run (const char *query)
+{
+  GError *error = NULL;
+  GArray *ids = cairn_search_run_sync (search, query, 0, 0, NULL, &error);
+
+  ck_assert_msg (ids != NULL, "query %s: %s", query, error ? error->message : "");
+  return ids;
+}
+
+static char *
+ids_to_string (GArray *ids)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < ids->len; i++)
+    g_string_append_printf (text, "%s%" G_GUINT64_FORMAT, i ? " " : "",
+                            g_array_index (ids, guint64, i));
+  return g_string_free (text, FALSE);
+}
+
+/* The ids of the messages with these Message-IDs, newest first as a
+ * search returns them, read through id: queries. */
+static guint64
+id_of (const char *message_id)
+{
+  g_autofree char *query = g_strdup_printf ("id:%s", message_id);
+  g_autoptr(GArray) ids = run (query);
+
+  ck_assert_msg (ids->len == 1, "%s: %u matches", query, ids->len);
+  return g_array_index (ids, guint64, 0);
+}
+
+/* Asserts that @query finds exactly the messages named, in this order
+ * (newest first): a space-separated list of Message-IDs. */
+static void
+assert_query (const char *query,
+              const char *message_ids)
+{
+  g_auto(GStrv) names = g_strsplit (message_ids, " ", -1);
+  g_autoptr(GArray) expected = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) ids = run (query);
+  g_autofree char *got = ids_to_string (ids);
+  g_autofree char *want = NULL;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    if (*names[i] != '\0')
+      {
+        guint64 id = id_of (names[i]);
+
+        g_array_append_val (expected, id);
+      }
+  want = ids_to_string (expected);
+  ck_assert_msg (g_str_equal (got, want), "query %s: got [%s], want [%s] (%s)", query, got, want,
+                 message_ids);
+}
+
+static void
+assert_invalid (const char *query,
+                const char *position)
+{
+  GError *error = NULL;
+  g_autoptr(GArray) ids = cairn_search_run_sync (search, query, 0, 0, NULL, &error);
+
+  ck_assert_msg (ids == NULL, "query %s should fail", query);
+  ck_assert_msg (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INVALID_QUERY),
+                 "query %s: %s", query, error->message);
+  if (position != NULL)
+    ck_assert_msg (strstr (error->message, position) != NULL, "query %s: %s (want %s)", query,
+                   error->message, position);
+  g_error_free (error);
+}
+
+static const char message_report[] =
+  "From: Alice Martin <alice@example.org>\n"
+  "To: Bob <bob@example.org>\n"
+  "Cc: Carol <carol@example.net>\n"
+  "Subject: Quarterly report\n"
+  "Date: Wed, 15 Jan 2025 10:00:00 +0000\n"
+  "Message-ID: <report@example.org>\n"
+  "List-Id: Cairn development <cairn-devel.lists.example.org>\n"
+  "MIME-Version: 1.0\n"
+  "Content-Type: multipart/mixed; boundary=\"b1\"\n"
+  "\n"
+  "--b1\n"
+  "Content-Type: text/plain; charset=us-ascii\n"
+  "\n"
+  "Here are the budget numbers for the quarter.\n"
+  "--b1\n"
+  "Content-Type: application/pdf\n"
+  "Content-Disposition: attachment; filename=\"summary-2025.pdf\"\n"
+  "Content-Transfer-Encoding: base64\n"
+  "\n"
+  "JVBERi0xLjQKJcOkw7zDtsOfCg==\n"
+  "--b1--\n";
+
+static const char message_latin1[] =
+  "From: =?UTF-8?Q?Zo=C3=AB_=C3=9Cnicode?= <zoe@example.org>\n"
+  "To: bob@example.org\n"
+  "Subject: =?UTF-8?Q?Caf=C3=A9_cr=C3=A8me?=\n"
+  "Date: Mon, 10 Feb 2025 09:30:00 +0100\n"
+  "Message-ID: <latin1@example.org>\n"
+  "MIME-Version: 1.0\n"
+  "Content-Type: text/plain; charset=iso-8859-1\n"
+  "Content-Transfer-Encoding: quoted-printable\n"
+  "\n"
+  "Un =E9t=E9 br=FBl=E9 =E0 la plage.\n";
+
+static const char message_html[] =
+  "From: News <news@example.com>\n"
+  "To: bob@example.org\n"
+  "Subject: Newsletter\n"
+  "Date: Thu, 20 Mar 2025 12:00:00 +0000\n"
+  "Message-ID: <html@example.com>\n"
+  "MIME-Version: 1.0\n"
+  "Content-Type: text/html; charset=utf-8\n"
+  "Content-Transfer-Encoding: base64\n"
+  "\n"
+  /* <html><head><style>.x{color:red}</style></head><body><p>Hello&nbsp;<b>world</b>,
+   * &eacute;l&egrave;ve</p><script>var secret=1;</script><!-- hidden --></body></html> */
+  "PGh0bWw+PGhlYWQ+PHN0eWxlPi54e2NvbG9yOnJlZH08L3N0eWxlPjwvaGVhZD48Ym9keT48cD5I\n"
+  "ZWxsbyZuYnNwOzxiPndvcmxkPC9iPiwgJmVhY3V0ZTtsJmVncmF2ZTt2ZTwvcD48c2NyaXB0PnZh\n"
+  "ciBzZWNyZXQ9MTs8L3NjcmlwdD48IS0tIGhpZGRlbiAtLT48L2JvZHk+PC9odG1sPgo=\n";
+
+static char *
+thread_message (const char *id,
+                const char *parents,
+                int         day)
+{
+  return g_strdup_printf ("From: Dave <dave@example.org>\n"
+                          "To: list@example.org\n"
+                          "Subject: %sPlanning the move\n"
+                          "Date: Tue, %02d Apr 2025 08:00:00 +0000\n"
+                          "Message-ID: <%s>\n"
+                          "%s%s%s"
+                          "\n"
+                          "Thread message %s.\n",
+                          parents ? "Re: " : "", day, id,
+                          parents ? "References: " : "", parents ? parents : "",
+                          parents ? "\n" : "", id);
+}
+
+static char *
+recent_message (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) then = g_date_time_add_days (now, -2);
+  g_autofree char *date = g_date_time_format (then, "%a, %d %b %Y %H:%M:%S +0000");
+
+  return g_strdup_printf ("From: Eve <eve@example.org>\n"
+                          "To: bob@example.org\n"
+                          "Subject: Fresh news\n"
+                          "Date: %s\n"
+                          "Message-ID: <recent@example.org>\n"
+                          "\n"
+                          "Archived recently.\n", date);
+}
+
+/* The crafted corpus: in INBOX a report with an attachment, a Latin-1
+ * quoted-printable message, an HTML-only one, a thread delivered child
+ * first; in Archive a recent message. */
+static void
+deliver_corpus (void)
+{
+  g_autofree char *t3 = thread_message ("t3@example.org", "<t1@example.org> <t2@example.org>", 3);
+  g_autofree char *recent = recent_message ();
+
+  g_free (deliver ("INBOX", message_report, "S"));
+  g_free (deliver ("INBOX", message_latin1, ""));
+  g_free (deliver ("INBOX", message_html, "FS"));
+  g_free (deliver ("INBOX", t3, "S"));
+  g_free (deliver ("Archive", recent, "S"));
+}
+
+static void
+start_with_corpus (void)
+{
+  deliver_corpus ();
+  start_maildir ();
+  start_indexer ();
+  wait_indexed ();
+}
+
+static gboolean
+write_flags (CairnTransaction  *transaction,
+             gpointer           data,
+             GError           **error)
+{
+  const char * const *args = data;
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+  guint64 id = g_ascii_strtoull (args[0], NULL, 10);
+
+  cairn_flags_delta_add (delta, args[1]);
+  return cairn_transaction_change_flags (transaction, id, delta, 0, error);
+}
+
+static void
+add_flag (guint64     id,
+          const char *flag)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, id);
+  const char *args[] = { text, flag };
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (store, write_flags, args, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+START_TEST (test_query_forms)
+{
+  start_with_corpus ();
+
+  /* Bare words, phrases, prefixes of words. */
+  assert_query ("budget", "report@example.org");
+  assert_query ("\"budget numbers\"", "report@example.org");
+  assert_query ("\"numbers budget\"", "");
+  assert_query ("quart*", "report@example.org");
+  /* Fields. */
+  assert_query ("from:alice", "report@example.org");
+  assert_query ("from:alice@example.org", "report@example.org");
+  assert_query ("to:carol", "report@example.org");
+  assert_query ("to:bob", "recent@example.org html@example.com latin1@example.org "
+                          "report@example.org");
+  assert_query ("subject:quarterly", "report@example.org");
+  assert_query ("subject:budget", "");
+  assert_query ("body:budget", "report@example.org");
+  assert_query ("body:quarterly", "");
+  assert_query ("id:<report@example.org>", "report@example.org");
+  assert_query ("list:cairn-devel", "report@example.org");
+  assert_query ("attachment:summary", "report@example.org");
+  assert_query ("mimetype:application/pdf", "report@example.org");
+  assert_query ("mimetype:text/html", "html@example.com");
+  assert_query ("folder:Archive", "recent@example.org");
+  assert_query ("folder:archive and from:eve", "recent@example.org");
+  /* Flags. */
+  assert_query ("flag:unread", "latin1@example.org");
+  assert_query ("flag:flagged", "html@example.com");
+  assert_query ("flag:seen and subject:newsletter", "html@example.com");
+  /* Dates. */
+  assert_query ("date:2025-01-01..2025-01-31", "report@example.org");
+  assert_query ("date:2025-02", "latin1@example.org");
+  assert_query ("date:2025-01-15", "report@example.org");
+  assert_query ("date:..2025-01-31", "report@example.org");
+  assert_query ("date:7d..", "recent@example.org");
+  assert_query ("date:2025-03-20..2025-03-20", "html@example.com");
+  /* Boolean operators. */
+  assert_query ("budget or newsletter", "html@example.com report@example.org");
+  assert_query ("budget OR newsletter", "html@example.com report@example.org");
+  assert_query ("to:bob and not flag:unread and not fresh",
+                "html@example.com report@example.org");
+  assert_query ("(from:alice or from:news) and not mimetype:text/html", "report@example.org");
+  /* Non-ASCII and HTML: charsets decoded, diacritics folded both ways. */
+  assert_query ("cafe", "latin1@example.org");
+  assert_query ("café crème", "latin1@example.org");
+  assert_query ("\"ete brule\"", "latin1@example.org");
+  assert_query ("from:zoe", "latin1@example.org");
+  assert_query ("from:Zoë", "latin1@example.org");
+  assert_query ("\"hello world\"", "html@example.com");
+  assert_query ("eleve", "html@example.com");
+  assert_query ("secret or color or hidden", "");
+}
+END_TEST
+
+START_TEST (test_paging_and_threads)
+{
+  g_autoptr(GArray) all = NULL;
+  g_autoptr(GArray) page = NULL;
+  g_autoptr(GPtrArray) threads = NULL;
+  g_autofree char *t1 = NULL;
+  g_autofree char *t2 = NULL;
+  g_autofree char *query = NULL;
+  CairnSearchThread *thread;
+  GError *error = NULL;
+
+  start_with_corpus ();
+  /* t3 was indexed alone; its parents arrive later and join it. */
+  t1 = thread_message ("t1@example.org", NULL, 1);
+  t2 = thread_message ("t2@example.org", "<t1@example.org>", 2);
+  g_free (deliver ("INBOX", t1, ""));
+  sync_maildir ();
+  g_free (deliver ("INBOX", t2, ""));
+  sync_maildir ();
+  wait_indexed ();
+
+  threads = cairn_search_run_threads_sync (search, "planning", 0, 0, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (threads->len, 1);
+  thread = g_ptr_array_index (threads, 0);
+  ck_assert_uint_eq (cairn_search_thread_get_n_messages (thread), 3);
+  ck_assert_uint_eq (cairn_search_thread_get_n_matched (thread), 3);
+  ck_assert_uint_eq (cairn_search_thread_get_n_unread (thread), 2);
+  ck_assert_str_eq (cairn_search_thread_get_subject (thread), "Planning the move");
+  ck_assert_str_eq (cairn_search_thread_get_authors (thread), "Dave <dave@example.org>");
+  query = g_strdup_printf ("thread:%" G_GUINT64_FORMAT, cairn_search_thread_get_id (thread));
+  assert_query (query, "t3@example.org t2@example.org t1@example.org");
+  g_clear_pointer (&threads, g_ptr_array_unref);
+  /* One match in the thread is enough; the others count as messages. */
+  threads = cairn_search_run_threads_sync (search, "id:t2@example.org", 0, 0, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (threads->len, 1);
+  ck_assert_uint_eq (cairn_search_thread_get_n_matched (g_ptr_array_index (threads, 0)), 1);
+  ck_assert_uint_eq (cairn_search_thread_get_n_messages (g_ptr_array_index (threads, 0)), 3);
+
+  /* Pages, newest first. */
+  all = run ("to:bob or to:list");
+  ck_assert_uint_eq (all->len, 7);
+  page = cairn_search_run_sync (search, "to:bob or to:list", 2, 3, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (page->len, 3);
+  for (guint i = 0; i < 3; i++)
+    ck_assert_uint_eq (g_array_index (page, guint64, i), g_array_index (all, guint64, i + 2));
+}
+END_TEST
+
+static void
+search_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+START_TEST (test_async_and_cancel)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) threads_result = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GPtrArray) threads = NULL;
+  GError *error = NULL;
+
+  start_with_corpus ();
+  cairn_search_run_async (search, "budget", 0, 10, NULL, search_done, &result);
+  cairn_search_run_threads_async (search, "budget", 0, 10, NULL, search_done, &threads_result);
+  while (result == NULL || threads_result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  ids = cairn_search_run_finish (search, result, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (ids->len, 1);
+  ck_assert_uint_eq (g_array_index (ids, guint64, 0), id_of ("report@example.org"));
+  threads = cairn_search_run_threads_finish (search, threads_result, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (threads->len, 1);
+  g_clear_object (&result);
+  g_clear_pointer (&ids, g_array_unref);
+
+  g_cancellable_cancel (cancellable);
+  cairn_search_run_async (search, "to:bob", 0, 0, cancellable, search_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  ids = cairn_search_run_finish (search, result, &error);
+  ck_assert (ids == NULL);
+  ck_assert (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+  g_clear_error (&error);
+
+  /* A syntax error comes back the same way. */
+  g_clear_object (&result);
+  cairn_search_run_async (search, "(budget", 0, 0, NULL, search_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  ck_assert (cairn_search_run_finish (search, result, &error) == NULL);
+  ck_assert (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INVALID_QUERY));
+  g_clear_error (&error);
+}
+END_TEST
+
+static gboolean
+query_matches (gpointer data)
+{
+  g_autoptr(GArray) ids = cairn_search_run_sync (search, data, 0, 0, NULL, NULL);
+
+  return ids != NULL && ids->len > 0;
+}
+
+static void
+wait_for_query (const char *query)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+
+  while (!query_matches ((gpointer) query))
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "query %s never matched", query);
+      g_usleep (POLL_MS * 1000);
+    }
+}
+
+static gboolean
+create_tag (CairnTransaction  *transaction,
+            gpointer           data,
+            GError           **error)
+{
+  guint64 *ids = data;
+  g_autoptr(CairnTag) tag = cairn_tag_new ("tag-important", "Important");
+
+  return cairn_transaction_create_tag (transaction, tag, error) &&
+         cairn_transaction_tag_item (transaction, ids[0], cairn_tag_get_id (tag), error);
+}
+
+static gboolean
+move_item (CairnTransaction  *transaction,
+           gpointer           data,
+           GError           **error)
+{
+  guint64 *ids = data;
+
+  return cairn_transaction_move_item (transaction, ids[0], ids[1], error);
+}
+
+static gboolean
+remove_item (CairnTransaction  *transaction,
+             gpointer           data,
+             GError           **error)
+{
+  return cairn_transaction_delete_item (transaction, *(guint64 *) data, error);
+}
+
+static guint64
+find_collection (const char *name)
+{
+  g_autoptr(GPtrArray) collections = cairn_store_list_collections (store, NULL, NULL);
+
+  for (guint i = 0; collections != NULL && i < collections->len; i++)
+    if (g_str_equal (cairn_collection_get_name (g_ptr_array_index (collections, i)), name))
+      return cairn_collection_get_id (g_ptr_array_index (collections, i));
+  ck_abort_msg ("no collection %s", name);
+  return 0;
+}
+
+/* Tags, flags, moves and removals reach the index without a re-read. */
+START_TEST (test_follows_changes)
+{
+  guint64 ids[2];
+  GError *error = NULL;
+
+  start_with_corpus ();
+  ids[0] = id_of ("latin1@example.org");
+  ck_assert (cairn_store_write_sync (store, create_tag, ids, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_for_query ("tag:important");
+  assert_query ("tag:important", "latin1@example.org");
+  assert_query ("tag:tag-important and cafe", "latin1@example.org");
+  assert_query ("tag:other", "");
+
+  add_flag (ids[0], CAIRN_FLAG_SEEN);
+  add_flag (ids[0], "$Work");
+  wait_indexed ();
+  assert_query ("flag:unread", "");
+  assert_query ("flag:$work", "latin1@example.org");
+
+  ids[0] = id_of ("report@example.org");
+  ids[1] = find_collection ("Archive");
+  ck_assert (cairn_store_write_sync (store, move_item, ids, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_indexed ();
+  assert_query ("folder:Archive", "recent@example.org report@example.org");
+
+  ck_assert (cairn_store_write_sync (store, remove_item, &ids[0], NULL, NULL, &error));
+  assert_no_error (error);
+  wait_indexed ();
+  assert_query ("budget", "");
+}
+END_TEST
+
+static gboolean
+create_envelope_item (CairnTransaction  *transaction,
+                      gpointer           data,
+                      GError           **error)
+{
+  guint64 *ids = data;
+  g_autoptr(CairnCollection) collection = cairn_collection_new ("local", 0, "Cached");
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  const char envelope[] = "From: Frank <frank@example.org>\nSubject: Envelope only\n"
+                          "Message-ID: <envelope@example.org>\n";
+  g_autoptr(GBytes) head_bytes = g_bytes_new_static (envelope, strlen (envelope));
+  g_autoptr(CairnPart) head = cairn_part_new_inline ("ENVELOPE", head_bytes);
+  g_autoptr(CairnPart) body = cairn_part_new_missing ("RFC822", 200);
+
+  if (!cairn_transaction_create_collection (transaction, collection, error))
+    return FALSE;
+  cairn_item_set_collection_id (item, cairn_collection_get_id (collection));
+  cairn_item_set_remote_id (item, "envelope-1");
+  cairn_item_set_part (item, head);
+  cairn_item_set_part (item, body);
+  if (!cairn_transaction_create_item (transaction, item, error))
+    return FALSE;
+  ids[0] = cairn_item_get_id (item);
+  return TRUE;
+}
+
+static gboolean
+add_body (CairnTransaction  *transaction,
+          gpointer           data,
+          GError           **error)
+{
+  guint64 *ids = data;
+  const char message[] = "From: Frank <frank@example.org>\nSubject: Envelope only\n"
+                         "Message-ID: <envelope@example.org>\n\nThe body says pineapple.\n";
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(GBytes) bytes = g_bytes_new_static (message, strlen (message));
+  g_autoptr(CairnPart) body = cairn_part_new_inline ("RFC822", bytes);
+
+  cairn_item_set_id (item, ids[0]);
+  cairn_item_set_part (item, body);
+  return cairn_transaction_modify_item (transaction, item, 0, error);
+}
+
+/* A message whose body is not cached is found by its envelope, and by
+ * its body once the body arrives. */
+START_TEST (test_missing_body)
+{
+  guint64 ids[1];
+  GError *error = NULL;
+
+  start_with_corpus ();
+  ck_assert (cairn_store_write_sync (store, create_envelope_item, ids, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_indexed ();
+  assert_query ("from:frank and subject:envelope", "envelope@example.org");
+  assert_query ("pineapple", "");
+
+  ck_assert (cairn_store_write_sync (store, add_body, ids, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_for_query ("pineapple");
+  assert_query ("body:pineapple", "envelope@example.org");
+}
+END_TEST
+
+static gboolean
+create_saved_search (CairnTransaction  *transaction,
+                     gpointer           data,
+                     GError           **error)
+{
+  guint64 *id = data;
+  g_autoptr(CairnCollection) collection = cairn_collection_new ("search", 0, "Flagged mail");
+  g_autoptr(GBytes) query = g_bytes_new_static ("flag:flagged", strlen ("flag:flagged"));
+
+  cairn_collection_set_virtual (collection, TRUE);
+  cairn_collection_set_attribute (collection, CAIRN_SEARCH_QUERY_ATTRIBUTE, query);
+  if (!cairn_transaction_create_collection (transaction, collection, error))
+    return FALSE;
+  *id = cairn_collection_get_id (collection);
+  return TRUE;
+}
+
+static guint64
+count_members (guint64  collection,
+               guint64 *unread)
+{
+  guint64 count = 0;
+  GError *error = NULL;
+
+  ck_assert (cairn_store_get_collection_statistics (store, collection, &count, unread, NULL,
+                                                    &error));
+  assert_no_error (error);
+  return count;
+}
+
+static void
+wait_members (guint64 collection,
+              guint64 count,
+              gint64  timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (count_members (collection, NULL) != count)
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "saved search has %" G_GUINT64_FORMAT
+                     " members, not %" G_GUINT64_FORMAT, count_members (collection, NULL), count);
+      g_usleep (5 * 1000);
+    }
+}
+
+START_TEST (test_saved_search)
+{
+  guint64 collection, unread = 0;
+  gint64 start;
+  GError *error = NULL;
+
+  start_with_corpus ();
+  ck_assert (cairn_store_write_sync (store, create_saved_search, &collection, NULL, NULL,
+                                     &error));
+  assert_no_error (error);
+  wait_members (collection, 1, WAIT_MS);
+
+  /* Flagging the unread message links it within a second. */
+  start = g_get_monotonic_time ();
+  add_flag (id_of ("latin1@example.org"), CAIRN_FLAG_FLAGGED);
+  wait_members (collection, 2, 1000);
+  g_print ("saved search updated %.0f ms after the flag change\n",
+           (g_get_monotonic_time () - start) / 1000.0);
+  ck_assert_uint_eq (count_members (collection, &unread), 2);
+  ck_assert_uint_eq (unread, 1);
+}
+END_TEST
+
+/* The index's content in a form that two indexes of the same store share
+ * whatever order they were written in: threads as sets of items. */
+static char *
+dump_index (void)
+{
+  g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
+  const char *queries[] = {
+    "SELECT id, collection, mime_type, date, message_id, complete, subject, sender FROM docs "
+    "ORDER BY id",
+    "SELECT rowid, sender, recipients, subject, body, attachment, mimetype, listid FROM text "
+    "ORDER BY rowid",
+    "SELECT flag, id FROM flags ORDER BY flag, id",
+    "SELECT group_concat(id) FROM (SELECT id, thread FROM docs ORDER BY id) GROUP BY thread "
+    "ORDER BY min(id)",
+  };
+  GString *dump = g_string_new (NULL);
+  sqlite3 *db = NULL;
+
+  ck_assert_int_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
+    {
+      sqlite3_stmt *stmt = NULL;
+
+      ck_assert_int_eq (sqlite3_prepare_v2 (db, queries[q], -1, &stmt, NULL), SQLITE_OK);
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          for (int c = 0; c < sqlite3_column_count (stmt); c++)
+            g_string_append_printf (dump, "%s|", (const char *) sqlite3_column_text (stmt, c));
+          g_string_append_c (dump, '\n');
+        }
+      sqlite3_finalize (stmt);
+    }
+  sqlite3_close (db);
+  return g_string_free (dump, FALSE);
+}
+
+static void
+rebuild (void)
+{
+  GError *error = NULL;
+
+  cairn_test_resource_stop (indexer);
+  ck_assert (cairn_search_request_rebuild (search, &error));
+  assert_no_error (error);
+  start_indexer ();
+  wait_indexed ();
+}
+
+static guint
+count_indexed (void)
+{
+  g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint count = 0;
+
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2 (db, "SELECT count(*) FROM docs", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    count = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return count;
+}
+
+/* Killed while it indexes a sync of 3,000 messages, the indexer restarts
+ * where it stopped, and the index is what a rebuild makes. */
+START_TEST (test_kill_mid_batch)
+{
+  g_autofree char *after_kill = NULL;
+  g_autofree char *after_rebuild = NULL;
+  GError *error = NULL;
+  guint indexed;
+
+  start_with_corpus ();
+  ck_assert (cairn_test_maildir_generate (maildir, "INBOX", 3000, 11, &error));
+  assert_no_error (error);
+  sync_maildir ();
+  while (count_indexed () <= 7)
+    g_usleep (1000);
+  cairn_test_resource_kill (indexer);
+  indexed = count_indexed ();
+  g_print ("killed with %u of 3007 messages indexed\n", indexed);
+  ck_assert_uint_lt (indexed, 3007);
+
+  /* Changes while it is down, then a restart. */
+  add_flag (id_of ("latin1@example.org"), CAIRN_FLAG_FLAGGED);
+  start_indexer ();
+  wait_indexed ();
+  after_kill = dump_index ();
+  rebuild ();
+  after_rebuild = dump_index ();
+  ck_assert_msg (g_str_equal (after_kill, after_rebuild), "index after the kill differs from a "
+                 "rebuild");
+  assert_query ("budget and list:cairn-devel", "report@example.org");
+}
+END_TEST
+
+/* A damaged index is reported to searches and rebuilt by the indexer. */
+START_TEST (test_corrupt_index)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *garbage = g_strnfill (8192, 'x');
+  g_autoptr(GArray) ids = NULL;
+  GError *error = NULL;
+
+  start_with_corpus ();
+  cairn_test_resource_stop (indexer);
+  path = cairn_search_build_index_path (cairn_store_get_path (store));
+  g_clear_object (&search);
+  for (const char *suffix = ""; suffix != NULL; suffix = *suffix ? NULL : "-wal")
+    {
+      g_autofree char *file = g_strconcat (path, suffix, NULL);
+
+      g_unlink (file);
+    }
+  ck_assert (g_file_set_contents (path, garbage, -1, &error));
+  assert_no_error (error);
+
+  search = cairn_search_new (store);
+  ids = cairn_search_run_sync (search, "budget", 0, 0, NULL, &error);
+  ck_assert (ids == NULL);
+  ck_assert_msg (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_CORRUPT), "%s",
+                 error->message);
+  g_clear_error (&error);
+  ck_assert (!cairn_search_check_sync (search, NULL, &error));
+  ck_assert (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_CORRUPT));
+  g_clear_error (&error);
+
+  start_indexer ();
+  wait_indexed ();
+  assert_query ("budget", "report@example.org");
+}
+END_TEST
+
+/* Before any indexer ran: a clear error, not an empty result. */
+START_TEST (test_no_index)
+{
+  GError *error = NULL;
+  g_autoptr(GArray) ids = NULL;
+
+  start_maildir ();
+  ids = cairn_search_run_sync (search, "budget", 0, 0, NULL, &error);
+  ck_assert (ids == NULL);
+  ck_assert (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_NO_INDEX));
+  g_clear_error (&error);
+  ck_assert (cairn_search_request_rebuild (search, &error));
+  assert_no_error (error);
+}
+END_TEST
+
+/* An index that misses a change is found out by the check. */
+START_TEST (test_check_finds_differences)
+{
+  GError *error = NULL;
+  guint64 id;
+
+  start_with_corpus ();
+  cairn_test_resource_stop (indexer);
+  id = id_of ("html@example.com");
+  add_flag (id, "$Later");
+  ck_assert (!cairn_search_check_sync (search, NULL, &error));
+  ck_assert (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INCONSISTENT));
+  ck_assert_msg (strstr (error->message, "other flags for 1") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  start_indexer ();
+  wait_indexed ();
+}
+END_TEST
+
+START_TEST (test_hostile_queries)
+{
+  g_autofree char *deep = NULL;
+  g_autofree char *long_query = g_strnfill (8 * 1024 + 1, 'a');
+  g_autoptr(GString) many = g_string_new (NULL);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  static const char alphabet[] = "ab \"():*-.NEAR^{}';\\éOR";
+
+  start_with_corpus ();
+  assert_invalid ("", "character 1");
+  assert_invalid ("   ", "character 1: the query is empty");
+  assert_invalid ("\"budget", "character 1: unbalanced quote");
+  assert_invalid ("budget \"numbers", "character 8");
+  assert_invalid ("(budget or report", "character 1");
+  assert_invalid ("budget)", "character 7");
+  assert_invalid ("frm:alice", "character 1: unknown prefix");
+  assert_invalid ("café from:", "character 6");
+  assert_invalid ("budget and", "character 11");
+  assert_invalid ("or budget", "character 1");
+  assert_invalid ("not", "character 4");
+  assert_invalid ("date:yesterday..soon", "is not a date");
+  assert_invalid ("date:2025-13-01", "is not a date");
+  assert_invalid ("thread:abc", "not a thread id");
+  assert_invalid ("\"*\"", "no word");
+  assert_invalid ("budget \xff", "not valid UTF-8");
+  deep = g_strnfill (100, '(');
+  assert_invalid (deep, "nested");
+  assert_invalid (long_query, "longer than");
+  for (guint i = 0; i < 300; i++)
+    g_string_append (many, "word ");
+  assert_invalid (many->str, "more than 256 terms");
+
+  /* FTS5 and SQL syntax is only text. */
+  assert_query ("NEAR(budget numbers)", "");
+  assert_query ("\"budget\" NEAR \"numbers\"", "");
+  assert_query ("budget*", "report@example.org");
+  assert_query ("\"budget\"\" OR \"\"x\"", "");
+  assert_query ("\"'; DROP TABLE docs; --\"", "");
+  assert_invalid ("'; DROP TABLE docs; --", "character 1");
+  assert_query ("subject:\"quarterly\" AND body:{budget}", "report@example.org");
+  assert_query ("budget", "report@example.org");
+
+  /* Random text: a result or a query error, nothing else. */
+  for (guint n = 0; n < 2000; n++)
+    {
+      g_autoptr(GString) query = g_string_new (NULL);
+      guint length = g_rand_int_range (rand, 1, 40);
+      g_autoptr(GArray) ids = NULL;
+      GError *error = NULL;
+
+      for (guint i = 0; i < length; i++)
+        g_string_append_c (query, alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)]);
+      if (!g_utf8_validate (query->str, -1, NULL))
+        continue;
+      ids = cairn_search_run_sync (search, query->str, 0, 0, NULL, &error);
+      ck_assert_msg (ids != NULL ||
+                     g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INVALID_QUERY),
+                     "query [%s]: %s", query->str, error->message);
+      g_clear_error (&error);
+    }
+}
+END_TEST
+
+/* Events, tasks and contacts from their iCalendar and vCard payloads. */
+static gboolean
+create_pim_items (CairnTransaction  *transaction,
+                  gpointer           data,
+                  GError           **error)
+{
+  static const char event[] =
+    "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:event-1@example.org\r\n"
+    "SUMMARY:Design review\r\nLOCATION:Room Zürich\r\nDESCRIPTION:Bring the\r\n  mock-ups\\, please\r\n"
+    "DTSTART:20250505T090000Z\r\nORGANIZER;CN=Grace Hopper:mailto:grace@example.org\r\n"
+    "ATTENDEE;CN=\"Heidi\":mailto:heidi@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+  static const char contact[] =
+    "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ivan Petrov\r\nN:Petrov;Ivan;;;\r\n"
+    "EMAIL;TYPE=work:ivan@example.com\r\nTEL:+33 1 23 45 67 89\r\nORG:Acme Corp\r\nEND:VCARD\r\n";
+  const char *types[] = { "text/calendar", "text/vcard" };
+  const char *payloads[] = { event, contact };
+  g_autoptr(CairnCollection) collection = cairn_collection_new ("local", 0, "PIM");
+
+  if (!cairn_transaction_create_collection (transaction, collection, error))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_autoptr(CairnItem) item = cairn_item_new (types[i]);
+      g_autoptr(GBytes) bytes = g_bytes_new_static (payloads[i], strlen (payloads[i]));
+      g_autoptr(CairnPart) part = cairn_part_new_inline ("DATA", bytes);
+      g_autofree char *remote_id = g_strdup_printf ("pim-%u", i);
+
+      cairn_item_set_collection_id (item, cairn_collection_get_id (collection));
+      cairn_item_set_remote_id (item, remote_id);
+      cairn_item_set_part (item, part);
+      if (!cairn_transaction_create_item (transaction, item, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+START_TEST (test_events_and_contacts)
+{
+  g_autoptr(GArray) ids = NULL;
+  GError *error = NULL;
+
+  start_with_corpus ();
+  ck_assert (cairn_store_write_sync (store, create_pim_items, NULL, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_indexed ();
+  assert_query ("subject:design and zurich", "event-1@example.org");
+  assert_query ("mock-ups", "event-1@example.org");
+  assert_query ("from:grace and to:heidi", "event-1@example.org");
+  assert_query ("date:2025-05-05", "event-1@example.org");
+  assert_query ("mimetype:text/calendar", "event-1@example.org");
+  ids = run ("petrov and acme and to:ivan@example.com and 23");
+  ck_assert_uint_eq (ids->len, 1);
+}
+END_TEST
+
+/* Runs cairnctl on the test's store; returns its exit status and output. */
+static int
+cairnctl (char       **output,
+          const char  *first,
+          ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *store_option = g_strdup_printf ("--store=%s", cairn_store_get_path (store));
+  g_autofree char *errors = NULL;
+  GError *error = NULL;
+  int status = 0;
+  va_list args;
+
+  g_ptr_array_add (argv, (char *) CAIRNCTL);
+  g_ptr_array_add (argv, store_option);
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  ck_assert (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, output,
+                           &errors, &status, &error));
+  assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+START_TEST (test_cairnctl)
+{
+  g_autofree char *expected = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *saved = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint64 collection;
+
+  start_with_corpus ();
+  expected = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", id_of ("report@example.org"));
+  ck_assert_int_eq (cairnctl (&output, "search", "budget", "and", "from:alice", NULL), 0);
+  ck_assert_str_eq (output, expected);
+  g_clear_pointer (&output, g_free);
+  g_clear_pointer (&expected, g_free);
+  expected = g_strdup_printf ("[%" G_GUINT64_FORMAT "]\n", id_of ("report@example.org"));
+  ck_assert_int_eq (cairnctl (&output, "--json", "search", "budget", NULL), 0);
+  ck_assert_str_eq (output, expected);
+  g_clear_pointer (&output, g_free);
+  ck_assert_int_eq (cairnctl (&output, "--output=threads", "search", "planning", NULL), 0);
+  ck_assert_msg (g_str_has_prefix (output, "thread:") &&
+                 strstr (output, "[1/1] 2025-04-03  Dave <dave@example.org>; Re: Planning the "
+                         "move\n") != NULL, "%s", output);
+  g_clear_pointer (&output, g_free);
+  ck_assert_int_eq (cairnctl (&output, "--json", "--output=threads", "search", "planning", NULL),
+                    0);
+  ck_assert_msg (strstr (output, "\"messages\":1") != NULL, "%s", output);
+  g_clear_pointer (&output, g_free);
+  ck_assert_int_eq (cairnctl (&output, "--limit=2", "--offset=1", "search", "to:bob", NULL), 0);
+  lines = g_strsplit (output, "\n", -1);
+  ck_assert_uint_eq (g_strv_length (lines), 3);
+  g_clear_pointer (&output, g_free);
+  ck_assert_int_eq (cairnctl (&output, "search", "(budget", NULL), 4);
+  ck_assert_int_eq (cairnctl (&output, "search", NULL), 1);
+  g_clear_pointer (&output, g_free);
+
+  ck_assert_int_eq (cairnctl (&saved, "--save=Flagged", "search", "flag:flagged", NULL), 0);
+  collection = g_ascii_strtoull (saved, NULL, 10);
+  wait_members (collection, 1, WAIT_MS);
+  ck_assert_int_eq (cairnctl (&output, "index", "check", NULL), 0);
+  g_clear_pointer (&output, g_free);
+
+  /* Without the service, the indexer rebuilds when it next starts. */
+  ck_assert_int_eq (cairnctl (&output, "index", "rebuild", NULL), 0);
+  g_clear_pointer (&output, g_free);
+  cairn_test_resource_stop (indexer);
+  start_indexer ();
+  wait_indexed ();
+  cairn_test_resource_stop (indexer);
+  add_flag (id_of ("report@example.org"), "$Late");
+  ck_assert_int_eq (cairnctl (&output, "index", "check", NULL), 6);
+  ck_assert_int_eq (cairnctl (&output, "index", "verify", NULL), 1);
+}
+END_TEST
+
+int
+main (void)
+{
+  const CairnTestCase cases[] = {
+    { "queries", test_query_forms },
+    { "queries", test_paging_and_threads },
+    { "queries", test_async_and_cancel },
+    { "queries", test_hostile_queries },
+    { "changes", test_follows_changes },
+    { "changes", test_missing_body },
+    { "changes", test_events_and_contacts },
+    { "changes", test_saved_search },
+    { "recovery", test_kill_mid_batch },
+    { "recovery", test_corrupt_index },
+    { "recovery", test_no_index },
+    { "recovery", test_check_finds_differences },
+    { "cairnctl", test_cairnctl },
+  };
+
+  return cairn_test_suite_run (cairn_test_suite_new ("indexer", cases, G_N_ELEMENTS (cases), setup,
+                                                     teardown, 300));
+}
