@@ -1161,6 +1161,28 @@ item_changed (CairnResource       *resource,
         }
       if (current == NULL)
         return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+      /* A retry: the 412 may be the earlier attempt's own PUT, whose
+       * answer was lost (a stop, a crash), and the item now has the
+       * content of later edits too. Written over what is there, once,
+       * if nothing changed it since that GET. */
+      if (cairn_resource_replay_is_retry (resource))
+        {
+          const char *current_etag = plain_etag (cairn_item_get_remote_revision (current));
+
+          g_clear_pointer (&response, cairn_dav_response_free);
+          response = put (self, path, mime_type, data,
+                          current_etag ? CAIRN_DAV_IF_MATCH : CAIRN_DAV_IF_ANY, current_etag,
+                          cancellable, error);
+          if (response == NULL)
+            return FALSE;
+          if (response->status != 412)
+            {
+              if (!cairn_dav_client_check_status (response, "PUT", path, error))
+                return FALSE;
+              *remote_revision = put_revision (response->etag);
+              return TRUE;
+            }
+        }
       /* Changed on the server too: the conflict policy decides. */
       *server_item = g_steal_pointer (&current);
       return TRUE;

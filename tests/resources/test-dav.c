@@ -663,6 +663,75 @@ START_TEST (test_kill_mid_replay)
 }
 END_TEST
 
+static guint
+server_has_count (GPtrArray  *paths,
+                  const char *version)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%s of %u\r", version, i);
+
+      n += server_has (g_ptr_array_index (paths, i), text);
+    }
+  return n;
+}
+
+/* Killed while edits are replayed, edited again before it starts: a PUT
+ * whose answer the kill lost meets a 412 on its retry, which carries the
+ * later edit, and must not be settled as a conflict with itself. */
+START_TEST (test_kill_mid_modify)
+{
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_PROCESS, "keep-server");
+  for (guint i = 0; i < N_KILL; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("m%u", i);
+      g_autofree char *data = event (uid, "v1");
+      char *path = object_path (CALENDAR, local_create (CALENDAR, data));
+
+      g_ptr_array_add (paths, path);
+    }
+  wait_replayed ();
+  set_online (FALSE);
+  for (guint i = 0; i < N_KILL; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("m%u", i);
+      g_autofree char *summary = g_strdup_printf ("v2 of %u", i);
+      g_autofree char *data = event (uid, summary);
+
+      local_write (modify_object, CALENDAR, g_ptr_array_index (paths, i), data);
+    }
+  set_online (TRUE);
+  while (server_has_count (paths, "v2") < N_KILL / 3)
+    g_usleep (2000);
+  cairn_test_resource_kill (resource);
+  for (guint i = 0; i < N_KILL; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("m%u", i);
+      g_autofree char *summary = g_strdup_printf ("v3 of %u", i);
+      g_autofree char *data = event (uid, summary);
+
+      local_write (modify_object, CALENDAR, g_ptr_array_index (paths, i), data);
+    }
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  synchronize ();
+  for (guint i = 0; i < N_KILL; i++)
+    {
+      const char *path = g_ptr_array_index (paths, i);
+      g_autofree char *text = g_strdup_printf ("v3 of %u\r", i);
+
+      ck_assert_msg (server_has (path, text), "%s: not the last edit on the server", path);
+      ck_assert_msg (stored_has (CALENDAR, path, text), "%s: not the last edit stored", path);
+    }
+}
+END_TEST
+
 typedef struct
 {
   CairnCollection *collection;
@@ -1090,6 +1159,7 @@ main (void)
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },
+    { "replay", test_kill_mid_modify },
     { "replay", test_collections },
     { "conflicts", test_conflict_keep_server },
     { "conflicts", test_conflict_keep_local },
