@@ -45,6 +45,7 @@ typedef struct
   gboolean uidplus;
   gboolean move;
   gboolean broken;       /* the stream failed: open a new connection */
+  GPtrArray *drivers;    /* the stream drivers wrapped, freed last */
 } CairnImapConnection;
 
 CairnImapConnection *cairn_imap_connection_open    (const CairnImapSettings  *settings,

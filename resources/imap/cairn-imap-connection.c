@@ -40,6 +40,47 @@ cairn_imap_settings_free (CairnImapSettings *settings)
   g_free (settings);
 }
 
+/* libetpan reads a literal (a message, a header block) in a loop that
+ * never ends when the stream reads 0 bytes: a server that closes the
+ * connection in the middle of one would spin a thread forever. The
+ * stream's driver is wrapped so that the end of the stream is an error,
+ * which fails the command (MAILIMAP_ERROR_STREAM). */
+typedef struct
+{
+  mailstream_low_driver driver;    /* first: libetpan sees this */
+  mailstream_low_driver *wrapped;
+} EofDriver;
+
+static ssize_t
+eof_read (mailstream_low *low,
+          void           *buffer,
+          size_t          count)
+{
+  EofDriver *driver = (EofDriver *) low->driver;
+  ssize_t n = driver->wrapped->mailstream_read (low, buffer, count);
+
+  return n == 0 && count > 0 ? -1 : n;
+}
+
+static void
+wrap_stream (CairnImapConnection *connection)
+{
+  mailstream_low *low = connection->session->imap_stream ?
+                        mailstream_get_low (connection->session->imap_stream) : NULL;
+  EofDriver *driver;
+
+  if (low == NULL || low->driver->mailstream_read == eof_read)
+    return;
+  driver = g_new0 (EofDriver, 1);
+  driver->driver = *low->driver;
+  driver->driver.mailstream_read = eof_read;
+  driver->wrapped = low->driver;
+  low->driver = &driver->driver;
+  if (connection->drivers == NULL)
+    connection->drivers = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (connection->drivers, driver);
+}
+
 void
 cairn_imap_connection_free (CairnImapConnection *connection)
 {
@@ -51,6 +92,7 @@ cairn_imap_connection_free (CairnImapConnection *connection)
         mailimap_logout (connection->session);
       mailimap_free (connection->session);
     }
+  g_clear_pointer (&connection->drivers, g_ptr_array_unref);
   g_free (connection->prefix);
   g_free (connection->selected);
   g_free (connection);
@@ -343,6 +385,7 @@ cairn_imap_connection_open (const CairnImapSettings  *settings,
     r = mailimap_socket_connect (connection->session, settings->host, settings->port);
   if (!cairn_imap_connection_check (connection, r, "connect to", settings->host, error))
     return NULL;
+  wrap_stream (connection);
   if (settings->security == CAIRN_IMAP_SECURITY_STARTTLS)
     {
       r = mailimap_socket_starttls_with_callback (connection->session, set_server_name,
@@ -355,6 +398,7 @@ cairn_imap_connection_open (const CairnImapSettings  *settings,
                        settings->host);
           return NULL;
         }
+      wrap_stream (connection);
     }
   if (settings->security != CAIRN_IMAP_SECURITY_NONE &&
       !verify_certificate (connection, settings, error))

@@ -64,12 +64,19 @@ struct _CairnImapResource
   char *bodies;
   char *idle_folders;
 
-  /* Guards what follows: the connection and the password. */
+  /* Guards what follows: the connection and the password. Methods hold
+   * it through a GMutexLocker marked G_GNUC_UNUSED, since clang counts
+   * no cleanup as a use. */
   GMutex lock;
   CairnImapConnection *connection;
+  gint64 last_used;
   char *password;
 
   GPtrArray *idles;
+  /* The server's hierarchy delimiter once known, for the main thread,
+   * which never waits for the lock. */
+  gint delimiter;
+  GMainContext *context;
 };
 
 enum {
@@ -157,13 +164,25 @@ make_settings (CairnImapResource  *self,
   return g_steal_pointer (&settings);
 }
 
+/* A connection unused for this long is checked with NOOP before use: the
+ * server may have dropped it meanwhile, and a task should not fail for
+ * that. */
+#define CHECK_AFTER_US (2 * G_USEC_PER_SEC)
+
 /* The open connection, opened again if it broke; with the lock held. */
 static CairnImapConnection *
 acquire (CairnImapResource  *self,
          GError            **error)
 {
   g_autoptr(CairnImapSettings) settings = NULL;
+  gint64 now = g_get_monotonic_time ();
+  gint64 last_used = self->last_used;
 
+  self->last_used = now;
+  if (self->connection != NULL && !self->connection->broken &&
+      now - last_used > CHECK_AFTER_US &&
+      mailimap_noop (self->connection->session) != MAILIMAP_NO_ERROR)
+    self->connection->broken = TRUE;
   if (self->connection != NULL && !self->connection->broken)
     return self->connection;
   g_clear_pointer (&self->connection, cairn_imap_connection_free);
@@ -171,6 +190,8 @@ acquire (CairnImapResource  *self,
   if (settings == NULL)
     return NULL;
   self->connection = cairn_imap_connection_open (settings, error);
+  if (self->connection != NULL)
+    g_atomic_int_set (&self->delimiter, self->connection->delimiter);
   return self->connection;
 }
 
@@ -346,7 +367,7 @@ retrieve_collections_sync (CairnResource  *resource,
                            GError        **error)
 {
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   g_autoptr(GPtrArray) collections = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GPtrArray) lists = g_ptr_array_new ();
@@ -1005,6 +1026,45 @@ dup_mailbox (CairnImapResource    *self,
   return remote_id ? mailbox_of (connection, remote_id) : NULL;
 }
 
+typedef struct
+{
+  CairnResource *resource;
+  guint64 collection_id;
+} SyncRequest;
+
+static gboolean
+run_sync_request (gpointer data)
+{
+  SyncRequest *request = data;
+
+  cairn_resource_synchronize_async (request->resource, request->collection_id, NULL, NULL,
+                                    NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sync_request_free (gpointer data)
+{
+  SyncRequest *request = data;
+
+  g_object_unref (request->resource);
+  g_free (request);
+}
+
+/* Asks for a sync of a folder from any thread: the scheduler is the
+ * main thread's. */
+static void
+request_sync (CairnImapResource *self,
+              guint64            collection_id)
+{
+  SyncRequest *request = g_new0 (SyncRequest, 1);
+
+  request->resource = g_object_ref (CAIRN_RESOURCE (self));
+  request->collection_id = collection_id;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, run_sync_request, request,
+                              sync_request_free);
+}
+
 static CairnItem *
 retrieve_item_sync (CairnResource       *resource,
                     CairnItem           *item,
@@ -1013,7 +1073,7 @@ retrieve_item_sync (CairnResource       *resource,
                     GError             **error)
 {
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   CairnImapConnection *connection = acquire (self, error);
   guint32 uid = parse_uid (cairn_item_get_remote_id (item));
   g_autofree char *mailbox = NULL;
@@ -1042,8 +1102,7 @@ retrieve_item_sync (CairnResource       *resource,
   if (fetched->len == 0 || ((Fetched *) g_ptr_array_index (fetched, 0))->body == NULL)
     {
       /* Gone before its body was read: the next sync removes it. */
-      cairn_resource_synchronize_async (resource, cairn_item_get_collection_id (item), NULL,
-                                        NULL, NULL);
+      request_sync (self, cairn_item_get_collection_id (item));
       g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
                    "Message %u vanished from “%s” before its body was read", uid, mailbox);
       return NULL;
@@ -1231,6 +1290,74 @@ find_in_folder (CairnImapConnection  *connection,
   return TRUE;
 }
 
+/* Selects the folder @collection_id names, as a replay does before it
+ * touches messages. If its UIDVALIDITY is not the one stored, the stored
+ * UIDs are stale: the folder's messages are matched again first
+ * (remap_after_uidvalidity_change()), @remapped is set, and the caller
+ * reads the UIDs of its messages from the store again, so that a change
+ * made before the server renumbered them lands on the right ones. */
+static gboolean
+select_for_replay (CairnImapResource    *self,
+                   CairnImapConnection  *connection,
+                   guint64               collection_id,
+                   const char           *mailbox,
+                   gboolean             *remapped,
+                   GError              **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+  FolderState state = { collection_id, 0, 0 };
+  guint64 stored;
+
+  *remapped = FALSE;
+  if (!cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), collection_id, error);
+  if (collection == NULL)
+    return FALSE;
+  stored = get_number_attribute (collection, ATTR_UIDVALIDITY);
+  if (stored == 0 || stored == connection->uidvalidity)
+    return TRUE;
+  g_message ("The UIDVALIDITY of %s changed from %" G_GUINT64_FORMAT " to %u before a replay: "
+             "its messages are matched again", mailbox, stored, connection->uidvalidity);
+  if (!remap_after_uidvalidity_change (self, connection, collection, error))
+    return FALSE;
+  /* HIGHESTMODSEQ 0: the next sync compares every message. */
+  state.uidvalidity = connection->uidvalidity;
+  *remapped = TRUE;
+  return save_state (self, &state, error);
+}
+
+/* The UID in @mailbox (the folder of @collection_id) of the item of
+ * @change: lent by the change; after a remap, read from the store, or
+ * for an item that has left the folder since, found by its Message-ID;
+ * 0 if none. */
+static gboolean
+uid_of_change (CairnImapResource    *self,
+               CairnImapConnection  *connection,
+               CairnChange          *change,
+               guint64               collection_id,
+               const char           *mailbox,
+               gboolean              remapped,
+               guint32              *uid,
+               GError              **error)
+{
+  g_autoptr(CairnItem) item = NULL;
+  CairnItem *then = cairn_change_get_item (change);
+
+  *uid = parse_uid (cairn_change_get_remote_id (change));
+  if (!remapped)
+    return TRUE;
+  item = cairn_store_get_item (get_store (self), cairn_change_get_entity_id (change), NULL, NULL);
+  if (item != NULL && cairn_item_get_collection_id (item) == collection_id)
+    {
+      *uid = parse_uid (cairn_item_get_remote_id (item));
+      return TRUE;
+    }
+  *uid = 0;
+  return then == NULL || find_in_folder (connection, mailbox, cairn_item_get_gid (then), uid,
+                                         error);
+}
+
 static gboolean
 replay_item_added_sync (CairnResource  *resource,
                         CairnChange    *change,
@@ -1387,14 +1514,14 @@ replay_item_moved_sync (CairnResource  *resource,
                         GError        **error)
 {
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   CairnImapConnection *connection = acquire (self, error);
   guint32 uid = parse_uid (cairn_change_get_remote_id (change));
   g_autofree char *from = NULL;
   g_autofree char *to = NULL;
   struct mailimap_set *set, *source_set = NULL, *dest_set = NULL;
   guint32 validity = 0, new_uid = 0;
-  gboolean exists;
+  gboolean exists, remapped;
   int r;
 
   if (connection == NULL)
@@ -1404,8 +1531,15 @@ replay_item_moved_sync (CairnResource  *resource,
     return TRUE;
   from = dup_mailbox (self, connection, source, error);
   to = from ? dup_mailbox (self, connection, destination, error) : NULL;
-  if (to == NULL || !cairn_imap_connection_select (connection, from, error) ||
-      !uid_exists (connection, uid, &exists, error))
+  if (to == NULL || !select_for_replay (self, connection, source, from, &remapped, error))
+    return FALSE;
+  if (remapped &&
+      (!uid_of_change (self, connection, change, source, from, TRUE, &uid, error) ||
+       !cairn_imap_connection_select (connection, from, error)))
+    return FALSE;
+  if (uid == 0)
+    return TRUE;
+  if (!uid_exists (connection, uid, &exists, error))
     return FALSE;
 
   if (exists)
@@ -1453,18 +1587,27 @@ replay_item_removed_sync (CairnResource  *resource,
                           GError        **error)
 {
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   CairnImapConnection *connection = acquire (self, error);
+  guint64 collection_id = cairn_change_get_collection_id (change);
   guint32 uid = parse_uid (cairn_change_get_remote_id (change));
   g_autofree char *mailbox = NULL;
+  gboolean remapped;
 
   if (connection == NULL)
     return FALSE;
   if (uid == 0)
     return TRUE;
-  mailbox = dup_mailbox (self, connection, cairn_change_get_collection_id (change), error);
-  return mailbox != NULL && cairn_imap_connection_select (connection, mailbox, error) &&
-         expunge_uid (connection, uid, error);
+  mailbox = dup_mailbox (self, connection, collection_id, error);
+  if (mailbox == NULL ||
+      !select_for_replay (self, connection, collection_id, mailbox, &remapped, error))
+    return FALSE;
+  /* Removed locally, the item is gone from the store: after a remap its
+   * new UID is unknown, and the full sync that follows brings the
+   * message back rather than expunge the wrong one. */
+  if (remapped)
+    return TRUE;
+  return expunge_uid (connection, uid, error);
 }
 
 /* Flag deltas: one UID STORE per folder for all the items of a delivery
@@ -1489,13 +1632,15 @@ static gboolean
 replay_flags_in_folder (CairnImapResource    *self,
                         CairnImapConnection  *connection,
                         guint64               collection_id,
-                        GArray               *uids,
+                        GPtrArray            *changes,
                         FlagsJob             *job,
                         GError              **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *mailbox = dup_mailbox (self, connection, collection_id, &local_error);
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
   struct mailimap_set *set;
+  gboolean remapped;
   gboolean ok;
 
   /* A folder that never reached the server holds none of them. */
@@ -1506,8 +1651,22 @@ replay_flags_in_folder (CairnImapResource    *self,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  if (!cairn_imap_connection_select (connection, mailbox, error))
+  if (!select_for_replay (self, connection, collection_id, mailbox, &remapped, error))
     return FALSE;
+  for (guint i = 0; i < changes->len; i++)
+    {
+      guint32 uid;
+
+      if (!uid_of_change (self, connection, g_ptr_array_index (changes, i), collection_id,
+                          mailbox, remapped, &uid, error))
+        return FALSE;
+      if (uid != 0)
+        g_array_append_val (uids, uid);
+    }
+  if (remapped && !cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  if (uids->len == 0)
+    return TRUE;
   g_array_sort (uids, compare_uids);
   set = cairn_imap_uid_set_new (uids);
   ok = (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
@@ -1525,12 +1684,12 @@ flags_thread (GTask        *task,
   CairnImapResource *self = source;
   FlagsJob *job = task_data;
   g_autoptr(GHashTable) folders = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                         (GDestroyNotify) g_array_unref);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+                                                         (GDestroyNotify) g_ptr_array_unref);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   CairnImapConnection *connection;
   GHashTableIter iter;
   guint64 *collection_id;
-  GArray *uids;
+  GPtrArray *changes;
   GError *error = NULL;
 
   for (guint i = 0; i < job->changes->len; i++)
@@ -1539,24 +1698,23 @@ flags_thread (GTask        *task,
       CairnItem *item = cairn_change_get_item (change);
       guint64 id = item ? cairn_item_get_collection_id (item)
                         : cairn_change_get_collection_id (change);
-      guint32 uid = parse_uid (cairn_change_get_remote_id (change));
 
       /* Not on the server yet: its creation carries its flags. */
-      if (uid == 0)
+      if (parse_uid (cairn_change_get_remote_id (change)) == 0)
         continue;
-      uids = g_hash_table_lookup (folders, &id);
-      if (uids == NULL)
+      changes = g_hash_table_lookup (folders, &id);
+      if (changes == NULL)
         {
-          uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-          g_hash_table_insert (folders, g_memdup2 (&id, sizeof id), uids);
+          changes = g_ptr_array_new ();
+          g_hash_table_insert (folders, g_memdup2 (&id, sizeof id), changes);
         }
-      g_array_append_val (uids, uid);
+      g_ptr_array_add (changes, change);
     }
   connection = acquire (self, &error);
   g_hash_table_iter_init (&iter, folders);
   while (connection != NULL && error == NULL &&
-         g_hash_table_iter_next (&iter, (gpointer *) &collection_id, (gpointer *) &uids))
-    replay_flags_in_folder (self, connection, *collection_id, uids, job, &error);
+         g_hash_table_iter_next (&iter, (gpointer *) &collection_id, (gpointer *) &changes))
+    replay_flags_in_folder (self, connection, *collection_id, changes, job, &error);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -1662,7 +1820,7 @@ replay_collection_added_sync (CairnResource  *resource,
                               GError        **error)
 {
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   CairnImapConnection *connection = acquire (self, error);
   CairnCollection *collection = cairn_change_get_collection (change);
   g_autofree char *mailbox = NULL;
@@ -1702,8 +1860,6 @@ replay_collection_changed_sync (CairnResource       *resource,
   g_autofree char *from = NULL;
   g_autofree char *to = NULL;
   g_autofree char *new_remote_id = NULL;
-  g_autofree char *old_prefix = NULL;
-  g_autofree char *new_prefix = NULL;
   gboolean from_exists, to_exists;
   int r;
 
@@ -1753,7 +1909,7 @@ replay_collection_removed_sync (CairnResource  *resource,
                                 GError        **error)
 {
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   CairnImapConnection *connection = acquire (self, error);
   const char *remote_id = cairn_change_get_remote_id (change);
   g_autofree char *mailbox = NULL;
@@ -1809,9 +1965,7 @@ mailbox_changed (GObject    *owner,
   g_autoptr(CairnCollection) collection = NULL;
   g_autofree char *remote_id = NULL;
 
-  g_mutex_lock (&self->lock);
-  remote_id = remote_id_of (self->connection ? self->connection->delimiter : 0, mailbox);
-  g_mutex_unlock (&self->lock);
+  remote_id = remote_id_of (g_atomic_int_get (&self->delimiter), mailbox);
   if (remote_id == NULL)
     return;
   collection = cairn_store_find_collection_by_remote_id (get_store (self), get_id (self),
@@ -1838,10 +1992,11 @@ start_idle (CairnImapResource *self)
 
   if (self->idles != NULL || !cairn_agent_get_online (CAIRN_AGENT (self)))
     return;
+  /* Called once a sync has read the tree: no connection is in use. */
   g_mutex_lock (&self->lock);
   settings = self->password ? make_settings (self, NULL) : NULL;
-  delimiter = self->connection ? self->connection->delimiter : 0;
   g_mutex_unlock (&self->lock);
+  delimiter = g_atomic_int_get (&self->delimiter);
   if (settings == NULL)
     return;
   self->idles = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_imap_idle_free);
@@ -1927,10 +2082,9 @@ online_changed (CairnImapResource *self)
       start_idle (self);
       return;
     }
+  /* The task connection stays: no task runs offline, and one that broke
+   * meanwhile is opened again when needed. */
   stop_idle (self);
-  g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->connection, cairn_imap_connection_free);
-  g_mutex_unlock (&self->lock);
 }
 
 static gboolean
@@ -1983,6 +2137,7 @@ cairn_imap_resource_finalize (GObject *object)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
   g_mutex_clear (&self->lock);
+  g_main_context_unref (self->context);
   G_OBJECT_CLASS (cairn_imap_resource_parent_class)->finalize (object);
 }
 
@@ -2100,6 +2255,7 @@ static void
 cairn_imap_resource_init (CairnImapResource *self)
 {
   g_mutex_init (&self->lock);
+  self->context = g_main_context_ref_thread_default ();
   self->security = g_strdup ("tls");
   self->bodies = g_strdup ("none");
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* accept4() */
+#define _GNU_SOURCE
 #include <grp.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -9,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "imap-fixture.h"
 
@@ -244,7 +248,7 @@ imap_fixture_count_commands (ImapFixture *fixture,
         continue;
       lines = g_strsplit (contents, "\n", -1);
       for (guint i = 0; lines[i] != NULL; i++)
-        if (strstr (lines[i], needle) != NULL)
+        if (*lines[i] != '\0' && strstr (lines[i], needle) != NULL)
           count++;
     }
   return count;
@@ -269,4 +273,199 @@ imap_fixture_compare_strings (gconstpointer a,
                               gconstpointer b)
 {
   return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+struct _ImapProxy
+{
+  guint16 target_port;
+  guint16 port;
+  int listen_fd;
+  int wakeup[2];
+  GThread *thread;
+  GMutex lock;
+  GRand *rng;
+  GPtrArray *links;     /* GThread of each connection */
+  gint cutting;
+  gint cuts;
+  gint stopping;
+};
+
+typedef struct
+{
+  ImapProxy *proxy;
+  int client;
+  int server;
+  gint64 budget;        /* bytes before the cut; < 0 without a cut */
+} Link;
+
+static int
+connect_loopback (guint16 port)
+{
+  struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons (port) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (connect (fd, (struct sockaddr *) &address, sizeof address) != 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+static gboolean
+write_all (int           fd,
+           const guint8 *data,
+           gsize         length)
+{
+  while (length > 0)
+    {
+      ssize_t n = write (fd, data, length);
+
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      length -= n;
+    }
+  return TRUE;
+}
+
+static gpointer
+link_thread (gpointer data)
+{
+  Link *link = data;
+  guint8 buffer[16384];
+
+  for (;;)
+    {
+      struct pollfd fds[3] = {
+        { .fd = link->client, .events = POLLIN },
+        { .fd = link->server, .events = POLLIN },
+        { .fd = link->proxy->wakeup[0], .events = POLLIN },
+      };
+
+      if (poll (fds, 3, -1) < 0 || fds[2].revents != 0)
+        break;
+      for (guint i = 0; i < 2; i++)
+        {
+          ssize_t n;
+
+          if (fds[i].revents == 0)
+            continue;
+          n = read (fds[i].fd, buffer, sizeof buffer);
+          if (n <= 0)
+            goto done;
+          if (link->budget >= 0 && g_atomic_int_get (&link->proxy->cutting) &&
+              n >= link->budget)
+            {
+              write_all (i == 0 ? link->server : link->client, buffer, link->budget);
+              g_atomic_int_inc (&link->proxy->cuts);
+              goto done;
+            }
+          if (link->budget >= 0)
+            link->budget -= n;
+          if (!write_all (i == 0 ? link->server : link->client, buffer, n))
+            goto done;
+        }
+    }
+done:
+  close (link->client);
+  close (link->server);
+  g_free (link);
+  return NULL;
+}
+
+static gpointer
+accept_thread (gpointer data)
+{
+  ImapProxy *proxy = data;
+
+  for (;;)
+    {
+      struct pollfd fds[2] = {
+        { .fd = proxy->listen_fd, .events = POLLIN },
+        { .fd = proxy->wakeup[0], .events = POLLIN },
+      };
+      Link *link;
+      int client;
+
+      if (poll (fds, 2, -1) < 0 || fds[1].revents != 0)
+        break;
+      client = accept4 (proxy->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (client < 0)
+        continue;
+      link = g_new0 (Link, 1);
+      link->proxy = proxy;
+      link->client = client;
+      link->server = connect_loopback (proxy->target_port);
+      if (link->server < 0)
+        {
+          close (client);
+          g_free (link);
+          continue;
+        }
+      g_mutex_lock (&proxy->lock);
+      link->budget = g_rand_int_range (proxy->rng, 1, 100000);
+      g_ptr_array_add (proxy->links, g_thread_new ("imap-proxy-link", link_thread, link));
+      g_mutex_unlock (&proxy->lock);
+    }
+  return NULL;
+}
+
+ImapProxy *
+imap_proxy_new (guint16 target_port,
+                guint32 seed)
+{
+  ImapProxy *proxy = g_new0 (ImapProxy, 1);
+  struct sockaddr_in address = { .sin_family = AF_INET };
+  socklen_t length = sizeof address;
+
+  proxy->target_port = target_port;
+  proxy->rng = g_rand_new_with_seed (seed);
+  proxy->links = g_ptr_array_new ();
+  g_mutex_init (&proxy->lock);
+  g_assert (g_unix_open_pipe (proxy->wakeup, FD_CLOEXEC, NULL));
+  proxy->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert (bind (proxy->listen_fd, (struct sockaddr *) &address, sizeof address) == 0);
+  g_assert (listen (proxy->listen_fd, 16) == 0);
+  g_assert (getsockname (proxy->listen_fd, (struct sockaddr *) &address, &length) == 0);
+  proxy->port = ntohs (address.sin_port);
+  proxy->thread = g_thread_new ("imap-proxy", accept_thread, proxy);
+  return proxy;
+}
+
+void
+imap_proxy_free (ImapProxy *proxy)
+{
+  g_assert (write (proxy->wakeup[1], "x", 1) == 1);
+  g_thread_join (proxy->thread);
+  for (guint i = 0; i < proxy->links->len; i++)
+    g_thread_join (g_ptr_array_index (proxy->links, i));
+  g_ptr_array_unref (proxy->links);
+  close (proxy->listen_fd);
+  close (proxy->wakeup[0]);
+  close (proxy->wakeup[1]);
+  g_rand_free (proxy->rng);
+  g_mutex_clear (&proxy->lock);
+  g_free (proxy);
+}
+
+guint16
+imap_proxy_get_port (ImapProxy *proxy)
+{
+  return proxy->port;
+}
+
+void
+imap_proxy_set_cutting (ImapProxy *proxy,
+                        gboolean   cutting)
+{
+  g_atomic_int_set (&proxy->cutting, cutting);
+}
+
+guint
+imap_proxy_get_cuts (ImapProxy *proxy)
+{
+  return g_atomic_int_get (&proxy->cuts);
 }

@@ -45,3 +45,20 @@ int          imap_fixture_compare_strings (gconstpointer a,
                                            gconstpointer b);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+
+/* A TCP proxy on loopback in front of a port, which, while cutting, closes
+ * each connection after a random number of bytes (either way), in the
+ * middle of a command or an answer. */
+typedef struct _ImapProxy ImapProxy;
+
+ImapProxy   *imap_proxy_new               (guint16       target_port,
+                                           guint32       seed);
+void         imap_proxy_free              (ImapProxy    *proxy);
+guint16      imap_proxy_get_port          (ImapProxy    *proxy);
+void         imap_proxy_set_cutting       (ImapProxy    *proxy,
+                                           gboolean      cutting);
+guint        imap_proxy_get_cuts          (ImapProxy    *proxy);
+
+G_END_DECLS

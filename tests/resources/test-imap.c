@@ -612,6 +612,187 @@ START_TEST (test_certificate)
 }
 END_TEST
 
+/* No message stored twice, none missing: the store's GIDs of a folder
+ * are distinct. */
+static void
+assert_no_duplicates (const char *remote_id,
+                      guint       expected)
+{
+  g_autoptr(GPtrArray) items = list_items (remote_id);
+  g_autoptr(GHashTable) gids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      const char *gid = cairn_item_get_gid (g_ptr_array_index (items, i));
+
+      ck_assert (gid != NULL);
+      ck_assert_msg (g_hash_table_add (gids, (gpointer) gid), "%s stored twice", gid);
+    }
+  ck_assert_uint_eq (items->len, expected);
+}
+
+static gboolean
+flag_one (CairnTransaction  *transaction,
+          gpointer           user_data,
+          GError           **error)
+{
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+
+  cairn_flags_delta_add (delta, "$Pending");
+  return cairn_transaction_change_flags (transaction, cairn_item_get_id (user_data), delta, 0,
+                                         error);
+}
+
+/* Dovecot forgets its UIDs (its uidlist and indexes are removed) while a
+ * local flag change waits: the messages are matched again, none is
+ * duplicated, and the change lands on its message. */
+START_TEST (test_uidvalidity)
+{
+  g_autoptr(GPtrArray) inbox = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autofree char *server = NULL;
+  g_autofree char *line = NULL;
+  CairnItem *chosen;
+  const char *name;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 60, 17);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  inbox = list_items ("INBOX");
+  ck_assert_uint_eq (inbox->len, 60);
+  chosen = g_ptr_array_index (inbox, 7);
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  ck_assert (cairn_store_write_sync (client, flag_one, chosen, NULL, NULL, &error));
+  assert_no_error (error);
+  imap_fixture_stop (dovecot);
+  dir = g_dir_open (dovecot->root, 0, NULL);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "dovecot-uid") || g_str_has_prefix (name, "dovecot.index") ||
+        g_str_has_prefix (name, "dovecot.list"))
+      {
+        g_autofree char *path = g_build_filename (dovecot->root, name, NULL);
+
+        ck_assert_int_eq (g_unlink (path), 0);
+      }
+  /* UIDVALIDITY is a time in seconds. */
+  g_usleep (1100 * G_TIME_SPAN_MILLISECOND);
+  imap_fixture_start (dovecot);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+  sync_all ();
+
+  assert_no_duplicates ("INBOX", 60);
+  server = imap_fixture_dump (dovecot);
+  line = g_strdup_printf ("INBOX\t%s\t", cairn_item_get_gid (chosen));
+  ck_assert_msg (strstr (server, line) != NULL, "%s", server);
+  ck_assert_msg (strstr (strstr (server, line), "$Pending") != NULL &&
+                 strstr (strstr (server, line), "$Pending") < strchr (strstr (server, line), '\n'),
+                 "the pending change was lost: %s", server);
+  assert_store_matches_server ();
+}
+END_TEST
+
+/* The resource is killed while it appends messages written offline: on
+ * restart nothing is lost and nothing appended twice. */
+START_TEST (test_killed_mid_replay)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  GError *error = NULL;
+  gint64 deadline;
+
+  imap_fixture_generate (dovecot, "INBOX", 10, 18);
+  imap_fixture_start (dovecot);
+  start_resource_full (ID, NULL, CAIRN_TEST_RESOURCE_PROCESS);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, add_items,
+                                     &(NewItems) { cairn_collection_get_id (inbox), 0, 200, 19 },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (imap_fixture_count_commands (dovecot, "APPEND") < 40 &&
+         g_get_monotonic_time () < deadline)
+    g_usleep (2 * G_TIME_SPAN_MILLISECOND);
+  cairn_test_resource_kill (resource);
+  ck_assert_uint_lt (imap_fixture_count_commands (dovecot, "APPEND"), 200);
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  sync_all ();
+  sync_all ();
+  assert_no_duplicates ("INBOX", 210);
+  assert_store_matches_server ();
+}
+END_TEST
+
+/* A proxy cuts every connection at a random point, during syncs and
+ * replays alike; once it stops, the store and the server agree. */
+START_TEST (test_connection_cuts)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *port = NULL;
+  ImapProxy *proxy;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 200, 20);
+  imap_fixture_generate (dovecot, "Archive", 50, 21);
+  imap_fixture_start (dovecot);
+  proxy = imap_proxy_new (dovecot->plain_port, 22);
+  port = g_strdup_printf ("%u", imap_proxy_get_port (proxy));
+  imap_proxy_set_cutting (proxy, TRUE);
+  {
+    const char *config[] = { "port", port, "security", "none", NULL };
+
+    start_resource (config);
+  }
+  /* Some syncs fail; each failure is transient and tried again. */
+  for (guint i = 0; i < 30; i++)
+    {
+      if (cairn_test_resource_synchronize_sync (resource, 0, &error))
+        break;
+      ck_assert_msg (g_str_has_prefix (error->message, "GDBus.Error:org.cairn.Resource.Error."),
+                     "%s", error->message);
+      g_clear_error (&error);
+    }
+  g_clear_error (&error);
+  inbox = cairn_store_find_collection_by_remote_id (client, ID, "INBOX", NULL);
+  if (inbox != NULL)
+    {
+      items = list_items ("INBOX");
+      ck_assert (cairn_store_write_sync (client, flag_all,
+                                         &(FlagAll) { items, CAIRN_FLAG_FLAGGED, TRUE }, NULL,
+                                         NULL, &error));
+      ck_assert (cairn_store_write_sync (client, add_items,
+                                         &(NewItems) { cairn_collection_get_id (inbox), 0, 30,
+                                                       23 },
+                                         NULL, NULL, &error));
+      assert_no_error (error);
+      for (guint i = 0; i < 200; i++)
+        {
+          g_main_context_iteration (NULL, FALSE);
+          g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+        }
+    }
+  ck_assert_uint_gt (imap_proxy_get_cuts (proxy), 0);
+  imap_proxy_set_cutting (proxy, FALSE);
+  sync_all ();
+  sync_all ();
+  assert_no_duplicates ("INBOX", inbox != NULL ? 230 : 200);
+  assert_no_duplicates ("Archive", 50);
+  assert_store_matches_server ();
+  g_clear_object (&resource);
+  imap_proxy_free (proxy);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -621,6 +802,9 @@ main (void)
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "certificate", test_certificate },
+    { "uidvalidity", test_uidvalidity },
+    { "killed-mid-replay", test_killed_mid_replay },
+    { "connection-cuts", test_connection_cuts },
   };
 
   imap_fixture_drop_root ();
