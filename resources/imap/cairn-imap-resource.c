@@ -748,6 +748,101 @@ compare_uids (gconstpointer a,
   return x < y ? -1 : x > y;
 }
 
+/* Reading and storing overlap: a reader thread fetches batches and makes
+ * items of them, at most READ_AHEAD batches ahead, while the sync's
+ * thread merges them into the store. The first batches are smaller, so
+ * that the store starts merging while the server still sends. */
+#define READ_AHEAD 2
+
+static const guint batch_sizes[] = { 250, 500, FETCH_BATCH };
+
+typedef struct
+{
+  CairnImapResource *self;
+  CairnImapConnection *connection;
+  GArray *uids;
+  guint32 count;
+  GHashTable *known;
+  GCancellable *cancellable;
+  GAsyncQueue *batches;   /* GPtrArray of CairnItem; an empty one ends */
+  GAsyncQueue *slots;     /* a token for each batch that may be read ahead */
+  gint stop;
+  GError *error;
+} Reader;
+
+static GPtrArray *
+read_batch (Reader  *reader,
+            guint    start,
+            guint    n,
+            GError **error)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
+  g_autoptr(GPtrArray) batch = NULL;
+  struct mailimap_set *set;
+
+  if (reader->uids != NULL)
+    {
+      g_autoptr(GArray) part = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+      g_array_append_vals (part, &g_array_index (reader->uids, guint32, start), n);
+      set = cairn_imap_uid_set_new (part);
+    }
+  else
+    set = mailimap_set_new_interval (start + 1, start + n);
+  batch = fetch (reader->connection, set, reader->uids != NULL, FETCH_FLAGS | FETCH_HEADER, 0,
+                 NULL, error);
+  mailimap_set_free (set);
+  if (batch == NULL)
+    return NULL;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Fetched *fetched = g_ptr_array_index (batch, i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
+
+      if (!g_hash_table_contains (reader->known, remote_id))
+        g_ptr_array_add (fresh, fetched);
+    }
+  if (!fetch_bodies (reader->self, reader->connection, fresh, error))
+    return NULL;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Fetched *fetched = g_ptr_array_index (batch, i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
+      gboolean is_new = !g_hash_table_contains (reader->known, remote_id);
+
+      g_ptr_array_add (items, item_from_fetched (reader->connection, fetched, is_new));
+    }
+  return g_steal_pointer (&items);
+}
+
+static gpointer
+reader_thread (gpointer data)
+{
+  Reader *reader = data;
+  guint total = reader->uids ? reader->uids->len : reader->count;
+  guint size = 0;
+
+  for (guint start = 0; start < total; )
+    {
+      guint n = MIN (batch_sizes[MIN (size, G_N_ELEMENTS (batch_sizes) - 1)], total - start);
+      GPtrArray *items;
+
+      g_async_queue_pop (reader->slots);
+      if (g_atomic_int_get (&reader->stop) ||
+          g_cancellable_set_error_if_cancelled (reader->cancellable, &reader->error))
+        break;
+      items = read_batch (reader, start, n, &reader->error);
+      if (items == NULL)
+        break;
+      g_async_queue_push (reader->batches, items);
+      start += n;
+      size++;
+    }
+  g_async_queue_push (reader->batches, g_ptr_array_new ());
+  return NULL;
+}
+
 /* Reads the messages @uids (or, if NULL, the sequence numbers 1 to
  * @count) with their headers and hands them to @sync. */
 static gboolean
@@ -760,55 +855,36 @@ fetch_into_sync (CairnImapResource    *self,
                  GCancellable         *cancellable,
                  GError              **error)
 {
-  guint total = uids ? uids->len : count;
+  Reader reader = { self, connection, uids, count, known, cancellable,
+                    g_async_queue_new (), g_async_queue_new (), FALSE, NULL };
+  g_autoptr(GError) write_error = NULL;
+  GThread *thread;
+  GPtrArray *items;
 
-  for (guint start = 0; start < total; start += FETCH_BATCH)
+  for (guint i = 0; i < READ_AHEAD; i++)
+    g_async_queue_push (reader.slots, GINT_TO_POINTER (1));
+  thread = g_thread_new ("cairn-imap-reader", reader_thread, &reader);
+  while ((items = g_async_queue_pop (reader.batches))->len > 0)
     {
-      guint n = MIN (FETCH_BATCH, total - start);
-      struct mailimap_set *set;
-      g_autoptr(GPtrArray) batch = NULL;
-      g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      if (uids != NULL)
-        {
-          g_autoptr(GArray) part = g_array_new (FALSE, FALSE, sizeof (guint32));
-
-          g_array_append_vals (part, &g_array_index (uids, guint32, start), n);
-          set = cairn_imap_uid_set_new (part);
-        }
-      else
-        set = mailimap_set_new_interval (start + 1, start + n);
-      batch = fetch (connection, set, uids != NULL, FETCH_FLAGS | FETCH_HEADER, 0, NULL, error);
-      mailimap_set_free (set);
-      if (batch == NULL)
-        return FALSE;
-
-      {
-        g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
-
-        for (guint i = 0; i < batch->len; i++)
-          {
-            Fetched *fetched = g_ptr_array_index (batch, i);
-            g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
-
-            if (known == NULL || !g_hash_table_contains (known, remote_id))
-              g_ptr_array_add (fresh, fetched);
-          }
-        if (!fetch_bodies (self, connection, fresh, error))
-          return FALSE;
-      }
-      for (guint i = 0; i < batch->len; i++)
-        {
-          Fetched *fetched = g_ptr_array_index (batch, i);
-          g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
-          gboolean is_new = known == NULL || !g_hash_table_contains (known, remote_id);
-
-          g_ptr_array_add (items, item_from_fetched (connection, fetched, is_new));
-        }
-      if (!cairn_item_sync_add_items (sync, items, error))
-        return FALSE;
+      if (write_error == NULL && !cairn_item_sync_add_items (sync, items, &write_error))
+        g_atomic_int_set (&reader.stop, TRUE);
+      g_ptr_array_unref (items);
+      g_async_queue_push (reader.slots, GINT_TO_POINTER (1));
+    }
+  g_ptr_array_unref (items);
+  g_thread_join (thread);
+  g_async_queue_unref (reader.batches);
+  g_async_queue_unref (reader.slots);
+  if (write_error != NULL)
+    {
+      g_clear_error (&reader.error);
+      g_propagate_error (error, g_steal_pointer (&write_error));
+      return FALSE;
+    }
+  if (reader.error != NULL)
+    {
+      g_propagate_error (error, reader.error);
+      return FALSE;
     }
   return TRUE;
 }
@@ -1001,6 +1077,8 @@ retrieve_items_sync (CairnResource    *resource,
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
   g_autoptr(GMutexLocker) locker = NULL;
   CairnImapConnection *connection;
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok;
 
   if (cairn_collection_get_attribute (collection, ATTR_NOSELECT) != NULL)
     {
@@ -1009,8 +1087,10 @@ retrieve_items_sync (CairnResource    *resource,
     }
   locker = g_mutex_locker_new (&self->lock);
   connection = acquire (self, error);
-  return connection != NULL &&
-         sync_folder (self, connection, collection, sync, cancellable, error);
+  ok = connection != NULL && sync_folder (self, connection, collection, sync, cancellable, error);
+  g_debug ("Synced %s in %" G_GINT64_FORMAT " ms", cairn_collection_get_remote_id (collection),
+           (g_get_monotonic_time () - start) / 1000);
+  return ok;
 }
 
 /* The folder of an item or a change, as the server names it. */
@@ -1642,6 +1722,7 @@ replay_flags_in_folder (CairnImapResource    *self,
   struct mailimap_set *set;
   gboolean remapped;
   gboolean ok;
+  gint64 start;
 
   /* A folder that never reached the server holds none of them. */
   if (mailbox == NULL)
@@ -1669,9 +1750,12 @@ replay_flags_in_folder (CairnImapResource    *self,
     return TRUE;
   g_array_sort (uids, compare_uids);
   set = cairn_imap_uid_set_new (uids);
+  start = g_get_monotonic_time ();
   ok = (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
        (job->removed == NULL || store_flags (connection, set, job->removed, FALSE, error));
   mailimap_set_free (set);
+  g_debug ("Flags of %u messages in %s: %" G_GINT64_FORMAT " ms", uids->len, mailbox,
+           (g_get_monotonic_time () - start) / 1000);
   return ok;
 }
 
