@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+/* The callers have called g_mime_init(). */
+
 void      cairn_mail_header_normalize     (GByteArray        *block);
 gboolean  cairn_mail_header_looks_like    (const GByteArray  *block);
 char     *cairn_mail_header_read_envelope (GByteArray        *block,

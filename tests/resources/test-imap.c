@@ -793,6 +793,91 @@ START_TEST (test_connection_cuts)
 }
 END_TEST
 
+/* A folder deleted on the server while a local change for it waits: the
+ * change is kept as a failed change saying why, the folder leaves the
+ * store, and the other folders go on. A message expunged before its body
+ * was read fails its retrieval with a clear message, and the sync it asks
+ * for removes it. */
+START_TEST (test_server_side_faults)
+{
+  g_autoptr(GPtrArray) work = NULL;
+  g_autoptr(GPtrArray) archive = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  const char *reason = NULL;
+  guint64 ids[1];
+  const char *parts[] = { CAIRN_PART_RFC822, NULL };
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 5, 24);
+  imap_fixture_generate (dovecot, "Archive", 5, 26);
+  imap_fixture_generate (dovecot, "Work", 5, 25);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  work = list_items ("Work");
+  archive = list_items ("Archive");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  ck_assert (cairn_store_write_sync (client, flag_all, &(FlagAll) { work, CAIRN_FLAG_FLAGGED, TRUE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "delete", "Work", NULL));
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
+                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), &error);
+  assert_no_error (error);
+  changes = g_variant_get_child_value (reply, 0);
+  ck_assert_uint_ge (g_variant_n_children (changes), 1);
+  g_variant_get_child (changes, 0, "(tuut&s)", NULL, NULL, NULL, NULL, &reason);
+  ck_assert_msg (strstr (reason, "Work") != NULL, "%s", reason);
+  /* Kept, with its folder, until the user lets the changes go. */
+  ck_assert (cairn_store_find_collection_by_remote_id (client, ID, "Work", NULL) != NULL);
+  {
+    g_autoptr(GArray) failed = g_array_new (FALSE, FALSE, sizeof (guint64));
+    g_autoptr(GVariant) discarded = NULL;
+
+    for (gsize i = 0; i < g_variant_n_children (changes); i++)
+      {
+        guint64 id;
+
+        g_variant_get_child (changes, i, "(tuut&s)", &id, NULL, NULL, NULL, NULL);
+        g_array_append_val (failed, id);
+      }
+    discarded = cairn_test_resource_call_sync (
+      resource, CAIRN_RESOURCE_INTERFACE, "DiscardFailedChanges",
+      g_variant_new ("(@at)", g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, failed->data,
+                                                         failed->len, sizeof (guint64))),
+      NULL, &error);
+    assert_no_error (error);
+  }
+  sync_all ();
+  ck_assert (cairn_store_find_collection_by_remote_id (client, ID, "Work", NULL) == NULL);
+
+  /* Expunged by another client before anyone read its body, in a folder
+   * without IDLE, so that no sync has removed it yet. */
+  ids[0] = cairn_item_get_id (g_ptr_array_index (archive, 0));
+  g_free (imap_fixture_run_client (dovecot, "store", "Archive",
+                                   cairn_item_get_remote_id (g_ptr_array_index (archive, 0)),
+                                   "+FLAGS", "(\\Deleted)", NULL));
+  g_free (imap_fixture_run_client (dovecot, "expunge", "Archive", NULL));
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = cairn_test_resource_call_sync (
+    resource, CAIRN_RESOURCE_INTERFACE, "RetrieveItems",
+    g_variant_new ("(@at^as)", g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, ids, 1,
+                                                          sizeof (guint64)), parts),
+    NULL, &error);
+  ck_assert (error != NULL);
+  ck_assert_msg (strstr (error->message, "vanished") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  sync_all ();
+  assert_store_matches_server ();
+}
+END_TEST
+
 int
 main (void)
 {
@@ -805,6 +890,7 @@ main (void)
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },
     { "connection-cuts", test_connection_cuts },
+    { "server-side-faults", test_server_side_faults },
   };
 
   imap_fixture_drop_root ();

@@ -5,7 +5,7 @@
 #   append PORT MAILBOX FILE [FLAGS]      APPEND the file's bytes
 #   dump PORT                             "MAILBOX<TAB>MESSAGE-ID<TAB>FLAGS" for
 #                                         every message, flags sorted, \Recent left out
-#   create PORT MAILBOX / delete PORT MAILBOX
+#   create PORT MAILBOX / delete PORT MAILBOX / expunge PORT MAILBOX
 import email.parser
 import imaplib
 import re
@@ -76,6 +76,9 @@ def main():
         check(imap.create(quote(sys.argv[3])))
     elif command == "delete":
         check(imap.delete(quote(sys.argv[3])))
+    elif command == "expunge":
+        check(imap.select(quote(sys.argv[3])))
+        check(imap.expunge())
     else:
         sys.exit("unknown command " + command)
     imap.logout()
