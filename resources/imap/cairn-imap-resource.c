@@ -6,6 +6,7 @@
  * scheduler's one-task-at-a-time rule keeps to one user; a lock guards it
  * anyway against the replay of flags. Push comes from IDLE threads with
  * connections of their own (cairn-imap-idle.c). See docs/imap.md. */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gmime/gmime.h>
@@ -169,6 +170,20 @@ make_settings (CairnImapResource  *self,
  * that. */
 #define CHECK_AFTER_US (2 * G_USEC_PER_SEC)
 
+/* Whether the server said something to a connection between commands:
+ * outside IDLE only a BYE or the end of the stream, which a NOOP meets. */
+static gboolean
+has_unread (CairnImapConnection *connection)
+{
+  mailstream *stream = connection->session->imap_stream;
+  struct pollfd fd = { .events = POLLIN };
+
+  if (stream == NULL)
+    return TRUE;
+  fd.fd = mailstream_low_get_fd (mailstream_get_low (stream));
+  return stream->read_buffer_len > 0 || (fd.fd >= 0 && poll (&fd, 1, 0) > 0);
+}
+
 /* The open connection, opened again if it broke; with the lock held. */
 static CairnImapConnection *
 acquire (CairnImapResource  *self,
@@ -180,7 +195,7 @@ acquire (CairnImapResource  *self,
 
   self->last_used = now;
   if (self->connection != NULL && !self->connection->broken &&
-      now - last_used > CHECK_AFTER_US &&
+      (now - last_used > CHECK_AFTER_US || has_unread (self->connection)) &&
       mailimap_noop (self->connection->session) != MAILIMAP_NO_ERROR)
     self->connection->broken = TRUE;
   if (self->connection != NULL && !self->connection->broken)

@@ -223,6 +223,15 @@ imap_fixture_run_client (ImapFixture *fixture,
   return run ((const char * const *) argv->pdata);
 }
 
+/* Dovecot says BYE to every session and closes it. */
+void
+imap_fixture_kick (ImapFixture *fixture)
+{
+  const char *argv[] = { "doveadm", "-c", fixture->config_path, "kick", "user", NULL };
+
+  g_free (run (argv));
+}
+
 char *
 imap_fixture_dump (ImapFixture *fixture)
 {

@@ -38,6 +38,7 @@ char        *imap_fixture_run_client      (ImapFixture  *fixture,
                                            const char   *command,
                                            ...) G_GNUC_NULL_TERMINATED;
 char        *imap_fixture_dump            (ImapFixture  *fixture);
+void         imap_fixture_kick            (ImapFixture  *fixture);
 guint        imap_fixture_count_commands  (ImapFixture  *fixture,
                                            const char   *needle);
 char        *imap_fixture_fingerprint     (ImapFixture  *fixture);

@@ -802,6 +802,8 @@ START_TEST (test_server_side_faults)
 {
   g_autoptr(GPtrArray) work = NULL;
   g_autoptr(GPtrArray) archive = NULL;
+  g_autoptr(GPtrArray) inbox = NULL;
+  g_autofree char *server = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) changes = NULL;
   const char *reason = NULL;
@@ -874,6 +876,16 @@ START_TEST (test_server_side_faults)
   ck_assert_msg (strstr (error->message, "vanished") != NULL, "%s", error->message);
   g_clear_error (&error);
   sync_all ();
+  assert_store_matches_server ();
+
+  /* BYE to every session: the next change goes out on a new connection. */
+  imap_fixture_kick (dovecot);
+  inbox = list_items ("INBOX");
+  cairn_store_write_sync (client, flag_one, g_ptr_array_index (inbox, 0), NULL, NULL, &error);
+  assert_no_error (error);
+  sync_all ();
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "$Pending") != NULL, "%s", server);
   assert_store_matches_server ();
 }
 END_TEST
