@@ -579,7 +579,8 @@ START_TEST (test_local_changes)
 END_TEST
 
 /* Without the fixture's certificate as trust anchor, the self-signed
- * certificate is refused with its fingerprint; pinned, it is accepted. */
+ * certificate is refused with its fingerprint; pinned, it is accepted;
+ * trusted through ca-file, STARTTLS works too. */
 START_TEST (test_certificate)
 {
   g_autofree char *fingerprint = NULL;
@@ -609,6 +610,18 @@ START_TEST (test_certificate)
   }
   sync_all ();
   ck_assert (cairn_store_find_collection_by_remote_id (client, "imap_1", "INBOX", NULL) != NULL);
+  cairn_test_resource_stop (resource);
+
+  /* STARTTLS on the plain port checks the certificate as well. */
+  g_free (port);
+  port = g_strdup_printf ("%u", dovecot->plain_port);
+  {
+    const char *config[] = { "port", port, "security", "starttls", NULL };
+
+    start_resource_full ("imap_2", config, CAIRN_TEST_RESOURCE_IN_PROCESS);
+  }
+  sync_all ();
+  ck_assert (cairn_store_find_collection_by_remote_id (client, "imap_2", "INBOX", NULL) != NULL);
 }
 END_TEST
 
