@@ -903,6 +903,54 @@ START_TEST (test_server_side_faults)
 }
 END_TEST
 
+/* A server whose answers cannot be parsed (an unbalanced list, a size
+ * that is no number, a literal longer than what follows): each sync
+ * fails with a transient error saying so, and nothing hangs. */
+START_TEST (test_malformed_answers)
+{
+  const char *modes[] = { "list", "fetch", "literal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      const char *argv[] = { "/usr/bin/python3", FAKE_SERVER, modes[i], NULL };
+      g_autofree char *id = g_strdup_printf ("imap_%u", i);
+      g_autofree char *port = NULL;
+      char line[32] = { 0 };
+      GError *error = NULL;
+      GPid pid;
+      int out;
+      ssize_t n;
+
+      ck_assert (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                           &pid, NULL, &out, NULL, &error));
+      assert_no_error (error);
+      n = read (out, line, sizeof line - 1);
+      ck_assert (n > 0);
+      port = g_strstrip (g_strdup (line));
+      {
+        const char *config[] = { "port", port, "security", "none", NULL };
+
+        start_resource_full (id, config, CAIRN_TEST_RESOURCE_IN_PROCESS);
+      }
+      for (guint attempt = 0; attempt < 2; attempt++)
+        {
+          cairn_test_resource_synchronize_sync (resource, 0, &error);
+          ck_assert_msg (error != NULL, "mode %s: no error", modes[i]);
+          ck_assert_msg (strstr (error->message, "Error.Transient") != NULL &&
+                         (strstr (error->message, "cannot be parsed") != NULL ||
+                          strstr (error->message, "connection was lost") != NULL),
+                         "mode %s: %s", modes[i], error->message);
+          g_clear_error (&error);
+        }
+      cairn_test_resource_stop (resource);
+      kill (pid, SIGTERM);
+      waitpid (pid, NULL, 0);
+      g_spawn_close_pid (pid);
+      close (out);
+    }
+}
+END_TEST
+
 int
 main (void)
 {
@@ -916,6 +964,7 @@ main (void)
     { "killed-mid-replay", test_killed_mid_replay },
     { "connection-cuts", test_connection_cuts },
     { "server-side-faults", test_server_side_faults },
+    { "malformed-answers", test_malformed_answers },
   };
 
   imap_fixture_drop_root ();
