@@ -450,6 +450,7 @@ typedef enum
 {
   FETCH_FLAGS = 1 << 0,
   FETCH_HEADER = 1 << 1,
+  FETCH_GID = 1 << 3,
   FETCH_BODY = 1 << 2,
 } FetchWhat;
 
@@ -562,6 +563,16 @@ fetch_type_new (CairnImapConnection *connection,
         type, mailimap_fetch_att_new_body_peek_section (
                 mailimap_section_new_header_fields (mailimap_header_list_new (names))));
     }
+  if (what & FETCH_GID)
+    {
+      clist *names = clist_new ();
+
+      clist_append (names, strdup ("Message-ID"));
+      mailimap_fetch_type_new_fetch_att_list_add (type, mailimap_fetch_att_new_rfc822_size ());
+      mailimap_fetch_type_new_fetch_att_list_add (
+        type, mailimap_fetch_att_new_body_peek_section (
+                mailimap_section_new_header_fields (mailimap_header_list_new (names))));
+    }
   if (what & FETCH_BODY)
     mailimap_fetch_type_new_fetch_att_list_add (
       type, mailimap_fetch_att_new_body_peek_section (mailimap_section_new (NULL)));
@@ -642,13 +653,15 @@ revision_of (CairnImapConnection *connection,
 }
 
 /* The item as the store keeps it: ENVELOPE from the header fields, in
- * the maildir resource's format; RFC822 the body if it was read, else
- * missing for a new message, else left out so that a body stored
- * already stays. */
+ * the maildir resource's format, unless only the Message-ID was read (a
+ * message whose flags changed keeps its stored ENVELOPE); RFC822 the body
+ * if it was read, else missing for a new message, else left out so that
+ * a body stored already stays. */
 static CairnItem *
 item_from_fetched (CairnImapConnection *connection,
                    Fetched             *fetched,
-                   gboolean             is_new)
+                   gboolean             is_new,
+                   gboolean             with_envelope)
 {
   g_autoptr(CairnItem) item = cairn_item_new (MIME_TYPE);
   g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
@@ -675,7 +688,8 @@ item_from_fetched (CairnImapConnection *connection,
                              fetched->body ? g_bytes_get_size (fetched->body) : 0);
   if (fetched->flags != NULL)
     cairn_item_set_flags (item, fetched->flags);
-  cairn_item_set_part (item, envelope_part);
+  if (with_envelope)
+    cairn_item_set_part (item, envelope_part);
   if (fetched->body != NULL)
     rfc822 = cairn_part_new_inline (CAIRN_PART_RFC822, fetched->body);
   else if (is_new)
@@ -777,6 +791,7 @@ typedef struct
   CairnImapConnection *connection;
   GArray *uids;
   guint32 count;
+  FetchWhat what;
   GHashTable *known;
   GCancellable *cancellable;
   GAsyncQueue *batches;   /* GPtrArray of CairnItem; an empty one ends */
@@ -805,7 +820,7 @@ read_batch (Reader  *reader,
     }
   else
     set = mailimap_set_new_interval (start + 1, start + n);
-  batch = fetch (reader->connection, set, reader->uids != NULL, FETCH_FLAGS | FETCH_HEADER, 0,
+  batch = fetch (reader->connection, set, reader->uids != NULL, FETCH_FLAGS | reader->what, 0,
                  NULL, error);
   mailimap_set_free (set);
   if (batch == NULL)
@@ -826,7 +841,8 @@ read_batch (Reader  *reader,
       g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
       gboolean is_new = !g_hash_table_contains (reader->known, remote_id);
 
-      g_ptr_array_add (items, item_from_fetched (reader->connection, fetched, is_new));
+      g_ptr_array_add (items, item_from_fetched (reader->connection, fetched, is_new,
+                                                 (reader->what & FETCH_HEADER) != 0));
     }
   return g_steal_pointer (&items);
 }
@@ -859,18 +875,20 @@ reader_thread (gpointer data)
 }
 
 /* Reads the messages @uids (or, if NULL, the sequence numbers 1 to
- * @count) with their headers and hands them to @sync. */
+ * @count) with their flags and @what (their headers, or only their
+ * Message-ID) and hands them to @sync. */
 static gboolean
 fetch_into_sync (CairnImapResource    *self,
                  CairnImapConnection  *connection,
                  GArray               *uids,
                  guint32               count,
+                 FetchWhat             what,
                  GHashTable           *known,
                  CairnItemSync        *sync,
                  GCancellable         *cancellable,
                  GError              **error)
 {
-  Reader reader = { self, connection, uids, count, known, cancellable,
+  Reader reader = { self, connection, uids, count, what, known, cancellable,
                     g_async_queue_new (), g_async_queue_new (), FALSE, NULL };
   g_autoptr(GError) write_error = NULL;
   GThread *thread;
@@ -994,6 +1012,7 @@ sync_folder (CairnImapResource    *self,
   g_autofree char *mailbox = mailbox_of (connection, cairn_collection_get_remote_id (collection));
   g_autoptr(GHashTable) known = NULL;
   g_autoptr(GArray) wanted = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) changed = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) nothing = g_ptr_array_new ();
   FolderState state = { cairn_collection_get_id (collection), 0, 0 };
@@ -1028,8 +1047,8 @@ sync_folder (CairnImapResource    *self,
     {
       /* A first sync: every message, by sequence number, in one pass. */
       cairn_item_sync_set_expected_items (sync, connection->exists);
-      if (!fetch_into_sync (self, connection, NULL, connection->exists, known, sync, cancellable,
-                            error))
+      if (!fetch_into_sync (self, connection, NULL, connection->exists, FETCH_HEADER, known, sync,
+                            cancellable, error))
         return FALSE;
     }
   else
@@ -1056,8 +1075,10 @@ sync_folder (CairnImapResource    *self,
           const char *stored = g_hash_table_lookup (known, key);
 
           g_hash_table_add (seen, GUINT_TO_POINTER (fetched->uid));
-          if (stored == NULL || !g_hash_table_contains (known, key) || !g_str_equal (stored, now))
+          if (!g_hash_table_contains (known, key))
             g_array_append_val (wanted, fetched->uid);
+          else if (stored == NULL || !g_str_equal (stored, now))
+            g_array_append_val (changed, fetched->uid);
         }
       g_hash_table_iter_init (&iter, known);
       while (g_hash_table_iter_next (&iter, (gpointer *) &remote_id, (gpointer *) &revision))
@@ -1070,8 +1091,14 @@ sync_folder (CairnImapResource    *self,
         }
       if (vanished != NULL)
         mailimap_set_free (vanished);
+      /* New messages with their headers; known ones whose flags changed
+       * with their size and Message-ID only. */
       g_array_sort (wanted, compare_uids);
-      if (!fetch_into_sync (self, connection, wanted, 0, known, sync, cancellable, error))
+      g_array_sort (changed, compare_uids);
+      if (!fetch_into_sync (self, connection, wanted, 0, FETCH_HEADER, known, sync, cancellable,
+                            error) ||
+          !fetch_into_sync (self, connection, changed, 0, FETCH_GID, known, sync, cancellable,
+                            error))
         return FALSE;
       if (cairn_item_sync_get_incremental (sync) && !remove_uids (sync, removed, error))
         return FALSE;
@@ -1202,7 +1229,7 @@ retrieve_item_sync (CairnResource       *resource,
                    "Message %u vanished from “%s” before its body was read", uid, mailbox);
       return NULL;
     }
-  result = item_from_fetched (connection, g_ptr_array_index (fetched, 0), FALSE);
+  result = item_from_fetched (connection, g_ptr_array_index (fetched, 0), FALSE, TRUE);
   cairn_item_set_id (result, cairn_item_get_id (item));
   cairn_item_set_collection_id (result, cairn_item_get_collection_id (item));
   return g_steal_pointer (&result);
@@ -1298,7 +1325,7 @@ remap_after_uidvalidity_change (CairnImapResource    *self,
       for (guint i = 0; i < server->len; i++)
         {
           Fetched *fetched = g_ptr_array_index (server, i);
-          g_autoptr(CairnItem) fresh = item_from_fetched (connection, fetched, FALSE);
+          g_autoptr(CairnItem) fresh = item_from_fetched (connection, fetched, FALSE, TRUE);
           CairnPart *envelope = cairn_item_get_part (fresh, CAIRN_PART_ENVELOPE);
           g_autofree char *shape = shape_of (cairn_item_get_size (fresh),
                                              cairn_part_get_data (envelope));
