@@ -128,12 +128,13 @@ watch (CairnImapIdle *idle,
           mailimap_idle_done (connection->session);
           return FALSE;
         }
+      /* The sync may start before the server has answered DONE. */
+      if (readable)
+        notify (idle);
       r = mailimap_idle_done (connection->session);
       if (!cairn_imap_connection_check (connection, r, "wait for new mail in", idle->mailbox,
                                         &error))
         break;
-      if (readable)
-        notify (idle);
     }
   g_message ("Stopped watching %s: %s", idle->mailbox, error->message);
   return TRUE;
