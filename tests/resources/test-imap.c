@@ -523,6 +523,16 @@ rename_folder (CairnTransaction  *transaction,
 }
 
 static gboolean
+move_folder (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  ItemOp *op = user_data;
+
+  return cairn_transaction_move_collection (transaction, op->item_id, op->destination, error);
+}
+
+static gboolean
 remove_folder (CairnTransaction  *transaction,
                gpointer           user_data,
                GError           **error)
@@ -532,7 +542,8 @@ remove_folder (CairnTransaction  *transaction,
 }
 
 /* Local additions are appended (APPENDUID gives their UIDs), moves use
- * MOVE, removals expunge; folders are created, renamed and deleted. */
+ * MOVE, removals expunge; folders are created, renamed, moved and
+ * deleted. */
 START_TEST (test_local_changes)
 {
   g_autoptr(CairnCollection) inbox = NULL;
@@ -593,10 +604,18 @@ START_TEST (test_local_changes)
   sync_all ();
   g_clear_object (&stored);
   stored = find_collection ("Caf&AOk-");
+  ck_assert (cairn_store_write_sync (client, move_folder,
+                                     &(ItemOp) { cairn_collection_get_id (stored),
+                                                 cairn_collection_get_id (sent), FALSE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  sync_all ();
+  g_clear_object (&stored);
+  stored = find_collection ("Sent/Caf&AOk-");
   ck_assert (cairn_store_write_sync (client, remove_folder, stored, NULL, NULL, &error));
   assert_no_error (error);
   sync_all ();
-  ck_assert (cairn_store_find_collection_by_remote_id (client, ID, "Caf&AOk-", NULL) == NULL);
+  ck_assert (cairn_store_find_collection_by_remote_id (client, ID, "Sent/Caf&AOk-", NULL) == NULL);
   g_clear_pointer (&server, g_free);
   assert_store_matches_server ();
 }
