@@ -54,6 +54,7 @@ enum {
   PROP_0,
   PROP_STORE,
   PROP_BATCH,
+  PROP_BATCH_FLAGS,
   PROP_IGNORE_OWN_ORIGIN,
   N_PROPS
 };
@@ -124,6 +125,7 @@ typedef struct
   Scope *scope;
   CairnFetchScope *fetch_scope;
   gboolean batch;
+  gboolean batch_flags;
 
   CairnObserver *observer;
 
@@ -299,6 +301,9 @@ cairn_monitor_get_property (GObject    *object,
     case PROP_BATCH:
       g_value_set_boolean (value, cairn_monitor_get_batch (self));
       break;
+    case PROP_BATCH_FLAGS:
+      g_value_set_boolean (value, cairn_monitor_get_batch_flags (self));
+      break;
     case PROP_IGNORE_OWN_ORIGIN:
       g_value_set_boolean (value, cairn_monitor_get_ignore_own_origin (self));
       break;
@@ -323,6 +328,9 @@ cairn_monitor_set_property (GObject      *object,
       break;
     case PROP_BATCH:
       cairn_monitor_set_batch (self, g_value_get_boolean (value));
+      break;
+    case PROP_BATCH_FLAGS:
+      cairn_monitor_set_batch_flags (self, g_value_get_boolean (value));
       break;
     case PROP_IGNORE_OWN_ORIGIN:
       cairn_monitor_set_ignore_own_origin (self, g_value_get_boolean (value));
@@ -385,6 +393,21 @@ cairn_monitor_class_init (CairnMonitorClass *klass)
    */
   properties[PROP_BATCH] =
     g_param_spec_boolean ("batch", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * CairnMonitor:batch-flags:
+   *
+   * Whether consecutive equal flag changes are delivered together through
+   * #CairnObserverInterface.items_flags_changed, while adds, removals and
+   * moves keep their single forms (implied by #CairnMonitor:batch). A
+   * resource whose backend applies one delta to many items in one
+   * command (IMAP's UID STORE) asks for it.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_BATCH_FLAGS] =
+    g_param_spec_boolean ("batch-flags", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
@@ -759,6 +782,7 @@ typedef struct
   char *own_origin;
   CairnFetchScope *fetch_scope;
   gboolean batch;
+  gboolean batch_flags;
   gboolean defer_items;
   guint64 from;
   guint64 bound;
@@ -784,6 +808,7 @@ read_data_new (CairnMonitor *self)
   data->scope = scope_copy (priv->scope);
   data->own_origin = g_strdup (cairn_store_get_origin (priv->store));
   data->batch = priv->batch;
+  data->batch_flags = priv->batch || priv->batch_flags;
   /* A gate may hold a notification for long (offline): its items are read
    * when it is delivered (_cairn_monitor_load_held()). */
   data->defer_items = priv->gate != NULL;
@@ -866,7 +891,8 @@ signal_for (const CairnChange *change,
 static gboolean
 joins_batch (const Notification *notification,
              const CairnChange  *change,
-             gboolean            batch)
+             gboolean            batch,
+             gboolean            batch_flags)
 {
   const CairnChange *last;
 
@@ -884,7 +910,7 @@ joins_batch (const Notification *notification,
       return cairn_change_get_collection_id (last) == cairn_change_get_collection_id (change) &&
              cairn_change_get_destination_id (last) == cairn_change_get_destination_id (change);
     case ITEMS_FLAGS_CHANGED:
-      return batch &&
+      return batch_flags &&
              cairn_flags_equal (cairn_flags_delta_get_added (cairn_change_get_flags_delta (last)),
                                 cairn_flags_delta_get_added (cairn_change_get_flags_delta (change))) &&
              cairn_flags_equal (cairn_flags_delta_get_removed (cairn_change_get_flags_delta (last)),
@@ -1099,7 +1125,7 @@ notify_chunk (ReadData  *data,
     {
       CairnChange *change = g_ptr_array_index (coalesced, i);
 
-      if (current == NULL || !joins_batch (current, change, data->batch))
+      if (current == NULL || !joins_batch (current, change, data->batch, data->batch_flags))
         {
           current = g_new0 (Notification, 1);
           current->signal = signal_for (change, data->batch);
@@ -2492,6 +2518,50 @@ cairn_monitor_get_batch (CairnMonitor *self)
   g_return_val_if_fail (CAIRN_IS_MONITOR (self), FALSE);
 
   return priv->batch;
+}
+
+/**
+ * cairn_monitor_set_batch_flags:
+ * @self: a #CairnMonitor
+ * @batch_flags: whether to deliver equal flag changes together
+ *
+ * Sets #CairnMonitor:batch-flags.
+ *
+ * Since: 0.1
+ */
+void
+cairn_monitor_set_batch_flags (CairnMonitor *self,
+                               gboolean      batch_flags)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_if_fail (CAIRN_IS_MONITOR (self));
+
+  batch_flags = !!batch_flags;
+  if (priv->batch_flags == batch_flags)
+    return;
+  priv->batch_flags = batch_flags;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BATCH_FLAGS]);
+}
+
+/**
+ * cairn_monitor_get_batch_flags:
+ * @self: a #CairnMonitor
+ *
+ * Gets whether equal flag changes are delivered together.
+ *
+ * Returns: whether equal flag changes are delivered together
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_monitor_get_batch_flags (CairnMonitor *self)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  g_return_val_if_fail (CAIRN_IS_MONITOR (self), FALSE);
+
+  return priv->batch_flags;
 }
 
 /**

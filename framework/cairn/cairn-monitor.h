@@ -74,6 +74,11 @@ void             cairn_monitor_set_batch            (CairnMonitor     *self,
 CAIRN_AVAILABLE_IN_ALL
 gboolean         cairn_monitor_get_batch            (CairnMonitor     *self);
 CAIRN_AVAILABLE_IN_ALL
+void             cairn_monitor_set_batch_flags      (CairnMonitor     *self,
+                                                     gboolean          batch_flags);
+CAIRN_AVAILABLE_IN_ALL
+gboolean         cairn_monitor_get_batch_flags      (CairnMonitor     *self);
+CAIRN_AVAILABLE_IN_ALL
 void             cairn_monitor_set_observer         (CairnMonitor     *self,
                                                      CairnObserver    *observer);
 CAIRN_AVAILABLE_IN_ALL

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "cairn-mail-header-private.h"
 #include "cairn-maildir-folder-private.h"
 #include "cairn-maildir-fs-private.h"
 #include "cairn-maildir-message-private.h"
@@ -127,130 +128,12 @@ cairn_maildir_folder_path (const char          *root,
   return g_build_filename (root, remote_id, NULL);
 }
 
-/* Dovecot's modified UTF-7 (RFC 3501, 5.1.3): printable ASCII stands for
- * itself, "&-" for "&", and "&...-" holds UTF-16 in base64 with "," for
- * "/" and no padding. NULL if @name is not in that form, a raw UTF-8 name
- * that another program wrote for instance. */
-static char *
-mutf7_decode (const char *name)
-{
-  g_autoptr(GString) decoded = g_string_new (NULL);
-  const char *p = name;
-
-  while (*p != '\0')
-    {
-      const char *end;
-      g_autoptr(GString) base64 = NULL;
-      g_autofree guchar *utf16 = NULL;
-      gsize length;
-
-      if ((guchar) *p < 0x20 || (guchar) *p > 0x7e)
-        return NULL;
-      if (*p != '&')
-        {
-          g_string_append_c (decoded, *p++);
-          continue;
-        }
-      end = strchr (p, '-');
-      if (end == NULL)
-        return NULL;
-      if (end == p + 1)
-        {
-          g_string_append_c (decoded, '&');
-          p = end + 1;
-          continue;
-        }
-      base64 = g_string_new_len (p + 1, end - p - 1);
-      for (gsize i = 0; i < base64->len; i++)
-        {
-          if (base64->str[i] == ',')
-            base64->str[i] = '/';
-          else if (!g_ascii_isalnum (base64->str[i]) && base64->str[i] != '+')
-            return NULL;
-        }
-      while (base64->len % 4 != 0)
-        g_string_append_c (base64, '=');
-      utf16 = g_base64_decode (base64->str, &length);
-      if (length == 0 || length % 2 != 0)
-        return NULL;
-      for (gsize i = 0; i < length; i += 2)
-        {
-          gunichar c = (utf16[i] << 8) | utf16[i + 1];
-
-          if (c >= 0xd800 && c < 0xdc00)
-            {
-              gunichar low;
-
-              if (i + 3 >= length)
-                return NULL;
-              low = (utf16[i + 2] << 8) | utf16[i + 3];
-              if (low < 0xdc00 || low >= 0xe000)
-                return NULL;
-              c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
-              i += 2;
-            }
-          else if (c >= 0xdc00 && c < 0xe000)
-            return NULL;
-          /* Printable ASCII must not be encoded: such a name is not one
-           * Dovecot wrote, and would not round-trip. */
-          if (c >= 0x20 && c <= 0x7e)
-            return NULL;
-          g_string_append_unichar (decoded, c);
-        }
-      p = end + 1;
-    }
-  return g_string_free (g_steal_pointer (&decoded), FALSE);
-}
-
-static char *
-mutf7_encode (const char *name)
-{
-  GString *encoded = g_string_new (NULL);
-  const char *p = name;
-
-  while (*p != '\0')
-    {
-      g_autoptr(GByteArray) utf16 = NULL;
-      g_autofree char *base64 = NULL;
-
-      if ((guchar) *p >= 0x20 && (guchar) *p <= 0x7e)
-        {
-          g_string_append (encoded, *p == '&' ? "&-" : (char[]) { *p, '\0' });
-          p++;
-          continue;
-        }
-      utf16 = g_byte_array_new ();
-      while (*p != '\0' && !((guchar) *p >= 0x20 && (guchar) *p <= 0x7e))
-        {
-          gunichar c = g_utf8_get_char (p);
-
-          if (c >= 0x10000)
-            {
-              gunichar high = 0xd800 + ((c - 0x10000) >> 10);
-              gunichar low = 0xdc00 + ((c - 0x10000) & 0x3ff);
-
-              g_byte_array_append (utf16, (guint8[]) { high >> 8, high & 0xff,
-                                                       low >> 8, low & 0xff }, 4);
-            }
-          else
-            g_byte_array_append (utf16, (guint8[]) { c >> 8, c & 0xff }, 2);
-          p = g_utf8_next_char (p);
-        }
-      base64 = g_base64_encode (utf16->data, utf16->len);
-      g_string_append_c (encoded, '&');
-      for (const char *b = base64; *b != '\0' && *b != '='; b++)
-        g_string_append_c (encoded, *b == '/' ? ',' : *b);
-      g_string_append_c (encoded, '-');
-    }
-  return g_string_free (encoded, FALSE);
-}
-
 /* The name a folder is shown with: its name on disk, decoded when it is
  * in Dovecot's modified UTF-7. */
 char *
 cairn_maildir_folder_display_name (const char *disk_name)
 {
-  char *decoded = mutf7_decode (disk_name);
+  char *decoded = cairn_mail_mutf7_decode (disk_name);
 
   return decoded ? decoded : g_strdup (disk_name);
 }
@@ -273,7 +156,7 @@ cairn_maildir_folder_child_remote_id (CairnMaildirLayout   layout,
       invalid (error, "folder name", name ? "(not UTF-8)" : NULL);
       return NULL;
     }
-  encoded = mutf7_encode (name);
+  encoded = cairn_mail_mutf7_encode (name);
   /* The name shown must be usable too: encoding hides a control
    * character or a separator no better than a link hides a path. */
   if (!check_name (layout, name, strlen (name), error) ||

@@ -1594,6 +1594,45 @@ START_TEST (test_batches)
 }
 END_TEST
 
+/* With batch-flags alone, equal flag changes come together while the
+ * other changes keep their single forms. */
+START_TEST (test_batch_flags)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  guint64 a = make_collection (store, 0, "A");
+  const char * const expected[] = {
+    "flags 1,2 +\\Seen -",
+    "item-removed 3 from 1 2",
+    NULL
+  };
+
+  recorder = cairn_change_recorder_new (store, "flags", NULL);
+  cairn_monitor_set_batch_flags (CAIRN_MONITOR (recorder), TRUE);
+  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (observer));
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *remote_id = g_strdup_printf ("%u", i);
+
+      g_ptr_array_add (items, new_mail (a, remote_id, "e"));
+    }
+  ck_assert (cairn_store_create_items_sync (store, items, NULL, NULL));
+  wait_for_lines (observer, 3, 20);
+  g_clear_object (&recorder);
+  g_ptr_array_set_size (observer->lines, 0);
+  change_flags (1, "\\Seen", NULL);
+  change_flags (2, "\\Seen", NULL);
+  delete_item (3);
+  recorder = cairn_change_recorder_new (store, "flags", NULL);
+  cairn_monitor_set_batch_flags (CAIRN_MONITOR (recorder), TRUE);
+  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (observer));
+  wait_for_lines (observer, 2, 20);
+  settle (100);
+  assert_lines (observer, expected);
+}
+END_TEST
+
 START_TEST (test_recorder_resumes_and_counts)
 {
   g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
@@ -1911,6 +1950,7 @@ main (int   argc,
     { "coalescing", test_coalesce_remove_after_move },
     { "coalescing", test_coalesce_tags_and_relations },
     { "recorder", test_batches },
+    { "recorder", test_batch_flags },
     { "coalescing", test_coalesce_whole_range },
     { "coalescing", test_coalesce_across_chunks },
     { "coalescing", test_coalesce_add_then_move_to_newer },

@@ -9,12 +9,9 @@
  * own the mail. */
 #include <check.h>
 #include <grp.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -22,6 +19,7 @@
 #include <cairn-test/cairn-test.h>
 
 #include "cairn-test-suite.h"
+#include "imap-fixture.h"
 
 #define ID "maildir_0"
 #define WAIT_MS (120 * 1000)
@@ -60,33 +58,6 @@ teardown (void)
   g_clear_object (&resource);
   g_clear_object (&environment);
   g_clear_pointer (&root, g_free);
-}
-
-static guint16
-free_port (void)
-{
-  struct sockaddr_in address = { .sin_family = AF_INET };
-  socklen_t length = sizeof address;
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-
-  address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  ck_assert (bind (fd, (struct sockaddr *) &address, sizeof address) == 0);
-  ck_assert (getsockname (fd, (struct sockaddr *) &address, &length) == 0);
-  close (fd);
-  return ntohs (address.sin_port);
-}
-
-static gboolean
-port_open (guint16 port)
-{
-  struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons (port) };
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-  gboolean open;
-
-  address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  open = connect (fd, (struct sockaddr *) &address, sizeof address) == 0;
-  close (fd);
-  return open;
 }
 
 static void
@@ -131,9 +102,9 @@ start_dovecot (guint16 port)
                             G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                             &dovecot_pid, &error));
   assert_no_error (error);
-  for (guint i = 0; i < 500 && !port_open (port); i++)
+  for (guint i = 0; i < 500 && !imap_fixture_port_open (port); i++)
     g_usleep (20 * G_TIME_SPAN_MILLISECOND);
-  ck_assert_msg (port_open (port), "Dovecot does not listen on %u", port);
+  ck_assert_msg (imap_fixture_port_open (port), "Dovecot does not listen on %u", port);
 }
 
 static char *
@@ -522,7 +493,7 @@ START_TEST (test_beside_dovecot)
   ck_assert (cairn_test_maildir_create_folder (maildir, "INBOX", &error));
   ck_assert (cairn_test_maildir_generate (maildir, "INBOX", 20, 13, &error));
   assert_no_error (error);
-  imap_port = free_port ();
+  imap_port = imap_fixture_free_port ();
   port = g_strdup_printf ("%u", imap_port);
   start_dovecot (imap_port);
 
@@ -609,23 +580,6 @@ START_TEST (test_beside_dovecot)
 }
 END_TEST
 
-/* Dovecot's mail user must own the mail, and refuses root: as root, the
- * whole test runs as nobody. */
-static void
-drop_root (void)
-{
-  struct passwd *nobody;
-
-  if (getuid () != 0)
-    return;
-  nobody = getpwnam ("nobody");
-  g_assert (nobody != NULL);
-  g_assert (setgroups (0, NULL) == 0 && setgid (nobody->pw_gid) == 0 &&
-            setuid (nobody->pw_uid) == 0);
-  g_setenv ("HOME", "/tmp", TRUE);
-  g_setenv ("USER", "nobody", TRUE);
-}
-
 int
 main (void)
 {
@@ -633,7 +587,7 @@ main (void)
     { "dovecot", test_beside_dovecot },
   };
 
-  drop_root ();
+  imap_fixture_drop_root ();
   if (!g_file_test ("/usr/sbin/dovecot", G_FILE_TEST_IS_EXECUTABLE))
     {
       g_printerr ("dovecot-imapd is not installed: tests/install-dependencies.sh installs it\n");

@@ -1,0 +1,2389 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The IMAP resource: folders, messages and flags of one IMAP account,
+ * kept in the store and written back, on libetpan. Every backend call
+ * blocks, so each runs in a worker thread of the base class (or, for
+ * flag deltas, of this class) on one shared connection, which the
+ * scheduler's one-task-at-a-time rule keeps to one user; a lock guards it
+ * anyway against the replay of flags. Push comes from IDLE threads with
+ * connections of their own (cairn-imap-idle.c). See docs/imap.md. */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gmime/gmime.h>
+
+#include "cairn-imap-connection-private.h"
+#include "cairn-imap-idle-private.h"
+#include "cairn-mail-header-private.h"
+
+#define MIME_TYPE "message/rfc822"
+#define INBOX "INBOX"
+/* The remote id separates folder levels with '/', whatever the server's
+ * delimiter is, so that cairn_resource_relocate_collections() takes the
+ * sub-folders of a renamed folder along. */
+#define REMOTE_SEPARATOR '/'
+
+#define ATTR_ROLE "role"
+#define ATTR_NOSELECT "imap-noselect"
+#define ATTR_UIDVALIDITY "imap-uidvalidity"
+#define ATTR_HIGHESTMODSEQ "imap-highestmodseq"
+
+/* Messages per FETCH when reading headers: one store batch. */
+#define FETCH_BATCH 1000
+/* Messages per FETCH when reading whole bodies. */
+#define BODY_BATCH 100
+/* The largest message the resource appends: a part's payload is read
+ * into memory for APPEND. */
+#define MAX_APPEND_SIZE (256 * 1024 * 1024)
+#define FALLBACK_CHARSET "windows-1252"
+
+static const char * const header_fields[] = {
+  "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+  "Content-Type",
+};
+
+typedef enum
+{
+  BODIES_NONE,
+  BODIES_RECENT,
+  BODIES_ALL,
+} BodiesPolicy;
+
+#define CAIRN_TYPE_IMAP_RESOURCE (cairn_imap_resource_get_type ())
+G_DECLARE_FINAL_TYPE (CairnImapResource, cairn_imap_resource, CAIRN, IMAP_RESOURCE,
+                      CairnResource)
+
+struct _CairnImapResource
+{
+  CairnResource parent_instance;
+
+  char *host;
+  guint port;
+  char *security;
+  char *user;
+  char *pinned_certificate;
+  char *ca_file;
+  char *bodies;
+  char *idle_folders;
+
+  /* Guards what follows: the connection and the password. Methods hold
+   * it through a GMutexLocker marked G_GNUC_UNUSED, since clang counts
+   * no cleanup as a use. */
+  GMutex lock;
+  CairnImapConnection *connection;
+  gint64 last_used;
+  char *password;
+
+  GPtrArray *idles;
+  /* The server's hierarchy delimiter once known, for the main thread,
+   * which never waits for the lock. */
+  gint delimiter;
+  GMainContext *context;
+};
+
+enum {
+  PROP_0,
+  PROP_HOST,
+  PROP_PORT,
+  PROP_SECURITY,
+  PROP_USER,
+  PROP_PINNED_CERTIFICATE,
+  PROP_CA_FILE,
+  PROP_BODIES,
+  PROP_IDLE_FOLDERS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void cairn_imap_resource_observer_init (CairnObserverInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CairnImapResource, cairn_imap_resource, CAIRN_TYPE_RESOURCE,
+                               G_IMPLEMENT_INTERFACE (CAIRN_TYPE_OBSERVER,
+                                                      cairn_imap_resource_observer_init))
+
+static CairnStore *
+get_store (CairnImapResource *self)
+{
+  return cairn_agent_get_store (CAIRN_AGENT (self));
+}
+
+static const char *
+get_id (CairnImapResource *self)
+{
+  return cairn_agent_get_id (CAIRN_AGENT (self));
+}
+
+/* Settings and connection */
+
+static gboolean
+parse_security (const char         *text,
+                CairnImapSecurity  *security,
+                GError            **error)
+{
+  if (text == NULL || g_str_equal (text, "tls"))
+    *security = CAIRN_IMAP_SECURITY_TLS;
+  else if (g_str_equal (text, "starttls"))
+    *security = CAIRN_IMAP_SECURITY_STARTTLS;
+  else if (g_str_equal (text, "none"))
+    *security = CAIRN_IMAP_SECURITY_NONE;
+  else
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                        "security must be tls, starttls or none, not “%s”", text), FALSE;
+  return TRUE;
+}
+
+/* The settings of a new connection; with the lock held. The password is
+ * read from the Secret Service once. */
+static CairnImapSettings *
+make_settings (CairnImapResource  *self,
+               GError            **error)
+{
+  g_autoptr(CairnImapSettings) settings = g_new0 (CairnImapSettings, 1);
+  g_autoptr(GError) local_error = NULL;
+
+  if (!parse_security (self->security, &settings->security, error))
+    return NULL;
+  if (self->password == NULL)
+    {
+      self->password = cairn_secrets_lookup_sync (cairn_resource_get_secrets (CAIRN_RESOURCE (self)),
+                                                  "password", NULL, &local_error);
+      if (self->password == NULL)
+        {
+          g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NEEDS_CREDENTIALS,
+                       "The password of %s cannot be read: %s", get_id (self),
+                       local_error->message);
+          return NULL;
+        }
+    }
+  settings->host = g_strdup (self->host);
+  settings->port = self->port != 0 ? self->port :
+                   settings->security == CAIRN_IMAP_SECURITY_TLS ? 993 : 143;
+  settings->user = g_strdup (self->user);
+  settings->password = g_strdup (self->password);
+  settings->pinned_sha256 = g_strdup (self->pinned_certificate);
+  settings->ca_file = g_strdup (self->ca_file);
+  return g_steal_pointer (&settings);
+}
+
+/* A connection unused for this long is checked with NOOP before use: the
+ * server may have dropped it meanwhile, and a task should not fail for
+ * that. */
+#define CHECK_AFTER_US (2 * G_USEC_PER_SEC)
+
+/* Whether the server said something to a connection between commands:
+ * outside IDLE only a BYE or the end of the stream, which a NOOP meets. */
+static gboolean
+has_unread (CairnImapConnection *connection)
+{
+  mailstream *stream = connection->session->imap_stream;
+  struct pollfd fd = { .events = POLLIN };
+
+  if (stream == NULL)
+    return TRUE;
+  fd.fd = mailstream_low_get_fd (mailstream_get_low (stream));
+  return stream->read_buffer_len > 0 || (fd.fd >= 0 && poll (&fd, 1, 0) > 0);
+}
+
+/* The open connection, opened again if it broke; with the lock held. */
+static CairnImapConnection *
+acquire (CairnImapResource  *self,
+         GError            **error)
+{
+  g_autoptr(CairnImapSettings) settings = NULL;
+  gint64 now = g_get_monotonic_time ();
+  gint64 last_used = self->last_used;
+
+  self->last_used = now;
+  if (self->connection != NULL && !self->connection->broken &&
+      (now - last_used > CHECK_AFTER_US || has_unread (self->connection)) &&
+      mailimap_noop (self->connection->session) != MAILIMAP_NO_ERROR)
+    self->connection->broken = TRUE;
+  if (self->connection != NULL && !self->connection->broken)
+    return self->connection;
+  g_clear_pointer (&self->connection, cairn_imap_connection_free);
+  settings = make_settings (self, error);
+  if (settings == NULL)
+    return NULL;
+  self->connection = cairn_imap_connection_open (settings, error);
+  if (self->connection != NULL)
+    g_atomic_int_set (&self->delimiter, self->connection->delimiter);
+  return self->connection;
+}
+
+/* A remote id ("Lists/GNOME") as the server's mailbox name. */
+static char *
+mailbox_of (CairnImapConnection *connection,
+            const char          *remote_id)
+{
+  char *mailbox = g_strdup (remote_id);
+
+  if (connection->delimiter != 0)
+    g_strdelimit (mailbox, (char[]) { REMOTE_SEPARATOR, '\0' }, connection->delimiter);
+  return mailbox;
+}
+
+/* A mailbox name as a remote id; NULL for one that cannot be told from
+ * a path (a '/' in a name on a server whose delimiter is another). */
+static char *
+remote_id_of (char        delimiter,
+              const char *mailbox)
+{
+  char *remote_id;
+
+  if (delimiter != REMOTE_SEPARATOR && strchr (mailbox, REMOTE_SEPARATOR) != NULL)
+    return NULL;
+  remote_id = g_strdup (mailbox);
+  if (delimiter != 0)
+    g_strdelimit (remote_id, (char[]) { delimiter, '\0' }, REMOTE_SEPARATOR);
+  return remote_id;
+}
+
+static guint32
+parse_uid (const char *text)
+{
+  guint64 value = 0;
+
+  if (text == NULL || !g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT32, &value, NULL))
+    return 0;
+  return value;
+}
+
+static guint64
+get_number_attribute (CairnCollection *collection,
+                      const char      *name)
+{
+  GBytes *bytes = cairn_collection_get_attribute (collection, name);
+  g_autofree char *text = NULL;
+  guint64 value = 0;
+
+  if (bytes == NULL)
+    return 0;
+  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &value, NULL);
+  return value;
+}
+
+static void
+set_number_attribute (CairnCollection *collection,
+                      const char      *name,
+                      guint64          value)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, value);
+  g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+
+  cairn_collection_set_attribute (collection, name, bytes);
+}
+
+/* Folders */
+
+static const struct
+{
+  const char *flag;
+  const char *role;
+} special_uses[] = {
+  { "Sent", "sent" },
+  { "Drafts", "drafts" },
+  { "Trash", "trash" },
+  { "Junk", "junk" },
+  { "Archive", "archive" },
+};
+
+static gboolean
+has_oflag (struct mailimap_mailbox_list *list,
+           int                           type,
+           const char                   *extension)
+{
+  if (list->mb_flag == NULL || list->mb_flag->mbf_oflags == NULL)
+    return FALSE;
+  for (clistiter *cur = clist_begin (list->mb_flag->mbf_oflags); cur; cur = clist_next (cur))
+    {
+      struct mailimap_mbx_list_oflag *oflag = clist_content (cur);
+
+      if (oflag->of_type != type)
+        continue;
+      if (extension == NULL)
+        return TRUE;
+      if (oflag->of_flag_ext != NULL &&
+          g_ascii_strcasecmp (oflag->of_flag_ext + (oflag->of_flag_ext[0] == '\\'),
+                              extension) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+is_noselect (struct mailimap_mailbox_list *list)
+{
+  return (list->mb_flag != NULL && list->mb_flag->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
+          list->mb_flag->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT) ||
+         has_oflag (list, MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT, "NonExistent");
+}
+
+/* The name shown: the last level, decoded from modified UTF-7; a name
+ * that is not in that form is shown as valid UTF-8. */
+static char *
+display_name (const char *remote_id)
+{
+  const char *last = strrchr (remote_id, REMOTE_SEPARATOR);
+  const char *raw = last ? last + 1 : remote_id;
+  char *decoded = cairn_mail_mutf7_decode (raw);
+
+  return decoded ? decoded : g_utf8_make_valid (raw, -1);
+}
+
+static CairnCollection *
+collection_from_list (CairnImapResource            *self,
+                      struct mailimap_mailbox_list *list,
+                      const char                   *remote_id,
+                      GHashTable                   *listed)
+{
+  static const char * const mime_types[] = { MIME_TYPE, "inode/directory", NULL };
+  g_autofree char *name = display_name (remote_id);
+  g_autofree char *parent = g_strdup (remote_id);
+  CairnCollection *collection = cairn_collection_new (get_id (self), 0, name);
+  const char *role = NULL;
+  char *cut;
+
+  cairn_collection_set_remote_id (collection, remote_id);
+  cairn_collection_set_content_mime_types (collection, mime_types);
+  /* The nearest listed folder above is the parent. */
+  while ((cut = strrchr (parent, REMOTE_SEPARATOR)) != NULL)
+    {
+      *cut = '\0';
+      if (g_hash_table_contains (listed, parent))
+        {
+          cairn_collection_set_parent_remote_id (collection, parent);
+          break;
+        }
+    }
+  if (g_ascii_strcasecmp (remote_id, INBOX) == 0)
+    role = "inbox";
+  for (guint i = 0; role == NULL && i < G_N_ELEMENTS (special_uses); i++)
+    if (has_oflag (list, MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT, special_uses[i].flag))
+      role = special_uses[i].role;
+  if (role != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new_static (role, strlen (role));
+
+      cairn_collection_set_attribute (collection, ATTR_ROLE, bytes);
+    }
+  if (is_noselect (list))
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new_static ("1", 1);
+
+      cairn_collection_set_attribute (collection, ATTR_NOSELECT, bytes);
+    }
+  return collection;
+}
+
+static GPtrArray *
+retrieve_collections_sync (CairnResource  *resource,
+                           GCancellable   *cancellable,
+                           GError        **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  g_autoptr(GPtrArray) collections = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) lists = g_ptr_array_new ();
+  CairnImapConnection *connection = acquire (self, error);
+  clist *result = NULL;
+  int r;
+
+  if (connection == NULL)
+    return NULL;
+  r = mailimap_list (connection->session, "", "*", &result);
+  if (!cairn_imap_connection_check (connection, r, "list the folders of", self->host, error))
+    return NULL;
+
+  for (clistiter *cur = clist_begin (result); cur != NULL; cur = clist_next (cur))
+    {
+      struct mailimap_mailbox_list *list = clist_content (cur);
+      g_autofree char *remote_id = NULL;
+
+      if (list->mb_name == NULL || *list->mb_name == '\0' ||
+          has_oflag (list, MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT, "NonExistent"))
+        continue;
+      remote_id = remote_id_of (list->mb_delimiter, list->mb_name);
+      if (remote_id == NULL || g_hash_table_contains (listed, remote_id))
+        {
+          g_message ("Skipped folder %s: its name cannot be told from a path", list->mb_name);
+          continue;
+        }
+      g_ptr_array_add (lists, list);
+      g_hash_table_add (listed, g_steal_pointer (&remote_id));
+    }
+  for (guint i = 0; i < lists->len; i++)
+    {
+      struct mailimap_mailbox_list *list = g_ptr_array_index (lists, i);
+      g_autofree char *remote_id = remote_id_of (list->mb_delimiter, list->mb_name);
+
+      g_ptr_array_add (collections, collection_from_list (self, list, remote_id, listed));
+    }
+  mailimap_list_result_free (result);
+  return g_steal_pointer (&collections);
+}
+
+/* Messages */
+
+typedef struct
+{
+  guint32 uid;
+  guint64 modseq;
+  CairnFlags *flags;
+  gint64 size;
+  gint64 internal_date;   /* Unix time; 0 if not fetched */
+  GByteArray *header;
+  GBytes *body;
+} Fetched;
+
+static void
+fetched_free (Fetched *fetched)
+{
+  g_clear_pointer (&fetched->flags, cairn_flags_free);
+  g_clear_pointer (&fetched->header, g_byte_array_unref);
+  g_clear_pointer (&fetched->body, g_bytes_unref);
+  g_free (fetched);
+}
+
+typedef enum
+{
+  FETCH_FLAGS = 1 << 0,
+  FETCH_HEADER = 1 << 1,
+  FETCH_GID = 1 << 3,
+  FETCH_BODY = 1 << 2,
+} FetchWhat;
+
+static gint64
+date_time_to_unix (const struct mailimap_date_time *date)
+{
+  int zone = date->dt_zone;
+  g_autoptr(GTimeZone) tz = g_time_zone_new_offset ((zone / 100) * 3600 + (zone % 100) * 60);
+  g_autoptr(GDateTime) time = g_date_time_new (tz, date->dt_year, date->dt_month, date->dt_day,
+                                               date->dt_hour, date->dt_min, date->dt_sec);
+
+  return time ? g_date_time_to_unix (time) : 0;
+}
+
+static void
+read_static (Fetched                        *fetched,
+             struct mailimap_msg_att_static *att)
+{
+  switch (att->att_type)
+    {
+    case MAILIMAP_MSG_ATT_UID:
+      fetched->uid = att->att_data.att_uid;
+      break;
+    case MAILIMAP_MSG_ATT_RFC822_SIZE:
+      fetched->size = att->att_data.att_rfc822_size;
+      break;
+    case MAILIMAP_MSG_ATT_INTERNALDATE:
+      if (att->att_data.att_internal_date != NULL)
+        fetched->internal_date = date_time_to_unix (att->att_data.att_internal_date);
+      break;
+    case MAILIMAP_MSG_ATT_BODY_SECTION:
+      {
+        struct mailimap_msg_att_body_section *section = att->att_data.att_body_section;
+        const char *data = section && section->sec_body_part ? section->sec_body_part : "";
+        gsize length = section && section->sec_body_part ? section->sec_length : 0;
+
+        if (section == NULL)
+          break;
+        if (section->sec_section == NULL || section->sec_section->sec_spec == NULL)
+          {
+            g_clear_pointer (&fetched->body, g_bytes_unref);
+            fetched->body = g_bytes_new (data, length);
+          }
+        else
+          {
+            g_clear_pointer (&fetched->header, g_byte_array_unref);
+            fetched->header = g_byte_array_sized_new (length);
+            g_byte_array_append (fetched->header, (const guint8 *) data, length);
+          }
+      }
+      break;
+    default:
+      break;
+    }
+}
+
+static Fetched *
+read_msg_att (struct mailimap_msg_att *att)
+{
+  Fetched *fetched = g_new0 (Fetched, 1);
+
+  fetched->size = -1;
+  for (clistiter *cur = clist_begin (att->att_list); cur != NULL; cur = clist_next (cur))
+    {
+      struct mailimap_msg_att_item *item = clist_content (cur);
+
+      if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC)
+        {
+          g_clear_pointer (&fetched->flags, cairn_flags_free);
+          fetched->flags = cairn_imap_flags_from_fetch (item->att_data.att_dyn);
+        }
+      else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC && item->att_data.att_static)
+        read_static (fetched, item->att_data.att_static);
+      else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_EXTENSION &&
+               item->att_data.att_extension_data != NULL &&
+               item->att_data.att_extension_data->ext_extension == &mailimap_extension_condstore &&
+               item->att_data.att_extension_data->ext_type == MAILIMAP_CONDSTORE_TYPE_FETCH_DATA &&
+               item->att_data.att_extension_data->ext_data != NULL)
+        {
+          struct mailimap_condstore_fetch_mod_resp *mod = item->att_data.att_extension_data->ext_data;
+
+          fetched->modseq = mod->cs_modseq_value;
+        }
+    }
+  return fetched;
+}
+
+static struct mailimap_fetch_type *
+fetch_type_new (CairnImapConnection *connection,
+                FetchWhat            what)
+{
+  struct mailimap_fetch_type *type = mailimap_fetch_type_new_fetch_att_list_empty ();
+
+  mailimap_fetch_type_new_fetch_att_list_add (type, mailimap_fetch_att_new_uid ());
+  if (what & FETCH_FLAGS)
+    {
+      mailimap_fetch_type_new_fetch_att_list_add (type, mailimap_fetch_att_new_flags ());
+      if (connection->condstore)
+        mailimap_fetch_type_new_fetch_att_list_add (type, mailimap_fetch_att_new_modseq ());
+    }
+  if (what & FETCH_HEADER)
+    {
+      clist *names = clist_new ();
+
+      for (guint i = 0; i < G_N_ELEMENTS (header_fields); i++)
+        clist_append (names, strdup (header_fields[i]));
+      mailimap_fetch_type_new_fetch_att_list_add (type, mailimap_fetch_att_new_rfc822_size ());
+      mailimap_fetch_type_new_fetch_att_list_add (type, mailimap_fetch_att_new_internaldate ());
+      mailimap_fetch_type_new_fetch_att_list_add (
+        type, mailimap_fetch_att_new_body_peek_section (
+                mailimap_section_new_header_fields (mailimap_header_list_new (names))));
+    }
+  if (what & FETCH_GID)
+    {
+      clist *names = clist_new ();
+
+      clist_append (names, strdup ("Message-ID"));
+      mailimap_fetch_type_new_fetch_att_list_add (type, mailimap_fetch_att_new_rfc822_size ());
+      mailimap_fetch_type_new_fetch_att_list_add (
+        type, mailimap_fetch_att_new_body_peek_section (
+                mailimap_section_new_header_fields (mailimap_header_list_new (names))));
+    }
+  if (what & FETCH_BODY)
+    mailimap_fetch_type_new_fetch_att_list_add (
+      type, mailimap_fetch_att_new_body_peek_section (mailimap_section_new (NULL)));
+  return type;
+}
+
+/* FETCH (by UID, or by sequence number) into Fetched records; the
+ * answers without a UID (unsolicited ones of other sessions' changes)
+ * are left out. With @changedsince, only what changed since that MODSEQ,
+ * and with QRESYNC what vanished in @vanished. */
+static GPtrArray *
+fetch (CairnImapConnection  *connection,
+       struct mailimap_set  *set,
+       gboolean              by_uid,
+       FetchWhat             what,
+       guint64               changedsince,
+       struct mailimap_set **vanished,
+       GError              **error)
+{
+  g_autoptr(GPtrArray) fetched = g_ptr_array_new_with_free_func ((GDestroyNotify) fetched_free);
+  struct mailimap_fetch_type *type = fetch_type_new (connection, what);
+  struct mailimap_qresync_vanished *qresync_vanished = NULL;
+  clist *result = NULL;
+  int r;
+
+  if (changedsince != 0 && vanished != NULL)
+    r = mailimap_uid_fetch_qresync (connection->session, set, type, changedsince, &result,
+                                    &qresync_vanished);
+  else if (changedsince != 0)
+    r = mailimap_uid_fetch_changedsince (connection->session, set, type, changedsince, &result);
+  else if (by_uid)
+    r = mailimap_uid_fetch (connection->session, set, type, &result);
+  else
+    r = mailimap_fetch (connection->session, set, type, &result);
+  mailimap_fetch_type_free (type);
+  if (!cairn_imap_connection_check (connection, r, "read the messages of", connection->selected,
+                                    error))
+    return NULL;
+  for (clistiter *cur = result ? clist_begin (result) : NULL; cur != NULL; cur = clist_next (cur))
+    {
+      Fetched *one = read_msg_att (clist_content (cur));
+
+      if (one->uid == 0)
+        fetched_free (one);
+      else
+        g_ptr_array_add (fetched, one);
+    }
+  if (result != NULL)
+    mailimap_fetch_list_free (result);
+  if (vanished != NULL)
+    {
+      *vanished = NULL;
+      if (qresync_vanished != NULL)
+        {
+          /* A copy: libetpan frees the set with the answer. */
+          *vanished = mailimap_set_new_empty ();
+          for (clistiter *cur = qresync_vanished->qr_known_uids ?
+                                clist_begin (qresync_vanished->qr_known_uids->set_list) : NULL;
+               cur != NULL; cur = clist_next (cur))
+            {
+              struct mailimap_set_item *item = clist_content (cur);
+
+              mailimap_set_add_interval (*vanished, item->set_first, item->set_last);
+            }
+          mailimap_qresync_vanished_free (qresync_vanished);
+        }
+    }
+  return g_steal_pointer (&fetched);
+}
+
+static char *
+revision_of (CairnImapConnection *connection,
+             Fetched             *fetched)
+{
+  if (connection->condstore && fetched->modseq != 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT, fetched->modseq);
+  return fetched->flags ? cairn_flags_to_string (fetched->flags) : g_strdup ("");
+}
+
+/* The item as the store keeps it: ENVELOPE from the header fields, in
+ * the maildir resource's format, unless only the Message-ID was read (a
+ * message whose flags changed keeps its stored ENVELOPE); RFC822 the body
+ * if it was read, else missing for a new message, else left out so that
+ * a body stored already stays. */
+static CairnItem *
+item_from_fetched (CairnImapConnection *connection,
+                   Fetched             *fetched,
+                   gboolean             is_new,
+                   gboolean             with_envelope)
+{
+  g_autoptr(CairnItem) item = cairn_item_new (MIME_TYPE);
+  g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
+  g_autofree char *revision = revision_of (connection, fetched);
+  g_autofree char *message_id = NULL;
+  g_autofree char *envelope = NULL;
+  g_autoptr(GByteArray) header = fetched->header ? g_byte_array_ref (fetched->header)
+                                                 : g_byte_array_new ();
+  g_autoptr(GBytes) envelope_bytes = NULL;
+  g_autoptr(CairnPart) envelope_part = NULL;
+  g_autoptr(CairnPart) rfc822 = NULL;
+  gsize length;
+
+  envelope = cairn_mail_header_read_envelope (header, FALLBACK_CHARSET, &message_id);
+  length = strlen (envelope);
+  envelope_bytes = g_bytes_new_take (g_steal_pointer (&envelope), length);
+  envelope_part = cairn_part_new_inline (CAIRN_PART_ENVELOPE, envelope_bytes);
+
+  cairn_item_set_remote_id (item, remote_id);
+  cairn_item_set_remote_revision (item, revision);
+  cairn_item_set_gid (item, message_id && g_utf8_validate (message_id, -1, NULL) ? message_id
+                                                                              : NULL);
+  cairn_item_set_size (item, fetched->size >= 0 ? (guint64) fetched->size :
+                             fetched->body ? g_bytes_get_size (fetched->body) : 0);
+  if (fetched->flags != NULL)
+    cairn_item_set_flags (item, fetched->flags);
+  if (with_envelope)
+    cairn_item_set_part (item, envelope_part);
+  if (fetched->body != NULL)
+    rfc822 = cairn_part_new_inline (CAIRN_PART_RFC822, fetched->body);
+  else if (is_new)
+    rfc822 = cairn_part_new_missing (CAIRN_PART_RFC822, MAX (fetched->size, 0));
+  if (rfc822 != NULL)
+    cairn_item_set_part (item, rfc822);
+  return g_steal_pointer (&item);
+}
+
+static gboolean
+parse_bodies_policy (const char    *text,
+                     BodiesPolicy  *policy,
+                     guint64       *days)
+{
+  *days = 0;
+  if (text == NULL || g_str_equal (text, "none"))
+    *policy = BODIES_NONE;
+  else if (g_str_equal (text, "all"))
+    *policy = BODIES_ALL;
+  else if (g_str_has_prefix (text, "recent:") &&
+           g_ascii_string_to_unsigned (text + 7, 10, 1, 36500, days, NULL))
+    *policy = BODIES_RECENT;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* Which of @batch (new messages) get their body now, by cache policy. */
+static gboolean
+fetch_bodies (CairnImapResource    *self,
+              CairnImapConnection  *connection,
+              GPtrArray            *batch,
+              GError              **error)
+{
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GHashTable) by_uid = g_hash_table_new (NULL, NULL);
+  BodiesPolicy policy;
+  guint64 days;
+  gint64 cutoff;
+
+  if (!parse_bodies_policy (self->bodies, &policy, &days) || policy == BODIES_NONE)
+    return TRUE;
+  cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64) days * 24 * 3600;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Fetched *fetched = g_ptr_array_index (batch, i);
+
+      if (policy == BODIES_ALL || fetched->internal_date >= cutoff)
+        {
+          g_array_append_val (uids, fetched->uid);
+          g_hash_table_insert (by_uid, GUINT_TO_POINTER (fetched->uid), fetched);
+        }
+    }
+  for (guint start = 0; start < uids->len; start += BODY_BATCH)
+    {
+      g_autoptr(GArray) part = g_array_new (FALSE, FALSE, sizeof (guint32));
+      struct mailimap_set *set;
+      g_autoptr(GPtrArray) bodies = NULL;
+
+      g_array_append_vals (part, &g_array_index (uids, guint32, start),
+                           MIN (BODY_BATCH, uids->len - start));
+      set = cairn_imap_uid_set_new (part);
+      bodies = fetch (connection, set, TRUE, FETCH_BODY, 0, NULL, error);
+      mailimap_set_free (set);
+      if (bodies == NULL)
+        return FALSE;
+      for (guint i = 0; i < bodies->len; i++)
+        {
+          Fetched *body = g_ptr_array_index (bodies, i);
+          Fetched *fetched = g_hash_table_lookup (by_uid, GUINT_TO_POINTER (body->uid));
+
+          if (fetched != NULL && body->body != NULL)
+            fetched->body = g_steal_pointer (&body->body);
+        }
+    }
+  return TRUE;
+}
+
+static int
+compare_uids (gconstpointer a,
+              gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* Reading and storing overlap: a reader thread fetches batches and makes
+ * items of them, at most READ_AHEAD batches ahead, while the sync's
+ * thread merges them into the store. The first batches are smaller, so
+ * that the store starts merging while the server still sends. */
+#define READ_AHEAD 2
+
+static const guint batch_sizes[] = { 250, 500, FETCH_BATCH };
+
+typedef struct
+{
+  CairnImapResource *self;
+  CairnImapConnection *connection;
+  GArray *uids;
+  guint32 count;
+  FetchWhat what;
+  GHashTable *known;
+  GCancellable *cancellable;
+  GAsyncQueue *batches;   /* GPtrArray of CairnItem; an empty one ends */
+  GAsyncQueue *slots;     /* a token for each batch that may be read ahead */
+  gint stop;
+  GError *error;
+} Reader;
+
+static GPtrArray *
+read_batch (Reader  *reader,
+            guint    start,
+            guint    n,
+            GError **error)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
+  g_autoptr(GPtrArray) batch = NULL;
+  struct mailimap_set *set;
+
+  if (reader->uids != NULL)
+    {
+      g_autoptr(GArray) part = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+      g_array_append_vals (part, &g_array_index (reader->uids, guint32, start), n);
+      set = cairn_imap_uid_set_new (part);
+    }
+  else
+    set = mailimap_set_new_interval (start + 1, start + n);
+  batch = fetch (reader->connection, set, reader->uids != NULL, FETCH_FLAGS | reader->what, 0,
+                 NULL, error);
+  mailimap_set_free (set);
+  if (batch == NULL)
+    return NULL;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Fetched *fetched = g_ptr_array_index (batch, i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
+
+      if (!g_hash_table_contains (reader->known, remote_id))
+        g_ptr_array_add (fresh, fetched);
+    }
+  if (!fetch_bodies (reader->self, reader->connection, fresh, error))
+    return NULL;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Fetched *fetched = g_ptr_array_index (batch, i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
+      gboolean is_new = !g_hash_table_contains (reader->known, remote_id);
+
+      g_ptr_array_add (items, item_from_fetched (reader->connection, fetched, is_new,
+                                                 (reader->what & FETCH_HEADER) != 0));
+    }
+  return g_steal_pointer (&items);
+}
+
+static gpointer
+reader_thread (gpointer data)
+{
+  Reader *reader = data;
+  guint total = reader->uids ? reader->uids->len : reader->count;
+  guint size = 0;
+
+  for (guint start = 0; start < total; )
+    {
+      guint n = MIN (batch_sizes[MIN (size, G_N_ELEMENTS (batch_sizes) - 1)], total - start);
+      GPtrArray *items;
+
+      g_async_queue_pop (reader->slots);
+      if (g_atomic_int_get (&reader->stop) ||
+          g_cancellable_set_error_if_cancelled (reader->cancellable, &reader->error))
+        break;
+      items = read_batch (reader, start, n, &reader->error);
+      if (items == NULL)
+        break;
+      g_async_queue_push (reader->batches, items);
+      start += n;
+      size++;
+    }
+  g_async_queue_push (reader->batches, g_ptr_array_new ());
+  return NULL;
+}
+
+/* Reads the messages @uids (or, if NULL, the sequence numbers 1 to
+ * @count) with their flags and @what (their headers, or only their
+ * Message-ID) and hands them to @sync. */
+static gboolean
+fetch_into_sync (CairnImapResource    *self,
+                 CairnImapConnection  *connection,
+                 GArray               *uids,
+                 guint32               count,
+                 FetchWhat             what,
+                 GHashTable           *known,
+                 CairnItemSync        *sync,
+                 GCancellable         *cancellable,
+                 GError              **error)
+{
+  Reader reader = { self, connection, uids, count, what, known, cancellable,
+                    g_async_queue_new (), g_async_queue_new (), FALSE, NULL };
+  g_autoptr(GError) write_error = NULL;
+  GThread *thread;
+  GPtrArray *items;
+
+  for (guint i = 0; i < READ_AHEAD; i++)
+    g_async_queue_push (reader.slots, GINT_TO_POINTER (1));
+  thread = g_thread_new ("cairn-imap-reader", reader_thread, &reader);
+  while ((items = g_async_queue_pop (reader.batches))->len > 0)
+    {
+      if (write_error == NULL && !cairn_item_sync_add_items (sync, items, &write_error))
+        g_atomic_int_set (&reader.stop, TRUE);
+      g_ptr_array_unref (items);
+      g_async_queue_push (reader.slots, GINT_TO_POINTER (1));
+    }
+  g_ptr_array_unref (items);
+  g_thread_join (thread);
+  g_async_queue_unref (reader.batches);
+  g_async_queue_unref (reader.slots);
+  if (write_error != NULL)
+    {
+      g_clear_error (&reader.error);
+      g_propagate_error (error, g_steal_pointer (&write_error));
+      return FALSE;
+    }
+  if (reader.error != NULL)
+    {
+      g_propagate_error (error, reader.error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  guint64 collection_id;
+  guint32 uidvalidity;
+  guint64 highestmodseq;
+} FolderState;
+
+static gboolean
+write_state (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  CairnCollection *collection = user_data;
+
+  return cairn_transaction_modify_collection (transaction, collection,
+                                              cairn_collection_get_revision (collection), error);
+}
+
+/* Keeps UIDVALIDITY and HIGHESTMODSEQ in the collection once everything
+ * they cover is stored. A local change of the collection meanwhile wins;
+ * the next sync then reads a little more again. */
+static gboolean
+save_state (CairnImapResource  *self,
+            const FolderState  *state,
+            GError            **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  collection = cairn_store_get_collection (get_store (self), state->collection_id, error);
+  if (collection == NULL)
+    return FALSE;
+  if (get_number_attribute (collection, ATTR_UIDVALIDITY) == state->uidvalidity &&
+      get_number_attribute (collection, ATTR_HIGHESTMODSEQ) == state->highestmodseq)
+    return TRUE;
+  set_number_attribute (collection, ATTR_UIDVALIDITY, state->uidvalidity);
+  set_number_attribute (collection, ATTR_HIGHESTMODSEQ, state->highestmodseq);
+  if (cairn_store_write_sync (get_store (self), write_state, collection, NULL, NULL, &local_error) ||
+      g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+static gboolean
+uid_in_set (struct mailimap_set *set,
+            guint32              uid)
+{
+  for (clistiter *cur = set ? clist_begin (set->set_list) : NULL; cur; cur = clist_next (cur))
+    {
+      struct mailimap_set_item *item = clist_content (cur);
+      guint32 first = MIN (item->set_first, item->set_last);
+      guint32 last = MAX (item->set_first, item->set_last);
+
+      /* 0 stands for "*", the largest UID. */
+      if (uid >= first && (uid <= last || item->set_first == 0 || item->set_last == 0))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+remove_uids (CairnItemSync  *sync,
+             GPtrArray      *remote_ids,
+             GError        **error)
+{
+  if (remote_ids->len == 0)
+    return TRUE;
+  g_ptr_array_add (remote_ids, NULL);
+  return cairn_item_sync_remove_items (sync, (const char * const *) remote_ids->pdata, error);
+}
+
+static gboolean remap_after_uidvalidity_change (CairnImapResource    *self,
+                                                CairnImapConnection  *connection,
+                                                CairnCollection      *collection,
+                                                GError              **error);
+
+static gboolean
+sync_folder (CairnImapResource    *self,
+             CairnImapConnection  *connection,
+             CairnCollection      *collection,
+             CairnItemSync        *sync,
+             GCancellable         *cancellable,
+             GError              **error)
+{
+  guint64 stored_validity = get_number_attribute (collection, ATTR_UIDVALIDITY);
+  guint64 stored_modseq = get_number_attribute (collection, ATTR_HIGHESTMODSEQ);
+  g_autofree char *mailbox = mailbox_of (connection, cairn_collection_get_remote_id (collection));
+  g_autoptr(GHashTable) known = NULL;
+  g_autoptr(GArray) wanted = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) changed = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) nothing = g_ptr_array_new ();
+  FolderState state = { cairn_collection_get_id (collection), 0, 0 };
+
+  /* Selected again, for UIDNEXT and HIGHESTMODSEQ as they are now. */
+  g_clear_pointer (&connection->selected, g_free);
+  if (!cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  state.uidvalidity = connection->uidvalidity;
+  state.highestmodseq = connection->highestmodseq;
+  cairn_item_sync_set_incremental (sync, TRUE);
+
+  if (stored_validity != 0 && stored_validity != connection->uidvalidity)
+    {
+      g_message ("The UIDVALIDITY of %s changed from %" G_GUINT64_FORMAT " to %u: "
+                 "its messages are matched again", mailbox, stored_validity,
+                 connection->uidvalidity);
+      if (!remap_after_uidvalidity_change (self, connection, collection, error))
+        return FALSE;
+      cairn_item_sync_set_incremental (sync, FALSE);
+      stored_modseq = 0;
+    }
+  if (connection->condstore && stored_modseq != 0 &&
+      connection->highestmodseq == stored_modseq)
+    return TRUE;
+
+  known = cairn_item_sync_dup_remote_revisions (sync, error);
+  if (known == NULL)
+    return FALSE;
+
+  if (g_hash_table_size (known) == 0 && cairn_item_sync_get_incremental (sync))
+    {
+      /* A first sync: every message, by sequence number, in one pass. */
+      cairn_item_sync_set_expected_items (sync, connection->exists);
+      if (!fetch_into_sync (self, connection, NULL, connection->exists, FETCH_HEADER, known, sync,
+                            cancellable, error))
+        return FALSE;
+    }
+  else
+    {
+      struct mailimap_set *all = mailimap_set_new_interval (1, 0);
+      struct mailimap_set *vanished = NULL;
+      gboolean changes_only = connection->qresync && stored_modseq != 0;
+      g_autoptr(GPtrArray) listing = NULL;
+      g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+      GHashTableIter iter;
+      const char *remote_id;
+      const char *revision;
+
+      listing = fetch (connection, all, TRUE, FETCH_FLAGS, changes_only ? stored_modseq : 0,
+                       changes_only ? &vanished : NULL, error);
+      mailimap_set_free (all);
+      if (listing == NULL)
+        return FALSE;
+      for (guint i = 0; i < listing->len; i++)
+        {
+          Fetched *fetched = g_ptr_array_index (listing, i);
+          g_autofree char *key = g_strdup_printf ("%u", fetched->uid);
+          g_autofree char *now = revision_of (connection, fetched);
+          const char *stored = g_hash_table_lookup (known, key);
+
+          g_hash_table_add (seen, GUINT_TO_POINTER (fetched->uid));
+          if (!g_hash_table_contains (known, key))
+            g_array_append_val (wanted, fetched->uid);
+          else if (stored == NULL || !g_str_equal (stored, now))
+            g_array_append_val (changed, fetched->uid);
+        }
+      g_hash_table_iter_init (&iter, known);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &remote_id, (gpointer *) &revision))
+        {
+          guint32 uid = parse_uid (remote_id);
+
+          if (changes_only ? uid != 0 && uid_in_set (vanished, uid)
+                           : !g_hash_table_contains (seen, GUINT_TO_POINTER (uid)))
+            g_ptr_array_add (removed, g_strdup (remote_id));
+        }
+      if (vanished != NULL)
+        mailimap_set_free (vanished);
+      /* New messages with their headers; known ones whose flags changed
+       * with their size and Message-ID only. */
+      g_array_sort (wanted, compare_uids);
+      g_array_sort (changed, compare_uids);
+      if (!fetch_into_sync (self, connection, wanted, 0, FETCH_HEADER, known, sync, cancellable,
+                            error) ||
+          !fetch_into_sync (self, connection, changed, 0, FETCH_GID, known, sync, cancellable,
+                            error))
+        return FALSE;
+      if (cairn_item_sync_get_incremental (sync) && !remove_uids (sync, removed, error))
+        return FALSE;
+    }
+  /* What is handed is stored before the state that says so. */
+  if (!cairn_item_sync_get_incremental (sync))
+    return TRUE;
+  return cairn_item_sync_add_items (sync, nothing, error) && save_state (self, &state, error);
+}
+
+static gboolean
+retrieve_items_sync (CairnResource    *resource,
+                     CairnCollection  *collection,
+                     CairnItemSync    *sync,
+                     GCancellable     *cancellable,
+                     GError          **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  g_autoptr(GMutexLocker) locker = NULL;
+  CairnImapConnection *connection;
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok;
+
+  if (cairn_collection_get_attribute (collection, ATTR_NOSELECT) != NULL)
+    {
+      cairn_item_sync_set_incremental (sync, TRUE);
+      return TRUE;
+    }
+  locker = g_mutex_locker_new (&self->lock);
+  connection = acquire (self, error);
+  ok = connection != NULL && sync_folder (self, connection, collection, sync, cancellable, error);
+  g_debug ("Synced %s in %" G_GINT64_FORMAT " ms", cairn_collection_get_remote_id (collection),
+           (g_get_monotonic_time () - start) / 1000);
+  return ok;
+}
+
+/* The folder of an item or a change, as the server names it. */
+static char *
+dup_mailbox (CairnImapResource    *self,
+             CairnImapConnection  *connection,
+             guint64               collection_id,
+             GError              **error)
+{
+  g_autofree char *remote_id = cairn_resource_dup_collection_remote_id (CAIRN_RESOURCE (self),
+                                                                       collection_id, error);
+
+  return remote_id ? mailbox_of (connection, remote_id) : NULL;
+}
+
+typedef struct
+{
+  CairnResource *resource;
+  guint64 collection_id;
+} SyncRequest;
+
+static gboolean
+run_sync_request (gpointer data)
+{
+  SyncRequest *request = data;
+
+  cairn_resource_synchronize_async (request->resource, request->collection_id, NULL, NULL,
+                                    NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sync_request_free (gpointer data)
+{
+  SyncRequest *request = data;
+
+  g_object_unref (request->resource);
+  g_free (request);
+}
+
+/* Asks for a sync of a folder from any thread: the scheduler is the
+ * main thread's. */
+static void
+request_sync (CairnImapResource *self,
+              guint64            collection_id)
+{
+  SyncRequest *request = g_new0 (SyncRequest, 1);
+
+  request->resource = g_object_ref (CAIRN_RESOURCE (self));
+  request->collection_id = collection_id;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, run_sync_request, request,
+                              sync_request_free);
+}
+
+static CairnItem *
+retrieve_item_sync (CairnResource       *resource,
+                    CairnItem           *item,
+                    const char * const  *parts,
+                    GCancellable        *cancellable,
+                    GError             **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  CairnImapConnection *connection = acquire (self, error);
+  guint32 uid = parse_uid (cairn_item_get_remote_id (item));
+  g_autofree char *mailbox = NULL;
+  g_autoptr(GPtrArray) fetched = NULL;
+  g_autoptr(CairnItem) result = NULL;
+  struct mailimap_set *set;
+
+  if (connection == NULL)
+    return NULL;
+  if (uid == 0)
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                   "Item %" G_GUINT64_FORMAT " is not on the server yet",
+                   cairn_item_get_id (item));
+      return NULL;
+    }
+  mailbox = dup_mailbox (self, connection, cairn_item_get_collection_id (item), error);
+  if (mailbox == NULL || !cairn_imap_connection_select (connection, mailbox, error))
+    return NULL;
+  set = mailimap_set_new_single (uid);
+  fetched = fetch (connection, set, TRUE, FETCH_FLAGS | FETCH_HEADER | FETCH_BODY, 0, NULL,
+                   error);
+  mailimap_set_free (set);
+  if (fetched == NULL)
+    return NULL;
+  if (fetched->len == 0 || ((Fetched *) g_ptr_array_index (fetched, 0))->body == NULL)
+    {
+      /* Gone before its body was read: the next sync removes it. */
+      request_sync (self, cairn_item_get_collection_id (item));
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                   "Message %u vanished from “%s” before its body was read", uid, mailbox);
+      return NULL;
+    }
+  result = item_from_fetched (connection, g_ptr_array_index (fetched, 0), FALSE, TRUE);
+  cairn_item_set_id (result, cairn_item_get_id (item));
+  cairn_item_set_collection_id (result, cairn_item_get_collection_id (item));
+  return g_steal_pointer (&result);
+}
+
+/* UIDVALIDITY changed: every stored UID of the folder is stale. The
+ * stored messages are matched to the server's by Message-ID, else by size
+ * and envelope (date, sender, subject), and given their new UIDs, so that
+ * the full sync that follows neither duplicates them nor loses a local
+ * change not replayed yet. */
+typedef struct
+{
+  GHashTable *by_gid;        /* GID → CairnItem */
+  GHashTable *by_shape;      /* "size envelope" → CairnItem */
+  GPtrArray *items;
+} StoredIndex;
+
+static char *
+shape_of (guint64  size,
+          GBytes  *envelope)
+{
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " %.*s", size,
+                          envelope ? (int) g_bytes_get_size (envelope) : 0,
+                          envelope ? (const char *) g_bytes_get_data (envelope, NULL) : "");
+}
+
+static gboolean
+index_item (CairnItem *item,
+            gpointer   user_data)
+{
+  StoredIndex *index = user_data;
+  CairnPart *envelope = cairn_item_get_part (item, CAIRN_PART_ENVELOPE);
+  GBytes *bytes = envelope ? cairn_part_get_data (envelope) : NULL;
+
+  g_ptr_array_add (index->items, g_object_ref (item));
+  if (cairn_item_get_gid (item) != NULL)
+    g_hash_table_insert (index->by_gid, g_strdup (cairn_item_get_gid (item)), item);
+  g_hash_table_insert (index->by_shape, shape_of (cairn_item_get_size (item), bytes), item);
+  return TRUE;
+}
+
+typedef struct
+{
+  GPtrArray *items;       /* with their new remote ids */
+} Remap;
+
+static gboolean
+write_remap (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Remap *remap = user_data;
+
+  for (guint i = 0; i < remap->items->len; i++)
+    {
+      CairnItem *item = g_ptr_array_index (remap->items, i);
+      g_autoptr(GError) local_error = NULL;
+
+      /* Only if unchanged since read; else the sync keeps it as local. */
+      if (!cairn_transaction_modify_item (transaction, item, cairn_item_get_revision (item),
+                                          &local_error) &&
+          !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+remap_after_uidvalidity_change (CairnImapResource    *self,
+                                CairnImapConnection  *connection,
+                                CairnCollection      *collection,
+                                GError              **error)
+{
+  StoredIndex index = {
+    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+    g_ptr_array_new_with_free_func (g_object_unref),
+  };
+  g_autoptr(GPtrArray) remapped = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) server = NULL;
+  struct mailimap_set *all = mailimap_set_new_interval (1, 0);
+  gboolean ok = FALSE;
+
+  server = fetch (connection, all, TRUE, FETCH_FLAGS | FETCH_HEADER, 0, NULL, error);
+  mailimap_set_free (all);
+  if (server != NULL &&
+      cairn_store_foreach_item (get_store (self), cairn_collection_get_id (collection), NULL,
+                                index_item, &index, NULL, error))
+    {
+      for (guint i = 0; i < server->len; i++)
+        {
+          Fetched *fetched = g_ptr_array_index (server, i);
+          g_autoptr(CairnItem) fresh = item_from_fetched (connection, fetched, FALSE, TRUE);
+          CairnPart *envelope = cairn_item_get_part (fresh, CAIRN_PART_ENVELOPE);
+          g_autofree char *shape = shape_of (cairn_item_get_size (fresh),
+                                             cairn_part_get_data (envelope));
+          CairnItem *stored = NULL;
+          g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
+
+          if (cairn_item_get_gid (fresh) != NULL)
+            stored = g_hash_table_lookup (index.by_gid, cairn_item_get_gid (fresh));
+          if (stored == NULL)
+            stored = g_hash_table_lookup (index.by_shape, shape);
+          if (stored == NULL)
+            continue;
+          g_hash_table_remove (index.by_shape, shape);
+          if (cairn_item_get_gid (stored) != NULL)
+            g_hash_table_remove (index.by_gid, cairn_item_get_gid (stored));
+          cairn_item_set_remote_id (stored, remote_id);
+          cairn_item_set_remote_revision (stored, NULL);
+          g_ptr_array_add (remapped, g_object_ref (stored));
+        }
+      ok = cairn_store_write_sync (get_store (self), write_remap, &(Remap) { remapped }, NULL,
+                                   NULL, error);
+    }
+  g_hash_table_unref (index.by_gid);
+  g_hash_table_unref (index.by_shape);
+  g_ptr_array_unref (index.items);
+  return ok;
+}
+
+/* Change replay */
+
+static GArray *
+search_message_id (CairnImapConnection  *connection,
+                   const char           *gid,
+                   GError              **error)
+{
+  g_autofree char *value = g_strdup_printf ("<%s>", gid);
+  struct mailimap_search_key *key;
+  GArray *uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  clist *result = NULL;
+  int r;
+
+  for (const char *p = gid; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return uids;
+  key = mailimap_search_key_new_header (strdup ("Message-ID"), strdup (value));
+  r = mailimap_uid_search (connection->session, NULL, key, &result);
+  mailimap_search_key_free (key);
+  if (!cairn_imap_connection_check (connection, r, "search", connection->selected, error))
+    {
+      g_array_unref (uids);
+      return NULL;
+    }
+  for (clistiter *cur = result ? clist_begin (result) : NULL; cur; cur = clist_next (cur))
+    g_array_append_val (uids, *(guint32 *) clist_content (cur));
+  if (result != NULL)
+    mailimap_search_result_free (result);
+  g_array_sort (uids, compare_uids);
+  return uids;
+}
+
+/* The newest message of @mailbox with Message-ID @gid in @uid, 0 if
+ * none (or no @gid); selected afresh, so that a message just added is
+ * seen. */
+static gboolean
+find_in_folder (CairnImapConnection  *connection,
+                const char           *mailbox,
+                const char           *gid,
+                guint32              *uid,
+                GError              **error)
+{
+  g_autoptr(GArray) uids = NULL;
+
+  *uid = 0;
+  if (gid == NULL)
+    return TRUE;
+  g_clear_pointer (&connection->selected, g_free);
+  if (!cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  uids = search_message_id (connection, gid, error);
+  if (uids == NULL)
+    return FALSE;
+  if (uids->len > 0)
+    *uid = g_array_index (uids, guint32, uids->len - 1);
+  return TRUE;
+}
+
+/* Selects the folder @collection_id names, as a replay does before it
+ * touches messages. If its UIDVALIDITY is not the one stored, the stored
+ * UIDs are stale: the folder's messages are matched again first
+ * (remap_after_uidvalidity_change()), @remapped is set, and the caller
+ * reads the UIDs of its messages from the store again, so that a change
+ * made before the server renumbered them lands on the right ones. */
+static gboolean
+select_for_replay (CairnImapResource    *self,
+                   CairnImapConnection  *connection,
+                   guint64               collection_id,
+                   const char           *mailbox,
+                   gboolean             *remapped,
+                   GError              **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+  FolderState state = { collection_id, 0, 0 };
+  guint64 stored;
+
+  *remapped = FALSE;
+  if (!cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), collection_id, error);
+  if (collection == NULL)
+    return FALSE;
+  stored = get_number_attribute (collection, ATTR_UIDVALIDITY);
+  if (stored == 0 || stored == connection->uidvalidity)
+    return TRUE;
+  g_message ("The UIDVALIDITY of %s changed from %" G_GUINT64_FORMAT " to %u before a replay: "
+             "its messages are matched again", mailbox, stored, connection->uidvalidity);
+  if (!remap_after_uidvalidity_change (self, connection, collection, error))
+    return FALSE;
+  /* HIGHESTMODSEQ 0: the next sync compares every message. */
+  state.uidvalidity = connection->uidvalidity;
+  *remapped = TRUE;
+  return save_state (self, &state, error);
+}
+
+/* The UID in @mailbox (the folder of @collection_id) of the item of
+ * @change: lent by the change; after a remap, read from the store, or
+ * for an item that has left the folder since, found by its Message-ID;
+ * 0 if none. */
+static gboolean
+uid_of_change (CairnImapResource    *self,
+               CairnImapConnection  *connection,
+               CairnChange          *change,
+               guint64               collection_id,
+               const char           *mailbox,
+               gboolean              remapped,
+               guint32              *uid,
+               GError              **error)
+{
+  g_autoptr(CairnItem) item = NULL;
+  CairnItem *then = cairn_change_get_item (change);
+
+  *uid = parse_uid (cairn_change_get_remote_id (change));
+  if (!remapped)
+    return TRUE;
+  item = cairn_store_get_item (get_store (self), cairn_change_get_entity_id (change), NULL, NULL);
+  if (item != NULL && cairn_item_get_collection_id (item) == collection_id)
+    {
+      *uid = parse_uid (cairn_item_get_remote_id (item));
+      return TRUE;
+    }
+  *uid = 0;
+  return then == NULL || find_in_folder (connection, mailbox, cairn_item_get_gid (then), uid,
+                                         error);
+}
+
+static gboolean
+replay_item_added_sync (CairnResource  *resource,
+                        CairnChange    *change,
+                        CairnItem      *item,
+                        char          **remote_id,
+                        char          **remote_revision,
+                        GCancellable   *cancellable,
+                        GError        **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  CairnPart *part = cairn_item_get_part (item, CAIRN_PART_RFC822);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GMutexLocker) locker = NULL;
+  CairnImapConnection *connection;
+  g_autofree char *mailbox = NULL;
+  struct mailimap_flag_list *flags;
+  guint32 validity = 0, uid = 0;
+  int r;
+
+  if (part == NULL)
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                        "Item %" G_GUINT64_FORMAT " has no RFC822 part to upload",
+                        cairn_item_get_id (item)), FALSE;
+  /* Read before the server is touched: a part that cannot be read fails
+   * the change instead of sending an empty message. */
+  bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, error);
+  if (bytes == NULL)
+    return FALSE;
+
+  locker = g_mutex_locker_new (&self->lock);
+  connection = acquire (self, error);
+  if (connection == NULL)
+    return FALSE;
+  mailbox = dup_mailbox (self, connection, cairn_item_get_collection_id (item), error);
+  if (mailbox == NULL)
+    return FALSE;
+  /* An earlier attempt may have reached the server. */
+  if (cairn_resource_replay_is_retry (resource) &&
+      !find_in_folder (connection, mailbox, cairn_item_get_gid (item), &uid, error))
+    return FALSE;
+  if (uid == 0)
+    {
+      flags = cairn_imap_flag_list_new (cairn_item_get_flags (item));
+      if (connection->uidplus)
+        r = mailimap_uidplus_append (connection->session, mailbox, flags, NULL,
+                                     g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                     &validity, &uid);
+      else
+        r = mailimap_append (connection->session, mailbox, flags, NULL,
+                             g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+      mailimap_flag_list_free (flags);
+      if (!cairn_imap_connection_check (connection, r, "upload a message to", mailbox, error))
+        return FALSE;
+    }
+  /* No APPENDUID: found by its Message-ID. */
+  if (uid == 0 && !find_in_folder (connection, mailbox, cairn_item_get_gid (item), &uid, error))
+    return FALSE;
+  /* Without a UID the next sync finds the message as a new one. */
+  if (uid != 0)
+    *remote_id = g_strdup_printf ("%u", uid);
+  return TRUE;
+}
+
+static gboolean
+replay_item_changed_sync (CairnResource       *resource,
+                          CairnChange         *change,
+                          CairnItem           *item,
+                          const char * const  *parts,
+                          char               **remote_revision,
+                          CairnItem          **server_item,
+                          GCancellable        *cancellable,
+                          GError             **error)
+{
+  /* The store's own parts (ENVELOPE, attributes) need nothing; an IMAP
+   * message itself never changes. */
+  if (parts != NULL && g_strv_contains (parts, CAIRN_PART_RFC822))
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
+                        "An IMAP message cannot be changed: item %" G_GUINT64_FORMAT
+                        " keeps its content on the server", cairn_item_get_id (item)), FALSE;
+  return TRUE;
+}
+
+static gboolean
+store_flags (CairnImapConnection  *connection,
+             struct mailimap_set  *set,
+             const CairnFlags     *flags,
+             gboolean              add,
+             GError              **error)
+{
+  struct mailimap_flag_list *list = cairn_imap_flag_list_new (flags);
+  struct mailimap_store_att_flags *att;
+  int r;
+
+  if (clist_count (list->fl_list) == 0)
+    {
+      mailimap_flag_list_free (list);
+      return TRUE;
+    }
+  att = add ? mailimap_store_att_flags_new_add_flags_silent (list)
+            : mailimap_store_att_flags_new_remove_flags_silent (list);
+  r = mailimap_uid_store (connection->session, set, att);
+  mailimap_store_att_flags_free (att);
+  return cairn_imap_connection_check (connection, r, "change the flags in",
+                                      connection->selected, error);
+}
+
+/* Expunges @uid of the selected folder, and only it when UIDPLUS allows. */
+static gboolean
+expunge_uid (CairnImapConnection  *connection,
+             guint32               uid,
+             GError              **error)
+{
+  struct mailimap_set *set = mailimap_set_new_single (uid);
+  g_autoptr(CairnFlags) deleted = cairn_flags_new ();
+  gboolean ok;
+  int r;
+
+  cairn_flags_add (deleted, CAIRN_FLAG_DELETED);
+  ok = store_flags (connection, set, deleted, TRUE, error);
+  if (ok)
+    {
+      r = connection->uidplus ? mailimap_uid_expunge (connection->session, set)
+                              : mailimap_expunge (connection->session);
+      ok = cairn_imap_connection_check (connection, r, "remove a message from",
+                                        connection->selected, error);
+    }
+  mailimap_set_free (set);
+  return ok;
+}
+
+static gboolean
+uid_exists (CairnImapConnection  *connection,
+            guint32               uid,
+            gboolean             *exists,
+            GError              **error)
+{
+  struct mailimap_set *set = mailimap_set_new_single (uid);
+  g_autoptr(GPtrArray) fetched = fetch (connection, set, TRUE, 0, 0, NULL, error);
+
+  mailimap_set_free (set);
+  *exists = fetched != NULL && fetched->len > 0;
+  return fetched != NULL;
+}
+
+static gboolean
+replay_item_moved_sync (CairnResource  *resource,
+                        CairnChange    *change,
+                        CairnItem      *item,
+                        guint64         source,
+                        guint64         destination,
+                        char          **remote_id,
+                        char          **remote_revision,
+                        GCancellable   *cancellable,
+                        GError        **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  CairnImapConnection *connection = acquire (self, error);
+  guint32 uid = parse_uid (cairn_change_get_remote_id (change));
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  struct mailimap_set *set, *source_set = NULL, *dest_set = NULL;
+  guint32 validity = 0, new_uid = 0;
+  gboolean exists, remapped;
+  int r;
+
+  if (connection == NULL)
+    return FALSE;
+  /* Never on the server: nothing to move. */
+  if (uid == 0)
+    return TRUE;
+  from = dup_mailbox (self, connection, source, error);
+  to = from ? dup_mailbox (self, connection, destination, error) : NULL;
+  if (to == NULL || !select_for_replay (self, connection, source, from, &remapped, error))
+    return FALSE;
+  if (remapped &&
+      (!uid_of_change (self, connection, change, source, from, TRUE, &uid, error) ||
+       !cairn_imap_connection_select (connection, from, error)))
+    return FALSE;
+  if (uid == 0)
+    return TRUE;
+  if (!uid_exists (connection, uid, &exists, error))
+    return FALSE;
+
+  if (exists)
+    {
+      set = mailimap_set_new_single (uid);
+      if (connection->move)
+        r = connection->uidplus ?
+            mailimap_uidplus_uid_move (connection->session, set, to, &validity, &source_set,
+                                       &dest_set) :
+            mailimap_uid_move (connection->session, set, to);
+      else
+        r = connection->uidplus ?
+            mailimap_uidplus_uid_copy (connection->session, set, to, &validity, &source_set,
+                                       &dest_set) :
+            mailimap_uid_copy (connection->session, set, to);
+      mailimap_set_free (set);
+      if (!cairn_imap_connection_check (connection, r, "move a message to", to, error))
+        return FALSE;
+      if (dest_set != NULL)
+        {
+          g_autoptr(GArray) uids = cairn_imap_uid_set_expand (dest_set, 1);
+
+          if (uids->len == 1)
+            new_uid = g_array_index (uids, guint32, 0);
+          mailimap_set_free (dest_set);
+        }
+      if (source_set != NULL)
+        mailimap_set_free (source_set);
+      if (!connection->move && !expunge_uid (connection, uid, error))
+        return FALSE;
+    }
+  /* No COPYUID, or moved by an earlier attempt: found by Message-ID. */
+  if (new_uid == 0 &&
+      !find_in_folder (connection, to, cairn_item_get_gid (item), &new_uid, error))
+    return FALSE;
+  if (new_uid != 0)
+    *remote_id = g_strdup_printf ("%u", new_uid);
+  return TRUE;
+}
+
+static gboolean
+replay_item_removed_sync (CairnResource  *resource,
+                          CairnChange    *change,
+                          GCancellable   *cancellable,
+                          GError        **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  CairnImapConnection *connection = acquire (self, error);
+  guint64 collection_id = cairn_change_get_collection_id (change);
+  guint32 uid = parse_uid (cairn_change_get_remote_id (change));
+  g_autofree char *mailbox = NULL;
+  gboolean remapped;
+
+  if (connection == NULL)
+    return FALSE;
+  if (uid == 0)
+    return TRUE;
+  mailbox = dup_mailbox (self, connection, collection_id, error);
+  if (mailbox == NULL ||
+      !select_for_replay (self, connection, collection_id, mailbox, &remapped, error))
+    return FALSE;
+  /* Removed locally, the item is gone from the store: after a remap its
+   * new UID is unknown, and the full sync that follows brings the
+   * message back rather than expunge the wrong one. */
+  if (remapped)
+    return TRUE;
+  return expunge_uid (connection, uid, error);
+}
+
+/* Flag deltas: one UID STORE per folder for all the items of a delivery
+ * (up to 1,000 items with the same delta), their UIDs as ranges. */
+typedef struct
+{
+  GPtrArray *changes;
+  CairnFlags *added;
+  CairnFlags *removed;
+} FlagsJob;
+
+static void
+flags_job_free (FlagsJob *job)
+{
+  g_ptr_array_unref (job->changes);
+  cairn_flags_free (job->added);
+  cairn_flags_free (job->removed);
+  g_free (job);
+}
+
+static gboolean
+replay_flags_in_folder (CairnImapResource    *self,
+                        CairnImapConnection  *connection,
+                        guint64               collection_id,
+                        GPtrArray            *changes,
+                        FlagsJob             *job,
+                        GError              **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *mailbox = dup_mailbox (self, connection, collection_id, &local_error);
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  struct mailimap_set *set;
+  gboolean remapped;
+  gboolean ok;
+  gint64 start;
+
+  /* A folder that never reached the server holds none of them. */
+  if (mailbox == NULL)
+    {
+      if (g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (!select_for_replay (self, connection, collection_id, mailbox, &remapped, error))
+    return FALSE;
+  for (guint i = 0; i < changes->len; i++)
+    {
+      guint32 uid;
+
+      if (!uid_of_change (self, connection, g_ptr_array_index (changes, i), collection_id,
+                          mailbox, remapped, &uid, error))
+        return FALSE;
+      if (uid != 0)
+        g_array_append_val (uids, uid);
+    }
+  if (remapped && !cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  if (uids->len == 0)
+    return TRUE;
+  g_array_sort (uids, compare_uids);
+  set = cairn_imap_uid_set_new (uids);
+  start = g_get_monotonic_time ();
+  ok = (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
+       (job->removed == NULL || store_flags (connection, set, job->removed, FALSE, error));
+  mailimap_set_free (set);
+  g_debug ("Flags of %u messages in %s: %" G_GINT64_FORMAT " ms", uids->len, mailbox,
+           (g_get_monotonic_time () - start) / 1000);
+  return ok;
+}
+
+static void
+flags_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  CairnImapResource *self = source;
+  FlagsJob *job = task_data;
+  g_autoptr(GHashTable) folders = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                         (GDestroyNotify) g_ptr_array_unref);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  CairnImapConnection *connection;
+  GHashTableIter iter;
+  guint64 *collection_id;
+  GPtrArray *changes;
+  GError *error = NULL;
+
+  for (guint i = 0; i < job->changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (job->changes, i);
+      CairnItem *item = cairn_change_get_item (change);
+      guint64 id = item ? cairn_item_get_collection_id (item)
+                        : cairn_change_get_collection_id (change);
+
+      /* Not on the server yet: its creation carries its flags. */
+      if (parse_uid (cairn_change_get_remote_id (change)) == 0)
+        continue;
+      changes = g_hash_table_lookup (folders, &id);
+      if (changes == NULL)
+        {
+          changes = g_ptr_array_new ();
+          g_hash_table_insert (folders, g_memdup2 (&id, sizeof id), changes);
+        }
+      g_ptr_array_add (changes, change);
+    }
+  connection = acquire (self, &error);
+  g_hash_table_iter_init (&iter, folders);
+  while (connection != NULL && error == NULL &&
+         g_hash_table_iter_next (&iter, (gpointer *) &collection_id, (gpointer *) &changes))
+    replay_flags_in_folder (self, connection, *collection_id, changes, job, &error);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+flags_replayed (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    cairn_resource_change_replayed (CAIRN_RESOURCE (source), NULL, NULL);
+  else
+    cairn_resource_change_failed (CAIRN_RESOURCE (source), error);
+}
+
+static void
+items_flags_changed (CairnObserver    *observer,
+                     CairnMonitor     *monitor,
+                     GPtrArray        *changes,
+                     const CairnFlags *added,
+                     const CairnFlags *removed)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (observer);
+  g_autoptr(GTask) task = g_task_new (self, NULL, flags_replayed, NULL);
+  FlagsJob *job = g_new0 (FlagsJob, 1);
+
+  job->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_change_unref);
+  for (guint i = 0; i < changes->len; i++)
+    g_ptr_array_add (job->changes, cairn_change_ref (g_ptr_array_index (changes, i)));
+  job->added = added && cairn_flags_get_size (added) ? cairn_flags_copy (added) : NULL;
+  job->removed = removed && cairn_flags_get_size (removed) ? cairn_flags_copy (removed) : NULL;
+  g_task_set_source_tag (task, items_flags_changed);
+  g_task_set_task_data (task, job, (GDestroyNotify) flags_job_free);
+  g_task_run_in_thread (task, flags_thread);
+}
+
+static void
+cairn_imap_resource_observer_init (CairnObserverInterface *iface)
+{
+  /* The other callbacks stay the base class's, which run the
+   * replay_*_sync methods in a worker thread. */
+  iface->items_flags_changed = items_flags_changed;
+}
+
+/* Folder changes */
+
+/* The server's name for a folder named @name under @parent_id. */
+static char *
+child_mailbox (CairnImapResource    *self,
+               CairnImapConnection  *connection,
+               guint64               parent_id,
+               const char           *name,
+               GError              **error)
+{
+  g_autofree char *encoded = NULL;
+  g_autofree char *parent = NULL;
+
+  if (name == NULL || *name == '\0' || strchr (name, REMOTE_SEPARATOR) != NULL ||
+      (connection->delimiter != 0 && strchr (name, connection->delimiter) != NULL) ||
+      !g_utf8_validate (name, -1, NULL))
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                        "“%s” cannot be an IMAP folder name: empty, or with a hierarchy "
+                        "delimiter", name ? name : ""), NULL;
+  for (const char *p = name; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                          "A folder name cannot hold control characters"), NULL;
+  encoded = cairn_mail_mutf7_encode (name);
+  if (parent_id == 0)
+    return g_strconcat (connection->prefix, encoded, NULL);
+  parent = dup_mailbox (self, connection, parent_id, error);
+  if (parent == NULL)
+    return NULL;
+  return g_strdup_printf ("%s%c%s", parent, connection->delimiter, encoded);
+}
+
+static gboolean
+mailbox_exists (CairnImapConnection  *connection,
+                const char           *mailbox,
+                gboolean             *exists,
+                GError              **error)
+{
+  clist *result = NULL;
+  int r = mailimap_list (connection->session, "", mailbox, &result);
+
+  if (!cairn_imap_connection_check (connection, r, "look for", mailbox, error))
+    return FALSE;
+  *exists = result != NULL && clist_count (result) > 0;
+  if (result != NULL)
+    mailimap_list_result_free (result);
+  return TRUE;
+}
+
+static gboolean
+replay_collection_added_sync (CairnResource  *resource,
+                              CairnChange    *change,
+                              char          **remote_id,
+                              GCancellable   *cancellable,
+                              GError        **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  CairnImapConnection *connection = acquire (self, error);
+  CairnCollection *collection = cairn_change_get_collection (change);
+  g_autofree char *mailbox = NULL;
+  gboolean exists;
+  int r;
+
+  if (connection == NULL)
+    return FALSE;
+  mailbox = child_mailbox (self, connection, cairn_collection_get_parent_id (collection),
+                           cairn_collection_get_name (collection), error);
+  if (mailbox == NULL || !mailbox_exists (connection, mailbox, &exists, error))
+    return FALSE;
+  /* Made by an earlier attempt, or by another client: it is the one. */
+  if (!exists)
+    {
+      r = mailimap_create (connection->session, mailbox);
+      if (!cairn_imap_connection_check (connection, r, "create the folder", mailbox, error))
+        return FALSE;
+    }
+  *remote_id = remote_id_of (connection->delimiter, mailbox);
+  return TRUE;
+}
+
+static gboolean
+replay_collection_changed_sync (CairnResource       *resource,
+                                CairnChange         *change,
+                                const char * const  *parts,
+                                char               **remote_id,
+                                GCancellable        *cancellable,
+                                GError             **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  g_autoptr(GMutexLocker) locker = NULL;
+  CairnImapConnection *connection;
+  CairnCollection *collection = cairn_change_get_collection (change);
+  const char *old_remote_id = cairn_collection_get_remote_id (collection);
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *new_remote_id = NULL;
+  gboolean from_exists, to_exists;
+  int r;
+
+  if (parts == NULL || !(g_strv_contains (parts, "NAME") || g_strv_contains (parts, "PARENT")))
+    return TRUE;
+  locker = g_mutex_locker_new (&self->lock);
+  connection = acquire (self, error);
+  if (connection == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (old_remote_id, INBOX) == 0)
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                        "The inbox cannot be renamed or moved"), FALSE;
+  from = mailbox_of (connection, old_remote_id);
+  to = child_mailbox (self, connection, cairn_collection_get_parent_id (collection),
+                      cairn_collection_get_name (collection), error);
+  if (to == NULL)
+    return FALSE;
+  if (g_str_equal (from, to))
+    return TRUE;
+  g_clear_pointer (&connection->selected, g_free);
+  if (!mailbox_exists (connection, from, &from_exists, error) ||
+      !mailbox_exists (connection, to, &to_exists, error))
+    return FALSE;
+  /* Renamed by an earlier attempt already. */
+  if (from_exists || !to_exists)
+    {
+      r = mailimap_rename (connection->session, from, to);
+      if (!cairn_imap_connection_check (connection, r, "rename the folder", from, error))
+        return FALSE;
+    }
+  new_remote_id = remote_id_of (connection->delimiter, to);
+  *remote_id = g_strdup (new_remote_id);
+  return cairn_resource_relocate_collections (resource, old_remote_id, new_remote_id, error);
+}
+
+static int
+compare_longest_first (gconstpointer a,
+                       gconstpointer b)
+{
+  return (int) strlen (*(const char * const *) b) - (int) strlen (*(const char * const *) a);
+}
+
+static gboolean
+replay_collection_removed_sync (CairnResource  *resource,
+                                CairnChange    *change,
+                                GCancellable   *cancellable,
+                                GError        **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  CairnImapConnection *connection = acquire (self, error);
+  const char *remote_id = cairn_change_get_remote_id (change);
+  g_autofree char *mailbox = NULL;
+  g_autofree char *pattern = NULL;
+  g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
+  clist *result = NULL;
+  int r;
+
+  if (connection == NULL)
+    return FALSE;
+  if (remote_id == NULL)
+    return TRUE;
+  mailbox = mailbox_of (connection, remote_id);
+  g_clear_pointer (&connection->selected, g_free);
+  /* The folder and the folders below it, the deepest first. */
+  r = mailimap_list (connection->session, "", mailbox, &result);
+  if (!cairn_imap_connection_check (connection, r, "look for", mailbox, error))
+    return FALSE;
+  if (result != NULL && clist_count (result) > 0)
+    g_ptr_array_add (doomed, g_strdup (mailbox));
+  if (result != NULL)
+    mailimap_list_result_free (result);
+  if (connection->delimiter != 0)
+    {
+      pattern = g_strdup_printf ("%s%c*", mailbox, connection->delimiter);
+      r = mailimap_list (connection->session, "", pattern, &result);
+      if (!cairn_imap_connection_check (connection, r, "look for", pattern, error))
+        return FALSE;
+      for (clistiter *cur = result ? clist_begin (result) : NULL; cur; cur = clist_next (cur))
+        g_ptr_array_add (doomed, g_strdup (((struct mailimap_mailbox_list *)
+                                            clist_content (cur))->mb_name));
+      if (result != NULL)
+        mailimap_list_result_free (result);
+    }
+  g_ptr_array_sort (doomed, compare_longest_first);
+  for (guint i = 0; i < doomed->len; i++)
+    {
+      r = mailimap_delete (connection->session, g_ptr_array_index (doomed, i));
+      if (!cairn_imap_connection_check (connection, r, "delete the folder",
+                                        g_ptr_array_index (doomed, i), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Push */
+
+static void
+mailbox_changed (GObject    *owner,
+                 const char *mailbox)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (owner);
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autofree char *remote_id = NULL;
+
+  remote_id = remote_id_of (g_atomic_int_get (&self->delimiter), mailbox);
+  if (remote_id == NULL)
+    return;
+  collection = cairn_store_find_collection_by_remote_id (get_store (self), get_id (self),
+                                                         remote_id, NULL);
+  if (collection != NULL)
+    cairn_resource_synchronize_async (CAIRN_RESOURCE (self), cairn_collection_get_id (collection),
+                                      NULL, NULL, NULL);
+}
+
+static void
+stop_idle (CairnImapResource *self)
+{
+  g_clear_pointer (&self->idles, g_ptr_array_unref);
+}
+
+/* Starts watching the inbox and the folders of idle-folders, once the
+ * settings (and password) are known; in the main thread. */
+static void
+start_idle (CairnImapResource *self)
+{
+  g_autoptr(CairnImapSettings) settings = NULL;
+  g_auto(GStrv) folders = NULL;
+  char delimiter;
+
+  if (self->idles != NULL || !cairn_agent_get_online (CAIRN_AGENT (self)))
+    return;
+  /* Called once a sync has read the tree: no connection is in use. */
+  g_mutex_lock (&self->lock);
+  settings = self->password ? make_settings (self, NULL) : NULL;
+  g_mutex_unlock (&self->lock);
+  delimiter = g_atomic_int_get (&self->delimiter);
+  if (settings == NULL)
+    return;
+  self->idles = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_imap_idle_free);
+  g_ptr_array_add (self->idles, cairn_imap_idle_new (settings, INBOX, G_OBJECT (self),
+                                                     mailbox_changed));
+  folders = g_strsplit (self->idle_folders ? self->idle_folders : "", ",", -1);
+  for (guint i = 0; folders[i] != NULL; i++)
+    {
+      g_autofree char *mailbox = g_strstrip (g_strdup (folders[i]));
+
+      if (*mailbox == '\0' || g_ascii_strcasecmp (mailbox, INBOX) == 0)
+        continue;
+      if (delimiter != 0)
+        g_strdelimit (mailbox, (char[]) { REMOTE_SEPARATOR, '\0' }, delimiter);
+      g_ptr_array_add (self->idles, cairn_imap_idle_new (settings, mailbox, G_OBJECT (self),
+                                                         mailbox_changed));
+    }
+}
+
+static void
+collections_retrieved (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (source);
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *collections = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (collections != NULL)
+    start_idle (self);
+  if (collections != NULL)
+    g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+static void
+collections_thread (GTask        *task,
+                    gpointer      source,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  GError *error = NULL;
+  GPtrArray *collections = retrieve_collections_sync (source, cancellable, &error);
+
+  if (collections != NULL)
+    g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+/* The tree is read in a worker thread as the base class would; once it
+ * is, the settings are known and IDLE can start. */
+static void
+retrieve_collections (CairnResource       *resource,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  GTask *outer = g_task_new (resource, cancellable, callback, user_data);
+  g_autoptr(GTask) inner = g_task_new (resource, cancellable, collections_retrieved, outer);
+
+  g_task_set_source_tag (outer, retrieve_collections);
+  g_task_run_in_thread (inner, collections_thread);
+}
+
+static GPtrArray *
+retrieve_collections_finish (CairnResource  *resource,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, resource), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+online_changed (CairnImapResource *self)
+{
+  if (cairn_agent_get_online (CAIRN_AGENT (self)))
+    {
+      start_idle (self);
+      return;
+    }
+  /* The task connection stays: no task runs offline, and one that broke
+   * meanwhile is opened again when needed. */
+  stop_idle (self);
+}
+
+static gboolean
+cairn_imap_resource_setup (CairnAgent  *agent,
+                           GError     **error)
+{
+  BodiesPolicy policy;
+  guint64 days;
+  CairnImapSecurity security;
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (agent);
+
+  g_mime_init ();
+  if (!parse_security (self->security, &security, error))
+    return FALSE;
+  if (!parse_bodies_policy (self->bodies, &policy, &days))
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                        "bodies must be none, all or recent:DAYS, not “%s”", self->bodies),
+           FALSE;
+  /* Flag deltas of many items arrive together, for one UID STORE each. */
+  cairn_monitor_set_batch_flags (CAIRN_MONITOR (cairn_agent_get_recorder (agent)), TRUE);
+  g_signal_connect_swapped (agent, "notify::online", G_CALLBACK (online_changed), agent);
+  return TRUE;
+}
+
+static void
+cairn_imap_resource_dispose (GObject *object)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (object);
+
+  stop_idle (self);
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->connection, cairn_imap_connection_free);
+  g_mutex_unlock (&self->lock);
+  G_OBJECT_CLASS (cairn_imap_resource_parent_class)->dispose (object);
+}
+
+static void
+cairn_imap_resource_finalize (GObject *object)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (object);
+
+  g_free (self->host);
+  g_free (self->security);
+  g_free (self->user);
+  g_free (self->pinned_certificate);
+  g_free (self->ca_file);
+  g_free (self->bodies);
+  g_free (self->idle_folders);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  g_mutex_clear (&self->lock);
+  g_main_context_unref (self->context);
+  G_OBJECT_CLASS (cairn_imap_resource_parent_class)->finalize (object);
+}
+
+static char **
+string_field (CairnImapResource *self,
+              guint              prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_HOST: return &self->host;
+    case PROP_SECURITY: return &self->security;
+    case PROP_USER: return &self->user;
+    case PROP_PINNED_CERTIFICATE: return &self->pinned_certificate;
+    case PROP_CA_FILE: return &self->ca_file;
+    case PROP_BODIES: return &self->bodies;
+    case PROP_IDLE_FOLDERS: return &self->idle_folders;
+    default: return NULL;
+    }
+}
+
+static void
+cairn_imap_resource_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (object);
+  char **field = string_field (self, prop_id);
+
+  if (field != NULL)
+    g_value_set_string (value, *field);
+  else if (prop_id == PROP_PORT)
+    g_value_set_uint (value, self->port);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+cairn_imap_resource_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (object);
+  char **field = string_field (self, prop_id);
+
+  g_mutex_lock (&self->lock);
+  if (field != NULL && g_strcmp0 (*field, g_value_get_string (value)) != 0)
+    {
+      g_free (*field);
+      *field = g_value_dup_string (value);
+      g_mutex_unlock (&self->lock);
+      g_object_notify_by_pspec (object, pspec);
+      return;
+    }
+  if (prop_id == PROP_PORT && self->port != g_value_get_uint (value))
+    {
+      self->port = g_value_get_uint (value);
+      g_mutex_unlock (&self->lock);
+      g_object_notify_by_pspec (object, pspec);
+      return;
+    }
+  g_mutex_unlock (&self->lock);
+  if (field == NULL && prop_id != PROP_PORT)
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static GParamSpec *
+string_property (const char *name,
+                 const char *default_value)
+{
+  return g_param_spec_string (name, NULL, NULL, default_value,
+                              G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                              G_PARAM_STATIC_STRINGS);
+}
+
+static void
+cairn_imap_resource_class_init (CairnImapResourceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  CairnResourceClass *resource_class = CAIRN_RESOURCE_CLASS (klass);
+
+  object_class->dispose = cairn_imap_resource_dispose;
+  object_class->finalize = cairn_imap_resource_finalize;
+  object_class->get_property = cairn_imap_resource_get_property;
+  object_class->set_property = cairn_imap_resource_set_property;
+  CAIRN_AGENT_CLASS (klass)->setup = cairn_imap_resource_setup;
+  resource_class->retrieve_collections = retrieve_collections;
+  resource_class->retrieve_collections_finish = retrieve_collections_finish;
+  resource_class->retrieve_items_sync = retrieve_items_sync;
+  resource_class->retrieve_item_sync = retrieve_item_sync;
+  resource_class->replay_item_added_sync = replay_item_added_sync;
+  resource_class->replay_item_changed_sync = replay_item_changed_sync;
+  resource_class->replay_item_moved_sync = replay_item_moved_sync;
+  resource_class->replay_item_removed_sync = replay_item_removed_sync;
+  resource_class->replay_collection_added_sync = replay_collection_added_sync;
+  resource_class->replay_collection_changed_sync = replay_collection_changed_sync;
+  resource_class->replay_collection_removed_sync = replay_collection_removed_sync;
+
+  /* The configuration keys; docs/imap.md describes them. */
+  properties[PROP_HOST] = string_property ("host", NULL);
+  properties[PROP_PORT] =
+    g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SECURITY] = string_property ("security", "tls");
+  properties[PROP_USER] = string_property ("user", NULL);
+  properties[PROP_PINNED_CERTIFICATE] = string_property ("pinned-certificate", NULL);
+  properties[PROP_CA_FILE] = string_property ("ca-file", NULL);
+  properties[PROP_BODIES] = string_property ("bodies", "none");
+  properties[PROP_IDLE_FOLDERS] = string_property ("idle-folders", NULL);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+cairn_imap_resource_init (CairnImapResource *self)
+{
+  g_mutex_init (&self->lock);
+  self->context = g_main_context_ref_thread_default ();
+  self->security = g_strdup ("tls");
+  self->bodies = g_strdup ("none");
+}
+
+CAIRN_AGENT_MODULE_DEFINE_TYPE (CAIRN_TYPE_IMAP_RESOURCE);
