@@ -875,6 +875,17 @@ static char *backend_remote_id (CairnMaildirResource  *self,
                                 guint64                id,
                                 GError               **error);
 
+/* Whether the maildir has a folder under @remote_id. */
+static gboolean
+folder_exists (CairnMaildirResource *self,
+               const char           *root,
+               const char           *remote_id)
+{
+  g_autofree char *path = cairn_maildir_folder_path (root, self->layout, remote_id, NULL);
+
+  return path != NULL && g_file_test (path, G_FILE_TEST_IS_DIR);
+}
+
 /* Where the backend has a folder whose remote id was @remote_id when its
  * parent was @parent_id. A collection removed locally keeps in its
  * removal the remote id it had then, which the replay of a later rename
@@ -888,7 +899,6 @@ resolve_remote_id (CairnMaildirResource  *self,
                    GError               **error)
 {
   char separator = self->layout == CAIRN_MAILDIR_LAYOUT_MAILDIRPP ? '.' : '/';
-  g_autofree char *path = NULL;
   g_autofree char *parent = NULL;
 
   if (remote_id == NULL)
@@ -897,9 +907,8 @@ resolve_remote_id (CairnMaildirResource  *self,
                    "The folder was never written to the maildir %s", self->path);
       return NULL;
     }
-  path = cairn_maildir_folder_path (root, self->layout, remote_id, NULL);
   if (parent_id == 0 || strrchr (remote_id, separator) == NULL ||
-      (path != NULL && g_file_test (path, G_FILE_TEST_IS_DIR)))
+      folder_exists (self, root, remote_id))
     return g_strdup (remote_id);
   parent = backend_remote_id (self, root, parent_id, error);
   if (parent == NULL)
@@ -925,21 +934,14 @@ removed_folder_remote_id (CairnMaildirResource  *self,
   g_autofree char *remote_id = resolve_remote_id (self, root, parent_id,
                                                   cairn_collection_get_remote_id (removed),
                                                   error);
-  g_autofree char *path = NULL;
   g_autofree char *renamed = NULL;
-  g_autofree char *renamed_path = NULL;
   g_autoptr(CairnCollection) other = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (remote_id == NULL)
-    return NULL;
-  path = cairn_maildir_folder_path (root, self->layout, remote_id, NULL);
-  if (path != NULL && g_file_test (path, G_FILE_TEST_IS_DIR))
+  if (remote_id == NULL || folder_exists (self, root, remote_id))
     return g_steal_pointer (&remote_id);
   renamed = child_remote_id (self, root, parent_id, cairn_collection_get_name (removed), NULL);
-  if (renamed != NULL)
-    renamed_path = cairn_maildir_folder_path (root, self->layout, renamed, NULL);
-  if (renamed_path == NULL || !g_file_test (renamed_path, G_FILE_TEST_IS_DIR))
+  if (renamed == NULL || !folder_exists (self, root, renamed))
     return g_steal_pointer (&remote_id);
   other = cairn_store_find_collection_by_remote_id (get_store (self),
                                                     cairn_agent_get_id (CAIRN_AGENT (self)),
