@@ -341,9 +341,6 @@ teardown (void)
   db_path = NULL;
 }
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 static gboolean
 timed_out (gpointer data)
 {

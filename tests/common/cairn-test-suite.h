@@ -4,6 +4,10 @@
 #include <check.h>
 #include <glib.h>
 
+/* Fails the running test with @error's message when @error is set. */
+#define assert_no_error(error) \
+  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
+
 /* One row of a suite table: the test case (group) name and the test. */
 typedef struct
 {

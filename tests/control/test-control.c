@@ -15,9 +15,6 @@
 #include "cairn-test-suite.h"
 #include "control-fixture.h"
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 typedef struct
 {
   const char *id;

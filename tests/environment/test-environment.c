@@ -11,9 +11,6 @@
 
 #include "cairn-test-suite.h"
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 /* Asks the bus which process owns @name. */
 static GPid
 name_owner_pid (const char *address,

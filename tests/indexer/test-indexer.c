@@ -31,9 +31,6 @@ static CairnSearch *search;
 static CairnTestMaildir *maildir;
 static char *root;
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 /* One folder of agent types for both: the maildir resource and the
  * indexer, each module beside its .agent file. */
 static void

@@ -27,9 +27,6 @@ static CairnStore *client;
 static char *root;
 static GPid filter_pid;
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 static void
 setup (void)
 {

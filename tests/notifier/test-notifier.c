@@ -35,9 +35,6 @@ static GPid notifier_pid;
 static guint registration_id;
 static GPtrArray *notifications;  /* "summary\nbody" */
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 static const char service_xml[] =
   "<node>"
   "  <interface name='org.freedesktop.Notifications'>"

@@ -11,6 +11,7 @@
 
 #include <cairn-test/cairn-test.h>
 
+#include "cairn-resource-checks.h"
 #include "cairn-test-suite.h"
 #include "replay-maildir-backend.h"
 
@@ -23,9 +24,6 @@ static CairnTestMaildir *maildir;
 static CairnStore *client;
 static const char *part;
 static char *root;
-
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
 
 static void
 setup (void)
@@ -55,18 +53,10 @@ start (const char         *type,
        const char * const *config)
 {
   g_autofree char *id = g_strdup_printf ("%s_0", type);
-  GError *error = NULL;
 
   g_setenv ("CAIRN_AGENTS_DIR", agents_dir, TRUE);
-  resource = cairn_test_resource_new (environment, type, id, config, &error);
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID,
-                                        &error));
-  assert_no_error (error);
-  client = cairn_test_resource_open_client_store (resource, &error);
-  assert_no_error (error);
-  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
-  assert_no_error (error);
+  resource = cairn_check_start_resource (environment, type, id, config,
+                                         CAIRN_TEST_RESOURCE_PROCESS, WAIT_MS, &client);
 }
 
 /* Notes in Inbox/ and Work/, one note in each. */
@@ -125,10 +115,7 @@ start_maildir (void)
 static void
 set_online (gboolean online)
 {
-  GError *error = NULL;
-
-  ck_assert (cairn_test_resource_set_online (resource, online, &error));
-  assert_no_error (error);
+  cairn_check_set_online (resource, online);
 }
 
 /* Online, replayed and synchronized: backend and store must agree. */
@@ -183,13 +170,7 @@ assert_copies (const char *folder,
 static guint64
 collection_id (const char *remote_id)
 {
-  GError *error = NULL;
-  g_autoptr(CairnCollection) found =
-    cairn_store_find_collection_by_remote_id (client, cairn_test_resource_get_id (resource),
-                                              remote_id, &error);
-
-  assert_no_error (error);
-  return cairn_collection_get_id (found);
+  return cairn_check_collection_id (client, cairn_test_resource_get_id (resource), remote_id);
 }
 
 /* Local changes, as an application writes them */

@@ -14,6 +14,7 @@
 
 #include <cairn-test/cairn-test.h>
 
+#include "cairn-resource-checks.h"
 #include "cairn-test-suite.h"
 #include "radicale-fixture.h"
 
@@ -29,9 +30,6 @@ static CairnTestEnvironment *environment;
 static RadicaleFixture *radicale;
 static CairnTestResource *resource;
 static CairnStore *client;
-
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
 
 static char *
 event (const char *uid,
@@ -189,53 +187,33 @@ start (CairnTestResourceMode  mode,
 {
   g_autofree char *url = radicale_fixture_url (radicale, "/");
   const char *config[] = { "url", url, "user", USER, "conflict-policy", policy, NULL };
-  GError *error = NULL;
 
-  resource = cairn_test_resource_new (environment, "dav", ID, config, &error);
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_start (resource, mode, G_TYPE_INVALID, &error));
-  assert_no_error (error);
-  client = cairn_test_resource_open_client_store (resource, &error);
-  assert_no_error (error);
-  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
-  assert_no_error (error);
+  resource = cairn_check_start_resource (environment, "dav", ID, config, mode, WAIT_MS, &client);
 }
 
 static void
 wait_replayed (void)
 {
-  GError *error = NULL;
-
-  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
-  assert_no_error (error);
+  cairn_check_wait_replayed (resource, WAIT_MS);
 }
 
 static void
 synchronize (void)
 {
-  GError *error = NULL;
-
-  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, &error));
-  assert_no_error (error);
+  cairn_check_synchronize (resource);
 }
 
 static void
 set_online (gboolean online)
 {
-  GError *error = NULL;
-
-  ck_assert (cairn_test_resource_set_online (resource, online, &error));
-  assert_no_error (error);
+  cairn_check_set_online (resource, online);
 }
 
 static CairnCollection *
 collection (const char *remote_id)
 {
-  GError *error = NULL;
-  CairnCollection *found = cairn_store_find_collection_by_remote_id (client, ID, remote_id,
-                                                                     &error);
+  CairnCollection *found = cairn_check_find_collection (client, ID, remote_id);
 
-  assert_no_error (error);
   ck_assert_msg (found != NULL, "no collection %s", remote_id);
   return found;
 }
@@ -243,26 +221,14 @@ collection (const char *remote_id)
 static guint64
 collection_id (const char *remote_id)
 {
-  g_autoptr(CairnCollection) found = collection (remote_id);
-
-  return cairn_collection_get_id (found);
+  return cairn_check_collection_id (client, ID, remote_id);
 }
 
 static CairnItem *
 find_item (const char *folder,
            const char *remote_id)
 {
-  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
-  GError *error = NULL;
-  CairnItem *item;
-
-  cairn_fetch_scope_set_all_parts (scope, TRUE);
-  item = cairn_store_find_item_by_remote_id (client, collection_id (folder), remote_id, scope,
-                                             &error);
-  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
-    g_clear_error (&error);
-  assert_no_error (error);
-  return item;
+  return cairn_check_find_item (client, collection_id (folder), remote_id);
 }
 
 static GBytes *

@@ -26,9 +26,6 @@
 #define ID "imap_0"
 #define WAIT_MS (120 * 1000)
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 static CairnTestEnvironment *environment;
 static ImapFixture *dovecot;
 static CairnTestResource *resource;

@@ -24,9 +24,6 @@
 #define ID "maildir_0"
 #define WAIT_MS (120 * 1000)
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 static CairnTestEnvironment *environment;
 static CairnTestResource *resource;
 static CairnStore *client;

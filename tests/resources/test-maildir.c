@@ -13,6 +13,7 @@
 
 #include <cairn-test/cairn-test.h>
 
+#include "cairn-resource-checks.h"
 #include "cairn-test-suite.h"
 
 #define ID "maildir_0"
@@ -25,9 +26,6 @@ static CairnTestResource *resource;
 static CairnStore *client;
 static CairnTestMaildir *maildir;
 static char *root;
-
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
 
 static void
 setup (void)
@@ -103,16 +101,9 @@ start_with (CairnTestResourceMode  mode,
             const char            *read_only)
 {
   const char *config[] = { "path", root, "layout", layout, "read-only", read_only, NULL };
-  GError *error = NULL;
 
-  resource = cairn_test_resource_new (environment, "maildir", ID, config, &error);
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_start (resource, mode, G_TYPE_INVALID, &error));
-  assert_no_error (error);
-  client = cairn_test_resource_open_client_store (resource, &error);
-  assert_no_error (error);
-  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
-  assert_no_error (error);
+  resource = cairn_check_start_resource (environment, "maildir", ID, config, mode, WAIT_MS,
+                                         &client);
 }
 
 static void
@@ -124,41 +115,25 @@ start (void)
 static void
 wait_replayed (void)
 {
-  GError *error = NULL;
-
-  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
-  assert_no_error (error);
+  cairn_check_wait_replayed (resource, WAIT_MS);
 }
 
 static void
 set_online (gboolean online)
 {
-  GError *error = NULL;
-
-  ck_assert (cairn_test_resource_set_online (resource, online, &error));
-  assert_no_error (error);
+  cairn_check_set_online (resource, online);
 }
 
 static CairnCollection *
 find_collection (const char *remote_id)
 {
-  GError *error = NULL;
-  CairnCollection *found = cairn_store_find_collection_by_remote_id (client, ID, remote_id,
-                                                                     &error);
-
-  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
-    g_clear_error (&error);
-  assert_no_error (error);
-  return found;
+  return cairn_check_find_collection (client, ID, remote_id);
 }
 
 static guint64
 collection_id (const char *remote_id)
 {
-  g_autoptr(CairnCollection) found = find_collection (remote_id);
-
-  ck_assert_msg (found != NULL, "no collection %s", remote_id);
-  return cairn_collection_get_id (found);
+  return cairn_check_collection_id (client, ID, remote_id);
 }
 
 static void
@@ -187,17 +162,7 @@ static CairnItem *
 find_item (const char *remote_id,
            const char *uid)
 {
-  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
-  GError *error = NULL;
-  CairnItem *item;
-
-  cairn_fetch_scope_set_all_parts (scope, TRUE);
-  item = cairn_store_find_item_by_remote_id (client, collection_id (remote_id), uid, scope,
-                                             &error);
-  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
-    g_clear_error (&error);
-  assert_no_error (error);
-  return item;
+  return cairn_check_find_item (client, collection_id (remote_id), uid);
 }
 
 /* The names in new/ or cur/ of @folder. */
@@ -1387,7 +1352,6 @@ START_TEST (test_replay_move_removed_folder)
 }
 END_TEST
 
-
 /* Issue 13: a maildir resource to trust beside Dovecot and hostile trees */
 
 static void
@@ -1395,22 +1359,15 @@ start_configured (const char * const *extra)
 {
   g_autoptr(GPtrArray) config = g_ptr_array_new ();
   const char *base[] = { "path", root, "layout", "maildir++", "read-only", "false" };
-  GError *error = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (base); i++)
     g_ptr_array_add (config, (gpointer) base[i]);
   for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
     g_ptr_array_add (config, (gpointer) extra[i]);
   g_ptr_array_add (config, NULL);
-  resource = cairn_test_resource_new (environment, "maildir", ID,
-                                      (const char **) config->pdata, &error);
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
-                                        &error));
-  assert_no_error (error);
-  client = cairn_test_resource_open_client_store (resource, &error);
-  assert_no_error (error);
-  wait_replayed ();
+  resource = cairn_check_start_resource (environment, "maildir", ID,
+                                         (const char * const *) config->pdata,
+                                         CAIRN_TEST_RESOURCE_IN_PROCESS, WAIT_MS, &client);
 }
 
 static void
@@ -1664,7 +1621,6 @@ START_TEST (test_unreadable_folder)
   ck_assert_uint_eq (stored_items (".Broken"), 2);
 }
 END_TEST
-
 
 static char *
 stored_envelope (const char *folder,

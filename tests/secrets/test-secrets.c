@@ -30,9 +30,6 @@ teardown (void)
   g_clear_object (&environment);
 }
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 #define assert_error(error, quark, expected) \
   G_STMT_START { \
     ck_assert_msg ((error) != NULL, "expected error %d, got none", (int) (expected)); \

@@ -16,9 +16,6 @@ static char *root;
 static char *outside;
 static CairnFileTree *tree;
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 static void
 write_file (const char *path,
             const char *text)

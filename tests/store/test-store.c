@@ -70,9 +70,6 @@ teardown (void)
   g_clear_pointer (&db_path, g_free);
 }
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 #define assert_error(error, expected) \
   G_STMT_START { \
     ck_assert_msg ((error) != NULL, "expected error %d, got none", (int) (expected)); \

@@ -13,9 +13,6 @@
 
 #include "cairn-test-suite.h"
 
-#define assert_no_error(error) \
-  ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) ? (error)->message : "")
-
 /* The backend: folders by remote id (value: parent remote id or ""), and
  * notes by remote id (value: "folder\ttext\trevision"). */
 static GHashTable *backend_folders;
