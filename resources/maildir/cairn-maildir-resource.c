@@ -1392,10 +1392,34 @@ store_location (CairnMaildirResource  *self,
          (g_clear_error (error), TRUE) : FALSE;
 }
 
+/* The messages we named after item @item_id (`cairn.IID.`) in the folder
+ * @folder_fd, as names relative to it (`cur/…`). */
+static GPtrArray *
+list_attempts (int     folder_fd,
+               guint64 item_id)
+{
+  static const char * const subdirs[] = { "new", "cur" };
+  g_autofree char *prefix = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".", item_id);
+  GPtrArray *attempts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      DIR *dir = cairn_maildir_opendirat (folder_fd, subdirs[i]);
+      struct dirent *entry;
+
+      while (dir != NULL && (entry = readdir (dir)) != NULL)
+        if (g_str_has_prefix (entry->d_name, prefix))
+          g_ptr_array_add (attempts, g_build_filename (subdirs[i], entry->d_name, NULL));
+      if (dir != NULL)
+        closedir (dir);
+    }
+  return attempts;
+}
+
 /* Removes what an interrupted replay of item @item_id may have left in
- * the folder: messages we named after the item (`cairn.IID.`), but @keep.
- * A message is named after its content, so a replay repeated with another
- * content or other flags would otherwise leave the first one behind. */
+ * the folder: messages we named after the item, but @keep. A message is
+ * named after its content, so a replay repeated with another content or
+ * other flags would otherwise leave the first one behind. */
 static gboolean
 remove_attempts (CairnMaildirResource  *self,
                  guint64                collection_id,
@@ -1405,35 +1429,23 @@ remove_attempts (CairnMaildirResource  *self,
                  const char            *keep,
                  GError               **error)
 {
-  static const char * const subdirs[] = { "new", "cur" };
-  g_autofree char *prefix = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".", item_id);
+  g_autoptr(GPtrArray) attempts = list_attempts (folder_fd, item_id);
 
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+  for (guint i = 0; i < attempts->len; i++)
     {
-      DIR *dir = cairn_maildir_opendirat (folder_fd, subdirs[i]);
-      struct dirent *entry;
+      const char *relative_name = g_ptr_array_index (attempts, i);
+      g_autofree char *uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
 
-      while (dir != NULL && (entry = readdir (dir)) != NULL)
+      if (g_strcmp0 (uid, keep) == 0)
+        continue;
+      if (cairn_maildir_unlinkat (folder_fd, relative_name, 0) != 0 && errno != ENOENT)
         {
-          g_autofree char *uid = NULL;
+          int saved_errno = errno;
+          g_autofree char *path = g_build_filename (maildir, relative_name, NULL);
 
-          if (!g_str_has_prefix (entry->d_name, prefix))
-            continue;
-          uid = cairn_maildir_name_get_uid (entry->d_name);
-          if (g_strcmp0 (uid, keep) == 0)
-            continue;
-          if (unlinkat (dirfd (dir), entry->d_name, 0) != 0 && errno != ENOENT)
-            {
-              int saved_errno = errno;
-              g_autofree char *path = g_build_filename (maildir, subdirs[i], entry->d_name, NULL);
-
-              closedir (dir);
-              return cairn_maildir_set_errno_error (error, saved_errno, "remove", path);
-            }
-          index_set (self, collection_id, uid, NULL);
+          return cairn_maildir_set_errno_error (error, saved_errno, "remove", path);
         }
-      if (dir != NULL)
-        closedir (dir);
+      index_set (self, collection_id, uid, NULL);
     }
   return TRUE;
 }
@@ -1549,7 +1561,10 @@ item_changed (CairnObserver      *observer,
   if (maildir != NULL && old_uid != NULL && check_uid (old_uid, &error))
     old_name = locate (self, collection_id, folder_fd, maildir, old_uid,
                        cairn_item_get_remote_revision (item));
-  if (error == NULL && maildir != NULL && cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)))
+  /* Its message gone, an edit killed before it reported may have left
+   * one under a name the store never learnt. */
+  if (error == NULL && maildir != NULL &&
+      (old_name == NULL || cairn_resource_replay_is_retry (CAIRN_RESOURCE (self))))
     remove_attempts (self, collection_id, folder_fd, maildir, cairn_item_get_id (item), old_uid,
                      &error);
   if (error == NULL && maildir != NULL)
@@ -1735,6 +1750,27 @@ forget_item (CairnMaildirResource  *self,
   return FALSE;
 }
 
+/* The message of item @item_id in the source folder @from_fd when the
+ * one its remote id names is gone: an edit killed after it wrote the new
+ * message and removed the old one, before the store learnt the new name,
+ * left it there under a name of ours. Unless a message of ours for it is
+ * in the destination already: an attempt of this move took it there. */
+static char *
+unreported_edit (guint64 item_id,
+                 int     from_fd,
+                 int     to_fd)
+{
+  g_autoptr(GPtrArray) in_source = list_attempts (from_fd, item_id);
+  g_autoptr(GPtrArray) in_destination = NULL;
+
+  if (in_source->len != 1)
+    return NULL;
+  in_destination = list_attempts (to_fd, item_id);
+  if (in_destination->len > 0)
+    return NULL;
+  return g_strdup (g_ptr_array_index (in_source, 0));
+}
+
 static void
 item_moved (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -1782,9 +1818,13 @@ item_moved (CairnObserver *observer,
   current = locate (self, source, from_fd, from_maildir, uid,
                     item ? cairn_item_get_remote_revision (item) : NULL);
   in_destination = locate (self, destination, to_fd, to_maildir, uid, NULL);
+  if (current == NULL && in_destination == NULL && !store_twin)
+    current = unreported_edit (item_id, from_fd, to_fd);
   if (current != NULL)
     {
-      new_uid = g_strdup (in_destination != NULL || store_twin ? twin : uid);
+      g_autofree char *current_uid = cairn_maildir_name_get_uid (strchr (current, '/') + 1);
+
+      new_uid = g_strdup (in_destination != NULL || store_twin ? twin : current_uid);
       target = moved_name (from_fd, from_maildir, to_fd, to_maildir, current, new_uid, &error);
       if (target != NULL &&
           cairn_maildir_renameat (from_fd, current, to_fd, target, FALSE) != 0)
@@ -1793,7 +1833,7 @@ item_moved (CairnObserver *observer,
 
           cairn_maildir_set_errno_error (&error, errno, "move", from);
         }
-      index_set (self, source, uid, NULL);
+      index_set (self, source, current_uid, NULL);
     }
   else
     {

@@ -644,6 +644,94 @@ START_TEST (test_rename_unreported_then_remove)
 }
 END_TEST
 
+/* Stops the resource and renames the message of @edit's item in its
+ * folder @folder to a name of ours the store does not know, as an edit
+ * killed after it wrote the new message and removed the old one, before
+ * the store learnt the new name, leaves it (its content does not matter
+ * here). */
+static void
+leave_unreported_edit (Edit       *edit,
+                       const char *folder)
+{
+  g_autoptr(CairnItem) stored = NULL;
+  g_autofree char *path = cairn_test_maildir_get_folder_path (maildir, folder);
+  g_autofree char *old_path = NULL;
+  g_autofree char *new_path = NULL;
+  g_autofree char *name = NULL;
+  GError *error = NULL;
+
+  cairn_test_resource_stop (resource);
+  stored = cairn_store_get_item (client, edit->id, NULL, &error);
+  assert_no_error (error);
+  old_path = g_build_filename (path, cairn_item_get_remote_revision (stored), NULL);
+  name = g_strdup_printf ("cairn.I%" G_GUINT64_FORMAT ".00000000000000ed.host:2,", edit->id);
+  new_path = g_build_filename (path, "cur", name, NULL);
+  ck_assert_int_eq (g_rename (old_path, new_path), 0);
+}
+
+static void
+restart (void)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID,
+                                        &error));
+  assert_no_error (error);
+}
+
+/* Seed 1 of the maildir replay test, under load: after such an edit, the
+ * move that followed named the old message, found nothing and left the
+ * new one behind, which the next sync took for a new message; once the
+ * destination was removed, it was back. */
+START_TEST (test_move_after_unreported_edit)
+{
+  g_autoptr(GBytes) message = content (1, 1, 800);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder shelf = { "Shelf", 0, 0 };
+  Folder target = { "Target", 0, 0 };
+
+  start_maildir ();
+  local_write (create_folder, &shelf);
+  local_write (create_folder, &target);
+  edit.collection = shelf.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  leave_unreported_edit (&edit, "Shelf");
+  edit.target = target.id;
+  local_write (move, &edit);
+  restart ();
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("Target", message, 1);
+  local_write (delete_folder, &target);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies (NULL, message, 0);
+}
+END_TEST
+
+/* After such an edit, another edit wrote its message and kept the one of
+ * the unreported edit beside it: a duplicate after the next sync. */
+START_TEST (test_edit_after_unreported_edit)
+{
+  g_autoptr(GBytes) message = content (1, 1, 800);
+  g_autoptr(GBytes) edited = content (1, 2, 900);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder shelf = { "Shelf", 0, 0 };
+
+  start_maildir ();
+  local_write (create_folder, &shelf);
+  edit.collection = shelf.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  leave_unreported_edit (&edit, "Shelf");
+  edit.content = edited;
+  local_write (modify, &edit);
+  restart ();
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies (NULL, message, 0);
+  assert_copies ("Shelf", edited, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -657,6 +745,8 @@ main (void)
     { "notes", test_large_note },
     { "maildir", test_seen_then_move },
     { "maildir", test_rename_unreported_then_remove },
+    { "maildir", test_move_after_unreported_edit },
+    { "maildir", test_edit_after_unreported_edit },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };
