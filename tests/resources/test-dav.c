@@ -910,6 +910,22 @@ START_TEST (test_certificate)
 }
 END_TEST
 
+/* Where @server listens, on a free port of the loopback. */
+static char *
+listen_local (SoupServer *server)
+{
+  GError *error = NULL;
+  GSList *uris;
+  char *url;
+
+  ck_assert (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  url = g_uri_to_string (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return url;
+}
+
 /* A server that sends what Radicale never would: a stand-in only for
  * what the real one cannot be made to send. */
 
@@ -1055,7 +1071,6 @@ START_TEST (test_bad_server_data)
   g_autoptr(CairnCollection) plain = NULL;
   g_autofree char *failure = NULL;
   g_autofree char *url = NULL;
-  GSList *uris;
   GError *error = NULL;
   const char *config[] = { "url", NULL, "max-object-size", "65536", NULL };
   const char *reported[] = { "/u/cal/broken.ics: not an iCalendar object",
@@ -1067,11 +1082,7 @@ START_TEST (test_bad_server_data)
                              "/u/cal/extra.ics: sent without being asked for" };
 
   soup_server_add_handler (server, NULL, hostile_handler, requests, NULL);
-  ck_assert (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
-  assert_no_error (error);
-  uris = soup_server_get_uris (server);
-  url = g_uri_to_string (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  url = listen_local (server);
   config[1] = url;
   resource = cairn_test_resource_new (environment, "dav", ID, config, &error);
   assert_no_error (error);
@@ -1220,18 +1231,12 @@ START_TEST (test_digest)
   g_autofree char *url = NULL;
   g_autofree char *path = NULL;
   const char *config[] = { "url", NULL, "user", USER, NULL };
-  GSList *uris;
-  GError *error = NULL;
 
   soup_auth_domain_digest_set_auth_callback (domain, digest_password, NULL, NULL);
   soup_auth_domain_add_path (domain, "/");
   soup_server_add_auth_domain (server, domain);
   soup_server_add_handler (server, NULL, digest_forward, &proxy, NULL);
-  ck_assert (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
-  assert_no_error (error);
-  uris = soup_server_get_uris (server);
-  url = g_uri_to_string (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  url = listen_local (server);
   config[1] = url;
   resource = cairn_check_start_resource (environment, "dav", ID, config,
                                          CAIRN_TEST_RESOURCE_IN_PROCESS, WAIT_MS, &client);
