@@ -18,6 +18,7 @@
 
 #include <cairn-test/cairn-test.h>
 
+#include "cairn-resource-checks.h"
 #include "cairn-test-suite.h"
 #include "imap-fixture.h"
 
@@ -27,8 +28,8 @@
 static CairnTestEnvironment *environment;
 static CairnTestResource *resource;
 static CairnStore *client;
-static GPid dovecot_pid;
-static char *root;
+static ImapFixture *dovecot;
+static const char *root;
 
 static void
 setup (void)
@@ -39,69 +40,18 @@ setup (void)
   ck_assert_msg (environment != NULL, "environment: %s", error ? error->message : "");
   g_setenv ("CAIRN_AGENTS_DIR", MAILDIR_AGENT_DIR, TRUE);
   g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
-  root = g_build_filename (cairn_test_environment_get_path (environment), "Maildir", NULL);
+  dovecot = imap_fixture_new (cairn_test_environment_get_path (environment));
+  root = dovecot->root;
 }
 
 static void
 teardown (void)
 {
-  if (dovecot_pid > 0)
-    {
-      kill (dovecot_pid, SIGTERM);
-      waitpid (dovecot_pid, NULL, 0);
-      dovecot_pid = 0;
-    }
+  g_clear_pointer (&dovecot, imap_fixture_free);
+  root = NULL;
   g_clear_object (&client);
   g_clear_object (&resource);
   g_clear_object (&environment);
-  g_clear_pointer (&root, g_free);
-}
-
-static void
-start_dovecot (guint16 port)
-{
-  const char *dir = cairn_test_environment_get_path (environment);
-  g_autofree char *state = g_build_filename (dir, "dovecot", NULL);
-  g_autofree char *config_path = g_build_filename (state, "dovecot.conf", NULL);
-  g_autofree char *config = NULL;
-  g_autofree char *user = g_strdup (g_get_user_name ());
-  g_autofree char *group = g_strdup (getgrgid (getgid ())->gr_name);
-  const char *argv[] = { "dovecot", "-F", "-c", config_path, NULL };
-  GError *error = NULL;
-
-  ck_assert_int_eq (g_mkdir_with_parents (state, 0700), 0);
-  config = g_strdup_printf (
-    "protocols = imap\n"
-    "base_dir = %1$s/run\n"
-    "state_dir = %1$s/state\n"
-    "log_path = %1$s/dovecot.log\n"
-    "listen = 127.0.0.1\n"
-    "ssl = no\n"
-    "disable_plaintext_auth = no\n"
-    "auth_mechanisms = plain login\n"
-    "default_internal_user = %2$s\n"
-    "default_internal_group = %3$s\n"
-    "default_login_user = %2$s\n"
-    "mail_uid = %2$s\n"
-    "mail_gid = %3$s\n"
-    "first_valid_uid = %4$u\n"
-    "last_valid_uid = %4$u\n"
-    "mail_location = maildir:%5$s\n"
-    "passdb {\n  driver = static\n  args = password=secret\n}\n"
-    "userdb {\n  driver = static\n  args = uid=%4$u gid=%6$u home=%1$s/home allow_all_users=yes\n}\n"
-    "service imap-login {\n  chroot =\n"
-    "  inet_listener imap {\n    port = %7$u\n  }\n"
-    "  inet_listener imaps {\n    port = 0\n  }\n}\n"
-    "service anvil {\n  chroot =\n}\n",
-    state, user, group, (guint) getuid (), root, (guint) getgid (), (guint) port);
-  ck_assert (g_file_set_contents (config_path, config, -1, NULL));
-  ck_assert (g_spawn_async (NULL, (char **) argv, NULL,
-                            G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                            &dovecot_pid, &error));
-  assert_no_error (error);
-  for (guint i = 0; i < 500 && !imap_fixture_port_open (port); i++)
-    g_usleep (20 * G_TIME_SPAN_MILLISECOND);
-  ck_assert_msg (imap_fixture_port_open (port), "Dovecot does not listen on %u", port);
 }
 
 static char *
@@ -470,7 +420,7 @@ START_TEST (test_beside_dovecot)
   const char *seconds = g_getenv ("CAIRN_DOVECOT_SECONDS");
   const char *seed = g_getenv ("CAIRN_DOVECOT_SEED") ? g_getenv ("CAIRN_DOVECOT_SEED") : "13";
   const char *config[] = { "path", root, "layout", "maildir++", "read-only", "false", NULL };
-  g_autoptr(CairnTestMaildir) maildir = NULL;
+  CairnTestMaildir *maildir = dovecot->maildir;
   g_autofree char *port = NULL;
   g_autofree char *imap = NULL;
   g_autofree char *store = NULL;
@@ -480,29 +430,18 @@ START_TEST (test_beside_dovecot)
   const char *run_args[5];
   const char *dump_args[3];
   gboolean done = FALSE;
-  guint16 imap_port;
   GError *error = NULL;
   GPid pid;
   guint n = 0;
 
   rng = g_rand_new_with_seed (atoi (seed));
-  maildir = cairn_test_maildir_new (root, CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
   ck_assert (cairn_test_maildir_create_folder (maildir, "INBOX", &error));
   ck_assert (cairn_test_maildir_generate (maildir, "INBOX", 20, 13, &error));
   assert_no_error (error);
-  imap_port = imap_fixture_free_port ();
-  port = g_strdup_printf ("%u", imap_port);
-  start_dovecot (imap_port);
-
-  resource = cairn_test_resource_new (environment, "maildir", ID, config, &error);
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
-                                        &error));
-  assert_no_error (error);
-  client = cairn_test_resource_open_client_store (resource, &error);
-  assert_no_error (error);
-  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
-  assert_no_error (error);
+  port = g_strdup_printf ("%u", dovecot->plain_port);
+  imap_fixture_start (dovecot);
+  resource = cairn_check_start_resource (environment, "maildir", ID, config,
+                                         CAIRN_TEST_RESOURCE_IN_PROCESS, WAIT_MS, &client);
 
   run_args[0] = "run";
   run_args[1] = port;
