@@ -2209,6 +2209,7 @@ relocate_collection (CairnMaildirResource *self,
                      CairnChange          *change)
 {
   CairnStore *store = get_store (self);
+  CairnCollection *at_change = cairn_change_get_collection (change);
   g_autoptr(CairnCollection) collection = NULL;
   g_autofree char *remote_id = NULL;
   g_autofree char *root = NULL;
@@ -2226,9 +2227,11 @@ relocate_collection (CairnMaildirResource *self,
       report (CAIRN_RESOURCE (self), error, remote_id, NULL);
       return;
     }
+  /* Where the change put it, not where it is now: a parent it went into
+   * later may not be in the maildir yet. */
   if (collection != NULL)
-    remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (collection),
-                                 cairn_collection_get_name (collection), &error);
+    remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (at_change),
+                                 cairn_collection_get_name (at_change), &error);
   if (remote_id == NULL)
     {
       cairn_resource_change_failed (CAIRN_RESOURCE (self), error);

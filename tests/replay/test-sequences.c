@@ -732,6 +732,34 @@ START_TEST (test_edit_after_unreported_edit)
 }
 END_TEST
 
+/* Seed 12 of the maildir replay test: a folder renamed while offline,
+ * then moved into a folder made after the rename. The rename was replayed
+ * to where the folder is now, into the new parent, which the maildir did
+ * not have yet: a failed change ("The folder was never written"). */
+START_TEST (test_rename_then_move_into_new_folder)
+{
+  g_autoptr(GBytes) message = content (1, 1, 700);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder folder = { "Old", 0, 0 };
+  Folder parent = { "Parent", 0, 0 };
+
+  start_maildir ();
+  local_write (create_folder, &folder);
+  edit.collection = folder.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  folder.name = "New";
+  local_write (rename_folder, &folder);
+  local_write (create_folder, &parent);
+  folder.parent = parent.id;
+  local_write (move_folder, &folder);
+  set_online (TRUE);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("Parent/New", message, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -747,6 +775,7 @@ main (void)
     { "maildir", test_rename_unreported_then_remove },
     { "maildir", test_move_after_unreported_edit },
     { "maildir", test_edit_after_unreported_edit },
+    { "maildir", test_rename_then_move_into_new_folder },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };
