@@ -760,6 +760,38 @@ START_TEST (test_rename_then_move_into_new_folder)
 }
 END_TEST
 
+/* Seed 25 of the maildir replay test: a folder renamed, moved and renamed
+ * again while offline. Its two renames are one pending change, placed
+ * before the move and named by the second, while the move keeps the name
+ * of its own time: replayed each as the change put it, the folder ended
+ * under its first new name. */
+START_TEST (test_rename_move_rename)
+{
+  g_autoptr(GBytes) message = content (1, 1, 700);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder parent = { "Parent", 0, 0 };
+  Folder folder = { "Old", 0, 0 };
+
+  start_maildir ();
+  local_write (create_folder, &parent);
+  folder.parent = parent.id;
+  local_write (create_folder, &folder);
+  edit.collection = folder.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  folder.name = "Middle";
+  local_write (rename_folder, &folder);
+  folder.parent = 0;
+  local_write (move_folder, &folder);
+  folder.name = "New";
+  local_write (rename_folder, &folder);
+  set_online (TRUE);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("New", message, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -776,6 +808,7 @@ main (void)
     { "maildir", test_move_after_unreported_edit },
     { "maildir", test_edit_after_unreported_edit },
     { "maildir", test_rename_then_move_into_new_folder },
+    { "maildir", test_rename_move_rename },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };
