@@ -304,7 +304,7 @@ queue_change (Queue       *queue,
               GArray      *indices,
               CairnChange *change)
 {
-  int add, same;
+  int add, same, later_slot;
 
   if (change->operation == CAIRN_CHANGE_REMOVE)
     {
@@ -317,8 +317,14 @@ queue_change (Queue       *queue,
       return;
     }
 
+  /* A collection's changes carry its parent and name of their time, which
+   * is where a resource puts it when it replays them. Taken into an earlier
+   * slot of its, across a slot of another kind of change of it, a change
+   * would be delivered with a later state before that slot, which would
+   * then take the collection back to its earlier parent or name. */
+  later_slot = change->entity_kind == CAIRN_ENTITY_COLLECTION ? (int) indices->len - 1 : -1;
   add = find_slot (queue, indices, CAIRN_CHANGE_ADD);
-  if (add >= 0)
+  if (add >= 0 && (later_slot < 0 || add == later_slot))
     {
       queue_into_add (queue, indices, add, change);
       return;
@@ -344,7 +350,7 @@ queue_change (Queue       *queue,
     }
 
   same = find_last_slot (queue, indices, change->operation);
-  if (same < 0)
+  if (same < 0 || (later_slot >= 0 && same != later_slot))
     {
       append_slot (queue, indices, change);
       return;

@@ -972,6 +972,26 @@ move_collection (guint64 collection,
 }
 
 static gboolean
+rename_collection_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(CairnCollection) collection = cairn_store_get_collection (store, *(guint64 *) data,
+                                                                      error);
+  g_autofree char *name = NULL;
+
+  if (collection == NULL)
+    return FALSE;
+  name = g_strconcat (cairn_collection_get_name (collection), "'", NULL);
+  cairn_collection_set_name (collection, name);
+  return cairn_transaction_modify_collection (txn, collection, 0, error);
+}
+
+static void
+rename_collection (guint64 collection)
+{
+  write_with (store, rename_collection_block, &collection);
+}
+
+static gboolean
 delete_collection_block (CairnTransaction *txn, gpointer data, GError **error)
 {
   return cairn_transaction_delete_collection (txn, *(guint64 *) data, error);
@@ -1230,6 +1250,36 @@ START_TEST (test_coalesce_collection_moves_around_parent_removal)
   newer = make_collection (store, 0, "NEWER");
   delete_collection (parent);
   move_collection (child, newer);
+  finish_recorder (&recorded, expected);
+}
+END_TEST
+
+/* A collection's changes carry its parent and name of their time, where a
+ * resource puts it: a rename is not taken into an earlier one across a
+ * move, nor a move into an earlier one across a rename. Either would be
+ * delivered with the later state, and the change between would take the
+ * collection back. */
+START_TEST (test_coalesce_collection_rename_move_rename)
+{
+  Recorded recorded;
+  guint64 parent = make_collection (store, 0, "P");
+  guint64 child = make_collection (store, parent, "C");
+  const char * const expected[] = {
+    "collection-changed 2 [NAME]",
+    "collection-moved 2 1->0",
+    "collection-changed 2 [NAME]",
+    "collection-moved 2 0->1",
+    "collection-changed 2 [NAME]",
+    "collection-added 3 in 0 END",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  rename_collection (child);
+  move_collection (child, 0);
+  rename_collection (child);
+  move_collection (child, parent);
+  rename_collection (child);
   finish_recorder (&recorded, expected);
 }
 END_TEST
@@ -1954,6 +2004,7 @@ main (int   argc,
     { "coalescing", test_coalesce_moves_into_newer },
     { "coalescing", test_coalesce_moves_around_source_removal },
     { "coalescing", test_coalesce_collection_moves_around_parent_removal },
+    { "coalescing", test_coalesce_collection_rename_move_rename },
     { "delivery", test_item_as_at_change },
     { "delivery", test_changes_lost },
     { "recorder", test_recorder_resumes_and_counts },
