@@ -181,10 +181,8 @@ write_document (CairnIndexerAgent     *self,
                 guint                 *written,
                 GError               **error)
 {
-  g_autoptr(CairnIndexerDocument) owned = document;
-
   self->in_extraction--;
-  if (!cairn_indexer_index_put (self->index, owned, self->scanning, error))
+  if (!cairn_indexer_index_put (self->index, document, self->scanning, error))
     {
       drop_extracted (self);
       return FALSE;
