@@ -6,11 +6,14 @@
 #include <check.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <gmime/gmime.h>
+#include <sqlite3.h>
 
 #include <cairn-test/cairn-test.h>
 
 #include "cairn-indexer-document-private.h"
+#include "cairn-indexer-index-private.h"
 #include "cairn-test-suite.h"
 
 static void
@@ -214,8 +217,9 @@ check_both_ways (const char *data,
 
   ck_assert (!gmime_plain);
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
-    ck_assert_msg (g_string_equal (fields[i].fast, fields[i].full), "%s: [%s] against [%s] in\n%.*s",
-                   fields[i].name, fields[i].fast->str, fields[i].full->str, (int) length, data);
+    ck_assert_msg (g_string_equal (fields[i].fast, fields[i].full),
+                   "%s: [%s] against [%s] in\n%.*s", fields[i].name, fields[i].fast->str,
+                   fields[i].full->str, (int) length, data);
   ck_assert_msg (g_strcmp0 (fast->message_id, full->message_id) == 0, "message id: %s against %s",
                  fast->message_id, full->message_id);
   ck_assert_int_eq (fast->date, full->date);
@@ -304,7 +308,8 @@ static const struct
   MESSAGE (" folded first line\nSubject: x\n\nbody\n"),
   MESSAGE ("not a header\n\nbody\n"),
   MESSAGE ("Subject: multi\nContent-Type: multipart/alternative; boundary=b\n\n--b\n"
-           "Content-Type: text/plain\n\nplain\n--b\nContent-Type: text/html\n\n<b>html</b>\n--b--\n"),
+           "Content-Type: text/plain\n\nplain\n--b\n"
+           "Content-Type: text/html\n\n<b>html</b>\n--b--\n"),
 };
 
 START_TEST (test_plain_refused)
@@ -312,6 +317,111 @@ START_TEST (test_plain_refused)
   for (guint i = 0; i < G_N_ELEMENTS (gmime_messages); i++)
     ck_assert_msg (!check_both_ways (gmime_messages[i].data, gmime_messages[i].length),
                    "read the plain way: %s", gmime_messages[i].data);
+}
+END_TEST
+
+static CairnIndexerDocument *
+mail_document (guint64     id,
+               const char *subject,
+               const char *date)
+{
+  g_autofree char *text = g_strdup_printf ("Subject: %s\nDate: %s\n\nbody\n", subject, date);
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("RFC822", bytes);
+
+  cairn_item_set_id (item, id);
+  cairn_item_set_part (item, part);
+  return cairn_indexer_document_new_from_item (item);
+}
+
+static gboolean
+put (CairnIndexerIndex *index,
+     guint64            id,
+     const char        *subject,
+     const char        *day,
+     gboolean           is_new)
+{
+  g_autofree char *date = g_strdup_printf ("%s 10:00:00 +0000", day);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = cairn_indexer_index_put (index, mail_document (id, subject, date), is_new, &error);
+
+  ck_assert_msg (ok, "%s", error ? error->message : "");
+  return ok;
+}
+
+/* The subjects in the text table, in the order of its keys. */
+static char *
+text_subjects (const char *path)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  GString *subjects = g_string_new (NULL);
+
+  ck_assert_int_eq (sqlite3_open (path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT subject FROM text ORDER BY rowid", -1, &stmt,
+                                        NULL), SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_string_append_printf (subjects, "%s%s", subjects->len ? "," : "",
+                            sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return g_string_free (subjects, FALSE);
+}
+
+/* The text of a transaction's documents is written at its commit: a
+ * document put again or removed in the same transaction leaves its
+ * latest text or none, and a rollback leaves nothing of it. */
+START_TEST (test_pending_text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *folder = g_dir_make_tmp ("test-indexer-index-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (folder, "index.db", NULL);
+  g_autoptr(CairnIndexerIndex) index = NULL;
+  g_autofree char *subjects = NULL;
+  gboolean needs_scan = FALSE;
+
+  index = cairn_indexer_index_open (path, &needs_scan, &error);
+  ck_assert_ptr_nonnull (index);
+  ck_assert (needs_scan);
+  ck_assert (cairn_indexer_index_begin (index, &error));
+  /* Newest first, as a store may list them. */
+  ck_assert (put (index, 1, "third", "Wed, 5 Mar 2025", TRUE));
+  ck_assert (put (index, 2, "second", "Tue, 4 Mar 2025", TRUE));
+  ck_assert (put (index, 3, "first", "Mon, 3 Mar 2025", TRUE));
+  ck_assert (cairn_indexer_index_commit (index, &error));
+  subjects = text_subjects (path);
+  ck_assert_str_eq (subjects, "first,second,third");
+
+  ck_assert (cairn_indexer_index_begin (index, &error));
+  ck_assert (put (index, 2, "again", "Tue, 4 Mar 2025", FALSE));
+  ck_assert (put (index, 2, "latest", "Thu, 6 Mar 2025", FALSE));
+  ck_assert (put (index, 4, "gone", "Fri, 7 Mar 2025", FALSE));
+  ck_assert (cairn_indexer_index_remove (index, 4, &error));
+  ck_assert (cairn_indexer_index_remove (index, 3, &error));
+  ck_assert (cairn_indexer_index_commit (index, &error));
+  g_free (subjects);
+  subjects = text_subjects (path);
+  ck_assert_str_eq (subjects, "third,latest");
+
+  ck_assert (cairn_indexer_index_begin (index, &error));
+  ck_assert (put (index, 5, "rolled back", "Sat, 8 Mar 2025", FALSE));
+  cairn_indexer_index_rollback (index);
+  ck_assert (cairn_indexer_index_begin (index, &error));
+  ck_assert (cairn_indexer_index_commit (index, &error));
+  g_free (subjects);
+  subjects = text_subjects (path);
+  ck_assert_str_eq (subjects, "third,latest");
+
+  g_clear_pointer (&index, cairn_indexer_index_free);
+  for (guint i = 0; i < 4; i++)
+    {
+      const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+
+      g_unlink (file);
+    }
+  g_rmdir (folder);
 }
 END_TEST
 
@@ -326,6 +436,7 @@ main (void)
     { "plain", test_plain_generated },
     { "plain", test_plain_handmade },
     { "plain", test_plain_refused },
+    { "index", test_pending_text },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("indexer-document", cases,
