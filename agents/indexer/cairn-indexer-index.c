@@ -257,7 +257,7 @@ cairn_indexer_index_open (const char  *path,
     }
   /* The index can always be rebuilt from the store: a power cut may lose
    * its last transactions, which the recorder then delivers again. */
-  if (!exec (index, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8000", error))
+  if (!exec (index, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32000", error))
     return NULL;
   for (guint i = 0; i < N_STMTS; i++)
     if (sqlite3_prepare_v3 (index->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -337,6 +337,27 @@ cairn_indexer_index_rollback (CairnIndexerIndex *index)
   g_hash_table_remove_all (index->pending);
   if (!sqlite3_get_autocommit (index->db))
     sqlite3_exec (index->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* A scan writes the whole index in large transactions, which touch
+ * most pages of the tables keyed by message id: the log is copied back
+ * to the database every SCAN_CHECKPOINT pages instead of every 1,000,
+ * so that such a page is copied once for several transactions; at the
+ * end the log is emptied, so that it takes no room afterwards. */
+#define SCAN_CHECKPOINT 10000
+
+gboolean
+cairn_indexer_index_begin_scan (CairnIndexerIndex  *index,
+                                GError            **error)
+{
+  return exec (index, "PRAGMA wal_autocheckpoint = " G_STRINGIFY (SCAN_CHECKPOINT), error);
+}
+
+gboolean
+cairn_indexer_index_end_scan (CairnIndexerIndex  *index,
+                              GError            **error)
+{
+  return exec (index, "PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE)", error);
 }
 
 /* Marks the full scan done, in its last transaction. */
