@@ -20,7 +20,9 @@
 
 /* Transactions of a scan: small enough to keep memory flat, large
  * enough that the commit costs little. */
-#define SCAN_BATCH 1000
+#define SCAN_BATCH 5000
+/* Items a scan reads ahead of the writing at most. */
+#define READ_AHEAD 2000
 
 #define CAIRN_TYPE_INDEXER_AGENT (cairn_indexer_agent_get_type ())
 G_DECLARE_FINAL_TYPE (CairnIndexerAgent, cairn_indexer_agent, CAIRN, INDEXER_AGENT, CairnAgent)
@@ -181,10 +183,8 @@ write_document (CairnIndexerAgent     *self,
                 guint                 *written,
                 GError               **error)
 {
-  g_autoptr(CairnIndexerDocument) owned = document;
-
   self->in_extraction--;
-  if (!cairn_indexer_index_put (self->index, owned, self->scanning, error))
+  if (!cairn_indexer_index_put (self->index, document, self->scanning, error))
     {
       drop_extracted (self);
       return FALSE;
@@ -322,9 +322,9 @@ scan_item (CairnItem *item,
   if (!scan_tags (self->index, scan->store, item, &scan->error))
     return FALSE;
   start_extraction (self, item);
-  /* Memory stays bounded: at most two batches are read ahead. */
+  /* Memory stays bounded: at most READ_AHEAD items are read ahead. */
   return write_ready (self, &scan->in_batch, &scan->error) &&
-         write_extracted (self, 2 * SCAN_BATCH, &scan->in_batch, &scan->error) &&
+         write_extracted (self, READ_AHEAD, &scan->in_batch, &scan->error) &&
          scan_commit_if_full (scan);
 }
 
@@ -385,9 +385,11 @@ run_scan (CairnIndexerAgent  *self,
   gboolean ok;
 
   self->scanning = TRUE;
-  ok = scan_store (self, error);
+  ok = cairn_indexer_index_begin_scan (self->index, error) && scan_store (self, error);
   self->scanning = FALSE;
-  return ok;
+  if (!ok)
+    cairn_indexer_index_rollback (self->index);
+  return cairn_indexer_index_end_scan (self->index, ok ? error : NULL) && ok;
 }
 
 static gboolean

@@ -27,6 +27,9 @@ typedef struct
 } CairnIndexerDocument;
 
 CairnIndexerDocument *cairn_indexer_document_new_from_item (CairnItem             *item);
+CairnIndexerDocument *cairn_indexer_document_extract       (CairnItem             *item,
+                                                            gboolean               allow_plain,
+                                                            gboolean              *plain);
 void                  cairn_indexer_document_free          (CairnIndexerDocument  *document);
 char                 *cairn_indexer_html_to_text           (const char            *html,
                                                             gsize                  length);

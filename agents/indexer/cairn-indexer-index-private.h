@@ -51,6 +51,10 @@ gboolean           cairn_indexer_index_tag_item      (CairnIndexerIndex     *ind
                                                       GError               **error);
 gboolean           cairn_indexer_index_set_scanned   (CairnIndexerIndex     *index,
                                                       GError               **error);
+gboolean           cairn_indexer_index_begin_scan    (CairnIndexerIndex     *index,
+                                                      GError               **error);
+gboolean           cairn_indexer_index_end_scan      (CairnIndexerIndex     *index,
+                                                      GError               **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnIndexerIndex, cairn_indexer_index_free)
 

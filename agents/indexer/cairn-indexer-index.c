@@ -6,6 +6,7 @@
  * another schema version, was asked to be rebuilt or was never filled
  * completely is emptied and reported as needing a full scan. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -48,7 +49,7 @@ static const char * const statements[N_STMTS] = {
   [STMT_MERGE_DOCS] = "UPDATE docs SET thread = ?1 WHERE thread = ?2",
   [STMT_MERGE_MSGIDS] = "UPDATE msgids SET thread = ?1 WHERE thread = ?2",
   [STMT_PUT_MSGID] = "INSERT OR IGNORE INTO msgids (message_id, thread) VALUES (?, ?)",
-  [STMT_PUT_DOC] = ("INSERT OR REPLACE INTO docs (id, collection, mime_type, date, thread, "
+  [STMT_PUT_DOC] = ("INSERT INTO docs (id, collection, mime_type, date, thread, "
                     "message_id, complete, subject, sender, key) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
   [STMT_DELETE_TEXT] = "DELETE FROM text WHERE rowid = ?",
@@ -94,6 +95,12 @@ struct _CairnIndexerIndex
   sqlite3 *db;
   sqlite3_stmt *stmts[N_STMTS];
   char *path;
+  /* The text of the documents put in this transaction, by key, written
+   * at the commit in the order of the keys: FTS5 writes out what it
+   * holds in memory whenever a rowid is lower than the last one, so
+   * that text written in the store's order, which is not the dates',
+   * took a segment of its own nearly every message. */
+  GHashTable *pending;      /* gint64 * -> CairnIndexerDocument */
 };
 
 static gboolean
@@ -140,6 +147,7 @@ cairn_indexer_index_free (CairnIndexerIndex *index)
 {
   for (guint i = 0; i < N_STMTS; i++)
     sqlite3_finalize (index->stmts[i]);
+  g_clear_pointer (&index->pending, g_hash_table_unref);
   sqlite3_close (index->db);
   g_free (index->path);
   g_free (index);
@@ -227,6 +235,8 @@ cairn_indexer_index_open (const char  *path,
   g_autoptr(CairnIndexerIndex) index = g_new0 (CairnIndexerIndex, 1);
 
   index->path = g_strdup (path);
+  index->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                          (GDestroyNotify) cairn_indexer_document_free);
   *needs_scan = FALSE;
   if (!open_database (index, error))
     return NULL;
@@ -247,7 +257,7 @@ cairn_indexer_index_open (const char  *path,
     }
   /* The index can always be rebuilt from the store: a power cut may lose
    * its last transactions, which the recorder then delivers again. */
-  if (!exec (index, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8000", error))
+  if (!exec (index, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32000", error))
     return NULL;
   for (guint i = 0; i < N_STMTS; i++)
     if (sqlite3_prepare_v3 (index->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -266,18 +276,88 @@ cairn_indexer_index_begin (CairnIndexerIndex  *index,
   return exec (index, "BEGIN IMMEDIATE", error);
 }
 
+static void
+bind_string (sqlite3_stmt *stmt,
+             int           column,
+             GString      *string)
+{
+  sqlite3_bind_text (stmt, column, string->str, string->len, SQLITE_STATIC);
+}
+
+static int
+compare_keys (gconstpointer a,
+              gconstpointer b)
+{
+  gint64 x = **(const gint64 * const *) a, y = **(const gint64 * const *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Writes the pending text, in the order of the keys. */
+static gboolean
+write_pending (CairnIndexerIndex  *index,
+               GError            **error)
+{
+  sqlite3_stmt *text = index->stmts[STMT_PUT_TEXT];
+  g_autofree gpointer *keys = NULL;
+  guint n_keys;
+
+  keys = g_hash_table_get_keys_as_array (index->pending, &n_keys);
+  qsort (keys, n_keys, sizeof *keys, compare_keys);
+  for (guint i = 0; i < n_keys; i++)
+    {
+      CairnIndexerDocument *document = g_hash_table_lookup (index->pending, keys[i]);
+
+      sqlite3_bind_int64 (text, 1, *(gint64 *) keys[i]);
+      bind_string (text, 2, document->sender);
+      bind_string (text, 3, document->recipients);
+      bind_string (text, 4, document->subject);
+      bind_string (text, 5, document->body);
+      bind_string (text, 6, document->attachments);
+      bind_string (text, 7, document->mime_types);
+      bind_string (text, 8, document->list_id);
+      if (!step_done (index, STMT_PUT_TEXT, error))
+        return FALSE;
+    }
+  g_hash_table_remove_all (index->pending);
+  return TRUE;
+}
+
+/* Writes the text of the documents put since the begin, then commits. */
 gboolean
 cairn_indexer_index_commit (CairnIndexerIndex  *index,
                             GError            **error)
 {
-  return exec (index, "COMMIT", error);
+  return write_pending (index, error) && exec (index, "COMMIT", error);
 }
 
 void
 cairn_indexer_index_rollback (CairnIndexerIndex *index)
 {
+  g_hash_table_remove_all (index->pending);
   if (!sqlite3_get_autocommit (index->db))
     sqlite3_exec (index->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* A scan writes the whole index in large transactions, which touch
+ * most pages of the tables keyed by message id: the log is copied back
+ * to the database every SCAN_CHECKPOINT pages instead of every 1,000,
+ * so that such a page is copied once for several transactions; at the
+ * end the log is emptied, so that it takes no room afterwards. */
+#define SCAN_CHECKPOINT 10000
+
+gboolean
+cairn_indexer_index_begin_scan (CairnIndexerIndex  *index,
+                                GError            **error)
+{
+  return exec (index, "PRAGMA wal_autocheckpoint = " G_STRINGIFY (SCAN_CHECKPOINT), error);
+}
+
+gboolean
+cairn_indexer_index_end_scan (CairnIndexerIndex  *index,
+                              GError            **error)
+{
+  return exec (index, "PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE)", error);
 }
 
 /* Marks the full scan done, in its last transaction. */
@@ -400,14 +480,6 @@ put_flag (CairnIndexerIndex  *index,
   return step_done (index, stmt, error);
 }
 
-static void
-bind_string (sqlite3_stmt *stmt,
-             int           column,
-             GString      *string)
-{
-  sqlite3_bind_text (stmt, column, string->str, string->len, SQLITE_STATIC);
-}
-
 /* The first column of @stmt's row for @value, if there is a row. */
 static gboolean
 lookup_int (CairnIndexerIndex *index,
@@ -453,6 +525,9 @@ delete_text (CairnIndexerIndex  *index,
 
   if (!lookup_int (index, STMT_DOC_KEY, (gint64) id, &key))
     return TRUE;
+  /* Put in this transaction: its text is not written yet. */
+  if (g_hash_table_remove (index->pending, &key))
+    return TRUE;
   sqlite3_bind_int64 (index->stmts[STMT_DELETE_TEXT], 1, key);
   return step_done (index, STMT_DELETE_TEXT, error);
 }
@@ -460,13 +535,15 @@ delete_text (CairnIndexerIndex  *index,
 /**
  * cairn_indexer_index_put:
  * @index: the index
- * @document: what to index of an item
+ * @document: (transfer full): what to index of an item
  * @is_new: whether the index cannot hold the item yet (a scan of an
  *   empty index), which spares looking for what to replace
  * @error: return location for a #GError
  *
  * Adds or replaces the item's document: its text, fields, flags and
- * thread. Its tags stay: they change by their own callbacks.
+ * thread. Its tags stay: they change by their own callbacks. The text
+ * is written by cairn_indexer_index_commit(), which keeps @document
+ * until then.
  *
  * Returns: whether it was written (in the current transaction)
  */
@@ -476,12 +553,17 @@ cairn_indexer_index_put (CairnIndexerIndex     *index,
                          gboolean               is_new,
                          GError               **error)
 {
+  g_autoptr(CairnIndexerDocument) owned = document;
   sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
-  sqlite3_stmt *text = index->stmts[STMT_PUT_TEXT];
   gint64 thread, key;
 
+  /* Not INSERT OR REPLACE: a statement that may replace rows opens a
+   * statement savepoint, and FTS5 writes out the text it holds in memory
+   * at every savepoint. */
   if (!assign_thread (index, document, is_new, &thread, error) ||
-      (!is_new && !delete_text (index, document->id, error)))
+      (!is_new && (!delete_text (index, document->id, error) ||
+                   !delete_rows (index, STMT_DELETE_DOC, document->id, error) ||
+                   !delete_rows (index, STMT_DELETE_FLAGS, document->id, error))))
     return FALSE;
   key = choose_key (index, document);
   sqlite3_bind_int64 (doc, 1, (gint64) document->id);
@@ -497,21 +579,11 @@ cairn_indexer_index_put (CairnIndexerIndex     *index,
   sqlite3_bind_int64 (doc, 10, key);
   if (!step_done (index, STMT_PUT_DOC, error))
     return FALSE;
-  sqlite3_bind_int64 (text, 1, key);
-  bind_string (text, 2, document->sender);
-  bind_string (text, 3, document->recipients);
-  bind_string (text, 4, document->subject);
-  bind_string (text, 5, document->body);
-  bind_string (text, 6, document->attachments);
-  bind_string (text, 7, document->mime_types);
-  bind_string (text, 8, document->list_id);
-  if (!step_done (index, STMT_PUT_TEXT, error) ||
-      (!is_new && !delete_rows (index, STMT_DELETE_FLAGS, document->id, error)))
-    return FALSE;
   for (guint i = 0; i < document->flags->len; i++)
     if (!put_flag (index, STMT_PUT_FLAG, g_ptr_array_index (document->flags, i), document->id,
                    error))
       return FALSE;
+  g_hash_table_insert (index->pending, g_memdup2 (&key, sizeof key), g_steal_pointer (&owned));
   return TRUE;
 }
 

@@ -6,9 +6,14 @@
 #include <check.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <gmime/gmime.h>
+#include <sqlite3.h>
+
+#include <cairn-test/cairn-test.h>
 
 #include "cairn-indexer-document-private.h"
+#include "cairn-indexer-index-private.h"
 #include "cairn-test-suite.h"
 
 static void
@@ -157,6 +162,269 @@ START_TEST (test_hostile_calendar)
 }
 END_TEST
 
+/* Both ways of reading a message: GMime's parser, and the plain way
+ * when @allow_plain and the message is plain. */
+static CairnIndexerDocument *
+extract_message (const char *data,
+                 gsize       length,
+                 gboolean    allow_plain,
+                 gboolean   *plain)
+{
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(GBytes) bytes = g_bytes_new (data, length);
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("RFC822", bytes);
+  g_autoptr(CairnFlags) flags = cairn_flags_new ();
+
+  cairn_item_set_id (item, 1);
+  cairn_item_set_part (item, part);
+  cairn_flags_add (flags, "\\Seen");
+  cairn_item_set_flags (item, flags);
+  return cairn_indexer_document_extract (item, allow_plain, plain);
+}
+
+static void
+assert_same_strings (GPtrArray  *a,
+                     GPtrArray  *b,
+                     const char *what)
+{
+  ck_assert_msg (a->len == b->len, "%s: %u against %u", what, a->len, b->len);
+  for (guint i = 0; i < a->len; i++)
+    ck_assert_str_eq (g_ptr_array_index (a, i), g_ptr_array_index (b, i));
+}
+
+/* Reads @data both ways; returns whether the plain way was taken, after
+ * checking that it gave exactly what GMime gives. */
+static gboolean
+check_both_ways (const char *data,
+                 gsize       length)
+{
+  gboolean plain = FALSE, gmime_plain = TRUE;
+  g_autoptr(CairnIndexerDocument) fast = extract_message (data, length, TRUE, &plain);
+  g_autoptr(CairnIndexerDocument) full = extract_message (data, length, FALSE, &gmime_plain);
+  const struct
+  {
+    const char *name;
+    GString *fast, *full;
+  } fields[] = {
+    { "sender", fast->sender, full->sender },
+    { "recipients", fast->recipients, full->recipients },
+    { "subject", fast->subject, full->subject },
+    { "body", fast->body, full->body },
+    { "attachments", fast->attachments, full->attachments },
+    { "mime_types", fast->mime_types, full->mime_types },
+    { "list_id", fast->list_id, full->list_id },
+  };
+
+  ck_assert (!gmime_plain);
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    ck_assert_msg (g_string_equal (fields[i].fast, fields[i].full),
+                   "%s: [%s] against [%s] in\n%.*s", fields[i].name, fields[i].fast->str,
+                   fields[i].full->str, (int) length, data);
+  ck_assert_msg (g_strcmp0 (fast->message_id, full->message_id) == 0, "message id: %s against %s",
+                 fast->message_id, full->message_id);
+  ck_assert_int_eq (fast->date, full->date);
+  ck_assert_int_eq (fast->complete, full->complete);
+  assert_same_strings (fast->references, full->references, "references");
+  assert_same_strings (fast->flags, full->flags, "flags");
+  return plain;
+}
+
+/* Generated mail: every single-part message takes the plain way, the
+ * multipart ones GMime's, and both give the same. */
+START_TEST (test_plain_generated)
+{
+  guint plain = 0, multipart = 0;
+
+  for (guint32 seed = 7; seed <= 8; seed++)
+    for (guint n = 0; n < 1500; n++)
+      {
+        g_autoptr(GBytes) message = cairn_test_maildir_build_message (seed, n);
+        gsize length;
+        const char *data = g_bytes_get_data (message, &length);
+        gboolean is_multipart = strstr (data, "multipart/") != NULL;
+
+        ck_assert_int_eq (check_both_ways (data, length), !is_multipart);
+        plain += !is_multipart;
+        multipart += is_multipart;
+      }
+  ck_assert_uint_gt (plain, 2000);
+  ck_assert_uint_gt (multipart, 100);
+}
+END_TEST
+
+/* Plain messages with what the generator never writes. */
+static const char * const plain_messages[] = {
+  "From: \"Doe, Jane\" <jane@example.org>, bob@example.org\n"
+  "To: Team: ann@example.org, Carl <carl@example.org>;\n"
+  "Cc: =?UTF-8?Q?Zo=C3=AB?= <zoe@example.org>\n"
+  "Subject: =?ISO-8859-1?Q?Gr=FC=DFe?= aus\n =?UTF-8?B?QmVybGlu?=\n"
+  "Date: Tue, 4 Mar 2025 10:00:00 +0100\n"
+  "Message-ID: <abc@example.org>\n"
+  "In-Reply-To: <p@example.org> (the parent)\n"
+  "References: <r@example.org>\n <p@example.org>\n"
+  "List-Id: Cairn users <users.cairn.example.org>\n"
+  "Content-Type: text/plain; charset=\"UTF-8\"; format=flowed\n"
+  "Content-Transfer-Encoding: 8bit\n\n"
+  "Grüße aus Berlin\n\n-- \nJane\n",
+  "Subject: no content type\nX-Other: x\n\nplain ascii\n",
+  "Subject: 7bit\nContent-Transfer-Encoding: 7BIT\nContent-Type: TEXT/PLAIN\n\nbody",
+  "From: Stra\xdf\x65 <raw@example.org>\nSubject: raw \xe9t\xe9 latin-1\n\nbody \xe9t\xe9\n",
+  "Subject: empty body\n\n",
+  "Date: not a date\nMessage-ID: not an id\nSubject:\n\nx\n",
+};
+
+START_TEST (test_plain_handmade)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (plain_messages); i++)
+    ck_assert_msg (check_both_ways (plain_messages[i], strlen (plain_messages[i])),
+                   "not read the plain way: %s", plain_messages[i]);
+}
+END_TEST
+
+/* What GMime must read: encodings, charsets, HTML, attachments, header
+ * blocks the plain way could read otherwise than GMime. */
+#define MESSAGE(text) { text, sizeof (text) - 1 }
+
+static const struct
+{
+  const char *data;
+  gsize length;
+} gmime_messages[] = {
+  MESSAGE ("Subject: qp\nContent-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9\n"),
+  MESSAGE ("Subject: b64\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n"),
+  MESSAGE ("Subject: latin\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"),
+  MESSAGE ("Subject: ascii\nContent-Type: text/plain; charset=us-ascii\n\ncafe\n"),
+  MESSAGE ("Subject: html\nContent-Type: text/html; charset=utf-8\n\n<p>Hello <b>you</b></p>\n"),
+  MESSAGE ("Subject: named\nContent-Type: text/plain; name=notes.txt\n\nnotes\n"),
+  MESSAGE ("Subject: attached\nContent-Disposition: attachment\n\nattached\n"),
+  MESSAGE ("Subject: inline\nContent-Disposition: inline\n\ninline\n"),
+  MESSAGE ("Subject: one\nSubject: two\n\ntwice\n"),
+  MESSAGE ("From: a@example.org\nFrom: b@example.org\n\ntwo senders\n"),
+  MESSAGE ("Subject: crlf\r\n\r\nbody\r\n"),
+  MESSAGE ("Subject: nul\n\nbo\0dy\n"),
+  MESSAGE ("From someone@example.org Tue Mar  4 10:00:00 2025\nSubject: mbox\n\nbody\n"),
+  MESSAGE ("Subject : blank before the colon\n\nbody\n"),
+  MESSAGE ("Subject: no end of the header block\n"),
+  MESSAGE (" folded first line\nSubject: x\n\nbody\n"),
+  MESSAGE ("not a header\n\nbody\n"),
+  MESSAGE ("Subject: multi\nContent-Type: multipart/alternative; boundary=b\n\n--b\n"
+           "Content-Type: text/plain\n\nplain\n--b\n"
+           "Content-Type: text/html\n\n<b>html</b>\n--b--\n"),
+};
+
+START_TEST (test_plain_refused)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (gmime_messages); i++)
+    ck_assert_msg (!check_both_ways (gmime_messages[i].data, gmime_messages[i].length),
+                   "read the plain way: %s", gmime_messages[i].data);
+}
+END_TEST
+
+static CairnIndexerDocument *
+mail_document (guint64     id,
+               const char *subject,
+               const char *date)
+{
+  g_autofree char *text = g_strdup_printf ("Subject: %s\nDate: %s\n\nbody\n", subject, date);
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("RFC822", bytes);
+
+  cairn_item_set_id (item, id);
+  cairn_item_set_part (item, part);
+  return cairn_indexer_document_new_from_item (item);
+}
+
+static gboolean
+put (CairnIndexerIndex *index,
+     guint64            id,
+     const char        *subject,
+     const char        *day,
+     gboolean           is_new)
+{
+  g_autofree char *date = g_strdup_printf ("%s 10:00:00 +0000", day);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = cairn_indexer_index_put (index, mail_document (id, subject, date), is_new, &error);
+
+  ck_assert_msg (ok, "%s", error ? error->message : "");
+  return ok;
+}
+
+/* The subjects in the text table, in the order of its keys. */
+static char *
+text_subjects (const char *path)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  GString *subjects = g_string_new (NULL);
+
+  ck_assert_int_eq (sqlite3_open (path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT subject FROM text ORDER BY rowid", -1, &stmt,
+                                        NULL), SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_string_append_printf (subjects, "%s%s", subjects->len ? "," : "",
+                            sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return g_string_free (subjects, FALSE);
+}
+
+/* The text of a transaction's documents is written at its commit: a
+ * document put again or removed in the same transaction leaves its
+ * latest text or none, and a rollback leaves nothing of it. */
+START_TEST (test_pending_text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *folder = g_dir_make_tmp ("test-indexer-index-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (folder, "index.db", NULL);
+  g_autoptr(CairnIndexerIndex) index = NULL;
+  g_autofree char *subjects = NULL;
+  gboolean needs_scan = FALSE;
+
+  index = cairn_indexer_index_open (path, &needs_scan, &error);
+  ck_assert_ptr_nonnull (index);
+  ck_assert (needs_scan);
+  ck_assert (cairn_indexer_index_begin (index, &error));
+  /* Newest first, as a store may list them. */
+  ck_assert (put (index, 1, "third", "Wed, 5 Mar 2025", TRUE));
+  ck_assert (put (index, 2, "second", "Tue, 4 Mar 2025", TRUE));
+  ck_assert (put (index, 3, "first", "Mon, 3 Mar 2025", TRUE));
+  ck_assert (cairn_indexer_index_commit (index, &error));
+  subjects = text_subjects (path);
+  ck_assert_str_eq (subjects, "first,second,third");
+
+  ck_assert (cairn_indexer_index_begin (index, &error));
+  ck_assert (put (index, 2, "again", "Tue, 4 Mar 2025", FALSE));
+  ck_assert (put (index, 2, "latest", "Thu, 6 Mar 2025", FALSE));
+  ck_assert (put (index, 4, "gone", "Fri, 7 Mar 2025", FALSE));
+  ck_assert (cairn_indexer_index_remove (index, 4, &error));
+  ck_assert (cairn_indexer_index_remove (index, 3, &error));
+  ck_assert (cairn_indexer_index_commit (index, &error));
+  g_free (subjects);
+  subjects = text_subjects (path);
+  ck_assert_str_eq (subjects, "third,latest");
+
+  ck_assert (cairn_indexer_index_begin (index, &error));
+  ck_assert (put (index, 5, "rolled back", "Sat, 8 Mar 2025", FALSE));
+  cairn_indexer_index_rollback (index);
+  ck_assert (cairn_indexer_index_begin (index, &error));
+  ck_assert (cairn_indexer_index_commit (index, &error));
+  g_free (subjects);
+  subjects = text_subjects (path);
+  ck_assert_str_eq (subjects, "third,latest");
+
+  g_clear_pointer (&index, cairn_indexer_index_free);
+  for (guint i = 0; i < 4; i++)
+    {
+      const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+
+      g_unlink (file);
+    }
+  g_rmdir (folder);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -165,6 +433,10 @@ main (void)
     { "mail", test_damaged_mail },
     { "mail", test_envelope_only },
     { "calendar", test_hostile_calendar },
+    { "plain", test_plain_generated },
+    { "plain", test_plain_handmade },
+    { "plain", test_plain_refused },
+    { "index", test_pending_text },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("indexer-document", cases,
