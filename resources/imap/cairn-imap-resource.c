@@ -1544,25 +1544,6 @@ replay_item_added_sync (CairnResource  *resource,
 }
 
 static gboolean
-replay_item_changed_sync (CairnResource       *resource,
-                          CairnChange         *change,
-                          CairnItem           *item,
-                          const char * const  *parts,
-                          char               **remote_revision,
-                          CairnItem          **server_item,
-                          GCancellable        *cancellable,
-                          GError             **error)
-{
-  /* The store's own parts (ENVELOPE, attributes) need nothing; an IMAP
-   * message itself never changes. */
-  if (parts != NULL && g_strv_contains (parts, CAIRN_PART_RFC822))
-    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
-                        "An IMAP message cannot be changed: item %" G_GUINT64_FORMAT
-                        " keeps its content on the server", cairn_item_get_id (item)), FALSE;
-  return TRUE;
-}
-
-static gboolean
 store_flags (CairnImapConnection  *connection,
              struct mailimap_set  *set,
              const CairnFlags     *flags,
@@ -1732,6 +1713,220 @@ replay_item_removed_sync (CairnResource  *resource,
   return expunge_uid (connection, uid, error);
 }
 
+/* Content changes: an IMAP message never changes, so a new content is a
+ * new message, as IMAP clients write an edited draft. */
+
+/* The flags the message @uid of the selected folder has on the server,
+ * NULL if it is gone. */
+static gboolean
+server_flags (CairnImapConnection  *connection,
+              guint32               uid,
+              CairnFlags          **flags,
+              GError              **error)
+{
+  struct mailimap_set *set = mailimap_set_new_single (uid);
+  g_autoptr(GPtrArray) fetched = fetch (connection, set, TRUE, FETCH_FLAGS, 0, NULL, error);
+
+  mailimap_set_free (set);
+  *flags = NULL;
+  if (fetched == NULL)
+    return FALSE;
+  for (guint i = 0; i < fetched->len; i++)
+    {
+      Fetched *one = g_ptr_array_index (fetched, i);
+
+      if (one->uid == uid)
+        *flags = one->flags ? cairn_flags_copy (one->flags) : cairn_flags_new ();
+    }
+  return TRUE;
+}
+
+/* An earlier attempt of this change may have appended its message and
+ * then stopped: the messages with the item's Message-ID above @uid that
+ * no item of the folder has are those attempts, and go before the new
+ * APPEND, so that the folder never holds the new content twice. */
+static gboolean
+expunge_attempts (CairnImapResource    *self,
+                  CairnImapConnection  *connection,
+                  guint64               collection_id,
+                  const char           *gid,
+                  guint32               uid,
+                  GError              **error)
+{
+  g_autoptr(GArray) uids = gid ? search_message_id (connection, gid, error)
+                               : g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  if (uids == NULL)
+    return FALSE;
+  for (guint i = 0; i < uids->len; i++)
+    {
+      guint32 found = g_array_index (uids, guint32, i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", found);
+      g_autoptr(CairnItem) known = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      if (found <= uid)
+        continue;
+      known = cairn_store_find_item_by_remote_id (get_store (self), collection_id, remote_id,
+                                                  NULL, &local_error);
+      if (known == NULL &&
+          !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (known == NULL && !expunge_uid (connection, found, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* APPENDs @bytes to the folder of @item with the flags the old message
+ * has on the server now (those another client set survive; a local
+ * delta before this change was replayed before it), then expunges the
+ * old message. The new UID in @new_uid, 0 if the server names none and
+ * the message cannot be found by its Message-ID. */
+static gboolean
+replace_message (CairnImapResource  *self,
+                 CairnChange        *change,
+                 CairnItem          *item,
+                 GBytes             *bytes,
+                 guint32            *new_uid,
+                 GError            **error)
+{
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  CairnImapConnection *connection = acquire (self, error);
+  guint64 collection_id = cairn_item_get_collection_id (item);
+  const char *gid = cairn_item_get_gid (item);
+  g_autoptr(CairnFlags) flags = NULL;
+  g_autofree char *mailbox = NULL;
+  struct mailimap_flag_list *list;
+  guint32 uid, validity = 0;
+  gboolean remapped;
+  int r;
+
+  *new_uid = 0;
+  if (connection == NULL)
+    return FALSE;
+  mailbox = dup_mailbox (self, connection, collection_id, error);
+  if (mailbox == NULL ||
+      !select_for_replay (self, connection, collection_id, mailbox, &remapped, error) ||
+      !uid_of_change (self, connection, change, collection_id, mailbox, remapped, &uid, error) ||
+      (remapped && !cairn_imap_connection_select (connection, mailbox, error)))
+    return FALSE;
+  if (uid != 0 && !server_flags (connection, uid, &flags, error))
+    return FALSE;
+  if (cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) &&
+      !expunge_attempts (self, connection, collection_id, gid, uid, error))
+    return FALSE;
+
+  list = cairn_imap_flag_list_new (flags ? flags : cairn_item_get_flags (item));
+  if (connection->uidplus)
+    r = mailimap_uidplus_append (connection->session, mailbox, list, NULL,
+                                 g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                 &validity, new_uid);
+  else
+    r = mailimap_append (connection->session, mailbox, list, NULL,
+                         g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  mailimap_flag_list_free (list);
+  if (!cairn_imap_connection_check (connection, r, "upload a message to", mailbox, error))
+    return FALSE;
+  /* No APPENDUID: the newest message with its Message-ID is the one just
+   * appended. find_in_folder() selects the folder again. */
+  if (*new_uid == 0 && !find_in_folder (connection, mailbox, gid, new_uid, error))
+    return FALSE;
+  /* The new message is on the server before the old one goes. */
+  return flags == NULL || expunge_uid (connection, uid, error);
+}
+
+typedef struct
+{
+  CairnChange *change;
+  CairnItem *item;
+} ContentJob;
+
+static void
+content_job_free (ContentJob *job)
+{
+  cairn_change_unref (job->change);
+  g_object_unref (job->item);
+  g_free (job);
+}
+
+static void
+content_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  ContentJob *job = task_data;
+  CairnPart *part = cairn_item_get_part (job->item, CAIRN_PART_RFC822);
+  g_autoptr(GBytes) bytes = NULL;
+  GError *error = NULL;
+  guint32 uid = 0;
+
+  if (part == NULL)
+    {
+      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                               "Item %" G_GUINT64_FORMAT " has no RFC822 part to upload",
+                               cairn_item_get_id (job->item));
+      return;
+    }
+  /* Read before the server is touched, as for a create. */
+  bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, &error);
+  if (bytes == NULL || !replace_message (source, job->change, job->item, bytes, &uid, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, uid ? g_strdup_printf ("%u", uid) : NULL, g_free);
+}
+
+static void
+content_replayed (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *remote_id = g_task_propagate_pointer (G_TASK (result), &error);
+
+  /* A part replaced or removed since, or a folder gone: as the base class
+   * treats them for the other changes. */
+  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    cairn_resource_change_replayed (CAIRN_RESOURCE (source), NULL, NULL);
+  else if (error != NULL)
+    cairn_resource_change_failed (CAIRN_RESOURCE (source), error);
+  else
+    cairn_resource_change_replayed (CAIRN_RESOURCE (source), remote_id, NULL);
+}
+
+/* The base class's replay_item_changed_sync cannot give the item a new
+ * remote id: like the maildir resource, which writes a new file for a
+ * new content, this reports it through cairn_resource_change_replayed().
+ * Other parts (ENVELOPE, attributes) are the store's own. */
+static void
+item_changed (CairnObserver      *observer,
+              CairnMonitor       *monitor,
+              CairnChange        *change,
+              CairnItem          *item,
+              const char * const *parts)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (observer);
+  g_autoptr(GTask) task = NULL;
+  ContentJob *job;
+
+  if (parts == NULL || !g_strv_contains (parts, CAIRN_PART_RFC822))
+    {
+      cairn_resource_change_replayed (CAIRN_RESOURCE (self), NULL, NULL);
+      return;
+    }
+  job = g_new0 (ContentJob, 1);
+  job->change = cairn_change_ref (change);
+  job->item = g_object_ref (item);
+  task = g_task_new (self, NULL, content_replayed, NULL);
+  g_task_set_source_tag (task, item_changed);
+  g_task_set_task_data (task, job, (GDestroyNotify) content_job_free);
+  g_task_run_in_thread (task, content_thread);
+}
+
 /* Flag deltas: one UID STORE per folder for all the items of a delivery
  * (up to 1,000 items with the same delta), their UIDs as ranges. */
 typedef struct
@@ -1886,6 +2081,7 @@ cairn_imap_resource_observer_init (CairnObserverInterface *iface)
 {
   /* The other callbacks stay the base class's, which run the
    * replay_*_sync methods in a worker thread. */
+  iface->item_changed = item_changed;
   iface->items_flags_changed = items_flags_changed;
 }
 
@@ -2356,7 +2552,6 @@ cairn_imap_resource_class_init (CairnImapResourceClass *klass)
   resource_class->retrieve_items_sync = retrieve_items_sync;
   resource_class->retrieve_item_sync = retrieve_item_sync;
   resource_class->replay_item_added_sync = replay_item_added_sync;
-  resource_class->replay_item_changed_sync = replay_item_changed_sync;
   resource_class->replay_item_moved_sync = replay_item_moved_sync;
   resource_class->replay_item_removed_sync = replay_item_removed_sync;
   resource_class->replay_collection_added_sync = replay_collection_added_sync;
