@@ -1142,8 +1142,8 @@ take_outcome (CairnResource *self,
 /**
  * cairn_resource_change_replayed:
  * @self: a #CairnResource
- * @remote_id: (nullable): the backend's id of a created or moved item or
- *   collection, if it has a new one
+ * @remote_id: (nullable): the backend's id of a created, moved or
+ *   rewritten item or of a collection, if it has a new one
  * @remote_revision: (nullable): the backend's new revision of it
  *
  * Ends the replay of the change being delivered: the backend has it. The
@@ -2229,6 +2229,9 @@ ensure_error (GError     *error,
                       "Cannot %s: the resource gave no reason", what);
 }
 
+/* The job a worker thread replays, for cairn_resource_replay_set_remote_id(). */
+static GPrivate replay_job_key;
+
 static void
 replay_thread (GTask        *task,
                gpointer      source,
@@ -2236,8 +2239,12 @@ replay_thread (GTask        *task,
                GCancellable *cancellable)
 {
   GError *error = NULL;
+  gboolean replayed;
 
-  if (run_replay_method (source, task_data, cancellable, &error))
+  g_private_set (&replay_job_key, task_data);
+  replayed = run_replay_method (source, task_data, cancellable, &error);
+  g_private_set (&replay_job_key, NULL);
+  if (replayed)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, ensure_error (error, "replay a change"));
@@ -3550,6 +3557,41 @@ cairn_resource_replay_is_retry (CairnResource *self)
 
   recorder = get_recorder (self);
   return recorder != NULL && _cairn_monitor_get_held_attempted (CAIRN_MONITOR (recorder));
+}
+
+/**
+ * cairn_resource_replay_set_remote_id:
+ * @self: a #CairnResource
+ * @remote_id: the backend's new id of the item
+ *
+ * For a #CairnResourceClass.replay_item_changed_sync method, in its worker
+ * thread: the backend keeps the new content under another id (an IMAP
+ * server cannot change a message, so the resource appends a new one and
+ * expunges the old). Once the method returns %TRUE, the item takes
+ * @remote_id, and the changes after this one are replayed against it,
+ * as after a create (cairn_resource_change_replayed() with a remote id,
+ * which a resource implementing the observer callbacks itself calls).
+ * Called from anywhere else, it does nothing but warn.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_replay_set_remote_id (CairnResource *self,
+                                     const char    *remote_id)
+{
+  ReplayJob *job = g_private_get (&replay_job_key);
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+  g_return_if_fail (remote_id != NULL);
+
+  if (job == NULL || job->kind != REPLAY_ITEM_CHANGED)
+    {
+      g_critical ("cairn_resource_replay_set_remote_id() called outside "
+                  "replay_item_changed_sync");
+      return;
+    }
+  g_free (job->remote_id);
+  job->remote_id = g_strdup (remote_id);
 }
 
 typedef struct

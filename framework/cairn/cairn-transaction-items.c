@@ -856,6 +856,20 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
       !_cairn_transaction_load_item_info (self, id, &info, error) ||
       !_cairn_transaction_ensure_revision (self, error))
     return FALSE;
+  /* An item moved into the collection keeps its old folder's remote id
+   * until its resource replays the move (cairn_transaction_move_item()),
+   * and a backend that names items per folder (IMAP UIDs) may give that
+   * name to this item first. The backend says it is this item's now: the
+   * other is left without a remote id, as a move onto a taken one leaves
+   * it; its move's change keeps the old one for the replay. */
+  if (remote_id != NULL &&
+      !_cairn_database_run (self->database,
+                            "UPDATE items SET remote_id = NULL "
+                            "WHERE collection_id = ? AND remote_id = ? AND id != ?",
+                            CAIRN_BINDS (_cairn_bind_int (info.collection_id),
+                                         _cairn_bind_text (remote_id), _cairn_bind_int (id)),
+                            error))
+    return FALSE;
   if (!_cairn_database_run (self->database,
                             "UPDATE items SET remote_id = coalesce (?, remote_id), "
                             "  remote_revision = ?, revision = ? WHERE id = ?",

@@ -1480,6 +1480,31 @@ uid_of_change (CairnImapResource    *self,
                                          error);
 }
 
+/* The Message-ID that finds @item's message on the server: its GID, else
+ * the one in the header of @bytes, its content (an application that
+ * writes a message rarely sets the GID), else NULL. */
+static char *
+dup_gid (CairnItem *item,
+         GBytes    *bytes)
+{
+  gsize length;
+  const char *data = g_bytes_get_data (bytes, &length);
+  const char *end = g_strstr_len (data, length, "\n\r\n");
+  g_autoptr(GByteArray) header = g_byte_array_new ();
+  g_autofree char *envelope = NULL;
+  char *message_id = NULL;
+
+  if (cairn_item_get_gid (item) != NULL)
+    return g_strdup (cairn_item_get_gid (item));
+  if (end == NULL)
+    end = g_strstr_len (data, length, "\n\n");
+  g_byte_array_append (header, (const guint8 *) data, end ? (gsize) (end - data) + 1 : length);
+  envelope = cairn_mail_header_read_envelope (header, FALLBACK_CHARSET, &message_id);
+  if (message_id != NULL && !g_utf8_validate (message_id, -1, NULL))
+    g_clear_pointer (&message_id, g_free);
+  return message_id;
+}
+
 static gboolean
 replay_item_added_sync (CairnResource  *resource,
                         CairnChange    *change,
@@ -1495,6 +1520,7 @@ replay_item_added_sync (CairnResource  *resource,
   g_autoptr(GMutexLocker) locker = NULL;
   CairnImapConnection *connection;
   g_autofree char *mailbox = NULL;
+  g_autofree char *gid = NULL;
   struct mailimap_flag_list *flags;
   guint32 validity = 0, uid = 0;
   int r;
@@ -1508,6 +1534,7 @@ replay_item_added_sync (CairnResource  *resource,
   bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, error);
   if (bytes == NULL)
     return FALSE;
+  gid = dup_gid (item, bytes);
 
   locker = g_mutex_locker_new (&self->lock);
   connection = acquire (self, error);
@@ -1518,7 +1545,7 @@ replay_item_added_sync (CairnResource  *resource,
     return FALSE;
   /* An earlier attempt may have reached the server. */
   if (cairn_resource_replay_is_retry (resource) &&
-      !find_in_folder (connection, mailbox, cairn_item_get_gid (item), &uid, error))
+      !find_in_folder (connection, mailbox, gid, &uid, error))
     return FALSE;
   if (uid == 0)
     {
@@ -1535,7 +1562,7 @@ replay_item_added_sync (CairnResource  *resource,
         return FALSE;
     }
   /* No APPENDUID: found by its Message-ID. */
-  if (uid == 0 && !find_in_folder (connection, mailbox, cairn_item_get_gid (item), &uid, error))
+  if (uid == 0 && !find_in_folder (connection, mailbox, gid, &uid, error))
     return FALSE;
   /* Without a UID the next sync finds the message as a new one. */
   if (uid != 0)
@@ -1797,7 +1824,7 @@ replace_message (CairnImapResource  *self,
   G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   CairnImapConnection *connection = acquire (self, error);
   guint64 collection_id = cairn_item_get_collection_id (item);
-  const char *gid = cairn_item_get_gid (item);
+  g_autofree char *gid = dup_gid (item, bytes);
   g_autoptr(CairnFlags) flags = NULL;
   g_autofree char *mailbox = NULL;
   struct mailimap_flag_list *list;
@@ -1839,92 +1866,40 @@ replace_message (CairnImapResource  *self,
   return flags == NULL || expunge_uid (connection, uid, error);
 }
 
-typedef struct
+/* Other parts (ENVELOPE, attributes) are the store's own. */
+static gboolean
+replay_item_changed_sync (CairnResource       *resource,
+                          CairnChange         *change,
+                          CairnItem           *item,
+                          const char * const  *parts,
+                          char               **remote_revision,
+                          CairnItem          **server_item,
+                          GCancellable        *cancellable,
+                          GError             **error)
 {
-  CairnChange *change;
-  CairnItem *item;
-} ContentJob;
-
-static void
-content_job_free (ContentJob *job)
-{
-  cairn_change_unref (job->change);
-  g_object_unref (job->item);
-  g_free (job);
-}
-
-static void
-content_thread (GTask        *task,
-                gpointer      source,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  ContentJob *job = task_data;
-  CairnPart *part = cairn_item_get_part (job->item, CAIRN_PART_RFC822);
+  CairnPart *part = cairn_item_get_part (item, CAIRN_PART_RFC822);
   g_autoptr(GBytes) bytes = NULL;
-  GError *error = NULL;
+  g_autofree char *remote_id = NULL;
   guint32 uid = 0;
 
-  if (part == NULL)
-    {
-      g_task_return_new_error (task, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
-                               "Item %" G_GUINT64_FORMAT " has no RFC822 part to upload",
-                               cairn_item_get_id (job->item));
-      return;
-    }
-  /* Read before the server is touched, as for a create. */
-  bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, &error);
-  if (bytes == NULL || !replace_message (source, job->change, job->item, bytes, &uid, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, uid ? g_strdup_printf ("%u", uid) : NULL, g_free);
-}
-
-static void
-content_replayed (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *remote_id = g_task_propagate_pointer (G_TASK (result), &error);
-
-  /* A part replaced or removed since, or a folder gone: as the base class
-   * treats them for the other changes. */
-  if (g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
-    cairn_resource_change_replayed (CAIRN_RESOURCE (source), NULL, NULL);
-  else if (error != NULL)
-    cairn_resource_change_failed (CAIRN_RESOURCE (source), error);
-  else
-    cairn_resource_change_replayed (CAIRN_RESOURCE (source), remote_id, NULL);
-}
-
-/* The base class's replay_item_changed_sync cannot give the item a new
- * remote id: like the maildir resource, which writes a new file for a
- * new content, this reports it through cairn_resource_change_replayed().
- * Other parts (ENVELOPE, attributes) are the store's own. */
-static void
-item_changed (CairnObserver      *observer,
-              CairnMonitor       *monitor,
-              CairnChange        *change,
-              CairnItem          *item,
-              const char * const *parts)
-{
-  CairnImapResource *self = CAIRN_IMAP_RESOURCE (observer);
-  g_autoptr(GTask) task = NULL;
-  ContentJob *job;
-
   if (parts == NULL || !g_strv_contains (parts, CAIRN_PART_RFC822))
+    return TRUE;
+  if (part == NULL)
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                        "Item %" G_GUINT64_FORMAT " has no RFC822 part to upload",
+                        cairn_item_get_id (item)), FALSE;
+  /* Read before the server is touched, as for a create. */
+  bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, error);
+  if (bytes == NULL ||
+      !replace_message (CAIRN_IMAP_RESOURCE (resource), change, item, bytes, &uid, error))
+    return FALSE;
+  /* Without a UID the next sync finds the message as a new one. */
+  if (uid != 0)
     {
-      cairn_resource_change_replayed (CAIRN_RESOURCE (self), NULL, NULL);
-      return;
+      remote_id = g_strdup_printf ("%u", uid);
+      cairn_resource_replay_set_remote_id (resource, remote_id);
     }
-  job = g_new0 (ContentJob, 1);
-  job->change = cairn_change_ref (change);
-  job->item = g_object_ref (item);
-  task = g_task_new (self, NULL, content_replayed, NULL);
-  g_task_set_source_tag (task, item_changed);
-  g_task_set_task_data (task, job, (GDestroyNotify) content_job_free);
-  g_task_run_in_thread (task, content_thread);
+  return TRUE;
 }
 
 /* Flag deltas: one UID STORE per folder for all the items of a delivery
@@ -2081,7 +2056,6 @@ cairn_imap_resource_observer_init (CairnObserverInterface *iface)
 {
   /* The other callbacks stay the base class's, which run the
    * replay_*_sync methods in a worker thread. */
-  iface->item_changed = item_changed;
   iface->items_flags_changed = items_flags_changed;
 }
 
@@ -2552,6 +2526,7 @@ cairn_imap_resource_class_init (CairnImapResourceClass *klass)
   resource_class->retrieve_items_sync = retrieve_items_sync;
   resource_class->retrieve_item_sync = retrieve_item_sync;
   resource_class->replay_item_added_sync = replay_item_added_sync;
+  resource_class->replay_item_changed_sync = replay_item_changed_sync;
   resource_class->replay_item_moved_sync = replay_item_moved_sync;
   resource_class->replay_item_removed_sync = replay_item_removed_sync;
   resource_class->replay_collection_added_sync = replay_collection_added_sync;
