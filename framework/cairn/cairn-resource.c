@@ -1005,9 +1005,14 @@ store_remote_ids (CairnTransaction  *transaction,
   RemoteIds *ids = user_data;
   g_autoptr(GError) local_error = NULL;
 
+  /* A moved item's new remote id names it in the destination. */
   if (!_cairn_transaction_set_remote_ids (transaction,
                                           cairn_change_get_entity_kind (ids->change),
                                           cairn_change_get_entity_id (ids->change),
+                                          cairn_change_get_operation (ids->change) ==
+                                          CAIRN_CHANGE_MOVE
+                                          ? cairn_change_get_destination_id (ids->change)
+                                          : cairn_change_get_collection_id (ids->change),
                                           ids->remote_id, ids->remote_revision, &local_error))
     {
       /* Removed since: its removal must still find it in the backend. */
@@ -3615,8 +3620,8 @@ relocate_remote_ids (CairnTransaction  *transaction,
       const char *remote_id = g_ptr_array_index (relocation->remote_ids, i);
       g_autoptr(GError) local_error = NULL;
 
-      if (!_cairn_transaction_set_remote_ids (transaction, CAIRN_ENTITY_COLLECTION, id, remote_id,
-                                              NULL, &local_error) &&
+      if (!_cairn_transaction_set_remote_ids (transaction, CAIRN_ENTITY_COLLECTION, id, 0,
+                                              remote_id, NULL, &local_error) &&
           !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));

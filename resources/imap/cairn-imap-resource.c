@@ -1480,6 +1480,16 @@ uid_of_change (CairnImapResource    *self,
                                          error);
 }
 
+static gboolean clear_attempts (CairnImapResource    *self,
+                                CairnImapConnection  *connection,
+                                guint64               collection_id,
+                                const char           *mailbox,
+                                const char           *gid,
+                                guint32               uid,
+                                GBytes               *bytes,
+                                guint32              *reused,
+                                GError              **error);
+
 /* The Message-ID that finds @item's message on the server: its GID, else
  * the one in the header of @bytes, its content (an application that
  * writes a message rarely sets the GID), else NULL. */
@@ -1545,7 +1555,8 @@ replay_item_added_sync (CairnResource  *resource,
     return FALSE;
   /* An earlier attempt may have reached the server. */
   if (cairn_resource_replay_is_retry (resource) &&
-      !find_in_folder (connection, mailbox, gid, &uid, error))
+      !clear_attempts (self, connection, cairn_item_get_collection_id (item), mailbox, gid, 0,
+                       bytes, &uid, error))
     return FALSE;
   if (uid == 0)
     {
@@ -1769,20 +1780,33 @@ server_flags (CairnImapConnection  *connection,
 }
 
 /* An earlier attempt of this change may have appended its message and
- * then stopped: the messages with the item's Message-ID above @uid that
- * no item of the folder has are those attempts, and go before the new
- * APPEND, so that the folder never holds the new content twice. */
+ * then stopped, possibly with an older content (a create delivered again
+ * takes in the edits made since). The messages of the selected folder
+ * @mailbox with Message-ID @gid above @uid that no item of the folder has
+ * are those attempts: one with the content @bytes is taken as @reused,
+ * the others are expunged, so that the folder never holds the content
+ * twice nor an old one. */
 static gboolean
-expunge_attempts (CairnImapResource    *self,
-                  CairnImapConnection  *connection,
-                  guint64               collection_id,
-                  const char           *gid,
-                  guint32               uid,
-                  GError              **error)
+clear_attempts (CairnImapResource    *self,
+                CairnImapConnection  *connection,
+                guint64               collection_id,
+                const char           *mailbox,
+                const char           *gid,
+                guint32               uid,
+                GBytes               *bytes,
+                guint32              *reused,
+                GError              **error)
 {
-  g_autoptr(GArray) uids = gid ? search_message_id (connection, gid, error)
-                               : g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) uids = NULL;
 
+  *reused = 0;
+  if (gid == NULL)
+    return TRUE;
+  /* Selected afresh, so that a message just added is seen. */
+  g_clear_pointer (&connection->selected, g_free);
+  if (!cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  uids = search_message_id (connection, gid, error);
   if (uids == NULL)
     return FALSE;
   for (guint i = 0; i < uids->len; i++)
@@ -1791,6 +1815,8 @@ expunge_attempts (CairnImapResource    *self,
       g_autofree char *remote_id = g_strdup_printf ("%u", found);
       g_autoptr(CairnItem) known = NULL;
       g_autoptr(GError) local_error = NULL;
+      g_autoptr(GPtrArray) body = NULL;
+      struct mailimap_set *set;
 
       if (found <= uid)
         continue;
@@ -1802,7 +1828,18 @@ expunge_attempts (CairnImapResource    *self,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      if (known == NULL && !expunge_uid (connection, found, error))
+      if (known != NULL)
+        continue;
+      set = mailimap_set_new_single (found);
+      body = fetch (connection, set, TRUE, FETCH_BODY, 0, NULL, error);
+      mailimap_set_free (set);
+      if (body == NULL)
+        return FALSE;
+      if (*reused == 0 && body->len == 1 &&
+          ((Fetched *) g_ptr_array_index (body, 0))->body != NULL &&
+          g_bytes_equal (((Fetched *) g_ptr_array_index (body, 0))->body, bytes))
+        *reused = found;
+      else if (!expunge_uid (connection, found, error))
         return FALSE;
     }
   return TRUE;
@@ -1844,8 +1881,11 @@ replace_message (CairnImapResource  *self,
   if (uid != 0 && !server_flags (connection, uid, &flags, error))
     return FALSE;
   if (cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) &&
-      !expunge_attempts (self, connection, collection_id, gid, uid, error))
+      !clear_attempts (self, connection, collection_id, mailbox, gid, uid, bytes, new_uid,
+                       error))
     return FALSE;
+  if (*new_uid != 0)
+    return flags == NULL || expunge_uid (connection, uid, error);
 
   list = cairn_imap_flag_list_new (flags ? flags : cairn_item_get_flags (item));
   if (connection->uidplus)

@@ -705,6 +705,62 @@ START_TEST (test_content_change)
 }
 END_TEST
 
+/* A sequence the replay test found: offline, a message created in an
+ * empty folder, then a message moved there from the inbox, which keeps its
+ * inbox UID 1 in the store until its move is replayed. The creation is
+ * replayed first and gets UID 1 there too: the new message takes it, the
+ * moved one then gets its own from MOVE. No change fails. */
+START_TEST (test_uid_of_moved_item)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(CairnCollection) empty = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  g_autoptr(CairnItem) moved = NULL;
+  guint64 moved_id;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 3, 17);
+  imap_fixture_start (dovecot);
+  g_free (imap_fixture_run_client (dovecot, "create", "Empty", NULL));
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+  empty = find_collection ("Empty");
+  items = list_items ("INBOX");
+  moved_id = cairn_item_get_id (g_ptr_array_index (items, 0));
+  ck_assert_str_eq (cairn_item_get_remote_id (g_ptr_array_index (items, 0)), "1");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, add_items,
+                                     &(NewItems) { cairn_collection_get_id (empty), 0, 1, 18 },
+                                     NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { moved_id, cairn_collection_get_id (empty),
+                                                 FALSE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
+                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), &error);
+  assert_no_error (error);
+  changes = g_variant_get_child_value (reply, 0);
+  ck_assert_uint_eq (g_variant_n_children (changes), 0);
+  moved = cairn_store_get_item (client, moved_id, NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_remote_id (moved), "2");
+  g_clear_pointer (&items, g_ptr_array_unref);
+  items = list_items ("Empty");
+  ck_assert_uint_eq (items->len, 2);
+  assert_store_matches_server ();
+}
+END_TEST
+
 /* Without the fixture's certificate as trust anchor, the self-signed
  * certificate is refused with its fingerprint; pinned, it is accepted;
  * trusted through ca-file, STARTTLS works too. */
@@ -1121,6 +1177,7 @@ main (void)
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
+    { "uid-of-moved-item", test_uid_of_moved_item },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },
