@@ -1605,6 +1605,88 @@ store_flags (CairnImapConnection  *connection,
                                       connection->selected, error);
 }
 
+static const struct
+{
+  int type;
+  const char *name;
+} system_flag_names[] = {
+  { MAILIMAP_FLAG_ANSWERED, "\\Answered" },
+  { MAILIMAP_FLAG_FLAGGED, "\\Flagged" },
+  { MAILIMAP_FLAG_DELETED, "\\Deleted" },
+  { MAILIMAP_FLAG_SEEN, "\\Seen" },
+  { MAILIMAP_FLAG_DRAFT, "\\Draft" },
+};
+
+/* With CONDSTORE: UID STORE (UNCHANGEDSINCE @since) of a delta; the
+ * UIDs of the messages changed on the server since then, which the server
+ * left alone, in @modified (MODIFIED response code). */
+static gboolean
+store_flags_unchanged_since (CairnImapConnection  *connection,
+                             struct mailimap_set  *set,
+                             guint64               since,
+                             const CairnFlags     *flags,
+                             gboolean              add,
+                             GArray               *modified,
+                             GError              **error)
+{
+  struct mailimap_flag_list *list = cairn_imap_flag_list_new (flags);
+  g_autoptr(GString) command = NULL;
+  g_autofree char *uids = NULL;
+  clist *extensions;
+  int r;
+
+  if (clist_count (list->fl_list) == 0)
+    {
+      mailimap_flag_list_free (list);
+      return TRUE;
+    }
+  uids = cairn_imap_uid_set_to_string (set);
+  command = g_string_new (NULL);
+  g_string_append_printf (command, "UID STORE %s (UNCHANGEDSINCE %" G_GUINT64_FORMAT ") %cFLAGS.SILENT (",
+                          uids, since, add ? '+' : '-');
+  for (clistiter *cur = clist_begin (list->fl_list); cur != NULL; cur = clist_next (cur))
+    {
+      struct mailimap_flag *flag = clist_content (cur);
+
+      if (command->str[command->len - 1] != '(')
+        g_string_append_c (command, ' ');
+      for (guint i = 0; i < G_N_ELEMENTS (system_flag_names); i++)
+        if (flag->fl_type == system_flag_names[i].type)
+          g_string_append (command, system_flag_names[i].name);
+      if (flag->fl_type == MAILIMAP_FLAG_KEYWORD)
+        g_string_append (command, flag->fl_data.fl_keyword);
+      else if (flag->fl_type == MAILIMAP_FLAG_EXTENSION)
+        g_string_append_printf (command, "\\%s", flag->fl_data.fl_extension);
+    }
+  g_string_append_c (command, ')');
+  mailimap_flag_list_free (list);
+  /* libetpan 1.9's mailimap_uid_store_unchangedsince() leaves out the
+   * space before the modifier, which servers refuse. */
+  r = mailimap_custom_command (connection->session, command->str);
+  if (!cairn_imap_connection_check (connection, r, "change the flags in", connection->selected,
+                                    error))
+    return FALSE;
+  extensions = connection->session->imap_response_info ?
+               connection->session->imap_response_info->rsp_extension_list : NULL;
+  for (clistiter *cur = extensions ? clist_begin (extensions) : NULL; cur; cur = clist_next (cur))
+    {
+      struct mailimap_extension_data *data = clist_content (cur);
+      struct mailimap_condstore_resptextcode *code = data->ext_data;
+
+      if (data->ext_extension == &mailimap_extension_condstore &&
+          data->ext_type == MAILIMAP_CONDSTORE_TYPE_RESP_TEXT_CODE && code != NULL &&
+          code->cs_type == MAILIMAP_CONDSTORE_RESPTEXTCODE_MODIFIED &&
+          code->cs_data.cs_modified_set != NULL)
+        {
+          g_autoptr(GArray) uids = cairn_imap_uid_set_expand (code->cs_data.cs_modified_set,
+                                                              FETCH_BATCH);
+
+          g_array_append_vals (modified, uids->data, uids->len);
+        }
+    }
+  return TRUE;
+}
+
 /* Expunges @uid of the selected folder, and only it when UIDPLUS allows. */
 static gboolean
 expunge_uid (CairnImapConnection  *connection,
@@ -1960,6 +2042,64 @@ flags_job_free (FlagsJob *job)
   g_free (job);
 }
 
+/* A delta stored only on the messages unchanged since the folder's last
+ * sync (@since, its HIGHESTMODSEQ then); those another client changed
+ * meanwhile are read again (their flags and MODSEQ) and get the delta on
+ * top of that change, conditional on what was read, a few times, then
+ * unconditionally: a delta names only its own flags, so the other
+ * client's change is kept either way. */
+static gboolean
+replay_unchanged_since (CairnImapConnection  *connection,
+                        struct mailimap_set  *set,
+                        guint64               since,
+                        FlagsJob             *job,
+                        GError              **error)
+{
+  g_autoptr(GArray) modified = g_array_new (FALSE, FALSE, sizeof (guint32));
+  struct mailimap_set *again = NULL;
+  gboolean ok;
+
+  ok = (job->added == NULL ||
+        store_flags_unchanged_since (connection, set, since, job->added, TRUE, modified,
+                                     error)) &&
+       (job->removed == NULL ||
+        store_flags_unchanged_since (connection, set, since, job->removed, FALSE, modified,
+                                     error));
+  for (guint round = 0; ok && modified->len > 0; round++)
+    {
+      g_autoptr(GPtrArray) fetched = NULL;
+      guint64 newest = 0;
+
+      g_array_sort (modified, compare_uids);
+      g_clear_pointer (&again, mailimap_set_free);
+      again = cairn_imap_uid_set_new (modified);
+      g_array_set_size (modified, 0);
+      if (round == 3)
+        {
+          ok = (job->added == NULL || store_flags (connection, again, job->added, TRUE, error)) &&
+               (job->removed == NULL ||
+                store_flags (connection, again, job->removed, FALSE, error));
+          break;
+        }
+      fetched = fetch (connection, again, TRUE, FETCH_FLAGS, 0, NULL, error);
+      ok = fetched != NULL;
+      for (guint i = 0; ok && i < fetched->len; i++)
+        newest = MAX (newest, ((Fetched *) g_ptr_array_index (fetched, i))->modseq);
+      g_debug ("%u messages changed on the server since MODSEQ %" G_GUINT64_FORMAT
+               ": the delta goes on top, unchanged since %" G_GUINT64_FORMAT,
+               fetched ? fetched->len : 0, since, newest);
+      ok = ok && newest != 0 &&
+           (job->added == NULL ||
+            store_flags_unchanged_since (connection, again, newest, job->added, TRUE, modified,
+                                         error)) &&
+           (job->removed == NULL ||
+            store_flags_unchanged_since (connection, again, newest, job->removed, FALSE,
+                                         modified, error));
+    }
+  g_clear_pointer (&again, mailimap_set_free);
+  return ok;
+}
+
 static gboolean
 replay_flags_in_folder (CairnImapResource    *self,
                         CairnImapConnection  *connection,
@@ -1971,8 +2111,10 @@ replay_flags_in_folder (CairnImapResource    *self,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *mailbox = dup_mailbox (self, connection, collection_id, &local_error);
   g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(CairnCollection) collection = NULL;
   struct mailimap_set *set;
   gboolean remapped;
+  guint64 since;
   gboolean ok;
   gint64 start;
 
@@ -1986,6 +2128,10 @@ replay_flags_in_folder (CairnImapResource    *self,
     }
   if (!select_for_replay (self, connection, collection_id, mailbox, &remapped, error))
     return FALSE;
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), collection_id, error);
+  if (collection == NULL)
+    return FALSE;
+  since = get_number_attribute (collection, ATTR_HIGHESTMODSEQ);
   for (guint i = 0; i < changes->len; i++)
     {
       guint32 uid;
@@ -2003,8 +2149,11 @@ replay_flags_in_folder (CairnImapResource    *self,
   g_array_sort (uids, compare_uids);
   set = cairn_imap_uid_set_new (uids);
   start = g_get_monotonic_time ();
-  ok = (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
-       (job->removed == NULL || store_flags (connection, set, job->removed, FALSE, error));
+  if (connection->condstore && since != 0)
+    ok = replay_unchanged_since (connection, set, since, job, error);
+  else
+    ok = (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
+         (job->removed == NULL || store_flags (connection, set, job->removed, FALSE, error));
   mailimap_set_free (set);
   g_debug ("Flags of %u messages in %s: %" G_GINT64_FORMAT " ms", uids->len, mailbox,
            (g_get_monotonic_time () - start) / 1000);

@@ -326,7 +326,10 @@ flag_all (CairnTransaction  *transaction,
 }
 
 /* 1,000 flag changes made offline go out as a few UID STOREs of ranges;
- * flags another client set meanwhile on the same messages survive. */
+ * flags another client set meanwhile on the same messages survive: the
+ * STORE is conditional (UNCHANGEDSINCE the folder's last sync), the server
+ * leaves the messages the other client changed (MODIFIED), and the delta
+ * goes on top of that change in a second conditional STORE. */
 START_TEST (test_flags_merged)
 {
   g_autoptr(GPtrArray) inbox = NULL;
@@ -356,6 +359,7 @@ START_TEST (test_flags_merged)
    * each. */
   stores = imap_fixture_count_commands (dovecot, "FLAGS.SILENT") - stores;
   ck_assert_msg (stores <= 5, "%u STORE commands for 1,000 flag changes", stores);
+  ck_assert_uint_ge (imap_fixture_count_commands (dovecot, "UNCHANGEDSINCE"), 2);
   server = imap_fixture_dump (dovecot);
   ck_assert_msg (strstr (server, "\\Seen") != NULL, "%s", server);
   {
