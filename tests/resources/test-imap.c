@@ -645,7 +645,6 @@ START_TEST (test_content_change)
   const char *first_text = EDITED ("1");
   const char *second_text = EDITED ("2");
   g_autofree char *expected = g_strconcat (second_text, "--\n", NULL);
-  g_autoptr(GBytes) first = g_bytes_new (first_text, strlen (first_text));
   g_autoptr(GBytes) second = g_bytes_new (second_text, strlen (second_text));
   g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
                                             "edited.eml", NULL);
