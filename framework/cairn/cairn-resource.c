@@ -1005,9 +1005,14 @@ store_remote_ids (CairnTransaction  *transaction,
   RemoteIds *ids = user_data;
   g_autoptr(GError) local_error = NULL;
 
+  /* A moved item's new remote id names it in the destination. */
   if (!_cairn_transaction_set_remote_ids (transaction,
                                           cairn_change_get_entity_kind (ids->change),
                                           cairn_change_get_entity_id (ids->change),
+                                          cairn_change_get_operation (ids->change) ==
+                                          CAIRN_CHANGE_MOVE
+                                          ? cairn_change_get_destination_id (ids->change)
+                                          : cairn_change_get_collection_id (ids->change),
                                           ids->remote_id, ids->remote_revision, &local_error))
     {
       /* Removed since: its removal must still find it in the backend. */
@@ -1142,8 +1147,8 @@ take_outcome (CairnResource *self,
 /**
  * cairn_resource_change_replayed:
  * @self: a #CairnResource
- * @remote_id: (nullable): the backend's id of a created or moved item or
- *   collection, if it has a new one
+ * @remote_id: (nullable): the backend's id of a created, moved or
+ *   rewritten item or of a collection, if it has a new one
  * @remote_revision: (nullable): the backend's new revision of it
  *
  * Ends the replay of the change being delivered: the backend has it. The
@@ -2229,6 +2234,9 @@ ensure_error (GError     *error,
                       "Cannot %s: the resource gave no reason", what);
 }
 
+/* The job a worker thread replays, for cairn_resource_replay_set_remote_id(). */
+static GPrivate replay_job_key;
+
 static void
 replay_thread (GTask        *task,
                gpointer      source,
@@ -2236,8 +2244,12 @@ replay_thread (GTask        *task,
                GCancellable *cancellable)
 {
   GError *error = NULL;
+  gboolean replayed;
 
-  if (run_replay_method (source, task_data, cancellable, &error))
+  g_private_set (&replay_job_key, task_data);
+  replayed = run_replay_method (source, task_data, cancellable, &error);
+  g_private_set (&replay_job_key, NULL);
+  if (replayed)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, ensure_error (error, "replay a change"));
@@ -3552,6 +3564,41 @@ cairn_resource_replay_is_retry (CairnResource *self)
   return recorder != NULL && _cairn_monitor_get_held_attempted (CAIRN_MONITOR (recorder));
 }
 
+/**
+ * cairn_resource_replay_set_remote_id:
+ * @self: a #CairnResource
+ * @remote_id: the backend's new id of the item
+ *
+ * For a #CairnResourceClass.replay_item_changed_sync method, in its worker
+ * thread: the backend keeps the new content under another id (an IMAP
+ * server cannot change a message, so the resource appends a new one and
+ * expunges the old). Once the method returns %TRUE, the item takes
+ * @remote_id, and the changes after this one are replayed against it,
+ * as after a create (cairn_resource_change_replayed() with a remote id,
+ * which a resource implementing the observer callbacks itself calls).
+ * Called from anywhere else, it does nothing but warn.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_replay_set_remote_id (CairnResource *self,
+                                     const char    *remote_id)
+{
+  ReplayJob *job = g_private_get (&replay_job_key);
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+  g_return_if_fail (remote_id != NULL);
+
+  if (job == NULL || job->kind != REPLAY_ITEM_CHANGED)
+    {
+      g_critical ("cairn_resource_replay_set_remote_id() called outside "
+                  "replay_item_changed_sync");
+      return;
+    }
+  g_free (job->remote_id);
+  job->remote_id = g_strdup (remote_id);
+}
+
 typedef struct
 {
   CairnResource *self;
@@ -3573,8 +3620,8 @@ relocate_remote_ids (CairnTransaction  *transaction,
       const char *remote_id = g_ptr_array_index (relocation->remote_ids, i);
       g_autoptr(GError) local_error = NULL;
 
-      if (!_cairn_transaction_set_remote_ids (transaction, CAIRN_ENTITY_COLLECTION, id, remote_id,
-                                              NULL, &local_error) &&
+      if (!_cairn_transaction_set_remote_ids (transaction, CAIRN_ENTITY_COLLECTION, id, 0,
+                                              remote_id, NULL, &local_error) &&
           !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));

@@ -370,6 +370,9 @@ void                 cairn_resource_report_bad_credentials   (CairnResource     
                                                               const char           *message);
 
 CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_replay_set_remote_id     (CairnResource        *self,
+                                                              const char           *remote_id);
+CAIRN_AVAILABLE_IN_ALL
 gboolean             cairn_resource_replay_is_retry          (CairnResource        *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnCollection     *cairn_resource_get_collection           (CairnResource        *self,

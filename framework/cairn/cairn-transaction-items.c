@@ -832,11 +832,13 @@ gboolean
 _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                    CairnEntityKind    kind,
                                    guint64            id,
+                                   guint64            collection_id,
                                    const char        *remote_id,
                                    const char        *remote_revision,
                                    GError           **error)
 {
   g_auto(ItemInfo) info = { 0 };
+  gboolean taken = FALSE;
 
   if (kind == CAIRN_ENTITY_COLLECTION)
     {
@@ -856,10 +858,31 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
       !_cairn_transaction_load_item_info (self, id, &info, error) ||
       !_cairn_transaction_ensure_revision (self, error))
     return FALSE;
+  /* Item ids are unique per collection, and an item moved into one keeps
+   * its old folder's remote id until its resource replays the move
+   * (cairn_transaction_move_item()). A backend that names items per folder
+   * (IMAP UIDs) may meanwhile give that name to another item. Named in
+   * the collection it is in (@collection_id), the item takes the name
+   * from such a holder, which is left without one as a move onto a taken
+   * name leaves it (its move's change keeps the old one for the replay);
+   * named in a collection it has left since, it keeps no name that an
+   * item of its collection has. */
+  if (remote_id != NULL && info.collection_id == collection_id &&
+      !_cairn_database_run (self->database,
+                            "UPDATE items SET remote_id = NULL "
+                            "WHERE collection_id = ? AND remote_id = ? AND id != ?",
+                            CAIRN_BINDS (_cairn_bind_int (info.collection_id),
+                                         _cairn_bind_text (remote_id), _cairn_bind_int (id)),
+                            error))
+    return FALSE;
+  if (remote_id != NULL && info.collection_id != collection_id &&
+      !remote_id_taken (self, info.collection_id, remote_id, id, &taken, error))
+    return FALSE;
   if (!_cairn_database_run (self->database,
-                            "UPDATE items SET remote_id = coalesce (?, remote_id), "
+                            "UPDATE items SET remote_id = CASE WHEN ? THEN NULL "
+                            "  ELSE coalesce (?, remote_id) END, "
                             "  remote_revision = ?, revision = ? WHERE id = ?",
-                            CAIRN_BINDS (_cairn_bind_text (remote_id),
+                            CAIRN_BINDS (_cairn_bind_int (taken), _cairn_bind_text (remote_id),
                                          _cairn_bind_text (remote_revision),
                                          _cairn_bind_int (self->revision), _cairn_bind_int (id)),
                             error))

@@ -24,6 +24,7 @@ gboolean          _cairn_transaction_retry_failed_changes (CairnTransaction  *se
 gboolean          _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                                      CairnEntityKind    kind,
                                                      guint64            id,
+                                                     guint64            collection_id,
                                                      const char        *remote_id,
                                                      const char        *remote_revision,
                                                      GError           **error);

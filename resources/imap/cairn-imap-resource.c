@@ -1480,6 +1480,41 @@ uid_of_change (CairnImapResource    *self,
                                          error);
 }
 
+static gboolean clear_attempts (CairnImapResource    *self,
+                                CairnImapConnection  *connection,
+                                guint64               collection_id,
+                                const char           *mailbox,
+                                const char           *gid,
+                                guint32               uid,
+                                GBytes               *bytes,
+                                guint32              *reused,
+                                GError              **error);
+
+/* The Message-ID that finds @item's message on the server: its GID, else
+ * the one in the header of @bytes, its content (an application that
+ * writes a message rarely sets the GID), else NULL. */
+static char *
+dup_gid (CairnItem *item,
+         GBytes    *bytes)
+{
+  gsize length;
+  const char *data = g_bytes_get_data (bytes, &length);
+  const char *end = g_strstr_len (data, length, "\n\r\n");
+  g_autoptr(GByteArray) header = g_byte_array_new ();
+  g_autofree char *envelope = NULL;
+  char *message_id = NULL;
+
+  if (cairn_item_get_gid (item) != NULL)
+    return g_strdup (cairn_item_get_gid (item));
+  if (end == NULL)
+    end = g_strstr_len (data, length, "\n\n");
+  g_byte_array_append (header, (const guint8 *) data, end ? (gsize) (end - data) + 1 : length);
+  envelope = cairn_mail_header_read_envelope (header, FALLBACK_CHARSET, &message_id);
+  if (message_id != NULL && !g_utf8_validate (message_id, -1, NULL))
+    g_clear_pointer (&message_id, g_free);
+  return message_id;
+}
+
 static gboolean
 replay_item_added_sync (CairnResource  *resource,
                         CairnChange    *change,
@@ -1495,6 +1530,7 @@ replay_item_added_sync (CairnResource  *resource,
   g_autoptr(GMutexLocker) locker = NULL;
   CairnImapConnection *connection;
   g_autofree char *mailbox = NULL;
+  g_autofree char *gid = NULL;
   struct mailimap_flag_list *flags;
   guint32 validity = 0, uid = 0;
   int r;
@@ -1508,6 +1544,7 @@ replay_item_added_sync (CairnResource  *resource,
   bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, error);
   if (bytes == NULL)
     return FALSE;
+  gid = dup_gid (item, bytes);
 
   locker = g_mutex_locker_new (&self->lock);
   connection = acquire (self, error);
@@ -1518,7 +1555,8 @@ replay_item_added_sync (CairnResource  *resource,
     return FALSE;
   /* An earlier attempt may have reached the server. */
   if (cairn_resource_replay_is_retry (resource) &&
-      !find_in_folder (connection, mailbox, cairn_item_get_gid (item), &uid, error))
+      !clear_attempts (self, connection, cairn_item_get_collection_id (item), mailbox, gid, 0,
+                       bytes, &uid, error))
     return FALSE;
   if (uid == 0)
     {
@@ -1535,30 +1573,11 @@ replay_item_added_sync (CairnResource  *resource,
         return FALSE;
     }
   /* No APPENDUID: found by its Message-ID. */
-  if (uid == 0 && !find_in_folder (connection, mailbox, cairn_item_get_gid (item), &uid, error))
+  if (uid == 0 && !find_in_folder (connection, mailbox, gid, &uid, error))
     return FALSE;
   /* Without a UID the next sync finds the message as a new one. */
   if (uid != 0)
     *remote_id = g_strdup_printf ("%u", uid);
-  return TRUE;
-}
-
-static gboolean
-replay_item_changed_sync (CairnResource       *resource,
-                          CairnChange         *change,
-                          CairnItem           *item,
-                          const char * const  *parts,
-                          char               **remote_revision,
-                          CairnItem          **server_item,
-                          GCancellable        *cancellable,
-                          GError             **error)
-{
-  /* The store's own parts (ENVELOPE, attributes) need nothing; an IMAP
-   * message itself never changes. */
-  if (parts != NULL && g_strv_contains (parts, CAIRN_PART_RFC822))
-    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_NOT_SUPPORTED,
-                        "An IMAP message cannot be changed: item %" G_GUINT64_FORMAT
-                        " keeps its content on the server", cairn_item_get_id (item)), FALSE;
   return TRUE;
 }
 
@@ -1584,6 +1603,88 @@ store_flags (CairnImapConnection  *connection,
   mailimap_store_att_flags_free (att);
   return cairn_imap_connection_check (connection, r, "change the flags in",
                                       connection->selected, error);
+}
+
+static const struct
+{
+  int type;
+  const char *name;
+} system_flag_names[] = {
+  { MAILIMAP_FLAG_ANSWERED, "\\Answered" },
+  { MAILIMAP_FLAG_FLAGGED, "\\Flagged" },
+  { MAILIMAP_FLAG_DELETED, "\\Deleted" },
+  { MAILIMAP_FLAG_SEEN, "\\Seen" },
+  { MAILIMAP_FLAG_DRAFT, "\\Draft" },
+};
+
+/* With CONDSTORE: UID STORE (UNCHANGEDSINCE @since) of a delta; the
+ * UIDs of the messages changed on the server since then, which the server
+ * left alone, in @modified (MODIFIED response code). */
+static gboolean
+store_flags_unchanged_since (CairnImapConnection  *connection,
+                             struct mailimap_set  *set,
+                             guint64               since,
+                             const CairnFlags     *flags,
+                             gboolean              add,
+                             GArray               *modified,
+                             GError              **error)
+{
+  struct mailimap_flag_list *list = cairn_imap_flag_list_new (flags);
+  g_autoptr(GString) command = NULL;
+  g_autofree char *uids = NULL;
+  clist *extensions;
+  int r;
+
+  if (clist_count (list->fl_list) == 0)
+    {
+      mailimap_flag_list_free (list);
+      return TRUE;
+    }
+  uids = cairn_imap_uid_set_to_string (set);
+  command = g_string_new (NULL);
+  g_string_append_printf (command, "UID STORE %s (UNCHANGEDSINCE %" G_GUINT64_FORMAT ") %cFLAGS.SILENT (",
+                          uids, since, add ? '+' : '-');
+  for (clistiter *cur = clist_begin (list->fl_list); cur != NULL; cur = clist_next (cur))
+    {
+      struct mailimap_flag *flag = clist_content (cur);
+
+      if (command->str[command->len - 1] != '(')
+        g_string_append_c (command, ' ');
+      for (guint i = 0; i < G_N_ELEMENTS (system_flag_names); i++)
+        if (flag->fl_type == system_flag_names[i].type)
+          g_string_append (command, system_flag_names[i].name);
+      if (flag->fl_type == MAILIMAP_FLAG_KEYWORD)
+        g_string_append (command, flag->fl_data.fl_keyword);
+      else if (flag->fl_type == MAILIMAP_FLAG_EXTENSION)
+        g_string_append_printf (command, "\\%s", flag->fl_data.fl_extension);
+    }
+  g_string_append_c (command, ')');
+  mailimap_flag_list_free (list);
+  /* libetpan 1.9's mailimap_uid_store_unchangedsince() leaves out the
+   * space before the modifier, which servers refuse. */
+  r = mailimap_custom_command (connection->session, command->str);
+  if (!cairn_imap_connection_check (connection, r, "change the flags in", connection->selected,
+                                    error))
+    return FALSE;
+  extensions = connection->session->imap_response_info ?
+               connection->session->imap_response_info->rsp_extension_list : NULL;
+  for (clistiter *cur = extensions ? clist_begin (extensions) : NULL; cur; cur = clist_next (cur))
+    {
+      struct mailimap_extension_data *data = clist_content (cur);
+      struct mailimap_condstore_resptextcode *code = data->ext_data;
+
+      if (data->ext_extension == &mailimap_extension_condstore &&
+          data->ext_type == MAILIMAP_CONDSTORE_TYPE_RESP_TEXT_CODE && code != NULL &&
+          code->cs_type == MAILIMAP_CONDSTORE_RESPTEXTCODE_MODIFIED &&
+          code->cs_data.cs_modified_set != NULL)
+        {
+          g_autoptr(GArray) uids = cairn_imap_uid_set_expand (code->cs_data.cs_modified_set,
+                                                              FETCH_BATCH);
+
+          g_array_append_vals (modified, uids->data, uids->len);
+        }
+    }
+  return TRUE;
 }
 
 /* Expunges @uid of the selected folder, and only it when UIDPLUS allows. */
@@ -1732,6 +1833,197 @@ replay_item_removed_sync (CairnResource  *resource,
   return expunge_uid (connection, uid, error);
 }
 
+/* Content changes: an IMAP message never changes, so a new content is a
+ * new message, as IMAP clients write an edited draft. */
+
+/* The flags the message @uid of the selected folder has on the server,
+ * NULL if it is gone. */
+static gboolean
+server_flags (CairnImapConnection  *connection,
+              guint32               uid,
+              CairnFlags          **flags,
+              GError              **error)
+{
+  struct mailimap_set *set = mailimap_set_new_single (uid);
+  g_autoptr(GPtrArray) fetched = fetch (connection, set, TRUE, FETCH_FLAGS, 0, NULL, error);
+
+  mailimap_set_free (set);
+  *flags = NULL;
+  if (fetched == NULL)
+    return FALSE;
+  for (guint i = 0; i < fetched->len; i++)
+    {
+      Fetched *one = g_ptr_array_index (fetched, i);
+
+      if (one->uid == uid)
+        *flags = one->flags ? cairn_flags_copy (one->flags) : cairn_flags_new ();
+    }
+  return TRUE;
+}
+
+/* An earlier attempt of this change may have appended its message and
+ * then stopped, possibly with an older content (a create delivered again
+ * takes in the edits made since). The messages of the selected folder
+ * @mailbox with Message-ID @gid above @uid that no item of the folder has
+ * are those attempts: one with the content @bytes is taken as @reused,
+ * the others are expunged, so that the folder never holds the content
+ * twice nor an old one. */
+static gboolean
+clear_attempts (CairnImapResource    *self,
+                CairnImapConnection  *connection,
+                guint64               collection_id,
+                const char           *mailbox,
+                const char           *gid,
+                guint32               uid,
+                GBytes               *bytes,
+                guint32              *reused,
+                GError              **error)
+{
+  g_autoptr(GArray) uids = NULL;
+
+  *reused = 0;
+  if (gid == NULL)
+    return TRUE;
+  /* Selected afresh, so that a message just added is seen. */
+  g_clear_pointer (&connection->selected, g_free);
+  if (!cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  uids = search_message_id (connection, gid, error);
+  if (uids == NULL)
+    return FALSE;
+  for (guint i = 0; i < uids->len; i++)
+    {
+      guint32 found = g_array_index (uids, guint32, i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", found);
+      g_autoptr(CairnItem) known = NULL;
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GPtrArray) body = NULL;
+      struct mailimap_set *set;
+
+      if (found <= uid)
+        continue;
+      known = cairn_store_find_item_by_remote_id (get_store (self), collection_id, remote_id,
+                                                  NULL, &local_error);
+      if (known == NULL &&
+          !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (known != NULL)
+        continue;
+      set = mailimap_set_new_single (found);
+      body = fetch (connection, set, TRUE, FETCH_BODY, 0, NULL, error);
+      mailimap_set_free (set);
+      if (body == NULL)
+        return FALSE;
+      if (*reused == 0 && body->len == 1 &&
+          ((Fetched *) g_ptr_array_index (body, 0))->body != NULL &&
+          g_bytes_equal (((Fetched *) g_ptr_array_index (body, 0))->body, bytes))
+        *reused = found;
+      else if (!expunge_uid (connection, found, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* APPENDs @bytes to the folder of @item with the flags the old message
+ * has on the server now (those another client set survive; a local
+ * delta before this change was replayed before it), then expunges the
+ * old message. The new UID in @new_uid, 0 if the server names none and
+ * the message cannot be found by its Message-ID. */
+static gboolean
+replace_message (CairnImapResource  *self,
+                 CairnChange        *change,
+                 CairnItem          *item,
+                 GBytes             *bytes,
+                 guint32            *new_uid,
+                 GError            **error)
+{
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  CairnImapConnection *connection = acquire (self, error);
+  guint64 collection_id = cairn_item_get_collection_id (item);
+  g_autofree char *gid = dup_gid (item, bytes);
+  g_autoptr(CairnFlags) flags = NULL;
+  g_autofree char *mailbox = NULL;
+  struct mailimap_flag_list *list;
+  guint32 uid, validity = 0;
+  gboolean remapped;
+  int r;
+
+  *new_uid = 0;
+  if (connection == NULL)
+    return FALSE;
+  mailbox = dup_mailbox (self, connection, collection_id, error);
+  if (mailbox == NULL ||
+      !select_for_replay (self, connection, collection_id, mailbox, &remapped, error) ||
+      !uid_of_change (self, connection, change, collection_id, mailbox, remapped, &uid, error) ||
+      (remapped && !cairn_imap_connection_select (connection, mailbox, error)))
+    return FALSE;
+  if (uid != 0 && !server_flags (connection, uid, &flags, error))
+    return FALSE;
+  if (cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) &&
+      !clear_attempts (self, connection, collection_id, mailbox, gid, uid, bytes, new_uid,
+                       error))
+    return FALSE;
+  if (*new_uid != 0)
+    return flags == NULL || expunge_uid (connection, uid, error);
+
+  list = cairn_imap_flag_list_new (flags ? flags : cairn_item_get_flags (item));
+  if (connection->uidplus)
+    r = mailimap_uidplus_append (connection->session, mailbox, list, NULL,
+                                 g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                 &validity, new_uid);
+  else
+    r = mailimap_append (connection->session, mailbox, list, NULL,
+                         g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  mailimap_flag_list_free (list);
+  if (!cairn_imap_connection_check (connection, r, "upload a message to", mailbox, error))
+    return FALSE;
+  /* No APPENDUID: the newest message with its Message-ID is the one just
+   * appended. find_in_folder() selects the folder again. */
+  if (*new_uid == 0 && !find_in_folder (connection, mailbox, gid, new_uid, error))
+    return FALSE;
+  /* The new message is on the server before the old one goes. */
+  return flags == NULL || expunge_uid (connection, uid, error);
+}
+
+/* Other parts (ENVELOPE, attributes) are the store's own. */
+static gboolean
+replay_item_changed_sync (CairnResource       *resource,
+                          CairnChange         *change,
+                          CairnItem           *item,
+                          const char * const  *parts,
+                          char               **remote_revision,
+                          CairnItem          **server_item,
+                          GCancellable        *cancellable,
+                          GError             **error)
+{
+  CairnPart *part = cairn_item_get_part (item, CAIRN_PART_RFC822);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *remote_id = NULL;
+  guint32 uid = 0;
+
+  if (parts == NULL || !g_strv_contains (parts, CAIRN_PART_RFC822))
+    return TRUE;
+  if (part == NULL)
+    return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
+                        "Item %" G_GUINT64_FORMAT " has no RFC822 part to upload",
+                        cairn_item_get_id (item)), FALSE;
+  /* Read before the server is touched, as for a create. */
+  bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, error);
+  if (bytes == NULL ||
+      !replace_message (CAIRN_IMAP_RESOURCE (resource), change, item, bytes, &uid, error))
+    return FALSE;
+  /* Without a UID the next sync finds the message as a new one. */
+  if (uid != 0)
+    {
+      remote_id = g_strdup_printf ("%u", uid);
+      cairn_resource_replay_set_remote_id (resource, remote_id);
+    }
+  return TRUE;
+}
+
 /* Flag deltas: one UID STORE per folder for all the items of a delivery
  * (up to 1,000 items with the same delta), their UIDs as ranges. */
 typedef struct
@@ -1750,6 +2042,64 @@ flags_job_free (FlagsJob *job)
   g_free (job);
 }
 
+/* A delta stored only on the messages unchanged since the folder's last
+ * sync (@since, its HIGHESTMODSEQ then); those another client changed
+ * meanwhile are read again (their flags and MODSEQ) and get the delta on
+ * top of that change, conditional on what was read, a few times, then
+ * unconditionally: a delta names only its own flags, so the other
+ * client's change is kept either way. */
+static gboolean
+replay_unchanged_since (CairnImapConnection  *connection,
+                        struct mailimap_set  *set,
+                        guint64               since,
+                        FlagsJob             *job,
+                        GError              **error)
+{
+  g_autoptr(GArray) modified = g_array_new (FALSE, FALSE, sizeof (guint32));
+  struct mailimap_set *again = NULL;
+  gboolean ok;
+
+  ok = (job->added == NULL ||
+        store_flags_unchanged_since (connection, set, since, job->added, TRUE, modified,
+                                     error)) &&
+       (job->removed == NULL ||
+        store_flags_unchanged_since (connection, set, since, job->removed, FALSE, modified,
+                                     error));
+  for (guint round = 0; ok && modified->len > 0; round++)
+    {
+      g_autoptr(GPtrArray) fetched = NULL;
+      guint64 newest = 0;
+
+      g_array_sort (modified, compare_uids);
+      g_clear_pointer (&again, mailimap_set_free);
+      again = cairn_imap_uid_set_new (modified);
+      g_array_set_size (modified, 0);
+      if (round == 3)
+        {
+          ok = (job->added == NULL || store_flags (connection, again, job->added, TRUE, error)) &&
+               (job->removed == NULL ||
+                store_flags (connection, again, job->removed, FALSE, error));
+          break;
+        }
+      fetched = fetch (connection, again, TRUE, FETCH_FLAGS, 0, NULL, error);
+      ok = fetched != NULL;
+      for (guint i = 0; ok && i < fetched->len; i++)
+        newest = MAX (newest, ((Fetched *) g_ptr_array_index (fetched, i))->modseq);
+      g_debug ("%u messages changed on the server since MODSEQ %" G_GUINT64_FORMAT
+               ": the delta goes on top, unchanged since %" G_GUINT64_FORMAT,
+               fetched ? fetched->len : 0, since, newest);
+      ok = ok && newest != 0 &&
+           (job->added == NULL ||
+            store_flags_unchanged_since (connection, again, newest, job->added, TRUE, modified,
+                                         error)) &&
+           (job->removed == NULL ||
+            store_flags_unchanged_since (connection, again, newest, job->removed, FALSE,
+                                         modified, error));
+    }
+  g_clear_pointer (&again, mailimap_set_free);
+  return ok;
+}
+
 static gboolean
 replay_flags_in_folder (CairnImapResource    *self,
                         CairnImapConnection  *connection,
@@ -1761,8 +2111,10 @@ replay_flags_in_folder (CairnImapResource    *self,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *mailbox = dup_mailbox (self, connection, collection_id, &local_error);
   g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(CairnCollection) collection = NULL;
   struct mailimap_set *set;
   gboolean remapped;
+  guint64 since;
   gboolean ok;
   gint64 start;
 
@@ -1776,6 +2128,10 @@ replay_flags_in_folder (CairnImapResource    *self,
     }
   if (!select_for_replay (self, connection, collection_id, mailbox, &remapped, error))
     return FALSE;
+  collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), collection_id, error);
+  if (collection == NULL)
+    return FALSE;
+  since = get_number_attribute (collection, ATTR_HIGHESTMODSEQ);
   for (guint i = 0; i < changes->len; i++)
     {
       guint32 uid;
@@ -1793,8 +2149,11 @@ replay_flags_in_folder (CairnImapResource    *self,
   g_array_sort (uids, compare_uids);
   set = cairn_imap_uid_set_new (uids);
   start = g_get_monotonic_time ();
-  ok = (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
-       (job->removed == NULL || store_flags (connection, set, job->removed, FALSE, error));
+  if (connection->condstore && since != 0)
+    ok = replay_unchanged_since (connection, set, since, job, error);
+  else
+    ok = (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
+         (job->removed == NULL || store_flags (connection, set, job->removed, FALSE, error));
   mailimap_set_free (set);
   g_debug ("Flags of %u messages in %s: %" G_GINT64_FORMAT " ms", uids->len, mailbox,
            (g_get_monotonic_time () - start) / 1000);

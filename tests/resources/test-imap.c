@@ -323,7 +323,10 @@ flag_all (CairnTransaction  *transaction,
 }
 
 /* 1,000 flag changes made offline go out as a few UID STOREs of ranges;
- * flags another client set meanwhile on the same messages survive. */
+ * flags another client set meanwhile on the same messages survive: the
+ * STORE is conditional (UNCHANGEDSINCE the folder's last sync), the server
+ * leaves the messages the other client changed (MODIFIED), and the delta
+ * goes on top of that change in a second conditional STORE. */
 START_TEST (test_flags_merged)
 {
   g_autoptr(GPtrArray) inbox = NULL;
@@ -353,6 +356,7 @@ START_TEST (test_flags_merged)
    * each. */
   stores = imap_fixture_count_commands (dovecot, "FLAGS.SILENT") - stores;
   ck_assert_msg (stores <= 5, "%u STORE commands for 1,000 flag changes", stores);
+  ck_assert_uint_ge (imap_fixture_count_commands (dovecot, "UNCHANGEDSINCE"), 2);
   server = imap_fixture_dump (dovecot);
   ck_assert_msg (strstr (server, "\\Seen") != NULL, "%s", server);
   {
@@ -614,6 +618,145 @@ START_TEST (test_local_changes)
   sync_all ();
   ck_assert (cairn_store_find_collection_by_remote_id (client, ID, "Sent/Caf&AOk-", NULL) == NULL);
   g_clear_pointer (&server, g_free);
+  assert_store_matches_server ();
+}
+END_TEST
+
+static gboolean
+modify_item (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  return cairn_transaction_modify_item (transaction, user_data, 0, error);
+}
+
+#define EDITED(version) \
+  "Message-ID: <edited@cairn.test>\r\nSubject: version " version "\r\n\r\nBody.\r\n"
+
+/* A local edit of a message's content is APPENDed as a new message with
+ * the flags the old one has on the server (one another client set
+ * included), and the old one is expunged: the item gets the new UID, the
+ * folder holds the new content once. */
+START_TEST (test_content_change)
+{
+  const char *first_text = EDITED ("1");
+  const char *second_text = EDITED ("2");
+  g_autofree char *expected = g_strconcat (second_text, "--\n", NULL);
+  g_autoptr(GBytes) second = g_bytes_new (second_text, strlen (second_text));
+  g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
+                                            "edited.eml", NULL);
+  g_autofree char *bodies = NULL;
+  g_autofree char *server = NULL;
+  g_autofree char *old_uid = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnPart) part = NULL;
+  g_autoptr(GBytes) stored = NULL;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 2, 16);
+  imap_fixture_start (dovecot);
+  ck_assert (g_file_set_contents (path, first_text, -1, &error));
+  g_free (imap_fixture_run_client (dovecot, "append", "INBOX", path, "(\\Seen)", NULL));
+  start_resource (NULL);
+  sync_all ();
+  items = list_items ("INBOX");
+  for (guint i = 0; i < items->len; i++)
+    if (g_strcmp0 (cairn_item_get_gid (g_ptr_array_index (items, i)), "edited@cairn.test") == 0)
+      item = g_object_ref (g_ptr_array_index (items, i));
+  ck_assert (item != NULL);
+  old_uid = g_strdup (cairn_item_get_remote_id (item));
+
+  /* Another client flags it after our sync, before our replay. */
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "store", "INBOX", old_uid, "+FLAGS", "($Work)",
+                                   NULL));
+  part = cairn_part_new_inline (CAIRN_PART_RFC822, second);
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (second));
+  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  bodies = imap_fixture_run_client (dovecot, "body", "INBOX", "edited@cairn.test", NULL);
+  ck_assert_str_eq (bodies, expected);
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "edited@cairn.test\t$Work \\Seen\n") != NULL, "%s", server);
+  g_clear_object (&item);
+  item = cairn_store_find_item_by_remote_id (client,
+                                             cairn_item_get_collection_id (g_ptr_array_index (items,
+                                                                                              0)),
+                                             old_uid, NULL, NULL);
+  ck_assert_msg (item == NULL, "the item kept the old UID %s", old_uid);
+  g_clear_pointer (&items, g_ptr_array_unref);
+  items = list_items ("INBOX");
+  ck_assert_uint_eq (items->len, 3);
+  for (guint i = 0; i < items->len; i++)
+    if (g_strcmp0 (cairn_item_get_gid (g_ptr_array_index (items, i)), "edited@cairn.test") == 0)
+      stored = cairn_part_read_bytes (cairn_item_get_part (g_ptr_array_index (items, i),
+                                                           CAIRN_PART_RFC822),
+                                      G_MAXSIZE, NULL, &error);
+  assert_no_error (error);
+  ck_assert (stored != NULL && g_bytes_equal (stored, second));
+  assert_store_matches_server ();
+}
+END_TEST
+
+/* A sequence the replay test found: offline, a message created in an
+ * empty folder, then a message moved there from the inbox, which keeps its
+ * inbox UID 1 in the store until its move is replayed. The creation is
+ * replayed first and gets UID 1 there too: the new message takes it, the
+ * moved one then gets its own from MOVE. No change fails. */
+START_TEST (test_uid_of_moved_item)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(CairnCollection) empty = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  g_autoptr(CairnItem) moved = NULL;
+  guint64 moved_id;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 3, 17);
+  imap_fixture_start (dovecot);
+  g_free (imap_fixture_run_client (dovecot, "create", "Empty", NULL));
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+  empty = find_collection ("Empty");
+  items = list_items ("INBOX");
+  moved_id = cairn_item_get_id (g_ptr_array_index (items, 0));
+  ck_assert_str_eq (cairn_item_get_remote_id (g_ptr_array_index (items, 0)), "1");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, add_items,
+                                     &(NewItems) { cairn_collection_get_id (empty), 0, 1, 18 },
+                                     NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { moved_id, cairn_collection_get_id (empty),
+                                                 FALSE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
+                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), &error);
+  assert_no_error (error);
+  changes = g_variant_get_child_value (reply, 0);
+  ck_assert_uint_eq (g_variant_n_children (changes), 0);
+  moved = cairn_store_get_item (client, moved_id, NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_remote_id (moved), "2");
+  g_clear_pointer (&items, g_ptr_array_unref);
+  items = list_items ("Empty");
+  ck_assert_uint_eq (items->len, 2);
   assert_store_matches_server ();
 }
 END_TEST
@@ -1033,6 +1176,8 @@ main (void)
     { "flags-merged", test_flags_merged },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
+    { "content-change", test_content_change },
+    { "uid-of-moved-item", test_uid_of_moved_item },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },

@@ -492,6 +492,15 @@ thread_item_changed (CairnResource       *resource,
   note = backend_get (cairn_item_get_remote_id (item));
   if (g_strcmp0 (note[2], cairn_item_get_remote_revision (item)) != 0)
     *server_item = note_item (cairn_item_get_remote_id (item), TRUE);
+  /* As an IMAP server takes a new content: a new note, the old one gone. */
+  else if (g_str_has_prefix (text, "rewrite"))
+    {
+      g_autofree char *renamed = g_strconcat (cairn_item_get_remote_id (item), "-new", NULL);
+
+      backend_put (renamed, note[0], text, note[2]);
+      g_hash_table_remove (backend_notes, cairn_item_get_remote_id (item));
+      cairn_resource_replay_set_remote_id (resource, renamed);
+    }
   else
     {
       *remote_revision = g_strdup_printf ("%d", atoi (note[2]) + 1);
@@ -1722,8 +1731,16 @@ START_TEST (test_thread_replay)
   stored = find_item ("work", remote_id);
   ck_assert_str_eq (cairn_item_get_remote_revision (stored), "2");
 
+  /* Written under a new remote id, which the flag change after it uses. */
+  edit_locally ("work", remote_id, "rewrite");
   write_locally (add_seen, &id);
   wait_replayed (resource);
+  ck_assert_ptr_null (find_item ("work", remote_id));
+  g_free (remote_id);
+  remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT "-new", id);
+  g_clear_object (&stored);
+  stored = find_item ("work", remote_id);
+  ck_assert_ptr_nonnull (stored);
   expected = g_strdup_printf ("%s +\\Seen -;", remote_id);
   ck_assert_str_eq (flags_seen->str, expected);
 
@@ -1731,7 +1748,7 @@ START_TEST (test_thread_replay)
   wait_replayed (resource);
   note = backend_get (remote_id);
   ck_assert_str_eq (note[0], "work/2026");
-  ck_assert_str_eq (note[1], "echo edited");
+  ck_assert_str_eq (note[1], "rewrite");
 
   write_locally (delete_item_locally, &id);
   wait_replayed (resource);

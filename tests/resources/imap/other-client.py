@@ -5,6 +5,9 @@
 #   append PORT MAILBOX FILE [FLAGS]      APPEND the file's bytes
 #   dump PORT                             "MAILBOX<TAB>MESSAGE-ID<TAB>FLAGS" for
 #                                         every message, flags sorted, \Recent left out
+#   body PORT MAILBOX MESSAGE-ID          the bodies of the messages with that
+#                                         Message-ID, in UID order, each followed by
+#                                         a line "--"
 #   create PORT MAILBOX / delete PORT MAILBOX / expunge PORT MAILBOX
 import email.parser
 import imaplib
@@ -72,6 +75,13 @@ def main():
             check(imap.append(quote(mailbox), flags, None, f.read()))
     elif command == "dump":
         dump(imap)
+    elif command == "body":
+        mailbox, message_id = sys.argv[3:5]
+        check(imap.select(quote(mailbox), readonly=True))
+        uids = check(imap.uid("SEARCH", "HEADER", "Message-ID", "<%s>" % message_id))[0].split()
+        for uid in sorted(uids, key=int):
+            data = check(imap.uid("FETCH", uid, "(BODY.PEEK[])"))
+            sys.stdout.write(data[0][1].decode() + "--\n")
     elif command == "create":
         check(imap.create(quote(sys.argv[3])))
     elif command == "delete":
