@@ -5,15 +5,16 @@
  * store, against the limit measured in the same run on the same server.
  *
  * initial_sync_events_per_s: events / time from starting the resource
- *   (in process, on a fresh store) until its first sync is done,
- *   discovery included.
+ *   (in process, on a fresh state) until its first sync is done,
+ *   discovery included; the median of RUNS instances, each syncing into
+ *   collections of its own.
  * limit_events_per_s: events / time of a plain libsoup loop sending the
  *   requests the resource's sync sends (one sync-collection REPORT from
  *   no token, then calendar-multigets of 100 hrefs) with the credentials
  *   up front, and reading every answer into nothing: what the server
- *   itself costs. The median of LIMIT_RUNS, taken before and after the
- *   resource's run; Radicale has read every event once before anything
- *   is timed.
+ *   itself costs. The median of RUNS, each taken right before one of
+ *   the resource's runs; Radicale has read every event once before
+ *   anything is timed.
  * ratio_to_limit: initial / limit.
  * noop_resync_ms: the median of NOOP_RUNS syncs with nothing changed.
  * noop_limit_ms: the median of NOOP_RUNS plain PROPFINDs of the calendar
@@ -36,13 +37,12 @@
 #include "cairn-bench-common.h"
 #include "radicale-fixture.h"
 
-#define INSTANCE "dav_0"
 #define USER "bench"
 #define PASSWORD "bench-password"
 #define CALENDAR "/" USER "/calendar/"
 #define N_EVENTS 1000
 #define BATCH 100
-#define LIMIT_RUNS 3
+#define RUNS 3
 #define NOOP_RUNS 5
 #define WAIT_MS (10 * 60 * 1000)
 
@@ -180,22 +180,63 @@ measure_limit (RadicaleFixture  *radicale,
   return TRUE;
 }
 
+/* One initial sync: a new instance of the resource, with a fresh state
+ * and collections of its own in the store, started in process until its
+ * first sync is done; @resource is left running. */
+static gboolean
+measure_initial (CairnTestEnvironment  *environment,
+                 RadicaleFixture       *radicale,
+                 guint                  run,
+                 CairnTestResource    **resource,
+                 double                *seconds,
+                 GError               **error)
+{
+  g_autofree char *instance = g_strdup_printf ("dav_%u", run);
+  g_autoptr(CairnSecrets) secrets = cairn_secrets_new (instance);
+  g_autofree char *url = radicale_fixture_url (radicale, "/");
+  const char *config[] = { "url", url, "user", USER, "services", "caldav", NULL };
+  g_autoptr(CairnStore) client = NULL;
+  g_autoptr(CairnCollection) calendar = NULL;
+  guint64 count = 0, unread, size;
+  gint64 start;
+
+  if (!cairn_secrets_store_sync (secrets, "password", PASSWORD, NULL, error))
+    return FALSE;
+  *resource = cairn_test_resource_new (environment, "dav", instance, config, error);
+  if (*resource == NULL)
+    return FALSE;
+  start = g_get_monotonic_time ();
+  if (!cairn_test_resource_start (*resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
+                                  error) ||
+      !cairn_test_resource_wait_replayed (*resource, WAIT_MS, error))
+    return FALSE;
+  *seconds = seconds_since (start);
+
+  client = cairn_test_resource_open_client_store (*resource, error);
+  if (client == NULL)
+    return FALSE;
+  calendar = cairn_store_find_collection_by_remote_id (client, instance, CALENDAR, error);
+  if (calendar == NULL ||
+      !cairn_store_get_collection_statistics (client, cairn_collection_get_id (calendar), &count,
+                                              &unread, &size, error))
+    return FALSE;
+  if (count != N_EVENTS)
+    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%" G_GUINT64_FORMAT
+                        " events stored, not %u", count, N_EVENTS), FALSE;
+  return TRUE;
+}
+
 static gboolean
 run (GError **error)
 {
   g_autoptr(CairnTestEnvironment) environment = NULL;
   g_autoptr(RadicaleFixture) radicale = NULL;
   g_autoptr(CairnTestResource) resource = NULL;
-  g_autoptr(CairnSecrets) secrets = NULL;
-  g_autoptr(CairnStore) client = NULL;
-  g_autoptr(CairnCollection) calendar = NULL;
   g_autoptr(GArray) limits = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) initials = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) noops = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) noop_limits = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) noop_getctags = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autofree char *url = NULL;
-  const char *config[] = { "url", NULL, "user", USER, "services", "caldav", NULL };
-  guint64 count = 0, unread, size;
   double seconds, initial_s, limit_s;
   guint status = 0;
   gint64 start;
@@ -214,43 +255,26 @@ run (GError **error)
     return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "MKCALENDAR: %u", status), FALSE;
   if (!write_events (radicale, error))
     return FALSE;
-  secrets = cairn_secrets_new (INSTANCE);
-  if (!cairn_secrets_store_sync (secrets, "password", PASSWORD, NULL, error))
-    return FALSE;
 
   /* Radicale reads and caches every event on its first listing. */
   if (!measure_limit (radicale, &seconds, error))
     return FALSE;
-  for (guint i = 0; i < LIMIT_RUNS / 2 + 1; i++)
+  /* The limit and the resource in turns, so that both meet the same
+   * load of the machine; each instance syncs into a store of its own. */
+  for (guint i = 0; i < RUNS; i++)
     {
       if (!measure_limit (radicale, &seconds, error))
         return FALSE;
       g_array_append_val (limits, seconds);
+      if (resource != NULL)
+        cairn_test_resource_stop (resource);
+      g_clear_object (&resource);
+      if (!measure_initial (environment, radicale, i, &resource, &seconds, error))
+        return FALSE;
+      g_array_append_val (initials, seconds);
     }
-
-  url = radicale_fixture_url (radicale, "/");
-  config[1] = url;
-  resource = cairn_test_resource_new (environment, "dav", INSTANCE, config, error);
-  if (resource == NULL)
-    return FALSE;
-  start = g_get_monotonic_time ();
-  if (!cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
-                                  error) ||
-      !cairn_test_resource_wait_replayed (resource, WAIT_MS, error))
-    return FALSE;
-  initial_s = seconds_since (start);
-
-  client = cairn_test_resource_open_client_store (resource, error);
-  if (client == NULL)
-    return FALSE;
-  calendar = cairn_store_find_collection_by_remote_id (client, INSTANCE, CALENDAR, error);
-  if (calendar == NULL ||
-      !cairn_store_get_collection_statistics (client, cairn_collection_get_id (calendar), &count,
-                                              &unread, &size, error))
-    return FALSE;
-  if (count != N_EVENTS)
-    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%" G_GUINT64_FORMAT
-                        " events stored, not %u", count, N_EVENTS), FALSE;
+  initial_s = cairn_bench_median (initials);
+  limit_s = cairn_bench_median (limits);
 
   for (guint i = 0; i < NOOP_RUNS; i++)
     {
@@ -266,13 +290,6 @@ run (GError **error)
         return FALSE;
       g_array_append_val (noop_getctags, seconds);
     }
-  for (guint i = limits->len; i < LIMIT_RUNS; i++)
-    {
-      if (!measure_limit (radicale, &seconds, error))
-        return FALSE;
-      g_array_append_val (limits, seconds);
-    }
-  limit_s = cairn_bench_median (limits);
 
   g_print ("initial_sync_events_per_s: %.0f\n", N_EVENTS / initial_s);
   g_print ("limit_events_per_s: %.0f\n", N_EVENTS / limit_s);
