@@ -63,12 +63,13 @@ struct _CairnDavResource
   GHashTable *listed;       /* collection path → Listed, of the last listing */
 };
 
-/* What the last listing of the homes said of one collection: whether it
- * was the probe, and then the collection's getlastmodified and the
+/* What the last listing of the homes said of one collection: its ctag,
+ * or, when the listing was the probe, its getlastmodified and the
  * earliest server time at which the listing can have been made. */
 typedef struct
 {
   gboolean probe;
+  char *ctag;
   char *lastmodified;
   gint64 listed_at;
 } Listed;
@@ -76,6 +77,7 @@ typedef struct
 static void
 listed_free (Listed *listed)
 {
+  g_free (listed->ctag);
   g_free (listed->lastmodified);
   g_free (listed);
 }
@@ -386,6 +388,7 @@ list_home (CairnDavResource  *self,
       g_autofree char *path = NULL;
       g_autofree char *name = NULL;
       CairnCollection *collection;
+      Listed *seen_as;
       const char *types[2] = { NULL, NULL };
 
       if (!(entry->calendar && wants (self, "caldav")) &&
@@ -405,17 +408,14 @@ list_home (CairnDavResource  *self,
       g_ptr_array_add (collections, collection);
       cairn_collection_set_remote_id (collection, path);
       cairn_collection_set_remote_revision (collection, probe ? entry->lastmodified : entry->ctag);
-      if (probe)
-        {
-          Listed *seen_as = g_new0 (Listed, 1);
-
-          seen_as->probe = TRUE;
-          seen_as->lastmodified = g_strdup (entry->lastmodified);
-          seen_as->listed_at = answered_after;
-          g_hash_table_replace (listed, g_strdup (path), seen_as);
-          /* Without a Date nothing it says can be trusted. */
-          *incomplete |= entry->lastmodified == NULL || answered_after == 0;
-        }
+      seen_as = g_new0 (Listed, 1);
+      seen_as->probe = probe;
+      seen_as->ctag = g_strdup (entry->ctag);
+      seen_as->lastmodified = g_strdup (entry->lastmodified);
+      seen_as->listed_at = answered_after;
+      g_hash_table_replace (listed, g_strdup (path), seen_as);
+      /* Without a Date nothing the probe says can be trusted. */
+      *incomplete |= probe && (entry->lastmodified == NULL || answered_after == 0);
       types[0] = entry->calendar ? CAIRN_DAV_CALENDAR_TYPE : CAIRN_DAV_VCARD_TYPE;
       cairn_collection_set_content_mime_types (collection, types);
       set_attribute (collection, "color", entry->color);
@@ -450,23 +450,22 @@ state_group (CairnCollection *collection)
   return g_strdup_printf ("collection-%" G_GUINT64_FORMAT, cairn_collection_get_id (collection));
 }
 
-static char *
+/* The state, without @collection's group when that is of another href. */
+static GKeyFile *
 read_state (CairnDavResource *self,
-            CairnCollection  *collection,
-            const char       *key)
+            CairnCollection  *collection)
 {
   g_autofree char *group = state_group (collection);
-  g_autoptr(GKeyFile) state = NULL;
   g_autofree char *href = NULL;
-  char *value;
+  GKeyFile *state;
 
   g_mutex_lock (&self->lock);
   state = load_state (self);
-  href = g_key_file_get_string (state, group, "href", NULL);
-  value = g_strcmp0 (href, cairn_collection_get_remote_id (collection)) == 0
-          ? g_key_file_get_string (state, group, key, NULL) : NULL;
   g_mutex_unlock (&self->lock);
-  return value;
+  href = g_key_file_get_string (state, group, "href", NULL);
+  if (g_strcmp0 (href, cairn_collection_get_remote_id (collection)) != 0)
+    g_key_file_remove_group (state, group, NULL);
+  return state;
 }
 
 static gboolean
@@ -482,27 +481,34 @@ save_state (CairnDavResource  *self,
 
 /* After a complete sync: its token, the ctag or (after the probe) the
  * getlastmodified the listing before it saw, and the time of this
- * sync-collection, the last full check. */
+ * sync-collection, the last full check. A sync that no listing came
+ * before keeps those of the last one: they are older than its token. */
 static gboolean
 write_state (CairnDavResource  *self,
              CairnCollection   *collection,
              const char        *token,
-             const char        *ctag,
              const Listed      *listed,
              GError           **error)
 {
+  const char *from_listing[] = { "ctag", "lastmodified", "listed-at" };
   g_autofree char *group = state_group (collection);
   g_autoptr(GKeyFile) state = NULL;
+  g_autofree char *href = NULL;
   gboolean ok;
 
   g_mutex_lock (&self->lock);
   state = load_state (self);
-  g_key_file_remove_group (state, group, NULL);
+  href = g_key_file_get_string (state, group, "href", NULL);
+  if (g_strcmp0 (href, cairn_collection_get_remote_id (collection)) != 0)
+    g_key_file_remove_group (state, group, NULL);
+  for (guint i = 0; listed != NULL && i < G_N_ELEMENTS (from_listing); i++)
+    g_key_file_remove_key (state, group, from_listing[i], NULL);
   g_key_file_set_string (state, group, "href", cairn_collection_get_remote_id (collection));
+  g_key_file_remove_key (state, group, "token", NULL);
   if (token != NULL)
     g_key_file_set_string (state, group, "token", token);
-  if (ctag != NULL)
-    g_key_file_set_string (state, group, "ctag", ctag);
+  if (listed != NULL && listed->ctag != NULL)
+    g_key_file_set_string (state, group, "ctag", listed->ctag);
   if (listed != NULL && listed->probe)
     {
       g_key_file_set_string (state, group, "lastmodified", listed->lastmodified);
@@ -981,23 +987,19 @@ http_time (const char *text)
   return time ? g_date_time_to_unix (time) : 0;
 }
 
+/* What the listing said of @href, once: a sync of one collection that
+ * no listing came before (a client asked for it, or a retry) finds
+ * nothing and does the full check. */
 static Listed *
-dup_listed (CairnDavResource *self,
-            const char       *href)
+take_listed (CairnDavResource *self,
+             const char       *href)
 {
-  Listed *found, *copy = NULL;
+  gpointer found = NULL;
 
   g_mutex_lock (&self->lock);
-  found = g_hash_table_lookup (self->listed, href);
-  if (found != NULL)
-    {
-      copy = g_new0 (Listed, 1);
-      copy->probe = found->probe;
-      copy->lastmodified = g_strdup (found->lastmodified);
-      copy->listed_at = found->listed_at;
-    }
+  g_hash_table_steal_extended (self->listed, href, NULL, &found);
   g_mutex_unlock (&self->lock);
-  return copy;
+  return found;
 }
 
 /* Whether the probe says that nothing changed since the last complete
@@ -1076,13 +1078,14 @@ retrieve_items_sync (CairnResource    *resource,
 {
   CairnDavResource *self = CAIRN_DAV_RESOURCE (resource);
   const char *href = cairn_collection_get_remote_id (collection);
-  const char *ctag = cairn_collection_get_remote_revision (collection);
-  g_autofree char *token = read_state (self, collection, "token");
-  g_autofree char *old_ctag = read_state (self, collection, "ctag");
-  g_autofree char *old_lastmodified = read_state (self, collection, "lastmodified");
-  g_autofree char *old_listed_at = read_state (self, collection, "listed-at");
-  g_autofree char *last_full_check = read_state (self, collection, "full-check");
-  g_autoptr(Listed) listed = dup_listed (self, href);
+  g_autofree char *group = state_group (collection);
+  g_autoptr(GKeyFile) state = read_state (self, collection);
+  g_autofree char *token = g_key_file_get_string (state, group, "token", NULL);
+  g_autofree char *old_ctag = g_key_file_get_string (state, group, "ctag", NULL);
+  g_autofree char *old_lastmodified = g_key_file_get_string (state, group, "lastmodified", NULL);
+  g_autofree char *old_listed_at = g_key_file_get_string (state, group, "listed-at", NULL);
+  g_autofree char *last_full_check = g_key_file_get_string (state, group, "full-check", NULL);
+  g_autoptr(Listed) listed = take_listed (self, href);
   gboolean unchanged = probe_says_unchanged (listed, old_lastmodified, old_listed_at);
   g_autofree char *new_token = NULL;
   g_autoptr(GHashTable) members = NULL;
@@ -1106,7 +1109,7 @@ retrieve_items_sync (CairnResource    *resource,
       if (unchanged && !full_check_due (last_full_check))
         return TRUE;
     }
-  else if (ctag != NULL && g_strcmp0 (ctag, old_ctag) == 0)
+  else if (listed != NULL && listed->ctag != NULL && g_strcmp0 (listed->ctag, old_ctag) == 0)
     return TRUE;
   if (!ensure_password (self, cancellable, error))
     return FALSE;
@@ -1171,8 +1174,7 @@ retrieve_items_sync (CairnResource    *resource,
   if (problems->len > 0)
     return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
                         "The server sent data that cannot be stored: %s", problems->str), FALSE;
-  return write_state (self, collection, new_token, listed && listed->probe ? NULL : ctag, listed,
-                      error);
+  return write_state (self, collection, new_token, listed, error);
 }
 
 /* A part asked for by a client (RetrieveItems): the object read anew. */

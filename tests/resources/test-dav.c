@@ -1261,6 +1261,22 @@ START_TEST (test_probe_changes)
 }
 END_TEST
 
+/* A sync of one collection, which no listing of the homes comes before,
+ * checks the server: what the last listing said is used once only. */
+START_TEST (test_collection_sync)
+{
+  g_autofree char *e1 = event ("e1", "Early breakfast");
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  settle ();
+  server_put (CALENDAR "e1.ics", e1);
+  ck_assert (cairn_test_resource_synchronize_sync (resource, collection_id (CALENDAR), &error));
+  assert_no_error (error);
+  ck_assert (stored_has (CALENDAR, CALENDAR "e1.ics", "Early breakfast"));
+}
+END_TEST
+
 /* @path in Radicale's storage, under the user's collections. */
 static char *
 storage_path (const char *path)
@@ -1332,6 +1348,7 @@ main (void)
     { "sync", test_certificate },
     { "sync", test_probe_changes },
     { "sync", test_probe_miss },
+    { "sync", test_collection_sync },
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },
