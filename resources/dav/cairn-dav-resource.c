@@ -29,6 +29,7 @@
 #define MAX_PROPERTIES_SIZE (4u * 1024 * 1024)
 #define MAX_REDIRECTS 5
 #define DEFAULT_MULTIGET_BATCH 100
+#define PREFETCH_DEPTH 3
 /* The probe (see retrieve_collections_sync()): a getlastmodified is
  * trusted only when it is this many seconds older than the listing
  * that saw it, and a sync-collection runs at least this often. */
@@ -720,19 +721,17 @@ request_batch (CairnDavResource  *self,
 }
 
 /* The objects of one multiget answer that are what was asked for and
- * can be read, stored in one transaction; the others are problems. */
-static gboolean
-store_batch (CairnDavResource  *self,
-             CairnCollection   *collection,
-             CairnItemSync     *sync,
-             GPtrArray         *paths,
-             GPtrArray         *entries,
-             GString           *problems,
-             GError           **error)
+ * can be read, added to @items; the others are problems. */
+static void
+read_batch (CairnDavResource  *self,
+            CairnCollection   *collection,
+            GPtrArray         *paths,
+            GPtrArray         *entries,
+            GPtrArray         *items,
+            GString           *problems)
 {
   const char *href = cairn_collection_get_remote_id (collection);
   const char *mime_type = collection_type (collection);
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
 
   for (guint i = 0; i < paths->len; i++)
@@ -768,12 +767,12 @@ store_batch (CairnDavResource  *self,
       else
         g_ptr_array_add (items, item);
     }
-  return items->len == 0 || cairn_item_sync_add_items (sync, items, error);
 }
 
-/* The multigets of one sync, sent by a thread of their own one batch
- * ahead of the sync that stores them: the server prepares the next batch
- * while this one is parsed and written. */
+/* The multigets of one sync, sent by a thread of their own up to
+ * PREFETCH_DEPTH batches ahead of the sync that stores them: the server
+ * prepares the next batches while this one is parsed and written, and a
+ * slow write (a commit on a busy disk) does not hold the requests up. */
 typedef struct
 {
   CairnDavResource *self;
@@ -810,6 +809,7 @@ prefetch_thread (gpointer data)
   for (guint start = 0; start < prefetch->changed->len; start += batch)
     {
       Fetched *fetched = g_new0 (Fetched, 1);
+      gboolean failed;
 
       g_async_queue_pop (prefetch->room);
       fetched->paths = g_ptr_array_new ();
@@ -817,8 +817,10 @@ prefetch_thread (gpointer data)
         g_ptr_array_add (fetched->paths, g_ptr_array_index (prefetch->changed, i));
       fetched->entries = request_batch (prefetch->self, prefetch->href, prefetch->calendar,
                                         fetched->paths, prefetch->cancellable, &fetched->error);
+      /* Once pushed, the batch is the sync's, which may free it at once. */
+      failed = fetched->entries == NULL;
       g_async_queue_push (prefetch->fetched, fetched);
-      if (fetched->entries == NULL)
+      if (failed)
         break;
     }
   return NULL;
@@ -851,22 +853,34 @@ fetch_changed (CairnDavResource  *self,
   GThread *thread;
   gboolean ok = TRUE;
 
-  g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
+  for (guint i = 0; i < PREFETCH_DEPTH; i++)
+    g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
   thread = g_thread_new ("cairn-dav-multiget", prefetch_thread, &prefetch);
-  for (guint i = 0; i < n_batches && ok; i++)
+  for (guint i = 0; i < n_batches && ok;)
     {
+      g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
       Fetched *fetched = g_async_queue_pop (prefetch.fetched);
 
-      g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
-      if (fetched->entries == NULL)
+      /* The batches that came while the last write ran are written in
+       * one transaction: fewer commits when the store is behind, and
+       * none waits for a batch still on its way. */
+      do
         {
-          g_propagate_error (error, g_steal_pointer (&fetched->error));
-          ok = FALSE;
+          i++;
+          g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
+          if (fetched->entries == NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&fetched->error));
+              ok = FALSE;
+            }
+          else
+            read_batch (self, collection, fetched->paths, fetched->entries, items, problems);
+          fetched_free (fetched);
         }
-      else
-        ok = store_batch (self, collection, sync, fetched->paths, fetched->entries, problems,
-                          error);
-      fetched_free (fetched);
+      while (ok && i < n_batches && items->len < CAIRN_STORE_BATCH_SIZE &&
+             (fetched = g_async_queue_try_pop (prefetch.fetched)) != NULL);
+      if (ok && items->len > 0)
+        ok = cairn_item_sync_add_items (sync, items, error);
     }
   /* A failed batch stops the thread, which may wait for room. */
   g_cancellable_cancel (own);

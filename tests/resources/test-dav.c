@@ -185,12 +185,16 @@ teardown (void)
   g_clear_object (&environment);
 }
 
+/* Starts the resource with one more key when @key is not NULL. */
 static void
-start (CairnTestResourceMode  mode,
-       const char            *policy)
+start_with (CairnTestResourceMode  mode,
+            const char            *policy,
+            const char            *key,
+            const char            *value)
 {
   g_autofree char *url = radicale_fixture_url (radicale, "/");
-  const char *config[] = { "url", url, "user", USER, "conflict-policy", policy, NULL };
+  const char *config[] = { "url", url, "user", USER, "conflict-policy", policy, key, value,
+                           NULL };
   GError *error = NULL;
 
   resource = cairn_test_resource_new (environment, "dav", ID, config, &error);
@@ -201,6 +205,13 @@ start (CairnTestResourceMode  mode,
   assert_no_error (error);
   cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
+}
+
+static void
+start (CairnTestResourceMode  mode,
+       const char            *policy)
+{
+  start_with (mode, policy, NULL, NULL);
 }
 
 static void
@@ -1277,6 +1288,29 @@ START_TEST (test_collection_sync)
 }
 END_TEST
 
+/* One object a multiget: the batches the thread fetches ahead, several
+ * of them written at once when the store is behind, all arrive. */
+START_TEST (test_small_batches)
+{
+  start_with (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server", "multiget-batch", "1");
+  ck_assert_uint_eq (stored_items (CALENDAR), 2);
+  ck_assert_uint_eq (stored_items (TASKS), 1);
+  ck_assert_uint_eq (stored_items (CONTACTS), 2);
+  for (guint i = 0; i < 7; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("more-%u", i);
+      g_autofree char *path = g_strdup_printf (CALENDAR "%s.ics", uid);
+      g_autofree char *text = event (uid, "More");
+
+      server_put (path, text);
+    }
+  synchronize ();
+  ck_assert_uint_eq (stored_items (CALENDAR), 9);
+  ck_assert (stored_has (CALENDAR, CALENDAR "more-6.ics", "More"));
+  assert_same_bytes (CALENDAR, CALENDAR "more-3.ics");
+}
+END_TEST
+
 /* @path in Radicale's storage, under the user's collections. */
 static char *
 storage_path (const char *path)
@@ -1349,6 +1383,7 @@ main (void)
     { "sync", test_probe_changes },
     { "sync", test_probe_miss },
     { "sync", test_collection_sync },
+    { "sync", test_small_batches },
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },
