@@ -42,7 +42,7 @@
 #define CALENDAR "/" USER "/calendar/"
 #define N_EVENTS 1000
 #define BATCH 100
-#define RUNS 3
+#define RUNS 5
 #define NOOP_RUNS 5
 #define WAIT_MS (10 * 60 * 1000)
 
