@@ -432,9 +432,11 @@ list_home (CairnDavResource  *self,
 }
 
 /* Sync state: per collection (by store id, so that a collection made
- * anew starts afresh) its href, sync token and ctag of the last sync
- * that completed. Written after the items it covers are in the store:
- * a crash in between repeats a little work, never skips any. */
+ * anew starts afresh) its href, and the sync token, ctag or
+ * getlastmodified and time of the last full check of the last sync that
+ * completed; for the account whether the probe is disabled. Written
+ * after the items it covers are in the store: a crash in between
+ * repeats a little work, never skips any. */
 
 static GKeyFile *
 load_state (CairnDavResource *self)
@@ -613,7 +615,6 @@ retrieve_collections_sync (CairnResource  *resource,
     }
   return g_steal_pointer (&collections);
 }
-
 
 /* Items */
 
