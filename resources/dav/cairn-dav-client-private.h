@@ -5,13 +5,17 @@
 
 G_BEGIN_DECLS
 
-/* The answer to one request: its status, body, ETag and Location. */
+/* The answer to one request: its status, body, ETag and Location, and
+ * the earliest time (server clock, Unix seconds) at which the server
+ * can have begun to answer: its Date less the whole exchange, rounded
+ * up; 0 without a Date. */
 typedef struct
 {
   guint status;
   GBytes *body;
   char *etag;
   char *location;
+  gint64 answered_after;
 } CairnDavResponse;
 
 void cairn_dav_response_free (CairnDavResponse *response);

@@ -323,6 +323,8 @@ exchange (CairnDavClient  *self,
   g_autoptr(CairnDavResponse) response = g_new0 (CairnDavResponse, 1);
   SoupMessageHeaders *headers;
   GError *local_error = NULL;
+  g_autoptr(GDateTime) date = NULL;
+  gint64 start = g_get_monotonic_time ();
   goffset length;
 
   stream = soup_session_send (self->session, message, cancellable, &local_error);
@@ -341,6 +343,15 @@ exchange (CairnDavClient  *self,
   response->status = soup_message_get_status (message);
   response->etag = g_strdup (soup_message_headers_get_one (headers, "ETag"));
   response->location = g_strdup (soup_message_headers_get_one (headers, "Location"));
+  /* The Date is cut to the second and is written after the answer was
+   * made, which took at most the whole exchange. */
+  date = soup_message_headers_get_one (headers, "Date")
+         ? soup_date_time_new_from_http_string (soup_message_headers_get_one (headers, "Date"))
+         : NULL;
+  if (date != NULL)
+    response->answered_after = g_date_time_to_unix (date) -
+                               (g_get_monotonic_time () - start + G_USEC_PER_SEC - 1) /
+                               G_USEC_PER_SEC;
   return g_steal_pointer (&response);
 }
 

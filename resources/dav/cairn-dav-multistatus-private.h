@@ -27,6 +27,7 @@ typedef struct
   char *color;
   char *description;
   char *ctag;
+  char *lastmodified;         /* getlastmodified, an HTTP-date */
   char *sync_token;
   char **components;          /* supported-calendar-component-set */
   char *principal;            /* current-user-principal */

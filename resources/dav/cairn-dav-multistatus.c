@@ -20,6 +20,7 @@ cairn_dav_entry_free (CairnDavEntry *entry)
   g_free (entry->color);
   g_free (entry->description);
   g_free (entry->ctag);
+  g_free (entry->lastmodified);
   g_free (entry->sync_token);
   g_strfreev (entry->components);
   g_free (entry->principal);
@@ -152,6 +153,8 @@ read_prop (CairnDavEntry *entry,
         entry->description = text_of (p);
       else if (is (p, CAIRN_CALSERVER_NS, "getctag"))
         entry->ctag = text_of (p);
+      else if (is (p, CAIRN_DAV_NS, "getlastmodified"))
+        entry->lastmodified = text_of (p);
       else if (is (p, CAIRN_DAV_NS, "sync-token"))
         entry->sync_token = text_of (p);
       else if (is (p, CAIRN_CALDAV_NS, "supported-calendar-component-set"))

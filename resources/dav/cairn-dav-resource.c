@@ -29,6 +29,12 @@
 #define MAX_PROPERTIES_SIZE (4u * 1024 * 1024)
 #define MAX_REDIRECTS 5
 #define DEFAULT_MULTIGET_BATCH 100
+#define PREFETCH_DEPTH 3
+/* The probe (see retrieve_collections_sync()): a getlastmodified is
+ * trusted only when it is this many seconds older than the listing
+ * that saw it, and a sync-collection runs at least this often. */
+#define PROBE_MARGIN 2
+#define FULL_CHECK_INTERVAL (5 * 60)
 
 /* A remote revision written by our own PUT: the server may have stored
  * the object otherwise than it was sent (Radicale writes it anew), so
@@ -55,7 +61,28 @@ struct _CairnDavResource
   char *calendar_home;      /* found by discovery; NULL until then */
   char *addressbook_home;
   char *state_path;         /* sync tokens and ctags, per collection */
+  GHashTable *listed;       /* collection path → Listed, of the last listing */
 };
+
+/* What the last listing of the homes said of one collection: its ctag,
+ * or, when the listing was the probe, its getlastmodified and the
+ * earliest server time at which the listing can have been made. */
+typedef struct
+{
+  gboolean probe;
+  char *ctag;
+  char *lastmodified;
+  gint64 listed_at;
+} Listed;
+
+static void
+listed_free (Listed *listed)
+{
+  g_free (listed->ctag);
+  g_free (listed->lastmodified);
+  g_free (listed);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Listed, listed_free)
 
 enum
 {
@@ -135,6 +162,7 @@ multistatus (CairnDavResource  *self,
              gsize              max_size,
              char             **sync_token,
              guint             *status,
+             gint64            *answered_after,
              GCancellable      *cancellable,
              GError           **error)
 {
@@ -145,6 +173,8 @@ multistatus (CairnDavResource  *self,
     return NULL;
   if (status != NULL)
     *status = response->status;
+  if (answered_after != NULL)
+    *answered_after = response->answered_after;
   if (response->status != 207)
     {
       if (!cairn_dav_client_check_status (response, method, path, error))
@@ -255,7 +285,7 @@ discover_homes (CairnDavResource  *self,
     return g_propagate_error (error, g_steal_pointer (&first_error)), FALSE;
 
   entries = multistatus (self, "PROPFIND", principal, "0", body, MAX_PROPERTIES_SIZE, NULL, NULL,
-                         cancellable, error);
+                         NULL, cancellable, error);
   if (entries == NULL)
     return FALSE;
   for (guint i = 0; i < entries->len; i++)
@@ -325,20 +355,30 @@ last_segment (const char *path)
                                                               : g_strdup (trimmed);
 }
 
+/* The collections of @home with what a user sees of them, and either
+ * getctag or, for the probe, getlastmodified: Radicale reads every
+ * member to answer getctag, but only their file times for the other. */
 static gboolean
 list_home (CairnDavResource  *self,
            const char        *home,
+           gboolean           probe,
            GHashTable        *seen,
            GPtrArray         *collections,
+           GHashTable        *listed,
+           gboolean          *incomplete,
            GCancellable      *cancellable,
            GError           **error)
 {
-  const char *body = XML_HEAD "<D:propfind " NAMESPACES "><D:prop><D:resourcetype/>"
-                     "<D:displayname/><I:calendar-color/><C:calendar-description/>"
-                     "<A:addressbook-description/><C:supported-calendar-component-set/>"
-                     "<S:getctag/></D:prop></D:propfind>";
+  g_autofree char *body = g_strconcat (XML_HEAD "<D:propfind " NAMESPACES "><D:prop>"
+                                       "<D:resourcetype/><D:displayname/><I:calendar-color/>"
+                                       "<C:calendar-description/><A:addressbook-description/>"
+                                       "<C:supported-calendar-component-set/>",
+                                       probe ? "<D:getlastmodified/>" : "<S:getctag/>",
+                                       "</D:prop></D:propfind>", NULL);
+  gint64 answered_after = 0;
   g_autoptr(GPtrArray) entries = multistatus (self, "PROPFIND", home, "1", body,
-                                              MAX_LISTING_SIZE, NULL, NULL, cancellable, error);
+                                              MAX_LISTING_SIZE, NULL, NULL, &answered_after,
+                                              cancellable, error);
 
   if (entries == NULL)
     return FALSE;
@@ -349,6 +389,7 @@ list_home (CairnDavResource  *self,
       g_autofree char *path = NULL;
       g_autofree char *name = NULL;
       CairnCollection *collection;
+      Listed *seen_as;
       const char *types[2] = { NULL, NULL };
 
       if (!(entry->calendar && wants (self, "caldav")) &&
@@ -367,7 +408,15 @@ list_home (CairnDavResource  *self,
       collection = cairn_collection_new (NULL, 0, name);
       g_ptr_array_add (collections, collection);
       cairn_collection_set_remote_id (collection, path);
-      cairn_collection_set_remote_revision (collection, entry->ctag);
+      cairn_collection_set_remote_revision (collection, probe ? entry->lastmodified : entry->ctag);
+      seen_as = g_new0 (Listed, 1);
+      seen_as->probe = probe;
+      seen_as->ctag = g_strdup (entry->ctag);
+      seen_as->lastmodified = g_strdup (entry->lastmodified);
+      seen_as->listed_at = answered_after;
+      g_hash_table_replace (listed, g_strdup (path), seen_as);
+      /* Without a Date nothing the probe says can be trusted. */
+      *incomplete |= probe && (entry->lastmodified == NULL || answered_after == 0);
       types[0] = entry->calendar ? CAIRN_DAV_CALENDAR_TYPE : CAIRN_DAV_VCARD_TYPE;
       cairn_collection_set_content_mime_types (collection, types);
       set_attribute (collection, "color", entry->color);
@@ -382,34 +431,12 @@ list_home (CairnDavResource  *self,
   return TRUE;
 }
 
-static GPtrArray *
-retrieve_collections_sync (CairnResource  *resource,
-                           GCancellable   *cancellable,
-                           GError        **error)
-{
-  CairnDavResource *self = CAIRN_DAV_RESOURCE (resource);
-  g_autoptr(GPtrArray) collections = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autofree char *calendar_home = NULL;
-  g_autofree char *addressbook_home = NULL;
-
-  if (!ensure_password (self, cancellable, error) || !discover_homes (self, cancellable, error))
-    return NULL;
-  calendar_home = dup_home (self, TRUE);
-  addressbook_home = dup_home (self, FALSE);
-  if (calendar_home != NULL &&
-      !list_home (self, calendar_home, seen, collections, cancellable, error))
-    return NULL;
-  if (addressbook_home != NULL && g_strcmp0 (addressbook_home, calendar_home) != 0 &&
-      !list_home (self, addressbook_home, seen, collections, cancellable, error))
-    return NULL;
-  return g_steal_pointer (&collections);
-}
-
 /* Sync state: per collection (by store id, so that a collection made
- * anew starts afresh) its href, sync token and ctag of the last sync
- * that completed. Written after the items it covers are in the store:
- * a crash in between repeats a little work, never skips any. */
+ * anew starts afresh) its href, and the sync token, ctag or
+ * getlastmodified and time of the last full check of the last sync that
+ * completed; for the account whether the probe is disabled. Written
+ * after the items it covers are in the store: a crash in between
+ * repeats a little work, never skips any. */
 
 static GKeyFile *
 load_state (CairnDavResource *self)
@@ -426,49 +453,167 @@ state_group (CairnCollection *collection)
   return g_strdup_printf ("collection-%" G_GUINT64_FORMAT, cairn_collection_get_id (collection));
 }
 
-static char *
+/* The state, without @collection's group when that is of another href. */
+static GKeyFile *
 read_state (CairnDavResource *self,
-            CairnCollection  *collection,
-            const char       *key)
+            CairnCollection  *collection)
 {
   g_autofree char *group = state_group (collection);
-  g_autoptr(GKeyFile) state = NULL;
   g_autofree char *href = NULL;
-  char *value;
+  GKeyFile *state;
 
   g_mutex_lock (&self->lock);
   state = load_state (self);
-  href = g_key_file_get_string (state, group, "href", NULL);
-  value = g_strcmp0 (href, cairn_collection_get_remote_id (collection)) == 0
-          ? g_key_file_get_string (state, group, key, NULL) : NULL;
   g_mutex_unlock (&self->lock);
-  return value;
+  href = g_key_file_get_string (state, group, "href", NULL);
+  if (g_strcmp0 (href, cairn_collection_get_remote_id (collection)) != 0)
+    g_key_file_remove_group (state, group, NULL);
+  return state;
 }
 
+static gboolean
+save_state (CairnDavResource  *self,
+            GKeyFile          *state,
+            GError           **error)
+{
+  g_autofree char *folder = g_path_get_dirname (self->state_path);
+
+  return g_mkdir_with_parents (folder, 0700) == 0 &&
+         g_key_file_save_to_file (state, self->state_path, error);
+}
+
+/* After a complete sync: its token, the ctag or (after the probe) the
+ * getlastmodified the listing before it saw, and the time of this
+ * sync-collection, the last full check. A sync that no listing came
+ * before keeps those of the last one: they are older than its token. */
 static gboolean
 write_state (CairnDavResource  *self,
              CairnCollection   *collection,
              const char        *token,
-             const char        *ctag,
+             const Listed      *listed,
              GError           **error)
 {
+  const char *from_listing[] = { "ctag", "lastmodified", "listed-at" };
   g_autofree char *group = state_group (collection);
   g_autoptr(GKeyFile) state = NULL;
-  g_autofree char *folder = g_path_get_dirname (self->state_path);
+  g_autofree char *href = NULL;
   gboolean ok;
 
   g_mutex_lock (&self->lock);
   state = load_state (self);
-  g_key_file_remove_group (state, group, NULL);
+  href = g_key_file_get_string (state, group, "href", NULL);
+  if (g_strcmp0 (href, cairn_collection_get_remote_id (collection)) != 0)
+    g_key_file_remove_group (state, group, NULL);
+  for (guint i = 0; listed != NULL && i < G_N_ELEMENTS (from_listing); i++)
+    g_key_file_remove_key (state, group, from_listing[i], NULL);
   g_key_file_set_string (state, group, "href", cairn_collection_get_remote_id (collection));
+  g_key_file_remove_key (state, group, "token", NULL);
   if (token != NULL)
     g_key_file_set_string (state, group, "token", token);
-  if (ctag != NULL)
-    g_key_file_set_string (state, group, "ctag", ctag);
-  ok = g_mkdir_with_parents (folder, 0700) == 0 &&
-       g_key_file_save_to_file (state, self->state_path, error);
+  if (listed != NULL && listed->ctag != NULL)
+    g_key_file_set_string (state, group, "ctag", listed->ctag);
+  if (listed != NULL && listed->probe)
+    {
+      g_key_file_set_string (state, group, "lastmodified", listed->lastmodified);
+      g_key_file_set_int64 (state, group, "listed-at", listed->listed_at);
+    }
+  g_key_file_set_int64 (state, group, "full-check", g_get_real_time () / G_USEC_PER_SEC);
+  ok = save_state (self, state, error);
   g_mutex_unlock (&self->lock);
   return ok;
+}
+
+static gboolean
+probe_disabled (CairnDavResource *self)
+{
+  g_autoptr(GKeyFile) state = NULL;
+  gboolean disabled;
+
+  g_mutex_lock (&self->lock);
+  state = load_state (self);
+  disabled = g_key_file_has_key (state, "account", "probe-disabled", NULL);
+  g_mutex_unlock (&self->lock);
+  return disabled;
+}
+
+/* For good: a server that misled the probe once may do it again. */
+static gboolean
+disable_probe (CairnDavResource  *self,
+               const char        *reason,
+               GError           **error)
+{
+  g_autoptr(GKeyFile) state = NULL;
+  gboolean ok;
+
+  g_warning ("%s: getlastmodified is not used to find changes any more: %s",
+             cairn_agent_get_id (CAIRN_AGENT (self)), reason);
+  g_mutex_lock (&self->lock);
+  state = load_state (self);
+  g_key_file_set_string (state, "account", "probe-disabled", reason);
+  ok = save_state (self, state, error);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* The collections of both homes; @incomplete is set when the probe
+ * lacks what it needs for one of them. */
+static GPtrArray *
+list_homes (CairnDavResource  *self,
+            gboolean           probe,
+            gboolean          *incomplete,
+            GCancellable      *cancellable,
+            GError           **error)
+{
+  g_autoptr(GPtrArray) collections = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) listed_free);
+  g_autofree char *calendar_home = dup_home (self, TRUE);
+  g_autofree char *addressbook_home = dup_home (self, FALSE);
+
+  if (calendar_home != NULL &&
+      !list_home (self, calendar_home, probe, seen, collections, listed, incomplete, cancellable,
+                  error))
+    return NULL;
+  if (addressbook_home != NULL && g_strcmp0 (addressbook_home, calendar_home) != 0 &&
+      !list_home (self, addressbook_home, probe, seen, collections, listed, incomplete,
+                  cancellable, error))
+    return NULL;
+  g_mutex_lock (&self->lock);
+  g_hash_table_unref (self->listed);
+  self->listed = g_steal_pointer (&listed);
+  g_mutex_unlock (&self->lock);
+  return g_steal_pointer (&collections);
+}
+
+/* Every sync lists the homes; that listing is also what tells whether
+ * anything changed. getctag would tell, but Radicale reads every member
+ * of a collection to answer it; so, unless disabled for the account,
+ * the listing asks for getlastmodified instead (the probe), and
+ * retrieve_items_sync() trusts it only when it is safe. A server that
+ * does not give it for each collection, or whose Date is missing, gets
+ * the getctag listing, from now on. */
+static GPtrArray *
+retrieve_collections_sync (CairnResource  *resource,
+                           GCancellable   *cancellable,
+                           GError        **error)
+{
+  CairnDavResource *self = CAIRN_DAV_RESOURCE (resource);
+  g_autoptr(GPtrArray) collections = NULL;
+  gboolean incomplete = FALSE;
+
+  if (!ensure_password (self, cancellable, error) || !discover_homes (self, cancellable, error))
+    return NULL;
+  collections = list_homes (self, !probe_disabled (self), &incomplete, cancellable, error);
+  if (collections != NULL && incomplete)
+    {
+      if (!disable_probe (self, "the server gives no getlastmodified or Date for a collection",
+                          error))
+        return NULL;
+      g_clear_pointer (&collections, g_ptr_array_unref);
+      collections = list_homes (self, FALSE, &incomplete, cancellable, error);
+    }
+  return g_steal_pointer (&collections);
 }
 
 /* Items */
@@ -573,23 +718,21 @@ request_batch (CairnDavResource  *self,
                                                   : "A:addressbook-multiget");
   return multistatus (self, "REPORT", href, "1", body->str,
                       MIN ((gsize) G_MAXINT, MAX_LISTING_SIZE + paths->len * self->max_object_size),
-                      NULL, NULL, cancellable, error);
+                      NULL, NULL, NULL, cancellable, error);
 }
 
 /* The objects of one multiget answer that are what was asked for and
- * can be read, stored in one transaction; the others are problems. */
-static gboolean
-store_batch (CairnDavResource  *self,
-             CairnCollection   *collection,
-             CairnItemSync     *sync,
-             GPtrArray         *paths,
-             GPtrArray         *entries,
-             GString           *problems,
-             GError           **error)
+ * can be read, added to @items; the others are problems. */
+static void
+read_batch (CairnDavResource  *self,
+            CairnCollection   *collection,
+            GPtrArray         *paths,
+            GPtrArray         *entries,
+            GPtrArray         *items,
+            GString           *problems)
 {
   const char *href = cairn_collection_get_remote_id (collection);
   const char *mime_type = collection_type (collection);
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
 
   for (guint i = 0; i < paths->len; i++)
@@ -625,12 +768,12 @@ store_batch (CairnDavResource  *self,
       else
         g_ptr_array_add (items, item);
     }
-  return items->len == 0 || cairn_item_sync_add_items (sync, items, error);
 }
 
-/* The multigets of one sync, sent by a thread of their own one batch
- * ahead of the sync that stores them: the server prepares the next batch
- * while this one is parsed and written. */
+/* The multigets of one sync, sent by a thread of their own up to
+ * PREFETCH_DEPTH batches ahead of the sync that stores them: the server
+ * prepares the next batches while this one is parsed and written, and a
+ * slow write (a commit on a busy disk) does not hold the requests up. */
 typedef struct
 {
   CairnDavResource *self;
@@ -667,6 +810,7 @@ prefetch_thread (gpointer data)
   for (guint start = 0; start < prefetch->changed->len; start += batch)
     {
       Fetched *fetched = g_new0 (Fetched, 1);
+      gboolean failed;
 
       g_async_queue_pop (prefetch->room);
       fetched->paths = g_ptr_array_new ();
@@ -674,8 +818,10 @@ prefetch_thread (gpointer data)
         g_ptr_array_add (fetched->paths, g_ptr_array_index (prefetch->changed, i));
       fetched->entries = request_batch (prefetch->self, prefetch->href, prefetch->calendar,
                                         fetched->paths, prefetch->cancellable, &fetched->error);
+      /* Once pushed, the batch is the sync's, which may free it at once. */
+      failed = fetched->entries == NULL;
       g_async_queue_push (prefetch->fetched, fetched);
-      if (fetched->entries == NULL)
+      if (failed)
         break;
     }
   return NULL;
@@ -708,22 +854,34 @@ fetch_changed (CairnDavResource  *self,
   GThread *thread;
   gboolean ok = TRUE;
 
-  g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
+  for (guint i = 0; i < PREFETCH_DEPTH; i++)
+    g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
   thread = g_thread_new ("cairn-dav-multiget", prefetch_thread, &prefetch);
-  for (guint i = 0; i < n_batches && ok; i++)
+  for (guint i = 0; i < n_batches && ok;)
     {
+      g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
       Fetched *fetched = g_async_queue_pop (prefetch.fetched);
 
-      g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
-      if (fetched->entries == NULL)
+      /* The batches that came while the last write ran are written in
+       * one transaction: fewer commits when the store is behind, and
+       * none waits for a batch still on its way. */
+      do
         {
-          g_propagate_error (error, g_steal_pointer (&fetched->error));
-          ok = FALSE;
+          i++;
+          g_async_queue_push (prefetch.room, GINT_TO_POINTER (1));
+          if (fetched->entries == NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&fetched->error));
+              ok = FALSE;
+            }
+          else
+            read_batch (self, collection, fetched->paths, fetched->entries, items, problems);
+          fetched_free (fetched);
         }
-      else
-        ok = store_batch (self, collection, sync, fetched->paths, fetched->entries, problems,
-                          error);
-      fetched_free (fetched);
+      while (ok && i < n_batches && items->len < CAIRN_STORE_BATCH_SIZE &&
+             (fetched = g_async_queue_try_pop (prefetch.fetched)) != NULL);
+      if (ok && items->len > 0)
+        ok = cairn_item_sync_add_items (sync, items, error);
     }
   /* A failed batch stops the thread, which may wait for room. */
   g_cancellable_cancel (own);
@@ -762,7 +920,7 @@ list_changes (CairnDavResource  *self,
   guint status = 0;
 
   entries = multistatus (self, "REPORT", href, NULL, body, MAX_LISTING_SIZE, new_token, &status,
-                         cancellable, &local_error);
+                         NULL, cancellable, &local_error);
   if (entries == NULL)
     {
       /* RFC 6578 §3.2: a token the server no longer knows is a 403 (or
@@ -810,7 +968,8 @@ list_members (CairnDavResource  *self,
                      "<D:getcontentlength/></D:prop></D:propfind>";
   g_autoptr(GHashTable) members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GPtrArray) entries = multistatus (self, "PROPFIND", href, "1", body,
-                                              MAX_LISTING_SIZE, NULL, NULL, cancellable, error);
+                                              MAX_LISTING_SIZE, NULL, NULL, NULL, cancellable,
+                                              error);
 
   if (entries == NULL)
     return NULL;
@@ -834,6 +993,92 @@ list_members (CairnDavResource  *self,
   return g_steal_pointer (&members);
 }
 
+/* Unix seconds of an HTTP-date; 0 for none. */
+static gint64
+http_time (const char *text)
+{
+  g_autoptr(GDateTime) time = text ? soup_date_time_new_from_http_string (text) : NULL;
+
+  return time ? g_date_time_to_unix (time) : 0;
+}
+
+/* What the listing said of @href, once: a sync of one collection that
+ * no listing came before (a client asked for it, or a retry) finds
+ * nothing and does the full check. */
+static Listed *
+take_listed (CairnDavResource *self,
+             const char       *href)
+{
+  gpointer found = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_steal_extended (self->listed, href, NULL, &found);
+  g_mutex_unlock (&self->lock);
+  return found;
+}
+
+/* Whether the probe says that nothing changed since the last complete
+ * sync: the collection's getlastmodified is still the one the listing
+ * before that sync saw, and that one was PROBE_MARGIN seconds older than
+ * the listing. Then a change after the listing has a later time, however
+ * coarse the server's file times and its HTTP-dates of whole seconds;
+ * the sync's token, taken after the listing, covers all before. */
+static gboolean
+probe_says_unchanged (const Listed *listed,
+                      const char   *old_lastmodified,
+                      const char   *old_listed_at)
+{
+  gint64 modified = http_time (old_lastmodified);
+  gint64 listed_at = old_listed_at ? g_ascii_strtoll (old_listed_at, NULL, 10) : 0;
+
+  return listed != NULL && listed->probe && listed->lastmodified != NULL &&
+         g_strcmp0 (listed->lastmodified, old_lastmodified) == 0 && modified > 0 &&
+         listed_at > 0 && modified + PROBE_MARGIN <= listed_at;
+}
+
+/* The sync-collection runs every FULL_CHECK_INTERVAL whatever the probe
+ * says; also when the clock went back. */
+static gboolean
+full_check_due (const char *last)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 then = last ? g_ascii_strtoll (last, NULL, 10) : 0;
+
+  return then <= 0 || now < then || now - then >= FULL_CHECK_INTERVAL;
+}
+
+/* A full check found changes where the probe said none. If the
+ * collection's getlastmodified, asked now, still says none, the server
+ * misleads the probe: it is disabled. */
+static gboolean
+check_probe_miss (CairnDavResource  *self,
+                  const char        *href,
+                  const char        *lastmodified,
+                  GCancellable      *cancellable,
+                  GError           **error)
+{
+  const char *body = XML_HEAD "<D:propfind " NAMESPACES "><D:prop><D:getlastmodified/>"
+                     "</D:prop></D:propfind>";
+  g_autoptr(GPtrArray) entries = multistatus (self, "PROPFIND", href, "0", body,
+                                              MAX_PROPERTIES_SIZE, NULL, NULL, NULL, cancellable,
+                                              error);
+
+  if (entries == NULL)
+    return FALSE;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      CairnDavEntry *entry = g_ptr_array_index (entries, i);
+      g_autofree char *reason = NULL;
+
+      if (g_strcmp0 (entry->lastmodified, lastmodified) != 0)
+        continue;
+      reason = g_strdup_printf ("%s changed, but its getlastmodified is still %s", href,
+                                lastmodified);
+      return disable_probe (self, reason, error);
+    }
+  return TRUE;
+}
+
 /* A sync of one collection: what changed since the token (or, with none
  * or a rejected one, every member), compared by ETag to what the store
  * has; the changed objects fetched by multiget in batches; removals;
@@ -848,9 +1093,15 @@ retrieve_items_sync (CairnResource    *resource,
 {
   CairnDavResource *self = CAIRN_DAV_RESOURCE (resource);
   const char *href = cairn_collection_get_remote_id (collection);
-  const char *ctag = cairn_collection_get_remote_revision (collection);
-  g_autofree char *token = read_state (self, collection, "token");
-  g_autofree char *old_ctag = read_state (self, collection, "ctag");
+  g_autofree char *group = state_group (collection);
+  g_autoptr(GKeyFile) state = read_state (self, collection);
+  g_autofree char *token = g_key_file_get_string (state, group, "token", NULL);
+  g_autofree char *old_ctag = g_key_file_get_string (state, group, "ctag", NULL);
+  g_autofree char *old_lastmodified = g_key_file_get_string (state, group, "lastmodified", NULL);
+  g_autofree char *old_listed_at = g_key_file_get_string (state, group, "listed-at", NULL);
+  g_autofree char *last_full_check = g_key_file_get_string (state, group, "full-check", NULL);
+  g_autoptr(Listed) listed = take_listed (self, href);
+  gboolean unchanged = probe_says_unchanged (listed, old_lastmodified, old_listed_at);
   g_autofree char *new_token = NULL;
   g_autoptr(GHashTable) members = NULL;
   g_autoptr(GHashTable) stored = NULL;
@@ -866,8 +1117,14 @@ retrieve_items_sync (CairnResource    *resource,
    * they name, also when the listing is skipped below. */
   cairn_item_sync_set_incremental (sync, TRUE);
   /* Nothing written since the last complete sync (the ctag changes on
-   * every write): a no-op sync costs no request of its own. */
-  if (ctag != NULL && g_strcmp0 (ctag, old_ctag) == 0)
+   * every write, the probe as said): a no-op sync costs no request of
+   * its own. */
+  if (listed != NULL && listed->probe)
+    {
+      if (unchanged && !full_check_due (last_full_check))
+        return TRUE;
+    }
+  else if (listed != NULL && listed->ctag != NULL && g_strcmp0 (listed->ctag, old_ctag) == 0)
     return TRUE;
   if (!ensure_password (self, cancellable, error))
     return FALSE;
@@ -875,7 +1132,12 @@ retrieve_items_sync (CairnResource    *resource,
   members = list_changes (self, href, token ? token : "", &new_token, &rejected, &unsupported,
                           problems, cancellable, error);
   if (members != NULL)
-    complete = token == NULL;
+    {
+      complete = token == NULL;
+      if (unchanged && token != NULL && g_hash_table_size (members) > 0 &&
+          !check_probe_miss (self, href, old_lastmodified, cancellable, error))
+        return FALSE;
+    }
   else if (rejected)
     {
       g_debug ("%s: the server rejected the sync token; listing every member", href);
@@ -927,7 +1189,7 @@ retrieve_items_sync (CairnResource    *resource,
   if (problems->len > 0)
     return g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
                         "The server sent data that cannot be stored: %s", problems->str), FALSE;
-  return write_state (self, collection, new_token, ctag, error);
+  return write_state (self, collection, new_token, listed, error);
 }
 
 /* A part asked for by a client (RetrieveItems): the object read anew. */
@@ -1520,6 +1782,7 @@ cairn_dav_resource_finalize (GObject *object)
   g_free (self->calendar_home);
   g_free (self->addressbook_home);
   g_free (self->state_path);
+  g_hash_table_unref (self->listed);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (cairn_dav_resource_parent_class)->finalize (object);
 }
@@ -1650,6 +1913,8 @@ static void
 cairn_dav_resource_init (CairnDavResource *self)
 {
   g_mutex_init (&self->lock);
+  self->listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) listed_free);
   self->max_object_size = DEFAULT_MAX_OBJECT_SIZE;
   self->multiget_batch = DEFAULT_MULTIGET_BATCH;
 }

@@ -5,21 +5,24 @@
  * store, against the limit measured in the same run on the same server.
  *
  * initial_sync_events_per_s: events / time from starting the resource
- *   (in process, on a fresh store) until its first sync is done,
- *   discovery included.
+ *   (in process, on a fresh state) until its first sync is done,
+ *   discovery included; the median of RUNS instances, each syncing into
+ *   collections of its own.
  * limit_events_per_s: events / time of a plain libsoup loop sending the
  *   requests the resource's sync sends (one sync-collection REPORT from
  *   no token, then calendar-multigets of 100 hrefs) with the credentials
  *   up front, and reading every answer into nothing: what the server
- *   itself costs. The median of LIMIT_RUNS, taken before and after the
- *   resource's run; Radicale has read every event once before anything
- *   is timed.
+ *   itself costs. The median of RUNS, each taken right before one of
+ *   the resource's runs; Radicale has read every event once before
+ *   anything is timed.
  * ratio_to_limit: initial / limit.
  * noop_resync_ms: the median of NOOP_RUNS syncs with nothing changed.
  * noop_limit_ms: the median of NOOP_RUNS plain PROPFINDs of the calendar
  *   home asking what the resource's no-op sync asks (resource types,
- *   names, colours, getctag): its one request. Radicale computes each
- *   calendar's getctag from every event's ETag, so this is the floor.
+ *   names, colours, getlastmodified): its one request, the floor.
+ * noop_getctag_ms: the same with getctag instead of getlastmodified,
+ *   what the no-op sync asks when the probe is disabled (docs/dav.md):
+ *   Radicale computes each calendar's getctag from every event.
  * peak_rss_mb: the peak resident set of this process, which runs the
  *   resource (Radicale runs in a process of its own).
  *
@@ -34,13 +37,12 @@
 #include "cairn-bench-common.h"
 #include "radicale-fixture.h"
 
-#define INSTANCE "dav_0"
 #define USER "bench"
 #define PASSWORD "bench-password"
 #define CALENDAR "/" USER "/calendar/"
 #define N_EVENTS 1000
 #define BATCH 100
-#define LIMIT_RUNS 3
+#define RUNS 5
 #define NOOP_RUNS 5
 #define WAIT_MS (10 * 60 * 1000)
 
@@ -106,27 +108,30 @@ authorization (void)
   return g_strconcat ("Basic ", credentials, NULL);
 }
 
-/* The floor of a no-op sync: its one request, answered into nothing. */
+/* The floor of a no-op sync: its one request, answered into nothing;
+ * @property is what tells whether a calendar changed. */
 static gboolean
 measure_noop_limit (RadicaleFixture  *radicale,
+                    const char       *property,
                     double           *ms,
                     GError          **error)
 {
   g_autoptr(SoupSession) session = soup_session_new ();
   g_autofree char *url = radicale_fixture_url (radicale, "/" USER "/");
   g_autofree char *credentials = authorization ();
+  g_autofree char *body =
+    g_strdup_printf ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                     "<D:propfind xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\" "
+                     "xmlns:A=\"urn:ietf:params:xml:ns:carddav\" "
+                     "xmlns:S=\"http://calendarserver.org/ns/\" "
+                     "xmlns:I=\"http://apple.com/ns/ical/\"><D:prop><D:resourcetype/>"
+                     "<D:displayname/><I:calendar-color/><C:calendar-description/>"
+                     "<A:addressbook-description/><C:supported-calendar-component-set/>"
+                     "<%s/></D:prop></D:propfind>", property);
   g_autoptr(GBytes) answer = NULL;
   gint64 start = g_get_monotonic_time ();
 
-  answer = send_request (session, "PROPFIND", url, credentials,
-                         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                         "<D:propfind xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\" "
-                         "xmlns:A=\"urn:ietf:params:xml:ns:carddav\" "
-                         "xmlns:S=\"http://calendarserver.org/ns/\" "
-                         "xmlns:I=\"http://apple.com/ns/ical/\"><D:prop><D:resourcetype/>"
-                         "<D:displayname/><I:calendar-color/><C:calendar-description/>"
-                         "<A:addressbook-description/><C:supported-calendar-component-set/>"
-                         "<S:getctag/></D:prop></D:propfind>", error);
+  answer = send_request (session, "PROPFIND", url, credentials, body, error);
   if (answer == NULL)
     return FALSE;
   *ms = seconds_since (start) * 1000;
@@ -175,21 +180,63 @@ measure_limit (RadicaleFixture  *radicale,
   return TRUE;
 }
 
+/* One initial sync: a new instance of the resource, with a fresh state
+ * and collections of its own in the store, started in process until its
+ * first sync is done; @resource is left running. */
+static gboolean
+measure_initial (CairnTestEnvironment  *environment,
+                 RadicaleFixture       *radicale,
+                 guint                  run,
+                 CairnTestResource    **resource,
+                 double                *seconds,
+                 GError               **error)
+{
+  g_autofree char *instance = g_strdup_printf ("dav_%u", run);
+  g_autoptr(CairnSecrets) secrets = cairn_secrets_new (instance);
+  g_autofree char *url = radicale_fixture_url (radicale, "/");
+  const char *config[] = { "url", url, "user", USER, "services", "caldav", NULL };
+  g_autoptr(CairnStore) client = NULL;
+  g_autoptr(CairnCollection) calendar = NULL;
+  guint64 count = 0, unread, size;
+  gint64 start;
+
+  if (!cairn_secrets_store_sync (secrets, "password", PASSWORD, NULL, error))
+    return FALSE;
+  *resource = cairn_test_resource_new (environment, "dav", instance, config, error);
+  if (*resource == NULL)
+    return FALSE;
+  start = g_get_monotonic_time ();
+  if (!cairn_test_resource_start (*resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
+                                  error) ||
+      !cairn_test_resource_wait_replayed (*resource, WAIT_MS, error))
+    return FALSE;
+  *seconds = seconds_since (start);
+
+  client = cairn_test_resource_open_client_store (*resource, error);
+  if (client == NULL)
+    return FALSE;
+  calendar = cairn_store_find_collection_by_remote_id (client, instance, CALENDAR, error);
+  if (calendar == NULL ||
+      !cairn_store_get_collection_statistics (client, cairn_collection_get_id (calendar), &count,
+                                              &unread, &size, error))
+    return FALSE;
+  if (count != N_EVENTS)
+    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%" G_GUINT64_FORMAT
+                        " events stored, not %u", count, N_EVENTS), FALSE;
+  return TRUE;
+}
+
 static gboolean
 run (GError **error)
 {
   g_autoptr(CairnTestEnvironment) environment = NULL;
   g_autoptr(RadicaleFixture) radicale = NULL;
   g_autoptr(CairnTestResource) resource = NULL;
-  g_autoptr(CairnSecrets) secrets = NULL;
-  g_autoptr(CairnStore) client = NULL;
-  g_autoptr(CairnCollection) calendar = NULL;
   g_autoptr(GArray) limits = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) initials = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) noops = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) noop_limits = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autofree char *url = NULL;
-  const char *config[] = { "url", NULL, "user", USER, "services", "caldav", NULL };
-  guint64 count = 0, unread, size;
+  g_autoptr(GArray) noop_getctags = g_array_new (FALSE, FALSE, sizeof (double));
   double seconds, initial_s, limit_s;
   guint status = 0;
   gint64 start;
@@ -208,43 +255,26 @@ run (GError **error)
     return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "MKCALENDAR: %u", status), FALSE;
   if (!write_events (radicale, error))
     return FALSE;
-  secrets = cairn_secrets_new (INSTANCE);
-  if (!cairn_secrets_store_sync (secrets, "password", PASSWORD, NULL, error))
-    return FALSE;
 
   /* Radicale reads and caches every event on its first listing. */
   if (!measure_limit (radicale, &seconds, error))
     return FALSE;
-  for (guint i = 0; i < LIMIT_RUNS / 2 + 1; i++)
+  /* The limit and the resource in turns, so that both meet the same
+   * load of the machine; each instance syncs into a store of its own. */
+  for (guint i = 0; i < RUNS; i++)
     {
       if (!measure_limit (radicale, &seconds, error))
         return FALSE;
       g_array_append_val (limits, seconds);
+      if (resource != NULL)
+        cairn_test_resource_stop (resource);
+      g_clear_object (&resource);
+      if (!measure_initial (environment, radicale, i, &resource, &seconds, error))
+        return FALSE;
+      g_array_append_val (initials, seconds);
     }
-
-  url = radicale_fixture_url (radicale, "/");
-  config[1] = url;
-  resource = cairn_test_resource_new (environment, "dav", INSTANCE, config, error);
-  if (resource == NULL)
-    return FALSE;
-  start = g_get_monotonic_time ();
-  if (!cairn_test_resource_start (resource, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
-                                  error) ||
-      !cairn_test_resource_wait_replayed (resource, WAIT_MS, error))
-    return FALSE;
-  initial_s = seconds_since (start);
-
-  client = cairn_test_resource_open_client_store (resource, error);
-  if (client == NULL)
-    return FALSE;
-  calendar = cairn_store_find_collection_by_remote_id (client, INSTANCE, CALENDAR, error);
-  if (calendar == NULL ||
-      !cairn_store_get_collection_statistics (client, cairn_collection_get_id (calendar), &count,
-                                              &unread, &size, error))
-    return FALSE;
-  if (count != N_EVENTS)
-    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%" G_GUINT64_FORMAT
-                        " events stored, not %u", count, N_EVENTS), FALSE;
+  initial_s = cairn_bench_median (initials);
+  limit_s = cairn_bench_median (limits);
 
   for (guint i = 0; i < NOOP_RUNS; i++)
     {
@@ -253,23 +283,20 @@ run (GError **error)
         return FALSE;
       seconds = seconds_since (start) * 1000;
       g_array_append_val (noops, seconds);
-      if (!measure_noop_limit (radicale, &seconds, error))
+      if (!measure_noop_limit (radicale, "D:getlastmodified", &seconds, error))
         return FALSE;
       g_array_append_val (noop_limits, seconds);
-    }
-  for (guint i = limits->len; i < LIMIT_RUNS; i++)
-    {
-      if (!measure_limit (radicale, &seconds, error))
+      if (!measure_noop_limit (radicale, "S:getctag", &seconds, error))
         return FALSE;
-      g_array_append_val (limits, seconds);
+      g_array_append_val (noop_getctags, seconds);
     }
-  limit_s = cairn_bench_median (limits);
 
   g_print ("initial_sync_events_per_s: %.0f\n", N_EVENTS / initial_s);
   g_print ("limit_events_per_s: %.0f\n", N_EVENTS / limit_s);
   g_print ("ratio_to_limit: %.2f\n", limit_s / initial_s);
   g_print ("noop_resync_ms: %.1f\n", cairn_bench_median (noops));
   g_print ("noop_limit_ms: %.1f\n", cairn_bench_median (noop_limits));
+  g_print ("noop_getctag_ms: %.1f\n", cairn_bench_median (noop_getctags));
   g_print ("peak_rss_mb: %.1f\n", cairn_bench_peak_rss_mb ());
   return TRUE;
 }

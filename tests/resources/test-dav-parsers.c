@@ -30,7 +30,8 @@ START_TEST (test_multistatus)
     "<?xml version=\"1.0\"?>\n<D:multistatus xmlns:D=\"DAV:\" "
     "xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:response><D:href>/a/b.ics</D:href>"
     "<D:propstat><D:prop><D:getetag>\"e1\"</D:getetag><D:getcontentlength>12"
-    "</D:getcontentlength><C:calendar-data>BEGIN:VCALENDAR\r\nX:1\nEND:VCALENDAR\n"
+    "</D:getcontentlength><D:getlastmodified>Wed, 02 Dec 2026 06:40:00 GMT</D:getlastmodified>"
+    "<C:calendar-data>BEGIN:VCALENDAR\r\nX:1\nEND:VCALENDAR\n"
     "</C:calendar-data></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
     "<D:propstat><D:prop><D:displayname/></D:prop><D:status>HTTP/1.1 404 Not Found"
     "</D:status></D:propstat></D:response><D:response><D:href>/a/c.ics</D:href>"
@@ -49,6 +50,7 @@ START_TEST (test_multistatus)
   ck_assert_uint_eq (entry->status, 200);
   ck_assert_str_eq (entry->etag, "\"e1\"");
   ck_assert_int_eq (entry->length, 12);
+  ck_assert_str_eq (entry->lastmodified, "Wed, 02 Dec 2026 06:40:00 GMT");
   ck_assert_ptr_null (entry->displayname);
   /* Every line end a CRLF again, as the server had it. */
   ck_assert_uint_eq (g_bytes_get_size (entry->data), strlen (expected));

@@ -4,10 +4,12 @@
  * of a calendar, a task list and an address book, changes by another
  * client picked up through the sync token, a rejected token, local
  * changes replayed, conflicts under each policy, offline work, a crash
- * in the middle of a replay, and a recurring event that round-trips
- * byte for byte. */
+ * in the middle of a replay, a recurring event that round-trips byte for
+ * byte, and no-op syncs found by getlastmodified that miss no change. */
 #include <check.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 
 #include <libsoup/soup.h>
@@ -181,14 +183,25 @@ teardown (void)
   g_clear_object (&environment);
 }
 
+/* Starts the resource with one more key when @key is not NULL. */
+static void
+start_with (CairnTestResourceMode  mode,
+            const char            *policy,
+            const char            *key,
+            const char            *value)
+{
+  g_autofree char *url = radicale_fixture_url (radicale, "/");
+  const char *config[] = { "url", url, "user", USER, "conflict-policy", policy, key, value,
+                           NULL };
+
+  resource = cairn_check_start_resource (environment, "dav", ID, config, mode, WAIT_MS, &client);
+}
+
 static void
 start (CairnTestResourceMode  mode,
        const char            *policy)
 {
-  g_autofree char *url = radicale_fixture_url (radicale, "/");
-  const char *config[] = { "url", url, "user", USER, "conflict-policy", policy, NULL };
-
-  resource = cairn_check_start_resource (environment, "dav", ID, config, mode, WAIT_MS, &client);
+  start_with (mode, policy, NULL, NULL);
 }
 
 static void
@@ -372,14 +385,45 @@ object_path (const char *folder,
 }
 
 static char *
+state_path (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "cairn", "dav", ID ".state", NULL);
+}
+
+static char *
 read_state (void)
 {
-  g_autofree char *path = g_build_filename (g_get_user_data_dir (), "cairn", "dav",
-                                            ID ".state", NULL);
+  g_autofree char *path = state_path ();
   char *text = NULL;
 
   g_file_get_contents (path, &text, NULL, NULL);
   return text;
+}
+
+/* A key of the resource's state file, NULL when it has none. */
+static char *
+state_value (const char *group,
+             const char *key)
+{
+  g_autofree char *path = state_path ();
+  g_autoptr(GKeyFile) state = g_key_file_new ();
+
+  if (!g_key_file_load_from_file (state, path, G_KEY_FILE_NONE, NULL))
+    return NULL;
+  return g_key_file_get_string (state, group, key, NULL);
+}
+
+static void
+set_state_value (const char *group,
+                 const char *key,
+                 const char *value)
+{
+  g_autofree char *path = state_path ();
+  g_autoptr(GKeyFile) state = g_key_file_new ();
+
+  ck_assert (g_key_file_load_from_file (state, path, G_KEY_FILE_NONE, NULL));
+  g_key_file_set_string (state, group, key, value);
+  ck_assert (g_key_file_save_to_file (state, path, NULL));
 }
 
 /* Tests */
@@ -461,8 +505,7 @@ END_TEST
 /* A token the server does not know: a full listing by ETag instead. */
 START_TEST (test_token_rejected)
 {
-  g_autofree char *path = g_build_filename (g_get_user_data_dir (), "cairn", "dav", ID ".state",
-                                            NULL);
+  g_autofree char *path = state_path ();
   g_autofree char *e4 = event ("e4", "Tea");
   g_autofree char *group = NULL;
   g_autofree char *token = NULL;
@@ -1251,6 +1294,187 @@ START_TEST (test_digest)
 }
 END_TEST
 
+/* The probe: the state group of the calendar. */
+static char *
+calendar_group (void)
+{
+  return g_strdup_printf ("collection-%" G_GUINT64_FORMAT, collection_id (CALENDAR));
+}
+
+/* A sync long enough after the last change that the calendar's
+ * getlastmodified, seen by this sync's listing, is trusted by the next:
+ * 2 s older than the listing, whose Date loses up to a second twice. */
+static void
+settle (void)
+{
+  g_usleep (3200 * G_TIME_SPAN_MILLISECOND);
+  synchronize ();
+}
+
+/* A sync that the probe found a no-op sends no sync-collection: the
+ * time of the last full check stays as it was set. */
+static void
+assert_noop_sync (void)
+{
+  g_autofree char *group = calendar_group ();
+  g_autofree char *marker = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                             g_get_real_time () / G_USEC_PER_SEC - 10);
+  g_autofree char *after = NULL;
+
+  set_state_value (group, "full-check", marker);
+  synchronize ();
+  after = state_value (group, "full-check");
+  ck_assert_str_eq (after, marker);
+}
+
+/* Another client's edits in the second of the last sync (also when that
+ * sync listed an edit of the same second), a removal and a rename with a
+ * new colour are each found, although no-op syncs skip the
+ * sync-collection. */
+START_TEST (test_probe_changes)
+{
+  g_autofree char *e1 = event ("e1", "Second breakfast");
+  g_autofree char *e1_again = event ("e1", "Third breakfast");
+  g_autofree char *group = NULL;
+  g_autofree char *lastmodified = NULL;
+  g_autoptr(CairnCollection) calendar = NULL;
+  GBytes *color;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  settle ();
+  group = calendar_group ();
+  lastmodified = state_value (group, "lastmodified");
+  ck_assert_ptr_nonnull (lastmodified);
+  assert_noop_sync ();
+
+  server_put (CALENDAR "e1.ics", e1);
+  synchronize ();
+  ck_assert (stored_has (CALENDAR, CALENDAR "e1.ics", "Second breakfast"));
+  server_put (CALENDAR "e1.ics", e1_again);
+  synchronize ();
+  ck_assert (stored_has (CALENDAR, CALENDAR "e1.ics", "Third breakfast"));
+
+  settle ();
+  assert_noop_sync ();
+  ck_assert_uint_eq (http ("DELETE", CALENDAR "e2.ics", NULL, NULL, NULL), 200);
+  synchronize ();
+  ck_assert_ptr_null (find_item (CALENDAR, CALENDAR "e2.ics"));
+
+  settle ();
+  assert_noop_sync ();
+  ck_assert_uint_eq (http ("PROPPATCH", CALENDAR, "<?xml version=\"1.0\"?><D:propertyupdate "
+                           "xmlns:D=\"DAV:\" xmlns:I=\"http://apple.com/ns/ical/\"><D:set>"
+                           "<D:prop><D:displayname>Renamed</D:displayname>"
+                           "<I:calendar-color>#00ff00ff</I:calendar-color></D:prop>"
+                           "</D:set></D:propertyupdate>", NULL, NULL), 207);
+  synchronize ();
+  calendar = collection (CALENDAR);
+  ck_assert_str_eq (cairn_collection_get_name (calendar), "Renamed");
+  color = cairn_collection_get_attribute (calendar, "color");
+  ck_assert_ptr_nonnull (color);
+  ck_assert (g_str_has_prefix (g_bytes_get_data (color, NULL), "#00ff00"));
+  ck_assert_ptr_null (state_value ("account", "probe-disabled"));
+}
+END_TEST
+
+/* A sync of one collection, which no listing of the homes comes before,
+ * checks the server: what the last listing said is used once only. */
+START_TEST (test_collection_sync)
+{
+  g_autofree char *e1 = event ("e1", "Early breakfast");
+  GError *error = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  settle ();
+  server_put (CALENDAR "e1.ics", e1);
+  ck_assert (cairn_test_resource_synchronize_sync (resource, collection_id (CALENDAR), &error));
+  assert_no_error (error);
+  ck_assert (stored_has (CALENDAR, CALENDAR "e1.ics", "Early breakfast"));
+}
+END_TEST
+
+/* One object a multiget: the batches the thread fetches ahead, several
+ * of them written at once when the store is behind, all arrive. */
+START_TEST (test_small_batches)
+{
+  start_with (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server", "multiget-batch", "1");
+  ck_assert_uint_eq (stored_items (CALENDAR), 2);
+  ck_assert_uint_eq (stored_items (TASKS), 1);
+  ck_assert_uint_eq (stored_items (CONTACTS), 2);
+  for (guint i = 0; i < 7; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("more-%u", i);
+      g_autofree char *path = g_strdup_printf (CALENDAR "%s.ics", uid);
+      g_autofree char *text = event (uid, "More");
+
+      server_put (path, text);
+    }
+  synchronize ();
+  ck_assert_uint_eq (stored_items (CALENDAR), 9);
+  ck_assert (stored_has (CALENDAR, CALENDAR "more-6.ics", "More"));
+  assert_same_bytes (CALENDAR, CALENDAR "more-3.ics");
+}
+END_TEST
+
+/* @path in Radicale's storage, under the user's collections. */
+static char *
+storage_path (const char *path)
+{
+  return g_build_filename (radicale_fixture_get_storage (radicale), "collection-root", path,
+                           NULL);
+}
+
+/* Another client's edit that a server hides from getlastmodified: the
+ * times of the object and of its folder set back to what they were, as
+ * a server whose collection time does not follow its members would. */
+static void
+hidden_put (const char *path,
+            const char *body)
+{
+  g_autofree char *file = storage_path (path);
+  g_autofree char *folder = g_path_get_dirname (file);
+  struct stat file_before, folder_before;
+  struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+
+  ck_assert_int_eq (g_stat (file, &file_before), 0);
+  ck_assert_int_eq (g_stat (folder, &folder_before), 0);
+  server_put (path, body);
+  times[1] = file_before.st_mtim;
+  ck_assert_int_eq (utimensat (AT_FDCWD, file, times, 0), 0);
+  times[1] = folder_before.st_mtim;
+  ck_assert_int_eq (utimensat (AT_FDCWD, folder, times, 0), 0);
+}
+
+/* The periodic full check finds what the probe missed, and the probe is
+ * never used again for the account: later hidden edits are found too. */
+START_TEST (test_probe_miss)
+{
+  g_autofree char *e1 = event ("e1", "Brunch");
+  g_autofree char *e2 = event ("e2", "Late lunch");
+  g_autofree char *group = NULL;
+  g_autofree char *reason = NULL;
+
+  start (CAIRN_TEST_RESOURCE_IN_PROCESS, "keep-server");
+  settle ();
+  group = calendar_group ();
+  hidden_put (CALENDAR "e1.ics", e1);
+  synchronize ();
+  /* The server misled the probe: this sync saw no change. */
+  ck_assert (stored_has (CALENDAR, CALENDAR "e1.ics", "Breakfast"));
+  ck_assert_ptr_null (state_value ("account", "probe-disabled"));
+
+  set_state_value (group, "full-check", "1");
+  synchronize ();
+  ck_assert (stored_has (CALENDAR, CALENDAR "e1.ics", "Brunch"));
+  reason = state_value ("account", "probe-disabled");
+  ck_assert_msg (reason != NULL && strstr (reason, CALENDAR) != NULL, "probe kept: %s", reason);
+
+  hidden_put (CALENDAR "e2.ics", e2);
+  synchronize ();
+  ck_assert (stored_has (CALENDAR, CALENDAR "e2.ics", "Late lunch"));
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1262,6 +1486,10 @@ main (void)
     { "sync", test_bad_server_data },
     { "sync", test_certificate },
     { "sync", test_digest },
+    { "sync", test_probe_changes },
+    { "sync", test_probe_miss },
+    { "sync", test_collection_sync },
+    { "sync", test_small_batches },
     { "replay", test_local_changes },
     { "replay", test_offline },
     { "replay", test_kill_mid_replay },
