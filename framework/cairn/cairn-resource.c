@@ -3755,7 +3755,9 @@ cairn_resource_relocate_collections (CairnResource  *self,
  * The collection as the backend knows it, for a replay callback: read
  * from the store, or, for a collection removed locally whose removal is
  * not replayed yet, made from that removal's change log entry (id,
- * parent, name, resource and remote id). A collection created and
+ * parent, name, resource and remote id; the parent is where its first
+ * move not replayed yet found it, since the removal takes that move's
+ * place). A collection created and
  * removed since can thus still be created in the backend when changes of
  * items made in it are replayed, and an item removed or moved out of a
  * collection removed afterwards is still found where the backend has
@@ -3774,6 +3776,8 @@ cairn_resource_get_collection (CairnResource  *self,
   g_autoptr(CairnCollection) collection = NULL;
   g_autoptr(GPtrArray) later = NULL;
   g_autoptr(GError) local_error = NULL;
+  gboolean moved = FALSE;
+  guint64 moved_from = 0;
 
   g_return_val_if_fail (CAIRN_IS_RESOURCE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -3795,8 +3799,21 @@ cairn_resource_get_collection (CairnResource  *self,
     {
       CairnChange *change = g_ptr_array_index (later, i);
 
+      if (cairn_change_get_operation (change) == CAIRN_CHANGE_MOVE && !moved)
+        {
+          moved = TRUE;
+          moved_from = cairn_change_get_collection_id (change);
+        }
       if (cairn_change_get_operation (change) == CAIRN_CHANGE_REMOVE)
-        return _cairn_change_to_collection (change);
+        {
+          collection = _cairn_change_to_collection (change);
+          /* A move not replayed before the removal is never replayed
+           * (the removal takes its place): the backend has the collection
+           * where that move found it. */
+          if (moved)
+            cairn_collection_set_parent_id (collection, moved_from);
+          return g_steal_pointer (&collection);
+        }
     }
   g_propagate_error (error, g_steal_pointer (&local_error));
   return NULL;

@@ -792,6 +792,46 @@ START_TEST (test_rename_move_rename)
 }
 END_TEST
 
+/* Seed 35 of the maildir replay test: a folder moved out of its parent,
+ * its old parent renamed, a message moved out of the folder's
+ * sub-folder, and the folder removed, all pending. The folder's move is
+ * never replayed, the removal taking its place, so the maildir has it in
+ * its old parent, renamed since; the message's move looked for it where
+ * its removal put it, found nothing, and the message went with the
+ * folder's removal: lost. */
+START_TEST (test_move_out_of_folder_removed_after_its_move)
+{
+  g_autoptr(GBytes) message = content (1, 1, 700);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder outer = { "Outer", 0, 0 };
+  Folder moving = { "Moving", 0, 0 };
+  Folder inner = { "Inner", 0, 0 };
+  Folder target = { "Target", 0, 0 };
+
+  start_maildir ();
+  local_write (create_folder, &outer);
+  moving.parent = outer.id;
+  local_write (create_folder, &moving);
+  inner.parent = moving.id;
+  local_write (create_folder, &inner);
+  local_write (create_folder, &target);
+  edit.collection = inner.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  moving.parent = 0;
+  local_write (move_folder, &moving);
+  outer.name = "Renamed";
+  local_write (rename_folder, &outer);
+  edit.target = target.id;
+  local_write (move, &edit);
+  local_write (delete_folder, &moving);
+  set_online (TRUE);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("Target", message, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -809,6 +849,7 @@ main (void)
     { "maildir", test_edit_after_unreported_edit },
     { "maildir", test_rename_then_move_into_new_folder },
     { "maildir", test_rename_move_rename },
+    { "maildir", test_move_out_of_folder_removed_after_its_move },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };
