@@ -2227,26 +2227,13 @@ relocate_collection (CairnMaildirResource *self,
       report (CAIRN_RESOURCE (self), error, remote_id, NULL);
       return;
     }
-  /* Where it is now, which the replays of its later changes expect; but
-   * where this change put it if its parent now is not in the maildir yet
-   * (a folder made after this change, whose creation is replayed later).
-   * Its later changes are delivered after that creation. */
+  /* Where this change put it, as the changes that follow expect: a
+   * collection's pending changes are coalesced only into its last one, so
+   * each carries a parent and name it really had (and a parent it went
+   * into later may not be in the maildir yet). */
   if (collection != NULL)
-    remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (collection),
-                                 cairn_collection_get_name (collection), &error);
-  if (remote_id == NULL && collection != NULL &&
-      cairn_collection_get_parent_id (at_change) != cairn_collection_get_parent_id (collection))
-    {
-      g_autoptr(GError) now_error = g_steal_pointer (&error);
-
-      remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (at_change),
-                                   cairn_collection_get_name (at_change), &error);
-      if (remote_id == NULL)
-        {
-          g_clear_error (&error);
-          error = g_steal_pointer (&now_error);
-        }
-    }
+    remote_id = child_remote_id (self, root, cairn_collection_get_parent_id (at_change),
+                                 cairn_collection_get_name (at_change), &error);
   if (remote_id == NULL)
     {
       cairn_resource_change_failed (CAIRN_RESOURCE (self), error);

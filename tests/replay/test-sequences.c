@@ -761,10 +761,10 @@ START_TEST (test_rename_then_move_into_new_folder)
 END_TEST
 
 /* Seed 25 of the maildir replay test: a folder renamed, moved and renamed
- * again while offline. Its two renames are one pending change, placed
- * before the move and named by the second, while the move keeps the name
- * of its own time: replayed each as the change put it, the folder ended
- * under its first new name. */
+ * again while offline. Its two renames were coalesced into one pending
+ * change, placed before the move and named by the second, while the move
+ * kept the name of its own time: replayed each as the change put it, the
+ * folder ended under its first new name. */
 START_TEST (test_rename_move_rename)
 {
   g_autoptr(GBytes) message = content (1, 1, 700);
