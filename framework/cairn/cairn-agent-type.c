@@ -25,7 +25,10 @@
  * resolved against the type's module folder, see
  * cairn_agent_type_get_module_path()) and `Exec` (a program) is required;
  * `Capabilities` may list `Resource`, `Unique`, `Autostart`, `NoConfig`
- * and `NeedsNetwork`. The type's id is the file name without `.agent`.
+ * and `NeedsNetwork`. `IdleExit=SECONDS` asks the control service to stop an
+ * instance that has had nothing to do for that long and to start it again
+ * on demand (see cairn_agent_type_get_idle_exit()). The type's id is the
+ * file name without `.agent`.
  *
  * Since: 0.1
  */
@@ -46,6 +49,7 @@ struct _CairnAgentType
   char *exec;
   GStrv mime_types;
   CairnAgentCapabilities capabilities;
+  guint idle_exit;
 };
 
 G_DEFINE_FINAL_TYPE (CairnAgentType, cairn_agent_type, G_TYPE_OBJECT)
@@ -148,6 +152,35 @@ parse_capabilities (CairnAgentType  *self,
   return TRUE;
 }
 
+/* A network resource holds a connection and memory for nothing while
+ * idle, so it exits when idle unless its file says IdleExit=0. */
+static gboolean
+parse_idle_exit (CairnAgentType  *self,
+                 GKeyFile        *key_file,
+                 GError         **error)
+{
+  g_autofree char *text = g_key_file_get_string (key_file, GROUP, "IdleExit", NULL);
+  const CairnAgentCapabilities network_resource =
+    CAIRN_AGENT_CAPABILITY_RESOURCE | CAIRN_AGENT_CAPABILITY_NEEDS_NETWORK;
+  guint64 seconds;
+
+  if (text == NULL)
+    {
+      if ((self->capabilities & network_resource) == network_resource)
+        self->idle_exit = CAIRN_AGENT_TYPE_DEFAULT_IDLE_EXIT;
+      return TRUE;
+    }
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32, &seconds, NULL))
+    {
+      g_set_error (error, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_INVALID,
+                   "Agent type file %s: IdleExit “%s” is not a number of seconds", self->path,
+                   text);
+      return FALSE;
+    }
+  self->idle_exit = seconds;
+  return TRUE;
+}
+
 /* @module_dir: where a relative Module= is resolved, %NULL for beside
  * the file. */
 static CairnAgentType *
@@ -207,7 +240,7 @@ load (const char  *path,
   if (self->mime_types == NULL)
     self->mime_types = g_new0 (char *, 1);
 
-  if (!parse_capabilities (self, key_file, error))
+  if (!parse_capabilities (self, key_file, error) || !parse_idle_exit (self, key_file, error))
     return NULL;
 
   return g_steal_pointer (&self);
@@ -583,4 +616,28 @@ cairn_agent_type_get_capabilities (CairnAgentType *self)
   g_return_val_if_fail (CAIRN_IS_AGENT_TYPE (self), CAIRN_AGENT_CAPABILITY_NONE);
 
   return self->capabilities;
+}
+
+/**
+ * cairn_agent_type_get_idle_exit:
+ * @self: a #CairnAgentType
+ *
+ * Gets how long an instance of the type may stay idle before the control
+ * service stops it: no queued task, no pending change and no client
+ * waiting for that many seconds. Such an instance is started again on
+ * demand (a change to replay, a due interval sync, a client asking for a
+ * missing part, an explicit sync). The value is the file's `IdleExit`;
+ * without that key it is %CAIRN_AGENT_TYPE_DEFAULT_IDLE_EXIT for a
+ * resource that needs the network and 0 otherwise.
+ *
+ * Returns: the idle time in seconds, 0 if instances never exit when idle
+ *
+ * Since: 0.1
+ */
+guint
+cairn_agent_type_get_idle_exit (CairnAgentType *self)
+{
+  g_return_val_if_fail (CAIRN_IS_AGENT_TYPE (self), 0);
+
+  return self->idle_exit;
 }

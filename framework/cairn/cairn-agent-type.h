@@ -64,6 +64,16 @@ typedef enum /*< flags >*/
   CAIRN_AGENT_CAPABILITY_NEEDS_NETWORK = 1 << 4,
 } CairnAgentCapabilities;
 
+/**
+ * CAIRN_AGENT_TYPE_DEFAULT_IDLE_EXIT:
+ *
+ * The idle time, in seconds, after which an instance of a resource type
+ * that needs the network exits when its `.agent` file has no `IdleExit`.
+ *
+ * Since: 0.1
+ */
+#define CAIRN_AGENT_TYPE_DEFAULT_IDLE_EXIT 300
+
 #define CAIRN_TYPE_AGENT_TYPE (cairn_agent_type_get_type ())
 
 CAIRN_AVAILABLE_IN_ALL
@@ -98,5 +108,7 @@ CAIRN_AVAILABLE_IN_ALL
 const char * const     *cairn_agent_type_get_mime_types    (CairnAgentType  *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnAgentCapabilities  cairn_agent_type_get_capabilities  (CairnAgentType  *self);
+CAIRN_AVAILABLE_IN_ALL
+guint                   cairn_agent_type_get_idle_exit     (CairnAgentType  *self);
 
 G_END_DECLS

@@ -85,6 +85,14 @@ _cairn_bind_id (guint64 id)
   return (CairnBind) { id != 0 ? SQLITE_INTEGER : SQLITE_NULL, (gint64) id, NULL, 0 };
 }
 
+/* A date as unix seconds; NULL binds SQL NULL. */
+static inline CairnBind
+_cairn_bind_date (GDateTime *date)
+{
+  return (CairnBind) { date != NULL ? SQLITE_INTEGER : SQLITE_NULL,
+                       date != NULL ? g_date_time_to_unix (date) : 0, NULL, 0 };
+}
+
 /* NULL binds SQL NULL. */
 static inline CairnBind
 _cairn_bind_text (const char *text)

@@ -17,6 +17,7 @@ struct _CairnItem
   char *remote_id;
   char *remote_revision;
   char *gid;
+  GDateTime *date;            /* NULL when unknown */
   CairnFlags *flags;
   GPtrArray *parts;           /* CairnPart, few per item: searched linearly */
   GHashTable *attributes;     /* name -> GBytes, or NULL value for "remove"; created on demand */

@@ -21,6 +21,9 @@
  * UID). These three are opaque byte strings (without NUL) and are stored
  * verbatim.
  *
+ * The date is what the item is sorted by in a date view: a message's
+ * `Date` header (or its delivery time), an event's start.
+ *
  * Since: 0.1
  */
 
@@ -35,6 +38,7 @@ enum {
   PROP_REMOTE_ID,
   PROP_REMOTE_REVISION,
   PROP_GID,
+  PROP_DATE,
   PROP_REVISION,
   N_PROPS
 };
@@ -50,6 +54,7 @@ cairn_item_finalize (GObject *object)
   g_free (self->remote_id);
   g_free (self->remote_revision);
   g_free (self->gid);
+  g_clear_pointer (&self->date, g_date_time_unref);
   g_clear_pointer (&self->flags, cairn_flags_free);
   g_clear_pointer (&self->parts, g_ptr_array_unref);
   g_clear_pointer (&self->attributes, g_hash_table_unref);
@@ -87,6 +92,9 @@ cairn_item_get_property (GObject    *object,
       break;
     case PROP_GID:
       g_value_set_string (value, self->gid);
+      break;
+    case PROP_DATE:
+      g_value_set_boxed (value, self->date);
       break;
     case PROP_REVISION:
       g_value_set_uint64 (value, self->revision);
@@ -126,6 +134,9 @@ cairn_item_set_property (GObject      *object,
       break;
     case PROP_GID:
       cairn_item_set_gid (self, g_value_get_string (value));
+      break;
+    case PROP_DATE:
+      cairn_item_set_date (self, g_value_get_boxed (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -217,6 +228,18 @@ cairn_item_class_init (CairnItemClass *klass)
   properties[PROP_GID] =
     g_param_spec_string ("gid", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * CairnItem:date:
+   *
+   * The item's date, kept to the second: a message's `Date` header or its
+   * delivery time, an event's start; %NULL when unknown.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_DATE] =
+    g_param_spec_boxed ("date", NULL, NULL, G_TYPE_DATE_TIME,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
    * CairnItem:revision:
@@ -531,6 +554,49 @@ cairn_item_set_gid (CairnItem  *self,
   g_return_if_fail (CAIRN_IS_ITEM (self));
 
   cairn_item_replace_string (self, &self->gid, gid, PROP_GID);
+}
+
+/**
+ * cairn_item_get_date:
+ * @self: a #CairnItem
+ *
+ * Gets the item's date: a message's `Date` header or its delivery time,
+ * an event's start.
+ *
+ * Returns: (nullable) (transfer none): the date, or %NULL when unknown
+ *
+ * Since: 0.1
+ */
+GDateTime *
+cairn_item_get_date (CairnItem *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM (self), NULL);
+
+  return self->date;
+}
+
+/**
+ * cairn_item_set_date:
+ * @self: a #CairnItem
+ * @date: (nullable): the date, or %NULL when unknown
+ *
+ * Sets the item's date. The store keeps it to the second, as unix time.
+ *
+ * Since: 0.1
+ */
+void
+cairn_item_set_date (CairnItem *self,
+                     GDateTime *date)
+{
+  g_return_if_fail (CAIRN_IS_ITEM (self));
+
+  if (self->date == date ||
+      (self->date != NULL && date != NULL && g_date_time_equal (self->date, date)))
+    return;
+  g_clear_pointer (&self->date, g_date_time_unref);
+  if (date != NULL)
+    self->date = g_date_time_ref (date);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATE]);
 }
 
 /**

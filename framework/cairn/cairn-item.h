@@ -56,6 +56,11 @@ CAIRN_AVAILABLE_IN_ALL
 void              cairn_item_set_gid             (CairnItem  *self,
                                                   const char *gid);
 CAIRN_AVAILABLE_IN_ALL
+GDateTime        *cairn_item_get_date            (CairnItem  *self);
+CAIRN_AVAILABLE_IN_ALL
+void              cairn_item_set_date            (CairnItem  *self,
+                                                  GDateTime  *date);
+CAIRN_AVAILABLE_IN_ALL
 guint64           cairn_item_get_revision        (CairnItem  *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnFlags       *cairn_item_get_flags           (CairnItem  *self);

@@ -138,6 +138,7 @@ static GInitableIface *parent_initable_iface;
 enum {
   PROP_0,
   PROP_CONFLICT_POLICY,
+  PROP_SYNC_INTERVAL,
   N_PROPS
 };
 
@@ -1258,6 +1259,7 @@ settle (CairnTransaction  *transaction,
 
       cairn_item_set_collection_id (copy, cairn_item_get_collection_id (settlement->local));
       cairn_item_set_gid (copy, cairn_item_get_gid (settlement->local));
+      cairn_item_set_date (copy, cairn_item_get_date (settlement->local));
       cairn_item_set_flags (copy, cairn_item_get_flags (settlement->local));
       for (guint i = 0; i < parts->len; i++)
         cairn_item_set_part (copy, g_ptr_array_index (parts, i));
@@ -3102,11 +3104,16 @@ cairn_resource_get_property (GObject    *object,
                              GParamSpec *pspec)
 {
   CairnResource *self = CAIRN_RESOURCE (object);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
 
   switch (prop_id)
     {
     case PROP_CONFLICT_POLICY:
       g_value_set_enum (value, cairn_resource_get_conflict_policy (self));
+      break;
+    case PROP_SYNC_INTERVAL:
+      g_value_set_uint (value, cairn_scheduler_get_sync_interval (priv->scheduler) /
+                               G_USEC_PER_SEC);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -3120,11 +3127,21 @@ cairn_resource_set_property (GObject      *object,
                              GParamSpec   *pspec)
 {
   CairnResource *self = CAIRN_RESOURCE (object);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
 
   switch (prop_id)
     {
     case PROP_CONFLICT_POLICY:
       cairn_resource_set_conflict_policy (self, g_value_get_enum (value));
+      break;
+    case PROP_SYNC_INTERVAL:
+      if (g_value_get_uint (value) !=
+          cairn_scheduler_get_sync_interval (priv->scheduler) / G_USEC_PER_SEC)
+        {
+          cairn_scheduler_set_sync_interval (priv->scheduler,
+                                             (gint64) g_value_get_uint (value) * G_USEC_PER_SEC);
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -3161,6 +3178,20 @@ cairn_resource_class_init (CairnResourceClass *klass)
   properties[PROP_CONFLICT_POLICY] =
     g_param_spec_enum ("conflict-policy", NULL, NULL, CAIRN_TYPE_CONFLICT_POLICY,
                        CAIRN_CONFLICT_POLICY_KEEP_SERVER,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CairnResource:sync-interval:
+   *
+   * How often, in seconds, the resource synchronizes every collection
+   * without being asked; 0 for never. A configuration key:
+   * `sync-interval=600`. The control service reads it too, to start an
+   * instance that exited when idle once its sync falls due.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SYNC_INTERVAL] =
+    g_param_spec_uint ("sync-interval", NULL, NULL, 0, G_MAXINT32, 0,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);

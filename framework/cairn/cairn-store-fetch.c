@@ -106,9 +106,12 @@ retrieved (GObject      *source,
       fetch_reread (task);
       return;
     }
+  /* NoReply: it left the bus while the call waited, as one that exits
+   * when idle may. */
   if (!fetch->started &&
       (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)))
+       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY)))
     {
       fetch_start_resource (g_steal_pointer (&task));
       return;

@@ -252,7 +252,7 @@ cairn_store_get_collection_statistics (CairnStore  *self,
 
 #define ITEM_COLUMNS \
   "i.id, i.collection_id, i.mime_type, i.size, i.remote_id, i.remote_revision, i.gid, " \
-  "i.revision, (SELECT group_concat (flag, ' ') FROM item_flags WHERE item_id = i.id)"
+  "i.revision, (SELECT group_concat (flag, ' ') FROM item_flags WHERE item_id = i.id), i.date"
 
 /* A CairnRowFunc for ITEM_COLUMNS. */
 static gpointer
@@ -271,6 +271,8 @@ item_from_row (CairnStatement  *row,
   item->remote_revision = _cairn_column_dup (row, 5);
   item->gid = _cairn_column_dup (row, 6);
   item->revision = sqlite3_column_int64 (row, 7);
+  if (sqlite3_column_type (row, 9) != SQLITE_NULL)
+    item->date = g_date_time_new_from_unix_utc (sqlite3_column_int64 (row, 9));
   if (flags != NULL)
     {
       cairn_flags_free (item->flags);

@@ -189,6 +189,12 @@ static const char * const migrations[] = {
   "                             WHERE entity_kind = 2),"
   "                            (SELECT coalesce (max (entity_id), 0) FROM failed_changes"
   "                             WHERE entity_kind = 2));",
+
+  /* 4 -> 5: an item has a date (unix seconds, NULL when unknown): a
+   * message's Date header or delivery time, an event's start. Item
+   * models sort and narrow a collection by it, through the index. */
+  "ALTER TABLE items ADD COLUMN date INTEGER;"
+  "CREATE INDEX items_collection_date ON items (collection_id, date);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == CAIRN_STORE_SCHEMA_VERSION);

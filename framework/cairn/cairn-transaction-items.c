@@ -346,15 +346,16 @@ cairn_transaction_create_item (CairnTransaction  *self,
 
   if (!_cairn_database_run (self->database,
                             "INSERT INTO items (collection_id, mime_type, size, remote_id, "
-                            "  remote_revision, gid, revision, id) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            "  remote_revision, gid, revision, id, date) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             CAIRN_BINDS (_cairn_bind_int (item->collection_id),
                                          _cairn_bind_text (item->mime_type),
                                          _cairn_bind_int (item->size),
                                          _cairn_bind_text (item->remote_id),
                                          _cairn_bind_text (item->remote_revision),
                                          _cairn_bind_text (item->gid),
-                                         _cairn_bind_int (self->revision), _cairn_bind_int (id)),
+                                         _cairn_bind_int (self->revision), _cairn_bind_int (id),
+                                         _cairn_bind_date (item->date)),
                             error))
     {
       _cairn_transaction_prefix_error (self, error,
@@ -444,12 +445,13 @@ cairn_transaction_modify_item (CairnTransaction  *self,
 
   if (!_cairn_database_run (self->database,
                             "UPDATE items SET mime_type = ?, size = ?, remote_id = ?, "
-                            "  remote_revision = ?, gid = ?, revision = ? WHERE id = ?",
+                            "  remote_revision = ?, gid = ?, date = ?, revision = ? WHERE id = ?",
                             CAIRN_BINDS (_cairn_bind_text (item->mime_type),
                                          _cairn_bind_int (item->size),
                                          _cairn_bind_text (item->remote_id),
                                          _cairn_bind_text (item->remote_revision),
                                          _cairn_bind_text (item->gid),
+                                         _cairn_bind_date (item->date),
                                          _cairn_bind_int (self->revision),
                                          _cairn_bind_int (item->id)),
                             error))

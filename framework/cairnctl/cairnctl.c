@@ -549,7 +549,7 @@ cmd_status (CairnControl1 *proxy)
   if (!cairn_control1_call_list_instances_sync (proxy, &instances, NULL, &error))
     return fail_with (error);
   if (!opt_json)
-    g_print ("%-20s %-12s %-10s %-14s %4s %-7s %7s %-6s %-9s %s\n", "ID", "TYPE", "STATE",
+    g_print ("%-20s %-12s %-11s %-14s %4s %-7s %7s %-6s %-9s %s\n", "ID", "TYPE", "STATE",
              "STATUS", "PROG", "ONLINE", "PENDING", "FAILED", "QUEUES", "MESSAGE");
   g_variant_iter_init (&iter, instances);
   while (g_variant_iter_next (&iter, "(&s&su&sub@a{sv})", &id, &type, &status, &message,
@@ -589,7 +589,7 @@ cmd_status (CairnControl1 *proxy)
                                failed_collections ? g_variant_n_children (failed_collections) : 0)
             : g_strdup ("-");
 
-          g_print ("%-20s %-12s %-10s %-14s %3u%% %-7s %7s %-6s %-9s %s\n", id, type, state,
+          g_print ("%-20s %-12s %-11s %-14s %3u%% %-7s %7s %-6s %-9s %s\n", id, type, state,
                    status_name (status), progress, online ? "yes" : "no", pending_text,
                    failed_text, queues, message);
         }

@@ -4,7 +4,13 @@
  * backoff when it exits without being asked, and broken after too many
  * recent crashes. Its output goes, line by line with the instance id, to
  * the journal when the service's stderr is the journal, and otherwise to
- * $XDG_STATE_HOME/cairn/log/ID.log. */
+ * $XDG_STATE_HOME/cairn/log/ID.log.
+ *
+ * An instance of a type with IdleExit is stopped once it has had nothing
+ * to do for that long (nothing queued, no pending change, no client
+ * waiting through the service) and is then idle-exited: woken again by
+ * cairn_control_instance_wake_async(), or by itself when its interval
+ * sync falls due. */
 #include "cairn-control-config.h"
 
 #include <signal.h>
@@ -76,6 +82,15 @@ struct _CairnControlInstance
   char *shown_message;
   CairnControlState shown_state;
 
+  gboolean busy;
+  guint holds;
+  guint idle_source;
+  gboolean idle_exiting;
+  gboolean wake_pending;
+  GPtrArray *wake_tasks;
+  gint64 started_at;
+  guint sync_source;
+
   guint watch;
   guint subscription;
 };
@@ -83,6 +98,7 @@ struct _CairnControlInstance
 enum {
   SIGNAL_STATUS_CHANGED,
   SIGNAL_PROGRESS_CHANGED,
+  SIGNAL_IDLE_EXITED,
   N_SIGNALS
 };
 
@@ -91,10 +107,13 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (CairnControlInstance, cairn_control_instance, G_TYPE_OBJECT)
 
 static const char * const state_names[] = {
-  "stopped", "starting", "running", "restarting", "broken",
+  "stopped", "starting", "running", "restarting", "broken", "idle-exited",
 };
 
 static void start_process (CairnControlInstance *self);
+static gboolean force_kill (gpointer data);
+static void update_idle_timer (CairnControlInstance *self);
+static void complete_wakes (CairnControlInstance *self);
 
 /* Emits status-changed if what ListInstances shows has changed. */
 static void
@@ -125,6 +144,8 @@ set_state (CairnControlInstance *self,
       self->reason = g_strdup (reason);
     }
   update_shown_status (self);
+  complete_wakes (self);
+  update_idle_timer (self);
 }
 
 /* The agent's output */
@@ -307,6 +328,120 @@ complete_stops (CairnControlInstance *self)
     g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
 }
 
+/* Idle exit */
+
+/* Nothing queued, nothing to replay, nobody waiting: only a resource
+ * says so, through its Resource1 properties. */
+static gboolean
+is_idle (CairnControlInstance *self)
+{
+  if (self->state != CAIRN_CONTROL_STATE_RUNNING || !self->has_resource_properties ||
+      self->busy || self->holds > 0 || self->pending_changes > 0 ||
+      self->status == CAIRN_AGENT_STATUS_RUNNING)
+    return FALSE;
+  if (self->queue_lengths != NULL)
+    {
+      GVariantIter iter;
+      guint32 length;
+
+      g_variant_iter_init (&iter, self->queue_lengths);
+      while (g_variant_iter_next (&iter, "u", &length))
+        if (length > 0)
+          return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+idle_due (gpointer data)
+{
+  CairnControlInstance *self = data;
+
+  self->idle_source = 0;
+  if (!is_idle (self) || self->process == NULL || self->stopping)
+    return G_SOURCE_REMOVE;
+  /* The agent finishes the callback it is in; whatever it has not
+   * processed stays in its recorder, and the service follows the change
+   * log to start it again. */
+  self->idle_exiting = TRUE;
+  self->stopping = TRUE;
+  g_subprocess_send_signal (self->process, SIGTERM);
+  self->kill_source = g_timeout_add (self->timings.grace_ms, force_kill, self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+update_idle_timer (CairnControlInstance *self)
+{
+  guint idle_exit = self->type != NULL ? cairn_agent_type_get_idle_exit (self->type) : 0;
+
+  if (idle_exit == 0 || !is_idle (self))
+    {
+      g_clear_handle_id (&self->idle_source, g_source_remove);
+      return;
+    }
+  if (self->idle_source == 0)
+    self->idle_source = g_timeout_add ((guint) MIN ((guint64) idle_exit * 1000, G_MAXUINT),
+                                       idle_due, self);
+}
+
+/* The instance's `sync-interval` key (CairnResource:sync-interval), read
+ * when it exits, so a Configure in between counts. */
+static guint
+read_sync_interval (CairnControlInstance *self)
+{
+  g_autofree char *path = cairn_agent_build_config_path (self->id);
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  guint64 seconds;
+  g_autofree char *text = NULL;
+
+  if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, NULL))
+    return 0;
+  text = g_key_file_get_string (key_file, "Agent", "sync-interval", NULL);
+  if (text == NULL || !g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT32, &seconds, NULL))
+    return 0;
+  return seconds;
+}
+
+static gboolean
+sync_due (gpointer data)
+{
+  CairnControlInstance *self = data;
+
+  self->sync_source = 0;
+  /* A resource synchronizes every collection when it starts. */
+  if (self->state == CAIRN_CONTROL_STATE_IDLE_EXITED)
+    start_process (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+finish_idle_exit (CairnControlInstance *self)
+{
+  guint interval = read_sync_interval (self);
+
+  self->stopping = FALSE;
+  self->idle_exiting = FALSE;
+  set_state (self, CAIRN_CONTROL_STATE_IDLE_EXITED, NULL);
+  if (interval > 0)
+    {
+      /* Its scheduler counted the interval from its start. */
+      gint64 due = self->started_at + (gint64) interval * G_USEC_PER_SEC;
+      gint64 delay = MAX (0, due - g_get_monotonic_time ()) / 1000;
+
+      self->sync_source = g_timeout_add ((guint) MIN (delay, G_MAXUINT), sync_due, self);
+    }
+  complete_stops (self);
+  /* A wake that came while it was exiting. */
+  if (self->wake_pending)
+    {
+      self->wake_pending = FALSE;
+      start_process (self);
+      return;
+    }
+  g_signal_emit (self, signals[SIGNAL_IDLE_EXITED], 0);
+}
+
 /* Runs once the process has exited and its output is read to the end,
  * so that the last line it wrote is known. */
 static void
@@ -322,9 +457,17 @@ process_finished (CairnControlInstance *self)
   self->pid = 0;
   g_clear_handle_id (&self->kill_source, g_source_remove);
   self->has_resource_properties = FALSE;
+  self->busy = FALSE;
+  self->pending_changes = 0;
+  g_clear_pointer (&self->queue_lengths, g_variant_unref);
   self->progress = 0;
   self->items_done = self->items_known = 0;
 
+  if (self->stopping && self->idle_exiting)
+    {
+      finish_idle_exit (self);
+      return;
+    }
   if (self->stopping)
     {
       self->stopping = FALSE;
@@ -397,6 +540,8 @@ start_process (CairnControlInstance *self)
   if (self->process != NULL)
     return;
   g_clear_handle_id (&self->restart_source, g_source_remove);
+  g_clear_handle_id (&self->sync_source, g_source_remove);
+  self->started_at = g_get_monotonic_time ();
 
   argv = build_argv (self, &error);
   if (argv == NULL)
@@ -486,6 +631,8 @@ apply_property (CairnControlInstance *self,
   g_clear_pointer (&self->failed_collections, g_variant_unref);
       self->queue_lengths = g_variant_ref_sink (value);
     }
+  else if (g_str_equal (name, "Busy") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    self->busy = g_variant_get_boolean (value);
   else if (g_str_equal (name, "FailedChanges") &&
            g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
     self->failed_changes = g_variant_get_uint32 (value);
@@ -512,6 +659,7 @@ apply_properties (CairnControlInstance *self,
       g_variant_unref (value);
     }
   update_shown_status (self);
+  update_idle_timer (self);
 }
 
 static void
@@ -569,6 +717,7 @@ on_agent_signal (GDBusConnection *connection,
       g_free (self->message);
       self->message = g_steal_pointer (&message);
       update_shown_status (self);
+      update_idle_timer (self);
     }
   else if (g_str_equal (member, "ProgressChanged") &&
            g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(utt)")))
@@ -623,6 +772,8 @@ cairn_control_instance_dispose (GObject *object)
     }
   g_clear_handle_id (&self->restart_source, g_source_remove);
   g_clear_handle_id (&self->kill_source, g_source_remove);
+  g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_handle_id (&self->sync_source, g_source_remove);
 
   G_OBJECT_CLASS (cairn_control_instance_parent_class)->dispose (object);
 }
@@ -644,6 +795,7 @@ cairn_control_instance_finalize (GObject *object)
   g_free (self->agent_host);
   g_clear_object (&self->cancellable);
   g_ptr_array_unref (self->stop_tasks);
+  g_ptr_array_unref (self->wake_tasks);
   g_array_unref (self->crashes);
   g_free (self->last_line);
   g_free (self->reason);
@@ -652,6 +804,7 @@ cairn_control_instance_finalize (GObject *object)
   g_free (self->log_path);
   g_free (self->message);
   g_clear_pointer (&self->queue_lengths, g_variant_unref);
+  g_clear_pointer (&self->failed_collections, g_variant_unref);
   g_free (self->shown_message);
 
   G_OBJECT_CLASS (cairn_control_instance_parent_class)->finalize (object);
@@ -671,6 +824,9 @@ cairn_control_instance_class_init (CairnControlInstanceClass *klass)
   signals[SIGNAL_PROGRESS_CHANGED] =
     g_signal_new ("progress-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                   NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_IDLE_EXITED] =
+    g_signal_new ("idle-exited", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -678,6 +834,7 @@ cairn_control_instance_init (CairnControlInstance *self)
 {
   self->cancellable = g_cancellable_new ();
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->wake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->crashes = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->wanted_online = -1;
   self->online = TRUE;
@@ -762,6 +919,7 @@ cairn_control_instance_get_status (CairnControlInstance *self)
     case CAIRN_CONTROL_STATE_BROKEN:
       return CAIRN_AGENT_STATUS_BROKEN;
     case CAIRN_CONTROL_STATE_STOPPED:
+    case CAIRN_CONTROL_STATE_IDLE_EXITED:
       return CAIRN_AGENT_STATUS_IDLE;
     case CAIRN_CONTROL_STATE_STARTING:
     case CAIRN_CONTROL_STATE_RUNNING:
@@ -780,6 +938,8 @@ cairn_control_instance_dup_message (CairnControlInstance *self)
       return g_strdup (self->reason);
     case CAIRN_CONTROL_STATE_STOPPED:
       return g_strdup ("stopped");
+    case CAIRN_CONTROL_STATE_IDLE_EXITED:
+      return g_strdup ("exited when idle, starts on demand");
     case CAIRN_CONTROL_STATE_STARTING:
       return g_strdup ("starting");
     case CAIRN_CONTROL_STATE_RUNNING:
@@ -888,6 +1048,10 @@ cairn_control_instance_stop_async (CairnControlInstance *self,
 
   g_task_set_source_tag (task, cairn_control_instance_stop_async);
   g_clear_handle_id (&self->restart_source, g_source_remove);
+  g_clear_handle_id (&self->sync_source, g_source_remove);
+  /* Asked to stop for good: an idle exit under way becomes a stop. */
+  self->idle_exiting = FALSE;
+  self->wake_pending = FALSE;
   if (self->process == NULL)
     {
       if (self->state != CAIRN_CONTROL_STATE_BROKEN)
@@ -931,4 +1095,85 @@ cairn_control_instance_restart (CairnControlInstance *self)
 {
   g_array_set_size (self->crashes, 0);
   cairn_control_instance_stop_async (self, restart_stopped, NULL);
+}
+
+/* Completes the wakes once the instance is running, or fails them once it
+ * has come to a state no wake leads out of. */
+static void
+complete_wakes (CairnControlInstance *self)
+{
+  g_autoptr(GPtrArray) tasks = NULL;
+
+  if (self->wake_tasks->len == 0 || self->state == CAIRN_CONTROL_STATE_STARTING ||
+      self->state == CAIRN_CONTROL_STATE_IDLE_EXITED || self->wake_pending)
+    return;
+  tasks = g_steal_pointer (&self->wake_tasks);
+  self->wake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      GTask *task = g_ptr_array_index (tasks, i);
+
+      if (self->state == CAIRN_CONTROL_STATE_RUNNING)
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_new_error (task, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_FAILED,
+                                 "Instance %s did not start (%s)", self->id,
+                                 state_names[self->state]);
+    }
+}
+
+/* Starts an idle-exited instance again and completes once it owns its bus
+ * name; a running one completes at once. A stopped, broken or restarting
+ * one is not woken: that is the user's or the supervisor's decision. */
+void
+cairn_control_instance_wake_async (CairnControlInstance *self,
+                                   GAsyncReadyCallback   callback,
+                                   gpointer              data)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, callback, data);
+
+  g_task_set_source_tag (task, cairn_control_instance_wake_async);
+  if (self->idle_exiting)
+    self->wake_pending = TRUE;
+  else if (self->state == CAIRN_CONTROL_STATE_IDLE_EXITED)
+    start_process (self);
+  else if (self->state != CAIRN_CONTROL_STATE_STARTING)
+    {
+      if (self->state == CAIRN_CONTROL_STATE_RUNNING)
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_new_error (task, CAIRN_AGENT_ERROR, CAIRN_AGENT_ERROR_FAILED,
+                                 "Instance %s is not running (%s)", self->id,
+                                 state_names[self->state]);
+      return;
+    }
+  g_ptr_array_add (self->wake_tasks, g_steal_pointer (&task));
+  complete_wakes (self);
+}
+
+gboolean
+cairn_control_instance_wake_finish (CairnControlInstance  *self,
+                                    GAsyncResult          *result,
+                                    GError               **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* A client waits on the instance through the service: it stays up. */
+void
+cairn_control_instance_hold (CairnControlInstance *self)
+{
+  self->holds++;
+  update_idle_timer (self);
+}
+
+void
+cairn_control_instance_release (CairnControlInstance *self)
+{
+  g_return_if_fail (self->holds > 0);
+
+  self->holds--;
+  update_idle_timer (self);
 }

@@ -28,6 +28,7 @@ typedef enum
   CAIRN_CONTROL_STATE_RUNNING,
   CAIRN_CONTROL_STATE_RESTARTING,
   CAIRN_CONTROL_STATE_BROKEN,
+  CAIRN_CONTROL_STATE_IDLE_EXITED,
 } CairnControlState;
 
 #define CAIRN_TYPE_CONTROL_INSTANCE (cairn_control_instance_get_type ())
@@ -64,5 +65,13 @@ void                  cairn_control_instance_stop_finish      (CairnControlInsta
                                                                GAsyncResult              *result);
 void                  cairn_control_instance_restart          (CairnControlInstance      *self);
 const char           *cairn_control_instance_get_bus_name     (CairnControlInstance      *self);
+void                  cairn_control_instance_wake_async       (CairnControlInstance      *self,
+                                                               GAsyncReadyCallback        callback,
+                                                               gpointer                   data);
+gboolean              cairn_control_instance_wake_finish      (CairnControlInstance      *self,
+                                                               GAsyncResult              *result,
+                                                               GError                   **error);
+void                  cairn_control_instance_hold             (CairnControlInstance      *self);
+void                  cairn_control_instance_release          (CairnControlInstance      *self);
 
 G_END_DECLS

@@ -39,6 +39,10 @@ struct _CairnControl
 
   guint busy;
   guint maintenance_source;
+  guint committed_subscription;
+  GHashTable *checked;      /* idle-exited instance id → revision its log was read to */
+  gboolean checking;
+  gboolean check_again;
   gboolean maintenance_running;
   gboolean shutting_down;
   GCancellable *cancellable;
@@ -203,6 +207,201 @@ on_progress_changed (CairnControlInstance *instance,
                                                  cairn_control_instance_get_items_known (instance));
 }
 
+/* Start on demand: changes to replay */
+
+typedef struct
+{
+  char *id;
+  guint64 from;     /* the revision to read the log after */
+  guint64 read_to;  /* filled in by the thread */
+  gboolean wake;    /* likewise */
+} PendingCheck;
+
+static void
+pending_check_free (PendingCheck *check)
+{
+  g_free (check->id);
+  g_free (check);
+}
+
+/* Whether the log after check->from holds a change the instance would
+ * replay: one in its collections not written by itself (as its recorder
+ * sees them, see CairnAgent). Tags belong to no resource. */
+static gboolean
+has_change_to_replay (CairnStore    *store,
+                      PendingCheck  *check,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  guint64 revision = check->from;
+
+  while (!g_cancellable_is_cancelled (cancellable))
+    {
+      g_autoptr(GPtrArray) changes = cairn_store_get_changes_since (store, revision, 256, error);
+
+      if (changes == NULL)
+        return FALSE;
+      if (changes->len == 0)
+        break;
+      for (guint i = 0; i < changes->len; i++)
+        {
+          CairnChange *change = g_ptr_array_index (changes, i);
+
+          revision = cairn_change_get_revision (change);
+          if (cairn_change_get_entity_kind (change) != CAIRN_ENTITY_TAG &&
+              g_strcmp0 (cairn_change_get_resource (change), check->id) == 0 &&
+              g_strcmp0 (cairn_change_get_origin (change), check->id) != 0)
+            {
+              check->wake = TRUE;
+              return TRUE;
+            }
+        }
+    }
+  check->read_to = revision;
+  return TRUE;
+}
+
+static void
+check_thread (GTask        *task,
+              gpointer      source,
+              gpointer      data,
+              GCancellable *cancellable)
+{
+  CairnControl *self = source;
+  GPtrArray *checks = data;
+
+  for (guint i = 0; i < checks->len; i++)
+    {
+      PendingCheck *check = g_ptr_array_index (checks, i);
+      g_autoptr(GError) error = NULL;
+
+      check->read_to = check->from;
+      if (check->from == 0 &&
+          !cairn_store_get_cursor (self->store, check->id, &check->from, &error))
+        {
+          /* No cursor: the instance has never replayed anything, and its
+           * recorder starts at the current revision when it runs. */
+          if (!g_error_matches (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+            check->wake = TRUE;
+          continue;
+        }
+      /* A log that cannot be read (collected past the cursor, for one)
+       * is for the resource to deal with. */
+      if (!has_change_to_replay (self->store, check, cancellable, &error))
+        check->wake = TRUE;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void check_pending_changes (CairnControl *self);
+
+static void
+wake_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cairn_control_instance_wake_finish (CAIRN_CONTROL_INSTANCE (source), result, &error))
+    g_debug ("%s", error->message);
+}
+
+static void
+checked (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  CairnControl *self = CAIRN_CONTROL (source);
+  GPtrArray *checks = g_task_get_task_data (G_TASK (result));
+
+  self->checking = FALSE;
+  if (g_task_had_error (G_TASK (result)) || self->shutting_down)
+    return;
+  for (guint i = 0; i < checks->len; i++)
+    {
+      PendingCheck *check = g_ptr_array_index (checks, i);
+      CairnControlInstance *instance = g_hash_table_lookup (self->instances, check->id);
+
+      if (instance == NULL ||
+          cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_IDLE_EXITED)
+        continue;
+      if (check->wake)
+        {
+          g_hash_table_remove (self->checked, check->id);
+          cairn_control_instance_wake_async (instance, wake_done, NULL);
+        }
+      else
+        g_hash_table_insert (self->checked, g_strdup (check->id),
+                             g_memdup2 (&check->read_to, sizeof check->read_to));
+    }
+  if (self->check_again)
+    check_pending_changes (self);
+}
+
+/* Reads, in a worker thread, the change log after what was read last
+ * for each idle-exited instance, and starts those that have something
+ * to replay. One read at a time; commits during a read ask for another. */
+static void
+check_pending_changes (CairnControl *self)
+{
+  g_autoptr(GPtrArray) checks = NULL;
+  g_autoptr(GTask) task = NULL;
+  GHashTableIter iter;
+  gpointer id, instance;
+
+  if (self->checking)
+    {
+      self->check_again = TRUE;
+      return;
+    }
+  self->check_again = FALSE;
+  checks = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_check_free);
+  g_hash_table_iter_init (&iter, self->instances);
+  while (g_hash_table_iter_next (&iter, &id, &instance))
+    {
+      PendingCheck *check;
+      guint64 *read_to;
+
+      if (cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_IDLE_EXITED)
+        continue;
+      check = g_new0 (PendingCheck, 1);
+      check->id = g_strdup (id);
+      read_to = g_hash_table_lookup (self->checked, id);
+      check->from = read_to != NULL ? *read_to : 0;
+      g_ptr_array_add (checks, check);
+    }
+  if (checks->len == 0 || self->shutting_down)
+    return;
+  self->checking = TRUE;
+  task = g_task_new (self, self->cancellable, checked, NULL);
+  g_task_set_source_tag (task, check_pending_changes);
+  g_task_set_task_data (task, g_steal_pointer (&checks), (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (task, check_thread);
+}
+
+/* Any process that commits says so on the bus (org.cairn.Store1). */
+static void
+on_committed (GDBusConnection *connection,
+              const char      *sender,
+              const char      *path,
+              const char      *interface,
+              const char      *member,
+              GVariant        *parameters,
+              gpointer         data)
+{
+  check_pending_changes (data);
+}
+
+/* Changes may have come while it was exiting; its log is read from its
+ * cursor again. */
+static void
+on_idle_exited (CairnControlInstance *instance,
+                CairnControl         *self)
+{
+  g_hash_table_remove (self->checked, cairn_control_instance_get_id (instance));
+  check_pending_changes (self);
+}
+
 static CairnControlInstance *
 add_instance (CairnControl *self,
               const char   *id,
@@ -215,6 +414,7 @@ add_instance (CairnControl *self,
   g_signal_connect_object (instance, "status-changed", G_CALLBACK (on_status_changed), self, 0);
   g_signal_connect_object (instance, "progress-changed", G_CALLBACK (on_progress_changed), self,
                            0);
+  g_signal_connect_object (instance, "idle-exited", G_CALLBACK (on_idle_exited), self, 0);
   g_hash_table_insert (self->instances, g_strdup (id), instance);
   return instance;
 }
@@ -1170,6 +1370,9 @@ typedef struct
   GDBusMethodInvocation *invocation;
   gboolean synchronize;
   gboolean resource;
+  const char *interface;
+  const char *method;
+  GVariant *parameters;
 } Forward;
 
 static void
@@ -1178,6 +1381,7 @@ forward_free (Forward *forward)
   g_object_unref (forward->self);
   g_object_unref (forward->instance);
   g_object_unref (forward->invocation);
+  g_clear_pointer (&forward->parameters, g_variant_unref);
   g_free (forward);
 }
 
@@ -1202,6 +1406,7 @@ forwarded (GObject      *source,
 
   if (forward->synchronize)
     forward->self->busy--;
+  cairn_control_instance_release (forward->instance);
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply != NULL)
     g_dbus_method_invocation_return_value (forward->invocation, g_steal_pointer (&reply));
@@ -1213,8 +1418,31 @@ forwarded (GObject      *source,
     return_remote_error (forward->invocation, error);
 }
 
+static void
+forward_woken (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  Forward *forward = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cairn_control_instance_wake_finish (forward->instance, result, &error))
+    {
+      if (forward->synchronize)
+        forward->self->busy--;
+      cairn_control_instance_release (forward->instance);
+      return_error (forward->invocation, "NotRunning", "%s", error->message);
+      forward_free (forward);
+      return;
+    }
+  /* A synchronization takes as long as the backend needs. */
+  call_agent (forward->self, forward->instance, forward->interface, forward->method,
+              g_steal_pointer (&forward->parameters), forward->synchronize ? G_MAXINT : -1,
+              forwarded, forward);
+}
+
 /* Calls a method of the instance's agent and answers @invocation with
- * its reply. */
+ * its reply. @interface and @method outlive @invocation. */
 static void
 forward_call (CairnControl          *self,
               CairnControlInstance  *instance,
@@ -1230,11 +1458,15 @@ forward_call (CairnControl          *self,
   forward->invocation = g_object_ref (invocation);
   forward->synchronize = g_str_equal (method, "Synchronize");
   forward->resource = g_str_equal (interface, "org.cairn.Resource1");
+  forward->interface = interface;
+  forward->method = method;
+  forward->parameters = parameters != NULL ? g_variant_ref_sink (parameters) : NULL;
   if (forward->synchronize)
     self->busy++;
-  /* A synchronization takes as long as the backend needs. */
-  call_agent (self, instance, interface, method, parameters,
-              forward->synchronize ? G_MAXINT : -1, forwarded, forward);
+  /* The caller waits: the instance stays up until the reply, and one
+   * that exited when idle is started first. */
+  cairn_control_instance_hold (instance);
+  cairn_control_instance_wake_async (instance, forward_woken, forward);
 }
 
 static gboolean
@@ -1259,8 +1491,8 @@ handle_set_online (CairnControl1         *skeleton,
   return TRUE;
 }
 
-/* The instance @id if it is a running resource; otherwise @invocation
- * is answered with the reason. */
+/* The instance @id if it is a running or idle-exited resource;
+ * otherwise @invocation is answered with the reason. */
 static CairnControlInstance *
 lookup_running_resource (CairnControl          *self,
                          GDBusMethodInvocation *invocation,
@@ -1280,7 +1512,9 @@ lookup_running_resource (CairnControl          *self,
                     cairn_control_instance_get_type_id (instance));
       return NULL;
     }
-  if (cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_RUNNING)
+  /* An idle-exited one is started by forward_call(). */
+  if (cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_RUNNING &&
+      cairn_control_instance_get_state (instance) != CAIRN_CONTROL_STATE_IDLE_EXITED)
     {
       return_error (invocation, "NotRunning", "Instance %s is not running (%s)", id,
                     cairn_control_instance_get_state_name (instance));
@@ -1367,7 +1601,12 @@ handle_restart (CairnControl1         *skeleton,
   instance = lookup_instance (self, invocation, id);
   if (instance == NULL)
     return TRUE;
-  cairn_control_instance_restart (instance);
+  /* Clients ask this of a resource that is not on the bus (parts on
+   * demand): one that exited when idle is only started. */
+  if (cairn_control_instance_get_state (instance) == CAIRN_CONTROL_STATE_IDLE_EXITED)
+    cairn_control_instance_wake_async (instance, wake_done, NULL);
+  else
+    cairn_control_instance_restart (instance);
   cairn_control1_complete_restart (skeleton, invocation);
   return TRUE;
 }
@@ -1483,6 +1722,11 @@ cairn_control_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->maintenance_source, g_source_remove);
+  if (self->committed_subscription != 0)
+    {
+      g_dbus_connection_signal_unsubscribe (self->bus, self->committed_subscription);
+      self->committed_subscription = 0;
+    }
   if (self->skeleton != NULL)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
   g_clear_object (&self->skeleton);
@@ -1503,6 +1747,7 @@ cairn_control_finalize (GObject *object)
   g_hash_table_unref (self->types);
   g_hash_table_unref (self->removing);
   g_hash_table_unref (self->configuring);
+  g_hash_table_unref (self->checked);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (cairn_control_parent_class)->finalize (object);
@@ -1528,6 +1773,7 @@ cairn_control_init (CairnControl *self)
   self->removing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->configuring = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) g_queue_free);
+  self->checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->cancellable = g_cancellable_new ();
 }
 
@@ -1619,6 +1865,10 @@ cairn_control_new (GDBusConnection            *bus,
                                          CAIRN_CONTROL_PATH, error))
     return NULL;
 
+  self->committed_subscription =
+    g_dbus_connection_signal_subscribe (bus, NULL, CAIRN_STORE_INTERFACE, "Committed",
+                                        CAIRN_STORE_OBJECT_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                        on_committed, self, NULL);
   g_hash_table_iter_init (&iter, self->instances);
   while (g_hash_table_iter_next (&iter, NULL, &instance))
     cairn_control_instance_start (instance);

@@ -12,6 +12,7 @@ gboolean  cairn_mail_header_looks_like    (const GByteArray  *block);
 char     *cairn_mail_header_read_envelope (GByteArray        *block,
                                            const char        *fallback_charset,
                                            char             **message_id);
+GDateTime *cairn_mail_header_envelope_date (const char       *envelope);
 
 char     *cairn_mail_mutf7_decode         (const char        *name);
 char     *cairn_mail_mutf7_encode         (const char        *name);

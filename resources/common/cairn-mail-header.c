@@ -370,6 +370,27 @@ cairn_mail_header_read_envelope (GByteArray  *block,
   return envelope;
 }
 
+/* The date of the Date field of the text of an ENVELOPE part, or NULL
+ * when it has none that parses. */
+GDateTime *
+cairn_mail_header_envelope_date (const char *envelope)
+{
+  const char *line = envelope;
+  g_autofree char *value = NULL;
+
+  while (line != NULL && !g_str_has_prefix (line, "Date: "))
+    {
+      line = strchr (line, '\n');
+      if (line != NULL)
+        line++;
+    }
+  if (line == NULL)
+    return NULL;
+  line += strlen ("Date: ");
+  value = g_strndup (line, strcspn (line, "\n"));
+  return g_mime_utils_header_decode_date (value);
+}
+
 /* Dovecot's modified UTF-7 (RFC 3501, 5.1.3): printable ASCII stands for
  * itself, "&-" for "&", and "&...-" holds UTF-16 in base64 with "," for
  * "/" and no padding. NULL if @name is not in that form, a raw UTF-8 name

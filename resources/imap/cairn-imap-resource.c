@@ -673,9 +673,12 @@ item_from_fetched (CairnImapConnection *connection,
   g_autoptr(GBytes) envelope_bytes = NULL;
   g_autoptr(CairnPart) envelope_part = NULL;
   g_autoptr(CairnPart) rfc822 = NULL;
+  g_autoptr(GDateTime) date = NULL;
   gsize length;
 
   envelope = cairn_mail_header_read_envelope (header, FALLBACK_CHARSET, &message_id);
+  date = fetched->internal_date != 0 ? g_date_time_new_from_unix_utc (fetched->internal_date)
+                                     : cairn_mail_header_envelope_date (envelope);
   length = strlen (envelope);
   envelope_bytes = g_bytes_new_take (g_steal_pointer (&envelope), length);
   envelope_part = cairn_part_new_inline (CAIRN_PART_ENVELOPE, envelope_bytes);
@@ -684,6 +687,7 @@ item_from_fetched (CairnImapConnection *connection,
   cairn_item_set_remote_revision (item, revision);
   cairn_item_set_gid (item, message_id && g_utf8_validate (message_id, -1, NULL) ? message_id
                                                                               : NULL);
+  cairn_item_set_date (item, date);
   cairn_item_set_size (item, fetched->size >= 0 ? (guint64) fetched->size :
                              fetched->body ? g_bytes_get_size (fetched->body) : 0);
   if (fetched->flags != NULL)

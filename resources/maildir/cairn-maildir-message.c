@@ -652,6 +652,7 @@ cairn_maildir_message_read (int                    folder_fd,
   g_autofree char *envelope = NULL;
   g_autofree char *message_id = NULL;
   g_autoptr(GBytes) envelope_bytes = NULL;
+  g_autoptr(GDateTime) date = NULL;
   struct stat st;
   gsize envelope_length;
 
@@ -662,6 +663,10 @@ cairn_maildir_message_read (int                    folder_fd,
     return not_mail (error, path, block->len == 0 ? "empty" : "it does not start with a header"),
            NULL;
   envelope = cairn_mail_header_read_envelope (block, fallback_charset, &message_id);
+  /* Without a Date field, the delivery: the file's time. */
+  date = cairn_mail_header_envelope_date (envelope);
+  if (date == NULL)
+    date = g_date_time_new_from_unix_utc (st.st_mtime);
   uid = cairn_maildir_name_get_uid (name);
   envelope_length = strlen (envelope);
   envelope_bytes = g_bytes_new_take (g_steal_pointer (&envelope), envelope_length);
@@ -675,6 +680,7 @@ cairn_maildir_message_read (int                    folder_fd,
   cairn_item_set_remote_revision (item, relative_name);
   cairn_item_set_gid (item, message_id && g_utf8_validate (message_id, -1, NULL) ? message_id : NULL);
   cairn_item_set_size (item, st.st_size);
+  cairn_item_set_date (item, date);
   cairn_item_set_flags (item, flags);
   cairn_item_set_part (item, envelope_part);
   cairn_item_set_part (item, rfc822);

@@ -1304,6 +1304,7 @@ relocated_item (CairnItem  *stored,
   cairn_item_set_remote_id (item, cairn_item_get_remote_id (stored));
   cairn_item_set_remote_revision (item, relative_name);
   cairn_item_set_gid (item, cairn_item_get_gid (stored));
+  cairn_item_set_date (item, cairn_item_get_date (stored));
   if (part == NULL || cairn_part_get_storage (part) == CAIRN_PART_STORAGE_FOREIGN ||
       cairn_part_get_storage (part) == CAIRN_PART_STORAGE_MISSING)
     {
@@ -1488,6 +1489,7 @@ store_details (CairnMaildirResource *self,
   cairn_item_set_remote_id (item, cairn_item_get_remote_id (message));
   cairn_item_set_remote_revision (item, relative_name);
   cairn_item_set_gid (item, cairn_item_get_gid (message));
+  cairn_item_set_date (item, cairn_item_get_date (message));
   cairn_item_set_part (item, cairn_item_get_part (message, CAIRN_PART_ENVELOPE));
   details.item = item;
   details.unchanged_since = cairn_item_get_revision (stored);

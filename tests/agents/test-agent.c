@@ -124,6 +124,8 @@ START_TEST (test_type_valid)
   ck_assert_int_eq (cairn_agent_type_get_capabilities (type),
                     CAIRN_AGENT_CAPABILITY_RESOURCE | CAIRN_AGENT_CAPABILITY_NEEDS_NETWORK |
                     CAIRN_AGENT_CAPABILITY_UNIQUE);
+  /* A network resource exits when idle unless its file says otherwise. */
+  ck_assert_uint_eq (cairn_agent_type_get_idle_exit (type), CAIRN_AGENT_TYPE_DEFAULT_IDLE_EXIT);
   module = cairn_agent_type_get_module_path (type);
   expected = tmp_path ("agents", "libcairn-imap.so");
   ck_assert_str_eq (module, expected);
@@ -141,8 +143,22 @@ START_TEST (test_type_valid)
   ck_assert_str_eq (module, expected);
   ck_assert_int_eq (cairn_agent_type_get_capabilities (type), CAIRN_AGENT_CAPABILITY_NONE);
   ck_assert_uint_eq (g_strv_length ((char **) cairn_agent_type_get_mime_types (type)), 0);
+  ck_assert_uint_eq (cairn_agent_type_get_idle_exit (type), 0);
   g_clear_object (&type);
   g_clear_pointer (&module, g_free);
+
+  write_file ("agents", "imap.agent", "[Cairn Agent]\nName=IMAP\nModule=x\nIdleExit=45\n");
+  type = cairn_agent_type_new_from_file (path, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (cairn_agent_type_get_idle_exit (type), 45);
+  g_clear_object (&type);
+
+  write_file ("agents", "imap.agent", "[Cairn Agent]\nName=IMAP\nModule=x\n"
+              "Capabilities=Resource;NeedsNetwork;\nIdleExit=0\n");
+  type = cairn_agent_type_new_from_file (path, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (cairn_agent_type_get_idle_exit (type), 0);
+  g_clear_object (&type);
 
   write_file ("agents", "imap.agent", "[Cairn Agent]\nName=IMAP\nModule=/opt/imap.so\n");
   type = cairn_agent_type_new_from_file (path, &error);
@@ -175,6 +191,10 @@ START_TEST (test_type_malformed)
     { "[Cairn Agent]\nName=X\nModule=\n", "key Module is empty" },
     { "[Cairn Agent]\nName=X\nModule=x\nCapabilities=Resource;Flying;\n",
       "unknown capability “Flying”" },
+    { "[Cairn Agent]\nName=X\nModule=x\nIdleExit=soon\n",
+      "IdleExit “soon” is not a number of seconds" },
+    { "[Cairn Agent]\nName=X\nModule=x\nIdleExit=-5\n",
+      "IdleExit “-5” is not a number of seconds" },
   };
   g_autofree char *path = tmp_path ("agents", "bad.agent");
   g_autofree char *unsuffixed = tmp_path ("agents", "bad.conf");

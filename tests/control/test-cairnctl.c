@@ -526,7 +526,7 @@ START_TEST (test_offline_and_reconfigure)
   /* What the agent would refuse is refused before an instance exists. */
   cairnctl (&run, "add", "folders", first_pair, "bogus=1", NULL);
   assert_run (&run, 4, err, "Cannot create an instance of folders: unknown key bogus (the keys "
-              "are: batch-size, conflict-policy, path)");
+              "are: batch-size, conflict-policy, path, sync-interval)");
   cairnctl (&run, "add", "folders", first_pair, "batch-size=many", NULL);
   assert_run (&run, 4, err, "Cannot create an instance of folders: key batch-size: ");
   cairnctl (&run, "add", "folders", first_pair, "conflict-policy=toss", NULL);

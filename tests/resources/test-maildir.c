@@ -310,10 +310,13 @@ START_TEST (test_initial_sync)
   g_autofree char *subject = g_strdup_printf ("=?UTF-8?B?%s?=", encoded);
   g_autofree char *text = message_text ("one@example.org", subject);
   g_autofree char *uid = NULL;
+  g_autofree char *undated_uid = NULL;
   g_autofree char *envelope = NULL;
   g_autofree char *content = NULL;
   g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnItem) undated = NULL;
   g_autoptr(CairnCollection) gnome = NULL;
+  gint64 delivered = g_get_real_time () / G_USEC_PER_SEC;
   g_autoptr(GPtrArray) unseen = NULL;
   guint64 count, unread;
 
@@ -324,13 +327,14 @@ START_TEST (test_initial_sync)
   generate ("INBOX", 300, SEED);
   generate ("Lists/GNOME", 120, SEED + 1);
   uid = deliver ("Lists", text, "FS");
+  undated_uid = deliver ("Lists", "From: a@example.org\nSubject: no date\n\nHi.\n", NULL);
   start ();
 
   statistics ("INBOX", &count, &unread);
   ck_assert_uint_eq (count, 300);
   ck_assert_uint_eq (count, count_files ("INBOX"));
   ck_assert_uint_eq (stored_items (".Lists.GNOME"), 120);
-  ck_assert_uint_eq (stored_items (".Lists"), 1);
+  ck_assert_uint_eq (stored_items (".Lists"), 2);
   gnome = find_collection (".Lists.GNOME");
   ck_assert_uint_eq (cairn_collection_get_parent_id (gnome), collection_id (".Lists"));
   ck_assert_str_eq (cairn_collection_get_name (gnome), "GNOME");
@@ -366,6 +370,12 @@ START_TEST (test_initial_sync)
   ck_assert (strstr (envelope, "In-Reply-To: <parent@example.org>\n") != NULL);
   ck_assert (strstr (envelope, "References: <root@example.org> <parent@example.org>\n") != NULL);
   ck_assert (strstr (envelope, "Date: ") != NULL);
+  /* The item's date is the Date field's; without one, the delivery. */
+  ck_assert_int_eq (g_date_time_to_unix (cairn_item_get_date (item)), 1795338000);
+  undated = find_item (".Lists", undated_uid);
+  ck_assert_int_ge (g_date_time_to_unix (cairn_item_get_date (undated)), delivered - 1);
+  ck_assert_int_le (g_date_time_to_unix (cairn_item_get_date (undated)),
+                    g_get_real_time () / G_USEC_PER_SEC);
   ck_assert_int_eq (cairn_part_get_storage (cairn_item_get_part (item, CAIRN_PART_RFC822)),
                     CAIRN_PART_STORAGE_FOREIGN);
   content = read_part (cairn_item_get_id (item), CAIRN_PART_RFC822);

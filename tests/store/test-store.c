@@ -1144,6 +1144,59 @@ modify_item_block (CairnTransaction *txn, gpointer data, GError **error)
   return cairn_transaction_modify_item (txn, modify->item, modify->unchanged_since, error);
 }
 
+static CairnItem *
+get_item (guint64 id)
+{
+  GError *error = NULL;
+  CairnItem *item = cairn_store_get_item (store, id, NULL, &error);
+
+  assert_no_error (error);
+  return item;
+}
+
+/* store-v4.db was written by schema version 4, before items had a date:
+ * collection 1 with items 1 and 2, item 2 seen. */
+START_TEST (test_schema_fixture_v4)
+{
+  g_autofree char *copy = copy_fixture ("store-v4.db");
+  g_autoptr(CairnItem) old = NULL;
+  g_autoptr(CairnItem) dated = NULL;
+  g_autoptr(CairnItem) reread = NULL;
+  g_autoptr(GDateTime) date = g_date_time_new_utc (2026, 3, 1, 8, 30, 15.75);
+  ModifyItem modify = { NULL, 0 };
+  guint64 id;
+
+  g_clear_object (&store);
+  g_free (db_path);
+  db_path = g_steal_pointer (&copy);
+  reopen_store ();
+
+  old = get_item (2);
+  modify.item = old;
+  ck_assert_ptr_null (cairn_item_get_date (old));
+  ck_assert (cairn_flags_contains (cairn_item_get_flags (old), CAIRN_FLAG_SEEN));
+
+  /* A date is kept to the second, on create and on modify. */
+  dated = new_mail (1, "dated", "From: a@example.org");
+  cairn_item_set_date (dated, date);
+  write_ok (create_item_block, dated);
+  id = cairn_item_get_id (dated);
+  reread = get_item (id);
+  ck_assert_int_eq (g_date_time_to_unix (cairn_item_get_date (reread)), 1772353815);
+  g_clear_object (&reread);
+
+  cairn_item_set_date (old, date);
+  write_ok (modify_item_block, &modify);
+  reread = get_item (2);
+  ck_assert_int_eq (g_date_time_to_unix (cairn_item_get_date (reread)), 1772353815);
+  g_clear_object (&reread);
+  cairn_item_set_date (old, NULL);
+  write_ok (modify_item_block, &modify);
+  reread = get_item (2);
+  ck_assert_ptr_null (cairn_item_get_date (reread));
+}
+END_TEST
+
 START_TEST (test_item_modify)
 {
   guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
@@ -2748,6 +2801,7 @@ main (void)
     { "open", test_disk_full },
     { "open", test_schema_fixture },
     { "open", test_schema_fixture_v3 },
+    { "open", test_schema_fixture_v4 },
     { "collections", test_collection_tree },
     { "collections", test_collection_inherits_resource },
     { "collections", test_collection_invalid_names },
