@@ -758,6 +758,7 @@ update_pending_count (CairnResource *self)
     _cairn_resource_set_change_log_error (self,
                                           cairn_monitor_get_read_error (CAIRN_MONITOR (recorder)));
   cairn_resource1_set_pending_changes (priv->skeleton, count);
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (priv->skeleton));
 }
 
 static void
@@ -778,6 +779,10 @@ update_queues (CairnResource *self)
                                                                 G_N_ELEMENTS (lengths),
                                                                 sizeof (guint32)));
   cairn_resource1_set_busy (priv->skeleton, busy);
+  /* Sent now rather than from the skeleton's idle: a value that a GetAll
+   * read in between and that went back before the idle ran would never be
+   * announced, and the control service would wait on it for ever. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (priv->skeleton));
 }
 
 static void

@@ -628,7 +628,6 @@ apply_property (CairnControlInstance *self,
     {
       self->has_resource_properties = TRUE;
       g_clear_pointer (&self->queue_lengths, g_variant_unref);
-  g_clear_pointer (&self->failed_collections, g_variant_unref);
       self->queue_lengths = g_variant_ref_sink (value);
     }
   else if (g_str_equal (name, "Busy") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))

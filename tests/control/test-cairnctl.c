@@ -395,6 +395,10 @@ START_TEST (test_failures)
   cairnctl (&run, "sync", "folders_0", "--wait", NULL);
   assert_run (&run, 5, err, "1 of 2 collections could not be synchronized: “b”: Folder b "
               "cannot be read");
+  /* The sync changed the queues but not the failure: it is still shown. */
+  cairnctl (&run, "status", "--json", NULL);
+  ck_assert_msg (strstr (run.out, ",\"b\",\"Folder b cannot be read\"]]") != NULL, "%s",
+                 run.out);
 
   /* The cause removed, the next sync clears it. */
   ck_assert_int_eq (g_unlink (marker), 0);

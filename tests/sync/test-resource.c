@@ -866,6 +866,93 @@ teardown (void)
   g_string_free (g_steal_pointer (&collections_seen), TRUE);
 }
 
+/* What a second connection's worker thread saw of Resource1's
+ * PropertiesChanged: read there, so that the test's own main context,
+ * where the resource runs, never has to turn for it. */
+static GDBusMessage *
+watch_resource_properties (GDBusConnection *connection,
+                           GDBusMessage    *message,
+                           gboolean         incoming,
+                           gpointer         user_data)
+{
+  GAsyncQueue *seen = user_data;
+  GVariant *body = g_dbus_message_get_body (message);
+  g_autoptr(GVariant) changed = NULL;
+  const char *interface;
+
+  if (incoming && g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_SIGNAL &&
+      g_strcmp0 (g_dbus_message_get_member (message), "PropertiesChanged") == 0 &&
+      body != NULL && g_variant_is_of_type (body, G_VARIANT_TYPE ("(sa{sv}as)")))
+    {
+      g_variant_get (body, "(&s@a{sv}@as)", &interface, &changed, NULL);
+      if (g_str_equal (interface, "org.cairn.Resource1"))
+        g_async_queue_push (seen, g_variant_print (changed, FALSE));
+    }
+  return message;
+}
+
+static void
+ignore_signal (GDBusConnection *connection,
+               const char      *sender,
+               const char      *path,
+               const char      *interface,
+               const char      *member,
+               GVariant        *parameters,
+               gpointer         user_data)
+{
+}
+
+/* A queued task is announced before the resource's main loop turns
+ * again. From the skeleton's idle, a GetAll answered in between could
+ * read a length that goes back before the idle and is never announced:
+ * the control service then waited for ever to stop an idle resource. */
+START_TEST (test_queue_lengths_announced_at_once)
+{
+  CairnResource *resource = start_resource ();
+  g_autoptr(GAsyncQueue) seen = g_async_queue_new_full (g_free);
+  g_autoptr(GDBusConnection) watcher = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *address = NULL;
+  char *changed;
+  gboolean announced = FALSE;
+  Wait wait = { FALSE, NULL, NULL };
+  GError *error = NULL;
+  guint subscription;
+
+  synchronize (resource);
+  address = g_dbus_address_get_for_bus_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  assert_no_error (error);
+  watcher = g_dbus_connection_new_for_address_sync (
+    address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+               G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  assert_no_error (error);
+  g_dbus_connection_add_filter (watcher, watch_resource_properties, seen, NULL);
+  subscription = g_dbus_connection_signal_subscribe (
+    watcher, NULL, "org.freedesktop.DBus.Properties", "PropertiesChanged", NULL, NULL,
+    G_DBUS_SIGNAL_FLAGS_NONE, ignore_signal, NULL, NULL);
+  /* The bus has the match rule once it answers a later call. */
+  reply = g_dbus_connection_call_sync (watcher, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetId", NULL, NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  assert_no_error (error);
+
+  cairn_resource_synchronize_async (resource, 0, NULL, synchronized, &wait);
+  while (!announced && (changed = g_async_queue_timeout_pop (seen, 5 * G_USEC_PER_SEC)) != NULL)
+    {
+      announced = strstr (changed, "'QueueLengths'") != NULL;
+      g_free (changed);
+    }
+  ck_assert (announced);
+
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  assert_no_error (wait.error);
+  g_dbus_connection_signal_unsubscribe (watcher, subscription);
+  stop_resource (resource);
+}
+END_TEST
+
 START_TEST (test_sync_merges_tree_and_items)
 {
   CairnResource *resource = start_resource ();
@@ -1884,6 +1971,7 @@ main (void)
     { "sync", test_merge_by_gid },
     { "sync", test_sync_failure_per_collection },
     { "sync", test_sync_missing_root },
+    { "sync", test_queue_lengths_announced_at_once },
     { "replay", test_replay_and_failed_changes },
     { "conflicts", test_conflict_keep_server },
     { "conflicts", test_conflict_keep_local },
