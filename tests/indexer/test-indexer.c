@@ -848,6 +848,36 @@ START_TEST (test_kill_mid_batch)
 }
 END_TEST
 
+/* A scan writes an item's fields, tags and message ids apart from its
+ * text and copies them in at its end: a rebuilt index knows the tags,
+ * and a parent arriving later joins the thread of a reply the scan
+ * indexed. */
+START_TEST (test_rebuild_keeps_tags_and_threads)
+{
+  g_autofree char *t1 = thread_message ("t1@example.org", NULL, 1);
+  g_autoptr(GPtrArray) threads = NULL;
+  GError *error = NULL;
+  guint64 ids[1];
+
+  start_with_corpus ();
+  ids[0] = id_of ("latin1@example.org");
+  ck_assert (cairn_store_write_sync (store, create_tag, ids, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_for_query ("tag:important");
+  rebuild ();
+  assert_query ("tag:important", "latin1@example.org");
+  assert_query ("id:t3@example.org and flag:seen", "t3@example.org");
+
+  g_free (deliver ("INBOX", t1, ""));
+  sync_maildir ();
+  wait_indexed ();
+  threads = cairn_search_run_threads_sync (search, "planning", 0, 0, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (threads->len, 1);
+  ck_assert_uint_eq (cairn_search_thread_get_n_messages (g_ptr_array_index (threads, 0)), 2);
+}
+END_TEST
+
 /* A damaged index is reported to searches and rebuilt by the indexer. */
 START_TEST (test_corrupt_index)
 {
@@ -1131,6 +1161,7 @@ main (void)
     { "changes", test_events_and_contacts },
     { "changes", test_saved_search },
     { "recovery", test_kill_mid_batch },
+    { "recovery", test_rebuild_keeps_tags_and_threads },
     { "recovery", test_corrupt_index },
     { "recovery", test_no_index },
     { "recovery", test_check_finds_differences },
