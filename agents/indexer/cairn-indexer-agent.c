@@ -163,7 +163,7 @@ typedef struct
 /* Markers of the end of what a scan's feeder pushes to the extracted
  * documents, and of what its fields thread hands on. */
 static CairnIndexerDocument scan_end;
-static int fielded_end;
+static int batches_end;
 
 static void
 extract (gpointer data,
@@ -240,16 +240,18 @@ typedef struct
   GPtrArray *collections;
   CairnFetchScope *scope;
   CairnIndexerIndex *scratch;   /* the fields thread's */
-  GAsyncQueue *fielded;         /* CairnIndexerText of documents whose fields are written */
+  /* GPtrArray of CairnIndexerText, one transaction of text each: handed
+   * on whole, not document by document, which woke the worker for each. */
+  GAsyncQueue *batches;
   guint64 done;                 /* text committed */
   guint64 total;
-  guint in_batch;               /* text written since the last commit */
 
   GMutex lock;
   GCond cond;
+  guint waiters;                /* threads waiting on cond */
   guint64 fed;                  /* items handed to the extractors */
   guint64 n_fielded;            /* documents the fields thread took */
-  guint64 taken;                /* texts the worker took */
+  guint unwritten;              /* batches handed on, not yet committed */
   gboolean abort;               /* a stage failed, or the agent stops */
   GError *feed_error;
   GError *fields_error;
@@ -292,20 +294,36 @@ invoke_progress (Scan *scan)
   run_in_main (scan->self, report_progress, progress, (GDestroyNotify) progress_free);
 }
 
+/* With the lock held. A signal costs a system call even when nobody
+ * waits, and the counts change for every document. */
+static void
+wake_waiters (Scan *scan)
+{
+  if (scan->waiters > 0)
+    g_cond_broadcast (&scan->cond);
+}
+
+/* With the lock held. */
+static void
+wait_scan (Scan *scan)
+{
+  scan->waiters++;
+  g_cond_wait (&scan->cond, &scan->lock);
+  scan->waiters--;
+}
+
 static void
 abort_scan (Scan *scan)
 {
   g_mutex_lock (&scan->lock);
   scan->abort = TRUE;
-  g_cond_signal (&scan->cond);
+  wake_waiters (scan);
   g_mutex_unlock (&scan->lock);
 }
 
-/* In the feeder: hands one item with its tags to the extractors, so
- * that memory stays bounded: at most READ_AHEAD items are in extraction
- * or before the fields thread, and at most SCAN_BATCH texts wait for the
- * worker besides those of its transaction, so that it finds the next
- * transaction's text ready when it commits one. */
+/* In the feeder: hands one item with its tags to the extractors, at
+ * most READ_AHEAD ahead of the fields thread, so that memory stays
+ * bounded. */
 static gboolean
 feed_item (CairnItem *item,
            gpointer   data)
@@ -315,9 +333,8 @@ feed_item (CairnItem *item,
   gboolean abort;
 
   g_mutex_lock (&scan->lock);
-  while ((scan->fed - scan->n_fielded >= READ_AHEAD ||
-          scan->fed - scan->taken >= READ_AHEAD + 2 * SCAN_BATCH) && !scan->abort)
-    g_cond_wait (&scan->cond, &scan->lock);
+  while (scan->fed - scan->n_fielded >= READ_AHEAD && !scan->abort)
+    wait_scan (scan);
   abort = scan->abort;
   g_mutex_unlock (&scan->lock);
   if (abort)
@@ -364,7 +381,6 @@ feed_scan (gpointer data)
 static gboolean
 write_fields (Scan                  *scan,
               CairnIndexerDocument  *document,
-              guint                 *in_batch,
               GError               **error)
 {
   CairnIndexerIndex *scratch = scan->scratch;
@@ -380,23 +396,39 @@ write_fields (Scan                  *scan,
                                          error))
         return FALSE;
     }
-  if (!cairn_indexer_index_put_fields (scratch, document, TRUE, error))
-    return FALSE;
-  if (++*in_batch < SCAN_BATCH)
-    return TRUE;
-  *in_batch = 0;
-  return cairn_indexer_index_commit (scratch, error) && cairn_indexer_index_begin (scratch, error);
+  return cairn_indexer_index_put_fields (scratch, document, TRUE, error);
+}
+
+/* Hands a batch of text on to the worker once it has committed the one
+ * before: at most two batches are held, the one it writes and the next. */
+static void
+hand_on (Scan      *scan,
+         GPtrArray *batch)
+{
+  g_mutex_lock (&scan->lock);
+  while (scan->unwritten > 0 && !scan->abort)
+    wait_scan (scan);
+  scan->unwritten++;
+  g_mutex_unlock (&scan->lock);
+  g_async_queue_push (scan->batches, batch);
+}
+
+static GPtrArray *
+new_batch (void)
+{
+  return g_ptr_array_new_full (SCAN_BATCH, (GDestroyNotify) cairn_indexer_text_free);
 }
 
 /* The fields thread: takes every extracted document until the feeder
- * has ended, and hands it on to the worker, then ends the worker's
- * queue too. After a failure it hands on nothing more. */
+ * has ended, and hands its text on to the worker, a transaction's worth
+ * at a time, then ends the worker's queue. After a failure it hands on
+ * nothing more. */
 static gpointer
 write_fields_all (gpointer data)
 {
   Scan *scan = data;
+  g_autoptr(GPtrArray) batch = new_batch ();
   guint64 taken = 0, fed = G_MAXUINT64;
-  guint in_batch = 0;
   gboolean ok = cairn_indexer_index_begin (scan->scratch, &scan->fields_error);
 
   if (!ok)
@@ -413,32 +445,41 @@ write_fields_all (gpointer data)
           continue;
         }
       taken++;
-      if (ok && !write_fields (scan, document, &in_batch, &scan->fields_error))
+      if (ok && !write_fields (scan, document, &scan->fields_error))
         {
           ok = FALSE;
           abort_scan (scan);
         }
       if (ok)
-        g_async_queue_push (scan->fielded, cairn_indexer_text_new (document));
+        g_ptr_array_add (batch, cairn_indexer_text_new (document));
       else
         cairn_indexer_document_free (document);
       g_mutex_lock (&scan->lock);
       scan->n_fielded++;
-      /* What is not handed on does not wait for the worker. */
-      if (!ok)
-        scan->taken++;
-      g_cond_signal (&scan->cond);
+      wake_waiters (scan);
       g_mutex_unlock (&scan->lock);
+      if (ok && batch->len == SCAN_BATCH)
+        {
+          if (!cairn_indexer_index_commit (scan->scratch, &scan->fields_error) ||
+              !cairn_indexer_index_begin (scan->scratch, &scan->fields_error))
+            {
+              ok = FALSE;
+              abort_scan (scan);
+            }
+          hand_on (scan, g_steal_pointer (&batch));
+          batch = new_batch ();
+        }
     }
   if (ok && !cairn_indexer_index_finish_scratch (scan->scratch, &scan->fields_error))
     abort_scan (scan);
-  g_async_queue_push (scan->fielded, &fielded_end);
+  hand_on (scan, g_steal_pointer (&batch));
+  g_async_queue_push (scan->batches, &batches_end);
   return NULL;
 }
 
-/* The worker's part: writes the text of the documents the fields thread
- * hands on, committing every SCAN_BATCH, until it ends; after a failure,
- * takes and drops the rest. */
+/* The worker's part: writes the batches of text the fields thread hands
+ * on, one transaction each, until they end; after a failure, takes and
+ * drops the rest. */
 static gboolean
 write_text_all (Scan    *scan,
                 GError **error)
@@ -448,30 +489,34 @@ write_text_all (Scan    *scan,
 
   for (;;)
     {
-      CairnIndexerText *text = g_async_queue_pop (scan->fielded);
+      g_autoptr(GPtrArray) batch = g_async_queue_pop (scan->batches);
 
-      if ((gpointer) text == &fielded_end)
-        return ok;
+      if ((gpointer) batch == &batches_end)
+        {
+          g_steal_pointer (&batch);
+          return ok;
+        }
+      if (ok)
+        {
+          g_autofree gpointer *texts = NULL;
+          gsize n_texts;
+
+          texts = g_ptr_array_steal (batch, &n_texts);
+          for (gsize i = 0; i < n_texts; i++)
+            cairn_indexer_index_put_text (index, texts[i]);
+          scan->done += n_texts;
+          invoke_progress (scan);
+          if (!cairn_indexer_index_commit (index, error) ||
+              !cairn_indexer_index_begin (index, error))
+            {
+              ok = FALSE;
+              abort_scan (scan);
+            }
+        }
       g_mutex_lock (&scan->lock);
-      scan->taken++;
-      g_cond_signal (&scan->cond);
+      scan->unwritten--;
+      wake_waiters (scan);
       g_mutex_unlock (&scan->lock);
-      if (!ok)
-        {
-          cairn_indexer_text_free (text);
-          continue;
-        }
-      cairn_indexer_index_put_text (index, text);
-      if (++scan->in_batch < SCAN_BATCH)
-        continue;
-      scan->done += scan->in_batch;
-      scan->in_batch = 0;
-      invoke_progress (scan);
-      if (!cairn_indexer_index_commit (index, error) || !cairn_indexer_index_begin (index, error))
-        {
-          ok = FALSE;
-          abort_scan (scan);
-        }
     }
 }
 
@@ -507,7 +552,7 @@ scan_store (CairnIndexerAgent  *self,
       g_clear_pointer (&scan.scratch, cairn_indexer_index_free);
       return FALSE;
     }
-  scan.fielded = g_async_queue_new ();
+  scan.batches = g_async_queue_new ();
   g_mutex_init (&scan.lock);
   g_cond_init (&scan.cond);
   feeder = g_thread_new ("cairn-indexer-scan", feed_scan, &scan);
@@ -517,7 +562,7 @@ scan_store (CairnIndexerAgent  *self,
   g_thread_join (fields);
   g_mutex_clear (&scan.lock);
   g_cond_clear (&scan.cond);
-  g_async_queue_unref (scan.fielded);
+  g_async_queue_unref (scan.batches);
   cairn_indexer_index_free (scan.scratch);
   if (ok && (scan.feed_error != NULL || scan.fields_error != NULL))
     {
@@ -528,11 +573,7 @@ scan_store (CairnIndexerAgent  *self,
   g_clear_error (&scan.feed_error);
   g_clear_error (&scan.fields_error);
   if (ok)
-    {
-      scan.done += scan.in_batch;
-      invoke_progress (&scan);
-      ok = cairn_indexer_index_end_scan (self->index, self->scratch_path, error);
-    }
+    ok = cairn_indexer_index_end_scan (self->index, self->scratch_path, error);
   cairn_indexer_index_remove_scratch (self->scratch_path);
   return ok;
 }
