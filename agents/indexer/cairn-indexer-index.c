@@ -102,11 +102,8 @@ struct _CairnIndexerIndex
    * that text written in the store's order, which is not the dates',
    * took a segment of its own nearly every message. */
   GHashTable *pending;      /* its key -> CairnIndexerText */
-  /* During a scan, the message ids and the merged threads are kept here
-   * and msgids written at its end in the order of its key: a message id
-   * is random text, and writing them as they come touched nearly every
-   * page of that table (and of an index of docs by message id) in every
-   * transaction, which cost more than the text itself. */
+  /* A scratch index's (cairn_indexer_index_open_scratch()) message ids
+   * and merged threads, NULL in the index. */
   GHashTable *scan_msgids;  /* message id -> ScanMsgid */
   GHashTable *scan_merged;  /* gint64 * thread -> gint64 * the thread it joined */
 };
