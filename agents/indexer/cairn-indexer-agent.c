@@ -19,9 +19,12 @@
 #include "cairn-indexer-saved-private.h"
 
 /* Transactions of a scan: small enough to keep memory flat, large
- * enough that the commit costs little. */
-#define SCAN_BATCH 5000
-/* Items a scan reads ahead of the writing at most. */
+ * enough that the commit costs little. The text of an item goes in the
+ * order of the keys (the dates), which is not the store's: a transaction
+ * of text touches pages all over FTS5's table of contents, each written
+ * once per transaction, and 5,000 made that cost more than the inserts. */
+#define SCAN_BATCH 20000
+/* Items a scan reads ahead of its fields thread at most. */
 #define READ_AHEAD 2000
 
 #define CAIRN_TYPE_INDEXER_AGENT (cairn_indexer_agent_get_type ())
@@ -32,6 +35,7 @@ struct _CairnIndexerAgent
   CairnAgent parent_instance;
 
   CairnIndexerIndex *index;     /* the worker's alone once it runs */
+  char *scratch_path;           /* a scan's scratch index */
   gboolean needs_scan;
   GThread *worker;
   GAsyncQueue *jobs;
@@ -45,7 +49,6 @@ struct _CairnIndexerAgent
   GThreadPool *extractors;
   GAsyncQueue *extracted;       /* CairnIndexerDocument */
   guint in_extraction;          /* the worker's count: pushed, not yet taken */
-  gboolean scanning;            /* the worker's: filling an empty index */
 };
 
 typedef enum
@@ -150,14 +153,42 @@ run_in_main (CairnIndexerAgent *self,
 
 /* The worker. */
 
+/* What an extractor gets: an item, and for a scan its tags. */
+typedef struct
+{
+  CairnItem *item;
+  GPtrArray *tags;
+} Extraction;
+
+/* Markers of the end of what a scan's feeder pushes to the extracted
+ * documents, and of what its fields thread hands on. */
+static CairnIndexerDocument scan_end;
+static int batches_end;
+
 static void
 extract (gpointer data,
          gpointer user_data)
 {
-  g_autoptr(CairnItem) item = data;
+  Extraction *extraction = data;
   CairnIndexerAgent *self = user_data;
+  CairnIndexerDocument *document = cairn_indexer_document_new_from_item (extraction->item);
 
-  g_async_queue_push (self->extracted, cairn_indexer_document_new_from_item (item));
+  document->tags = extraction->tags;
+  g_object_unref (extraction->item);
+  g_free (extraction);
+  g_async_queue_push (self->extracted, document);
+}
+
+static void
+push_extraction (CairnIndexerAgent *self,
+                 CairnItem         *item,
+                 GPtrArray         *tags)
+{
+  Extraction *extraction = g_new (Extraction, 1);
+
+  extraction->item = g_object_ref (item);
+  extraction->tags = tags;
+  g_thread_pool_push (self->extractors, extraction, NULL);
 }
 
 static void
@@ -165,7 +196,7 @@ start_extraction (CairnIndexerAgent *self,
                   CairnItem         *item)
 {
   self->in_extraction++;
-  g_thread_pool_push (self->extractors, g_object_ref (item), NULL);
+  push_extraction (self, item, NULL);
 }
 
 /* After a failed write: what is still in extraction is taken and
@@ -177,59 +208,53 @@ drop_extracted (CairnIndexerAgent *self)
     cairn_indexer_document_free (g_async_queue_pop (self->extracted));
 }
 
-static gboolean
-write_document (CairnIndexerAgent     *self,
-                CairnIndexerDocument  *document,
-                guint                 *written,
-                GError               **error)
-{
-  self->in_extraction--;
-  if (!cairn_indexer_index_put (self->index, document, self->scanning, error))
-    {
-      drop_extracted (self);
-      return FALSE;
-    }
-  if (written != NULL)
-    (*written)++;
-  return TRUE;
-}
-
-/* Writes extracted documents, waiting for them, until at most @keep are
- * in extraction. */
+/* Writes extracted documents, waiting for them, until none is in
+ * extraction. */
 static gboolean
 write_extracted (CairnIndexerAgent  *self,
-                 guint               keep,
-                 guint              *written,
                  GError            **error)
 {
-  while (self->in_extraction > keep)
-    if (!write_document (self, g_async_queue_pop (self->extracted), written, error))
-      return FALSE;
+  while (self->in_extraction > 0)
+    {
+      self->in_extraction--;
+      if (!cairn_indexer_index_put (self->index, g_async_queue_pop (self->extracted), FALSE,
+                                    error))
+        {
+          drop_extracted (self);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
-/* Writes the documents extracted so far without waiting for the others. */
-static gboolean
-write_ready (CairnIndexerAgent  *self,
-             guint              *written,
-             GError            **error)
-{
-  CairnIndexerDocument *document;
-
-  while ((document = g_async_queue_try_pop (self->extracted)) != NULL)
-    if (!write_document (self, document, written, error))
-      return FALSE;
-  return TRUE;
-}
-
+/* A scan runs in four stages, each in threads of its own, so that the
+ * worker, which alone writes the index, writes nothing but the text: a
+ * feeder reads the store and hands its items to the extractors; a
+ * fields thread writes what they extracted but the text (fields, flags,
+ * threads, tags) to a scratch index; the worker writes the text. The
+ * scratch is copied into the index at the end. */
 typedef struct
 {
   CairnIndexerAgent *self;
   CairnStore *store;
-  guint64 done;
+  GPtrArray *collections;
+  CairnFetchScope *scope;
+  CairnIndexerIndex *scratch;   /* the fields thread's */
+  /* GPtrArray of CairnIndexerText, one transaction of text each: handed
+   * on whole, not document by document, which woke the worker for each. */
+  GAsyncQueue *batches;
+  guint64 done;                 /* text committed */
   guint64 total;
-  guint in_batch;               /* written since the last commit */
-  GError *error;
+
+  GMutex lock;
+  GCond cond;
+  guint waiters;                /* threads waiting on cond */
+  guint64 fed;                  /* items handed to the extractors */
+  guint64 n_fielded;            /* documents the fields thread took */
+  guint unwritten;              /* batches handed on, not yet committed */
+  gboolean abort;               /* a stage failed, or the agent stops */
+  GError *feed_error;
+  GError *fields_error;
 } Scan;
 
 typedef struct
@@ -269,67 +294,234 @@ invoke_progress (Scan *scan)
   run_in_main (scan->self, report_progress, progress, (GDestroyNotify) progress_free);
 }
 
-static gboolean
-scan_tags (CairnIndexerIndex  *index,
-           CairnStore         *store,
-           CairnItem          *item,
-           GError            **error)
+/* With the lock held. A signal costs a system call even when nobody
+ * waits, and the counts change for every document. */
+static void
+wake_waiters (Scan *scan)
 {
-  g_autoptr(GPtrArray) tags = cairn_store_list_item_tags (store, cairn_item_get_id (item), error);
-
-  if (tags == NULL)
-    return FALSE;
-  for (guint i = 0; i < tags->len; i++)
-    {
-      CairnTag *tag = g_ptr_array_index (tags, i);
-
-      if (!cairn_indexer_index_set_tag (index, cairn_tag_get_id (tag), cairn_tag_get_name (tag),
-                                        cairn_tag_get_gid (tag), error) ||
-          !cairn_indexer_index_tag_item (index, cairn_item_get_id (item), cairn_tag_get_id (tag),
-                                         TRUE, error))
-        return FALSE;
-    }
-  return TRUE;
+  if (scan->waiters > 0)
+    g_cond_broadcast (&scan->cond);
 }
 
-/* Commits the scan's transaction every SCAN_BATCH documents. */
-static gboolean
-scan_commit_if_full (Scan *scan)
+/* With the lock held. */
+static void
+wait_scan (Scan *scan)
 {
-  if (scan->in_batch < SCAN_BATCH)
-    return TRUE;
-  scan->done += scan->in_batch;
-  scan->in_batch = 0;
-  invoke_progress (scan);
-  return cairn_indexer_index_commit (scan->self->index, &scan->error) &&
-         cairn_indexer_index_begin (scan->self->index, &scan->error);
+  scan->waiters++;
+  g_cond_wait (&scan->cond, &scan->lock);
+  scan->waiters--;
 }
 
+static void
+abort_scan (Scan *scan)
+{
+  g_mutex_lock (&scan->lock);
+  scan->abort = TRUE;
+  wake_waiters (scan);
+  g_mutex_unlock (&scan->lock);
+}
+
+/* In the feeder: hands one item with its tags to the extractors, at
+ * most READ_AHEAD ahead of the fields thread, so that memory stays
+ * bounded. */
 static gboolean
-scan_item (CairnItem *item,
+feed_item (CairnItem *item,
            gpointer   data)
 {
   Scan *scan = data;
-  CairnIndexerAgent *self = scan->self;
+  GPtrArray *tags;
+  gboolean abort;
 
+  g_mutex_lock (&scan->lock);
+  while (scan->fed - scan->n_fielded >= READ_AHEAD && !scan->abort)
+    wait_scan (scan);
+  abort = scan->abort;
+  g_mutex_unlock (&scan->lock);
+  if (abort)
+    return FALSE;
   /* Stopping does not wait for a scan of the whole store: an incomplete
    * scan starts again at the next start. */
-  if (g_atomic_int_get (&self->stopping))
+  if (g_atomic_int_get (&scan->self->stopping))
     {
-      g_set_error (&scan->error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The indexer is stopping");
+      g_set_error (&scan->feed_error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The indexer is stopping");
       return FALSE;
     }
-  if (!scan_tags (self->index, scan->store, item, &scan->error))
+  tags = cairn_store_list_item_tags (scan->store, cairn_item_get_id (item), &scan->feed_error);
+  if (tags == NULL)
     return FALSE;
-  start_extraction (self, item);
-  /* Memory stays bounded: at most READ_AHEAD items are read ahead. */
-  return write_ready (self, &scan->in_batch, &scan->error) &&
-         write_extracted (self, READ_AHEAD, &scan->in_batch, &scan->error) &&
-         scan_commit_if_full (scan);
+  g_mutex_lock (&scan->lock);
+  scan->fed++;
+  g_mutex_unlock (&scan->lock);
+  push_extraction (scan->self, item, tags);
+  return TRUE;
 }
 
-/* Fills an empty index from the whole store; the last transaction marks
- * the index complete, so an interrupted scan starts again. */
+static gpointer
+feed_scan (gpointer data)
+{
+  Scan *scan = data;
+
+  /* After a failure, feed_item() stops each listing at once. */
+  for (guint i = 0; i < scan->collections->len && scan->feed_error == NULL; i++)
+    {
+      CairnCollection *collection = g_ptr_array_index (scan->collections, i);
+
+      if (!cairn_collection_get_virtual (collection))
+        cairn_store_foreach_item (scan->store, cairn_collection_get_id (collection), scan->scope,
+                                  feed_item, scan, NULL, &scan->feed_error);
+    }
+  if (scan->feed_error != NULL)
+    abort_scan (scan);
+  g_async_queue_push (scan->self->extracted, &scan_end);
+  return NULL;
+}
+
+/* Writes the fields of one document of a scan, with its tags, to the
+ * scratch index. */
+static gboolean
+write_fields (Scan                  *scan,
+              CairnIndexerDocument  *document,
+              GError               **error)
+{
+  CairnIndexerIndex *scratch = scan->scratch;
+
+  for (guint i = 0; i < document->tags->len; i++)
+    {
+      CairnTag *tag = g_ptr_array_index (document->tags, i);
+
+      if (!cairn_indexer_index_set_tag (scratch, cairn_tag_get_id (tag),
+                                        cairn_tag_get_name (tag), cairn_tag_get_gid (tag),
+                                        error) ||
+          !cairn_indexer_index_tag_item (scratch, document->id, cairn_tag_get_id (tag), TRUE,
+                                         error))
+        return FALSE;
+    }
+  return cairn_indexer_index_put_fields (scratch, document, TRUE, error);
+}
+
+/* Hands a batch of text on to the worker once it has committed the one
+ * before: at most two batches are held, the one it writes and the next. */
+static void
+hand_on (Scan      *scan,
+         GPtrArray *batch)
+{
+  g_mutex_lock (&scan->lock);
+  while (scan->unwritten > 0 && !scan->abort)
+    wait_scan (scan);
+  scan->unwritten++;
+  g_mutex_unlock (&scan->lock);
+  g_async_queue_push (scan->batches, batch);
+}
+
+static GPtrArray *
+new_batch (void)
+{
+  return g_ptr_array_new_full (SCAN_BATCH, (GDestroyNotify) cairn_indexer_text_free);
+}
+
+/* The fields thread: takes every extracted document until the feeder
+ * has ended, and hands its text on to the worker, a transaction's worth
+ * at a time, then ends the worker's queue. After a failure it hands on
+ * nothing more. */
+static gpointer
+write_fields_all (gpointer data)
+{
+  Scan *scan = data;
+  g_autoptr(GPtrArray) batch = new_batch ();
+  guint64 taken = 0, fed = G_MAXUINT64;
+  gboolean ok = cairn_indexer_index_begin (scan->scratch, &scan->fields_error);
+
+  if (!ok)
+    abort_scan (scan);
+  while (taken < fed)
+    {
+      CairnIndexerDocument *document = g_async_queue_pop (scan->self->extracted);
+
+      if (document == &scan_end)
+        {
+          g_mutex_lock (&scan->lock);
+          fed = scan->fed;
+          g_mutex_unlock (&scan->lock);
+          continue;
+        }
+      taken++;
+      if (ok && !write_fields (scan, document, &scan->fields_error))
+        {
+          ok = FALSE;
+          abort_scan (scan);
+        }
+      if (ok)
+        g_ptr_array_add (batch, cairn_indexer_text_new (document));
+      else
+        cairn_indexer_document_free (document);
+      g_mutex_lock (&scan->lock);
+      scan->n_fielded++;
+      wake_waiters (scan);
+      g_mutex_unlock (&scan->lock);
+      if (ok && batch->len == SCAN_BATCH)
+        {
+          if (!cairn_indexer_index_commit (scan->scratch, &scan->fields_error) ||
+              !cairn_indexer_index_begin (scan->scratch, &scan->fields_error))
+            {
+              ok = FALSE;
+              abort_scan (scan);
+            }
+          hand_on (scan, g_steal_pointer (&batch));
+          batch = new_batch ();
+        }
+    }
+  if (ok && !cairn_indexer_index_finish_scratch (scan->scratch, &scan->fields_error))
+    abort_scan (scan);
+  hand_on (scan, g_steal_pointer (&batch));
+  g_async_queue_push (scan->batches, &batches_end);
+  return NULL;
+}
+
+/* The worker's part: writes the batches of text the fields thread hands
+ * on, one transaction each, until they end; after a failure, takes and
+ * drops the rest. */
+static gboolean
+write_text_all (Scan    *scan,
+                GError **error)
+{
+  CairnIndexerIndex *index = scan->self->index;
+  gboolean ok = TRUE;
+
+  for (;;)
+    {
+      g_autoptr(GPtrArray) batch = g_async_queue_pop (scan->batches);
+
+      if ((gpointer) batch == &batches_end)
+        {
+          g_steal_pointer (&batch);
+          return ok;
+        }
+      if (ok)
+        {
+          g_autofree gpointer *texts = NULL;
+          gsize n_texts;
+
+          texts = g_ptr_array_steal (batch, &n_texts);
+          for (gsize i = 0; i < n_texts; i++)
+            cairn_indexer_index_put_text (index, texts[i]);
+          scan->done += n_texts;
+          invoke_progress (scan);
+          if (!cairn_indexer_index_commit (index, error) ||
+              !cairn_indexer_index_begin (index, error))
+            {
+              ok = FALSE;
+              abort_scan (scan);
+            }
+        }
+      g_mutex_lock (&scan->lock);
+      scan->unwritten--;
+      wake_waiters (scan);
+      g_mutex_unlock (&scan->lock);
+    }
+}
+
+/* Fills an empty index from the whole store; its end marks the index
+ * complete, so an interrupted scan starts again. */
 static gboolean
 scan_store (CairnIndexerAgent  *self,
             GError            **error)
@@ -337,7 +529,9 @@ scan_store (CairnIndexerAgent  *self,
   CairnStore *store = cairn_agent_get_store (CAIRN_AGENT (self));
   g_autoptr(GPtrArray) collections = cairn_store_list_collections (store, NULL, error);
   g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
-  Scan scan = { .self = self, .store = store };
+  Scan scan = { .self = self, .store = store, .collections = collections, .scope = scope };
+  GThread *feeder, *fields;
+  gboolean ok;
 
   if (collections == NULL)
     return FALSE;
@@ -352,44 +546,47 @@ scan_store (CairnIndexerAgent  *self,
         scan.total += count;
     }
   cairn_fetch_scope_set_all_parts (scope, TRUE);
-  if (!cairn_indexer_index_begin (self->index, error))
-    return FALSE;
-  for (guint i = 0; i < collections->len; i++)
+  scan.scratch = cairn_indexer_index_open_scratch (self->scratch_path, error);
+  if (scan.scratch == NULL || !cairn_indexer_index_begin (self->index, error))
     {
-      CairnCollection *collection = g_ptr_array_index (collections, i);
-
-      if (cairn_collection_get_virtual (collection))
-        continue;
-      if (!cairn_store_foreach_item (store, cairn_collection_get_id (collection), scope, scan_item,
-                                     &scan, NULL, error) ||
-          scan.error != NULL)
-        {
-          drop_extracted (self);
-          if (scan.error != NULL)
-            g_propagate_error (error, scan.error);
-          return FALSE;
-        }
+      g_clear_pointer (&scan.scratch, cairn_indexer_index_free);
+      return FALSE;
     }
-  if (!write_extracted (self, 0, &scan.in_batch, error))
-    return FALSE;
-  scan.done += scan.in_batch;
-  invoke_progress (&scan);
-  return cairn_indexer_index_set_scanned (self->index, error) &&
-         cairn_indexer_index_commit (self->index, error);
+  scan.batches = g_async_queue_new ();
+  g_mutex_init (&scan.lock);
+  g_cond_init (&scan.cond);
+  feeder = g_thread_new ("cairn-indexer-scan", feed_scan, &scan);
+  fields = g_thread_new ("cairn-indexer-fields", write_fields_all, &scan);
+  ok = write_text_all (&scan, error);
+  g_thread_join (feeder);
+  g_thread_join (fields);
+  g_mutex_clear (&scan.lock);
+  g_cond_clear (&scan.cond);
+  g_async_queue_unref (scan.batches);
+  cairn_indexer_index_free (scan.scratch);
+  if (ok && (scan.feed_error != NULL || scan.fields_error != NULL))
+    {
+      g_propagate_error (error, scan.feed_error ? g_steal_pointer (&scan.feed_error)
+                                                : g_steal_pointer (&scan.fields_error));
+      ok = FALSE;
+    }
+  g_clear_error (&scan.feed_error);
+  g_clear_error (&scan.fields_error);
+  if (ok)
+    ok = cairn_indexer_index_end_scan (self->index, self->scratch_path, error);
+  cairn_indexer_index_remove_scratch (self->scratch_path);
+  return ok;
 }
 
 static gboolean
 run_scan (CairnIndexerAgent  *self,
           GError            **error)
 {
-  gboolean ok;
-
-  self->scanning = TRUE;
-  ok = cairn_indexer_index_begin_scan (self->index, error) && scan_store (self, error);
-  self->scanning = FALSE;
-  if (!ok)
-    cairn_indexer_index_rollback (self->index);
-  return cairn_indexer_index_end_scan (self->index, ok ? error : NULL) && ok;
+  if (cairn_indexer_index_begin_scan (self->index, error) && scan_store (self, error))
+    return TRUE;
+  cairn_indexer_index_rollback (self->index);
+  cairn_indexer_index_abort_scan (self->index);
+  return FALSE;
 }
 
 static gboolean
@@ -423,7 +620,7 @@ run_job (CairnIndexerAgent  *self,
     case JOB_PUT:
       for (guint i = 0; i < job->items->len; i++)
         start_extraction (self, g_ptr_array_index (job->items, i));
-      return write_extracted (self, 0, NULL, error);
+      return write_extracted (self, error);
     case JOB_REMOVE:
       for (guint i = 0; i < job->ids->len; i++)
         if (!cairn_indexer_index_remove (index, ids[i], error))
@@ -733,6 +930,9 @@ cairn_indexer_agent_setup (CairnAgent  *agent,
   self->index = cairn_indexer_index_open (path, &self->needs_scan, error);
   if (self->index == NULL)
     return FALSE;
+  /* What a scan killed on the way left. */
+  self->scratch_path = g_strconcat (path, "-scan", NULL);
+  cairn_indexer_index_remove_scratch (self->scratch_path);
   cairn_fetch_scope_set_all_parts (scope, TRUE);
   cairn_monitor_set_fetch_scope (recorder, scope);
   cairn_monitor_set_batch (recorder, TRUE);
@@ -777,6 +977,7 @@ cairn_indexer_agent_finalize (GObject *object)
   CairnIndexerAgent *self = CAIRN_INDEXER_AGENT (object);
 
   g_clear_pointer (&self->index, cairn_indexer_index_free);
+  g_clear_pointer (&self->scratch_path, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_async_queue_unref (self->jobs);
   g_async_queue_unref (self->extracted);

@@ -24,6 +24,8 @@ typedef struct
   GString *attachments;
   GString *mime_types;
   GString *list_id;
+  GPtrArray *tags;          /* CairnTag: read by a scan alone, else NULL */
+  gint64 key;               /* set by cairn_indexer_index_put_fields() */
 } CairnIndexerDocument;
 
 CairnIndexerDocument *cairn_indexer_document_new_from_item (CairnItem             *item);

@@ -38,6 +38,7 @@ cairn_indexer_document_free (CairnIndexerDocument *document)
   g_string_free (document->attachments, TRUE);
   g_string_free (document->mime_types, TRUE);
   g_string_free (document->list_id, TRUE);
+  g_clear_pointer (&document->tags, g_ptr_array_unref);
   g_free (document);
 }
 

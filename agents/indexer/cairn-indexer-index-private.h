@@ -10,6 +10,10 @@ G_BEGIN_DECLS
 /* The indexer's own database beside the store: written by one thread,
  * read by CairnSearch in any process. */
 typedef struct _CairnIndexerIndex CairnIndexerIndex;
+typedef struct _CairnIndexerText CairnIndexerText;
+
+CairnIndexerText  *cairn_indexer_text_new            (CairnIndexerDocument  *document);
+void               cairn_indexer_text_free           (CairnIndexerText      *text);
 
 CairnIndexerIndex *cairn_indexer_index_open          (const char            *path,
                                                       gboolean              *needs_scan,
@@ -20,6 +24,17 @@ gboolean           cairn_indexer_index_begin         (CairnIndexerIndex     *ind
 gboolean           cairn_indexer_index_commit        (CairnIndexerIndex     *index,
                                                       GError               **error);
 void               cairn_indexer_index_rollback      (CairnIndexerIndex     *index);
+CairnIndexerIndex *cairn_indexer_index_open_scratch  (const char            *path,
+                                                      GError               **error);
+gboolean           cairn_indexer_index_finish_scratch (CairnIndexerIndex    *scratch,
+                                                      GError               **error);
+void               cairn_indexer_index_remove_scratch (const char           *path);
+gboolean           cairn_indexer_index_put_fields    (CairnIndexerIndex     *index,
+                                                      CairnIndexerDocument  *document,
+                                                      gboolean               is_new,
+                                                      GError               **error);
+void               cairn_indexer_index_put_text      (CairnIndexerIndex     *index,
+                                                      CairnIndexerText      *text);
 gboolean           cairn_indexer_index_put           (CairnIndexerIndex     *index,
                                                       CairnIndexerDocument  *document,
                                                       gboolean               is_new,
@@ -49,12 +64,12 @@ gboolean           cairn_indexer_index_tag_item      (CairnIndexerIndex     *ind
                                                       guint64                tag_id,
                                                       gboolean               tagged,
                                                       GError               **error);
-gboolean           cairn_indexer_index_set_scanned   (CairnIndexerIndex     *index,
-                                                      GError               **error);
 gboolean           cairn_indexer_index_begin_scan    (CairnIndexerIndex     *index,
                                                       GError               **error);
 gboolean           cairn_indexer_index_end_scan      (CairnIndexerIndex     *index,
+                                                      const char            *scratch_path,
                                                       GError               **error);
+void               cairn_indexer_index_abort_scan    (CairnIndexerIndex     *index);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnIndexerIndex, cairn_indexer_index_free)
 

@@ -7,6 +7,7 @@
  * completely is emptied and reported as needing a full scan. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -100,8 +101,18 @@ struct _CairnIndexerIndex
    * holds in memory whenever a rowid is lower than the last one, so
    * that text written in the store's order, which is not the dates',
    * took a segment of its own nearly every message. */
-  GHashTable *pending;      /* gint64 * -> CairnIndexerDocument */
+  GHashTable *pending;      /* its key -> CairnIndexerText */
+  /* A scratch index's (cairn_indexer_index_open_scratch()) message ids
+   * and merged threads, NULL in the index. */
+  GHashTable *scan_msgids;  /* message id -> ScanMsgid */
+  GHashTable *scan_merged;  /* gint64 * thread -> gint64 * the thread it joined */
 };
+
+typedef struct
+{
+  gint64 thread;
+  char message_id[];
+} ScanMsgid;
 
 static gboolean
 set_error (CairnIndexerIndex  *index,
@@ -148,6 +159,8 @@ cairn_indexer_index_free (CairnIndexerIndex *index)
   for (guint i = 0; i < N_STMTS; i++)
     sqlite3_finalize (index->stmts[i]);
   g_clear_pointer (&index->pending, g_hash_table_unref);
+  g_clear_pointer (&index->scan_msgids, g_hash_table_unref);
+  g_clear_pointer (&index->scan_merged, g_hash_table_unref);
   sqlite3_close (index->db);
   g_free (index->path);
   g_free (index);
@@ -202,6 +215,17 @@ remove_files (const char *path)
 }
 
 static gboolean
+prepare_statements (CairnIndexerIndex  *index,
+                    GError            **error)
+{
+  for (guint i = 0; i < N_STMTS; i++)
+    if (sqlite3_prepare_v3 (index->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT,
+                            &index->stmts[i], NULL) != SQLITE_OK)
+      return set_error (index, "prepare a statement", error);
+  return TRUE;
+}
+
+static gboolean
 open_database (CairnIndexerIndex  *index,
                GError            **error)
 {
@@ -235,8 +259,7 @@ cairn_indexer_index_open (const char  *path,
   g_autoptr(CairnIndexerIndex) index = g_new0 (CairnIndexerIndex, 1);
 
   index->path = g_strdup (path);
-  index->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                          (GDestroyNotify) cairn_indexer_document_free);
+  index->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
   *needs_scan = FALSE;
   if (!open_database (index, error))
     return NULL;
@@ -257,16 +280,55 @@ cairn_indexer_index_open (const char  *path,
     }
   /* The index can always be rebuilt from the store: a power cut may lose
    * its last transactions, which the recorder then delivers again. */
-  if (!exec (index, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32000", error))
+  if (!exec (index, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32000", error) ||
+      !prepare_statements (index, error))
     return NULL;
-  for (guint i = 0; i < N_STMTS; i++)
-    if (sqlite3_prepare_v3 (index->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT,
-                            &index->stmts[i], NULL) != SQLITE_OK)
-      {
-        set_error (index, "prepare a statement", error);
-        return NULL;
-      }
   return g_steal_pointer (&index);
+}
+
+/**
+ * cairn_indexer_index_open_scratch:
+ * @path: a file beside the index, replaced if it exists
+ * @error: return location for a #GError
+ *
+ * Creates a scratch index for a scan (cairn_indexer_index_begin_scan()):
+ * the fields of the documents are written there by a thread of their
+ * own while the index's thread writes their text, and copied into the
+ * index at the end (cairn_indexer_index_end_scan()). Nothing of it needs
+ * to survive a crash, which restarts the scan: it has no journal and is
+ * never synced. Message ids and threads are kept in memory until
+ * cairn_indexer_index_finish_scratch().
+ *
+ * Returns: (transfer full): the scratch index, or %NULL
+ */
+CairnIndexerIndex *
+cairn_indexer_index_open_scratch (const char  *path,
+                                  GError     **error)
+{
+  g_autoptr(CairnIndexerIndex) index = g_new0 (CairnIndexerIndex, 1);
+
+  index->path = g_strdup (path);
+  index->pending = g_hash_table_new (g_int64_hash, g_int64_equal);
+  /* A message id is random text: writing them as they come touched
+   * nearly every page of their table in every transaction, which cost
+   * more than the text itself; they are written at the end, in order. */
+  index->scan_msgids = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  index->scan_merged = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  remove_files (path);
+  if (!open_database (index, error) ||
+      !exec (index, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
+                    "PRAGMA cache_size = -8000", error) ||
+      !exec (index, schema, error) || !exec (index, "DROP INDEX docs_message_id", error) ||
+      !prepare_statements (index, error))
+    return NULL;
+  return g_steal_pointer (&index);
+}
+
+/* Removes a scratch index's files. */
+void
+cairn_indexer_index_remove_scratch (const char *path)
+{
+  remove_files (path);
 }
 
 gboolean
@@ -293,29 +355,87 @@ compare_keys (gconstpointer a,
   return (x > y) - (x < y);
 }
 
+/* The keys of @table, in the order of @compare. */
+static gpointer *
+sorted_keys (GHashTable *table,
+             int       (*compare) (const void *, const void *),
+             guint      *n_keys)
+{
+  gpointer *keys = g_hash_table_get_keys_as_array (table, n_keys);
+
+  qsort (keys, *n_keys, sizeof *keys, compare);
+  return keys;
+}
+
+#define N_TEXT_COLUMNS 7
+
+/* The text of a document in one block, which is all that a transaction
+ * keeps of it until its commit: a scan holds many. */
+struct _CairnIndexerText
+{
+  gint64 key;
+  gsize lengths[N_TEXT_COLUMNS];
+  char data[];                  /* the columns one after another */
+};
+
+/**
+ * cairn_indexer_text_new:
+ * @document: (transfer full): a document whose fields are written
+ *
+ * Returns: (transfer full): the text of @document, under its key
+ */
+CairnIndexerText *
+cairn_indexer_text_new (CairnIndexerDocument *document)
+{
+  const GString *columns[N_TEXT_COLUMNS] = {
+    document->sender, document->recipients, document->subject, document->body,
+    document->attachments, document->mime_types, document->list_id,
+  };
+  CairnIndexerText *text;
+  gsize size = 0;
+  char *p;
+
+  for (guint i = 0; i < N_TEXT_COLUMNS; i++)
+    size += columns[i]->len;
+  text = g_malloc (sizeof *text + size);
+  text->key = document->key;
+  p = text->data;
+  for (guint i = 0; i < N_TEXT_COLUMNS; i++)
+    {
+      memcpy (p, columns[i]->str, columns[i]->len);
+      text->lengths[i] = columns[i]->len;
+      p += columns[i]->len;
+    }
+  cairn_indexer_document_free (document);
+  return text;
+}
+
+void
+cairn_indexer_text_free (CairnIndexerText *text)
+{
+  g_free (text);
+}
+
 /* Writes the pending text, in the order of the keys. */
 static gboolean
 write_pending (CairnIndexerIndex  *index,
                GError            **error)
 {
   sqlite3_stmt *text = index->stmts[STMT_PUT_TEXT];
-  g_autofree gpointer *keys = NULL;
   guint n_keys;
+  g_autofree gpointer *keys = sorted_keys (index->pending, compare_keys, &n_keys);
 
-  keys = g_hash_table_get_keys_as_array (index->pending, &n_keys);
-  qsort (keys, n_keys, sizeof *keys, compare_keys);
   for (guint i = 0; i < n_keys; i++)
     {
-      CairnIndexerDocument *document = g_hash_table_lookup (index->pending, keys[i]);
+      CairnIndexerText *pending = g_hash_table_lookup (index->pending, keys[i]);
+      const char *p = pending->data;
 
-      sqlite3_bind_int64 (text, 1, *(gint64 *) keys[i]);
-      bind_string (text, 2, document->sender);
-      bind_string (text, 3, document->recipients);
-      bind_string (text, 4, document->subject);
-      bind_string (text, 5, document->body);
-      bind_string (text, 6, document->attachments);
-      bind_string (text, 7, document->mime_types);
-      bind_string (text, 8, document->list_id);
+      sqlite3_bind_int64 (text, 1, pending->key);
+      for (guint c = 0; c < N_TEXT_COLUMNS; c++)
+        {
+          sqlite3_bind_text (text, c + 2, p, pending->lengths[c], SQLITE_STATIC);
+          p += pending->lengths[c];
+        }
       if (!step_done (index, STMT_PUT_TEXT, error))
         return FALSE;
     }
@@ -339,33 +459,134 @@ cairn_indexer_index_rollback (CairnIndexerIndex *index)
     sqlite3_exec (index->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* A scan writes the whole index in large transactions, which touch
- * most pages of the tables keyed by message id: the log is copied back
- * to the database every SCAN_CHECKPOINT pages instead of every 1,000,
- * so that such a page is copied once for several transactions; at the
- * end the log is emptied, so that it takes no room afterwards. */
+/* A scan writes the whole index in large transactions: the log is
+ * copied back to the database every SCAN_CHECKPOINT pages instead of
+ * every 1,000, so that a page is copied once for several transactions;
+ * at the end the log is emptied, so that it takes no room afterwards. */
 #define SCAN_CHECKPOINT 10000
 
+/* Until a scan ends, the index is not marked complete and is emptied
+ * when the indexer starts again, so its transactions need not reach the
+ * disk: nothing is synced until its end. The index of docs by message
+ * id is made at the end, in one pass. */
 gboolean
 cairn_indexer_index_begin_scan (CairnIndexerIndex  *index,
                                 GError            **error)
 {
-  return exec (index, "PRAGMA wal_autocheckpoint = " G_STRINGIFY (SCAN_CHECKPOINT), error);
+  return exec (index, "PRAGMA synchronous = OFF; "
+                      "PRAGMA wal_autocheckpoint = " G_STRINGIFY (SCAN_CHECKPOINT) "; "
+                      "DROP INDEX IF EXISTS docs_message_id", error);
 }
 
+/* The thread @thread became, following its merges. */
+static gint64
+scan_thread (CairnIndexerIndex *index,
+             gint64             thread)
+{
+  const gint64 *into;
+
+  while ((into = g_hash_table_lookup (index->scan_merged, &thread)) != NULL)
+    thread = *into;
+  return thread;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Writes the message ids a scan kept, in the order of the table's key,
+ * which appends every row. */
+static gboolean
+write_scan_msgids (CairnIndexerIndex  *index,
+                   GError            **error)
+{
+  sqlite3_stmt *put = index->stmts[STMT_PUT_MSGID];
+  guint n_ids;
+  g_autofree gpointer *ids = sorted_keys (index->scan_msgids, compare_strings, &n_ids);
+
+  for (guint i = 0; i < n_ids; i++)
+    {
+      ScanMsgid *entry = g_hash_table_lookup (index->scan_msgids, ids[i]);
+
+      sqlite3_bind_text (put, 1, entry->message_id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (put, 2, scan_thread (index, entry->thread));
+      if (!step_done (index, STMT_PUT_MSGID, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cairn_indexer_index_finish_scratch:
+ * @scratch: a scratch index, in a transaction
+ * @error: return location for a #GError
+ *
+ * Writes what @scratch kept in memory and commits.
+ *
+ * Returns: whether it is written
+ */
+gboolean
+cairn_indexer_index_finish_scratch (CairnIndexerIndex  *scratch,
+                                    GError            **error)
+{
+  return write_scan_msgids (scratch, error) && exec (scratch, "COMMIT", error);
+}
+
+/* The scratch's tables have the same definitions and indexes as the
+ * index's, which are empty: SQLite copies such a table's records and
+ * those of its indexes as they are, without building anything again. */
+static const char copy_scratch[] =
+  "INSERT INTO main.docs SELECT * FROM scratch.docs;"
+  "INSERT INTO main.flags SELECT * FROM scratch.flags;"
+  "INSERT INTO main.tags SELECT * FROM scratch.tags;"
+  "INSERT INTO main.item_tags SELECT * FROM scratch.item_tags;"
+  "INSERT INTO main.msgids SELECT * FROM scratch.msgids;"
+  "CREATE INDEX main.docs_message_id ON docs (message_id);";
+
+/**
+ * cairn_indexer_index_end_scan:
+ * @index: the index, in the scan's last transaction
+ * @scratch_path: the scan's scratch index, finished
+ * @error: return location for a #GError
+ *
+ * Completes a scan: writes the last text, copies the fields from the
+ * scratch index, brings everything to the disk, and only then marks
+ * the index complete, in a transaction of its own, so that a complete
+ * index is never one whose earlier transactions a power cut lost.
+ *
+ * Returns: whether the index is complete
+ */
 gboolean
 cairn_indexer_index_end_scan (CairnIndexerIndex  *index,
+                              const char         *scratch_path,
                               GError            **error)
 {
-  return exec (index, "PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE)", error);
+  char *attach = sqlite3_mprintf ("ATTACH %Q AS scratch", scratch_path);
+  gboolean ok = cairn_indexer_index_commit (index, error) && exec (index, attach, error);
+
+  sqlite3_free (attach);
+  ok = ok && cairn_indexer_index_begin (index, error) && exec (index, copy_scratch, error) &&
+       cairn_indexer_index_commit (index, error);
+  if (!sqlite3_get_autocommit (index->db))
+    cairn_indexer_index_rollback (index);
+  sqlite3_exec (index->db, "DETACH scratch", NULL, NULL, NULL);
+  return ok &&
+         exec (index, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000; "
+                      "PRAGMA wal_checkpoint(TRUNCATE)", error) &&
+         cairn_indexer_index_begin (index, error) &&
+         exec (index, "INSERT OR REPLACE INTO meta (key, value) VALUES ('scanned', '1')", error) &&
+         cairn_indexer_index_commit (index, error);
 }
 
-/* Marks the full scan done, in its last transaction. */
-gboolean
-cairn_indexer_index_set_scanned (CairnIndexerIndex  *index,
-                                 GError            **error)
+/* After a failed scan, whose transaction is rolled back: the index stays
+ * incomplete and is emptied at the next start. */
+void
+cairn_indexer_index_abort_scan (CairnIndexerIndex *index)
 {
-  return exec (index, "INSERT OR REPLACE INTO meta (key, value) VALUES ('scanned', '1')", error);
+  exec (index, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000", NULL);
 }
 
 static void
@@ -404,6 +625,39 @@ find_thread (CairnIndexerIndex *index,
   return found;
 }
 
+/* Adds the thread of a message id to @threads; returns whether it has
+ * one. */
+static gboolean
+find_msgid_thread (CairnIndexerIndex *index,
+                   const char        *message_id,
+                   GArray            *threads)
+{
+  ScanMsgid *entry;
+
+  if (index->scan_msgids == NULL)
+    return find_thread (index, STMT_MSGID_THREAD, message_id, 0, threads);
+  entry = g_hash_table_lookup (index->scan_msgids, message_id);
+  if (entry != NULL)
+    add_thread (threads, scan_thread (index, entry->thread));
+  return entry != NULL;
+}
+
+static void
+keep_scan_msgid (CairnIndexerIndex *index,
+                 const char        *message_id,
+                 gint64             thread)
+{
+  gsize size = strlen (message_id) + 1;
+  ScanMsgid *entry;
+
+  if (g_hash_table_contains (index->scan_msgids, message_id))
+    return;
+  entry = g_malloc (sizeof *entry + size);
+  entry->thread = thread;
+  memcpy (entry->message_id, message_id, size);
+  g_hash_table_insert (index->scan_msgids, entry->message_id, entry);
+}
+
 /* A message joins every thread that one of its own, parent or ancestor
  * message ids is known in; several such threads become one, the oldest.
  * Ids of messages not indexed yet are recorded too, so that a message
@@ -427,7 +681,7 @@ assign_thread (CairnIndexerIndex     *index,
   if (!is_new)
     find_thread (index, STMT_DOC_THREAD, NULL, document->id, threads);
   for (guint i = 0; i < ids->len; i++)
-    if (!find_thread (index, STMT_MSGID_THREAD, g_ptr_array_index (ids, i), 0, threads))
+    if (!find_msgid_thread (index, g_ptr_array_index (ids, i), threads))
       g_ptr_array_add (new_ids, g_ptr_array_index (ids, i));
 
   *thread = (gint64) document->id;
@@ -439,8 +693,13 @@ assign_thread (CairnIndexerIndex     *index,
 
       if (other == *thread)
         continue;
+      if (index->scan_merged != NULL)
+        g_hash_table_insert (index->scan_merged, g_memdup2 (&other, sizeof other),
+                             g_memdup2 (thread, sizeof *thread));
       for (int stmt = STMT_MERGE_DOCS; stmt <= STMT_MERGE_MSGIDS; stmt++)
         {
+          if (index->scan_merged != NULL && stmt == STMT_MERGE_MSGIDS)
+            continue;
           sqlite3_bind_int64 (index->stmts[stmt], 1, *thread);
           sqlite3_bind_int64 (index->stmts[stmt], 2, other);
           if (!step_done (index, stmt, error))
@@ -449,6 +708,11 @@ assign_thread (CairnIndexerIndex     *index,
     }
   for (guint i = 0; i < new_ids->len; i++)
     {
+      if (index->scan_msgids != NULL)
+        {
+          keep_scan_msgid (index, g_ptr_array_index (new_ids, i), *thread);
+          continue;
+        }
       sqlite3_bind_text (index->stmts[STMT_PUT_MSGID], 1, g_ptr_array_index (new_ids, i), -1,
                          SQLITE_STATIC);
       sqlite3_bind_int64 (index->stmts[STMT_PUT_MSGID], 2, *thread);
@@ -533,27 +797,26 @@ delete_text (CairnIndexerIndex  *index,
 }
 
 /**
- * cairn_indexer_index_put:
+ * cairn_indexer_index_put_fields:
  * @index: the index
- * @document: (transfer full): what to index of an item
+ * @document: what to index of an item
  * @is_new: whether the index cannot hold the item yet (a scan of an
  *   empty index), which spares looking for what to replace
  * @error: return location for a #GError
  *
- * Adds or replaces the item's document: its text, fields, flags and
- * thread. Its tags stay: they change by their own callbacks. The text
- * is written by cairn_indexer_index_commit(), which keeps @document
- * until then.
+ * Adds or replaces the item's document but its text: its fields, flags
+ * and thread, and sets its key, which its text is written under (by
+ * cairn_indexer_index_put_text()). Its tags stay: they change by their
+ * own callbacks.
  *
  * Returns: whether it was written (in the current transaction)
  */
 gboolean
-cairn_indexer_index_put (CairnIndexerIndex     *index,
-                         CairnIndexerDocument  *document,
-                         gboolean               is_new,
-                         GError               **error)
+cairn_indexer_index_put_fields (CairnIndexerIndex     *index,
+                                CairnIndexerDocument  *document,
+                                gboolean               is_new,
+                                GError               **error)
 {
-  g_autoptr(CairnIndexerDocument) owned = document;
   sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
   gint64 thread, key;
 
@@ -583,7 +846,48 @@ cairn_indexer_index_put (CairnIndexerIndex     *index,
     if (!put_flag (index, STMT_PUT_FLAG, g_ptr_array_index (document->flags, i), document->id,
                    error))
       return FALSE;
-  g_hash_table_insert (index->pending, g_memdup2 (&key, sizeof key), g_steal_pointer (&owned));
+  document->key = key;
+  return TRUE;
+}
+
+/**
+ * cairn_indexer_index_put_text:
+ * @index: the index
+ * @text: (transfer full): the text of a document whose fields are written
+ *
+ * Queues @text for cairn_indexer_index_commit(), which writes it.
+ */
+void
+cairn_indexer_index_put_text (CairnIndexerIndex *index,
+                              CairnIndexerText  *text)
+{
+  g_hash_table_replace (index->pending, &text->key, text);
+}
+
+/**
+ * cairn_indexer_index_put:
+ * @index: the index
+ * @document: (transfer full): what to index of an item
+ * @is_new: as for cairn_indexer_index_put_fields()
+ * @error: return location for a #GError
+ *
+ * Adds or replaces the item's document: cairn_indexer_index_put_fields()
+ * and cairn_indexer_index_put_text().
+ *
+ * Returns: whether it was written (in the current transaction)
+ */
+gboolean
+cairn_indexer_index_put (CairnIndexerIndex     *index,
+                         CairnIndexerDocument  *document,
+                         gboolean               is_new,
+                         GError               **error)
+{
+  if (!cairn_indexer_index_put_fields (index, document, is_new, error))
+    {
+      cairn_indexer_document_free (document);
+      return FALSE;
+    }
+  cairn_indexer_index_put_text (index, cairn_indexer_text_new (document));
   return TRUE;
 }
 

@@ -798,21 +798,34 @@ rebuild (void)
   wait_indexed ();
 }
 
+/* The integer @sql reads from the index, 0 if it cannot. */
 static guint
-count_indexed (void)
+index_int (const char *sql)
 {
   g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
-  guint count = 0;
+  guint value = 0;
 
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2 (db, "SELECT count(*) FROM docs", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK &&
       sqlite3_step (stmt) == SQLITE_ROW)
-    count = sqlite3_column_int (stmt, 0);
+    value = sqlite3_column_int (stmt, 0);
   sqlite3_finalize (stmt);
   sqlite3_close (db);
-  return count;
+  return value;
+}
+
+static guint
+count_indexed (void)
+{
+  return index_int ("SELECT count(*) FROM docs");
+}
+
+static gboolean
+index_complete (void)
+{
+  return index_int ("SELECT count(*) FROM meta WHERE key = 'scanned'") == 1;
 }
 
 /* Killed while it indexes a sync of 3,000 messages, the indexer restarts
@@ -845,6 +858,75 @@ START_TEST (test_kill_mid_batch)
   ck_assert_msg (g_str_equal (after_kill, after_rebuild), "index after the kill differs from a "
                  "rebuild");
   assert_query ("budget and list:cairn-devel", "report@example.org");
+}
+END_TEST
+
+/* Killed during its scan of 3,007 messages, the indexer leaves an
+ * incomplete index and the scan's scratch database; at its next start
+ * it scans again, and the scratch is gone once the index is complete. */
+START_TEST (test_kill_mid_scan)
+{
+  g_autofree char *index_path = NULL;
+  g_autofree char *scratch = NULL;
+  GError *error = NULL;
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+
+  deliver_corpus ();
+  ck_assert (cairn_test_maildir_generate (maildir, "INBOX", 3000, 11, &error));
+  assert_no_error (error);
+  start_maildir ();
+  sync_maildir ();
+  index_path = cairn_search_build_index_path (cairn_store_get_path (store));
+  scratch = g_strconcat (index_path, "-scan", NULL);
+  start_indexer ();
+  while (!g_file_test (scratch, G_FILE_TEST_EXISTS))
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "no scan started");
+      g_usleep (1000);
+    }
+  cairn_test_resource_kill (indexer);
+  /* Killed after the scan's end, which the scan's length makes rare,
+   * there is nothing left to recover from. */
+  if (!index_complete ())
+    ck_assert (g_file_test (scratch, G_FILE_TEST_EXISTS));
+  else
+    g_print ("the scan ended before the kill\n");
+
+  start_indexer ();
+  wait_indexed ();
+  ck_assert (index_complete ());
+  ck_assert (!g_file_test (scratch, G_FILE_TEST_EXISTS));
+  assert_query ("budget and list:cairn-devel", "report@example.org");
+}
+END_TEST
+
+/* A scan writes an item's fields, tags and message ids apart from its
+ * text and copies them in at its end: a rebuilt index knows the tags,
+ * and a parent arriving later joins the thread of a reply the scan
+ * indexed. */
+START_TEST (test_rebuild_keeps_tags_and_threads)
+{
+  g_autofree char *t1 = thread_message ("t1@example.org", NULL, 1);
+  g_autoptr(GPtrArray) threads = NULL;
+  GError *error = NULL;
+  guint64 ids[1];
+
+  start_with_corpus ();
+  ids[0] = id_of ("latin1@example.org");
+  ck_assert (cairn_store_write_sync (store, create_tag, ids, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_for_query ("tag:important");
+  rebuild ();
+  assert_query ("tag:important", "latin1@example.org");
+  assert_query ("id:t3@example.org and flag:seen", "t3@example.org");
+
+  g_free (deliver ("INBOX", t1, ""));
+  sync_maildir ();
+  wait_indexed ();
+  threads = cairn_search_run_threads_sync (search, "planning", 0, 0, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (threads->len, 1);
+  ck_assert_uint_eq (cairn_search_thread_get_n_messages (g_ptr_array_index (threads, 0)), 2);
 }
 END_TEST
 
@@ -1131,6 +1213,8 @@ main (void)
     { "changes", test_events_and_contacts },
     { "changes", test_saved_search },
     { "recovery", test_kill_mid_batch },
+    { "recovery", test_kill_mid_scan },
+    { "recovery", test_rebuild_keeps_tags_and_threads },
     { "recovery", test_corrupt_index },
     { "recovery", test_no_index },
     { "recovery", test_check_finds_differences },
