@@ -99,8 +99,8 @@ class PythonModelsTest(unittest.TestCase):
         self.assertEqual(children.props.item_count, 3)
 
         counts = []
-        root.connect('notify::unread-count',
-                     lambda model, pspec: counts.append(model.props.unread_count))
+        root.connect('notify::unread-count', lambda model, pspec:
+                     counts.append(model.props.unread_count))
         item = self.store.list_items(self.inbox.get_id(), None, 0, 1)[0]
         delta = Cairn.FlagsDelta.new()
         delta.add(Cairn.FLAG_SEEN)
