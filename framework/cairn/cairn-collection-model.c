@@ -574,11 +574,53 @@ replace_child (Tree            *tree,
   g_list_model_items_changed (G_LIST_MODEL (model), position, 1, 1);
 }
 
+/* How deep @collection is in the tree, the top being 0. */
+static guint
+depth_of (Tree            *tree,
+          CairnCollection *collection)
+{
+  guint depth = 0;
+  guint64 parent;
+
+  while ((parent = parent_in_tree (tree, collection)) != 0 &&
+         depth < g_hash_table_size (tree->collections))
+    {
+      collection = g_hash_table_lookup (tree->collections, &parent);
+      depth++;
+    }
+  return depth;
+}
+
+/* One collection a batch names, as it was and as it is. */
+typedef struct
+{
+  CairnCollection *old;
+  CairnCollection *now;
+  guint64 old_parent;
+  guint depth;
+} Step;
+
+static int
+compare_depths (gconstpointer a,
+                gconstpointer b)
+{
+  const Step *x = a;
+  const Step *y = b;
+
+  return x->depth < y->depth ? -1 : (x->depth > y->depth ? 1 : 0);
+}
+
+/* Where a collection belongs depends on its parent being in the tree,
+ * which the same batch may change: removals go first, deepest first,
+ * from the parents they had; then the tree takes every new row, and
+ * the rest are placed parents first. */
 static void
 apply_update (Tree *tree,
               Job  *job)
 {
   g_autoptr(GHashTable) rows = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GArray) gone = g_array_new (FALSE, FALSE, sizeof (Step));
+  g_autoptr(GArray) kept = g_array_new (FALSE, FALSE, sizeof (Step));
 
   for (guint i = 0; i < job->collections->len; i++)
     {
@@ -590,32 +632,78 @@ apply_update (Tree *tree,
   for (guint i = 0; i < job->ids->len; i++)
     {
       guint64 id = g_array_index (job->ids, guint64, i);
-      CairnCollection *now = g_hash_table_lookup (rows, &id);
-      CairnCollection *old = g_hash_table_lookup (tree->collections, &id);
-      guint64 old_parent = old != NULL ? parent_in_tree (tree, old) : 0;
+      Step step = { g_hash_table_lookup (tree->collections, &id), g_hash_table_lookup (rows, &id),
+                    0, 0 };
 
-      if (old != NULL && now != NULL)
+      if (step.old != NULL)
+        {
+          g_object_ref (step.old);
+          step.old_parent = parent_in_tree (tree, step.old);
+          step.depth = depth_of (tree, step.old);
+        }
+      if (step.now != NULL)
+        g_array_append_val (kept, step);
+      else if (step.old != NULL)
+        g_array_append_val (gone, step);
+    }
+
+  g_array_sort (gone, compare_depths);
+  for (guint i = gone->len; i > 0; i--)
+    {
+      Step *step = &g_array_index (gone, Step, i - 1);
+      guint64 id = step->old->id;
+
+      remove_child (tree, step->old_parent, id);
+      g_hash_table_remove (tree->counts, &id);
+      g_hash_table_remove (tree->collections, &id);
+      g_object_unref (step->old);
+    }
+
+  /* The depths in the tree as it will be; then the tree as it was
+   * again, so that a child model made by a signal handler meanwhile
+   * holds what was announced. */
+  for (guint i = 0; i < kept->len; i++)
+    {
+      Step *step = &g_array_index (kept, Step, i);
+
+      g_hash_table_replace (tree->collections, &step->now->id, g_object_ref (step->now));
+    }
+  for (guint i = 0; i < kept->len; i++)
+    {
+      Step *step = &g_array_index (kept, Step, i);
+
+      step->depth = depth_of (tree, step->now);
+    }
+  for (guint i = 0; i < kept->len; i++)
+    {
+      Step *step = &g_array_index (kept, Step, i);
+
+      if (step->old != NULL)
+        g_hash_table_replace (tree->collections, &step->old->id, step->old);
+      else
+        g_hash_table_remove (tree->collections, &step->now->id);
+    }
+  g_array_sort (kept, compare_depths);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      Step *step = &g_array_index (kept, Step, i);
+      CairnCollection *now = step->now;
+
+      if (step->old == NULL)
         {
           g_hash_table_replace (tree->collections, &now->id, g_object_ref (now));
-          if (parent_in_tree (tree, now) == old_parent)
-            {
-              replace_child (tree, now);
-              continue;
-            }
-          remove_child (tree, old_parent, id);
           insert_child (tree, now);
+          continue;
         }
-      else if (old != NULL)
-        {
-          remove_child (tree, old_parent, id);
-          g_hash_table_remove (tree->counts, &id);
-          g_hash_table_remove (tree->collections, &id);
-        }
-      else if (now != NULL)
+      if (now->parent_id == step->old->parent_id)
         {
           g_hash_table_replace (tree->collections, &now->id, g_object_ref (now));
-          insert_child (tree, now);
+          replace_child (tree, now);
+          continue;
         }
+      remove_child (tree, step->old_parent, now->id);
+      g_hash_table_replace (tree->collections, &now->id, g_object_ref (now));
+      insert_child (tree, now);
     }
 
   set_counts (tree, job->counts);

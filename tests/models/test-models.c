@@ -1006,6 +1006,63 @@ START_TEST (test_collection_model_open)
 }
 END_TEST
 
+typedef struct
+{
+  guint64 id;
+  const char *name;
+  CairnCollection *parent;
+} Reshape;
+
+static gboolean
+rename_block (CairnTransaction  *txn,
+              gpointer           data,
+              GError           **error)
+{
+  Reshape *reshape = data;
+  g_autoptr(CairnCollection) collection = cairn_store_get_collection (store, reshape->id, error);
+
+  if (collection == NULL)
+    return FALSE;
+  cairn_collection_set_name (collection, reshape->name);
+  return cairn_transaction_modify_collection (txn, collection, 0, error);
+}
+
+static gboolean
+adopt_block (CairnTransaction  *txn,
+             gpointer           data,
+             GError           **error)
+{
+  Reshape *reshape = data;
+
+  return cairn_transaction_create_collection (txn, reshape->parent, error) &&
+         cairn_transaction_move_collection (txn, reshape->id,
+                                            cairn_collection_get_id (reshape->parent), error);
+}
+
+/* One read takes a rename of a collection, then the creation of a new
+ * parent and the move under it: the collection goes under the parent,
+ * although the batch names it first. */
+START_TEST (test_collection_model_batch_order)
+{
+  guint64 child = make_collection (store, RESOURCE, 0, "B", FALSE);
+  g_autoptr(CairnCollectionModel) root = NULL;
+  g_autoptr(Forest) forest = NULL;
+  g_autoptr(CairnCollection) parent = cairn_collection_new (RESOURCE, 0, "A");
+  Reshape reshape = { child, "C", parent };
+  GError *error = NULL;
+
+  root = cairn_collection_model_new (store, NULL);
+  wait_caught_up (G_OBJECT (root));
+  forest = forest_new (root);
+  ck_assert (cairn_store_write_sync (store, rename_block, &reshape, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (store, adopt_block, &reshape, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_caught_up (G_OBJECT (root));
+  ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (root)), 1);
+  assert_tree_matches_store (root, NULL);
+}
+END_TEST
+
 START_TEST (test_collection_model_follows_other_process)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (200 + _i);
@@ -1065,8 +1122,9 @@ main (int   argc,
                                   { "items", test_item_model_open },
                                   { "items", test_item_model_query },
                                   { "collections", test_collection_model_open },
+                                  { "collections", test_collection_model_batch_order },
                                 },
-                                3, setup, teardown, 120);
+                                4, setup, teardown, 120);
   random = tcase_create ("random");
   tcase_add_checked_fixture (random, setup, teardown);
   tcase_set_timeout (random, 300);
