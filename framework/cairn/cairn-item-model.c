@@ -16,9 +16,11 @@
  * or those of every collection, filtered by MIME type, flags and date,
  * newest first (items without a date last, then by id, newest first).
  *
- * Opening reads the id and date of every selected item and the first
- * page of items in a worker thread; the model is empty and
- * #CairnItemModel:loading is %TRUE until then. Every other item is read
+ * Opening reads the id and date of every selected item, and the items
+ * of the first page, in a worker thread. The model is empty until the
+ * first page is read, which it shows at once; the rest follows after it
+ * in a second #GListModel::items-changed, and #CairnItemModel:loading is
+ * %TRUE until then. Every other item is read
  * when it is first asked for: g_list_model_get_item() gives at once an
  * item holding only its id and date, reads its page in a worker thread,
  * then replaces it with #GListModel::items-changed (one removed, one
@@ -76,6 +78,7 @@ struct _CairnItemModel
   guint64 revision;
 
   gboolean loading;
+  guint first_shown;          /* entries the running open has shown early */
   gboolean busy;              /* a job runs */
   gboolean reopen;            /* everything must be read */
   gboolean dirty;             /* the change log may hold more */
@@ -226,6 +229,9 @@ typedef struct
   JobKind kind;
   CairnStore *store;
   CairnItemFilter *filter;    /* the model's */
+  CairnItemModel *model;      /* open: for the first page */
+  GMainContext *context;      /* open: the model's */
+  CairnReader *reader;        /* open: while reading */
   guint64 from;
   GArray *ids;                /* to read (page), or named by the changes (update) */
 
@@ -239,12 +245,55 @@ typedef struct
 static void
 job_free (Job *job)
 {
+  g_clear_object (&job->model);
+  g_clear_pointer (&job->context, g_main_context_unref);
   g_object_unref (job->store);
   g_clear_pointer (&job->ids, g_array_unref);
   g_clear_pointer (&job->entries, g_array_unref);
   g_clear_pointer (&job->by_id, g_array_unref);
   g_clear_pointer (&job->items, g_ptr_array_unref);
   g_free (job);
+}
+
+/* The first page of an open, shown while the rest is read. */
+typedef struct
+{
+  CairnItemModel *model;
+  GArray *entries;
+  GPtrArray *items;
+} FirstPage;
+
+static void apply_first_page (CairnItemModel *self,
+                              GArray         *entries,
+                              GPtrArray      *items);
+
+static gboolean
+show_first_page (gpointer user_data)
+{
+  FirstPage *page = user_data;
+
+  apply_first_page (page->model, page->entries, page->items);
+  g_object_unref (page->model);
+  g_array_unref (page->entries);
+  g_ptr_array_unref (page->items);
+  g_free (page);
+  return G_SOURCE_REMOVE;
+}
+
+/* Reads the items of the first entries. */
+static GPtrArray *
+read_first_items (Job     *job,
+                  GError **error)
+{
+  guint n_first = MIN (job->entries->len, PAGE_SIZE);
+  g_autofree guint64 *first = g_new (guint64, n_first + 1);
+  g_autofree char *json = NULL;
+
+  for (guint i = 0; i < n_first; i++)
+    first[i] = g_array_index (job->entries, Entry, i).place.id;
+  json = _cairn_ids_to_json (first, n_first);
+
+  return _cairn_store_read_items_by_id (job->reader, NULL, json, error);
 }
 
 static void
@@ -254,8 +303,33 @@ add_place (guint64  id,
 {
   Job *job = user_data;
   Entry entry = { { id, date }, NULL, FALSE };
+  g_autoptr(GSource) source = NULL;
+  FirstPage *page;
 
   g_array_append_val (job->entries, entry);
+  if (job->entries->len != PAGE_SIZE)
+    return;
+
+  /* The first page goes to the main loop at once, from the same snapshot
+   * (a second statement on the reader): the rest of a long collection
+   * comes after it. If it cannot be read now, it is read at the end. */
+  job->items = read_first_items (job, NULL);
+  if (job->items == NULL)
+    return;
+  page = g_new (FirstPage, 1);
+  page->model = g_object_ref (job->model);
+  page->entries = g_array_sized_new (FALSE, FALSE, sizeof (Entry), PAGE_SIZE);
+  g_array_set_clear_func (page->entries, clear_entry);
+  g_array_append_vals (page->entries, job->entries->data, PAGE_SIZE);
+  page->items = g_ptr_array_ref (job->items);
+  /* Never g_main_context_invoke(): it runs the function in this thread
+   * when no thread holds the context at the moment. */
+  source = g_idle_source_new ();
+  /* Before the open's result, which comes later at default priority. */
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_callback (source, show_first_page, page, NULL);
+  g_source_set_static_name (source, "[cairn] item model first page");
+  g_source_attach (source, job->context);
 }
 
 static gboolean
@@ -263,12 +337,10 @@ open_job (Job     *job,
           GError **error)
 {
   g_autoptr(CairnReader) reader = _cairn_store_begin_read (job->store, error);
-  g_autofree guint64 *first = NULL;
-  g_autofree char *json = NULL;
-  guint n_first;
 
   if (reader == NULL)
     return FALSE;
+  job->reader = reader;
   if (job->filter->collection_id != 0)
     {
       g_autoptr(CairnCollection) collection =
@@ -286,13 +358,8 @@ open_job (Job     *job,
   job->entries = entries_new ();
   if (!_cairn_store_foreach_item_place (reader, job->filter, add_place, job, error))
     return FALSE;
-
-  n_first = MIN (job->entries->len, PAGE_SIZE);
-  first = g_new (guint64, n_first + 1);
-  for (guint i = 0; i < n_first; i++)
-    first[i] = g_array_index (job->entries, Entry, i).place.id;
-  json = _cairn_ids_to_json (first, n_first);
-  job->items = _cairn_store_read_items_by_id (reader, NULL, json, error);
+  if (job->items == NULL)
+    job->items = read_first_items (job, error);
 
   return job->items != NULL;
 }
@@ -414,44 +481,90 @@ set_revision (CairnItemModel *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REVISION]);
 }
 
+/* The first page of a long open: the model shows it while the rest is
+ * read, and the open's own result adds the rest after it. */
+static void
+apply_first_page (CairnItemModel *self,
+                  GArray         *entries,
+                  GPtrArray      *items)
+{
+  guint removed = self->entries->len;
+
+  /* Late: the open it came from is applied already. */
+  if (!self->reopen)
+    return;
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      Entry *entry = &g_array_index (entries, Entry, i);
+
+      for (guint j = 0; j < items->len; j++)
+        if (((CairnItem *) g_ptr_array_index (items, j))->id == entry->place.id)
+          entry->item = g_object_ref (g_ptr_array_index (items, j));
+    }
+  g_array_unref (self->entries);
+  self->entries = g_array_ref (entries);
+  g_clear_pointer (&self->by_id, g_array_unref);
+  self->first_shown = entries->len;
+
+  g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, entries->len);
+  if (removed != entries->len)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+}
+
 static void
 apply_open (CairnItemModel *self,
             Job            *job)
 {
-  guint removed = self->entries->len;
+  guint shown = self->first_shown;
+  guint removed = shown > 0 ? 0 : self->entries->len;
   gboolean was_loading = self->loading;
-
   g_autoptr(GHashTable) items = g_hash_table_new (g_int64_hash, g_int64_equal);
 
-  g_array_unref (self->entries);
-  self->entries = g_steal_pointer (&job->entries);
-  g_clear_pointer (&self->by_id, g_array_unref);
   for (guint i = 0; i < job->items->len; i++)
     {
       CairnItem *item = g_ptr_array_index (job->items, i);
 
       g_hash_table_insert (items, &item->id, item);
     }
-  for (guint i = 0; i < MIN (self->entries->len, PAGE_SIZE); i++)
+  for (guint i = 0; i < MIN (job->entries->len, PAGE_SIZE); i++)
     {
-      Entry *entry = &g_array_index (self->entries, Entry, i);
-      CairnItem *item = g_hash_table_lookup (items, &entry->place.id);
+      Entry *entry = &g_array_index (job->entries, Entry, i);
 
-      if (item != NULL)
-        entry->item = g_object_ref (item);
+      /* The shown entries keep their items, placeholders included:
+       * they are the same entries, from the same snapshot. */
+      if (i < shown)
+        {
+          Entry *before = &g_array_index (self->entries, Entry, i);
+
+          entry->item = g_steal_pointer (&before->item);
+          entry->stub = before->stub;
+        }
+      else
+        {
+          CairnItem *item = g_hash_table_lookup (items, &entry->place.id);
+
+          if (item != NULL)
+            entry->item = g_object_ref (item);
+        }
     }
+  g_array_unref (self->entries);
+  self->entries = g_steal_pointer (&job->entries);
+  g_clear_pointer (&self->by_id, g_array_unref);
   g_array_set_size (self->wanted, 0);
   g_hash_table_remove_all (self->wanted_set);
 
+  self->first_shown = 0;
   self->reopen = FALSE;
   self->loading = FALSE;
   /* What was committed after the snapshot is read next. */
   self->dirty = TRUE;
   set_revision (self, job->revision);
 
-  if (removed > 0 || self->entries->len > 0)
-    g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, self->entries->len);
-  if (removed != self->entries->len)
+  if (removed > 0 || self->entries->len > shown)
+    g_list_model_items_changed (G_LIST_MODEL (self), shown, removed,
+                                self->entries->len - shown);
+  if (removed != self->entries->len - shown)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
   if (was_loading)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
@@ -596,6 +709,12 @@ start_job (CairnItemModel *self,
 
   job->store = g_object_ref (self->store);
   job->filter = self->filter;
+  if (job->kind == JOB_OPEN)
+    {
+      self->first_shown = 0;
+      job->model = g_object_ref (self);
+      job->context = g_main_context_ref_thread_default ();
+    }
   job->from = self->revision;
   self->busy = TRUE;
   g_task_set_source_tag (task, start_job);

@@ -587,6 +587,7 @@ START_TEST (test_item_model_open)
   g_autoptr(GArray) expected = NULL;
   g_autoptr(GArray) ids = NULL;
   g_autoptr(Checked) checked = NULL;
+  Checked *opening;
   g_autoptr(CairnItem) first = NULL;
   g_autoptr(CairnItem) late = NULL;
   g_autoptr(CairnItem) loaded = NULL;
@@ -598,8 +599,12 @@ START_TEST (test_item_model_open)
   model = cairn_item_model_new_for_collection (store, inbox);
   ck_assert (cairn_item_model_get_loading (model));
   ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 0);
+  opening = checked_new (model, "opening");
   wait_caught_up (G_OBJECT (model));
   ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 250);
+  /* The first page came first, then the rest after it. */
+  ck_assert_uint_eq (opening->emissions, 2);
+  g_clear_pointer (&opening, checked_free);
 
   /* The first page is read with the order; the rest are placeholders. */
   first = g_list_model_get_item (G_LIST_MODEL (model), 0);
