@@ -632,6 +632,35 @@ START_TEST (test_item_model_open)
 }
 END_TEST
 
+static void
+on_read_failed (CairnItemModel *model,
+                GError         *error,
+                GError        **copy)
+{
+  g_clear_error (copy);
+  *copy = g_error_copy (error);
+}
+
+/* A collection that does not exist: the model says so, stays empty and
+ * loading. */
+START_TEST (test_item_model_unknown_collection)
+{
+  g_autoptr(CairnItemModel) model = cairn_item_model_new_for_collection (store, 4242);
+  g_autoptr(GError) failure = NULL;
+  gboolean expired = FALSE;
+  guint timeout = g_timeout_add_seconds (30, timed_out, &expired);
+
+  g_signal_connect (model, "read-failed", G_CALLBACK (on_read_failed), &failure);
+  while (failure == NULL && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  ck_assert (!expired);
+  g_source_remove (timeout);
+  ck_assert (g_error_matches (failure, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND));
+  ck_assert (cairn_item_model_get_loading (model));
+  ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 0);
+}
+END_TEST
+
 static gboolean
 link_block (CairnTransaction  *txn,
             gpointer           data,
@@ -1126,10 +1155,11 @@ main (int   argc,
   suite = cairn_test_suite_new ("models", (CairnTestCase[]) {
                                   { "items", test_item_model_open },
                                   { "items", test_item_model_query },
+                                  { "items", test_item_model_unknown_collection },
                                   { "collections", test_collection_model_open },
                                   { "collections", test_collection_model_batch_order },
                                 },
-                                4, setup, teardown, 120);
+                                5, setup, teardown, 120);
   random = tcase_create ("random");
   tcase_add_checked_fixture (random, setup, teardown);
   tcase_set_timeout (random, 300);
