@@ -27,6 +27,9 @@ void     _cairn_monitor_set_gate        (CairnMonitor          *self,
                                          CairnMonitorGateFunc   gate,
                                          CairnMonitorGateFunc   caught_up,
                                          gpointer               user_data);
+void     _cairn_monitor_set_read_func   (CairnMonitor          *self,
+                                         CairnMonitorGateFunc   read,
+                                         gpointer               user_data);
 gboolean _cairn_monitor_get_held        (CairnMonitor          *self,
                                          GPtrArray            **changes,
                                          GPtrArray            **items);

@@ -146,6 +146,8 @@ typedef struct
   CairnMonitorGateFunc gate;
   CairnMonitorGateFunc caught_up;
   gpointer gate_data;
+  CairnMonitorGateFunc read_func;
+  gpointer read_data;
   Notification *held;
   gboolean held_delivered;
   gboolean held_attempted;  /* an earlier delivery of it may have had effects */
@@ -1363,6 +1365,8 @@ read_done (GObject      *source,
         {
           g_clear_pointer (&priv->cuts, g_array_unref);
           g_signal_emit (self, signals[CHANGES_LOST], 0, priv->revision);
+          if (priv->read_func != NULL)
+            priv->read_func (self, priv->read_data);
           return;
         }
       g_clear_error (&priv->read_error);
@@ -1373,6 +1377,8 @@ read_done (GObject      *source,
 
   g_clear_error (&priv->read_error);
   priv->revision = result->to;
+  if (priv->read_func != NULL)
+    priv->read_func (self, priv->read_data);
   g_clear_pointer (&priv->cuts, g_array_unref);
   priv->cuts = g_steal_pointer (&result->cuts);
   /* The rest of the range is read when this chunk is delivered. */
@@ -1797,6 +1803,20 @@ _cairn_monitor_set_gate (CairnMonitor         *self,
   priv->gate = gate;
   priv->caught_up = caught_up;
   priv->gate_data = user_data;
+}
+
+/* @read is called after each read of the change log, whatever it found
+ * in scope: the live models read the log themselves, links into virtual
+ * collections too, and take the monitor for its wake-ups only. */
+void
+_cairn_monitor_set_read_func (CairnMonitor         *self,
+                              CairnMonitorGateFunc  read,
+                              gpointer              user_data)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+
+  priv->read_func = read;
+  priv->read_data = user_data;
 }
 
 gboolean

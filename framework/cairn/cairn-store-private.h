@@ -5,6 +5,7 @@
 #include "cairn-store.h"
 #include "cairn-autocleanups.h"
 #include "cairn-failed-change-private.h"
+#include "cairn-item-query-private.h"
 
 G_BEGIN_DECLS
 
@@ -187,5 +188,45 @@ gboolean         _cairn_store_foreach_item_key      (CairnStore        *self,
                                                      CairnItemKeyFunc   func,
                                                      gpointer           user_data,
                                                      GError           **error);
+
+/* For the live models (cairn-item-model.c, cairn-collection-model.c):
+ * reads in a reader of theirs, so that one snapshot answers each step. */
+
+/* An item's place in a model: @date is G_MININT64 when unknown. */
+typedef void (*CairnItemPlaceFunc) (guint64   id,
+                                    gint64    date,
+                                    gpointer  user_data);
+
+gboolean         _cairn_store_foreach_item_place (CairnReader           *reader,
+                                                  const CairnItemFilter *filter,
+                                                  CairnItemPlaceFunc     func,
+                                                  gpointer               user_data,
+                                                  GError               **error);
+GPtrArray       *_cairn_store_read_items_by_id   (CairnReader           *reader,
+                                                  const CairnItemFilter *filter,
+                                                  const char            *ids,
+                                                  GError               **error);
+GPtrArray       *_cairn_store_read_collections   (CairnReader           *reader,
+                                                  const char            *resource,
+                                                  const char            *ids,
+                                                  GError               **error);
+
+/* A collection's item counts; unread = without \Seen. */
+typedef void (*CairnCountsFunc) (guint64   collection_id,
+                                 guint64   total,
+                                 guint64   unread,
+                                 gpointer  user_data);
+
+gboolean         _cairn_store_count_items        (CairnReader           *reader,
+                                                  const char            *ids,
+                                                  CairnCountsFunc        func,
+                                                  gpointer               user_data,
+                                                  GError               **error);
+char            *_cairn_ids_to_json              (const guint64         *ids,
+                                                  guint                  n_ids);
+void             _cairn_json_append_string       (GString               *json,
+                                                  const char            *value);
+int              _cairn_collection_compare_names (CairnCollection       *a,
+                                                  CairnCollection       *b);
 
 G_END_DECLS

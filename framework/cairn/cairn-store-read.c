@@ -94,15 +94,23 @@ append_subtree (GPtrArray  *sorted,
     }
 }
 
+/* Siblings by name, then by id. */
+int
+_cairn_collection_compare_names (CairnCollection *a,
+                                 CairnCollection *b)
+{
+  int cmp = g_utf8_collate (a->name, b->name);
+
+  if (cmp != 0)
+    return cmp;
+  return a->id < b->id ? -1 : (a->id > b->id ? 1 : 0);
+}
+
 static int
 compare_collection_names (gconstpointer a,
                           gconstpointer b)
 {
-  CairnCollection *ca = *(CairnCollection **) a;
-  CairnCollection *cb = *(CairnCollection **) b;
-  int cmp = g_utf8_collate (ca->name, cb->name);
-
-  return cmp != 0 ? cmp : (ca->id < cb->id ? -1 : 1);
+  return _cairn_collection_compare_names (*(CairnCollection **) a, *(CairnCollection **) b);
 }
 
 /**
@@ -282,9 +290,25 @@ item_from_row (CairnStatement  *row,
   return item;
 }
 
-static void
-append_json_string (GString    *json,
-                    const char *value)
+/* A JSON array of @ids, for json_each(). */
+char *
+_cairn_ids_to_json (const guint64 *ids,
+                    guint          n_ids)
+{
+  GString *json = g_string_sized_new (n_ids * 8 + 2);
+
+  g_string_append_c (json, '[');
+  for (guint i = 0; i < n_ids; i++)
+    g_string_append_printf (json, "%s%" G_GUINT64_FORMAT, i > 0 ? "," : "", ids[i]);
+  g_string_append_c (json, ']');
+
+  return g_string_free (json, FALSE);
+}
+
+/* Appends @value to @json as a JSON string. */
+void
+_cairn_json_append_string (GString    *json,
+                           const char *value)
 {
   g_string_append_c (json, '"');
   for (const char *p = value; *p != '\0'; p++)
@@ -404,7 +428,7 @@ load_item_payloads (CairnStore       *self,
     {
       if (i > 0)
         g_string_append_c (wanted, ',');
-      append_json_string (wanted, names[i]);
+      _cairn_json_append_string (wanted, names[i]);
     }
   g_string_append_c (wanted, ']');
 
@@ -992,6 +1016,196 @@ _cairn_store_foreach_item_key (CairnStore          *self,
                                  "FROM items WHERE collection_id = ? ORDER BY id",
                                  CAIRN_BINDS (_cairn_bind_int (collection_id)), visit_item_key,
                                  &visit, error);
+}
+
+/* Live models */
+
+/* The conditions of a CairnItemFilter on the items row `i`, parameters 2
+ * to 7; a NULL parameter selects everything. */
+#define ITEM_FILTER \
+  "(?2 IS NULL OR i.mime_type = ?2) AND (?3 IS NULL OR i.date >= ?3) " \
+  "AND (?4 IS NULL OR i.date < ?4) " \
+  "AND (?5 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each (?5) j WHERE NOT EXISTS " \
+  "  (SELECT 1 FROM item_flags f WHERE f.item_id = i.id AND f.flag = j.value))) " \
+  "AND (?6 IS NULL OR NOT EXISTS (SELECT 1 FROM item_flags f WHERE f.item_id = i.id " \
+  "  AND f.flag IN (SELECT value FROM json_each (?6)))) "
+
+/* Newest first, unknown dates last: NULL sorts lowest, as G_MININT64
+ * does in the models, and items_collection_date gives this order. */
+#define ITEM_ORDER " ORDER BY i.date DESC, i.id DESC"
+
+static CairnBind
+bind_filter_date (gboolean has,
+                  gint64   date)
+{
+  return has ? _cairn_bind_int (date) : _cairn_bind_text (NULL);
+}
+
+typedef struct
+{
+  CairnItemPlaceFunc func;
+  gpointer user_data;
+} PlaceVisit;
+
+static gboolean
+visit_place (CairnStatement  *row,
+             gpointer         user_data,
+             GError         **error)
+{
+  PlaceVisit *visit = user_data;
+
+  visit->func (sqlite3_column_int64 (row, 0),
+               sqlite3_column_type (row, 1) == SQLITE_NULL ? G_MININT64
+                                                           : sqlite3_column_int64 (row, 1),
+               visit->user_data);
+  return TRUE;
+}
+
+/* Every item @filter selects, newest first, as id and date. */
+gboolean
+_cairn_store_foreach_item_place (CairnReader           *reader,
+                                 const CairnItemFilter *filter,
+                                 CairnItemPlaceFunc     func,
+                                 gpointer               user_data,
+                                 GError               **error)
+{
+  PlaceVisit visit = { func, user_data };
+  const char *sql;
+
+  gboolean plain = filter->mime_type == NULL && !filter->has_date_from &&
+                   !filter->has_date_to && filter->flags_set == NULL &&
+                   filter->flags_unset == NULL;
+
+  /* Without conditions, the index alone gives a collection's order. */
+  if (plain && filter->collection_id != 0 && !filter->is_virtual)
+    sql = "SELECT i.id, i.date FROM items i WHERE i.collection_id = ?1" ITEM_ORDER;
+  else if (filter->collection_id == 0)
+    sql = "SELECT i.id, i.date FROM items i WHERE " ITEM_FILTER ITEM_ORDER;
+  else if (filter->is_virtual)
+    sql = "SELECT i.id, i.date FROM collection_links l JOIN items i ON i.id = l.item_id "
+          "WHERE l.collection_id = ?1 AND " ITEM_FILTER ITEM_ORDER;
+  else
+    sql = "SELECT i.id, i.date FROM items i WHERE i.collection_id = ?1 AND " ITEM_FILTER
+          ITEM_ORDER;
+
+  return _cairn_database_foreach (reader->database,
+                                  _cairn_database_query (reader->database, sql,
+                                                         CAIRN_BINDS (_cairn_bind_id (filter->collection_id),
+                                                                      _cairn_bind_text (filter->mime_type),
+                                                                      bind_filter_date (filter->has_date_from,
+                                                                                        filter->date_from),
+                                                                      bind_filter_date (filter->has_date_to,
+                                                                                        filter->date_to),
+                                                                      _cairn_bind_text (filter->flags_set),
+                                                                      _cairn_bind_text (filter->flags_unset)),
+                                                         error),
+                                  visit_place, &visit, error);
+}
+
+/* The items of @ids (a JSON array) that @filter selects (all of them
+ * with no filter), with their flags, without parts, in no order. */
+GPtrArray *
+_cairn_store_read_items_by_id (CairnReader           *reader,
+                               const CairnItemFilter *filter,
+                               const char            *ids,
+                               GError               **error)
+{
+  static const CairnItemFilter everything = { 0 };
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+
+  if (filter == NULL)
+    filter = &everything;
+
+  return load_items (reader->store, reader->database,
+                     _cairn_database_query (reader->database,
+                                            "SELECT " ITEM_COLUMNS " FROM items i "
+                                            "WHERE i.id IN (SELECT value FROM json_each (?7)) "
+                                            "AND (?1 IS NULL OR i.collection_id = ?1) "
+                                            "AND (?8 IS NULL OR EXISTS (SELECT 1 FROM "
+                                            "  collection_links l WHERE l.collection_id = ?8 "
+                                            "  AND l.item_id = i.id)) AND " ITEM_FILTER,
+                                            CAIRN_BINDS (_cairn_bind_id (filter->is_virtual ? 0 : filter->collection_id),
+                                                         _cairn_bind_text (filter->mime_type),
+                                                         bind_filter_date (filter->has_date_from,
+                                                                           filter->date_from),
+                                                         bind_filter_date (filter->has_date_to,
+                                                                           filter->date_to),
+                                                         _cairn_bind_text (filter->flags_set),
+                                                         _cairn_bind_text (filter->flags_unset),
+                                                         _cairn_bind_text (ids),
+                                                         _cairn_bind_id (filter->is_virtual ? filter->collection_id : 0)),
+                                            error),
+                     scope, error);
+}
+
+/* The collections of @resource (all with %NULL), only those of @ids (a
+ * JSON array) unless it is %NULL. */
+GPtrArray *
+_cairn_store_read_collections (CairnReader  *reader,
+                               const char   *resource,
+                               const char   *ids,
+                               GError      **error)
+{
+  return _cairn_database_collect (reader->database,
+                                  _cairn_database_query (reader->database,
+                                                         "SELECT " CAIRN_COLLECTION_COLUMNS " FROM "
+                                                         "collections WHERE (?1 IS NULL OR resource = ?1) "
+                                                         "AND (?2 IS NULL OR id IN "
+                                                         "  (SELECT value FROM json_each (?2)))",
+                                                         CAIRN_BINDS (_cairn_bind_text (resource),
+                                                                      _cairn_bind_text (ids)),
+                                                         error),
+                                  _cairn_collection_from_row, reader->database, g_object_unref,
+                                  error);
+}
+
+typedef struct
+{
+  CairnCountsFunc func;
+  gpointer user_data;
+} CountsVisit;
+
+static gboolean
+visit_counts (CairnStatement  *row,
+              gpointer         user_data,
+              GError         **error)
+{
+  CountsVisit *visit = user_data;
+
+  visit->func (sqlite3_column_int64 (row, 0), sqlite3_column_int64 (row, 1),
+               (guint64) sqlite3_column_double (row, 2), visit->user_data);
+  return TRUE;
+}
+
+#define COUNTS_SELECT \
+  "SELECT c.id, count (i.id), total (i.id IS NOT NULL AND NOT EXISTS " \
+  "  (SELECT 1 FROM item_flags f WHERE f.item_id = i.id AND f.flag = '\\Seen')) "
+#define COUNTS_WHERE \
+  "(?1 IS NULL OR c.id IN (SELECT value FROM json_each (?1))) GROUP BY c.id "
+
+/* The counts of every collection of @ids (a JSON array; all with
+ * %NULL), as cairn_store_get_collection_statistics() counts them. */
+gboolean
+_cairn_store_count_items (CairnReader      *reader,
+                          const char       *ids,
+                          CairnCountsFunc   func,
+                          gpointer          user_data,
+                          GError          **error)
+{
+  CountsVisit visit = { func, user_data };
+
+  return _cairn_database_foreach (reader->database,
+                                  _cairn_database_query (reader->database,
+                                                         COUNTS_SELECT "FROM collections c LEFT JOIN items i ON i.collection_id = c.id "
+                                                         "WHERE NOT c.is_virtual AND " COUNTS_WHERE
+                                                         "UNION ALL "
+                                                         COUNTS_SELECT "FROM collections c "
+                                                         "LEFT JOIN collection_links l ON l.collection_id = c.id "
+                                                         "LEFT JOIN items i ON i.id = l.item_id "
+                                                         "WHERE c.is_virtual AND " COUNTS_WHERE,
+                                                         CAIRN_BINDS (_cairn_bind_text (ids)),
+                                                         error),
+                                  visit_counts, &visit, error);
 }
 
 /* Tags and relations */
