@@ -705,6 +705,20 @@ START_TEST (test_content_change)
 }
 END_TEST
 
+static void
+assert_no_failed_changes (void)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  GError *error = NULL;
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
+                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), &error);
+  assert_no_error (error);
+  changes = g_variant_get_child_value (reply, 0);
+  ck_assert_uint_eq (g_variant_n_children (changes), 0);
+}
+
 /* A sequence the replay test found: offline, a message created in an
  * empty folder, then a message moved there from the inbox, which keeps its
  * inbox UID 1 in the store until its move is replayed. The creation is
@@ -715,8 +729,6 @@ START_TEST (test_uid_of_moved_item)
   g_autoptr(CairnCollection) inbox = NULL;
   g_autoptr(CairnCollection) empty = NULL;
   g_autoptr(GPtrArray) items = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) changes = NULL;
   g_autoptr(CairnItem) moved = NULL;
   guint64 moved_id;
   GError *error = NULL;
@@ -746,11 +758,7 @@ START_TEST (test_uid_of_moved_item)
   assert_no_error (error);
   sync_all ();
 
-  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
-                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), &error);
-  assert_no_error (error);
-  changes = g_variant_get_child_value (reply, 0);
-  ck_assert_uint_eq (g_variant_n_children (changes), 0);
+  assert_no_failed_changes ();
   moved = cairn_store_get_item (client, moved_id, NULL, &error);
   assert_no_error (error);
   ck_assert_str_eq (cairn_item_get_remote_id (moved), "2");
@@ -758,6 +766,177 @@ START_TEST (test_uid_of_moved_item)
   items = list_items ("Empty");
   ck_assert_uint_eq (items->len, 2);
   assert_store_matches_server ();
+}
+END_TEST
+
+static gboolean
+create_item (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  return cairn_transaction_create_item (transaction, user_data, error);
+}
+
+#define WRITTEN \
+  "Message-ID: <written@cairn.test>\r\nSubject: written here\r\n\r\nBody.\r\n"
+
+/* A message already in the destination when its local move is replayed
+ * (moved by an attempt killed before its outcome was stored, or by
+ * another client) is found there by the Message-ID of its content, as
+ * the item of a message an application wrote has no GID: the item takes
+ * its UID there, and the folder holds it once. */
+START_TEST (test_move_found_by_content)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_static (WRITTEN, strlen (WRITTEN));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+  g_autoptr(CairnCollection) source = NULL;
+  g_autoptr(CairnCollection) dest = NULL;
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *server = NULL;
+  GError *error = NULL;
+
+  /* Folders without IDLE: no sync gives the item a GID meanwhile. */
+  imap_fixture_generate (dovecot, "Source", 2, 30);
+  imap_fixture_generate (dovecot, "Dest", 1, 34);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  source = find_collection ("Source");
+  dest = find_collection ("Dest");
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (bytes));
+  cairn_item_set_collection_id (item, cairn_collection_get_id (source));
+  ck_assert (cairn_store_write_sync (client, create_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_ptr_null (cairn_item_get_gid (stored));
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), "3");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "move", "Source", "3", "Dest", NULL));
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { cairn_item_get_id (item),
+                                                 cairn_collection_get_id (dest), FALSE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  assert_no_failed_changes ();
+  g_clear_object (&stored);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), "2");
+  items = list_items ("Dest");
+  ck_assert_uint_eq (items->len, 2);
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "Dest\twritten@cairn.test\t\n") != NULL, "%s", server);
+}
+END_TEST
+
+/* Offline, a message moved out of a folder, the folder removed, then the
+ * message removed: the removal, which takes in the move, is replayed
+ * from the folder after the folder's removal, and finds the message gone
+ * with its folder. No change fails. */
+START_TEST (test_removal_after_its_folder)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(CairnCollection) old = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  guint64 id;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 2, 31);
+  imap_fixture_generate (dovecot, "Old", 2, 32);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+  old = find_collection ("Old");
+  items = list_items ("Old");
+  id = cairn_item_get_id (g_ptr_array_index (items, 0));
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { id, cairn_collection_get_id (inbox), FALSE },
+                                     NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, remove_folder, old, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, item_op, &(ItemOp) { id, 0, TRUE }, NULL, NULL,
+                                     &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  assert_no_failed_changes ();
+  ck_assert (cairn_store_find_collection_by_remote_id (client, ID, "Old", NULL) == NULL);
+  assert_store_matches_server ();
+}
+END_TEST
+
+/* What a kill during an APPEND leaves when the item is removed before the
+ * resource starts again: the message on the server, the change dropped
+ * with its item, and the resource's note of the attempt. The next task
+ * expunges the message rather than sync it back. */
+START_TEST (test_attempt_of_removed_item)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_static (WRITTEN, strlen (WRITTEN));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(GKeyFile) note = g_key_file_new ();
+  g_autofree char *path = g_build_filename (g_get_user_data_dir (), "cairn", "imap",
+                                            ID ".attempt", NULL);
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *eml = g_build_filename (cairn_test_environment_get_path (environment),
+                                           "written.eml", NULL);
+  g_autofree char *server = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  guint64 id;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 2, 33);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (bytes));
+  cairn_item_set_collection_id (item, cairn_collection_get_id (inbox));
+  ck_assert (cairn_store_write_sync (client, create_item, item, NULL, NULL, &error));
+  id = cairn_item_get_id (item);
+  ck_assert (cairn_store_write_sync (client, item_op, &(ItemOp) { id, 0, TRUE }, NULL, NULL,
+                                     &error));
+  assert_no_error (error);
+  ck_assert (g_file_set_contents (eml, WRITTEN, -1, &error));
+  g_free (imap_fixture_run_client (dovecot, "append", "INBOX", eml, NULL));
+  g_key_file_set_uint64 (note, "Attempt", "item", id);
+  g_key_file_set_uint64 (note, "Attempt", "collection", cairn_collection_get_id (inbox));
+  g_key_file_set_string (note, "Attempt", "mailbox", "INBOX");
+  g_key_file_set_string (note, "Attempt", "message-id", "written@cairn.test");
+  ck_assert (g_mkdir_with_parents (folder, 0700) == 0);
+  ck_assert (g_key_file_save_to_file (note, path, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "written@cairn.test") == NULL, "%s", server);
+  items = list_items ("INBOX");
+  ck_assert_uint_eq (items->len, 2);
+  ck_assert (!g_file_test (path, G_FILE_TEST_EXISTS));
 }
 END_TEST
 
@@ -1178,6 +1357,9 @@ main (void)
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
     { "uid-of-moved-item", test_uid_of_moved_item },
+    { "move-found-by-content", test_move_found_by_content },
+    { "removal-after-its-folder", test_removal_after_its_folder },
+    { "attempt-of-removed-item", test_attempt_of_removed_item },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },
