@@ -1612,6 +1612,8 @@ settle_attempt (CairnImapResource    *self,
     return TRUE;
   if (item == NULL && mailbox != NULL && gid != NULL)
     {
+      g_debug ("Item %" G_GUINT64_FORMAT " is gone: what its last upload made in %s goes",
+               noted, mailbox);
       /* A folder removed since took the message with it. */
       if (!mailbox_exists (connection, mailbox, &exists, error))
         return FALSE;
@@ -1688,6 +1690,8 @@ replay_item_added_sync (CairnResource  *resource,
   /* Without a UID the next sync finds the message as a new one. */
   if (uid != 0)
     *remote_id = g_strdup_printf ("%u", uid);
+  g_debug ("Created item %" G_GUINT64_FORMAT " in %s: UID %u", cairn_item_get_id (item), mailbox,
+           uid);
   return TRUE;
 }
 
@@ -1931,6 +1935,8 @@ replay_item_moved_sync (CairnResource  *resource,
   /* Not found there either ("0"): the old UID must not name another
    * message of the destination in the changes that follow. */
   *remote_id = g_strdup_printf ("%u", new_uid);
+  g_debug ("Moved item %" G_GUINT64_FORMAT " from %s UID %u%s to %s: UID %u",
+           cairn_item_get_id (item), from, uid, exists ? "" : " (gone)", to, new_uid);
   return TRUE;
 }
 
@@ -1974,6 +1980,8 @@ replay_item_removed_sync (CairnResource  *resource,
    * message back rather than expunge the wrong one. */
   if (remapped)
     return TRUE;
+  g_debug ("Removing item %" G_GUINT64_FORMAT " from %s: UID %u",
+           cairn_change_get_entity_id (change), mailbox, uid);
   return expunge_uid (connection, uid, error);
 }
 
@@ -2023,11 +2031,13 @@ clear_attempts (CairnImapResource    *self,
                 guint32              *reused,
                 GError              **error)
 {
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
   g_autoptr(GArray) uids = NULL;
 
   *reused = 0;
   if (gid == NULL)
     return TRUE;
+  cairn_fetch_scope_add_part (scope, CAIRN_PART_RFC822);
   /* Selected afresh, so that a message just added is seen. */
   g_clear_pointer (&connection->selected, g_free);
   if (!cairn_imap_connection_select (connection, mailbox, error))
@@ -2047,15 +2057,23 @@ clear_attempts (CairnImapResource    *self,
       if (found <= uid)
         continue;
       known = cairn_store_find_item_by_remote_id (get_store (self), collection_id, remote_id,
-                                                  NULL, &local_error);
+                                                  scope, &local_error);
       if (known == NULL &&
           !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+      /* An item that has this UID and another Message-ID was moved here
+       * locally and keeps its old folder's UID until its move is
+       * replayed: the message is not its. */
       if (known != NULL)
-        continue;
+        {
+          g_autofree char *known_gid = dup_item_gid (known, NULL);
+
+          if (known_gid == NULL || g_str_equal (known_gid, gid))
+            continue;
+        }
       set = mailimap_set_new_single (found);
       body = fetch (connection, set, TRUE, FETCH_BODY, 0, NULL, error);
       mailimap_set_free (set);
@@ -2065,8 +2083,12 @@ clear_attempts (CairnImapResource    *self,
           ((Fetched *) g_ptr_array_index (body, 0))->body != NULL &&
           g_bytes_equal (((Fetched *) g_ptr_array_index (body, 0))->body, bytes))
         *reused = found;
-      else if (!expunge_uid (connection, found, error))
-        return FALSE;
+      else
+        {
+          g_debug ("Expunging UID %u of %s, an earlier attempt", found, mailbox);
+          if (!expunge_uid (connection, found, error))
+            return FALSE;
+        }
     }
   return TRUE;
 }
@@ -2130,6 +2152,8 @@ replace_message (CairnImapResource  *self,
   if (*new_uid == 0 && !find_in_folder (connection, mailbox, gid, new_uid, error))
     return FALSE;
   /* The new message is on the server before the old one goes. */
+  g_debug ("Rewrote item %" G_GUINT64_FORMAT " in %s: UID %u%s, now %u", cairn_item_get_id (item),
+           mailbox, uid, flags ? "" : " (gone)", *new_uid);
   return flags == NULL || expunge_uid (connection, uid, error);
 }
 
@@ -2467,6 +2491,11 @@ replay_collection_added_sync (CairnResource  *resource,
   if (!exists)
     {
       r = mailimap_create (connection->session, mailbox);
+      /* Dovecot's LIST may miss a mailbox that CREATE then finds (seen in
+       * the replay test): the ALREADYEXISTS code (RFC 5530) says so. */
+      if (r == MAILIMAP_ERROR_CREATE && connection->session->imap_response_info != NULL &&
+          g_strcmp0 (connection->session->imap_response_info->rsp_atom, "ALREADYEXISTS") == 0)
+        r = MAILIMAP_NO_ERROR;
       if (!cairn_imap_connection_check (connection, r, "create the folder", mailbox, error))
         return FALSE;
     }
