@@ -1844,14 +1844,11 @@ uid_exists (CairnImapConnection  *connection,
   if (!*exists || *gid != NULL)
     return fetched != NULL;
   one = g_ptr_array_index (fetched, 0);
+  /* Only the Message-ID of the envelope is wanted. */
   if (one->header != NULL)
-    {
-      g_autofree char *envelope = cairn_mail_header_read_envelope (one->header, FALLBACK_CHARSET,
-                                                                   gid);
-
-      if (*gid != NULL && !g_utf8_validate (*gid, -1, NULL))
-        g_clear_pointer (gid, g_free);
-    }
+    g_free (cairn_mail_header_read_envelope (one->header, FALLBACK_CHARSET, gid));
+  if (*gid != NULL && !g_utf8_validate (*gid, -1, NULL))
+    g_clear_pointer (gid, g_free);
   return TRUE;
 }
 
