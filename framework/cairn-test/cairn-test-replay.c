@@ -309,6 +309,21 @@ item_new_version (CairnTestReplay *self,
   else
     item->content = cairn_test_replay_make_content (self->seed, item->uid, ++item->version,
                                                     size);
+  if (self->features & CAIRN_TEST_REPLAY_FEATURES_CRLF)
+    {
+      gsize length;
+      const char *text = g_bytes_get_data (item->content, &length);
+      GString *crlf = g_string_sized_new (length + length / 32);
+
+      for (gsize i = 0; i < length; i++)
+        {
+          if (text[i] == '\n')
+            g_string_append_c (crlf, '\r');
+          g_string_append_c (crlf, text[i]);
+        }
+      g_bytes_unref (item->content);
+      item->content = g_string_free_to_bytes (crlf);
+    }
 }
 
 static CairnFlags *

@@ -26,6 +26,8 @@ G_BEGIN_DECLS
  *   rather than mail-like text, written as Python's vobject (Radicale)
  *   writes them, so that a server storing them anew keeps their bytes
  *   (Since: 0.1)
+ * @CAIRN_TEST_REPLAY_FEATURES_CRLF: lines of mail-like items end in CRLF,
+ *   as an IMAP server gives a message back whatever it stores (Since: 0.1)
  *
  * What the resource under test replays, and so what a #CairnTestReplay
  * does. A change a resource has no callback for becomes a failed change;
@@ -41,6 +43,7 @@ typedef enum /*< flags >*/
   CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS = 1 << 2,
   CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS = 1 << 3,
   CAIRN_TEST_REPLAY_FEATURES_ICALENDAR = 1 << 4,
+  CAIRN_TEST_REPLAY_FEATURES_CRLF = 1 << 5,
 } CairnTestReplayFeatures;
 
 #define CAIRN_TYPE_TEST_REPLAY (cairn_test_replay_get_type ())

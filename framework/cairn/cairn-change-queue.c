@@ -17,7 +17,8 @@
  *   untag of the same tag cancel, a relation added then removed cancels.
  *
  * A merged change keeps the position of the entity's first pending change
- * of its kind and takes the revision of the last one it absorbed. A move
+ * of its kind, and its remote id (the name there, before a move between
+ * them), and takes the revision of the last one it absorbed. A move
  * into a collection created after the entity's last pending move does not
  * chain: it stays a move of its own, in its place. */
 
@@ -181,7 +182,11 @@ unite_parts (CairnChange       *change,
 
   g_strfreev (change->parts);
   change->parts = g_strv_builder_end (builder);
-  replace_string (&change->remote_id, later->remote_id);
+  /* Delivered in the place of @change, the merged change names the
+   * entity as it was named there: after a move between the two, the
+   * later name is the destination's, or none. */
+  if (change->remote_id == NULL)
+    replace_string (&change->remote_id, later->remote_id);
   /* A collection's entries carry its name of that change. */
   if (change->entity_kind == CAIRN_ENTITY_COLLECTION)
     replace_string (&change->name, later->name);

@@ -47,6 +47,9 @@ void     _cairn_monitor_start           (CairnMonitor    *self,
                                          guint64          revision,
                                          CairnRecording  *recording);
 void     _cairn_monitor_processed       (CairnMonitor    *self);
+gboolean _cairn_monitor_write_processed_position (CairnMonitor      *self,
+                                                  CairnTransaction  *transaction,
+                                                  GError           **error);
 guint64  _cairn_monitor_get_position    (CairnMonitor    *self);
 guint    _cairn_monitor_get_queued      (CairnMonitor    *self,
                                          guint64         *chunk_end);

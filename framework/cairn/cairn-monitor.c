@@ -1753,6 +1753,49 @@ schedule_dispatch (CairnMonitor *self)
   g_source_attach (priv->dispatch_source, priv->context);
 }
 
+/* The position of the recorder once the notification being delivered is
+ * processed: past the chunk at its last notification, past the range at
+ * its last chunk. */
+static void
+position_after_processed (CairnMonitorPrivate *priv,
+                          guint64             *revision,
+                          guint64             *batch_end,
+                          guint               *delivered)
+{
+  CairnRecording *recording = priv->recording;
+
+  *revision = recording->revision;
+  *batch_end = recording->batch_end;
+  *delivered = recording->delivered + 1;
+  if (*delivered < priv->chunk_length)
+    return;
+  *revision = priv->revision;
+  if (priv->revision >= recording->batch_end)
+    *batch_end = 0;
+  *delivered = 0;
+}
+
+/* Writes in @transaction the position the recorder @self will have once
+ * the notification it delivers is processed, so that what the delivery
+ * wrote to the store and its being processed commit together (a resource's
+ * new remote id, for one: a crash between two writes would deliver again
+ * a change whose effects the store already shows). */
+gboolean
+_cairn_monitor_write_processed_position (CairnMonitor      *self,
+                                         CairnTransaction  *transaction,
+                                         GError           **error)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  guint64 revision, batch_end;
+  guint delivered;
+
+  g_return_val_if_fail (priv->recording != NULL && priv->waiting, FALSE);
+
+  position_after_processed (priv, &revision, &batch_end, &delivered);
+  return _cairn_transaction_set_recorder_position (transaction, priv->recording->name, revision,
+                                                   batch_end, delivered, error);
+}
+
 /* Called by a recorder's change_processed(), and by an observer's
  * default callbacks; a plain monitor does not wait. */
 void
@@ -1766,17 +1809,12 @@ _cairn_monitor_processed (CairnMonitor *self)
   g_return_if_fail (priv->waiting);
 
   g_clear_pointer (&priv->held, notification_free);
-  recording->delivered++;
-  if (recording->delivered >= priv->chunk_length)
+  position_after_processed (priv, &recording->revision, &recording->batch_end,
+                            &recording->delivered);
+  if (recording->delivered == 0)
     {
-      /* The chunk is done; the range is, at its last chunk. */
-      recording->revision = priv->revision;
-      if (priv->revision >= recording->batch_end)
-        {
-          recording->batch_end = 0;
-          g_hash_table_remove_all (priv->lent);
-        }
-      recording->delivered = 0;
+      if (recording->batch_end == 0)
+        g_hash_table_remove_all (priv->lent);
       priv->chunk_length = 0;
       priv->dirty = TRUE;
     }

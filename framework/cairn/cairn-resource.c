@@ -1001,6 +1001,7 @@ typedef struct
   const char *remote_id;
   const char *remote_revision;
   guint64 since;  /* the change log entries to lend @remote_id to come after it */
+  CairnMonitor *recorder;  /* whose position to advance with them, or NULL */
 } RemoteIds;
 
 static gboolean
@@ -1031,11 +1032,17 @@ store_remote_ids (CairnTransaction  *transaction,
   /* From the start of the range: a merged change has the revision of the
    * last change it took in, and a move made before that but delivered
    * after it must find the entity too. */
-  return ids->remote_id == NULL ||
-         _cairn_transaction_lend_remote_id (transaction,
-                                            cairn_change_get_entity_kind (ids->change),
-                                            cairn_change_get_entity_id (ids->change),
-                                            ids->since, ids->remote_id, error);
+  if (ids->remote_id != NULL &&
+      !_cairn_transaction_lend_remote_id (transaction,
+                                          cairn_change_get_entity_kind (ids->change),
+                                          cairn_change_get_entity_id (ids->change),
+                                          ids->since, ids->remote_id, error))
+    return FALSE;
+  /* Killed after a commit of the remote ids alone, the change would come
+   * again with the new remote id as if it were the old one (a move's in
+   * its source folder). */
+  return ids->recorder == NULL ||
+         _cairn_monitor_write_processed_position (ids->recorder, transaction, error);
 }
 
 static void
@@ -1045,7 +1052,8 @@ apply_replayed (CairnResource *self,
 {
   CairnChange *change = g_ptr_array_index (changes, 0);
   RemoteIds ids = { change, outcome->remote_id, outcome->remote_revision,
-                    MIN (recorder_revision (self), cairn_change_get_revision (change)) };
+                    MIN (recorder_revision (self), cairn_change_get_revision (change)),
+                    CAIRN_MONITOR (get_recorder (self)) };
   CairnEntityKind kind = cairn_change_get_entity_kind (change);
   g_autoptr(GError) error = NULL;
 

@@ -283,14 +283,13 @@ typedef struct
 } CursorData;
 
 static gboolean
-set_cursor_locked (CairnStore  *self,
-                   gpointer     data,
-                   GError     **error)
+set_cursor (CairnDatabase  *database,
+            CursorData     *cursor,
+            GError        **error)
 {
-  CursorData *cursor = data;
   guint64 current, log_start;
 
-  if (!_cairn_store_read_revision (self->writer, &current, &log_start, error))
+  if (!_cairn_store_read_revision (database, &current, &log_start, error))
     return FALSE;
   if (cursor->revision > current || cursor->revision < log_start)
     {
@@ -309,7 +308,7 @@ set_cursor_locked (CairnStore  *self,
       return FALSE;
     }
 
-  return _cairn_database_run (self->writer,
+  return _cairn_database_run (database,
                               "INSERT INTO cursors (name, revision, batch_end, delivered) "
                               "VALUES (?, ?, ?, ?) "
                               "ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, "
@@ -319,6 +318,14 @@ set_cursor_locked (CairnStore  *self,
                                            _cairn_bind_int (cursor->batch_end),
                                            _cairn_bind_int (cursor->delivered)),
                               error);
+}
+
+static gboolean
+set_cursor_locked (CairnStore  *self,
+                   gpointer     data,
+                   GError     **error)
+{
+  return set_cursor (self->writer, data, error);
 }
 
 /**
@@ -364,6 +371,21 @@ _cairn_store_set_recorder_position (CairnStore  *self,
   CursorData data = { name, revision, batch_end, delivered };
 
   return _cairn_store_run_locked (self, set_cursor_locked, &data, error);
+}
+
+/* The same, in @transaction: committed with what it writes besides. */
+gboolean
+_cairn_transaction_set_recorder_position (CairnTransaction  *transaction,
+                                          const char        *name,
+                                          guint64            revision,
+                                          guint64            batch_end,
+                                          guint              delivered,
+                                          GError           **error)
+{
+  CursorData data = { name, revision, batch_end, delivered };
+
+  return _cairn_transaction_check_ready (transaction, error) &&
+         set_cursor (transaction->database, &data, error);
 }
 
 gboolean

@@ -38,6 +38,12 @@ gboolean          _cairn_transaction_lend_remote_id (CairnTransaction  *self,
                                                      guint64            revision,
                                                      const char        *remote_id,
                                                      GError           **error);
+gboolean          _cairn_transaction_set_recorder_position (CairnTransaction  *self,
+                                                            const char        *name,
+                                                            guint64            revision,
+                                                            guint64            batch_end,
+                                                            guint              delivered,
+                                                            GError           **error);
 gboolean          _cairn_failed_changes_delete      (CairnDatabase     *database,
                                                      const char        *consumer,
                                                      const guint64     *ids,

@@ -1304,6 +1304,62 @@ START_TEST (test_coalesce_remove_after_move)
 }
 END_TEST
 
+static void
+on_item_changed_remote_id (CairnMonitor *monitor, CairnChange *change, CairnItem *item,
+                           const char * const *parts, TestObserver *observer)
+{
+  g_ptr_array_add (observer->lines,
+                   g_strdup_printf ("changed in %" G_GUINT64_FORMAT " %s",
+                                    cairn_change_get_collection_id (change),
+                                    cairn_change_get_remote_id (change)));
+}
+
+static void
+on_item_moved_remote_id (CairnMonitor *monitor, CairnChange *change, CairnItem *item,
+                         guint64 source, guint64 destination, TestObserver *observer)
+{
+  g_ptr_array_add (observer->lines,
+                   g_strdup_printf ("moved %" G_GUINT64_FORMAT "->%" G_GUINT64_FORMAT " %s",
+                                    source, destination, cairn_change_get_remote_id (change)));
+}
+
+/* Modifies merged across a move of their item are replayed where the
+ * first one was, before the move, so with the remote id the item had
+ * there; the last one has none when the item moved onto a name that
+ * another item of the destination has. */
+START_TEST (test_coalesce_modifies_around_move)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(TestObserver) processing = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  Recorded recorded;
+  guint64 a = make_collection (store, 0, "A");
+  guint64 b = make_collection (store, 0, "B");
+  guint64 id = make_item (store, a, "x");
+  GError *error = NULL;
+  const char * const expected[] = {
+    "changed in 1 x",
+    "moved 1->2 x",
+    NULL
+  };
+
+  make_item (store, b, "x");
+  start_recorder (&recorded);
+  set_part (id, CAIRN_PART_RFC822, "one");
+  move_item (id, b);
+  set_part (id, CAIRN_PART_RFC822, "two");
+  recorder = cairn_change_recorder_new (store, "agent", &error);
+  assert_no_error (error);
+  g_signal_connect (recorder, "item-changed", G_CALLBACK (on_item_changed_remote_id), observer);
+  g_signal_connect (recorder, "item-moved", G_CALLBACK (on_item_moved_remote_id), observer);
+  /* A recorder goes on once its observer has processed a change. */
+  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (processing));
+  wait_for_lines (observer, 2, 20);
+  settle (100);
+  assert_lines (observer, expected);
+}
+END_TEST
+
 START_TEST (test_coalesce_tags_and_relations)
 {
   Recorded recorded;
@@ -1995,6 +2051,7 @@ main (int   argc,
     { "coalescing", test_coalesce_flags_cancel },
     { "coalescing", test_coalesce_moves_chain },
     { "coalescing", test_coalesce_remove_after_move },
+    { "coalescing", test_coalesce_modifies_around_move },
     { "coalescing", test_coalesce_tags_and_relations },
     { "recorder", test_batches },
     { "recorder", test_batch_flags },

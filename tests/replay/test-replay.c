@@ -3,8 +3,9 @@
  * test-files resource, the notes example resource and the maildir
  * resource, each in its own cairn-agent-host so that it can be killed;
  * on test-files again under cairn-control, which the sequences stop and
- * kill as well; and, where it is built, on the DAV resource against a
- * real Radicale.
+ * kill as well; on the IMAP resource against a real Dovecot (run as
+ * `test-replay imap`, a test of its own); and, where it is built, on the
+ * DAV resource against a real Radicale.
  *
  * CI runs the fixed seeds below; CAIRN_TEST_SEED=N runs seed N alone,
  * CK_RUN_CASE=NAME one case, and CAIRN_TEST_REPLAY_OPERATIONS=N makes runs
@@ -15,6 +16,8 @@
 
 #include <cairn-test/cairn-test.h>
 
+#include "imap-fixture.h"
+#include "replay-imap-backend.h"
 #include "replay-maildir-backend.h"
 #ifdef DAV_AGENT_DIR
 #include "replay-dav-backend.h"
@@ -32,6 +35,7 @@ static CairnTestEnvironment *environment;
 static CairnTestResource *resource;
 static CairnTestBackend *backend;
 static char *root;
+static ImapFixture *dovecot;
 #ifdef DAV_AGENT_DIR
 static RadicaleFixture *radicale;
 #endif
@@ -57,6 +61,15 @@ setup (void)
   setup_environment (CAIRN_TEST_ENVIRONMENT_NONE);
 }
 
+/* The IMAP resource's password needs a Secret Service; Dovecot refuses
+ * root as the mail user, so as root this test's process runs as nobody. */
+static void
+setup_imap (void)
+{
+  imap_fixture_drop_root ();
+  setup_environment (CAIRN_TEST_ENVIRONMENT_SECRET_SERVICE);
+}
+
 #ifdef DAV_AGENT_DIR
 /* The DAV resource's password needs a Secret Service. */
 static void
@@ -71,6 +84,7 @@ teardown (void)
 {
   g_clear_object (&resource);
   g_clear_object (&backend);
+  g_clear_pointer (&dovecot, imap_fixture_free);
 #ifdef DAV_AGENT_DIR
   g_clear_pointer (&radicale, radicale_fixture_stop);
 #endif
@@ -239,6 +253,39 @@ START_TEST (test_maildir)
 }
 END_TEST
 
+/* Dovecot over IMAP is slower than a folder of files: shorter runs. */
+#define N_IMAP_OPERATIONS 300
+
+/* Another program is another IMAP client. Mail comes back from the server
+ * with CRLF line ends: the model writes it so. Bodies are fetched with the
+ * sync, so that the store holds every content to compare. */
+START_TEST (test_imap)
+{
+  g_autoptr(CairnSecrets) secrets = cairn_secrets_new ("imap_0");
+  const char *config[] = { "host", "127.0.0.1", "port", NULL, "security", "none", "user", "user",
+                           "bodies", "all", NULL };
+  g_autofree char *port = NULL;
+  guint saved = n_operations;
+  GError *error = NULL;
+
+  dovecot = imap_fixture_new (cairn_test_environment_get_path (environment));
+  imap_fixture_generate (dovecot, "INBOX", 3, 1);
+  imap_fixture_generate (dovecot, "Archive", 3, 2);
+  imap_fixture_start (dovecot);
+  ck_assert (cairn_secrets_store_sync (secrets, "password", "secret", NULL, &error));
+  assert_no_error (error);
+  port = g_strdup_printf ("%u", dovecot->plain_port);
+  config[3] = port;
+  backend = CAIRN_TEST_BACKEND (replay_imap_backend_new (dovecot->plain_port, "user", "secret"));
+  n_operations = cairn_test_replay_get_n_operations (N_IMAP_OPERATIONS);
+  run ("imap", IMAP_AGENT_DIR, config, "message/rfc822", CAIRN_PART_RFC822,
+       CAIRN_TEST_REPLAY_FEATURES_FLAGS | CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS |
+       CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS | CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS |
+       CAIRN_TEST_REPLAY_FEATURES_CRLF, g_array_index (seeds, guint32, _i));
+  n_operations = saved;
+}
+END_TEST
+
 #ifdef DAV_AGENT_DIR
 /* Radicale is slower than a folder of files by far: shorter runs. */
 #define N_DAV_OPERATIONS 300
@@ -310,8 +357,11 @@ START_TEST (test_dav)
 END_TEST
 #endif
 
+/* With an argument, the one case of that name (CI runs `imap` as a test
+ * of its own, replay-imap); without, every other case. */
 int
-main (void)
+main (int    argc,
+      char **argv)
 {
   Suite *suite = suite_create ("replay");
   const struct
@@ -324,6 +374,7 @@ main (void)
     { "test-files-control", test_files_control, setup },
     { "notes", test_notes, setup },
     { "maildir", test_maildir, setup },
+    { "imap", test_imap, setup_imap },
 #ifdef DAV_AGENT_DIR
     { "dav", test_dav, setup_with_secrets },
 #endif
@@ -335,7 +386,11 @@ main (void)
   n_operations = cairn_test_replay_get_n_operations (N_OPERATIONS);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      TCase *tcase = tcase_create (cases[i].name);
+      TCase *tcase;
+
+      if (argc > 1 ? !g_str_equal (argv[1], cases[i].name) : g_str_equal (cases[i].name, "imap"))
+        continue;
+      tcase = tcase_create (cases[i].name);
 
       tcase_add_checked_fixture (tcase, cases[i].setup, teardown);
       /* A longer run by hand wants CK_TIMEOUT_MULTIPLIER as well. */

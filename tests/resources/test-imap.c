@@ -705,6 +705,20 @@ START_TEST (test_content_change)
 }
 END_TEST
 
+static void
+assert_no_failed_changes (void)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  GError *error = NULL;
+
+  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
+                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), &error);
+  assert_no_error (error);
+  changes = g_variant_get_child_value (reply, 0);
+  ck_assert_uint_eq (g_variant_n_children (changes), 0);
+}
+
 /* A sequence the replay test found: offline, a message created in an
  * empty folder, then a message moved there from the inbox, which keeps its
  * inbox UID 1 in the store until its move is replayed. The creation is
@@ -715,8 +729,6 @@ START_TEST (test_uid_of_moved_item)
   g_autoptr(CairnCollection) inbox = NULL;
   g_autoptr(CairnCollection) empty = NULL;
   g_autoptr(GPtrArray) items = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) changes = NULL;
   g_autoptr(CairnItem) moved = NULL;
   guint64 moved_id;
   GError *error = NULL;
@@ -746,17 +758,270 @@ START_TEST (test_uid_of_moved_item)
   assert_no_error (error);
   sync_all ();
 
-  reply = cairn_test_resource_call_sync (resource, CAIRN_RESOURCE_INTERFACE, "ListFailedChanges",
-                                         NULL, G_VARIANT_TYPE ("(a(tuuts))"), &error);
-  assert_no_error (error);
-  changes = g_variant_get_child_value (reply, 0);
-  ck_assert_uint_eq (g_variant_n_children (changes), 0);
+  assert_no_failed_changes ();
   moved = cairn_store_get_item (client, moved_id, NULL, &error);
   assert_no_error (error);
   ck_assert_str_eq (cairn_item_get_remote_id (moved), "2");
   g_clear_pointer (&items, g_ptr_array_unref);
   items = list_items ("Empty");
   ck_assert_uint_eq (items->len, 2);
+  assert_store_matches_server ();
+}
+END_TEST
+
+static gboolean
+create_item (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  return cairn_transaction_create_item (transaction, user_data, error);
+}
+
+#define WRITTEN \
+  "Message-ID: <written@cairn.test>\r\nSubject: written here\r\n\r\nBody.\r\n"
+
+/* A message already in the destination when its local move is replayed
+ * (moved by an attempt killed before its outcome was stored, or by
+ * another client) is found there by the Message-ID of its content, as
+ * the item of a message an application wrote has no GID: the item takes
+ * its UID there, and the folder holds it once. */
+START_TEST (test_move_found_by_content)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_static (WRITTEN, strlen (WRITTEN));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+  g_autoptr(CairnCollection) source = NULL;
+  g_autoptr(CairnCollection) dest = NULL;
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *server = NULL;
+  GError *error = NULL;
+
+  /* Folders without IDLE: no sync gives the item a GID meanwhile. */
+  imap_fixture_generate (dovecot, "Source", 2, 30);
+  imap_fixture_generate (dovecot, "Dest", 1, 34);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  source = find_collection ("Source");
+  dest = find_collection ("Dest");
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (bytes));
+  cairn_item_set_collection_id (item, cairn_collection_get_id (source));
+  ck_assert (cairn_store_write_sync (client, create_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_ptr_null (cairn_item_get_gid (stored));
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), "3");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "move", "Source", "3", "Dest", NULL));
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { cairn_item_get_id (item),
+                                                 cairn_collection_get_id (dest), FALSE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  assert_no_failed_changes ();
+  g_clear_object (&stored);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), "2");
+  items = list_items ("Dest");
+  ck_assert_uint_eq (items->len, 2);
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "Dest\twritten@cairn.test\t\n") != NULL, "%s", server);
+}
+END_TEST
+
+/* Offline, a message moved out of a folder, the folder removed, then the
+ * message removed: the removal, which takes in the move, is replayed
+ * from the folder after the folder's removal, and finds the message gone
+ * with its folder. No change fails. */
+START_TEST (test_removal_after_its_folder)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(CairnCollection) old = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  guint64 id;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 2, 31);
+  imap_fixture_generate (dovecot, "Old", 2, 32);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+  old = find_collection ("Old");
+  items = list_items ("Old");
+  id = cairn_item_get_id (g_ptr_array_index (items, 0));
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { id, cairn_collection_get_id (inbox), FALSE },
+                                     NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, remove_folder, old, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, item_op, &(ItemOp) { id, 0, TRUE }, NULL, NULL,
+                                     &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  assert_no_failed_changes ();
+  ck_assert (cairn_store_find_collection_by_remote_id (client, ID, "Old", NULL) == NULL);
+  assert_store_matches_server ();
+}
+END_TEST
+
+/* The note the resource keeps of an APPEND or MOVE before it sends it. */
+static char *
+attempt_note_path (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "cairn", "imap", ID ".attempt", NULL);
+}
+
+static void
+write_attempt_note (guint64 item_id,
+                    guint64 collection_id,
+                    const char *mailbox)
+{
+  g_autoptr(GKeyFile) note = g_key_file_new ();
+  g_autofree char *path = attempt_note_path ();
+  g_autofree char *folder = g_path_get_dirname (path);
+  GError *error = NULL;
+
+  g_key_file_set_uint64 (note, "Attempt", "item", item_id);
+  g_key_file_set_uint64 (note, "Attempt", "collection", collection_id);
+  g_key_file_set_string (note, "Attempt", "mailbox", mailbox);
+  g_key_file_set_string (note, "Attempt", "message-id", "written@cairn.test");
+  ck_assert (g_mkdir_with_parents (folder, 0700) == 0);
+  ck_assert (g_key_file_save_to_file (note, path, &error));
+  assert_no_error (error);
+}
+
+/* Offline, an item created and removed in @collection_id: a change that
+ * never reaches the resource. */
+static guint64
+create_and_remove (guint64 collection_id)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_static (WRITTEN, strlen (WRITTEN));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  GError *error = NULL;
+
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (bytes));
+  cairn_item_set_collection_id (item, collection_id);
+  ck_assert (cairn_store_write_sync (client, create_item, item, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { cairn_item_get_id (item), 0, TRUE }, NULL, NULL,
+                                     &error));
+  assert_no_error (error);
+  return cairn_item_get_id (item);
+}
+
+static void
+append_written (const char *mailbox)
+{
+  g_autofree char *eml = g_build_filename (cairn_test_environment_get_path (environment),
+                                           "written.eml", NULL);
+  GError *error = NULL;
+
+  ck_assert (g_file_set_contents (eml, WRITTEN, -1, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "append", mailbox, eml, NULL));
+}
+
+/* What a kill during an APPEND leaves when the item is removed before the
+ * resource starts again: the message on the server, the change dropped
+ * with its item, and the resource's note of the attempt. The next task
+ * expunges the message rather than sync it back. */
+START_TEST (test_attempt_of_removed_item)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autofree char *path = attempt_note_path ();
+  g_autofree char *server = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  guint64 id;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 2, 33);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  id = create_and_remove (cairn_collection_get_id (inbox));
+  append_written ("INBOX");
+  write_attempt_note (id, cairn_collection_get_id (inbox), "INBOX");
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "written@cairn.test") == NULL, "%s", server);
+  items = list_items ("INBOX");
+  ck_assert_uint_eq (items->len, 2);
+  ck_assert (!g_file_test (path, G_FILE_TEST_EXISTS));
+}
+END_TEST
+
+/* The same, where the message the attempt left has the UID that an item
+ * moved into the folder locally still has, from its old folder, until
+ * its move is replayed: the message is not that item's, and goes. */
+START_TEST (test_attempt_beside_moved_item)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(CairnCollection) archive = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(CairnItem) moved = NULL;
+  g_autofree char *server = NULL;
+  guint64 id, moved_id = 0;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 4, 35);
+  imap_fixture_generate (dovecot, "Archive", 5, 36);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+  archive = find_collection ("Archive");
+  items = list_items ("Archive");
+  for (guint i = 0; i < items->len; i++)
+    if (g_str_equal (cairn_item_get_remote_id (g_ptr_array_index (items, i)), "5"))
+      moved_id = cairn_item_get_id (g_ptr_array_index (items, i));
+  ck_assert_uint_ne (moved_id, 0);
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { moved_id, cairn_collection_get_id (inbox),
+                                                 FALSE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  id = create_and_remove (cairn_collection_get_id (inbox));
+  append_written ("INBOX");
+  write_attempt_note (id, cairn_collection_get_id (inbox), "INBOX");
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "written@cairn.test") == NULL, "%s", server);
+  moved = cairn_store_get_item (client, moved_id, NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_remote_id (moved), "6");
   assert_store_matches_server ();
 }
 END_TEST
@@ -1089,32 +1354,56 @@ END_TEST
 /* A server whose answers cannot be parsed (an unbalanced list, a size
  * that is no number, a literal longer than what follows): each sync
  * fails with a transient error saying so, and nothing hangs. */
+/* Starts fake-server.py in @mode and the resource @id on it; the
+ * server's pid and output in @pid and @out. */
+static void
+start_fake_server (const char *mode,
+                   const char *id,
+                   GPid       *pid,
+                   int        *out)
+{
+  const char *argv[] = { "/usr/bin/python3", FAKE_SERVER, mode, NULL };
+  g_autofree char *port = NULL;
+  char line[32] = { 0 };
+  GError *error = NULL;
+  ssize_t n;
+
+  ck_assert (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                       pid, NULL, out, NULL, &error));
+  assert_no_error (error);
+  n = read (*out, line, sizeof line - 1);
+  ck_assert (n > 0);
+  port = g_strstrip (g_strdup (line));
+  {
+    const char *config[] = { "port", port, "security", "none", NULL };
+
+    start_resource_full (id, config, CAIRN_TEST_RESOURCE_IN_PROCESS);
+  }
+}
+
+static void
+stop_fake_server (GPid pid,
+                  int  out)
+{
+  cairn_test_resource_stop (resource);
+  kill (pid, SIGTERM);
+  waitpid (pid, NULL, 0);
+  g_spawn_close_pid (pid);
+  close (out);
+}
+
 START_TEST (test_malformed_answers)
 {
   const char *modes[] = { "list", "fetch", "literal" };
 
   for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
     {
-      const char *argv[] = { "/usr/bin/python3", FAKE_SERVER, modes[i], NULL };
       g_autofree char *id = g_strdup_printf ("imap_%u", i);
-      g_autofree char *port = NULL;
-      char line[32] = { 0 };
       GError *error = NULL;
       GPid pid;
       int out;
-      ssize_t n;
 
-      ck_assert (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                                           &pid, NULL, &out, NULL, &error));
-      assert_no_error (error);
-      n = read (out, line, sizeof line - 1);
-      ck_assert (n > 0);
-      port = g_strstrip (g_strdup (line));
-      {
-        const char *config[] = { "port", port, "security", "none", NULL };
-
-        start_resource_full (id, config, CAIRN_TEST_RESOURCE_IN_PROCESS);
-      }
+      start_fake_server (modes[i], id, &pid, &out);
       for (guint attempt = 0; attempt < 2; attempt++)
         {
           cairn_test_resource_synchronize_sync (resource, 0, &error);
@@ -1125,12 +1414,29 @@ START_TEST (test_malformed_answers)
                          "mode %s: %s", modes[i], error->message);
           g_clear_error (&error);
         }
-      cairn_test_resource_stop (resource);
-      kill (pid, SIGTERM);
-      waitpid (pid, NULL, 0);
-      g_spawn_close_pid (pid);
-      close (out);
+      stop_fake_server (pid, out);
     }
+}
+END_TEST
+
+/* A folder that LIST does not show but CREATE says exists (ALREADYEXISTS,
+ * RFC 5530), as Dovecot answered in the replay test, is taken: the
+ * creation does not fail. (The fake server lists no such folder later,
+ * so the next sync removes it.) */
+START_TEST (test_create_already_exists)
+{
+  g_autoptr(CairnCollection) folder = cairn_collection_new (ID, 0, "Made");
+  GError *error = NULL;
+  GPid pid;
+  int out;
+
+  start_fake_server ("create", ID, &pid, &out);
+  ck_assert (cairn_store_write_sync (client, add_folder, folder, NULL, NULL, &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+  assert_no_failed_changes ();
+  stop_fake_server (pid, out);
 }
 END_TEST
 
@@ -1178,12 +1484,17 @@ main (void)
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
     { "uid-of-moved-item", test_uid_of_moved_item },
+    { "move-found-by-content", test_move_found_by_content },
+    { "removal-after-its-folder", test_removal_after_its_folder },
+    { "attempt-of-removed-item", test_attempt_of_removed_item },
+    { "attempt-beside-moved-item", test_attempt_beside_moved_item },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },
     { "connection-cuts", test_connection_cuts },
     { "server-side-faults", test_server_side_faults },
     { "malformed-answers", test_malformed_answers },
+    { "create-already-exists", test_create_already_exists },
     { "cache-policy-and-idle-folders", test_cache_policy_and_idle_folders },
   };
 

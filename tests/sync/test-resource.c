@@ -455,6 +455,9 @@ folder_of (CairnResource *resource,
   return cairn_resource_dup_collection_remote_id (resource, collection_id, NULL);
 }
 
+/* How often thread_item_added() ran. */
+static gint items_added;
+
 static gboolean
 thread_item_added (CairnResource  *resource,
                    CairnChange    *change,
@@ -466,6 +469,8 @@ thread_item_added (CairnResource  *resource,
 {
   g_autofree char *folder = folder_of (resource, cairn_item_get_collection_id (item));
   g_autofree char *text = item_text (item);
+
+  g_atomic_int_inc (&items_added);
 
   *remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, cairn_item_get_id (item));
   *remote_revision = g_strdup ("1");
@@ -558,7 +563,8 @@ thread_item_removed (CairnResource  *resource,
                      GError        **error)
 {
   enter_backend ();
-  g_hash_table_remove (backend_notes, cairn_change_get_remote_id (change));
+  if (cairn_change_get_remote_id (change) != NULL)
+    g_hash_table_remove (backend_notes, cairn_change_get_remote_id (change));
   g_mutex_unlock (&backend_lock);
   return TRUE;
 }
@@ -1869,6 +1875,91 @@ START_TEST (test_thread_replay)
 }
 END_TEST
 
+static gboolean
+wake_up (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until thread_item_added() ran @n times, or 20 s. */
+static void
+wait_items_added (gint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  guint timer = g_timeout_add (10, wake_up, NULL);
+
+  while (g_atomic_int_get (&items_added) < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timer);
+}
+
+/* Refuses, through a trigger in the store's database, every write that
+ * advances the recorder's position, or stops refusing. */
+static void
+refuse_position_writes (gboolean refuse)
+{
+  const char *path = cairn_test_environment_get_store_path (environment);
+  sqlite3 *db = NULL;
+  char *message = NULL;
+
+  ck_assert_int_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  ck_assert_msg (sqlite3_exec (db, refuse ?
+                               "CREATE TRIGGER refuse_position BEFORE UPDATE ON cursors "
+                               "WHEN NEW.name = 'memory' AND (NEW.revision > OLD.revision OR "
+                               "  NEW.delivered > OLD.delivered OR "
+                               "  (NEW.batch_end = 0 AND OLD.batch_end != 0)) "
+                               "BEGIN SELECT RAISE (ABORT, 'refused'); END" :
+                               "DROP TRIGGER refuse_position",
+                               NULL, NULL, &message) == SQLITE_OK, "%s", message);
+  sqlite3_close (db);
+}
+
+/* A replayed change's new remote id and the recorder's position after it
+ * commit together: killed between two writes, the resource would get the
+ * change again as if its new remote id were the old one (a move's, in its
+ * source folder). Where the position cannot be written, the remote id is
+ * not either, and the change comes again; once it can, both are. */
+START_TEST (test_thread_remote_id_with_position)
+{
+  CairnResource *resource;
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GBytes) data = g_bytes_new_static ("echo", 4);
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", data);
+  g_autofree char *remote_id = NULL;
+  GError *error = NULL;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  retry_soon (resource);
+  synchronize (resource);
+  work = find_collection ("work");
+  g_atomic_int_set (&items_added, 0);
+  refuse_position_writes (TRUE);
+  item = cairn_item_new ("text/plain");
+  cairn_item_set_collection_id (item, cairn_collection_get_id (work));
+  cairn_item_set_part (item, part);
+  write_locally (create_item, item);
+  wait_items_added (3);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_ptr_null (cairn_item_get_remote_id (stored));
+  ck_assert_int_ge (g_atomic_int_get (&items_added), 3);
+
+  refuse_position_writes (FALSE);
+  wait_replayed (resource);
+  g_clear_object (&stored);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, cairn_item_get_id (item));
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), remote_id);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
 /* The stand-ins of the base class: without replay_collection_moved_sync
  * a move goes to replay_collection_changed_sync; a rename of a folder
  * whose creation never reached the backend (it failed) creates it, and
@@ -1989,6 +2080,7 @@ main (void)
     { "threads", test_thread_sync },
     { "threads", test_thread_sync_item_by_item },
     { "threads", test_thread_replay },
+    { "threads", test_thread_remote_id_with_position },
     { "threads", test_thread_conflict },
     { "threads", test_thread_collection_stand_ins },
     { "threads", test_errno_errors },

@@ -5,6 +5,8 @@
 #   list    LIST "" "*" gets an answer with an unbalanced parenthesis
 #   fetch   FETCH gets RFC822.SIZE that is no number
 #   literal FETCH announces a literal of 4 GB and sends three bytes
+#   create  an empty INBOX; LIST of one name finds nothing, and CREATE
+#           answers NO [ALREADYEXISTS], as Dovecot did at times
 import socket
 import sys
 import threading
@@ -23,15 +25,22 @@ def serve(conn):
         elif command == "LOGIN":
             f.write(tag.encode() + b" OK logged in\r\n")
         elif command == "NOOP":
-            f.write(tag.encode() + b" OK\r\n")
+            f.write(tag.encode() + b" OK done\r\n")
         elif command == "LIST" and line.rstrip().endswith(b'""'):
-            f.write(b'* LIST (\\Noselect) "/" ""\r\n' + tag.encode() + b" OK\r\n")
+            f.write(b'* LIST (\\Noselect) "/" ""\r\n' + tag.encode() + b" OK done\r\n")
+        elif command == "LIST" and MODE == "create" and not line.rstrip().endswith(b'"*"'):
+            f.write(tag.encode() + b" OK done\r\n")
+        elif command == "CREATE" and MODE == "create":
+            f.write(tag.encode() + b" NO [ALREADYEXISTS] Mailbox already exists\r\n")
+        elif command == "SELECT" and MODE == "create":
+            f.write(b"* 0 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 1] n\r\n" +
+                    tag.encode() + b" OK [READ-WRITE] done\r\n")
         elif command == "LIST":
             if MODE == "list":
                 f.write(b'* LIST (\\HasNoChildren "/" INBOX\r\n')
             else:
                 f.write(b'* LIST (\\HasNoChildren) "/" INBOX\r\n')
-            f.write(tag.encode() + b" OK\r\n")
+            f.write(tag.encode() + b" OK done\r\n")
         elif command == "SELECT":
             f.write(b"* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 4] n\r\n" +
                     tag.encode() + b" OK [READ-WRITE] done\r\n")
@@ -40,9 +49,9 @@ def serve(conn):
                 f.write(b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (FROM)] {4000000000}\r\nabc")
                 break
             f.write(b"* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE abc)\r\n" +
-                    tag.encode() + b" OK\r\n")
+                    tag.encode() + b" OK done\r\n")
         elif command == "LOGOUT":
-            f.write(b"* BYE\r\n" + tag.encode() + b" OK\r\n")
+            f.write(b"* BYE\r\n" + tag.encode() + b" OK done\r\n")
             break
         else:
             f.write(tag.encode() + b" BAD unknown\r\n")

@@ -8,6 +8,7 @@
 #   body PORT MAILBOX MESSAGE-ID          the bodies of the messages with that
 #                                         Message-ID, in UID order, each followed by
 #                                         a line "--"
+#   move PORT MAILBOX UID DESTINATION     UID MOVE of one message
 #   create PORT MAILBOX / delete PORT MAILBOX / expunge PORT MAILBOX
 import email.parser
 import imaplib
@@ -82,6 +83,10 @@ def main():
         for uid in sorted(uids, key=int):
             data = check(imap.uid("FETCH", uid, "(BODY.PEEK[])"))
             sys.stdout.write(data[0][1].decode() + "--\n")
+    elif command == "move":
+        mailbox, uid, destination = sys.argv[3:6]
+        check(imap.select(quote(mailbox)))
+        check(imap.uid("MOVE", uid, quote(destination)))
     elif command == "create":
         check(imap.create(quote(sys.argv[3])))
     elif command == "delete":
