@@ -1352,6 +1352,72 @@ START_TEST (test_replay_move_removed_folder)
 }
 END_TEST
 
+static gboolean
+move_folder (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_move_collection (transaction, edit->id, edit->target, error);
+}
+
+/* Seed 40 of the maildir replay test: a folder moved, waiting for a
+ * retry while a sub-folder is moved out of it and it is removed. Its
+ * move, replayed after all, takes the sub-folder along on disk; the
+ * store kept the sub-folder's old remote id, so the sub-folder's own
+ * move failed and the removal took its message with the folder. */
+START_TEST (test_replay_move_removed_folder_with_child)
+{
+  g_autofree char *text = message_text ("kept@example.org", "Kept");
+  g_autofree char *away = g_strconcat (root, ".away", NULL);
+  const char *gone[] = { "Parent", "Dest/Parent", "Dest/Parent/Child", "Parent/Child" };
+  g_autoptr(CairnCollection) child = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *file = NULL;
+  guint64 parent_id, child_id, dest_id;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+  parent_id = local_create_folder ("Parent", 0);
+  child_id = local_create_folder ("Child", parent_id);
+  dest_id = local_create_folder ("Dest", 0);
+  edit.target = child_id;
+  edit.text = text;
+  local_write (create_message, &edit);
+  wait_replayed ();
+  uid = stored_remote_id (edit.id);
+
+  /* The move fails for a while: the maildir is missing. */
+  ck_assert_int_eq (g_rename (root, away), 0);
+  edit.id = parent_id;
+  edit.target = dest_id;
+  local_write (move_folder, &edit);
+  run_for (300);
+  edit.id = child_id;
+  edit.target = 0;
+  local_write (move_folder, &edit);
+  edit.id = parent_id;
+  local_write (delete_folder, &edit);
+  ck_assert_int_eq (g_rename (away, root), 0);
+  wait_replayed ();
+
+  ck_assert_uint_eq (count_failed_changes (), 0);
+  child = find_collection (".Child");
+  ck_assert_uint_eq (cairn_collection_get_id (child), child_id);
+  file = find_file ("Child", uid);
+  ck_assert_msg (file != NULL, "message %s is lost", uid);
+  for (guint i = 0; i < G_N_ELEMENTS (gone); i++)
+    {
+      g_autofree char *path = folder_path (gone[i]);
+
+      ck_assert_msg (!g_file_test (path, G_FILE_TEST_EXISTS), "%s is left", gone[i]);
+    }
+}
+END_TEST
+
 /* Issue 13: a maildir resource to trust beside Dovecot and hostile trees */
 
 static void
@@ -2252,6 +2318,7 @@ main (void)
     { "replay", test_replay_rename_then_remove_child },
     { "replay", test_replay_create_after_edit },
     { "replay", test_replay_move_removed_folder },
+    { "replay", test_replay_move_removed_folder_with_child },
     { "safety", test_hostile_files },
     { "safety", test_hostile_names },
     { "safety", test_confinement },
