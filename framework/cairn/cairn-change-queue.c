@@ -9,7 +9,9 @@
  *
  * - an add absorbs every later change of its entity (a move changes the
  *   add's collection, unless the destination is created after the add; a
- *   modify adds its parts), and add then remove leaves nothing;
+ *   modify adds its parts), and add then remove leaves nothing, unless
+ *   the entity is a collection that changes which stay were made in (see
+ *   drop_unused_collections());
  * - a remove replaces the entity's pending changes, and keeps the source
  *   of a pending move, where the backend still has the entity;
  * - modifies merge (parts united), flag deltas merge and vanish when they
@@ -26,6 +28,7 @@ typedef struct
 {
   GPtrArray *slots;     /* CairnChange, NULL once dropped */
   GHashTable *entities; /* Entity, key and value */
+  GArray *created_removed; /* ids of collections added and removed, in removal order */
 } Queue;
 
 /* An entity with pending changes: a relation is its two items and type.
@@ -212,9 +215,16 @@ queue_remove (Queue       *queue,
   if (add >= 0)
     {
       /* A relation removed and added again is two changes; anything else
-       * added and removed while pending never reaches the observer. */
+       * added and removed while pending never reaches the observer, but a
+       * collection only once the whole range shows that nothing that
+       * stays was made in it. */
       if (change->entity_kind == CAIRN_ENTITY_RELATION)
         drop_slot (queue, indices, add);
+      else if (change->entity_kind == CAIRN_ENTITY_COLLECTION)
+        {
+          append_slot (queue, indices, change);
+          g_array_append_val (queue->created_removed, change->entity_id);
+        }
       else
         remove_entity (queue, indices);
       return;
@@ -387,6 +397,61 @@ queue_change (Queue       *queue,
     }
 }
 
+/* Counts @delta uses of the collections that @change was made in: those
+ * an add creates its entity in, and both ends of a move. */
+static void
+use_collections (GHashTable        *uses,
+                 const CairnChange *change,
+                 int                delta)
+{
+  guint64 ids[] = { change->collection_id, change->destination_id };
+  guint n = change->operation == CAIRN_CHANGE_MOVE ? 2 :
+            change->operation == CAIRN_CHANGE_ADD ? 1 : 0;
+
+  if (change->entity_kind == CAIRN_ENTITY_RELATION)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      int count = GPOINTER_TO_INT (g_hash_table_lookup (uses, &ids[i]));
+
+      g_hash_table_insert (uses, g_memdup2 (&ids[i], sizeof ids[i]),
+                           GINT_TO_POINTER (count + delta));
+    }
+}
+
+/* A collection added and removed while pending never reaches the
+ * observer, with its changes, unless a change that stays was made in
+ * it: an entity moved into it and on into a collection created after
+ * that move, or created in it and moved so (chain_move(),
+ * queue_into_add()). The entity's changes need it in the backend between
+ * the two, so it is then created and removed in its places. A subtree is
+ * removed deepest first, so a collection's sub-collections are decided
+ * before it. */
+static void
+drop_unused_collections (Queue *queue)
+{
+  g_autoptr(GHashTable) uses = NULL;
+
+  if (queue->created_removed->len == 0)
+    return;
+  uses = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < queue->slots->len; i++)
+    if (g_ptr_array_index (queue->slots, i) != NULL)
+      use_collections (uses, g_ptr_array_index (queue->slots, i), 1);
+  for (guint i = 0; i < queue->created_removed->len; i++)
+    {
+      guint64 id = g_array_index (queue->created_removed, guint64, i);
+      GArray *indices = find_entity (queue, CAIRN_ENTITY_COLLECTION, id, 0, NULL);
+
+      if (GPOINTER_TO_INT (g_hash_table_lookup (uses, &id)) > 0)
+        continue;
+      for (guint j = 0; j < indices->len; j++)
+        use_collections (uses, g_ptr_array_index (queue->slots, g_array_index (indices, guint, j)),
+                         -1);
+      remove_entity (queue, indices);
+    }
+}
+
 /* Returns the changes of @changes, in log order, coalesced per entity. */
 GPtrArray *
 _cairn_coalesce_changes (GPtrArray *changes)
@@ -397,6 +462,7 @@ _cairn_coalesce_changes (GPtrArray *changes)
   queue.slots = g_ptr_array_new_full (changes->len, NULL);
   queue.entities = g_hash_table_new_full (entity_hash, entity_equal,
                                           (GDestroyNotify) entity_free, NULL);
+  queue.created_removed = g_array_new (FALSE, FALSE, sizeof (guint64));
 
   for (guint i = 0; i < changes->len; i++)
     {
@@ -420,6 +486,7 @@ _cairn_coalesce_changes (GPtrArray *changes)
 
       queue_change (&queue, indices, change);
     }
+  drop_unused_collections (&queue);
 
   for (guint i = 0; i < queue.slots->len; i++)
     if (g_ptr_array_index (queue.slots, i) != NULL)
@@ -427,18 +494,22 @@ _cairn_coalesce_changes (GPtrArray *changes)
 
   g_ptr_array_unref (queue.slots);
   g_hash_table_unref (queue.entities);
+  g_array_unref (queue.created_removed);
 
   return result;
 }
 
 /* Planning chunks
  *
- * Coalescing looks at other entities in one place only: whether a move's
+ * Coalescing looks at other entities in two places: whether a move's
  * destination is created after an earlier pending change of the moved
- * entity (created_after()). That creation lies within the moved entity's
- * own changes, so a chunk that holds every change of each of its entities
- * holds it, with all the destination's changes. Chunks that share no
- * entity therefore coalesce alone as they do in one range.
+ * entity (created_after()), and whether a change that stays was made in
+ * a collection added and removed (drop_unused_collections()). That
+ * creation lies within the moved entity's own changes, and that change
+ * between the collection's addition and removal, so a chunk that holds
+ * every change of each of its entities holds both entities with all
+ * their changes. Chunks that share no entity therefore coalesce alone as
+ * they do in one range.
  *
  * A plan keeps 8 bytes per change log entry: a 32-bit hash of its entity
  * and its revision as an offset from the range's start. Two entities that

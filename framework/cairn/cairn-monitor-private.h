@@ -43,6 +43,10 @@ void     _cairn_monitor_lend_remote_id  (CairnMonitor          *self,
                                          CairnEntityKind        kind,
                                          guint64                id,
                                          const char            *remote_id);
+CairnChange *_cairn_monitor_find_pending (CairnMonitor         *self,
+                                          CairnEntityKind       kind,
+                                          guint64               id,
+                                          CairnChangeOperation  operation);
 void     _cairn_monitor_start           (CairnMonitor    *self,
                                          guint64          revision,
                                          CairnRecording  *recording);

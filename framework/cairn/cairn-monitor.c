@@ -2094,6 +2094,40 @@ _cairn_monitor_lend_remote_id (CairnMonitor    *self,
     lend_to_notification (l->data, kind, id, remote_id);
 }
 
+static CairnChange *
+find_change (Notification         *n,
+             CairnEntityKind       kind,
+             guint64               id,
+             CairnChangeOperation  operation)
+{
+  for (guint i = 0; i < n->changes->len; i++)
+    {
+      CairnChange *change = g_ptr_array_index (n->changes, i);
+
+      if (change->operation == operation && change->entity_kind == kind &&
+          change->entity_id == id)
+        return change;
+    }
+  return NULL;
+}
+
+/* The first change of entity @id with @operation among the notifications
+ * of the chunk being delivered that are not processed yet, the held one
+ * included, as coalesced; or %NULL. */
+CairnChange *
+_cairn_monitor_find_pending (CairnMonitor         *self,
+                             CairnEntityKind       kind,
+                             guint64               id,
+                             CairnChangeOperation  operation)
+{
+  CairnMonitorPrivate *priv = cairn_monitor_get_instance_private (self);
+  CairnChange *change = priv->held != NULL ? find_change (priv->held, kind, id, operation) : NULL;
+
+  for (GList *l = priv->queue.head; change == NULL && l != NULL; l = l->next)
+    change = find_change (l->data, kind, id, operation);
+  return change != NULL ? cairn_change_ref (change) : NULL;
+}
+
 /* Notifications of the chunk being delivered not yet processed, and the
  * revision where the chunk ends (the position when there is none). */
 guint

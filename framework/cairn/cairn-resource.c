@@ -3800,8 +3800,9 @@ cairn_resource_relocate_collections (CairnResource  *self,
  * from the store, or, for a collection removed locally whose removal is
  * not replayed yet, made from that removal's change log entry (id,
  * parent, name, resource and remote id; the parent is where its first
- * move not replayed yet found it, since the removal takes that move's
- * place). A collection created and
+ * move not replayed yet found it, since that move is still to come or the
+ * removal takes its place; moves replayed already do not count). A
+ * collection created and
  * removed since can thus still be created in the backend when changes of
  * items made in it are replayed, and an item removed or moved out of a
  * collection removed afterwards is still found where the backend has
@@ -3818,8 +3819,10 @@ cairn_resource_get_collection (CairnResource  *self,
                                GError        **error)
 {
   g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(CairnChange) pending = NULL;
   g_autoptr(GPtrArray) later = NULL;
   g_autoptr(GError) local_error = NULL;
+  guint64 chunk_end = G_MAXUINT64;
   gboolean moved = FALSE;
   guint64 moved_from = 0;
 
@@ -3839,11 +3842,32 @@ cairn_resource_get_collection (CairnResource  *self,
                                            collection_id, recorder_revision (self), error);
   if (later == NULL)
     return NULL;
+  /* The backend has it where its first move not replayed yet finds it: a
+   * move of the chunk being delivered that is not processed yet, or one
+   * that the queued removal took in, or one not read yet. The moves of the
+   * chunk that are processed have been replayed. */
+  if (get_recorder (self) != NULL)
+    {
+      CairnMonitor *recorder = CAIRN_MONITOR (get_recorder (self));
+
+      pending = _cairn_monitor_find_pending (recorder, CAIRN_ENTITY_COLLECTION, collection_id,
+                                             CAIRN_CHANGE_MOVE);
+      if (pending == NULL)
+        pending = _cairn_monitor_find_pending (recorder, CAIRN_ENTITY_COLLECTION, collection_id,
+                                               CAIRN_CHANGE_REMOVE);
+      _cairn_monitor_get_queued (recorder, &chunk_end);
+    }
+  if (pending != NULL)
+    {
+      moved = TRUE;
+      moved_from = cairn_change_get_collection_id (pending);
+    }
   for (guint i = 0; i < later->len; i++)
     {
       CairnChange *change = g_ptr_array_index (later, i);
 
-      if (cairn_change_get_operation (change) == CAIRN_CHANGE_MOVE && !moved)
+      if (cairn_change_get_operation (change) == CAIRN_CHANGE_MOVE && !moved &&
+          cairn_change_get_revision (change) > chunk_end)
         {
           moved = TRUE;
           moved_from = cairn_change_get_collection_id (change);

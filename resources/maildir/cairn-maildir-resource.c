@@ -2006,7 +2006,8 @@ collect_message (CairnItem *stored,
 }
 
 /* Adds the messages of collection @id whose RFC822 part is in @from to
- * @relocation, with their path in @to. */
+ * @relocation, with their path in @to. A collection removed locally has
+ * none left in the store. */
 static gboolean
 collect_messages (CairnMaildirResource  *self,
                   Relocation            *relocation,
@@ -2020,6 +2021,7 @@ collect_messages (CairnMaildirResource  *self,
   g_autofree char *from_path = cairn_maildir_folder_path (root, self->layout, from, error);
   g_autofree char *to_path = NULL;
   FolderMessages messages = { relocation->items, NULL, NULL };
+  g_autoptr(GError) local_error = NULL;
 
   if (from_path == NULL || (to_path = cairn_maildir_folder_path (root, self->layout, to,
                                                                  error)) == NULL)
@@ -2027,17 +2029,21 @@ collect_messages (CairnMaildirResource  *self,
   messages.from = from_path;
   messages.to = to_path;
   cairn_fetch_scope_add_part (scope, CAIRN_PART_RFC822);
-  return cairn_store_foreach_item (get_store (self), id, scope, collect_message, &messages, NULL,
-                                   error);
+  if (cairn_store_foreach_item (get_store (self), id, scope, collect_message, &messages, NULL,
+                                &local_error) ||
+      g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
-/* What moved on disk with the folder @collection, renamed from @from to
- * @to: its sub-folders in Maildir++ and the fs layout alike, and the
- * messages of them all. */
+/* What moved on disk with the folder of collection @id, renamed from
+ * @from to @to: its sub-folders in Maildir++ and the fs layout alike, and
+ * the messages of them all. */
 static gboolean
 collect_relocation (CairnMaildirResource  *self,
                     Relocation            *relocation,
-                    CairnCollection       *collection,
+                    guint64                id,
                     const char            *root,
                     const char            *from,
                     const char            *to,
@@ -2050,8 +2056,7 @@ collect_relocation (CairnMaildirResource  *self,
   collections = cairn_store_list_collections (get_store (self),
                                               cairn_agent_get_id (CAIRN_AGENT (self)), error);
   if (collections == NULL ||
-      !collect_messages (self, relocation, cairn_collection_get_id (collection), root, from, to,
-                         error))
+      !collect_messages (self, relocation, id, root, from, to, error))
     return FALSE;
   relocation->collections = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < collections->len; i++)
@@ -2116,6 +2121,45 @@ relocate_write (CairnTransaction  *transaction,
   return TRUE;
 }
 
+/* Renames the folder from @from to @to on disk, and stores what moved
+ * with it: the remote ids of its sub-folders and the paths of the
+ * messages of them all. What is stored is read again when a sub-folder
+ * changed locally between the reading and the write. */
+static gboolean
+rename_folder (CairnMaildirResource  *self,
+               guint64                id,
+               const char            *root,
+               const char            *from,
+               const char            *to,
+               GError               **error)
+{
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_auto(Relocation) relocation = { NULL, NULL };
+      g_autoptr(GError) local_error = NULL;
+
+      relocation.items = g_ptr_array_new_with_free_func ((GDestroyNotify) location_free);
+      if (!collect_relocation (self, &relocation, id, root, from, to, error) ||
+          (attempt == 0 && !cairn_maildir_folder_rename (root, self->layout, from, to, error)))
+        return FALSE;
+      if (cairn_store_write_sync (get_store (self), relocate_write, &relocation, NULL, NULL,
+                                  &local_error))
+        return TRUE;
+      if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      /* Renamed on disk already: the replay, tried again, stores it. */
+      if (attempt == RELOCATION_ATTEMPTS - 1)
+        {
+          g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
+                       "The sub-folders of %s kept changing: %s", to, local_error->message);
+          return FALSE;
+        }
+    }
+}
+
 /* The move of a folder removed locally since: it goes where the move
  * took it, so that its removal, or the replay of items moved out of it
  * before, finds it there. Its name is the one the backend has. It is
@@ -2137,48 +2181,10 @@ move_removed_folder (CairnMaildirResource  *self,
   name = strrchr (from, separator) ? strrchr (from, separator) + 1 : from;
   to = child_remote_id (self, root, cairn_change_get_destination_id (change), name, error);
   if (to == NULL || (strcmp (from, to) != 0 &&
-                     !cairn_maildir_folder_rename (root, self->layout, from, to, error)))
+                     !rename_folder (self, cairn_change_get_entity_id (change), root, from, to,
+                                     error)))
     return NULL;
   return g_steal_pointer (&to);
-}
-
-/* Renames the folder from @from to @to on disk, and stores what moved
- * with it: the remote ids of its sub-folders and the paths of the
- * messages of them all. What is stored is read again when a sub-folder
- * changed locally between the reading and the write. */
-static gboolean
-rename_folder (CairnMaildirResource  *self,
-               CairnCollection       *collection,
-               const char            *root,
-               const char            *from,
-               const char            *to,
-               GError               **error)
-{
-  for (guint attempt = 0; ; attempt++)
-    {
-      g_auto(Relocation) relocation = { NULL, NULL };
-      g_autoptr(GError) local_error = NULL;
-
-      relocation.items = g_ptr_array_new_with_free_func ((GDestroyNotify) location_free);
-      if (!collect_relocation (self, &relocation, collection, root, from, to, error) ||
-          (attempt == 0 && !cairn_maildir_folder_rename (root, self->layout, from, to, error)))
-        return FALSE;
-      if (cairn_store_write_sync (get_store (self), relocate_write, &relocation, NULL, NULL,
-                                  &local_error))
-        return TRUE;
-      if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      /* Renamed on disk already: the replay, tried again, stores it. */
-      if (attempt == RELOCATION_ATTEMPTS - 1)
-        {
-          g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_TRANSIENT,
-                       "The sub-folders of %s kept changing: %s", to, local_error->message);
-          return FALSE;
-        }
-    }
 }
 
 /* Whether the folder @from is shown as @to is: the same parent, and a
@@ -2248,7 +2254,7 @@ relocate_collection (CairnMaildirResource *self,
       remote_id = g_strdup (from);
     }
   if (from != NULL && strcmp (from, remote_id) != 0)
-    rename_folder (self, collection, root, from, remote_id, &error);
+    rename_folder (self, cairn_collection_get_id (collection), root, from, remote_id, &error);
   report (CAIRN_RESOURCE (self), error, remote_id, NULL);
 }
 

@@ -1200,6 +1200,64 @@ START_TEST (test_coalesce_moves_into_newer)
 }
 END_TEST
 
+/* Seed 53 of the maildir replay test: the same with a collection created
+ * and removed while pending as the first destination. The item is moved
+ * into it and out again, so it must be created and removed in its place:
+ * dropped as a collection that never reached the backend, it left the
+ * item's moves nowhere to go. */
+START_TEST (test_coalesce_moves_through_removed_collection)
+{
+  Recorded recorded;
+  guint64 a = make_collection (store, 0, "A");
+  guint64 x = make_item (store, a, "x");
+  guint64 b, newer;
+  const char * const expected[] = {
+    "collection-added 2 in 0 B",
+    "item-moved 1 1->2 -",
+    "collection-added 3 in 0 NEWER",
+    "item-moved 1 2->3 -",
+    "collection-removed 2",
+    "collection-added 4 in 0 END",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  b = make_collection (store, 0, "B");
+  move_item (x, b);
+  newer = make_collection (store, 0, "NEWER");
+  move_item (x, newer);
+  delete_collection (b);
+  finish_recorder (&recorded, expected);
+}
+END_TEST
+
+/* A collection created and removed while pending, whose changes made in
+ * it left nothing (the item moved through it is removed), is not
+ * delivered, nor is its parent, created and removed with it. */
+START_TEST (test_coalesce_collection_add_remove)
+{
+  Recorded recorded;
+  guint64 a = make_collection (store, 0, "A");
+  guint64 x = make_item (store, a, "x");
+  guint64 b, child;
+  const char * const expected[] = {
+    "collection-added 4 in 0 D",
+    "item-removed 1 from 1 x",
+    "collection-added 5 in 0 END",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  b = make_collection (store, 0, "B");
+  child = make_collection (store, b, "C");
+  move_item (x, child);
+  move_item (x, make_collection (store, 0, "D"));
+  delete_item (x);
+  delete_collection (b);
+  finish_recorder (&recorded, expected);
+}
+END_TEST
+
 /* The first move must come before the removal of its source, which
  * takes what the backend has there: one move after both, from the
  * removed source, would find nothing to move. */
@@ -2059,6 +2117,8 @@ main (int   argc,
     { "coalescing", test_coalesce_across_chunks },
     { "coalescing", test_coalesce_add_then_move_to_newer },
     { "coalescing", test_coalesce_moves_into_newer },
+    { "coalescing", test_coalesce_moves_through_removed_collection },
+    { "coalescing", test_coalesce_collection_add_remove },
     { "coalescing", test_coalesce_moves_around_source_removal },
     { "coalescing", test_coalesce_collection_moves_around_parent_removal },
     { "coalescing", test_coalesce_collection_rename_move_rename },

@@ -832,6 +832,41 @@ START_TEST (test_move_out_of_folder_removed_after_its_move)
 }
 END_TEST
 
+/* Seed 53 of the maildir replay test: a message moved into a folder
+ * made while offline, edited, moved on into a folder made after its
+ * first move, and the first folder removed. The two moves stay apart,
+ * the second going after its folder's creation, but the first folder's
+ * creation and removal were dropped as one: both moves and the edit
+ * failed ("The folder was never written"). */
+START_TEST (test_move_through_folder_removed_later)
+{
+  g_autoptr(GBytes) message = content (1, 1, 700);
+  g_autoptr(GBytes) edited = content (1, 2, 900);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder passing = { "Passing", 0, 0 };
+  Folder target = { "Target", 0, 0 };
+
+  start_maildir ();
+  edit.collection = collection_id ("INBOX");
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  local_write (create_folder, &passing);
+  edit.target = passing.id;
+  local_write (move, &edit);
+  edit.content = edited;
+  local_write (modify, &edit);
+  local_write (create_folder, &target);
+  edit.target = target.id;
+  local_write (move, &edit);
+  local_write (delete_folder, &passing);
+  set_online (TRUE);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("Target", edited, 1);
+  assert_copies (NULL, message, 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -850,6 +885,7 @@ main (void)
     { "maildir", test_rename_then_move_into_new_folder },
     { "maildir", test_rename_move_rename },
     { "maildir", test_move_out_of_folder_removed_after_its_move },
+    { "maildir", test_move_through_folder_removed_later },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };

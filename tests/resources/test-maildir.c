@@ -1362,6 +1362,150 @@ START_TEST (test_replay_move_removed_folder)
 }
 END_TEST
 
+static gboolean
+move_folder (CairnTransaction  *transaction,
+             gpointer           user_data,
+             GError           **error)
+{
+  Edit *edit = user_data;
+
+  return cairn_transaction_move_collection (transaction, edit->id, edit->target, error);
+}
+
+/* Seed 40 of the maildir replay test: a folder moved, waiting for a
+ * retry while a sub-folder is moved out of it and it is removed. Its
+ * move, replayed after all, takes the sub-folder along on disk; the
+ * store kept the sub-folder's old remote id, so the sub-folder's own
+ * move failed and the removal took its message with the folder. */
+START_TEST (test_replay_move_removed_folder_with_child)
+{
+  g_autofree char *text = message_text ("kept@example.org", "Kept");
+  g_autofree char *away = g_strconcat (root, ".away", NULL);
+  const char *gone[] = { "Parent", "Dest/Parent", "Dest/Parent/Child", "Parent/Child" };
+  g_autoptr(CairnCollection) child = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *file = NULL;
+  guint64 parent_id, child_id, dest_id;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+  parent_id = local_create_folder ("Parent", 0);
+  child_id = local_create_folder ("Child", parent_id);
+  dest_id = local_create_folder ("Dest", 0);
+  edit.target = child_id;
+  edit.text = text;
+  local_write (create_message, &edit);
+  wait_replayed ();
+  uid = stored_remote_id (edit.id);
+
+  /* The move fails for a while: the maildir is missing. */
+  ck_assert_int_eq (g_rename (root, away), 0);
+  edit.id = parent_id;
+  edit.target = dest_id;
+  local_write (move_folder, &edit);
+  run_for (300);
+  edit.id = child_id;
+  edit.target = 0;
+  local_write (move_folder, &edit);
+  edit.id = parent_id;
+  local_write (delete_folder, &edit);
+  ck_assert_int_eq (g_rename (away, root), 0);
+  wait_replayed ();
+
+  ck_assert_uint_eq (count_failed_changes (), 0);
+  child = find_collection (".Child");
+  ck_assert_uint_eq (cairn_collection_get_id (child), child_id);
+  file = find_file ("Child", uid);
+  ck_assert_msg (file != NULL, "message %s is lost", uid);
+  for (guint i = 0; i < G_N_ELEMENTS (gone); i++)
+    {
+      g_autofree char *path = folder_path (gone[i]);
+
+      ck_assert_msg (!g_file_test (path, G_FILE_TEST_EXISTS), "%s is left", gone[i]);
+    }
+}
+END_TEST
+
+typedef struct
+{
+  guint64 folder;   /* moved into @into */
+  guint64 into;
+  guint64 top;      /* renamed */
+  guint64 message;  /* moved into @away */
+  guint64 away;
+} MoveOut;
+
+static gboolean
+move_rename_and_move_out (CairnTransaction  *transaction,
+                          gpointer           user_data,
+                          GError           **error)
+{
+  MoveOut *changes = user_data;
+  g_autoptr(CairnCollection) top = cairn_store_get_collection (client, changes->top, error);
+
+  if (top == NULL)
+    return FALSE;
+  cairn_collection_set_name (top, "Renamed");
+  return cairn_transaction_move_collection (transaction, changes->folder, changes->into,
+                                            error) &&
+         cairn_transaction_modify_collection (transaction, top, 0, error) &&
+         cairn_transaction_move_item (transaction, changes->message, changes->away, error);
+}
+
+/* Seed 37 of the maildir replay test: a folder moved into a sub-folder,
+ * that sub-folder's parent renamed and a message moved out of the moved
+ * folder's own sub-folder, the move replayed while the sub-folder is
+ * removed. Found through its removal, the moved folder had the parent
+ * its move left, although that move was replayed: the message's move
+ * looked where the rename had taken nothing, found no file, and the
+ * removal took the message with the folders. */
+START_TEST (test_replay_move_out_of_folder_moved_then_removed)
+{
+  g_autofree char *text = message_text ("saved@example.org", "Saved");
+  g_autofree char *away = g_strconcat (root, ".away", NULL);
+  g_autofree char *uid = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *mid = NULL;
+  guint64 top_id, mid_id, folder_id, leaf_id, other_id;
+  Edit edit = { 0 };
+  GError *error = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  start ();
+  top_id = local_create_folder ("Top", 0);
+  mid_id = local_create_folder ("Mid", top_id);
+  folder_id = local_create_folder ("Folder", 0);
+  leaf_id = local_create_folder ("Leaf", folder_id);
+  other_id = local_create_folder ("Other", 0);
+  edit.target = leaf_id;
+  edit.text = text;
+  local_write (create_message, &edit);
+  wait_replayed ();
+  uid = stored_remote_id (edit.id);
+
+  /* The folder's move fails for a while: the maildir is missing. */
+  ck_assert_int_eq (g_rename (root, away), 0);
+  ck_assert (cairn_store_write_sync (client, move_rename_and_move_out,
+                                     &(MoveOut) { folder_id, mid_id, top_id, edit.id, other_id },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  run_for (300);
+  edit.id = mid_id;
+  local_write (delete_folder, &edit);
+  ck_assert_int_eq (g_rename (away, root), 0);
+  wait_replayed ();
+
+  ck_assert_uint_eq (count_failed_changes (), 0);
+  file = find_file ("Other", uid);
+  ck_assert_msg (file != NULL, "message %s is lost", uid);
+  mid = folder_path ("Renamed/Mid");
+  ck_assert_msg (!g_file_test (mid, G_FILE_TEST_EXISTS), "%s is left", mid);
+}
+END_TEST
+
 /* Issue 13: a maildir resource to trust beside Dovecot and hostile trees */
 
 static void
@@ -2262,6 +2406,8 @@ main (void)
     { "replay", test_replay_rename_then_remove_child },
     { "replay", test_replay_create_after_edit },
     { "replay", test_replay_move_removed_folder },
+    { "replay", test_replay_move_removed_folder_with_child },
+    { "replay", test_replay_move_out_of_folder_moved_then_removed },
     { "safety", test_hostile_files },
     { "safety", test_hostile_names },
     { "safety", test_confinement },
