@@ -1011,7 +1011,7 @@ START_TEST (test_hostile_files)
   outside = g_build_filename (cairn_test_environment_get_path (environment), "Elsewhere", NULL);
   ck_assert_int_eq (g_mkdir_with_parents (outside, 0700), 0);
   script = g_strdup_printf ("cd '%s';"
-                            "head -c 3000 /dev/urandom > cur/binary:2,S;"
+                            "{ printf '\\000\\377'; head -c 3000 /dev/urandom; } > cur/binary:2,S;"
                             ": > new/empty;"
                             "printf 'no header here\\n\\nbody\\n' > new/prose;"
                             "printf 'Subject: nl\\n\\nx\\n' > \"new/$(printf 'bad\\nname')\";"
@@ -2266,7 +2266,7 @@ START_TEST (test_skipped_logged_once)
   outside = g_build_filename (cairn_test_environment_get_path (environment), "Elsewhere", NULL);
   ck_assert_int_eq (g_mkdir_with_parents (outside, 0700), 0);
   script = g_strdup_printf ("cd '%s';"
-                            "head -c 3000 /dev/urandom > cur/binary:2,S;"
+                            "{ printf '\\000\\377'; head -c 3000 /dev/urandom; } > cur/binary:2,S;"
                             ": > new/empty;"
                             "printf 'no header here\\n\\nbody\\n' > new/prose;"
                             "printf 'Subject: nl\\n\\nx\\n' > \"new/$(printf 'bad\\nname')\";"
