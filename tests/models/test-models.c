@@ -662,6 +662,36 @@ START_TEST (test_item_model_unknown_collection)
 END_TEST
 
 static gboolean
+delete_collection_block (CairnTransaction  *txn,
+                         gpointer           data,
+                         GError           **error)
+{
+  return cairn_transaction_delete_collection (txn, *(guint64 *) data, error);
+}
+
+/* The collection a model shows is removed, with its items, while the
+ * model is open: it empties itself through items-changed. */
+START_TEST (test_item_model_collection_removed)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  guint64 doomed = make_collection (store, RESOURCE, 0, "Doomed", FALSE);
+  g_autoptr(CairnItemModel) model = cairn_item_model_new_for_collection (store, doomed);
+  g_autoptr(Checked) checked = NULL;
+  GError *error = NULL;
+
+  fill_collection (doomed, 120, rand);
+  wait_caught_up (G_OBJECT (model));
+  ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 120);
+  checked = checked_new (model, "removed");
+  ck_assert (cairn_store_write_sync (store, delete_collection_block, &doomed, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_caught_up (G_OBJECT (model));
+  ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 0);
+  ck_assert_uint_gt (checked->emissions, 0);
+}
+END_TEST
+
+static gboolean
 link_block (CairnTransaction  *txn,
             gpointer           data,
             GError           **error)
@@ -1156,6 +1186,7 @@ main (int   argc,
                                   { "items", test_item_model_open },
                                   { "items", test_item_model_query },
                                   { "items", test_item_model_unknown_collection },
+                                  { "items", test_item_model_collection_removed },
                                   { "collections", test_collection_model_open },
                                   { "collections", test_collection_model_batch_order },
                                 },
