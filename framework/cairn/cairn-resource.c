@@ -111,6 +111,7 @@ typedef struct
   Outcome outcome;
   guint outcome_source;
   gint replaying_in_thread;
+  gboolean deliver_after_thread;
   GMutex deferred_lock;
   GPtrArray *deferred_lends;  /* of DeferredLend, under deferred_lock */
 
@@ -915,9 +916,18 @@ static void
 deliver (CairnResource *self)
 {
   CairnMonitor *recorder = CAIRN_MONITOR (get_recorder (self));
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   GPtrArray *changes, *items;
   g_autoptr(GError) error = NULL;
 
+  /* A replay that the watchdog gave up on may still run in its worker
+   * thread: the change goes to the backend again only once that has
+   * returned, so that two replays of it never run side by side. */
+  if (g_atomic_int_get (&priv->replaying_in_thread))
+    {
+      priv->deliver_after_thread = TRUE;
+      return;
+    }
   set_working (self, "Replaying local changes");
   if (!_cairn_monitor_load_held (recorder, &error))
     {
@@ -2300,13 +2310,19 @@ replayed_in_thread (GObject      *source,
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   ReplayJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
+  gboolean deliver_now = priv->deliver_after_thread;
 
+  priv->deliver_after_thread = FALSE;
   g_atomic_int_set (&priv->replaying_in_thread, FALSE);
   lend_deferred (self);
   /* The task ended meanwhile (stopped, timed out): the change stays
-   * recorded and is delivered again. */
+   * recorded and is delivered again, now if a new task waits for it. */
   if (priv->replay_task == NULL || priv->replay_task != job->replay_task)
-    return;
+    {
+      if (deliver_now && priv->replay_task != NULL)
+        deliver (self);
+      return;
+    }
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       /* What the change needs was removed since: its removal follows. */

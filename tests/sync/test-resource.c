@@ -458,6 +458,13 @@ folder_of (CairnResource *resource,
 /* How often thread_item_added() ran. */
 static gint items_added;
 
+/* While held, thread_item_added() waits in the backend like a server that
+ * does not answer, counting how many replays run at once. */
+static gboolean items_held;
+static gint items_in_backend;
+static gint most_items_in_backend;
+static GCond items_released;
+
 static gboolean
 thread_item_added (CairnResource  *resource,
                    CairnChange    *change,
@@ -475,6 +482,11 @@ thread_item_added (CairnResource  *resource,
   *remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, cairn_item_get_id (item));
   *remote_revision = g_strdup ("1");
   enter_backend ();
+  items_in_backend++;
+  most_items_in_backend = MAX (most_items_in_backend, items_in_backend);
+  while (items_held)
+    g_cond_wait (&items_released, &backend_lock);
+  items_in_backend--;
   backend_put (*remote_id, folder, text, "1");
   g_mutex_unlock (&backend_lock);
   return TRUE;
@@ -1960,6 +1972,83 @@ START_TEST (test_thread_remote_id_with_position)
 }
 END_TEST
 
+/* Runs the main loop for @usec, or until @n replays of items run at once. */
+static void
+run_while_fewer_in_backend (gint64 usec,
+                            gint   n)
+{
+  gint64 deadline = g_get_monotonic_time () + usec;
+  guint timer = g_timeout_add (10, wake_up, NULL);
+  gint most = 0;
+
+  while (most < n && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_mutex_lock (&backend_lock);
+      most = most_items_in_backend;
+      g_mutex_unlock (&backend_lock);
+    }
+  g_source_remove (timer);
+}
+
+/* A replay that outlives the watchdog's limit is abandoned and its task
+ * tried again, but the backend still works on it in the worker thread:
+ * the change is delivered again only once that call has returned, never
+ * beside it, and it ends replayed once. */
+START_TEST (test_thread_timed_out_replay)
+{
+  CairnResource *resource;
+  CairnScheduler *scheduler;
+  g_autoptr(CairnCollection) work = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GBytes) data = g_bytes_new_static ("slow", 4);
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", data);
+  g_autofree char *remote_id = NULL;
+  g_auto(GStrv) note = NULL;
+  GError *error = NULL;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  scheduler = cairn_resource_get_scheduler (resource);
+  retry_soon (resource);
+  synchronize (resource);
+  work = find_collection ("work");
+  cairn_scheduler_set_time_limit (scheduler, CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY,
+                                  100 * 1000);
+  g_atomic_int_set (&items_added, 0);
+  most_items_in_backend = 0;
+  items_held = TRUE;
+  item = cairn_item_new ("text/plain");
+  cairn_item_set_collection_id (item, cairn_collection_get_id (work));
+  cairn_item_set_part (item, part);
+  write_locally (create_item, item);
+  wait_items_added (1);
+
+  /* Several times the limit and the retry delay. */
+  run_while_fewer_in_backend (G_USEC_PER_SEC, 2);
+  g_mutex_lock (&backend_lock);
+  ck_assert_int_eq (most_items_in_backend, 1);
+  items_held = FALSE;
+  g_cond_broadcast (&items_released);
+  g_mutex_unlock (&backend_lock);
+  ck_assert_int_eq (g_atomic_int_get (&items_added), 1);
+
+  cairn_scheduler_set_time_limit (scheduler, CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY,
+                                  20 * G_USEC_PER_SEC);
+  wait_replayed (resource);
+  ck_assert_int_eq (most_items_in_backend, 1);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, cairn_item_get_id (item));
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), remote_id);
+  note = backend_get (remote_id);
+  ck_assert_ptr_nonnull (note);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
 /* The stand-ins of the base class: without replay_collection_moved_sync
  * a move goes to replay_collection_changed_sync; a rename of a folder
  * whose creation never reached the backend (it failed) creates it, and
@@ -2081,6 +2170,7 @@ main (void)
     { "threads", test_thread_sync_item_by_item },
     { "threads", test_thread_replay },
     { "threads", test_thread_remote_id_with_position },
+    { "threads", test_thread_timed_out_replay },
     { "threads", test_thread_conflict },
     { "threads", test_thread_collection_stand_ins },
     { "threads", test_errno_errors },
