@@ -1,15 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A mail viewer over the live models: the folder tree (a GtkTreeListModel
  * over CairnCollectionModel, with unread counts), the messages of the
- * selected folder (CairnItemModel, newest first) and the text of the
- * selected message, read in a worker thread. Everything follows the
- * store as resources and other programs change it. */
+ * selected folder (CairnItemModel, newest first) and the headers and
+ * text of the selected message, read and decoded (GMime) in a worker
+ * thread. Everything follows the store as resources and other programs
+ * change it. */
+#include <glib-unix.h>
+#include <gmime/gmime.h>
 #include <gtk/gtk.h>
 
 #include <cairn/cairn.h>
 
-/* Messages above this size are shown cut. */
-#define MAX_TEXT (1024 * 1024)
+/* GMime 3.2 declares no cleanup functions of its own. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
+
+/* A larger message is not shown. */
+#define MAX_MESSAGE (32 * 1024 * 1024)
 
 typedef struct
 {
@@ -18,14 +26,8 @@ typedef struct
   GtkSingleSelection *messages;
   GtkTextBuffer *text;
   GCancellable *reading;
+  char *folder_name;  /* of the folder whose messages are listed */
 } Viewer;
-
-/* A part being read for the text view. */
-typedef struct
-{
-  Viewer *viewer;
-  CairnPart *part;
-} Reading;
 
 static GListModel *
 create_child_model (gpointer item,
@@ -101,6 +103,35 @@ unbind_folder (GtkSignalListItemFactory *factory,
   g_object_set_data (G_OBJECT (label), "children", NULL);
 }
 
+/* What the folder shows, for G_MESSAGES_DEBUG=CairnMailViewer (and the
+ * viewer's test). */
+static void
+log_folder (Viewer         *viewer,
+            CairnItemModel *items)
+{
+  if (!cairn_item_model_get_loading (items))
+    g_debug ("Folder %s: %u messages", viewer->folder_name,
+             g_list_model_get_n_items (G_LIST_MODEL (items)));
+}
+
+static void
+on_folder_loading (CairnItemModel *items,
+                   GParamSpec     *pspec,
+                   Viewer         *viewer)
+{
+  log_folder (viewer, items);
+}
+
+static void
+on_folder_changed (CairnItemModel *items,
+                   guint           position,
+                   guint           removed,
+                   guint           added,
+                   Viewer         *viewer)
+{
+  log_folder (viewer, items);
+}
+
 static void
 on_folder_selected (GtkSingleSelection *selection,
                     GParamSpec         *pspec,
@@ -115,6 +146,10 @@ on_folder_selected (GtkSingleSelection *selection,
   collection = gtk_tree_list_row_get_item (row);
   items = cairn_item_model_new_for_collection (viewer->store,
                                                cairn_collection_get_id (collection));
+  g_free (viewer->folder_name);
+  viewer->folder_name = g_strdup (cairn_collection_get_name (collection));
+  g_signal_connect (items, "notify::loading", G_CALLBACK (on_folder_loading), viewer);
+  g_signal_connect (items, "items-changed", G_CALLBACK (on_folder_changed), viewer);
   gtk_single_selection_set_model (viewer->messages, G_LIST_MODEL (items));
 }
 
@@ -158,29 +193,140 @@ bind_message (GtkSignalListItemFactory *factory,
 
 static void
 show_text (Viewer     *viewer,
-           const char *text,
-           gsize       length)
+           const char *text)
 {
-  g_autofree char *valid = g_utf8_make_valid (text, length);
-
-  gtk_text_buffer_set_text (viewer->text, valid, -1);
+  gtk_text_buffer_set_text (viewer->text, text, -1);
 }
 
 static void
-part_read (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
+add_header (GString     *text,
+            const char  *name,
+            const char  *value)
 {
-  Reading *reading = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = cairn_part_read_bytes_finish (reading->part, result, &error);
+  if (value != NULL)
+    g_string_append_printf (text, "%s: %s\n", name, value);
+}
 
-  if (bytes != NULL)
-    show_text (reading->viewer, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    show_text (reading->viewer, error->message, -1);
-  cairn_part_unref (reading->part);
-  g_free (reading);
+static void
+add_addresses (GString             *text,
+               const char          *name,
+               InternetAddressList *addresses)
+{
+  g_autofree char *value = NULL;
+
+  if (addresses == NULL || internet_address_list_length (addresses) == 0)
+    return;
+  value = internet_address_list_to_string (addresses, NULL, FALSE);
+  add_header (text, name, value);
+}
+
+/* The headers a reader wants and the text of the message's body, decoded
+ * to UTF-8; parsed in a worker thread, since a message may be large. */
+static char *
+render_message (GBytes  *bytes,
+                char   **subject)
+{
+  g_autoptr(GMimeStream) stream = NULL;
+  g_autoptr(GMimeParser) parser = NULL;
+  g_autoptr(GMimeMessage) message = NULL;
+  g_autofree char *date = NULL;
+  GString *text = g_string_new (NULL);
+  GMimeObject *body;
+
+  stream = g_mime_stream_mem_new_with_buffer (g_bytes_get_data (bytes, NULL),
+                                              g_bytes_get_size (bytes));
+  parser = g_mime_parser_new_with_stream (stream);
+  message = g_mime_parser_construct_message (parser, NULL);
+  if (message == NULL)
+    {
+      g_autofree char *valid = g_utf8_make_valid (g_bytes_get_data (bytes, NULL),
+                                                  g_bytes_get_size (bytes));
+
+      *subject = NULL;
+      g_string_append (text, valid);
+      return g_string_free (text, FALSE);
+    }
+
+  *subject = g_strdup (g_mime_message_get_subject (message));
+  if (g_mime_message_get_date (message) != NULL)
+    date = g_date_time_format (g_mime_message_get_date (message), "%a, %d %b %Y %H:%M %z");
+  add_addresses (text, "From", g_mime_message_get_from (message));
+  add_addresses (text, "To", g_mime_message_get_to (message));
+  add_addresses (text, "Cc", g_mime_message_get_cc (message));
+  add_header (text, "Date", date);
+  add_header (text, "Subject", *subject);
+  g_string_append_c (text, '\n');
+
+  body = g_mime_message_get_body (message);
+  if (GMIME_IS_TEXT_PART (body))
+    {
+      g_autofree char *content = g_mime_text_part_get_text (GMIME_TEXT_PART (body));
+
+      if (content != NULL)
+        {
+          g_autofree char *valid = g_utf8_make_valid (content, -1);
+
+          g_string_append (text, valid);
+        }
+    }
+  else
+    g_string_append (text, "(This message has no text to show.)");
+  return g_string_free (text, FALSE);
+}
+
+typedef struct
+{
+  char *text;
+  char *subject;
+} Rendered;
+
+static void
+rendered_free (Rendered *rendered)
+{
+  g_free (rendered->text);
+  g_free (rendered->subject);
+  g_free (rendered);
+}
+
+static void
+read_message_thread (GTask        *task,
+                     gpointer      source,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = cairn_part_read_bytes (task_data, MAX_MESSAGE, cancellable, &error);
+  Rendered *rendered;
+
+  if (bytes == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  rendered = g_new0 (Rendered, 1);
+  rendered->text = render_message (bytes, &rendered->subject);
+  g_task_return_pointer (task, rendered, (GDestroyNotify) rendered_free);
+}
+
+static void
+message_read (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Viewer *viewer = user_data;
+  g_autoptr(GError) error = NULL;
+  Rendered *rendered = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (rendered == NULL)
+    {
+      show_text (viewer, error->message);
+      return;
+    }
+  g_debug ("Showing message: %s", rendered->subject != NULL ? rendered->subject : "");
+  show_text (viewer, rendered->text);
+  rendered_free (rendered);
 }
 
 static void
@@ -192,26 +338,25 @@ item_fetched (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autoptr(CairnItem) item = cairn_store_fetch_item_finish (CAIRN_STORE (source), result,
                                                              &error);
+  g_autoptr(GTask) task = NULL;
   CairnPart *part;
-  Reading *reading;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   if (item == NULL)
     {
-      show_text (viewer, error->message, -1);
+      show_text (viewer, error->message);
       return;
     }
   part = cairn_item_get_part (item, CAIRN_PART_RFC822);
   if (part == NULL)
     {
-      show_text (viewer, "", 0);
+      show_text (viewer, "");
       return;
     }
-  reading = g_new (Reading, 1);
-  reading->viewer = viewer;
-  reading->part = cairn_part_ref (part);
-  cairn_part_read_bytes_async (part, MAX_TEXT, viewer->reading, part_read, reading);
+  task = g_task_new (NULL, viewer->reading, message_read, viewer);
+  g_task_set_task_data (task, cairn_part_ref (part), (GDestroyNotify) cairn_part_unref);
+  g_task_run_in_thread (task, read_message_thread);
 }
 
 static void
@@ -226,7 +371,7 @@ on_message_selected (GtkSingleSelection *selection,
   g_clear_object (&viewer->reading);
   if (item == NULL)
     {
-      show_text (viewer, "", 0);
+      show_text (viewer, "");
       return;
     }
   viewer->reading = g_cancellable_new ();
@@ -277,13 +422,11 @@ activate (GtkApplication *application,
   tree = gtk_tree_list_model_new (G_LIST_MODEL (g_object_ref (viewer->folders)), FALSE, TRUE,
                                   create_child_model, g_object_ref (viewer->folders),
                                   g_object_unref);
+  /* The first folder and its newest message are shown at once. */
   folders = gtk_single_selection_new (G_LIST_MODEL (tree));
-  gtk_single_selection_set_autoselect (folders, FALSE);
-  gtk_single_selection_set_selected (folders, GTK_INVALID_LIST_POSITION);
   g_signal_connect (folders, "notify::selected-item", G_CALLBACK (on_folder_selected), viewer);
 
   viewer->messages = gtk_single_selection_new (NULL);
-  gtk_single_selection_set_autoselect (viewer->messages, FALSE);
   g_signal_connect (viewer->messages, "notify::selected-item", G_CALLBACK (on_message_selected),
                     viewer);
 
@@ -309,6 +452,13 @@ activate (GtkApplication *application,
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
   gtk_window_set_child (GTK_WINDOW (window), outer);
   gtk_window_present (GTK_WINDOW (window));
+}
+
+static gboolean
+quit_on_signal (gpointer user_data)
+{
+  g_application_quit (user_data);
+  return G_SOURCE_CONTINUE;
 }
 
 int
@@ -344,8 +494,11 @@ main (int   argc,
     }
   viewer.folders = cairn_collection_model_new (viewer.store, resource);
 
+  g_mime_init ();
   application = gtk_application_new ("org.cairn.MailViewer", G_APPLICATION_NON_UNIQUE);
   g_signal_connect (application, "activate", G_CALLBACK (activate), &viewer);
+  /* Stopped by the session or a test like any window closed. */
+  g_unix_signal_add (SIGTERM, quit_on_signal, application);
   status = g_application_run (G_APPLICATION (application), 1, argv);
 
   g_cancellable_cancel (viewer.reading);
@@ -353,5 +506,7 @@ main (int   argc,
   g_clear_object (&viewer.messages);
   g_clear_object (&viewer.folders);
   g_clear_object (&viewer.store);
+  g_free (viewer.folder_name);
+  g_mime_shutdown ();
   return status;
 }
