@@ -19,7 +19,7 @@ typedef struct
   gint64 date_to;
   char *flags_set;
   char *flags_unset;
-  gboolean ascending;         /* CAIRN_ITEM_SORT_DATE_ASCENDING */
+  gboolean ascending;         /* CAIRN_ITEM_SORT_OLDEST_FIRST */
   char *search;               /* a CairnSearch query, or NULL */
   /* What the search matched when last run, set by the model's jobs
    * (which run one at a time): the ids sorted, and as a JSON array. */

@@ -211,7 +211,7 @@ cairn_item_query_class_init (CairnItemQueryClass *klass)
    * Since: 0.1
    */
   properties[PROP_SORT] =
-    g_param_spec_enum ("sort", NULL, NULL, CAIRN_TYPE_ITEM_SORT, CAIRN_ITEM_SORT_DATE_DESCENDING,
+    g_param_spec_enum ("sort", NULL, NULL, CAIRN_TYPE_ITEM_SORT, CAIRN_ITEM_SORT_NEWEST_FIRST,
                        flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -541,7 +541,7 @@ cairn_item_query_set_search (CairnItemQuery *self,
 CairnItemSort
 cairn_item_query_get_sort (CairnItemQuery *self)
 {
-  g_return_val_if_fail (CAIRN_IS_ITEM_QUERY (self), CAIRN_ITEM_SORT_DATE_DESCENDING);
+  g_return_val_if_fail (CAIRN_IS_ITEM_QUERY (self), CAIRN_ITEM_SORT_NEWEST_FIRST);
 
   return self->sort;
 }
@@ -560,8 +560,8 @@ cairn_item_query_set_sort (CairnItemQuery *self,
                            CairnItemSort   sort)
 {
   g_return_if_fail (CAIRN_IS_ITEM_QUERY (self));
-  g_return_if_fail (sort == CAIRN_ITEM_SORT_DATE_DESCENDING ||
-                    sort == CAIRN_ITEM_SORT_DATE_ASCENDING);
+  g_return_if_fail (sort == CAIRN_ITEM_SORT_NEWEST_FIRST ||
+                    sort == CAIRN_ITEM_SORT_OLDEST_FIRST);
 
   if (self->sort == sort)
     return;
@@ -605,7 +605,7 @@ _cairn_item_query_get_filter (CairnItemQuery *self)
     filter->date_to = g_date_time_to_unix (self->date_to);
   filter->flags_set = flags_to_json (self->required);
   filter->flags_unset = flags_to_json (self->excluded);
-  filter->ascending = self->sort == CAIRN_ITEM_SORT_DATE_ASCENDING;
+  filter->ascending = self->sort == CAIRN_ITEM_SORT_OLDEST_FIRST;
   filter->search = g_strdup (self->search);
 
   return filter;

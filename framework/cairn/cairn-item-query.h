@@ -13,11 +13,11 @@ G_BEGIN_DECLS
 
 /**
  * CairnItemSort:
- * @CAIRN_ITEM_SORT_DATE_DESCENDING: newest first; items without a date
- *   last; items of the same date by id, highest first
- * @CAIRN_ITEM_SORT_DATE_ASCENDING: oldest first, the exact reverse:
- *   items without a date first; items of the same date by id, lowest
- *   first
+ * @CAIRN_ITEM_SORT_NEWEST_FIRST: by date, newest first; items without a
+ *   date last; items of the same date by id, highest first
+ * @CAIRN_ITEM_SORT_OLDEST_FIRST: by date, oldest first, the exact
+ *   reverse: items without a date first; items of the same date by id,
+ *   lowest first
  *
  * The order of the items of a #CairnItemModel.
  *
@@ -25,8 +25,8 @@ G_BEGIN_DECLS
  */
 typedef enum
 {
-  CAIRN_ITEM_SORT_DATE_DESCENDING,
-  CAIRN_ITEM_SORT_DATE_ASCENDING,
+  CAIRN_ITEM_SORT_NEWEST_FIRST,
+  CAIRN_ITEM_SORT_OLDEST_FIRST,
 } CairnItemSort;
 
 #define CAIRN_TYPE_ITEM_QUERY (cairn_item_query_get_type ())

@@ -792,7 +792,6 @@ START_TEST (test_item_model_query)
 }
 END_TEST
 
-
 static gboolean
 redate_block (CairnTransaction  *txn,
               gpointer           data,
@@ -834,8 +833,8 @@ START_TEST (test_item_model_oldest_first)
 
   fill_collection (inbox, 250, rand);
   cairn_item_query_set_collection_id (query, inbox);
-  cairn_item_query_set_sort (query, CAIRN_ITEM_SORT_DATE_ASCENDING);
-  ck_assert_int_eq (cairn_item_query_get_sort (query), CAIRN_ITEM_SORT_DATE_ASCENDING);
+  cairn_item_query_set_sort (query, CAIRN_ITEM_SORT_OLDEST_FIRST);
+  ck_assert_int_eq (cairn_item_query_get_sort (query), CAIRN_ITEM_SORT_OLDEST_FIRST);
   model = cairn_item_model_new (store, query);
   wait_caught_up (G_OBJECT (model));
   expected = expected_ids_sorted (inbox, TRUE);
@@ -909,7 +908,7 @@ START_TEST (test_item_model_follows_other_process)
   cairn_item_query_set_mime_type (unread, MIME_MAIL);
   cairn_item_query_set_collection_id (linked, saved);
   cairn_item_query_set_collection_id (oldest, c1);
-  cairn_item_query_set_sort (oldest, CAIRN_ITEM_SORT_DATE_ASCENDING);
+  cairn_item_query_set_sort (oldest, CAIRN_ITEM_SORT_OLDEST_FIRST);
   m0 = cairn_item_model_new (store, in_c0);
   m1 = cairn_item_model_new (store, unread);
   m2 = cairn_item_model_new (store, linked);
@@ -1230,7 +1229,7 @@ START_TEST (test_item_model_search)
   cairn_item_query_set_search (query, SEARCH);
   ck_assert_str_eq (cairn_item_query_get_search (query), SEARCH);
   cairn_item_query_exclude_flag (query, CAIRN_FLAG_SEEN);
-  g_object_set (oldest, "search", SEARCH, "sort", CAIRN_ITEM_SORT_DATE_ASCENDING, NULL);
+  g_object_set (oldest, "search", SEARCH, "sort", CAIRN_ITEM_SORT_OLDEST_FIRST, NULL);
   cairn_item_query_exclude_flag (oldest, CAIRN_FLAG_SEEN);
   model = cairn_item_model_new (store, query);
   ascending = cairn_item_model_new (store, oldest);
