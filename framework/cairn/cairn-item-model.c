@@ -1258,9 +1258,9 @@ cairn_item_model_init (CairnItemModel *self)
  * @store: a #CairnStore
  * @query: (nullable): the items to list, or %NULL for every item
  *
- * Creates a model of the items @query selects, newest first, and starts
- * reading them in a worker thread. Call it in the thread whose main
- * context is to run the model.
+ * Creates a model of the items @query selects, in its order (newest
+ * first by default), and starts reading them in a worker thread. Call it
+ * in the thread whose main context is to run the model.
  *
  * Returns: (transfer full): a new #CairnItemModel
  *
