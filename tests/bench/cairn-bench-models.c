@@ -8,9 +8,12 @@
  * into an open model (update_ms); and in a store of SEARCH_ITEMS, once
  * the indexer agent has indexed it, the first page of a model whose
  * search matches a third of them (first_page_search_ms; the search
- * alone: search_all_ids_ms; the indexer's time: index_s). The indexer
- * took over ten minutes for 100,000 items without parts on a loaded
- * machine, hence the smaller store. */
+ * alone: search_all_ids_ms; the indexer's time: index_s). The store is
+ * smaller because the indexer took over ten minutes on 100,000 items
+ * without a payload: their index keys (date times 65,536 plus the id's
+ * low 16 bits, choose_key() in agents/indexer/cairn-indexer-index.c) all
+ * have the date 0 and collide past 65,536 items, each collision probed
+ * one key at a time. */
 #include <signal.h>
 #include <sqlite3.h>
 
