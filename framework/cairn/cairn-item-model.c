@@ -6,6 +6,7 @@
 #include "cairn-item-model.h"
 #include "cairn-item-private.h"
 #include "cairn-monitor-private.h"
+#include "cairn-search.h"
 #include "cairn-store-private.h"
 
 /**
@@ -13,8 +14,9 @@
  *
  * A live #GListModel of the items a #CairnItemQuery selects: the items of
  * one collection, those linked into a virtual collection (a saved search),
- * or those of every collection, filtered by MIME type, flags and date,
- * newest first (items without a date last, then by id, newest first).
+ * or those of every collection, filtered by MIME type, flags, date and
+ * a full-text search, in the order of #CairnItemQuery:sort: newest first
+ * (items without a date last, then by id, newest first) by default.
  *
  * Opening reads the id and date of every selected item, and the items
  * of the first page, in a worker thread. The model is empty until the
@@ -39,6 +41,18 @@
  * model's revision does the model read everything again and replace its
  * whole content.
  *
+ * With a full-text search (cairn_item_query_set_search()), every open and
+ * every update runs the search in the worker thread too, and the items
+ * whose match changed since the last run are read again: they enter or
+ * leave the model like the others. The indexer updates its index after
+ * the commits the model follows, so the model also watches the index
+ * files and runs an update when they change, at most once every
+ * 100 ms however often the indexer writes. A search that fails (no index
+ * yet, a query that is not valid) fails the read: the model emits
+ * #CairnItemModel::read-failed with the #CAIRN_SEARCH_ERROR and tries
+ * again after the next commit or change of the index, so that it lists
+ * the items as soon as an indexer has made the index.
+ *
  * The main loop never waits for SQLite.
  *
  * Since: 0.1
@@ -49,6 +63,11 @@
 
 /* Change log entries one update reads at most. */
 #define UPDATE_LIMIT 1000
+
+/* How long changes of the search index are gathered into one update:
+ * the indexer writes its index once per batch of changes, and a scan of
+ * the store many times a second. */
+#define INDEX_SETTLE_MS 100
 
 /* An item's place in the order: its date is G_MININT64 when unknown. */
 typedef struct
@@ -72,6 +91,9 @@ struct _CairnItemModel
   CairnItemQuery *query;
   CairnItemFilter *filter;    /* read by the one running job's thread */
   CairnMonitor *monitor;
+  CairnSearch *search;        /* with a search condition */
+  GPtrArray *index_monitors;  /* GFileMonitor of the index files */
+  GSource *index_settle;      /* gathers changes of the index */
 
   GArray *entries;            /* Entry, in order */
   GArray *by_id;              /* Place of every entry, by id; NULL until indexed */
@@ -115,30 +137,35 @@ static void run_next (CairnItemModel *self);
 
 /* Order */
 
+/* Newest first; oldest first is the exact reverse (as the SQL orders). */
 static int
 compare_places (const Place *a,
-                const Place *b)
+                const Place *b,
+                gboolean     ascending)
 {
+  int order = 0;
+
   if (a->date != b->date)
-    return a->date > b->date ? -1 : 1;
-  if (a->id != b->id)
-    return a->id > b->id ? -1 : 1;
-  return 0;
+    order = a->date > b->date ? -1 : 1;
+  else if (a->id != b->id)
+    order = a->id > b->id ? -1 : 1;
+  return ascending ? -order : order;
 }
 
-/* The position of @place in @entries, or where it would go. */
+/* The position of @place in the model's entries, or where it would go. */
 static guint
-find_place (GArray      *entries,
-            const Place *place)
+find_place (CairnItemModel *self,
+            const Place    *place)
 {
   guint low = 0;
-  guint high = entries->len;
+  guint high = self->entries->len;
 
   while (low < high)
     {
       guint middle = low + (high - low) / 2;
 
-      if (compare_places (&g_array_index (entries, Entry, middle).place, place) < 0)
+      if (compare_places (&g_array_index (self->entries, Entry, middle).place, place,
+                          self->filter->ascending) < 0)
         low = middle + 1;
       else
         high = middle;
@@ -229,6 +256,7 @@ typedef struct
   JobKind kind;
   CairnStore *store;
   CairnItemFilter *filter;    /* the model's */
+  CairnSearch *search;        /* the model's, with a search condition */
   CairnItemModel *model;      /* open: for the first page */
   GMainContext *context;      /* open: the model's */
   CairnReader *reader;        /* open: while reading */
@@ -248,6 +276,7 @@ job_free (Job *job)
   g_clear_object (&job->model);
   g_clear_pointer (&job->context, g_main_context_unref);
   g_object_unref (job->store);
+  g_clear_object (&job->search);
   g_clear_pointer (&job->ids, g_array_unref);
   g_clear_pointer (&job->entries, g_array_unref);
   g_clear_pointer (&job->by_id, g_array_unref);
@@ -332,6 +361,67 @@ add_place (guint64  id,
   g_source_attach (source, job->context);
 }
 
+static int
+compare_ids_only (gconstpointer a,
+                  gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a;
+  guint64 y = *(const guint64 *) b;
+
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Every item the search matches now, by id. The index may lag the store
+ * either way: the filter's other conditions are checked in the store. */
+static GArray *
+search_matches (Job     *job,
+                GError **error)
+{
+  GArray *matches = cairn_search_run_sync (job->search, job->filter->search, 0, 0, NULL, error);
+
+  if (matches != NULL)
+    g_array_sort (matches, compare_ids_only);
+  return matches;
+}
+
+/* Adds to @ids those of the sorted @before and @after that are in one
+ * but not in the other, and not in @seen: the items that started or
+ * stopped matching, which the changes did not name. */
+static void
+add_changed_matches (GArray     *before,
+                     GArray     *after,
+                     GHashTable *seen,
+                     GArray     *ids)
+{
+  g_autoptr(GArray) changed = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  guint i = 0;
+  guint j = 0;
+
+  while (i < before->len || j < after->len)
+    {
+      guint64 a = i < before->len ? g_array_index (before, guint64, i) : G_MAXUINT64;
+      guint64 b = j < after->len ? g_array_index (after, guint64, j) : G_MAXUINT64;
+      guint64 id;
+
+      if (a == b)
+        {
+          i++;
+          j++;
+          continue;
+        }
+      id = MIN (a, b);
+      if (a < b)
+        i++;
+      else
+        j++;
+      if (!g_hash_table_contains (seen, &id))
+        g_array_append_val (changed, id);
+    }
+  /* After the lookups: @seen's keys point into @ids. */
+  g_array_append_vals (ids, changed->data, changed->len);
+}
+
 static gboolean
 open_job (Job     *job,
           GError **error)
@@ -352,6 +442,14 @@ open_job (Job     *job,
     }
   if (!_cairn_store_read_revision (reader->database, &job->revision, NULL, error))
     return FALSE;
+  if (job->search != NULL)
+    {
+      GArray *matches = search_matches (job, error);
+
+      if (matches == NULL)
+        return FALSE;
+      _cairn_item_filter_set_matches (job->filter, matches);
+    }
 
   /* The index by id comes in a job of its own, after the first page:
    * sorting 100,000 ids took longer than reading them. */
@@ -385,6 +483,7 @@ update_job (Job     *job,
   g_autoptr(GPtrArray) changes = NULL;
   g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(CairnReader) reader = NULL;
+  g_autoptr(GArray) before = NULL;
   g_autofree char *json = NULL;
 
   changes = _cairn_store_get_change_range (job->store, job->from, 0, UPDATE_LIMIT, NULL,
@@ -394,8 +493,9 @@ update_job (Job     *job,
   job->more = changes->len >= UPDATE_LIMIT;
 
   /* Whatever an item's changes were, its row read now says where it
-   * belongs: the same read gives a fresh model its content. */
-  job->ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+   * belongs: the same read gives a fresh model its content. Sized for
+   * them all, as @seen's keys point into the array. */
+  job->ids = g_array_sized_new (FALSE, FALSE, sizeof (guint64), changes->len);
   for (guint i = 0; i < changes->len; i++)
     {
       CairnChange *change = g_ptr_array_index (changes, i);
@@ -406,6 +506,16 @@ update_job (Job     *job,
       g_array_append_val (job->ids, id);
       if (!g_hash_table_add (seen, &g_array_index (job->ids, guint64, job->ids->len - 1)))
         g_array_set_size (job->ids, job->ids->len - 1);
+    }
+  if (job->search != NULL)
+    {
+      GArray *after = search_matches (job, error);
+
+      if (after == NULL)
+        return FALSE;
+      before = g_array_ref (job->filter->matches);
+      add_changed_matches (before, after, seen, job->ids);
+      _cairn_item_filter_set_matches (job->filter, after);
     }
   if (job->ids->len == 0)
     {
@@ -418,6 +528,9 @@ update_job (Job     *job,
     return FALSE;
   json = _cairn_ids_to_json ((const guint64 *) job->ids->data, job->ids->len);
   job->items = _cairn_store_read_items_by_id (reader, job->filter, json, error);
+  /* The next update compares with the matches of the last one applied. */
+  if (job->items == NULL && before != NULL)
+    _cairn_item_filter_set_matches (job->filter, g_steal_pointer (&before));
 
   return job->items != NULL;
 }
@@ -595,7 +708,7 @@ apply_update (CairnItemModel *self,
 
       if (old != NULL)
         {
-          position = find_place (self->entries, old);
+          position = find_place (self, old);
           g_assert (position < self->entries->len &&
                     g_array_index (self->entries, Entry, position).place.id == id);
           if (item != NULL && old->date == place.date)
@@ -615,7 +728,7 @@ apply_update (CairnItemModel *self,
         {
           g_array_insert_val (self->by_id, find_id (self->by_id, id), place);
           entry.item = g_object_ref (item);
-          position = find_place (self->entries, &place);
+          position = find_place (self, &place);
           g_array_insert_val (self->entries, position, entry);
           g_list_model_items_changed (G_LIST_MODEL (self), position, 0, 1);
         }
@@ -642,7 +755,7 @@ apply_page (CairnItemModel *self,
       /* An item gone since is removed by the update that reads its removal. */
       if (place == NULL)
         continue;
-      position = find_place (self->entries, place);
+      position = find_place (self, place);
       entry = &g_array_index (self->entries, Entry, position);
       if (entry->item == NULL)
         {
@@ -709,6 +822,8 @@ start_job (CairnItemModel *self,
 
   job->store = g_object_ref (self->store);
   job->filter = self->filter;
+  if (self->search != NULL)
+    job->search = g_object_ref (self->search);
   if (job->kind == JOB_OPEN)
     {
       self->first_shown = 0;
@@ -782,6 +897,63 @@ on_monitor_read (CairnMonitor *monitor,
 
   self->dirty = TRUE;
   run_next (self);
+}
+
+/* An update runs the search again (an open, if the last one failed). */
+static gboolean
+index_settled (gpointer user_data)
+{
+  CairnItemModel *self = user_data;
+
+  g_clear_pointer (&self->index_settle, g_source_unref);
+  self->dirty = TRUE;
+  run_next (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The indexer wrote its index, made it or replaced it: the changes of
+ * INDEX_SETTLE_MS give one update. */
+static void
+on_index_changed (GFileMonitor      *monitor,
+                  GFile             *file,
+                  GFile             *other_file,
+                  GFileMonitorEvent  event,
+                  gpointer           user_data)
+{
+  CairnItemModel *self = user_data;
+
+  if (self->index_settle != NULL)
+    return;
+  self->index_settle = g_timeout_source_new (INDEX_SETTLE_MS);
+  g_source_set_callback (self->index_settle, index_settled, self, NULL);
+  g_source_set_static_name (self->index_settle, "[cairn] item model index change");
+  g_source_attach (self->index_settle, g_main_context_get_thread_default ());
+}
+
+/* Watches the index database and its write-ahead log, where the
+ * indexer's commits land until a checkpoint. */
+static void
+watch_index (CairnItemModel *self)
+{
+  g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (self->store));
+  const char *suffixes[] = { "", "-wal" };
+
+  self->index_monitors = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *name = g_strconcat (path, suffixes[i], NULL);
+      g_autoptr(GFile) file = g_file_new_for_path (name);
+      g_autoptr(GError) error = NULL;
+      GFileMonitor *monitor = g_file_monitor_file (file, G_FILE_MONITOR_NONE, NULL, &error);
+
+      if (monitor == NULL)
+        {
+          g_warning ("Item model cannot follow the search index %s: %s", name, error->message);
+          continue;
+        }
+      g_signal_connect (monitor, "changed", G_CALLBACK (on_index_changed), self);
+      g_ptr_array_add (self->index_monitors, monitor);
+    }
 }
 
 /* The items from @position on, a page of them, are read next. */
@@ -886,6 +1058,11 @@ cairn_item_model_constructed (GObject *object)
       g_warning ("Item model cannot follow %s: %s", cairn_store_get_path (self->store),
                  error->message);
     }
+  if (self->filter->search != NULL)
+    {
+      self->search = cairn_search_new (self->store);
+      watch_index (self);
+    }
 
   self->reopen = TRUE;
   run_next (self);
@@ -899,6 +1076,17 @@ cairn_item_model_dispose (GObject *object)
   if (self->monitor != NULL)
     _cairn_monitor_set_read_func (self->monitor, NULL, NULL);
   g_clear_object (&self->monitor);
+  for (guint i = 0; self->index_monitors != NULL && i < self->index_monitors->len; i++)
+    {
+      GFileMonitor *monitor = g_ptr_array_index (self->index_monitors, i);
+
+      g_signal_handlers_disconnect_by_data (monitor, self);
+      g_file_monitor_cancel (monitor);
+    }
+  g_clear_pointer (&self->index_monitors, g_ptr_array_unref);
+  if (self->index_settle != NULL)
+    g_source_destroy (self->index_settle);
+  g_clear_pointer (&self->index_settle, g_source_unref);
 
   G_OBJECT_CLASS (cairn_item_model_parent_class)->dispose (object);
 }
@@ -909,6 +1097,7 @@ cairn_item_model_finalize (GObject *object)
   CairnItemModel *self = CAIRN_ITEM_MODEL (object);
 
   g_clear_object (&self->store);
+  g_clear_object (&self->search);
   g_clear_object (&self->query);
   g_clear_pointer (&self->filter, _cairn_item_filter_free);
   g_array_unref (self->entries);
@@ -1069,9 +1258,9 @@ cairn_item_model_init (CairnItemModel *self)
  * @store: a #CairnStore
  * @query: (nullable): the items to list, or %NULL for every item
  *
- * Creates a model of the items @query selects, newest first, and starts
- * reading them in a worker thread. Call it in the thread whose main
- * context is to run the model.
+ * Creates a model of the items @query selects, in its order (newest
+ * first by default), and starts reading them in a worker thread. Call it
+ * in the thread whose main context is to run the model.
  *
  * Returns: (transfer full): a new #CairnItemModel
  *
@@ -1202,6 +1391,6 @@ cairn_item_model_find (CairnItemModel *self,
   if (place == NULL)
     return FALSE;
   if (position != NULL)
-    *position = find_place (self->entries, place);
+    *position = find_place (self, place);
   return TRUE;
 }

@@ -19,10 +19,18 @@ typedef struct
   gint64 date_to;
   char *flags_set;
   char *flags_unset;
+  gboolean ascending;         /* CAIRN_ITEM_SORT_OLDEST_FIRST */
+  char *search;               /* a CairnSearch query, or NULL */
+  /* What the search matched when last run, set by the model's jobs
+   * (which run one at a time): the ids sorted, and as a JSON array. */
+  GArray *matches;
+  char *matches_json;
 } CairnItemFilter;
 
 CairnItemFilter *_cairn_item_query_get_filter (CairnItemQuery  *self);
 void             _cairn_item_filter_free      (CairnItemFilter *filter);
+void             _cairn_item_filter_set_matches (CairnItemFilter *filter,
+                                                 GArray          *matches);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CairnItemFilter, _cairn_item_filter_free)
 

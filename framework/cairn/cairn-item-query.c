@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "cairn-enum-types.h"
 #include "cairn-flags.h"
 #include "cairn-item-query-private.h"
 #include "cairn-store-private.h"
@@ -8,10 +9,12 @@
 /**
  * CairnItemQuery:
  *
- * Which items a #CairnItemModel lists: those of one collection (or of
- * every collection), of one MIME type, with some flags set and others
- * unset, dated within a range. Every condition left unset selects
- * everything; conditions combine with "and".
+ * Which items a #CairnItemModel lists, and in which order: those of one
+ * collection (or of every collection), of one MIME type, with some flags
+ * set and others unset, dated within a range, that match a full-text
+ * search (cairn_item_query_set_search()). Every condition left unset
+ * selects everything; conditions combine with "and". The items come
+ * newest first unless cairn_item_query_set_sort() says otherwise.
  *
  * A model copies its query when it is made: changing the query afterwards
  * does not change the model.
@@ -21,6 +24,7 @@
  *
  * cairn_item_query_set_collection_id (query, inbox_id);
  * cairn_item_query_exclude_flag (query, CAIRN_FLAG_SEEN);
+ * cairn_item_query_set_search (query, "from:alice subject:report");
  * model = cairn_item_model_new (store, query);
  * ```
  *
@@ -37,6 +41,8 @@ struct _CairnItemQuery
   GDateTime *date_to;
   CairnFlags *required;
   CairnFlags *excluded;
+  char *search;
+  CairnItemSort sort;
 };
 
 G_DEFINE_FINAL_TYPE (CairnItemQuery, cairn_item_query, G_TYPE_OBJECT)
@@ -47,6 +53,8 @@ enum {
   PROP_MIME_TYPE,
   PROP_DATE_FROM,
   PROP_DATE_TO,
+  PROP_SEARCH,
+  PROP_SORT,
   N_PROPS
 };
 
@@ -58,6 +66,7 @@ cairn_item_query_finalize (GObject *object)
   CairnItemQuery *self = (CairnItemQuery *) object;
 
   g_free (self->mime_type);
+  g_free (self->search);
   g_clear_pointer (&self->date_from, g_date_time_unref);
   g_clear_pointer (&self->date_to, g_date_time_unref);
   cairn_flags_free (self->required);
@@ -88,6 +97,12 @@ cairn_item_query_get_property (GObject    *object,
     case PROP_DATE_TO:
       g_value_set_boxed (value, self->date_to);
       break;
+    case PROP_SEARCH:
+      g_value_set_string (value, self->search);
+      break;
+    case PROP_SORT:
+      g_value_set_enum (value, self->sort);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -114,6 +129,12 @@ cairn_item_query_set_property (GObject      *object,
       break;
     case PROP_DATE_TO:
       cairn_item_query_set_date_to (self, g_value_get_boxed (value));
+      break;
+    case PROP_SEARCH:
+      cairn_item_query_set_search (self, g_value_get_string (value));
+      break;
+    case PROP_SORT:
+      cairn_item_query_set_sort (self, g_value_get_enum (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -170,6 +191,28 @@ cairn_item_query_class_init (CairnItemQueryClass *klass)
    * Since: 0.1
    */
   properties[PROP_DATE_TO] = g_param_spec_boxed ("date-to", NULL, NULL, G_TYPE_DATE_TIME, flags);
+
+  /**
+   * CairnItemQuery:search:
+   *
+   * A full-text search in the query language of #CairnSearch
+   * (docs/search.md) that the selected items must match, or %NULL for
+   * none. It needs the indexer agent's search index.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SEARCH] = g_param_spec_string ("search", NULL, NULL, NULL, flags);
+
+  /**
+   * CairnItemQuery:sort:
+   *
+   * The order of the selected items.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SORT] =
+    g_param_spec_enum ("sort", NULL, NULL, CAIRN_TYPE_ITEM_SORT, CAIRN_ITEM_SORT_NEWEST_FIRST,
+                       flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -439,6 +482,93 @@ cairn_item_query_get_excluded_flags (CairnItemQuery *self)
   return cairn_flags_to_strv (self->excluded);
 }
 
+/**
+ * cairn_item_query_get_search:
+ * @self: a #CairnItemQuery
+ *
+ * Gets the full-text search the selected items must match.
+ *
+ * Returns: (nullable): the search, or %NULL for none
+ *
+ * Since: 0.1
+ */
+const char *
+cairn_item_query_get_search (CairnItemQuery *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_QUERY (self), NULL);
+
+  return self->search;
+}
+
+/**
+ * cairn_item_query_set_search:
+ * @self: a #CairnItemQuery
+ * @search: (nullable): a query in the language of #CairnSearch
+ *   (docs/search.md), or %NULL for none
+ *
+ * Selects only the items that match @search in the indexer agent's
+ * search index, as cairn_search_run_sync() finds them. A model runs the
+ * search again after every commit and every change of the index, so it
+ * follows the index as the indexer updates it. Without an index, or
+ * with a query that is not valid, the model stays empty and emits
+ * #CairnItemModel::read-failed with the #CAIRN_SEARCH_ERROR.
+ *
+ * Since: 0.1
+ */
+void
+cairn_item_query_set_search (CairnItemQuery *self,
+                             const char     *search)
+{
+  g_return_if_fail (CAIRN_IS_ITEM_QUERY (self));
+
+  if (g_strcmp0 (self->search, search) == 0)
+    return;
+  g_free (self->search);
+  self->search = g_strdup (search);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEARCH]);
+}
+
+/**
+ * cairn_item_query_get_sort:
+ * @self: a #CairnItemQuery
+ *
+ * Gets the order of the selected items.
+ *
+ * Returns: the order
+ *
+ * Since: 0.1
+ */
+CairnItemSort
+cairn_item_query_get_sort (CairnItemQuery *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM_QUERY (self), CAIRN_ITEM_SORT_NEWEST_FIRST);
+
+  return self->sort;
+}
+
+/**
+ * cairn_item_query_set_sort:
+ * @self: a #CairnItemQuery
+ * @sort: the order
+ *
+ * Sets the order of the selected items; newest first by default.
+ *
+ * Since: 0.1
+ */
+void
+cairn_item_query_set_sort (CairnItemQuery *self,
+                           CairnItemSort   sort)
+{
+  g_return_if_fail (CAIRN_IS_ITEM_QUERY (self));
+  g_return_if_fail (sort == CAIRN_ITEM_SORT_NEWEST_FIRST ||
+                    sort == CAIRN_ITEM_SORT_OLDEST_FIRST);
+
+  if (self->sort == sort)
+    return;
+  self->sort = sort;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SORT]);
+}
+
 /* A JSON array of @flags, or NULL for none. */
 static char *
 flags_to_json (const CairnFlags *flags)
@@ -475,6 +605,8 @@ _cairn_item_query_get_filter (CairnItemQuery *self)
     filter->date_to = g_date_time_to_unix (self->date_to);
   filter->flags_set = flags_to_json (self->required);
   filter->flags_unset = flags_to_json (self->excluded);
+  filter->ascending = self->sort == CAIRN_ITEM_SORT_OLDEST_FIRST;
+  filter->search = g_strdup (self->search);
 
   return filter;
 }
@@ -485,5 +617,19 @@ _cairn_item_filter_free (CairnItemFilter *filter)
   g_free (filter->mime_type);
   g_free (filter->flags_set);
   g_free (filter->flags_unset);
+  g_free (filter->search);
+  g_clear_pointer (&filter->matches, g_array_unref);
+  g_free (filter->matches_json);
   g_free (filter);
+}
+
+/* Takes @matches, the ids a search matched, sorted. */
+void
+_cairn_item_filter_set_matches (CairnItemFilter *filter,
+                                GArray          *matches)
+{
+  g_clear_pointer (&filter->matches, g_array_unref);
+  g_free (filter->matches_json);
+  filter->matches = matches;
+  filter->matches_json = _cairn_ids_to_json ((const guint64 *) matches->data, matches->len);
 }

@@ -11,6 +11,24 @@
 
 G_BEGIN_DECLS
 
+/**
+ * CairnItemSort:
+ * @CAIRN_ITEM_SORT_NEWEST_FIRST: by date, newest first; items without a
+ *   date last; items of the same date by id, highest first
+ * @CAIRN_ITEM_SORT_OLDEST_FIRST: by date, oldest first, the exact
+ *   reverse: items without a date first; items of the same date by id,
+ *   lowest first
+ *
+ * The order of the items of a #CairnItemModel.
+ *
+ * Since: 0.1
+ */
+typedef enum
+{
+  CAIRN_ITEM_SORT_NEWEST_FIRST,
+  CAIRN_ITEM_SORT_OLDEST_FIRST,
+} CairnItemSort;
+
 #define CAIRN_TYPE_ITEM_QUERY (cairn_item_query_get_type ())
 
 CAIRN_AVAILABLE_IN_ALL
@@ -48,5 +66,15 @@ CAIRN_AVAILABLE_IN_ALL
 char          **cairn_item_query_get_required_flags (CairnItemQuery *self);
 CAIRN_AVAILABLE_IN_ALL
 char          **cairn_item_query_get_excluded_flags (CairnItemQuery *self);
+CAIRN_AVAILABLE_IN_ALL
+const char     *cairn_item_query_get_search        (CairnItemQuery *self);
+CAIRN_AVAILABLE_IN_ALL
+void            cairn_item_query_set_search        (CairnItemQuery *self,
+                                                    const char     *search);
+CAIRN_AVAILABLE_IN_ALL
+CairnItemSort   cairn_item_query_get_sort          (CairnItemQuery *self);
+CAIRN_AVAILABLE_IN_ALL
+void            cairn_item_query_set_sort          (CairnItemQuery *self,
+                                                    CairnItemSort   sort);
 
 G_END_DECLS

@@ -1021,18 +1021,72 @@ _cairn_store_foreach_item_key (CairnStore          *self,
 /* Live models */
 
 /* The conditions of a CairnItemFilter on the items row `i`, parameters 2
- * to 7; a NULL parameter selects everything. */
+ * to 7 (?7: the ids a search matched); a NULL parameter selects
+ * everything. */
 #define ITEM_FILTER \
   "(?2 IS NULL OR i.mime_type = ?2) AND (?3 IS NULL OR i.date >= ?3) " \
   "AND (?4 IS NULL OR i.date < ?4) " \
   "AND (?5 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each (?5) j WHERE NOT EXISTS " \
   "  (SELECT 1 FROM item_flags f WHERE f.item_id = i.id AND f.flag = j.value))) " \
   "AND (?6 IS NULL OR NOT EXISTS (SELECT 1 FROM item_flags f WHERE f.item_id = i.id " \
-  "  AND f.flag IN (SELECT value FROM json_each (?6)))) "
+  "  AND f.flag IN (SELECT value FROM json_each (?6)))) " \
+  "AND (?7 IS NULL OR i.id IN (SELECT value FROM json_each (?7))) "
+
+/* The items of the JSON array ?8 that the filter selects: those of the
+ * collection ?1 unless it is NULL, those linked into the virtual
+ * collection ?9 unless it is NULL. SQLite looks each id up. */
+#define ITEMS_AMONG \
+  "i.id IN (SELECT value FROM json_each (?8)) AND (?1 IS NULL OR i.collection_id = ?1) " \
+  "AND (?9 IS NULL OR EXISTS (SELECT 1 FROM collection_links l " \
+  "  WHERE l.collection_id = ?9 AND l.item_id = i.id)) AND " ITEM_FILTER
+
+/* The parameters of ITEMS_AMONG, from ?1: ITEM_FILTER's with the search
+ * @matches for ?7, then @ids. */
+#define ITEMS_AMONG_BINDS(filter, matches, ids) \
+  _cairn_bind_id ((filter)->is_virtual ? 0 : (filter)->collection_id), \
+  _cairn_bind_text ((filter)->mime_type), \
+  bind_filter_date ((filter)->has_date_from, (filter)->date_from), \
+  bind_filter_date ((filter)->has_date_to, (filter)->date_to), \
+  _cairn_bind_text ((filter)->flags_set), \
+  _cairn_bind_text ((filter)->flags_unset), \
+  _cairn_bind_text (matches), \
+  _cairn_bind_text (ids), \
+  _cairn_bind_id ((filter)->is_virtual ? (filter)->collection_id : 0)
 
 /* Newest first, unknown dates last: NULL sorts lowest, as G_MININT64
- * does in the models, and items_collection_date gives this order. */
-#define ITEM_ORDER " ORDER BY i.date DESC, i.id DESC"
+ * does in the models, and items_collection_date gives this order,
+ * walked backwards; oldest first is the exact reverse, walked forwards. */
+#define ITEM_ORDER_DESCENDING " ORDER BY i.date DESC, i.id DESC"
+#define ITEM_ORDER_ASCENDING " ORDER BY i.date, i.id"
+
+/* The statements of _cairn_store_foreach_item_place() in one order:
+ * each text is static, for the statement cache. */
+#define PLACE_QUERIES(order) \
+  { \
+    /* Without conditions, the index alone gives a collection's order. */ \
+    "SELECT i.id, i.date FROM items i WHERE i.collection_id = ?1" order, \
+    "SELECT i.id, i.date FROM items i WHERE " ITEM_FILTER order, \
+    "SELECT i.id, i.date FROM collection_links l JOIN items i ON i.id = l.item_id " \
+    "WHERE l.collection_id = ?1 AND " ITEM_FILTER order, \
+    "SELECT i.id, i.date FROM items i WHERE i.collection_id = ?1 AND " ITEM_FILTER order, \
+    /* A search's matches are fewer than the items: read each one. */ \
+    "SELECT i.id, i.date FROM items i WHERE " ITEMS_AMONG order, \
+  }
+
+typedef enum
+{
+  PLACES_PLAIN,
+  PLACES_EVERY_COLLECTION,
+  PLACES_VIRTUAL,
+  PLACES_COLLECTION,
+  PLACES_MATCHES,
+  N_PLACE_QUERIES
+} PlaceQuery;
+
+static const char * const place_queries[2][N_PLACE_QUERIES] = {
+  PLACE_QUERIES (ITEM_ORDER_DESCENDING),
+  PLACE_QUERIES (ITEM_ORDER_ASCENDING),
+};
 
 static CairnBind
 bind_filter_date (gboolean has,
@@ -1061,7 +1115,7 @@ visit_place (CairnStatement  *row,
   return TRUE;
 }
 
-/* Every item @filter selects, newest first, as id and date. */
+/* Every item @filter selects, in its order, as id and date. */
 gboolean
 _cairn_store_foreach_item_place (CairnReader           *reader,
                                  const CairnItemFilter *filter,
@@ -1070,36 +1124,43 @@ _cairn_store_foreach_item_place (CairnReader           *reader,
                                  GError               **error)
 {
   PlaceVisit visit = { func, user_data };
-  const char *sql;
-
+  PlaceQuery query;
   gboolean plain = filter->mime_type == NULL && !filter->has_date_from &&
                    !filter->has_date_to && filter->flags_set == NULL &&
                    filter->flags_unset == NULL;
+  CairnStatement *statement;
 
-  /* Without conditions, the index alone gives a collection's order. */
-  if (plain && filter->collection_id != 0 && !filter->is_virtual)
-    sql = "SELECT i.id, i.date FROM items i WHERE i.collection_id = ?1" ITEM_ORDER;
+  if (filter->matches_json != NULL)
+    query = PLACES_MATCHES;
+  else if (plain && filter->collection_id != 0 && !filter->is_virtual)
+    query = PLACES_PLAIN;
   else if (filter->collection_id == 0)
-    sql = "SELECT i.id, i.date FROM items i WHERE " ITEM_FILTER ITEM_ORDER;
+    query = PLACES_EVERY_COLLECTION;
   else if (filter->is_virtual)
-    sql = "SELECT i.id, i.date FROM collection_links l JOIN items i ON i.id = l.item_id "
-          "WHERE l.collection_id = ?1 AND " ITEM_FILTER ITEM_ORDER;
+    query = PLACES_VIRTUAL;
   else
-    sql = "SELECT i.id, i.date FROM items i WHERE i.collection_id = ?1 AND " ITEM_FILTER
-          ITEM_ORDER;
+    query = PLACES_COLLECTION;
 
-  return _cairn_database_foreach (reader->database,
-                                  _cairn_database_query (reader->database, sql,
-                                                         CAIRN_BINDS (_cairn_bind_id (filter->collection_id),
-                                                                      _cairn_bind_text (filter->mime_type),
-                                                                      bind_filter_date (filter->has_date_from,
-                                                                                        filter->date_from),
-                                                                      bind_filter_date (filter->has_date_to,
-                                                                                        filter->date_to),
-                                                                      _cairn_bind_text (filter->flags_set),
-                                                                      _cairn_bind_text (filter->flags_unset)),
-                                                         error),
-                                  visit_place, &visit, error);
+  if (query == PLACES_MATCHES)
+    statement = _cairn_database_query (reader->database,
+                                       place_queries[filter->ascending ? 1 : 0][query],
+                                       CAIRN_BINDS (ITEMS_AMONG_BINDS (filter, NULL,
+                                                                       filter->matches_json)),
+                                       error);
+  else
+    statement = _cairn_database_query (reader->database,
+                                       place_queries[filter->ascending ? 1 : 0][query],
+                                       CAIRN_BINDS (_cairn_bind_id (filter->collection_id),
+                                                    _cairn_bind_text (filter->mime_type),
+                                                    bind_filter_date (filter->has_date_from,
+                                                                      filter->date_from),
+                                                    bind_filter_date (filter->has_date_to,
+                                                                      filter->date_to),
+                                                    _cairn_bind_text (filter->flags_set),
+                                                    _cairn_bind_text (filter->flags_unset)),
+                                       error);
+
+  return _cairn_database_foreach (reader->database, statement, visit_place, &visit, error);
 }
 
 /* The items of @ids (a JSON array) that @filter selects (all of them
@@ -1118,22 +1179,11 @@ _cairn_store_read_items_by_id (CairnReader           *reader,
 
   return load_items (reader->store, reader->database,
                      _cairn_database_query (reader->database,
-                                            "SELECT " ITEM_COLUMNS " FROM items i "
-                                            "WHERE i.id IN (SELECT value FROM json_each (?7)) "
-                                            "AND (?1 IS NULL OR i.collection_id = ?1) "
-                                            "AND (?8 IS NULL OR EXISTS (SELECT 1 FROM "
-                                            "  collection_links l WHERE l.collection_id = ?8 "
-                                            "  AND l.item_id = i.id)) AND " ITEM_FILTER,
-                                            CAIRN_BINDS (_cairn_bind_id (filter->is_virtual ? 0 : filter->collection_id),
-                                                         _cairn_bind_text (filter->mime_type),
-                                                         bind_filter_date (filter->has_date_from,
-                                                                           filter->date_from),
-                                                         bind_filter_date (filter->has_date_to,
-                                                                           filter->date_to),
-                                                         _cairn_bind_text (filter->flags_set),
-                                                         _cairn_bind_text (filter->flags_unset),
-                                                         _cairn_bind_text (ids),
-                                                         _cairn_bind_id (filter->is_virtual ? filter->collection_id : 0)),
+                                            "SELECT " ITEM_COLUMNS " FROM items i WHERE "
+                                            ITEMS_AMONG,
+                                            CAIRN_BINDS (ITEMS_AMONG_BINDS (filter,
+                                                                            filter->matches_json,
+                                                                            ids)),
                                             error),
                      scope, error);
 }

@@ -134,3 +134,29 @@ cairn_agent_fixture_stop_host (GPid pid,
   waitpid (pid, NULL, 0);
   g_spawn_close_pid (pid);
 }
+
+/* Waits until the indexer's index holds exactly what the store holds,
+ * iterating the main context meanwhile; FALSE with the last difference
+ * after @timeout_ms. */
+gboolean
+cairn_agent_fixture_wait_indexed (CairnSearch  *search,
+                                  guint         timeout_ms,
+                                  GError      **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  g_autoptr(GError) last = NULL;
+
+  while (!cairn_search_check_sync (search, NULL, &last))
+    {
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&last), "Index never current: ");
+          return FALSE;
+        }
+      g_clear_error (&last);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (20 * 1000);
+    }
+  return TRUE;
+}

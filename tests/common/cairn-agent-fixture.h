@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <gio/gio.h>
+#include <cairn/cairn.h>
 
 /* Runs installed agent types as users get them: each .agent file beside
  * its module in one folder of types, and each instance in its own
@@ -21,3 +21,6 @@ GPid     cairn_agent_fixture_start_host   (const char  *host,
                                            GError     **error);
 void     cairn_agent_fixture_stop_host    (GPid         pid,
                                            int          signal);
+gboolean cairn_agent_fixture_wait_indexed (CairnSearch *search,
+                                           guint        timeout_ms,
+                                           GError     **error);

@@ -16,6 +16,7 @@
 
 #include <cairn-test/cairn-test.h>
 
+#include "cairn-agent-fixture.h"
 #include "cairn-test-suite.h"
 
 #define MAILDIR_ID "maildir_0"
@@ -142,17 +143,10 @@ start_indexer (void)
 static void
 wait_indexed (void)
 {
-  g_autoptr(GError) error = NULL;
-  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  GError *error = NULL;
 
-  while (!cairn_search_check_sync (search, NULL, &error))
-    {
-      ck_assert_msg (g_get_monotonic_time () < deadline, "index never current: %s",
-                     error->message);
-      g_clear_error (&error);
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (POLL_MS * 1000);
-    }
+  ck_assert (cairn_agent_fixture_wait_indexed (search, WAIT_MS, &error));
+  assert_no_error (error);
 }
 
 static GArray *

@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The live models: CairnItemModel over a collection, a query and a
- * virtual collection, and CairnCollectionModel with its counts. The
- * random tests let another process (this program run again with the mode
- * `write`) make 1,000 random writes through its own store while every
- * items-changed emission is applied to a reference list and compared
- * with the model; at the end each model must equal a fresh one. */
+ * virtual collection, in both orders, with a full-text search that the
+ * real indexer agent answers, and CairnCollectionModel with its counts.
+ * The random tests let another process (this program run again with the
+ * mode `write`) make 1,000 random writes through its own store while
+ * every items-changed emission is applied to a reference list and
+ * compared with the model; at the end each model must equal a fresh
+ * one. */
 #include <check.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
+
+#include <glib/gstdio.h>
 
 #include <cairn-test/cairn-test.h>
 
+#include "cairn-agent-fixture.h"
 #include "cairn-test-suite.h"
 
 #define MIME_MAIL "message/rfc822"
@@ -17,6 +24,8 @@
 #define RESOURCE "models_0"
 #define OTHER_RESOURCE "other_0"
 #define RANDOM_WRITES 1000
+#define INDEXER "indexer_0"
+#define WAIT_MS (60 * 1000)
 
 static CairnTestEnvironment *environment;
 static CairnStore *store;
@@ -526,9 +535,11 @@ compare_newest_first (gconstpointer a,
   return cairn_item_get_id (x) > cairn_item_get_id (y) ? -1 : 1;
 }
 
-/* What a model of @collection_id must hold, from the store's own listing. */
+/* What a model of @collection_id must hold, from the store's own
+ * listing, newest first or in reverse. */
 static GArray *
-expected_ids (guint64 collection_id)
+expected_ids_sorted (guint64  collection_id,
+                     gboolean ascending)
 {
   GError *error = NULL;
   g_autoptr(GPtrArray) items = cairn_store_list_items (store, collection_id, NULL, 0, 0, &error);
@@ -537,8 +548,15 @@ expected_ids (guint64 collection_id)
   assert_no_error (error);
   g_ptr_array_sort (items, compare_newest_first);
   for (guint i = 0; i < items->len; i++)
-    add_id (cairn_item_get_id (g_ptr_array_index (items, i)), ids);
+    add_id (cairn_item_get_id (g_ptr_array_index (items, ascending ? items->len - 1 - i : i)),
+            ids);
   return ids;
+}
+
+static GArray *
+expected_ids (guint64 collection_id)
+{
+  return expected_ids_sorted (collection_id, FALSE);
 }
 
 typedef struct
@@ -774,6 +792,71 @@ START_TEST (test_item_model_query)
 }
 END_TEST
 
+static gboolean
+redate_block (CairnTransaction  *txn,
+              gpointer           data,
+              GError           **error)
+{
+  GArray *ids = data;
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr(CairnItem) item = cairn_store_get_item (store, g_array_index (ids, guint64, i),
+                                                        NULL, error);
+      g_autoptr(GDateTime) date = NULL;
+
+      if (item == NULL)
+        return FALSE;
+      /* Every other one loses its date, which sends it to the top. */
+      if (i % 2 == 0)
+        date = g_date_time_new_from_unix_utc (1700000000 + 3600 * (i % 40));
+      cairn_item_set_date (item, date);
+      if (!cairn_transaction_modify_item (txn, item, 0, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Oldest first: items without a date first, equal dates by id, lowest
+ * first; pages read on demand, and changes land at their positions. */
+START_TEST (test_item_model_oldest_first)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (4);
+  guint64 inbox = make_collection (store, RESOURCE, 0, "C0", FALSE);
+  g_autoptr(CairnItemQuery) query = cairn_item_query_new ();
+  g_autoptr(CairnItemModel) model = NULL;
+  g_autoptr(GArray) expected = NULL;
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GArray) redated = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(Checked) checked = NULL;
+  GError *error = NULL;
+
+  fill_collection (inbox, 250, rand);
+  cairn_item_query_set_collection_id (query, inbox);
+  cairn_item_query_set_sort (query, CAIRN_ITEM_SORT_OLDEST_FIRST);
+  ck_assert_int_eq (cairn_item_query_get_sort (query), CAIRN_ITEM_SORT_OLDEST_FIRST);
+  model = cairn_item_model_new (store, query);
+  wait_caught_up (G_OBJECT (model));
+  expected = expected_ids_sorted (inbox, TRUE);
+  ids = object_ids (G_LIST_MODEL (model));
+  assert_same_ids (ids, expected, "oldest first");
+
+  checked = checked_new (model, "oldest first");
+  fill_collection (inbox, 30, rand);
+  for (guint i = 0; i < 20; i++)
+    g_array_append_val (redated, g_array_index (expected, guint64, i * 10));
+  ck_assert (cairn_store_write_sync (store, redate_block, redated, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_caught_up (G_OBJECT (model));
+  g_clear_pointer (&expected, g_array_unref);
+  g_clear_pointer (&ids, g_array_unref);
+  expected = expected_ids_sorted (inbox, TRUE);
+  ids = object_ids (G_LIST_MODEL (model));
+  assert_same_ids (ids, expected, "oldest first, after changes");
+  ck_assert_uint_ge (checked->emissions, 30);
+}
+END_TEST
+
 static void
 assert_equals_fresh (CairnItemModel *model,
                      CairnItemQuery *query,
@@ -803,12 +886,16 @@ START_TEST (test_item_model_follows_other_process)
   g_autoptr(CairnItemQuery) in_c0 = cairn_item_query_new ();
   g_autoptr(CairnItemQuery) unread = cairn_item_query_new ();
   g_autoptr(CairnItemQuery) linked = cairn_item_query_new ();
+  g_autoptr(CairnItemQuery) oldest = cairn_item_query_new ();
   g_autoptr(CairnItemModel) m0 = NULL;
   g_autoptr(CairnItemModel) m1 = NULL;
   g_autoptr(CairnItemModel) m2 = NULL;
+  g_autoptr(CairnItemModel) m3 = NULL;
   g_autoptr(Checked) k0 = NULL;
   g_autoptr(Checked) k1 = NULL;
   g_autoptr(Checked) k2 = NULL;
+  g_autoptr(Checked) k3 = NULL;
+  GListModel *picks[3];
   GPid writer;
 
   make_collection (store, RESOURCE, 0, "C2", FALSE);
@@ -820,20 +907,28 @@ START_TEST (test_item_model_follows_other_process)
   cairn_item_query_exclude_flag (unread, CAIRN_FLAG_SEEN);
   cairn_item_query_set_mime_type (unread, MIME_MAIL);
   cairn_item_query_set_collection_id (linked, saved);
+  cairn_item_query_set_collection_id (oldest, c1);
+  cairn_item_query_set_sort (oldest, CAIRN_ITEM_SORT_OLDEST_FIRST);
   m0 = cairn_item_model_new (store, in_c0);
   m1 = cairn_item_model_new (store, unread);
   m2 = cairn_item_model_new (store, linked);
+  m3 = cairn_item_model_new (store, oldest);
   wait_caught_up (G_OBJECT (m0));
   wait_caught_up (G_OBJECT (m1));
   wait_caught_up (G_OBJECT (m2));
+  wait_caught_up (G_OBJECT (m3));
   k0 = checked_new (m0, "collection");
   k1 = checked_new (m1, "query");
   k2 = checked_new (m2, "virtual");
+  k3 = checked_new (m3, "oldest first");
+  picks[0] = G_LIST_MODEL (m0);
+  picks[1] = G_LIST_MODEL (m1);
+  picks[2] = G_LIST_MODEL (m3);
 
   writer = spawn_writer ("items", 1000 + _i);
   while (!child_exited (writer))
     {
-      GListModel *pick = G_LIST_MODEL (g_rand_boolean (rand) ? m0 : m1);
+      GListModel *pick = picks[g_rand_int_range (rand, 0, 3)];
       guint n = g_list_model_get_n_items (pick);
 
       if (n > 0)
@@ -845,13 +940,561 @@ START_TEST (test_item_model_follows_other_process)
   assert_equals_fresh (m0, in_c0, "collection");
   assert_equals_fresh (m1, unread, "query");
   assert_equals_fresh (m2, linked, "virtual");
+  assert_equals_fresh (m3, oldest, "oldest first");
   {
     g_autoptr(GArray) expected = expected_ids (c0);
     g_autoptr(GArray) ids = object_ids (G_LIST_MODEL (m0));
+    g_autoptr(GArray) expected_oldest = expected_ids_sorted (c1, TRUE);
+    g_autoptr(GArray) ids_oldest = object_ids (G_LIST_MODEL (m3));
 
     assert_same_ids (ids, expected, "store listing");
+    assert_same_ids (ids_oldest, expected_oldest, "store listing, oldest first");
   }
   ck_assert_uint_gt (k0->emissions + k1->emissions + k2->emissions, 100);
+  ck_assert_uint_gt (k3->emissions, 30);
+}
+END_TEST
+
+/* Full-text search: the indexer agent in its own host, as the control
+ * service runs it, keeps the index that the models search. */
+
+static GPid indexer_pid;
+
+static void
+setup_indexer (void)
+{
+  GError *error = NULL;
+  g_autofree char *types = NULL;
+
+  setup ();
+  types = g_build_filename (cairn_test_environment_get_path (environment), "agents", NULL);
+  ck_assert (cairn_agent_fixture_link_type (types, INDEXER_AGENT_DIR, "indexer.agent",
+                                            "libcairn-indexer-agent.so", &error));
+  assert_no_error (error);
+  g_setenv ("CAIRN_AGENTS_DIR", types, TRUE);
+  g_setenv ("CAIRN_AGENT_HOST", AGENT_HOST, TRUE);
+  ck_assert (cairn_agent_fixture_write_config (INDEXER, "[Agent]\nType=indexer\n", &error));
+  assert_no_error (error);
+}
+
+static void
+teardown_indexer (void)
+{
+  if (indexer_pid != 0)
+    cairn_agent_fixture_stop_host (indexer_pid, SIGTERM);
+  indexer_pid = 0;
+  teardown ();
+}
+
+static void
+start_indexer (void)
+{
+  GError *error = NULL;
+
+  indexer_pid = cairn_agent_fixture_start_host (AGENT_HOST, INDEXER,
+                                                cairn_test_environment_get_store_path (environment),
+                                                &error);
+  assert_no_error (error);
+}
+
+static void
+wait_indexed (void)
+{
+  g_autoptr(CairnSearch) search = cairn_search_new (store);
+  GError *error = NULL;
+
+  ck_assert (cairn_agent_fixture_wait_indexed (search, WAIT_MS, &error));
+  assert_no_error (error);
+}
+
+/* A mail as the test knows it, to tell what each model must list. */
+typedef struct
+{
+  guint64 id;
+  gint64 date;
+  gboolean matches;     /* from alice, about a report */
+  gboolean seen;
+  gboolean flagged;
+  gboolean deleted;
+} Mail;
+
+typedef struct
+{
+  guint64 collection_id;
+  GArray *mails;        /* Mail */
+  guint first;          /* the first of them to create */
+} Mailing;
+
+static gboolean
+deliver_block (CairnTransaction  *txn,
+               gpointer           data,
+               GError           **error)
+{
+  Mailing *mailing = data;
+
+  for (guint i = mailing->first; i < mailing->mails->len; i++)
+    {
+      Mail *mail = &g_array_index (mailing->mails, Mail, i);
+      g_autoptr(CairnItem) item = cairn_item_new (MIME_MAIL);
+      g_autoptr(GDateTime) date = g_date_time_new_from_unix_utc (mail->date);
+      g_autofree char *header_date = g_date_time_format (date, "%d %b %Y %H:%M:%S +0000");
+      g_autofree char *text =
+        g_strdup_printf ("From: %s\r\nTo: Ada <ada@example.com>\r\nSubject: %s %u\r\n"
+                         "Date: %s\r\nMessage-ID: <m%u@example.com>\r\n\r\nHello.\r\n",
+                         mail->matches || i % 2 == 0 ? "Alice <alice@example.org>"
+                                                     : "Bob <bob@example.org>",
+                         mail->matches || i % 2 == 1 ? "Quarterly report" : "Lunch", i,
+                         header_date, i);
+      g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+      g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+      g_autoptr(CairnFlags) flags = cairn_flags_new ();
+
+      cairn_item_set_collection_id (item, mailing->collection_id);
+      cairn_item_set_date (item, date);
+      cairn_item_set_part (item, part);
+      if (mail->seen)
+        cairn_flags_add (flags, CAIRN_FLAG_SEEN);
+      cairn_item_set_flags (item, flags);
+      if (!cairn_transaction_create_item (txn, item, error))
+        return FALSE;
+      mail->id = cairn_item_get_id (item);
+    }
+  return TRUE;
+}
+
+/* Creates the mails of @mailing from @first on. */
+static void
+deliver (Mailing *mailing,
+         guint    first)
+{
+  GError *error = NULL;
+
+  mailing->first = first;
+  ck_assert (cairn_store_write_sync (store, deliver_block, mailing, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static void
+add_mail (Mailing  *mailing,
+          gint64    date,
+          gboolean  matches,
+          gboolean  seen)
+{
+  Mail mail = { 0, date, matches, seen, FALSE, FALSE };
+
+  g_array_append_val (mailing->mails, mail);
+}
+
+/* What the models of SEARCH with \Seen excluded must list. */
+static GArray *
+expected_matches (Mailing  *mailing,
+                  gboolean  ascending)
+{
+  g_autoptr(GArray) mails = g_array_copy (mailing->mails);
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  for (guint i = 0; i < mails->len; i++)
+    {
+      Mail *mail = &g_array_index (mails, Mail, ascending ? mails->len - 1 - i : i);
+
+      if (mail->matches && !mail->seen && !mail->flagged && !mail->deleted)
+        add_id (mail->id, ids);
+    }
+  return ids;
+}
+
+/* Newest first, as the models are by default. */
+static int
+compare_mails (gconstpointer a,
+               gconstpointer b)
+{
+  const Mail *x = a;
+  const Mail *y = b;
+
+  if (x->date != y->date)
+    return x->date > y->date ? -1 : 1;
+  return x->id > y->id ? -1 : 1;
+}
+
+static gboolean
+same_ids (GArray *a,
+          GArray *b)
+{
+  return a->len == b->len && memcmp (a->data, b->data, a->len * sizeof (guint64)) == 0;
+}
+
+/* Runs the main loop until @model lists exactly what @mailing says. */
+static void
+wait_listing (CairnItemModel *model,
+              Mailing        *mailing,
+              gboolean        ascending,
+              const char     *what)
+{
+  g_autoptr(GArray) expected = NULL;
+  gboolean expired = FALSE;
+  guint timeout = g_timeout_add_seconds (60, timed_out, &expired);
+
+  g_array_sort (mailing->mails, compare_mails);
+  expected = expected_matches (mailing, ascending);
+  for (;;)
+    {
+      g_autoptr(GArray) ids = object_ids (G_LIST_MODEL (model));
+
+      if (same_ids (ids, expected) || expired)
+        {
+          assert_same_ids (ids, expected, what);
+          break;
+        }
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_source_remove (timeout);
+}
+
+static Mail *
+find_mail (Mailing *mailing,
+           guint64  id)
+{
+  for (guint i = 0; i < mailing->mails->len; i++)
+    if (g_array_index (mailing->mails, Mail, i).id == id)
+      return &g_array_index (mailing->mails, Mail, i);
+  ck_abort_msg ("no mail %" G_GUINT64_FORMAT, id);
+  return NULL;
+}
+
+static gboolean
+flag_block (CairnTransaction  *txn,
+            gpointer           data,
+            GError           **error)
+{
+  const char **args = data;
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+
+  if (args[2] != NULL)
+    cairn_flags_delta_add (delta, args[1]);
+  else
+    cairn_flags_delta_remove (delta, args[1]);
+  return cairn_transaction_change_flags (txn, *(guint64 *) args[0], delta, 0, error);
+}
+
+static void
+change_flag (guint64     id,
+             const char *flag,
+             gboolean    set)
+{
+  const char *args[] = { (const char *) &id, flag, set ? "" : NULL };
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (store, flag_block, args, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static gboolean
+delete_item_block (CairnTransaction  *txn,
+                   gpointer           data,
+                   GError           **error)
+{
+  return cairn_transaction_delete_item (txn, *(guint64 *) data, error);
+}
+
+/* The index, not the store, knows the sender, the subject and (for the
+ * search) the flag \Flagged; the store knows \Seen. */
+#define SEARCH "from:alice and subject:report and not flag:flagged"
+
+/* A model of a search and \Seen excluded, newest and oldest first, over
+ * the real indexer: it lists the matches, then follows flag changes
+ * (in the store's condition and in the search's), a new match and a
+ * removal, at exact positions, once the indexer has caught up. */
+START_TEST (test_item_model_search)
+{
+  guint64 inbox = make_collection (store, RESOURCE, 0, "C0", FALSE);
+  Mailing mailing = { inbox, NULL, 0 };
+  g_autoptr(GArray) mails = g_array_new (FALSE, FALSE, sizeof (Mail));
+  g_autoptr(CairnItemQuery) query = cairn_item_query_new ();
+  g_autoptr(CairnItemQuery) oldest = cairn_item_query_new ();
+  g_autoptr(CairnItemModel) model = NULL;
+  g_autoptr(CairnItemModel) ascending = NULL;
+  g_autoptr(Checked) checked = NULL;
+  g_autoptr(Checked) checked_ascending = NULL;
+  guint64 victim;
+  GError *error = NULL;
+
+  mailing.mails = mails;
+  /* Equal dates among them, ordered by id. */
+  for (guint i = 0; i < 24; i++)
+    add_mail (&mailing, 1700000000 + 3600 * (i % 7), i % 3 != 2, i == 4);
+  deliver (&mailing, 0);
+  start_indexer ();
+  wait_indexed ();
+
+  cairn_item_query_set_search (query, SEARCH);
+  ck_assert_str_eq (cairn_item_query_get_search (query), SEARCH);
+  cairn_item_query_exclude_flag (query, CAIRN_FLAG_SEEN);
+  g_object_set (oldest, "search", SEARCH, "sort", CAIRN_ITEM_SORT_OLDEST_FIRST, NULL);
+  cairn_item_query_exclude_flag (oldest, CAIRN_FLAG_SEEN);
+  model = cairn_item_model_new (store, query);
+  ascending = cairn_item_model_new (store, oldest);
+  wait_caught_up (G_OBJECT (model));
+  wait_listing (model, &mailing, FALSE, "search");
+  wait_listing (ascending, &mailing, TRUE, "search, oldest first");
+  ck_assert_uint_gt (g_list_model_get_n_items (G_LIST_MODEL (model)), 10);
+  checked = checked_new (model, "search");
+  checked_ascending = checked_new (ascending, "search, oldest first");
+
+  /* \Seen: the store's condition. */
+  {
+    g_autoptr(GArray) now = expected_matches (&mailing, FALSE);
+
+    victim = g_array_index (now, guint64, 3);
+  }
+  change_flag (victim, CAIRN_FLAG_SEEN, TRUE);
+  find_mail (&mailing, victim)->seen = TRUE;
+  wait_listing (model, &mailing, FALSE, "seen");
+  wait_listing (ascending, &mailing, TRUE, "seen, oldest first");
+
+  /* \Flagged: the search's condition, which changes once the indexer
+   * has indexed the change, after the commit. */
+  {
+    g_autoptr(GArray) now = expected_matches (&mailing, FALSE);
+
+    victim = g_array_index (now, guint64, 1);
+  }
+  change_flag (victim, CAIRN_FLAG_FLAGGED, TRUE);
+  find_mail (&mailing, victim)->flagged = TRUE;
+  wait_indexed ();
+  wait_listing (model, &mailing, FALSE, "flagged");
+  wait_listing (ascending, &mailing, TRUE, "flagged, oldest first");
+  change_flag (victim, CAIRN_FLAG_FLAGGED, FALSE);
+  find_mail (&mailing, victim)->flagged = FALSE;
+  wait_indexed ();
+  wait_listing (model, &mailing, FALSE, "unflagged");
+  wait_listing (ascending, &mailing, TRUE, "unflagged, oldest first");
+
+  /* New mail: a match the index knows only after the commit. */
+  add_mail (&mailing, 1700000000 + 3600 * 3, TRUE, FALSE);
+  add_mail (&mailing, 1700000000 + 3600 * 5, FALSE, FALSE);
+  deliver (&mailing, mailing.mails->len - 2);
+  wait_indexed ();
+  wait_listing (model, &mailing, FALSE, "delivered");
+  wait_listing (ascending, &mailing, TRUE, "delivered, oldest first");
+
+  /* A removal. */
+  {
+    g_autoptr(GArray) now = expected_matches (&mailing, FALSE);
+
+    victim = g_array_index (now, guint64, 0);
+  }
+  ck_assert (cairn_store_write_sync (store, delete_item_block, &victim, NULL, NULL, &error));
+  assert_no_error (error);
+  find_mail (&mailing, victim)->deleted = TRUE;
+  wait_indexed ();
+  wait_listing (model, &mailing, FALSE, "deleted");
+  wait_listing (ascending, &mailing, TRUE, "deleted, oldest first");
+
+  ck_assert_uint_ge (checked->emissions, 5);
+  ck_assert_uint_ge (checked_ascending->emissions, 5);
+  assert_equals_fresh (model, query, "search");
+  assert_equals_fresh (ascending, oldest, "search, oldest first");
+}
+END_TEST
+
+/* Waits for the next read-failed of @model, which @failure receives. */
+static void
+wait_failure (GError **failure)
+{
+  gboolean expired = FALSE;
+  guint timeout = g_timeout_add_seconds (60, timed_out, &expired);
+
+  while (*failure == NULL && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  ck_assert (!expired);
+  g_source_remove (timeout);
+}
+
+/* Runs the main loop until the model whose read-failed sets @failure
+ * has emitted none for a second, each with @code. */
+static void
+wait_quiet (GError **failure,
+            int      code)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gint64 quiet = g_get_monotonic_time ();
+
+  while (g_get_monotonic_time () - quiet < G_USEC_PER_SEC)
+    {
+      ck_assert (g_get_monotonic_time () < deadline);
+      if (*failure != NULL)
+        {
+          ck_assert (g_error_matches (*failure, CAIRN_SEARCH_ERROR, code));
+          g_clear_error (failure);
+          quiet = g_get_monotonic_time ();
+        }
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * 1000);
+    }
+}
+
+/* Renames the index files of the store, from @from to @to after the
+ * index's path; the database itself last, as an indexer makes it. */
+static void
+move_index (const char *from,
+            const char *to)
+{
+  g_autofree char *index = cairn_search_build_index_path (cairn_test_environment_get_store_path (environment));
+  const char *suffixes[] = { "-shm", "-wal", "" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *source = g_strconcat (index, suffixes[i], from, NULL);
+      g_autofree char *target = g_strconcat (index, suffixes[i], to, NULL);
+
+      if (g_file_test (source, G_FILE_TEST_EXISTS))
+        ck_assert_msg (g_rename (source, target) == 0, "rename %s", source);
+    }
+}
+
+/* No index yet: the model says so and stays empty, then lists the
+ * matches as soon as the index appears, with no commit to wake it. */
+START_TEST (test_item_model_search_no_index)
+{
+  guint64 inbox = make_collection (store, RESOURCE, 0, "C0", FALSE);
+  Mailing mailing = { inbox, NULL, 0 };
+  g_autoptr(GArray) mails = g_array_new (FALSE, FALSE, sizeof (Mail));
+  g_autoptr(CairnItemQuery) query = cairn_item_query_new ();
+  g_autoptr(CairnItemModel) model = NULL;
+  g_autoptr(GError) failure = NULL;
+
+  mailing.mails = mails;
+  for (guint i = 0; i < 6; i++)
+    add_mail (&mailing, 1700000000 + 3600 * i, i % 2 == 0, FALSE);
+  deliver (&mailing, 0);
+  /* An index made, then put aside while the indexer is stopped. */
+  start_indexer ();
+  wait_indexed ();
+  cairn_agent_fixture_stop_host (indexer_pid, SIGTERM);
+  indexer_pid = 0;
+  move_index ("", ".aside");
+
+  cairn_item_query_set_search (query, SEARCH);
+  model = cairn_item_model_new (store, query);
+  g_signal_connect (model, "read-failed", G_CALLBACK (on_read_failed), &failure);
+  wait_failure (&failure);
+  ck_assert_msg (g_error_matches (failure, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_NO_INDEX),
+                 "%s", failure->message);
+  ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 0);
+  /* The model's monitor has read the log and stopped waking it: the
+   * index's files alone tell it that the index is back. */
+  wait_quiet (&failure, CAIRN_SEARCH_ERROR_NO_INDEX);
+
+  move_index (".aside", "");
+  wait_listing (model, &mailing, FALSE, "index made");
+  ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 3);
+}
+END_TEST
+
+/* A query that is not valid: the model says so after every commit and
+ * stays empty. */
+START_TEST (test_item_model_search_invalid)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  guint64 inbox = make_collection (store, RESOURCE, 0, "C0", FALSE);
+  g_autoptr(CairnItemQuery) query = cairn_item_query_new ();
+  g_autoptr(CairnItemModel) model = NULL;
+  g_autoptr(GError) failure = NULL;
+
+  fill_collection (inbox, 10, rand);
+  cairn_item_query_set_search (query, "subject:\"report");
+  model = cairn_item_model_new (store, query);
+  g_signal_connect (model, "read-failed", G_CALLBACK (on_read_failed), &failure);
+  wait_failure (&failure);
+  ck_assert_msg (g_error_matches (failure, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INVALID_QUERY),
+                 "%s", failure->message);
+  g_clear_error (&failure);
+  fill_collection (inbox, 1, rand);
+  wait_failure (&failure);
+  ck_assert (g_error_matches (failure, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_INVALID_QUERY));
+  ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 0);
+}
+END_TEST
+
+/* Runs the main loop until *@count is not 0. */
+static void
+wait_count (guint *count)
+{
+  gboolean expired = FALSE;
+  guint timeout = g_timeout_add_seconds (60, timed_out, &expired);
+
+  while (*count == 0 && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  ck_assert_msg (!expired, "no search");
+  g_source_remove (timeout);
+}
+
+static void
+count_failure (CairnItemModel *model,
+               GError         *error,
+               guint          *count)
+{
+  ck_assert_msg (g_error_matches (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_CORRUPT), "%s",
+                 error->message);
+  (*count)++;
+}
+
+
+/* The index written again and again (here a damaged one, so that every
+ * search the model runs shows as a read-failed): the model notices and
+ * runs one search per 100 ms at most, however many changes there were.
+ * Timers never fire early, so the bound holds on any machine. (GLib's
+ * inotify backend delivers busy files' events in batches too.) */
+START_TEST (test_item_model_search_settles)
+{
+  g_autofree char *index = cairn_search_build_index_path (cairn_test_environment_get_store_path (environment));
+  g_autoptr(CairnItemQuery) query = cairn_item_query_new ();
+  g_autoptr(CairnItemModel) model = NULL;
+  g_autoptr(GError) failure = NULL;
+  GError *error = NULL;
+  guint failures = 0;
+  guint writes = 0;
+  gint64 start;
+  gint64 elapsed_ms;
+
+  ck_assert (g_file_set_contents (index, "not a database", -1, &error));
+  assert_no_error (error);
+  cairn_item_query_set_search (query, "report");
+  model = cairn_item_model_new (store, query);
+  g_signal_connect (model, "read-failed", G_CALLBACK (on_read_failed), &failure);
+  wait_failure (&failure);
+  /* Woken by the index's files alone from here on. */
+  wait_quiet (&failure, CAIRN_SEARCH_ERROR_CORRUPT);
+  g_signal_handlers_disconnect_by_data (model, &failure);
+  g_signal_connect (model, "read-failed", G_CALLBACK (count_failure), &failures);
+
+  start = g_get_monotonic_time ();
+  while (g_get_monotonic_time () - start < 500 * 1000)
+    {
+      g_autofree char *text = g_strdup_printf ("not a database %u", writes++);
+
+      ck_assert (g_file_set_contents (index, text, -1, &error));
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (1000);
+    }
+  /* The changes of the last writes, then the search they cause. */
+  wait_count (&failures);
+  {
+    gint64 settled = g_get_monotonic_time () + 300 * 1000;
+
+    while (g_get_monotonic_time () < settled)
+      {
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+        g_usleep (1000);
+      }
+  }
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+  ck_assert_uint_gt (writes, 50);
+  ck_assert_msg (failures <= elapsed_ms / 100 + 1, "%u searches for %u writes in %" G_GINT64_FORMAT
+                 " ms", failures, writes, elapsed_ms);
 }
 END_TEST
 
@@ -1176,27 +1819,38 @@ int
 main (int   argc,
       char *argv[])
 {
+  /* Counted, not written down: a count too small drops rows silently. */
+  const CairnTestCase cases[] = {
+    { "items", test_item_model_open },
+    { "items", test_item_model_query },
+    { "items", test_item_model_unknown_collection },
+    { "items", test_item_model_collection_removed },
+    { "items", test_item_model_oldest_first },
+    { "collections", test_collection_model_open },
+    { "collections", test_collection_model_batch_order },
+  };
   Suite *suite;
   TCase *random;
+  TCase *search;
 
   if (argc == 5 && g_str_equal (argv[1], "write"))
     return run_writer (argv[2], argv[3], argv[4]);
 
-  suite = cairn_test_suite_new ("models", (CairnTestCase[]) {
-                                  { "items", test_item_model_open },
-                                  { "items", test_item_model_query },
-                                  { "items", test_item_model_unknown_collection },
-                                  { "items", test_item_model_collection_removed },
-                                  { "collections", test_collection_model_open },
-                                  { "collections", test_collection_model_batch_order },
-                                },
-                                5, setup, teardown, 120);
+  suite = cairn_test_suite_new ("models", cases, G_N_ELEMENTS (cases), setup, teardown, 120);
   random = tcase_create ("random");
   tcase_add_checked_fixture (random, setup, teardown);
   tcase_set_timeout (random, 300);
   tcase_add_loop_test (random, test_item_model_follows_other_process, 0, 2);
   tcase_add_loop_test (random, test_collection_model_follows_other_process, 0, 2);
   suite_add_tcase (suite, random);
+  search = tcase_create ("search");
+  tcase_add_checked_fixture (search, setup_indexer, teardown_indexer);
+  tcase_set_timeout (search, 300);
+  tcase_add_test (search, test_item_model_search);
+  tcase_add_test (search, test_item_model_search_no_index);
+  tcase_add_test (search, test_item_model_search_invalid);
+  tcase_add_test (search, test_item_model_search_settles);
+  suite_add_tcase (suite, search);
 
   return cairn_test_suite_run (suite);
 }

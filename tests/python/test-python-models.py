@@ -87,6 +87,23 @@ class PythonModelsTest(unittest.TestCase):
         self.assertEqual([item.get_remote_id() for item in unread],
                          ['old'])
 
+        oldest = Cairn.ItemModel.new(self.store, Cairn.ItemQuery(
+            collection_id=self.inbox.get_id(),
+            sort=Cairn.ItemSort.OLDEST_FIRST))
+        run_until(lambda: not oldest.props.loading)
+        self.assertEqual([item.get_remote_id() for item in oldest],
+                         ['old', 'middle', 'new', 'newest'])
+
+        # No indexer has run on this store: the search says so.
+        errors = []
+        found = Cairn.ItemModel.new(self.store, Cairn.ItemQuery(
+            search='from:alice'))
+        found.connect('read-failed', lambda model, error: errors.append(error))
+        run_until(lambda: errors)
+        self.assertTrue(errors[0].matches(Cairn.search_error_quark(),
+                                          Cairn.SearchError.NO_INDEX))
+        self.assertEqual(found.get_n_items(), 0)
+
     def test_collection_model(self):
         root = Cairn.CollectionModel.new(self.store, None)
         run_until(lambda: not root.props.loading)
