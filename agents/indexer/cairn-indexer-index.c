@@ -768,11 +768,18 @@ lookup_int (CairnIndexerIndex *index,
  * seconds times 2^16 plus the low bits of the id, or the next free value
  * when another item has it. */
 static gint64
+first_key (CairnIndexerDocument *document)
+{
+  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
+
+  return CLAMP (document->date, -bound, bound) * 65536 + (gint64) (document->id & 0xFFFF);
+}
+
+static gint64
 choose_key (CairnIndexerIndex    *index,
             CairnIndexerDocument *document)
 {
-  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
-  gint64 key = CLAMP (document->date, -bound, bound) * 65536 + (gint64) (document->id & 0xFFFF);
+  gint64 key = first_key (document);
   gint64 owner;
 
   while (lookup_int (index, STMT_KEY_OWNER, key, &owner) && owner != (gint64) document->id)
@@ -796,6 +803,33 @@ delete_text (CairnIndexerIndex  *index,
   return step_done (index, STMT_DELETE_TEXT, error);
 }
 
+/* Inserts the docs row of @document; returns SQLite's code. */
+static int
+insert_doc (CairnIndexerIndex    *index,
+            CairnIndexerDocument *document,
+            gint64                thread,
+            gint64                key)
+{
+  sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
+  int rc;
+
+  sqlite3_bind_int64 (doc, 1, (gint64) document->id);
+  sqlite3_bind_int64 (doc, 2, (gint64) document->collection_id);
+  sqlite3_bind_text (doc, 3, document->mime_type ? document->mime_type : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (doc, 4, document->date);
+  sqlite3_bind_int64 (doc, 5, thread);
+  if (document->message_id != NULL)
+    sqlite3_bind_text (doc, 6, document->message_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int (doc, 7, document->complete);
+  bind_string (doc, 8, document->subject);
+  bind_string (doc, 9, document->sender);
+  sqlite3_bind_int64 (doc, 10, key);
+  rc = sqlite3_step (doc);
+  sqlite3_reset (doc);
+  sqlite3_clear_bindings (doc);
+  return rc;
+}
+
 /**
  * cairn_indexer_index_put_fields:
  * @index: the index
@@ -817,8 +851,8 @@ cairn_indexer_index_put_fields (CairnIndexerIndex     *index,
                                 gboolean               is_new,
                                 GError               **error)
 {
-  sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
   gint64 thread, key;
+  int rc = SQLITE_CONSTRAINT;
 
   /* Not INSERT OR REPLACE: a statement that may replace rows opens a
    * statement savepoint, and FTS5 writes out the text it holds in memory
@@ -828,20 +862,21 @@ cairn_indexer_index_put_fields (CairnIndexerIndex     *index,
                    !delete_rows (index, STMT_DELETE_DOC, document->id, error) ||
                    !delete_rows (index, STMT_DELETE_FLAGS, document->id, error))))
     return FALSE;
-  key = choose_key (index, document);
-  sqlite3_bind_int64 (doc, 1, (gint64) document->id);
-  sqlite3_bind_int64 (doc, 2, (gint64) document->collection_id);
-  sqlite3_bind_text (doc, 3, document->mime_type ? document->mime_type : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (doc, 4, document->date);
-  sqlite3_bind_int64 (doc, 5, thread);
-  if (document->message_id != NULL)
-    sqlite3_bind_text (doc, 6, document->message_id, -1, SQLITE_STATIC);
-  sqlite3_bind_int (doc, 7, document->complete);
-  bind_string (doc, 8, document->subject);
-  bind_string (doc, 9, document->sender);
-  sqlite3_bind_int64 (doc, 10, key);
-  if (!step_done (index, STMT_PUT_DOC, error))
-    return FALSE;
+  /* A new document tries its first key at once: the unique index of keys
+   * refuses a key taken, which is rare, and looking first cost a search
+   * of that index for every document. */
+  if (is_new)
+    {
+      key = first_key (document);
+      rc = insert_doc (index, document, thread, key);
+    }
+  if (rc == SQLITE_CONSTRAINT)
+    {
+      key = choose_key (index, document);
+      rc = insert_doc (index, document, thread, key);
+    }
+  if (rc != SQLITE_DONE)
+    return set_error (index, "write", error);
   for (guint i = 0; i < document->flags->len; i++)
     if (!put_flag (index, STMT_PUT_FLAG, g_ptr_array_index (document->flags, i), document->id,
                    error))
