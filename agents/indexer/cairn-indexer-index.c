@@ -69,27 +69,40 @@ static const char * const statements[N_STMTS] = {
   [STMT_UNTAG_ITEM] = "DELETE FROM item_tags WHERE tag = ? AND id = ?",
 };
 
+/* Every table and index, but the indexes of docs by thread and by
+ * message id. */
+#define SCHEMA_TABLES \
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;" \
+  "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL," \
+  " mime_type TEXT NOT NULL, date INTEGER NOT NULL, thread INTEGER NOT NULL," \
+  " message_id TEXT, complete INTEGER NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL," \
+  " key INTEGER NOT NULL UNIQUE);" \
+  /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */ \
+  "CREATE TABLE flags (flag TEXT NOT NULL COLLATE NOCASE, id INTEGER NOT NULL," \
+  " PRIMARY KEY (flag, id))" \
+  " WITHOUT ROWID;" \
+  "CREATE INDEX flags_id ON flags (id);" \
+  "CREATE TABLE tags (tag INTEGER PRIMARY KEY, name TEXT, gid TEXT);" \
+  "CREATE TABLE item_tags (tag INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tag, id))" \
+  " WITHOUT ROWID;" \
+  "CREATE INDEX item_tags_id ON item_tags (id);" \
+  "CREATE TABLE msgids (message_id TEXT PRIMARY KEY, thread INTEGER NOT NULL) WITHOUT ROWID;" \
+  "CREATE INDEX msgids_thread ON msgids (thread);" \
+  "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment," \
+  " mimetype, listid, tokenize = 'unicode61 remove_diacritics 2');"
+
 static const char schema[] =
-  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
-  "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL,"
-  " mime_type TEXT NOT NULL, date INTEGER NOT NULL, thread INTEGER NOT NULL,"
-  " message_id TEXT, complete INTEGER NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL,"
-  " key INTEGER NOT NULL UNIQUE);"
+  SCHEMA_TABLES
   "CREATE INDEX docs_thread ON docs (thread);"
-  "CREATE INDEX docs_message_id ON docs (message_id);"
-  /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */
-  "CREATE TABLE flags (flag TEXT NOT NULL COLLATE NOCASE, id INTEGER NOT NULL,"
-  " PRIMARY KEY (flag, id))"
-  " WITHOUT ROWID;"
-  "CREATE INDEX flags_id ON flags (id);"
-  "CREATE TABLE tags (tag INTEGER PRIMARY KEY, name TEXT, gid TEXT);"
-  "CREATE TABLE item_tags (tag INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tag, id))"
-  " WITHOUT ROWID;"
-  "CREATE INDEX item_tags_id ON item_tags (id);"
-  "CREATE TABLE msgids (message_id TEXT PRIMARY KEY, thread INTEGER NOT NULL) WITHOUT ROWID;"
-  "CREATE INDEX msgids_thread ON msgids (thread);"
-  "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment,"
-  " mimetype, listid, tokenize = 'unicode61 remove_diacritics 2');";
+  "CREATE INDEX docs_message_id ON docs (message_id);";
+
+/* A scratch index (cairn_indexer_index_open_scratch()) makes its index of
+ * docs by thread at its end (cairn_indexer_index_finish_scratch()):
+ * keeping it up to date while a scan merged threads cost more than making
+ * it once. Its tables and indexes are then those of the index but the
+ * index by message id, made after the copy, which needs them the same to
+ * take them as they are. */
+static const char scratch_schema[] = SCHEMA_TABLES;
 
 struct _CairnIndexerIndex
 {
@@ -318,7 +331,7 @@ cairn_indexer_index_open_scratch (const char  *path,
   if (!open_database (index, error) ||
       !exec (index, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
                     "PRAGMA cache_size = -8000", error) ||
-      !exec (index, schema, error) || !exec (index, "DROP INDEX docs_message_id", error) ||
+      !exec (index, scratch_schema, error) ||
       !prepare_statements (index, error))
     return NULL;
   return g_steal_pointer (&index);
@@ -519,6 +532,27 @@ write_scan_msgids (CairnIndexerIndex  *index,
   return TRUE;
 }
 
+/* Moves the documents of the threads a scan merged into the threads
+ * these became: a scan merges threads in memory alone. */
+static gboolean
+write_scan_merges (CairnIndexerIndex  *index,
+                   GError            **error)
+{
+  sqlite3_stmt *merge = index->stmts[STMT_MERGE_DOCS];
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, index->scan_merged);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      sqlite3_bind_int64 (merge, 1, scan_thread (index, *(gint64 *) key));
+      sqlite3_bind_int64 (merge, 2, *(gint64 *) key);
+      if (!step_done (index, STMT_MERGE_DOCS, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * cairn_indexer_index_finish_scratch:
  * @scratch: a scratch index, in a transaction
@@ -532,7 +566,10 @@ gboolean
 cairn_indexer_index_finish_scratch (CairnIndexerIndex  *scratch,
                                     GError            **error)
 {
-  return write_scan_msgids (scratch, error) && exec (scratch, "COMMIT", error);
+  return write_scan_msgids (scratch, error) &&
+         exec (scratch, "CREATE INDEX docs_thread ON docs (thread)", error) &&
+         write_scan_merges (scratch, error) &&
+         exec (scratch, "COMMIT", error);
 }
 
 /* The scratch's tables have the same definitions and indexes as the
@@ -694,12 +731,13 @@ assign_thread (CairnIndexerIndex     *index,
       if (other == *thread)
         continue;
       if (index->scan_merged != NULL)
-        g_hash_table_insert (index->scan_merged, g_memdup2 (&other, sizeof other),
-                             g_memdup2 (thread, sizeof *thread));
+        {
+          g_hash_table_insert (index->scan_merged, g_memdup2 (&other, sizeof other),
+                               g_memdup2 (thread, sizeof *thread));
+          continue;
+        }
       for (int stmt = STMT_MERGE_DOCS; stmt <= STMT_MERGE_MSGIDS; stmt++)
         {
-          if (index->scan_merged != NULL && stmt == STMT_MERGE_MSGIDS)
-            continue;
           sqlite3_bind_int64 (index->stmts[stmt], 1, *thread);
           sqlite3_bind_int64 (index->stmts[stmt], 2, other);
           if (!step_done (index, stmt, error))

@@ -356,11 +356,9 @@ START_TEST (test_plain_refused)
 END_TEST
 
 static CairnIndexerDocument *
-mail_document (guint64     id,
-               const char *subject,
-               const char *date)
+raw_mail_document (guint64     id,
+                   const char *text)
 {
-  g_autofree char *text = g_strdup_printf ("Subject: %s\nDate: %s\n\nbody\n", subject, date);
   g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
   g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
   g_autoptr(CairnPart) part = cairn_part_new_inline ("RFC822", bytes);
@@ -368,6 +366,16 @@ mail_document (guint64     id,
   cairn_item_set_id (item, id);
   cairn_item_set_part (item, part);
   return cairn_indexer_document_new_from_item (item);
+}
+
+static CairnIndexerDocument *
+mail_document (guint64     id,
+               const char *subject,
+               const char *date)
+{
+  g_autofree char *text = g_strdup_printf ("Subject: %s\nDate: %s\n\nbody\n", subject, date);
+
+  return raw_mail_document (id, text);
 }
 
 static gboolean
@@ -482,41 +490,58 @@ START_TEST (test_pending_text)
 }
 END_TEST
 
-/* A scan tries a new document's first key and takes the next free one
- * when another document has it: the same second and the same low 16
- * bits of the id. */
-START_TEST (test_scan_key_taken)
+static void
+put_scratch (CairnIndexerIndex *scratch,
+             guint64            id,
+             const char        *header)
+{
+  g_autofree char *text = g_strdup_printf ("Date: Wed, 5 Mar 2025 10:00:00 +0000\n%s\nbody\n",
+                                           header);
+  g_autoptr(CairnIndexerDocument) document = raw_mail_document (id, text);
+  g_autoptr(GError) error = NULL;
+
+  ck_assert_msg (cairn_indexer_index_put_fields (scratch, document, TRUE, &error), "%s",
+                 error ? error->message : "");
+}
+
+/* A scan's scratch index takes a document's first key unless another
+ * document has it (the same second, the same low 16 bits of the id), and
+ * merges threads in memory: its end gives each document the thread its
+ * own became. */
+START_TEST (test_scratch_keys_and_threads)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *folder = NULL;
-  g_autofree char *path = NULL;
-  g_autoptr(CairnIndexerIndex) index = new_index (&folder, &path);
-  g_autofree char *subjects = NULL;
+  g_autofree char *folder = g_dir_make_tmp ("test-indexer-index-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (folder, "scratch.db", NULL);
+  g_autoptr(CairnIndexerIndex) scratch = cairn_indexer_index_open_scratch (path, &error);
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
-  GString *keys = g_string_new (NULL);
+  g_autoptr(GString) docs = g_string_new (NULL);
 
-  ck_assert (cairn_indexer_index_begin (index, &error));
-  ck_assert (put (index, 65537, "second", "Wed, 5 Mar 2025", TRUE));
-  ck_assert (put (index, 1, "first", "Wed, 5 Mar 2025", TRUE));
-  ck_assert (put (index, 131073, "third", "Wed, 5 Mar 2025", TRUE));
-  ck_assert (cairn_indexer_index_commit (index, &error));
-  subjects = text_subjects (path);
-  ck_assert_str_eq (subjects, "second,first,third");
+  ck_assert_ptr_nonnull (scratch);
+  ck_assert (cairn_indexer_index_begin (scratch, &error));
+  /* A reply before its parent, a thread of its own, then the parent,
+   * which names the other thread's message and joins both. */
+  put_scratch (scratch, 65537, "Message-ID: <c@example.org>\nReferences: <a@example.org>\n");
+  put_scratch (scratch, 1, "Message-ID: <b@example.org>\n");
+  put_scratch (scratch, 131073, "Message-ID: <a@example.org>\nReferences: <b@example.org>\n");
+  ck_assert (cairn_indexer_index_finish_scratch (scratch, &error));
+  g_clear_pointer (&scratch, cairn_indexer_index_free);
 
   ck_assert_int_eq (sqlite3_open (path, &db), SQLITE_OK);
-  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT id, key - (SELECT min (key) FROM docs) "
-                                        "FROM docs ORDER BY key", -1, &stmt, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT id, key - (SELECT min (key) FROM docs), "
+                                        "thread FROM docs ORDER BY key", -1, &stmt, NULL),
+                    SQLITE_OK);
   while (sqlite3_step (stmt) == SQLITE_ROW)
-    g_string_append_printf (keys, "%s%lld:%lld", keys->len ? "," : "",
-                            sqlite3_column_int64 (stmt, 0), sqlite3_column_int64 (stmt, 1));
+    g_string_append_printf (docs, "%s%lld:%lld:%lld", docs->len ? "," : "",
+                            sqlite3_column_int64 (stmt, 0), sqlite3_column_int64 (stmt, 1),
+                            sqlite3_column_int64 (stmt, 2));
   sqlite3_finalize (stmt);
   sqlite3_close (db);
-  ck_assert_str_eq (keys->str, "65537:0,1:1,131073:2");
-  g_string_free (keys, TRUE);
+  ck_assert_str_eq (docs->str, "65537:0:1,1:1:1,131073:2:1");
 
-  g_clear_pointer (&index, cairn_indexer_index_free);
-  remove_index (folder, path);
+  cairn_indexer_index_remove_scratch (path);
+  g_rmdir (folder);
 }
 END_TEST
 
@@ -532,7 +557,7 @@ main (void)
     { "plain", test_plain_handmade },
     { "plain", test_plain_refused },
     { "index", test_pending_text },
-    { "index", test_scan_key_taken },
+    { "index", test_scratch_keys_and_threads },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("indexer-document", cases,
