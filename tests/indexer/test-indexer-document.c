@@ -279,16 +279,16 @@ static const char * const plain_messages[] = {
    * two text parts, file names in either field and in RFC 2231, an
    * inline part of another type, an attachment without a name, the
    * closing delimiter at the very end. */
-  "Subject: mixed\nContent-Type: multipart/mixed; boundary=\"b\"\n\npreamble\n--b\n\n"
-  "first text\n\n--b\nContent-Type: text/plain; charset=UTF-8\n"
-  "Content-Transfer-Encoding: 7bit\n\nsecond text\n-- \nsig\n--b\n"
-  "Content-Type: application/pdf; name=\"a.pdf\"\nContent-Transfer-Encoding: base64\n\n"
-  "JVBERi0=\n--b\nContent-Type: image/png\n"
-  "Content-Disposition: attachment; filename*=UTF-8''gr%C3%BC%C3%9Fe.png\n\niVBO\n--b\n"
-  "Content-Type: image/gif\nContent-Disposition: inline\n\nR0lG\n--b\n"
-  "Content-Type: text/csv\nContent-Disposition: attachment\n\na,b\n--b--\nepilogue\n",
-  "Subject: mixed at the end\nContent-Type: multipart/mixed; boundary=xy\n\n--xy\n"
-  "Content-Type: text/plain\n\nonly part\n--xy--",
+  ("Subject: mixed\nContent-Type: multipart/mixed; boundary=\"b\"\n\npreamble\n--b\n\n"
+   "first text\n\n--b\nContent-Type: text/plain; charset=UTF-8\n"
+   "Content-Transfer-Encoding: 7bit\n\nsecond text\n-- \nsig\n--b\n"
+   "Content-Type: application/pdf; name=\"a.pdf\"\nContent-Transfer-Encoding: base64\n\n"
+   "JVBERi0=\n--b\nContent-Type: image/png\n"
+   "Content-Disposition: attachment; filename*=UTF-8''gr%C3%BC%C3%9Fe.png\n\niVBO\n--b\n"
+   "Content-Type: image/gif\nContent-Disposition: inline\n\nR0lG\n--b\n"
+   "Content-Type: text/csv\nContent-Disposition: attachment\n\na,b\n--b--\nepilogue\n"),
+  ("Subject: mixed at the end\nContent-Type: multipart/mixed; boundary=xy\n\n--xy\n"
+   "Content-Type: text/plain\n\nonly part\n--xy--"),
 };
 
 START_TEST (test_plain_handmade)
