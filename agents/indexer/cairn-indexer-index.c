@@ -70,7 +70,7 @@ static const char * const statements[N_STMTS] = {
 };
 
 /* Every table and index, but the indexes of docs by thread and by
- * message id. */
+ * message id and of msgids by thread. */
 #define SCHEMA_TABLES \
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;" \
   "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL," \
@@ -87,21 +87,24 @@ static const char * const statements[N_STMTS] = {
   " WITHOUT ROWID;" \
   "CREATE INDEX item_tags_id ON item_tags (id);" \
   "CREATE TABLE msgids (message_id TEXT PRIMARY KEY, thread INTEGER NOT NULL) WITHOUT ROWID;" \
-  "CREATE INDEX msgids_thread ON msgids (thread);" \
   "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment," \
   " mimetype, listid, tokenize = 'unicode61 remove_diacritics 2');"
 
+#define SCHEMA_THREAD_INDEXES \
+  "CREATE INDEX docs_thread ON docs (thread);" \
+  "CREATE INDEX msgids_thread ON msgids (thread);"
+
 static const char schema[] =
-  SCHEMA_TABLES
-  "CREATE INDEX docs_thread ON docs (thread);"
+  SCHEMA_TABLES SCHEMA_THREAD_INDEXES
   "CREATE INDEX docs_message_id ON docs (message_id);";
 
-/* A scratch index (cairn_indexer_index_open_scratch()) makes its index of
- * docs by thread at its end (cairn_indexer_index_finish_scratch()):
- * keeping it up to date while a scan merged threads cost more than making
- * it once. Its tables and indexes are then those of the index but the
- * index by message id, made after the copy, which needs them the same to
- * take them as they are. */
+/* A scratch index (cairn_indexer_index_open_scratch()) makes its indexes
+ * by thread at its end (cairn_indexer_index_finish_scratch()): keeping
+ * them up to date while a scan merged threads, and while it wrote the
+ * message ids in their order, which is not the threads', cost more than
+ * making them once. Its tables and indexes are then those of the index
+ * but the index by message id, made after the copy, which needs them the
+ * same to take them as they are. */
 static const char scratch_schema[] = SCHEMA_TABLES;
 
 struct _CairnIndexerIndex
@@ -567,7 +570,7 @@ cairn_indexer_index_finish_scratch (CairnIndexerIndex  *scratch,
                                     GError            **error)
 {
   return write_scan_msgids (scratch, error) &&
-         exec (scratch, "CREATE INDEX docs_thread ON docs (thread)", error) &&
+         exec (scratch, SCHEMA_THREAD_INDEXES, error) &&
          write_scan_merges (scratch, error) &&
          exec (scratch, "COMMIT", error);
 }
