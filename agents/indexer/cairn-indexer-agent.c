@@ -400,13 +400,15 @@ write_fields (Scan                  *scan,
 }
 
 /* Hands a batch of text on to the worker once it has committed the one
- * before: at most two batches are held, the one it writes and the next. */
+ * before: at most two batches are held, the one it writes and the next.
+ * The last is handed on at once, since no batch follows it. */
 static void
 hand_on (Scan      *scan,
-         GPtrArray *batch)
+         GPtrArray *batch,
+         gboolean   last)
 {
   g_mutex_lock (&scan->lock);
-  while (scan->unwritten > 0 && !scan->abort)
+  while (!last && scan->unwritten > 0 && !scan->abort)
     wait_scan (scan);
   scan->unwritten++;
   g_mutex_unlock (&scan->lock);
@@ -466,13 +468,15 @@ write_fields_all (gpointer data)
               ok = FALSE;
               abort_scan (scan);
             }
-          hand_on (scan, g_steal_pointer (&batch));
+          hand_on (scan, g_steal_pointer (&batch), FALSE);
           batch = new_batch ();
         }
     }
+  /* The worker writes the last text while the message ids are written
+   * here. */
+  hand_on (scan, g_steal_pointer (&batch), TRUE);
   if (ok && !cairn_indexer_index_finish_scratch (scan->scratch, &scan->fields_error))
     abort_scan (scan);
-  hand_on (scan, g_steal_pointer (&batch));
   g_async_queue_push (scan->batches, &batches_end);
   return NULL;
 }

@@ -22,6 +22,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentType, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentDisposition, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
 
 void
@@ -47,10 +48,12 @@ append_text (GString    *string,
              const char *text,
              gssize      length)
 {
-  if (text == NULL || length == 0)
+  if (text == NULL)
     return;
   if (length < 0)
     length = strlen (text);
+  if (length == 0)
+    return;
   if (string->len > 0)
     g_string_append_c (string, ' ');
   /* FTS5 and SQLite expect UTF-8; whatever a part held, the index gets it. */
@@ -521,16 +524,84 @@ split_plain_header (const char  *data,
   return NULL;
 }
 
+/* The values of address and type fields a plain reading parsed, per
+ * thread: the same From, To and Content-Type come back message after
+ * message, and parsing one builds and destroys GMime objects, which cost
+ * more than the rest of the plain reading. What is kept of a value
+ * depends on that value alone. At most PLAIN_CACHE_SIZE values of each
+ * kind, forgotten all at once. */
+#define PLAIN_CACHE_SIZE 4096
+
+typedef struct
+{
+  GHashTable *addresses;  /* raw value -> what append_addresses() appends */
+  GHashTable *types;      /* raw Content-Type -> the type of a plain body, "" if none */
+} PlainCache;
+
+static void
+plain_cache_free (gpointer data)
+{
+  PlainCache *cache = data;
+
+  g_hash_table_unref (cache->addresses);
+  g_hash_table_unref (cache->types);
+  g_free (cache);
+}
+
+static GPrivate plain_cache_key = G_PRIVATE_INIT (plain_cache_free);
+
+/* The value kept for @raw in @kind of the thread's cache, made by
+ * @parse if there is none. */
+static const char *
+plain_cache_get (gsize        kind,
+                 const char  *raw,
+                 char       *(*parse) (const char *raw))
+{
+  PlainCache *cache = g_private_get (&plain_cache_key);
+  GHashTable *table;
+  char *value;
+
+  if (cache == NULL)
+    {
+      cache = g_new (PlainCache, 1);
+      cache->addresses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      cache->types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_private_set (&plain_cache_key, cache);
+    }
+  table = G_STRUCT_MEMBER (GHashTable *, cache, kind);
+  value = g_hash_table_lookup (table, raw);
+  if (value != NULL)
+    return value;
+  if (g_hash_table_size (table) >= PLAIN_CACHE_SIZE)
+    g_hash_table_remove_all (table);
+  value = parse (raw);
+  g_hash_table_insert (table, g_strdup (raw), value);
+  return value;
+}
+
+/* The type of a text/plain body of Content-Type @raw without a file
+ * name, in UTF-8 or no charset, or "": the checks of add_mime_part()
+ * and decode_text_part(). */
+static char *
+parse_plain_type (const char *raw)
+{
+  g_autoptr(GMimeContentType) type = g_mime_content_type_parse (NULL, raw);
+  const char *charset = g_mime_content_type_get_parameter (type, "charset");
+
+  if (!g_mime_content_type_is_type (type, "text", "plain") ||
+      g_mime_content_type_get_parameter (type, "name") != NULL ||
+      (charset != NULL && g_ascii_strcasecmp (g_mime_charset_canon_name (charset), "UTF-8") != 0))
+    return g_strdup ("");
+  return g_mime_content_type_get_mime_type (type);
+}
+
 /* Whether the body is taken as it is: text/plain (the default) without a
  * file name, in UTF-8 or no charset, in no transfer encoding, not an
- * attachment; the checks of add_mime_part() and decode_text_part(). */
+ * attachment; sets @mime_type to its type. */
 static gboolean
 is_plain_body (PlainHeader  *header,
-               char        **mime_type)
+               const char  **mime_type)
 {
-  g_autoptr(GMimeContentType) type = NULL;
-  const char *charset;
-
   if (header->values[PLAIN_DISPOSITION] != NULL)
     return FALSE;
   if (header->values[PLAIN_ENCODING] != NULL)
@@ -544,17 +615,11 @@ is_plain_body (PlainHeader  *header,
       default:
         return FALSE;
       }
-  type = header->values[PLAIN_CONTENT_TYPE] != NULL
-           ? g_mime_content_type_parse (NULL, header->values[PLAIN_CONTENT_TYPE])
-           : g_mime_content_type_new ("text", "plain");
-  if (!g_mime_content_type_is_type (type, "text", "plain") ||
-      g_mime_content_type_get_parameter (type, "name") != NULL)
-    return FALSE;
-  charset = g_mime_content_type_get_parameter (type, "charset");
-  if (charset != NULL && g_ascii_strcasecmp (g_mime_charset_canon_name (charset), "UTF-8") != 0)
-    return FALSE;
-  *mime_type = g_mime_content_type_get_mime_type (type);
-  return TRUE;
+  *mime_type = header->values[PLAIN_CONTENT_TYPE] != NULL
+                 ? plain_cache_get (G_STRUCT_OFFSET (PlainCache, types),
+                                    header->values[PLAIN_CONTENT_TYPE], parse_plain_type)
+                 : "text/plain";
+  return **mime_type != '\0';
 }
 
 /* The decoded value of a field, as g_mime_header_get_value() gives it. */
@@ -570,17 +635,172 @@ plain_value (PlainHeader *header,
   return g_mime_utils_header_decode_text (NULL, unfolded);
 }
 
+static char *
+parse_addresses (const char *raw)
+{
+  g_autoptr(InternetAddressList) list = internet_address_list_parse (NULL, raw);
+  GString *text = g_string_new (NULL);
+
+  append_addresses (text, list);
+  return g_string_free (text, FALSE);
+}
+
+/* What append_addresses() appends for the field, which is the same
+ * appended to an empty string or, after a space, to any other. */
 static void
 append_plain_addresses (GString     *string,
                         PlainHeader *header,
                         PlainField   field)
 {
-  g_autoptr(InternetAddressList) list = NULL;
+  if (header->values[field] != NULL)
+    append_text (string,
+                 plain_cache_get (G_STRUCT_OFFSET (PlainCache, addresses), header->values[field],
+                                  parse_addresses),
+                 -1);
+}
 
-  if (header->values[field] == NULL)
-    return;
-  list = internet_address_list_parse (NULL, header->values[field]);
-  append_addresses (string, list);
+/* What the plain way reads of a message's content, appended to the
+ * document once the whole message is known to be plain. */
+typedef struct
+{
+  GString *mime_types;
+  GString *attachments;
+  GString *body;
+} PlainContent;
+
+static void
+plain_content_clear (PlainContent *content)
+{
+  g_string_free (content->mime_types, TRUE);
+  g_string_free (content->attachments, TRUE);
+  g_string_free (content->body, TRUE);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PlainContent, plain_content_clear)
+
+/* Reads one part of a plain multipart, from @start to @end, the newline
+ * before the next delimiter, which belongs to the delimiter: what
+ * add_mime_part() takes of it. A part whose content is not text (a file
+ * name, an attachment, another type) gives its type and file name, and
+ * its content is never decoded; a text part must be a plain body. */
+static gboolean
+read_plain_part (const char   *start,
+                 const char   *end,
+                 PlainContent *content)
+{
+  g_auto(PlainHeader) header = { { NULL } };
+  g_autoptr(GMimeContentType) type = NULL;
+  g_autoptr(GMimeContentDisposition) disposition = NULL;
+  g_autofree char *mime_type = NULL;
+  const char *body = split_plain_header (start, end - start, &header);
+  const char *filename = NULL;
+  const char *plain_type;
+
+  if (body == NULL || body >= end - 1)
+    return FALSE;
+  type = header.values[PLAIN_CONTENT_TYPE] != NULL
+           ? g_mime_content_type_parse (NULL, header.values[PLAIN_CONTENT_TYPE])
+           : g_mime_content_type_new ("text", "plain");
+  if (g_mime_content_type_is_type (type, "multipart", "*") ||
+      g_mime_content_type_is_type (type, "message", "*"))
+    return FALSE;
+  if (header.values[PLAIN_DISPOSITION] != NULL)
+    {
+      disposition = g_mime_content_disposition_parse (NULL, header.values[PLAIN_DISPOSITION]);
+      filename = g_mime_content_disposition_get_parameter (disposition, "filename");
+    }
+  if (filename == NULL)
+    filename = g_mime_content_type_get_parameter (type, "name");
+  mime_type = g_mime_content_type_get_mime_type (type);
+  append_text (content->mime_types, mime_type, -1);
+  append_text (content->attachments, filename, -1);
+  if (filename != NULL ||
+      (disposition != NULL && g_mime_content_disposition_is_attachment (disposition)))
+    return TRUE;
+  if (g_mime_content_type_is_type (type, "text", "html"))
+    return FALSE;
+  if (!g_mime_content_type_is_type (type, "text", "plain"))
+    return TRUE;
+  if (!is_plain_body (&header, &plain_type))
+    return FALSE;
+  if (content->body->len < MAX_BODY_TEXT)
+    append_text (content->body, body, MIN ((gsize) (end - 1 - body), MAX_BODY_TEXT));
+  return TRUE;
+}
+
+/* A multipart/mixed message is plain when each of its parts is
+ * (read_plain_part()): mail with attachments is common, and GMime's
+ * objects for it cost several times those of a single part. The
+ * delimiters must stand alone on their lines and the last one must
+ * close the multipart; anything else, nested multiparts included, is
+ * left to GMime. */
+static gboolean
+read_plain_multipart (PlainHeader  *header,
+                      const char   *body,
+                      const char   *end,
+                      PlainContent *content)
+{
+  g_autoptr(GMimeContentType) type = NULL;
+  g_autofree char *mime_type = NULL;
+  g_autofree char *delimiter = NULL;
+  const char *boundary;
+  const char *part = NULL;
+  gsize length;
+
+  if (header->values[PLAIN_CONTENT_TYPE] == NULL || header->values[PLAIN_ENCODING] != NULL ||
+      header->values[PLAIN_DISPOSITION] != NULL)
+    return FALSE;
+  type = g_mime_content_type_parse (NULL, header->values[PLAIN_CONTENT_TYPE]);
+  boundary = g_mime_content_type_get_parameter (type, "boundary");
+  if (!g_mime_content_type_is_type (type, "multipart", "mixed") || boundary == NULL ||
+      *boundary == '\0')
+    return FALSE;
+  mime_type = g_mime_content_type_get_mime_type (type);
+  append_text (content->mime_types, mime_type, -1);
+  delimiter = g_strconcat ("\n--", boundary, NULL);
+  length = strlen (delimiter);
+  /* The header block ends with a newline, so the first delimiter may
+   * open the body. */
+  for (const char *p = body - 1;;)
+    {
+      const char *found = g_strstr_len (p, end - p, delimiter);
+      const char *after;
+
+      if (found == NULL || (part != NULL && !read_plain_part (part, found + 1, content)))
+        return FALSE;
+      after = found + length;
+      if (end - after >= 2 && strncmp (after, "--", 2) == 0 &&
+          (end - after == 2 || after[2] == '\n'))
+        return part != NULL && g_strstr_len (after, end - after, delimiter) == NULL;
+      if (after == end || *after != '\n')
+        return FALSE;
+      part = after + 1;
+      p = after;
+    }
+}
+
+/* Reads @body, the content of a message of @header, if the message is
+ * plain: a single plain body, or a plain multipart. */
+static gboolean
+read_plain_content (PlainHeader  *header,
+                    const char   *body,
+                    const char   *end,
+                    PlainContent *content)
+{
+  const char *mime_type;
+
+  if (!is_plain_body (header, &mime_type))
+    return read_plain_multipart (header, body, end, content);
+  append_text (content->mime_types, mime_type, -1);
+  append_text (content->body, body, MIN ((gsize) (end - body), MAX_BODY_TEXT));
+  return TRUE;
+}
+
+static void
+append_string (GString *string,
+               GString *text)
+{
+  append_text (string, text->str, text->len);
 }
 
 /* Reads @bytes into @document if it is a plain message; returns whether
@@ -592,7 +812,7 @@ add_plain_message (CairnIndexerDocument *document,
   gsize size;
   const char *data = g_bytes_get_data (bytes, &size);
   g_auto(PlainHeader) header = { { NULL } };
-  g_autofree char *mime_type = NULL;
+  g_auto(PlainContent) content = { g_string_new (NULL), g_string_new (NULL), g_string_new (NULL) };
   g_autofree char *subject = NULL;
   g_autofree char *list_id = NULL;
   g_autofree char *message_id = NULL;
@@ -606,7 +826,7 @@ add_plain_message (CairnIndexerDocument *document,
   if (size == 0 || memchr (data, '\r', size) != NULL || memchr (data, '\0', size) != NULL)
     return FALSE;
   body = split_plain_header (data, size, &header);
-  if (body == NULL || !is_plain_body (&header, &mime_type))
+  if (body == NULL || !read_plain_content (&header, body, data + size, &content))
     return FALSE;
 
   append_plain_addresses (document->sender, &header, PLAIN_FROM);
@@ -626,8 +846,9 @@ add_plain_message (CairnIndexerDocument *document,
   date = plain_value (&header, PLAIN_DATE);
   parsed_date = date ? g_mime_utils_header_decode_date (date) : NULL;
   set_date (document, parsed_date);
-  append_text (document->mime_types, mime_type, -1);
-  append_text (document->body, body, MIN ((gsize) (data + size - body), MAX_BODY_TEXT));
+  append_string (document->mime_types, content.mime_types);
+  append_string (document->attachments, content.attachments);
+  append_string (document->body, content.body);
   return TRUE;
 }
 

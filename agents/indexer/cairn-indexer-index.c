@@ -69,27 +69,43 @@ static const char * const statements[N_STMTS] = {
   [STMT_UNTAG_ITEM] = "DELETE FROM item_tags WHERE tag = ? AND id = ?",
 };
 
-static const char schema[] =
-  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
-  "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL,"
-  " mime_type TEXT NOT NULL, date INTEGER NOT NULL, thread INTEGER NOT NULL,"
-  " message_id TEXT, complete INTEGER NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL,"
-  " key INTEGER NOT NULL UNIQUE);"
-  "CREATE INDEX docs_thread ON docs (thread);"
-  "CREATE INDEX docs_message_id ON docs (message_id);"
-  /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */
-  "CREATE TABLE flags (flag TEXT NOT NULL COLLATE NOCASE, id INTEGER NOT NULL,"
-  " PRIMARY KEY (flag, id))"
-  " WITHOUT ROWID;"
-  "CREATE INDEX flags_id ON flags (id);"
-  "CREATE TABLE tags (tag INTEGER PRIMARY KEY, name TEXT, gid TEXT);"
-  "CREATE TABLE item_tags (tag INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tag, id))"
-  " WITHOUT ROWID;"
-  "CREATE INDEX item_tags_id ON item_tags (id);"
-  "CREATE TABLE msgids (message_id TEXT PRIMARY KEY, thread INTEGER NOT NULL) WITHOUT ROWID;"
+/* Every table and index, but the indexes of docs by thread and by
+ * message id and of msgids by thread. */
+#define SCHEMA_TABLES \
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;" \
+  "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL," \
+  " mime_type TEXT NOT NULL, date INTEGER NOT NULL, thread INTEGER NOT NULL," \
+  " message_id TEXT, complete INTEGER NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL," \
+  " key INTEGER NOT NULL UNIQUE);" \
+  /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */ \
+  "CREATE TABLE flags (flag TEXT NOT NULL COLLATE NOCASE, id INTEGER NOT NULL," \
+  " PRIMARY KEY (flag, id))" \
+  " WITHOUT ROWID;" \
+  "CREATE INDEX flags_id ON flags (id);" \
+  "CREATE TABLE tags (tag INTEGER PRIMARY KEY, name TEXT, gid TEXT);" \
+  "CREATE TABLE item_tags (tag INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tag, id))" \
+  " WITHOUT ROWID;" \
+  "CREATE INDEX item_tags_id ON item_tags (id);" \
+  "CREATE TABLE msgids (message_id TEXT PRIMARY KEY, thread INTEGER NOT NULL) WITHOUT ROWID;" \
+  "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment," \
+  " mimetype, listid, tokenize = 'unicode61 remove_diacritics 2');"
+
+#define SCHEMA_THREAD_INDEXES \
+  "CREATE INDEX docs_thread ON docs (thread);" \
   "CREATE INDEX msgids_thread ON msgids (thread);"
-  "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment,"
-  " mimetype, listid, tokenize = 'unicode61 remove_diacritics 2');";
+
+static const char schema[] =
+  SCHEMA_TABLES SCHEMA_THREAD_INDEXES
+  "CREATE INDEX docs_message_id ON docs (message_id);";
+
+/* A scratch index (cairn_indexer_index_open_scratch()) makes its indexes
+ * by thread at its end (cairn_indexer_index_finish_scratch()): keeping
+ * them up to date while a scan merged threads, and while it wrote the
+ * message ids in their order, which is not the threads', cost more than
+ * making them once. Its tables and indexes are then those of the index
+ * but the index by message id, made after the copy, which needs them the
+ * same to take them as they are. */
+static const char scratch_schema[] = SCHEMA_TABLES;
 
 struct _CairnIndexerIndex
 {
@@ -318,7 +334,7 @@ cairn_indexer_index_open_scratch (const char  *path,
   if (!open_database (index, error) ||
       !exec (index, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
                     "PRAGMA cache_size = -8000", error) ||
-      !exec (index, schema, error) || !exec (index, "DROP INDEX docs_message_id", error) ||
+      !exec (index, scratch_schema, error) ||
       !prepare_statements (index, error))
     return NULL;
   return g_steal_pointer (&index);
@@ -519,6 +535,27 @@ write_scan_msgids (CairnIndexerIndex  *index,
   return TRUE;
 }
 
+/* Moves the documents of the threads a scan merged into the threads
+ * these became: a scan merges threads in memory alone. */
+static gboolean
+write_scan_merges (CairnIndexerIndex  *index,
+                   GError            **error)
+{
+  sqlite3_stmt *merge = index->stmts[STMT_MERGE_DOCS];
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, index->scan_merged);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      sqlite3_bind_int64 (merge, 1, scan_thread (index, *(gint64 *) key));
+      sqlite3_bind_int64 (merge, 2, *(gint64 *) key);
+      if (!step_done (index, STMT_MERGE_DOCS, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * cairn_indexer_index_finish_scratch:
  * @scratch: a scratch index, in a transaction
@@ -532,7 +569,10 @@ gboolean
 cairn_indexer_index_finish_scratch (CairnIndexerIndex  *scratch,
                                     GError            **error)
 {
-  return write_scan_msgids (scratch, error) && exec (scratch, "COMMIT", error);
+  return write_scan_msgids (scratch, error) &&
+         exec (scratch, SCHEMA_THREAD_INDEXES, error) &&
+         write_scan_merges (scratch, error) &&
+         exec (scratch, "COMMIT", error);
 }
 
 /* The scratch's tables have the same definitions and indexes as the
@@ -694,12 +734,13 @@ assign_thread (CairnIndexerIndex     *index,
       if (other == *thread)
         continue;
       if (index->scan_merged != NULL)
-        g_hash_table_insert (index->scan_merged, g_memdup2 (&other, sizeof other),
-                             g_memdup2 (thread, sizeof *thread));
+        {
+          g_hash_table_insert (index->scan_merged, g_memdup2 (&other, sizeof other),
+                               g_memdup2 (thread, sizeof *thread));
+          continue;
+        }
       for (int stmt = STMT_MERGE_DOCS; stmt <= STMT_MERGE_MSGIDS; stmt++)
         {
-          if (index->scan_merged != NULL && stmt == STMT_MERGE_MSGIDS)
-            continue;
           sqlite3_bind_int64 (index->stmts[stmt], 1, *thread);
           sqlite3_bind_int64 (index->stmts[stmt], 2, other);
           if (!step_done (index, stmt, error))
@@ -768,11 +809,18 @@ lookup_int (CairnIndexerIndex *index,
  * seconds times 2^16 plus the low bits of the id, or the next free value
  * when another item has it. */
 static gint64
+first_key (CairnIndexerDocument *document)
+{
+  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
+
+  return CLAMP (document->date, -bound, bound) * 65536 + (gint64) (document->id & 0xFFFF);
+}
+
+static gint64
 choose_key (CairnIndexerIndex    *index,
             CairnIndexerDocument *document)
 {
-  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
-  gint64 key = CLAMP (document->date, -bound, bound) * 65536 + (gint64) (document->id & 0xFFFF);
+  gint64 key = first_key (document);
   gint64 owner;
 
   while (lookup_int (index, STMT_KEY_OWNER, key, &owner) && owner != (gint64) document->id)
@@ -796,6 +844,33 @@ delete_text (CairnIndexerIndex  *index,
   return step_done (index, STMT_DELETE_TEXT, error);
 }
 
+/* Inserts the docs row of @document; returns SQLite's code. */
+static int
+insert_doc (CairnIndexerIndex    *index,
+            CairnIndexerDocument *document,
+            gint64                thread,
+            gint64                key)
+{
+  sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
+  int rc;
+
+  sqlite3_bind_int64 (doc, 1, (gint64) document->id);
+  sqlite3_bind_int64 (doc, 2, (gint64) document->collection_id);
+  sqlite3_bind_text (doc, 3, document->mime_type ? document->mime_type : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (doc, 4, document->date);
+  sqlite3_bind_int64 (doc, 5, thread);
+  if (document->message_id != NULL)
+    sqlite3_bind_text (doc, 6, document->message_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int (doc, 7, document->complete);
+  bind_string (doc, 8, document->subject);
+  bind_string (doc, 9, document->sender);
+  sqlite3_bind_int64 (doc, 10, key);
+  rc = sqlite3_step (doc);
+  sqlite3_reset (doc);
+  sqlite3_clear_bindings (doc);
+  return rc;
+}
+
 /**
  * cairn_indexer_index_put_fields:
  * @index: the index
@@ -817,8 +892,8 @@ cairn_indexer_index_put_fields (CairnIndexerIndex     *index,
                                 gboolean               is_new,
                                 GError               **error)
 {
-  sqlite3_stmt *doc = index->stmts[STMT_PUT_DOC];
   gint64 thread, key;
+  int rc = SQLITE_CONSTRAINT;
 
   /* Not INSERT OR REPLACE: a statement that may replace rows opens a
    * statement savepoint, and FTS5 writes out the text it holds in memory
@@ -828,20 +903,21 @@ cairn_indexer_index_put_fields (CairnIndexerIndex     *index,
                    !delete_rows (index, STMT_DELETE_DOC, document->id, error) ||
                    !delete_rows (index, STMT_DELETE_FLAGS, document->id, error))))
     return FALSE;
-  key = choose_key (index, document);
-  sqlite3_bind_int64 (doc, 1, (gint64) document->id);
-  sqlite3_bind_int64 (doc, 2, (gint64) document->collection_id);
-  sqlite3_bind_text (doc, 3, document->mime_type ? document->mime_type : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (doc, 4, document->date);
-  sqlite3_bind_int64 (doc, 5, thread);
-  if (document->message_id != NULL)
-    sqlite3_bind_text (doc, 6, document->message_id, -1, SQLITE_STATIC);
-  sqlite3_bind_int (doc, 7, document->complete);
-  bind_string (doc, 8, document->subject);
-  bind_string (doc, 9, document->sender);
-  sqlite3_bind_int64 (doc, 10, key);
-  if (!step_done (index, STMT_PUT_DOC, error))
-    return FALSE;
+  /* A new document tries its first key at once: the unique index of keys
+   * refuses a key taken, which is rare, and looking first cost a search
+   * of that index for every document. */
+  if (is_new)
+    {
+      key = first_key (document);
+      rc = insert_doc (index, document, thread, key);
+    }
+  if (rc == SQLITE_CONSTRAINT)
+    {
+      key = choose_key (index, document);
+      rc = insert_doc (index, document, thread, key);
+    }
+  if (rc != SQLITE_DONE)
+    return set_error (index, "write", error);
   for (guint i = 0; i < document->flags->len; i++)
     if (!put_flag (index, STMT_PUT_FLAG, g_ptr_array_index (document->flags, i), document->id,
                    error))

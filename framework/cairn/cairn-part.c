@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
 #include "cairn-flags.h"
 #include "cairn-part-private.h"
 #include "cairn-store.h"
@@ -321,9 +328,24 @@ propagate_read_error (CairnPart  *part,
   g_error_free (local_error);
 }
 
+/* An external file is the store's own: one whose length is not the one
+ * recorded was truncated or replaced, and is refused. */
+static gboolean
+check_file_size (CairnPart  *part,
+                 goffset     size,
+                 GError    **error)
+{
+  if (part->storage != CAIRN_PART_STORAGE_EXTERNAL || size == part->size)
+    return TRUE;
+
+  g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CORRUPT,
+               "The payload file %s of part %s has %" G_GOFFSET_FORMAT " bytes instead of %"
+               G_GOFFSET_FORMAT, part->path, part->name, size, part->size);
+  return FALSE;
+}
+
 /* Opens the file of an external or foreign part and sets @size to its
- * length. An external file is the store's own: one whose length is not the
- * one recorded was truncated or replaced, and is refused. */
+ * length, checked by check_file_size(). */
 static GFileInputStream *
 open_payload_file (CairnPart     *part,
                    goffset       *size,
@@ -346,13 +368,8 @@ open_payload_file (CairnPart     *part,
     }
 
   *size = g_file_info_get_size (info);
-  if (part->storage == CAIRN_PART_STORAGE_EXTERNAL && *size != part->size)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CORRUPT,
-                   "The payload file %s of part %s has %" G_GOFFSET_FORMAT " bytes instead of %"
-                   G_GOFFSET_FORMAT, part->path, part->name, *size, part->size);
-      return NULL;
-    }
+  if (!check_file_size (part, *size, error))
+    return NULL;
 
   return g_steal_pointer (&stream);
 }
@@ -417,6 +434,82 @@ check_max_size (CairnPart  *part,
   return FALSE;
 }
 
+/* A failed system call on the file of @part, whose descriptor @fd (or
+ * -1) is closed. */
+static GBytes *
+fail_payload_file (CairnPart  *part,
+                   int         fd,
+                   GError    **error)
+{
+  int saved_errno = errno;
+
+  if (fd >= 0)
+    close (fd);
+  propagate_read_error (part,
+                        g_error_new_literal (G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                                             g_strerror (saved_errno)),
+                        error);
+  return NULL;
+}
+
+/* Loads the file of an external or foreign part with plain system calls:
+ * for the few kilobytes of a mail, a GFile, its stream and a GFileInfo
+ * cost as much as the reading itself, and the indexer reads every mail. */
+static GBytes *
+load_payload_file (CairnPart     *part,
+                   gsize          max_size,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_autofree guint8 *data = NULL;
+  struct stat st;
+  gsize length = 0;
+  int fd;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  fd = g_open (part->path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || fstat (fd, &st) != 0)
+    return fail_payload_file (part, fd, error);
+  /* open() takes a folder, which g_file_read() refuses. */
+  if (S_ISDIR (st.st_mode))
+    {
+      errno = EISDIR;
+      return fail_payload_file (part, fd, error);
+    }
+  if (!check_file_size (part, st.st_size, error) ||
+      !check_max_size (part, st.st_size, max_size, error))
+    {
+      close (fd);
+      return NULL;
+    }
+
+  data = g_malloc (st.st_size);
+  while (length < (gsize) st.st_size)
+    {
+      gssize n = read (fd, data + length, st.st_size - length);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return fail_payload_file (part, fd, error);
+      if (n == 0)
+        break;
+      length += n;
+    }
+  close (fd);
+  if (length != (gsize) st.st_size)
+    {
+      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO,
+                   "The file %s of part %s ended after %" G_GSIZE_FORMAT " of %"
+                   G_GOFFSET_FORMAT " bytes", part->path, part->name, length,
+                   (goffset) st.st_size);
+      return NULL;
+    }
+
+  return g_bytes_new_take (g_steal_pointer (&data), length);
+}
+
 /**
  * cairn_part_read_bytes:
  * @part: a #CairnPart read from the store, or made by
@@ -445,12 +538,6 @@ cairn_part_read_bytes (CairnPart     *part,
                        GCancellable  *cancellable,
                        GError       **error)
 {
-  g_autoptr(GFileInputStream) stream = NULL;
-  g_autofree guint8 *data = NULL;
-  g_autoptr(GError) local_error = NULL;
-  goffset size;
-  gsize length;
-
   g_return_val_if_fail (part != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -460,26 +547,7 @@ cairn_part_read_bytes (CairnPart     *part,
     return check_max_size (part, g_bytes_get_size (part->data), max_size, error)
            ? g_bytes_ref (part->data) : NULL;
 
-  stream = open_payload_file (part, &size, cancellable, error);
-  if (stream == NULL || !check_max_size (part, size, max_size, error))
-    return NULL;
-
-  data = g_malloc (size);
-  if (!g_input_stream_read_all (G_INPUT_STREAM (stream), data, size, &length, cancellable,
-                                &local_error))
-    {
-      propagate_read_error (part, g_steal_pointer (&local_error), error);
-      return NULL;
-    }
-  if (length != (gsize) size)
-    {
-      g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO,
-                   "The file %s of part %s ended after %" G_GSIZE_FORMAT " of %"
-                   G_GOFFSET_FORMAT " bytes", part->path, part->name, length, size);
-      return NULL;
-    }
-
-  return g_bytes_new_take (g_steal_pointer (&data), length);
+  return load_payload_file (part, max_size, cancellable, error);
 }
 
 typedef struct

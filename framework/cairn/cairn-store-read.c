@@ -233,8 +233,13 @@ cairn_store_get_collection_statistics (CairnStore  *self,
   if (collection == NULL)
     return FALSE;
 
+  /* Only a count: the index of items by collection answers it without
+   * reading the items (the indexer asks for every collection before a
+   * scan, and the full query read the whole table). */
   stmt = _cairn_database_query (reader->database,
-                                collection->is_virtual
+                                unread == NULL && size == NULL && !collection->is_virtual
+                                ? "SELECT count(*) FROM items WHERE collection_id = ?"
+                                : collection->is_virtual
                                 ? "SELECT count(*), total (i.size), "
                                   "  total (NOT EXISTS (SELECT 1 FROM item_flags f "
                                   "    WHERE f.item_id = i.id AND f.flag = '\\Seen')) "

@@ -1667,6 +1667,8 @@ START_TEST (test_virtual_and_statistics)
   ck_assert (!cairn_store_write_sync (store, link_block, &into_inbox, NULL, NULL, &error));
   assert_error (error, CAIRN_STORE_ERROR_INVALID);
 
+  ck_assert (cairn_store_get_collection_statistics (store, inbox, &count, NULL, NULL, &error));
+  ck_assert_uint_eq (count, 3);
   ck_assert (cairn_store_get_collection_statistics (store, inbox, &count, &unread, &size, &error));
   ck_assert_uint_eq (count, 3);
   ck_assert_uint_eq (unread, 2);
