@@ -14,7 +14,7 @@
 
 #include "cairn-indexer-index-private.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 10000
 
 enum {
@@ -806,14 +806,19 @@ lookup_int (CairnIndexerIndex *index,
 
 /* The key is the FTS5 rowid, in the order of the dates, so that a search
  * walks a term's matches newest first and stops once a page is full:
- * seconds times 2^16 plus the low bits of the id, or the next free value
- * when another item has it. */
+ * seconds (within 2^38, 8,700 years either way) times 2^24 plus the low
+ * 24 bits of the id, or the next free value when another item has it.
+ * Items of one second share 2^24 keys: with 2^16 (schema 2), the 65,537th
+ * item without a date (contacts, payloads not fetched) probed past every
+ * key before it, and a scan of 100,000 never ended. CairnSearch's date
+ * ranges (framework/cairn/cairn-search-query.c) read the same layout. */
 static gint64
 first_key (CairnIndexerDocument *document)
 {
-  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
+  const gint64 bound = G_GINT64_CONSTANT (1) << 38;
 
-  return CLAMP (document->date, -bound, bound) * 65536 + (gint64) (document->id & 0xFFFF);
+  return CLAMP (document->date, -bound, bound) * (G_GINT64_CONSTANT (1) << 24) +
+         (gint64) (document->id & 0xFFFFFF);
 }
 
 static gint64

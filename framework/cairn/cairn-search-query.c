@@ -375,18 +375,18 @@ parse_date_range (Parser     *parser,
 }
 
 /* A date range is a range of keys, which order items as their dates do
- * and are the seconds times 2^16 plus a number below 2^16
+ * and are the seconds times 2^24 plus a number below 2^24
  * (agents/indexer/cairn-indexer-index.c): walking it needs no sort. */
 static gint64
 date_to_key (gint64 date)
 {
-  const gint64 bound = G_GINT64_CONSTANT (1) << 46;
+  const gint64 bound = G_GINT64_CONSTANT (1) << 38;
 
   if (date <= -bound)
     return G_MININT64;
   if (date >= bound)
     return G_MAXINT64;
-  return date * 65536;
+  return date * (G_GINT64_CONSTANT (1) << 24);
 }
 
 static Node *

@@ -505,7 +505,7 @@ put_scratch (CairnIndexerIndex *scratch,
 }
 
 /* A scan's scratch index takes a document's first key unless another
- * document has it (the same second, the same low 16 bits of the id), and
+ * document has it (the same second, the same low 24 bits of the id), and
  * merges threads in memory: its end gives each document the thread its
  * own became. */
 START_TEST (test_scratch_keys_and_threads)
@@ -522,9 +522,9 @@ START_TEST (test_scratch_keys_and_threads)
   ck_assert (cairn_indexer_index_begin (scratch, &error));
   /* A reply before its parent, a thread of its own, then the parent,
    * which names the other thread's message and joins both. */
-  put_scratch (scratch, 65537, "Message-ID: <c@example.org>\nReferences: <a@example.org>\n");
+  put_scratch (scratch, 16777217, "Message-ID: <c@example.org>\nReferences: <a@example.org>\n");
   put_scratch (scratch, 1, "Message-ID: <b@example.org>\n");
-  put_scratch (scratch, 131073, "Message-ID: <a@example.org>\nReferences: <b@example.org>\n");
+  put_scratch (scratch, 33554433, "Message-ID: <a@example.org>\nReferences: <b@example.org>\n");
   ck_assert (cairn_indexer_index_finish_scratch (scratch, &error));
   g_clear_pointer (&scratch, cairn_indexer_index_free);
 
@@ -538,8 +538,39 @@ START_TEST (test_scratch_keys_and_threads)
                             sqlite3_column_int64 (stmt, 2));
   sqlite3_finalize (stmt);
   sqlite3_close (db);
-  ck_assert_str_eq (docs->str, "65537:0:1,1:1:1,131073:2:1");
+  ck_assert_str_eq (docs->str, "16777217:0:1,1:1:1,33554433:2:1");
 
+  cairn_indexer_index_remove_scratch (path);
+  g_rmdir (folder);
+}
+END_TEST
+
+/* Items of one second (those without a date all have 0) have 2^24 keys
+ * of their own: ids 2^16 apart do not take one another's, as they did
+ * when every second had 2^16 keys and the 65,537th undated item probed
+ * past all of them. */
+START_TEST (test_keys_of_undated)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *folder = g_dir_make_tmp ("test-indexer-index-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (folder, "scratch.db", NULL);
+  g_autoptr(CairnIndexerIndex) scratch = cairn_indexer_index_open_scratch (path, &error);
+  const guint64 ids[] = { 65537, 1, 131073, 16777215 };
+
+  ck_assert_ptr_nonnull (scratch);
+  ck_assert (cairn_indexer_index_begin (scratch, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autoptr(CairnIndexerDocument) document =
+        raw_mail_document (ids[i], "Subject: no date\n\nbody\n");
+
+      ck_assert_int_eq (document->date, 0);
+      ck_assert_msg (cairn_indexer_index_put_fields (scratch, document, TRUE, &error), "%s",
+                     error ? error->message : "");
+      ck_assert_int_eq (document->key, (gint64) ids[i]);
+    }
+  ck_assert (cairn_indexer_index_finish_scratch (scratch, &error));
+  g_clear_pointer (&scratch, cairn_indexer_index_free);
   cairn_indexer_index_remove_scratch (path);
   g_rmdir (folder);
 }
@@ -558,6 +589,7 @@ main (void)
     { "plain", test_plain_refused },
     { "index", test_pending_text },
     { "index", test_scratch_keys_and_threads },
+    { "index", test_keys_of_undated },
   };
 
   return cairn_test_suite_run (cairn_test_suite_new ("indexer-document", cases,
