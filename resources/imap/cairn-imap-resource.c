@@ -74,8 +74,10 @@ struct _CairnImapResource
   CairnImapConnection *connection;
   gint64 last_used;
   char *password;
+  /* Remote ids of the folders synced since the resource started. */
+  GHashTable *synced;
 
-  GPtrArray *idles;
+  GHashTable *idles;   /* remote id → CairnImapIdle of the watched folders */
   char *attempt_path;  /* see note_attempt() */
   /* The server's hierarchy delimiter once known, for the main thread,
    * which never waits for the lock. */
@@ -1143,6 +1145,8 @@ retrieve_items_sync (CairnResource    *resource,
   connection = acquire (self, error);
   ok = connection != NULL && settle_attempt (self, connection, 0, error) &&
        sync_folder (self, connection, collection, sync, cancellable, error);
+  if (ok)
+    g_hash_table_add (self->synced, g_strdup (cairn_collection_get_remote_id (collection)));
   g_debug ("Synced %s in %" G_GINT64_FORMAT " ms", cairn_collection_get_remote_id (collection),
            (g_get_monotonic_time () - start) / 1000);
   return ok;
@@ -2619,7 +2623,9 @@ replay_collection_removed_sync (CairnResource  *resource,
 
 static void
 mailbox_changed (GObject    *owner,
-                 const char *mailbox)
+                 const char *mailbox,
+                 guint32     uidvalidity,
+                 guint64     highestmodseq)
 {
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (owner);
   g_autoptr(CairnCollection) collection = NULL;
@@ -2630,108 +2636,76 @@ mailbox_changed (GObject    *owner,
     return;
   collection = cairn_store_find_collection_by_remote_id (get_store (self), get_id (self),
                                                          remote_id, NULL);
-  if (collection != NULL)
-    cairn_resource_synchronize_async (CAIRN_RESOURCE (self), cairn_collection_get_id (collection),
-                                      NULL, NULL, NULL);
+  /* A watch that starts finds the folder as its last sync left it,
+   * usually: then there is nothing to read. */
+  if (collection == NULL ||
+      (highestmodseq != 0 &&
+       get_number_attribute (collection, ATTR_UIDVALIDITY) == uidvalidity &&
+       get_number_attribute (collection, ATTR_HIGHESTMODSEQ) == highestmodseq))
+    return;
+  cairn_resource_synchronize_async (CAIRN_RESOURCE (self), cairn_collection_get_id (collection),
+                                    NULL, NULL, NULL);
 }
 
 static void
 stop_idle (CairnImapResource *self)
 {
-  g_clear_pointer (&self->idles, g_ptr_array_unref);
+  g_hash_table_remove_all (self->idles);
 }
 
-/* Starts watching the inbox and the folders of idle-folders, once the
- * settings (and password) are known; in the main thread. */
+static void
+watch_folder (CairnImapResource       *self,
+              const CairnImapSettings *settings,
+              const char              *remote_id)
+{
+  g_autofree char *mailbox = g_strdup (remote_id);
+  char delimiter = g_atomic_int_get (&self->delimiter);
+
+  if (g_hash_table_contains (self->idles, remote_id) ||
+      !g_hash_table_contains (self->synced, remote_id))
+    return;
+  if (delimiter != 0)
+    g_strdelimit (mailbox, (char[]) { REMOTE_SEPARATOR, '\0' }, delimiter);
+  g_hash_table_insert (self->idles, g_strdup (remote_id),
+                       cairn_imap_idle_new (settings, mailbox, G_OBJECT (self), mailbox_changed));
+}
+
+/* Starts watching the inbox and the folders of idle-folders, each once
+ * it was synced: a session in IDLE on a folder that another session is
+ * reading for the first time makes Dovecot scan the folder again at each
+ * change of its cache, which took half the speed of a first sync. The
+ * watch's first look asks for a sync of its folder, which covers the
+ * time before it. In the main thread, which never waits for the lock:
+ * a task that holds it has not finished, and the next one that finishes
+ * calls again. */
 static void
 start_idle (CairnImapResource *self)
 {
   g_autoptr(CairnImapSettings) settings = NULL;
   g_auto(GStrv) folders = NULL;
-  char delimiter;
 
-  if (self->idles != NULL || !cairn_agent_get_online (CAIRN_AGENT (self)))
+  if (!cairn_agent_get_online (CAIRN_AGENT (self)) || !g_mutex_trylock (&self->lock))
     return;
-  /* Called once a sync has read the tree: no connection is in use. */
-  g_mutex_lock (&self->lock);
   settings = self->password ? make_settings (self, NULL) : NULL;
-  g_mutex_unlock (&self->lock);
-  delimiter = g_atomic_int_get (&self->delimiter);
-  if (settings == NULL)
-    return;
-  self->idles = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_imap_idle_free);
-  g_ptr_array_add (self->idles, cairn_imap_idle_new (settings, INBOX, G_OBJECT (self),
-                                                     mailbox_changed));
-  folders = g_strsplit (self->idle_folders ? self->idle_folders : "", ",", -1);
-  for (guint i = 0; folders[i] != NULL; i++)
+  if (settings != NULL)
     {
-      g_autofree char *mailbox = g_strstrip (g_strdup (folders[i]));
-
-      if (*mailbox == '\0' || g_ascii_strcasecmp (mailbox, INBOX) == 0)
-        continue;
-      if (delimiter != 0)
-        g_strdelimit (mailbox, (char[]) { REMOTE_SEPARATOR, '\0' }, delimiter);
-      g_ptr_array_add (self->idles, cairn_imap_idle_new (settings, mailbox, G_OBJECT (self),
-                                                         mailbox_changed));
+      watch_folder (self, settings, INBOX);
+      folders = g_strsplit (self->idle_folders ? self->idle_folders : "", ",", -1);
+      for (guint i = 0; folders[i] != NULL; i++)
+        {
+          g_strstrip (folders[i]);
+          if (*folders[i] != '\0' && g_ascii_strcasecmp (folders[i], INBOX) != 0)
+            watch_folder (self, settings, folders[i]);
+        }
     }
+  g_mutex_unlock (&self->lock);
 }
 
 static void
-collections_retrieved (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
+task_finished (CairnImapResource  *self,
+               CairnSchedulerTask *task)
 {
-  CairnImapResource *self = CAIRN_IMAP_RESOURCE (source);
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-  GPtrArray *collections = g_task_propagate_pointer (G_TASK (result), &error);
-
-  if (collections != NULL)
-    start_idle (self);
-  if (collections != NULL)
-    g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
-  else
-    g_task_return_error (task, g_steal_pointer (&error));
-}
-
-static void
-collections_thread (GTask        *task,
-                    gpointer      source,
-                    gpointer      task_data,
-                    GCancellable *cancellable)
-{
-  GError *error = NULL;
-  GPtrArray *collections = retrieve_collections_sync (source, cancellable, &error);
-
-  if (collections != NULL)
-    g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
-  else
-    g_task_return_error (task, error);
-}
-
-/* The tree is read in a worker thread as the base class would; once it
- * is, the settings are known and IDLE can start. */
-static void
-retrieve_collections (CairnResource       *resource,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  GTask *outer = g_task_new (resource, cancellable, callback, user_data);
-  g_autoptr(GTask) inner = g_task_new (resource, cancellable, collections_retrieved, outer);
-
-  g_task_set_source_tag (outer, retrieve_collections);
-  g_task_run_in_thread (inner, collections_thread);
-}
-
-static GPtrArray *
-retrieve_collections_finish (CairnResource  *resource,
-                             GAsyncResult   *result,
-                             GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, resource), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  start_idle (self);
 }
 
 static void
@@ -2770,6 +2744,8 @@ cairn_imap_resource_setup (CairnAgent  *agent,
   /* Flag deltas of many items arrive together, for one UID STORE each. */
   cairn_monitor_set_batch_flags (CAIRN_MONITOR (cairn_agent_get_recorder (agent)), TRUE);
   g_signal_connect_swapped (agent, "notify::online", G_CALLBACK (online_changed), agent);
+  g_signal_connect_object (cairn_resource_get_scheduler (CAIRN_RESOURCE (agent)), "task-finished",
+                           G_CALLBACK (task_finished), agent, G_CONNECT_SWAPPED);
   return TRUE;
 }
 
@@ -2798,6 +2774,8 @@ cairn_imap_resource_finalize (GObject *object)
   g_free (self->bodies);
   g_free (self->idle_folders);
   g_free (self->attempt_path);
+  g_hash_table_unref (self->idles);
+  g_hash_table_unref (self->synced);
   if (self->password != NULL)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
@@ -2890,8 +2868,7 @@ cairn_imap_resource_class_init (CairnImapResourceClass *klass)
   object_class->get_property = cairn_imap_resource_get_property;
   object_class->set_property = cairn_imap_resource_set_property;
   CAIRN_AGENT_CLASS (klass)->setup = cairn_imap_resource_setup;
-  resource_class->retrieve_collections = retrieve_collections;
-  resource_class->retrieve_collections_finish = retrieve_collections_finish;
+  resource_class->retrieve_collections_sync = retrieve_collections_sync;
   resource_class->retrieve_items_sync = retrieve_items_sync;
   resource_class->retrieve_item_sync = retrieve_item_sync;
   resource_class->replay_item_added_sync = replay_item_added_sync;
@@ -2920,6 +2897,9 @@ static void
 cairn_imap_resource_init (CairnImapResource *self)
 {
   g_mutex_init (&self->lock);
+  self->synced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->idles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) cairn_imap_idle_free);
   self->context = g_main_context_ref_thread_default ();
   self->security = g_strdup ("tls");
   self->bodies = g_strdup ("none");
