@@ -2683,6 +2683,80 @@ can_retrieve_item (CairnResourceClass *klass)
          (klass->retrieve_item != real_retrieve_item || klass->retrieve_item_sync != NULL);
 }
 
+/* Custom tasks */
+
+typedef struct
+{
+  CairnResource *self;
+  CairnSchedulerTask *task;
+  gboolean again;
+} CustomJob;
+
+static void
+custom_job_free (CustomJob *job)
+{
+  g_object_unref (job->self);
+  g_object_unref (job->task);
+  g_free (job);
+}
+
+static void
+custom_thread (GTask        *gtask,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  CustomJob *job = task_data;
+  GError *error = NULL;
+
+  if (CAIRN_RESOURCE_GET_CLASS (job->self)->run_task_sync (job->self, job->task, &job->again,
+                                                           cancellable, &error))
+    g_task_return_boolean (gtask, TRUE);
+  else
+    g_task_return_error (gtask, ensure_error (error, "run a task"));
+}
+
+static void
+custom_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  CustomJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  set_working (job->self, NULL);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    report_task (job->self, job->task, error);
+  else
+    cairn_scheduler_task_report (job->task, job->again ? CAIRN_SCHEDULER_OUTCOME_DEFERRED
+                                                       : CAIRN_SCHEDULER_OUTCOME_DONE, NULL);
+}
+
+static void
+run_custom (CairnResource      *self,
+            CairnSchedulerTask *task)
+{
+  g_autoptr(GTask) gtask = NULL;
+  CustomJob *job;
+
+  if (CAIRN_RESOURCE_GET_CLASS (self)->run_task_sync == NULL)
+    {
+      cairn_scheduler_task_report (task, CAIRN_SCHEDULER_OUTCOME_FAILED_PERMANENT,
+                                   &(GError) { CAIRN_RESOURCE_ERROR,
+                                               CAIRN_RESOURCE_ERROR_INVALID,
+                                               (char *) "The resource does not do this task" });
+      return;
+    }
+  job = g_new0 (CustomJob, 1);
+  job->self = g_object_ref (self);
+  job->task = g_object_ref (task);
+  gtask = g_task_new (self, cairn_scheduler_task_get_cancellable (task), custom_done, NULL);
+  g_task_set_source_tag (gtask, run_custom);
+  g_task_set_task_data (gtask, job, (GDestroyNotify) custom_job_free);
+  set_working (self, cairn_scheduler_task_get_name (task));
+  g_task_run_in_thread (gtask, custom_thread);
+}
+
 /* The scheduler */
 
 static void
@@ -2706,10 +2780,12 @@ run_task (CairnScheduler     *scheduler,
     case CAIRN_SCHEDULER_TASK_KIND_SYNC_COLLECTION:
       run_sync (self, task);
       break;
+    case CAIRN_SCHEDULER_TASK_KIND_CUSTOM:
+      run_custom (self, task);
+      break;
     case CAIRN_SCHEDULER_TASK_KIND_SYNC_TAGS:
     case CAIRN_SCHEDULER_TASK_KIND_SYNC_RELATIONS:
     case CAIRN_SCHEDULER_TASK_KIND_CACHE_EXPIRY:
-    case CAIRN_SCHEDULER_TASK_KIND_CUSTOM:
     default:
       cairn_scheduler_task_report (task, CAIRN_SCHEDULER_OUTCOME_FAILED_PERMANENT,
                                    &(GError) { CAIRN_RESOURCE_ERROR,

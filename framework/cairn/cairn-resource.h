@@ -131,6 +131,16 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  * @replay_collection_moved_sync: moves a collection from parent @source to
  *   @destination
  * @replay_collection_removed_sync: removes a collection with its items
+ * @run_task_sync: runs a custom task (cairn_scheduler_task_new_custom())
+ *   that the resource queued on its scheduler (cairn_resource_get_scheduler()),
+ *   in a worker thread: work of its own, such as fetching parts by cache
+ *   policy in the background queue. Returns %TRUE when the task is done;
+ *   setting @again asks for it to run again after the tasks queued
+ *   meanwhile (%CAIRN_SCHEDULER_OUTCOME_DEFERRED), so that a long task
+ *   runs in slices and never keeps a change replay or a client waiting for
+ *   long. An error ends it as the errors of syncs do
+ *   (%CAIRN_RESOURCE_ERROR_TRANSIENT is tried again later). Without it, a
+ *   custom task fails.
  *
  * The virtual methods a resource implements.
  *
@@ -269,8 +279,14 @@ struct _CairnResourceClass
                                               GCancellable         *cancellable,
                                               GError              **error);
 
+  gboolean    (*run_task_sync)               (CairnResource        *self,
+                                              CairnSchedulerTask   *task,
+                                              gboolean             *again,
+                                              GCancellable         *cancellable,
+                                              GError              **error);
+
   /*< private >*/
-  gpointer padding[8];
+  gpointer padding[7];
 };
 
 CAIRN_AVAILABLE_IN_ALL

@@ -659,6 +659,50 @@ cairn_store_find_items_by_gid (CairnStore       *self,
                      CAIRN_BINDS (_cairn_bind_text (gid)), error);
 }
 
+/**
+ * cairn_store_find_items_missing_part:
+ * @self: a #CairnStore
+ * @collection_id: a collection id
+ * @part: a part name, such as %CAIRN_PART_RFC822
+ * @since: (nullable): only items dated at or after this time; %NULL for
+ *   every item
+ * @limit: the most items to return, or 0 for all
+ * @error: return location for an error
+ *
+ * Finds the items of a collection that have @part as a missing part
+ * (%CAIRN_PART_STORAGE_MISSING), newest first (by date, then by id), so
+ * that a resource fetches by cache policy what is still to be fetched,
+ * also after it was stopped halfway. Items without a date come last.
+ *
+ * Returns: (transfer container) (element-type CairnItem): the items with
+ *   their columns and flags, possibly none; %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_store_find_items_missing_part (CairnStore    *self,
+                                     guint64        collection_id,
+                                     const char    *part,
+                                     GDateTime     *since,
+                                     guint          limit,
+                                     GError       **error)
+{
+  g_return_val_if_fail (CAIRN_IS_STORE (self), NULL);
+  g_return_val_if_fail (part != NULL, NULL);
+
+  return read_items (self, NULL,
+                     "SELECT " ITEM_COLUMNS " FROM items i "
+                     "JOIN parts p ON p.item_id = i.id AND p.name = ?2 AND p.storage = ?3 "
+                     "WHERE i.collection_id = ?1 AND (?4 IS NULL OR i.date >= ?4) "
+                     "ORDER BY i.date DESC, i.id DESC "
+                     "LIMIT ?5",
+                     CAIRN_BINDS (_cairn_bind_int (collection_id), _cairn_bind_text (part),
+                                  _cairn_bind_int (CAIRN_PART_STORAGE_MISSING),
+                                  _cairn_bind_date (since),
+                                  _cairn_bind_int (limit > 0 ? (gint64) limit : -1)),
+                     error);
+}
+
 /* One page of a collection, by id after @after_id. Items linked into a
  * virtual collection are listed like its own. */
 static GPtrArray *

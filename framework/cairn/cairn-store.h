@@ -233,6 +233,13 @@ GPtrArray       *cairn_store_find_items_by_gid            (CairnStore           
                                                            CairnFetchScope      *scope,
                                                            GError              **error);
 CAIRN_AVAILABLE_IN_ALL
+GPtrArray       *cairn_store_find_items_missing_part      (CairnStore           *self,
+                                                           guint64               collection_id,
+                                                           const char           *part,
+                                                           GDateTime            *since,
+                                                           guint                 limit,
+                                                           GError              **error);
+CAIRN_AVAILABLE_IN_ALL
 GPtrArray       *cairn_store_list_items                   (CairnStore           *self,
                                                            guint64               collection_id,
                                                            CairnFetchScope      *scope,

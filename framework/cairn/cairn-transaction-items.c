@@ -491,6 +491,53 @@ cairn_transaction_modify_item (CairnTransaction  *self,
   return TRUE;
 }
 
+/**
+ * cairn_transaction_store_part:
+ * @self: a #CairnTransaction
+ * @item_id: the item
+ * @part: the part to write, replacing the stored part of its name
+ * @unchanged_since: fail with %CAIRN_STORE_ERROR_CONFLICT if the item
+ *   changed after this revision; 0 for no condition
+ * @error: return location for an error
+ *
+ * Writes one part of an item and nothing else of it, as a resource does
+ * with a payload it fetched (a body its cache policy wants): cheaper than
+ * cairn_transaction_modify_item(), which writes every column too. The
+ * change log entry is a modification naming the part.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_transaction_store_part (CairnTransaction  *self,
+                              guint64            item_id,
+                              CairnPart         *part,
+                              guint64            unchanged_since,
+                              GError           **error)
+{
+  g_auto(ItemInfo) info = { 0 };
+
+  g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
+  g_return_val_if_fail (part != NULL, FALSE);
+
+  return _cairn_transaction_check_ready (self, error) &&
+         _cairn_transaction_load_item_info (self, item_id, &info, error) &&
+         _cairn_transaction_check_unchanged ("item", item_id, info.revision, unchanged_since,
+                                             error) &&
+         _cairn_transaction_ensure_revision (self, error) &&
+         _cairn_database_run (self->database, "UPDATE items SET revision = ? WHERE id = ?",
+                              CAIRN_BINDS (_cairn_bind_int (self->revision),
+                                           _cairn_bind_int (item_id)),
+                              error) &&
+         store_part (self, item_id, part, TRUE, error) &&
+         _cairn_transaction_log_item (self, &info, &(LogEntry) {
+                                        .operation = CAIRN_CHANGE_MODIFY,
+                                        .entity_id = item_id,
+                                        .parts = part->name,
+                                      }, error);
+}
+
 /* Applies one side of a delta and returns the flags that really changed. */
 static gboolean
 apply_flags (CairnTransaction  *self,

@@ -71,6 +71,12 @@ gboolean    cairn_transaction_create_item       (CairnTransaction  *self,
                                                  CairnItem         *item,
                                                  GError           **error);
 CAIRN_AVAILABLE_IN_ALL
+gboolean    cairn_transaction_store_part        (CairnTransaction  *self,
+                                                 guint64            item_id,
+                                                 CairnPart         *part,
+                                                 guint64            unchanged_since,
+                                                 GError           **error);
+CAIRN_AVAILABLE_IN_ALL
 gboolean    cairn_transaction_modify_item       (CairnTransaction  *self,
                                                  CairnItem         *item,
                                                  guint64            unchanged_since,

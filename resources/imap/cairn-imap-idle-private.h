@@ -6,10 +6,13 @@
 G_BEGIN_DECLS
 
 /* Called in the main context when the watched mailbox may have changed:
- * after each (re)connection and each time the server reports something
- * during IDLE. */
+ * after each (re)connection, with the UIDVALIDITY and HIGHESTMODSEQ that
+ * SELECT gave (HIGHESTMODSEQ 0 without CONDSTORE), and each time the
+ * server reports something during IDLE, with 0 and 0. */
 typedef void (*CairnImapIdleFunc) (GObject    *owner,
-                                   const char *mailbox);
+                                   const char *mailbox,
+                                   guint32     uidvalidity,
+                                   guint64     highestmodseq);
 
 typedef struct _CairnImapIdle CairnImapIdle;
 

@@ -33,6 +33,8 @@ typedef struct
   GObject *owner;
   CairnImapIdleFunc func;
   char *mailbox;
+  guint32 uidvalidity;
+  guint64 highestmodseq;
 } Notice;
 
 static gboolean
@@ -40,7 +42,7 @@ deliver_notice (gpointer data)
 {
   Notice *notice = data;
 
-  notice->func (notice->owner, notice->mailbox);
+  notice->func (notice->owner, notice->mailbox, notice->uidvalidity, notice->highestmodseq);
   return G_SOURCE_REMOVE;
 }
 
@@ -54,8 +56,12 @@ notice_free (gpointer data)
   g_free (notice);
 }
 
+/* @uidvalidity and @highestmodseq: the mailbox's state as SELECT gave
+ * it, or 0 when what changed is not known. */
 static void
-notify (CairnImapIdle *idle)
+notify (CairnImapIdle *idle,
+        guint32        uidvalidity,
+        guint64        highestmodseq)
 {
   GObject *owner = g_weak_ref_get (&idle->owner);
   Notice *notice;
@@ -66,6 +72,8 @@ notify (CairnImapIdle *idle)
   notice->owner = owner;
   notice->func = idle->func;
   notice->mailbox = g_strdup (idle->mailbox);
+  notice->uidvalidity = uidvalidity;
+  notice->highestmodseq = highestmodseq;
   g_main_context_invoke_full (idle->context, G_PRIORITY_DEFAULT, deliver_notice, notice,
                               notice_free);
 }
@@ -112,7 +120,7 @@ watch (CairnImapIdle *idle,
       return TRUE;
     }
   *backoff_ms = BACKOFF_MIN_MS;
-  notify (idle);
+  notify (idle, connection->uidvalidity, connection->condstore ? connection->highestmodseq : 0);
   for (;;)
     {
       int r = mailimap_idle (connection->session);
@@ -130,7 +138,7 @@ watch (CairnImapIdle *idle,
         }
       /* The sync may start before the server has answered DONE. */
       if (readable)
-        notify (idle);
+        notify (idle, 0, 0);
       r = mailimap_idle_done (connection->session);
       if (!cairn_imap_connection_check (connection, r, "wait for new mail in", idle->mailbox,
                                         &error))

@@ -74,8 +74,10 @@ struct _CairnImapResource
   CairnImapConnection *connection;
   gint64 last_used;
   char *password;
+  /* Remote ids of the folders synced since the resource started. */
+  GHashTable *synced;
 
-  GPtrArray *idles;
+  GHashTable *idles;   /* remote id → CairnImapIdle of the watched folders */
   char *attempt_path;  /* see note_attempt() */
   /* The server's hierarchy delimiter once known, for the main thread,
    * which never waits for the lock. */
@@ -724,57 +726,6 @@ parse_bodies_policy (const char    *text,
   return TRUE;
 }
 
-/* Which of @batch (new messages) get their body now, by cache policy. */
-static gboolean
-fetch_bodies (CairnImapResource    *self,
-              CairnImapConnection  *connection,
-              GPtrArray            *batch,
-              GError              **error)
-{
-  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autoptr(GHashTable) by_uid = g_hash_table_new (NULL, NULL);
-  BodiesPolicy policy;
-  guint64 days;
-  gint64 cutoff;
-
-  if (!parse_bodies_policy (self->bodies, &policy, &days) || policy == BODIES_NONE)
-    return TRUE;
-  cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64) days * 24 * 3600;
-  for (guint i = 0; i < batch->len; i++)
-    {
-      Fetched *fetched = g_ptr_array_index (batch, i);
-
-      if (policy == BODIES_ALL || fetched->internal_date >= cutoff)
-        {
-          g_array_append_val (uids, fetched->uid);
-          g_hash_table_insert (by_uid, GUINT_TO_POINTER (fetched->uid), fetched);
-        }
-    }
-  for (guint start = 0; start < uids->len; start += BODY_BATCH)
-    {
-      g_autoptr(GArray) part = g_array_new (FALSE, FALSE, sizeof (guint32));
-      struct mailimap_set *set;
-      g_autoptr(GPtrArray) bodies = NULL;
-
-      g_array_append_vals (part, &g_array_index (uids, guint32, start),
-                           MIN (BODY_BATCH, uids->len - start));
-      set = cairn_imap_uid_set_new (part);
-      bodies = fetch (connection, set, TRUE, FETCH_BODY, 0, NULL, error);
-      mailimap_set_free (set);
-      if (bodies == NULL)
-        return FALSE;
-      for (guint i = 0; i < bodies->len; i++)
-        {
-          Fetched *body = g_ptr_array_index (bodies, i);
-          Fetched *fetched = g_hash_table_lookup (by_uid, GUINT_TO_POINTER (body->uid));
-
-          if (fetched != NULL && body->body != NULL)
-            fetched->body = g_steal_pointer (&body->body);
-        }
-    }
-  return TRUE;
-}
-
 static int
 compare_uids (gconstpointer a,
               gconstpointer b)
@@ -792,20 +743,27 @@ compare_uids (gconstpointer a,
 
 static const guint batch_sizes[] = { 250, 500, FETCH_BATCH };
 
-typedef struct
+typedef struct _Reader Reader;
+
+struct _Reader
 {
   CairnImapResource *self;
   CairnImapConnection *connection;
   GArray *uids;
   guint32 count;
   FetchWhat what;
-  GHashTable *known;
+  guint max_batch;
+  gint64 deadline;        /* no FETCH after this monotonic time; 0 for none */
   GCancellable *cancellable;
-  GAsyncQueue *batches;   /* GPtrArray of CairnItem; an empty one ends */
+  /* In the reader thread: what the batch (given) is handed on as. */
+  GPtrArray *(*convert) (Reader *reader, GPtrArray *fetched);
+  GHashTable *known;      /* for convert */
+  GAsyncQueue *batches;   /* GPtrArray; an empty one ends */
   GAsyncQueue *slots;     /* a token for each batch that may be read ahead */
   gint stop;
+  gboolean stopped_at_deadline;
   GError *error;
-} Reader;
+};
 
 static GPtrArray *
 read_batch (Reader  *reader,
@@ -813,8 +771,6 @@ read_batch (Reader  *reader,
             guint    n,
             GError **error)
 {
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
   g_autoptr(GPtrArray) batch = NULL;
   struct mailimap_set *set;
 
@@ -823,35 +779,16 @@ read_batch (Reader  *reader,
       g_autoptr(GArray) part = g_array_new (FALSE, FALSE, sizeof (guint32));
 
       g_array_append_vals (part, &g_array_index (reader->uids, guint32, start), n);
+      g_array_sort (part, compare_uids);
       set = cairn_imap_uid_set_new (part);
     }
   else
     set = mailimap_set_new_interval (start + 1, start + n);
-  batch = fetch (reader->connection, set, reader->uids != NULL, FETCH_FLAGS | reader->what, 0,
-                 NULL, error);
+  batch = fetch (reader->connection, set, reader->uids != NULL, reader->what, 0, NULL, error);
   mailimap_set_free (set);
   if (batch == NULL)
     return NULL;
-  for (guint i = 0; i < batch->len; i++)
-    {
-      Fetched *fetched = g_ptr_array_index (batch, i);
-      g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
-
-      if (!g_hash_table_contains (reader->known, remote_id))
-        g_ptr_array_add (fresh, fetched);
-    }
-  if (!fetch_bodies (reader->self, reader->connection, fresh, error))
-    return NULL;
-  for (guint i = 0; i < batch->len; i++)
-    {
-      Fetched *fetched = g_ptr_array_index (batch, i);
-      g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
-      gboolean is_new = !g_hash_table_contains (reader->known, remote_id);
-
-      g_ptr_array_add (items, item_from_fetched (reader->connection, fetched, is_new,
-                                                 (reader->what & FETCH_HEADER) != 0));
-    }
-  return g_steal_pointer (&items);
+  return reader->convert (reader, g_steal_pointer (&batch));
 }
 
 static gpointer
@@ -863,22 +800,98 @@ reader_thread (gpointer data)
 
   for (guint start = 0; start < total; )
     {
-      guint n = MIN (batch_sizes[MIN (size, G_N_ELEMENTS (batch_sizes) - 1)], total - start);
-      GPtrArray *items;
+      guint n = MIN (MIN (batch_sizes[MIN (size, G_N_ELEMENTS (batch_sizes) - 1)],
+                          reader->max_batch), total - start);
+      GPtrArray *batch;
 
       g_async_queue_pop (reader->slots);
       if (g_atomic_int_get (&reader->stop) ||
           g_cancellable_set_error_if_cancelled (reader->cancellable, &reader->error))
         break;
-      items = read_batch (reader, start, n, &reader->error);
-      if (items == NULL)
+      if (reader->deadline != 0 && start > 0 && g_get_monotonic_time () > reader->deadline)
+        {
+          reader->stopped_at_deadline = TRUE;
+          break;
+        }
+      batch = read_batch (reader, start, n, &reader->error);
+      if (batch == NULL)
         break;
-      g_async_queue_push (reader->batches, items);
+      g_async_queue_push (reader->batches, batch);
       start += n;
       size++;
     }
   g_async_queue_push (reader->batches, g_ptr_array_new ());
   return NULL;
+}
+
+/* Reads what @reader names in its thread, and hands each batch to
+ * @store in this one. */
+static gboolean
+read_all (Reader     *reader,
+          gboolean  (*store) (GPtrArray *batch, gpointer user_data, GError **error),
+          gpointer    user_data,
+          GError    **error)
+{
+  g_autoptr(GError) write_error = NULL;
+  GThread *thread;
+  GPtrArray *batch;
+
+  reader->batches = g_async_queue_new ();
+  reader->slots = g_async_queue_new ();
+  for (guint i = 0; i < READ_AHEAD; i++)
+    g_async_queue_push (reader->slots, GINT_TO_POINTER (1));
+  thread = g_thread_new ("cairn-imap-reader", reader_thread, reader);
+  while ((batch = g_async_queue_pop (reader->batches))->len > 0)
+    {
+      if (write_error == NULL && !store (batch, user_data, &write_error))
+        g_atomic_int_set (&reader->stop, TRUE);
+      g_ptr_array_unref (batch);
+      g_async_queue_push (reader->slots, GINT_TO_POINTER (1));
+    }
+  g_ptr_array_unref (batch);
+  g_thread_join (thread);
+  g_async_queue_unref (reader->batches);
+  g_async_queue_unref (reader->slots);
+  if (write_error != NULL)
+    {
+      g_clear_error (&reader->error);
+      g_propagate_error (error, g_steal_pointer (&write_error));
+      return FALSE;
+    }
+  if (reader->error != NULL)
+    {
+      g_propagate_error (error, reader->error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The items of a batch of messages, made in the reader thread. */
+static GPtrArray *
+items_of (Reader    *reader,
+          GPtrArray *batch)
+{
+  GPtrArray *items = g_ptr_array_new_full (batch->len, g_object_unref);
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Fetched *fetched = g_ptr_array_index (batch, i);
+      g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
+      gboolean is_new = !g_hash_table_contains (reader->known, remote_id);
+
+      g_ptr_array_add (items, item_from_fetched (reader->connection, fetched, is_new,
+                                                 (reader->what & FETCH_HEADER) != 0));
+    }
+  g_ptr_array_unref (batch);
+  return items;
+}
+
+static gboolean
+add_items (GPtrArray  *items,
+           gpointer    sync,
+           GError    **error)
+{
+  return cairn_item_sync_add_items (sync, items, error);
 }
 
 /* Reads the messages @uids (or, if NULL, the sequence numbers 1 to
@@ -895,38 +908,10 @@ fetch_into_sync (CairnImapResource    *self,
                  GCancellable         *cancellable,
                  GError              **error)
 {
-  Reader reader = { self, connection, uids, count, what, known, cancellable,
-                    g_async_queue_new (), g_async_queue_new (), FALSE, NULL };
-  g_autoptr(GError) write_error = NULL;
-  GThread *thread;
-  GPtrArray *items;
+  Reader reader = { self, connection, uids, count, FETCH_FLAGS | what, FETCH_BATCH, 0,
+                    cancellable, items_of, known };
 
-  for (guint i = 0; i < READ_AHEAD; i++)
-    g_async_queue_push (reader.slots, GINT_TO_POINTER (1));
-  thread = g_thread_new ("cairn-imap-reader", reader_thread, &reader);
-  while ((items = g_async_queue_pop (reader.batches))->len > 0)
-    {
-      if (write_error == NULL && !cairn_item_sync_add_items (sync, items, &write_error))
-        g_atomic_int_set (&reader.stop, TRUE);
-      g_ptr_array_unref (items);
-      g_async_queue_push (reader.slots, GINT_TO_POINTER (1));
-    }
-  g_ptr_array_unref (items);
-  g_thread_join (thread);
-  g_async_queue_unref (reader.batches);
-  g_async_queue_unref (reader.slots);
-  if (write_error != NULL)
-    {
-      g_clear_error (&reader.error);
-      g_propagate_error (error, g_steal_pointer (&write_error));
-      return FALSE;
-    }
-  if (reader.error != NULL)
-    {
-      g_propagate_error (error, reader.error);
-      return FALSE;
-    }
-  return TRUE;
+  return read_all (&reader, add_items, sync, error);
 }
 
 typedef struct
@@ -1116,6 +1101,60 @@ sync_folder (CairnImapResource    *self,
   return cairn_item_sync_add_items (sync, nothing, error) && save_state (self, &state, error);
 }
 
+/* The background task that fetches the bodies of a folder by cache
+ * policy, queued after each sync of the folder. */
+#define BODIES_TASK "Fetching message bodies"
+
+typedef struct
+{
+  CairnResource *resource;
+  guint64 collection_id;
+  gboolean bodies;   /* the bodies task rather than a sync */
+} SyncRequest;
+
+static gboolean
+run_sync_request (gpointer data)
+{
+  SyncRequest *request = data;
+  g_autoptr(CairnSchedulerTask) task = NULL;
+
+  if (!request->bodies)
+    {
+      cairn_resource_synchronize_async (request->resource, request->collection_id, NULL, NULL,
+                                        NULL);
+      return G_SOURCE_REMOVE;
+    }
+  task = cairn_scheduler_task_new_custom (BODIES_TASK, CAIRN_SCHEDULER_QUEUE_BACKGROUND,
+                                          (gint64) request->collection_id);
+  cairn_scheduler_queue (cairn_resource_get_scheduler (request->resource), task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sync_request_free (gpointer data)
+{
+  SyncRequest *request = data;
+
+  g_object_unref (request->resource);
+  g_free (request);
+}
+
+/* Asks for a sync of a folder, or with @bodies for the fetch of its
+ * bodies, from any thread: the scheduler is the main thread's. */
+static void
+request_sync (CairnImapResource *self,
+              guint64            collection_id,
+              gboolean           bodies)
+{
+  SyncRequest *request = g_new0 (SyncRequest, 1);
+
+  request->resource = g_object_ref (CAIRN_RESOURCE (self));
+  request->collection_id = collection_id;
+  request->bodies = bodies;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, run_sync_request, request,
+                              sync_request_free);
+}
+
 static gboolean settle_attempt (CairnImapResource    *self,
                                 CairnImapConnection  *connection,
                                 guint64               item_id,
@@ -1132,6 +1171,8 @@ retrieve_items_sync (CairnResource    *resource,
   g_autoptr(GMutexLocker) locker = NULL;
   CairnImapConnection *connection;
   gint64 start = g_get_monotonic_time ();
+  BodiesPolicy policy;
+  guint64 days;
   gboolean ok;
 
   if (cairn_collection_get_attribute (collection, ATTR_NOSELECT) != NULL)
@@ -1143,6 +1184,13 @@ retrieve_items_sync (CairnResource    *resource,
   connection = acquire (self, error);
   ok = connection != NULL && settle_attempt (self, connection, 0, error) &&
        sync_folder (self, connection, collection, sync, cancellable, error);
+  if (ok)
+    g_hash_table_add (self->synced, g_strdup (cairn_collection_get_remote_id (collection)));
+  /* Once the envelopes are stored, the bodies the cache policy wants,
+   * after the syncs of every other folder and below any replay or
+   * client request. */
+  if (ok && parse_bodies_policy (self->bodies, &policy, &days) && policy != BODIES_NONE)
+    request_sync (self, cairn_collection_get_id (collection), TRUE);
   g_debug ("Synced %s in %" G_GINT64_FORMAT " ms", cairn_collection_get_remote_id (collection),
            (g_get_monotonic_time () - start) / 1000);
   return ok;
@@ -1159,45 +1207,6 @@ dup_mailbox (CairnImapResource    *self,
                                                                        collection_id, error);
 
   return remote_id ? mailbox_of (connection, remote_id) : NULL;
-}
-
-typedef struct
-{
-  CairnResource *resource;
-  guint64 collection_id;
-} SyncRequest;
-
-static gboolean
-run_sync_request (gpointer data)
-{
-  SyncRequest *request = data;
-
-  cairn_resource_synchronize_async (request->resource, request->collection_id, NULL, NULL,
-                                    NULL);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-sync_request_free (gpointer data)
-{
-  SyncRequest *request = data;
-
-  g_object_unref (request->resource);
-  g_free (request);
-}
-
-/* Asks for a sync of a folder from any thread: the scheduler is the
- * main thread's. */
-static void
-request_sync (CairnImapResource *self,
-              guint64            collection_id)
-{
-  SyncRequest *request = g_new0 (SyncRequest, 1);
-
-  request->resource = g_object_ref (CAIRN_RESOURCE (self));
-  request->collection_id = collection_id;
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, run_sync_request, request,
-                              sync_request_free);
 }
 
 static CairnItem *
@@ -1237,7 +1246,7 @@ retrieve_item_sync (CairnResource       *resource,
   if (fetched->len == 0 || ((Fetched *) g_ptr_array_index (fetched, 0))->body == NULL)
     {
       /* Gone before its body was read: the next sync removes it. */
-      request_sync (self, cairn_item_get_collection_id (item));
+      request_sync (self, cairn_item_get_collection_id (item), FALSE);
       g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT,
                    "Message %u vanished from “%s” before its body was read", uid, mailbox);
       return NULL;
@@ -1246,6 +1255,157 @@ retrieve_item_sync (CairnResource       *resource,
   cairn_item_set_id (result, cairn_item_get_id (item));
   cairn_item_set_collection_id (result, cairn_item_get_collection_id (item));
   return g_steal_pointer (&result);
+}
+
+/* Bodies by cache policy: a background task per folder, queued after
+ * each sync of it, fetches the bodies its items miss, newest first,
+ * BODY_BATCH a FETCH and a store write, read by a reader thread while the
+ * batch before is stored, so that a task stopped anywhere (killed,
+ * offline, cancelled) loses at most the batches read and not stored yet
+ * (READ_AHEAD + 1), and the next one fetches only what is still missing.
+ * It runs in slices of about BODY_SLICE_US and then lets the tasks
+ * queued meanwhile go first. */
+#define BODY_SLICE_US (G_USEC_PER_SEC / 2)
+/* Items looked at per slice, newest first. */
+#define BODY_SLICE_ITEMS 1000
+
+typedef struct
+{
+  CairnStore *store;
+  GHashTable *by_uid;   /* UID → CairnItem as stored */
+  GPtrArray *bodies;    /* the batch being written: Fetched */
+} BodiesWrite;
+
+static gboolean
+write_bodies (CairnTransaction  *transaction,
+              gpointer           user_data,
+              GError           **error)
+{
+  BodiesWrite *write = user_data;
+
+  for (guint i = 0; i < write->bodies->len; i++)
+    {
+      Fetched *fetched = g_ptr_array_index (write->bodies, i);
+      CairnItem *item = g_hash_table_lookup (write->by_uid, GUINT_TO_POINTER (fetched->uid));
+      g_autoptr(CairnPart) part = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      if (item == NULL || fetched->body == NULL)
+        continue;
+      part = cairn_part_new_inline (CAIRN_PART_RFC822, fetched->body);
+      /* An item changed since it was read (moved, edited, flagged) is
+       * left for the next run, which reads it again. */
+      if (!cairn_transaction_store_part (transaction, cairn_item_get_id (item), part,
+                                         cairn_item_get_revision (item), &local_error) &&
+          !g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+store_bodies (GPtrArray  *bodies,
+              gpointer    user_data,
+              GError    **error)
+{
+  BodiesWrite *write = user_data;
+
+  write->bodies = bodies;
+  return cairn_store_write_sync (write->store, write_bodies, write, NULL, NULL, error);
+}
+
+/* Bodies are stored as they were read. */
+static GPtrArray *
+as_fetched (Reader    *reader,
+            GPtrArray *batch)
+{
+  return batch;
+}
+
+static gboolean
+run_task_sync (CairnResource       *resource,
+               CairnSchedulerTask  *task,
+               gboolean            *again,
+               GCancellable        *cancellable,
+               GError             **error)
+{
+  CairnImapResource *self = CAIRN_IMAP_RESOURCE (resource);
+  guint64 collection_id = (guint64) cairn_scheduler_task_get_collection_id (task);
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GDateTime) since = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GHashTable) by_uid = g_hash_table_new (NULL, NULL);
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autofree char *mailbox = NULL;
+  CairnImapConnection *connection;
+  gint64 start = g_get_monotonic_time ();
+  BodiesPolicy policy;
+  guint64 days;
+  Reader reader = { self, NULL, uids, 0, FETCH_BODY, BODY_BATCH, start + BODY_SLICE_US,
+                    cancellable, as_fetched };
+  BodiesWrite write = { get_store (self), by_uid, NULL };
+
+  *again = FALSE;
+  if (g_strcmp0 (cairn_scheduler_task_get_name (task), BODIES_TASK) != 0)
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID,
+                   "The IMAP resource has no task “%s”", cairn_scheduler_task_get_name (task));
+      return FALSE;
+    }
+  if (!parse_bodies_policy (self->bodies, &policy, &days) || policy == BODIES_NONE)
+    return TRUE;
+  collection = cairn_store_get_collection (get_store (self), collection_id, &local_error);
+  if (collection == NULL)
+    {
+      /* A folder removed since: nothing to fetch. */
+      if (g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (policy == BODIES_RECENT)
+    {
+      g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+      since = g_date_time_add_days (now, -(gint) days);
+    }
+  items = cairn_store_find_items_missing_part (get_store (self), collection_id,
+                                               CAIRN_PART_RFC822, since, BODY_SLICE_ITEMS,
+                                               error);
+  if (items == NULL)
+    return FALSE;
+  if (items->len == 0)
+    return TRUE;
+
+  locker = g_mutex_locker_new (&self->lock);
+  connection = acquire (self, error);
+  if (connection == NULL)
+    return FALSE;
+  mailbox = mailbox_of (connection, cairn_collection_get_remote_id (collection));
+  if (!cairn_imap_connection_select (connection, mailbox, error))
+    return FALSE;
+  for (guint i = 0; i < items->len; i++)
+    {
+      CairnItem *item = g_ptr_array_index (items, i);
+      guint32 uid = parse_uid (cairn_item_get_remote_id (item));
+
+      if (uid == 0)
+        continue;
+      g_array_append_val (uids, uid);
+      g_hash_table_insert (by_uid, GUINT_TO_POINTER (uid), item);
+    }
+  reader.connection = connection;
+  if (!read_all (&reader, store_bodies, &write, error))
+    return FALSE;
+  /* Stopped for the tasks queued meanwhile, or as many as a slice looks
+   * at: there may be more. */
+  *again = reader.stopped_at_deadline || items->len == BODY_SLICE_ITEMS;
+  return TRUE;
 }
 
 /* UIDVALIDITY changed: every stored UID of the folder is stale. The
@@ -2619,7 +2779,9 @@ replay_collection_removed_sync (CairnResource  *resource,
 
 static void
 mailbox_changed (GObject    *owner,
-                 const char *mailbox)
+                 const char *mailbox,
+                 guint32     uidvalidity,
+                 guint64     highestmodseq)
 {
   CairnImapResource *self = CAIRN_IMAP_RESOURCE (owner);
   g_autoptr(CairnCollection) collection = NULL;
@@ -2630,108 +2792,76 @@ mailbox_changed (GObject    *owner,
     return;
   collection = cairn_store_find_collection_by_remote_id (get_store (self), get_id (self),
                                                          remote_id, NULL);
-  if (collection != NULL)
-    cairn_resource_synchronize_async (CAIRN_RESOURCE (self), cairn_collection_get_id (collection),
-                                      NULL, NULL, NULL);
+  /* A watch that starts finds the folder as its last sync left it,
+   * usually: then there is nothing to read. */
+  if (collection == NULL ||
+      (highestmodseq != 0 &&
+       get_number_attribute (collection, ATTR_UIDVALIDITY) == uidvalidity &&
+       get_number_attribute (collection, ATTR_HIGHESTMODSEQ) == highestmodseq))
+    return;
+  cairn_resource_synchronize_async (CAIRN_RESOURCE (self), cairn_collection_get_id (collection),
+                                    NULL, NULL, NULL);
 }
 
 static void
 stop_idle (CairnImapResource *self)
 {
-  g_clear_pointer (&self->idles, g_ptr_array_unref);
+  g_hash_table_remove_all (self->idles);
 }
 
-/* Starts watching the inbox and the folders of idle-folders, once the
- * settings (and password) are known; in the main thread. */
+static void
+watch_folder (CairnImapResource       *self,
+              const CairnImapSettings *settings,
+              const char              *remote_id)
+{
+  g_autofree char *mailbox = g_strdup (remote_id);
+  char delimiter = g_atomic_int_get (&self->delimiter);
+
+  if (g_hash_table_contains (self->idles, remote_id) ||
+      !g_hash_table_contains (self->synced, remote_id))
+    return;
+  if (delimiter != 0)
+    g_strdelimit (mailbox, (char[]) { REMOTE_SEPARATOR, '\0' }, delimiter);
+  g_hash_table_insert (self->idles, g_strdup (remote_id),
+                       cairn_imap_idle_new (settings, mailbox, G_OBJECT (self), mailbox_changed));
+}
+
+/* Starts watching the inbox and the folders of idle-folders, each once
+ * it was synced: a session in IDLE on a folder that another session is
+ * reading for the first time makes Dovecot scan the folder again at each
+ * change of its cache, which took half the speed of a first sync. The
+ * watch's first look asks for a sync of its folder, which covers the
+ * time before it. In the main thread, which never waits for the lock:
+ * a task that holds it has not finished, and the next one that finishes
+ * calls again. */
 static void
 start_idle (CairnImapResource *self)
 {
   g_autoptr(CairnImapSettings) settings = NULL;
   g_auto(GStrv) folders = NULL;
-  char delimiter;
 
-  if (self->idles != NULL || !cairn_agent_get_online (CAIRN_AGENT (self)))
+  if (!cairn_agent_get_online (CAIRN_AGENT (self)) || !g_mutex_trylock (&self->lock))
     return;
-  /* Called once a sync has read the tree: no connection is in use. */
-  g_mutex_lock (&self->lock);
   settings = self->password ? make_settings (self, NULL) : NULL;
-  g_mutex_unlock (&self->lock);
-  delimiter = g_atomic_int_get (&self->delimiter);
-  if (settings == NULL)
-    return;
-  self->idles = g_ptr_array_new_with_free_func ((GDestroyNotify) cairn_imap_idle_free);
-  g_ptr_array_add (self->idles, cairn_imap_idle_new (settings, INBOX, G_OBJECT (self),
-                                                     mailbox_changed));
-  folders = g_strsplit (self->idle_folders ? self->idle_folders : "", ",", -1);
-  for (guint i = 0; folders[i] != NULL; i++)
+  if (settings != NULL)
     {
-      g_autofree char *mailbox = g_strstrip (g_strdup (folders[i]));
-
-      if (*mailbox == '\0' || g_ascii_strcasecmp (mailbox, INBOX) == 0)
-        continue;
-      if (delimiter != 0)
-        g_strdelimit (mailbox, (char[]) { REMOTE_SEPARATOR, '\0' }, delimiter);
-      g_ptr_array_add (self->idles, cairn_imap_idle_new (settings, mailbox, G_OBJECT (self),
-                                                         mailbox_changed));
+      watch_folder (self, settings, INBOX);
+      folders = g_strsplit (self->idle_folders ? self->idle_folders : "", ",", -1);
+      for (guint i = 0; folders[i] != NULL; i++)
+        {
+          g_strstrip (folders[i]);
+          if (*folders[i] != '\0' && g_ascii_strcasecmp (folders[i], INBOX) != 0)
+            watch_folder (self, settings, folders[i]);
+        }
     }
+  g_mutex_unlock (&self->lock);
 }
 
 static void
-collections_retrieved (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
+task_finished (CairnImapResource  *self,
+               CairnSchedulerTask *task)
 {
-  CairnImapResource *self = CAIRN_IMAP_RESOURCE (source);
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-  GPtrArray *collections = g_task_propagate_pointer (G_TASK (result), &error);
-
-  if (collections != NULL)
-    start_idle (self);
-  if (collections != NULL)
-    g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
-  else
-    g_task_return_error (task, g_steal_pointer (&error));
-}
-
-static void
-collections_thread (GTask        *task,
-                    gpointer      source,
-                    gpointer      task_data,
-                    GCancellable *cancellable)
-{
-  GError *error = NULL;
-  GPtrArray *collections = retrieve_collections_sync (source, cancellable, &error);
-
-  if (collections != NULL)
-    g_task_return_pointer (task, collections, (GDestroyNotify) g_ptr_array_unref);
-  else
-    g_task_return_error (task, error);
-}
-
-/* The tree is read in a worker thread as the base class would; once it
- * is, the settings are known and IDLE can start. */
-static void
-retrieve_collections (CairnResource       *resource,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  GTask *outer = g_task_new (resource, cancellable, callback, user_data);
-  g_autoptr(GTask) inner = g_task_new (resource, cancellable, collections_retrieved, outer);
-
-  g_task_set_source_tag (outer, retrieve_collections);
-  g_task_run_in_thread (inner, collections_thread);
-}
-
-static GPtrArray *
-retrieve_collections_finish (CairnResource  *resource,
-                             GAsyncResult   *result,
-                             GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, resource), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  start_idle (self);
 }
 
 static void
@@ -2770,6 +2900,8 @@ cairn_imap_resource_setup (CairnAgent  *agent,
   /* Flag deltas of many items arrive together, for one UID STORE each. */
   cairn_monitor_set_batch_flags (CAIRN_MONITOR (cairn_agent_get_recorder (agent)), TRUE);
   g_signal_connect_swapped (agent, "notify::online", G_CALLBACK (online_changed), agent);
+  g_signal_connect_object (cairn_resource_get_scheduler (CAIRN_RESOURCE (agent)), "task-finished",
+                           G_CALLBACK (task_finished), agent, G_CONNECT_SWAPPED);
   return TRUE;
 }
 
@@ -2798,6 +2930,8 @@ cairn_imap_resource_finalize (GObject *object)
   g_free (self->bodies);
   g_free (self->idle_folders);
   g_free (self->attempt_path);
+  g_hash_table_unref (self->idles);
+  g_hash_table_unref (self->synced);
   if (self->password != NULL)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
@@ -2890,9 +3024,9 @@ cairn_imap_resource_class_init (CairnImapResourceClass *klass)
   object_class->get_property = cairn_imap_resource_get_property;
   object_class->set_property = cairn_imap_resource_set_property;
   CAIRN_AGENT_CLASS (klass)->setup = cairn_imap_resource_setup;
-  resource_class->retrieve_collections = retrieve_collections;
-  resource_class->retrieve_collections_finish = retrieve_collections_finish;
+  resource_class->retrieve_collections_sync = retrieve_collections_sync;
   resource_class->retrieve_items_sync = retrieve_items_sync;
+  resource_class->run_task_sync = run_task_sync;
   resource_class->retrieve_item_sync = retrieve_item_sync;
   resource_class->replay_item_added_sync = replay_item_added_sync;
   resource_class->replay_item_changed_sync = replay_item_changed_sync;
@@ -2920,6 +3054,9 @@ static void
 cairn_imap_resource_init (CairnImapResource *self)
 {
   g_mutex_init (&self->lock);
+  self->synced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->idles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) cairn_imap_idle_free);
   self->context = g_main_context_ref_thread_default ();
   self->security = g_strdup ("tls");
   self->bodies = g_strdup ("none");

@@ -1785,6 +1785,88 @@ create_ten_block (CairnTransaction *txn, gpointer data, GError **error)
   return TRUE;
 }
 
+/* Four mails in one folder: dated day 1 to 3 and undated, the RFC822 part
+ * of the one of day 2 stored, the others missing; one more elsewhere. */
+static gboolean
+create_missing_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  guint64 *folders = data;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *remote_id = g_strdup_printf ("m%u", i);
+      g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+      g_autoptr(GBytes) data_bytes = g_bytes_new_static ("body", 4);
+      g_autoptr(CairnPart) body = i == 1 ? cairn_part_new_inline (CAIRN_PART_RFC822, data_bytes)
+                                         : cairn_part_new_missing (CAIRN_PART_RFC822, 4);
+
+      cairn_item_set_collection_id (item, folders[i == 4]);
+      cairn_item_set_remote_id (item, remote_id);
+      if (i < 3)
+        {
+          g_autoptr(GDateTime) date = g_date_time_new_from_unix_utc ((i + 1) * 86400);
+
+          cairn_item_set_date (item, date);
+        }
+      cairn_item_set_part (item, body);
+      if (!cairn_transaction_create_item (txn, item, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+remote_ids_of (GPtrArray *items)
+{
+  g_autoptr(GString) ids = g_string_new (NULL);
+
+  for (guint i = 0; i < items->len; i++)
+    g_string_append_printf (ids, "%s%s", i ? "," : "",
+                            cairn_item_get_remote_id (g_ptr_array_index (items, i)));
+  return g_string_free (g_steal_pointer (&ids), FALSE);
+}
+
+/* What a resource fetches by cache policy: the items of one folder whose
+ * part is missing, newest first, from a date on, at most a limit. */
+START_TEST (test_find_items_missing_part)
+{
+  guint64 folders[2] = { make_collection (RESOURCE, 0, "Inbox", "INBOX"),
+                         make_collection (RESOURCE, 0, "Work", "Work") };
+  g_autoptr(GDateTime) day3 = g_date_time_new_from_unix_utc (3 * 86400);
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GPtrArray) recent = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  g_autofree char *all_ids = NULL;
+  g_autofree char *first_ids = NULL;
+  GError *error = NULL;
+
+  write_ok (create_missing_block, folders);
+  all = cairn_store_find_items_missing_part (store, folders[0], CAIRN_PART_RFC822, NULL, 0,
+                                             &error);
+  assert_no_error (error);
+  all_ids = remote_ids_of (all);
+  ck_assert_str_eq (all_ids, "m2,m0,m3");
+
+  recent = cairn_store_find_items_missing_part (store, folders[0], CAIRN_PART_RFC822, day3, 0,
+                                                &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (recent->len, 1);
+  ck_assert_str_eq (cairn_item_get_remote_id (g_ptr_array_index (recent, 0)), "m2");
+
+  first = cairn_store_find_items_missing_part (store, folders[0], CAIRN_PART_RFC822, NULL, 2,
+                                               &error);
+  assert_no_error (error);
+  first_ids = remote_ids_of (first);
+  ck_assert_str_eq (first_ids, "m2,m0");
+
+  none = cairn_store_find_items_missing_part (store, folders[0], CAIRN_PART_ENVELOPE, NULL, 0,
+                                              &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (none->len, 0);
+}
+END_TEST
+
 /* Changes, cursors, garbage collection */
 
 START_TEST (test_changes_and_cursors)
@@ -2825,6 +2907,7 @@ main (void)
     { "relations", test_relations },
     { "relations", test_virtual_and_statistics },
     { "reads", test_list_pages_and_stream },
+    { "reads", test_find_items_missing_part },
     { "changes", test_changes_and_cursors },
     { "changes", test_rollback_and_signal },
     { "ids", test_ids_never_reused },

@@ -384,6 +384,9 @@ enter_backend (void)
   g_mutex_lock (&backend_lock);
 }
 
+/* What ran, in order: "tree" for a tree listing, a custom task's name. */
+static GString *tasks_run;
+
 static GPtrArray *
 thread_retrieve_collections (CairnResource  *resource,
                              GCancellable   *cancellable,
@@ -392,6 +395,8 @@ thread_retrieve_collections (CairnResource  *resource,
   GPtrArray *collections;
 
   enter_backend ();
+  if (tasks_run != NULL)
+    g_string_append (tasks_run, "tree,");
   collections = backend_collections ();
   g_mutex_unlock (&backend_lock);
   return collections;
@@ -644,6 +649,28 @@ thread_collection_moved (CairnResource  *resource,
   return FALSE;
 }
 
+/* Custom tasks: "slices" asks to run again once, "fails" fails. */
+static gboolean
+thread_run_task (CairnResource       *resource,
+                 CairnSchedulerTask  *task,
+                 gboolean            *again,
+                 GCancellable        *cancellable,
+                 GError             **error)
+{
+  const char *name = cairn_scheduler_task_get_name (task);
+
+  enter_backend ();
+  g_string_append_printf (tasks_run, "%s,", name);
+  *again = g_str_equal (name, "slices") && strstr (tasks_run->str, "slices,slices") == NULL;
+  g_mutex_unlock (&backend_lock);
+  if (g_str_equal (name, "fails"))
+    {
+      g_set_error (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT, "It fails");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 thread_resource_class_init (ThreadResourceClass *klass)
 {
@@ -652,6 +679,7 @@ thread_resource_class_init (ThreadResourceClass *klass)
   resource_class->retrieve_collections_sync = thread_retrieve_collections;
   resource_class->retrieve_items_sync = thread_retrieve_items;
   resource_class->retrieve_item_sync = thread_retrieve_item;
+  resource_class->run_task_sync = thread_run_task;
   resource_class->replay_item_added_sync = thread_item_added;
   resource_class->replay_item_changed_sync = thread_item_changed;
   resource_class->replay_flags_changed_sync = thread_flags_changed;
@@ -1795,6 +1823,70 @@ START_TEST (test_thread_sync)
 }
 END_TEST
 
+static void
+task_ended (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  cairn_scheduler_queue_finish (CAIRN_SCHEDULER (source), result, &wait->error);
+  wait->done = TRUE;
+}
+
+static GError *
+run_custom_task (CairnResource       *resource,
+                 const char          *name,
+                 CairnSchedulerQueue  queue)
+{
+  g_autoptr(CairnSchedulerTask) task = cairn_scheduler_task_new_custom (name, queue, 7);
+  Wait wait = { FALSE, NULL, NULL };
+
+  cairn_scheduler_queue_async (cairn_resource_get_scheduler (resource), task, NULL, task_ended,
+                               &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  return wait.error;
+}
+
+/* A custom task a resource queues runs its run_task_sync in a worker
+ * thread, after the tasks of higher queues; asked to run again, it runs
+ * after what was queued meanwhile; its error ends it. A resource without
+ * the method fails custom tasks. */
+START_TEST (test_thread_custom_task)
+{
+  CairnResource *resource;
+  g_autoptr(CairnSchedulerTask) sync = NULL;
+  g_autoptr(GError) error = NULL;
+
+  start_threads ();
+  tasks_run = g_string_new (NULL);
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  synchronize (resource);
+  g_string_truncate (tasks_run, 0);
+
+  /* Queued together: the background task waits for the sync. */
+  sync = cairn_scheduler_task_new (CAIRN_SCHEDULER_TASK_KIND_SYNC_ALL);
+  cairn_scheduler_queue (cairn_resource_get_scheduler (resource), sync);
+  error = run_custom_task (resource, "slices", CAIRN_SCHEDULER_QUEUE_BACKGROUND);
+  assert_no_error (error);
+  ck_assert_str_eq (tasks_run->str, "tree,slices,slices,");
+  ck_assert_int_eq (g_atomic_int_get (&calls_in_main_thread), 0);
+
+  error = run_custom_task (resource, "fails", CAIRN_SCHEDULER_QUEUE_EXPLICIT);
+  ck_assert (g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT));
+  g_clear_error (&error);
+  stop_resource (resource);
+
+  resource = start_resource_of_type (MEMORY_TYPE_RESOURCE);
+  error = run_custom_task (resource, "slices", CAIRN_SCHEDULER_QUEUE_BACKGROUND);
+  ck_assert (g_error_matches (error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_INVALID));
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&tasks_run), TRUE);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
 /* Every kind of change goes through its blocking method in a worker
  * thread, and what the method returns reaches the store. */
 START_TEST (test_thread_replay)
@@ -2169,6 +2261,7 @@ main (void)
     { "threads", test_thread_sync },
     { "threads", test_thread_sync_item_by_item },
     { "threads", test_thread_replay },
+    { "threads", test_thread_custom_task },
     { "threads", test_thread_remote_id_with_position },
     { "threads", test_thread_timed_out_replay },
     { "threads", test_thread_conflict },
