@@ -735,11 +735,14 @@ compare_uids (gconstpointer a,
   return x < y ? -1 : x > y;
 }
 
-/* Reading and storing overlap: a reader thread fetches batches and makes
- * items of them, at most READ_AHEAD batches ahead, while the sync's
- * thread merges them into the store. The first batches are smaller, so
- * that the store starts merging while the server still sends. */
-#define READ_AHEAD 2
+/* Reading and storing overlap: a reader thread fetches batches, a
+ * converter thread makes items of them, and the sync's thread merges them
+ * into the store, at most READ_AHEAD batches ahead in all. The reader
+ * sends its next FETCH while the last batch is still being made into
+ * items, so that the server never waits for that. The first batches are
+ * smaller, so that the store starts merging while the server still
+ * sends. */
+#define READ_AHEAD 3
 
 static const guint batch_sizes[] = { 250, 500, FETCH_BATCH };
 
@@ -758,7 +761,8 @@ struct _Reader
   /* In the reader thread: what the batch (given) is handed on as. */
   GPtrArray *(*convert) (Reader *reader, GPtrArray *fetched);
   GHashTable *known;      /* for convert */
-  GAsyncQueue *batches;   /* GPtrArray; an empty one ends */
+  GAsyncQueue *fetched;   /* GPtrArray as fetched; an empty one ends */
+  GAsyncQueue *batches;   /* GPtrArray converted; an empty one ends */
   GAsyncQueue *slots;     /* a token for each batch that may be read ahead */
   gint stop;
   gboolean stopped_at_deadline;
@@ -786,9 +790,7 @@ read_batch (Reader  *reader,
     set = mailimap_set_new_interval (start + 1, start + n);
   batch = fetch (reader->connection, set, reader->uids != NULL, reader->what, 0, NULL, error);
   mailimap_set_free (set);
-  if (batch == NULL)
-    return NULL;
-  return reader->convert (reader, g_steal_pointer (&batch));
+  return g_steal_pointer (&batch);
 }
 
 static gpointer
@@ -816,11 +818,23 @@ reader_thread (gpointer data)
       batch = read_batch (reader, start, n, &reader->error);
       if (batch == NULL)
         break;
-      g_async_queue_push (reader->batches, batch);
+      g_async_queue_push (reader->fetched, batch);
       start += n;
       size++;
     }
-  g_async_queue_push (reader->batches, g_ptr_array_new ());
+  g_async_queue_push (reader->fetched, g_ptr_array_new ());
+  return NULL;
+}
+
+static gpointer
+converter_thread (gpointer data)
+{
+  Reader *reader = data;
+  GPtrArray *batch;
+
+  while ((batch = g_async_queue_pop (reader->fetched))->len > 0)
+    g_async_queue_push (reader->batches, reader->convert (reader, batch));
+  g_async_queue_push (reader->batches, batch);
   return NULL;
 }
 
@@ -833,14 +847,16 @@ read_all (Reader     *reader,
           GError    **error)
 {
   g_autoptr(GError) write_error = NULL;
-  GThread *thread;
+  GThread *thread, *converter;
   GPtrArray *batch;
 
+  reader->fetched = g_async_queue_new ();
   reader->batches = g_async_queue_new ();
   reader->slots = g_async_queue_new ();
   for (guint i = 0; i < READ_AHEAD; i++)
     g_async_queue_push (reader->slots, GINT_TO_POINTER (1));
   thread = g_thread_new ("cairn-imap-reader", reader_thread, reader);
+  converter = g_thread_new ("cairn-imap-items", converter_thread, reader);
   while ((batch = g_async_queue_pop (reader->batches))->len > 0)
     {
       if (write_error == NULL && !store (batch, user_data, &write_error))
@@ -850,6 +866,8 @@ read_all (Reader     *reader,
     }
   g_ptr_array_unref (batch);
   g_thread_join (thread);
+  g_thread_join (converter);
+  g_async_queue_unref (reader->fetched);
   g_async_queue_unref (reader->batches);
   g_async_queue_unref (reader->slots);
   if (write_error != NULL)
