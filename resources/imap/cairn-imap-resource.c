@@ -758,7 +758,8 @@ struct _Reader
   guint max_batch;
   gint64 deadline;        /* no FETCH after this monotonic time; 0 for none */
   GCancellable *cancellable;
-  /* In the reader thread: what the batch (given) is handed on as. */
+  /* In the converter thread: what the batch (given) is handed on as; it
+   * reads only what the connection learned at login. */
   GPtrArray *(*convert) (Reader *reader, GPtrArray *fetched);
   GHashTable *known;      /* for convert */
   GAsyncQueue *fetched;   /* GPtrArray as fetched; an empty one ends */
