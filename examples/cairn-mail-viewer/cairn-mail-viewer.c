@@ -494,6 +494,8 @@ main (int   argc,
     }
   viewer.folders = cairn_collection_model_new (viewer.store, resource);
 
+  /* Never shut down: when the window closes, a worker thread may still be
+   * parsing a message, and the process ends right after anyway. */
   g_mime_init ();
   application = gtk_application_new ("org.cairn.MailViewer", G_APPLICATION_NON_UNIQUE);
   g_signal_connect (application, "activate", G_CALLBACK (activate), &viewer);
@@ -507,6 +509,5 @@ main (int   argc,
   g_clear_object (&viewer.folders);
   g_clear_object (&viewer.store);
   g_free (viewer.folder_name);
-  g_mime_shutdown ();
   return status;
 }
