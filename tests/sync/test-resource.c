@@ -487,8 +487,8 @@ thread_item_added (CairnResource  *resource,
   *remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, cairn_item_get_id (item));
   *remote_revision = g_strdup ("1");
   enter_backend ();
-  items_in_backend++;
-  most_items_in_backend = MAX (most_items_in_backend, items_in_backend);
+  if (++items_in_backend > most_items_in_backend)
+    g_atomic_int_set (&most_items_in_backend, items_in_backend);
   while (items_held)
     g_cond_wait (&items_released, &backend_lock);
   items_in_backend--;
@@ -1985,16 +1985,25 @@ wake_up (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Runs the main loop until the atomic @counter reaches @n, or for @usec. */
+static void
+run_until_count (gint   *counter,
+                 gint    n,
+                 gint64  usec)
+{
+  gint64 deadline = g_get_monotonic_time () + usec;
+  guint timer = g_timeout_add (10, wake_up, NULL);
+
+  while (g_atomic_int_get (counter) < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timer);
+}
+
 /* Runs the main loop until thread_item_added() ran @n times, or 20 s. */
 static void
 wait_items_added (gint n)
 {
-  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-  guint timer = g_timeout_add (10, wake_up, NULL);
-
-  while (g_atomic_int_get (&items_added) < n && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (timer);
+  run_until_count (&items_added, n, 20 * G_USEC_PER_SEC);
 }
 
 /* Refuses, through a trigger in the store's database, every write that
@@ -2064,25 +2073,6 @@ START_TEST (test_thread_remote_id_with_position)
 }
 END_TEST
 
-/* Runs the main loop for @usec, or until @n replays of items run at once. */
-static void
-run_while_fewer_in_backend (gint64 usec,
-                            gint   n)
-{
-  gint64 deadline = g_get_monotonic_time () + usec;
-  guint timer = g_timeout_add (10, wake_up, NULL);
-  gint most = 0;
-
-  while (most < n && g_get_monotonic_time () < deadline)
-    {
-      g_main_context_iteration (NULL, TRUE);
-      g_mutex_lock (&backend_lock);
-      most = most_items_in_backend;
-      g_mutex_unlock (&backend_lock);
-    }
-  g_source_remove (timer);
-}
-
 /* A replay that outlives the watchdog's limit is abandoned and its task
  * tried again, but the backend still works on it in the worker thread:
  * the change is delivered again only once that call has returned, never
@@ -2109,7 +2099,7 @@ START_TEST (test_thread_timed_out_replay)
   cairn_scheduler_set_time_limit (scheduler, CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY,
                                   100 * 1000);
   g_atomic_int_set (&items_added, 0);
-  most_items_in_backend = 0;
+  g_atomic_int_set (&most_items_in_backend, 0);
   items_held = TRUE;
   item = cairn_item_new ("text/plain");
   cairn_item_set_collection_id (item, cairn_collection_get_id (work));
@@ -2118,7 +2108,7 @@ START_TEST (test_thread_timed_out_replay)
   wait_items_added (1);
 
   /* Several times the limit and the retry delay. */
-  run_while_fewer_in_backend (G_USEC_PER_SEC, 2);
+  run_until_count (&most_items_in_backend, 2, G_USEC_PER_SEC);
   g_mutex_lock (&backend_lock);
   ck_assert_int_eq (most_items_in_backend, 1);
   items_held = FALSE;
