@@ -110,8 +110,7 @@ typedef struct
   gboolean conflict_redelivered;
   Outcome outcome;
   guint outcome_source;
-  gint replaying_in_thread;
-  gboolean deliver_after_thread;
+  gboolean awaiting_outcome;  /* a delivered change that the resource has not reported yet */
   GMutex deferred_lock;
   GPtrArray *deferred_lends;  /* of DeferredLend, under deferred_lock */
 
@@ -911,6 +910,7 @@ static void keep_failed (CairnResource *self,
                          GPtrArray     *changes,
                          const char    *reason);
 static void processed (CairnResource *self);
+static void schedule_outcome (CairnResource *self);
 
 static void
 deliver (CairnResource *self)
@@ -920,12 +920,15 @@ deliver (CairnResource *self)
   GPtrArray *changes, *items;
   g_autoptr(GError) error = NULL;
 
-  /* A replay that the watchdog gave up on may still run in its worker
-   * thread: the change goes to the backend again only once that has
-   * returned, so that two replays of it never run side by side. */
-  if (g_atomic_int_get (&priv->replaying_in_thread))
+  /* A delivery that the watchdog gave up on, or a stop interrupted, may
+   * still be under way in the backend: the change goes to the resource
+   * again only if that one's report says so, never beside it, and a
+   * report that came while no task ran ends it now. */
+  if (priv->awaiting_outcome)
+    return;
+  if (priv->outcome.kind != OUTCOME_NONE)
     {
-      priv->deliver_after_thread = TRUE;
+      schedule_outcome (self);
       return;
     }
   set_working (self, "Replaying local changes");
@@ -948,6 +951,7 @@ deliver (CairnResource *self)
       keep_failed (self, changes, "Not supported by this resource");
       return;
     }
+  priv->awaiting_outcome = TRUE;
   _cairn_monitor_deliver_held (recorder);
 }
 
@@ -1103,11 +1107,18 @@ apply_outcome (gpointer user_data)
 {
   CairnResource *self = user_data;
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
-  Outcome outcome = priv->outcome;
+  Outcome outcome;
   GPtrArray *changes, *items;
 
-  /* Taken first: applying it may deliver again, and get a new one. */
   priv->outcome_source = 0;
+  /* The task ended meanwhile: the outcome waits for the next one. */
+  if (priv->replay_task == NULL)
+    {
+      queue_replay (self);
+      return G_SOURCE_REMOVE;
+    }
+  /* Taken first: applying it may deliver again, and get a new one. */
+  outcome = priv->outcome;
   memset (&priv->outcome, 0, sizeof priv->outcome);
   if (!get_held (self, &changes, &items))
     {
@@ -1147,6 +1158,22 @@ apply_outcome (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Applied from the main loop: the callback that reported may still use
+ * the change it was given. */
+static void
+schedule_outcome (CairnResource *self)
+{
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
+
+  if (priv->outcome_source == 0)
+    priv->outcome_source = g_idle_add_full (G_PRIORITY_DEFAULT, apply_outcome,
+                                            g_object_ref (self), g_object_unref);
+}
+
+/* A report counts for the delivery it ends even when its task ended
+ * meanwhile (the watchdog gave up, the resource went offline): the
+ * backend may have the change, and the report is about that change,
+ * which is still the held one since nothing else was delivered. */
 static gboolean
 take_outcome (CairnResource *self,
               OutcomeKind    kind)
@@ -1154,17 +1181,17 @@ take_outcome (CairnResource *self,
   CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   GPtrArray *changes, *items;
 
-  if (priv->replay_task == NULL || priv->outcome.kind != OUTCOME_NONE ||
-      !get_held (self, &changes, &items))
+  if (!priv->awaiting_outcome || priv->outcome.kind != OUTCOME_NONE)
     {
       g_critical ("Resource %s reported a change replay it was not given", get_id (self));
       return FALSE;
     }
+  priv->awaiting_outcome = FALSE;
+  /* Stopped meanwhile: the change stays recorded and comes again. */
+  if (!get_held (self, &changes, &items))
+    return FALSE;
   priv->outcome.kind = kind;
-  /* Applied from the main loop: the callback that reported may still use
-   * the change it was given. */
-  priv->outcome_source = g_idle_add_full (G_PRIORITY_DEFAULT, apply_outcome,
-                                          g_object_ref (self), g_object_unref);
+  schedule_outcome (self);
   return TRUE;
 }
 
@@ -2116,7 +2143,6 @@ typedef enum
 typedef struct
 {
   ReplayKind kind;
-  CairnSchedulerTask *replay_task;  /* the task it was delivered in */
   GPtrArray *changes;  /* one change, or the changes of a flag delta */
   CairnItem *item;
   char **parts;
@@ -2132,7 +2158,6 @@ typedef struct
 static void
 replay_job_free (ReplayJob *job)
 {
-  g_clear_object (&job->replay_task);
   g_ptr_array_unref (job->changes);
   g_clear_object (&job->item);
   g_strfreev (job->parts);
@@ -2307,22 +2332,10 @@ replayed_in_thread (GObject      *source,
                     gpointer      user_data)
 {
   CairnResource *self = CAIRN_RESOURCE (source);
-  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   ReplayJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
-  gboolean deliver_now = priv->deliver_after_thread;
 
-  priv->deliver_after_thread = FALSE;
-  g_atomic_int_set (&priv->replaying_in_thread, FALSE);
   lend_deferred (self);
-  /* The task ended meanwhile (stopped, timed out): the change stays
-   * recorded and is delivered again, now if a new task waits for it. */
-  if (priv->replay_task == NULL || priv->replay_task != job->replay_task)
-    {
-      if (deliver_now && priv->replay_task != NULL)
-        deliver (self);
-      return;
-    }
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       /* What the change needs was removed since: its removal follows. */
@@ -2385,12 +2398,13 @@ replay_in_thread (CairnObserver *observer,
                                                       (char *) "Not supported by this resource" });
       return;
     }
-  job->replay_task = g_object_ref (priv->replay_task);
   task = g_task_new (self, cairn_scheduler_task_get_cancellable (priv->replay_task),
                      replayed_in_thread, NULL);
   g_task_set_source_tag (task, replay_in_thread);
+  /* What the method answers counts, cancelled or not: the backend may
+   * have taken the change before it saw the cancellation. */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, job, (GDestroyNotify) replay_job_free);
-  g_atomic_int_set (&priv->replaying_in_thread, TRUE);
   g_task_run_in_thread (task, replay_thread);
 }
 
@@ -2811,7 +2825,9 @@ on_task_finished (CairnScheduler     *scheduler,
 
   if (priv->replay_task == task)
     g_clear_object (&priv->replay_task);
-  if (!get_held (self, &changes, &items) || priv->outcome.kind != OUTCOME_NONE)
+  /* A delivery under way queues the replay again when it reports. */
+  if (!get_held (self, &changes, &items) || priv->outcome.kind != OUTCOME_NONE ||
+      priv->awaiting_outcome)
     return;
   /* A hung backend is tried again; one that kept failing has given up:
    * the change is kept as failed and the next one goes on. */
@@ -3859,7 +3875,7 @@ cairn_resource_relocate_collections (CairnResource  *self,
   if (!cairn_store_write_sync (get_store (self), relocate_remote_ids, &relocation, NULL, NULL,
                                error))
     return FALSE;
-  if (g_atomic_int_get (&priv->replaying_in_thread))
+  if (g_private_get (&replay_job_key) != NULL)
     {
       g_mutex_lock (&priv->deferred_lock);
       if (priv->deferred_lends == NULL)

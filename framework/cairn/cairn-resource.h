@@ -153,7 +153,8 @@ G_DECLARE_DERIVABLE_TYPE (CairnResource, cairn_resource, CAIRN, RESOURCE, CairnA
  *
  * Change replay is the #CairnObserver interface, which #CairnResource
  * implements: its callbacks run the `replay_*_sync` methods in a worker
- * thread, one change at a time, and report what they return. Returning
+ * thread, one change at a time, and report what they return, even when
+ * cancelled meanwhile (the backend may have the change): returning
  * %TRUE reports cairn_resource_change_replayed() with the remote id and
  * revision set; an item set in `server_item` reports
  * cairn_resource_change_conflicts(); an error reports

@@ -217,6 +217,12 @@ item_text (CairnItem *item)
                       : g_strdup ("");
 }
 
+/* How often item_added() ran; while reports_held is set, it keeps its
+ * report, the remote id, in held_report for the test to give. */
+static gint memory_items_added;
+static gboolean reports_held;
+static char *held_report;
+
 static void
 item_added (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -229,8 +235,12 @@ item_added (CairnObserver *observer,
   g_autoptr(CairnCollection) collection =
     cairn_store_get_collection (store, cairn_item_get_collection_id (item), NULL);
 
+  g_atomic_int_inc (&memory_items_added);
   backend_put (remote_id, cairn_collection_get_remote_id (collection), text, "1");
-  cairn_resource_change_replayed (CAIRN_RESOURCE (observer), remote_id, "1");
+  if (reports_held)
+    held_report = g_steal_pointer (&remote_id);
+  else
+    cairn_resource_change_replayed (CAIRN_RESOURCE (observer), remote_id, "1");
 }
 
 static void
@@ -2073,53 +2083,78 @@ START_TEST (test_thread_remote_id_with_position)
 }
 END_TEST
 
-/* A replay that outlives the watchdog's limit is abandoned and its task
- * tried again, but the backend still works on it in the worker thread:
- * the change is delivered again only once that call has returned, never
- * beside it, and it ends replayed once. */
-START_TEST (test_thread_timed_out_replay)
+/* Creates @item locally while thread_item_added() waits in the backend,
+ * with a watchdog limit of 100 ms, until the watchdog has given up on
+ * that replay and its task was tried again, several times over. */
+static void
+outlive_watchdog (CairnResource *resource,
+                  CairnItem     *item)
 {
-  CairnResource *resource;
-  CairnScheduler *scheduler;
-  g_autoptr(CairnCollection) work = NULL;
-  g_autoptr(CairnItem) item = NULL;
-  g_autoptr(CairnItem) stored = NULL;
-  g_autoptr(GBytes) data = g_bytes_new_static ("slow", 4);
-  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", data);
-  g_autofree char *remote_id = NULL;
-  g_auto(GStrv) note = NULL;
-  GError *error = NULL;
+  CairnScheduler *scheduler = cairn_resource_get_scheduler (resource);
 
-  start_threads ();
-  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
-  scheduler = cairn_resource_get_scheduler (resource);
-  retry_soon (resource);
-  synchronize (resource);
-  work = find_collection ("work");
   cairn_scheduler_set_time_limit (scheduler, CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY,
                                   100 * 1000);
   g_atomic_int_set (&items_added, 0);
   g_atomic_int_set (&most_items_in_backend, 0);
   items_held = TRUE;
-  item = cairn_item_new ("text/plain");
-  cairn_item_set_collection_id (item, cairn_collection_get_id (work));
-  cairn_item_set_part (item, part);
   write_locally (create_item, item);
   wait_items_added (1);
-
   /* Several times the limit and the retry delay. */
   run_until_count (&most_items_in_backend, 2, G_USEC_PER_SEC);
+}
+
+/* Lets the replay that outlive_watchdog() held end, and sets the limit
+ * back to one that no replay here reaches. */
+static void
+release_backend (CairnResource *resource)
+{
   g_mutex_lock (&backend_lock);
   ck_assert_int_eq (most_items_in_backend, 1);
   items_held = FALSE;
   g_cond_broadcast (&items_released);
   g_mutex_unlock (&backend_lock);
   ck_assert_int_eq (g_atomic_int_get (&items_added), 1);
-
-  cairn_scheduler_set_time_limit (scheduler, CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY,
+  cairn_scheduler_set_time_limit (cairn_resource_get_scheduler (resource),
+                                  CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY,
                                   20 * G_USEC_PER_SEC);
+}
+
+static CairnItem *
+new_note (const char *text)
+{
+  g_autoptr(CairnCollection) work = find_collection ("work");
+  g_autoptr(GBytes) data = g_bytes_new (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", data);
+  CairnItem *item = cairn_item_new ("text/plain");
+
+  cairn_item_set_collection_id (item, cairn_collection_get_id (work));
+  cairn_item_set_part (item, part);
+  return item;
+}
+
+/* A replay that outlives the watchdog's limit is abandoned and its task
+ * tried again, but the backend still works on it in the worker thread:
+ * the change is not delivered again beside that call, and the call's
+ * late answer counts: the creation reaches the backend once. */
+START_TEST (test_thread_timed_out_replay)
+{
+  CairnResource *resource;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autofree char *remote_id = NULL;
+  g_auto(GStrv) note = NULL;
+  GError *error = NULL;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  retry_soon (resource);
+  synchronize (resource);
+  item = new_note ("slow");
+  outlive_watchdog (resource, item);
+  release_backend (resource);
   wait_replayed (resource);
   ck_assert_int_eq (most_items_in_backend, 1);
+  ck_assert_int_eq (g_atomic_int_get (&items_added), 1);
   stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
   assert_no_error (error);
   remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, cairn_item_get_id (item));
@@ -2128,6 +2163,82 @@ START_TEST (test_thread_timed_out_replay)
   ck_assert_ptr_nonnull (note);
   stop_resource (resource);
   g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
+/* An item removed while the backend still works on its creation, after
+ * the watchdog gave up on it: the backend's late answer gives the remote
+ * id that the removal needs, or the item would stay there for ever. */
+START_TEST (test_thread_timed_out_creation_removed)
+{
+  CairnResource *resource;
+  g_autoptr(CairnItem) item = NULL;
+  g_autofree char *remote_id = NULL;
+  guint64 id;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  retry_soon (resource);
+  synchronize (resource);
+  item = new_note ("gone");
+  outlive_watchdog (resource, item);
+  id = cairn_item_get_id (item);
+  write_locally (delete_item_locally, &id);
+  release_backend (resource);
+  wait_replayed (resource);
+  remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, id);
+  ck_assert (!g_hash_table_contains (backend_notes, remote_id));
+  ck_assert_int_eq (g_atomic_int_get (&items_added), 1);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
+/* A resource that replays asynchronously may report after the watchdog
+ * gave up on the delivery: the change is not delivered again meanwhile,
+ * nor the next one, and the late report ends that delivery. */
+START_TEST (test_timed_out_async_replay)
+{
+  CairnResource *resource;
+  g_autoptr(CairnItem) first = NULL;
+  g_autoptr(CairnItem) second = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autofree char *remote_id = NULL;
+  g_autofree char *second_remote_id = NULL;
+  GError *error = NULL;
+
+  resource = start_resource ();
+  retry_soon (resource);
+  synchronize (resource);
+  first = new_note ("first");
+  second = new_note ("second");
+  cairn_scheduler_set_time_limit (cairn_resource_get_scheduler (resource),
+                                  CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY, 100 * 1000);
+  reports_held = TRUE;
+  write_locally (create_item, first);
+  /* Several times the limit and the retry delay. */
+  run_until_count (&memory_items_added, 2, G_USEC_PER_SEC);
+  ck_assert_int_eq (g_atomic_int_get (&memory_items_added), 1);
+  write_locally (create_item, second);
+  run_until_count (&memory_items_added, 2, G_USEC_PER_SEC / 2);
+  ck_assert_int_eq (g_atomic_int_get (&memory_items_added), 1);
+
+  reports_held = FALSE;
+  remote_id = g_steal_pointer (&held_report);
+  cairn_scheduler_set_time_limit (cairn_resource_get_scheduler (resource),
+                                  CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY, 20 * G_USEC_PER_SEC);
+  cairn_resource_change_replayed (resource, remote_id, "1");
+  wait_replayed (resource);
+  ck_assert_int_eq (g_atomic_int_get (&memory_items_added), 2);
+  stored = cairn_store_get_item (client, cairn_item_get_id (first), NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), remote_id);
+  g_clear_object (&stored);
+  stored = cairn_store_get_item (client, cairn_item_get_id (second), NULL, &error);
+  assert_no_error (error);
+  second_remote_id = g_strdup_printf ("local-%" G_GUINT64_FORMAT, cairn_item_get_id (second));
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), second_remote_id);
+  stop_resource (resource);
 }
 END_TEST
 
@@ -2254,6 +2365,8 @@ main (void)
     { "threads", test_thread_custom_task },
     { "threads", test_thread_remote_id_with_position },
     { "threads", test_thread_timed_out_replay },
+    { "threads", test_thread_timed_out_creation_removed },
+    { "replay", test_timed_out_async_replay },
     { "threads", test_thread_conflict },
     { "threads", test_thread_collection_stand_ins },
     { "threads", test_errno_errors },
