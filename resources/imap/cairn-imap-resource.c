@@ -742,9 +742,9 @@ compare_uids (gconstpointer a,
  * items, so that the server never waits for that. The first batches are
  * smaller, so that the store starts merging while the server still
  * sends. The sync's thread, the slowest, hands each batch it stored back
- * to the converter thread to be freed: freeing a thousand items takes it
- * a millisecond or more, longer still for memory of another thread's
- * arena, whose lock the converter then waits for. */
+ * to the converter thread to be freed: freeing a thousand items took it
+ * a millisecond or more, longer still as the memory is of the converter
+ * thread's malloc arena, whose lock the two threads then took turns at. */
 #define READ_AHEAD 3
 
 static const guint batch_sizes[] = { 250, 500, FETCH_BATCH };
