@@ -407,16 +407,23 @@ cairn_imap_connection_open (const CairnImapSettings  *settings,
       return NULL;
     }
 
+  /* Capabilities change after login (RFC 3501, 6.2.3). Those of the
+   * greeting are forgotten, so that a server that sends the new ones in
+   * its answer to LOGIN, as Dovecot does, is spared a round trip. */
+  g_clear_pointer (&connection->session->imap_connection_info->imap_capability,
+                   mailimap_capability_data_free);
   r = mailimap_login (connection->session, settings->user,
                       settings->password ? settings->password : "");
   if (!cairn_imap_connection_check (connection, r, "log in to", settings->host, error))
     return NULL;
-  /* Capabilities change after login (RFC 3501, 6.2.3). */
-  r = mailimap_capability (connection->session, &capabilities);
-  if (!cairn_imap_connection_check (connection, r, "read the capabilities of", settings->host,
-                                    error))
-    return NULL;
-  mailimap_capability_data_free (capabilities);
+  if (connection->session->imap_connection_info->imap_capability == NULL)
+    {
+      r = mailimap_capability (connection->session, &capabilities);
+      if (!cairn_imap_connection_check (connection, r, "read the capabilities of",
+                                        settings->host, error))
+        return NULL;
+      mailimap_capability_data_free (capabilities);
+    }
 
   connection->condstore = mailimap_has_condstore (connection->session);
   connection->qresync = mailimap_has_qresync (connection->session) &&

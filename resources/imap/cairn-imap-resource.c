@@ -741,7 +741,10 @@ compare_uids (gconstpointer a,
  * sends its next FETCH while the last batch is still being made into
  * items, so that the server never waits for that. The first batches are
  * smaller, so that the store starts merging while the server still
- * sends. */
+ * sends. The sync's thread, the slowest, hands each batch it stored back
+ * to the converter thread to be freed: freeing a thousand items took it
+ * a millisecond or more, longer still as the memory is of the converter
+ * thread's malloc arena, whose lock the two threads then took turns at. */
 #define READ_AHEAD 3
 
 static const guint batch_sizes[] = { 250, 500, FETCH_BATCH };
@@ -762,13 +765,33 @@ struct _Reader
    * reads only what the connection learned at login. */
   GPtrArray *(*convert) (Reader *reader, GPtrArray *fetched);
   GHashTable *known;      /* for convert */
-  GAsyncQueue *fetched;   /* GPtrArray as fetched; an empty one ends */
+  GAsyncQueue *fetched;   /* Work for the converter thread; an empty batch ends */
   GAsyncQueue *batches;   /* GPtrArray converted; an empty one ends */
   GAsyncQueue *slots;     /* a token for each batch that may be read ahead */
   gint stop;
   gboolean stopped_at_deadline;
   GError *error;
 };
+
+/* What the converter thread is handed: a batch as fetched, to convert,
+ * or one that is stored, to free. */
+typedef struct
+{
+  GPtrArray *batch;
+  gboolean stored;
+} Work;
+
+static void
+hand_to_converter (Reader    *reader,
+                   GPtrArray *batch,
+                   gboolean   stored)
+{
+  Work *work = g_new (Work, 1);
+
+  work->batch = batch;
+  work->stored = stored;
+  g_async_queue_push (reader->fetched, work);
+}
 
 static GPtrArray *
 read_batch (Reader  *reader,
@@ -819,23 +842,34 @@ reader_thread (gpointer data)
       batch = read_batch (reader, start, n, &reader->error);
       if (batch == NULL)
         break;
-      g_async_queue_push (reader->fetched, batch);
+      hand_to_converter (reader, batch, FALSE);
       start += n;
       size++;
     }
-  g_async_queue_push (reader->fetched, g_ptr_array_new ());
+  hand_to_converter (reader, g_ptr_array_new (), FALSE);
   return NULL;
 }
 
+/* Converts until the reader's end, then frees until the sync's thread
+ * says it stored the last batch. */
 static gpointer
 converter_thread (gpointer data)
 {
   Reader *reader = data;
-  GPtrArray *batch;
 
-  while ((batch = g_async_queue_pop (reader->fetched))->len > 0)
-    g_async_queue_push (reader->batches, reader->convert (reader, batch));
-  g_async_queue_push (reader->batches, batch);
+  for (;;)
+    {
+      g_autofree Work *work = g_async_queue_pop (reader->fetched);
+
+      if (work->stored && work->batch == NULL)
+        break;
+      if (work->stored)
+        g_ptr_array_unref (work->batch);
+      else if (work->batch->len > 0)
+        g_async_queue_push (reader->batches, reader->convert (reader, work->batch));
+      else
+        g_async_queue_push (reader->batches, work->batch);
+    }
   return NULL;
 }
 
@@ -862,10 +896,11 @@ read_all (Reader     *reader,
     {
       if (write_error == NULL && !store (batch, user_data, &write_error))
         g_atomic_int_set (&reader->stop, TRUE);
-      g_ptr_array_unref (batch);
+      hand_to_converter (reader, batch, TRUE);
       g_async_queue_push (reader->slots, GINT_TO_POINTER (1));
     }
   g_ptr_array_unref (batch);
+  hand_to_converter (reader, NULL, TRUE);
   g_thread_join (thread);
   g_thread_join (converter);
   g_async_queue_unref (reader->fetched);

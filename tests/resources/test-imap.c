@@ -217,14 +217,19 @@ START_TEST (test_initial_sync)
   g_autoptr(GVariant) reply = NULL;
   GBytes *role;
   GError *error = NULL;
+  guint capabilities;
 
   imap_fixture_generate (dovecot, "INBOX", 300, 7);
   imap_fixture_generate (dovecot, "Lists/GNOME", 40, 8);
   imap_fixture_generate (dovecot, "Sent", 5, 9);
   imap_fixture_start (dovecot);
   g_free (imap_fixture_run_client (dovecot, "create", "Gr&APwA3w-e", NULL));
+  capabilities = imap_fixture_count_commands (dovecot, "CAPABILITY");
   start_resource (NULL);
   sync_all ();
+  /* Dovecot tells its capabilities in its answer to LOGIN: no round
+   * trip asks for them again. */
+  ck_assert_uint_eq (imap_fixture_count_commands (dovecot, "CAPABILITY"), capabilities);
 
   inbox = list_items ("INBOX");
   ck_assert_uint_eq (inbox->len, 300);
