@@ -22,8 +22,10 @@
  * enough that the commit costs little. The text of an item goes in the
  * order of the keys (the dates), which is not the store's: a transaction
  * of text touches pages all over FTS5's table of contents, each written
- * once per transaction, and 5,000 made that cost more than the inserts. */
-#define SCAN_BATCH 20000
+ * once per transaction, and 5,000 made that cost more than the inserts;
+ * 50,000 cost the worker a sixth less than 20,000 on 100,000 messages,
+ * for about 20 MB more at the peak. */
+#define SCAN_BATCH 50000
 /* Items a scan reads ahead of its fields thread at most. */
 #define READ_AHEAD 2000
 
