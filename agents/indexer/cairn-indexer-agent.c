@@ -331,7 +331,6 @@ feed_item (CairnItem *item,
            gpointer   data)
 {
   Scan *scan = data;
-  GPtrArray *tags;
   gboolean abort;
 
   g_mutex_lock (&scan->lock);
@@ -348,13 +347,10 @@ feed_item (CairnItem *item,
       g_set_error (&scan->feed_error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The indexer is stopping");
       return FALSE;
     }
-  tags = cairn_store_list_item_tags (scan->store, cairn_item_get_id (item), &scan->feed_error);
-  if (tags == NULL)
-    return FALSE;
   g_mutex_lock (&scan->lock);
   scan->fed++;
   g_mutex_unlock (&scan->lock);
-  push_extraction (scan->self, item, tags);
+  push_extraction (scan->self, item, g_ptr_array_ref (cairn_item_get_tags (item)));
   return TRUE;
 }
 
@@ -552,6 +548,8 @@ scan_store (CairnIndexerAgent  *self,
         scan.total += count;
     }
   cairn_fetch_scope_set_all_parts (scope, TRUE);
+  /* A page of items at a time, not a read of its own for each. */
+  cairn_fetch_scope_set_tags (scope, TRUE);
   scan.scratch = cairn_indexer_index_open_scratch (self->scratch_path, error);
   if (scan.scratch == NULL || !cairn_indexer_index_begin (self->index, error))
     {
