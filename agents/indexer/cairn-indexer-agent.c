@@ -22,8 +22,10 @@
  * enough that the commit costs little. The text of an item goes in the
  * order of the keys (the dates), which is not the store's: a transaction
  * of text touches pages all over FTS5's table of contents, each written
- * once per transaction, and 5,000 made that cost more than the inserts. */
-#define SCAN_BATCH 20000
+ * once per transaction, and 5,000 made that cost more than the inserts;
+ * 50,000 cost the worker a sixth less than 20,000 on 100,000 messages,
+ * for about 20 MB more at the peak. */
+#define SCAN_BATCH 50000
 /* Items a scan reads ahead of its fields thread at most. */
 #define READ_AHEAD 2000
 
@@ -329,7 +331,6 @@ feed_item (CairnItem *item,
            gpointer   data)
 {
   Scan *scan = data;
-  GPtrArray *tags;
   gboolean abort;
 
   g_mutex_lock (&scan->lock);
@@ -346,13 +347,10 @@ feed_item (CairnItem *item,
       g_set_error (&scan->feed_error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The indexer is stopping");
       return FALSE;
     }
-  tags = cairn_store_list_item_tags (scan->store, cairn_item_get_id (item), &scan->feed_error);
-  if (tags == NULL)
-    return FALSE;
   g_mutex_lock (&scan->lock);
   scan->fed++;
   g_mutex_unlock (&scan->lock);
-  push_extraction (scan->self, item, tags);
+  push_extraction (scan->self, item, g_ptr_array_ref (cairn_item_get_tags (item)));
   return TRUE;
 }
 
@@ -550,6 +548,8 @@ scan_store (CairnIndexerAgent  *self,
         scan.total += count;
     }
   cairn_fetch_scope_set_all_parts (scope, TRUE);
+  /* A page of items at a time, not a read of its own for each. */
+  cairn_fetch_scope_set_tags (scope, TRUE);
   scan.scratch = cairn_indexer_index_open_scratch (self->scratch_path, error);
   if (scan.scratch == NULL || !cairn_indexer_index_begin (self->index, error))
     {

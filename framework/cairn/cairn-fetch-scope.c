@@ -10,6 +10,7 @@ struct _CairnFetchScope
   GPtrArray *parts;
   gboolean all_parts;
   gboolean attributes;
+  gboolean tags;
 };
 
 G_DEFINE_BOXED_TYPE (CairnFetchScope, cairn_fetch_scope, cairn_fetch_scope_ref,
@@ -18,7 +19,7 @@ G_DEFINE_BOXED_TYPE (CairnFetchScope, cairn_fetch_scope, cairn_fetch_scope_ref,
 /**
  * cairn_fetch_scope_new:
  *
- * Creates a scope that loads no parts and no attributes.
+ * Creates a scope that loads no parts, no attributes and no tags.
  *
  * Returns: (transfer full): a new #CairnFetchScope
  *
@@ -183,4 +184,41 @@ cairn_fetch_scope_get_attributes (const CairnFetchScope *scope)
   g_return_val_if_fail (scope != NULL, FALSE);
 
   return scope->attributes;
+}
+
+/**
+ * cairn_fetch_scope_set_tags:
+ * @scope: a #CairnFetchScope
+ * @tags: whether to load each item's tags (cairn_item_get_tags())
+ *
+ * Sets whether tags are loaded: for a page of items, in one query, where
+ * cairn_store_list_item_tags() takes one an item.
+ *
+ * Since: 0.1
+ */
+void
+cairn_fetch_scope_set_tags (CairnFetchScope *scope,
+                            gboolean         tags)
+{
+  g_return_if_fail (scope != NULL);
+
+  scope->tags = !!tags;
+}
+
+/**
+ * cairn_fetch_scope_get_tags:
+ * @scope: a #CairnFetchScope
+ *
+ * Gets whether tags are loaded.
+ *
+ * Returns: %TRUE if tags are loaded
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_fetch_scope_get_tags (const CairnFetchScope *scope)
+{
+  g_return_val_if_fail (scope != NULL, FALSE);
+
+  return scope->tags;
 }

@@ -17,10 +17,10 @@ G_BEGIN_DECLS
  * CairnFetchScope:
  *
  * What a read loads with each item beside its columns and flags, which
- * are always loaded: which parts (with their inline data), and whether
- * its attributes.
+ * are always loaded: which parts (with their inline data), whether its
+ * attributes, and whether its tags.
  *
- * A new scope loads no parts and no attributes.
+ * A new scope loads no parts, no attributes and no tags.
  *
  * Since: 0.1
  */
@@ -49,5 +49,10 @@ void                cairn_fetch_scope_set_attributes     (CairnFetchScope *scope
                                                           gboolean         attributes);
 CAIRN_AVAILABLE_IN_ALL
 gboolean            cairn_fetch_scope_get_attributes     (const CairnFetchScope *scope);
+CAIRN_AVAILABLE_IN_ALL
+void                cairn_fetch_scope_set_tags           (CairnFetchScope *scope,
+                                                          gboolean         tags);
+CAIRN_AVAILABLE_IN_ALL
+gboolean            cairn_fetch_scope_get_tags           (const CairnFetchScope *scope);
 
 G_END_DECLS

@@ -21,6 +21,7 @@ struct _CairnItem
   CairnFlags *flags;
   GPtrArray *parts;           /* CairnPart, few per item: searched linearly */
   GHashTable *attributes;     /* name -> GBytes, or NULL value for "remove"; created on demand */
+  GPtrArray *tags;            /* CairnTag by id, NULL unless a read loaded them */
 };
 
 void _cairn_item_set_revision (CairnItem *self,

@@ -58,6 +58,7 @@ cairn_item_finalize (GObject *object)
   g_clear_pointer (&self->flags, cairn_flags_free);
   g_clear_pointer (&self->parts, g_ptr_array_unref);
   g_clear_pointer (&self->attributes, g_hash_table_unref);
+  g_clear_pointer (&self->tags, g_ptr_array_unref);
 
   G_OBJECT_CLASS (cairn_item_parent_class)->finalize (object);
 }
@@ -810,4 +811,24 @@ cairn_item_list_attributes (CairnItem *self)
   g_return_val_if_fail (CAIRN_IS_ITEM (self), NULL);
 
   return _cairn_attributes_list (self->attributes);
+}
+
+/**
+ * cairn_item_get_tags:
+ * @self: a #CairnItem
+ *
+ * Gets the item's tags, as the read that made it found them when its
+ * scope asked for them (cairn_fetch_scope_set_tags()).
+ *
+ * Returns: (transfer none) (nullable) (element-type CairnTag): the item's
+ *   tags by id, or %NULL if they were not loaded
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cairn_item_get_tags (CairnItem *self)
+{
+  g_return_val_if_fail (CAIRN_IS_ITEM (self), NULL);
+
+  return self->tags;
 }

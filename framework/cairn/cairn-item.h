@@ -84,5 +84,7 @@ void              cairn_item_set_attribute       (CairnItem  *self,
                                                   GBytes     *value);
 CAIRN_AVAILABLE_IN_ALL
 char            **cairn_item_list_attributes     (CairnItem  *self);
+CAIRN_AVAILABLE_IN_ALL
+GPtrArray        *cairn_item_get_tags            (CairnItem  *self);
 
 G_END_DECLS

@@ -358,7 +358,25 @@ part_row (CairnStatement  *row,
   return part_from_row (store, row, 0);
 }
 
-/* The items of a batch by id, for the rows of their parts and attributes. */
+#define TAG_COLUMNS "id, gid, name, type, parent_id"
+
+/* A tag from TAG_COLUMNS, starting at @first. */
+static CairnTag *
+tag_from_columns (CairnStatement *row,
+                  int             first)
+{
+  CairnTag *tag = cairn_tag_new ((const char *) sqlite3_column_text (row, first + 1),
+                                 (const char *) sqlite3_column_text (row, first + 2));
+
+  cairn_tag_set_id (tag, sqlite3_column_int64 (row, first));
+  cairn_tag_set_tag_type (tag, (const char *) sqlite3_column_text (row, first + 3));
+  cairn_tag_set_parent_id (tag, sqlite3_column_int64 (row, first + 4));
+
+  return tag;
+}
+
+/* The items of a batch by id, for the rows of their parts, attributes and
+ * tags. */
 typedef struct
 {
   CairnStore *store;
@@ -397,8 +415,17 @@ set_item_attribute (CairnStatement  *row,
   return TRUE;
 }
 
-/* Loads the parts and attributes the scope asks for into @items, in two
- * queries for the whole batch. */
+static gboolean
+add_item_tag (CairnStatement  *row,
+              gpointer         batch,
+              GError         **error)
+{
+  g_ptr_array_add (batch_item (batch, row)->tags, tag_from_columns (row, 1));
+  return TRUE;
+}
+
+/* Loads the parts, attributes and tags the scope asks for into @items,
+ * in one query each for the whole batch. */
 static gboolean
 load_item_payloads (CairnStore       *self,
                     CairnDatabase    *database,
@@ -409,12 +436,13 @@ load_item_payloads (CairnStore       *self,
   const char * const *names = cairn_fetch_scope_get_parts (scope);
   gboolean all_parts = cairn_fetch_scope_get_all_parts (scope);
   gboolean attributes = cairn_fetch_scope_get_attributes (scope);
+  gboolean tags = cairn_fetch_scope_get_tags (scope);
   g_autoptr(GHashTable) by_id = NULL;
   g_autoptr(GString) ids = NULL;
   g_autoptr(GString) wanted = NULL;
   PayloadBatch batch;
 
-  if (items->len == 0 || (!all_parts && names[0] == NULL && !attributes))
+  if (items->len == 0 || (!all_parts && names[0] == NULL && !attributes && !tags))
     return TRUE;
 
   by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -424,6 +452,8 @@ load_item_payloads (CairnStore       *self,
       CairnItem *item = g_ptr_array_index (items, i);
 
       g_hash_table_insert (by_id, &item->id, item);
+      if (tags && item->tags == NULL)
+        item->tags = g_ptr_array_new_with_free_func (g_object_unref);
       g_string_append_printf (ids, i ? ",%" G_GUINT64_FORMAT : "%" G_GUINT64_FORMAT, item->id);
     }
   g_string_append_c (ids, ']');
@@ -458,15 +488,30 @@ load_item_payloads (CairnStore       *self,
                                 add_item_part, &batch, error))
     return FALSE;
 
-  return !attributes ||
+  if (attributes &&
+      !_cairn_database_foreach (database,
+                                _cairn_database_query (database,
+                                                       "SELECT item_id, name, value "
+                                                       "FROM item_attributes WHERE item_id IN "
+                                                       "  (SELECT value FROM json_each (?1))",
+                                                       CAIRN_BINDS (_cairn_bind_text (ids->str)),
+                                                       error),
+                                set_item_attribute, &batch, error))
+    return FALSE;
+
+  return !tags ||
          _cairn_database_foreach (database,
                                   _cairn_database_query (database,
-                                                         "SELECT item_id, name, value "
-                                                         "FROM item_attributes WHERE item_id IN "
-                                                         "  (SELECT value FROM json_each (?1))",
+                                                         "SELECT it.item_id, t.id, t.gid, t.name, "
+                                                         "  t.type, t.parent_id "
+                                                         "FROM item_tags it "
+                                                         "JOIN tags t ON t.id = it.tag_id "
+                                                         "WHERE it.item_id IN "
+                                                         "  (SELECT value FROM json_each (?1)) "
+                                                         "ORDER BY it.item_id, t.id",
                                                          CAIRN_BINDS (_cairn_bind_text (ids->str)),
                                                          error),
-                                  set_item_attribute, &batch, error);
+                                  add_item_tag, &batch, error);
 }
 
 /* Runs a bound item query and loads the scope's payloads. */
@@ -1309,22 +1354,13 @@ _cairn_store_count_items (CairnReader      *reader,
 
 /* Tags and relations */
 
-#define TAG_COLUMNS "id, gid, name, type, parent_id"
-
 /* A CairnRowFunc for TAG_COLUMNS. */
 static gpointer
 tag_from_row (CairnStatement  *row,
               gpointer         user_data,
               GError         **error)
 {
-  CairnTag *tag = cairn_tag_new ((const char *) sqlite3_column_text (row, 1),
-                                 (const char *) sqlite3_column_text (row, 2));
-
-  cairn_tag_set_id (tag, sqlite3_column_int64 (row, 0));
-  cairn_tag_set_tag_type (tag, (const char *) sqlite3_column_text (row, 3));
-  cairn_tag_set_parent_id (tag, sqlite3_column_int64 (row, 4));
-
-  return tag;
+  return tag_from_columns (row, 0);
 }
 
 static gpointer

@@ -8,10 +8,11 @@
  *   index_msgs_per_s      messages indexed per second, start to complete
  *   fts_limit_msgs_per_s  the same text inserted into a bare FTS5 table of
  *                         the same definition by a plain loop, in the
- *                         settings of the indexer's scan (transactions of
- *                         20,000, page cache, checkpoints, no sync until
- *                         the log is emptied at the end), in the order of
- *                         the rowids, timing the inserts and commits
+ *                         settings of the indexer's scan (page cache,
+ *                         checkpoints, no sync until the log is emptied
+ *                         at the end) but transactions of 20,000 (the
+ *                         scan's are 50,000), in the order of the
+ *                         rowids, timing the inserts and commits
  *   ratio_to_limit        the first over the second
  *   query_p50_ms, query_p99_ms  CairnSearch, first page of 50, over 20
  *                         fixed queries run 10 times each

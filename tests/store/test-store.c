@@ -245,6 +245,15 @@ START_TEST (test_open_new)
 }
 END_TEST
 
+/* SQLite counts the memory it allocates under one lock for the whole
+ * process unless told not to before its first use, which opening a
+ * store is in this test's process (a fork of its own). */
+START_TEST (test_open_no_memory_statistics)
+{
+  ck_assert_int_eq (sqlite3_memory_used (), 0);
+}
+END_TEST
+
 static void
 store_result (GObject      *source,
               GAsyncResult *result,
@@ -1594,6 +1603,54 @@ remove_relation_block (CairnTransaction *txn, gpointer data, GError **error)
   return cairn_transaction_remove_relation (txn, data, error);
 }
 
+/* A scope with tags loads each item's tags with its page, by id; one
+ * without leaves them unknown. */
+START_TEST (test_fetch_tags)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  guint64 tagged = make_mail (inbox, "1", NULL);
+  guint64 plain = make_mail (inbox, "2", NULL);
+  g_autoptr(CairnTag) work = cairn_tag_new ("urn:tag:work", "Work");
+  g_autoptr(CairnTag) home = cairn_tag_new ("urn:tag:home", "Home");
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GPtrArray) bare = NULL;
+  GPtrArray *tags;
+  GError *error = NULL;
+  Pair tagging;
+
+  write_ok (create_tag_block, home);
+  write_ok (create_tag_block, work);
+  tagging = (Pair) { tagged, cairn_tag_get_id (work) };
+  write_ok (tag_block, &tagging);
+  tagging = (Pair) { tagged, cairn_tag_get_id (home) };
+  write_ok (tag_block, &tagging);
+
+  ck_assert (!cairn_fetch_scope_get_tags (scope));
+  cairn_fetch_scope_set_tags (scope, TRUE);
+  ck_assert (cairn_fetch_scope_get_tags (scope));
+  items = cairn_store_list_items (store, inbox, scope, 0, 0, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (items->len, 2);
+  ck_assert_uint_eq (cairn_item_get_id (g_ptr_array_index (items, 0)), tagged);
+  tags = cairn_item_get_tags (g_ptr_array_index (items, 0));
+  ck_assert_ptr_nonnull (tags);
+  ck_assert_uint_eq (tags->len, 2);
+  ck_assert_uint_eq (cairn_tag_get_id (g_ptr_array_index (tags, 0)), cairn_tag_get_id (home));
+  ck_assert_str_eq (cairn_tag_get_name (g_ptr_array_index (tags, 0)), "Home");
+  ck_assert_str_eq (cairn_tag_get_gid (g_ptr_array_index (tags, 1)), "urn:tag:work");
+  ck_assert_str_eq (cairn_tag_get_tag_type (g_ptr_array_index (tags, 1)), "PLAIN");
+  ck_assert_uint_eq (cairn_item_get_id (g_ptr_array_index (items, 1)), plain);
+  tags = cairn_item_get_tags (g_ptr_array_index (items, 1));
+  ck_assert_ptr_nonnull (tags);
+  ck_assert_uint_eq (tags->len, 0);
+
+  bare = cairn_store_list_items (store, inbox, NULL, 0, 0, &error);
+  assert_no_error (error);
+  ck_assert_ptr_null (cairn_item_get_tags (g_ptr_array_index (bare, 0)));
+}
+END_TEST
+
 START_TEST (test_relations)
 {
   guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
@@ -2874,6 +2931,7 @@ main (void)
 {
   const CairnTestCase cases[] = {
     { "open", test_open_new },
+    { "open", test_open_no_memory_statistics },
     { "open", test_open_async },
     { "open", test_open_missing_folder },
     { "open", test_open_read_only_folder },
@@ -2904,6 +2962,7 @@ main (void)
     { "items", test_item_move_delete },
     { "items", test_item_move_onto_remote_id },
     { "relations", test_tags },
+    { "relations", test_fetch_tags },
     { "relations", test_relations },
     { "relations", test_virtual_and_statistics },
     { "reads", test_list_pages_and_stream },
