@@ -164,23 +164,6 @@ _cairn_database_set_error (CairnDatabase *database,
   g_set_error (error, CAIRN_STORE_ERROR, code, "%s: %s", what, message);
 }
 
-/* SQLite's statistics of its memory take a lock of its own, one for the
- * whole process, around every allocation: the threads of an indexer scan
- * spent a tenth of their time in it, waiting on each other. Cairn reads
- * none of them. They can only be turned off before SQLite's first use in
- * the process; after that the call fails and changes nothing. */
-static void
-configure_sqlite (void)
-{
-  static gsize configured;
-
-  if (g_once_init_enter (&configured))
-    {
-      sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
-      g_once_init_leave (&configured, 1);
-    }
-}
-
 CairnDatabase *
 _cairn_database_open (const char  *path,
                       gboolean     create,
@@ -193,7 +176,6 @@ _cairn_database_open (const char  *path,
   if (create)
     flags |= SQLITE_OPEN_CREATE;
 
-  configure_sqlite ();
   rc = sqlite3_open_v2 (path, &database->db, flags, NULL);
   if (rc != SQLITE_OK)
     {

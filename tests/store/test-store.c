@@ -245,15 +245,6 @@ START_TEST (test_open_new)
 }
 END_TEST
 
-/* SQLite counts the memory it allocates under one lock for the whole
- * process unless told not to before its first use, which opening a
- * store is in this test's process (a fork of its own). */
-START_TEST (test_open_no_memory_statistics)
-{
-  ck_assert_int_eq (sqlite3_memory_used (), 0);
-}
-END_TEST
-
 static void
 store_result (GObject      *source,
               GAsyncResult *result,
@@ -2931,7 +2922,6 @@ main (void)
 {
   const CairnTestCase cases[] = {
     { "open", test_open_new },
-    { "open", test_open_no_memory_statistics },
     { "open", test_open_async },
     { "open", test_open_missing_folder },
     { "open", test_open_read_only_folder },
