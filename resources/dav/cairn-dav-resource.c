@@ -1653,6 +1653,23 @@ set_properties (CairnCollection *collection)
   return g_string_free (xml, FALSE);
 }
 
+/* Whether the server has a collection at @path. A second attempt at
+ * creating one meets the first, which servers refuse each in their own
+ * way: 405 for MKCOL (RFC 4918), 403 or 409 with
+ * DAV:resource-must-be-null for MKCALENDAR (Radicale's is 409). */
+static gboolean
+collection_exists (CairnDavResource *self,
+                   const char       *path,
+                   GCancellable     *cancellable)
+{
+  g_autoptr(CairnDavResponse) response = request (self, "PROPFIND", path, "0",
+                                                  XML_HEAD "<D:propfind " NAMESPACES "><D:prop>"
+                                                  "<D:resourcetype/></D:prop></D:propfind>",
+                                                  MAX_PROPERTIES_SIZE, cancellable, NULL);
+
+  return response != NULL && response->status == SOUP_STATUS_MULTI_STATUS;
+}
+
 static gboolean
 collection_added (CairnResource  *resource,
                   CairnChange    *change,
@@ -1690,7 +1707,9 @@ collection_added (CairnResource  *resource,
                       MAX_PROPERTIES_SIZE, cancellable, error);
   if (response == NULL)
     return FALSE;
-  if (!(response->status == 405 && cairn_resource_replay_is_retry (resource)) &&
+  if (!(SOUP_STATUS_IS_CLIENT_ERROR (response->status) &&
+        cairn_resource_replay_is_retry (resource) &&
+        collection_exists (self, path, cancellable)) &&
       !cairn_dav_client_check_status (response, calendar ? "MKCALENDAR" : "MKCOL", path, error))
     return FALSE;
   *remote_id = g_steal_pointer (&path);

@@ -1176,12 +1176,16 @@ typedef struct
 {
   SoupSession *session;
   guint forwarded;
+  /* The method whose next answer the proxy loses: it forwards the
+   * request, then answers 502 as a gateway that lost the server. */
+  const char *lose_answer_to;
 } DigestProxy;
 
 typedef struct
 {
   SoupServerMessage *request;
   SoupMessage *forward;
+  gboolean answer_lost;
 } Forwarding;
 
 static char *
@@ -1208,7 +1212,8 @@ forwarded (GObject      *source,
   const char *etag = soup_message_headers_get_one (answer, "ETag");
 
   soup_server_message_set_status (forwarding->request,
-                                  body ? soup_message_get_status (forwarding->forward) : 502,
+                                  body && !forwarding->answer_lost
+                                  ? soup_message_get_status (forwarding->forward) : 502,
                                   NULL);
   if (etag != NULL)
     soup_message_headers_replace (headers, "ETag", etag);
@@ -1246,6 +1251,11 @@ digest_forward (SoupServer        *server,
                                "Digest "));
   forwarding->request = g_object_ref (message);
   forwarding->forward = soup_message_new (soup_server_message_get_method (message), url);
+  if (g_strcmp0 (proxy->lose_answer_to, soup_server_message_get_method (message)) == 0)
+    {
+      forwarding->answer_lost = TRUE;
+      proxy->lose_answer_to = NULL;
+    }
   forward_headers = soup_message_get_request_headers (forwarding->forward);
   for (guint i = 0; i < G_N_ELEMENTS (copied); i++)
     if (soup_message_headers_get_one (headers, copied[i]) != NULL)
@@ -1263,32 +1273,81 @@ digest_forward (SoupServer        *server,
                                     NULL, forwarded, forwarding);
 }
 
-/* Discovery, the initial sync and a replayed create, all through Digest;
- * the proxy refuses anything else. */
-START_TEST (test_digest)
+/* Starts the resource, in this process, on a Digest proxy to Radicale
+ * that @server runs with @proxy. */
+static void
+start_behind_proxy (SoupServer  *server,
+                    DigestProxy *proxy)
 {
-  g_autoptr(SoupServer) server = soup_server_new (NULL, NULL);
   g_autoptr(SoupAuthDomain) domain = soup_auth_domain_digest_new ("realm", DIGEST_REALM, NULL);
-  DigestProxy proxy = { soup_session_new (), 0 };
-  g_autofree char *e5 = event ("e5", "Cinema");
   g_autofree char *url = NULL;
-  g_autofree char *path = NULL;
   const char *config[] = { "url", NULL, "user", USER, NULL };
 
   soup_auth_domain_digest_set_auth_callback (domain, digest_password, NULL, NULL);
   soup_auth_domain_add_path (domain, "/");
   soup_server_add_auth_domain (server, domain);
-  soup_server_add_handler (server, NULL, digest_forward, &proxy, NULL);
+  soup_server_add_handler (server, NULL, digest_forward, proxy, NULL);
   url = listen_local (server);
   config[1] = url;
   resource = cairn_check_start_resource (environment, "dav", ID, config,
                                          CAIRN_TEST_RESOURCE_IN_PROCESS, WAIT_MS, &client);
+}
+
+/* Discovery, the initial sync and a replayed create, all through Digest;
+ * the proxy refuses anything else. */
+START_TEST (test_digest)
+{
+  g_autoptr(SoupServer) server = soup_server_new (NULL, NULL);
+  DigestProxy proxy = { soup_session_new (), 0, NULL };
+  g_autofree char *e5 = event ("e5", "Cinema");
+  g_autofree char *path = NULL;
+
+  start_behind_proxy (server, &proxy);
   ck_assert_uint_eq (stored_items (CALENDAR), 2);
   ck_assert_uint_eq (stored_items (CONTACTS), 2);
   path = object_path (CALENDAR, local_create (CALENDAR, e5));
   wait_replayed ();
   ck_assert (server_has (path, "Cinema"));
   ck_assert_uint_gt (proxy.forwarded, 0);
+  g_clear_object (&resource);
+  g_object_unref (proxy.session);
+}
+END_TEST
+
+/* A calendar whose creation reached the server but whose answer was
+ * lost is there when the creation is tried again, and Radicale refuses
+ * the second MKCALENDAR (409, DAV:resource-must-be-null): the resource
+ * takes the calendar as made. It used to keep the creation as failed,
+ * with no remote id, so that the calendar's removal never reached the
+ * server and a sync brought it back. */
+START_TEST (test_mkcalendar_answer_lost)
+{
+  g_autoptr(SoupServer) server = soup_server_new (NULL, NULL);
+  DigestProxy proxy = { soup_session_new (), 0, NULL };
+  CollectionEdit edit = { NULL, "Trips" };
+  g_autoptr(CairnCollection) made = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *properties = NULL;
+  GError *error = NULL;
+
+  start_behind_proxy (server, &proxy);
+  proxy.lose_answer_to = "MKCALENDAR";
+  ck_assert (cairn_store_write_sync (client, create_collection, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  ck_assert_ptr_null (proxy.lose_answer_to);
+  path = g_strdup_printf ("/" USER "/cairn-%" G_GUINT64_FORMAT "/",
+                          cairn_collection_get_id (edit.collection));
+  properties = server_properties (path);
+  ck_assert_msg (properties && strstr (properties, "Trips"), "%s", properties);
+  made = collection (path);
+  ck_assert_uint_eq (cairn_collection_get_id (made), cairn_collection_get_id (edit.collection));
+
+  ck_assert (cairn_store_write_sync (client, remove_collection, &edit, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_replayed ();
+  ck_assert_ptr_null (server_properties (path));
+  g_object_unref (edit.collection);
   g_clear_object (&resource);
   g_object_unref (proxy.session);
 }
@@ -1486,6 +1545,7 @@ main (void)
     { "sync", test_bad_server_data },
     { "sync", test_certificate },
     { "sync", test_digest },
+    { "replay", test_mkcalendar_answer_lost },
     { "sync", test_probe_changes },
     { "sync", test_probe_miss },
     { "sync", test_collection_sync },
