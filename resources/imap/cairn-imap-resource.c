@@ -7,6 +7,9 @@
  * anyway against the replay of flags. Push comes from IDLE threads with
  * connections of their own (cairn-imap-idle.c). See docs/imap.md. */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -906,6 +909,14 @@ read_all (Reader     *reader,
   g_async_queue_unref (reader->fetched);
   g_async_queue_unref (reader->batches);
   g_async_queue_unref (reader->slots);
+#ifdef __GLIBC__
+  /* The batches were made and freed in the pipeline's threads, whose
+   * malloc arenas glibc keeps at their largest: a sync of 10,000
+   * messages then held memory it no longer used until the process ended
+   * (cairn-bench-imap's peak: 76-82 MB in three runs, 60-72 MB in seven
+   * with this). */
+  malloc_trim (0);
+#endif
   if (write_error != NULL)
     {
       g_clear_error (&reader->error);
