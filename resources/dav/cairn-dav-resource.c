@@ -1653,21 +1653,27 @@ set_properties (CairnCollection *collection)
   return g_string_free (xml, FALSE);
 }
 
-/* Whether the server has a collection at @path. A second attempt at
- * creating one meets the first, which servers refuse each in their own
- * way: 405 for MKCOL (RFC 4918), 403 or 409 with
- * DAV:resource-must-be-null for MKCALENDAR (Radicale's is 409). */
+/* Sets @exists to whether the server has a collection at @path; fails
+ * only when the server cannot be asked. A second attempt at creating
+ * one meets the first, which servers refuse each in their own way: 405
+ * for MKCOL (RFC 4918), 403 or 409 with DAV:resource-must-be-null for
+ * MKCALENDAR (Radicale's is 409). */
 static gboolean
-collection_exists (CairnDavResource *self,
-                   const char       *path,
-                   GCancellable     *cancellable)
+collection_exists (CairnDavResource  *self,
+                   const char        *path,
+                   gboolean          *exists,
+                   GCancellable      *cancellable,
+                   GError           **error)
 {
   g_autoptr(CairnDavResponse) response = request (self, "PROPFIND", path, "0",
                                                   XML_HEAD "<D:propfind " NAMESPACES "><D:prop>"
                                                   "<D:resourcetype/></D:prop></D:propfind>",
-                                                  MAX_PROPERTIES_SIZE, cancellable, NULL);
+                                                  MAX_PROPERTIES_SIZE, cancellable, error);
 
-  return response != NULL && response->status == SOUP_STATUS_MULTI_STATUS;
+  if (response == NULL)
+    return FALSE;
+  *exists = response->status == SOUP_STATUS_MULTI_STATUS;
+  return TRUE;
 }
 
 static gboolean
@@ -1685,6 +1691,7 @@ collection_added (CairnResource  *resource,
   g_autofree char *props = set_properties (collection);
   g_autofree char *body = NULL;
   g_autoptr(CairnDavResponse) response = NULL;
+  gboolean exists = FALSE;
 
   if (!ensure_password (self, cancellable, error) || !discover_homes (self, cancellable, error))
     return FALSE;
@@ -1707,9 +1714,11 @@ collection_added (CairnResource  *resource,
                       MAX_PROPERTIES_SIZE, cancellable, error);
   if (response == NULL)
     return FALSE;
-  if (!(SOUP_STATUS_IS_CLIENT_ERROR (response->status) &&
-        cairn_resource_replay_is_retry (resource) &&
-        collection_exists (self, path, cancellable)) &&
+  if (SOUP_STATUS_IS_CLIENT_ERROR (response->status) &&
+      cairn_resource_replay_is_retry (resource) &&
+      !collection_exists (self, path, &exists, cancellable, error))
+    return FALSE;
+  if (!exists &&
       !cairn_dav_client_check_status (response, calendar ? "MKCALENDAR" : "MKCOL", path, error))
     return FALSE;
   *remote_id = g_steal_pointer (&path);
