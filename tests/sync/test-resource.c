@@ -2194,6 +2194,40 @@ START_TEST (test_thread_timed_out_creation_removed)
 }
 END_TEST
 
+/* Offline while the backend still works on a creation, and the item
+ * removed meanwhile: going offline cancels the replay, but the backend
+ * took the item, and its removal reaches it once online again. */
+START_TEST (test_thread_offline_mid_creation)
+{
+  CairnResource *resource;
+  g_autoptr(CairnItem) item = NULL;
+  g_autofree char *remote_id = NULL;
+  guint64 id;
+
+  start_threads ();
+  resource = start_resource_of_type (THREAD_TYPE_RESOURCE);
+  retry_soon (resource);
+  synchronize (resource);
+  item = new_note ("cut");
+  g_atomic_int_set (&items_added, 0);
+  g_atomic_int_set (&most_items_in_backend, 0);
+  items_held = TRUE;
+  write_locally (create_item, item);
+  wait_items_added (1);
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), FALSE);
+  id = cairn_item_get_id (item);
+  write_locally (delete_item_locally, &id);
+  release_backend (resource);
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), TRUE);
+  wait_replayed (resource);
+  remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, id);
+  ck_assert (!g_hash_table_contains (backend_notes, remote_id));
+  ck_assert_int_eq (g_atomic_int_get (&items_added), 1);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+END_TEST
+
 /* A resource that replays asynchronously may report after the watchdog
  * gave up on the delivery: the change is not delivered again meanwhile,
  * nor the next one, and the late report ends that delivery. */
@@ -2366,6 +2400,7 @@ main (void)
     { "threads", test_thread_remote_id_with_position },
     { "threads", test_thread_timed_out_replay },
     { "threads", test_thread_timed_out_creation_removed },
+    { "threads", test_thread_offline_mid_creation },
     { "replay", test_timed_out_async_replay },
     { "threads", test_thread_conflict },
     { "threads", test_thread_collection_stand_ins },
