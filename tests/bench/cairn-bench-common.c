@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cairn-bench-common.h"
 
@@ -49,4 +50,14 @@ cairn_bench_median (GArray *values)
 {
   g_array_sort (values, compare_doubles);
   return g_array_index (values, double, values->len / 2);
+}
+
+gint64
+cairn_bench_cpu_us (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * G_USEC_PER_SEC +
+         usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
 }

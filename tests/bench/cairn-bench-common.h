@@ -8,5 +8,10 @@
 double cairn_bench_peak_rss_mb (void);
 double cairn_bench_child_peak_rss_mb (GPid pid);
 
+/* Processor time of this process so far, all threads, user and system,
+ * in microseconds: on a machine shared with other work it varies far
+ * less than the wall-clock time. */
+gint64 cairn_bench_cpu_us (void);
+
 /* The median of @values (doubles), which it sorts. */
 double cairn_bench_median (GArray *values);

@@ -31,7 +31,6 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,17 +70,6 @@ static const char * const queries[] = {
   "folder:INBOX and office",
   "id:nonexistent@example.org",
 };
-
-/* Processor time of this process so far, all threads, in microseconds. */
-static gint64
-cpu_us (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * G_USEC_PER_SEC +
-         usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
-}
 
 static gboolean
 fail (const char *what,
@@ -194,7 +182,7 @@ run_indexer (CairnTestEnvironment *environment,
 
   reset_peak_rss ();
   start = g_get_monotonic_time ();
-  cpu_start = cpu_us ();
+  cpu_start = cairn_bench_cpu_us ();
   deadline = start + (gint64) WAIT_MS * 1000;
   indexer = cairn_test_resource_new (environment, "indexer", "indexer_0", NULL, &error);
   if (indexer == NULL ||
@@ -218,7 +206,7 @@ run_indexer (CairnTestEnvironment *environment,
   if (!ok)
     return FALSE;
   *seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
-  *cpu_seconds = (cpu_us () - cpu_start) / (double) G_USEC_PER_SEC;
+  *cpu_seconds = (cairn_bench_cpu_us () - cpu_start) / (double) G_USEC_PER_SEC;
   *peak_rss_mb = cairn_bench_peak_rss_mb ();
   cairn_test_resource_stop (indexer);
   return TRUE;
@@ -278,7 +266,7 @@ measure_limit (const char *index_path,
           g_ptr_array_add (rows, row);
         }
       start = g_get_monotonic_time ();
-      start_cpu = cpu_us ();
+      start_cpu = cairn_bench_cpu_us ();
       sqlite3_exec (target, "BEGIN", NULL, NULL, NULL);
       for (guint i = 0; i < rows->len; i++)
         {
@@ -293,16 +281,16 @@ measure_limit (const char *index_path,
         }
       sqlite3_exec (target, "COMMIT", NULL, NULL, NULL);
       timed += g_get_monotonic_time () - start;
-      timed_cpu += cpu_us () - start_cpu;
+      timed_cpu += cairn_bench_cpu_us () - start_cpu;
       inserted += rows->len;
     }
   {
-    gint64 start = g_get_monotonic_time (), start_cpu = cpu_us ();
+    gint64 start = g_get_monotonic_time (), start_cpu = cairn_bench_cpu_us ();
 
     sqlite3_exec (target, "PRAGMA synchronous = NORMAL; PRAGMA wal_checkpoint(TRUNCATE)", NULL,
                   NULL, NULL);
     timed += g_get_monotonic_time () - start;
-    timed_cpu += cpu_us () - start_cpu;
+    timed_cpu += cairn_bench_cpu_us () - start_cpu;
   }
   sqlite3_finalize (read);
   sqlite3_finalize (insert);
