@@ -536,6 +536,7 @@ start_process (CairnControlInstance *self)
   g_autoptr(GError) error = NULL;
   g_autoptr(GDataInputStream) output = NULL;
   g_auto(GStrv) argv = NULL;
+  const char *identifier;
 
   if (self->process != NULL)
     return;
@@ -565,7 +566,10 @@ start_process (CairnControlInstance *self)
       return;
     }
 
-  self->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->process), NULL, 10);
+  /* A process that exits at once may be reaped before this, and then
+   * has no identifier: its exit is reported all the same. */
+  identifier = g_subprocess_get_identifier (self->process);
+  self->pid = identifier != NULL ? (GPid) g_ascii_strtoll (identifier, NULL, 10) : 0;
   self->exited = FALSE;
   self->output_done = FALSE;
   g_clear_pointer (&self->last_line, g_free);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cairn-control in a private session bus: readiness, one per bus, the
  * logging agent supervised (restart after SIGKILL, broken after a crash
- * loop), the D-Bus API and its errors, removal, stop without orphans,
- * agents dying with a killed service, Autostart and D-Bus activation. */
+ * loop, agents that exit at once), the D-Bus API and its errors, removal,
+ * stop without orphans, agents dying with a killed service, Autostart and
+ * D-Bus activation. */
 #include <check.h>
 #include <math.h>
 #include <signal.h>
@@ -245,6 +246,48 @@ START_TEST (test_crash_loop_broken)
   g_clear_pointer (&row, g_variant_unref);
   row = control_find_instance (id);
   ck_assert_int_eq (details_int (row, "crashes"), 0);
+
+  kill (control, SIGTERM);
+  ck_assert_int_eq (control_wait_exit (control), 0);
+}
+END_TEST
+
+/* Agents whose process exits at once, often before the service looks at
+ * it: every start is a crash, the instances end broken, and the service
+ * lives on. It read the process id of a process already reaped, and
+ * crashed: in every run of this test, and in about one run of
+ * test-cairnctl in ten (its `add ghost`) on a loaded machine. */
+#define N_INSTANT 20
+
+START_TEST (test_instant_exits)
+{
+  g_autofree char *type = fixture_path ("agents", "instant.agent");
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  Expected broken = { NULL, "broken", -1 };
+  GPid control;
+
+  fixture_write_file (type, "[Cairn Agent]\nName=Instant\nExec=/bin/true\n"
+                            "Capabilities=NoConfig;\n");
+  control = control_start ("--max-crashes=3");
+  for (guint i = 0; i < N_INSTANT; i++)
+    {
+      g_auto(GVariantBuilder) config = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+      g_autoptr(GVariant) reply = NULL;
+      GError *error = NULL;
+      char *id;
+
+      reply = control_call ("CreateInstance", g_variant_new ("(sa{sv})", "instant", &config),
+                            "(s)", &error);
+      assert_no_error (error);
+      g_variant_get (reply, "(s)", &id);
+      g_ptr_array_add (ids, id);
+    }
+  for (guint i = 0; i < ids->len; i++)
+    {
+      broken.id = g_ptr_array_index (ids, i);
+      ck_assert_msg (fixture_wait_until (instance_in_state, &broken), "%s is not broken",
+                     broken.id);
+    }
 
   kill (control, SIGTERM);
   ck_assert_int_eq (control_wait_exit (control), 0);
@@ -769,6 +812,7 @@ main (void)
     { "service", test_autostart_and_unique },
     { "supervision", test_sigkill_restarts },
     { "supervision", test_crash_loop_broken },
+    { "supervision", test_instant_exits },
     { "supervision", test_stop_leaves_no_process },
     { "supervision", test_agents_die_with_killed_service },
     { "api", test_api_configure_online_remove },
