@@ -295,7 +295,9 @@ run_writer (const char *path,
 
   /* The collections the test made, by name. */
   collections = cairn_store_list_collections (own, NULL, &error);
-  for (guint i = 0; collections != NULL && i < collections->len; i++)
+  if (collections == NULL)
+    g_error ("collections: %s", error->message);
+  for (guint i = 0; i < collections->len; i++)
     {
       CairnCollection *collection = g_ptr_array_index (collections, i);
       const char *name = cairn_collection_get_name (collection);
@@ -310,10 +312,15 @@ run_writer (const char *path,
     }
   for (guint c = 0; c < 3; c++)
     {
-      g_autoptr(GPtrArray) items = cairn_store_list_items (own, writer.collections[c], NULL, 0,
-                                                           0, &error);
+      g_autoptr(GPtrArray) items = NULL;
 
-      for (guint i = 0; items != NULL && i < items->len; i++)
+      /* The folders' writer has none of them. */
+      if (writer.collections[c] == 0)
+        continue;
+      items = cairn_store_list_items (own, writer.collections[c], NULL, 0, 0, &error);
+      if (items == NULL)
+        g_error ("items: %s", error->message);
+      for (guint i = 0; i < items->len; i++)
         add_id (cairn_item_get_id (g_ptr_array_index (items, i)), writer.items);
     }
 
@@ -1469,8 +1476,9 @@ START_TEST (test_item_model_search_settles)
   g_signal_handlers_disconnect_by_data (model, &failure);
   g_signal_connect (model, "read-failed", G_CALLBACK (count_failure), &failures);
 
+  /* Many writes, however slowly a loaded machine lets them come. */
   start = g_get_monotonic_time ();
-  while (g_get_monotonic_time () - start < 500 * 1000)
+  while (writes < 60 || g_get_monotonic_time () - start < 500 * 1000)
     {
       g_autofree char *text = g_strdup_printf ("not a database %u", writes++);
 
@@ -1492,7 +1500,6 @@ START_TEST (test_item_model_search_settles)
       }
   }
   elapsed_ms = (g_get_monotonic_time () - start) / 1000;
-  ck_assert_uint_gt (writes, 50);
   ck_assert_msg (failures <= elapsed_ms / 100 + 1, "%u searches for %u writes in %" G_GINT64_FORMAT
                  " ms", failures, writes, elapsed_ms);
 }
