@@ -15,8 +15,10 @@
  * - a remove replaces the entity's pending changes, and keeps the source
  *   of a pending move, where the backend still has the entity;
  * - modifies merge (parts united), flag deltas merge and vanish when they
- *   cancel, moves chain and vanish when they come back, a tag and an
- *   untag of the same tag cancel, a relation added then removed cancels.
+ *   cancel, moves chain and vanish when they come back (the changes made
+ *   between two chained moves then belong to where the chain ends), a tag
+ *   and an untag of the same tag cancel, a relation added then removed
+ *   cancels.
  *
  * A merged change keeps the position of the entity's first pending change
  * of its kind, and its remote id (the name there, before a move between
@@ -279,6 +281,16 @@ chain_move (Queue       *queue,
   merged->destination_id = change->destination_id;
   if (change->entity_kind == CAIRN_ENTITY_COLLECTION)
     replace_string (&merged->name, change->name);
+  /* The entity's changes made between the two moves come after the
+   * chained one, where it ends: a resource whose names are per folder
+   * (IMAP UIDs) replays them there, and names the entity there in what
+   * it reports. */
+  for (guint i = same + 1; i < indices->len; i++)
+    {
+      CairnChange *between = g_ptr_array_index (queue->slots, g_array_index (indices, guint, i));
+
+      edit_slot (queue, indices, i, between->revision)->collection_id = merged->destination_id;
+    }
   if (merged->collection_id == merged->destination_id)
     drop_slot (queue, indices, same);
 }

@@ -1418,6 +1418,49 @@ START_TEST (test_coalesce_modifies_around_move)
 }
 END_TEST
 
+/* Changes made between two moves that chain are delivered after the
+ * chained move, so in the collection where it ends; when the moves come
+ * back, where the item was and the backend still has it. The replay
+ * test found an IMAP edit between a move and its way back named in the
+ * folder of its time: the UID the resource reported for the folder the
+ * message was in was taken as a name in the other one, and dropped. */
+START_TEST (test_coalesce_changes_between_chained_moves)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(TestObserver) processing = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  Recorded recorded;
+  guint64 a = make_collection (store, 0, "A");
+  guint64 b = make_collection (store, 0, "B");
+  guint64 c = make_collection (store, 0, "C");
+  guint64 back = make_item (store, a, "back");
+  guint64 on = make_item (store, a, "on");
+  GError *error = NULL;
+  const char * const expected[] = {
+    "moved 1->3 on",
+    "changed in 1 back",
+    "changed in 3 on",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  move_item (back, b);
+  move_item (on, b);
+  set_part (back, CAIRN_PART_RFC822, "edited in B");
+  set_part (on, CAIRN_PART_RFC822, "edited in B");
+  move_item (back, a);
+  move_item (on, c);
+  recorder = cairn_change_recorder_new (store, "agent", &error);
+  assert_no_error (error);
+  g_signal_connect (recorder, "item-changed", G_CALLBACK (on_item_changed_remote_id), observer);
+  g_signal_connect (recorder, "item-moved", G_CALLBACK (on_item_moved_remote_id), observer);
+  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (processing));
+  wait_for_lines (observer, 3, 20);
+  settle (100);
+  assert_lines (observer, expected);
+}
+END_TEST
+
 START_TEST (test_coalesce_tags_and_relations)
 {
   Recorded recorded;
@@ -2110,6 +2153,7 @@ main (int   argc,
     { "coalescing", test_coalesce_moves_chain },
     { "coalescing", test_coalesce_remove_after_move },
     { "coalescing", test_coalesce_modifies_around_move },
+    { "coalescing", test_coalesce_changes_between_chained_moves },
     { "coalescing", test_coalesce_tags_and_relations },
     { "recorder", test_batches },
     { "recorder", test_batch_flags },
