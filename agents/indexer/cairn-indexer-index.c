@@ -70,7 +70,7 @@ static const char * const statements[N_STMTS] = {
 };
 
 /* Every table and index, but the indexes of docs by thread and by
- * message id and of msgids by thread. */
+ * message id and of msgids by thread: SCHEMA_LATE_INDEXES. */
 #define SCHEMA_TABLES \
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;" \
   "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL," \
@@ -90,21 +90,20 @@ static const char * const statements[N_STMTS] = {
   "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment," \
   " mimetype, listid, tokenize = 'unicode61 remove_diacritics 2');"
 
-#define SCHEMA_THREAD_INDEXES \
+#define SCHEMA_LATE_INDEXES \
   "CREATE INDEX docs_thread ON docs (thread);" \
-  "CREATE INDEX msgids_thread ON msgids (thread);"
+  "CREATE INDEX msgids_thread ON msgids (thread);" \
+  "CREATE INDEX docs_message_id ON docs (message_id);"
 
-static const char schema[] =
-  SCHEMA_TABLES SCHEMA_THREAD_INDEXES
-  "CREATE INDEX docs_message_id ON docs (message_id);";
+static const char schema[] = SCHEMA_TABLES SCHEMA_LATE_INDEXES;
 
-/* A scratch index (cairn_indexer_index_open_scratch()) makes its indexes
- * by thread at its end (cairn_indexer_index_finish_scratch()): keeping
- * them up to date while a scan merged threads, and while it wrote the
- * message ids in their order, which is not the threads', cost more than
- * making them once. Its tables and indexes are then those of the index
- * but the index by message id, made after the copy, which needs them the
- * same to take them as they are. */
+/* A scratch index (cairn_indexer_index_open_scratch()) makes the
+ * SCHEMA_LATE_INDEXES at its end (cairn_indexer_index_finish_scratch()):
+ * keeping them up to date while a scan merged threads, and while it
+ * wrote the message ids in their order, which is not the threads', cost
+ * more than making them once, and the fields thread makes them while the
+ * worker writes the last text. Its tables and indexes are then those of
+ * the index, as the copy needs them to take them as they are. */
 static const char scratch_schema[] = SCHEMA_TABLES;
 
 struct _CairnIndexerIndex
@@ -483,15 +482,13 @@ cairn_indexer_index_rollback (CairnIndexerIndex *index)
 
 /* Until a scan ends, the index is not marked complete and is emptied
  * when the indexer starts again, so its transactions need not reach the
- * disk: nothing is synced until its end. The index of docs by message
- * id is made at the end, in one pass. */
+ * disk: nothing is synced until its end. */
 gboolean
 cairn_indexer_index_begin_scan (CairnIndexerIndex  *index,
                                 GError            **error)
 {
   return exec (index, "PRAGMA synchronous = OFF; "
-                      "PRAGMA wal_autocheckpoint = " G_STRINGIFY (SCAN_CHECKPOINT) "; "
-                      "DROP INDEX IF EXISTS docs_message_id", error);
+                      "PRAGMA wal_autocheckpoint = " G_STRINGIFY (SCAN_CHECKPOINT), error);
 }
 
 /* The thread @thread became, following its merges. */
@@ -570,7 +567,7 @@ cairn_indexer_index_finish_scratch (CairnIndexerIndex  *scratch,
                                     GError            **error)
 {
   return write_scan_msgids (scratch, error) &&
-         exec (scratch, SCHEMA_THREAD_INDEXES, error) &&
+         exec (scratch, SCHEMA_LATE_INDEXES, error) &&
          write_scan_merges (scratch, error) &&
          exec (scratch, "COMMIT", error);
 }
@@ -583,8 +580,7 @@ static const char copy_scratch[] =
   "INSERT INTO main.flags SELECT * FROM scratch.flags;"
   "INSERT INTO main.tags SELECT * FROM scratch.tags;"
   "INSERT INTO main.item_tags SELECT * FROM scratch.item_tags;"
-  "INSERT INTO main.msgids SELECT * FROM scratch.msgids;"
-  "CREATE INDEX main.docs_message_id ON docs (message_id);";
+  "INSERT INTO main.msgids SELECT * FROM scratch.msgids;";
 
 /**
  * cairn_indexer_index_end_scan:
