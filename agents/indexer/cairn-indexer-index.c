@@ -431,31 +431,40 @@ cairn_indexer_text_free (CairnIndexerText *text)
   g_free (text);
 }
 
-/* Writes the pending text, in the order of the keys. */
+/* Writes the pending text, in the order of the keys, and frees each
+ * text once written: a scan's fields thread meanwhile fills the next
+ * transaction's, which takes the memory freed, and freeing them all
+ * after the last put both transactions' text in memory at once. */
 static gboolean
 write_pending (CairnIndexerIndex  *index,
                GError            **error)
 {
   sqlite3_stmt *text = index->stmts[STMT_PUT_TEXT];
-  guint n_keys;
-  g_autofree gpointer *keys = sorted_keys (index->pending, compare_keys, &n_keys);
+  guint n_texts;
+  g_autofree gpointer *texts = sorted_keys (index->pending, compare_keys, &n_texts);
+  gboolean ok = TRUE;
 
-  for (guint i = 0; i < n_keys; i++)
+  for (guint i = 0; i < n_texts; i++)
+    texts[i] = g_hash_table_lookup (index->pending, texts[i]);
+  g_hash_table_steal_all (index->pending);
+  for (guint i = 0; i < n_texts; i++)
     {
-      CairnIndexerText *pending = g_hash_table_lookup (index->pending, keys[i]);
+      CairnIndexerText *pending = texts[i];
       const char *p = pending->data;
 
-      sqlite3_bind_int64 (text, 1, pending->key);
-      for (guint c = 0; c < N_TEXT_COLUMNS; c++)
+      if (ok)
         {
-          sqlite3_bind_text (text, c + 2, p, pending->lengths[c], SQLITE_STATIC);
-          p += pending->lengths[c];
+          sqlite3_bind_int64 (text, 1, pending->key);
+          for (guint c = 0; c < N_TEXT_COLUMNS; c++)
+            {
+              sqlite3_bind_text (text, c + 2, p, pending->lengths[c], SQLITE_STATIC);
+              p += pending->lengths[c];
+            }
+          ok = step_done (index, STMT_PUT_TEXT, error);
         }
-      if (!step_done (index, STMT_PUT_TEXT, error))
-        return FALSE;
+      cairn_indexer_text_free (pending);
     }
-  g_hash_table_remove_all (index->pending);
-  return TRUE;
+  return ok;
 }
 
 /* Writes the text of the documents put since the begin, then commits. */
