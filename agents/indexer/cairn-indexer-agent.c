@@ -224,17 +224,21 @@ drop_extracted (CairnIndexerAgent *self)
     g_ptr_array_unref (g_async_queue_pop (self->extracted));
 }
 
-/* Extracts @items in chunks and writes the documents, waiting for them. */
+/* Extracts @items in chunks and writes the documents, waiting for them.
+ * A few items are shared out among all the extractors still. */
 static gboolean
 put_extracted (CairnIndexerAgent  *self,
                GPtrArray          *items,
                GError            **error)
 {
-  for (guint i = 0; i < items->len; i += CHUNK)
+  guint n_threads = MAX (1, g_thread_pool_get_max_threads (self->extractors));
+  guint chunk = CLAMP ((items->len + n_threads - 1) / n_threads, 1, CHUNK);
+
+  for (guint i = 0; i < items->len; i += chunk)
     {
       Extraction *extraction = extraction_new (FALSE);
 
-      for (guint j = i; j < MIN (items->len, i + CHUNK); j++)
+      for (guint j = i; j < MIN (items->len, i + chunk); j++)
         g_ptr_array_add (extraction->items, g_object_ref (g_ptr_array_index (items, j)));
       self->in_extraction++;
       g_thread_pool_push (self->extractors, extraction, NULL);
