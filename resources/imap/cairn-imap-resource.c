@@ -2354,6 +2354,11 @@ replace_message (CairnImapResource  *self,
     return FALSE;
   if (uid != 0 && !server_flags (connection, uid, &flags, error))
     return FALSE;
+  /* An earlier attempt stopped between marking the old message \Deleted
+   * and expunging it: the new one must not take that mark over, unless
+   * the item has it too. */
+  if (flags != NULL && !cairn_flags_contains (cairn_item_get_flags (item), CAIRN_FLAG_DELETED))
+    cairn_flags_remove (flags, CAIRN_FLAG_DELETED);
   if (cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) &&
       !clear_attempts (self, connection, collection_id, mailbox, gid, uid, bytes, new_uid,
                        error))

@@ -710,6 +710,58 @@ START_TEST (test_content_change)
 }
 END_TEST
 
+/* A rewrite stopped between marking the old message \Deleted and
+ * expunging it (SIGKILL, a cut connection) left the mark for the next
+ * attempt, which copied the old message's flags to the new one: the
+ * replay test's seed 165 found the edited message kept with \Deleted,
+ * and a sync gave the item that flag. The mark is left out now. */
+START_TEST (test_content_change_after_interrupted_expunge)
+{
+  const char *first_text = EDITED ("1");
+  const char *second_text = EDITED ("2");
+  g_autoptr(GBytes) second = g_bytes_new (second_text, strlen (second_text));
+  g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
+                                            "edited.eml", NULL);
+  g_autofree char *server = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(CairnPart) part = NULL;
+  GError *error = NULL;
+
+  imap_fixture_start (dovecot);
+  ck_assert (g_file_set_contents (path, first_text, -1, &error));
+  g_free (imap_fixture_run_client (dovecot, "append", "INBOX", path, "(\\Seen)", NULL));
+  start_resource (NULL);
+  sync_all ();
+  items = list_items ("INBOX");
+  ck_assert_uint_eq (items->len, 1);
+  item = g_object_ref (g_ptr_array_index (items, 0));
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  /* What the stopped attempt left. */
+  g_free (imap_fixture_run_client (dovecot, "store", "INBOX", cairn_item_get_remote_id (item),
+                                   "+FLAGS", "(\\Deleted)", NULL));
+  part = cairn_part_new_inline (CAIRN_PART_RFC822, second);
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (second));
+  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "edited@cairn.test\t\\Seen\n") != NULL, "%s", server);
+  ck_assert_msg (strstr (server, "Deleted") == NULL, "%s", server);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert (!cairn_flags_contains (cairn_item_get_flags (stored), CAIRN_FLAG_DELETED));
+  assert_store_matches_server ();
+}
+END_TEST
+
 static void
 assert_no_failed_changes (void)
 {
@@ -1592,6 +1644,7 @@ main (void)
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
+    { "content-change", test_content_change_after_interrupted_expunge },
     { "uid-of-moved-item", test_uid_of_moved_item },
     { "move-found-by-content", test_move_found_by_content },
     { "removal-after-its-folder", test_removal_after_its_folder },
