@@ -1381,20 +1381,38 @@ on_item_moved_remote_id (CairnMonitor *monitor, CairnChange *change, CairnItem *
                                     source, destination, cairn_change_get_remote_id (change)));
 }
 
+/* A recorder of the changes made since start_recorder() must deliver
+ * the changes and moves @expected ("changed in COLLECTION REMOTE-ID",
+ * "moved SOURCE->DESTINATION REMOTE-ID"), in order. */
+static void
+assert_delivered_remote_ids (const char * const *expected)
+{
+  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(TestObserver) processing = g_object_new (TEST_TYPE_OBSERVER, NULL);
+  g_autoptr(CairnChangeRecorder) recorder = NULL;
+  GError *error = NULL;
+
+  recorder = cairn_change_recorder_new (store, "agent", &error);
+  assert_no_error (error);
+  g_signal_connect (recorder, "item-changed", G_CALLBACK (on_item_changed_remote_id), observer);
+  g_signal_connect (recorder, "item-moved", G_CALLBACK (on_item_moved_remote_id), observer);
+  /* A recorder goes on once its observer has processed a change. */
+  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (processing));
+  wait_for_lines (observer, g_strv_length ((char **) expected), 20);
+  settle (100);
+  assert_lines (observer, expected);
+}
+
 /* Modifies merged across a move of their item are replayed where the
  * first one was, before the move, so with the remote id the item had
  * there; the last one has none when the item moved onto a name that
  * another item of the destination has. */
 START_TEST (test_coalesce_modifies_around_move)
 {
-  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
-  g_autoptr(TestObserver) processing = g_object_new (TEST_TYPE_OBSERVER, NULL);
-  g_autoptr(CairnChangeRecorder) recorder = NULL;
   Recorded recorded;
   guint64 a = make_collection (store, 0, "A");
   guint64 b = make_collection (store, 0, "B");
   guint64 id = make_item (store, a, "x");
-  GError *error = NULL;
   const char * const expected[] = {
     "changed in 1 x",
     "moved 1->2 x",
@@ -1406,15 +1424,7 @@ START_TEST (test_coalesce_modifies_around_move)
   set_part (id, CAIRN_PART_RFC822, "one");
   move_item (id, b);
   set_part (id, CAIRN_PART_RFC822, "two");
-  recorder = cairn_change_recorder_new (store, "agent", &error);
-  assert_no_error (error);
-  g_signal_connect (recorder, "item-changed", G_CALLBACK (on_item_changed_remote_id), observer);
-  g_signal_connect (recorder, "item-moved", G_CALLBACK (on_item_moved_remote_id), observer);
-  /* A recorder goes on once its observer has processed a change. */
-  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (processing));
-  wait_for_lines (observer, 2, 20);
-  settle (100);
-  assert_lines (observer, expected);
+  assert_delivered_remote_ids (expected);
 }
 END_TEST
 
@@ -1426,16 +1436,12 @@ END_TEST
  * message was in was taken as a name in the other one, and dropped. */
 START_TEST (test_coalesce_changes_between_chained_moves)
 {
-  g_autoptr(TestObserver) observer = g_object_new (TEST_TYPE_OBSERVER, NULL);
-  g_autoptr(TestObserver) processing = g_object_new (TEST_TYPE_OBSERVER, NULL);
-  g_autoptr(CairnChangeRecorder) recorder = NULL;
   Recorded recorded;
   guint64 a = make_collection (store, 0, "A");
   guint64 b = make_collection (store, 0, "B");
   guint64 c = make_collection (store, 0, "C");
   guint64 back = make_item (store, a, "back");
   guint64 on = make_item (store, a, "on");
-  GError *error = NULL;
   const char * const expected[] = {
     "moved 1->3 on",
     "changed in 1 back",
@@ -1450,14 +1456,7 @@ START_TEST (test_coalesce_changes_between_chained_moves)
   set_part (on, CAIRN_PART_RFC822, "edited in B");
   move_item (back, a);
   move_item (on, c);
-  recorder = cairn_change_recorder_new (store, "agent", &error);
-  assert_no_error (error);
-  g_signal_connect (recorder, "item-changed", G_CALLBACK (on_item_changed_remote_id), observer);
-  g_signal_connect (recorder, "item-moved", G_CALLBACK (on_item_moved_remote_id), observer);
-  cairn_monitor_set_observer (CAIRN_MONITOR (recorder), CAIRN_OBSERVER (processing));
-  wait_for_lines (observer, 3, 20);
-  settle (100);
-  assert_lines (observer, expected);
+  assert_delivered_remote_ids (expected);
 }
 END_TEST
 

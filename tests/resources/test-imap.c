@@ -642,6 +642,30 @@ modify_item (CairnTransaction  *transaction,
  * the flags the old one has on the server (one another client set
  * included), and the old one is expunged: the item gets the new UID, the
  * folder holds the new content once. */
+/* Offline, another client adds @flag to @item's message on the server,
+ * then @item's content becomes @text here; online again, all synced. */
+static void
+edit_after_flag (CairnItem  *item,
+                 const char *flag,
+                 const char *text)
+{
+  g_autoptr(GBytes) content = g_bytes_new (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
+  GError *error = NULL;
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "store", "INBOX", cairn_item_get_remote_id (item),
+                                   "+FLAGS", flag, NULL));
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (content));
+  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+}
+
 START_TEST (test_content_change)
 {
   const char *first_text = EDITED ("1");
@@ -655,7 +679,6 @@ START_TEST (test_content_change)
   g_autofree char *old_uid = NULL;
   g_autoptr(GPtrArray) items = NULL;
   g_autoptr(CairnItem) item = NULL;
-  g_autoptr(CairnPart) part = NULL;
   g_autoptr(GBytes) stored = NULL;
   GError *error = NULL;
 
@@ -673,18 +696,7 @@ START_TEST (test_content_change)
   old_uid = g_strdup (cairn_item_get_remote_id (item));
 
   /* Another client flags it after our sync, before our replay. */
-  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
-  assert_no_error (error);
-  g_free (imap_fixture_run_client (dovecot, "store", "INBOX", old_uid, "+FLAGS", "($Work)",
-                                   NULL));
-  part = cairn_part_new_inline (CAIRN_PART_RFC822, second);
-  cairn_item_set_part (item, part);
-  cairn_item_set_size (item, g_bytes_get_size (second));
-  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  edit_after_flag (item, "($Work)", second_text);
 
   bodies = imap_fixture_run_client (dovecot, "body", "INBOX", "edited@cairn.test", NULL);
   ck_assert_str_eq (bodies, expected);
@@ -717,20 +729,16 @@ END_TEST
  * and a sync gave the item that flag. The mark is left out now. */
 START_TEST (test_content_change_after_interrupted_expunge)
 {
-  const char *first_text = EDITED ("1");
-  const char *second_text = EDITED ("2");
-  g_autoptr(GBytes) second = g_bytes_new (second_text, strlen (second_text));
   g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
                                             "edited.eml", NULL);
   g_autofree char *server = NULL;
   g_autoptr(GPtrArray) items = NULL;
   g_autoptr(CairnItem) item = NULL;
   g_autoptr(CairnItem) stored = NULL;
-  g_autoptr(CairnPart) part = NULL;
   GError *error = NULL;
 
   imap_fixture_start (dovecot);
-  ck_assert (g_file_set_contents (path, first_text, -1, &error));
+  ck_assert (g_file_set_contents (path, EDITED ("1"), -1, &error));
   g_free (imap_fixture_run_client (dovecot, "append", "INBOX", path, "(\\Seen)", NULL));
   start_resource (NULL);
   sync_all ();
@@ -738,19 +746,8 @@ START_TEST (test_content_change_after_interrupted_expunge)
   ck_assert_uint_eq (items->len, 1);
   item = g_object_ref (g_ptr_array_index (items, 0));
 
-  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
-  assert_no_error (error);
   /* What the stopped attempt left. */
-  g_free (imap_fixture_run_client (dovecot, "store", "INBOX", cairn_item_get_remote_id (item),
-                                   "+FLAGS", "(\\Deleted)", NULL));
-  part = cairn_part_new_inline (CAIRN_PART_RFC822, second);
-  cairn_item_set_part (item, part);
-  cairn_item_set_size (item, g_bytes_get_size (second));
-  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  edit_after_flag (item, "(\\Deleted)", EDITED ("2"));
 
   server = imap_fixture_dump (dovecot);
   ck_assert_msg (strstr (server, "edited@cairn.test\t\\Seen\n") != NULL, "%s", server);
