@@ -2083,6 +2083,33 @@ START_TEST (test_thread_remote_id_with_position)
 }
 END_TEST
 
+/* Creates @item here, and holds its creation in the backend until
+ * release_backend(). */
+static void
+hold_creation (CairnItem *item)
+{
+  g_atomic_int_set (&items_added, 0);
+  g_atomic_int_set (&most_items_in_backend, 0);
+  items_held = TRUE;
+  write_locally (create_item, item);
+  wait_items_added (1);
+}
+
+/* Once replayed, item @id removed here is gone from the backend, which
+ * got its creation once; then the resource stops. */
+static void
+assert_removed_from_backend (CairnResource *resource,
+                             guint64        id)
+{
+  g_autofree char *remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, id);
+
+  wait_replayed (resource);
+  ck_assert (!g_hash_table_contains (backend_notes, remote_id));
+  ck_assert_int_eq (g_atomic_int_get (&items_added), 1);
+  stop_resource (resource);
+  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+}
+
 /* Creates @item locally while thread_item_added() waits in the backend,
  * with a watchdog limit of 100 ms, until the watchdog has given up on
  * that replay and its task was tried again, several times over. */
@@ -2094,11 +2121,7 @@ outlive_watchdog (CairnResource *resource,
 
   cairn_scheduler_set_time_limit (scheduler, CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY,
                                   100 * 1000);
-  g_atomic_int_set (&items_added, 0);
-  g_atomic_int_set (&most_items_in_backend, 0);
-  items_held = TRUE;
-  write_locally (create_item, item);
-  wait_items_added (1);
+  hold_creation (item);
   /* Several times the limit and the retry delay. */
   run_until_count (&most_items_in_backend, 2, G_USEC_PER_SEC);
 }
@@ -2173,7 +2196,6 @@ START_TEST (test_thread_timed_out_creation_removed)
 {
   CairnResource *resource;
   g_autoptr(CairnItem) item = NULL;
-  g_autofree char *remote_id = NULL;
   guint64 id;
 
   start_threads ();
@@ -2185,12 +2207,7 @@ START_TEST (test_thread_timed_out_creation_removed)
   id = cairn_item_get_id (item);
   write_locally (delete_item_locally, &id);
   release_backend (resource);
-  wait_replayed (resource);
-  remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, id);
-  ck_assert (!g_hash_table_contains (backend_notes, remote_id));
-  ck_assert_int_eq (g_atomic_int_get (&items_added), 1);
-  stop_resource (resource);
-  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+  assert_removed_from_backend (resource, id);
 }
 END_TEST
 
@@ -2201,7 +2218,6 @@ START_TEST (test_thread_offline_mid_creation)
 {
   CairnResource *resource;
   g_autoptr(CairnItem) item = NULL;
-  g_autofree char *remote_id = NULL;
   guint64 id;
 
   start_threads ();
@@ -2209,22 +2225,13 @@ START_TEST (test_thread_offline_mid_creation)
   retry_soon (resource);
   synchronize (resource);
   item = new_note ("cut");
-  g_atomic_int_set (&items_added, 0);
-  g_atomic_int_set (&most_items_in_backend, 0);
-  items_held = TRUE;
-  write_locally (create_item, item);
-  wait_items_added (1);
+  hold_creation (item);
   cairn_agent_set_wanted_online (CAIRN_AGENT (resource), FALSE);
   id = cairn_item_get_id (item);
   write_locally (delete_item_locally, &id);
   release_backend (resource);
   cairn_agent_set_wanted_online (CAIRN_AGENT (resource), TRUE);
-  wait_replayed (resource);
-  remote_id = g_strdup_printf ("thread-%" G_GUINT64_FORMAT, id);
-  ck_assert (!g_hash_table_contains (backend_notes, remote_id));
-  ck_assert_int_eq (g_atomic_int_get (&items_added), 1);
-  stop_resource (resource);
-  g_string_free (g_steal_pointer (&flags_seen), TRUE);
+  assert_removed_from_backend (resource, id);
 }
 END_TEST
 
