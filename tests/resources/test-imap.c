@@ -773,6 +773,69 @@ assert_no_failed_changes (void)
   ck_assert_uint_eq (g_variant_n_children (changes), 0);
 }
 
+/* Offline, a message moved to Archive, edited there, and moved on to
+ * Other: the two moves chain into one from the inbox to Other, and the
+ * edit, made in Archive, is replayed after it, in Other. The server
+ * holds the new content once, in Other. */
+START_TEST (test_edit_between_moves)
+{
+  const char *second_text = EDITED ("2");
+  g_autofree char *expected = g_strconcat (second_text, "--\n", NULL);
+  g_autoptr(GBytes) second = g_bytes_new (second_text, strlen (second_text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, second);
+  g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
+                                            "edited.eml", NULL);
+  g_autoptr(CairnCollection) archive = NULL;
+  g_autoptr(CairnCollection) other = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  const char * const folders[] = { "INBOX", "Archive", "Other" };
+  GError *error = NULL;
+
+  imap_fixture_start (dovecot);
+  ck_assert (g_file_set_contents (path, EDITED ("1"), -1, &error));
+  g_free (imap_fixture_run_client (dovecot, "append", "INBOX", path, "(\\Seen)", NULL));
+  g_free (imap_fixture_run_client (dovecot, "create", "Archive", NULL));
+  g_free (imap_fixture_run_client (dovecot, "create", "Other", NULL));
+  start_resource (NULL);
+  sync_all ();
+  archive = find_collection ("Archive");
+  other = find_collection ("Other");
+  items = list_items ("INBOX");
+  ck_assert_uint_eq (items->len, 1);
+  item = g_object_ref (g_ptr_array_index (items, 0));
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { cairn_item_get_id (item),
+                                                 cairn_collection_get_id (archive), FALSE },
+                                     NULL, NULL, &error));
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (second));
+  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { cairn_item_get_id (item),
+                                                 cairn_collection_get_id (other), FALSE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      g_autofree char *bodies = imap_fixture_run_client (dovecot, "body", folders[i],
+                                                         "edited@cairn.test", NULL);
+
+      ck_assert_str_eq (bodies, g_str_equal (folders[i], "Other") ? expected : "");
+    }
+  assert_no_failed_changes ();
+  assert_store_matches_server ();
+}
+END_TEST
+
+
 /* A sequence the replay test found: offline, a message created in an
  * empty folder, then a message moved there from the inbox, which keeps its
  * inbox UID 1 in the store until its move is replayed. The creation is
@@ -1642,6 +1705,7 @@ main (void)
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
     { "content-change", test_content_change_after_interrupted_expunge },
+    { "content-change", test_edit_between_moves },
     { "uid-of-moved-item", test_uid_of_moved_item },
     { "move-found-by-content", test_move_found_by_content },
     { "removal-after-its-folder", test_removal_after_its_folder },
