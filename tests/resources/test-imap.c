@@ -327,6 +327,17 @@ flag_all (CairnTransaction  *transaction,
   return TRUE;
 }
 
+/* Replays what was done offline, then syncs every folder. */
+static void
+go_online_and_sync (void)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
+  assert_no_error (error);
+  sync_all ();
+}
+
 /* 1,000 flag changes made offline go out as a few UID STOREs of ranges;
  * flags another client set meanwhile on the same messages survive: the
  * STORE is conditional (UNCHANGEDSINCE the folder's last sync), the server
@@ -353,9 +364,7 @@ START_TEST (test_flags_merged)
   assert_no_error (error);
   g_free (imap_fixture_run_client (dovecot, "store", "INBOX", "1:*", "+FLAGS", "($Work)", NULL));
   stores = imap_fixture_count_commands (dovecot, "FLAGS.SILENT");
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
 
   /* 1,000 changes, delivered in batches of up to 1,000 with one UID STORE
    * each. */
@@ -506,6 +515,19 @@ item_op (CairnTransaction  *transaction,
   if (op->remove)
     return cairn_transaction_delete_item (transaction, op->item_id, error);
   return cairn_transaction_move_item (transaction, op->item_id, op->destination, error);
+}
+
+static void
+move_offline_item (guint64          id,
+                   CairnCollection *destination)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { id, cairn_collection_get_id (destination),
+                                                 FALSE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
 }
 
 static gboolean
@@ -661,9 +683,7 @@ edit_after_flag (CairnItem  *item,
   cairn_item_set_size (item, g_bytes_get_size (content));
   ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
   assert_no_error (error);
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
 }
 
 START_TEST (test_content_change)
@@ -819,9 +839,7 @@ START_TEST (test_edit_between_moves)
                                                  cairn_collection_get_id (other), FALSE },
                                      NULL, NULL, &error));
   assert_no_error (error);
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
 
   for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
     {
@@ -836,6 +854,18 @@ START_TEST (test_edit_between_moves)
 END_TEST
 
 
+static void
+assert_remote_id (guint64     id,
+                  const char *expected)
+{
+  g_autoptr(CairnItem) item = NULL;
+  GError *error = NULL;
+
+  item = cairn_store_get_item (client, id, NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_remote_id (item), expected);
+}
+
 /* A sequence the replay test found: offline, a message created in an
  * empty folder, then a message moved there from the inbox, which keeps its
  * inbox UID 1 in the store until its move is replayed. The creation is
@@ -846,7 +876,6 @@ START_TEST (test_uid_of_moved_item)
   g_autoptr(CairnCollection) inbox = NULL;
   g_autoptr(CairnCollection) empty = NULL;
   g_autoptr(GPtrArray) items = NULL;
-  g_autoptr(CairnItem) moved = NULL;
   guint64 moved_id;
   GError *error = NULL;
 
@@ -871,17 +900,62 @@ START_TEST (test_uid_of_moved_item)
                                                  FALSE },
                                      NULL, NULL, &error));
   assert_no_error (error);
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
 
   assert_no_failed_changes ();
-  moved = cairn_store_get_item (client, moved_id, NULL, &error);
-  assert_no_error (error);
-  ck_assert_str_eq (cairn_item_get_remote_id (moved), "2");
+  assert_remote_id (moved_id, "2");
   g_clear_pointer (&items, g_ptr_array_unref);
   items = list_items ("Empty");
   ck_assert_uint_eq (items->len, 2);
+  assert_store_matches_server ();
+}
+END_TEST
+
+/* A sequence the replay test found: offline, a message moved out of the
+ * inbox and back, while a message of another folder with the same UID
+ * was moved into the inbox between. The returning message takes its UID
+ * back from the one that carried it in, and the next sync finds it
+ * instead of fetching it as a new one. */
+START_TEST (test_move_back_onto_carried_uid)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(CairnCollection) archive = NULL;
+  g_autoptr(CairnCollection) other = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  guint64 returned_id, carrier_id;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 1, 41);
+  imap_fixture_generate (dovecot, "Archive", 1, 43);
+  imap_fixture_start (dovecot);
+  g_free (imap_fixture_run_client (dovecot, "create", "Other", NULL));
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+  archive = find_collection ("Archive");
+  other = find_collection ("Other");
+  items = list_items ("INBOX");
+  returned_id = cairn_item_get_id (g_ptr_array_index (items, 0));
+  g_clear_pointer (&items, g_ptr_array_unref);
+  items = list_items ("Archive");
+  carrier_id = cairn_item_get_id (g_ptr_array_index (items, 0));
+  ck_assert_str_eq (cairn_item_get_remote_id (g_ptr_array_index (items, 0)), "1");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  move_offline_item (returned_id, other);
+  move_offline_item (carrier_id, inbox);
+  move_offline_item (returned_id, inbox);
+  go_online_and_sync ();
+
+  assert_no_failed_changes ();
+  assert_remote_id (returned_id, "1");
+  g_clear_pointer (&items, g_ptr_array_unref);
+  items = list_items ("INBOX");
+  ck_assert_uint_eq (items->len, 2);
+  g_clear_pointer (&items, g_ptr_array_unref);
+  items = list_items ("Archive");
+  ck_assert_uint_eq (items->len, 0);
   assert_store_matches_server ();
 }
 END_TEST
@@ -942,9 +1016,7 @@ START_TEST (test_move_found_by_content)
                                                  cairn_collection_get_id (dest), FALSE },
                                      NULL, NULL, &error));
   assert_no_error (error);
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
 
   assert_no_failed_changes ();
   g_clear_object (&stored);
@@ -989,9 +1061,7 @@ START_TEST (test_removal_after_its_folder)
   ck_assert (cairn_store_write_sync (client, item_op, &(ItemOp) { id, 0, TRUE }, NULL, NULL,
                                      &error));
   assert_no_error (error);
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
 
   assert_no_failed_changes ();
   ck_assert (cairn_store_find_collection_by_remote_id (client, ID, "Old", NULL) == NULL);
@@ -1082,9 +1152,7 @@ START_TEST (test_attempt_of_removed_item)
   id = create_and_remove (cairn_collection_get_id (inbox));
   append_written ("INBOX");
   write_attempt_note (id, cairn_collection_get_id (inbox), "INBOX");
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
 
   server = imap_fixture_dump (dovecot);
   ck_assert_msg (strstr (server, "written@cairn.test") == NULL, "%s", server);
@@ -1130,9 +1198,7 @@ START_TEST (test_attempt_beside_moved_item)
   id = create_and_remove (cairn_collection_get_id (inbox));
   append_written ("INBOX");
   write_attempt_note (id, cairn_collection_get_id (inbox), "INBOX");
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
 
   server = imap_fixture_dump (dovecot);
   ck_assert_msg (strstr (server, "written@cairn.test") == NULL, "%s", server);
@@ -1258,9 +1324,7 @@ START_TEST (test_uidvalidity)
   /* UIDVALIDITY is a time in seconds. */
   g_usleep (1100 * G_TIME_SPAN_MILLISECOND);
   imap_fixture_start (dovecot);
-  ck_assert (cairn_test_resource_set_online (resource, TRUE, &error));
-  assert_no_error (error);
-  sync_all ();
+  go_online_and_sync ();
   sync_all ();
 
   assert_no_duplicates ("INBOX", 60);
@@ -1707,6 +1771,7 @@ main (void)
     { "content-change", test_content_change_after_interrupted_expunge },
     { "content-change", test_edit_between_moves },
     { "uid-of-moved-item", test_uid_of_moved_item },
+    { "uid-of-moved-item", test_move_back_onto_carried_uid },
     { "move-found-by-content", test_move_found_by_content },
     { "removal-after-its-folder", test_removal_after_its_folder },
     { "attempt-of-removed-item", test_attempt_of_removed_item },
