@@ -1808,6 +1808,19 @@ note_attempt (CairnImapResource *self,
                error ? error->message : g_strerror (errno));
 }
 
+/* Whether the noted attempt is one of @item_id's into @collection_id. */
+static gboolean
+attempt_noted (CairnImapResource *self,
+               guint64            item_id,
+               guint64            collection_id)
+{
+  g_autoptr(GKeyFile) attempt = g_key_file_new ();
+
+  return g_key_file_load_from_file (attempt, self->attempt_path, G_KEY_FILE_NONE, NULL) &&
+         g_key_file_get_uint64 (attempt, "Attempt", "item", NULL) == item_id &&
+         g_key_file_get_uint64 (attempt, "Attempt", "collection", NULL) == collection_id;
+}
+
 /* Settles the noted attempt before a replay of a change of @item_id (0
  * for a sync): if its item is gone from the store, what it put on the
  * server is expunged, unless an item has it; once a change of another
@@ -2125,7 +2138,14 @@ replay_item_moved_sync (CairnResource  *resource,
   if (!uid_exists (connection, uid, &exists, &gid, error))
     return FALSE;
 
-  if (exists)
+  /* Without MOVE, an attempt stopped between its COPY and the EXPUNGE
+   * left the copy in the destination: a second COPY would make two, the
+   * second with the \Deleted that the first attempt set. */
+  if (exists && !connection->move && attempt_noted (self, cairn_item_get_id (item), destination) &&
+      (!find_in_folder (connection, to, gid, &new_uid, error) ||
+       !cairn_imap_connection_select (connection, from, error)))
+    return FALSE;
+  if (exists && new_uid == 0)
     {
       note_attempt (self, cairn_item_get_id (item), destination, to, gid);
       set = mailimap_set_new_single (uid);
@@ -2152,9 +2172,9 @@ replay_item_moved_sync (CairnResource  *resource,
         }
       if (source_set != NULL)
         mailimap_set_free (source_set);
-      if (!connection->move && !expunge_uid (connection, uid, error))
-        return FALSE;
     }
+  if (exists && !connection->move && !expunge_uid (connection, uid, error))
+    return FALSE;
   /* No COPYUID, or moved by an earlier attempt: found by Message-ID. */
   if (new_uid == 0 && !find_in_folder (connection, to, gid, &new_uid, error))
     return FALSE;

@@ -186,10 +186,12 @@ imap_fixture_start (ImapFixture *fixture)
     "service imap-login {\n  chroot =\n"
     "  inet_listener imap {\n    port = %7$u\n  }\n"
     "  inet_listener imaps {\n    port = %10$u\n    ssl = yes\n  }\n}\n"
-    "service anvil {\n  chroot =\n}\n",
+    "service anvil {\n  chroot =\n}\n"
+    "%11$s%12$s%13$s",
     fixture->dir, user, group, (guint) getuid (), fixture->root, (guint) getgid (),
     (guint) fixture->plain_port, fixture->cert_path, fixture->key_path,
-    (guint) fixture->tls_port);
+    (guint) fixture->tls_port, fixture->capability ? "imap_capability = " : "",
+    fixture->capability ? fixture->capability : "", fixture->capability ? "\n" : "");
   g_assert (g_file_set_contents (fixture->config_path, config, -1, NULL));
   if (!g_spawn_async (NULL, (char **) argv, NULL,
                       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,

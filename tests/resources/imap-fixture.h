@@ -21,6 +21,7 @@ typedef struct
   guint16 tls_port;
   GPid pid;
   CairnTestMaildir *maildir;
+  const char *capability;  /* what Dovecot says it offers, or NULL for all */
 } ImapFixture;
 
 void         imap_fixture_drop_root       (void);

@@ -1209,6 +1209,50 @@ START_TEST (test_attempt_beside_moved_item)
 }
 END_TEST
 
+/* A server without MOVE: a move is a COPY, then \Deleted and EXPUNGE in
+ * the source. An attempt stopped after its COPY (SIGKILL, a cut
+ * connection) left the copy in the destination and the message marked in
+ * the source; the next attempt finds the copy by its Message-ID instead
+ * of copying the marked message a second time, and expunges the source. */
+START_TEST (test_copy_move_after_interrupted_attempt)
+{
+  g_autoptr(CairnCollection) archive = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *server = NULL;
+  guint64 id;
+  GError *error = NULL;
+
+  dovecot->capability = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS "
+                        "CHILDREN LIST-EXTENDED SPECIAL-USE CONDSTORE QRESYNC ESEARCH";
+  imap_fixture_start (dovecot);
+  append_written ("INBOX");
+  g_free (imap_fixture_run_client (dovecot, "create", "Archive", NULL));
+  start_resource (NULL);
+  sync_all ();
+  archive = find_collection ("Archive");
+  items = list_items ("INBOX");
+  ck_assert_uint_eq (items->len, 1);
+  id = cairn_item_get_id (g_ptr_array_index (items, 0));
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  move_offline_item (id, archive);
+  /* What the stopped attempt left. */
+  write_attempt_note (id, cairn_collection_get_id (archive), "Archive");
+  g_free (imap_fixture_run_client (dovecot, "copy", "INBOX", "1", "Archive", NULL));
+  g_free (imap_fixture_run_client (dovecot, "store", "INBOX", "1", "+FLAGS", "(\\Deleted)",
+                                   NULL));
+  go_online_and_sync ();
+
+  /* Once, in Archive, without flags. */
+  server = imap_fixture_dump (dovecot);
+  ck_assert_str_eq (g_strstrip (server), "Archive\twritten@cairn.test");
+  assert_no_failed_changes ();
+  assert_remote_id (id, "1");
+  assert_store_matches_server ();
+}
+END_TEST
+
 /* Without the fixture's certificate as trust anchor, the self-signed
  * certificate is refused with its fingerprint; pinned, it is accepted;
  * trusted through ca-file, STARTTLS works too. */
@@ -1776,6 +1820,7 @@ main (void)
     { "removal-after-its-folder", test_removal_after_its_folder },
     { "attempt-of-removed-item", test_attempt_of_removed_item },
     { "attempt-beside-moved-item", test_attempt_beside_moved_item },
+    { "attempt-beside-moved-item", test_copy_move_after_interrupted_attempt },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },

@@ -87,6 +87,10 @@ def main():
         mailbox, uid, destination = sys.argv[3:6]
         check(imap.select(quote(mailbox)))
         check(imap.uid("MOVE", uid, quote(destination)))
+    elif command == "copy":
+        mailbox, uid, destination = sys.argv[3:6]
+        check(imap.select(quote(mailbox)))
+        check(imap.uid("COPY", uid, quote(destination)))
     elif command == "create":
         check(imap.create(quote(sys.argv[3])))
     elif command == "delete":
