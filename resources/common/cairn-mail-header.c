@@ -15,11 +15,33 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentType, g_object_unref)
 void
 cairn_mail_header_normalize (GByteArray *block)
 {
-  gsize out = 0;
+  gboolean has_nul = memchr (block->data, '\0', block->len) != NULL;
+  guint8 *end = block->data + block->len;
+  guint8 *out, *cr;
+  gsize n_out = 0;
 
-  if (memchr (block->data, '\r', block->len) == NULL &&
-      memchr (block->data, '\0', block->len) == NULL)
+  cr = memchr (block->data, '\r', block->len);
+  if (cr == NULL && !has_nul)
     return;
+  /* Without NULs (IMAP's CRLF lines), the runs between CRs move whole. */
+  if (!has_nul)
+    {
+      out = cr;
+      while (cr != NULL)
+        {
+          guint8 *next;
+
+          if (cr + 1 < end && cr[1] == '\n')
+            cr++;
+          *out++ = '\n';
+          next = memchr (cr + 1, '\r', end - cr - 1);
+          memmove (out, cr + 1, (next ? next : end) - cr - 1);
+          out += (next ? next : end) - cr - 1;
+          cr = next;
+        }
+      g_byte_array_set_size (block, out - block->data);
+      return;
+    }
   for (gsize i = 0; i < block->len; i++)
     {
       guint8 c = block->data[i];
@@ -32,9 +54,9 @@ cairn_mail_header_normalize (GByteArray *block)
         }
       else if (c == '\0')
         c = ' ';
-      block->data[out++] = c;
+      block->data[n_out++] = c;
     }
-  g_byte_array_set_size (block, out);
+  g_byte_array_set_size (block, n_out);
 }
 
 /* RFC 5322: a header block starts with a field, a name of printable ASCII
@@ -149,10 +171,12 @@ split_fields (const char *block,
           else if (current != N_FIELDS)
             {
               if (fields[current] == NULL)
-                fields[current] = g_string_new (NULL);
+                fields[current] = g_string_new_len (colon + 1, eol - colon - 1);
               else
-                g_string_append (fields[current], ", ");
-              g_string_append_len (fields[current], colon + 1, eol - colon - 1);
+                {
+                  g_string_append_len (fields[current], ", ", 2);
+                  g_string_append_len (fields[current], colon + 1, eol - colon - 1);
+                }
             }
         }
       else
@@ -285,53 +309,58 @@ decode_cache_for (Field field)
   return cache->values[is_address_field (field) ? 0 : 1];
 }
 
-static char *
-decode_value (Field       field,
-              const char *value,
-              GString    *content_type,
-              const char *fallback_charset)
+/* The value decoded: @value itself when it needs no decoding, as most
+ * do not, else a copy that @decoded gets to free. */
+static const char *
+decode_value (Field        field,
+              const char  *value,
+              GString     *content_type,
+              const char  *fallback_charset,
+              char       **decoded)
 {
   GHashTable *cache;
   const char *cached;
-  char *decoded;
 
   if (!needs_decoding (value))
-    return g_strdup (value);
+    return value;
   if (has_8bit (value) || is_message_id_field (field) ||
       strlen (value) > DECODE_CACHE_MAX_VALUE)
-    return decode_uncached (field, value, content_type, fallback_charset);
+    return *decoded = decode_uncached (field, value, content_type, fallback_charset);
 
   cache = decode_cache_for (field);
   cached = g_hash_table_lookup (cache, value);
   if (cached != NULL)
-    return g_strdup (cached);
-  decoded = decode_uncached (field, value, content_type, fallback_charset);
+    return *decoded = g_strdup (cached);
+  *decoded = decode_uncached (field, value, content_type, fallback_charset);
   if (g_hash_table_size (cache) >= DECODE_CACHE_SIZE)
     g_hash_table_remove_all (cache);
-  g_hash_table_insert (cache, g_strdup (value), g_strdup (decoded));
-  return decoded;
+  g_hash_table_insert (cache, g_strdup (value), g_strdup (*decoded));
+  return *decoded;
 }
 
 /* The envelope part: one line "Name: value" per field present, values
  * made single-line so that the part stays unambiguous. */
 static char *
 build_envelope (GString    *fields[N_FIELDS],
+                gsize       size_hint,
                 const char *fallback_charset)
 {
-  GString *envelope = g_string_new (NULL);
+  GString *envelope = g_string_sized_new (size_hint);
 
   for (Field field = 0; field < N_ENVELOPE_FIELDS; field++)
     {
-      g_autofree char *value = NULL;
+      g_autofree char *decoded = NULL;
+      const char *value;
       gsize start;
 
       if (fields[field] == NULL)
         continue;
       value = decode_value (field, g_strstrip (fields[field]->str), fields[FIELD_CONTENT_TYPE],
-                            fallback_charset);
+                            fallback_charset, &decoded);
       if (*value == '\0')
         continue;
-      g_string_append_printf (envelope, "%s: ", field_names[field]);
+      g_string_append (envelope, field_names[field]);
+      g_string_append_len (envelope, ": ", 2);
       start = envelope->len;
       g_string_append (envelope, value);
       for (gsize i = start; i < envelope->len; i++)
@@ -365,7 +394,8 @@ cairn_mail_header_read_envelope (GByteArray  *block,
   split_fields ((const char *) block->data, block->len, fields);
   *message_id = fields[FIELD_MESSAGE_ID] != NULL ?
                 g_mime_utils_decode_message_id (fields[FIELD_MESSAGE_ID]->str) : NULL;
-  envelope = build_envelope (fields, fallback_charset);
+  /* Decoding seldom makes a value longer than the raw block holds it. */
+  envelope = build_envelope (fields, block->len + 1, fallback_charset);
   free_fields (fields);
   return envelope;
 }
