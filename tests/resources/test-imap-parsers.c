@@ -171,6 +171,39 @@ START_TEST (test_header_normalize)
 }
 END_TEST
 
+static char *
+read_envelope (const char *text)
+{
+  g_autoptr(GByteArray) block = g_byte_array_new ();
+  g_autofree char *message_id = NULL;
+
+  g_byte_array_append (block, (const guint8 *) text, strlen (text));
+  return cairn_mail_header_read_envelope (block, "windows-1252", &message_id);
+}
+
+/* A thread reads one block after another with the same buffers: nothing
+ * of a block, long or short, shows in the next. */
+START_TEST (test_header_blocks_in_turn)
+{
+  g_autoptr(GString) huge = g_string_new ("Subject: ");
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *third = NULL;
+
+  for (guint i = 0; i < 100000; i++)
+    g_string_append (huge, "\n x");
+  g_string_append (huge, "\nTo: a@example.org\n\n");
+  first = read_envelope (huge->str);
+  ck_assert_uint_eq (strlen (first), strlen ("Subject: \nTo: a@example.org\n") + 2 * 100000 - 1);
+  second = read_envelope ("From: b@example.org\r\nCc: c@example.org\r\nCc: d@example.org\r\n"
+                          "Subject: =?utf-8?q?caf=C3=A9?=\r\n\r\n");
+  ck_assert_str_eq (second, "From: b@example.org\nCc: c@example.org,  d@example.org\n"
+                            "Subject: caf\u00e9\n");
+  third = read_envelope ("Subject: short\n folded\n\n");
+  ck_assert_str_eq (third, "Subject: short folded\n");
+}
+END_TEST
+
 /* INTERNALDATE as GLib's GDateTime read it: impossible dates are 0, a
  * zone of 25 hours or more is UTC, and minutes past 59 carry. */
 START_TEST (test_internal_dates)
@@ -218,6 +251,7 @@ main (void)
     { "folder-names", test_folder_names },
     { "header-blocks", test_header_blocks },
     { "header-normalize", test_header_normalize },
+    { "header-blocks-in-turn", test_header_blocks_in_turn },
     { "internal-dates", test_internal_dates },
   };
 
