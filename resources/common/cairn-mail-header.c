@@ -15,11 +15,33 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentType, g_object_unref)
 void
 cairn_mail_header_normalize (GByteArray *block)
 {
-  gsize out = 0;
+  gboolean has_nul = memchr (block->data, '\0', block->len) != NULL;
+  guint8 *end = block->data + block->len;
+  guint8 *out, *cr;
+  gsize n_out = 0;
 
-  if (memchr (block->data, '\r', block->len) == NULL &&
-      memchr (block->data, '\0', block->len) == NULL)
+  cr = memchr (block->data, '\r', block->len);
+  if (cr == NULL && !has_nul)
     return;
+  /* Without NULs (IMAP's CRLF lines), the runs between CRs move whole. */
+  if (!has_nul)
+    {
+      out = cr;
+      while (cr != NULL)
+        {
+          guint8 *next;
+
+          if (cr + 1 < end && cr[1] == '\n')
+            cr++;
+          *out++ = '\n';
+          next = memchr (cr + 1, '\r', end - cr - 1);
+          memmove (out, cr + 1, (next ? next : end) - cr - 1);
+          out += (next ? next : end) - cr - 1;
+          cr = next;
+        }
+      g_byte_array_set_size (block, out - block->data);
+      return;
+    }
   for (gsize i = 0; i < block->len; i++)
     {
       guint8 c = block->data[i];
@@ -32,9 +54,9 @@ cairn_mail_header_normalize (GByteArray *block)
         }
       else if (c == '\0')
         c = ' ';
-      block->data[out++] = c;
+      block->data[n_out++] = c;
     }
-  g_byte_array_set_size (block, out);
+  g_byte_array_set_size (block, n_out);
 }
 
 /* RFC 5322: a header block starts with a field, a name of printable ASCII
@@ -123,6 +145,7 @@ field_of (const char *name,
 static void
 split_fields (const char *block,
               gsize       length,
+              GString    *buffers[N_FIELDS],
               GString    *fields[N_FIELDS])
 {
   const char *end = block + length;
@@ -149,9 +172,9 @@ split_fields (const char *block,
           else if (current != N_FIELDS)
             {
               if (fields[current] == NULL)
-                fields[current] = g_string_new (NULL);
+                fields[current] = g_string_truncate (buffers[current], 0);
               else
-                g_string_append (fields[current], ", ");
+                g_string_append_len (fields[current], ", ", 2);
               g_string_append_len (fields[current], colon + 1, eol - colon - 1);
             }
         }
@@ -285,53 +308,57 @@ decode_cache_for (Field field)
   return cache->values[is_address_field (field) ? 0 : 1];
 }
 
-static char *
-decode_value (Field       field,
-              const char *value,
-              GString    *content_type,
-              const char *fallback_charset)
+/* The value decoded: @value itself when it needs no decoding, as most
+ * do not, else a copy that @decoded gets to free. */
+static const char *
+decode_value (Field        field,
+              const char  *value,
+              GString     *content_type,
+              const char  *fallback_charset,
+              char       **decoded)
 {
   GHashTable *cache;
   const char *cached;
-  char *decoded;
 
   if (!needs_decoding (value))
-    return g_strdup (value);
+    return value;
   if (has_8bit (value) || is_message_id_field (field) ||
       strlen (value) > DECODE_CACHE_MAX_VALUE)
-    return decode_uncached (field, value, content_type, fallback_charset);
+    return *decoded = decode_uncached (field, value, content_type, fallback_charset);
 
   cache = decode_cache_for (field);
   cached = g_hash_table_lookup (cache, value);
   if (cached != NULL)
-    return g_strdup (cached);
-  decoded = decode_uncached (field, value, content_type, fallback_charset);
+    return *decoded = g_strdup (cached);
+  *decoded = decode_uncached (field, value, content_type, fallback_charset);
   if (g_hash_table_size (cache) >= DECODE_CACHE_SIZE)
     g_hash_table_remove_all (cache);
-  g_hash_table_insert (cache, g_strdup (value), g_strdup (decoded));
-  return decoded;
+  g_hash_table_insert (cache, g_strdup (value), g_strdup (*decoded));
+  return *decoded;
 }
 
 /* The envelope part: one line "Name: value" per field present, values
  * made single-line so that the part stays unambiguous. */
 static char *
 build_envelope (GString    *fields[N_FIELDS],
+                GString    *envelope,
                 const char *fallback_charset)
 {
-  GString *envelope = g_string_new (NULL);
-
+  g_string_truncate (envelope, 0);
   for (Field field = 0; field < N_ENVELOPE_FIELDS; field++)
     {
-      g_autofree char *value = NULL;
+      g_autofree char *decoded = NULL;
+      const char *value;
       gsize start;
 
       if (fields[field] == NULL)
         continue;
       value = decode_value (field, g_strstrip (fields[field]->str), fields[FIELD_CONTENT_TYPE],
-                            fallback_charset);
+                            fallback_charset, &decoded);
       if (*value == '\0')
         continue;
-      g_string_append_printf (envelope, "%s: ", field_names[field]);
+      g_string_append (envelope, field_names[field]);
+      g_string_append_len (envelope, ": ", 2);
       start = envelope->len;
       g_string_append (envelope, value);
       for (gsize i = start; i < envelope->len; i++)
@@ -339,15 +366,58 @@ build_envelope (GString    *fields[N_FIELDS],
           envelope->str[i] = ' ';
       g_string_append_c (envelope, '\n');
     }
-  return g_string_free (envelope, FALSE);
+  return g_strndup (envelope->str, envelope->len);
+}
+
+/* The buffers a thread reads header blocks with, kept from one block to
+ * the next: making them anew for every message was a fifth of the IMAP
+ * sync's converter thread, much of it in malloc. One that a long block
+ * grew past SCRATCH_MAX_KEPT bytes is let go after use. */
+#define SCRATCH_MAX_KEPT 65536
+
+typedef struct
+{
+  GString *fields[N_FIELDS];
+  GString *envelope;
+} Scratch;
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *scratch = data;
+
+  for (Field field = 0; field < N_FIELDS; field++)
+    g_string_free (scratch->fields[field], TRUE);
+  g_string_free (scratch->envelope, TRUE);
+  g_free (scratch);
+}
+
+static GPrivate scratch_buffers = G_PRIVATE_INIT (scratch_free);
+
+static Scratch *
+scratch_get (void)
+{
+  Scratch *scratch = g_private_get (&scratch_buffers);
+
+  if (scratch == NULL)
+    {
+      scratch = g_new (Scratch, 1);
+      for (Field field = 0; field < N_FIELDS; field++)
+        scratch->fields[field] = g_string_new (NULL);
+      scratch->envelope = g_string_new (NULL);
+      g_private_set (&scratch_buffers, scratch);
+    }
+  return scratch;
 }
 
 static void
-free_fields (GString *fields[N_FIELDS])
+scratch_trim (GString **buffer)
 {
-  for (Field field = 0; field < N_FIELDS; field++)
-    if (fields[field] != NULL)
-      g_string_free (fields[field], TRUE);
+  if ((*buffer)->allocated_len > SCRATCH_MAX_KEPT)
+    {
+      g_string_free (*buffer, TRUE);
+      *buffer = g_string_new (NULL);
+    }
 }
 
 /* Reads the header block @block (normalized in place) into the text of
@@ -359,14 +429,17 @@ cairn_mail_header_read_envelope (GByteArray  *block,
                                  char       **message_id)
 {
   GString *fields[N_FIELDS] = { NULL };
+  Scratch *scratch = scratch_get ();
   char *envelope;
 
   cairn_mail_header_normalize (block);
-  split_fields ((const char *) block->data, block->len, fields);
+  split_fields ((const char *) block->data, block->len, scratch->fields, fields);
   *message_id = fields[FIELD_MESSAGE_ID] != NULL ?
                 g_mime_utils_decode_message_id (fields[FIELD_MESSAGE_ID]->str) : NULL;
-  envelope = build_envelope (fields, fallback_charset);
-  free_fields (fields);
+  envelope = build_envelope (fields, scratch->envelope, fallback_charset);
+  for (Field field = 0; field < N_FIELDS; field++)
+    scratch_trim (&scratch->fields[field]);
+  scratch_trim (&scratch->envelope);
   return envelope;
 }
 

@@ -76,5 +76,6 @@ GArray              *cairn_imap_uid_set_expand     (struct mailimap_set      *se
 
 struct mailimap_flag_list *cairn_imap_flag_list_new (const CairnFlags        *flags);
 CairnFlags          *cairn_imap_flags_from_fetch   (struct mailimap_msg_att_dynamic *dynamic);
+gint64               cairn_imap_date_time_to_unix  (const struct mailimap_date_time *date);
 
 G_END_DECLS

@@ -635,3 +635,28 @@ cairn_imap_flags_from_fetch (struct mailimap_msg_att_dynamic *dynamic)
     }
   return flags;
 }
+
+/* INTERNALDATE as Unix time, 0 for an impossible date; a zone of 25
+ * hours or more counts as UTC. Those are what g_date_time_new() and
+ * g_time_zone_new_offset() gave, but a GTimeZone and a GDateTime a
+ * message were a twentieth of the reader thread's time. */
+gint64
+cairn_imap_date_time_to_unix (const struct mailimap_date_time *date)
+{
+  const gint64 unix_epoch_julian = 719163;  /* g_date_get_julian () of 1970-01-01 */
+  int zone = ABS (date->dt_zone);
+  gint64 offset = (zone / 100) * 3600 + (zone % 100) * 60;
+  GDate day;
+
+  if (date->dt_year < 1 || date->dt_year > 9999 || date->dt_month < 1 || date->dt_month > 12 ||
+      date->dt_day < 1 || date->dt_day > 31 || date->dt_hour < 0 || date->dt_hour > 23 ||
+      date->dt_min < 0 || date->dt_min > 59 || date->dt_sec < 0 || date->dt_sec > 59 ||
+      !g_date_valid_dmy (date->dt_day, date->dt_month, date->dt_year))
+    return 0;
+  if (offset >= 25 * 3600)
+    offset = 0;
+  g_date_clear (&day, 1);
+  g_date_set_dmy (&day, date->dt_day, date->dt_month, date->dt_year);
+  return (g_date_get_julian (&day) - unix_epoch_julian) * 86400 + date->dt_hour * 3600 +
+         date->dt_min * 60 + date->dt_sec - (date->dt_zone < 0 ? -offset : offset);
+}

@@ -462,17 +462,6 @@ typedef enum
   FETCH_BODY = 1 << 2,
 } FetchWhat;
 
-static gint64
-date_time_to_unix (const struct mailimap_date_time *date)
-{
-  int zone = date->dt_zone;
-  g_autoptr(GTimeZone) tz = g_time_zone_new_offset ((zone / 100) * 3600 + (zone % 100) * 60);
-  g_autoptr(GDateTime) time = g_date_time_new (tz, date->dt_year, date->dt_month, date->dt_day,
-                                               date->dt_hour, date->dt_min, date->dt_sec);
-
-  return time ? g_date_time_to_unix (time) : 0;
-}
-
 static void
 read_static (Fetched                        *fetched,
              struct mailimap_msg_att_static *att)
@@ -487,7 +476,7 @@ read_static (Fetched                        *fetched,
       break;
     case MAILIMAP_MSG_ATT_INTERNALDATE:
       if (att->att_data.att_internal_date != NULL)
-        fetched->internal_date = date_time_to_unix (att->att_data.att_internal_date);
+        fetched->internal_date = cairn_imap_date_time_to_unix (att->att_data.att_internal_date);
       break;
     case MAILIMAP_MSG_ATT_BODY_SECTION:
       {
@@ -651,12 +640,29 @@ fetch (CairnImapConnection  *connection,
   return g_steal_pointer (&fetched);
 }
 
+/* @number in decimal in @buffer: printf's machinery, for the remote id
+ * and the revision of every message, was a tenth of converting them. */
+static const char *
+format_number (guint64 number,
+               char    buffer[static 21])
+{
+  char *p = buffer + 20;
+
+  *p = '\0';
+  do
+    *--p = '0' + number % 10;
+  while ((number /= 10) != 0);
+  return p;
+}
+
 static char *
 revision_of (CairnImapConnection *connection,
              Fetched             *fetched)
 {
+  char buffer[21];
+
   if (connection->condstore && fetched->modseq != 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT, fetched->modseq);
+    return g_strdup (format_number (fetched->modseq, buffer));
   return fetched->flags ? cairn_flags_to_string (fetched->flags) : g_strdup ("");
 }
 
@@ -672,7 +678,8 @@ item_from_fetched (CairnImapConnection *connection,
                    gboolean             with_envelope)
 {
   g_autoptr(CairnItem) item = cairn_item_new (MIME_TYPE);
-  g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
+  char remote_id_buffer[21];
+  const char *remote_id = format_number (fetched->uid, remote_id_buffer);
   g_autofree char *revision = revision_of (connection, fetched);
   g_autofree char *message_id = NULL;
   g_autofree char *envelope = NULL;
@@ -941,8 +948,9 @@ items_of (Reader    *reader,
   for (guint i = 0; i < batch->len; i++)
     {
       Fetched *fetched = g_ptr_array_index (batch, i);
-      g_autofree char *remote_id = g_strdup_printf ("%u", fetched->uid);
-      gboolean is_new = !g_hash_table_contains (reader->known, remote_id);
+      char remote_id[21];
+      gboolean is_new = !g_hash_table_contains (reader->known,
+                                                format_number (fetched->uid, remote_id));
 
       g_ptr_array_add (items, item_from_fetched (reader->connection, fetched, is_new,
                                                  (reader->what & FETCH_HEADER) != 0));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the IMAP resource makes of hostile input from the server and the
  * store, without a server: UID sets, fingerprints, flag names, hosts,
- * modified UTF-7 folder names and header blocks. */
+ * modified UTF-7 folder names, header blocks and dates. */
 #include <check.h>
 #include <string.h>
 #include <gmime/gmime.h>
@@ -152,6 +152,94 @@ START_TEST (test_header_blocks)
 }
 END_TEST
 
+START_TEST (test_header_normalize)
+{
+  static const char crlf[] = "Subject: a\r\n b\rFrom: c\r\n\r\n";
+  static const char with_nul[] = "Subject: a\0b\r\n\r";
+  g_autoptr(GByteArray) block = g_byte_array_new ();
+
+  g_byte_array_append (block, (const guint8 *) crlf, sizeof crlf - 1);
+  cairn_mail_header_normalize (block);
+  ck_assert_mem_eq (block->data, "Subject: a\n b\nFrom: c\n\n", block->len);
+  ck_assert_uint_eq (block->len, strlen ("Subject: a\n b\nFrom: c\n\n"));
+
+  g_byte_array_set_size (block, 0);
+  g_byte_array_append (block, (const guint8 *) with_nul, sizeof with_nul - 1);
+  cairn_mail_header_normalize (block);
+  ck_assert_mem_eq (block->data, "Subject: a b\n\n", block->len);
+  ck_assert_uint_eq (block->len, strlen ("Subject: a b\n\n"));
+}
+END_TEST
+
+static char *
+read_envelope (const char *text)
+{
+  g_autoptr(GByteArray) block = g_byte_array_new ();
+  g_autofree char *message_id = NULL;
+
+  g_byte_array_append (block, (const guint8 *) text, strlen (text));
+  return cairn_mail_header_read_envelope (block, "windows-1252", &message_id);
+}
+
+/* A thread reads one block after another with the same buffers: nothing
+ * of a block, long or short, shows in the next. */
+START_TEST (test_header_blocks_in_turn)
+{
+  g_autoptr(GString) huge = g_string_new ("Subject: ");
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *third = NULL;
+
+  for (guint i = 0; i < 100000; i++)
+    g_string_append (huge, "\n x");
+  g_string_append (huge, "\nTo: a@example.org\n\n");
+  first = read_envelope (huge->str);
+  ck_assert_uint_eq (strlen (first), strlen ("Subject: \nTo: a@example.org\n") + 2 * 100000 - 1);
+  second = read_envelope ("From: b@example.org\r\nCc: c@example.org\r\nCc: d@example.org\r\n"
+                          "Subject: =?utf-8?q?caf=C3=A9?=\r\n\r\n");
+  ck_assert_str_eq (second, "From: b@example.org\nCc: c@example.org,  d@example.org\n"
+                            "Subject: caf\u00e9\n");
+  third = read_envelope ("Subject: short\n folded\n\n");
+  ck_assert_str_eq (third, "Subject: short folded\n");
+}
+END_TEST
+
+/* INTERNALDATE as GLib's GDateTime read it: impossible dates are 0, a
+ * zone of 25 hours or more is UTC, and minutes past 59 carry. */
+START_TEST (test_internal_dates)
+{
+  const struct
+  {
+    struct mailimap_date_time date;
+    gint64 expected;
+  } dates[] = {
+    { { 3, 12, 2026, 10, 11, 12, 200 }, 1796285472 },
+    { { 1, 1, 1970, 0, 0, 0, 0 }, 0 },
+    { { 31, 12, 1969, 19, 0, 0, -500 }, 0 },
+    { { 29, 2, 2024, 23, 59, 59, -1130 }, 1709292599 },
+    { { 1, 3, 1900, 0, 0, 0, 0 }, -2203891200 },
+    { { 1, 1, 2000, 0, 0, 0, 70 }, 946680600 },
+    { { 1, 1, 2000, 0, 0, 0, 2459 }, 946594860 },
+    { { 1, 1, 2000, 0, 0, 0, 2500 }, 946684800 },
+    { { 29, 2, 2023, 0, 0, 0, 0 }, 0 },
+    { { 31, 4, 2023, 0, 0, 0, 0 }, 0 },
+    { { 1, 13, 2023, 0, 0, 0, 0 }, 0 },
+    { { 1, 1, 2023, 24, 0, 0, 0 }, 0 },
+    { { 1, 1, 2023, 0, 60, 0, 0 }, 0 },
+    { { 1, 1, 2023, 0, 0, 60, 0 }, 0 },
+    { { 1, 1, 0, 0, 0, 0, 0 }, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (dates); i++)
+    {
+      struct mailimap_date_time date = dates[i].date;
+
+      ck_assert_msg (cairn_imap_date_time_to_unix (&date) == dates[i].expected,
+                     "date %u: %" G_GINT64_FORMAT, i, cairn_imap_date_time_to_unix (&date));
+    }
+}
+END_TEST
+
 int
 main (void)
 {
@@ -162,6 +250,9 @@ main (void)
     { "loopback", test_loopback },
     { "folder-names", test_folder_names },
     { "header-blocks", test_header_blocks },
+    { "header-normalize", test_header_normalize },
+    { "header-blocks-in-turn", test_header_blocks_in_turn },
+    { "internal-dates", test_internal_dates },
   };
 
   g_mime_init ();
