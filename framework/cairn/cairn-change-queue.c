@@ -13,7 +13,8 @@
  *   the entity is a collection that changes which stay were made in (see
  *   drop_unused_collections());
  * - a remove replaces the entity's pending changes, and keeps the source
- *   of a pending move, where the backend still has the entity;
+ *   of a pending move, where the backend still has the entity; a
+ *   collection with a pending move keeps its changes (queue_remove());
  * - modifies merge (parts united), flag deltas merge and vanish when they
  *   cancel, moves chain and vanish when they come back (the changes made
  *   between two chained moves then belong to where the chain ends), a tag
@@ -233,6 +234,14 @@ queue_remove (Queue       *queue,
     }
 
   move = find_slot (queue, indices, CAIRN_CHANGE_MOVE);
+  /* A collection keeps its pending changes: in the backend it stays in
+   * its old parent until its move, and a removal of that parent coming
+   * between would take it with what was moved out of it since. */
+  if (move >= 0 && change->entity_kind == CAIRN_ENTITY_COLLECTION)
+    {
+      append_slot (queue, indices, change);
+      return;
+    }
   removal = _cairn_change_copy (change);
   if (move >= 0)
     {

@@ -1312,6 +1312,36 @@ START_TEST (test_coalesce_collection_moves_around_parent_removal)
 }
 END_TEST
 
+/* A collection moved out of its parent and removed later still moves
+ * first: the parent's removal, which comes between, takes what the
+ * backend has in it, and in the backend the collection is there until
+ * its move, with an item that was moved out of it before its removal.
+ * The replay test found the item lost so (maildir, seed 314). */
+START_TEST (test_coalesce_collection_move_before_removal)
+{
+  Recorded recorded;
+  guint64 parent = make_collection (store, 0, "P");
+  guint64 child = make_collection (store, parent, "C");
+  guint64 other = make_collection (store, 0, "O");
+  guint64 x = make_item (store, child, "x");
+  const char * const expected[] = {
+    "collection-moved 2 1->0",
+    "collection-removed 1",
+    "item-moved 1 2->3 -",
+    "collection-removed 2",
+    "collection-added 4 in 0 END",
+    NULL
+  };
+
+  start_recorder (&recorded);
+  move_collection (child, 0);
+  delete_collection (parent);
+  move_item (x, other);
+  delete_collection (child);
+  finish_recorder (&recorded, expected);
+}
+END_TEST
+
 /* A collection's changes carry its parent and name of their time, where a
  * resource puts it: a rename is not taken into an earlier one across a
  * move, nor a move into an earlier one across a rename. Either would be
@@ -2164,6 +2194,7 @@ main (int   argc,
     { "coalescing", test_coalesce_collection_add_remove },
     { "coalescing", test_coalesce_moves_around_source_removal },
     { "coalescing", test_coalesce_collection_moves_around_parent_removal },
+    { "coalescing", test_coalesce_collection_move_before_removal },
     { "coalescing", test_coalesce_collection_rename_move_rename },
     { "delivery", test_item_as_at_change },
     { "delivery", test_changes_lost },

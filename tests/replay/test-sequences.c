@@ -867,6 +867,40 @@ START_TEST (test_move_through_folder_removed_later)
 }
 END_TEST
 
+/* Seed 314 of the maildir replay test: a folder moved out of its
+ * parent, the parent removed, a message moved out of the folder, then
+ * the folder removed, all pending. The folder's removal took the place of
+ * its move, so the parent's removal, replayed first, deleted the folder
+ * where the maildir still had it, with the message in it: lost. */
+START_TEST (test_move_out_of_folder_moved_out_of_removed_parent)
+{
+  g_autoptr(GBytes) message = content (1, 1, 700);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder parent = { "Parent", 0, 0 };
+  Folder moving = { "Moving", 0, 0 };
+  Folder target = { "Target", 0, 0 };
+
+  start_maildir ();
+  local_write (create_folder, &parent);
+  moving.parent = parent.id;
+  local_write (create_folder, &moving);
+  local_write (create_folder, &target);
+  edit.collection = moving.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  moving.parent = 0;
+  local_write (move_folder, &moving);
+  local_write (delete_folder, &parent);
+  edit.target = target.id;
+  local_write (move, &edit);
+  local_write (delete_folder, &moving);
+  set_online (TRUE);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies ("Target", message, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -886,6 +920,7 @@ main (void)
     { "maildir", test_rename_move_rename },
     { "maildir", test_move_out_of_folder_removed_after_its_move },
     { "maildir", test_move_through_folder_removed_later },
+    { "maildir", test_move_out_of_folder_moved_out_of_removed_parent },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };
