@@ -210,6 +210,8 @@ extract (gpointer data,
       CairnIndexerDocument *document =
         cairn_indexer_document_new_from_item (g_ptr_array_index (extraction->items, i));
 
+      /* Here rather than in the one thread that writes the documents. */
+      cairn_indexer_document_pack_text (document);
       if (tags != NULL)
         document->tags = tags[i];
       g_ptr_array_add (documents, document);

@@ -9,6 +9,7 @@
 #include <gmime/gmime.h>
 
 #include "cairn-indexer-document-private.h"
+#include "cairn-indexer-index-private.h"
 
 /* A hostile or huge message must not take the indexer's memory: the text
  * beyond these sizes is not searchable. */
@@ -25,6 +26,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentType, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentDisposition, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
 
+static void
+free_string (GString *string)
+{
+  g_string_free (string, TRUE);
+}
+
 void
 cairn_indexer_document_free (CairnIndexerDocument *document)
 {
@@ -32,13 +39,15 @@ cairn_indexer_document_free (CairnIndexerDocument *document)
   g_free (document->message_id);
   g_ptr_array_unref (document->references);
   g_ptr_array_unref (document->flags);
-  g_string_free (document->sender, TRUE);
-  g_string_free (document->recipients, TRUE);
-  g_string_free (document->subject, TRUE);
-  g_string_free (document->body, TRUE);
-  g_string_free (document->attachments, TRUE);
-  g_string_free (document->mime_types, TRUE);
-  g_string_free (document->list_id, TRUE);
+  /* Packed (cairn_indexer_document_pack_text()), the strings are gone. */
+  g_clear_pointer (&document->sender, free_string);
+  g_clear_pointer (&document->recipients, free_string);
+  g_clear_pointer (&document->subject, free_string);
+  g_clear_pointer (&document->body, free_string);
+  g_clear_pointer (&document->attachments, free_string);
+  g_clear_pointer (&document->mime_types, free_string);
+  g_clear_pointer (&document->list_id, free_string);
+  g_clear_pointer (&document->text, cairn_indexer_text_free);
   g_clear_pointer (&document->tags, g_ptr_array_unref);
   g_free (document);
 }
