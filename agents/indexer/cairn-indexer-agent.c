@@ -26,7 +26,10 @@
  * 50,000 cost the worker a sixth less than 20,000 on 100,000 messages,
  * for about 20 MB more at the peak. */
 #define SCAN_BATCH 50000
-/* Items a scan reads ahead of its fields thread at most. */
+/* Items a scan reads ahead of its fields thread at most. A feeder that
+ * reached it waits until the fields thread has taken half of them:
+ * woken for every chunk taken, it went back to sleep after one chunk,
+ * two context switches each. */
 #define READ_AHEAD 2000
 /* Items an extractor takes at once, and hands on at once as documents:
  * handed on one by one, each woke a thread, and the futex calls and
@@ -207,6 +210,8 @@ extract (gpointer data,
       CairnIndexerDocument *document =
         cairn_indexer_document_new_from_item (g_ptr_array_index (extraction->items, i));
 
+      /* Here rather than in the one thread that writes the documents. */
+      cairn_indexer_document_pack_text (document);
       if (tags != NULL)
         document->tags = tags[i];
       g_ptr_array_add (documents, document);
@@ -367,8 +372,9 @@ hand_chunk (Scan *scan)
   gboolean abort;
 
   g_mutex_lock (&scan->lock);
-  while (scan->fed - scan->n_fielded >= READ_AHEAD && !scan->abort)
-    wait_scan (scan);
+  if (scan->fed - scan->n_fielded >= READ_AHEAD)
+    while (scan->fed - scan->n_fielded > READ_AHEAD / 2 && !scan->abort)
+      wait_scan (scan);
   abort = scan->abort;
   if (!abort)
     scan->fed += chunk->items->len;
@@ -538,7 +544,8 @@ write_fields_all (gpointer data)
       g_free (chunk);
       g_mutex_lock (&scan->lock);
       scan->n_fielded += n_documents;
-      wake_waiters (scan);
+      if (scan->fed - scan->n_fielded <= READ_AHEAD / 2)
+        wake_waiters (scan);
       g_mutex_unlock (&scan->lock);
     }
   /* The worker writes the last text while the message ids are written

@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _CairnIndexerText CairnIndexerText;
+
 /* What the index keeps of one item: the text of its FTS5 columns and the
  * fields queries compare exactly. Built from an item alone, in any thread. */
 typedef struct
@@ -24,6 +26,9 @@ typedef struct
   GString *attachments;
   GString *mime_types;
   GString *list_id;
+  /* The seven strings above in one block, which frees them: see
+   * cairn_indexer_document_pack_text(). */
+  CairnIndexerText *text;
   GPtrArray *tags;          /* CairnTag: read by a scan alone, else NULL */
   gint64 key;               /* set by cairn_indexer_index_put_fields() */
 } CairnIndexerDocument;

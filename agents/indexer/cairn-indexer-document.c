@@ -9,6 +9,7 @@
 #include <gmime/gmime.h>
 
 #include "cairn-indexer-document-private.h"
+#include "cairn-indexer-index-private.h"
 
 /* A hostile or huge message must not take the indexer's memory: the text
  * beyond these sizes is not searchable. */
@@ -25,6 +26,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentType, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentDisposition, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
 
+static void
+free_string (GString *string)
+{
+  g_string_free (string, TRUE);
+}
+
 void
 cairn_indexer_document_free (CairnIndexerDocument *document)
 {
@@ -32,13 +39,15 @@ cairn_indexer_document_free (CairnIndexerDocument *document)
   g_free (document->message_id);
   g_ptr_array_unref (document->references);
   g_ptr_array_unref (document->flags);
-  g_string_free (document->sender, TRUE);
-  g_string_free (document->recipients, TRUE);
-  g_string_free (document->subject, TRUE);
-  g_string_free (document->body, TRUE);
-  g_string_free (document->attachments, TRUE);
-  g_string_free (document->mime_types, TRUE);
-  g_string_free (document->list_id, TRUE);
+  /* Packed (cairn_indexer_document_pack_text()), the strings are gone. */
+  g_clear_pointer (&document->sender, free_string);
+  g_clear_pointer (&document->recipients, free_string);
+  g_clear_pointer (&document->subject, free_string);
+  g_clear_pointer (&document->body, free_string);
+  g_clear_pointer (&document->attachments, free_string);
+  g_clear_pointer (&document->mime_types, free_string);
+  g_clear_pointer (&document->list_id, free_string);
+  g_clear_pointer (&document->text, cairn_indexer_text_free);
   g_clear_pointer (&document->tags, g_ptr_array_unref);
   g_free (document);
 }
@@ -484,7 +493,9 @@ split_plain_header (const char  *data,
 {
   const char *end = data + size;
   PlainField current = N_PLAIN_FIELDS;
-  GString *value = NULL;
+  /* The value of the field read, folded lines included: one slice of
+   * @data, copied once its last line is known. */
+  const char *value = NULL, *value_end = NULL;
 
   for (const char *line = data; line < end; )
     {
@@ -497,13 +508,13 @@ split_plain_header (const char  *data,
         {
           if (line == data)
             break;
-          if (value != NULL)
-            g_string_append_len (value, line - 1, eol - line + 1);
+          value_end = eol;
           line = eol + 1;
           continue;
         }
       if (value != NULL)
-        header->values[current] = g_string_free (g_steal_pointer (&value), FALSE);
+        header->values[current] = g_strndup (value, value_end - value);
+      value = NULL;
       if (eol == line)
         return eol + 1;
       while (name_end < eol && *name_end > ' ' && *name_end < 127 && *name_end != ':')
@@ -515,12 +526,11 @@ split_plain_header (const char  *data,
         {
           if (header->values[current] != NULL)
             break;
-          value = g_string_new_len (name_end + 1, eol - name_end - 1);
+          value = name_end + 1;
+          value_end = eol;
         }
       line = eol + 1;
     }
-  if (value != NULL)
-    g_string_free (value, TRUE);
   return NULL;
 }
 
@@ -674,24 +684,15 @@ append_plain_addresses (GString     *string,
                  -1);
 }
 
-/* What the plain way reads of a message's content, appended to the
- * document once the whole message is known to be plain. */
+/* Where the plain way appends what it reads of a message's content:
+ * the document's own strings, put back as they were if the message
+ * turns out not to be plain, which spares copying the text once more. */
 typedef struct
 {
   GString *mime_types;
   GString *attachments;
   GString *body;
 } PlainContent;
-
-static void
-plain_content_clear (PlainContent *content)
-{
-  g_string_free (content->mime_types, TRUE);
-  g_string_free (content->attachments, TRUE);
-  g_string_free (content->body, TRUE);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PlainContent, plain_content_clear)
 
 /* Reads one part of a plain multipart, from @start to @end, the newline
  * before the next delimiter, which belongs to the delimiter: what
@@ -811,13 +812,6 @@ read_plain_content (PlainHeader  *header,
   return TRUE;
 }
 
-static void
-append_string (GString *string,
-               GString *text)
-{
-  append_text (string, text->str, text->len);
-}
-
 /* Reads @bytes into @document if it is a plain message; returns whether
  * it was. */
 static gboolean
@@ -827,7 +821,10 @@ add_plain_message (CairnIndexerDocument *document,
   gsize size;
   const char *data = g_bytes_get_data (bytes, &size);
   g_auto(PlainHeader) header = { { NULL } };
-  g_auto(PlainContent) content = { g_string_new (NULL), g_string_new (NULL), g_string_new (NULL) };
+  PlainContent content = { document->mime_types, document->attachments, document->body };
+  gsize mime_types_length = document->mime_types->len;
+  gsize attachments_length = document->attachments->len;
+  gsize body_length = document->body->len;
   g_autofree char *subject = NULL;
   g_autofree char *list_id = NULL;
   g_autofree char *message_id = NULL;
@@ -842,7 +839,12 @@ add_plain_message (CairnIndexerDocument *document,
     return FALSE;
   body = split_plain_header (data, size, &header);
   if (body == NULL || !read_plain_content (&header, body, data + size, &content))
-    return FALSE;
+    {
+      g_string_truncate (document->mime_types, mime_types_length);
+      g_string_truncate (document->attachments, attachments_length);
+      g_string_truncate (document->body, body_length);
+      return FALSE;
+    }
 
   append_plain_addresses (document->sender, &header, PLAIN_FROM);
   append_plain_addresses (document->recipients, &header, PLAIN_TO);
@@ -861,9 +863,6 @@ add_plain_message (CairnIndexerDocument *document,
   date = plain_value (&header, PLAIN_DATE);
   parsed_date = date ? g_mime_utils_header_decode_date (date) : NULL;
   set_date (document, parsed_date);
-  append_string (document->mime_types, content.mime_types);
-  append_string (document->attachments, content.attachments);
-  append_string (document->body, content.body);
   return TRUE;
 }
 

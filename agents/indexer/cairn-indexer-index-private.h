@@ -10,8 +10,8 @@ G_BEGIN_DECLS
 /* The indexer's own database beside the store: written by one thread,
  * read by CairnSearch in any process. */
 typedef struct _CairnIndexerIndex CairnIndexerIndex;
-typedef struct _CairnIndexerText CairnIndexerText;
 
+void               cairn_indexer_document_pack_text  (CairnIndexerDocument  *document);
 CairnIndexerText  *cairn_indexer_text_new            (CairnIndexerDocument  *document);
 void               cairn_indexer_text_free           (CairnIndexerText      *text);
 

@@ -353,14 +353,6 @@ cairn_indexer_index_begin (CairnIndexerIndex  *index,
   return exec (index, "BEGIN IMMEDIATE", error);
 }
 
-static void
-bind_string (sqlite3_stmt *stmt,
-             int           column,
-             GString      *string)
-{
-  sqlite3_bind_text (stmt, column, string->str, string->len, SQLITE_STATIC);
-}
-
 static int
 compare_keys (gconstpointer a,
               gconstpointer b)
@@ -382,7 +374,18 @@ sorted_keys (GHashTable *table,
   return keys;
 }
 
-#define N_TEXT_COLUMNS 7
+/* The columns of the text table, in their order. */
+enum
+{
+  TEXT_SENDER,
+  TEXT_RECIPIENTS,
+  TEXT_SUBJECT,
+  TEXT_BODY,
+  TEXT_ATTACHMENTS,
+  TEXT_MIME_TYPES,
+  TEXT_LIST_ID,
+  N_TEXT_COLUMNS
+};
 
 /* The text of a document in one block, which is all that a transaction
  * keeps of it until its commit: a scan holds many. */
@@ -394,6 +397,56 @@ struct _CairnIndexerText
 };
 
 /**
+ * cairn_indexer_document_pack_text:
+ * @document: a document, packed or not
+ *
+ * Copies the text of @document's columns into one block and frees its
+ * strings, which leaves them %NULL. An extractor does it, in parallel
+ * with the others, rather than the one thread that writes the fields.
+ */
+void
+cairn_indexer_document_pack_text (CairnIndexerDocument *document)
+{
+  GString **columns[N_TEXT_COLUMNS] = {
+    &document->sender, &document->recipients, &document->subject, &document->body,
+    &document->attachments, &document->mime_types, &document->list_id,
+  };
+  CairnIndexerText *text;
+  gsize size = 0;
+  char *p;
+
+  if (document->text != NULL)
+    return;
+  for (guint i = 0; i < N_TEXT_COLUMNS; i++)
+    size += (*columns[i])->len;
+  text = g_malloc (sizeof *text + size);
+  text->key = 0;
+  p = text->data;
+  for (guint i = 0; i < N_TEXT_COLUMNS; i++)
+    {
+      memcpy (p, (*columns[i])->str, (*columns[i])->len);
+      text->lengths[i] = (*columns[i])->len;
+      p += (*columns[i])->len;
+      g_string_free (g_steal_pointer (columns[i]), TRUE);
+    }
+  document->text = text;
+}
+
+/* Binds column @column of @text to parameter @parameter of @stmt. */
+static void
+bind_text_column (sqlite3_stmt           *stmt,
+                  int                     parameter,
+                  const CairnIndexerText *text,
+                  guint                   column)
+{
+  const char *p = text->data;
+
+  for (guint i = 0; i < column; i++)
+    p += text->lengths[i];
+  sqlite3_bind_text (stmt, parameter, p, text->lengths[column], SQLITE_STATIC);
+}
+
+/**
  * cairn_indexer_text_new:
  * @document: (transfer full): a document whose fields are written
  *
@@ -402,25 +455,11 @@ struct _CairnIndexerText
 CairnIndexerText *
 cairn_indexer_text_new (CairnIndexerDocument *document)
 {
-  const GString *columns[N_TEXT_COLUMNS] = {
-    document->sender, document->recipients, document->subject, document->body,
-    document->attachments, document->mime_types, document->list_id,
-  };
   CairnIndexerText *text;
-  gsize size = 0;
-  char *p;
 
-  for (guint i = 0; i < N_TEXT_COLUMNS; i++)
-    size += columns[i]->len;
-  text = g_malloc (sizeof *text + size);
+  cairn_indexer_document_pack_text (document);
+  text = g_steal_pointer (&document->text);
   text->key = document->key;
-  p = text->data;
-  for (guint i = 0; i < N_TEXT_COLUMNS; i++)
-    {
-      memcpy (p, columns[i]->str, columns[i]->len);
-      text->lengths[i] = columns[i]->len;
-      p += columns[i]->len;
-    }
   cairn_indexer_document_free (document);
   return text;
 }
@@ -884,8 +923,8 @@ insert_doc (CairnIndexerIndex    *index,
   if (document->message_id != NULL)
     sqlite3_bind_text (doc, 6, document->message_id, -1, SQLITE_STATIC);
   sqlite3_bind_int (doc, 7, document->complete);
-  bind_string (doc, 8, document->subject);
-  bind_string (doc, 9, document->sender);
+  bind_text_column (doc, 8, document->text, TEXT_SUBJECT);
+  bind_text_column (doc, 9, document->text, TEXT_SENDER);
   sqlite3_bind_int64 (doc, 10, key);
   rc = sqlite3_step (doc);
   sqlite3_reset (doc);
@@ -917,6 +956,7 @@ cairn_indexer_index_put_fields (CairnIndexerIndex     *index,
   gint64 thread, key;
   int rc = SQLITE_CONSTRAINT;
 
+  cairn_indexer_document_pack_text (document);
   /* Not INSERT OR REPLACE: a statement that may replace rows opens a
    * statement savepoint, and FTS5 writes out the text it holds in memory
    * at every savepoint. */
