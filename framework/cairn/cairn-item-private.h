@@ -15,6 +15,9 @@ struct _CairnItem
   guint64 revision;
   char *mime_type;
   char *remote_id;
+  /* Set by cairn_item_set_remote_id(): an item read from the store does
+   * not write its remote id back (cairn_transaction_modify_item()). */
+  gboolean remote_id_set;
   char *remote_revision;
   char *gid;
   GDateTime *date;            /* NULL when unknown */

@@ -470,7 +470,9 @@ cairn_item_get_remote_id (CairnItem *self)
  * @self: a #CairnItem
  * @remote_id: (nullable): the backend's id of the item
  *
- * Sets the backend's id of the item.
+ * Sets the backend's id of the item. cairn_transaction_modify_item()
+ * writes the remote id of an item only once it is set so, not the one
+ * the item was read with.
  *
  * Since: 0.1
  */
@@ -480,6 +482,7 @@ cairn_item_set_remote_id (CairnItem  *self,
 {
   g_return_if_fail (CAIRN_IS_ITEM (self));
 
+  self->remote_id_set = TRUE;
   cairn_item_replace_string (self, &self->remote_id, remote_id, PROP_REMOTE_ID);
 }
 

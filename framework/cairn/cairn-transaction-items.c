@@ -408,7 +408,9 @@ cairn_transaction_create_item (CairnTransaction  *self,
  * @item: the item with its id, its new MIME type, size, remote id, remote
  *   revision and GID, and the parts and attributes to write (attributes set
  *   to %NULL are removed; a missing part drops the stored payload); its
- *   revision is updated
+ *   revision is updated. Its remote id is written only if it was set with
+ *   cairn_item_set_remote_id(): one it was read with may be stale, since
+ *   its resource names an item anew when it replays a move.
  * @unchanged_since: fail with %CAIRN_STORE_ERROR_CONFLICT if the item
  *   changed after this revision; 0 for no condition
  * @error: return location for an error
@@ -432,6 +434,7 @@ cairn_transaction_modify_item (CairnTransaction  *self,
   g_auto(ItemInfo) info = { 0 };
   g_autoptr(GPtrArray) attributes = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *parts = NULL;
+  const char *remote_id;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (CAIRN_IS_ITEM (item), FALSE);
@@ -443,12 +446,13 @@ cairn_transaction_modify_item (CairnTransaction  *self,
       !_cairn_transaction_ensure_revision (self, error))
     return FALSE;
 
+  remote_id = item->remote_id_set ? item->remote_id : info.remote_id;
   if (!_cairn_database_run (self->database,
                             "UPDATE items SET mime_type = ?, size = ?, remote_id = ?, "
                             "  remote_revision = ?, gid = ?, date = ?, revision = ? WHERE id = ?",
                             CAIRN_BINDS (_cairn_bind_text (item->mime_type),
                                          _cairn_bind_int (item->size),
-                                         _cairn_bind_text (item->remote_id),
+                                         _cairn_bind_text (remote_id),
                                          _cairn_bind_text (item->remote_revision),
                                          _cairn_bind_text (item->gid),
                                          _cairn_bind_date (item->date),
@@ -472,20 +476,25 @@ cairn_transaction_modify_item (CairnTransaction  *self,
     return FALSE;
 
   parts = part_names (item, attributes);
-  /* The item's own remote id, even none, not the one it had. */
+  /* The remote id written, even none, not the one it had. */
   if (!_cairn_transaction_log (self, &(LogEntry) {
                                  .operation = CAIRN_CHANGE_MODIFY,
                                  .kind = CAIRN_ENTITY_ITEM,
                                  .entity_id = item->id,
                                  .collection_id = info.collection_id,
                                  .resource = info.resource,
-                                 .remote_id = item->remote_id,
+                                 .remote_id = remote_id,
                                  .mime_type = item->mime_type,
                                  .parts = parts,
                                }, error))
     return FALSE;
 
   item->collection_id = info.collection_id;
+  if (!item->remote_id_set && g_strcmp0 (item->remote_id, remote_id) != 0)
+    {
+      g_free (item->remote_id);
+      item->remote_id = g_strdup (remote_id);
+    }
   _cairn_item_set_revision (item, self->revision);
 
   return TRUE;
@@ -659,21 +668,33 @@ remote_id_holder (CairnTransaction  *self,
 }
 
 /* The latest move of an item that carried a remote id: the name it had
- * where it came from. */
+ * where it came from, while the move is not replayed. */
 typedef struct
 {
   guint64 source;
   guint64 destination;
   char *remote_id;
+  guint64 revision;
+  char *resource;
 } CarriedName;
 
 static void
 carried_name_clear (CarriedName *carried)
 {
   g_clear_pointer (&carried->remote_id, g_free);
+  g_clear_pointer (&carried->resource, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CarriedName, carried_name_clear)
+
+static gboolean
+note_replayed (CairnStatement  *row,
+               gpointer         user_data,
+               GError         **error)
+{
+  *(gboolean *) user_data = TRUE;
+  return TRUE;
+}
 
 static gboolean
 take_carried_name (CairnStatement  *row,
@@ -685,11 +706,16 @@ take_carried_name (CairnStatement  *row,
   carried->remote_id = _cairn_column_dup (row, 0);
   carried->source = (guint64) sqlite3_column_int64 (row, 1);
   carried->destination = (guint64) sqlite3_column_int64 (row, 2);
+  carried->revision = (guint64) sqlite3_column_int64 (row, 3);
+  carried->resource = _cairn_column_dup (row, 4);
   return TRUE;
 }
 
 /* Looked up only where a name is missing or taken: the change log has no
- * index by entity. */
+ * index by entity. A replayed move names its item anew, in an entry of
+ * its resource's origin, and lends the new name to the move's own entry
+ * (_cairn_transaction_lend_remote_id()): its name is then no longer the
+ * one of its source, and it is left out (zeroed). */
 static gboolean
 last_carried_name (CairnTransaction  *self,
                    guint64            item_id,
@@ -698,7 +724,8 @@ last_carried_name (CairnTransaction  *self,
 {
   CairnStatement *query =
     _cairn_database_query (self->database,
-                           "SELECT remote_id, collection_id, destination_id FROM change_log "
+                           "SELECT remote_id, collection_id, destination_id, revision, resource "
+                           "FROM change_log "
                            "WHERE entity_kind = ?1 AND entity_id = ?2 AND operation = ?3 "
                            "  AND remote_id IS NOT NULL "
                            "ORDER BY revision DESC, seq DESC LIMIT 1",
@@ -706,8 +733,29 @@ last_carried_name (CairnTransaction  *self,
                                         _cairn_bind_int (item_id),
                                         _cairn_bind_int (CAIRN_CHANGE_MOVE)),
                            error);
+  gboolean replayed = FALSE;
 
-  return _cairn_database_foreach (self->database, query, take_carried_name, carried, error);
+  if (!_cairn_database_foreach (self->database, query, take_carried_name, carried, error))
+    return FALSE;
+  if (carried->remote_id == NULL || carried->resource == NULL)
+    return TRUE;
+  query = _cairn_database_query (self->database,
+                                 "SELECT 1 FROM change_log "
+                                 "WHERE entity_kind = ?1 AND entity_id = ?2 AND revision > ?3 "
+                                 "  AND origin = ?4 LIMIT 1",
+                                 CAIRN_BINDS (_cairn_bind_int (CAIRN_ENTITY_ITEM),
+                                              _cairn_bind_int (item_id),
+                                              _cairn_bind_int (carried->revision),
+                                              _cairn_bind_text (carried->resource)),
+                                 error);
+  if (!_cairn_database_foreach (self->database, query, note_replayed, &replayed, error))
+    return FALSE;
+  if (replayed)
+    {
+      carried_name_clear (carried);
+      *carried = (CarriedName) { 0 };
+    }
+  return TRUE;
 }
 
 /* Whether item @item_id, moved into @collection_id, takes @remote_id from

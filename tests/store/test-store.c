@@ -1516,6 +1516,42 @@ START_TEST (test_item_move_back_onto_carried_remote_id)
 }
 END_TEST
 
+/* An application edits an item it read before its resource named it
+ * anew (a replayed move, a name taken back): the edit keeps the stored
+ * remote id. Written back, the old one took another item's name, or
+ * failed on it ("the collection has another item with this remote id");
+ * the replay test's seed 271 met that. A remote id set on the item is
+ * written. */
+START_TEST (test_item_modify_keeps_newer_remote_id)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  guint64 id = make_mail (inbox, "1", NULL);
+  g_autoptr(CairnItem) read = get_item (id);
+  g_autoptr(CairnItem) renamer = get_item (id);
+  g_autoptr(CairnItem) reread = NULL;
+  g_autoptr(CairnChange) logged = NULL;
+  ModifyItem edit = { read, 0 }, rename = { renamer, 0 };
+
+  cairn_item_set_remote_id (renamer, "2");
+  write_ok (modify_item_block, &rename);
+
+  cairn_item_set_size (read, 4242);
+  write_ok (modify_item_block, &edit);
+  ck_assert_str_eq (cairn_item_get_remote_id (read), "2");
+  reread = get_item (id);
+  ck_assert_str_eq (cairn_item_get_remote_id (reread), "2");
+  ck_assert_uint_eq (cairn_item_get_size (reread), 4242);
+  logged = last_change ();
+  ck_assert_str_eq (cairn_change_get_remote_id (logged), "2");
+
+  cairn_item_set_remote_id (read, "3");
+  write_ok (modify_item_block, &edit);
+  g_clear_object (&reread);
+  reread = get_item (id);
+  ck_assert_str_eq (cairn_item_get_remote_id (reread), "3");
+}
+END_TEST
+
 /* Tags, relations, virtual collections */
 
 static gboolean
@@ -2987,6 +3023,7 @@ main (void)
     { "items", test_item_move_delete },
     { "items", test_item_move_onto_remote_id },
     { "items", test_item_move_back_onto_carried_remote_id },
+    { "items", test_item_modify_keeps_newer_remote_id },
     { "relations", test_tags },
     { "relations", test_fetch_tags },
     { "relations", test_relations },
