@@ -167,6 +167,17 @@ assert_copies (const char *folder,
   ck_assert_uint_eq (cairn_test_snapshot_count_items (stored, folder, content), n);
 }
 
+/* Online, replayed and synchronized: backend and store agree and hold
+ * @content once in @folder. */
+static void
+replay_and_expect (const char *folder,
+                   GBytes     *content)
+{
+  set_online (TRUE);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies (folder, content, 1);
+}
+
 static guint64
 collection_id (const char *remote_id)
 {
@@ -327,6 +338,26 @@ local_write (CairnTransactionFunc  func,
 
   ck_assert (cairn_store_write_sync (client, func, data, NULL, NULL, &error));
   assert_no_error (error);
+}
+
+/* Creates @first, then each folder after it inside the one before. */
+static void
+create_nested (Folder *first,
+               ...)
+{
+  Folder *parent = first;
+  Folder *folder;
+  va_list args;
+
+  local_write (create_folder, first);
+  va_start (args, first);
+  while ((folder = va_arg (args, Folder *)) != NULL)
+    {
+      folder->parent = parent->id;
+      local_write (create_folder, folder);
+      parent = folder;
+    }
+  va_end (args);
 }
 
 static GBytes *
@@ -754,9 +785,7 @@ START_TEST (test_rename_then_move_into_new_folder)
   local_write (create_folder, &parent);
   folder.parent = parent.id;
   local_write (move_folder, &folder);
-  set_online (TRUE);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  assert_copies ("Parent/New", message, 1);
+  replay_and_expect ("Parent/New", message);
 }
 END_TEST
 
@@ -786,9 +815,7 @@ START_TEST (test_rename_move_rename)
   local_write (move_folder, &folder);
   folder.name = "New";
   local_write (rename_folder, &folder);
-  set_online (TRUE);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  assert_copies ("New", message, 1);
+  replay_and_expect ("New", message);
 }
 END_TEST
 
@@ -809,11 +836,7 @@ START_TEST (test_move_out_of_folder_removed_after_its_move)
   Folder target = { "Target", 0, 0 };
 
   start_maildir ();
-  local_write (create_folder, &outer);
-  moving.parent = outer.id;
-  local_write (create_folder, &moving);
-  inner.parent = moving.id;
-  local_write (create_folder, &inner);
+  create_nested (&outer, &moving, &inner, NULL);
   local_write (create_folder, &target);
   edit.collection = inner.id;
   local_write (create, &edit);
@@ -826,9 +849,7 @@ START_TEST (test_move_out_of_folder_removed_after_its_move)
   edit.target = target.id;
   local_write (move, &edit);
   local_write (delete_folder, &moving);
-  set_online (TRUE);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  assert_copies ("Target", message, 1);
+  replay_and_expect ("Target", message);
 }
 END_TEST
 
@@ -860,9 +881,7 @@ START_TEST (test_move_through_folder_removed_later)
   edit.target = target.id;
   local_write (move, &edit);
   local_write (delete_folder, &passing);
-  set_online (TRUE);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  assert_copies ("Target", edited, 1);
+  replay_and_expect ("Target", edited);
   assert_copies (NULL, message, 0);
 }
 END_TEST
@@ -881,9 +900,7 @@ START_TEST (test_move_out_of_folder_moved_out_of_removed_parent)
   Folder target = { "Target", 0, 0 };
 
   start_maildir ();
-  local_write (create_folder, &parent);
-  moving.parent = parent.id;
-  local_write (create_folder, &moving);
+  create_nested (&parent, &moving, NULL);
   local_write (create_folder, &target);
   edit.collection = moving.id;
   local_write (create, &edit);
@@ -895,9 +912,7 @@ START_TEST (test_move_out_of_folder_moved_out_of_removed_parent)
   edit.target = target.id;
   local_write (move, &edit);
   local_write (delete_folder, &moving);
-  set_online (TRUE);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  assert_copies ("Target", message, 1);
+  replay_and_expect ("Target", message);
 }
 END_TEST
 
