@@ -713,9 +713,11 @@ take_carried_name (CairnStatement  *row,
 
 /* Looked up only where a name is missing or taken: the change log has no
  * index by entity. A replayed move names its item anew, in an entry of
- * its resource's origin, and lends the new name to the move's own entry
+ * its resource's origin that writes no part (_cairn_transaction_set_remote_ids()),
+ * and lends the new name to the move's own entry
  * (_cairn_transaction_lend_remote_id()): its name is then no longer the
- * one of its source, and it is left out (zeroed). */
+ * one of its source, and it is left out (zeroed). A body the resource
+ * fetched meanwhile writes a part, and is no replay. */
 static gboolean
 last_carried_name (CairnTransaction  *self,
                    guint64            item_id,
@@ -742,11 +744,13 @@ last_carried_name (CairnTransaction  *self,
   query = _cairn_database_query (self->database,
                                  "SELECT 1 FROM change_log "
                                  "WHERE entity_kind = ?1 AND entity_id = ?2 AND revision > ?3 "
-                                 "  AND origin = ?4 LIMIT 1",
+                                 "  AND origin = ?4 AND operation = ?5 AND parts IS NULL "
+                                 "LIMIT 1",
                                  CAIRN_BINDS (_cairn_bind_int (CAIRN_ENTITY_ITEM),
                                               _cairn_bind_int (item_id),
                                               _cairn_bind_int (carried->revision),
-                                              _cairn_bind_text (carried->resource)),
+                                              _cairn_bind_text (carried->resource),
+                                              _cairn_bind_int (CAIRN_CHANGE_MODIFY)),
                                  error);
   if (!_cairn_database_foreach (self->database, query, note_replayed, &replayed, error))
     return FALSE;

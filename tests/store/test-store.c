@@ -1481,6 +1481,21 @@ START_TEST (test_item_move_onto_remote_id)
 }
 END_TEST
 
+/* What a resource writes when it fetched an item's body. */
+static gboolean
+fetch_body_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(CairnItem) item = cairn_store_get_item (store, GPOINTER_TO_SIZE (data), NULL, error);
+  g_autoptr(GBytes) body = g_bytes_new_static ("Body.\n", 6);
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, body);
+
+  if (item == NULL)
+    return FALSE;
+  cairn_item_set_part (item, part);
+  cairn_transaction_set_origin (txn, RESOURCE);
+  return cairn_transaction_modify_item (txn, item, 0, error);
+}
+
 /* A name an item carried in from another collection is not its name in
  * the one it is in now: an item moved back to where that name is its own,
  * before either move is replayed, takes it from such a holder. The replay
@@ -1499,6 +1514,8 @@ START_TEST (test_item_move_back_onto_carried_remote_id)
   g_autofree char *carrier_remote_id = NULL;
 
   write_ok (move_item_block, &away);
+  /* Its body fetched by its resource meanwhile: no replay of the move. */
+  write_ok (fetch_body_block, GSIZE_TO_POINTER (id));
   write_ok (move_item_block, &carried);
   carrier_move = last_change ();
   carrier_remote_id = item_remote_id (carrier);
