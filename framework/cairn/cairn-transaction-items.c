@@ -637,97 +637,69 @@ cairn_transaction_change_flags (CairnTransaction       *self,
 }
 
 static gboolean
-take_holder (CairnStatement  *row,
-             gpointer         user_data,
-             GError         **error)
-{
-  *(guint64 *) user_data = (guint64) sqlite3_column_int64 (row, 0);
-  return TRUE;
-}
-
-/* The item of @collection_id other than @item_id that has @remote_id, or
- * 0 in *@holder. */
-static gboolean
-remote_id_holder (CairnTransaction  *self,
-                  guint64            collection_id,
-                  const char        *remote_id,
-                  guint64            item_id,
-                  guint64           *holder,
-                  GError           **error)
-{
-  CairnStatement *query =
-    _cairn_database_query (self->database,
-                           "SELECT id FROM items WHERE collection_id = ? AND remote_id = ? "
-                           "AND id != ?",
-                           CAIRN_BINDS (_cairn_bind_int (collection_id),
-                                        _cairn_bind_text (remote_id), _cairn_bind_int (item_id)),
-                           error);
-
-  *holder = 0;
-  return _cairn_database_foreach (self->database, query, take_holder, holder, error);
-}
-
-/* The latest move of an item that carried a remote id: the name it had
- * where it came from, while the move is not replayed. */
-typedef struct
-{
-  guint64 source;
-  guint64 destination;
-  char *remote_id;
-  guint64 revision;
-  char *resource;
-} CarriedName;
-
-static void
-carried_name_clear (CarriedName *carried)
-{
-  g_clear_pointer (&carried->remote_id, g_free);
-  g_clear_pointer (&carried->resource, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CarriedName, carried_name_clear)
-
-static gboolean
-note_replayed (CairnStatement  *row,
-               gpointer         user_data,
-               GError         **error)
+note_row (CairnStatement  *row,
+          gpointer         user_data,
+          GError         **error)
 {
   *(gboolean *) user_data = TRUE;
   return TRUE;
 }
 
+/* Whether an item of @collection_id other than @item_id has @remote_id. */
 static gboolean
-take_carried_name (CairnStatement  *row,
-                   gpointer         user_data,
-                   GError         **error)
-{
-  CarriedName *carried = user_data;
-
-  carried->remote_id = _cairn_column_dup (row, 0);
-  carried->source = (guint64) sqlite3_column_int64 (row, 1);
-  carried->destination = (guint64) sqlite3_column_int64 (row, 2);
-  carried->revision = (guint64) sqlite3_column_int64 (row, 3);
-  carried->resource = _cairn_column_dup (row, 4);
-  return TRUE;
-}
-
-/* Looked up only where a name is missing or taken: the change log has no
- * index by entity. A replayed move names its item anew, in an entry of
- * its resource's origin that writes no part (_cairn_transaction_set_remote_ids()),
- * and lends the new name to the move's own entry
- * (_cairn_transaction_lend_remote_id()): its name is then no longer the
- * one of its source, and it is left out (zeroed). A body the resource
- * fetched meanwhile writes a part, and is no replay. */
-static gboolean
-last_carried_name (CairnTransaction  *self,
-                   guint64            item_id,
-                   CarriedName       *carried,
-                   GError           **error)
+remote_id_taken (CairnTransaction  *self,
+                 guint64            collection_id,
+                 const char        *remote_id,
+                 guint64            item_id,
+                 gboolean          *taken,
+                 GError           **error)
 {
   CairnStatement *query =
     _cairn_database_query (self->database,
-                           "SELECT remote_id, collection_id, destination_id, revision, resource "
-                           "FROM change_log "
+                           "SELECT 1 FROM items WHERE collection_id = ? AND remote_id = ? "
+                           "AND id != ?",
+                           CAIRN_BINDS (_cairn_bind_int (collection_id),
+                                        _cairn_bind_text (remote_id), _cairn_bind_int (item_id)),
+                           error);
+
+  *taken = FALSE;
+  return _cairn_database_foreach (self->database, query, note_row, taken, error);
+}
+
+typedef struct
+{
+  guint64 collection_id;
+  char *remote_id;
+} LeftBehind;
+
+static gboolean
+take_left_behind (CairnStatement  *row,
+                  gpointer         user_data,
+                  GError         **error)
+{
+  LeftBehind *left = user_data;
+
+  if ((guint64) sqlite3_column_int64 (row, 1) == left->collection_id)
+    left->remote_id = _cairn_column_dup (row, 0);
+  return TRUE;
+}
+
+/* The remote id an item without one had before a move into a collection
+ * holding it took it away, if that move left @collection_id: the item is
+ * coming back, and its resource may never replay either move, since
+ * pending moves that end where they began are never delivered. Only items
+ * without a remote id look: the change log has no index by entity. */
+static gboolean
+remote_id_left_behind (CairnTransaction  *self,
+                       guint64            item_id,
+                       guint64            collection_id,
+                       char             **remote_id,
+                       GError           **error)
+{
+  LeftBehind left = { collection_id, NULL };
+  CairnStatement *query =
+    _cairn_database_query (self->database,
+                           "SELECT remote_id, collection_id FROM change_log "
                            "WHERE entity_kind = ?1 AND entity_id = ?2 AND operation = ?3 "
                            "  AND remote_id IS NOT NULL "
                            "ORDER BY revision DESC, seq DESC LIMIT 1",
@@ -735,66 +707,18 @@ last_carried_name (CairnTransaction  *self,
                                         _cairn_bind_int (item_id),
                                         _cairn_bind_int (CAIRN_CHANGE_MOVE)),
                            error);
-  gboolean replayed = FALSE;
 
-  if (!_cairn_database_foreach (self->database, query, take_carried_name, carried, error))
-    return FALSE;
-  if (carried->remote_id == NULL || carried->resource == NULL)
-    return TRUE;
-  query = _cairn_database_query (self->database,
-                                 "SELECT 1 FROM change_log "
-                                 "WHERE entity_kind = ?1 AND entity_id = ?2 AND revision > ?3 "
-                                 "  AND origin = ?4 AND operation = ?5 AND parts IS NULL "
-                                 "LIMIT 1",
-                                 CAIRN_BINDS (_cairn_bind_int (CAIRN_ENTITY_ITEM),
-                                              _cairn_bind_int (item_id),
-                                              _cairn_bind_int (carried->revision),
-                                              _cairn_bind_text (carried->resource),
-                                              _cairn_bind_int (CAIRN_CHANGE_MODIFY)),
-                                 error);
-  if (!_cairn_database_foreach (self->database, query, note_replayed, &replayed, error))
-    return FALSE;
-  if (replayed)
+  if (!_cairn_database_foreach (self->database, query, take_left_behind, &left, error))
     {
-      carried_name_clear (carried);
-      *carried = (CarriedName) { 0 };
+      g_free (left.remote_id);
+      return FALSE;
     }
-  return TRUE;
-}
-
-/* Whether item @item_id, moved into @collection_id, takes @remote_id from
- * @holder there: the name is the item's own there, which it carried out
- * when it left, while the holder carried it in from another collection.
- * Neither move is replayed then (a replayed move names its item anew), so
- * the backend has the item under that name there, and the holder's
- * replay finds the holder by the name its move's change keeps. */
-static gboolean
-takes_back_remote_id (CairnTransaction  *self,
-                      guint64            item_id,
-                      guint64            holder,
-                      guint64            collection_id,
-                      const char        *remote_id,
-                      gboolean          *takes,
-                      GError           **error)
-{
-  g_auto(CarriedName) own = { 0 };
-  g_auto(CarriedName) held = { 0 };
-
-  if (!last_carried_name (self, item_id, &own, error) ||
-      !last_carried_name (self, holder, &held, error))
-    return FALSE;
-  *takes = own.source == collection_id && g_strcmp0 (own.remote_id, remote_id) == 0 &&
-           held.destination == collection_id && held.source != collection_id &&
-           g_strcmp0 (held.remote_id, remote_id) == 0;
+  *remote_id = left.remote_id;
   return TRUE;
 }
 
 /* The remote id item @info takes in @collection_id: its own, unless
- * another item there has it; none then (see cairn_transaction_move_item()).
- * An item without one that comes back to the collection its last move
- * left takes the name it had there: its resource may never replay either
- * move, since pending moves that end where they began are never
- * delivered. */
+ * another item there has it; none then (see cairn_transaction_move_item()). */
 static gboolean
 moved_remote_id (CairnTransaction  *self,
                  guint64            item_id,
@@ -804,34 +728,18 @@ moved_remote_id (CairnTransaction  *self,
                  GError           **error)
 {
   g_autofree char *candidate = g_strdup (info->remote_id);
-  guint64 holder = 0;
-  gboolean takes = FALSE;
+  gboolean taken = FALSE;
 
   *remote_id = NULL;
-  if (candidate == NULL)
-    {
-      g_auto(CarriedName) left = { 0 };
-
-      if (!last_carried_name (self, item_id, &left, error))
-        return FALSE;
-      if (left.source == collection_id)
-        candidate = g_steal_pointer (&left.remote_id);
-    }
+  if (candidate == NULL &&
+      !remote_id_left_behind (self, item_id, collection_id, &candidate, error))
+    return FALSE;
   if (candidate == NULL)
     return TRUE;
-  if (!remote_id_holder (self, collection_id, candidate, item_id, &holder, error))
+  if (!remote_id_taken (self, collection_id, candidate, item_id, &taken, error))
     return FALSE;
-  if (holder != 0)
-    {
-      if (!takes_back_remote_id (self, item_id, holder, collection_id, candidate, &takes, error))
-        return FALSE;
-      if (!takes)
-        return TRUE;
-      if (!_cairn_database_run (self->database, "UPDATE items SET remote_id = NULL WHERE id = ?",
-                                CAIRN_BINDS (_cairn_bind_int (holder)), error))
-        return FALSE;
-    }
-  *remote_id = g_steal_pointer (&candidate);
+  if (!taken)
+    *remote_id = g_steal_pointer (&candidate);
   return TRUE;
 }
 
@@ -851,8 +759,7 @@ moved_remote_id (CairnTransaction  *self,
  * log entry of the move keeps the old one, so that the resource replaying
  * the move finds the item where it was, and names the one it has now in
  * cairn_resource_change_replayed(). An item moved back before that replay
- * takes its old remote id again, from an item that carried the same one
- * in from another collection too.
+ * takes its old remote id again.
  *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_INVALID for a
  *   virtual destination
@@ -989,7 +896,7 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                    GError           **error)
 {
   g_auto(ItemInfo) info = { 0 };
-  guint64 holder = 0;
+  gboolean taken = FALSE;
 
   if (kind == CAIRN_ENTITY_COLLECTION)
     {
@@ -1027,14 +934,13 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                             error))
     return FALSE;
   if (remote_id != NULL && info.collection_id != collection_id &&
-      !remote_id_holder (self, info.collection_id, remote_id, id, &holder, error))
+      !remote_id_taken (self, info.collection_id, remote_id, id, &taken, error))
     return FALSE;
   if (!_cairn_database_run (self->database,
                             "UPDATE items SET remote_id = CASE WHEN ? THEN NULL "
                             "  ELSE coalesce (?, remote_id) END, "
                             "  remote_revision = ?, revision = ? WHERE id = ?",
-                            CAIRN_BINDS (_cairn_bind_int (holder != 0),
-                                         _cairn_bind_text (remote_id),
+                            CAIRN_BINDS (_cairn_bind_int (taken), _cairn_bind_text (remote_id),
                                          _cairn_bind_text (remote_revision),
                                          _cairn_bind_int (self->revision), _cairn_bind_int (id)),
                             error))

@@ -911,55 +911,6 @@ START_TEST (test_uid_of_moved_item)
 }
 END_TEST
 
-/* A sequence the replay test found: offline, a message moved out of the
- * inbox and back, while a message of another folder with the same UID
- * was moved into the inbox between. The returning message takes its UID
- * back from the one that carried it in, and the next sync finds it
- * instead of fetching it as a new one. */
-START_TEST (test_move_back_onto_carried_uid)
-{
-  g_autoptr(CairnCollection) inbox = NULL;
-  g_autoptr(CairnCollection) archive = NULL;
-  g_autoptr(CairnCollection) other = NULL;
-  g_autoptr(GPtrArray) items = NULL;
-  guint64 returned_id, carrier_id;
-  GError *error = NULL;
-
-  imap_fixture_generate (dovecot, "INBOX", 1, 41);
-  imap_fixture_generate (dovecot, "Archive", 1, 43);
-  imap_fixture_start (dovecot);
-  g_free (imap_fixture_run_client (dovecot, "create", "Other", NULL));
-  start_resource (NULL);
-  sync_all ();
-  inbox = find_collection ("INBOX");
-  archive = find_collection ("Archive");
-  other = find_collection ("Other");
-  items = list_items ("INBOX");
-  returned_id = cairn_item_get_id (g_ptr_array_index (items, 0));
-  g_clear_pointer (&items, g_ptr_array_unref);
-  items = list_items ("Archive");
-  carrier_id = cairn_item_get_id (g_ptr_array_index (items, 0));
-  ck_assert_str_eq (cairn_item_get_remote_id (g_ptr_array_index (items, 0)), "1");
-
-  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
-  assert_no_error (error);
-  move_offline_item (returned_id, other);
-  move_offline_item (carrier_id, inbox);
-  move_offline_item (returned_id, inbox);
-  go_online_and_sync ();
-
-  assert_no_failed_changes ();
-  assert_remote_id (returned_id, "1");
-  g_clear_pointer (&items, g_ptr_array_unref);
-  items = list_items ("INBOX");
-  ck_assert_uint_eq (items->len, 2);
-  g_clear_pointer (&items, g_ptr_array_unref);
-  items = list_items ("Archive");
-  ck_assert_uint_eq (items->len, 0);
-  assert_store_matches_server ();
-}
-END_TEST
-
 static gboolean
 create_item (CairnTransaction  *transaction,
              gpointer           user_data,
@@ -1815,7 +1766,6 @@ main (void)
     { "content-change", test_content_change_after_interrupted_expunge },
     { "content-change", test_edit_between_moves },
     { "uid-of-moved-item", test_uid_of_moved_item },
-    { "uid-of-moved-item", test_move_back_onto_carried_uid },
     { "move-found-by-content", test_move_found_by_content },
     { "removal-after-its-folder", test_removal_after_its_folder },
     { "attempt-of-removed-item", test_attempt_of_removed_item },

@@ -1481,64 +1481,11 @@ START_TEST (test_item_move_onto_remote_id)
 }
 END_TEST
 
-/* What a resource writes when it fetched an item's body. */
-static gboolean
-fetch_body_block (CairnTransaction *txn, gpointer data, GError **error)
-{
-  g_autoptr(CairnItem) item = cairn_store_get_item (store, GPOINTER_TO_SIZE (data), NULL, error);
-  g_autoptr(GBytes) body = g_bytes_new_static ("Body.\n", 6);
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, body);
-
-  if (item == NULL)
-    return FALSE;
-  cairn_item_set_part (item, part);
-  cairn_transaction_set_origin (txn, RESOURCE);
-  return cairn_transaction_modify_item (txn, item, 0, error);
-}
-
-/* A name an item carried in from another collection is not its name in
- * the one it is in now: an item moved back to where that name is its own,
- * before either move is replayed, takes it from such a holder. The replay
- * test found this: the returning item was left without a remote id, and
- * the next sync took its message on the server for a new one. */
-START_TEST (test_item_move_back_onto_carried_remote_id)
-{
-  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
-  guint64 archive = make_collection (RESOURCE, 0, "Archive", "Archive");
-  guint64 other = make_collection (RESOURCE, 0, "Other", "Other");
-  guint64 id = make_mail (inbox, "1", NULL);
-  guint64 carrier = make_mail (archive, "1", NULL);
-  Pair away = { id, other }, back = { id, inbox }, carried = { carrier, inbox };
-  g_autoptr(CairnChange) carrier_move = NULL;
-  g_autofree char *remote_id = NULL;
-  g_autofree char *carrier_remote_id = NULL;
-
-  write_ok (move_item_block, &away);
-  /* Its body fetched by its resource meanwhile: no replay of the move. */
-  write_ok (fetch_body_block, GSIZE_TO_POINTER (id));
-  write_ok (move_item_block, &carried);
-  carrier_move = last_change ();
-  carrier_remote_id = item_remote_id (carrier);
-  ck_assert_str_eq (carrier_remote_id, "1");
-
-  write_ok (move_item_block, &back);
-  remote_id = item_remote_id (id);
-  ck_assert_str_eq (remote_id, "1");
-  g_clear_pointer (&carrier_remote_id, g_free);
-  carrier_remote_id = item_remote_id (carrier);
-  ck_assert_ptr_null (carrier_remote_id);
-  /* The carrier's replay still finds it where the backend has it. */
-  ck_assert_str_eq (cairn_change_get_remote_id (carrier_move), "1");
-  ck_assert_uint_eq (cairn_change_get_collection_id (carrier_move), archive);
-}
-END_TEST
-
 /* An application edits an item it read before its resource named it
- * anew (a replayed move, a name taken back): the edit keeps the stored
- * remote id. Written back, the old one took another item's name, or
- * failed on it ("the collection has another item with this remote id");
- * the replay test's seed 271 met that. A remote id set on the item is
- * written. */
+ * anew (a replayed move): the edit keeps the stored remote id. Written
+ * back, the old one renamed the item wrongly, or failed on another
+ * item's name ("the collection has another item with this remote id").
+ * A remote id set on the item is written. */
 START_TEST (test_item_modify_keeps_newer_remote_id)
 {
   guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
@@ -3039,7 +2986,6 @@ main (void)
     { "items", test_flags_delta_merge },
     { "items", test_item_move_delete },
     { "items", test_item_move_onto_remote_id },
-    { "items", test_item_move_back_onto_carried_remote_id },
     { "items", test_item_modify_keeps_newer_remote_id },
     { "relations", test_tags },
     { "relations", test_fetch_tags },
