@@ -916,6 +916,33 @@ START_TEST (test_move_out_of_folder_moved_out_of_removed_parent)
 }
 END_TEST
 
+/* A folder moved into a folder made while offline, which is then
+ * removed with it: the move stays (a removed collection keeps its
+ * pending move), so the new folder is made for it and both go, with the
+ * message, and no change fails. */
+START_TEST (test_folder_moved_into_new_folder_removed)
+{
+  g_autoptr(GBytes) message = content (1, 1, 700);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder moving = { "Moving", 0, 0 };
+  Folder fresh = { "Fresh", 0, 0 };
+
+  start_maildir ();
+  local_write (create_folder, &moving);
+  edit.collection = moving.id;
+  local_write (create, &edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+  local_write (create_folder, &fresh);
+  moving.parent = fresh.id;
+  local_write (move_folder, &moving);
+  local_write (delete_folder, &fresh);
+  set_online (TRUE);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  assert_copies (NULL, message, 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -936,6 +963,7 @@ main (void)
     { "maildir", test_move_out_of_folder_removed_after_its_move },
     { "maildir", test_move_through_folder_removed_later },
     { "maildir", test_move_out_of_folder_moved_out_of_removed_parent },
+    { "maildir", test_folder_moved_into_new_folder_removed },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };
