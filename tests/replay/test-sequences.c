@@ -360,6 +360,16 @@ create_nested (Folder *first,
   va_end (args);
 }
 
+/* Writes @edit's message, waits until the backend has it, then goes
+ * offline for the sequence under test. */
+static void
+create_then_go_offline (Edit *edit)
+{
+  local_write (create, edit);
+  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
+  set_online (FALSE);
+}
+
 static GBytes *
 content (guint  n,
          guint  version,
@@ -558,9 +568,7 @@ START_TEST (test_seen_then_move)
   start_maildir ();
   edit.collection = collection_id ("INBOX");
   edit.target = collection_id (".Archive");
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   local_write (flag, &edit);
   local_write (move, &edit);
   assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
@@ -594,9 +602,7 @@ START_TEST (test_move_out_remove_source_move_on)
   local_write (create_folder, &source);
   local_write (create_folder, &middle);
   edit.collection = source.id;
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   edit.target = middle.id;
   local_write (move, &edit);
   local_write (create_folder, &newer);
@@ -624,9 +630,7 @@ START_TEST (test_folder_move_out_remove_parent_move_on)
   child.parent = parent.id;
   local_write (create_folder, &child);
   edit.collection = child.id;
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   child.parent = 0;
   local_write (move_folder, &child);
   local_write (create_folder, &newer);
@@ -777,9 +781,7 @@ START_TEST (test_rename_then_move_into_new_folder)
   start_maildir ();
   local_write (create_folder, &folder);
   edit.collection = folder.id;
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   folder.name = "New";
   local_write (rename_folder, &folder);
   local_write (create_folder, &parent);
@@ -806,9 +808,7 @@ START_TEST (test_rename_move_rename)
   folder.parent = parent.id;
   local_write (create_folder, &folder);
   edit.collection = folder.id;
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   folder.name = "Middle";
   local_write (rename_folder, &folder);
   folder.parent = 0;
@@ -839,9 +839,7 @@ START_TEST (test_move_out_of_folder_removed_after_its_move)
   create_nested (&outer, &moving, &inner, NULL);
   local_write (create_folder, &target);
   edit.collection = inner.id;
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   moving.parent = 0;
   local_write (move_folder, &moving);
   outer.name = "Renamed";
@@ -869,9 +867,7 @@ START_TEST (test_move_through_folder_removed_later)
 
   start_maildir ();
   edit.collection = collection_id ("INBOX");
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   local_write (create_folder, &passing);
   edit.target = passing.id;
   local_write (move, &edit);
@@ -903,9 +899,7 @@ START_TEST (test_move_out_of_folder_moved_out_of_removed_parent)
   create_nested (&parent, &moving, NULL);
   local_write (create_folder, &target);
   edit.collection = moving.id;
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   moving.parent = 0;
   local_write (move_folder, &moving);
   local_write (delete_folder, &parent);
@@ -930,9 +924,7 @@ START_TEST (test_folder_moved_into_new_folder_removed)
   start_maildir ();
   local_write (create_folder, &moving);
   edit.collection = moving.id;
-  local_write (create, &edit);
-  assert_agree (CAIRN_TEST_SNAPSHOT_COMPARE_FLAGS);
-  set_online (FALSE);
+  create_then_go_offline (&edit);
   local_write (create_folder, &fresh);
   moving.parent = fresh.id;
   local_write (move_folder, &moving);

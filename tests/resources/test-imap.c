@@ -517,8 +517,9 @@ item_op (CairnTransaction  *transaction,
   return cairn_transaction_move_item (transaction, op->item_id, op->destination, error);
 }
 
+/* Moves item @id into @destination in the store, as an application does. */
 static void
-move_offline_item (guint64          id,
+move_item_locally (guint64          id,
                    CairnCollection *destination)
 {
   GError *error = NULL;
@@ -602,10 +603,7 @@ START_TEST (test_local_changes)
     ck_assert (cairn_item_get_remote_id (g_ptr_array_index (items, i)) != NULL);
   assert_store_matches_server ();
 
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { cairn_item_get_id (g_ptr_array_index (items, 0)),
-                                                 cairn_collection_get_id (sent), FALSE },
-                                     NULL, NULL, &error));
+  move_item_locally (cairn_item_get_id (g_ptr_array_index (items, 0)), sent);
   ck_assert (cairn_store_write_sync (client, item_op,
                                      &(ItemOp) { cairn_item_get_id (g_ptr_array_index (items, 1)),
                                                  0, TRUE },
@@ -827,18 +825,11 @@ START_TEST (test_edit_between_moves)
 
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { cairn_item_get_id (item),
-                                                 cairn_collection_get_id (archive), FALSE },
-                                     NULL, NULL, &error));
+  move_item_locally (cairn_item_get_id (item), archive);
   cairn_item_set_part (item, part);
   cairn_item_set_size (item, g_bytes_get_size (second));
   ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { cairn_item_get_id (item),
-                                                 cairn_collection_get_id (other), FALSE },
-                                     NULL, NULL, &error));
-  assert_no_error (error);
+  move_item_locally (cairn_item_get_id (item), other);
   go_online_and_sync ();
 
   for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
@@ -895,11 +886,7 @@ START_TEST (test_uid_of_moved_item)
   ck_assert (cairn_store_write_sync (client, add_items,
                                      &(NewItems) { cairn_collection_get_id (empty), 0, 1, 18 },
                                      NULL, NULL, &error));
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { moved_id, cairn_collection_get_id (empty),
-                                                 FALSE },
-                                     NULL, NULL, &error));
-  assert_no_error (error);
+  move_item_locally (moved_id, empty);
   go_online_and_sync ();
 
   assert_no_failed_changes ();
@@ -962,11 +949,7 @@ START_TEST (test_move_found_by_content)
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
   g_free (imap_fixture_run_client (dovecot, "move", "Source", "3", "Dest", NULL));
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { cairn_item_get_id (item),
-                                                 cairn_collection_get_id (dest), FALSE },
-                                     NULL, NULL, &error));
-  assert_no_error (error);
+  move_item_locally (cairn_item_get_id (item), dest);
   go_online_and_sync ();
 
   assert_no_failed_changes ();
@@ -1005,9 +988,7 @@ START_TEST (test_removal_after_its_folder)
 
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { id, cairn_collection_get_id (inbox), FALSE },
-                                     NULL, NULL, &error));
+  move_item_locally (id, inbox);
   ck_assert (cairn_store_write_sync (client, remove_folder, old, NULL, NULL, &error));
   ck_assert (cairn_store_write_sync (client, item_op, &(ItemOp) { id, 0, TRUE }, NULL, NULL,
                                      &error));
@@ -1141,11 +1122,7 @@ START_TEST (test_attempt_beside_moved_item)
 
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { moved_id, cairn_collection_get_id (inbox),
-                                                 FALSE },
-                                     NULL, NULL, &error));
-  assert_no_error (error);
+  move_item_locally (moved_id, inbox);
   id = create_and_remove (cairn_collection_get_id (inbox));
   append_written ("INBOX");
   write_attempt_note (id, cairn_collection_get_id (inbox), "INBOX");
@@ -1187,7 +1164,7 @@ START_TEST (test_copy_move_after_interrupted_attempt)
 
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
-  move_offline_item (id, archive);
+  move_item_locally (id, archive);
   /* What the stopped attempt left. */
   write_attempt_note (id, cairn_collection_get_id (archive), "Archive");
   g_free (imap_fixture_run_client (dovecot, "copy", "INBOX", "1", "Archive", NULL));
