@@ -935,6 +935,33 @@ START_TEST (test_folder_moved_into_new_folder_removed)
 }
 END_TEST
 
+/* A folder moved out of its parent, renamed, a message moved out of it,
+ * then the folder removed, all pending: the move and the rename stay
+ * before the removal, which finds the folder under its new name. */
+START_TEST (test_folder_moved_renamed_then_removed)
+{
+  g_autoptr(GBytes) message = content (1, 1, 700);
+  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
+  Folder parent = { "Parent", 0, 0 };
+  Folder moving = { "Moving", 0, 0 };
+  Folder target = { "Target", 0, 0 };
+
+  start_maildir ();
+  create_nested (&parent, &moving, NULL);
+  local_write (create_folder, &target);
+  edit.collection = moving.id;
+  create_then_go_offline (&edit);
+  moving.parent = 0;
+  local_write (move_folder, &moving);
+  moving.name = "Renamed";
+  local_write (rename_folder, &moving);
+  edit.target = target.id;
+  local_write (move, &edit);
+  local_write (delete_folder, &moving);
+  replay_and_expect ("Target", message);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -956,6 +983,7 @@ main (void)
     { "maildir", test_move_through_folder_removed_later },
     { "maildir", test_move_out_of_folder_moved_out_of_removed_parent },
     { "maildir", test_folder_moved_into_new_folder_removed },
+    { "maildir", test_folder_moved_renamed_then_removed },
     { "test-files", test_move_out_remove_source_move_on },
     { "test-files", test_folder_move_out_remove_parent_move_on },
   };
