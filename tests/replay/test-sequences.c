@@ -882,12 +882,13 @@ START_TEST (test_move_through_folder_removed_later)
 }
 END_TEST
 
-/* Seed 314 of the maildir replay test: a folder moved out of its
- * parent, the parent removed, a message moved out of the folder, then
- * the folder removed, all pending. The folder's removal took the place of
- * its move, so the parent's removal, replayed first, deleted the folder
- * where the maildir still had it, with the message in it: lost. */
-START_TEST (test_move_out_of_folder_moved_out_of_removed_parent)
+/* Pending, all of it: a folder moved out of its parent, then the parent
+ * removed (if @remove_parent) or the folder renamed to @new_name (if not
+ * NULL), a message moved out of the folder, and the folder removed. The
+ * message must be in Target once. */
+static void
+move_out_of_folder_then_remove_it (gboolean    remove_parent,
+                                   const char *new_name)
 {
   g_autoptr(GBytes) message = content (1, 1, 700);
   Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
@@ -902,11 +903,26 @@ START_TEST (test_move_out_of_folder_moved_out_of_removed_parent)
   create_then_go_offline (&edit);
   moving.parent = 0;
   local_write (move_folder, &moving);
-  local_write (delete_folder, &parent);
+  if (remove_parent)
+    local_write (delete_folder, &parent);
+  if (new_name != NULL)
+    {
+      moving.name = new_name;
+      local_write (rename_folder, &moving);
+    }
   edit.target = target.id;
   local_write (move, &edit);
   local_write (delete_folder, &moving);
   replay_and_expect ("Target", message);
+}
+
+/* Seed 314 of the maildir replay test: the folder's removal took the
+ * place of its move, so the parent's removal, replayed first, deleted
+ * the folder where the maildir still had it, with the message in it:
+ * lost. */
+START_TEST (test_move_out_of_folder_moved_out_of_removed_parent)
+{
+  move_out_of_folder_then_remove_it (TRUE, NULL);
 }
 END_TEST
 
@@ -935,30 +951,11 @@ START_TEST (test_folder_moved_into_new_folder_removed)
 }
 END_TEST
 
-/* A folder moved out of its parent, renamed, a message moved out of it,
- * then the folder removed, all pending: the move and the rename stay
- * before the removal, which finds the folder under its new name. */
+/* With a rename between, the move and the rename stay before the
+ * removal, which finds the folder under its new name. */
 START_TEST (test_folder_moved_renamed_then_removed)
 {
-  g_autoptr(GBytes) message = content (1, 1, 700);
-  Edit edit = { "message/rfc822", 0, message, 0, 0, NULL };
-  Folder parent = { "Parent", 0, 0 };
-  Folder moving = { "Moving", 0, 0 };
-  Folder target = { "Target", 0, 0 };
-
-  start_maildir ();
-  create_nested (&parent, &moving, NULL);
-  local_write (create_folder, &target);
-  edit.collection = moving.id;
-  create_then_go_offline (&edit);
-  moving.parent = 0;
-  local_write (move_folder, &moving);
-  moving.name = "Renamed";
-  local_write (rename_folder, &moving);
-  edit.target = target.id;
-  local_write (move, &edit);
-  local_write (delete_folder, &moving);
-  replay_and_expect ("Target", message);
+  move_out_of_folder_then_remove_it (FALSE, "Renamed");
 }
 END_TEST
 
