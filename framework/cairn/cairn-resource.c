@@ -1024,17 +1024,24 @@ store_remote_ids (CairnTransaction  *transaction,
                   GError           **error)
 {
   RemoteIds *ids = user_data;
+  guint64 id = cairn_change_get_entity_id (ids->change);
+  /* A moved item's new remote id names it in the destination. */
+  guint64 named_in = cairn_change_get_operation (ids->change) == CAIRN_CHANGE_MOVE
+                     ? cairn_change_get_destination_id (ids->change)
+                     : cairn_change_get_collection_id (ids->change);
   g_autoptr(GError) local_error = NULL;
 
-  /* A moved item's new remote id names it in the destination. */
-  if (!_cairn_transaction_set_remote_ids (transaction,
-                                          cairn_change_get_entity_kind (ids->change),
-                                          cairn_change_get_entity_id (ids->change),
-                                          cairn_change_get_operation (ids->change) ==
-                                          CAIRN_CHANGE_MOVE
-                                          ? cairn_change_get_destination_id (ids->change)
-                                          : cairn_change_get_collection_id (ids->change),
-                                          ids->remote_id, ids->remote_revision, &local_error))
+  /* A move replayed under the same name (maildir): the name is the item's
+   * in the destination now. */
+  if (ids->remote_id == NULL && ids->remote_revision == NULL)
+    {
+      if (!_cairn_transaction_settle_remote_collection (transaction, id, named_in, error))
+        return FALSE;
+    }
+  else if (!_cairn_transaction_set_remote_ids (transaction,
+                                               cairn_change_get_entity_kind (ids->change), id,
+                                               named_in, ids->remote_id, ids->remote_revision,
+                                               &local_error))
     {
       /* Removed since: its removal must still find it in the backend. */
       if (!g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
@@ -1071,7 +1078,8 @@ apply_replayed (CairnResource *self,
   CairnEntityKind kind = cairn_change_get_entity_kind (change);
   g_autoptr(GError) error = NULL;
 
-  if (ids.remote_id == NULL && ids.remote_revision == NULL)
+  if (ids.remote_id == NULL && ids.remote_revision == NULL &&
+      (kind != CAIRN_ENTITY_ITEM || cairn_change_get_operation (change) != CAIRN_CHANGE_MOVE))
     {
       processed (self);
       return;

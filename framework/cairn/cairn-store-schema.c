@@ -195,6 +195,15 @@ static const char * const migrations[] = {
    * models sort and narrow a collection by it, through the index. */
   "ALTER TABLE items ADD COLUMN date INTEGER;"
   "CREATE INDEX items_collection_date ON items (collection_id, date);",
+
+  /* 5 -> 6: an item moved keeps its remote id until its resource replays
+   * the move, and the id names it in the collection it left: an item
+   * keeps that collection (NULL: its own), and one stored without a
+   * remote id the collection where the name its move carried is its own,
+   * so that an item coming back there can take the name from one that
+   * carried the same name in from elsewhere. Items in transit when
+   * migrated seem to be at home, which takes no name from anyone. */
+  "ALTER TABLE items ADD COLUMN remote_collection_id INTEGER;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == CAIRN_STORE_SCHEMA_VERSION);

@@ -81,7 +81,7 @@ typedef enum
  *
  * Since: 0.1
  */
-#define CAIRN_STORE_SCHEMA_VERSION 5
+#define CAIRN_STORE_SCHEMA_VERSION 6
 
 /**
  * CAIRN_STORE_BATCH_SIZE:

@@ -58,7 +58,8 @@ _cairn_transaction_load_item_info (CairnTransaction  *self,
   const char *resource;
   g_autoptr(CairnStatement) stmt =
     _cairn_database_query (self->database,
-                           "SELECT collection_id, revision, remote_id, mime_type "
+                           "SELECT collection_id, revision, remote_id, mime_type, "
+                           "  coalesce (remote_collection_id, 0) "
                            "FROM items WHERE id = ?",
                            CAIRN_BINDS (_cairn_bind_int (id)), error);
 
@@ -70,6 +71,7 @@ _cairn_transaction_load_item_info (CairnTransaction  *self,
   info->revision = sqlite3_column_int64 (stmt, 1);
   info->remote_id = _cairn_column_dup (stmt, 2);
   info->mime_type = _cairn_column_dup (stmt, 3);
+  info->remote_collection_id = sqlite3_column_int64 (stmt, 4);
   resource = _cairn_transaction_item_resource (self, info->collection_id, error);
   info->resource = g_strdup (resource);
 
@@ -447,12 +449,16 @@ cairn_transaction_modify_item (CairnTransaction  *self,
     return FALSE;
 
   remote_id = item->remote_id_set ? item->remote_id : info.remote_id;
+  /* A remote id set names the item where it is. */
   if (!_cairn_database_run (self->database,
                             "UPDATE items SET mime_type = ?, size = ?, remote_id = ?, "
+                            "  remote_collection_id = CASE WHEN ? THEN NULL "
+                            "    ELSE remote_collection_id END, "
                             "  remote_revision = ?, gid = ?, date = ?, revision = ? WHERE id = ?",
                             CAIRN_BINDS (_cairn_bind_text (item->mime_type),
                                          _cairn_bind_int (item->size),
                                          _cairn_bind_text (remote_id),
+                                         _cairn_bind_int (item->remote_id_set),
                                          _cairn_bind_text (item->remote_revision),
                                          _cairn_bind_text (item->gid),
                                          _cairn_bind_date (item->date),
@@ -636,34 +642,46 @@ cairn_transaction_change_flags (CairnTransaction       *self,
                                       }, error);
 }
 
-static gboolean
-note_row (CairnStatement  *row,
-          gpointer         user_data,
-          GError         **error)
+/* The item of a collection that has a remote id, and the collection in
+ * which that name names it in the backend. */
+typedef struct
 {
-  *(gboolean *) user_data = TRUE;
+  guint64 id;
+  guint64 remote_collection_id;
+} Holder;
+
+static gboolean
+take_holder (CairnStatement  *row,
+             gpointer         user_data,
+             GError         **error)
+{
+  Holder *holder = user_data;
+
+  holder->id = (guint64) sqlite3_column_int64 (row, 0);
+  holder->remote_collection_id = (guint64) sqlite3_column_int64 (row, 1);
   return TRUE;
 }
 
-/* Whether an item of @collection_id other than @item_id has @remote_id. */
+/* The item of @collection_id other than @item_id that has @remote_id;
+ * its id is 0 if there is none. */
 static gboolean
-remote_id_taken (CairnTransaction  *self,
-                 guint64            collection_id,
-                 const char        *remote_id,
-                 guint64            item_id,
-                 gboolean          *taken,
-                 GError           **error)
+remote_id_holder (CairnTransaction  *self,
+                  guint64            collection_id,
+                  const char        *remote_id,
+                  guint64            item_id,
+                  Holder            *holder,
+                  GError           **error)
 {
   CairnStatement *query =
     _cairn_database_query (self->database,
-                           "SELECT 1 FROM items WHERE collection_id = ? AND remote_id = ? "
-                           "AND id != ?",
+                           "SELECT id, coalesce (remote_collection_id, collection_id) FROM items "
+                           "WHERE collection_id = ? AND remote_id = ? AND id != ?",
                            CAIRN_BINDS (_cairn_bind_int (collection_id),
                                         _cairn_bind_text (remote_id), _cairn_bind_int (item_id)),
                            error);
 
-  *taken = FALSE;
-  return _cairn_database_foreach (self->database, query, note_row, taken, error);
+  *holder = (Holder) { 0 };
+  return _cairn_database_foreach (self->database, query, take_holder, holder, error);
 }
 
 typedef struct
@@ -718,28 +736,48 @@ remote_id_left_behind (CairnTransaction  *self,
 }
 
 /* The remote id item @info takes in @collection_id: its own, unless
- * another item there has it; none then (see cairn_transaction_move_item()). */
+ * another item there has it; none then (see cairn_transaction_move_item()).
+ * *@remote_collection_id is where that name, or the one it keeps none of,
+ * names the item in the backend (0: @collection_id, or unknown). */
 static gboolean
 moved_remote_id (CairnTransaction  *self,
                  guint64            item_id,
                  const ItemInfo    *info,
                  guint64            collection_id,
                  char             **remote_id,
+                 guint64           *remote_collection_id,
                  GError           **error)
 {
   g_autofree char *candidate = g_strdup (info->remote_id);
-  gboolean taken = FALSE;
+  guint64 home = info->remote_collection_id;
+  Holder holder = { 0 };
 
+  if (candidate != NULL && home == 0)
+    home = info->collection_id;
   *remote_id = NULL;
+  *remote_collection_id = home;
   if (candidate == NULL &&
       !remote_id_left_behind (self, item_id, collection_id, &candidate, error))
     return FALSE;
   if (candidate == NULL)
     return TRUE;
-  if (!remote_id_taken (self, collection_id, candidate, item_id, &taken, error))
+  if (!remote_id_holder (self, collection_id, candidate, item_id, &holder, error))
     return FALSE;
-  if (!taken)
-    *remote_id = g_steal_pointer (&candidate);
+  /* The name is the item's own here, while the holder carried it in from
+   * another collection and its move is not replayed: the backend has
+   * them so. The holder lets it go, knowing where it is its own; its
+   * move's change keeps it. */
+  if (holder.id != 0 && home == collection_id && holder.remote_collection_id != collection_id)
+    {
+      if (!_cairn_database_run (self->database, "UPDATE items SET remote_id = NULL WHERE id = ?",
+                                CAIRN_BINDS (_cairn_bind_int (holder.id)), error))
+        return FALSE;
+      holder.id = 0;
+    }
+  if (holder.id != 0)
+    return TRUE;
+  *remote_id = g_steal_pointer (&candidate);
+  *remote_collection_id = home == collection_id ? 0 : home;
   return TRUE;
 }
 
@@ -759,7 +797,8 @@ moved_remote_id (CairnTransaction  *self,
  * log entry of the move keeps the old one, so that the resource replaying
  * the move finds the item where it was, and names the one it has now in
  * cairn_resource_change_replayed(). An item moved back before that replay
- * takes its old remote id again.
+ * takes its old remote id again, also from an item that carried the same
+ * one in from another collection and whose move is not replayed yet.
  *
  * Returns: %TRUE on success; %FALSE with %CAIRN_STORE_ERROR_INVALID for a
  *   virtual destination
@@ -774,6 +813,7 @@ cairn_transaction_move_item (CairnTransaction  *self,
 {
   g_auto(ItemInfo) info = { 0 };
   g_autofree char *remote_id = NULL;
+  guint64 remote_collection_id = 0;
 
   g_return_val_if_fail (CAIRN_IS_TRANSACTION (self), FALSE);
 
@@ -784,15 +824,18 @@ cairn_transaction_move_item (CairnTransaction  *self,
   if (info.collection_id == collection_id)
     return TRUE;
 
-  if (!moved_remote_id (self, item_id, &info, collection_id, &remote_id, error) ||
+  if (!moved_remote_id (self, item_id, &info, collection_id, &remote_id, &remote_collection_id,
+                        error) ||
       !_cairn_transaction_ensure_revision (self, error))
     return FALSE;
   if (!_cairn_database_run (self->database,
-                            "UPDATE items SET collection_id = ?, revision = ?, remote_id = ? "
+                            "UPDATE items SET collection_id = ?, revision = ?, remote_id = ?, "
+                            "  remote_collection_id = nullif (?, 0) "
                             "WHERE id = ?",
                             CAIRN_BINDS (_cairn_bind_int (collection_id),
                                          _cairn_bind_int (self->revision),
                                          _cairn_bind_text (remote_id),
+                                         _cairn_bind_int (remote_collection_id),
                                          _cairn_bind_int (item_id)),
                             error))
     {
@@ -896,7 +939,7 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                    GError           **error)
 {
   g_auto(ItemInfo) info = { 0 };
-  gboolean taken = FALSE;
+  Holder holder = { 0 };
 
   if (kind == CAIRN_ENTITY_COLLECTION)
     {
@@ -934,13 +977,19 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                             error))
     return FALSE;
   if (remote_id != NULL && info.collection_id != collection_id &&
-      !remote_id_taken (self, info.collection_id, remote_id, id, &taken, error))
+      !remote_id_holder (self, info.collection_id, remote_id, id, &holder, error))
     return FALSE;
+  /* The new name names the item in @collection_id, be it one it has left
+   * (and the name taken where it is). */
   if (!_cairn_database_run (self->database,
-                            "UPDATE items SET remote_id = CASE WHEN ? THEN NULL "
-                            "  ELSE coalesce (?, remote_id) END, "
-                            "  remote_revision = ?, revision = ? WHERE id = ?",
-                            CAIRN_BINDS (_cairn_bind_int (taken), _cairn_bind_text (remote_id),
+                            "UPDATE items SET "
+                            "  remote_id = CASE WHEN ?1 THEN NULL ELSE coalesce (?2, remote_id) END, "
+                            "  remote_collection_id = CASE WHEN ?2 IS NULL THEN remote_collection_id "
+                            "    ELSE nullif (?3, collection_id) END, "
+                            "  remote_revision = ?4, revision = ?5 WHERE id = ?6",
+                            CAIRN_BINDS (_cairn_bind_int (holder.id != 0),
+                                         _cairn_bind_text (remote_id),
+                                         _cairn_bind_int (collection_id),
                                          _cairn_bind_text (remote_revision),
                                          _cairn_bind_int (self->revision), _cairn_bind_int (id)),
                             error))
@@ -956,4 +1005,23 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                         .entity_id = id,
                                         .remote_id = remote_id,
                                       }, error);
+}
+
+/* Records that a move of item @id into @collection_id was replayed and its
+ * backend kept the item's remote id: the id names it there now. Without
+ * one, where its old name was is no longer known. */
+gboolean
+_cairn_transaction_settle_remote_collection (CairnTransaction  *self,
+                                             guint64            id,
+                                             guint64            collection_id,
+                                             GError           **error)
+{
+  return _cairn_transaction_check_ready (self, error) &&
+         _cairn_database_run (self->database,
+                              "UPDATE items SET remote_collection_id = CASE "
+                              "  WHEN remote_id IS NULL THEN NULL "
+                              "  ELSE nullif (?, collection_id) END "
+                              "WHERE id = ? AND remote_collection_id IS NOT NULL",
+                              CAIRN_BINDS (_cairn_bind_int (collection_id), _cairn_bind_int (id)),
+                              error);
 }

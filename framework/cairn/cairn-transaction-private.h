@@ -28,6 +28,10 @@ gboolean          _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                                      const char        *remote_id,
                                                      const char        *remote_revision,
                                                      GError           **error);
+gboolean          _cairn_transaction_settle_remote_collection (CairnTransaction  *self,
+                                                               guint64            id,
+                                                               guint64            collection_id,
+                                                               GError           **error);
 gboolean          _cairn_transaction_set_flags      (CairnTransaction  *self,
                                                      guint64            item_id,
                                                      const CairnFlags  *wanted,
@@ -102,6 +106,9 @@ typedef struct
   guint64 collection_id;
   guint64 revision;
   char *remote_id;
+  /* Where its remote id, or without one the name its last move carried,
+   * names it in the backend; 0: where it is, or unknown without one. */
+  guint64 remote_collection_id;
   char *mime_type;
   char *resource;
 } ItemInfo;

@@ -857,6 +857,27 @@ assert_remote_id (guint64     id,
   ck_assert_str_eq (cairn_item_get_remote_id (item), expected);
 }
 
+/* The id of the first item of @folder, which has @remote_id. */
+static guint64
+first_item_id (const char *folder,
+               const char *remote_id)
+{
+  g_autoptr(GPtrArray) items = list_items (folder);
+
+  ck_assert_uint_ge (items->len, 1);
+  ck_assert_str_eq (cairn_item_get_remote_id (g_ptr_array_index (items, 0)), remote_id);
+  return cairn_item_get_id (g_ptr_array_index (items, 0));
+}
+
+static void
+assert_n_items (const char *folder,
+                guint       n)
+{
+  g_autoptr(GPtrArray) items = list_items (folder);
+
+  ck_assert_uint_eq (items->len, n);
+}
+
 /* A sequence the replay test found: offline, a message created in an
  * empty folder, then a message moved there from the inbox, which keeps its
  * inbox UID 1 in the store until its move is replayed. The creation is
@@ -864,9 +885,7 @@ assert_remote_id (guint64     id,
  * moved one then gets its own from MOVE. No change fails. */
 START_TEST (test_uid_of_moved_item)
 {
-  g_autoptr(CairnCollection) inbox = NULL;
   g_autoptr(CairnCollection) empty = NULL;
-  g_autoptr(GPtrArray) items = NULL;
   guint64 moved_id;
   GError *error = NULL;
 
@@ -875,11 +894,8 @@ START_TEST (test_uid_of_moved_item)
   g_free (imap_fixture_run_client (dovecot, "create", "Empty", NULL));
   start_resource (NULL);
   sync_all ();
-  inbox = find_collection ("INBOX");
   empty = find_collection ("Empty");
-  items = list_items ("INBOX");
-  moved_id = cairn_item_get_id (g_ptr_array_index (items, 0));
-  ck_assert_str_eq (cairn_item_get_remote_id (g_ptr_array_index (items, 0)), "1");
+  moved_id = first_item_id ("INBOX", "1");
 
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
@@ -891,10 +907,63 @@ START_TEST (test_uid_of_moved_item)
 
   assert_no_failed_changes ();
   assert_remote_id (moved_id, "2");
-  g_clear_pointer (&items, g_ptr_array_unref);
-  items = list_items ("Empty");
-  ck_assert_uint_eq (items->len, 2);
+  assert_n_items ("Empty", 2);
   assert_store_matches_server ();
+}
+END_TEST
+
+/* A sequence the replay test found: offline, a message moved out of the
+ * inbox and back, while a message of another folder with the same UID
+ * was moved into the inbox between. The returning message takes its UID
+ * back from the one that carried it in, and the next sync finds it
+ * instead of fetching it as a new one. With @other_taken, a message of
+ * Other has that UID too: the returning message has none there, and
+ * takes back the one its first move carried out. */
+static void
+move_back_onto_carried_uid (gboolean other_taken)
+{
+  g_autoptr(CairnCollection) inbox = NULL;
+  g_autoptr(CairnCollection) other = NULL;
+  guint64 returned_id, carrier_id;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 1, 41);
+  imap_fixture_generate (dovecot, "Archive", 1, 43);
+  if (other_taken)
+    imap_fixture_generate (dovecot, "Other", 1, 47);
+  imap_fixture_start (dovecot);
+  if (!other_taken)
+    g_free (imap_fixture_run_client (dovecot, "create", "Other", NULL));
+  start_resource (NULL);
+  sync_all ();
+  inbox = find_collection ("INBOX");
+  other = find_collection ("Other");
+  returned_id = first_item_id ("INBOX", "1");
+  carrier_id = first_item_id ("Archive", "1");
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  move_item_locally (returned_id, other);
+  move_item_locally (carrier_id, inbox);
+  move_item_locally (returned_id, inbox);
+  go_online_and_sync ();
+
+  assert_no_failed_changes ();
+  assert_remote_id (returned_id, "1");
+  assert_n_items ("INBOX", 2);
+  assert_n_items ("Archive", 0);
+  assert_store_matches_server ();
+}
+
+START_TEST (test_move_back_onto_carried_uid)
+{
+  move_back_onto_carried_uid (FALSE);
+}
+END_TEST
+
+START_TEST (test_move_back_through_taken_uid)
+{
+  move_back_onto_carried_uid (TRUE);
 }
 END_TEST
 
@@ -1743,6 +1812,8 @@ main (void)
     { "content-change", test_content_change_after_interrupted_expunge },
     { "content-change", test_edit_between_moves },
     { "uid-of-moved-item", test_uid_of_moved_item },
+    { "uid-of-moved-item", test_move_back_onto_carried_uid },
+    { "uid-of-moved-item", test_move_back_through_taken_uid },
     { "move-found-by-content", test_move_found_by_content },
     { "removal-after-its-folder", test_removal_after_its_folder },
     { "attempt-of-removed-item", test_attempt_of_removed_item },

@@ -1481,6 +1481,168 @@ START_TEST (test_item_move_onto_remote_id)
 }
 END_TEST
 
+/* What a resource writes when it fetched an item's body. */
+static gboolean
+fetch_body_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(CairnItem) item = cairn_store_get_item (store, GPOINTER_TO_SIZE (data), NULL, error);
+  g_autoptr(GBytes) body = g_bytes_new_static ("Body.\n", 6);
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, body);
+
+  if (item == NULL)
+    return FALSE;
+  cairn_item_set_part (item, part);
+  cairn_transaction_set_origin (txn, RESOURCE);
+  return cairn_transaction_modify_item (txn, item, 0, error);
+}
+
+/* An item of Inbox and one of Archive with the same remote id "1", and a
+ * collection Other. */
+typedef struct
+{
+  guint64 inbox;
+  guint64 archive;
+  guint64 other;
+  guint64 id;
+  guint64 carrier;
+} SameNames;
+
+static SameNames
+make_same_names (void)
+{
+  SameNames names = { make_collection (RESOURCE, 0, "Inbox", "INBOX") };
+
+  names.archive = make_collection (RESOURCE, 0, "Archive", "Archive");
+  names.other = make_collection (RESOURCE, 0, "Other", "Other");
+  names.id = make_mail (names.inbox, "1", NULL);
+  names.carrier = make_mail (names.archive, "1", NULL);
+  return names;
+}
+
+/* A name an item carried in from another collection is not its name in
+ * the one it is in now: an item moved back to where that name is its own,
+ * before either move is replayed, takes it from such a holder. The replay
+ * test found this: the returning item was left without a remote id, and
+ * the next sync took its message on the server for a new one. With
+ * @other_taken, an item of Other has the name too: the returning item
+ * has none there, and takes back the one its first move carried out. */
+static void
+move_back_onto_carried_remote_id (gboolean other_taken)
+{
+  SameNames names = make_same_names ();
+  Pair away = { names.id, names.other }, back = { names.id, names.inbox };
+  Pair carried = { names.carrier, names.inbox };
+  g_autoptr(CairnChange) carrier_move = NULL;
+  g_autofree char *remote_id = NULL;
+  g_autofree char *carrier_remote_id = NULL;
+
+  if (other_taken)
+    make_mail (names.other, "1", NULL);
+  write_ok (move_item_block, &away);
+  remote_id = item_remote_id (names.id);
+  ck_assert (other_taken ? remote_id == NULL : g_strcmp0 (remote_id, "1") == 0);
+  /* Its body fetched by its resource meanwhile: no replay of the move. */
+  write_ok (fetch_body_block, GSIZE_TO_POINTER (names.id));
+  write_ok (move_item_block, &carried);
+  carrier_move = last_change ();
+  carrier_remote_id = item_remote_id (names.carrier);
+  ck_assert_str_eq (carrier_remote_id, "1");
+
+  write_ok (move_item_block, &back);
+  g_clear_pointer (&remote_id, g_free);
+  remote_id = item_remote_id (names.id);
+  ck_assert_str_eq (remote_id, "1");
+  g_clear_pointer (&carrier_remote_id, g_free);
+  carrier_remote_id = item_remote_id (names.carrier);
+  ck_assert_ptr_null (carrier_remote_id);
+  /* The carrier's replay still finds it where the backend has it. */
+  ck_assert_str_eq (cairn_change_get_remote_id (carrier_move), "1");
+  ck_assert_uint_eq (cairn_change_get_collection_id (carrier_move), names.archive);
+}
+
+START_TEST (test_item_move_back_onto_carried_remote_id)
+{
+  move_back_onto_carried_remote_id (FALSE);
+}
+END_TEST
+
+START_TEST (test_item_move_back_nameless_onto_carried_remote_id)
+{
+  move_back_onto_carried_remote_id (TRUE);
+}
+END_TEST
+
+/* Names the item @data's remote id gives it where it is, as its resource
+ * does when a sync or a replay finds it there under the same name. */
+static gboolean
+name_in_place_block (CairnTransaction *txn, gpointer data, GError **error)
+{
+  g_autoptr(CairnItem) item = cairn_store_get_item (store, GPOINTER_TO_SIZE (data), NULL, error);
+
+  if (item == NULL)
+    return FALSE;
+  cairn_item_set_remote_id (item, cairn_item_get_remote_id (item));
+  cairn_transaction_set_origin (txn, RESOURCE);
+  return cairn_transaction_modify_item (txn, item, 0, error);
+}
+
+/* Only a name carried in gives way: a holder named where it is keeps its
+ * name, and an item whose name was given elsewhere takes none. */
+START_TEST (test_item_move_back_onto_named_remote_id)
+{
+  SameNames names = make_same_names ();
+  guint64 stranger = make_mail (names.other, "2", NULL);
+  Pair away = { names.id, names.other }, back = { names.id, names.inbox };
+  Pair carried = { names.carrier, names.inbox };
+  Pair stranger_in = { stranger, names.inbox }, stranger_out = { stranger, names.archive };
+  g_autofree char *remote_id = NULL;
+  g_autofree char *carrier_remote_id = NULL;
+
+  write_ok (move_item_block, &away);
+  write_ok (move_item_block, &carried);
+  write_ok (name_in_place_block, GSIZE_TO_POINTER (names.carrier));
+  write_ok (move_item_block, &back);
+  remote_id = item_remote_id (names.id);
+  ck_assert_ptr_null (remote_id);
+  carrier_remote_id = item_remote_id (names.carrier);
+  ck_assert_str_eq (carrier_remote_id, "1");
+
+  /* Its "2" names it in Other: it takes none in the inbox. */
+  write_ok (move_item_block, &stranger_out);
+  make_mail (names.inbox, "2", NULL);
+  write_ok (move_item_block, &stranger_in);
+  g_clear_pointer (&remote_id, g_free);
+  remote_id = item_remote_id (stranger);
+  ck_assert_ptr_null (remote_id);
+}
+END_TEST
+
+/* store-v5.db was written by schema version 5, before an item kept where
+ * its remote id names it: folders Inbox, Archive and Other (1, 2, 3) of
+ * imap_0, item 1 in Inbox and item 2 in Archive, both with UID 1. The
+ * rule of test_item_move_back_onto_carried_remote_id holds there. */
+START_TEST (test_schema_fixture_v5)
+{
+  g_autofree char *copy = copy_fixture ("store-v5.db");
+  Pair away = { 1, 3 }, carried = { 2, 1 }, back = { 1, 1 };
+  g_autofree char *remote_id = NULL;
+  g_autofree char *carrier_remote_id = NULL;
+
+  g_clear_object (&store);
+  g_free (db_path);
+  db_path = g_steal_pointer (&copy);
+  reopen_store ();
+
+  write_ok (move_item_block, &away);
+  write_ok (move_item_block, &carried);
+  write_ok (move_item_block, &back);
+  remote_id = item_remote_id (1);
+  ck_assert_str_eq (remote_id, "1");
+  carrier_remote_id = item_remote_id (2);
+  ck_assert_ptr_null (carrier_remote_id);
+}
+END_TEST
+
 /* An application edits an item it read before its resource named it
  * anew (a replayed move): the edit keeps the stored remote id. Written
  * back, the old one renamed the item wrongly, or failed on another
@@ -2969,6 +3131,7 @@ main (void)
     { "open", test_schema_fixture },
     { "open", test_schema_fixture_v3 },
     { "open", test_schema_fixture_v4 },
+    { "open", test_schema_fixture_v5 },
     { "collections", test_collection_tree },
     { "collections", test_collection_inherits_resource },
     { "collections", test_collection_invalid_names },
@@ -2986,6 +3149,9 @@ main (void)
     { "items", test_flags_delta_merge },
     { "items", test_item_move_delete },
     { "items", test_item_move_onto_remote_id },
+    { "items", test_item_move_back_onto_carried_remote_id },
+    { "items", test_item_move_back_nameless_onto_carried_remote_id },
+    { "items", test_item_move_back_onto_named_remote_id },
     { "items", test_item_modify_keeps_newer_remote_id },
     { "relations", test_tags },
     { "relations", test_fetch_tags },
