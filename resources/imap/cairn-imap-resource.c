@@ -1809,6 +1809,10 @@ note_attempt (CairnImapResource *self,
   g_key_file_set_string (attempt, "Attempt", "mailbox", mailbox);
   g_key_file_set_string (attempt, "Attempt", "message-id", gid);
   data = g_key_file_to_data (attempt, &length, NULL);
+  /* Without flags, GLib (2.74) writes over the old note in place and does
+   * not truncate it: the end of a longer one would stay, and the note
+   * would no longer parse. The old one is settled already. */
+  g_unlink (self->attempt_path);
   if (g_mkdir_with_parents (folder, 0700) != 0 ||
       !g_file_set_contents_full (self->attempt_path, data, length, G_FILE_SET_CONTENTS_NONE,
                                  0600, &error))
