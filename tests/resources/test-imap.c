@@ -1677,16 +1677,23 @@ END_TEST
 /* A folder that LIST does not show but CREATE says exists (ALREADYEXISTS,
  * RFC 5530), as Dovecot answered in the replay test, is taken: the
  * creation does not fail. (The fake server lists no such folder later,
- * so the next sync removes it.) */
+ * so the next sync removes it.) Likewise a folder that LIST shows but
+ * DELETE says is gone (NONEXISTENT), as Dovecot answered in replay seed
+ * 411: its removal does not fail. */
 START_TEST (test_create_already_exists)
 {
   g_autoptr(CairnCollection) folder = cairn_collection_new (ID, 0, "Made");
+  g_autoptr(CairnCollection) gone = NULL;
   GError *error = NULL;
   GPid pid;
   int out;
 
   start_fake_server ("create", ID, &pid, &out);
+  sync_all ();
+  gone = find_collection ("Gone");
   ck_assert (cairn_store_write_sync (client, add_folder, folder, NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, remove_folder, gone, NULL, NULL, &error));
   assert_no_error (error);
   cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
