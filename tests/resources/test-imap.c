@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include <cairn-test/cairn-test.h>
 
@@ -978,6 +979,34 @@ create_item (CairnTransaction  *transaction,
 #define WRITTEN \
   "Message-ID: <written@cairn.test>\r\nSubject: written here\r\n\r\nBody.\r\n"
 
+/* Starts the resource in @mode beside folders Source and Dest (in
+ * @dest), which have no IDLE, so that no sync touches them meanwhile,
+ * and creates an item of WRITTEN, with no GID, in Source. */
+static CairnItem *
+create_written_in_source (CairnTestResourceMode   mode,
+                          CairnCollection       **dest)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_static (WRITTEN, strlen (WRITTEN));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+  g_autoptr(CairnCollection) source = NULL;
+  CairnItem *item = cairn_item_new ("message/rfc822");
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "Source", 2, 30);
+  imap_fixture_generate (dovecot, "Dest", 1, 34);
+  imap_fixture_start (dovecot);
+  start_resource_full (ID, NULL, mode);
+  sync_all ();
+  source = find_collection ("Source");
+  *dest = find_collection ("Dest");
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (bytes));
+  cairn_item_set_collection_id (item, cairn_collection_get_id (source));
+  ck_assert (cairn_store_write_sync (client, create_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  return item;
+}
+
 /* A message already in the destination when its local move is replayed
  * (moved by an attempt killed before its outcome was stored, or by
  * another client) is found there by the Message-ID of its content, as
@@ -985,29 +1014,14 @@ create_item (CairnTransaction  *transaction,
  * its UID there, and the folder holds it once. */
 START_TEST (test_move_found_by_content)
 {
-  g_autoptr(GBytes) bytes = g_bytes_new_static (WRITTEN, strlen (WRITTEN));
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
-  g_autoptr(CairnCollection) source = NULL;
   g_autoptr(CairnCollection) dest = NULL;
-  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(CairnItem) item = NULL;
   g_autoptr(CairnItem) stored = NULL;
   g_autoptr(GPtrArray) items = NULL;
   g_autofree char *server = NULL;
   GError *error = NULL;
 
-  /* Folders without IDLE: no sync gives the item a GID meanwhile. */
-  imap_fixture_generate (dovecot, "Source", 2, 30);
-  imap_fixture_generate (dovecot, "Dest", 1, 34);
-  imap_fixture_start (dovecot);
-  start_resource (NULL);
-  sync_all ();
-  source = find_collection ("Source");
-  dest = find_collection ("Dest");
-  cairn_item_set_part (item, part);
-  cairn_item_set_size (item, g_bytes_get_size (bytes));
-  cairn_item_set_collection_id (item, cairn_collection_get_id (source));
-  ck_assert (cairn_store_write_sync (client, create_item, item, NULL, NULL, &error));
-  assert_no_error (error);
+  item = create_written_in_source (CAIRN_TEST_RESOURCE_IN_PROCESS, &dest);
   cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
   stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
@@ -1246,6 +1260,94 @@ START_TEST (test_copy_move_after_interrupted_attempt)
   ck_assert_str_eq (g_strstrip (server), "Archive\twritten@cairn.test");
   assert_no_failed_changes ();
   assert_remote_id (id, "1");
+  assert_store_matches_server ();
+}
+END_TEST
+
+/* Runs @sql on the store's database beside the resource. */
+static void
+run_sql (const char *sql)
+{
+  sqlite3 *db = NULL;
+  char *message = NULL;
+
+  ck_assert_int_eq (sqlite3_open_v2 (cairn_test_environment_get_store_path (environment), &db,
+                                     SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  sqlite3_busy_timeout (db, 10000);
+  ck_assert_msg (sqlite3_exec (db, sql, NULL, NULL, &message) == SQLITE_OK, "%s", message);
+  sqlite3_close (db);
+}
+
+/* Waits until the server holds @line, as imap_fixture_dump() writes it. */
+static void
+wait_server_holds (const char *line)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *server = imap_fixture_dump (dovecot);
+
+      if (strstr (server, line) != NULL)
+        return;
+      ck_assert_msg (g_get_monotonic_time () < deadline, "%s", server);
+      g_usleep (20 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+/* Waits until item @id has a UID: its creation's outcome is stored. The
+ * resource in its own process may not have heard of the creation yet
+ * when cairn_test_resource_wait_replayed() asks it. */
+static void
+wait_uploaded (guint64 id)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(CairnItem) stored = cairn_store_get_item (client, id, NULL, NULL);
+
+      if (stored != NULL && cairn_item_get_remote_id (stored) != NULL)
+        return;
+      ck_assert (g_get_monotonic_time () < deadline);
+      g_usleep (20 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+/* Replay seed 411: a message created in Source and moved to Dest, the
+ * resource killed after its MOVE and before the move's outcome is
+ * stored (here the store refuses it), then the item removed. Only the
+ * resource's note of the MOVE tells where the message is: it must be
+ * readable although it was written over the longer note of the
+ * message's upload to Source. The message goes from the server, and no
+ * sync brings it back. */
+START_TEST (test_attempt_after_longer_note)
+{
+  g_autoptr(CairnCollection) dest = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autofree char *server = NULL;
+  GError *error = NULL;
+
+  item = create_written_in_source (CAIRN_TEST_RESOURCE_PROCESS, &dest);
+  wait_uploaded (cairn_item_get_id (item));
+
+  run_sql ("CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors WHEN NEW.name = '" ID "' "
+           "BEGIN SELECT RAISE (ABORT, 'held'); END");
+  move_item_locally (cairn_item_get_id (item), dest);
+  wait_server_holds ("Dest\twritten@cairn.test");
+  cairn_test_resource_kill (resource);
+  run_sql ("DROP TRIGGER hold_outcome");
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { cairn_item_get_id (item), 0, TRUE }, NULL, NULL,
+                                     &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "written@cairn.test") == NULL, "%s", server);
+  assert_no_failed_changes ();
   assert_store_matches_server ();
 }
 END_TEST
@@ -1644,16 +1746,23 @@ END_TEST
 /* A folder that LIST does not show but CREATE says exists (ALREADYEXISTS,
  * RFC 5530), as Dovecot answered in the replay test, is taken: the
  * creation does not fail. (The fake server lists no such folder later,
- * so the next sync removes it.) */
+ * so the next sync removes it.) Likewise a folder that LIST shows but
+ * DELETE says is gone (NONEXISTENT), as Dovecot answered in replay seed
+ * 411: its removal does not fail. */
 START_TEST (test_create_already_exists)
 {
   g_autoptr(CairnCollection) folder = cairn_collection_new (ID, 0, "Made");
+  g_autoptr(CairnCollection) gone = NULL;
   GError *error = NULL;
   GPid pid;
   int out;
 
   start_fake_server ("create", ID, &pid, &out);
+  sync_all ();
+  gone = find_collection ("Gone");
   ck_assert (cairn_store_write_sync (client, add_folder, folder, NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, remove_folder, gone, NULL, NULL, &error));
   assert_no_error (error);
   cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
@@ -1819,6 +1928,7 @@ main (void)
     { "attempt-of-removed-item", test_attempt_of_removed_item },
     { "attempt-beside-moved-item", test_attempt_beside_moved_item },
     { "attempt-beside-moved-item", test_copy_move_after_interrupted_attempt },
+    { "attempt-after-longer-note", test_attempt_after_longer_note },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },

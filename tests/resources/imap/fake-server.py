@@ -5,8 +5,9 @@
 #   list    LIST "" "*" gets an answer with an unbalanced parenthesis
 #   fetch   FETCH gets RFC822.SIZE that is no number
 #   literal FETCH announces a literal of 4 GB and sends three bytes
-#   create  an empty INBOX; LIST of one name finds nothing, and CREATE
-#           answers NO [ALREADYEXISTS], as Dovecot did at times
+#   create  an empty INBOX and an empty folder Gone; LIST of one name
+#           finds nothing but Gone, CREATE answers NO [ALREADYEXISTS] and
+#           DELETE answers NO [NONEXISTENT], as Dovecot did at times
 import socket
 import sys
 import threading
@@ -28,10 +29,17 @@ def serve(conn):
             f.write(tag.encode() + b" OK done\r\n")
         elif command == "LIST" and line.rstrip().endswith(b'""'):
             f.write(b'* LIST (\\Noselect) "/" ""\r\n' + tag.encode() + b" OK done\r\n")
-        elif command == "LIST" and MODE == "create" and not line.rstrip().endswith(b'"*"'):
+        elif command == "LIST" and MODE == "create":
+            pattern = parts[-1].strip('"')
+            if pattern == "*":
+                f.write(b'* LIST (\\HasNoChildren) "/" INBOX\r\n')
+            if pattern in ("*", "Gone"):
+                f.write(b'* LIST (\\HasNoChildren) "/" Gone\r\n')
             f.write(tag.encode() + b" OK done\r\n")
         elif command == "CREATE" and MODE == "create":
             f.write(tag.encode() + b" NO [ALREADYEXISTS] Mailbox already exists\r\n")
+        elif command == "DELETE" and MODE == "create":
+            f.write(tag.encode() + b" NO [NONEXISTENT] Mailbox doesn't exist\r\n")
         elif command == "SELECT" and MODE == "create":
             f.write(b"* 0 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 1] n\r\n" +
                     tag.encode() + b" OK [READ-WRITE] done\r\n")
