@@ -1526,7 +1526,7 @@ make_same_names (void)
  * the next sync took its message on the server for a new one. With
  * @other_taken, an item of Other has the name too: the returning item
  * has none there, and takes back the one its first move carried out. */
-static void
+static SameNames
 move_back_onto_carried_remote_id (gboolean other_taken)
 {
   SameNames names = make_same_names ();
@@ -1558,6 +1558,7 @@ move_back_onto_carried_remote_id (gboolean other_taken)
   /* The carrier's replay still finds it where the backend has it. */
   ck_assert_str_eq (cairn_change_get_remote_id (carrier_move), "1");
   ck_assert_uint_eq (cairn_change_get_collection_id (carrier_move), names.archive);
+  return names;
 }
 
 START_TEST (test_item_move_back_onto_carried_remote_id)
@@ -1569,6 +1570,24 @@ END_TEST
 START_TEST (test_item_move_back_nameless_onto_carried_remote_id)
 {
   move_back_onto_carried_remote_id (TRUE);
+}
+END_TEST
+
+/* Then the holder goes back too, before any replay: it takes again the
+ * name that its own move carried out, which is still its own where it
+ * came from, so that neither of the two messages is fetched anew. */
+START_TEST (test_item_move_back_both_return)
+{
+  SameNames names = move_back_onto_carried_remote_id (FALSE);
+  Pair carrier_back = { names.carrier, names.archive };
+  g_autofree char *remote_id = NULL;
+  g_autofree char *carrier_remote_id = NULL;
+
+  write_ok (move_item_block, &carrier_back);
+  carrier_remote_id = item_remote_id (names.carrier);
+  ck_assert_str_eq (carrier_remote_id, "1");
+  remote_id = item_remote_id (names.id);
+  ck_assert_str_eq (remote_id, "1");
 }
 END_TEST
 
@@ -3150,6 +3169,7 @@ main (void)
     { "items", test_item_move_delete },
     { "items", test_item_move_onto_remote_id },
     { "items", test_item_move_back_onto_carried_remote_id },
+    { "items", test_item_move_back_both_return },
     { "items", test_item_move_back_nameless_onto_carried_remote_id },
     { "items", test_item_move_back_onto_named_remote_id },
     { "items", test_item_modify_keeps_newer_remote_id },
