@@ -63,6 +63,7 @@ struct _CairnTestResource
 
   /* Own process */
   GPid pid;
+  CairnStore *log_reader;       /* reads the change log for wait_replayed */
 
   /* Under the control service: its agent host, as last seen */
   CairnTestControl *control;
@@ -79,6 +80,7 @@ cairn_test_resource_dispose (GObject *object)
   cairn_test_resource_stop (self);
   g_clear_object (&self->control);
   g_clear_object (&self->client_bus);
+  g_clear_object (&self->log_reader);
   g_clear_object (&self->environment);
 
   G_OBJECT_CLASS (cairn_test_resource_parent_class)->dispose (object);
@@ -642,10 +644,63 @@ cairn_test_resource_synchronize_sync (CairnTestResource  *self,
   return reply != NULL;
 }
 
+#define LOG_PAGE 256
+
+/* Whether the change log holds a change of the resource's collections,
+ * not its own, after the cursor of its recorder: one it has not replayed
+ * yet. Another process hears of a commit a moment after it, and until
+ * then its PendingChanges property does not count the change. Without a
+ * cursor the recorder has not started: the property is all there is. */
+static gboolean
+has_unreplayed_change (CairnTestResource  *self,
+                       gboolean           *unreplayed,
+                       GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  guint64 revision = 0;
+
+  *unreplayed = FALSE;
+  if (self->log_reader == NULL)
+    self->log_reader = cairn_store_open (cairn_test_environment_get_store_path (self->environment),
+                                         NULL, error);
+  if (self->log_reader == NULL)
+    return FALSE;
+  if (!cairn_store_get_cursor (self->log_reader, self->id, &revision, &local_error))
+    {
+      if (g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  for (;;)
+    {
+      g_autoptr(GPtrArray) changes = cairn_store_get_changes_since (self->log_reader, revision,
+                                                                    LOG_PAGE, error);
+
+      if (changes == NULL)
+        return FALSE;
+      if (changes->len == 0)
+        return TRUE;
+      for (guint i = 0; i < changes->len; i++)
+        {
+          CairnChange *change = g_ptr_array_index (changes, i);
+
+          if (g_strcmp0 (cairn_change_get_resource (change), self->id) == 0 &&
+              g_strcmp0 (cairn_change_get_origin (change), self->id) != 0)
+            {
+              *unreplayed = TRUE;
+              return TRUE;
+            }
+          revision = cairn_change_get_revision (change);
+        }
+    }
+}
+
 static gboolean
 replayed (CairnTestResource  *self,
           GError            **error)
 {
+  gboolean unreplayed;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) properties = NULL;
   guint64 pending = 0;
@@ -665,6 +720,10 @@ replayed (CairnTestResource  *self,
       return pending == 0 && !busy;
     }
 
+  if (!has_unreplayed_change (self, &unreplayed, error))
+    return FALSE;
+  if (unreplayed)
+    return FALSE;
   reply = cairn_test_resource_call_sync (self, "org.freedesktop.DBus.Properties", "GetAll",
                                          g_variant_new ("(s)", CAIRN_RESOURCE_INTERFACE),
                                          G_VARIANT_TYPE ("(a{sv})"), error);
@@ -684,7 +743,10 @@ replayed (CairnTestResource  *self,
  *
  * Waits until the resource has no pending change and no task: its
  * `org.cairn.Resource1` properties PendingChanges and Busy (in process,
- * the same asked of the object directly).
+ * the same asked of the object directly). Out of process, the change log
+ * must also hold no change of the resource's collections after the
+ * cursor of its recorder, so that a change committed a moment ago counts
+ * before the resource has heard of it.
  *
  * Returns: %TRUE once replayed, %FALSE with @error set on timeout
  *

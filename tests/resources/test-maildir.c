@@ -931,6 +931,36 @@ some_files_in (gconstpointer data)
   return count_files (expected->folder) >= expected->count;
 }
 
+
+/* Out of process, the resource hears of a local change a moment after
+ * its commit: wait_replayed() must count it from the change log all the
+ * same, so that each change is in the maildir when it returns. Without
+ * that, half of these toggles were checked before their replay. */
+START_TEST (test_replay_each_change_waited_for)
+{
+  g_autofree char *text = message_text ("toggled@example.org", "Toggled");
+  g_autofree char *uid = NULL;
+  g_autoptr(CairnItem) item = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  uid = deliver ("INBOX", text, NULL);
+  start_with (CAIRN_TEST_RESOURCE_PROCESS, "maildir++", "false");
+  item = find_item ("INBOX", uid);
+  for (guint i = 0; i < 20; i++)
+    {
+      Edit edit = { .id = cairn_item_get_id (item), .flag = CAIRN_FLAG_FLAGGED, .add = i % 2 == 0 };
+      g_autofree char *file = NULL;
+
+      local_write (change_flag, &edit);
+      wait_replayed ();
+      file = find_file ("INBOX", uid);
+      ck_assert_msg (g_str_has_suffix (file, edit.add ? ":2,F" : ":2,"), "change %u: %s", i,
+                     file);
+    }
+}
+END_TEST
+
 /* Killed in the middle of replaying 200 creations and 200 flag changes:
  * after the restart, every message is there exactly once. */
 START_TEST (test_kill_during_replay)
@@ -2400,6 +2430,7 @@ main (void)
     { "replay", test_replay_folders },
     { "replay", test_offline },
     { "replay", test_kill_during_replay },
+    { "replay", test_replay_each_change_waited_for },
     { "replay", test_read_only },
     { "replay", test_replay_flags_then_edit },
     { "replay", test_replay_folder_rename_paths },
