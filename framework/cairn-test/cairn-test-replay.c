@@ -38,8 +38,8 @@
  * is a pure function of its seed.
  *
  * On failure the error says the seed (`CAIRN_TEST_SEED=N` replays that
- * run alone, see cairn_test_replay_get_seeds()), the differences and the
- * last operations.
+ * run alone, see cairn_test_replay_get_seeds()), the differences and
+ * every operation of the run.
  *
  * |[<!-- language="C" -->
  * backend = cairn_test_directory_backend_new (notes, FALSE);
@@ -53,7 +53,6 @@
  */
 
 #define WAIT_MS (120 * 1000)
-#define N_LOGGED 60
 #define SMALL_MAX 3000
 #define LARGE_MIN (16 * 1024 + 1)
 #define LARGE_MAX (48 * 1024)
@@ -358,8 +357,6 @@ record (CairnTestReplay *self,
   text = g_strdup_vprintf (format, args);
   va_end (args);
   g_queue_push_tail (self->log, g_strdup_printf ("#%u %s", self->step, text));
-  if (g_queue_get_length (self->log) > N_LOGGED)
-    g_free (g_queue_pop_head (self->log));
   g_debug ("replay %u: #%u %s", self->seed, self->step, text);
 }
 
@@ -1235,7 +1232,7 @@ run (CairnTestReplay  *self,
  * the same operations.
  *
  * Returns: %TRUE if everything agreed; else %FALSE with @error holding the
- *   seed, the differences or the error met, and the last operations
+ *   seed, the differences or the error met, and every operation made
  *
  * Since: 0.1
  */
@@ -1276,7 +1273,8 @@ cairn_test_replay_run (CairnTestReplay  *self,
                             cairn_test_resource_get_control (self->resource) != NULL
                             ? " under cairn-control" : "", seed);
   g_string_prepend (report, header);
-  g_string_append_printf (report, "last operations:\n");
+  /* All of them: what went wrong may come from any operation before. */
+  g_string_append_printf (report, "operations:\n");
   for (GList *l = self->log->head; l != NULL; l = l->next)
     g_string_append_printf (report, "  %s\n", (const char *) l->data);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", report->str);
