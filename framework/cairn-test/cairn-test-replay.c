@@ -33,9 +33,13 @@
  * Folders the store holds when the run starts are the model's fixed
  * folders: local changes put items in them but never rename, move or
  * delete them, and the backend changes of other programs happen only in
- * them, on items of their own, which local changes never touch. So the
- * outcome is the same whatever the timing of replay and syncs, and a run
- * is a pure function of its seed.
+ * them, on items of their own. A quarter of the local transactions begin
+ * with a change to such an item, as a user files mail that arrived; from
+ * then on only local changes touch it. It is taken only once the store
+ * holds it as the other program left it (online, after a sync; offline,
+ * only if the store is known to hold it). So the outcome is the same
+ * whatever the timing of replay and syncs, and a run is a pure function
+ * of its seed.
  *
  * On failure the error says the seed (`CAIRN_TEST_SEED=N` replays that
  * run alone, see cairn_test_replay_get_seeds()), the differences and
@@ -53,6 +57,10 @@
  */
 
 #define WAIT_MS (120 * 1000)
+#define SYNC_ATTEMPTS 5
+/* Local transactions that begin with a change to an item of another
+ * program's. */
+#define ADOPT_PERCENT 25
 #define SMALL_MAX 3000
 #define LARGE_MIN (16 * 1024 + 1)
 #define LARGE_MAX (48 * 1024)
@@ -78,6 +86,7 @@ typedef struct
   GBytes *content;
   CairnFlags *flags;
   char *name;             /* known for items of another program's */
+  gboolean stored;        /* another program's: the store has this version */
 } Item;
 
 struct _CairnTestReplay
@@ -251,18 +260,18 @@ cairn_test_replay_make_content (guint32 seed,
  * folded at 75 octets. Its DESCRIPTION (ASCII, nothing to escape) grows
  * the object to about @size bytes. */
 static GBytes *
-make_icalendar (guint32 seed,
-                guint   item,
-                guint   version,
-                gsize   size)
+make_icalendar (const char *uid,
+                guint32     seed,
+                guint       item,
+                guint       version,
+                gsize       size)
 {
   GString *text = g_string_new (NULL);
   g_autoptr(GString) line = g_string_new ("DESCRIPTION:");
   guint n = 0;
 
   g_string_append_printf (text, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Cairn//Replay//EN\r\n"
-                          "BEGIN:VEVENT\r\nUID:replay-%u-%u\r\nDTSTART:20260101T000000Z\r\n",
-                          seed, item);
+                          "BEGIN:VEVENT\r\nUID:%s\r\nDTSTART:20260101T000000Z\r\n", uid);
   do
     g_string_append_printf (line, "%sLine %u of item %u version %u seed %u.", n ? " " : "",
                             n, item, version, seed);
@@ -282,6 +291,26 @@ make_icalendar (guint32 seed,
   return g_string_free_to_bytes (text);
 }
 
+/* The UID of an event, which its next versions keep: a server refuses
+ * an object that changes it (RFC 4791, section 5.3.2.1), and a backend's
+ * own items have UIDs of their own. */
+static char *
+icalendar_uid (GBytes *content)
+{
+  gsize length;
+  const char *text = g_bytes_get_data (content, &length);
+  const char *start = g_strstr_len (text, length, "\nUID:");
+  const char *end;
+
+  if (start == NULL)
+    return NULL;
+  start += strlen ("\nUID:");
+  end = start;
+  while (end < text + length && *end != '\r' && *end != '\n')
+    end++;
+  return g_strndup (start, end - start);
+}
+
 static gsize
 random_size (CairnTestReplay *self)
 {
@@ -298,16 +327,23 @@ item_new_version (CairnTestReplay *self,
 {
   gsize old_size = item->content ? g_bytes_get_size (item->content) : 0;
   gsize size;
+  GBytes *content;
 
   do
     size = random_size (self);
   while (size == old_size);
-  g_clear_pointer (&item->content, g_bytes_unref);
   if (self->features & CAIRN_TEST_REPLAY_FEATURES_ICALENDAR)
-    item->content = make_icalendar (self->seed, item->uid, ++item->version, size);
+    {
+      g_autofree char *uid = item->content ? icalendar_uid (item->content) : NULL;
+
+      if (uid == NULL)
+        uid = g_strdup_printf ("replay-%u-%u", self->seed, item->uid);
+      content = make_icalendar (uid, self->seed, item->uid, ++item->version, size);
+    }
   else
-    item->content = cairn_test_replay_make_content (self->seed, item->uid, ++item->version,
-                                                    size);
+    content = cairn_test_replay_make_content (self->seed, item->uid, ++item->version, size);
+  g_clear_pointer (&item->content, g_bytes_unref);
+  item->content = content;
   if (self->features & CAIRN_TEST_REPLAY_FEATURES_CRLF)
     {
       gsize length;
@@ -555,6 +591,7 @@ bootstrap (CairnTestReplay  *self,
                                                      self->part);
               item->flags = cairn_flags_copy (cairn_item_get_flags (stored));
               item->name = g_strdup (cairn_item_get_remote_id (stored));
+              item->stored = TRUE;
               g_ptr_array_add (self->external, item);
               after = cairn_item_get_id (stored);
             }
@@ -572,6 +609,7 @@ typedef struct
   guint n_operations;
   GHashTable *items;        /* id -> CairnItem written in this transaction */
   GHashTable *collections;  /* id -> CairnCollection written in this transaction */
+  Item *adopted;            /* for the first change, if any */
 } Transaction;
 
 /* The item as the transaction sees it: the store cannot show what this
@@ -829,9 +867,12 @@ local_change (Transaction  *txn,
   gboolean flags = self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS;
   gboolean rename = self->features & CAIRN_TEST_REPLAY_FEATURES_RENAME_FOLDERS;
   gboolean move = self->features & CAIRN_TEST_REPLAY_FEATURES_MOVE_FOLDERS;
-  Item *item = pick_item (self, self->local);
+  Item *item = g_steal_pointer (&txn->adopted);
   Folder *own = pick_folder (self, OWN_FOLDER);
   guint choice = g_rand_int_range (self->rand, 0, 100);
+
+  if (item == NULL)
+    item = pick_item (self, self->local);
 
   if (item != NULL && choice < 20)
     return modify_item (txn, item, error);
@@ -866,12 +907,114 @@ local_changes (CairnTransaction  *transaction,
   return TRUE;
 }
 
+/* Syncs until a sync succeeds: afterwards the store holds every item of
+ * another program's as it is. Outside any write transaction. */
+static gboolean
+sync_all_stored (CairnTestReplay  *self,
+                 GError          **error)
+{
+  g_autoptr(GError) sync_error = NULL;
+
+  for (guint attempt = 0; attempt < SYNC_ATTEMPTS; attempt++)
+    {
+      g_clear_error (&sync_error);
+      record (self, "synchronize, for another program's items");
+      if (cairn_test_resource_synchronize_sync (self->resource, 0, &sync_error))
+        {
+          for (guint i = 0; i < self->external->len; i++)
+            ((Item *) g_ptr_array_index (self->external, i))->stored = TRUE;
+          return TRUE;
+        }
+      record (self, "synchronize failed: %s", sync_error->message);
+    }
+  g_propagate_prefixed_error (error, g_steal_pointer (&sync_error),
+                              "%u syncs in a row failed: ", SYNC_ATTEMPTS);
+  return FALSE;
+}
+
+/* Mail arrives, and then the user reads, files or deletes it: an item of
+ * another program's, once the store holds it as that program left it,
+ * becomes one that only local changes touch, under its store id. Online,
+ * a sync brings the store up to date first; offline, or with the control
+ * service stopped, only an item the store is known to hold is taken, so
+ * that what a seed does never depends on timing. Returns %NULL with
+ * @error unset when there is no item to take. */
+static Item *
+adopt_item (CairnTestReplay  *self,
+            GError          **error)
+{
+  Item *item = pick_item (self, self->external);
+  gboolean can_sync = self->online && !self->control_stopped;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GBytes) content = NULL;
+  g_autofree char *path = NULL;
+  CairnPart *part;
+  guint index;
+
+  if (item == NULL || (!item->stored && !can_sync))
+    return NULL;
+  if (!item->stored && !sync_all_stored (self, error))
+    return NULL;
+  path = folder_path (self, item->folder);
+  cairn_fetch_scope_add_part (scope, self->part);
+  stored = cairn_store_find_item_by_remote_id (self->client, item->folder, item->name, scope,
+                                               error);
+  if (stored == NULL)
+    {
+      g_prefix_error (error, "The store lost %s/%s (item %u): ", path, item->name, item->uid);
+      return NULL;
+    }
+  part = cairn_item_get_part (stored, self->part);
+  /* A resource may fetch the content later, as IMAP's does. */
+  if (part != NULL && cairn_part_get_storage (part) != CAIRN_PART_STORAGE_MISSING)
+    content = _cairn_test_read_part (self->client, cairn_item_get_id (stored), self->part);
+  if (content != NULL && !g_bytes_equal (content, item->content))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "The store holds another content of %s/%s (item %u, %" G_GSIZE_FORMAT
+                   " bytes, version %u): %" G_GSIZE_FORMAT " bytes", path, item->name, item->uid,
+                   g_bytes_get_size (item->content), item->version, g_bytes_get_size (content));
+      return NULL;
+    }
+  if ((self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS) &&
+      !cairn_flags_equal (cairn_item_get_flags (stored), item->flags))
+    {
+      g_autofree char *expected = cairn_flags_to_string (item->flags);
+      g_autofree char *found = cairn_flags_to_string (cairn_item_get_flags (stored));
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "The store holds %s/%s (item %u) with flags [%s], not [%s]", path, item->name,
+                   item->uid, found, expected);
+      return NULL;
+    }
+
+  item->id = cairn_item_get_id (stored);
+  record (self, "item %u, %s/%s of another program's, is local from now on (id %"
+          G_GUINT64_FORMAT ")", item->uid, path, item->name, item->id);
+  g_clear_pointer (&item->name, g_free);
+  g_ptr_array_find (self->external, item, &index);
+  g_ptr_array_add (self->local, g_ptr_array_steal_index (self->external, index));
+  return item;
+}
+
 static gboolean
 local_transaction (CairnTestReplay  *self,
                    GError          **error)
 {
-  Transaction txn = { self, NULL, 1, NULL, NULL };
+  Transaction txn = { self, NULL, 1, NULL, NULL, NULL };
+  GError *adopt_error = NULL;
   gboolean ok;
+
+  if (g_rand_int_range (self->rand, 0, 100) < ADOPT_PERCENT)
+    {
+      txn.adopted = adopt_item (self, &adopt_error);
+      if (adopt_error != NULL)
+        {
+          g_propagate_error (error, adopt_error);
+          return FALSE;
+        }
+    }
 
   /* Some transactions hold several changes: an edit and a move of one
    * item in one transaction must arrive as both. */
@@ -906,6 +1049,7 @@ external_change (CairnTestReplay  *self,
     {
       path = folder_path (self, item->folder);
       item_new_version (self, item);
+      item->stored = FALSE;
       record (self, "another program edits %s/%s (item %u) to version %u", path, item->name,
               item->uid, item->version);
       return cairn_test_backend_edit_item (self->backend, path, item->name, item->content, error);
