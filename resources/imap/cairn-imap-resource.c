@@ -39,6 +39,9 @@
 /* The largest message the resource appends: a part's payload is read
  * into memory for APPEND. */
 #define MAX_APPEND_SIZE (256 * 1024 * 1024)
+/* What is read of a message to find its Message-ID: its header, or the
+ * start of one that is longer. */
+#define MAX_HEADER_READ (64 * 1024)
 #define FALLBACK_CHARSET "windows-1252"
 
 static const char * const header_fields[] = {
@@ -1746,9 +1749,10 @@ static gboolean mailbox_exists (CairnImapConnection  *connection,
                                 gboolean             *exists,
                                 GError              **error);
 
-/* The Message-ID that finds @item's message on the server: its GID, else
- * the one in the header of @bytes, its content (an application that
- * writes a message rarely sets the GID), else NULL. */
+/* The Message-ID that finds @item's message on the server: the one in
+ * the header of @bytes, its content, which is what the server holds; else
+ * its GID, else NULL. Not the GID first: an edit may give the message
+ * another Message-ID, and the store keeps the GID the item had. */
 static char *
 dup_gid (CairnItem *item,
          GBytes    *bytes)
@@ -1760,31 +1764,31 @@ dup_gid (CairnItem *item,
   g_autofree char *envelope = NULL;
   char *message_id = NULL;
 
-  if (cairn_item_get_gid (item) != NULL)
-    return g_strdup (cairn_item_get_gid (item));
   if (end == NULL)
     end = g_strstr_len (data, length, "\n\n");
   g_byte_array_append (header, (const guint8 *) data, end ? (gsize) (end - data) + 1 : length);
   envelope = cairn_mail_header_read_envelope (header, FALLBACK_CHARSET, &message_id);
   if (message_id != NULL && !g_utf8_validate (message_id, -1, NULL))
     g_clear_pointer (&message_id, g_free);
-  return message_id;
+  return message_id != NULL ? message_id : g_strdup (cairn_item_get_gid (item));
 }
 
-/* The same for an item whose content is not read yet: NULL if it has
- * neither a GID nor a readable RFC822 part (a move of an item removed
- * since comes without parts). */
+/* The same for an item whose content is not read yet, from the start of
+ * its RFC822 part; its GID if the part is missing or unreadable (a move
+ * of an item removed since comes without parts). */
 static char *
 dup_item_gid (CairnItem    *item,
               GCancellable *cancellable)
 {
   CairnPart *part = cairn_item_get_part (item, CAIRN_PART_RFC822);
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GBytes) head = NULL;
 
-  if (cairn_item_get_gid (item) != NULL || part == NULL)
-    return g_strdup (cairn_item_get_gid (item));
-  bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, NULL);
-  return bytes != NULL ? dup_gid (item, bytes) : NULL;
+  if (part != NULL && cairn_part_get_storage (part) != CAIRN_PART_STORAGE_MISSING)
+    stream = cairn_part_open_stream (part, cancellable, NULL);
+  if (stream != NULL)
+    head = g_input_stream_read_bytes (stream, MAX_HEADER_READ, cancellable, NULL);
+  return head != NULL ? dup_gid (item, head) : g_strdup (cairn_item_get_gid (item));
 }
 
 /* The message an APPEND or MOVE is about to put in a folder, noted first

@@ -1352,6 +1352,54 @@ START_TEST (test_attempt_after_longer_note)
 }
 END_TEST
 
+/* Replay seed 40 (with the items of another program changed locally): a
+ * message of the server edited here into one with another Message-ID,
+ * the resource killed after the APPEND of the new one and before the
+ * outcome is stored, then the item removed. The resource's note of the
+ * APPEND must name the Message-ID the server holds, not the one the store
+ * keeps as GID: the new message goes too, and no sync brings it back. */
+START_TEST (test_attempt_of_edit_with_new_message_id)
+{
+  const char *text = EDITED ("1");
+  g_autoptr(GBytes) content = g_bytes_new_static (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *server = NULL;
+  CairnItem *item;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 2, 40);
+  imap_fixture_start (dovecot);
+  start_resource_full (ID, NULL, CAIRN_TEST_RESOURCE_PROCESS);
+  sync_all ();
+  items = list_items ("INBOX");
+  item = g_ptr_array_index (items, 0);
+  ck_assert_str_ne (cairn_item_get_gid (item), "edited@cairn.test");
+
+  run_sql ("CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors WHEN NEW.name = '" ID "' "
+           "BEGIN SELECT RAISE (ABORT, 'held'); END");
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (content));
+  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_server_holds ("INBOX\tedited@cairn.test");
+  cairn_test_resource_kill (resource);
+  run_sql ("DROP TRIGGER hold_outcome");
+  ck_assert (cairn_store_write_sync (client, item_op,
+                                     &(ItemOp) { cairn_item_get_id (item), 0, TRUE }, NULL, NULL,
+                                     &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "edited@cairn.test") == NULL, "%s", server);
+  assert_no_failed_changes ();
+  assert_store_matches_server ();
+}
+END_TEST
+
 /* Without the fixture's certificate as trust anchor, the self-signed
  * certificate is refused with its fingerprint; pinned, it is accepted;
  * trusted through ca-file, STARTTLS works too. */
@@ -1929,6 +1977,7 @@ main (void)
     { "attempt-beside-moved-item", test_attempt_beside_moved_item },
     { "attempt-beside-moved-item", test_copy_move_after_interrupted_attempt },
     { "attempt-after-longer-note", test_attempt_after_longer_note },
+    { "attempt-of-edit", test_attempt_of_edit_with_new_message_id },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },
