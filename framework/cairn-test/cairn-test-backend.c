@@ -9,8 +9,8 @@
  * CairnTestBackend:
  *
  * A resource's backend as a #CairnTestReplay sees it. A resource's own
- * tests implement it in a few lines: read everything, and add, edit or
- * remove one item the way another program would.
+ * tests implement it in a few lines: read everything, and add, edit, remove
+ * or move one item the way another program would.
  *
  * #CairnTestDirectoryBackend implements it for a folder of files, the
  * backend of the notes example resource and of the `test-files` resource.
@@ -139,6 +139,51 @@ cairn_test_backend_remove_item (CairnTestBackend  *self,
   g_return_val_if_fail (CAIRN_IS_TEST_BACKEND (self), FALSE);
 
   return CAIRN_TEST_BACKEND_GET_IFACE (self)->remove_item (self, folder, name, error);
+}
+
+/**
+ * cairn_test_backend_can_move:
+ * @self: a #CairnTestBackend
+ *
+ * Returns: whether another program moves items of this backend
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_backend_can_move (CairnTestBackend *self)
+{
+  g_return_val_if_fail (CAIRN_IS_TEST_BACKEND (self), FALSE);
+
+  return CAIRN_TEST_BACKEND_GET_IFACE (self)->move_item != NULL;
+}
+
+/**
+ * cairn_test_backend_move_item:
+ * @self: a #CairnTestBackend
+ * @folder: the folder's path
+ * @name: the item's name
+ * @to: the path of the folder to move it to
+ * @error: return location for an error
+ *
+ * Moves an item to another folder as another program would, keeping its
+ * content and flags.
+ *
+ * Returns: (transfer full): the item's name in @to, or %NULL with @error
+ *   set
+ *
+ * Since: 0.1
+ */
+char *
+cairn_test_backend_move_item (CairnTestBackend  *self,
+                              const char        *folder,
+                              const char        *name,
+                              const char        *to,
+                              GError           **error)
+{
+  g_return_val_if_fail (CAIRN_IS_TEST_BACKEND (self), NULL);
+  g_return_val_if_fail (cairn_test_backend_can_move (self), NULL);
+
+  return CAIRN_TEST_BACKEND_GET_IFACE (self)->move_item (self, folder, name, to, error);
 }
 
 /**
@@ -369,6 +414,38 @@ directory_remove_item (CairnTestBackend  *backend,
   return TRUE;
 }
 
+/* A rename into the other folder, under the same name unless that is
+ * taken there. */
+static char *
+directory_move_item (CairnTestBackend  *backend,
+                     const char        *folder,
+                     const char        *name,
+                     const char        *to,
+                     GError           **error)
+{
+  CairnTestDirectoryBackend *self = CAIRN_TEST_DIRECTORY_BACKEND (backend);
+  g_autofree char *path = g_build_filename (self->root, folder, name, NULL);
+  g_autofree char *moved_name = g_strdup (name);
+  g_autofree char *moved = g_build_filename (self->root, to, name, NULL);
+
+  if (g_file_test (moved, G_FILE_TEST_EXISTS))
+    {
+      g_free (moved_name);
+      g_free (moved);
+      moved_name = g_strdup_printf ("external-%u.txt", ++self->n_added);
+      moved = g_build_filename (self->root, to, moved_name, NULL);
+    }
+  if (g_rename (path, moved) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot move %s to %s: %s", path, moved, g_strerror (saved_errno));
+      return NULL;
+    }
+  return g_steal_pointer (&moved_name);
+}
+
 static void
 cairn_test_directory_backend_iface_init (CairnTestBackendInterface *iface)
 {
@@ -376,6 +453,7 @@ cairn_test_directory_backend_iface_init (CairnTestBackendInterface *iface)
   iface->add_item = directory_add_item;
   iface->edit_item = directory_edit_item;
   iface->remove_item = directory_remove_item;
+  iface->move_item = directory_move_item;
 }
 
 /**

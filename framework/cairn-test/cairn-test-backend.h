@@ -29,6 +29,9 @@ G_DECLARE_INTERFACE (CairnTestBackend, cairn_test_backend, CAIRN, TEST_BACKEND, 
  *   another program would, keeping its flags; %NULL for a backend whose
  *   items never change in place (maildir)
  * @remove_item: removes item @name from @folder as another program would
+ * @move_item: (nullable): moves item @name from @folder to folder @to as
+ *   another program would, keeping its content and flags; returns its name
+ *   there. %NULL for a backend where other programs do not move items
  *
  * The view a #CairnTestReplay has of a resource's backend: what it holds,
  * and the changes another program makes to it.
@@ -55,9 +58,14 @@ struct _CairnTestBackendInterface
                                      const char        *folder,
                                      const char        *name,
                                      GError           **error);
+  char              *(*move_item)   (CairnTestBackend  *self,
+                                     const char        *folder,
+                                     const char        *name,
+                                     const char        *to,
+                                     GError           **error);
 
   /*< private >*/
-  gpointer padding[8];
+  gpointer padding[7];
 };
 
 CAIRN_AVAILABLE_IN_ALL
@@ -81,6 +89,15 @@ CAIRN_AVAILABLE_IN_ALL
 gboolean           cairn_test_backend_remove_item (CairnTestBackend  *self,
                                                    const char        *folder,
                                                    const char        *name,
+                                                   GError           **error);
+
+CAIRN_AVAILABLE_IN_ALL
+gboolean           cairn_test_backend_can_move    (CairnTestBackend  *self);
+CAIRN_AVAILABLE_IN_ALL
+char              *cairn_test_backend_move_item   (CairnTestBackend  *self,
+                                                   const char        *folder,
+                                                   const char        *name,
+                                                   const char        *to,
                                                    GError           **error);
 
 #define CAIRN_TYPE_TEST_DIRECTORY_BACKEND (cairn_test_directory_backend_get_type ())

@@ -32,8 +32,9 @@
  *
  * Folders the store holds when the run starts are the model's fixed
  * folders: local changes put items in them but never rename, move or
- * delete them, and the backend changes of other programs happen only in
- * them, on items of their own. A quarter of the local transactions begin
+ * delete them, and the backend changes of other programs (adds, edits,
+ * removals and moves between them) happen only in them, on items of
+ * their own. A quarter of the local transactions begin
  * with a change to such an item, as a user files mail that arrived; from
  * then on only local changes touch it. It is taken only once the store
  * holds it as the other program left it (online, after a sync; offline,
@@ -1036,6 +1037,31 @@ local_transaction (CairnTestReplay  *self,
 
 /* Another program */
 
+/* Another program files an item of its own in another fixed folder. */
+static gboolean
+external_move (CairnTestReplay  *self,
+               Item             *item,
+               GError          **error)
+{
+  Folder *to = pick_folder (self, FIXED_FOLDER);
+  g_autofree char *from = folder_path (self, item->folder);
+  g_autofree char *path = folder_path (self, to->id);
+  char *name;
+
+  if (to->id == item->folder)
+    return TRUE;
+  name = cairn_test_backend_move_item (self->backend, from, item->name, path, error);
+  if (name == NULL)
+    return FALSE;
+  record (self, "another program moves %s/%s (item %u) to %s/%s", from, item->name, item->uid,
+          path, name);
+  g_free (item->name);
+  item->name = name;
+  item->folder = to->id;
+  item->stored = FALSE;
+  return TRUE;
+}
+
 static gboolean
 external_change (CairnTestReplay  *self,
                  GError          **error)
@@ -1054,6 +1080,8 @@ external_change (CairnTestReplay  *self,
               item->uid, item->version);
       return cairn_test_backend_edit_item (self->backend, path, item->name, item->content, error);
     }
+  if (item != NULL && choice >= 50 && choice < 70 && cairn_test_backend_can_move (self->backend))
+    return external_move (self, item, error);
   if (item != NULL && choice >= 30 && choice < 50)
     {
       path = folder_path (self, item->folder);

@@ -316,12 +316,58 @@ imap_remove_item (CairnTestBackend  *backend,
   return ok;
 }
 
+/* As another client files a message: UID MOVE, whose COPYUID answer
+ * (RFC 4315) names it in the other folder. */
+static char *
+imap_move_item (CairnTestBackend  *backend,
+                const char        *folder,
+                const char        *name,
+                const char        *to,
+                GError           **error)
+{
+  g_autoptr(mailimap) session = session_new (REPLAY_IMAP_BACKEND (backend), error);
+  g_autofree char *mailbox = NULL;
+  g_autofree char *target = NULL;
+  struct mailimap_set *set = NULL;
+  struct mailimap_set *source = NULL;
+  struct mailimap_set *moved = NULL;
+  struct mailimap_set_item *first;
+  guint32 validity = 0;
+  guint64 uid;
+  char delimiter;
+  char *moved_name = NULL;
+  int r;
+
+  if (session == NULL || (delimiter = delimiter_of (session, error)) == 0)
+    return NULL;
+  mailbox = mailbox_of (folder, delimiter);
+  target = mailbox_of (to, delimiter);
+  if (!g_ascii_string_to_unsigned (name, 10, 1, G_MAXUINT32, &uid, error) ||
+      !check (mailimap_select (session, mailbox), "SELECT", error))
+    return NULL;
+  set = mailimap_set_new_single (uid);
+  r = mailimap_uidplus_uid_move (session, set, target, &validity, &source, &moved);
+  mailimap_set_free (set);
+  if (check (r, "UID MOVE", error))
+    {
+      first = moved && moved->set_list ? clist_content (clist_begin (moved->set_list)) : NULL;
+      if (first != NULL)
+        moved_name = g_strdup_printf ("%u", first->set_first);
+      else
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "No COPYUID from the server");
+    }
+  g_clear_pointer (&source, mailimap_set_free);
+  g_clear_pointer (&moved, mailimap_set_free);
+  return moved_name;
+}
+
 static void
 replay_imap_backend_iface_init (CairnTestBackendInterface *iface)
 {
   iface->read = imap_read;
   iface->add_item = imap_add_item;
   iface->remove_item = imap_remove_item;
+  iface->move_item = imap_move_item;
 }
 
 ReplayImapBackend *

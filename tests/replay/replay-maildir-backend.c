@@ -143,13 +143,16 @@ maildir_add_item (CairnTestBackend  *backend,
                                      info->len ? info->str : NULL, error);
 }
 
-static gboolean
-maildir_remove_item (CairnTestBackend  *backend,
-                     const char        *folder,
-                     const char        *name,
-                     GError           **error)
+/* Finds the file of message @name (its unique name, before any info) in
+ * @folder: sets @subdirectory to "new" or "cur" and returns the file's
+ * name, or %NULL with @error set. */
+static char *
+find_message (ReplayMaildirBackend  *self,
+              const char            *folder,
+              const char            *name,
+              const char           **subdirectory,
+              GError               **error)
 {
-  ReplayMaildirBackend *self = REPLAY_MAILDIR_BACKEND (backend);
   g_autofree char *maildir = cairn_test_maildir_get_folder_path (self->maildir, folder);
   const char *subdirectories[] = { "new", "cur" };
 
@@ -160,18 +163,73 @@ maildir_remove_item (CairnTestBackend  *backend,
       const char *file;
 
       while (dir != NULL && (file = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *victim = g_build_filename (path, file, NULL);
-
-          if (!g_str_has_prefix (file, name) || (file[strlen (name)] != '\0' &&
-                                                 file[strlen (name)] != ':'))
-            continue;
-          if (g_unlink (victim) == 0)
-            return TRUE;
-        }
+        if (g_str_has_prefix (file, name) && (file[strlen (name)] == '\0' ||
+                                              file[strlen (name)] == ':'))
+          {
+            *subdirectory = subdirectories[i];
+            return g_strdup (file);
+          }
     }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No message %s in %s", name, maildir);
-  return FALSE;
+  return NULL;
+}
+
+static gboolean
+maildir_remove_item (CairnTestBackend  *backend,
+                     const char        *folder,
+                     const char        *name,
+                     GError           **error)
+{
+  ReplayMaildirBackend *self = REPLAY_MAILDIR_BACKEND (backend);
+  g_autofree char *maildir = cairn_test_maildir_get_folder_path (self->maildir, folder);
+  const char *subdirectory;
+  g_autofree char *file = find_message (self, folder, name, &subdirectory, error);
+  g_autofree char *victim = NULL;
+
+  if (file == NULL)
+    return FALSE;
+  victim = g_build_filename (maildir, subdirectory, file, NULL);
+  if (g_unlink (victim) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "Cannot remove %s: %s",
+                   victim, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* As a mail client files a message: a rename into the same
+ * subdirectory of the other folder, under the same file name. */
+static char *
+maildir_move_item (CairnTestBackend  *backend,
+                   const char        *folder,
+                   const char        *name,
+                   const char        *to,
+                   GError           **error)
+{
+  ReplayMaildirBackend *self = REPLAY_MAILDIR_BACKEND (backend);
+  g_autofree char *maildir = cairn_test_maildir_get_folder_path (self->maildir, folder);
+  g_autofree char *target = cairn_test_maildir_get_folder_path (self->maildir, to);
+  const char *subdirectory;
+  g_autofree char *file = find_message (self, folder, name, &subdirectory, error);
+  g_autofree char *path = NULL;
+  g_autofree char *moved = NULL;
+
+  if (file == NULL)
+    return NULL;
+  path = g_build_filename (maildir, subdirectory, file, NULL);
+  moved = g_build_filename (target, subdirectory, file, NULL);
+  if (g_rename (path, moved) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot move %s to %s: %s", path, moved, g_strerror (saved_errno));
+      return NULL;
+    }
+  return g_strdup (name);
 }
 
 static void
@@ -180,6 +238,7 @@ replay_maildir_backend_iface_init (CairnTestBackendInterface *iface)
   iface->read = maildir_read;
   iface->add_item = maildir_add_item;
   iface->remove_item = maildir_remove_item;
+  iface->move_item = maildir_move_item;
 }
 
 ReplayMaildirBackend *
