@@ -187,6 +187,51 @@ cairn_test_backend_move_item (CairnTestBackend  *self,
 }
 
 /**
+ * cairn_test_backend_can_set_flags:
+ * @self: a #CairnTestBackend
+ *
+ * Returns: whether another program changes the flags of this backend's
+ *   items
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_backend_can_set_flags (CairnTestBackend *self)
+{
+  g_return_val_if_fail (CAIRN_IS_TEST_BACKEND (self), FALSE);
+
+  return CAIRN_TEST_BACKEND_GET_IFACE (self)->set_flags != NULL;
+}
+
+/**
+ * cairn_test_backend_set_flags:
+ * @self: a #CairnTestBackend
+ * @folder: the folder's path
+ * @name: the item's name
+ * @flags: the item's flags from now on
+ * @error: return location for an error
+ *
+ * Replaces an item's flags as another program would, keeping its content
+ * and name.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_backend_set_flags (CairnTestBackend  *self,
+                              const char        *folder,
+                              const char        *name,
+                              const CairnFlags  *flags,
+                              GError           **error)
+{
+  g_return_val_if_fail (CAIRN_IS_TEST_BACKEND (self), FALSE);
+  g_return_val_if_fail (cairn_test_backend_can_set_flags (self), FALSE);
+
+  return CAIRN_TEST_BACKEND_GET_IFACE (self)->set_flags (self, folder, name, flags, error);
+}
+
+/**
  * CairnTestDirectoryBackend:
  *
  * A #CairnTestBackend over a folder of files: every sub-folder not
@@ -373,6 +418,30 @@ directory_add_item (CairnTestBackend  *backend,
   return g_steal_pointer (&name);
 }
 
+/* Writes item @name of @folder again with @content or @flags, keeping
+ * what is %NULL of them. */
+static gboolean
+rewrite_file (CairnTestDirectoryBackend  *self,
+              const char                 *folder,
+              const char                 *name,
+              GBytes                     *content,
+              const CairnFlags           *flags,
+              GError                    **error)
+{
+  g_autofree char *path = g_build_filename (self->root, folder, name, NULL);
+  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
+  g_autoptr(GBytes) file = NULL;
+  g_autoptr(GBytes) old = NULL;
+  g_autoptr(CairnFlags) old_flags = NULL;
+
+  if (mapped == NULL)
+    return FALSE;
+  file = g_bytes_new (g_mapped_file_get_contents (mapped), g_mapped_file_get_length (mapped));
+  old = parse_file (self, file, &old_flags);
+  return write_file (self, folder, name, content ? content : old, flags ? flags : old_flags,
+                     error);
+}
+
 static gboolean
 directory_edit_item (CairnTestBackend  *backend,
                      const char        *folder,
@@ -380,18 +449,23 @@ directory_edit_item (CairnTestBackend  *backend,
                      GBytes            *content,
                      GError           **error)
 {
-  CairnTestDirectoryBackend *self = CAIRN_TEST_DIRECTORY_BACKEND (backend);
-  g_autofree char *path = g_build_filename (self->root, folder, name, NULL);
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
-  g_autoptr(GBytes) file = NULL;
-  g_autoptr(GBytes) old = NULL;
-  g_autoptr(CairnFlags) flags = NULL;
+  return rewrite_file (CAIRN_TEST_DIRECTORY_BACKEND (backend), folder, name, content, NULL,
+                       error);
+}
 
-  if (mapped == NULL)
-    return FALSE;
-  file = g_bytes_new (g_mapped_file_get_contents (mapped), g_mapped_file_get_length (mapped));
-  old = parse_file (self, file, &flags);
-  return write_file (self, folder, name, content, flags, error);
+static gboolean
+directory_set_flags (CairnTestBackend  *backend,
+                     const char        *folder,
+                     const char        *name,
+                     const CairnFlags  *flags,
+                     GError           **error)
+{
+  CairnTestDirectoryBackend *self = CAIRN_TEST_DIRECTORY_BACKEND (backend);
+
+  if (!self->flags_header)
+    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                        "The files of %s have no flags", self->root), FALSE;
+  return rewrite_file (self, folder, name, NULL, flags, error);
 }
 
 static gboolean
@@ -454,6 +528,7 @@ cairn_test_directory_backend_iface_init (CairnTestBackendInterface *iface)
   iface->edit_item = directory_edit_item;
   iface->remove_item = directory_remove_item;
   iface->move_item = directory_move_item;
+  iface->set_flags = directory_set_flags;
 }
 
 /**

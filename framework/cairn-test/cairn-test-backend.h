@@ -32,6 +32,9 @@ G_DECLARE_INTERFACE (CairnTestBackend, cairn_test_backend, CAIRN, TEST_BACKEND, 
  * @move_item: (nullable): moves item @name from @folder to folder @to as
  *   another program would, keeping its content and flags; returns its name
  *   there. %NULL for a backend where other programs do not move items
+ * @set_flags: (nullable): replaces the flags of item @name in @folder as
+ *   another program would (a mail client marking it read); %NULL for a
+ *   backend that keeps no flags
  *
  * The view a #CairnTestReplay has of a resource's backend: what it holds,
  * and the changes another program makes to it.
@@ -63,9 +66,14 @@ struct _CairnTestBackendInterface
                                      const char        *name,
                                      const char        *to,
                                      GError           **error);
+  gboolean           (*set_flags)   (CairnTestBackend  *self,
+                                     const char        *folder,
+                                     const char        *name,
+                                     const CairnFlags  *flags,
+                                     GError           **error);
 
   /*< private >*/
-  gpointer padding[7];
+  gpointer padding[6];
 };
 
 CAIRN_AVAILABLE_IN_ALL
@@ -98,6 +106,14 @@ char              *cairn_test_backend_move_item   (CairnTestBackend  *self,
                                                    const char        *folder,
                                                    const char        *name,
                                                    const char        *to,
+                                                   GError           **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean           cairn_test_backend_can_set_flags (CairnTestBackend  *self);
+CAIRN_AVAILABLE_IN_ALL
+gboolean           cairn_test_backend_set_flags   (CairnTestBackend  *self,
+                                                   const char        *folder,
+                                                   const char        *name,
+                                                   const CairnFlags  *flags,
                                                    GError           **error);
 
 #define CAIRN_TYPE_TEST_DIRECTORY_BACKEND (cairn_test_directory_backend_get_type ())

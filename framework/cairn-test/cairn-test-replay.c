@@ -33,8 +33,8 @@
  * Folders the store holds when the run starts are the model's fixed
  * folders: local changes put items in them but never rename, move or
  * delete them, and the backend changes of other programs (adds, edits,
- * removals and moves between them) happen only in them, on items of
- * their own. A quarter of the local transactions begin
+ * flags, removals and moves between them) happen only in them, on items
+ * of their own. A quarter of the local transactions begin
  * with a change to such an item, as a user files mail that arrived; from
  * then on only local changes touch it. It is taken only once the store
  * holds it as the other program left it (online, after a sync; offline,
@@ -1062,6 +1062,27 @@ external_move (CairnTestReplay  *self,
   return TRUE;
 }
 
+/* Another program marks an item of its own, as a mail client marks a
+ * message read. */
+static gboolean
+external_flags (CairnTestReplay  *self,
+                Item             *item,
+                GError          **error)
+{
+  g_autoptr(CairnFlags) flags = random_flags (self);
+  g_autofree char *path = folder_path (self, item->folder);
+  g_autofree char *names = cairn_flags_to_string (flags);
+
+  record (self, "another program sets the flags of %s/%s (item %u) to [%s]", path, item->name,
+          item->uid, names);
+  if (!cairn_test_backend_set_flags (self->backend, path, item->name, flags, error))
+    return FALSE;
+  cairn_flags_free (item->flags);
+  item->flags = g_steal_pointer (&flags);
+  item->stored = FALSE;
+  return TRUE;
+}
+
 static gboolean
 external_change (CairnTestReplay  *self,
                  GError          **error)
@@ -1082,6 +1103,10 @@ external_change (CairnTestReplay  *self,
     }
   if (item != NULL && choice >= 50 && choice < 70 && cairn_test_backend_can_move (self->backend))
     return external_move (self, item, error);
+  if (item != NULL && choice >= 70 && choice < 85 &&
+      (self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS) &&
+      cairn_test_backend_can_set_flags (self->backend))
+    return external_flags (self, item, error);
   if (item != NULL && choice >= 30 && choice < 50)
     {
       path = folder_path (self, item->folder);

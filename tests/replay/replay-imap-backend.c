@@ -241,26 +241,11 @@ imap_read (CairnTestBackend  *backend,
   return ok ? g_steal_pointer (&snapshot) : NULL;
 }
 
-static char *
-imap_add_item (CairnTestBackend  *backend,
-               const char        *folder,
-               GBytes            *content,
-               const CairnFlags  *flags,
-               GError           **error)
+static struct mailimap_flag_list *
+flag_list_of (const CairnFlags *flags)
 {
-  g_autoptr(mailimap) session = session_new (REPLAY_IMAP_BACKEND (backend), error);
-  g_autofree char *mailbox = NULL;
   struct mailimap_flag_list *list = mailimap_flag_list_new_empty ();
-  guint32 validity = 0, uid = 0;
-  char delimiter;
-  int r;
 
-  if (session == NULL || (delimiter = delimiter_of (session, error)) == 0)
-    {
-      mailimap_flag_list_free (list);
-      return NULL;
-    }
-  mailbox = mailbox_of (folder, delimiter);
   for (guint i = 0; flags != NULL && i < cairn_flags_get_size (flags); i++)
     {
       const char *flag = cairn_flags_get_flag (flags, i);
@@ -271,6 +256,29 @@ imap_add_item (CairnTestBackend  *backend,
           one = mailimap_flag_new (system_flags[j].type, NULL, NULL);
       mailimap_flag_list_add (list, one ? one : mailimap_flag_new_flag_keyword (strdup (flag)));
     }
+  return list;
+}
+
+static char *
+imap_add_item (CairnTestBackend  *backend,
+               const char        *folder,
+               GBytes            *content,
+               const CairnFlags  *flags,
+               GError           **error)
+{
+  g_autoptr(mailimap) session = session_new (REPLAY_IMAP_BACKEND (backend), error);
+  g_autofree char *mailbox = NULL;
+  struct mailimap_flag_list *list = flag_list_of (flags);
+  guint32 validity = 0, uid = 0;
+  char delimiter;
+  int r;
+
+  if (session == NULL || (delimiter = delimiter_of (session, error)) == 0)
+    {
+      mailimap_flag_list_free (list);
+      return NULL;
+    }
+  mailbox = mailbox_of (folder, delimiter);
   r = mailimap_uidplus_append (session, mailbox, list, NULL, g_bytes_get_data (content, NULL),
                                g_bytes_get_size (content), &validity, &uid);
   mailimap_flag_list_free (list);
@@ -284,36 +292,50 @@ imap_add_item (CairnTestBackend  *backend,
   return g_strdup_printf ("%u", uid);
 }
 
+/* UID STORE @att (taken) on message @name of @folder, as another client
+ * does; with @expunge, UID EXPUNGE then. */
+static gboolean
+store_uid (CairnTestBackend                 *backend,
+           const char                       *folder,
+           const char                       *name,
+           struct mailimap_store_att_flags  *att,
+           gboolean                          expunge,
+           GError                          **error)
+{
+  g_autoptr(mailimap) session = session_new (REPLAY_IMAP_BACKEND (backend), error);
+  g_autofree char *mailbox = NULL;
+  struct mailimap_set *set = NULL;
+  guint64 uid;
+  char delimiter;
+  gboolean ok = FALSE;
+
+  if (session != NULL && (delimiter = delimiter_of (session, error)) != 0)
+    {
+      mailbox = mailbox_of (folder, delimiter);
+      if (g_ascii_string_to_unsigned (name, 10, 1, G_MAXUINT32, &uid, error) &&
+          check (mailimap_select (session, mailbox), "SELECT", error))
+        {
+          set = mailimap_set_new_single (uid);
+          ok = check (mailimap_uid_store (session, set, att), "UID STORE", error) &&
+               (!expunge || check (mailimap_uid_expunge (session, set), "UID EXPUNGE", error));
+          mailimap_set_free (set);
+        }
+    }
+  mailimap_store_att_flags_free (att);
+  return ok;
+}
+
 static gboolean
 imap_remove_item (CairnTestBackend  *backend,
                   const char        *folder,
                   const char        *name,
                   GError           **error)
 {
-  g_autoptr(mailimap) session = session_new (REPLAY_IMAP_BACKEND (backend), error);
-  g_autofree char *mailbox = NULL;
-  struct mailimap_set *set = NULL;
-  struct mailimap_flag_list *deleted;
-  struct mailimap_store_att_flags *att;
-  guint64 uid;
-  char delimiter;
-  gboolean ok;
+  struct mailimap_flag_list *deleted = mailimap_flag_list_new_empty ();
 
-  if (session == NULL || (delimiter = delimiter_of (session, error)) == 0)
-    return FALSE;
-  mailbox = mailbox_of (folder, delimiter);
-  if (!g_ascii_string_to_unsigned (name, 10, 1, G_MAXUINT32, &uid, error) ||
-      !check (mailimap_select (session, mailbox), "SELECT", error))
-    return FALSE;
-  set = mailimap_set_new_single (uid);
-  deleted = mailimap_flag_list_new_empty ();
   mailimap_flag_list_add (deleted, mailimap_flag_new_deleted ());
-  att = mailimap_store_att_flags_new_add_flags_silent (deleted);
-  ok = check (mailimap_uid_store (session, set, att), "UID STORE", error) &&
-       check (mailimap_uid_expunge (session, set), "UID EXPUNGE", error);
-  mailimap_store_att_flags_free (att);
-  mailimap_set_free (set);
-  return ok;
+  return store_uid (backend, folder, name,
+                    mailimap_store_att_flags_new_add_flags_silent (deleted), TRUE, error);
 }
 
 /* As another client files a message: UID MOVE, whose COPYUID answer
@@ -361,6 +383,19 @@ imap_move_item (CairnTestBackend  *backend,
   return moved_name;
 }
 
+/* As another client marks a message: UID STORE FLAGS. */
+static gboolean
+imap_set_flags (CairnTestBackend  *backend,
+                const char        *folder,
+                const char        *name,
+                const CairnFlags  *flags,
+                GError           **error)
+{
+  return store_uid (backend, folder, name,
+                    mailimap_store_att_flags_new_set_flags_silent (flag_list_of (flags)), FALSE,
+                    error);
+}
+
 static void
 replay_imap_backend_iface_init (CairnTestBackendInterface *iface)
 {
@@ -368,6 +403,7 @@ replay_imap_backend_iface_init (CairnTestBackendInterface *iface)
   iface->add_item = imap_add_item;
   iface->remove_item = imap_remove_item;
   iface->move_item = imap_move_item;
+  iface->set_flags = imap_set_flags;
 }
 
 ReplayImapBackend *

@@ -126,6 +126,18 @@ maildir_read (CairnTestBackend  *backend,
   return g_steal_pointer (&snapshot);
 }
 
+/* The info letters of @flags, in ASCII order as the letters table is. */
+static char *
+info_of (const CairnFlags *flags)
+{
+  GString *info = g_string_new (NULL);
+
+  for (guint l = 0; flags != NULL && l < G_N_ELEMENTS (letters); l++)
+    if (cairn_flags_contains (flags, letters[l].flag))
+      g_string_append_c (info, letters[l].letter);
+  return g_string_free (info, FALSE);
+}
+
 static char *
 maildir_add_item (CairnTestBackend  *backend,
                   const char        *folder,
@@ -134,13 +146,9 @@ maildir_add_item (CairnTestBackend  *backend,
                   GError           **error)
 {
   ReplayMaildirBackend *self = REPLAY_MAILDIR_BACKEND (backend);
-  g_autoptr(GString) info = g_string_new (NULL);
+  g_autofree char *info = info_of (flags);
 
-  for (guint l = 0; flags != NULL && l < G_N_ELEMENTS (letters); l++)
-    if (cairn_flags_contains (flags, letters[l].flag))
-      g_string_append_c (info, letters[l].letter);
-  return cairn_test_maildir_deliver (self->maildir, folder, content,
-                                     info->len ? info->str : NULL, error);
+  return cairn_test_maildir_deliver (self->maildir, folder, content, *info ? info : NULL, error);
 }
 
 /* Finds the file of message @name (its unique name, before any info) in
@@ -232,6 +240,40 @@ maildir_move_item (CairnTestBackend  *backend,
   return g_strdup (name);
 }
 
+/* As a mail client marks a message: a rename into cur/ with the info of
+ * the new flags. */
+static gboolean
+maildir_set_flags (CairnTestBackend  *backend,
+                   const char        *folder,
+                   const char        *name,
+                   const CairnFlags  *flags,
+                   GError           **error)
+{
+  ReplayMaildirBackend *self = REPLAY_MAILDIR_BACKEND (backend);
+  g_autofree char *maildir = cairn_test_maildir_get_folder_path (self->maildir, folder);
+  g_autofree char *info = info_of (flags);
+  const char *subdirectory;
+  g_autofree char *file = find_message (self, folder, name, &subdirectory, error);
+  g_autofree char *path = NULL;
+  g_autofree char *renamed_file = NULL;
+  g_autofree char *renamed = NULL;
+
+  if (file == NULL)
+    return FALSE;
+  path = g_build_filename (maildir, subdirectory, file, NULL);
+  renamed_file = g_strconcat (name, ":2,", info, NULL);
+  renamed = g_build_filename (maildir, "cur", renamed_file, NULL);
+  if (g_rename (path, renamed) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot rename %s to %s: %s", path, renamed, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 replay_maildir_backend_iface_init (CairnTestBackendInterface *iface)
 {
@@ -239,6 +281,7 @@ replay_maildir_backend_iface_init (CairnTestBackendInterface *iface)
   iface->add_item = maildir_add_item;
   iface->remove_item = maildir_remove_item;
   iface->move_item = maildir_move_item;
+  iface->set_flags = maildir_set_flags;
 }
 
 ReplayMaildirBackend *
