@@ -1773,9 +1773,11 @@ dup_gid (CairnItem *item,
   return message_id != NULL ? message_id : g_strdup (cairn_item_get_gid (item));
 }
 
-/* The same for an item whose content is not read yet, from the start of
- * its RFC822 part; its GID if the part is missing or unreadable (a move
- * of an item removed since comes without parts). */
+/* The Message-ID of the message of an item whose content is not read:
+ * its GID, the one the message had when a sync stored it, else the one
+ * in the header of its RFC822 part; NULL if it has neither (a move of an
+ * item removed since comes without parts). Not the part first: a local
+ * edit not replayed yet is not on the server. */
 static char *
 dup_item_gid (CairnItem    *item,
               GCancellable *cancellable)
@@ -1784,11 +1786,13 @@ dup_item_gid (CairnItem    *item,
   g_autoptr(GInputStream) stream = NULL;
   g_autoptr(GBytes) head = NULL;
 
+  if (cairn_item_get_gid (item) != NULL)
+    return g_strdup (cairn_item_get_gid (item));
   if (part != NULL && cairn_part_get_storage (part) != CAIRN_PART_STORAGE_MISSING)
     stream = cairn_part_open_stream (part, cancellable, NULL);
   if (stream != NULL)
     head = g_input_stream_read_bytes (stream, MAX_HEADER_READ, cancellable, NULL);
-  return head != NULL ? dup_gid (item, head) : g_strdup (cairn_item_get_gid (item));
+  return head != NULL ? dup_gid (item, head) : NULL;
 }
 
 /* The message an APPEND or MOVE is about to put in a folder, noted first
@@ -1829,17 +1833,23 @@ note_attempt (CairnImapResource *self,
                error ? error->message : g_strerror (errno));
 }
 
-/* Whether the noted attempt is one of @item_id's into @collection_id. */
+/* Whether the noted attempt is one of @item_id's into @collection_id;
+ * sets @message_id, if given, to the Message-ID it noted. */
 static gboolean
-attempt_noted (CairnImapResource *self,
-               guint64            item_id,
-               guint64            collection_id)
+attempt_noted (CairnImapResource  *self,
+               guint64             item_id,
+               guint64             collection_id,
+               char              **message_id)
 {
   g_autoptr(GKeyFile) attempt = g_key_file_new ();
 
-  return g_key_file_load_from_file (attempt, self->attempt_path, G_KEY_FILE_NONE, NULL) &&
-         g_key_file_get_uint64 (attempt, "Attempt", "item", NULL) == item_id &&
-         g_key_file_get_uint64 (attempt, "Attempt", "collection", NULL) == collection_id;
+  if (!g_key_file_load_from_file (attempt, self->attempt_path, G_KEY_FILE_NONE, NULL) ||
+      g_key_file_get_uint64 (attempt, "Attempt", "item", NULL) != item_id ||
+      g_key_file_get_uint64 (attempt, "Attempt", "collection", NULL) != collection_id)
+    return FALSE;
+  if (message_id != NULL)
+    *message_id = g_key_file_get_string (attempt, "Attempt", "message-id", NULL);
+  return TRUE;
 }
 
 /* Settles the noted attempt before a replay of a change of @item_id (0
@@ -2143,7 +2153,6 @@ replay_item_moved_sync (CairnResource  *resource,
   /* Never on the server: nothing to move. */
   if (uid == 0)
     return TRUE;
-  gid = dup_item_gid (item, cancellable);
   from = dup_mailbox (self, connection, source, error);
   to = from ? dup_mailbox (self, connection, destination, error) : NULL;
   if (to == NULL || !select_for_replay (self, connection, source, from, &remapped, error))
@@ -2154,15 +2163,22 @@ replay_item_moved_sync (CairnResource  *resource,
     return FALSE;
   if (uid == 0)
     return TRUE;
-  /* A move of an item removed since comes without its content: its
-   * Message-ID is read from the server, for the note of the attempt. */
+  /* The Message-ID of the message as the server has it, for the note of
+   * the attempt: the item's content may be a local edit not replayed yet,
+   * and a move of an item removed since comes without content. Moved by
+   * an earlier attempt, the message is found by the Message-ID that
+   * attempt noted. */
   if (!uid_exists (connection, uid, &exists, &gid, error))
     return FALSE;
+  if (!exists && (!attempt_noted (self, cairn_item_get_id (item), destination, &gid) ||
+                  gid == NULL))
+    gid = dup_item_gid (item, cancellable);
 
   /* Without MOVE, an attempt stopped between its COPY and the EXPUNGE
    * left the copy in the destination: a second COPY would make two, the
    * second with the \Deleted that the first attempt set. */
-  if (exists && !connection->move && attempt_noted (self, cairn_item_get_id (item), destination) &&
+  if (exists && !connection->move &&
+      attempt_noted (self, cairn_item_get_id (item), destination, NULL) &&
       (!find_in_folder (connection, to, gid, &new_uid, error) ||
        !cairn_imap_connection_select (connection, from, error)))
     return FALSE;

@@ -1400,6 +1400,76 @@ START_TEST (test_attempt_of_edit_with_new_message_id)
 }
 END_TEST
 
+#define AGAIN "Message-ID: <again@cairn.test>\r\nSubject: again\r\n\r\nBody.\r\n"
+
+/* Replay seed 58, made certain: a message edited here into one with
+ * another Message-ID, replayed, so that the store's GID is the old one;
+ * then moved, and the resource killed after the MOVE and before the
+ * outcome is stored; then edited again, into a third Message-ID, before
+ * it starts again. The second attempt of the move finds the message gone
+ * from the source and looks for it in the destination by the Message-ID
+ * the first attempt noted, the one the server has, neither the GID nor
+ * the new content's: the item takes its UID there, the edit replaces it,
+ * and no sync brings a message in twice. */
+START_TEST (test_move_retried_after_edit)
+{
+  const char *text = EDITED ("1");
+  g_autoptr(GBytes) content = g_bytes_new_static (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
+  g_autoptr(GBytes) again = g_bytes_new_static (AGAIN, strlen (AGAIN));
+  g_autoptr(CairnPart) again_part = cairn_part_new_inline (CAIRN_PART_RFC822, again);
+  g_autofree char *server = NULL;
+  g_autoptr(CairnCollection) dest = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(CairnItem) moved = NULL;
+  CairnItem *item;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "Source", 2, 58);
+  imap_fixture_generate (dovecot, "Dest", 1, 59);
+  imap_fixture_start (dovecot);
+  start_resource_full (ID, NULL, CAIRN_TEST_RESOURCE_PROCESS);
+  sync_all ();
+  dest = find_collection ("Dest");
+  items = list_items ("Source");
+  item = g_ptr_array_index (items, 0);
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (content));
+  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+  wait_server_holds ("Source\tedited@cairn.test");
+
+  run_sql ("CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors WHEN NEW.name = '" ID "' "
+           "BEGIN SELECT RAISE (ABORT, 'held'); END");
+  move_item_locally (cairn_item_get_id (item), dest);
+  wait_server_holds ("Dest\tedited@cairn.test");
+  cairn_test_resource_kill (resource);
+  run_sql ("DROP TRIGGER hold_outcome");
+  moved = cairn_store_get_item (client, cairn_item_get_id (item), all_parts (), &error);
+  assert_no_error (error);
+  cairn_item_set_part (moved, again_part);
+  cairn_item_set_size (moved, g_bytes_get_size (again));
+  ck_assert (cairn_store_write_sync (client, modify_item, moved, NULL, NULL, &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "edited@cairn.test") == NULL &&
+                 strstr (server, "Dest\tagain@cairn.test") != NULL, "%s", server);
+  g_clear_object (&moved);
+  moved = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (cairn_item_get_collection_id (moved), cairn_collection_get_id (dest));
+  assert_n_items ("Dest", 2);
+  assert_no_failed_changes ();
+  assert_store_matches_server ();
+}
+END_TEST
+
 /* Without the fixture's certificate as trust anchor, the self-signed
  * certificate is refused with its fingerprint; pinned, it is accepted;
  * trusted through ca-file, STARTTLS works too. */
@@ -1978,6 +2048,7 @@ main (void)
     { "attempt-beside-moved-item", test_copy_move_after_interrupted_attempt },
     { "attempt-after-longer-note", test_attempt_after_longer_note },
     { "attempt-of-edit", test_attempt_of_edit_with_new_message_id },
+    { "move-retried-after-edit", test_move_retried_after_edit },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },
