@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 
 #include "cairn-test.h"
+#include "cairn-test-private.h"
 
 /**
  * CairnTestBackend:
@@ -145,6 +146,9 @@ cairn_test_backend_remove_item (CairnTestBackend  *self,
  * cairn_test_backend_can_move:
  * @self: a #CairnTestBackend
  *
+ * Whether cairn_test_backend_move_item() may be called: the backend has
+ * a #CairnTestBackendInterface.move_item.
+ *
  * Returns: whether another program moves items of this backend
  *
  * Since: 0.1
@@ -190,6 +194,9 @@ cairn_test_backend_move_item (CairnTestBackend  *self,
  * cairn_test_backend_can_set_flags:
  * @self: a #CairnTestBackend
  *
+ * Whether cairn_test_backend_set_flags() may be called: the backend has
+ * a #CairnTestBackendInterface.set_flags.
+ *
  * Returns: whether another program changes the flags of this backend's
  *   items
  *
@@ -229,6 +236,99 @@ cairn_test_backend_set_flags (CairnTestBackend  *self,
   g_return_val_if_fail (cairn_test_backend_can_set_flags (self), FALSE);
 
   return CAIRN_TEST_BACKEND_GET_IFACE (self)->set_flags (self, folder, name, flags, error);
+}
+
+/**
+ * cairn_test_backend_can_change_folders:
+ * @self: a #CairnTestBackend
+ *
+ * Whether cairn_test_backend_add_folder(), cairn_test_backend_rename_folder()
+ * and cairn_test_backend_remove_folder() may be called: the backend has
+ * all three of #CairnTestBackendInterface's folder calls.
+ *
+ * Returns: whether another program creates, renames and removes folders
+ *   of this backend
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_backend_can_change_folders (CairnTestBackend *self)
+{
+  CairnTestBackendInterface *iface;
+
+  g_return_val_if_fail (CAIRN_IS_TEST_BACKEND (self), FALSE);
+
+  iface = CAIRN_TEST_BACKEND_GET_IFACE (self);
+  return iface->add_folder != NULL && iface->rename_folder != NULL &&
+         iface->remove_folder != NULL;
+}
+
+/**
+ * cairn_test_backend_add_folder:
+ * @self: a #CairnTestBackend
+ * @folder: the name of a top-level folder
+ * @error: return location for an error
+ *
+ * Creates an empty folder as another program would.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_backend_add_folder (CairnTestBackend  *self,
+                               const char        *folder,
+                               GError           **error)
+{
+  g_return_val_if_fail (cairn_test_backend_can_change_folders (self), FALSE);
+
+  return CAIRN_TEST_BACKEND_GET_IFACE (self)->add_folder (self, folder, error);
+}
+
+/**
+ * cairn_test_backend_rename_folder:
+ * @self: a #CairnTestBackend
+ * @folder: the name of a top-level folder
+ * @name: its new name
+ * @error: return location for an error
+ *
+ * Renames a folder with what it holds as another program would.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_backend_rename_folder (CairnTestBackend  *self,
+                                  const char        *folder,
+                                  const char        *name,
+                                  GError           **error)
+{
+  g_return_val_if_fail (cairn_test_backend_can_change_folders (self), FALSE);
+
+  return CAIRN_TEST_BACKEND_GET_IFACE (self)->rename_folder (self, folder, name, error);
+}
+
+/**
+ * cairn_test_backend_remove_folder:
+ * @self: a #CairnTestBackend
+ * @folder: the name of a top-level folder
+ * @error: return location for an error
+ *
+ * Removes a folder with what it holds as another program would.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_backend_remove_folder (CairnTestBackend  *self,
+                                  const char        *folder,
+                                  GError           **error)
+{
+  g_return_val_if_fail (cairn_test_backend_can_change_folders (self), FALSE);
+
+  return CAIRN_TEST_BACKEND_GET_IFACE (self)->remove_folder (self, folder, error);
 }
 
 /**
@@ -501,6 +601,8 @@ directory_move_item (CairnTestBackend  *backend,
   g_autofree char *path = g_build_filename (self->root, folder, name, NULL);
   g_autofree char *moved_name = g_strdup (name);
   g_autofree char *moved = g_build_filename (self->root, to, name, NULL);
+  g_autoptr(GFile) source = g_file_new_for_path (path);
+  g_autoptr(GFile) target = NULL;
 
   if (g_file_test (moved, G_FILE_TEST_EXISTS))
     {
@@ -509,15 +611,57 @@ directory_move_item (CairnTestBackend  *backend,
       moved_name = g_strdup_printf ("external-%u.txt", ++self->n_added);
       moved = g_build_filename (self->root, to, moved_name, NULL);
     }
-  if (g_rename (path, moved) != 0)
+  target = g_file_new_for_path (moved);
+  if (!g_file_move (source, target, G_FILE_COPY_NO_FALLBACK_FOR_MOVE, NULL, NULL, NULL, error))
+    return NULL;
+  return g_steal_pointer (&moved_name);
+}
+
+static gboolean
+directory_add_folder (CairnTestBackend  *backend,
+                      const char        *folder,
+                      GError           **error)
+{
+  CairnTestDirectoryBackend *self = CAIRN_TEST_DIRECTORY_BACKEND (backend);
+  g_autofree char *path = g_build_filename (self->root, folder, NULL);
+
+  if (g_mkdir (path, 0700) != 0)
     {
       int saved_errno = errno;
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "Cannot move %s to %s: %s", path, moved, g_strerror (saved_errno));
-      return NULL;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "Cannot create %s: %s",
+                   path, g_strerror (saved_errno));
+      return FALSE;
     }
-  return g_steal_pointer (&moved_name);
+  return TRUE;
+}
+
+static gboolean
+directory_rename_folder (CairnTestBackend  *backend,
+                         const char        *folder,
+                         const char        *name,
+                         GError           **error)
+{
+  CairnTestDirectoryBackend *self = CAIRN_TEST_DIRECTORY_BACKEND (backend);
+  g_autofree char *path = g_build_filename (self->root, folder, NULL);
+  g_autofree char *renamed = g_build_filename (self->root, name, NULL);
+  g_autoptr(GFile) source = g_file_new_for_path (path);
+  g_autoptr(GFile) target = g_file_new_for_path (renamed);
+
+  return g_file_move (source, target, G_FILE_COPY_NO_FALLBACK_FOR_MOVE, NULL, NULL, NULL, error);
+}
+
+static gboolean
+directory_remove_folder (CairnTestBackend  *backend,
+                         const char        *folder,
+                         GError           **error)
+{
+  CairnTestDirectoryBackend *self = CAIRN_TEST_DIRECTORY_BACKEND (backend);
+  g_autofree char *path = g_build_filename (self->root, folder, NULL);
+
+  if (!_cairn_test_remove_tree (path))
+    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot remove %s", path), FALSE;
+  return TRUE;
 }
 
 static void
@@ -529,6 +673,9 @@ cairn_test_directory_backend_iface_init (CairnTestBackendInterface *iface)
   iface->remove_item = directory_remove_item;
   iface->move_item = directory_move_item;
   iface->set_flags = directory_set_flags;
+  iface->add_folder = directory_add_folder;
+  iface->rename_folder = directory_rename_folder;
+  iface->remove_folder = directory_remove_folder;
 }
 
 /**

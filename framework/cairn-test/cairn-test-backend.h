@@ -35,6 +35,13 @@ G_DECLARE_INTERFACE (CairnTestBackend, cairn_test_backend, CAIRN, TEST_BACKEND, 
  * @set_flags: (nullable): replaces the flags of item @name in @folder as
  *   another program would (a mail client marking it read); %NULL for a
  *   backend that keeps no flags
+ * @add_folder: (nullable): creates the top-level folder @folder as
+ *   another program would; %NULL (with @rename_folder and
+ *   @remove_folder) for a backend where other programs make no folders
+ * @rename_folder: (nullable): renames the top-level folder @folder to
+ *   @name, with what it holds
+ * @remove_folder: (nullable): removes the top-level folder @folder with
+ *   what it holds
  *
  * The view a #CairnTestReplay has of a resource's backend: what it holds,
  * and the changes another program makes to it.
@@ -71,9 +78,19 @@ struct _CairnTestBackendInterface
                                      const char        *name,
                                      const CairnFlags  *flags,
                                      GError           **error);
+  gboolean           (*add_folder)    (CairnTestBackend  *self,
+                                       const char        *folder,
+                                       GError           **error);
+  gboolean           (*rename_folder) (CairnTestBackend  *self,
+                                       const char        *folder,
+                                       const char        *name,
+                                       GError           **error);
+  gboolean           (*remove_folder) (CairnTestBackend  *self,
+                                       const char        *folder,
+                                       GError           **error);
 
   /*< private >*/
-  gpointer padding[6];
+  gpointer padding[3];
 };
 
 CAIRN_AVAILABLE_IN_ALL
@@ -115,6 +132,21 @@ gboolean           cairn_test_backend_set_flags   (CairnTestBackend  *self,
                                                    const char        *name,
                                                    const CairnFlags  *flags,
                                                    GError           **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean           cairn_test_backend_can_change_folders (CairnTestBackend *self);
+CAIRN_AVAILABLE_IN_ALL
+gboolean           cairn_test_backend_add_folder    (CairnTestBackend  *self,
+                                                     const char        *folder,
+                                                     GError           **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean           cairn_test_backend_rename_folder (CairnTestBackend  *self,
+                                                     const char        *folder,
+                                                     const char        *name,
+                                                     GError           **error);
+CAIRN_AVAILABLE_IN_ALL
+gboolean           cairn_test_backend_remove_folder (CairnTestBackend  *self,
+                                                     const char        *folder,
+                                                     GError           **error);
 
 #define CAIRN_TYPE_TEST_DIRECTORY_BACKEND (cairn_test_directory_backend_get_type ())
 

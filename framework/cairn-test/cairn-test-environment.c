@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* nftw() */
-#define _GNU_SOURCE
-
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -410,17 +406,6 @@ restore_variables (CairnTestEnvironment *self)
   self->variables_changed = FALSE;
 }
 
-static int
-remove_entry (const char        *path,
-              const struct stat *info,
-              int                type,
-              struct FTW        *ftw)
-{
-  /* Go on after a failure: remove as much as possible. */
-  remove (path);
-  return 0;
-}
-
 /**
  * cairn_test_environment_new:
  * @flags: what to start besides the bus
@@ -683,5 +668,5 @@ cairn_test_environment_stop (CairnTestEnvironment *self)
   stop_daemon (&self->bus_pid);
   restore_variables (self);
   if (self->path != NULL)
-    nftw (self->path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    _cairn_test_remove_tree (self->path);
 }

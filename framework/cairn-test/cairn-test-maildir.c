@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "cairn-test.h"
+#include "cairn-test-private.h"
 
 /**
  * CairnTestMaildir:
@@ -342,6 +343,39 @@ cairn_test_maildir_create_folder (CairnTestMaildir  *self,
     return FALSE;
   marker = g_build_filename (path, "maildirfolder", NULL);
   return g_file_set_contents (marker, "", 0, error);
+}
+
+/**
+ * cairn_test_maildir_remove_folder:
+ * @self: a #CairnTestMaildir
+ * @folder: a folder name, levels separated by `/`, not `INBOX`
+ * @error: return location for an error
+ *
+ * Removes the maildir of @folder with its messages, as a mail client
+ * deletes a folder. In Maildir++ its sub-folders stay, as they are
+ * folders of their own there.
+ *
+ * Returns: %TRUE if the folder is gone
+ *
+ * Since: 0.1
+ */
+gboolean
+cairn_test_maildir_remove_folder (CairnTestMaildir  *self,
+                                  const char        *folder,
+                                  GError           **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (CAIRN_IS_TEST_MAILDIR (self), FALSE);
+  g_return_val_if_fail (folder != NULL && folder_is_valid (self, folder), FALSE);
+  g_return_val_if_fail (strcmp (folder, "INBOX") != 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  path = cairn_test_maildir_get_folder_path (self, folder);
+  if (!_cairn_test_remove_tree (path))
+    return g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "Cannot remove %s", path),
+           FALSE;
+  return TRUE;
 }
 
 static int

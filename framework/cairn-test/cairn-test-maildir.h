@@ -49,6 +49,10 @@ gboolean               cairn_test_maildir_create_folder   (CairnTestMaildir     
                                                            const char              *folder,
                                                            GError                 **error);
 CAIRN_AVAILABLE_IN_ALL
+gboolean               cairn_test_maildir_remove_folder   (CairnTestMaildir        *self,
+                                                           const char              *folder,
+                                                           GError                 **error);
+CAIRN_AVAILABLE_IN_ALL
 char                  *cairn_test_maildir_deliver         (CairnTestMaildir        *self,
                                                            const char              *folder,
                                                            GBytes                  *message,

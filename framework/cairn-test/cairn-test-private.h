@@ -32,6 +32,7 @@ gboolean  _cairn_test_name_has_owner         (GDBusConnection     *bus,
                                               GError             **error);
 gboolean  _cairn_test_process_gone           (GPid                 pid);
 void      _cairn_test_die_with_parent        (gpointer             parent_pid);
+gboolean  _cairn_test_remove_tree            (const char          *path);
 
 gboolean  _cairn_test_control_get_instance   (CairnTestControl    *self,
                                               const char          *id,

@@ -34,7 +34,8 @@
  * folders: local changes put items in them but never rename, move or
  * delete them, and the backend changes of other programs (adds, edits,
  * flags, removals and moves between them) happen only in them, on items
- * of their own. A quarter of the local transactions begin
+ * of their own, or in top-level folders other programs create, rename and
+ * remove, where local changes put nothing. A quarter of the local transactions begin
  * with a change to such an item, as a user files mail that arrived; from
  * then on only local changes touch it. It is taken only once the store
  * holds it as the other program left it (online, after a sync; offline,
@@ -62,6 +63,10 @@
 /* Local transactions that begin with a change to an item of another
  * program's. */
 #define ADOPT_PERCENT 25
+/* Changes of another program's that are to its own folders, and how many
+ * of those it keeps at most. */
+#define EXTERNAL_FOLDER_PERCENT 10
+#define MAX_EXTERNAL_FOLDERS 3
 #define SMALL_MAX 3000
 #define LARGE_MIN (16 * 1024 + 1)
 #define LARGE_MAX (48 * 1024)
@@ -72,11 +77,16 @@ static const char * const flag_names[] = {
 
 typedef struct
 {
-  guint64 id;
+  guint64 id;             /* the store's; for another program's, one of the model's */
   guint64 parent;
   char *name;
   gboolean fixed;
+  gboolean external;      /* another program's: top-level, its items alone */
 } Folder;
+
+/* The model's ids of another program's folders, which the store may not
+ * hold yet: far above the store's. */
+#define EXTERNAL_FOLDER_IDS (G_GUINT64_CONSTANT (1) << 62)
 
 typedef struct
 {
@@ -109,6 +119,7 @@ struct _CairnTestReplay
   GPtrArray *external;    /* Item, of another program's */
   guint next_uid;
   guint next_folder;
+  guint next_external_folder;
   gboolean online;
   gboolean control_stopped;
   guint step;
@@ -413,7 +424,7 @@ folder_path (CairnTestReplay *self,
   return g_strconcat (parent, "/", folder->name, NULL);
 }
 
-static void
+static Folder *
 add_folder (CairnTestReplay *self,
             guint64          id,
             guint64          parent,
@@ -427,6 +438,7 @@ add_folder (CairnTestReplay *self,
   folder->name = g_strdup (name);
   folder->fixed = fixed;
   g_hash_table_insert (self->folders, &folder->id, folder);
+  return folder;
 }
 
 static gboolean
@@ -457,10 +469,33 @@ compare_folders (gconstpointer a,
 
 typedef enum
 {
-  ANY_FOLDER,
+  ANY_FOLDER,     /* one local changes put items in: fixed or own */
   FIXED_FOLDER,
   OWN_FOLDER,     /* one the test created: it may be renamed, moved, deleted */
+  EXTERNAL_FOLDER,
+  OTHERS_FOLDER,  /* one another program puts items in: fixed or external */
 } FolderKind;
+
+static gboolean
+is_of_kind (Folder     *folder,
+            FolderKind  kind)
+{
+  switch (kind)
+    {
+    case ANY_FOLDER:
+      return !folder->external;
+    case FIXED_FOLDER:
+      return folder->fixed;
+    case OWN_FOLDER:
+      return !folder->fixed && !folder->external;
+    case EXTERNAL_FOLDER:
+      return folder->external;
+    case OTHERS_FOLDER:
+      return folder->fixed || folder->external;
+    default:
+      g_assert_not_reached ();
+    }
+}
 
 /* The folders of @kind, in id order: hash order is no function of the
  * seed. */
@@ -474,7 +509,7 @@ list_folders (CairnTestReplay *self,
 
   g_hash_table_iter_init (&iter, self->folders);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &folder))
-    if (kind == ANY_FOLDER || (kind == FIXED_FOLDER) == folder->fixed)
+    if (is_of_kind (folder, kind))
       g_ptr_array_add (folders, folder);
   g_ptr_array_sort (folders, compare_folders);
   return folders;
@@ -953,7 +988,9 @@ adopt_item (CairnTestReplay  *self,
   CairnPart *part;
   guint index;
 
-  if (item == NULL || (!item->stored && !can_sync))
+  /* Another program may take its own folders away with what they hold. */
+  if (item == NULL || !((Folder *) g_hash_table_lookup (self->folders, &item->folder))->fixed ||
+      (!item->stored && !can_sync))
     return NULL;
   if (!item->stored && !sync_all_stored (self, error))
     return NULL;
@@ -1037,13 +1074,53 @@ local_transaction (CairnTestReplay  *self,
 
 /* Another program */
 
-/* Another program files an item of its own in another fixed folder. */
+/* Another program's own folders: created, renamed and removed at the top
+ * level, a few at a time, with only its items in them. */
+static gboolean
+external_folder_change (CairnTestReplay  *self,
+                        GError          **error)
+{
+  g_autoptr(GPtrArray) folders = list_folders (self, EXTERNAL_FOLDER);
+  Folder *folder = pick_folder (self, EXTERNAL_FOLDER);
+  guint choice = g_rand_int_range (self->rand, 0, 100);
+  g_autofree char *name = NULL;
+
+  if (folder == NULL || (choice < 40 && folders->len < MAX_EXTERNAL_FOLDERS))
+    {
+      name = g_strdup_printf ("x%u", ++self->next_external_folder);
+      record (self, "another program creates folder %s", name);
+      if (!cairn_test_backend_add_folder (self->backend, name, error))
+        return FALSE;
+      folder = add_folder (self, EXTERNAL_FOLDER_IDS + self->next_external_folder, 0, name,
+                           FALSE);
+      folder->external = TRUE;
+      return TRUE;
+    }
+  if (choice < 70)
+    {
+      name = g_strdup_printf ("x%u", ++self->next_external_folder);
+      record (self, "another program renames folder %s to %s", folder->name, name);
+      if (!cairn_test_backend_rename_folder (self->backend, folder->name, name, error))
+        return FALSE;
+      g_free (folder->name);
+      folder->name = g_steal_pointer (&name);
+      return TRUE;
+    }
+  record (self, "another program removes folder %s", folder->name);
+  if (!cairn_test_backend_remove_folder (self->backend, folder->name, error))
+    return FALSE;
+  remove_folder (self, folder->id);
+  return TRUE;
+}
+
+/* Another program files an item of its own in another of its folders or
+ * a fixed one. */
 static gboolean
 external_move (CairnTestReplay  *self,
                Item             *item,
                GError          **error)
 {
-  Folder *to = pick_folder (self, FIXED_FOLDER);
+  Folder *to = pick_folder (self, OTHERS_FOLDER);
   g_autofree char *from = folder_path (self, item->folder);
   g_autofree char *path = folder_path (self, to->id);
   char *name;
@@ -1087,10 +1164,16 @@ static gboolean
 external_change (CairnTestReplay  *self,
                  GError          **error)
 {
-  Item *item = pick_item (self, self->external);
-  guint choice = g_rand_int_range (self->rand, 0, 100);
+  Item *item;
+  guint choice;
   g_autofree char *path = NULL;
   Folder *folder;
+
+  if (cairn_test_backend_can_change_folders (self->backend) &&
+      g_rand_int_range (self->rand, 0, 100) < EXTERNAL_FOLDER_PERCENT)
+    return external_folder_change (self, error);
+  item = pick_item (self, self->external);
+  choice = g_rand_int_range (self->rand, 0, 100);
 
   if (item != NULL && choice < 30 && cairn_test_backend_can_edit (self->backend))
     {
@@ -1117,7 +1200,7 @@ external_change (CairnTestReplay  *self,
       return TRUE;
     }
 
-  folder = pick_folder (self, FIXED_FOLDER);
+  folder = pick_folder (self, OTHERS_FOLDER);
   if (folder == NULL)
     return TRUE;
   item = g_new0 (Item, 1);
@@ -1455,6 +1538,7 @@ cairn_test_replay_run (CairnTestReplay  *self,
   self->log = g_queue_new ();
   self->next_uid = 0;
   self->next_folder = 0;
+  self->next_external_folder = 0;
   self->online = TRUE;
   self->control_stopped = FALSE;
   self->step = 0;

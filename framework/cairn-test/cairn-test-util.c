@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the test kit's classes share: polled waits that keep the main
- * context running, D-Bus calls made the same way, and processes. */
+ * context running, D-Bus calls made the same way, processes, and the
+ * removal of a folder with what it holds. */
+#define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -149,4 +153,24 @@ _cairn_test_die_with_parent (gpointer parent_pid)
   /* The parent may have died before prctl() took effect. */
   if (getppid () != GPOINTER_TO_INT (parent_pid))
     _exit (1);
+}
+
+static int
+remove_entry (const char        *path,
+              const struct stat *info,
+              int                type,
+              struct FTW        *ftw)
+{
+  /* Go on after a failure: remove as much as possible. */
+  remove (path);
+  return 0;
+}
+
+/* Removes @path and everything below it, links not followed; returns
+ * whether it is gone. */
+gboolean
+_cairn_test_remove_tree (const char *path)
+{
+  nftw (path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return !g_file_test (path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK);
 }

@@ -121,6 +121,31 @@ START_TEST (test_maildirpp_layout)
 }
 END_TEST
 
+/* A folder removed goes with its messages; its parent and INBOX stay. */
+START_TEST (test_remove_folder)
+{
+  g_autoptr(CairnTestMaildir) maildir =
+    cairn_test_maildir_new (root, CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  g_autofree char *lists = cairn_test_maildir_get_folder_path (maildir, "Lists");
+  g_autofree char *nested = cairn_test_maildir_get_folder_path (maildir, "Lists/GNOME");
+  g_autoptr(GBytes) message = cairn_test_maildir_build_message (1, 1);
+  g_autofree char *uid = NULL;
+  GError *error = NULL;
+
+  ck_assert (cairn_test_maildir_create_folder (maildir, "Lists", &error));
+  ck_assert (cairn_test_maildir_create_folder (maildir, "Lists/GNOME", &error));
+  assert_no_error (error);
+  uid = cairn_test_maildir_deliver (maildir, "Lists/GNOME", message, "S", &error);
+  assert_no_error (error);
+
+  ck_assert (cairn_test_maildir_remove_folder (maildir, "Lists/GNOME", &error));
+  assert_no_error (error);
+  ck_assert (!g_file_test (nested, G_FILE_TEST_EXISTS));
+  assert_is_maildir (lists);
+  assert_is_maildir (root);
+}
+END_TEST
+
 START_TEST (test_fs_layout)
 {
   g_autoptr(CairnTestMaildir) maildir =
@@ -390,6 +415,7 @@ main (void)
   const CairnTestCase cases[] = {
     { "folders", test_maildirpp_layout },
     { "folders", test_fs_layout },
+    { "folders", test_remove_folder },
     { "delivery", test_deliver },
     { "delivery", test_generate },
     { "messages", test_messages },

@@ -396,6 +396,54 @@ imap_set_flags (CairnTestBackend  *backend,
                     error);
 }
 
+/* CREATE, RENAME or DELETE of top-level folders, as another client does
+ * them: @name is the new name for a RENAME, else %NULL. */
+static gboolean
+change_folder (CairnTestBackend  *backend,
+               const char        *command,
+               const char        *folder,
+               const char        *name,
+               GError           **error)
+{
+  g_autoptr(mailimap) session = session_new (REPLAY_IMAP_BACKEND (backend), error);
+  int r;
+
+  if (session == NULL)
+    return FALSE;
+  if (g_str_equal (command, "CREATE"))
+    r = mailimap_create (session, folder);
+  else if (g_str_equal (command, "RENAME"))
+    r = mailimap_rename (session, folder, name);
+  else
+    r = mailimap_delete (session, folder);
+  return check (r, command, error);
+}
+
+static gboolean
+imap_add_folder (CairnTestBackend  *backend,
+                 const char        *folder,
+                 GError           **error)
+{
+  return change_folder (backend, "CREATE", folder, NULL, error);
+}
+
+static gboolean
+imap_rename_folder (CairnTestBackend  *backend,
+                    const char        *folder,
+                    const char        *name,
+                    GError           **error)
+{
+  return change_folder (backend, "RENAME", folder, name, error);
+}
+
+static gboolean
+imap_remove_folder (CairnTestBackend  *backend,
+                    const char        *folder,
+                    GError           **error)
+{
+  return change_folder (backend, "DELETE", folder, NULL, error);
+}
+
 static void
 replay_imap_backend_iface_init (CairnTestBackendInterface *iface)
 {
@@ -404,6 +452,9 @@ replay_imap_backend_iface_init (CairnTestBackendInterface *iface)
   iface->remove_item = imap_remove_item;
   iface->move_item = imap_move_item;
   iface->set_flags = imap_set_flags;
+  iface->add_folder = imap_add_folder;
+  iface->rename_folder = imap_rename_folder;
+  iface->remove_folder = imap_remove_folder;
 }
 
 ReplayImapBackend *

@@ -151,6 +151,18 @@ maildir_add_item (CairnTestBackend  *backend,
   return cairn_test_maildir_deliver (self->maildir, folder, content, *info ? info : NULL, error);
 }
 
+/* A rename, as other programs move a message or a folder. */
+static gboolean
+move_file (const char  *path,
+           const char  *moved,
+           GError     **error)
+{
+  g_autoptr(GFile) source = g_file_new_for_path (path);
+  g_autoptr(GFile) target = g_file_new_for_path (moved);
+
+  return g_file_move (source, target, G_FILE_COPY_NO_FALLBACK_FOR_MOVE, NULL, NULL, NULL, error);
+}
+
 /* Finds the file of message @name (its unique name, before any info) in
  * @folder: sets @subdirectory to "new" or "cur" and returns the file's
  * name, or %NULL with @error set. */
@@ -229,15 +241,7 @@ maildir_move_item (CairnTestBackend  *backend,
     return NULL;
   path = g_build_filename (maildir, subdirectory, file, NULL);
   moved = g_build_filename (target, subdirectory, file, NULL);
-  if (g_rename (path, moved) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "Cannot move %s to %s: %s", path, moved, g_strerror (saved_errno));
-      return NULL;
-    }
-  return g_strdup (name);
+  return move_file (path, moved, error) ? g_strdup (name) : NULL;
 }
 
 /* As a mail client marks a message: a rename into cur/ with the info of
@@ -263,15 +267,39 @@ maildir_set_flags (CairnTestBackend  *backend,
   path = g_build_filename (maildir, subdirectory, file, NULL);
   renamed_file = g_strconcat (name, ":2,", info, NULL);
   renamed = g_build_filename (maildir, "cur", renamed_file, NULL);
-  if (g_rename (path, renamed) != 0)
-    {
-      int saved_errno = errno;
+  /* The same flags again: nothing to do, as rename() does nothing. */
+  return g_str_equal (path, renamed) || move_file (path, renamed, error);
+}
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "Cannot rename %s to %s: %s", path, renamed, g_strerror (saved_errno));
-      return FALSE;
-    }
-  return TRUE;
+static gboolean
+maildir_add_folder (CairnTestBackend  *backend,
+                    const char        *folder,
+                    GError           **error)
+{
+  return cairn_test_maildir_create_folder (REPLAY_MAILDIR_BACKEND (backend)->maildir, folder,
+                                           error);
+}
+
+static gboolean
+maildir_rename_folder (CairnTestBackend  *backend,
+                       const char        *folder,
+                       const char        *name,
+                       GError           **error)
+{
+  ReplayMaildirBackend *self = REPLAY_MAILDIR_BACKEND (backend);
+  g_autofree char *path = cairn_test_maildir_get_folder_path (self->maildir, folder);
+  g_autofree char *renamed = cairn_test_maildir_get_folder_path (self->maildir, name);
+
+  return move_file (path, renamed, error);
+}
+
+static gboolean
+maildir_remove_folder (CairnTestBackend  *backend,
+                       const char        *folder,
+                       GError           **error)
+{
+  return cairn_test_maildir_remove_folder (REPLAY_MAILDIR_BACKEND (backend)->maildir, folder,
+                                           error);
 }
 
 static void
@@ -282,6 +310,9 @@ replay_maildir_backend_iface_init (CairnTestBackendInterface *iface)
   iface->remove_item = maildir_remove_item;
   iface->move_item = maildir_move_item;
   iface->set_flags = maildir_set_flags;
+  iface->add_folder = maildir_add_folder;
+  iface->rename_folder = maildir_rename_folder;
+  iface->remove_folder = maildir_remove_folder;
 }
 
 ReplayMaildirBackend *
