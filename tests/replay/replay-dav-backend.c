@@ -201,6 +201,35 @@ dav_edit_item (CairnTestBackend  *backend,
          put (REPLAY_DAV_BACKEND (backend), name, content, error);
 }
 
+/* As another client files an event in another calendar: MOVE under the
+ * same file name. */
+static char *
+dav_move_item (CairnTestBackend  *backend,
+               const char        *folder,
+               const char        *name,
+               const char        *to,
+               GError           **error)
+{
+  ReplayDavBackend *self = REPLAY_DAV_BACKEND (backend);
+  g_autofree char *calendar = calendar_path (self, to, error);
+  g_autofree char *file = g_path_get_basename (name);
+  g_autofree char *moved = NULL;
+  g_autofree char *destination = NULL;
+  g_autoptr(GBytes) answer = NULL;
+  guint status = 0;
+
+  if (calendar == NULL)
+    return NULL;
+  moved = g_strconcat (calendar, file, NULL);
+  destination = radicale_fixture_url (self->radicale, moved);
+  answer = radicale_fixture_http (self->radicale, "MOVE", name, NULL, "Destination", destination,
+                                  &status, NULL);
+  if (status != 201 && status != 204)
+    return g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "MOVE %s to %s: %u", name, moved,
+                        status), NULL;
+  return g_steal_pointer (&moved);
+}
+
 static void
 replay_dav_backend_iface_init (CairnTestBackendInterface *iface)
 {
@@ -208,6 +237,7 @@ replay_dav_backend_iface_init (CairnTestBackendInterface *iface)
   iface->add_item = dav_add_item;
   iface->edit_item = dav_edit_item;
   iface->remove_item = dav_remove_item;
+  iface->move_item = dav_move_item;
 }
 
 ReplayDavBackend *
