@@ -720,10 +720,7 @@ replayed (CairnTestResource  *self,
       return pending == 0 && !busy;
     }
 
-  if (!has_unreplayed_change (self, &unreplayed, error))
-    return FALSE;
-  if (unreplayed)
-    return FALSE;
+  /* Asked first: a resource that is gone fails the wait at once. */
   reply = cairn_test_resource_call_sync (self, "org.freedesktop.DBus.Properties", "GetAll",
                                          g_variant_new ("(s)", CAIRN_RESOURCE_INTERFACE),
                                          G_VARIANT_TYPE ("(a{sv})"), error);
@@ -732,7 +729,9 @@ replayed (CairnTestResource  *self,
   properties = g_variant_get_child_value (reply, 0);
   g_variant_lookup (properties, "PendingChanges", "t", &pending);
   g_variant_lookup (properties, "Busy", "b", &busy);
-  return pending == 0 && !busy;
+  if (pending != 0 || busy)
+    return FALSE;
+  return has_unreplayed_change (self, &unreplayed, error) && !unreplayed;
 }
 
 /**
