@@ -71,6 +71,7 @@ typedef struct
   OutcomeKind kind;
   char *remote_id;
   char *remote_revision;
+  char *gid;
   GError *error;
   CairnItem *server_item;
 } Outcome;
@@ -570,6 +571,7 @@ outcome_clear (Outcome *outcome)
   outcome->kind = OUTCOME_NONE;
   g_clear_pointer (&outcome->remote_id, g_free);
   g_clear_pointer (&outcome->remote_revision, g_free);
+  g_clear_pointer (&outcome->gid, g_free);
   g_clear_error (&outcome->error);
   g_clear_object (&outcome->server_item);
 }
@@ -1014,6 +1016,7 @@ typedef struct
   CairnChange *change;
   const char *remote_id;
   const char *remote_revision;
+  const char *gid;
   guint64 since;  /* the change log entries to lend @remote_id to come after it */
   CairnMonitor *recorder;  /* whose position to advance with them, or NULL */
 } RemoteIds;
@@ -1050,6 +1053,8 @@ store_remote_ids (CairnTransaction  *transaction,
           return FALSE;
         }
     }
+  if (ids->gid != NULL && !_cairn_transaction_set_gid (transaction, id, ids->gid, error))
+    return FALSE;
   /* From the start of the range: a merged change has the revision of the
    * last change it took in, and a move made before that but delivered
    * after it must find the entity too. */
@@ -1072,13 +1077,13 @@ apply_replayed (CairnResource *self,
                 Outcome       *outcome)
 {
   CairnChange *change = g_ptr_array_index (changes, 0);
-  RemoteIds ids = { change, outcome->remote_id, outcome->remote_revision,
+  RemoteIds ids = { change, outcome->remote_id, outcome->remote_revision, outcome->gid,
                     MIN (recorder_revision (self), cairn_change_get_revision (change)),
                     CAIRN_MONITOR (get_recorder (self)) };
   CairnEntityKind kind = cairn_change_get_entity_kind (change);
   g_autoptr(GError) error = NULL;
 
-  if (ids.remote_id == NULL && ids.remote_revision == NULL &&
+  if (ids.remote_id == NULL && ids.remote_revision == NULL && ids.gid == NULL &&
       (kind != CAIRN_ENTITY_ITEM || cairn_change_get_operation (change) != CAIRN_CHANGE_MOVE))
     {
       processed (self);
@@ -2160,6 +2165,7 @@ typedef struct
   guint64 destination;
   char *remote_id;
   char *remote_revision;
+  char *gid;
   CairnItem *server_item;
 } ReplayJob;
 
@@ -2173,6 +2179,7 @@ replay_job_free (ReplayJob *job)
   g_clear_pointer (&job->removed, cairn_flags_free);
   g_free (job->remote_id);
   g_free (job->remote_revision);
+  g_free (job->gid);
   g_clear_object (&job->server_item);
   g_free (job);
 }
@@ -2292,7 +2299,8 @@ ensure_error (GError     *error,
                       "Cannot %s: the resource gave no reason", what);
 }
 
-/* The job a worker thread replays, for cairn_resource_replay_set_remote_id(). */
+/* The job a worker thread replays, for cairn_resource_replay_set_remote_id()
+ * and cairn_resource_replay_set_gid(). */
 static GPrivate replay_job_key;
 
 static void
@@ -2340,6 +2348,7 @@ replayed_in_thread (GObject      *source,
                     gpointer      user_data)
 {
   CairnResource *self = CAIRN_RESOURCE (source);
+  CairnResourcePrivate *priv = cairn_resource_get_instance_private (self);
   ReplayJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
 
@@ -2360,7 +2369,11 @@ replayed_in_thread (GObject      *source,
   else if (job->server_item != NULL)
     cairn_resource_change_conflicts (self, job->server_item);
   else
-    cairn_resource_change_replayed (self, job->remote_id, job->remote_revision);
+    {
+      cairn_resource_change_replayed (self, job->remote_id, job->remote_revision);
+      if (priv->outcome.kind == OUTCOME_REPLAYED)
+        priv->outcome.gid = g_steal_pointer (&job->gid);
+    }
 }
 
 /* The two documented stand-ins among the `_sync` methods. A collection
@@ -3757,6 +3770,40 @@ cairn_resource_replay_set_remote_id (CairnResource *self,
     }
   g_free (job->remote_id);
   job->remote_id = g_strdup (remote_id);
+}
+
+/**
+ * cairn_resource_replay_set_gid:
+ * @self: a #CairnResource
+ * @gid: the item's GID from now on
+ *
+ * For a #CairnResourceClass.replay_item_added_sync or
+ * #CairnResourceClass.replay_item_changed_sync method, in its worker
+ * thread: the backend knows the item under another GID than the store's
+ * (an IMAP message's Message-ID, which a new content may change). Once
+ * the method returns %TRUE, the item takes @gid with its remote id, in
+ * the same transaction, without a change of its own. Called from
+ * anywhere else, it does nothing but warn.
+ *
+ * Since: 0.1
+ */
+void
+cairn_resource_replay_set_gid (CairnResource *self,
+                               const char    *gid)
+{
+  ReplayJob *job = g_private_get (&replay_job_key);
+
+  g_return_if_fail (CAIRN_IS_RESOURCE (self));
+  g_return_if_fail (gid != NULL);
+
+  if (job == NULL || (job->kind != REPLAY_ITEM_CHANGED && job->kind != REPLAY_ITEM_ADDED))
+    {
+      g_critical ("cairn_resource_replay_set_gid() called outside replay_item_added_sync or "
+                  "replay_item_changed_sync");
+      return;
+    }
+  g_free (job->gid);
+  job->gid = g_strdup (gid);
 }
 
 typedef struct

@@ -390,6 +390,9 @@ CAIRN_AVAILABLE_IN_ALL
 void                 cairn_resource_replay_set_remote_id     (CairnResource        *self,
                                                               const char           *remote_id);
 CAIRN_AVAILABLE_IN_ALL
+void                 cairn_resource_replay_set_gid           (CairnResource        *self,
+                                                              const char           *gid);
+CAIRN_AVAILABLE_IN_ALL
 gboolean             cairn_resource_replay_is_retry          (CairnResource        *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnCollection     *cairn_resource_get_collection           (CairnResource        *self,

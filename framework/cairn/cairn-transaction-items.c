@@ -1010,6 +1010,20 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
 /* Records that a move of item @id into @collection_id was replayed and its
  * backend kept the item's remote id: the id names it there now. Without
  * one, where its old name was is no longer known. */
+/* Sets the GID a replay gave item @id, without a change of its own: the
+ * backend's name of what the item already is. An item removed since has
+ * no row left to set. */
+gboolean
+_cairn_transaction_set_gid (CairnTransaction  *self,
+                            guint64            id,
+                            const char        *gid,
+                            GError           **error)
+{
+  return _cairn_transaction_check_ready (self, error) &&
+         _cairn_database_run (self->database, "UPDATE items SET gid = ? WHERE id = ?",
+                              CAIRN_BINDS (_cairn_bind_text (gid), _cairn_bind_int (id)), error);
+}
+
 gboolean
 _cairn_transaction_settle_remote_collection (CairnTransaction  *self,
                                              guint64            id,

@@ -32,6 +32,10 @@ gboolean          _cairn_transaction_settle_remote_collection (CairnTransaction 
                                                                guint64            id,
                                                                guint64            collection_id,
                                                                GError           **error);
+gboolean          _cairn_transaction_set_gid        (CairnTransaction  *self,
+                                                     guint64            id,
+                                                     const char        *gid,
+                                                     GError           **error);
 gboolean          _cairn_transaction_set_flags      (CairnTransaction  *self,
                                                      guint64            item_id,
                                                      const CairnFlags  *wanted,

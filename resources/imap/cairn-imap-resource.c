@@ -2459,6 +2459,7 @@ replay_item_changed_sync (CairnResource       *resource,
   CairnPart *part = cairn_item_get_part (item, CAIRN_PART_RFC822);
   g_autoptr(GBytes) bytes = NULL;
   g_autofree char *remote_id = NULL;
+  g_autofree char *gid = NULL;
   guint32 uid = 0;
 
   if (parts == NULL || !g_strv_contains (parts, CAIRN_PART_RFC822))
@@ -2478,6 +2479,10 @@ replay_item_changed_sync (CairnResource       *resource,
       remote_id = g_strdup_printf ("%u", uid);
       cairn_resource_replay_set_remote_id (resource, remote_id);
     }
+  /* The message's Message-ID may be another than the one it replaces. */
+  gid = dup_gid (item, bytes);
+  if (gid != NULL)
+    cairn_resource_replay_set_gid (resource, gid);
   return TRUE;
 }
 

@@ -1314,6 +1314,22 @@ wait_uploaded (guint64 id)
     }
 }
 
+/* Moves item @id into @dest and kills the resource once the server holds
+ * @line, before the move's outcome is stored: the store refuses the
+ * recorder's position, which the outcome is written with. */
+static void
+move_killed_before_outcome (guint64          id,
+                            CairnCollection *dest,
+                            const char      *line)
+{
+  run_sql ("CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors WHEN NEW.name = '" ID "' "
+           "BEGIN SELECT RAISE (ABORT, 'held'); END");
+  move_item_locally (id, dest);
+  wait_server_holds (line);
+  cairn_test_resource_kill (resource);
+  run_sql ("DROP TRIGGER hold_outcome");
+}
+
 /* Replay seed 411: a message created in Source and moved to Dest, the
  * resource killed after its MOVE and before the move's outcome is
  * stored (here the store refuses it), then the item removed. Only the
@@ -1331,12 +1347,7 @@ START_TEST (test_attempt_after_longer_note)
   item = create_written_in_source (CAIRN_TEST_RESOURCE_PROCESS, &dest);
   wait_uploaded (cairn_item_get_id (item));
 
-  run_sql ("CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors WHEN NEW.name = '" ID "' "
-           "BEGIN SELECT RAISE (ABORT, 'held'); END");
-  move_item_locally (cairn_item_get_id (item), dest);
-  wait_server_holds ("Dest\twritten@cairn.test");
-  cairn_test_resource_kill (resource);
-  run_sql ("DROP TRIGGER hold_outcome");
+  move_killed_before_outcome (cairn_item_get_id (item), dest, "Dest\twritten@cairn.test");
   ck_assert (cairn_store_write_sync (client, item_op,
                                      &(ItemOp) { cairn_item_get_id (item), 0, TRUE }, NULL, NULL,
                                      &error));
@@ -1403,13 +1414,13 @@ END_TEST
 #define AGAIN "Message-ID: <again@cairn.test>\r\nSubject: again\r\n\r\nBody.\r\n"
 
 /* Replay seed 58, made certain: a message edited here into one with
- * another Message-ID, replayed, so that the store's GID is the old one;
- * then moved, and the resource killed after the MOVE and before the
+ * another Message-ID, replayed (the item takes it as its GID); then
+ * moved, and the resource killed after the MOVE and before the
  * outcome is stored; then edited again, into a third Message-ID, before
  * it starts again. The second attempt of the move finds the message gone
  * from the source and looks for it in the destination by the Message-ID
- * the first attempt noted, the one the server has, neither the GID nor
- * the new content's: the item takes its UID there, the edit replaces it,
+ * the first attempt noted, the one the server has, not the new
+ * content's: the item takes its UID there, the edit replaces it,
  * and no sync brings a message in twice. */
 START_TEST (test_move_retried_after_edit)
 {
@@ -1440,13 +1451,13 @@ START_TEST (test_move_retried_after_edit)
   cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
   wait_server_holds ("Source\tedited@cairn.test");
+  /* The item takes the new Message-ID as GID with the new UID. */
+  moved = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (cairn_item_get_gid (moved), "edited@cairn.test");
+  g_clear_object (&moved);
 
-  run_sql ("CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors WHEN NEW.name = '" ID "' "
-           "BEGIN SELECT RAISE (ABORT, 'held'); END");
-  move_item_locally (cairn_item_get_id (item), dest);
-  wait_server_holds ("Dest\tedited@cairn.test");
-  cairn_test_resource_kill (resource);
-  run_sql ("DROP TRIGGER hold_outcome");
+  move_killed_before_outcome (cairn_item_get_id (item), dest, "Dest\tedited@cairn.test");
   moved = cairn_store_get_item (client, cairn_item_get_id (item), all_parts (), &error);
   assert_no_error (error);
   cairn_item_set_part (moved, again_part);
@@ -1467,6 +1478,54 @@ START_TEST (test_move_retried_after_edit)
   assert_n_items ("Dest", 2);
   assert_no_failed_changes ();
   assert_store_matches_server ();
+}
+END_TEST
+
+/* An item whose GID an application set to something else than the
+ * Message-ID of its content, which is all the server knows: its move
+ * killed after the MOVE and before the outcome is stored, the retry
+ * finds the message in the destination by the Message-ID the first
+ * attempt noted, the server's, not by the GID. */
+START_TEST (test_move_retried_with_own_gid)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_static (WRITTEN, strlen (WRITTEN));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(CairnCollection) source = NULL;
+  g_autoptr(CairnCollection) dest = NULL;
+  g_autoptr(CairnItem) moved = NULL;
+  g_autofree char *server = NULL;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "Source", 2, 30);
+  imap_fixture_generate (dovecot, "Dest", 1, 34);
+  imap_fixture_start (dovecot);
+  start_resource_full (ID, NULL, CAIRN_TEST_RESOURCE_PROCESS);
+  sync_all ();
+  source = find_collection ("Source");
+  dest = find_collection ("Dest");
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (bytes));
+  cairn_item_set_gid (item, "own-gid@cairn.test");
+  cairn_item_set_collection_id (item, cairn_collection_get_id (source));
+  ck_assert (cairn_store_write_sync (client, create_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_uploaded (cairn_item_get_id (item));
+
+  move_killed_before_outcome (cairn_item_get_id (item), dest, "Dest\twritten@cairn.test");
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  moved = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (cairn_item_get_collection_id (moved), cairn_collection_get_id (dest));
+  ck_assert_uint_gt (g_ascii_strtoull (cairn_item_get_remote_id (moved), NULL, 10), 0);
+  assert_n_items ("Dest", 2);
+  assert_no_failed_changes ();
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "Dest\twritten@cairn.test") != NULL &&
+                 strstr (server, "Source\twritten@cairn.test") == NULL, "%s", server);
 }
 END_TEST
 
@@ -2049,6 +2108,7 @@ main (void)
     { "attempt-after-longer-note", test_attempt_after_longer_note },
     { "attempt-of-edit", test_attempt_of_edit_with_new_message_id },
     { "move-retried-after-edit", test_move_retried_after_edit },
+    { "move-retried-with-own-gid", test_move_retried_with_own_gid },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
     { "killed-mid-replay", test_killed_mid_replay },

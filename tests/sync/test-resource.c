@@ -529,9 +529,12 @@ thread_item_changed (CairnResource       *resource,
     {
       g_autofree char *renamed = g_strconcat (cairn_item_get_remote_id (item), "-new", NULL);
 
+      g_autofree char *gid = g_strconcat (renamed, "@gid", NULL);
+
       backend_put (renamed, note[0], text, note[2]);
       g_hash_table_remove (backend_notes, cairn_item_get_remote_id (item));
       cairn_resource_replay_set_remote_id (resource, renamed);
+      cairn_resource_replay_set_gid (resource, gid);
     }
   else
     {
@@ -1911,6 +1914,7 @@ START_TEST (test_thread_replay)
   g_autoptr(CairnPart) part = cairn_part_new_inline ("TEXT", data);
   g_autofree char *remote_id = NULL;
   g_autofree char *expected = NULL;
+  g_autofree char *gid = NULL;
   g_auto(GStrv) note = NULL;
   guint64 id, year_id;
 
@@ -1948,6 +1952,9 @@ START_TEST (test_thread_replay)
   g_clear_object (&stored);
   stored = find_item ("work", remote_id);
   ck_assert_ptr_nonnull (stored);
+  /* And under the GID the backend gave it with the new remote id. */
+  gid = g_strconcat (remote_id, "@gid", NULL);
+  ck_assert_str_eq (cairn_item_get_gid (stored), gid);
   expected = g_strdup_printf ("%s +\\Seen -;", remote_id);
   ck_assert_str_eq (flags_seen->str, expected);
 
