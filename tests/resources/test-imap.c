@@ -1314,20 +1314,52 @@ wait_uploaded (guint64 id)
     }
 }
 
+/* While held, the store refuses the recorder's position, which the
+ * outcome of a replayed change is written with: a resource killed then
+ * has done the change on the server without storing its outcome. */
+static void
+hold_outcomes (gboolean hold)
+{
+  run_sql (hold ? "CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors "
+                  "WHEN NEW.name = '" ID "' BEGIN SELECT RAISE (ABORT, 'held'); END"
+                : "DROP TRIGGER hold_outcome");
+}
+
 /* Moves item @id into @dest and kills the resource once the server holds
- * @line, before the move's outcome is stored: the store refuses the
- * recorder's position, which the outcome is written with. */
+ * @line, before the move's outcome is stored. */
 static void
 move_killed_before_outcome (guint64          id,
                             CairnCollection *dest,
                             const char      *line)
 {
-  run_sql ("CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors WHEN NEW.name = '" ID "' "
-           "BEGIN SELECT RAISE (ABORT, 'held'); END");
+  hold_outcomes (TRUE);
   move_item_locally (id, dest);
   wait_server_holds (line);
   cairn_test_resource_kill (resource);
-  run_sql ("DROP TRIGGER hold_outcome");
+  hold_outcomes (FALSE);
+}
+
+/* Removes item @id while its resource is down, starts it again and
+ * syncs: the server holds no message with @message_id, none came back,
+ * and no change failed. */
+static void
+remove_while_down (guint64     id,
+                   const char *message_id)
+{
+  g_autofree char *server = NULL;
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (client, item_op, &(ItemOp) { id, 0, TRUE }, NULL, NULL,
+                                     &error));
+  assert_no_error (error);
+  ck_assert (cairn_test_resource_restart (resource, &error));
+  assert_no_error (error);
+  sync_all ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, message_id) == NULL, "%s", server);
+  assert_no_failed_changes ();
+  assert_store_matches_server ();
 }
 
 /* Replay seed 411: a message created in Source and moved to Dest, the
@@ -1341,25 +1373,12 @@ START_TEST (test_attempt_after_longer_note)
 {
   g_autoptr(CairnCollection) dest = NULL;
   g_autoptr(CairnItem) item = NULL;
-  g_autofree char *server = NULL;
-  GError *error = NULL;
 
   item = create_written_in_source (CAIRN_TEST_RESOURCE_PROCESS, &dest);
   wait_uploaded (cairn_item_get_id (item));
 
   move_killed_before_outcome (cairn_item_get_id (item), dest, "Dest\twritten@cairn.test");
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { cairn_item_get_id (item), 0, TRUE }, NULL, NULL,
-                                     &error));
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_restart (resource, &error));
-  assert_no_error (error);
-  sync_all ();
-
-  server = imap_fixture_dump (dovecot);
-  ck_assert_msg (strstr (server, "written@cairn.test") == NULL, "%s", server);
-  assert_no_failed_changes ();
-  assert_store_matches_server ();
+  remove_while_down (cairn_item_get_id (item), "written@cairn.test");
 }
 END_TEST
 
@@ -1375,7 +1394,6 @@ START_TEST (test_attempt_of_edit_with_new_message_id)
   g_autoptr(GBytes) content = g_bytes_new_static (text, strlen (text));
   g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
   g_autoptr(GPtrArray) items = NULL;
-  g_autofree char *server = NULL;
   CairnItem *item;
   GError *error = NULL;
 
@@ -1387,27 +1405,15 @@ START_TEST (test_attempt_of_edit_with_new_message_id)
   item = g_ptr_array_index (items, 0);
   ck_assert_str_ne (cairn_item_get_gid (item), "edited@cairn.test");
 
-  run_sql ("CREATE TRIGGER hold_outcome BEFORE UPDATE ON cursors WHEN NEW.name = '" ID "' "
-           "BEGIN SELECT RAISE (ABORT, 'held'); END");
+  hold_outcomes (TRUE);
   cairn_item_set_part (item, part);
   cairn_item_set_size (item, g_bytes_get_size (content));
   ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
   assert_no_error (error);
   wait_server_holds ("INBOX\tedited@cairn.test");
   cairn_test_resource_kill (resource);
-  run_sql ("DROP TRIGGER hold_outcome");
-  ck_assert (cairn_store_write_sync (client, item_op,
-                                     &(ItemOp) { cairn_item_get_id (item), 0, TRUE }, NULL, NULL,
-                                     &error));
-  assert_no_error (error);
-  ck_assert (cairn_test_resource_restart (resource, &error));
-  assert_no_error (error);
-  sync_all ();
-
-  server = imap_fixture_dump (dovecot);
-  ck_assert_msg (strstr (server, "edited@cairn.test") == NULL, "%s", server);
-  assert_no_failed_changes ();
-  assert_store_matches_server ();
+  hold_outcomes (FALSE);
+  remove_while_down (cairn_item_get_id (item), "edited@cairn.test");
 }
 END_TEST
 
