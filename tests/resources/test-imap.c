@@ -1613,17 +1613,38 @@ flag_one (CairnTransaction  *transaction,
                                          error);
 }
 
+/* Dovecot forgets its UIDs: its uidlists and indexes are removed while
+ * it is stopped, and it starts again a second later, since UIDVALIDITY is
+ * a time in seconds. */
+static void
+forget_uids (void)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  imap_fixture_stop (dovecot);
+  dir = g_dir_open (dovecot->root, 0, NULL);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "dovecot-uid") || g_str_has_prefix (name, "dovecot.index") ||
+        g_str_has_prefix (name, "dovecot.list"))
+      {
+        g_autofree char *path = g_build_filename (dovecot->root, name, NULL);
+
+        ck_assert_int_eq (g_unlink (path), 0);
+      }
+  g_usleep (1100 * G_TIME_SPAN_MILLISECOND);
+  imap_fixture_start (dovecot);
+}
+
 /* Dovecot forgets its UIDs (its uidlist and indexes are removed) while a
  * local flag change waits: the messages are matched again, none is
  * duplicated, and the change lands on its message. */
 START_TEST (test_uidvalidity)
 {
   g_autoptr(GPtrArray) inbox = NULL;
-  g_autoptr(GDir) dir = NULL;
   g_autofree char *server = NULL;
   g_autofree char *line = NULL;
   CairnItem *chosen;
-  const char *name;
   GError *error = NULL;
 
   imap_fixture_generate (dovecot, "INBOX", 60, 17);
@@ -1637,19 +1658,7 @@ START_TEST (test_uidvalidity)
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   ck_assert (cairn_store_write_sync (client, flag_one, chosen, NULL, NULL, &error));
   assert_no_error (error);
-  imap_fixture_stop (dovecot);
-  dir = g_dir_open (dovecot->root, 0, NULL);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, "dovecot-uid") || g_str_has_prefix (name, "dovecot.index") ||
-        g_str_has_prefix (name, "dovecot.list"))
-      {
-        g_autofree char *path = g_build_filename (dovecot->root, name, NULL);
-
-        ck_assert_int_eq (g_unlink (path), 0);
-      }
-  /* UIDVALIDITY is a time in seconds. */
-  g_usleep (1100 * G_TIME_SPAN_MILLISECOND);
-  imap_fixture_start (dovecot);
+  forget_uids ();
   go_online_and_sync ();
   sync_all ();
 
@@ -1659,6 +1668,49 @@ START_TEST (test_uidvalidity)
   ck_assert_msg (strstr (server, line) != NULL, "%s", server);
   ck_assert_msg (strstr (strstr (server, line), "$Pending") != NULL &&
                  strstr (strstr (server, line), "$Pending") < strchr (strstr (server, line), '\n'),
+                 "the pending change was lost: %s", server);
+  assert_store_matches_server ();
+}
+END_TEST
+
+/* An edit that gives a message another Message-ID, replayed, then a
+ * local flag change waiting while Dovecot forgets its UIDs: the item is
+ * matched again by its new Message-ID, which it took as GID with the
+ * edit's UID, nothing is duplicated, and the flag lands on the edited
+ * message. */
+START_TEST (test_uidvalidity_after_edit)
+{
+  const char *text = EDITED ("1");
+  g_autoptr(GBytes) content = g_bytes_new_static (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
+  g_autoptr(GPtrArray) inbox = NULL;
+  g_autofree char *server = NULL;
+  CairnItem *chosen;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 20, 19);
+  imap_fixture_start (dovecot);
+  start_resource (NULL);
+  sync_all ();
+  inbox = list_items ("INBOX");
+  chosen = g_ptr_array_index (inbox, 3);
+  cairn_item_set_part (chosen, part);
+  cairn_item_set_size (chosen, g_bytes_get_size (content));
+  ck_assert (cairn_store_write_sync (client, modify_item, chosen, NULL, NULL, &error));
+  assert_no_error (error);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  ck_assert (cairn_store_write_sync (client, flag_one, chosen, NULL, NULL, &error));
+  assert_no_error (error);
+  forget_uids ();
+  go_online_and_sync ();
+  sync_all ();
+
+  assert_no_duplicates ("INBOX", 20);
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "INBOX\tedited@cairn.test\t$Pending") != NULL,
                  "the pending change was lost: %s", server);
   assert_store_matches_server ();
 }
@@ -2117,6 +2169,7 @@ main (void)
     { "move-retried-with-own-gid", test_move_retried_with_own_gid },
     { "certificate", test_certificate },
     { "uidvalidity", test_uidvalidity },
+    { "uidvalidity-after-edit", test_uidvalidity_after_edit },
     { "killed-mid-replay", test_killed_mid_replay },
     { "connection-cuts", test_connection_cuts },
     { "server-side-faults", test_server_side_faults },
