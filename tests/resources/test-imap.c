@@ -656,6 +656,22 @@ modify_item (CairnTransaction  *transaction,
   return cairn_transaction_modify_item (transaction, user_data, 0, error);
 }
 
+/* Gives @item the content @text in the store, as an application edits a
+ * message. */
+static void
+edit_locally (CairnItem  *item,
+              const char *text)
+{
+  g_autoptr(GBytes) content = g_bytes_new (text, strlen (text));
+  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
+  GError *error = NULL;
+
+  cairn_item_set_part (item, part);
+  cairn_item_set_size (item, g_bytes_get_size (content));
+  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
 #define EDITED(version) \
   "Message-ID: <edited@cairn.test>\r\nSubject: version " version "\r\n\r\nBody.\r\n"
 
@@ -670,18 +686,13 @@ edit_after_flag (CairnItem  *item,
                  const char *flag,
                  const char *text)
 {
-  g_autoptr(GBytes) content = g_bytes_new (text, strlen (text));
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
   GError *error = NULL;
 
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
   g_free (imap_fixture_run_client (dovecot, "store", "INBOX", cairn_item_get_remote_id (item),
                                    "+FLAGS", flag, NULL));
-  cairn_item_set_part (item, part);
-  cairn_item_set_size (item, g_bytes_get_size (content));
-  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
-  assert_no_error (error);
+  edit_locally (item, text);
   go_online_and_sync ();
 }
 
@@ -800,8 +811,6 @@ START_TEST (test_edit_between_moves)
 {
   const char *second_text = EDITED ("2");
   g_autofree char *expected = g_strconcat (second_text, "--\n", NULL);
-  g_autoptr(GBytes) second = g_bytes_new (second_text, strlen (second_text));
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, second);
   g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
                                             "edited.eml", NULL);
   g_autoptr(CairnCollection) archive = NULL;
@@ -827,9 +836,7 @@ START_TEST (test_edit_between_moves)
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
   move_item_locally (cairn_item_get_id (item), archive);
-  cairn_item_set_part (item, part);
-  cairn_item_set_size (item, g_bytes_get_size (second));
-  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
+  edit_locally (item, second_text);
   move_item_locally (cairn_item_get_id (item), other);
   go_online_and_sync ();
 
@@ -1390,12 +1397,8 @@ END_TEST
  * keeps as GID: the new message goes too, and no sync brings it back. */
 START_TEST (test_attempt_of_edit_with_new_message_id)
 {
-  const char *text = EDITED ("1");
-  g_autoptr(GBytes) content = g_bytes_new_static (text, strlen (text));
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
   g_autoptr(GPtrArray) items = NULL;
   CairnItem *item;
-  GError *error = NULL;
 
   imap_fixture_generate (dovecot, "INBOX", 2, 40);
   imap_fixture_start (dovecot);
@@ -1406,10 +1409,7 @@ START_TEST (test_attempt_of_edit_with_new_message_id)
   ck_assert_str_ne (cairn_item_get_gid (item), "edited@cairn.test");
 
   hold_outcomes (TRUE);
-  cairn_item_set_part (item, part);
-  cairn_item_set_size (item, g_bytes_get_size (content));
-  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
-  assert_no_error (error);
+  edit_locally (item, EDITED ("1"));
   wait_server_holds ("INBOX\tedited@cairn.test");
   cairn_test_resource_kill (resource);
   hold_outcomes (FALSE);
@@ -1430,11 +1430,6 @@ END_TEST
  * and no sync brings a message in twice. */
 START_TEST (test_move_retried_after_edit)
 {
-  const char *text = EDITED ("1");
-  g_autoptr(GBytes) content = g_bytes_new_static (text, strlen (text));
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
-  g_autoptr(GBytes) again = g_bytes_new_static (AGAIN, strlen (AGAIN));
-  g_autoptr(CairnPart) again_part = cairn_part_new_inline (CAIRN_PART_RFC822, again);
   g_autofree char *server = NULL;
   g_autoptr(CairnCollection) dest = NULL;
   g_autoptr(GPtrArray) items = NULL;
@@ -1450,10 +1445,7 @@ START_TEST (test_move_retried_after_edit)
   dest = find_collection ("Dest");
   items = list_items ("Source");
   item = g_ptr_array_index (items, 0);
-  cairn_item_set_part (item, part);
-  cairn_item_set_size (item, g_bytes_get_size (content));
-  ck_assert (cairn_store_write_sync (client, modify_item, item, NULL, NULL, &error));
-  assert_no_error (error);
+  edit_locally (item, EDITED ("1"));
   cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
   wait_server_holds ("Source\tedited@cairn.test");
@@ -1466,10 +1458,7 @@ START_TEST (test_move_retried_after_edit)
   move_killed_before_outcome (cairn_item_get_id (item), dest, "Dest\tedited@cairn.test");
   moved = cairn_store_get_item (client, cairn_item_get_id (item), all_parts (), &error);
   assert_no_error (error);
-  cairn_item_set_part (moved, again_part);
-  cairn_item_set_size (moved, g_bytes_get_size (again));
-  ck_assert (cairn_store_write_sync (client, modify_item, moved, NULL, NULL, &error));
-  assert_no_error (error);
+  edit_locally (moved, AGAIN);
   ck_assert (cairn_test_resource_restart (resource, &error));
   assert_no_error (error);
   sync_all ();
@@ -1680,9 +1669,6 @@ END_TEST
  * message. */
 START_TEST (test_uidvalidity_after_edit)
 {
-  const char *text = EDITED ("1");
-  g_autoptr(GBytes) content = g_bytes_new_static (text, strlen (text));
-  g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, content);
   g_autoptr(GPtrArray) inbox = NULL;
   g_autofree char *server = NULL;
   CairnItem *chosen;
@@ -1694,10 +1680,7 @@ START_TEST (test_uidvalidity_after_edit)
   sync_all ();
   inbox = list_items ("INBOX");
   chosen = g_ptr_array_index (inbox, 3);
-  cairn_item_set_part (chosen, part);
-  cairn_item_set_size (chosen, g_bytes_get_size (content));
-  ck_assert (cairn_store_write_sync (client, modify_item, chosen, NULL, NULL, &error));
-  assert_no_error (error);
+  edit_locally (chosen, EDITED ("1"));
   cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
   assert_no_error (error);
 
