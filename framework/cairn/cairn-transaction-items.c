@@ -1007,9 +1007,6 @@ _cairn_transaction_set_remote_ids (CairnTransaction  *self,
                                       }, error);
 }
 
-/* Records that a move of item @id into @collection_id was replayed and its
- * backend kept the item's remote id: the id names it there now. Without
- * one, where its old name was is no longer known. */
 /* Sets the GID a replay gave item @id, without a change of its own: the
  * backend's name of what the item already is. An item removed since has
  * no row left to set. */
@@ -1024,6 +1021,9 @@ _cairn_transaction_set_gid (CairnTransaction  *self,
                               CAIRN_BINDS (_cairn_bind_text (gid), _cairn_bind_int (id)), error);
 }
 
+/* Records that a move of item @id into @collection_id was replayed and its
+ * backend kept the item's remote id: the id names it there now. Without
+ * one, where its old name was is no longer known. */
 gboolean
 _cairn_transaction_settle_remote_collection (CairnTransaction  *self,
                                              guint64            id,

@@ -1749,10 +1749,10 @@ static gboolean mailbox_exists (CairnImapConnection  *connection,
                                 gboolean             *exists,
                                 GError              **error);
 
-/* The Message-ID that finds @item's message on the server: the one in
- * the header of @bytes, its content, which is what the server holds; else
- * its GID, else NULL. Not the GID first: an edit may give the message
- * another Message-ID, and the store keeps the GID the item had. */
+/* The Message-ID that finds @item's message on the server once @bytes,
+ * its content, are uploaded: the one in their header; else its GID, else
+ * NULL. Not the GID first: that is the Message-ID of the content the
+ * server has now, and an edit may give the message another. */
 static char *
 dup_gid (CairnItem *item,
          GBytes    *bytes)
@@ -2376,23 +2376,23 @@ clear_attempts (CairnImapResource    *self,
   return TRUE;
 }
 
-/* APPENDs @bytes to the folder of @item with the flags the old message
- * has on the server now (those another client set survive; a local
- * delta before this change was replayed before it), then expunges the
- * old message. The new UID in @new_uid, 0 if the server names none and
- * the message cannot be found by its Message-ID. */
+/* APPENDs @bytes, whose Message-ID is @gid, to the folder of @item with
+ * the flags the old message has on the server now (those another client
+ * set survive; a local delta before this change was replayed before it),
+ * then expunges the old message. The new UID in @new_uid, 0 if the
+ * server names none and the message cannot be found by its Message-ID. */
 static gboolean
 replace_message (CairnImapResource  *self,
                  CairnChange        *change,
                  CairnItem          *item,
                  GBytes             *bytes,
+                 const char         *gid,
                  guint32            *new_uid,
                  GError            **error)
 {
   G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   CairnImapConnection *connection = acquire (self, error);
   guint64 collection_id = cairn_item_get_collection_id (item);
-  g_autofree char *gid = dup_gid (item, bytes);
   g_autoptr(CairnFlags) flags = NULL;
   g_autofree char *mailbox = NULL;
   struct mailimap_flag_list *list;
@@ -2470,8 +2470,10 @@ replay_item_changed_sync (CairnResource       *resource,
                         cairn_item_get_id (item)), FALSE;
   /* Read before the server is touched, as for a create. */
   bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, cancellable, error);
-  if (bytes == NULL ||
-      !replace_message (CAIRN_IMAP_RESOURCE (resource), change, item, bytes, &uid, error))
+  if (bytes == NULL)
+    return FALSE;
+  gid = dup_gid (item, bytes);
+  if (!replace_message (CAIRN_IMAP_RESOURCE (resource), change, item, bytes, gid, &uid, error))
     return FALSE;
   /* Without a UID the next sync finds the message as a new one. */
   if (uid != 0)
@@ -2480,7 +2482,6 @@ replay_item_changed_sync (CairnResource       *resource,
       cairn_resource_replay_set_remote_id (resource, remote_id);
     }
   /* The message's Message-ID may be another than the one it replaces. */
-  gid = dup_gid (item, bytes);
   if (gid != NULL)
     cairn_resource_replay_set_gid (resource, gid);
   return TRUE;
