@@ -1610,21 +1610,35 @@ remap_after_uidvalidity_change (CairnImapResource    *self,
 
 /* Change replay */
 
+/* The UIDs, sorted, of the selected folder's messages with any of the
+ * @n_gids Message-IDs @gids, in one SEARCH; a Message-ID with control
+ * characters, which the search could not carry, matches nothing. */
 static GArray *
-search_message_id (CairnImapConnection  *connection,
-                   const char           *gid,
-                   GError              **error)
+search_message_ids (CairnImapConnection  *connection,
+                    const char * const   *gids,
+                    guint                 n_gids,
+                    GError              **error)
 {
-  g_autofree char *value = g_strdup_printf ("<%s>", gid);
-  struct mailimap_search_key *key;
+  struct mailimap_search_key *key = NULL;
   GArray *uids = g_array_new (FALSE, FALSE, sizeof (guint32));
   clist *result = NULL;
   int r;
 
-  for (const char *p = gid; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      return uids;
-  key = mailimap_search_key_new_header (strdup ("Message-ID"), strdup (value));
+  for (guint i = 0; i < n_gids; i++)
+    {
+      g_autofree char *value = g_strdup_printf ("<%s>", gids[i]);
+      struct mailimap_search_key *header;
+      const char *p;
+
+      for (p = gids[i]; *p != '\0' && (guchar) *p >= 0x20 && *p != 0x7f; p++)
+        ;
+      if (*p != '\0')
+        continue;
+      header = mailimap_search_key_new_header (strdup ("Message-ID"), strdup (value));
+      key = key ? mailimap_search_key_new_or (key, header) : header;
+    }
+  if (key == NULL)
+    return uids;
   r = mailimap_uid_search (connection->session, NULL, key, &result);
   mailimap_search_key_free (key);
   if (!cairn_imap_connection_check (connection, r, "search", connection->selected, error))
@@ -1638,6 +1652,14 @@ search_message_id (CairnImapConnection  *connection,
     mailimap_search_result_free (result);
   g_array_sort (uids, compare_uids);
   return uids;
+}
+
+static GArray *
+search_message_id (CairnImapConnection  *connection,
+                   const char           *gid,
+                   GError              **error)
+{
+  return search_message_ids (connection, &gid, 1, error);
 }
 
 /* The newest message of @mailbox with Message-ID @gid in @uid, 0 if
@@ -2505,6 +2527,17 @@ flags_job_free (FlagsJob *job)
   g_free (job);
 }
 
+/* The delta of @job stored on @set unconditionally. */
+static gboolean
+store_delta (CairnImapConnection  *connection,
+             struct mailimap_set  *set,
+             FlagsJob             *job,
+             GError              **error)
+{
+  return (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
+         (job->removed == NULL || store_flags (connection, set, job->removed, FALSE, error));
+}
+
 /* A delta stored only on the messages unchanged since the folder's last
  * sync (@since, its HIGHESTMODSEQ then); those another client changed
  * meanwhile are read again (their flags and MODSEQ) and get the delta on
@@ -2539,9 +2572,7 @@ replay_unchanged_since (CairnImapConnection  *connection,
       g_array_set_size (modified, 0);
       if (round == 3)
         {
-          ok = (job->added == NULL || store_flags (connection, again, job->added, TRUE, error)) &&
-               (job->removed == NULL ||
-                store_flags (connection, again, job->removed, FALSE, error));
+          ok = store_delta (connection, again, job, error);
           break;
         }
       fetched = fetch (connection, again, TRUE, FETCH_FLAGS, 0, NULL, error);
@@ -2563,6 +2594,118 @@ replay_unchanged_since (CairnImapConnection  *connection,
   return ok;
 }
 
+/* Takes out of @uids (sorted) those whose messages are no longer in
+ * the selected folder (@fresh: selected by this replay): another client
+ * moved or removed them since the last sync. The Message-IDs of those
+ * (@gids_by_uid) go to @gids. */
+static gboolean
+take_vanished (CairnImapConnection  *connection,
+               gboolean              fresh,
+               GArray               *uids,
+               GHashTable           *gids_by_uid,
+               GPtrArray            *gids,
+               GError              **error)
+{
+  struct mailimap_search_key *key;
+  g_autoptr(GHashTable) present = g_hash_table_new (NULL, NULL);
+  clist *result = NULL;
+  guint kept = 0;
+  int r;
+
+  /* A folder selected before sees what others removed since only once
+   * the server has told it, at a command such as NOOP. */
+  if (!fresh)
+    {
+      r = mailimap_noop (connection->session);
+      if (!cairn_imap_connection_check (connection, r, "read the news of", connection->selected,
+                                        error))
+        return FALSE;
+    }
+  key = mailimap_search_key_new_uid (cairn_imap_uid_set_new (uids));
+  r = mailimap_uid_search (connection->session, NULL, key, &result);
+  mailimap_search_key_free (key);
+  if (!cairn_imap_connection_check (connection, r, "search", connection->selected, error))
+    return FALSE;
+  for (clistiter *cur = result ? clist_begin (result) : NULL; cur; cur = clist_next (cur))
+    g_hash_table_add (present, GUINT_TO_POINTER (*(guint32 *) clist_content (cur)));
+  if (result != NULL)
+    mailimap_search_result_free (result);
+  for (guint i = 0; i < uids->len; i++)
+    {
+      guint32 uid = g_array_index (uids, guint32, i);
+      const char *gid;
+
+      if (g_hash_table_contains (present, GUINT_TO_POINTER (uid)))
+        g_array_index (uids, guint32, kept++) = uid;
+      else if ((gid = g_hash_table_lookup (gids_by_uid, GUINT_TO_POINTER (uid))) != NULL)
+        g_ptr_array_add (gids, g_strdup (gid));
+    }
+  g_array_set_size (uids, kept);
+  return TRUE;
+}
+
+/* Message-IDs searched for at once, in one SEARCH of ORs. */
+#define FOLLOW_CHUNK 32
+
+/* The delta of @job for messages another client took out of their
+ * folder since the last sync (@gids, their Message-IDs): it goes to the
+ * messages with those Message-IDs wherever they are on the server now,
+ * where the next sync finds them with it. A message removed meanwhile
+ * takes it nowhere. */
+static gboolean
+follow_moved (CairnImapResource    *self,
+              CairnImapConnection  *connection,
+              GPtrArray            *gids,
+              FlagsJob             *job,
+              GError              **error)
+{
+  clist *folders = NULL;
+  gboolean ok;
+  int r;
+
+  r = mailimap_list (connection->session, "", "*", &folders);
+  ok = cairn_imap_connection_check (connection, r, "list the folders of", self->host, error);
+  for (clistiter *cur = ok ? clist_begin (folders) : NULL; ok && cur; cur = clist_next (cur))
+    {
+      struct mailimap_mailbox_list *folder = clist_content (cur);
+
+      g_autoptr(GError) local_error = NULL;
+
+      if (folder->mb_name == NULL || is_noselect (folder))
+        continue;
+      /* Selected afresh, so that the messages just moved there are seen. */
+      g_clear_pointer (&connection->selected, g_free);
+      if (!cairn_imap_connection_select (connection, folder->mb_name, &local_error))
+        {
+          /* Removed since the LIST, or refused: nothing to follow there. */
+          if (g_error_matches (local_error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT))
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          ok = FALSE;
+          break;
+        }
+      for (guint i = 0; ok && i < gids->len; i += FOLLOW_CHUNK)
+        {
+          g_autoptr(GArray) uids = search_message_ids (connection,
+                                                      (const char * const *) gids->pdata + i,
+                                                      MIN (FOLLOW_CHUNK, gids->len - i), error);
+          struct mailimap_set *set;
+
+          ok = uids != NULL;
+          if (!ok || uids->len == 0)
+            continue;
+          g_debug ("Flags of %u messages moved to %s by another client", uids->len,
+                   folder->mb_name);
+          set = cairn_imap_uid_set_new (uids);
+          ok = store_delta (connection, set, job, error);
+          mailimap_set_free (set);
+        }
+    }
+  if (folders != NULL)
+    mailimap_list_result_free (folders);
+  return ok;
+}
+
 static gboolean
 replay_flags_in_folder (CairnImapResource    *self,
                         CairnImapConnection  *connection,
@@ -2574,9 +2717,11 @@ replay_flags_in_folder (CairnImapResource    *self,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *mailbox = dup_mailbox (self, connection, collection_id, &local_error);
   g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GHashTable) gids_by_uid = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) vanished = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(CairnCollection) collection = NULL;
   struct mailimap_set *set;
-  gboolean remapped;
+  gboolean fresh, remapped;
   guint64 since;
   gboolean ok;
   gint64 start;
@@ -2589,6 +2734,7 @@ replay_flags_in_folder (CairnImapResource    *self,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
+  fresh = g_strcmp0 (connection->selected, mailbox) != 0;
   if (!select_for_replay (self, connection, collection_id, mailbox, &remapped, error))
     return FALSE;
   collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), collection_id, error);
@@ -2597,30 +2743,39 @@ replay_flags_in_folder (CairnImapResource    *self,
   since = get_number_attribute (collection, ATTR_HIGHESTMODSEQ);
   for (guint i = 0; i < changes->len; i++)
     {
+      CairnChange *change = g_ptr_array_index (changes, i);
+      CairnItem *then = cairn_change_get_item (change);
       guint32 uid;
 
-      if (!uid_of_change (self, connection, g_ptr_array_index (changes, i), collection_id,
-                          mailbox, remapped, &uid, error))
+      if (!uid_of_change (self, connection, change, collection_id, mailbox, remapped, &uid,
+                          error))
         return FALSE;
-      if (uid != 0)
-        g_array_append_val (uids, uid);
+      if (uid == 0)
+        continue;
+      g_array_append_val (uids, uid);
+      if (then != NULL && cairn_item_get_gid (then) != NULL)
+        g_hash_table_insert (gids_by_uid, GUINT_TO_POINTER (uid),
+                             (gpointer) cairn_item_get_gid (then));
     }
   if (remapped && !cairn_imap_connection_select (connection, mailbox, error))
     return FALSE;
   if (uids->len == 0)
     return TRUE;
   g_array_sort (uids, compare_uids);
-  set = cairn_imap_uid_set_new (uids);
   start = g_get_monotonic_time ();
-  if (connection->condstore && since != 0)
-    ok = replay_unchanged_since (connection, set, since, job, error);
-  else
-    ok = (job->added == NULL || store_flags (connection, set, job->added, TRUE, error)) &&
-         (job->removed == NULL || store_flags (connection, set, job->removed, FALSE, error));
-  mailimap_set_free (set);
+  ok = take_vanished (connection, fresh, uids, gids_by_uid, vanished, error);
+  if (ok && uids->len > 0)
+    {
+      set = cairn_imap_uid_set_new (uids);
+      if (connection->condstore && since != 0)
+        ok = replay_unchanged_since (connection, set, since, job, error);
+      else
+        ok = store_delta (connection, set, job, error);
+      mailimap_set_free (set);
+    }
   g_debug ("Flags of %u messages in %s: %" G_GINT64_FORMAT " ms", uids->len, mailbox,
            (g_get_monotonic_time () - start) / 1000);
-  return ok;
+  return ok && (vanished->len == 0 || follow_moved (self, connection, vanished, job, error));
 }
 
 static void

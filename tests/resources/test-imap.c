@@ -803,6 +803,68 @@ assert_no_failed_changes (void)
   ck_assert_uint_eq (g_variant_n_children (changes), 0);
 }
 
+/* Offline, flags added to three messages; meanwhile another client
+ * moves the first to Archive and removes the second. The flag goes with
+ * the first message to Archive, found there by its Message-ID, and
+ * lands on the third as usual; the removed message stays removed, and
+ * no change fails. Before, the moved message lost the flag. */
+START_TEST (test_flags_follow_moved_message)
+{
+  g_autoptr(GPtrArray) inbox = NULL;
+  g_autoptr(GPtrArray) flagged = g_ptr_array_new ();
+  g_autofree char *moved = NULL;
+  g_autofree char *removed = NULL;
+  g_autofree char *server = NULL;
+  g_auto(GStrv) lines = NULL;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 4, 11);
+  imap_fixture_start (dovecot);
+  g_free (imap_fixture_run_client (dovecot, "create", "Archive", NULL));
+  start_resource (NULL);
+  sync_all ();
+  inbox = list_items ("INBOX");
+  ck_assert_uint_eq (inbox->len, 4);
+  for (guint i = 0; i < 3; i++)
+    g_ptr_array_add (flagged, g_ptr_array_index (inbox, i));
+  moved = g_strdup (cairn_item_get_remote_id (g_ptr_array_index (inbox, 0)));
+  removed = g_strdup (cairn_item_get_remote_id (g_ptr_array_index (inbox, 1)));
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, flag_all,
+                                     &(FlagAll) { flagged, CAIRN_FLAG_FLAGGED, TRUE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "move", "INBOX", moved, "Archive", NULL));
+  g_free (imap_fixture_run_client (dovecot, "store", "INBOX", removed, "+FLAGS", "(\\Deleted)",
+                                   NULL));
+  g_free (imap_fixture_run_client (dovecot, "expunge", "INBOX", NULL));
+  go_online_and_sync ();
+
+  server = imap_fixture_dump (dovecot);
+  lines = g_strsplit (server, "\n", -1);
+  ck_assert_uint_eq (g_strv_length (lines), 4);
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *gid = cairn_item_get_gid (g_ptr_array_index (inbox, i));
+      gboolean found = FALSE;
+
+      for (guint j = 0; lines[j] != NULL; j++)
+        if (strstr (lines[j], gid) != NULL)
+          {
+            found = TRUE;
+            ck_assert_msg (i != 1, "the removed message is back: %s", lines[j]);
+            ck_assert_msg (g_str_has_prefix (lines[j], i == 0 ? "Archive\t" : "INBOX\t") &&
+                           strstr (lines[j], "\\Flagged") != NULL, "%s", lines[j]);
+          }
+      ck_assert_msg (found || i == 1, "message %u is gone:\n%s", i, server);
+    }
+  assert_store_matches_server ();
+  assert_no_failed_changes ();
+}
+END_TEST
+
 /* Offline, a message moved to Archive, edited there, and moved on to
  * Other: the two moves chain into one from the inbox to Other, and the
  * edit, made in Archive, is replayed after it, in Other. The server
@@ -2133,6 +2195,7 @@ main (void)
   const CairnTestCase cases[] = {
     { "initial-sync", test_initial_sync },
     { "flags-merged", test_flags_merged },
+    { "flags-follow-moved-message", test_flags_follow_moved_message },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
