@@ -1225,7 +1225,11 @@ open_message (CairnMaildirResource  *self,
  * replay repeated after a crash finds the file it linked and makes no
  * second one. When that name is @existing_uid's, the message is on disk
  * already as @existing_name, with flags of its own, and stays the only
- * one. */
+ * one. A new content of a message on disk as @existing_name keeps the
+ * flags that name has now: another program may have changed them since
+ * the last sync, and the local changes of flags reach the message in
+ * their turn, replayed in order. @flags_unread is set when those are not
+ * the flags of @item. */
 static char *
 deliver (int            folder_fd,
          const char    *maildir,
@@ -1233,6 +1237,7 @@ deliver (int            folder_fd,
          GInputStream  *input,
          const char    *existing_uid,
          const char    *existing_name,
+         gboolean      *flags_unread,
          GError       **error)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -1265,6 +1270,16 @@ deliver (int            folder_fd,
       return NULL;
     }
   info = cairn_maildir_info_apply ("", cairn_item_get_flags (item), NULL, &keywords);
+  *flags_unread = FALSE;
+  if (existing_name != NULL)
+    {
+      g_autofree char *kept = cairn_maildir_info_apply (
+        cairn_maildir_name_get_info (strchr (existing_name, '/') + 1), NULL, NULL, &keywords);
+
+      *flags_unread = strcmp (kept, info) != 0;
+      g_free (info);
+      info = g_steal_pointer (&kept);
+    }
   cairn_maildir_keywords_clear (&keywords);
   subdirectory = *info ? "cur" : "new";
   relative_name = *info ? g_strconcat ("cur/", uid, ":2,", info, NULL)
@@ -1511,6 +1526,7 @@ item_added (CairnObserver *observer,
   g_autofree char *uid = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(CairnMaildirFd) folder_fd = -1;
+  gboolean flags_unread = FALSE;
 
   if (check_writable (self, &error))
     input = open_message (self, item, &error);
@@ -1520,7 +1536,7 @@ item_added (CairnObserver *observer,
       (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) ||
        remove_attempts (self, collection_id, folder_fd, maildir,
                         cairn_change_get_entity_id (change), NULL, &error)))
-    relative_name = deliver (folder_fd, maildir, item, input, NULL, NULL, &error);
+    relative_name = deliver (folder_fd, maildir, item, input, NULL, NULL, &flags_unread, &error);
   if (relative_name != NULL)
     {
       uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
@@ -1550,6 +1566,7 @@ item_changed (CairnObserver      *observer,
   g_autofree char *uid = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(CairnMaildirFd) folder_fd = -1;
+  gboolean flags_unread = FALSE;
 
   if (parts == NULL || !g_strv_contains (parts, CAIRN_PART_RFC822))
     {
@@ -1570,7 +1587,8 @@ item_changed (CairnObserver      *observer,
     remove_attempts (self, collection_id, folder_fd, maildir, cairn_item_get_id (item), old_uid,
                      &error);
   if (error == NULL && maildir != NULL)
-    relative_name = deliver (folder_fd, maildir, item, input, old_uid, old_name, &error);
+    relative_name = deliver (folder_fd, maildir, item, input, old_uid, old_name, &flags_unread,
+                             &error);
   if (relative_name == NULL)
     {
       report (CAIRN_RESOURCE (self), error, NULL, NULL);
@@ -1589,13 +1607,149 @@ item_changed (CairnObserver      *observer,
     }
   if (error == NULL)
     store_details (self, cairn_item_get_id (item), folder_fd, maildir, relative_name);
-  report (CAIRN_RESOURCE (self), error, uid, relative_name);
+  /* Flags the store has not read, kept from the message replaced: no
+   * remote revision, so that the next sync reads the message again. */
+  report (CAIRN_RESOURCE (self), error, uid, flags_unread ? NULL : relative_name);
+}
+
+/* The name in cur/ of message @uid, now @current in the folder @maildir
+ * (@folder_fd), with the flags of @added and @removed applied to those
+ * its name has now, which another program may have changed; %NULL on
+ * error. */
+static char *
+flagged_name (int                folder_fd,
+              const char        *maildir,
+              const char        *uid,
+              const char        *current,
+              const CairnFlags  *added,
+              const CairnFlags  *removed,
+              GError           **error)
+{
+  CairnMaildirKeywords keywords = { { NULL }, 0 };
+  g_autofree char *info = NULL;
+
+  if (!cairn_maildir_keywords_ensure (&keywords, folder_fd, maildir, added, error))
+    {
+      cairn_maildir_keywords_clear (&keywords);
+      return NULL;
+    }
+  info = cairn_maildir_info_apply (cairn_maildir_name_get_info (strchr (current, '/') + 1),
+                                   added, removed, &keywords);
+  cairn_maildir_keywords_clear (&keywords);
+  /* A message with flags belongs in cur/, as every reader moves it. */
+  return g_strconcat ("cur/", uid, ":2,", info, NULL);
+}
+
+/* The error of a rename of @current in @maildir that failed with errno. */
+static gboolean
+rename_failed (const char  *maildir,
+               const char  *current,
+               GError     **error)
+{
+  int saved_errno = errno;
+  g_autofree char *from = g_build_filename (maildir, current, NULL);
+
+  return cairn_maildir_set_errno_error (error, saved_errno, "rename", from);
+}
+
+/* Where each message of the maildir is, for the flag changes of one
+ * delivery that did not find their messages in their folders: listed
+ * once, when the first is met. */
+typedef struct
+{
+  GHashTable *folders;   /* unique name -> the path of its folder */
+  GHashTable *names;     /* unique name -> its name in that folder */
+} MessageIndex;
+
+static void
+message_index_clear (MessageIndex *messages)
+{
+  g_clear_pointer (&messages->folders, g_hash_table_unref);
+  g_clear_pointer (&messages->names, g_hash_table_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MessageIndex, message_index_clear)
+
+static gboolean
+message_index_load (CairnMaildirResource  *self,
+                    MessageIndex          *messages,
+                    GError               **error)
+{
+  g_autofree char *root = canonical_root (self, error);
+  g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) folders = NULL;
+
+  if (root == NULL)
+    return FALSE;
+  messages->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  messages->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  folders = cairn_maildir_folder_list (root, self->layout, skipped);
+  for (guint i = 0; i < folders->len; i++)
+    {
+      const char *remote_id = cairn_collection_get_remote_id (g_ptr_array_index (folders, i));
+      g_autofree char *maildir = cairn_maildir_folder_path (root, self->layout, remote_id, NULL);
+      g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                           g_free);
+      g_auto(CairnMaildirFd) folder_fd = -1;
+      GHashTableIter iter;
+      gpointer uid, name;
+
+      /* What cannot be read is what a sync reports. */
+      if (maildir == NULL ||
+          (folder_fd = cairn_maildir_folder_open (root, maildir, NULL)) < 0 ||
+          !cairn_maildir_folder_list_messages (folder_fd, maildir, names, NULL, NULL))
+        continue;
+      g_hash_table_iter_init (&iter, names);
+      while (g_hash_table_iter_next (&iter, &uid, &name))
+        {
+          g_hash_table_insert (messages->folders, g_strdup (uid), g_strdup (maildir));
+          g_hash_table_insert (messages->names, g_strdup (uid), g_strdup (name));
+        }
+    }
+  return TRUE;
+}
+
+/* A message no longer in its folder: another program removed it, or
+ * moved it to another folder under the same unique name, as every
+ * reader does. There the flags follow it, and the next sync of that
+ * folder finds it with them. */
+static gboolean
+replay_flags_elsewhere (CairnMaildirResource  *self,
+                        MessageIndex          *messages,
+                        const char            *uid,
+                        const CairnFlags      *added,
+                        const CairnFlags      *removed,
+                        GError               **error)
+{
+  g_autofree char *root = NULL;
+  g_autofree char *target = NULL;
+  g_auto(CairnMaildirFd) folder_fd = -1;
+  const char *maildir, *current;
+
+  if (messages->folders == NULL && !message_index_load (self, messages, error))
+    return FALSE;
+  maildir = g_hash_table_lookup (messages->folders, uid);
+  current = g_hash_table_lookup (messages->names, uid);
+  if (maildir == NULL)
+    return TRUE;
+  root = canonical_root (self, error);
+  if (root == NULL || (folder_fd = cairn_maildir_folder_open (root, maildir, error)) < 0 ||
+      (target = flagged_name (folder_fd, maildir, uid, current, added, removed, error)) == NULL)
+    return FALSE;
+  g_debug ("The flags of %s follow it to %s", uid, maildir);
+  if (strcmp (target, current) != 0 &&
+      cairn_maildir_renameat (folder_fd, current, folder_fd, target, FALSE) != 0 &&
+      errno != ENOENT)
+    return rename_failed (maildir, current, error);
+  g_hash_table_insert (messages->names, g_strdup (uid), g_steal_pointer (&target));
+  return TRUE;
 }
 
 /* Renames the message to carry the flags of @added and @removed applied
  * to those its name has now, which another program may have changed. */
 static gboolean
 replay_flags (CairnMaildirResource  *self,
+              MessageIndex          *messages,
               CairnChange           *change,
               const CairnFlags      *added,
               const CairnFlags      *removed,
@@ -1604,10 +1758,8 @@ replay_flags (CairnMaildirResource  *self,
   g_autoptr(CairnItem) item = NULL;
   g_autofree char *maildir = NULL;
   g_autofree char *current = NULL;
-  g_autofree char *info = NULL;
   g_autofree char *target = NULL;
   g_auto(CairnMaildirFd) folder_fd = -1;
-  CairnMaildirKeywords keywords = { { NULL }, 0 };
   const char *uid;
   guint64 collection_id;
 
@@ -1628,21 +1780,12 @@ replay_flags (CairnMaildirResource  *self,
       g_clear_pointer (&current, g_free);
       current = locate (self, collection_id, folder_fd, maildir, uid,
                         cairn_item_get_remote_revision (item));
-      /* Removed by another program: the next sync removes the item. */
       if (current == NULL)
-        return TRUE;
-      if (!cairn_maildir_keywords_ensure (&keywords, folder_fd, maildir, added, error))
-        {
-          cairn_maildir_keywords_clear (&keywords);
-          return FALSE;
-        }
-      g_clear_pointer (&info, g_free);
-      info = cairn_maildir_info_apply (cairn_maildir_name_get_info (strchr (current, '/') + 1),
-                                       added, removed, &keywords);
-      cairn_maildir_keywords_clear (&keywords);
-      /* A message with flags belongs in cur/, as every reader moves it. */
+        return replay_flags_elsewhere (self, messages, uid, added, removed, error);
       g_clear_pointer (&target, g_free);
-      target = g_strconcat ("cur/", uid, ":2,", info, NULL);
+      target = flagged_name (folder_fd, maildir, uid, current, added, removed, error);
+      if (target == NULL)
+        return FALSE;
       /* Already so: an attempt that did not report, or another program. */
       if (strcmp (target, current) == 0)
         return TRUE;
@@ -1656,12 +1799,7 @@ replay_flags (CairnMaildirResource  *self,
       if (errno != ENOENT)
         break;
     }
-  {
-    int saved_errno = errno;
-    g_autofree char *from = g_build_filename (maildir, current, NULL);
-
-    return cairn_maildir_set_errno_error (error, saved_errno, "rename", from);
-  }
+  return rename_failed (maildir, current, error);
 }
 
 static void
@@ -1672,11 +1810,13 @@ items_flags_changed (CairnObserver    *observer,
                      const CairnFlags *removed)
 {
   CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
+  g_auto(MessageIndex) messages = { NULL, NULL };
   g_autoptr(GError) error = NULL;
 
   if (check_writable (self, &error))
     for (guint i = 0; i < changes->len; i++)
-      if (!replay_flags (self, g_ptr_array_index (changes, i), added, removed, &error))
+      if (!replay_flags (self, &messages, g_ptr_array_index (changes, i), added, removed,
+                         &error))
         break;
   report (CAIRN_RESOURCE (self), error, NULL, NULL);
 }

@@ -1204,6 +1204,114 @@ START_TEST (test_replay_flags_then_edit)
 }
 END_TEST
 
+static gboolean
+has_flag (CairnItem  *item,
+          const char *flag)
+{
+  return item != NULL && cairn_flags_contains (cairn_item_get_flags (item), flag);
+}
+
+/* Offline, \Seen on two messages; meanwhile another program moves the
+ * first to Archive, under the same name as readers do, and removes the
+ * second. The flag follows the first to Archive, where the sync finds it
+ * with it; the second stays removed; no change fails. Before, the moved
+ * message lost the flag. */
+START_TEST (test_replay_flags_follow_moved_message)
+{
+  g_autofree char *first_text = message_text ("moved@example.org", "Moved");
+  g_autofree char *second_text = message_text ("removed@example.org", "Removed");
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *inbox = NULL;
+  g_autofree char *archive = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr(CairnItem) moved = NULL;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Archive");
+  first = deliver ("INBOX", first_text, "");
+  second = deliver ("INBOX", second_text, "");
+  start ();
+  inbox = folder_path ("INBOX");
+  archive = folder_path ("Archive");
+
+  set_online (FALSE);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(CairnItem) item = find_item ("INBOX", i == 0 ? first : second);
+      Edit edit = { .id = cairn_item_get_id (item), .flag = CAIRN_FLAG_SEEN, .add = TRUE };
+
+      local_write (change_flag, &edit);
+    }
+  script = g_strdup_printf ("cd '%s'; mv 'cur/%s:2,' '%s/cur/'; rm 'cur/%s:2,'", inbox, first,
+                            archive, second);
+  run_writer (script);
+  set_online (TRUE);
+  wait_replayed ();
+  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, NULL));
+
+  file = find_file ("Archive", first);
+  ck_assert_msg (file != NULL && g_str_has_prefix (file, "cur/") && g_str_has_suffix (file, ":2,S"),
+                 "%s", file);
+  ck_assert_uint_eq (count_files ("INBOX"), 0);
+  ck_assert_uint_eq (stored_items ("INBOX"), 0);
+  moved = find_item (".Archive", first);
+  ck_assert_msg (has_flag (moved, CAIRN_FLAG_SEEN), "the moved message lost its flag");
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
+/* Offline, a message edited; meanwhile another program flags it by
+ * renaming it. The new content keeps that flag, and the next sync reads
+ * it into the store. Before, the flag was lost with the old file. */
+START_TEST (test_replay_edit_keeps_other_flags)
+{
+  g_autofree char *text = message_text ("kept@example.org", "Kept");
+  g_autofree char *edited = message_text ("kept@example.org", "Kept, edited");
+  g_autofree char *uid = NULL;
+  g_autofree char *new_uid = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *inbox = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *content = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  Edit edit = { .text = edited };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  uid = deliver ("INBOX", text, "");
+  start ();
+  inbox = folder_path ("INBOX");
+  {
+    g_autoptr(CairnItem) item = find_item ("INBOX", uid);
+
+    edit.id = cairn_item_get_id (item);
+  }
+
+  set_online (FALSE);
+  local_write (edit_message, &edit);
+  script = g_strdup_printf ("cd '%s'; mv 'cur/%s:2,' 'cur/%s:2,F'", inbox, uid, uid);
+  run_writer (script);
+  set_online (TRUE);
+  wait_replayed ();
+  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, NULL));
+
+  ck_assert_uint_eq (count_files ("INBOX"), 1);
+  new_uid = stored_remote_id (edit.id);
+  file = find_file ("INBOX", new_uid);
+  ck_assert_msg (file != NULL && g_str_has_suffix (file, ":2,F"), "%s", file);
+  path = g_build_filename (inbox, file, NULL);
+  ck_assert (g_file_get_contents (path, &content, NULL, NULL));
+  ck_assert_str_eq (content, edited);
+  stored = cairn_store_get_item (client, edit.id, NULL, NULL);
+  ck_assert_msg (has_flag (stored, CAIRN_FLAG_FLAGGED), "the store did not read the kept flag");
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
 /* The messages of a renamed folder and of its sub-folders are read from
  * their new paths at once, before any sync. */
 START_TEST (test_replay_folder_rename_paths)
@@ -2433,6 +2541,8 @@ main (void)
     { "replay", test_replay_each_change_waited_for },
     { "replay", test_read_only },
     { "replay", test_replay_flags_then_edit },
+    { "replay", test_replay_flags_follow_moved_message },
+    { "replay", test_replay_edit_keeps_other_flags },
     { "replay", test_replay_folder_rename_paths },
     { "replay", test_replay_rename_then_remove_child },
     { "replay", test_replay_create_after_edit },
