@@ -39,7 +39,10 @@
  * with a change to such an item, as a user files mail that arrived; from
  * then on only local changes touch it. It is taken only once the store
  * holds it as the other program left it (online, after a sync; offline,
- * only if the store is known to hold it). So the outcome is the same
+ * only if the store is known to hold it). And back: offline, another
+ * program may take a local item of a fixed folder that the backend holds
+ * as the store does, flags aside, after a local change of its flags, and
+ * move it; the flag change must follow it. So the outcome is the same
  * whatever the timing of replay and syncs, and a run is a pure function
  * of its seed.
  *
@@ -98,6 +101,7 @@ typedef struct
   CairnFlags *flags;
   char *name;             /* known for items of another program's */
   gboolean stored;        /* another program's: the store has this version */
+  gboolean settled;       /* local: the backend has it as the store, flags aside */
 } Item;
 
 struct _CairnTestReplay
@@ -733,6 +737,7 @@ modify_item (Transaction  *txn,
   if (stored == NULL)
     return FALSE;
   item_new_version (self, item);
+  item->settled = FALSE;
   set_content (stored, self->part, item->content);
   record (self, "modify item %u (id %" G_GUINT64_FORMAT ") to version %u, %" G_GSIZE_FORMAT
           " bytes", item->uid, item->id, item->version, g_bytes_get_size (item->content));
@@ -782,6 +787,7 @@ move_item (Transaction  *txn,
   record (self, "move item %u (id %" G_GUINT64_FORMAT ") from %s to %s", item->uid, item->id,
           from, path);
   item->folder = to->id;
+  item->settled = FALSE;
   return cairn_transaction_move_item (txn->transaction, item->id, to->id, error);
 }
 
@@ -1028,6 +1034,7 @@ adopt_item (CairnTestReplay  *self,
     }
 
   item->id = cairn_item_get_id (stored);
+  item->settled = TRUE;
   record (self, "item %u, %s/%s of another program's, is local from now on (id %"
           G_GUINT64_FORMAT ")", item->uid, path, item->name, item->id);
   g_clear_pointer (&item->name, g_free);
@@ -1161,6 +1168,83 @@ external_flags (CairnTestReplay  *self,
 }
 
 static gboolean
+flag_item (CairnTransaction  *transaction,
+           gpointer           user_data,
+           GError           **error)
+{
+  Transaction *txn = user_data;
+
+  txn->transaction = transaction;
+  return change_flags (txn, txn->adopted, error);
+}
+
+/* The user flags a message while offline, and before the flags are
+ * replayed another client files it: an item settled in a fixed folder
+ * has its flags changed locally, then goes to another program, which
+ * moves it. The flag change follows it there, where the next sync finds
+ * it as an item of another program's. Offline or with the control
+ * service stopped only, so that no replay meets the move half done.
+ * Returns %FALSE with @error unset when no item can go. */
+static gboolean
+external_take_local (CairnTestReplay  *self,
+                     GError          **error)
+{
+  g_autoptr(GPtrArray) settled = g_ptr_array_new ();
+  g_autoptr(CairnItem) stored = NULL;
+  g_autofree char *from = NULL;
+  g_autofree char *path = NULL;
+  Folder *to;
+  Item *item;
+  char *name;
+  guint index;
+
+  if (self->online && !self->control_stopped)
+    return FALSE;
+  for (guint i = 0; i < self->local->len; i++)
+    {
+      Item *candidate = g_ptr_array_index (self->local, i);
+
+      if (candidate->settled &&
+          ((Folder *) g_hash_table_lookup (self->folders, &candidate->folder))->fixed)
+        g_ptr_array_add (settled, candidate);
+    }
+  to = pick_folder (self, OTHERS_FOLDER);
+  item = pick_item (self, settled);
+  if (item == NULL || to == NULL || to->id == item->folder)
+    return FALSE;
+  if (self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS)
+    {
+      Transaction txn = { self, NULL, 1, NULL, NULL, item };
+
+      if (!cairn_store_write_sync (self->client, flag_item, &txn, NULL, NULL, error))
+        return FALSE;
+    }
+  stored = cairn_store_get_item (self->client, item->id, NULL, error);
+  if (stored == NULL)
+    {
+      g_prefix_error (error, "The store lost item %u (id %" G_GUINT64_FORMAT "): ", item->uid,
+                      item->id);
+      return FALSE;
+    }
+  from = folder_path (self, item->folder);
+  path = folder_path (self, to->id);
+  name = cairn_test_backend_move_item (self->backend, from, cairn_item_get_remote_id (stored),
+                                       path, error);
+  if (name == NULL)
+    return FALSE;
+  record (self, "another program moves %s/%s (item %u, id %" G_GUINT64_FORMAT ") to %s/%s: "
+          "it is another program's from now on", from, cairn_item_get_remote_id (stored),
+          item->uid, item->id, path, name);
+  item->id = 0;
+  item->name = name;
+  item->folder = to->id;
+  item->stored = FALSE;
+  g_ptr_array_find (self->local, item, &index);
+  g_ptr_array_add (self->external, g_ptr_array_steal_index (self->local, index));
+  return TRUE;
+}
+
+static gboolean
 external_change (CairnTestReplay  *self,
                  GError          **error)
 {
@@ -1198,6 +1282,18 @@ external_change (CairnTestReplay  *self,
         return FALSE;
       g_ptr_array_remove (self->external, item);
       return TRUE;
+    }
+  if (choice >= 85 && choice < 93 && cairn_test_backend_can_move (self->backend))
+    {
+      GError *take_error = NULL;
+
+      if (external_take_local (self, &take_error))
+        return TRUE;
+      if (take_error != NULL)
+        {
+          g_propagate_error (error, take_error);
+          return FALSE;
+        }
     }
 
   folder = pick_folder (self, OTHERS_FOLDER);
@@ -1312,7 +1408,11 @@ step (CairnTestReplay  *self,
   if (choice < 100)
     {
       record (self, "wait until replayed");
-      return cairn_test_resource_wait_replayed (self->resource, WAIT_MS, error);
+      if (!cairn_test_resource_wait_replayed (self->resource, WAIT_MS, error))
+        return FALSE;
+      for (guint i = 0; i < self->local->len; i++)
+        ((Item *) g_ptr_array_index (self->local, i))->settled = TRUE;
+      return TRUE;
     }
   if (choice < 110 && killable)
     {

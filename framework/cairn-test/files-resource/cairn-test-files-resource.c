@@ -544,6 +544,32 @@ item_changed (CairnObserver      *observer,
   report (CAIRN_RESOURCE (self), error, NULL, revision);
 }
 
+/* The path of the file @name in the folder @folder or beneath it, or
+ * %NULL. Names are the items' own: another program that files an item
+ * elsewhere keeps its name, as mail programs keep a message's. */
+static char *
+find_file (const char *folder,
+           const char *name)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  g_autoptr(GDir) dir = NULL;
+  const char *entry;
+
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&path);
+  dir = g_dir_open (folder, 0, NULL);
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (folder, entry, NULL);
+      char *found;
+
+      if (entry[0] != '.' && g_file_test (child, G_FILE_TEST_IS_DIR) &&
+          (found = find_file (child, name)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static gboolean
 apply_flags (CairnTestFilesResource  *self,
              CairnChange             *change,
@@ -571,6 +597,15 @@ apply_flags (CairnTestFilesResource  *self,
   if (folder == NULL)
     return FALSE;
   path = g_build_filename (folder, name, NULL);
+  /* Not in its folder: another program filed it elsewhere, where the
+   * flags follow it, or removed it, which takes them nowhere. */
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_free (path);
+      path = find_file (self->path, name);
+      if (path == NULL)
+        return TRUE;
+    }
   if (!read_file (path, &flags, &content, error))
     return FALSE;
   cairn_flags_update (flags, added, removed);
