@@ -2717,7 +2717,7 @@ replay_flags_in_folder (CairnImapResource    *self,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *mailbox = dup_mailbox (self, connection, collection_id, &local_error);
   g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autoptr(GHashTable) gids_by_uid = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) gids_by_uid = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_autoptr(GPtrArray) vanished = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(CairnCollection) collection = NULL;
   struct mailimap_set *set;
@@ -2753,9 +2753,8 @@ replay_flags_in_folder (CairnImapResource    *self,
       if (uid == 0)
         continue;
       g_array_append_val (uids, uid);
-      if (then != NULL && cairn_item_get_gid (then) != NULL)
-        g_hash_table_insert (gids_by_uid, GUINT_TO_POINTER (uid),
-                             (gpointer) cairn_item_get_gid (then));
+      if (then != NULL)
+        g_hash_table_insert (gids_by_uid, GUINT_TO_POINTER (uid), dup_item_gid (then, NULL));
     }
   if (remapped && !cairn_imap_connection_select (connection, mailbox, error))
     return FALSE;

@@ -1116,6 +1116,42 @@ START_TEST (test_move_found_by_content)
 }
 END_TEST
 
+/* The same for a message written here, whose item has no GID before a
+ * sync reads one: its Message-ID comes from its content. */
+START_TEST (test_flags_follow_moved_written_message)
+{
+  g_autoptr(CairnCollection) dest = NULL;
+  g_autoptr(CairnItem) item = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autoptr(GPtrArray) written = g_ptr_array_new ();
+  g_autofree char *server = NULL;
+  GError *error = NULL;
+
+  item = create_written_in_source (CAIRN_TEST_RESOURCE_IN_PROCESS, &dest);
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_ptr_null (cairn_item_get_gid (stored));
+  g_ptr_array_add (written, stored);
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  ck_assert (cairn_store_write_sync (client, flag_all,
+                                     &(FlagAll) { written, CAIRN_FLAG_SEEN, TRUE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "move", "Source",
+                                   cairn_item_get_remote_id (stored), "Dest", NULL));
+  go_online_and_sync ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "Dest\twritten@cairn.test\t\\Seen\n") != NULL, "%s", server);
+  assert_store_matches_server ();
+  assert_no_failed_changes ();
+}
+END_TEST
+
 /* Offline, a message moved out of a folder, the folder removed, then the
  * message removed: the removal, which takes in the move, is replayed
  * from the folder after the folder's removal, and finds the message gone
@@ -2196,6 +2232,7 @@ main (void)
     { "initial-sync", test_initial_sync },
     { "flags-merged", test_flags_merged },
     { "flags-follow-moved-message", test_flags_follow_moved_message },
+    { "flags-follow-moved-written-message", test_flags_follow_moved_written_message },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
