@@ -1076,6 +1076,24 @@ create_written_in_source (CairnTestResourceMode   mode,
   return item;
 }
 
+/* The item of create_written_in_source(), in process, once appended:
+ * UID 3, and no GID until a sync reads one. */
+static CairnItem *
+written_and_replayed (CairnCollection **dest)
+{
+  g_autoptr(CairnItem) item = create_written_in_source (CAIRN_TEST_RESOURCE_IN_PROCESS, dest);
+  CairnItem *stored;
+  GError *error = NULL;
+
+  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
+  assert_no_error (error);
+  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  ck_assert_ptr_null (cairn_item_get_gid (stored));
+  ck_assert_str_eq (cairn_item_get_remote_id (stored), "3");
+  return stored;
+}
+
 /* A message already in the destination when its local move is replayed
  * (moved by an attempt killed before its outcome was stored, or by
  * another client) is found there by the Message-ID of its content, as
@@ -1090,13 +1108,7 @@ START_TEST (test_move_found_by_content)
   g_autofree char *server = NULL;
   GError *error = NULL;
 
-  item = create_written_in_source (CAIRN_TEST_RESOURCE_IN_PROCESS, &dest);
-  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
-  assert_no_error (error);
-  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
-  assert_no_error (error);
-  ck_assert_ptr_null (cairn_item_get_gid (stored));
-  ck_assert_str_eq (cairn_item_get_remote_id (stored), "3");
+  item = written_and_replayed (&dest);
 
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
@@ -1121,18 +1133,12 @@ END_TEST
 START_TEST (test_flags_follow_moved_written_message)
 {
   g_autoptr(CairnCollection) dest = NULL;
-  g_autoptr(CairnItem) item = NULL;
   g_autoptr(CairnItem) stored = NULL;
   g_autoptr(GPtrArray) written = g_ptr_array_new ();
   g_autofree char *server = NULL;
   GError *error = NULL;
 
-  item = create_written_in_source (CAIRN_TEST_RESOURCE_IN_PROCESS, &dest);
-  cairn_test_resource_wait_replayed (resource, WAIT_MS, &error);
-  assert_no_error (error);
-  stored = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
-  assert_no_error (error);
-  ck_assert_ptr_null (cairn_item_get_gid (stored));
+  stored = written_and_replayed (&dest);
   g_ptr_array_add (written, stored);
 
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
