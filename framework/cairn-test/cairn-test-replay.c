@@ -42,7 +42,9 @@
  * only if the store is known to hold it). And back: offline, another
  * program may take a local item of a fixed folder that the backend holds
  * as the store does, flags aside, after a local change of its flags, and
- * move it; the flag change must follow it. So the outcome is the same
+ * move it; the flag change must follow it. Until the next wait for the
+ * replay it neither edits that item nor sets its flags, since when the
+ * flag change lands is a matter of timing. So the outcome is the same
  * whatever the timing of replay and syncs, and a run is a pure function
  * of its seed.
  *
@@ -102,6 +104,7 @@ typedef struct
   char *name;             /* known for items of another program's */
   gboolean stored;        /* another program's: the store has this version */
   gboolean settled;       /* local: the backend has it as the store, flags aside */
+  gboolean unreplayed;    /* another program's: a local flag change may follow it still */
 } Item;
 
 struct _CairnTestReplay
@@ -1239,6 +1242,7 @@ external_take_local (CairnTestReplay  *self,
   item->name = name;
   item->folder = to->id;
   item->stored = FALSE;
+  item->unreplayed = TRUE;
   g_ptr_array_find (self->local, item, &index);
   g_ptr_array_add (self->external, g_ptr_array_steal_index (self->local, index));
   return TRUE;
@@ -1250,6 +1254,7 @@ external_change (CairnTestReplay  *self,
 {
   Item *item;
   guint choice;
+  gboolean touchable;
   g_autofree char *path = NULL;
   Folder *folder;
 
@@ -1258,8 +1263,11 @@ external_change (CairnTestReplay  *self,
     return external_folder_change (self, error);
   item = pick_item (self, self->external);
   choice = g_rand_int_range (self->rand, 0, 100);
+  /* Its flags as the local change left them once that is replayed, which
+   * happens at a time of its own: until then, nothing to change them. */
+  touchable = item != NULL && !item->unreplayed;
 
-  if (item != NULL && choice < 30 && cairn_test_backend_can_edit (self->backend))
+  if (touchable && choice < 30 && cairn_test_backend_can_edit (self->backend))
     {
       path = folder_path (self, item->folder);
       item_new_version (self, item);
@@ -1270,7 +1278,7 @@ external_change (CairnTestReplay  *self,
     }
   if (item != NULL && choice >= 50 && choice < 70 && cairn_test_backend_can_move (self->backend))
     return external_move (self, item, error);
-  if (item != NULL && choice >= 70 && choice < 85 &&
+  if (touchable && choice >= 70 && choice < 85 &&
       (self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS) &&
       cairn_test_backend_can_set_flags (self->backend))
     return external_flags (self, item, error);
@@ -1412,6 +1420,8 @@ step (CairnTestReplay  *self,
         return FALSE;
       for (guint i = 0; i < self->local->len; i++)
         ((Item *) g_ptr_array_index (self->local, i))->settled = TRUE;
+      for (guint i = 0; i < self->external->len; i++)
+        ((Item *) g_ptr_array_index (self->external, i))->unreplayed = FALSE;
       return TRUE;
     }
   if (choice < 110 && killable)
