@@ -1662,6 +1662,98 @@ search_message_id (CairnImapConnection  *connection,
   return search_message_ids (connection, &gid, 1, error);
 }
 
+/* What names a message across folders: its Message-ID and its size, so
+ * that a copy of another size under the same Message-ID (the one a
+ * mailing list sent back of a message in Sent) is not taken for it. */
+static char *
+message_key (const char *gid,
+             gint64      size)
+{
+  return g_strdup_printf ("%" G_GINT64_FORMAT " %s", size, gid);
+}
+
+/* Those of @uids, messages of the selected folder, whose Message-ID and
+ * size are keys of @wanted (message_key()). */
+static GArray *
+matching_uids (CairnImapConnection  *connection,
+               GArray               *uids,
+               GHashTable           *wanted,
+               GError              **error)
+{
+  struct mailimap_set *set = cairn_imap_uid_set_new (uids);
+  g_autoptr(GPtrArray) fetched = fetch (connection, set, TRUE, FETCH_GID, 0, NULL, error);
+  GArray *matching;
+
+  mailimap_set_free (set);
+  if (fetched == NULL)
+    return NULL;
+  matching = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (guint i = 0; i < fetched->len; i++)
+    {
+      Fetched *one = g_ptr_array_index (fetched, i);
+      g_autofree char *gid = NULL;
+      g_autofree char *key = NULL;
+
+      if (one->header != NULL)
+        g_free (cairn_mail_header_read_envelope (one->header, FALLBACK_CHARSET, &gid));
+      if (gid == NULL)
+        continue;
+      key = message_key (gid, one->size);
+      if (g_hash_table_contains (wanted, key))
+        g_array_append_val (matching, one->uid);
+    }
+  return matching;
+}
+
+typedef gboolean (*FolderFunc) (CairnImapConnection  *connection,
+                                const char           *mailbox,
+                                gpointer              user_data,
+                                gboolean             *done,
+                                GError              **error);
+
+/* Selects every selectable folder of the server but @except afresh, so
+ * that messages just put there are seen, and calls @func in each until it
+ * sets its @done; a folder removed since the LIST, or refused, is passed
+ * over. */
+static gboolean
+foreach_folder (CairnImapResource    *self,
+                CairnImapConnection  *connection,
+                const char           *except,
+                FolderFunc            func,
+                gpointer              user_data,
+                GError              **error)
+{
+  clist *folders = NULL;
+  gboolean ok, done = FALSE;
+  int r;
+
+  r = mailimap_list (connection->session, "", "*", &folders);
+  ok = cairn_imap_connection_check (connection, r, "list the folders of", self->host, error);
+  for (clistiter *cur = ok ? clist_begin (folders) : NULL; ok && !done && cur;
+       cur = clist_next (cur))
+    {
+      struct mailimap_mailbox_list *folder = clist_content (cur);
+      g_autoptr(GError) local_error = NULL;
+
+      if (folder->mb_name == NULL || is_noselect (folder) ||
+          g_strcmp0 (folder->mb_name, except) == 0)
+        continue;
+      g_clear_pointer (&connection->selected, g_free);
+      if (!cairn_imap_connection_select (connection, folder->mb_name, &local_error))
+        {
+          if (g_error_matches (local_error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT))
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          ok = FALSE;
+          break;
+        }
+      ok = func (connection, folder->mb_name, user_data, &done, error);
+    }
+  if (folders != NULL)
+    mailimap_list_result_free (folders);
+  return ok;
+}
+
 /* The newest message of @mailbox with Message-ID @gid in @uid, 0 if
  * none (or no @gid); selected afresh, so that a message just added is
  * seen. */
@@ -2147,6 +2239,106 @@ uid_exists (CairnImapConnection  *connection,
   return TRUE;
 }
 
+/* A folder selected before this replay (not @fresh) sees what other
+ * sessions removed since only once the server has told it, at a command
+ * such as NOOP. */
+static gboolean
+catch_up (CairnImapConnection  *connection,
+          gboolean              fresh,
+          GError              **error)
+{
+  return fresh || cairn_imap_connection_check (connection, mailimap_noop (connection->session),
+                                               "read the news of", connection->selected, error);
+}
+
+/* MOVE of message @uid of the selected folder to @to, or without MOVE a
+ * COPY, whose expunge is the caller's; @new_uid gets its UID there when
+ * the server says it (COPYUID), else 0. */
+static gboolean
+move_uid (CairnImapConnection  *connection,
+          guint32               uid,
+          const char           *to,
+          guint32              *new_uid,
+          GError              **error)
+{
+  struct mailimap_set *set = mailimap_set_new_single (uid);
+  struct mailimap_set *source_set = NULL, *dest_set = NULL;
+  guint32 validity = 0;
+  int r;
+
+  *new_uid = 0;
+  if (connection->move)
+    r = connection->uidplus ?
+        mailimap_uidplus_uid_move (connection->session, set, to, &validity, &source_set,
+                                   &dest_set) :
+        mailimap_uid_move (connection->session, set, to);
+  else
+    r = connection->uidplus ?
+        mailimap_uidplus_uid_copy (connection->session, set, to, &validity, &source_set,
+                                   &dest_set) :
+        mailimap_uid_copy (connection->session, set, to);
+  mailimap_set_free (set);
+  if (!cairn_imap_connection_check (connection, r, "move a message to", to, error))
+    return FALSE;
+  if (dest_set != NULL)
+    {
+      g_autoptr(GArray) uids = cairn_imap_uid_set_expand (dest_set, 1);
+
+      if (uids->len == 1)
+        *new_uid = g_array_index (uids, guint32, 0);
+      mailimap_set_free (dest_set);
+    }
+  if (source_set != NULL)
+    mailimap_set_free (source_set);
+  return TRUE;
+}
+
+typedef struct
+{
+  CairnImapResource *self;
+  guint64 item_id;
+  guint64 destination;
+  const char *to;
+  const char *gid;
+  GHashTable *wanted;   /* its message_key() */
+  guint32 new_uid;
+} MovedElsewhere;
+
+/* A message that a local move is to take from a folder another client
+ * filed it in since: moved to the move's destination from @mailbox if it
+ * is there, which ends the search. */
+static gboolean
+move_from_elsewhere (CairnImapConnection  *connection,
+                     const char           *mailbox,
+                     gpointer              user_data,
+                     gboolean             *done,
+                     GError              **error)
+{
+  MovedElsewhere *moved = user_data;
+  g_autoptr(GArray) found = search_message_id (connection, moved->gid, error);
+  g_autoptr(GArray) uids = NULL;
+  guint32 uid;
+
+  if (found == NULL)
+    return FALSE;
+  if (found->len == 0)
+    return TRUE;
+  uids = matching_uids (connection, found, moved->wanted, error);
+  if (uids == NULL)
+    return FALSE;
+  if (uids->len == 0)
+    return TRUE;
+  *done = TRUE;
+  uid = g_array_index (uids, guint32, uids->len - 1);
+  g_debug ("Item %" G_GUINT64_FORMAT " is in %s now, UID %u: moved from there", moved->item_id,
+           mailbox, uid);
+  note_attempt (moved->self, moved->item_id, moved->destination, moved->to, moved->gid);
+  return move_uid (connection, uid, moved->to, &moved->new_uid, error) &&
+         (connection->move || expunge_uid (connection, uid, error)) &&
+         (moved->new_uid != 0 ||
+          find_in_folder (connection, moved->to, moved->gid, &moved->new_uid, error));
+}
+
 static gboolean
 replay_item_moved_sync (CairnResource  *resource,
                         CairnChange    *change,
@@ -2165,10 +2357,8 @@ replay_item_moved_sync (CairnResource  *resource,
   g_autofree char *from = NULL;
   g_autofree char *to = NULL;
   g_autofree char *gid = NULL;
-  struct mailimap_set *set, *source_set = NULL, *dest_set = NULL;
-  guint32 validity = 0, new_uid = 0;
-  gboolean exists, remapped;
-  int r;
+  guint32 new_uid = 0;
+  gboolean exists, fresh, remapped;
 
   if (connection == NULL || !settle_attempt (self, connection, cairn_item_get_id (item), error))
     return FALSE;
@@ -2177,7 +2367,9 @@ replay_item_moved_sync (CairnResource  *resource,
     return TRUE;
   from = dup_mailbox (self, connection, source, error);
   to = from ? dup_mailbox (self, connection, destination, error) : NULL;
-  if (to == NULL || !select_for_replay (self, connection, source, from, &remapped, error))
+  fresh = to != NULL && g_strcmp0 (connection->selected, from) != 0;
+  if (to == NULL || !select_for_replay (self, connection, source, from, &remapped, error) ||
+      !catch_up (connection, fresh, error))
     return FALSE;
   if (remapped &&
       (!uid_of_change (self, connection, change, source, from, TRUE, &uid, error) ||
@@ -2207,36 +2399,27 @@ replay_item_moved_sync (CairnResource  *resource,
   if (exists && new_uid == 0)
     {
       note_attempt (self, cairn_item_get_id (item), destination, to, gid);
-      set = mailimap_set_new_single (uid);
-      if (connection->move)
-        r = connection->uidplus ?
-            mailimap_uidplus_uid_move (connection->session, set, to, &validity, &source_set,
-                                       &dest_set) :
-            mailimap_uid_move (connection->session, set, to);
-      else
-        r = connection->uidplus ?
-            mailimap_uidplus_uid_copy (connection->session, set, to, &validity, &source_set,
-                                       &dest_set) :
-            mailimap_uid_copy (connection->session, set, to);
-      mailimap_set_free (set);
-      if (!cairn_imap_connection_check (connection, r, "move a message to", to, error))
+      if (!move_uid (connection, uid, to, &new_uid, error))
         return FALSE;
-      if (dest_set != NULL)
-        {
-          g_autoptr(GArray) uids = cairn_imap_uid_set_expand (dest_set, 1);
-
-          if (uids->len == 1)
-            new_uid = g_array_index (uids, guint32, 0);
-          mailimap_set_free (dest_set);
-        }
-      if (source_set != NULL)
-        mailimap_set_free (source_set);
     }
   if (exists && !connection->move && !expunge_uid (connection, uid, error))
     return FALSE;
   /* No COPYUID, or moved by an earlier attempt: found by Message-ID. */
   if (new_uid == 0 && !find_in_folder (connection, to, gid, &new_uid, error))
     return FALSE;
+  /* Gone from the source and not in the destination: another client
+   * filed it elsewhere since, from where the local move takes it. */
+  if (!exists && new_uid == 0 && gid != NULL)
+    {
+      g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                            NULL);
+      MovedElsewhere moved = { self, cairn_item_get_id (item), destination, to, gid, wanted, 0 };
+
+      g_hash_table_add (wanted, message_key (gid, cairn_item_get_size (item)));
+      if (!foreach_folder (self, connection, to, move_from_elsewhere, &moved, error))
+        return FALSE;
+      new_uid = moved.new_uid;
+    }
   /* Not found there either ("0"): the old UID must not name another
    * message of the destination in the changes that follow. */
   *remote_id = g_strdup_printf ("%u", new_uid);
@@ -2596,14 +2779,16 @@ replay_unchanged_since (CairnImapConnection  *connection,
 
 /* Takes out of @uids (sorted) those whose messages are no longer in
  * the selected folder (@fresh: selected by this replay): another client
- * moved or removed them since the last sync. The Message-IDs of those
- * (@gids_by_uid) go to @gids. */
+ * moved or removed them since the last sync. The Message-IDs of their
+ * items (@items_by_uid) go to @gids, and their message_key() to
+ * @wanted. */
 static gboolean
 take_vanished (CairnImapConnection  *connection,
                gboolean              fresh,
                GArray               *uids,
-               GHashTable           *gids_by_uid,
+               GHashTable           *items_by_uid,
                GPtrArray            *gids,
+               GHashTable           *wanted,
                GError              **error)
 {
   struct mailimap_search_key *key;
@@ -2612,15 +2797,8 @@ take_vanished (CairnImapConnection  *connection,
   guint kept = 0;
   int r;
 
-  /* A folder selected before sees what others removed since only once
-   * the server has told it, at a command such as NOOP. */
-  if (!fresh)
-    {
-      r = mailimap_noop (connection->session);
-      if (!cairn_imap_connection_check (connection, r, "read the news of", connection->selected,
-                                        error))
-        return FALSE;
-    }
+  if (!catch_up (connection, fresh, error))
+    return FALSE;
   key = mailimap_search_key_new_uid (cairn_imap_uid_set_new (uids));
   r = mailimap_uid_search (connection->session, NULL, key, &result);
   mailimap_search_key_free (key);
@@ -2633,12 +2811,19 @@ take_vanished (CairnImapConnection  *connection,
   for (guint i = 0; i < uids->len; i++)
     {
       guint32 uid = g_array_index (uids, guint32, i);
-      const char *gid;
+      CairnItem *then;
 
       if (g_hash_table_contains (present, GUINT_TO_POINTER (uid)))
         g_array_index (uids, guint32, kept++) = uid;
-      else if ((gid = g_hash_table_lookup (gids_by_uid, GUINT_TO_POINTER (uid))) != NULL)
-        g_ptr_array_add (gids, g_strdup (gid));
+      else if ((then = g_hash_table_lookup (items_by_uid, GUINT_TO_POINTER (uid))) != NULL)
+        {
+          char *gid = dup_item_gid (then, NULL);
+
+          if (gid == NULL)
+            continue;
+          g_hash_table_add (wanted, message_key (gid, cairn_item_get_size (then)));
+          g_ptr_array_add (gids, gid);
+        }
     }
   g_array_set_size (uids, kept);
   return TRUE;
@@ -2647,63 +2832,71 @@ take_vanished (CairnImapConnection  *connection,
 /* Message-IDs searched for at once, in one SEARCH of ORs. */
 #define FOLLOW_CHUNK 32
 
+typedef struct
+{
+  FlagsJob *job;
+  GPtrArray *gids;
+  GHashTable *wanted;   /* message_key() of each */
+} Followed;
+
+/* The delta of a flags job for messages another client took out of
+ * their folder since the last sync: it goes to the messages with their
+ * Message-IDs in @mailbox. */
+static gboolean
+store_delta_by_gids (CairnImapConnection  *connection,
+                     const char           *mailbox,
+                     gpointer              user_data,
+                     gboolean             *done,
+                     GError              **error)
+{
+  Followed *followed = user_data;
+  FlagsJob *job = followed->job;
+  GPtrArray *gids = followed->gids;
+
+  for (guint i = 0; i < gids->len; i += FOLLOW_CHUNK)
+    {
+      g_autoptr(GArray) found = search_message_ids (connection,
+                                                   (const char * const *) gids->pdata + i,
+                                                   MIN (FOLLOW_CHUNK, gids->len - i), error);
+      g_autoptr(GArray) uids = NULL;
+      struct mailimap_set *set;
+      gboolean ok;
+
+      if (found == NULL)
+        return FALSE;
+      if (found->len == 0)
+        continue;
+      uids = matching_uids (connection, found, followed->wanted, error);
+      if (uids == NULL)
+        return FALSE;
+      if (uids->len == 0)
+        continue;
+      g_debug ("Flags of %u messages moved to %s by another client", uids->len, mailbox);
+      set = cairn_imap_uid_set_new (uids);
+      ok = store_delta (connection, set, job, error);
+      mailimap_set_free (set);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* The delta of @job for messages another client took out of their
- * folder since the last sync (@gids, their Message-IDs): it goes to the
- * messages with those Message-IDs wherever they are on the server now,
- * where the next sync finds them with it. A message removed meanwhile
- * takes it nowhere. */
+ * folder since the last sync (@gids, their Message-IDs, and @wanted, the
+ * message_key() of each): it goes to those messages wherever they are on
+ * the server now, where the next sync finds them with it. A message
+ * removed meanwhile takes it nowhere. */
 static gboolean
 follow_moved (CairnImapResource    *self,
               CairnImapConnection  *connection,
               GPtrArray            *gids,
+              GHashTable           *wanted,
               FlagsJob             *job,
               GError              **error)
 {
-  clist *folders = NULL;
-  gboolean ok;
-  int r;
+  Followed followed = { job, gids, wanted };
 
-  r = mailimap_list (connection->session, "", "*", &folders);
-  ok = cairn_imap_connection_check (connection, r, "list the folders of", self->host, error);
-  for (clistiter *cur = ok ? clist_begin (folders) : NULL; ok && cur; cur = clist_next (cur))
-    {
-      struct mailimap_mailbox_list *folder = clist_content (cur);
-
-      g_autoptr(GError) local_error = NULL;
-
-      if (folder->mb_name == NULL || is_noselect (folder))
-        continue;
-      /* Selected afresh, so that the messages just moved there are seen. */
-      g_clear_pointer (&connection->selected, g_free);
-      if (!cairn_imap_connection_select (connection, folder->mb_name, &local_error))
-        {
-          /* Removed since the LIST, or refused: nothing to follow there. */
-          if (g_error_matches (local_error, CAIRN_RESOURCE_ERROR, CAIRN_RESOURCE_ERROR_PERMANENT))
-            continue;
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          ok = FALSE;
-          break;
-        }
-      for (guint i = 0; ok && i < gids->len; i += FOLLOW_CHUNK)
-        {
-          g_autoptr(GArray) uids = search_message_ids (connection,
-                                                      (const char * const *) gids->pdata + i,
-                                                      MIN (FOLLOW_CHUNK, gids->len - i), error);
-          struct mailimap_set *set;
-
-          ok = uids != NULL;
-          if (!ok || uids->len == 0)
-            continue;
-          g_debug ("Flags of %u messages moved to %s by another client", uids->len,
-                   folder->mb_name);
-          set = cairn_imap_uid_set_new (uids);
-          ok = store_delta (connection, set, job, error);
-          mailimap_set_free (set);
-        }
-    }
-  if (folders != NULL)
-    mailimap_list_result_free (folders);
-  return ok;
+  return foreach_folder (self, connection, NULL, store_delta_by_gids, &followed, error);
 }
 
 static gboolean
@@ -2717,8 +2910,9 @@ replay_flags_in_folder (CairnImapResource    *self,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *mailbox = dup_mailbox (self, connection, collection_id, &local_error);
   g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autoptr(GHashTable) gids_by_uid = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  g_autoptr(GHashTable) items_by_uid = g_hash_table_new (NULL, NULL);
   g_autoptr(GPtrArray) vanished = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(CairnCollection) collection = NULL;
   struct mailimap_set *set;
   gboolean fresh, remapped;
@@ -2754,7 +2948,7 @@ replay_flags_in_folder (CairnImapResource    *self,
         continue;
       g_array_append_val (uids, uid);
       if (then != NULL)
-        g_hash_table_insert (gids_by_uid, GUINT_TO_POINTER (uid), dup_item_gid (then, NULL));
+        g_hash_table_insert (items_by_uid, GUINT_TO_POINTER (uid), then);
     }
   if (remapped && !cairn_imap_connection_select (connection, mailbox, error))
     return FALSE;
@@ -2762,7 +2956,7 @@ replay_flags_in_folder (CairnImapResource    *self,
     return TRUE;
   g_array_sort (uids, compare_uids);
   start = g_get_monotonic_time ();
-  ok = take_vanished (connection, fresh, uids, gids_by_uid, vanished, error);
+  ok = take_vanished (connection, fresh, uids, items_by_uid, vanished, wanted, error);
   if (ok && uids->len > 0)
     {
       set = cairn_imap_uid_set_new (uids);
@@ -2774,7 +2968,8 @@ replay_flags_in_folder (CairnImapResource    *self,
     }
   g_debug ("Flags of %u messages in %s: %" G_GINT64_FORMAT " ms", uids->len, mailbox,
            (g_get_monotonic_time () - start) / 1000);
-  return ok && (vanished->len == 0 || follow_moved (self, connection, vanished, job, error));
+  return ok && (vanished->len == 0 ||
+                follow_moved (self, connection, vanished, wanted, job, error));
 }
 
 static void

@@ -804,10 +804,13 @@ assert_no_failed_changes (void)
 }
 
 /* Offline, flags added to three messages; meanwhile another client
- * moves the first to Archive and removes the second. The flag goes with
- * the first message to Archive, found there by its Message-ID, and
- * lands on the third as usual; the removed message stays removed, and
- * no change fails. Before, the moved message lost the flag. */
+ * moves the first to Archive, removes the second and puts a copy of
+ * another size under the second's Message-ID in Archive, as a mailing
+ * list sends back a message of Sent. The flag goes with the first
+ * message to Archive, found there by its Message-ID and size, and lands
+ * on the third as usual; the removed message stays removed, the copy
+ * stays unflagged, and no change fails. Before, the moved message lost
+ * the flag. */
 START_TEST (test_flags_follow_moved_message)
 {
   g_autoptr(GPtrArray) inbox = NULL;
@@ -815,6 +818,8 @@ START_TEST (test_flags_follow_moved_message)
   g_autofree char *moved = NULL;
   g_autofree char *removed = NULL;
   g_autofree char *server = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *path = NULL;
   g_auto(GStrv) lines = NULL;
   GError *error = NULL;
 
@@ -840,11 +845,16 @@ START_TEST (test_flags_follow_moved_message)
   g_free (imap_fixture_run_client (dovecot, "store", "INBOX", removed, "+FLAGS", "(\\Deleted)",
                                    NULL));
   g_free (imap_fixture_run_client (dovecot, "expunge", "INBOX", NULL));
+  copy = g_strdup_printf ("Message-ID: <%s>\r\nSubject: a copy\r\n\r\nOf another size.\r\n",
+                          cairn_item_get_gid (g_ptr_array_index (inbox, 1)));
+  path = g_build_filename (dovecot->dir, "copy.eml", NULL);
+  ck_assert (g_file_set_contents (path, copy, -1, NULL));
+  g_free (imap_fixture_run_client (dovecot, "append", "Archive", path, NULL));
   go_online_and_sync ();
 
   server = imap_fixture_dump (dovecot);
   lines = g_strsplit (server, "\n", -1);
-  ck_assert_uint_eq (g_strv_length (lines), 4);
+  ck_assert_uint_eq (g_strv_length (lines), 5);
   for (guint i = 0; i < 3; i++)
     {
       const char *gid = cairn_item_get_gid (g_ptr_array_index (inbox, i));
@@ -853,13 +863,52 @@ START_TEST (test_flags_follow_moved_message)
       for (guint j = 0; lines[j] != NULL; j++)
         if (strstr (lines[j], gid) != NULL)
           {
+            gboolean flagged_here = strstr (lines[j], "\\Flagged") != NULL;
+
             found = TRUE;
-            ck_assert_msg (i != 1, "the removed message is back: %s", lines[j]);
-            ck_assert_msg (g_str_has_prefix (lines[j], i == 0 ? "Archive\t" : "INBOX\t") &&
-                           strstr (lines[j], "\\Flagged") != NULL, "%s", lines[j]);
+            ck_assert_msg (g_str_has_prefix (lines[j], i == 2 ? "INBOX\t" : "Archive\t") &&
+                           flagged_here == (i != 1), "%s", lines[j]);
           }
-      ck_assert_msg (found || i == 1, "message %u is gone:\n%s", i, server);
+      ck_assert_msg (found, "message %u is gone:\n%s", i, server);
     }
+  assert_store_matches_server ();
+  assert_no_failed_changes ();
+}
+END_TEST
+
+/* Offline, a message moved locally to Dest while another client files it
+ * in Archive: the local move takes it from Archive, where it is found by
+ * its Message-ID and size, so that server and store agree on Dest.
+ * Before, the store kept it in Dest, where the server had nothing. */
+START_TEST (test_move_follows_moved_message)
+{
+  g_autoptr(GPtrArray) inbox = NULL;
+  g_autoptr(CairnCollection) dest = NULL;
+  g_autofree char *server = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *uid = NULL;
+  GError *error = NULL;
+
+  imap_fixture_generate (dovecot, "INBOX", 3, 11);
+  imap_fixture_start (dovecot);
+  g_free (imap_fixture_run_client (dovecot, "create", "Archive", NULL));
+  g_free (imap_fixture_run_client (dovecot, "create", "Dest", NULL));
+  start_resource (NULL);
+  sync_all ();
+  inbox = list_items ("INBOX");
+  dest = find_collection ("Dest");
+  uid = g_strdup (cairn_item_get_remote_id (g_ptr_array_index (inbox, 0)));
+
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
+  move_item_locally (cairn_item_get_id (g_ptr_array_index (inbox, 0)), dest);
+  g_free (imap_fixture_run_client (dovecot, "move", "INBOX", uid, "Archive", NULL));
+  go_online_and_sync ();
+
+  server = imap_fixture_dump (dovecot);
+  expected = g_strdup_printf ("Dest\t%s\t", cairn_item_get_gid (g_ptr_array_index (inbox, 0)));
+  ck_assert_msg (strstr (server, expected) != NULL && strstr (server, "Archive\t") == NULL, "%s",
+                 server);
   assert_store_matches_server ();
   assert_no_failed_changes ();
 }
@@ -2239,6 +2288,7 @@ main (void)
     { "flags-merged", test_flags_merged },
     { "flags-follow-moved-message", test_flags_follow_moved_message },
     { "flags-follow-moved-written-message", test_flags_follow_moved_written_message },
+    { "move-follows-moved-message", test_move_follows_moved_message },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
