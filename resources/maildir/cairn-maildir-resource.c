@@ -1913,6 +1913,35 @@ unreported_edit (guint64 item_id,
   return g_strdup (g_ptr_array_index (in_source, 0));
 }
 
+/* Where message @uid is in the maildir, if anywhere: the folder opened
+ * into @folder_fd and its path in @maildir (both replaced), its name
+ * there in @current. */
+static gboolean
+take_from_elsewhere (CairnMaildirResource  *self,
+                     const char            *uid,
+                     int                   *folder_fd,
+                     char                 **maildir,
+                     char                 **current,
+                     GError               **error)
+{
+  g_auto(MessageIndex) messages = { NULL, NULL };
+  g_autofree char *root = NULL;
+  const char *found;
+  int fd;
+
+  if (!message_index_load (self, &messages, error) ||
+      (found = g_hash_table_lookup (messages.folders, uid)) == NULL ||
+      (root = canonical_root (self, error)) == NULL ||
+      (fd = cairn_maildir_folder_open (root, found, error)) < 0)
+    return FALSE;
+  cairn_maildir_fd_close (*folder_fd);
+  *folder_fd = fd;
+  g_free (*maildir);
+  *maildir = g_strdup (found);
+  *current = g_strdup (g_hash_table_lookup (messages.names, uid));
+  return TRUE;
+}
+
 static void
 item_moved (CairnObserver *observer,
             CairnMonitor  *monitor,
@@ -1962,6 +1991,11 @@ item_moved (CairnObserver *observer,
   in_destination = locate (self, destination, to_fd, to_maildir, uid, NULL);
   if (current == NULL && in_destination == NULL && !store_twin)
     current = unreported_edit (item_id, from_fd, to_fd);
+  /* In neither folder: another program filed it elsewhere since, under
+   * the same unique name, and the move takes it from there. */
+  if (current == NULL && in_destination == NULL && !store_twin &&
+      take_from_elsewhere (self, uid, &from_fd, &from_maildir, &current, &error))
+    g_debug ("Moving %s from %s, where another program filed it", uid, from_maildir);
   if (current != NULL)
     {
       g_autofree char *current_uid = cairn_maildir_name_get_uid (strchr (current, '/') + 1);

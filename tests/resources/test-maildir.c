@@ -1312,6 +1312,53 @@ START_TEST (test_replay_edit_keeps_other_flags)
 }
 END_TEST
 
+/* Offline, a message moved locally to Dest while another program files it
+ * in Archive under the same name: the local move takes it from Archive,
+ * and the maildir and the store agree on Dest. Before, it stayed in
+ * Archive, where the next sync found it again. */
+START_TEST (test_replay_move_follows_moved_message)
+{
+  g_autofree char *text = message_text ("filed@example.org", "Filed twice");
+  g_autofree char *uid = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *inbox = NULL;
+  g_autofree char *archive = NULL;
+  g_autofree char *file = NULL;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Archive");
+  create_folder ("Dest");
+  uid = deliver ("INBOX", text, "");
+  start ();
+  inbox = folder_path ("INBOX");
+  archive = folder_path ("Archive");
+  {
+    g_autoptr(CairnItem) item = find_item ("INBOX", uid);
+
+    edit.id = cairn_item_get_id (item);
+  }
+  edit.target = collection_id (".Dest");
+
+  set_online (FALSE);
+  local_write (move_message, &edit);
+  script = g_strdup_printf ("cd '%s'; mv 'cur/%s:2,' '%s/cur/'", inbox, uid, archive);
+  run_writer (script);
+  set_online (TRUE);
+  wait_replayed ();
+  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, NULL));
+
+  file = find_file ("Dest", uid);
+  ck_assert_msg (file != NULL, "the message is not in Dest");
+  ck_assert_uint_eq (count_files ("Archive"), 0);
+  ck_assert_uint_eq (stored_items (".Dest"), 1);
+  ck_assert_uint_eq (stored_items (".Archive"), 0);
+  ck_assert_uint_eq (stored_items ("INBOX"), 0);
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
 /* The messages of a renamed folder and of its sub-folders are read from
  * their new paths at once, before any sync. */
 START_TEST (test_replay_folder_rename_paths)
@@ -2543,6 +2590,7 @@ main (void)
     { "replay", test_replay_flags_then_edit },
     { "replay", test_replay_flags_follow_moved_message },
     { "replay", test_replay_edit_keeps_other_flags },
+    { "replay", test_replay_move_follows_moved_message },
     { "replay", test_replay_folder_rename_paths },
     { "replay", test_replay_rename_then_remove_child },
     { "replay", test_replay_create_after_edit },
