@@ -2407,9 +2407,10 @@ replay_item_moved_sync (CairnResource  *resource,
   /* No COPYUID, or moved by an earlier attempt: found by Message-ID. */
   if (new_uid == 0 && !find_in_folder (connection, to, gid, &new_uid, error))
     return FALSE;
-  /* Gone from the source and not in the destination: another client
-   * filed it elsewhere since, from where the local move takes it. */
-  if (!exists && new_uid == 0 && gid != NULL)
+  /* Not in the destination, gone from the source before the MOVE or
+   * while it was sent: another client filed it elsewhere, from where the
+   * local move takes it. */
+  if (new_uid == 0 && gid != NULL)
     {
       g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                             NULL);
@@ -2760,13 +2761,22 @@ replay_unchanged_since (CairnImapConnection  *connection,
         }
       fetched = fetch (connection, again, TRUE, FETCH_FLAGS, 0, NULL, error);
       ok = fetched != NULL;
-      for (guint i = 0; ok && i < fetched->len; i++)
+      /* Named but expunged by another client meanwhile: the caller
+       * follows those. */
+      if (!ok || fetched->len == 0)
+        break;
+      for (guint i = 0; i < fetched->len; i++)
         newest = MAX (newest, ((Fetched *) g_ptr_array_index (fetched, i))->modseq);
       g_debug ("%u messages changed on the server since MODSEQ %" G_GUINT64_FORMAT
                ": the delta goes on top, unchanged since %" G_GUINT64_FORMAT,
-               fetched ? fetched->len : 0, since, newest);
-      ok = ok && newest != 0 &&
-           (job->added == NULL ||
+               fetched->len, since, newest);
+      /* No MODSEQ to be conditional on. */
+      if (newest == 0)
+        {
+          ok = store_delta (connection, again, job, error);
+          break;
+        }
+      ok = (job->added == NULL ||
             store_flags_unchanged_since (connection, again, newest, job->added, TRUE, modified,
                                          error)) &&
            (job->removed == NULL ||
@@ -2778,13 +2788,11 @@ replay_unchanged_since (CairnImapConnection  *connection,
 }
 
 /* Takes out of @uids (sorted) those whose messages are no longer in
- * the selected folder (@fresh: selected by this replay): another client
- * moved or removed them since the last sync. The Message-IDs of their
- * items (@items_by_uid) go to @gids, and their message_key() to
- * @wanted. */
+ * the selected folder: another client moved or removed them since the
+ * last sync. The Message-IDs of their items (@items_by_uid) go to @gids,
+ * and their message_key() to @wanted. */
 static gboolean
 take_vanished (CairnImapConnection  *connection,
-               gboolean              fresh,
                GArray               *uids,
                GHashTable           *items_by_uid,
                GPtrArray            *gids,
@@ -2797,7 +2805,7 @@ take_vanished (CairnImapConnection  *connection,
   guint kept = 0;
   int r;
 
-  if (!catch_up (connection, fresh, error))
+  if (!catch_up (connection, FALSE, error))
     return FALSE;
   key = mailimap_search_key_new_uid (cairn_imap_uid_set_new (uids));
   r = mailimap_uid_search (connection->session, NULL, key, &result);
@@ -2915,7 +2923,7 @@ replay_flags_in_folder (CairnImapResource    *self,
   g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(CairnCollection) collection = NULL;
   struct mailimap_set *set;
-  gboolean fresh, remapped;
+  gboolean remapped;
   guint64 since;
   gboolean ok;
   gint64 start;
@@ -2928,7 +2936,6 @@ replay_flags_in_folder (CairnImapResource    *self,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  fresh = g_strcmp0 (connection->selected, mailbox) != 0;
   if (!select_for_replay (self, connection, collection_id, mailbox, &remapped, error))
     return FALSE;
   collection = cairn_resource_get_collection (CAIRN_RESOURCE (self), collection_id, error);
@@ -2956,16 +2963,16 @@ replay_flags_in_folder (CairnImapResource    *self,
     return TRUE;
   g_array_sort (uids, compare_uids);
   start = g_get_monotonic_time ();
-  ok = take_vanished (connection, fresh, uids, items_by_uid, vanished, wanted, error);
-  if (ok && uids->len > 0)
-    {
-      set = cairn_imap_uid_set_new (uids);
-      if (connection->condstore && since != 0)
-        ok = replay_unchanged_since (connection, set, since, job, error);
-      else
-        ok = store_delta (connection, set, job, error);
-      mailimap_set_free (set);
-    }
+  set = cairn_imap_uid_set_new (uids);
+  if (connection->condstore && since != 0)
+    ok = replay_unchanged_since (connection, set, since, job, error);
+  else
+    ok = store_delta (connection, set, job, error);
+  mailimap_set_free (set);
+  /* Asked after the STORE, so that a message another client takes away
+   * at any time is followed: before it, the STORE missed it; after, the
+   * flags went along, and storing them again changes nothing. */
+  ok = ok && take_vanished (connection, uids, items_by_uid, vanished, wanted, error);
   g_debug ("Flags of %u messages in %s: %" G_GINT64_FORMAT " ms", uids->len, mailbox,
            (g_get_monotonic_time () - start) / 1000);
   return ok && (vanished->len == 0 ||
