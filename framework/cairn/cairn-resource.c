@@ -29,8 +29,10 @@
  * - Every request runs as a task of the resource's #CairnScheduler: local
  *   changes first, then what a client waits for, then requested syncs,
  *   then background syncs. While the resource is offline
- *   (#CairnAgent:online), changes stay recorded and syncs wait; on going
- *   online every recorded change is replayed before any sync runs.
+ *   (#CairnAgent:online), changes stay recorded and syncs wait; a replay
+ *   under way when it goes offline ends with the change being replayed.
+ *   On going online every recorded change is replayed before any sync
+ *   runs.
  * - Collections and items read from the backend are merged into the store
  *   by remote id (see #CairnItemSync), written with the resource's origin,
  *   so they are not replayed back.
@@ -985,11 +987,21 @@ processed (CairnResource *self)
   priv->conflict_redelivered = FALSE;
   cairn_change_recorder_change_processed (get_recorder (self));
   update_pending_count (self);
-  if (++priv->replayed_in_task >= REPLAY_TASK_BUDGET && priv->replay_task != NULL)
+  /* A long run lets other tasks in; gone offline, the changes left and
+   * those made since wait for the resource to be online again, as the
+   * scheduler holds a replay that has not started. Queued before this
+   * task ends, so no sync slips in between. */
+  if (++priv->replayed_in_task >= REPLAY_TASK_BUDGET ||
+      (!cairn_scheduler_get_online (priv->scheduler) &&
+       cairn_scheduler_get_offline_policy (priv->scheduler,
+                                           CAIRN_SCHEDULER_TASK_KIND_CHANGE_REPLAY) !=
+       CAIRN_SCHEDULER_OFFLINE_RUN))
     {
-      /* Queued before this task ends, so no sync slips in between. */
-      queue_replay (self);
-      end_replay_task (self, NULL);
+      if (priv->replay_task != NULL)
+        {
+          queue_replay (self);
+          end_replay_task (self, NULL);
+        }
     }
 }
 

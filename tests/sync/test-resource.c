@@ -2242,6 +2242,33 @@ START_TEST (test_thread_offline_mid_creation)
 }
 END_TEST
 
+/* Going offline ends a replay under way: the changes left wait for the
+ * resource to be online again, as a replay that has not started does. */
+START_TEST (test_offline_ends_replay)
+{
+  CairnResource *resource;
+  const char *texts[] = { "first", "second", "third" };
+
+  resource = start_resource ();
+  synchronize (resource);
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(CairnItem) item = new_note (texts[i]);
+
+      write_locally (create_item, item);
+    }
+  run_until_count (&memory_items_added, 1, 5 * G_USEC_PER_SEC);
+  ck_assert_int_eq (g_atomic_int_get (&memory_items_added), 1);
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), FALSE);
+  run_until_count (&memory_items_added, 3, G_USEC_PER_SEC / 2);
+  ck_assert_int_eq (g_atomic_int_get (&memory_items_added), 1);
+  cairn_agent_set_wanted_online (CAIRN_AGENT (resource), TRUE);
+  wait_replayed (resource);
+  ck_assert_int_eq (g_atomic_int_get (&memory_items_added), 3);
+  stop_resource (resource);
+}
+END_TEST
+
 /* A resource that replays asynchronously may report after the watchdog
  * gave up on the delivery: the change is not delivered again meanwhile,
  * nor the next one, and the late report ends that delivery. */
@@ -2416,6 +2443,7 @@ main (void)
     { "threads", test_thread_timed_out_creation_removed },
     { "threads", test_thread_offline_mid_creation },
     { "replay", test_timed_out_async_replay },
+    { "replay", test_offline_ends_replay },
     { "threads", test_thread_conflict },
     { "threads", test_thread_collection_stand_ins },
     { "threads", test_errno_errors },
