@@ -1657,6 +1657,7 @@ rename_failed (const char  *maildir,
  * once, when the first is met. */
 typedef struct
 {
+  char *root;            /* the maildir's, canonical */
   GHashTable *folders;   /* unique name -> the path of its folder */
   GHashTable *names;     /* unique name -> its name in that folder */
 } MessageIndex;
@@ -1664,6 +1665,7 @@ typedef struct
 static void
 message_index_clear (MessageIndex *messages)
 {
+  g_clear_pointer (&messages->root, g_free);
   g_clear_pointer (&messages->folders, g_hash_table_unref);
   g_clear_pointer (&messages->names, g_hash_table_unref);
 }
@@ -1675,10 +1677,12 @@ message_index_load (CairnMaildirResource  *self,
                     MessageIndex          *messages,
                     GError               **error)
 {
-  g_autofree char *root = canonical_root (self, error);
   g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) folders = NULL;
+  const char *root;
 
+  messages->root = canonical_root (self, error);
+  root = messages->root;
   if (root == NULL)
     return FALSE;
   messages->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -1709,6 +1713,29 @@ message_index_load (CairnMaildirResource  *self,
   return TRUE;
 }
 
+/* Opens the folder of the maildir that holds message @uid, as @messages
+ * (listed when first needed) has it, into @folder_fd; its path and the
+ * message's name there, @messages's own, in @maildir and @current.
+ * %FALSE without an error when no folder holds it. */
+static gboolean
+open_elsewhere (CairnMaildirResource  *self,
+                MessageIndex          *messages,
+                const char            *uid,
+                int                   *folder_fd,
+                const char           **maildir,
+                const char           **current,
+                GError               **error)
+{
+  if (messages->folders == NULL && !message_index_load (self, messages, error))
+    return FALSE;
+  *maildir = g_hash_table_lookup (messages->folders, uid);
+  *current = g_hash_table_lookup (messages->names, uid);
+  if (*maildir == NULL)
+    return FALSE;
+  *folder_fd = cairn_maildir_folder_open (messages->root, *maildir, error);
+  return *folder_fd >= 0;
+}
+
 /* A message no longer in its folder: another program removed it, or
  * moved it to another folder under the same unique name, as every
  * reader does. There the flags follow it, and the next sync of that
@@ -1721,20 +1748,21 @@ replay_flags_elsewhere (CairnMaildirResource  *self,
                         const CairnFlags      *removed,
                         GError               **error)
 {
-  g_autofree char *root = NULL;
+  g_autoptr(GError) local_error = NULL;
   g_autofree char *target = NULL;
   g_auto(CairnMaildirFd) folder_fd = -1;
   const char *maildir, *current;
 
-  if (messages->folders == NULL && !message_index_load (self, messages, error))
-    return FALSE;
-  maildir = g_hash_table_lookup (messages->folders, uid);
-  current = g_hash_table_lookup (messages->names, uid);
-  if (maildir == NULL)
-    return TRUE;
-  root = canonical_root (self, error);
-  if (root == NULL || (folder_fd = cairn_maildir_folder_open (root, maildir, error)) < 0 ||
-      (target = flagged_name (folder_fd, maildir, uid, current, added, removed, error)) == NULL)
+  if (!open_elsewhere (self, messages, uid, &folder_fd, &maildir, &current, &local_error))
+    {
+      /* Removed: the delta goes nowhere. */
+      if (local_error == NULL)
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  target = flagged_name (folder_fd, maildir, uid, current, added, removed, error);
+  if (target == NULL)
     return FALSE;
   g_debug ("The flags of %s follow it to %s", uid, maildir);
   if (strcmp (target, current) != 0 &&
@@ -1810,7 +1838,7 @@ items_flags_changed (CairnObserver    *observer,
                      const CairnFlags *removed)
 {
   CairnMaildirResource *self = CAIRN_MAILDIR_RESOURCE (observer);
-  g_auto(MessageIndex) messages = { NULL, NULL };
+  g_auto(MessageIndex) messages = { NULL, NULL, NULL };
   g_autoptr(GError) error = NULL;
 
   if (check_writable (self, &error))
@@ -1924,21 +1952,17 @@ take_from_elsewhere (CairnMaildirResource  *self,
                      char                 **current,
                      GError               **error)
 {
-  g_auto(MessageIndex) messages = { NULL, NULL };
-  g_autofree char *root = NULL;
-  const char *found;
-  int fd;
+  g_auto(MessageIndex) messages = { NULL, NULL, NULL };
+  const char *found, *name;
+  int fd = -1;
 
-  if (!message_index_load (self, &messages, error) ||
-      (found = g_hash_table_lookup (messages.folders, uid)) == NULL ||
-      (root = canonical_root (self, error)) == NULL ||
-      (fd = cairn_maildir_folder_open (root, found, error)) < 0)
+  if (!open_elsewhere (self, &messages, uid, &fd, &found, &name, error))
     return FALSE;
   cairn_maildir_fd_close (*folder_fd);
   *folder_fd = fd;
   g_free (*maildir);
   *maildir = g_strdup (found);
-  *current = g_strdup (g_hash_table_lookup (messages.names, uid));
+  *current = g_strdup (name);
   return TRUE;
 }
 
