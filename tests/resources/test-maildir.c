@@ -2572,6 +2572,51 @@ START_TEST (test_folder_names_utf7)
 }
 END_TEST
 
+/* A flag change that follows a message another program moved finds it
+ * only inside the root: moved out through a folder whose cur/ is a link,
+ * the message is left alone out there, as a removed one is. */
+START_TEST (test_follow_stays_inside)
+{
+  g_autofree char *outside = g_build_filename (cairn_test_environment_get_path (environment),
+                                               "Outside", NULL);
+  g_autofree char *text = message_text ("escaped@example.org", "Escaped");
+  g_autofree char *uid = NULL;
+  g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  Edit edit = { .flag = CAIRN_FLAG_FLAGGED, .add = TRUE };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("CurLink");
+  uid = deliver ("INBOX", text, "");
+  inbox = folder_path ("INBOX");
+  script = g_strdup_printf ("mkdir -p '%1$s/cur' '%1$s/new' '%1$s/tmp'; cd '%2$s';"
+                            "ln -s '%1$s' .Linked;"
+                            "rm -r .CurLink/cur && ln -s '%1$s/cur' .CurLink/cur", outside, inbox);
+  run_writer (script);
+  start ();
+  {
+    g_autoptr(CairnItem) item = find_item ("INBOX", uid);
+    edit.id = cairn_item_get_id (item);
+  }
+  set_online (FALSE);
+  local_write (change_flag, &edit);
+  g_free (script);
+  script = g_strdup_printf ("cd '%s'; mv 'cur/%s:2,' .CurLink/cur/", inbox, uid);
+  run_writer (script);
+  before = tree_checksum (outside);
+  set_online (TRUE);
+  wait_replayed ();
+  synchronize (0);
+  after = tree_checksum (outside);
+  ck_assert_str_eq (before, after);
+  ck_assert_uint_eq (stored_items ("INBOX"), 0);
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -2600,6 +2645,7 @@ main (void)
     { "safety", test_hostile_files },
     { "safety", test_hostile_names },
     { "safety", test_confinement },
+    { "safety", test_follow_stays_inside },
     { "safety", test_unreadable_folder },
     { "safety", test_skipped_logged_once },
     { "reading", test_reading },
