@@ -1135,8 +1135,11 @@ sync_folder (CairnImapResource    *self,
       const char *remote_id;
       const char *revision;
 
-      listing = fetch (connection, all, TRUE, FETCH_FLAGS, changes_only ? stored_modseq : 0,
-                       changes_only ? &vanished : NULL, error);
+      /* What changed since the stored MODSEQ comes with its size and
+       * Message-ID, which its item needs, rather than in FETCHes of its
+       * own; a listing of every message reads only their flags. */
+      listing = fetch (connection, all, TRUE, changes_only ? FETCH_FLAGS | FETCH_GID : FETCH_FLAGS,
+                       changes_only ? stored_modseq : 0, changes_only ? &vanished : NULL, error);
       mailimap_set_free (all);
       if (listing == NULL)
         return FALSE;
@@ -1150,7 +1153,16 @@ sync_folder (CairnImapResource    *self,
           g_hash_table_add (seen, GUINT_TO_POINTER (fetched->uid));
           if (!g_hash_table_contains (known, key))
             g_array_append_val (wanted, fetched->uid);
-          else if (stored == NULL || !g_str_equal (stored, now))
+          else if (stored != NULL && g_str_equal (stored, now))
+            continue;
+          else if (changes_only)
+            {
+              g_autoptr(CairnItem) item = item_from_fetched (connection, fetched, FALSE, FALSE);
+
+              if (!cairn_item_sync_add_item (sync, item, error))
+                return FALSE;
+            }
+          else
             g_array_append_val (changed, fetched->uid);
         }
       g_hash_table_iter_init (&iter, known);
