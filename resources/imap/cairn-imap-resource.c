@@ -1684,6 +1684,47 @@ message_key (const char *gid,
   return g_strdup_printf ("%" G_GINT64_FORMAT " %s", size, gid);
 }
 
+/* The size the server gives @item's message, which IMAP counts with
+ * every line ending in CRLF (RFC 3501's RFC822.SIZE): a message written
+ * here may end its lines with LF alone, and its item has the size of
+ * that. -1 if its content is not here to count. */
+static gint64
+server_size (CairnItem *item)
+{
+  CairnPart *part = cairn_item_get_part (item, CAIRN_PART_RFC822);
+  g_autoptr(GBytes) bytes = NULL;
+  const char *data;
+  gsize length;
+  gint64 size;
+
+  if (part == NULL || cairn_part_get_storage (part) == CAIRN_PART_STORAGE_MISSING)
+    return -1;
+  bytes = cairn_part_read_bytes (part, MAX_APPEND_SIZE, NULL, NULL);
+  if (bytes == NULL)
+    return -1;
+  data = g_bytes_get_data (bytes, &length);
+  size = length;
+  for (const char *p = data; (p = memchr (p, '\n', length - (p - data))) != NULL; p++)
+    if (p == data || p[-1] != '\r')
+      size++;
+  return size;
+}
+
+/* Adds to @wanted the message_key() of the message of @item, which has
+ * the Message-ID @gid, under its size and under the size the server may
+ * give it. */
+static void
+add_message_keys (GHashTable *wanted,
+                  const char *gid,
+                  CairnItem  *item)
+{
+  gint64 size = server_size (item);
+
+  g_hash_table_add (wanted, message_key (gid, cairn_item_get_size (item)));
+  if (size >= 0 && size != (gint64) cairn_item_get_size (item))
+    g_hash_table_add (wanted, message_key (gid, size));
+}
+
 /* Those of @uids, messages of the selected folder, whose Message-ID and
  * size are keys of @wanted (message_key()). */
 static GArray *
@@ -2428,7 +2469,7 @@ replay_item_moved_sync (CairnResource  *resource,
                                                             NULL);
       MovedElsewhere moved = { self, cairn_item_get_id (item), destination, to, gid, wanted, 0 };
 
-      g_hash_table_add (wanted, message_key (gid, cairn_item_get_size (item)));
+      add_message_keys (wanted, gid, item);
       if (!foreach_folder (self, connection, to, move_from_elsewhere, &moved, error))
         return FALSE;
       new_uid = moved.new_uid;
@@ -2841,7 +2882,7 @@ take_vanished (CairnImapConnection  *connection,
 
           if (gid == NULL)
             continue;
-          g_hash_table_add (wanted, message_key (gid, cairn_item_get_size (then)));
+          add_message_keys (wanted, gid, then);
           g_ptr_array_add (gids, gid);
         }
     }

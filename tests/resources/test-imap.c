@@ -1096,15 +1096,21 @@ create_item (CairnTransaction  *transaction,
 
 #define WRITTEN \
   "Message-ID: <written@cairn.test>\r\nSubject: written here\r\n\r\nBody.\r\n"
+/* The same with its lines ended by LF alone, as an application may
+ * write it: the server gives it a size with CRLF, larger than its item's. */
+#define WRITTEN_LF \
+  "Message-ID: <written@cairn.test>\nSubject: written here\n\nBody.\n"
 
 /* Starts the resource in @mode beside folders Source and Dest (in
  * @dest), which have no IDLE, so that no sync touches them meanwhile,
- * and creates an item of WRITTEN, with no GID, in Source. */
+ * and creates an item of @content (WRITTEN or WRITTEN_LF), with no GID,
+ * in Source. */
 static CairnItem *
 create_written_in_source (CairnTestResourceMode   mode,
+                          const char             *content,
                           CairnCollection       **dest)
 {
-  g_autoptr(GBytes) bytes = g_bytes_new_static (WRITTEN, strlen (WRITTEN));
+  g_autoptr(GBytes) bytes = g_bytes_new_static (content, strlen (content));
   g_autoptr(CairnPart) part = cairn_part_new_inline (CAIRN_PART_RFC822, bytes);
   g_autoptr(CairnCollection) source = NULL;
   CairnItem *item = cairn_item_new ("message/rfc822");
@@ -1126,11 +1132,14 @@ create_written_in_source (CairnTestResourceMode   mode,
 }
 
 /* The item of create_written_in_source(), in process, once appended:
- * UID 3, and no GID until a sync reads one. */
+ * UID 3, and no GID until a sync reads one; the resource is then taken
+ * offline. */
 static CairnItem *
-written_and_replayed (CairnCollection **dest)
+written_and_replayed (const char       *content,
+                      CairnCollection **dest)
 {
-  g_autoptr(CairnItem) item = create_written_in_source (CAIRN_TEST_RESOURCE_IN_PROCESS, dest);
+  g_autoptr(CairnItem) item = create_written_in_source (CAIRN_TEST_RESOURCE_IN_PROCESS, content,
+                                                        dest);
   CairnItem *stored;
   GError *error = NULL;
 
@@ -1140,6 +1149,8 @@ written_and_replayed (CairnCollection **dest)
   assert_no_error (error);
   ck_assert_ptr_null (cairn_item_get_gid (stored));
   ck_assert_str_eq (cairn_item_get_remote_id (stored), "3");
+  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
+  assert_no_error (error);
   return stored;
 }
 
@@ -1157,10 +1168,8 @@ START_TEST (test_move_found_by_content)
   g_autofree char *server = NULL;
   GError *error = NULL;
 
-  item = written_and_replayed (&dest);
+  item = written_and_replayed (WRITTEN, &dest);
 
-  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
-  assert_no_error (error);
   g_free (imap_fixture_run_client (dovecot, "move", "Source", "3", "Dest", NULL));
   move_item_locally (cairn_item_get_id (item), dest);
   go_online_and_sync ();
@@ -1177,9 +1186,10 @@ START_TEST (test_move_found_by_content)
 }
 END_TEST
 
-/* The same for a message written here, whose item has no GID before a
- * sync reads one: its Message-ID comes from its content. */
-START_TEST (test_flags_follow_moved_written_message)
+/* The same for a message written here as @content, whose item has no
+ * GID before a sync reads one: its Message-ID comes from its content. */
+static void
+check_flags_follow_moved_written (const char *content)
 {
   g_autoptr(CairnCollection) dest = NULL;
   g_autoptr(CairnItem) stored = NULL;
@@ -1187,11 +1197,9 @@ START_TEST (test_flags_follow_moved_written_message)
   g_autofree char *server = NULL;
   GError *error = NULL;
 
-  stored = written_and_replayed (&dest);
+  stored = written_and_replayed (content, &dest);
   g_ptr_array_add (written, stored);
 
-  ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
-  assert_no_error (error);
   ck_assert (cairn_store_write_sync (client, flag_all,
                                      &(FlagAll) { written, CAIRN_FLAG_SEEN, TRUE },
                                      NULL, NULL, &error));
@@ -1202,6 +1210,42 @@ START_TEST (test_flags_follow_moved_written_message)
 
   server = imap_fixture_dump (dovecot);
   ck_assert_msg (strstr (server, "Dest\twritten@cairn.test\t\\Seen\n") != NULL, "%s", server);
+  assert_store_matches_server ();
+  assert_no_failed_changes ();
+}
+
+START_TEST (test_flags_follow_moved_written_message)
+{
+  check_flags_follow_moved_written (WRITTEN);
+}
+END_TEST
+
+/* Its lines ended by LF alone, it has another size on the server. */
+START_TEST (test_flags_follow_moved_written_lf_message)
+{
+  check_flags_follow_moved_written (WRITTEN_LF);
+}
+END_TEST
+
+/* Offline, a message written here with its lines ended by LF alone,
+ * filed in Archive by another client, and moved to Dest here: the move
+ * takes it from Archive, where it has the size with CRLF. */
+START_TEST (test_move_follows_moved_written_lf_message)
+{
+  g_autoptr(CairnCollection) dest = NULL;
+  g_autoptr(CairnItem) stored = NULL;
+  g_autofree char *server = NULL;
+
+  stored = written_and_replayed (WRITTEN_LF, &dest);
+  g_free (imap_fixture_run_client (dovecot, "create", "Archive", NULL));
+  g_free (imap_fixture_run_client (dovecot, "move", "Source",
+                                   cairn_item_get_remote_id (stored), "Archive", NULL));
+  move_item_locally (cairn_item_get_id (stored), dest);
+  go_online_and_sync ();
+
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "Dest\twritten@cairn.test\t") != NULL &&
+                 strstr (server, "Archive\t") == NULL, "%s", server);
   assert_store_matches_server ();
   assert_no_failed_changes ();
 }
@@ -1534,7 +1578,7 @@ START_TEST (test_attempt_after_longer_note)
   g_autoptr(CairnCollection) dest = NULL;
   g_autoptr(CairnItem) item = NULL;
 
-  item = create_written_in_source (CAIRN_TEST_RESOURCE_PROCESS, &dest);
+  item = create_written_in_source (CAIRN_TEST_RESOURCE_PROCESS, WRITTEN, &dest);
   wait_uploaded (cairn_item_get_id (item));
 
   move_killed_before_outcome (cairn_item_get_id (item), dest, "Dest\twritten@cairn.test");
@@ -2288,6 +2332,8 @@ main (void)
     { "flags-merged", test_flags_merged },
     { "flags-follow-moved-message", test_flags_follow_moved_message },
     { "flags-follow-moved-written-message", test_flags_follow_moved_written_message },
+    { "flags-follow-moved-written-lf-message", test_flags_follow_moved_written_lf_message },
+    { "move-follows-moved-written-lf-message", test_move_follows_moved_written_lf_message },
     { "move-follows-moved-message", test_move_follows_moved_message },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
