@@ -2355,7 +2355,30 @@ typedef struct
   const char *gid;
   GHashTable *wanted;   /* its message_key() */
   guint32 new_uid;
+  gboolean taken;
+  guint n_found;        /* messages with its Message-ID, of any size */
+  char *only_mailbox;   /* where the first of those is */
+  guint32 only_uid;
 } MovedElsewhere;
+
+/* Moves message @uid of @mailbox, the selected folder, to the
+ * destination of @moved. */
+static gboolean
+take_to_destination (CairnImapConnection  *connection,
+                     const char           *mailbox,
+                     guint32               uid,
+                     MovedElsewhere       *moved,
+                     GError              **error)
+{
+  g_debug ("Item %" G_GUINT64_FORMAT " is in %s now, UID %u: moved from there", moved->item_id,
+           mailbox, uid);
+  moved->taken = TRUE;
+  note_attempt (moved->self, moved->item_id, moved->destination, moved->to, moved->gid);
+  return move_uid (connection, uid, moved->to, &moved->new_uid, error) &&
+         (connection->move || expunge_uid (connection, uid, error)) &&
+         (moved->new_uid != 0 ||
+          find_in_folder (connection, moved->to, moved->gid, &moved->new_uid, error));
+}
 
 /* A message that a local move is to take from a folder another client
  * filed it in since: moved to the move's destination from @mailbox if it
@@ -2370,26 +2393,25 @@ move_from_elsewhere (CairnImapConnection  *connection,
   MovedElsewhere *moved = user_data;
   g_autoptr(GArray) found = search_message_id (connection, moved->gid, error);
   g_autoptr(GArray) uids = NULL;
-  guint32 uid;
 
   if (found == NULL)
     return FALSE;
   if (found->len == 0)
     return TRUE;
+  if (moved->n_found == 0)
+    {
+      moved->only_mailbox = g_strdup (mailbox);
+      moved->only_uid = g_array_index (found, guint32, 0);
+    }
+  moved->n_found += found->len;
   uids = matching_uids (connection, found, moved->wanted, error);
   if (uids == NULL)
     return FALSE;
   if (uids->len == 0)
     return TRUE;
   *done = TRUE;
-  uid = g_array_index (uids, guint32, uids->len - 1);
-  g_debug ("Item %" G_GUINT64_FORMAT " is in %s now, UID %u: moved from there", moved->item_id,
-           mailbox, uid);
-  note_attempt (moved->self, moved->item_id, moved->destination, moved->to, moved->gid);
-  return move_uid (connection, uid, moved->to, &moved->new_uid, error) &&
-         (connection->move || expunge_uid (connection, uid, error)) &&
-         (moved->new_uid != 0 ||
-          find_in_folder (connection, moved->to, moved->gid, &moved->new_uid, error));
+  return take_to_destination (connection, mailbox, g_array_index (uids, guint32, uids->len - 1),
+                              moved, error);
 }
 
 static gboolean
@@ -2467,10 +2489,24 @@ replay_item_moved_sync (CairnResource  *resource,
     {
       g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                             NULL);
-      MovedElsewhere moved = { self, cairn_item_get_id (item), destination, to, gid, wanted, 0 };
+      MovedElsewhere moved = { self, cairn_item_get_id (item), destination, to, gid, wanted };
+      gboolean ok;
 
       add_message_keys (wanted, gid, item);
-      if (!foreach_folder (self, connection, to, move_from_elsewhere, &moved, error))
+      ok = foreach_folder (self, connection, to, move_from_elsewhere, &moved, error);
+      /* None of the item's size, which a local edit not replayed yet
+       * changed: the message is taken if it is the only one on the
+       * server with its Message-ID, which a copy of another size (a
+       * mailing list's) leaves in doubt. */
+      if (ok && !moved.taken && moved.n_found == 1)
+        {
+          g_clear_pointer (&connection->selected, g_free);
+          ok = cairn_imap_connection_select (connection, moved.only_mailbox, error) &&
+               take_to_destination (connection, moved.only_mailbox, moved.only_uid, &moved,
+                                    error);
+        }
+      g_free (moved.only_mailbox);
+      if (!ok)
         return FALSE;
       new_uid = moved.new_uid;
     }

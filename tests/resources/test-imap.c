@@ -914,21 +914,14 @@ START_TEST (test_move_follows_moved_message)
 }
 END_TEST
 
-/* Offline, a message moved to Archive, edited there, and moved on to
- * Other: the two moves chain into one from the inbox to Other, and the
- * edit, made in Archive, is replayed after it, in Other. The server
- * holds the new content once, in Other. */
-START_TEST (test_edit_between_moves)
+/* Starts the resource on INBOX, holding EDITED ("1"), Archive and Other;
+ * returns the item of the message, with the resource offline. */
+static CairnItem *
+edited_offline (void)
 {
-  const char *second_text = EDITED ("2");
-  g_autofree char *expected = g_strconcat (second_text, "--\n", NULL);
   g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
                                             "edited.eml", NULL);
-  g_autoptr(CairnCollection) archive = NULL;
-  g_autoptr(CairnCollection) other = NULL;
   g_autoptr(GPtrArray) items = NULL;
-  g_autoptr(CairnItem) item = NULL;
-  const char * const folders[] = { "INBOX", "Archive", "Other" };
   GError *error = NULL;
 
   imap_fixture_start (dovecot);
@@ -938,19 +931,22 @@ START_TEST (test_edit_between_moves)
   g_free (imap_fixture_run_client (dovecot, "create", "Other", NULL));
   start_resource (NULL);
   sync_all ();
-  archive = find_collection ("Archive");
-  other = find_collection ("Other");
   items = list_items ("INBOX");
   ck_assert_uint_eq (items->len, 1);
-  item = g_object_ref (g_ptr_array_index (items, 0));
-
   ck_assert (cairn_test_resource_set_online (resource, FALSE, &error));
   assert_no_error (error);
-  move_item_locally (cairn_item_get_id (item), archive);
-  edit_locally (item, second_text);
-  move_item_locally (cairn_item_get_id (item), other);
-  go_online_and_sync ();
+  return g_object_ref (g_ptr_array_index (items, 0));
+}
 
+/* Online again and synced: the server holds @text once, in Other, and
+ * the store agrees. */
+static void
+assert_edited_in_other (const char *text)
+{
+  g_autofree char *expected = g_strconcat (text, "--\n", NULL);
+  const char * const folders[] = { "INBOX", "Archive", "Other" };
+
+  go_online_and_sync ();
   for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
     {
       g_autofree char *bodies = imap_fixture_run_client (dovecot, "body", folders[i],
@@ -960,6 +956,37 @@ START_TEST (test_edit_between_moves)
     }
   assert_no_failed_changes ();
   assert_store_matches_server ();
+}
+
+/* Offline, a message moved to Archive, edited there, and moved on to
+ * Other: the two moves chain into one from the inbox to Other, and the
+ * edit, made in Archive, is replayed after it, in Other. The server
+ * holds the new content once, in Other. */
+START_TEST (test_edit_between_moves)
+{
+  g_autoptr(CairnItem) item = edited_offline ();
+
+  move_item_locally (cairn_item_get_id (item), find_collection ("Archive"));
+  edit_locally (item, EDITED ("2"));
+  move_item_locally (cairn_item_get_id (item), find_collection ("Other"));
+  assert_edited_in_other (EDITED ("2"));
+}
+END_TEST
+
+/* Offline, another client files a message in Archive, and here it is
+ * moved to Other and edited to another size: the move takes it from
+ * Archive, found as the only message with its Message-ID, and the edit
+ * replaces it. The server holds the new content once, in Other (before,
+ * the old one stayed in Archive beside it). */
+START_TEST (test_edit_after_move_of_moved_message)
+{
+  g_autoptr(CairnItem) item = edited_offline ();
+
+  g_free (imap_fixture_run_client (dovecot, "move", "INBOX", cairn_item_get_remote_id (item),
+                                   "Archive", NULL));
+  move_item_locally (cairn_item_get_id (item), find_collection ("Other"));
+  edit_locally (item, EDITED ("2, which is longer"));
+  assert_edited_in_other (EDITED ("2, which is longer"));
 }
 END_TEST
 
@@ -2335,6 +2362,7 @@ main (void)
     { "flags-follow-moved-written-lf-message", test_flags_follow_moved_written_lf_message },
     { "move-follows-moved-written-lf-message", test_move_follows_moved_written_lf_message },
     { "move-follows-moved-message", test_move_follows_moved_message },
+    { "edit-after-move-of-moved-message", test_edit_after_move_of_moved_message },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
