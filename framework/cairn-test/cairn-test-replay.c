@@ -44,7 +44,11 @@
  * as the store does, flags aside, after a local change of its flags, and
  * move it; the flag change must follow it. Until the next wait for the
  * replay it neither edits that item nor sets its flags, since when the
- * flag change lands is a matter of timing. So the outcome is the same
+ * flag change lands is a matter of timing. With
+ * %CAIRN_TEST_REPLAY_FEATURES_MOVES_FOLLOW it may also move such an item
+ * after a local move of it, which must take it from there; until the
+ * next wait for the replay, no local change removes that item or a
+ * folder holding it. So the outcome is the same
  * whatever the timing of replay and syncs, and a run is a pure function
  * of its seed.
  *
@@ -105,6 +109,8 @@ typedef struct
   gboolean stored;        /* another program's: the store has this version */
   gboolean settled;       /* local: the backend has it as the store, flags aside */
   gboolean unreplayed;    /* another program's: a local flag change may follow it still */
+  gboolean moved_away;    /* local: another program moved it before its local move was
+                           * replayed; until that is, nothing removes it here */
 } Item;
 
 struct _CairnTestReplay
@@ -653,6 +659,7 @@ typedef struct
   GHashTable *items;        /* id -> CairnItem written in this transaction */
   GHashTable *collections;  /* id -> CairnCollection written in this transaction */
   Item *adopted;            /* for the first change, if any */
+  Folder *destination;      /* for move_to_destination() */
 } Transaction;
 
 /* The item as the transaction sees it: the store cannot show what this
@@ -778,10 +785,10 @@ change_flags (Transaction  *txn,
 static gboolean
 move_item (Transaction  *txn,
            Item         *item,
+           Folder       *to,
            GError      **error)
 {
   CairnTestReplay *self = txn->self;
-  Folder *to = pick_folder (self, ANY_FOLDER);
   g_autofree char *from = folder_path (self, item->folder);
   g_autofree char *path = folder_path (self, to->id);
 
@@ -903,6 +910,25 @@ delete_folder (Transaction  *txn,
   return cairn_transaction_delete_collection (txn->transaction, id, error);
 }
 
+/* Whether folder @id or one inside it holds an item whose removal could
+ * be replayed before its move: the store may log one removal for both,
+ * from where the item was, and what a resource does with a removal of
+ * an item another program filed elsewhere meanwhile is its own choice,
+ * which the model does not make. */
+static gboolean
+holds_moved_away (CairnTestReplay *self,
+                  guint64          id)
+{
+  for (guint i = 0; i < self->local->len; i++)
+    {
+      Item *item = g_ptr_array_index (self->local, i);
+
+      if (item->moved_away && is_inside (self, item->folder, id))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* One random local change. */
 static gboolean
 local_change (Transaction  *txn,
@@ -924,8 +950,8 @@ local_change (Transaction  *txn,
   if (item != NULL && flags && choice < 32)
     return change_flags (txn, item, error);
   if (item != NULL && choice >= 32 && choice < 46)
-    return move_item (txn, item, error);
-  if (item != NULL && choice >= 46 && choice < 58)
+    return move_item (txn, item, pick_folder (self, ANY_FOLDER), error);
+  if (item != NULL && !item->moved_away && choice >= 46 && choice < 58)
     return delete_item (txn, item, error);
   if (choice >= 58 && choice < 62)
     return create_folder (txn, error);
@@ -933,7 +959,7 @@ local_change (Transaction  *txn,
     return rename_folder (txn, own, error);
   if (own != NULL && move && choice >= 64 && choice < 66)
     return move_folder (txn, own, error);
-  if (own != NULL && choice == 66)
+  if (own != NULL && choice == 66 && !holds_moved_away (self, own->id))
     return delete_folder (txn, own, error);
   return create_item (txn, error);
 }
@@ -1181,6 +1207,66 @@ flag_item (CairnTransaction  *transaction,
   return change_flags (txn, txn->adopted, error);
 }
 
+static gboolean
+move_to_destination (CairnTransaction  *transaction,
+                     gpointer           user_data,
+                     GError           **error)
+{
+  Transaction *txn = user_data;
+
+  txn->transaction = transaction;
+  return move_item (txn, txn->adopted, txn->destination, error);
+}
+
+/* A local item the backend holds as the store does, flags aside, in a
+ * fixed folder, whose path the store and the backend agree on; %NULL if
+ * there is none. */
+static Item *
+pick_settled (CairnTestReplay *self)
+{
+  g_autoptr(GPtrArray) settled = g_ptr_array_new ();
+
+  for (guint i = 0; i < self->local->len; i++)
+    {
+      Item *candidate = g_ptr_array_index (self->local, i);
+      Folder *folder = g_hash_table_lookup (self->folders, &candidate->folder);
+
+      if (candidate->settled && folder->fixed)
+        g_ptr_array_add (settled, candidate);
+    }
+  return pick_item (self, settled);
+}
+
+/* Another program moves @item, a local one, to @to; returns its name
+ * there. */
+static char *
+external_move_local (CairnTestReplay  *self,
+                     Item             *item,
+                     Folder           *to,
+                     const char       *why,
+                     GError          **error)
+{
+  g_autoptr(CairnItem) stored = cairn_store_get_item (self->client, item->id, NULL, error);
+  g_autofree char *from = NULL;
+  g_autofree char *path = NULL;
+  char *name;
+
+  if (stored == NULL)
+    {
+      g_prefix_error (error, "The store lost item %u (id %" G_GUINT64_FORMAT "): ", item->uid,
+                      item->id);
+      return NULL;
+    }
+  from = folder_path (self, item->folder);
+  path = folder_path (self, to->id);
+  name = cairn_test_backend_move_item (self->backend, from, cairn_item_get_remote_id (stored),
+                                       path, error);
+  if (name != NULL)
+    record (self, "another program moves %s/%s (item %u, id %" G_GUINT64_FORMAT ") to %s/%s%s",
+            from, cairn_item_get_remote_id (stored), item->uid, item->id, path, name, why);
+  return name;
+}
+
 /* The user flags a message while offline, and before the flags are
  * replayed another client files it: an item settled in a fixed folder
  * has its flags changed locally, then goes to another program, which
@@ -1192,10 +1278,6 @@ static gboolean
 external_take_local (CairnTestReplay  *self,
                      GError          **error)
 {
-  g_autoptr(GPtrArray) settled = g_ptr_array_new ();
-  g_autoptr(CairnItem) stored = NULL;
-  g_autofree char *from = NULL;
-  g_autofree char *path = NULL;
   Folder *to;
   Item *item;
   char *name;
@@ -1203,16 +1285,8 @@ external_take_local (CairnTestReplay  *self,
 
   if (self->online && !self->control_stopped)
     return FALSE;
-  for (guint i = 0; i < self->local->len; i++)
-    {
-      Item *candidate = g_ptr_array_index (self->local, i);
-
-      if (candidate->settled &&
-          ((Folder *) g_hash_table_lookup (self->folders, &candidate->folder))->fixed)
-        g_ptr_array_add (settled, candidate);
-    }
   to = pick_folder (self, OTHERS_FOLDER);
-  item = pick_item (self, settled);
+  item = pick_settled (self);
   if (item == NULL || to == NULL || to->id == item->folder)
     return FALSE;
   if (self->features & CAIRN_TEST_REPLAY_FEATURES_FLAGS)
@@ -1222,22 +1296,9 @@ external_take_local (CairnTestReplay  *self,
       if (!cairn_store_write_sync (self->client, flag_item, &txn, NULL, NULL, error))
         return FALSE;
     }
-  stored = cairn_store_get_item (self->client, item->id, NULL, error);
-  if (stored == NULL)
-    {
-      g_prefix_error (error, "The store lost item %u (id %" G_GUINT64_FORMAT "): ", item->uid,
-                      item->id);
-      return FALSE;
-    }
-  from = folder_path (self, item->folder);
-  path = folder_path (self, to->id);
-  name = cairn_test_backend_move_item (self->backend, from, cairn_item_get_remote_id (stored),
-                                       path, error);
+  name = external_move_local (self, item, to, ": it is another program's from now on", error);
   if (name == NULL)
     return FALSE;
-  record (self, "another program moves %s/%s (item %u, id %" G_GUINT64_FORMAT ") to %s/%s: "
-          "it is another program's from now on", from, cairn_item_get_remote_id (stored),
-          item->uid, item->id, path, name);
   item->id = 0;
   item->name = name;
   item->folder = to->id;
@@ -1245,6 +1306,32 @@ external_take_local (CairnTestReplay  *self,
   item->unreplayed = TRUE;
   g_ptr_array_find (self->local, item, &index);
   g_ptr_array_add (self->external, g_ptr_array_steal_index (self->local, index));
+  return TRUE;
+}
+
+/* With CAIRN_TEST_REPLAY_FEATURES_MOVES_FOLLOW: while offline, another
+ * client files a message in a fixed folder, which the other program does
+ * not remove with the item meanwhile, and the user files it elsewhere.
+ * The local move takes it from there, and the item stays the test's. Offline or with the control service
+ * stopped only, as for external_take_local(). */
+static gboolean
+external_preempt_move (CairnTestReplay  *self,
+                       GError          **error)
+{
+  Item *item = pick_settled (self);
+  Folder *to = pick_folder (self, FIXED_FOLDER);
+  Transaction txn = { self, NULL, 1, NULL, NULL, item, pick_folder (self, ANY_FOLDER) };
+  g_autofree char *name = NULL;
+
+  if ((self->online && !self->control_stopped) || item == NULL || to == NULL ||
+      txn.destination == NULL || to->id == item->folder || txn.destination->id == item->folder)
+    return FALSE;
+  /* The other program's move first, from where the backend has it. */
+  name = external_move_local (self, item, to, "", error);
+  if (name == NULL ||
+      !cairn_store_write_sync (self->client, move_to_destination, &txn, NULL, NULL, error))
+    return FALSE;
+  item->moved_away = TRUE;
   return TRUE;
 }
 
@@ -1291,11 +1378,14 @@ external_change (CairnTestReplay  *self,
       g_ptr_array_remove (self->external, item);
       return TRUE;
     }
-  if (choice >= 85 && choice < 93 && cairn_test_backend_can_move (self->backend))
+  if (choice >= 85 && choice < 97 && cairn_test_backend_can_move (self->backend))
     {
       GError *take_error = NULL;
+      gboolean preempt = (self->features & CAIRN_TEST_REPLAY_FEATURES_MOVES_FOLLOW) &&
+                         g_rand_boolean (self->rand);
 
-      if (external_take_local (self, &take_error))
+      if (preempt ? external_preempt_move (self, &take_error)
+                  : external_take_local (self, &take_error))
         return TRUE;
       if (take_error != NULL)
         {
@@ -1419,7 +1509,12 @@ step (CairnTestReplay  *self,
       if (!cairn_test_resource_wait_replayed (self->resource, WAIT_MS, error))
         return FALSE;
       for (guint i = 0; i < self->local->len; i++)
-        ((Item *) g_ptr_array_index (self->local, i))->settled = TRUE;
+        {
+          Item *item = g_ptr_array_index (self->local, i);
+
+          item->settled = TRUE;
+          item->moved_away = FALSE;
+        }
       for (guint i = 0; i < self->external->len; i++)
         ((Item *) g_ptr_array_index (self->external, i))->unreplayed = FALSE;
       return TRUE;

@@ -659,6 +659,19 @@ item_moved (CairnObserver *observer,
     {
       old_path = g_build_filename (from, name, NULL);
       new_path = g_build_filename (to, name, NULL);
+      /* Filed elsewhere by another program meanwhile: the move takes it
+       * from there. */
+      if (!g_file_test (old_path, G_FILE_TEST_EXISTS) &&
+          !g_file_test (new_path, G_FILE_TEST_EXISTS))
+        {
+          char *found = find_file (self->path, name);
+
+          if (found != NULL)
+            {
+              g_free (old_path);
+              old_path = found;
+            }
+        }
       /* Moved already by an attempt that did not report. */
       if (g_rename (old_path, new_path) != 0 &&
           !(errno == ENOENT && g_file_test (new_path, G_FILE_TEST_IS_REGULAR)))
