@@ -2346,6 +2346,52 @@ move_uid (CairnImapConnection  *connection,
   return TRUE;
 }
 
+/* The messages with a Message-ID across folders, of any size: when
+ * there is one, it is the message of an item whose size a local edit
+ * changed, which is not on the server yet. */
+typedef struct
+{
+  guint n_found;
+  char *mailbox;        /* where the first is */
+  guint32 uid;
+} Sole;
+
+static void
+sole_add (Sole       *sole,
+          const char *mailbox,
+          GArray     *found)
+{
+  if (sole->n_found == 0 && found->len > 0)
+    {
+      sole->mailbox = g_strdup (mailbox);
+      sole->uid = g_array_index (found, guint32, 0);
+    }
+  sole->n_found += found->len;
+}
+
+typedef struct
+{
+  const char *gid;
+  Sole sole;
+} SoleSearch;
+
+static gboolean
+find_sole (CairnImapConnection  *connection,
+           const char           *mailbox,
+           gpointer              user_data,
+           gboolean             *done,
+           GError              **error)
+{
+  SoleSearch *search = user_data;
+  g_autoptr(GArray) found = search_message_id (connection, search->gid, error);
+
+  if (found == NULL)
+    return FALSE;
+  sole_add (&search->sole, mailbox, found);
+  *done = search->sole.n_found > 1;
+  return TRUE;
+}
+
 typedef struct
 {
   CairnImapResource *self;
@@ -2356,9 +2402,7 @@ typedef struct
   GHashTable *wanted;   /* its message_key() */
   guint32 new_uid;
   gboolean taken;
-  guint n_found;        /* messages with its Message-ID, of any size */
-  char *only_mailbox;   /* where the first of those is */
-  guint32 only_uid;
+  Sole sole;
 } MovedElsewhere;
 
 /* Moves message @uid of @mailbox, the selected folder, to the
@@ -2398,12 +2442,7 @@ move_from_elsewhere (CairnImapConnection  *connection,
     return FALSE;
   if (found->len == 0)
     return TRUE;
-  if (moved->n_found == 0)
-    {
-      moved->only_mailbox = g_strdup (mailbox);
-      moved->only_uid = g_array_index (found, guint32, 0);
-    }
-  moved->n_found += found->len;
+  sole_add (&moved->sole, mailbox, found);
   uids = matching_uids (connection, found, moved->wanted, error);
   if (uids == NULL)
     return FALSE;
@@ -2498,14 +2537,14 @@ replay_item_moved_sync (CairnResource  *resource,
        * changed: the message is taken if it is the only one on the
        * server with its Message-ID, which a copy of another size (a
        * mailing list's) leaves in doubt. */
-      if (ok && !moved.taken && moved.n_found == 1)
+      if (ok && !moved.taken && moved.sole.n_found == 1)
         {
           g_clear_pointer (&connection->selected, g_free);
-          ok = cairn_imap_connection_select (connection, moved.only_mailbox, error) &&
-               take_to_destination (connection, moved.only_mailbox, moved.only_uid, &moved,
+          ok = cairn_imap_connection_select (connection, moved.sole.mailbox, error) &&
+               take_to_destination (connection, moved.sole.mailbox, moved.sole.uid, &moved,
                                     error);
         }
-      g_free (moved.only_mailbox);
+      g_free (moved.sole.mailbox);
       if (!ok)
         return FALSE;
       new_uid = moved.new_uid;
@@ -2671,10 +2710,32 @@ clear_attempts (CairnImapResource    *self,
   return TRUE;
 }
 
+/* Expunges the message a local edit replaced: @uid of the selected
+ * folder if it is @in_folder, else the one of @sole. */
+static gboolean
+expunge_replaced (CairnImapConnection  *connection,
+                  guint32               uid,
+                  gboolean              in_folder,
+                  Sole                 *sole,
+                  GError              **error)
+{
+  if (in_folder)
+    return expunge_uid (connection, uid, error);
+  if (sole->n_found != 1)
+    return TRUE;
+  g_debug ("The message replaced is in %s now, UID %u: expunged there", sole->mailbox, sole->uid);
+  g_clear_pointer (&connection->selected, g_free);
+  return cairn_imap_connection_select (connection, sole->mailbox, error) &&
+         expunge_uid (connection, sole->uid, error);
+}
+
 /* APPENDs @bytes, whose Message-ID is @gid, to the folder of @item with
  * the flags the old message has on the server now (those another client
  * set survive; a local delta before this change was replayed before it),
- * then expunges the old message. The new UID in @new_uid, 0 if the
+ * then expunges the old message. An old message another client moved to
+ * another folder meanwhile is found there, as the only message on the
+ * server with the Message-ID of @item, and expunged there: the new one
+ * takes its flags, and there is one. The new UID in @new_uid, 0 if the
  * server names none and the message cannot be found by its Message-ID. */
 static gboolean
 replace_message (CairnImapResource  *self,
@@ -2690,9 +2751,12 @@ replace_message (CairnImapResource  *self,
   guint64 collection_id = cairn_item_get_collection_id (item);
   g_autoptr(CairnFlags) flags = NULL;
   g_autofree char *mailbox = NULL;
+  g_autofree char *old_gid = NULL;
+  SoleSearch search = { NULL, { 0, NULL, 0 } };
+  g_autofree char *sole_mailbox = NULL;
   struct mailimap_flag_list *list;
   guint32 uid, validity = 0;
-  gboolean remapped;
+  gboolean remapped, in_folder;
   int r;
 
   *new_uid = 0;
@@ -2706,6 +2770,21 @@ replace_message (CairnImapResource  *self,
     return FALSE;
   if (uid != 0 && !server_flags (connection, uid, &flags, error))
     return FALSE;
+  in_folder = flags != NULL;
+  if (uid != 0 && !in_folder)
+    {
+      old_gid = dup_item_gid (item, NULL);
+      search.gid = old_gid;
+      if (old_gid != NULL && !foreach_folder (self, connection, mailbox, find_sole, &search, error))
+        return FALSE;
+      sole_mailbox = search.sole.mailbox;
+      g_clear_pointer (&connection->selected, g_free);
+      if ((search.sole.n_found == 1 &&
+           (!cairn_imap_connection_select (connection, sole_mailbox, error) ||
+            !server_flags (connection, search.sole.uid, &flags, error))) ||
+          !cairn_imap_connection_select (connection, mailbox, error))
+        return FALSE;
+    }
   /* An earlier attempt stopped between marking the old message \Deleted
    * and expunging it: the new one must not take that mark over, unless
    * the item has it too. */
@@ -2716,7 +2795,7 @@ replace_message (CairnImapResource  *self,
                        error))
     return FALSE;
   if (*new_uid != 0)
-    return flags == NULL || expunge_uid (connection, uid, error);
+    return expunge_replaced (connection, uid, in_folder, &search.sole, error);
 
   note_attempt (self, cairn_item_get_id (item), collection_id, mailbox, gid);
   list = cairn_imap_flag_list_new (flags ? flags : cairn_item_get_flags (item));
@@ -2736,8 +2815,8 @@ replace_message (CairnImapResource  *self,
     return FALSE;
   /* The new message is on the server before the old one goes. */
   g_debug ("Rewrote item %" G_GUINT64_FORMAT " in %s: UID %u%s, now %u", cairn_item_get_id (item),
-           mailbox, uid, flags ? "" : " (gone)", *new_uid);
-  return flags == NULL || expunge_uid (connection, uid, error);
+           mailbox, uid, in_folder ? "" : " (gone)", *new_uid);
+  return expunge_replaced (connection, uid, in_folder, &search.sole, error);
 }
 
 /* Other parts (ENVELOPE, attributes) are the store's own. */

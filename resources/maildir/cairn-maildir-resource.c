@@ -1549,6 +1549,13 @@ item_added (CairnObserver *observer,
 
 /* A maildir message never changes: a new content is a new message, which
  * replaces the old one. Other changes (attributes, envelope) stay local. */
+static gboolean take_from_elsewhere (CairnMaildirResource  *self,
+                                     const char            *uid,
+                                     int                   *folder_fd,
+                                     char                 **maildir,
+                                     char                 **current,
+                                     GError               **error);
+
 static void
 item_changed (CairnObserver      *observer,
               CairnMonitor       *monitor,
@@ -1564,8 +1571,11 @@ item_changed (CairnObserver      *observer,
   g_autofree char *relative_name = NULL;
   g_autofree char *old_name = NULL;
   g_autofree char *uid = NULL;
+  g_autofree char *elsewhere_maildir = NULL;
+  g_autofree char *elsewhere_name = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(CairnMaildirFd) folder_fd = -1;
+  g_auto(CairnMaildirFd) elsewhere_fd = -1;
   gboolean flags_unread = FALSE;
 
   if (parts == NULL || !g_strv_contains (parts, CAIRN_PART_RFC822))
@@ -1580,6 +1590,13 @@ item_changed (CairnObserver      *observer,
   if (maildir != NULL && old_uid != NULL && check_uid (old_uid, &error))
     old_name = locate (self, collection_id, folder_fd, maildir, old_uid,
                        cairn_item_get_remote_revision (item));
+  /* Not in its folder: another program moved it to another since. The
+   * new content goes to the item's folder all the same, and the old
+   * message goes from where it is, so that there is one; looked for
+   * before the new one is there, which may be under the same name. */
+  if (error == NULL && maildir != NULL && old_name == NULL && old_uid != NULL)
+    take_from_elsewhere (self, old_uid, &elsewhere_fd, &elsewhere_maildir, &elsewhere_name,
+                         &error);
   /* Its message gone, an edit killed before it reported may have left
    * one under a name the store never learnt. */
   if (error == NULL && maildir != NULL &&
@@ -1604,6 +1621,13 @@ item_changed (CairnObserver      *observer,
       if (cairn_maildir_unlinkat (folder_fd, old_name, 0) != 0 && errno != ENOENT)
         cairn_maildir_set_errno_error (&error, errno, "remove", old_path);
       index_set (self, collection_id, old_uid, NULL);
+    }
+  if (elsewhere_name != NULL && cairn_maildir_unlinkat (elsewhere_fd, elsewhere_name, 0) != 0 &&
+      errno != ENOENT)
+    {
+      g_autofree char *path = g_build_filename (elsewhere_maildir, elsewhere_name, NULL);
+
+      cairn_maildir_set_errno_error (&error, errno, "remove", path);
     }
   if (error == NULL)
     store_details (self, cairn_item_get_id (item), folder_fd, maildir, relative_name);

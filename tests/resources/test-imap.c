@@ -938,10 +938,11 @@ edited_offline (void)
   return g_object_ref (g_ptr_array_index (items, 0));
 }
 
-/* Online again and synced: the server holds @text once, in Other, and
+/* Online again and synced: the server holds @text once, in @folder, and
  * the store agrees. */
 static void
-assert_edited_in_other (const char *text)
+assert_edited_only_in (const char *folder,
+                       const char *text)
 {
   g_autofree char *expected = g_strconcat (text, "--\n", NULL);
   const char * const folders[] = { "INBOX", "Archive", "Other" };
@@ -952,7 +953,7 @@ assert_edited_in_other (const char *text)
       g_autofree char *bodies = imap_fixture_run_client (dovecot, "body", folders[i],
                                                          "edited@cairn.test", NULL);
 
-      ck_assert_str_eq (bodies, g_str_equal (folders[i], "Other") ? expected : "");
+      ck_assert_str_eq (bodies, g_str_equal (folders[i], folder) ? expected : "");
     }
   assert_no_failed_changes ();
   assert_store_matches_server ();
@@ -969,7 +970,7 @@ START_TEST (test_edit_between_moves)
   move_item_locally (cairn_item_get_id (item), find_collection ("Archive"));
   edit_locally (item, EDITED ("2"));
   move_item_locally (cairn_item_get_id (item), find_collection ("Other"));
-  assert_edited_in_other (EDITED ("2"));
+  assert_edited_only_in ("Other", EDITED ("2"));
 }
 END_TEST
 
@@ -986,7 +987,25 @@ START_TEST (test_edit_after_move_of_moved_message)
                                    "Archive", NULL));
   move_item_locally (cairn_item_get_id (item), find_collection ("Other"));
   edit_locally (item, EDITED ("2, which is longer"));
-  assert_edited_in_other (EDITED ("2, which is longer"));
+  assert_edited_only_in ("Other", EDITED ("2, which is longer"));
+}
+END_TEST
+
+/* Offline, another client files a message in Archive, and here it is
+ * edited to another size: the new content goes to the inbox, where the
+ * item is, with the flag the old message has, and the old one goes from
+ * Archive (before, it stayed there beside the new one). */
+START_TEST (test_edit_of_moved_message)
+{
+  g_autoptr(CairnItem) item = edited_offline ();
+  g_autofree char *server = NULL;
+
+  g_free (imap_fixture_run_client (dovecot, "move", "INBOX", cairn_item_get_remote_id (item),
+                                   "Archive", NULL));
+  edit_locally (item, EDITED ("2, which is longer"));
+  assert_edited_only_in ("INBOX", EDITED ("2, which is longer"));
+  server = imap_fixture_dump (dovecot);
+  ck_assert_str_eq (server, "INBOX\tedited@cairn.test\t\\Seen\n");
 }
 END_TEST
 
@@ -2363,6 +2382,7 @@ main (void)
     { "move-follows-moved-written-lf-message", test_move_follows_moved_written_lf_message },
     { "move-follows-moved-message", test_move_follows_moved_message },
     { "edit-after-move-of-moved-message", test_edit_after_move_of_moved_message },
+    { "edit-of-moved-message", test_edit_of_moved_message },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },

@@ -1263,52 +1263,104 @@ START_TEST (test_replay_flags_follow_moved_message)
 }
 END_TEST
 
+/* A maildir with INBOX, holding a message "Edited" of Message-ID
+ * <edited@example.org>, and Archive: the resource started, the message
+ * edited to @edited offline, the item's id in @edit. Returns the
+ * message's unique name. */
+static char *
+edit_offline (Edit       *edit,
+              const char *edited)
+{
+  g_autofree char *text = message_text ("edited@example.org", "Edited");
+  g_autoptr(CairnItem) item = NULL;
+  char *uid;
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Archive");
+  uid = deliver ("INBOX", text, "");
+  start ();
+  item = find_item ("INBOX", uid);
+  edit->id = cairn_item_get_id (item);
+  edit->text = edited;
+  set_online (FALSE);
+  local_write (edit_message, edit);
+  return uid;
+}
+
+/* Runs @script as another program, then online again, replays and
+ * syncs; the edit of edit_offline() then has put @edited in INBOX alone,
+ * as the file whose name is returned. */
+static char *
+assert_edit_replayed (Edit       *edit,
+                      const char *script)
+{
+  g_autofree char *new_uid = NULL;
+  g_autofree char *inbox = folder_path ("INBOX");
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *content = NULL;
+
+  run_writer (script);
+  set_online (TRUE);
+  wait_replayed ();
+  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, NULL));
+  ck_assert_uint_eq (count_files ("INBOX"), 1);
+  new_uid = stored_remote_id (edit->id);
+  file = find_file ("INBOX", new_uid);
+  ck_assert (file != NULL);
+  path = g_build_filename (inbox, file, NULL);
+  ck_assert (g_file_get_contents (path, &content, NULL, NULL));
+  ck_assert_str_eq (content, edit->text);
+  ck_assert_uint_eq (count_failed_changes (), 0);
+  return g_steal_pointer (&file);
+}
+
 /* Offline, a message edited; meanwhile another program flags it by
  * renaming it. The new content keeps that flag, and the next sync reads
  * it into the store. Before, the flag was lost with the old file. */
 START_TEST (test_replay_edit_keeps_other_flags)
 {
-  g_autofree char *text = message_text ("kept@example.org", "Kept");
-  g_autofree char *edited = message_text ("kept@example.org", "Kept, edited");
-  g_autofree char *uid = NULL;
-  g_autofree char *new_uid = NULL;
-  g_autofree char *script = NULL;
+  g_autofree char *edited = message_text ("edited@example.org", "Edited again");
   g_autofree char *inbox = NULL;
+  g_autofree char *script = NULL;
   g_autofree char *file = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *content = NULL;
+  g_autofree char *uid = NULL;
   g_autoptr(CairnItem) stored = NULL;
-  Edit edit = { .text = edited };
+  Edit edit = { 0 };
 
-  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
-  create_folder ("INBOX");
-  uid = deliver ("INBOX", text, "");
-  start ();
+  uid = edit_offline (&edit, edited);
   inbox = folder_path ("INBOX");
-  {
-    g_autoptr(CairnItem) item = find_item ("INBOX", uid);
-
-    edit.id = cairn_item_get_id (item);
-  }
-
-  set_online (FALSE);
-  local_write (edit_message, &edit);
   script = g_strdup_printf ("cd '%s'; mv 'cur/%s:2,' 'cur/%s:2,F'", inbox, uid, uid);
-  run_writer (script);
-  set_online (TRUE);
-  wait_replayed ();
-  ck_assert (cairn_test_resource_synchronize_sync (resource, 0, NULL));
-
-  ck_assert_uint_eq (count_files ("INBOX"), 1);
-  new_uid = stored_remote_id (edit.id);
-  file = find_file ("INBOX", new_uid);
-  ck_assert_msg (file != NULL && g_str_has_suffix (file, ":2,F"), "%s", file);
-  path = g_build_filename (inbox, file, NULL);
-  ck_assert (g_file_get_contents (path, &content, NULL, NULL));
-  ck_assert_str_eq (content, edited);
+  file = assert_edit_replayed (&edit, script);
+  ck_assert_msg (g_str_has_suffix (file, ":2,F"), "%s", file);
   stored = cairn_store_get_item (client, edit.id, NULL, NULL);
   ck_assert_msg (has_flag (stored, CAIRN_FLAG_FLAGGED), "the store did not read the kept flag");
-  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
+/* Offline, a message edited while another program files it in Archive
+ * under the same name: the new content goes to the inbox, where the
+ * item is, and the old message goes from Archive. Before, it stayed
+ * there beside the new one, and the next sync stored it again. */
+START_TEST (test_replay_edit_of_moved_message)
+{
+  g_autofree char *edited = message_text ("edited@example.org", "Edited again");
+  g_autofree char *inbox = NULL;
+  g_autofree char *archive = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *uid = NULL;
+  Edit edit = { 0 };
+
+  uid = edit_offline (&edit, edited);
+  inbox = folder_path ("INBOX");
+  archive = folder_path ("Archive");
+  script = g_strdup_printf ("mv '%s/cur/%s:2,' '%s/cur/'", inbox, uid, archive);
+  file = assert_edit_replayed (&edit, script);
+  ck_assert_uint_eq (count_files ("Archive"), 0);
+  ck_assert_uint_eq (stored_items ("INBOX"), 1);
+  ck_assert_uint_eq (stored_items (".Archive"), 0);
 }
 END_TEST
 
@@ -2636,6 +2688,7 @@ main (void)
     { "replay", test_replay_flags_follow_moved_message },
     { "replay", test_replay_edit_keeps_other_flags },
     { "replay", test_replay_move_follows_moved_message },
+    { "replay", test_replay_edit_of_moved_message },
     { "replay", test_replay_folder_rename_paths },
     { "replay", test_replay_rename_then_remove_child },
     { "replay", test_replay_create_after_edit },
