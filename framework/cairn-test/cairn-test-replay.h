@@ -28,10 +28,11 @@ G_BEGIN_DECLS
  *   (Since: 0.1)
  * @CAIRN_TEST_REPLAY_FEATURES_CRLF: lines of mail-like items end in CRLF,
  *   as an IMAP server gives a message back whatever it stores (Since: 0.1)
- * @CAIRN_TEST_REPLAY_FEATURES_MOVES_FOLLOW: a local move replayed after
- *   another program filed the item elsewhere takes it from there, so the
- *   test also has another program move local items whose moves are not
- *   replayed yet (Since: 0.1)
+ * @CAIRN_TEST_REPLAY_FEATURES_FOLLOW_MOVED: a local move or edit replayed
+ *   after another program filed the item elsewhere finds it there: the
+ *   move takes it, the edit replaces it with the new content in the
+ *   item's folder. The test then has another program move local items
+ *   whose moves or edits are not replayed yet (Since: 0.1)
  *
  * What the resource under test replays, and so what a #CairnTestReplay
  * does. A change a resource has no callback for becomes a failed change;
@@ -48,7 +49,7 @@ typedef enum /*< flags >*/
   CAIRN_TEST_REPLAY_FEATURES_NESTED_FOLDERS = 1 << 3,
   CAIRN_TEST_REPLAY_FEATURES_ICALENDAR = 1 << 4,
   CAIRN_TEST_REPLAY_FEATURES_CRLF = 1 << 5,
-  CAIRN_TEST_REPLAY_FEATURES_MOVES_FOLLOW = 1 << 6,
+  CAIRN_TEST_REPLAY_FEATURES_FOLLOW_MOVED = 1 << 6,
 } CairnTestReplayFeatures;
 
 #define CAIRN_TYPE_TEST_REPLAY (cairn_test_replay_get_type ())

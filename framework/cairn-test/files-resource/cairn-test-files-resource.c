@@ -513,6 +513,9 @@ item_added (CairnObserver *observer,
   report (CAIRN_RESOURCE (self), error, revision ? name : NULL, revision);
 }
 
+static char *find_file (const char *folder,
+                        const char *name);
+
 static void
 item_changed (CairnObserver      *observer,
               CairnMonitor       *monitor,
@@ -523,6 +526,7 @@ item_changed (CairnObserver      *observer,
   CairnTestFilesResource *self = CAIRN_TEST_FILES_RESOURCE (observer);
   g_autofree char *folder = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *elsewhere = NULL;
   g_autofree char *revision = NULL;
   g_autoptr(CairnFlags) flags = NULL;
   g_autoptr(GBytes) old = NULL;
@@ -536,10 +540,17 @@ item_changed (CairnObserver      *observer,
   if (content != NULL)
     {
       path = g_build_filename (folder, item_name (change, item), NULL);
+      /* Filed elsewhere by another program meanwhile: the new content
+       * goes here all the same, and the file there goes, so that there
+       * is one. */
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        elsewhere = find_file (self->path, item_name (change, item));
       /* Flags change by their own deltas: the file's stay. */
-      if (!read_file (path, &flags, &old, NULL))
+      if (!read_file (elsewhere ? elsewhere : path, &flags, &old, NULL))
         flags = cairn_flags_copy (cairn_item_get_flags (item));
       revision = write_file (path, flags, content, &error);
+      if (revision != NULL && elsewhere != NULL && g_unlink (elsewhere) != 0 && errno != ENOENT)
+        errno_error (&error, "remove", elsewhere);
     }
   report (CAIRN_RESOURCE (self), error, NULL, revision);
 }
