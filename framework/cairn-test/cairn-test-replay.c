@@ -50,9 +50,9 @@
  * local move must take it from there, the edit must put the new content
  * in the item's folder and remove the old one from there; until the next
  * wait for the replay, no local change moves or removes that item (a move
- * back would cancel its move) or removes a folder holding it. So the outcome is the same
- * whatever the timing of replay and syncs, and a run is a pure function
- * of its seed.
+ * back would cancel its move) or removes a folder holding it. So the
+ * outcome is the same whatever the timing of replay and syncs, and a run
+ * is a pure function of its seed.
  *
  * On failure the error says the seed (`CAIRN_TEST_SEED=N` replays that
  * run alone, see cairn_test_replay_get_seeds()), the differences and
@@ -664,7 +664,7 @@ typedef struct
   GHashTable *items;        /* id -> CairnItem written in this transaction */
   GHashTable *collections;  /* id -> CairnCollection written in this transaction */
   Item *adopted;            /* for the first change, if any */
-  Folder *destination;      /* for move_to_destination() */
+  Folder *destination;      /* for preempted_change() */
 } Transaction;
 
 /* The item as the transaction sees it: the store cannot show what this
@@ -917,10 +917,10 @@ delete_folder (Transaction  *txn,
 }
 
 /* Whether folder @id or one inside it holds an item whose removal could
- * be replayed before its move: the store may log one removal for both,
- * from where the item was, and what a resource does with a removal of
- * an item another program filed elsewhere meanwhile is its own choice,
- * which the model does not make. */
+ * be replayed before its move or edit: the store may log one removal for
+ * both, from where the item was, and what a resource does with a removal
+ * of an item another program filed elsewhere meanwhile is its own
+ * choice, which the model does not make. */
 static gboolean
 holds_moved_away (CairnTestReplay *self,
                   guint64          id)

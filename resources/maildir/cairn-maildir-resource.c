@@ -1547,8 +1547,6 @@ item_added (CairnObserver *observer,
   report (CAIRN_RESOURCE (self), error, uid, relative_name);
 }
 
-/* A maildir message never changes: a new content is a new message, which
- * replaces the old one. Other changes (attributes, envelope) stay local. */
 static gboolean take_from_elsewhere (CairnMaildirResource  *self,
                                      const char            *uid,
                                      int                   *folder_fd,
@@ -1556,6 +1554,8 @@ static gboolean take_from_elsewhere (CairnMaildirResource  *self,
                                      char                 **current,
                                      GError               **error);
 
+/* A maildir message never changes: a new content is a new message, which
+ * replaces the old one. Other changes (attributes, envelope) stay local. */
 static void
 item_changed (CairnObserver      *observer,
               CairnMonitor       *monitor,
