@@ -966,10 +966,12 @@ assert_edited_only_in (const char *folder,
 START_TEST (test_edit_between_moves)
 {
   g_autoptr(CairnItem) item = edited_offline ();
+  g_autoptr(CairnCollection) archive = find_collection ("Archive");
+  g_autoptr(CairnCollection) other = find_collection ("Other");
 
-  move_item_locally (cairn_item_get_id (item), find_collection ("Archive"));
+  move_item_locally (cairn_item_get_id (item), archive);
   edit_locally (item, EDITED ("2"));
-  move_item_locally (cairn_item_get_id (item), find_collection ("Other"));
+  move_item_locally (cairn_item_get_id (item), other);
   assert_edited_only_in ("Other", EDITED ("2"));
 }
 END_TEST
@@ -982,10 +984,11 @@ END_TEST
 START_TEST (test_edit_after_move_of_moved_message)
 {
   g_autoptr(CairnItem) item = edited_offline ();
+  g_autoptr(CairnCollection) other = find_collection ("Other");
 
   g_free (imap_fixture_run_client (dovecot, "move", "INBOX", cairn_item_get_remote_id (item),
                                    "Archive", NULL));
-  move_item_locally (cairn_item_get_id (item), find_collection ("Other"));
+  move_item_locally (cairn_item_get_id (item), other);
   edit_locally (item, EDITED ("2, which is longer"));
   assert_edited_only_in ("Other", EDITED ("2, which is longer"));
 }
