@@ -1225,11 +1225,11 @@ open_message (CairnMaildirResource  *self,
  * replay repeated after a crash finds the file it linked and makes no
  * second one. When that name is @existing_uid's, the message is on disk
  * already as @existing_name, with flags of its own, and stays the only
- * one. A new content of a message on disk as @existing_name keeps the
- * flags that name has now: another program may have changed them since
- * the last sync, and the local changes of flags reach the message in
- * their turn, replayed in order. @flags_unread is set when those are not
- * the flags of @item. */
+ * one. A new content of a message on disk as @replaced_name, in this
+ * folder or another, keeps the flags that name has now: another program
+ * may have changed them since the last sync, and the local changes of
+ * flags reach the message in their turn, replayed in order.
+ * @flags_unread is set when those are not the flags of @item. */
 static char *
 deliver (int            folder_fd,
          const char    *maildir,
@@ -1237,6 +1237,7 @@ deliver (int            folder_fd,
          GInputStream  *input,
          const char    *existing_uid,
          const char    *existing_name,
+         const char    *replaced_name,
          gboolean      *flags_unread,
          GError       **error)
 {
@@ -1271,10 +1272,10 @@ deliver (int            folder_fd,
     }
   info = cairn_maildir_info_apply ("", cairn_item_get_flags (item), NULL, &keywords);
   *flags_unread = FALSE;
-  if (existing_name != NULL)
+  if (replaced_name != NULL)
     {
       g_autofree char *kept = cairn_maildir_info_apply (
-        cairn_maildir_name_get_info (strchr (existing_name, '/') + 1), NULL, NULL, &keywords);
+        cairn_maildir_name_get_info (strchr (replaced_name, '/') + 1), NULL, NULL, &keywords);
 
       *flags_unread = strcmp (kept, info) != 0;
       g_free (info);
@@ -1536,7 +1537,8 @@ item_added (CairnObserver *observer,
       (!cairn_resource_replay_is_retry (CAIRN_RESOURCE (self)) ||
        remove_attempts (self, collection_id, folder_fd, maildir,
                         cairn_change_get_entity_id (change), NULL, &error)))
-    relative_name = deliver (folder_fd, maildir, item, input, NULL, NULL, &flags_unread, &error);
+    relative_name = deliver (folder_fd, maildir, item, input, NULL, NULL, NULL, &flags_unread,
+                             &error);
   if (relative_name != NULL)
     {
       uid = cairn_maildir_name_get_uid (strchr (relative_name, '/') + 1);
@@ -1591,9 +1593,10 @@ item_changed (CairnObserver      *observer,
     old_name = locate (self, collection_id, folder_fd, maildir, old_uid,
                        cairn_item_get_remote_revision (item));
   /* Not in its folder: another program moved it to another since. The
-   * new content goes to the item's folder all the same, and the old
-   * message goes from where it is, so that there is one; looked for
-   * before the new one is there, which may be under the same name. */
+   * new content goes to the item's folder all the same, with the flags
+   * the old message has there, and the old message goes from where it
+   * is, so that there is one; looked for before the new one is there,
+   * which may be under the same name. */
   if (error == NULL && maildir != NULL && old_name == NULL && old_uid != NULL)
     take_from_elsewhere (self, old_uid, &elsewhere_fd, &elsewhere_maildir, &elsewhere_name,
                          &error);
@@ -1604,8 +1607,8 @@ item_changed (CairnObserver      *observer,
     remove_attempts (self, collection_id, folder_fd, maildir, cairn_item_get_id (item), old_uid,
                      &error);
   if (error == NULL && maildir != NULL)
-    relative_name = deliver (folder_fd, maildir, item, input, old_uid, old_name, &flags_unread,
-                             &error);
+    relative_name = deliver (folder_fd, maildir, item, input, old_uid, old_name,
+                             old_name ? old_name : elsewhere_name, &flags_unread, &error);
   if (relative_name == NULL)
     {
       report (CAIRN_RESOURCE (self), error, NULL, NULL);

@@ -1340,9 +1340,10 @@ START_TEST (test_replay_edit_keeps_other_flags)
 END_TEST
 
 /* Offline, a message edited while another program files it in Archive
- * under the same name: the new content goes to the inbox, where the
- * item is, and the old message goes from Archive. Before, it stayed
- * there beside the new one, and the next sync stored it again. */
+ * under the same name, flagged: the new content goes to the inbox, where
+ * the item is, with that flag, and the old message goes from Archive.
+ * Before, it stayed there beside the new one, and the next sync stored
+ * it again. */
 START_TEST (test_replay_edit_of_moved_message)
 {
   g_autofree char *edited = message_text ("edited@example.org", "Edited again");
@@ -1356,8 +1357,9 @@ START_TEST (test_replay_edit_of_moved_message)
   uid = edit_offline (&edit, edited);
   inbox = folder_path ("INBOX");
   archive = folder_path ("Archive");
-  script = g_strdup_printf ("mv '%s/cur/%s:2,' '%s/cur/'", inbox, uid, archive);
+  script = g_strdup_printf ("mv '%s/cur/%s:2,' '%s/cur/%s:2,F'", inbox, uid, archive, uid);
   file = assert_edit_replayed (&edit, script);
+  ck_assert_msg (g_str_has_suffix (file, ":2,F"), "the flag set in Archive was lost: %s", file);
   ck_assert_uint_eq (count_files ("Archive"), 0);
   ck_assert_uint_eq (stored_items ("INBOX"), 1);
   ck_assert_uint_eq (stored_items (".Archive"), 0);
