@@ -658,15 +658,59 @@ format_number (guint64 number,
   return p;
 }
 
+/* An item's remote revision: its MODSEQ with CONDSTORE, else its flags,
+ * after the size of its message on the server ("SIZE STATE") when that
+ * was read. A local edit changes the item's size but not that one, by
+ * which a message another client moved is found (add_message_keys()). */
 static char *
 revision_of (CairnImapConnection *connection,
              Fetched             *fetched)
 {
+  char size_buffer[21];
   char buffer[21];
+  g_autofree char *flags = NULL;
+  const char *state;
 
   if (connection->condstore && fetched->modseq != 0)
-    return g_strdup (format_number (fetched->modseq, buffer));
-  return fetched->flags ? cairn_flags_to_string (fetched->flags) : g_strdup ("");
+    state = format_number (fetched->modseq, buffer);
+  else
+    state = flags = fetched->flags ? cairn_flags_to_string (fetched->flags) : g_strdup ("");
+  if (fetched->size < 0)
+    return g_strdup (state);
+  return g_strconcat (format_number (fetched->size, size_buffer), " ", state, NULL);
+}
+
+/* The length of the size that starts @revision with its space, 0 if it
+ * has none (a listing of flags alone, or a store of older releases). */
+static gsize
+revision_size_length (const char *revision)
+{
+  gsize length = 0;
+
+  while (g_ascii_isdigit (revision[length]))
+    length++;
+  return length > 0 && revision[length] == ' ' ? length + 1 : 0;
+}
+
+/* Whether the revisions @a and @b say the same of their message's
+ * flags, whether or not either has its size. */
+static gboolean
+same_state (const char *a,
+            const char *b)
+{
+  return g_str_equal (a + revision_size_length (a), b + revision_size_length (b));
+}
+
+/* The size of @item's message on the server at its last sync, -1 if
+ * its remote revision does not say. */
+static gint64
+revision_size (CairnItem *item)
+{
+  const char *revision = cairn_item_get_remote_revision (item);
+
+  if (revision == NULL || revision_size_length (revision) == 0)
+    return -1;
+  return g_ascii_strtoll (revision, NULL, 10);
 }
 
 /* The item as the store keeps it: ENVELOPE from the header fields, in
@@ -1153,7 +1197,7 @@ sync_folder (CairnImapResource    *self,
           g_hash_table_add (seen, GUINT_TO_POINTER (fetched->uid));
           if (!g_hash_table_contains (known, key))
             g_array_append_val (wanted, fetched->uid);
-          else if (stored != NULL && g_str_equal (stored, now))
+          else if (stored != NULL && same_state (stored, now))
             continue;
           else if (changes_only)
             {
@@ -1711,18 +1755,19 @@ server_size (CairnItem *item)
 }
 
 /* Adds to @wanted the message_key() of the message of @item, which has
- * the Message-ID @gid, under its size and under the size the server may
- * give it. */
+ * the Message-ID @gid, under its size, under the size the server may
+ * give its content, and under the size the server gave it at the last
+ * sync, which a local edit not replayed yet leaves the message. */
 static void
 add_message_keys (GHashTable *wanted,
                   const char *gid,
                   CairnItem  *item)
 {
-  gint64 size = server_size (item);
+  gint64 sizes[] = { cairn_item_get_size (item), server_size (item), revision_size (item) };
 
-  g_hash_table_add (wanted, message_key (gid, cairn_item_get_size (item)));
-  if (size >= 0 && size != (gint64) cairn_item_get_size (item))
-    g_hash_table_add (wanted, message_key (gid, size));
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    if (sizes[i] >= 0)
+      g_hash_table_add (wanted, message_key (gid, sizes[i]));
 }
 
 /* Those of @uids, messages of the selected folder, whose Message-ID and

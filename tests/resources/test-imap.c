@@ -1012,6 +1012,32 @@ START_TEST (test_edit_of_moved_message)
 }
 END_TEST
 
+/* Offline, another client files a message in Archive, and here it is
+ * flagged, then edited to another size: the flag goes to the message in
+ * Archive, found under the size the server gave it at the last sync, and
+ * the edit replacing it takes it on to the inbox. Before, the flag was
+ * lost: the message was looked for under the new content's size. */
+START_TEST (test_flag_then_edit_of_moved_message)
+{
+  g_autoptr(CairnItem) item = edited_offline ();
+  g_autoptr(GPtrArray) flagged = g_ptr_array_new ();
+  g_autofree char *server = NULL;
+  GError *error = NULL;
+
+  g_free (imap_fixture_run_client (dovecot, "move", "INBOX", cairn_item_get_remote_id (item),
+                                   "Archive", NULL));
+  g_ptr_array_add (flagged, item);
+  ck_assert (cairn_store_write_sync (client, flag_all,
+                                     &(FlagAll) { flagged, CAIRN_FLAG_FLAGGED, TRUE },
+                                     NULL, NULL, &error));
+  assert_no_error (error);
+  edit_locally (item, EDITED ("2, which is longer"));
+  assert_edited_only_in ("INBOX", EDITED ("2, which is longer"));
+  server = imap_fixture_dump (dovecot);
+  ck_assert_str_eq (server, "INBOX\tedited@cairn.test\t\\Flagged \\Seen\n");
+}
+END_TEST
+
 
 static void
 assert_remote_id (guint64     id,
@@ -2386,6 +2412,7 @@ main (void)
     { "move-follows-moved-message", test_move_follows_moved_message },
     { "edit-after-move-of-moved-message", test_edit_after_move_of_moved_message },
     { "edit-of-moved-message", test_edit_of_moved_message },
+    { "flag-then-edit-of-moved-message", test_flag_then_edit_of_moved_message },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
