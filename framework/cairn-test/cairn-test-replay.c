@@ -115,7 +115,6 @@ typedef struct
                            * was replayed; until that is, nothing moves or removes it
                            * here, which could cancel the move or be replayed from
                            * where it was */
-  gboolean reflagged;     /* local: its flags changed since the last wait for the replay */
 } Item;
 
 struct _CairnTestReplay
@@ -784,7 +783,6 @@ change_flags (Transaction  *txn,
   removed = cairn_flags_to_string (cairn_flags_delta_get_removed (delta));
   record (self, "flags of item %u (id %" G_GUINT64_FORMAT "): +[%s] -[%s]", item->uid, item->id,
           added, removed);
-  item->reflagged = TRUE;
   return cairn_transaction_change_flags (txn->transaction, item->id, delta, 0, error);
 }
 
@@ -1337,11 +1335,8 @@ external_preempt (CairnTestReplay  *self,
   g_autofree char *name = NULL;
   gboolean ok;
 
-  /* Not an edit after a flag change: the flag change, replayed first,
-   * looks for the message by the size of the new content, and so does
-   * not find it (docs/imap.md). */
   if ((self->online && !self->control_stopped) || item == NULL || to == NULL ||
-      to->id == item->folder || (edit && item->reflagged) ||
+      to->id == item->folder ||
       (!edit && (txn.destination == NULL || txn.destination->id == item->folder)))
     return FALSE;
   /* The other program's move first, from where the backend has it. */
@@ -1534,7 +1529,6 @@ step (CairnTestReplay  *self,
 
           item->settled = TRUE;
           item->moved_away = FALSE;
-          item->reflagged = FALSE;
         }
       for (guint i = 0; i < self->external->len; i++)
         ((Item *) g_ptr_array_index (self->external, i))->unreplayed = FALSE;
