@@ -1057,16 +1057,30 @@ write_state (CairnTransaction  *transaction,
                                               cairn_collection_get_revision (collection), error);
 }
 
+/* Writes the sync state of @collection. A local change of the collection
+ * meanwhile wins; the next sync then reads a little more again. */
+static gboolean
+write_folder_state (CairnImapResource  *self,
+                    CairnCollection    *collection,
+                    GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (cairn_store_write_sync (get_store (self), write_state, collection, NULL, NULL, &local_error) ||
+      g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
 /* Keeps UIDVALIDITY and HIGHESTMODSEQ in the collection once everything
- * they cover is stored. A local change of the collection meanwhile wins;
- * the next sync then reads a little more again. */
+ * they cover is stored. */
 static gboolean
 save_state (CairnImapResource  *self,
             const FolderState  *state,
             GError            **error)
 {
   g_autoptr(CairnCollection) collection = NULL;
-  g_autoptr(GError) local_error = NULL;
 
   collection = cairn_store_get_collection (get_store (self), state->collection_id, error);
   if (collection == NULL)
@@ -1076,11 +1090,33 @@ save_state (CairnImapResource  *self,
     return TRUE;
   set_number_attribute (collection, ATTR_UIDVALIDITY, state->uidvalidity);
   set_number_attribute (collection, ATTR_HIGHESTMODSEQ, state->highestmodseq);
-  if (cairn_store_write_sync (get_store (self), write_state, collection, NULL, NULL, &local_error) ||
-      g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_CONFLICT))
+  return write_folder_state (self, collection, error);
+}
+
+/* An item of @collection_id has UID 0: a local move found its message
+ * nowhere on the server. Its next sync lists every message of the
+ * folder, which the item is not among, so that it goes: a listing of
+ * what changed since the stored MODSEQ names no UID 0, and an unchanged
+ * folder is not listed at all. */
+static gboolean
+forget_modseq (CairnImapResource  *self,
+               guint64             collection_id,
+               GError            **error)
+{
+  g_autoptr(CairnCollection) collection = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  collection = cairn_store_get_collection (get_store (self), collection_id, &local_error);
+  /* Removed since, with the item. */
+  if (g_error_matches (local_error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_NOT_FOUND))
     return TRUE;
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
+  if (collection == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  set_number_attribute (collection, ATTR_HIGHESTMODSEQ, 0);
+  return write_folder_state (self, collection, error);
 }
 
 static gboolean
@@ -2391,9 +2427,9 @@ move_uid (CairnImapConnection  *connection,
   return TRUE;
 }
 
-/* The messages with a Message-ID across folders, of any size: when
- * there is one, it is the message of an item whose size a local edit
- * changed, which is not on the server yet. */
+/* The messages with a Message-ID across folders, of any size or of
+ * sizes asked for: when there is one, it is the message of an item whose
+ * size a local edit changed, which is not on the server yet. */
 typedef struct
 {
   guint n_found;
@@ -2417,6 +2453,7 @@ sole_add (Sole       *sole,
 typedef struct
 {
   const char *gid;
+  GHashTable *wanted;   /* message_key() of the message, NULL for any size */
   Sole sole;
 } SoleSearch;
 
@@ -2429,10 +2466,17 @@ find_sole (CairnImapConnection  *connection,
 {
   SoleSearch *search = user_data;
   g_autoptr(GArray) found = search_message_id (connection, search->gid, error);
+  g_autoptr(GArray) matching = NULL;
 
   if (found == NULL)
     return FALSE;
-  sole_add (&search->sole, mailbox, found);
+  if (search->wanted != NULL && found->len > 0)
+    {
+      matching = matching_uids (connection, found, search->wanted, error);
+      if (matching == NULL)
+        return FALSE;
+    }
+  sole_add (&search->sole, mailbox, matching ? matching : found);
   *done = search->sole.n_found > 1;
   return TRUE;
 }
@@ -2579,10 +2623,12 @@ replay_item_moved_sync (CairnResource  *resource,
       add_message_keys (wanted, gid, item);
       ok = foreach_folder (self, connection, to, move_from_elsewhere, &moved, error);
       /* None of the item's size, which a local edit not replayed yet
-       * changed: the message is taken if it is the only one on the
-       * server with its Message-ID, which a copy of another size (a
-       * mailing list's) leaves in doubt. */
-      if (ok && !moved.taken && moved.sole.n_found == 1)
+       * changed, and the remote revision does not give the size of the
+       * last sync (written here, or moved, since): the message is taken
+       * if it is the only one on the server with its Message-ID, which a
+       * copy of another size (a mailing list's) leaves in doubt. With
+       * that size, none has it: the message is gone. */
+      if (ok && !moved.taken && moved.sole.n_found == 1 && revision_size (item) < 0)
         {
           g_clear_pointer (&connection->selected, g_free);
           ok = cairn_imap_connection_select (connection, moved.sole.mailbox, error) &&
@@ -2596,6 +2642,8 @@ replay_item_moved_sync (CairnResource  *resource,
     }
   /* Not found there either ("0"): the old UID must not name another
    * message of the destination in the changes that follow. */
+  if (new_uid == 0 && !forget_modseq (self, destination, error))
+    return FALSE;
   *remote_id = g_strdup_printf ("%u", new_uid);
   g_debug ("Moved item %" G_GUINT64_FORMAT " from %s UID %u%s to %s: UID %u",
            cairn_item_get_id (item), from, uid, exists ? "" : " (gone)", to, new_uid);
@@ -2779,7 +2827,8 @@ expunge_replaced (CairnImapConnection  *connection,
  * set survive; a local delta before this change was replayed before it),
  * then expunges the old message. An old message another client moved to
  * another folder meanwhile is found there, as the only message on the
- * server with the Message-ID of @item, and expunged there: the new one
+ * server with the Message-ID of @item (and the size of the last sync,
+ * when its remote revision gives it), and expunged there: the new one
  * takes its flags, and there is one. The new UID in @new_uid, 0 if the
  * server names none and the message cannot be found by its Message-ID. */
 static gboolean
@@ -2797,7 +2846,8 @@ replace_message (CairnImapResource  *self,
   g_autoptr(CairnFlags) flags = NULL;
   g_autofree char *mailbox = NULL;
   g_autofree char *old_gid = NULL;
-  SoleSearch search = { NULL, { 0, NULL, 0 } };
+  SoleSearch search = { NULL, NULL, { 0, NULL, 0 } };
+  g_autoptr(GHashTable) wanted = NULL;
   g_autofree char *sole_mailbox = NULL;
   struct mailimap_flag_list *list;
   guint32 uid, validity = 0;
@@ -2820,6 +2870,15 @@ replace_message (CairnImapResource  *self,
     {
       old_gid = dup_item_gid (item, NULL);
       search.gid = old_gid;
+      /* Of the size of the last sync, when the remote revision says:
+       * another message with the Message-ID (a mailing list's copy) is
+       * not the one replaced. */
+      if (old_gid != NULL && revision_size (item) >= 0)
+        {
+          wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+          g_hash_table_add (wanted, message_key (old_gid, revision_size (item)));
+          search.wanted = wanted;
+        }
       if (old_gid != NULL && !foreach_folder (self, connection, mailbox, find_sole, &search, error))
         return FALSE;
       sole_mailbox = search.sole.mailbox;

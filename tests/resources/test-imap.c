@@ -1038,6 +1038,76 @@ START_TEST (test_flag_then_edit_of_moved_message)
 }
 END_TEST
 
+/* Offline, another client removes the message of @item and files a copy
+ * of another size with its Message-ID in Archive, as a mailing list
+ * sends one back. */
+static void
+remove_beside_copy (CairnItem *item)
+{
+  g_autofree char *path = g_build_filename (cairn_test_environment_get_path (environment),
+                                            "copy.eml", NULL);
+  GError *error = NULL;
+
+  g_free (imap_fixture_run_client (dovecot, "store", "INBOX", cairn_item_get_remote_id (item),
+                                   "+FLAGS", "(\\Deleted)", NULL));
+  g_free (imap_fixture_run_client (dovecot, "expunge", "INBOX", NULL));
+  ck_assert (g_file_set_contents (path, EDITED ("1 as a list sent it"), -1, &error));
+  assert_no_error (error);
+  g_free (imap_fixture_run_client (dovecot, "append", "Archive", path, "(\\Flagged)", NULL));
+}
+
+/* Online again and synced: the server holds the copy of
+ * remove_beside_copy() as it was, in Archive, and in @folder @text if not
+ * NULL. */
+static void
+assert_copy_kept (const char *folder,
+                  const char *text)
+{
+  g_autofree char *copy = g_strconcat (EDITED ("1 as a list sent it"), "--\n", NULL);
+  g_autofree char *expected = text ? g_strconcat (text, "--\n", NULL) : g_strdup ("");
+  g_autofree char *archive = NULL;
+  g_autofree char *bodies = NULL;
+  g_autofree char *server = NULL;
+
+  go_online_and_sync ();
+  archive = imap_fixture_run_client (dovecot, "body", "Archive", "edited@cairn.test", NULL);
+  ck_assert_str_eq (archive, copy);
+  bodies = imap_fixture_run_client (dovecot, "body", folder, "edited@cairn.test", NULL);
+  ck_assert_str_eq (bodies, expected);
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "Archive\tedited@cairn.test\t\\Flagged\n") != NULL, "%s",
+                 server);
+  assert_no_failed_changes ();
+  assert_store_matches_server ();
+}
+
+/* The edit of such a message goes to the inbox with the item's flags;
+ * the copy, which has not the size the message had at the last sync,
+ * is not the one replaced (before, it was expunged, and the new content
+ * took its flags). */
+START_TEST (test_edit_of_removed_message_beside_copy)
+{
+  g_autoptr(CairnItem) item = edited_offline ();
+
+  remove_beside_copy (item);
+  edit_locally (item, EDITED ("2, which is longer"));
+  assert_copy_kept ("INBOX", EDITED ("2, which is longer"));
+}
+END_TEST
+
+/* The move of such a message finds nothing to move, and the copy stays
+ * in Archive (before, the move filed it in Other). */
+START_TEST (test_move_of_removed_message_beside_copy)
+{
+  g_autoptr(CairnItem) item = edited_offline ();
+  g_autoptr(CairnCollection) other = find_collection ("Other");
+
+  remove_beside_copy (item);
+  move_item_locally (cairn_item_get_id (item), other);
+  assert_copy_kept ("Other", NULL);
+}
+END_TEST
+
 
 static void
 assert_remote_id (guint64     id,
@@ -2413,6 +2483,8 @@ main (void)
     { "edit-after-move-of-moved-message", test_edit_after_move_of_moved_message },
     { "edit-of-moved-message", test_edit_of_moved_message },
     { "flag-then-edit-of-moved-message", test_flag_then_edit_of_moved_message },
+    { "edit-of-removed-message-beside-copy", test_edit_of_removed_message_beside_copy },
+    { "move-of-removed-message-beside-copy", test_move_of_removed_message_beside_copy },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
