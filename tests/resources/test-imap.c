@@ -1088,10 +1088,13 @@ assert_copy_kept (const char *folder,
 START_TEST (test_edit_of_removed_message_beside_copy)
 {
   g_autoptr(CairnItem) item = edited_offline ();
+  g_autofree char *server = NULL;
 
   remove_beside_copy (item);
   edit_locally (item, EDITED ("2, which is longer"));
   assert_copy_kept ("INBOX", EDITED ("2, which is longer"));
+  server = imap_fixture_dump (dovecot);
+  ck_assert_msg (strstr (server, "INBOX\tedited@cairn.test\t\\Seen\n") != NULL, "%s", server);
 }
 END_TEST
 
