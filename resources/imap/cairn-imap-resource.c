@@ -2450,6 +2450,28 @@ sole_add (Sole       *sole,
   sole->n_found += found->len;
 }
 
+/* The messages of the selected folder with the Message-ID @gid in
+ * @found, and in @matching those of them whose message_key() is one of
+ * @wanted (%NULL when @wanted is). */
+static gboolean
+search_in_folder (CairnImapConnection  *connection,
+                  const char           *gid,
+                  GHashTable           *wanted,
+                  GArray              **found,
+                  GArray              **matching,
+                  GError              **error)
+{
+  *matching = NULL;
+  *found = search_message_id (connection, gid, error);
+  if (*found == NULL)
+    return FALSE;
+  if (wanted == NULL)
+    return TRUE;
+  *matching = (*found)->len > 0 ? matching_uids (connection, *found, wanted, error)
+                                : g_array_new (FALSE, FALSE, sizeof (guint32));
+  return *matching != NULL;
+}
+
 typedef struct
 {
   const char *gid;
@@ -2465,18 +2487,12 @@ find_sole (CairnImapConnection  *connection,
            GError              **error)
 {
   SoleSearch *search = user_data;
-  g_autoptr(GArray) found = search_message_id (connection, search->gid, error);
+  g_autoptr(GArray) found = NULL;
   g_autoptr(GArray) matching = NULL;
 
-  if (found == NULL)
+  if (!search_in_folder (connection, search->gid, search->wanted, &found, &matching, error))
     return FALSE;
-  if (search->wanted != NULL && found->len > 0)
-    {
-      matching = matching_uids (connection, found, search->wanted, error);
-      if (matching == NULL)
-        return FALSE;
-    }
-  sole_add (&search->sole, mailbox, matching ? matching : found);
+  sole_add (&search->sole, mailbox, search->wanted ? matching : found);
   *done = search->sole.n_found > 1;
   return TRUE;
 }
@@ -2524,17 +2540,12 @@ move_from_elsewhere (CairnImapConnection  *connection,
                      GError              **error)
 {
   MovedElsewhere *moved = user_data;
-  g_autoptr(GArray) found = search_message_id (connection, moved->gid, error);
+  g_autoptr(GArray) found = NULL;
   g_autoptr(GArray) uids = NULL;
 
-  if (found == NULL)
+  if (!search_in_folder (connection, moved->gid, moved->wanted, &found, &uids, error))
     return FALSE;
-  if (found->len == 0)
-    return TRUE;
   sole_add (&moved->sole, mailbox, found);
-  uids = matching_uids (connection, found, moved->wanted, error);
-  if (uids == NULL)
-    return FALSE;
   if (uids->len == 0)
     return TRUE;
   *done = TRUE;
