@@ -1111,6 +1111,25 @@ START_TEST (test_move_of_removed_message_beside_copy)
 }
 END_TEST
 
+/* The same move followed by an edit: the move finds nothing, and the
+ * edit writes the new content to Other, where the item is; the copy
+ * stays in Archive. */
+START_TEST (test_move_then_edit_of_removed_message_beside_copy)
+{
+  g_autoptr(CairnItem) item = edited_offline ();
+  g_autoptr(CairnCollection) other = find_collection ("Other");
+  g_autoptr(CairnItem) moved = NULL;
+  GError *error = NULL;
+
+  remove_beside_copy (item);
+  move_item_locally (cairn_item_get_id (item), other);
+  moved = cairn_store_get_item (client, cairn_item_get_id (item), NULL, &error);
+  assert_no_error (error);
+  edit_locally (moved, EDITED ("2, which is longer"));
+  assert_copy_kept ("Other", EDITED ("2, which is longer"));
+}
+END_TEST
+
 
 static void
 assert_remote_id (guint64     id,
@@ -2488,6 +2507,8 @@ main (void)
     { "flag-then-edit-of-moved-message", test_flag_then_edit_of_moved_message },
     { "edit-of-removed-message-beside-copy", test_edit_of_removed_message_beside_copy },
     { "move-of-removed-message-beside-copy", test_move_of_removed_message_beside_copy },
+    { "move-then-edit-of-removed-message-beside-copy",
+      test_move_then_edit_of_removed_message_beside_copy },
     { "idle", test_idle },
     { "local-changes", test_local_changes },
     { "content-change", test_content_change },
