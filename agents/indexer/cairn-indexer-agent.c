@@ -12,6 +12,8 @@
  * gets the unfinished batch again, and writing a document twice gives the
  * same index. An index that is missing, damaged or asked to be rebuilt is
  * filled by a scan of the whole store before any change is applied. */
+#include <errno.h>
+
 #include <gmime/gmime.h>
 
 #include "cairn-indexer-document-private.h"
@@ -656,7 +658,7 @@ scan_store (CairnIndexerAgent  *self,
   g_clear_error (&scan.fields_error);
   if (ok)
     ok = cairn_indexer_index_end_scan (self->index, self->scratch_path, error);
-  cairn_indexer_index_remove_scratch (self->scratch_path);
+  cairn_indexer_index_delete_files (self->scratch_path);
   return ok;
 }
 
@@ -1005,14 +1007,29 @@ cairn_indexer_agent_setup (CairnAgent  *agent,
   CairnStore *store = cairn_agent_get_store (agent);
   CairnMonitor *recorder = CAIRN_MONITOR (cairn_agent_get_recorder (agent));
   g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *former = g_strconcat (cairn_store_get_path (store), ".index", NULL);
+  g_autofree char *former_scratch = g_strconcat (former, "-scan", NULL);
   g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
 
+  if (g_mkdir_with_parents (folder, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot create the folder of the search index %s: %s", folder,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  /* Where the index was before it had a folder of its own. */
+  cairn_indexer_index_delete_files (former);
+  cairn_indexer_index_delete_files (former_scratch);
   self->index = cairn_indexer_index_open (path, &self->needs_scan, error);
   if (self->index == NULL)
     return FALSE;
   /* What a scan killed on the way left. */
   self->scratch_path = g_strconcat (path, "-scan", NULL);
-  cairn_indexer_index_remove_scratch (self->scratch_path);
+  cairn_indexer_index_delete_files (self->scratch_path);
   cairn_fetch_scope_set_all_parts (scope, TRUE);
   cairn_monitor_set_fetch_scope (recorder, scope);
   cairn_monitor_set_batch (recorder, TRUE);

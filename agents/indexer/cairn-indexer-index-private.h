@@ -28,7 +28,7 @@ CairnIndexerIndex *cairn_indexer_index_open_scratch  (const char            *pat
                                                       GError               **error);
 gboolean           cairn_indexer_index_finish_scratch (CairnIndexerIndex    *scratch,
                                                       GError               **error);
-void               cairn_indexer_index_remove_scratch (const char           *path);
+void               cairn_indexer_index_delete_files   (const char           *path);
 gboolean           cairn_indexer_index_put_fields    (CairnIndexerIndex     *index,
                                                       CairnIndexerDocument  *document,
                                                       gboolean               is_new,

@@ -215,8 +215,10 @@ is_usable (CairnIndexerIndex *index)
   return ok;
 }
 
-static void
-remove_files (const char *path)
+/* Removes a database's files: itself, its log, its shared memory and
+ * its journal. */
+void
+cairn_indexer_index_delete_files (const char *path)
 {
   const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
 
@@ -284,7 +286,7 @@ cairn_indexer_index_open (const char  *path,
         g_message ("The index %s is rebuilt", path);
       sqlite3_close (index->db);
       index->db = NULL;
-      remove_files (path);
+      cairn_indexer_index_delete_files (path);
       if (!open_database (index, error) ||
           !exec (index, "PRAGMA journal_mode = WAL", error) ||
           !exec (index, "BEGIN", error) || !exec (index, schema, error) ||
@@ -329,7 +331,7 @@ cairn_indexer_index_open_scratch (const char  *path,
    * more than the text itself; they are written at the end, in order. */
   index->scan_msgids = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   index->scan_merged = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
-  remove_files (path);
+  cairn_indexer_index_delete_files (path);
   if (!open_database (index, error) ||
       !exec (index, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
                     "PRAGMA cache_size = -8000", error) ||
@@ -337,13 +339,6 @@ cairn_indexer_index_open_scratch (const char  *path,
       !prepare_statements (index, error))
     return NULL;
   return g_steal_pointer (&index);
-}
-
-/* Removes a scratch index's files. */
-void
-cairn_indexer_index_remove_scratch (const char *path)
-{
-  remove_files (path);
 }
 
 gboolean

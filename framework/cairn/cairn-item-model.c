@@ -936,8 +936,13 @@ static void
 watch_index (CairnItemModel *self)
 {
   g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (self->store));
+  g_autofree char *folder = g_path_get_dirname (path);
   const char *suffixes[] = { "", "-wal" };
 
+  /* The indexer makes the folder too. A monitor of a file in a missing
+   * folder polls for it every few seconds; in a folder there, it hears
+   * of the index at once. A read-only store leaves it missing. */
+  g_mkdir_with_parents (folder, 0700);
   self->index_monitors = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {

@@ -95,8 +95,11 @@ cairn_search_init (CairnSearch *self)
  * cairn_search_build_index_path:
  * @store_path: the path of a store database
  *
- * Gets where the indexer keeps the search index of a store: beside the
- * store's database, named as it is followed by `.index`.
+ * Gets where the indexer keeps the search index of a store: `index` in a
+ * folder of its own beside the store's database, named as the database
+ * followed by `.search`. Not in the store's folder: every #CairnMonitor
+ * watches that folder, and each write of the index went through the
+ * kernel's notification of every watcher.
  *
  * Returns: (transfer full) (type filename): the path of the index database
  *
@@ -105,9 +108,12 @@ cairn_search_init (CairnSearch *self)
 char *
 cairn_search_build_index_path (const char *store_path)
 {
+  g_autofree char *folder = NULL;
+
   g_return_val_if_fail (store_path != NULL, NULL);
 
-  return g_strconcat (store_path, ".index", NULL);
+  folder = g_strconcat (store_path, ".search", NULL);
+  return g_build_filename (folder, "index", NULL);
 }
 
 /**

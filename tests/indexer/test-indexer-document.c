@@ -540,7 +540,7 @@ START_TEST (test_scratch_keys_and_threads)
   sqlite3_close (db);
   ck_assert_str_eq (docs->str, "16777217:0:1,1:1:1,33554433:2:1");
 
-  cairn_indexer_index_remove_scratch (path);
+  cairn_indexer_index_delete_files (path);
   g_rmdir (folder);
 }
 END_TEST
@@ -571,7 +571,7 @@ START_TEST (test_keys_of_undated)
     }
   ck_assert (cairn_indexer_index_finish_scratch (scratch, &error));
   g_clear_pointer (&scratch, cairn_indexer_index_free);
-  cairn_indexer_index_remove_scratch (path);
+  cairn_indexer_index_delete_files (path);
   g_rmdir (folder);
 }
 END_TEST

@@ -984,6 +984,49 @@ START_TEST (test_no_index)
 }
 END_TEST
 
+/* The index has a folder of its own, out of the store's, which every
+ * CairnMonitor watches; the files of the index beside the store, where
+ * it was before, are removed. */
+START_TEST (test_index_folder)
+{
+  const char *suffixes[] = { "", "-wal", "-scan" };
+  g_autofree char *path = NULL;
+  g_autofree char *folder = NULL;
+  g_autofree char *store_folder = NULL;
+  g_autofree char *expected_folder = NULL;
+  g_autofree char *former = NULL;
+  GError *error = NULL;
+
+  deliver_corpus ();
+  start_maildir ();
+  former = g_strconcat (cairn_store_get_path (store), ".index", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (former, suffixes[i], NULL);
+
+      ck_assert (g_file_set_contents (file, "an index of before", -1, &error));
+      assert_no_error (error);
+    }
+  start_indexer ();
+  wait_indexed ();
+  assert_query ("budget", "report@example.org");
+
+  path = cairn_search_build_index_path (cairn_store_get_path (store));
+  folder = g_path_get_dirname (path);
+  store_folder = g_path_get_dirname (cairn_store_get_path (store));
+  expected_folder = g_strconcat (cairn_store_get_path (store), ".search", NULL);
+  ck_assert_str_ne (folder, store_folder);
+  ck_assert_str_eq (folder, expected_folder);
+  ck_assert (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (former, suffixes[i], NULL);
+
+      ck_assert_msg (!g_file_test (file, G_FILE_TEST_EXISTS), "%s is left", file);
+    }
+}
+END_TEST
+
 /* An index that misses a change is found out by the check. */
 START_TEST (test_check_finds_differences)
 {
@@ -1218,6 +1261,7 @@ main (void)
     { "recovery", test_rebuild_keeps_tags_and_threads },
     { "recovery", test_corrupt_index },
     { "recovery", test_no_index },
+    { "recovery", test_index_folder },
     { "recovery", test_check_finds_differences },
     { "cairnctl", test_cairnctl },
   };

@@ -1341,29 +1341,36 @@ wait_quiet (GError **failure,
     }
 }
 
-/* Renames the index files of the store, from @from to @to after the
- * index's path; the database itself last, as an indexer makes it. */
+/* Moves the index files of the store from the folder @from to the
+ * folder @to; the database itself last, as an indexer makes it. */
 static void
 move_index (const char *from,
             const char *to)
 {
   g_autofree char *index = cairn_search_build_index_path (cairn_test_environment_get_store_path (environment));
+  g_autofree char *name = g_path_get_basename (index);
   const char *suffixes[] = { "-shm", "-wal", "" };
 
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
-      g_autofree char *source = g_strconcat (index, suffixes[i], from, NULL);
-      g_autofree char *target = g_strconcat (index, suffixes[i], to, NULL);
+      g_autofree char *file = g_strconcat (name, suffixes[i], NULL);
+      g_autofree char *source = g_build_filename (from, file, NULL);
+      g_autofree char *target = g_build_filename (to, file, NULL);
 
       if (g_file_test (source, G_FILE_TEST_EXISTS))
         ck_assert_msg (g_rename (source, target) == 0, "rename %s", source);
     }
 }
 
-/* No index yet: the model says so and stays empty, then lists the
- * matches as soon as the index appears, with no commit to wake it. */
+/* No index yet, not even its folder: the model says so and stays
+ * empty, then lists the matches as soon as the index appears, with no
+ * commit to wake it. It makes the folder, so that its monitors watch the
+ * folder from the start rather than poll for it. */
 START_TEST (test_item_model_search_no_index)
 {
+  g_autofree char *index = cairn_search_build_index_path (cairn_test_environment_get_store_path (environment));
+  g_autofree char *folder = g_path_get_dirname (index);
+  g_autofree char *aside = g_strconcat (folder, ".aside", NULL);
   guint64 inbox = make_collection (store, RESOURCE, 0, "C0", FALSE);
   Mailing mailing = { inbox, NULL, 0 };
   g_autoptr(GArray) mails = g_array_new (FALSE, FALSE, sizeof (Mail));
@@ -1380,10 +1387,13 @@ START_TEST (test_item_model_search_no_index)
   wait_indexed ();
   cairn_agent_fixture_stop_host (indexer_pid, SIGTERM);
   indexer_pid = 0;
-  move_index ("", ".aside");
+  ck_assert (g_mkdir (aside, 0700) == 0);
+  move_index (folder, aside);
+  ck_assert_msg (g_rmdir (folder) == 0, "%s is not empty", folder);
 
   cairn_item_query_set_search (query, SEARCH);
   model = cairn_item_model_new (store, query);
+  ck_assert (g_file_test (folder, G_FILE_TEST_IS_DIR));
   g_signal_connect (model, "read-failed", G_CALLBACK (on_read_failed), &failure);
   wait_failure (&failure);
   ck_assert_msg (g_error_matches (failure, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_NO_INDEX),
@@ -1393,7 +1403,7 @@ START_TEST (test_item_model_search_no_index)
    * index's files alone tell it that the index is back. */
   wait_quiet (&failure, CAIRN_SEARCH_ERROR_NO_INDEX);
 
-  move_index (".aside", "");
+  move_index (aside, folder);
   wait_listing (model, &mailing, FALSE, "index made");
   ck_assert_uint_eq (g_list_model_get_n_items (G_LIST_MODEL (model)), 3);
 }
@@ -1456,6 +1466,7 @@ count_failure (CairnItemModel *model,
 START_TEST (test_item_model_search_settles)
 {
   g_autofree char *index = cairn_search_build_index_path (cairn_test_environment_get_store_path (environment));
+  g_autofree char *folder = g_path_get_dirname (index);
   g_autoptr(CairnItemQuery) query = cairn_item_query_new ();
   g_autoptr(CairnItemModel) model = NULL;
   g_autoptr(GError) failure = NULL;
@@ -1465,6 +1476,7 @@ START_TEST (test_item_model_search_settles)
   gint64 start;
   gint64 elapsed_ms;
 
+  ck_assert (g_mkdir_with_parents (folder, 0700) == 0);
   ck_assert (g_file_set_contents (index, "not a database", -1, &error));
   assert_no_error (error);
   cairn_item_query_set_search (query, "report");
