@@ -1027,6 +1027,41 @@ START_TEST (test_index_folder)
 }
 END_TEST
 
+/* A file where the index's folder goes: the indexer does not start,
+ * says why and leaves the file as it was; once the file is gone, it
+ * starts and indexes the store. */
+START_TEST (test_index_folder_taken)
+{
+  g_autofree char *taken = NULL;
+  g_autofree char *contents = NULL;
+  GError *error = NULL;
+
+  deliver_corpus ();
+  start_maildir ();
+  taken = g_strconcat (cairn_store_get_path (store), ".search", NULL);
+  ck_assert (g_file_set_contents (taken, "not a folder", -1, &error));
+  assert_no_error (error);
+  indexer = cairn_test_resource_new (environment, "indexer", INDEXER_ID, NULL, &error);
+  assert_no_error (error);
+  ck_assert (!cairn_test_resource_start (indexer, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID,
+                                         &error));
+  ck_assert_msg (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY) ||
+                 g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS),
+                 "%s", error ? error->message : "no error");
+  ck_assert_msg (strstr (error->message, taken) != NULL, "%s", error->message);
+  g_clear_error (&error);
+  ck_assert (g_file_get_contents (taken, &contents, NULL, &error));
+  assert_no_error (error);
+  ck_assert_str_eq (contents, "not a folder");
+
+  ck_assert (g_unlink (taken) == 0);
+  g_clear_object (&indexer);
+  start_indexer ();
+  wait_indexed ();
+  assert_query ("budget", "report@example.org");
+}
+END_TEST
+
 /* An index that misses a change is found out by the check. */
 START_TEST (test_check_finds_differences)
 {
@@ -1262,6 +1297,7 @@ main (void)
     { "recovery", test_corrupt_index },
     { "recovery", test_no_index },
     { "recovery", test_index_folder },
+    { "recovery", test_index_folder_taken },
     { "recovery", test_check_finds_differences },
     { "cairnctl", test_cairnctl },
   };
