@@ -98,7 +98,7 @@ cairn_search_init (CairnSearch *self)
  * Gets where the indexer keeps the search index of a store: `index` in a
  * folder of its own beside the store's database, named as the database
  * followed by `.search`. Not in the store's folder: every #CairnMonitor
- * watches that folder, and each write of the index went through the
+ * watches that folder, and each write of the index would go through the
  * kernel's notification of every watcher.
  *
  * Returns: (transfer full) (type filename): the path of the index database
