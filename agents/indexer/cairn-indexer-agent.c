@@ -13,6 +13,9 @@
  * same index. An index that is missing, damaged or asked to be rebuilt is
  * filled by a scan of the whole store before any change is applied. */
 #include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <gmime/gmime.h>
 
@@ -20,14 +23,26 @@
 #include "cairn-indexer-index-private.h"
 #include "cairn-indexer-saved-private.h"
 
-/* Transactions of a scan: small enough to keep memory flat, large
- * enough that the commit costs little. The text of an item goes in the
+/* Documents a transaction of a scan writes: large enough that the
+ * commit costs little, small enough to bound the log, which holds what
+ * a transaction writes until its end. The text of an item goes in the
  * order of the keys (the dates), which is not the store's: a transaction
  * of text touches pages all over FTS5's table of contents, each written
  * once per transaction, and 5,000 made that cost more than the inserts;
- * 50,000 cost the worker a sixth less than 20,000 on 100,000 messages,
- * for about 20 MB more at the peak. */
+ * 50,000 cost the worker a sixth less than 20,000 on 100,000 messages. */
 #define SCAN_BATCH 50000
+/* Text the fields thread hands on to the worker at once, which writes
+ * it at once, in the order of its keys, within the transaction: the
+ * worker starts once 10,000 documents are extracted instead of 50,000,
+ * and has 10,000 left to write alone once extraction ends instead of
+ * 50,000. */
+#define SCAN_HAND_ON 10000
+G_STATIC_ASSERT (SCAN_BATCH % SCAN_HAND_ON == 0);
+/* How much nicer than the worker the other stages of a scan run (the
+ * feeder, the extractors and the fields thread): four stages share the
+ * processors, and a worker that got no more than its share fell behind
+ * and wrote the last text alone while the other processor idled. */
+#define SCAN_NICE_STEP 10
 /* Items a scan reads ahead of its fields thread at most. A feeder that
  * reached it waits until the fields thread has taken half of them:
  * woken for every chunk taken, it went back to sleep after one chunk,
@@ -197,6 +212,25 @@ extraction_free (Extraction *extraction)
   g_free (extraction);
 }
 
+/* Lowers the calling thread's priority by SCAN_NICE_STEP, once per
+ * thread: on Linux a thread has a nice value of its own. A thread that
+ * cannot stays as it is. */
+static void
+lower_thread_priority (void)
+{
+  static GPrivate lowered;
+  pid_t thread = (pid_t) syscall (SYS_gettid);
+  int nice_value;
+
+  if (g_private_get (&lowered) != NULL)
+    return;
+  g_private_set (&lowered, GINT_TO_POINTER (TRUE));
+  errno = 0;
+  nice_value = getpriority (PRIO_PROCESS, thread);
+  if (errno == 0)
+    setpriority (PRIO_PROCESS, thread, MIN (nice_value + SCAN_NICE_STEP, 19));
+}
+
 static void
 extract (gpointer data,
          gpointer user_data)
@@ -207,6 +241,9 @@ extract (gpointer data,
                                                (GDestroyNotify) cairn_indexer_document_free);
   g_autofree gpointer *tags = extraction->tags ? g_ptr_array_steal (extraction->tags, NULL) : NULL;
 
+  /* For the changes that follow a scan too: the indexer works in the
+   * background, and the worker waits for what the extractors hand on. */
+  lower_thread_priority ();
   for (guint i = 0; i < extraction->items->len; i++)
     {
       CairnIndexerDocument *document =
@@ -274,7 +311,8 @@ put_extracted (CairnIndexerAgent  *self,
  * feeder reads the store and hands its items to the extractors; a
  * fields thread writes what they extracted but the text (fields, flags,
  * threads, tags) to a scratch index; the worker writes the text. The
- * scratch is copied into the index at the end. */
+ * scratch is copied into the index at the end. All but the worker run
+ * at a lower priority (SCAN_NICE_STEP). */
 typedef struct
 {
   CairnIndexerAgent *self;
@@ -285,7 +323,7 @@ typedef struct
   /* GPtrArray of CairnIndexerText, one transaction of text each: handed
    * on whole, not document by document, which woke the worker for each. */
   GAsyncQueue *batches;
-  guint64 done;                 /* text committed */
+  guint64 done;                 /* text written */
   guint64 total;
 
   GMutex lock;
@@ -294,7 +332,8 @@ typedef struct
   Extraction *chunk;            /* the feeder's, not handed on yet */
   guint64 fed;                  /* items handed to the extractors */
   guint64 n_fielded;            /* documents the fields thread took */
-  guint unwritten;              /* batches handed on, not yet committed */
+  guint64 handed;               /* text handed on */
+  guint unwritten;              /* hand-offs not written yet */
   gboolean abort;               /* a stage failed, or the agent stops */
   GError *feed_error;
   GError *fields_error;
@@ -416,6 +455,7 @@ feed_scan (gpointer data)
 {
   Scan *scan = data;
 
+  lower_thread_priority ();
   /* After a failure, feed_item() stops each listing at once. */
   for (guint i = 0; i < scan->collections->len && scan->feed_error == NULL; i++)
     {
@@ -457,9 +497,9 @@ write_fields (Scan                  *scan,
   return cairn_indexer_index_put_fields (scratch, document, TRUE, error);
 }
 
-/* Hands a batch of text on to the worker once it has committed the one
- * before: at most two batches are held, the one it writes and the next.
- * The last is handed on at once, since no batch follows it. */
+/* Hands text on to the worker once it has written what was handed on
+ * before: at most two hand-offs are held, the one it writes and the
+ * next. The last is handed on at once, since no text follows it. */
 static void
 hand_on (Scan      *scan,
          GPtrArray *batch,
@@ -476,11 +516,12 @@ hand_on (Scan      *scan,
 static GPtrArray *
 new_batch (void)
 {
-  return g_ptr_array_new_full (SCAN_BATCH, (GDestroyNotify) cairn_indexer_text_free);
+  return g_ptr_array_new_full (SCAN_HAND_ON, (GDestroyNotify) cairn_indexer_text_free);
 }
 
 /* In the fields thread: writes the fields of one document and adds
- * its text to @batch, handed on once full; after a failure, drops it. */
+ * its text to @batch, handed on once full, and commits the scratch
+ * with the worker's transactions; after a failure, drops it. */
 static void
 take_document (Scan                  *scan,
                GPtrArray            **batch,
@@ -498,10 +539,12 @@ take_document (Scan                  *scan,
       return;
     }
   g_ptr_array_add (*batch, cairn_indexer_text_new (document));
-  if ((*batch)->len < SCAN_BATCH)
+  if ((*batch)->len < SCAN_HAND_ON)
     return;
-  if (!cairn_indexer_index_commit (scan->scratch, &scan->fields_error) ||
-      !cairn_indexer_index_begin (scan->scratch, &scan->fields_error))
+  scan->handed += SCAN_HAND_ON;
+  if (scan->handed % SCAN_BATCH == 0 &&
+      (!cairn_indexer_index_commit (scan->scratch, &scan->fields_error) ||
+       !cairn_indexer_index_begin (scan->scratch, &scan->fields_error)))
     {
       *ok = FALSE;
       abort_scan (scan);
@@ -522,6 +565,7 @@ write_fields_all (gpointer data)
   guint64 taken = 0, fed = G_MAXUINT64;
   gboolean ok = cairn_indexer_index_begin (scan->scratch, &scan->fields_error);
 
+  lower_thread_priority ();
   if (!ok)
     abort_scan (scan);
   while (taken < fed)
@@ -559,14 +603,15 @@ write_fields_all (gpointer data)
   return NULL;
 }
 
-/* The worker's part: writes the batches of text the fields thread hands
- * on, one transaction each, until they end; after a failure, takes and
- * drops the rest. */
+/* The worker's part: writes the text the fields thread hands on as it
+ * comes, committing every SCAN_BATCH documents, until it ends; after a
+ * failure, takes and drops the rest. */
 static gboolean
 write_text_all (Scan    *scan,
                 GError **error)
 {
   CairnIndexerIndex *index = scan->self->index;
+  guint64 uncommitted = 0;
   gboolean ok = TRUE;
 
   for (;;)
@@ -588,12 +633,16 @@ write_text_all (Scan    *scan,
             cairn_indexer_index_put_text (index, texts[i]);
           scan->done += n_texts;
           invoke_progress (scan);
-          if (!cairn_indexer_index_commit (index, error) ||
-              !cairn_indexer_index_begin (index, error))
+          uncommitted += n_texts;
+          ok = cairn_indexer_index_write_text (index, error);
+          if (ok && uncommitted >= SCAN_BATCH)
             {
-              ok = FALSE;
-              abort_scan (scan);
+              uncommitted = 0;
+              ok = cairn_indexer_index_commit (index, error) &&
+                   cairn_indexer_index_begin (index, error);
             }
+          if (!ok)
+            abort_scan (scan);
         }
       g_mutex_lock (&scan->lock);
       scan->unwritten--;

@@ -35,6 +35,8 @@ gboolean           cairn_indexer_index_put_fields    (CairnIndexerIndex     *ind
                                                       GError               **error);
 void               cairn_indexer_index_put_text      (CairnIndexerIndex     *index,
                                                       CairnIndexerText      *text);
+gboolean           cairn_indexer_index_write_text    (CairnIndexerIndex     *index,
+                                                      GError               **error);
 gboolean           cairn_indexer_index_put           (CairnIndexerIndex     *index,
                                                       CairnIndexerDocument  *document,
                                                       gboolean               is_new,

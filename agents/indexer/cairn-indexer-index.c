@@ -14,7 +14,7 @@
 
 #include "cairn-indexer-index-private.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define BUSY_TIMEOUT_MS 10000
 
 enum {
@@ -25,6 +25,7 @@ enum {
   STMT_MERGE_DOCS,
   STMT_MERGE_MSGIDS,
   STMT_PUT_MSGID,
+  STMT_KEEP_MSGID,
   STMT_PUT_DOC,
   STMT_DELETE_TEXT,
   STMT_PUT_TEXT,
@@ -46,10 +47,14 @@ static const char * const statements[N_STMTS] = {
   [STMT_DOC_THREAD] = "SELECT thread FROM docs WHERE id = ?",
   [STMT_DOC_KEY] = "SELECT key FROM docs WHERE id = ?",
   [STMT_KEY_OWNER] = "SELECT id FROM docs WHERE key = ?",
-  [STMT_MSGID_THREAD] = "SELECT thread FROM msgids WHERE message_id = ?",
+  [STMT_MSGID_THREAD] = ("SELECT thread FROM docs WHERE message_id = ?1 "
+                         "UNION ALL SELECT thread FROM msgids WHERE message_id = ?1 LIMIT 1"),
   [STMT_MERGE_DOCS] = "UPDATE docs SET thread = ?1 WHERE thread = ?2",
   [STMT_MERGE_MSGIDS] = "UPDATE msgids SET thread = ?1 WHERE thread = ?2",
   [STMT_PUT_MSGID] = "INSERT OR IGNORE INTO msgids (message_id, thread) VALUES (?, ?)",
+  [STMT_KEEP_MSGID] = ("INSERT OR IGNORE INTO msgids (message_id, thread) "
+                       "SELECT message_id, thread FROM docs "
+                       "WHERE id = ?1 AND message_id IS NOT NULL AND message_id IS NOT ?2"),
   [STMT_PUT_DOC] = ("INSERT INTO docs (id, collection, mime_type, date, thread, "
                     "message_id, complete, subject, sender, key) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -86,6 +91,8 @@ static const char * const statements[N_STMTS] = {
   "CREATE TABLE item_tags (tag INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tag, id))" \
   " WITHOUT ROWID;" \
   "CREATE INDEX item_tags_id ON item_tags (id);" \
+  /* Message ids that no document has: referenced only, or of documents \
+   * removed or replaced since. A document's own is in docs. */ \
   "CREATE TABLE msgids (message_id TEXT PRIMARY KEY, thread INTEGER NOT NULL) WITHOUT ROWID;" \
   "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment," \
   " mimetype, listid, tokenize = 'unicode61 remove_diacritics 2');"
@@ -126,6 +133,7 @@ struct _CairnIndexerIndex
 typedef struct
 {
   gint64 thread;
+  gboolean own;                 /* a document's own, not written to msgids */
   char message_id[];
 } ScanMsgid;
 
@@ -465,13 +473,22 @@ cairn_indexer_text_free (CairnIndexerText *text)
   g_free (text);
 }
 
-/* Writes the pending text, in the order of the keys, and frees each
- * text once written: a scan's fields thread meanwhile fills the next
- * transaction's, which takes the memory freed, and freeing them all
- * after the last put both transactions' text in memory at once. */
-static gboolean
-write_pending (CairnIndexerIndex  *index,
-               GError            **error)
+/**
+ * cairn_indexer_index_write_text:
+ * @index: the index, in a transaction
+ * @error: return location for a #GError
+ *
+ * Writes the text queued since the last write, in the order of the
+ * keys, and frees each text once written: a scan's fields thread
+ * meanwhile fills the next, which takes the memory freed, and freeing
+ * them all after the last put both in memory at once. A commit writes
+ * what is queued first.
+ *
+ * Returns: whether it was written
+ */
+gboolean
+cairn_indexer_index_write_text (CairnIndexerIndex  *index,
+                                GError            **error)
 {
   sqlite3_stmt *text = index->stmts[STMT_PUT_TEXT];
   guint n_texts;
@@ -506,7 +523,7 @@ gboolean
 cairn_indexer_index_commit (CairnIndexerIndex  *index,
                             GError            **error)
 {
-  return write_pending (index, error) && exec (index, "COMMIT", error);
+  return cairn_indexer_index_write_text (index, error) && exec (index, "COMMIT", error);
 }
 
 void
@@ -563,8 +580,8 @@ compare_strings (gconstpointer a,
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
-/* Writes the message ids a scan kept, in the order of the table's key,
- * which appends every row. */
+/* Writes the message ids a scan kept but the documents' own, in the
+ * order of the table's key, which appends every row. */
 static gboolean
 write_scan_msgids (CairnIndexerIndex  *index,
                    GError            **error)
@@ -577,6 +594,8 @@ write_scan_msgids (CairnIndexerIndex  *index,
     {
       ScanMsgid *entry = g_hash_table_lookup (index->scan_msgids, ids[i]);
 
+      if (entry->own)
+        continue;
       sqlite3_bind_text (put, 1, entry->message_id, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (put, 2, scan_thread (index, entry->thread));
       if (!step_done (index, STMT_PUT_MSGID, error))
@@ -736,24 +755,29 @@ find_msgid_thread (CairnIndexerIndex *index,
 static void
 keep_scan_msgid (CairnIndexerIndex *index,
                  const char        *message_id,
-                 gint64             thread)
+                 gint64             thread,
+                 gboolean           own)
 {
   gsize size = strlen (message_id) + 1;
-  ScanMsgid *entry;
+  ScanMsgid *entry = g_hash_table_lookup (index->scan_msgids, message_id);
 
-  if (g_hash_table_contains (index->scan_msgids, message_id))
-    return;
-  entry = g_malloc (sizeof *entry + size);
-  entry->thread = thread;
-  memcpy (entry->message_id, message_id, size);
-  g_hash_table_insert (index->scan_msgids, entry->message_id, entry);
+  if (entry == NULL)
+    {
+      entry = g_malloc (sizeof *entry + size);
+      entry->thread = thread;
+      entry->own = FALSE;
+      memcpy (entry->message_id, message_id, size);
+      g_hash_table_insert (index->scan_msgids, entry->message_id, entry);
+    }
+  entry->own |= own;
 }
 
 /* A message joins every thread that one of its own, parent or ancestor
  * message ids is known in; several such threads become one, the oldest.
- * Ids of messages not indexed yet are recorded too, so that a message
- * arriving before its parent is found by the parent later. Ids known
- * already follow their thread's merge; only new ones are written. */
+ * Ids of messages not indexed yet are recorded in msgids, so that a
+ * message arriving before its parent is found by the parent later; its
+ * own is in docs. Ids known already follow their thread's merge; only
+ * new ones are written. */
 static gboolean
 assign_thread (CairnIndexerIndex     *index,
                CairnIndexerDocument  *document,
@@ -798,13 +822,19 @@ assign_thread (CairnIndexerIndex     *index,
             return FALSE;
         }
     }
+  if (index->scan_msgids != NULL)
+    {
+      for (guint i = 0; i < new_ids->len; i++)
+        keep_scan_msgid (index, g_ptr_array_index (new_ids, i), *thread, FALSE);
+      /* In the hash table still, for the documents that follow. */
+      if (document->message_id != NULL)
+        keep_scan_msgid (index, document->message_id, *thread, TRUE);
+      return TRUE;
+    }
   for (guint i = 0; i < new_ids->len; i++)
     {
-      if (index->scan_msgids != NULL)
-        {
-          keep_scan_msgid (index, g_ptr_array_index (new_ids, i), *thread);
-          continue;
-        }
+      if (g_strcmp0 (g_ptr_array_index (new_ids, i), document->message_id) == 0)
+        continue;
       sqlite3_bind_text (index->stmts[STMT_PUT_MSGID], 1, g_ptr_array_index (new_ids, i), -1,
                          SQLITE_STATIC);
       sqlite3_bind_int64 (index->stmts[STMT_PUT_MSGID], 2, *thread);
@@ -812,6 +842,23 @@ assign_thread (CairnIndexerIndex     *index,
         return FALSE;
     }
   return TRUE;
+}
+
+/* Before the docs row of @id goes: keeps its message id in msgids, if
+ * it is not @message_id, the one its replacement has, so that a message
+ * referring to it later still joins its thread. */
+static gboolean
+keep_msgid (CairnIndexerIndex  *index,
+            guint64             id,
+            const char         *message_id,
+            GError            **error)
+{
+  sqlite3_stmt *keep = index->stmts[STMT_KEEP_MSGID];
+
+  sqlite3_bind_int64 (keep, 1, (gint64) id);
+  if (message_id != NULL)
+    sqlite3_bind_text (keep, 2, message_id, -1, SQLITE_STATIC);
+  return step_done (index, STMT_KEEP_MSGID, error);
 }
 
 static gboolean
@@ -957,6 +1004,7 @@ cairn_indexer_index_put_fields (CairnIndexerIndex     *index,
    * at every savepoint. */
   if (!assign_thread (index, document, is_new, &thread, error) ||
       (!is_new && (!delete_text (index, document->id, error) ||
+                   !keep_msgid (index, document->id, document->message_id, error) ||
                    !delete_rows (index, STMT_DELETE_DOC, document->id, error) ||
                    !delete_rows (index, STMT_DELETE_FLAGS, document->id, error))))
     return FALSE;
@@ -1030,6 +1078,7 @@ cairn_indexer_index_remove (CairnIndexerIndex  *index,
                             GError            **error)
 {
   return delete_text (index, id, error) &&
+         keep_msgid (index, id, NULL, error) &&
          delete_rows (index, STMT_DELETE_DOC, id, error) &&
          delete_rows (index, STMT_DELETE_FLAGS, id, error) &&
          delete_rows (index, STMT_DELETE_ITEM_TAGS, id, error);

@@ -412,6 +412,23 @@ START_TEST (test_query_forms)
 }
 END_TEST
 
+/* Asserts that the matches of @query are in one thread of @n_messages
+ * messages; returns its id. */
+static guint64
+assert_one_thread (const char *query,
+                   guint       n_messages)
+{
+  g_autoptr(GPtrArray) threads = NULL;
+  GError *error = NULL;
+
+  threads = cairn_search_run_threads_sync (search, query, 0, 0, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (threads->len, 1);
+  ck_assert_uint_eq (cairn_search_thread_get_n_messages (g_ptr_array_index (threads, 0)),
+                     n_messages);
+  return cairn_search_thread_get_id (g_ptr_array_index (threads, 0));
+}
+
 START_TEST (test_paging_and_threads)
 {
   g_autoptr(GArray) all = NULL;
@@ -564,6 +581,38 @@ remove_item (CairnTransaction  *transaction,
 {
   return cairn_transaction_delete_item (transaction, *(guint64 *) data, error);
 }
+
+/* A removed message's own Message-ID, which only its document had,
+ * still leads a later reply to its thread. */
+START_TEST (test_thread_after_removal)
+{
+  g_autofree char *t5 = thread_message ("t5@example.org", NULL, 5);
+  g_autofree char *t6 = thread_message ("t6@example.org", "<t5@example.org>", 6);
+  g_autofree char *t7 = thread_message ("t7@example.org", "<t5@example.org>", 7);
+  g_autofree char *query = NULL;
+  GError *error = NULL;
+  guint64 removed;
+
+  start_with_corpus ();
+  /* One after the other: t6 indexed first would record t5 as met. */
+  g_free (deliver ("INBOX", t5, ""));
+  sync_maildir ();
+  wait_indexed ();
+  g_free (deliver ("INBOX", t6, ""));
+  sync_maildir ();
+  wait_indexed ();
+  removed = id_of ("t5@example.org");
+  ck_assert (cairn_store_write_sync (store, remove_item, &removed, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_indexed ();
+  assert_query ("id:t5@example.org", "");
+  g_free (deliver ("INBOX", t7, ""));
+  sync_maildir ();
+  wait_indexed ();
+  query = g_strdup_printf ("thread:%" G_GUINT64_FORMAT, assert_one_thread ("id:t6@example.org", 2));
+  assert_query (query, "t7@example.org t6@example.org");
+}
+END_TEST
 
 static guint64
 find_collection (const char *name)
@@ -908,7 +957,7 @@ END_TEST
 START_TEST (test_rebuild_keeps_tags_and_threads)
 {
   g_autofree char *t1 = thread_message ("t1@example.org", NULL, 1);
-  g_autoptr(GPtrArray) threads = NULL;
+  g_autofree char *t8 = thread_message ("t8@example.org", "<t3@example.org>", 8);
   GError *error = NULL;
   guint64 ids[1];
 
@@ -924,10 +973,13 @@ START_TEST (test_rebuild_keeps_tags_and_threads)
   g_free (deliver ("INBOX", t1, ""));
   sync_maildir ();
   wait_indexed ();
-  threads = cairn_search_run_threads_sync (search, "planning", 0, 0, NULL, &error);
-  assert_no_error (error);
-  ck_assert_uint_eq (threads->len, 1);
-  ck_assert_uint_eq (cairn_search_thread_get_n_messages (g_ptr_array_index (threads, 0)), 2);
+  assert_one_thread ("planning", 2);
+
+  /* A reply to a message the scan indexed, found by its own id. */
+  g_free (deliver ("INBOX", t8, ""));
+  sync_maildir ();
+  wait_indexed ();
+  assert_one_thread ("planning", 3);
 }
 END_TEST
 
@@ -1288,6 +1340,7 @@ main (void)
     { "queries", test_async_and_cancel },
     { "queries", test_hostile_queries },
     { "changes", test_follows_changes },
+    { "changes", test_thread_after_removal },
     { "changes", test_missing_body },
     { "changes", test_events_and_contacts },
     { "changes", test_saved_search },
