@@ -1079,6 +1079,12 @@ cairn_indexer_agent_setup (CairnAgent  *agent,
   /* What a scan killed on the way left. */
   self->scratch_path = g_strconcat (path, "-scan", NULL);
   cairn_indexer_index_delete_files (self->scratch_path);
+  /* Threads of their own, not shared with the process's other pools:
+   * they run at a lower priority (lower_thread_priority()). */
+  self->extractors = g_thread_pool_new (extract, self, MAX (1, g_get_num_processors ()), TRUE,
+                                        error);
+  if (self->extractors == NULL)
+    return FALSE;
   cairn_fetch_scope_set_all_parts (scope, TRUE);
   cairn_monitor_set_fetch_scope (recorder, scope);
   cairn_monitor_set_batch (recorder, TRUE);
@@ -1089,8 +1095,6 @@ cairn_indexer_agent_setup (CairnAgent  *agent,
       cairn_agent_set_status (agent, CAIRN_AGENT_STATUS_RUNNING, "Indexing the whole store");
       push (self, job_new (self, JOB_SCAN, NULL));
     }
-  self->extractors = g_thread_pool_new (extract, self, MAX (1, g_get_num_processors ()), FALSE,
-                                        NULL);
   self->worker = g_thread_new ("cairn-indexer", worker_main, self);
   cairn_indexer_saved_queue_update (self->saved);
   return TRUE;

@@ -528,6 +528,37 @@ cairn_test_resource_get_mode (CairnTestResource *self)
 }
 
 /**
+ * cairn_test_resource_get_pid:
+ * @self: a #CairnTestResource
+ *
+ * Gets the process the resource runs in: its `cairn-agent-host`, or the
+ * test's own process for %CAIRN_TEST_RESOURCE_IN_PROCESS, so that a test
+ * can look at its threads in `/proc`.
+ *
+ * Returns: the process id, or 0 if the resource does not run
+ *
+ * Since: 0.1
+ */
+GPid
+cairn_test_resource_get_pid (CairnTestResource *self)
+{
+  g_return_val_if_fail (CAIRN_IS_TEST_RESOURCE (self), 0);
+
+  if (!self->running)
+    return 0;
+  switch (self->mode)
+    {
+    case CAIRN_TEST_RESOURCE_IN_PROCESS:
+      return getpid ();
+    case CAIRN_TEST_RESOURCE_PROCESS:
+      return self->pid;
+    case CAIRN_TEST_RESOURCE_CONTROL:
+    default:
+      return self->host_pid;
+    }
+}
+
+/**
  * cairn_test_resource_get_control:
  * @self: a #CairnTestResource
  *

@@ -58,6 +58,8 @@ const char        *cairn_test_resource_get_id            (CairnTestResource     
 CAIRN_AVAILABLE_IN_ALL
 CairnTestResourceMode cairn_test_resource_get_mode       (CairnTestResource      *self);
 CAIRN_AVAILABLE_IN_ALL
+GPid               cairn_test_resource_get_pid           (CairnTestResource      *self);
+CAIRN_AVAILABLE_IN_ALL
 CairnTestControl  *cairn_test_resource_get_control       (CairnTestResource      *self);
 CAIRN_AVAILABLE_IN_ALL
 CairnResource     *cairn_test_resource_get_resource      (CairnTestResource      *self);

@@ -582,6 +582,69 @@ remove_item (CairnTransaction  *transaction,
   return cairn_transaction_delete_item (transaction, *(guint64 *) data, error);
 }
 
+/* The nice value of thread @thread of process @pid, and its name. */
+static int
+thread_nice (GPid         pid,
+             const char  *thread,
+             char       **name)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/task/%s/stat", (int) pid, thread);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+  char *open, *close;
+
+  ck_assert (g_file_get_contents (path, &contents, NULL, NULL));
+  open = strchr (contents, '(');
+  close = strrchr (contents, ')');
+  ck_assert (open != NULL && close != NULL && close[1] == ' ');
+  *name = g_strndup (open + 1, close - open - 1);
+  /* From the state, field 3 of proc(5), to the nice value, field 19. */
+  fields = g_strsplit (close + 2, " ", 18);
+  ck_assert_uint_ge (g_strv_length (fields), 17);
+  return atoi (fields[16]);
+}
+
+/* A scan's stages but the worker run 10 nice levels below it: after the
+ * scan, the worker is where the host started it and the extractors,
+ * which stay, below. */
+START_TEST (test_scan_priorities)
+{
+  g_autoptr(GArray) others = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autofree char *folder = NULL;
+  g_autoptr(GDir) tasks = NULL;
+  const char *thread;
+  int host_nice = G_MININT, worker_nice = G_MININT;
+  guint lowered = 0;
+  GPid pid;
+
+  start_with_corpus ();
+  pid = cairn_test_resource_get_pid (indexer);
+  ck_assert_int_gt (pid, 0);
+  ck_assert_int_ne (pid, getpid ());
+  folder = g_strdup_printf ("/proc/%d/task", (int) pid);
+  tasks = g_dir_open (folder, 0, NULL);
+  ck_assert_ptr_nonnull (tasks);
+  while ((thread = g_dir_read_name (tasks)) != NULL)
+    {
+      g_autofree char *name = NULL;
+      int nice_value = thread_nice (pid, thread, &name);
+
+      if (atoi (thread) == pid)
+        host_nice = nice_value;
+      else if (g_str_equal (name, "cairn-indexer"))
+        worker_nice = nice_value;
+      else
+        g_array_append_val (others, nice_value);
+    }
+  ck_assert_int_ne (host_nice, G_MININT);
+  ck_assert_int_eq (worker_nice, host_nice);
+  for (guint i = 0; i < others->len; i++)
+    if (g_array_index (others, int, i) == MIN (host_nice + 10, 19))
+      lowered++;
+  ck_assert_uint_ge (lowered, 1);
+}
+END_TEST
+
 /* A removed message's own Message-ID, which only its document had,
  * still leads a later reply to its thread. */
 START_TEST (test_thread_after_removal)
@@ -1341,6 +1404,7 @@ main (void)
     { "queries", test_hostile_queries },
     { "changes", test_follows_changes },
     { "changes", test_thread_after_removal },
+    { "recovery", test_scan_priorities },
     { "changes", test_missing_body },
     { "changes", test_events_and_contacts },
     { "changes", test_saved_search },
