@@ -320,8 +320,9 @@ typedef struct
   GPtrArray *collections;
   CairnFetchScope *scope;
   CairnIndexerIndex *scratch;   /* the fields thread's */
-  /* GPtrArray of CairnIndexerText, one transaction of text each: handed
-   * on whole, not document by document, which woke the worker for each. */
+  /* GPtrArray of CairnIndexerText, SCAN_HAND_ON documents' text each:
+   * handed on together, not document by document, which woke the worker
+   * for each. */
   GAsyncQueue *batches;
   guint64 done;                 /* text written */
   guint64 total;
