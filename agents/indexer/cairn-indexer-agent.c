@@ -38,10 +38,12 @@
  * 50,000. */
 #define SCAN_HAND_ON 10000
 G_STATIC_ASSERT (SCAN_BATCH % SCAN_HAND_ON == 0);
-/* How much nicer than the worker the other stages of a scan run (the
- * feeder, the extractors and the fields thread): four stages share the
- * processors, and a worker that got no more than its share fell behind
- * and wrote the last text alone while the other processor idled. */
+/* How much nicer than the worker the extractors and the fields thread
+ * run: four stages share the processors, and a worker that got no more
+ * than its share fell behind and wrote the last text alone while the
+ * other processor idled. The feeder, which takes little, stays at the
+ * worker's priority, since it hands work to the extractors' pool: see
+ * lower_thread_priority(). */
 #define SCAN_NICE_STEP 10
 /* Items a scan reads ahead of its fields thread at most. A feeder that
  * reached it waits until the fields thread has taken half of them:
@@ -214,7 +216,11 @@ extraction_free (Extraction *extraction)
 
 /* Lowers the calling thread's priority by SCAN_NICE_STEP, once per
  * thread: on Linux a thread has a nice value of its own. A thread that
- * cannot stays as it is. */
+ * cannot stays as it is. A thread so lowered must not push work to a
+ * GLib thread pool: the thread the pool may start for it inherits its
+ * nice value and then sets the one of the pool's creator, which a
+ * process without CAP_SYS_NICE may not raise (a critical warning of
+ * GLib 2.74, "Failed to set scheduler settings"). */
 static void
 lower_thread_priority (void)
 {
@@ -311,8 +317,8 @@ put_extracted (CairnIndexerAgent  *self,
  * feeder reads the store and hands its items to the extractors; a
  * fields thread writes what they extracted but the text (fields, flags,
  * threads, tags) to a scratch index; the worker writes the text. The
- * scratch is copied into the index at the end. All but the worker run
- * at a lower priority (SCAN_NICE_STEP). */
+ * scratch is copied into the index at the end. The extractors and the
+ * fields thread run at a lower priority (SCAN_NICE_STEP). */
 typedef struct
 {
   CairnIndexerAgent *self;
@@ -456,7 +462,6 @@ feed_scan (gpointer data)
 {
   Scan *scan = data;
 
-  lower_thread_priority ();
   /* After a failure, feed_item() stops each listing at once. */
   for (guint i = 0; i < scan->collections->len && scan->feed_error == NULL; i++)
     {
