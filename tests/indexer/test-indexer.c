@@ -604,9 +604,9 @@ thread_nice (GPid         pid,
   return atoi (fields[16]);
 }
 
-/* A scan's stages but the worker run 10 nice levels below it: after the
- * scan, the worker is where the host started it and the extractors,
- * which stay, below. */
+/* The extractors and the fields thread of a scan run 10 nice levels
+ * below the worker: after the scan, the worker is where the host started
+ * it and the extractors, which stay, below. */
 START_TEST (test_scan_priorities)
 {
   g_autoptr(GArray) others = g_array_new (FALSE, FALSE, sizeof (int));
@@ -1404,12 +1404,12 @@ main (void)
     { "queries", test_hostile_queries },
     { "changes", test_follows_changes },
     { "changes", test_thread_after_removal },
-    { "recovery", test_scan_priorities },
     { "changes", test_missing_body },
     { "changes", test_events_and_contacts },
     { "changes", test_saved_search },
     { "recovery", test_kill_mid_batch },
     { "recovery", test_kill_mid_scan },
+    { "recovery", test_scan_priorities },
     { "recovery", test_rebuild_keeps_tags_and_threads },
     { "recovery", test_corrupt_index },
     { "recovery", test_no_index },
