@@ -225,12 +225,13 @@ static void
 lower_thread_priority (void)
 {
   static GPrivate lowered;
-  pid_t thread = (pid_t) syscall (SYS_gettid);
+  pid_t thread;
   int nice_value;
 
   if (g_private_get (&lowered) != NULL)
     return;
   g_private_set (&lowered, GINT_TO_POINTER (TRUE));
+  thread = (pid_t) syscall (SYS_gettid);
   errno = 0;
   nice_value = getpriority (PRIO_PROCESS, thread);
   if (errno == 0)

@@ -580,22 +580,32 @@ compare_strings (gconstpointer a,
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
+static gboolean
+is_own_msgid (gpointer key,
+              gpointer value,
+              gpointer user_data)
+{
+  return ((ScanMsgid *) value)->own;
+}
+
 /* Writes the message ids a scan kept but the documents' own, in the
- * order of the table's key, which appends every row. */
+ * order of the table's key, which appends every row. The own ones are
+ * dropped first rather than sorted with the others: on most mail they
+ * are nearly all. */
 static gboolean
 write_scan_msgids (CairnIndexerIndex  *index,
                    GError            **error)
 {
   sqlite3_stmt *put = index->stmts[STMT_PUT_MSGID];
   guint n_ids;
-  g_autofree gpointer *ids = sorted_keys (index->scan_msgids, compare_strings, &n_ids);
+  g_autofree gpointer *ids = NULL;
 
+  g_hash_table_foreach_remove (index->scan_msgids, is_own_msgid, NULL);
+  ids = sorted_keys (index->scan_msgids, compare_strings, &n_ids);
   for (guint i = 0; i < n_ids; i++)
     {
       ScanMsgid *entry = g_hash_table_lookup (index->scan_msgids, ids[i]);
 
-      if (entry->own)
-        continue;
       sqlite3_bind_text (put, 1, entry->message_id, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (put, 2, scan_thread (index, entry->thread));
       if (!step_done (index, STMT_PUT_MSGID, error))
@@ -630,7 +640,8 @@ write_scan_merges (CairnIndexerIndex  *index,
  * @scratch: a scratch index, in a transaction
  * @error: return location for a #GError
  *
- * Writes what @scratch kept in memory and commits.
+ * Writes what @scratch kept in memory and commits; it takes no document
+ * after.
  *
  * Returns: whether it is written
  */
