@@ -646,7 +646,8 @@ START_TEST (test_scan_priorities)
 END_TEST
 
 /* A removed message's own Message-ID, which only its document had,
- * still leads a later reply to its thread. */
+ * still leads a later reply to its thread, and the message itself when
+ * it comes back. */
 START_TEST (test_thread_after_removal)
 {
   g_autofree char *t5 = thread_message ("t5@example.org", NULL, 5);
@@ -674,6 +675,12 @@ START_TEST (test_thread_after_removal)
   wait_indexed ();
   query = g_strdup_printf ("thread:%" G_GUINT64_FORMAT, assert_one_thread ("id:t6@example.org", 2));
   assert_query (query, "t7@example.org t6@example.org");
+
+  /* The removed message delivered again joins its replies. */
+  g_free (deliver ("INBOX", t5, ""));
+  sync_maildir ();
+  wait_indexed ();
+  assert_one_thread ("id:t5@example.org", 3);
 }
 END_TEST
 
