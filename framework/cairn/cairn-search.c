@@ -31,7 +31,7 @@
  */
 
 /* The schema the indexer writes (agents/indexer/cairn-indexer-index.c). */
-#define INDEX_SCHEMA_VERSION 4
+#define INDEX_SCHEMA_VERSION 5
 #define BUSY_TIMEOUT_MS 10000
 
 struct _CairnSearch

@@ -6,11 +6,12 @@
  * starts). Prints:
  *
  *   index_msgs_per_s      messages indexed per second, start to complete
- *   fts_limit_msgs_per_s  the same text inserted into a bare FTS5 table of
- *                         the same definition by a plain loop, in the
- *                         settings of the indexer's scan (page cache,
- *                         checkpoints, FTS5's automerge, no sync until
- *                         the log is emptied at the end) but
+ *   fts_limit_msgs_per_s  the same text inserted into a plain FTS5 table
+ *                         (its own content and column sizes, the
+ *                         indexer's columns and tokenizer) by a plain
+ *                         loop, in the settings of the indexer's scan
+ *                         (page cache, checkpoints, FTS5's automerge, no
+ *                         sync until the log is emptied at the end) but
  *                         transactions of 20,000 (the scan's are
  *                         50,000), in the order of the rowids, timing
  *                         the inserts and commits
@@ -219,8 +220,8 @@ free_row (gpointer data)
   g_strfreev (data);
 }
 
-/* The limit: the text the indexer extracted, inserted again into a bare
- * FTS5 table of the same definition. Rows are read a batch ahead, out of
+/* The limit: the text the indexer extracted, inserted again into a plain
+ * FTS5 table of the same columns and tokenizer. Rows are read a batch ahead, out of
  * the timing. */
 static gboolean
 measure_limit (const char *index_path,

@@ -758,20 +758,38 @@ create_envelope_item (CairnTransaction  *transaction,
 }
 
 static gboolean
-add_body (CairnTransaction  *transaction,
-          gpointer           data,
-          GError           **error)
+modify_body (CairnTransaction  *transaction,
+             guint64            id,
+             const char        *message,
+             GError           **error)
 {
-  guint64 *ids = data;
-  const char message[] = "From: Frank <frank@example.org>\nSubject: Envelope only\n"
-                         "Message-ID: <envelope@example.org>\n\nThe body says pineapple.\n";
   g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
   g_autoptr(GBytes) bytes = g_bytes_new_static (message, strlen (message));
   g_autoptr(CairnPart) body = cairn_part_new_inline ("RFC822", bytes);
 
-  cairn_item_set_id (item, ids[0]);
+  cairn_item_set_id (item, id);
   cairn_item_set_part (item, body);
   return cairn_transaction_modify_item (transaction, item, 0, error);
+}
+
+static gboolean
+add_body (CairnTransaction  *transaction,
+          gpointer           data,
+          GError           **error)
+{
+  return modify_body (transaction, *(guint64 *) data,
+                      "From: Frank <frank@example.org>\nSubject: Envelope only\n"
+                      "Message-ID: <envelope@example.org>\n\nThe body says pineapple.\n", error);
+}
+
+static gboolean
+replace_body (CairnTransaction  *transaction,
+              gpointer           data,
+              GError           **error)
+{
+  return modify_body (transaction, *(guint64 *) data,
+                      "From: Frank <frank@example.org>\nSubject: Envelope only\n"
+                      "Message-ID: <envelope@example.org>\n\nThe body says mango.\n", error);
 }
 
 /* A message whose body is not cached is found by its envelope, and by
@@ -792,6 +810,15 @@ START_TEST (test_missing_body)
   assert_no_error (error);
   wait_for_query ("pineapple");
   assert_query ("body:pineapple", "envelope@example.org");
+
+  /* The text is replaced under the same key: the old words go with it. */
+  ck_assert (cairn_store_write_sync (store, replace_body, ids, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_for_query ("mango");
+  assert_query ("pineapple", "");
+  assert_query ("body:mango", "envelope@example.org");
+  ck_assert (cairn_search_check_sync (search, NULL, &error));
+  assert_no_error (error);
 }
 END_TEST
 
