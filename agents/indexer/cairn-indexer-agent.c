@@ -504,16 +504,20 @@ write_fields (Scan                  *scan,
   return cairn_indexer_index_put_fields (scratch, document, TRUE, error);
 }
 
-/* Hands text on to the worker once it has written what was handed on
- * before: at most two hand-offs are held, the one it writes and the
- * next. The last is handed on at once, since no text follows it. */
+/* Hands text on to the worker once it has at most one hand-off queued
+ * besides the one it writes: at most three are held, with the one the
+ * fields thread fills. With one queued at most, the stages before the
+ * worker stopped while it committed (0.2 s on 100,000 messages, the
+ * copy of the log back to the database), and the processors were 1.67
+ * busy on average during the scan instead of 1.74. The last is handed
+ * on at once, since no text follows it. */
 static void
 hand_on (Scan      *scan,
          GPtrArray *batch,
          gboolean   last)
 {
   g_mutex_lock (&scan->lock);
-  while (!last && scan->unwritten > 0 && !scan->abort)
+  while (!last && scan->unwritten > 1 && !scan->abort)
     wait_scan (scan);
   scan->unwritten++;
   g_mutex_unlock (&scan->lock);
