@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The index database, schema version 2 (docs/search.md has the tables
+/* The index database, schema SCHEMA_VERSION (docs/search.md has the tables
  * CairnSearch reads). Its own file beside the store, in WAL mode so that
  * searches read while the indexer writes, and written only here: a store
  * write never waits for indexing. A database that cannot be read, has
