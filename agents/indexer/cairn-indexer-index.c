@@ -14,7 +14,7 @@
 
 #include "cairn-indexer-index-private.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define BUSY_TIMEOUT_MS 10000
 
 enum {
@@ -58,8 +58,7 @@ static const char * const statements[N_STMTS] = {
                        "SELECT message_id, thread FROM docs "
                        "WHERE id = ?1 AND message_id IS NOT NULL AND message_id IS NOT ?2"),
   [STMT_PUT_DOC] = ("INSERT INTO docs (id, collection, mime_type, date, thread, "
-                    "message_id, complete, subject, sender, key) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    "message_id, complete, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
   [STMT_DELETE_TEXT] = "DELETE FROM text WHERE rowid = ?",
   [STMT_DELETE_DOC_TEXT] = "DELETE FROM doc_text WHERE id = ?",
   [STMT_PUT_DOC_TEXT] = ("INSERT INTO doc_text (id, key, sender, recipients, subject, body, "
@@ -85,8 +84,7 @@ static const char * const statements[N_STMTS] = {
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;" \
   "CREATE TABLE docs (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL," \
   " mime_type TEXT NOT NULL, date INTEGER NOT NULL, thread INTEGER NOT NULL," \
-  " message_id TEXT, complete INTEGER NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL," \
-  " key INTEGER NOT NULL UNIQUE);" \
+  " message_id TEXT, complete INTEGER NOT NULL, key INTEGER NOT NULL UNIQUE);" \
   /* IMAP keywords are case-insensitive (RFC 3501 section 2.3.2). */ \
   "CREATE TABLE flags (flag TEXT NOT NULL COLLATE NOCASE, id INTEGER NOT NULL," \
   " PRIMARY KEY (flag, id))" \
@@ -105,7 +103,9 @@ static const char * const statements[N_STMTS] = {
    * anywhere in that table (a third more processor time and writes for \
    * FTS5 on 100,000 messages). Here a scan appends, by item id, and only \
    * the small index of keys, which FTS5 reads the text by, takes rows \
-   * anywhere. No column sizes: nothing ranks by them. */ \
+   * anywhere. No column sizes: nothing ranks by them. A thread's \
+   * summary reads its subject and senders here too, which docs does not \
+   * keep twice. */ \
   "CREATE TABLE doc_text (id INTEGER PRIMARY KEY, key INTEGER NOT NULL UNIQUE, sender," \
   " recipients, subject, body, attachment, mimetype, listid);" \
   "CREATE VIRTUAL TABLE text USING fts5 (sender, recipients, subject, body, attachment," \
@@ -449,20 +449,6 @@ cairn_indexer_document_pack_text (CairnIndexerDocument *document)
       g_string_free (g_steal_pointer (columns[i]), TRUE);
     }
   document->text = text;
-}
-
-/* Binds column @column of @text to parameter @parameter of @stmt. */
-static void
-bind_text_column (sqlite3_stmt           *stmt,
-                  int                     parameter,
-                  const CairnIndexerText *text,
-                  guint                   column)
-{
-  const char *p = text->data;
-
-  for (guint i = 0; i < column; i++)
-    p += text->lengths[i];
-  sqlite3_bind_text (stmt, parameter, p, text->lengths[column], SQLITE_STATIC);
 }
 
 /**
@@ -1001,9 +987,7 @@ insert_doc (CairnIndexerIndex    *index,
   if (document->message_id != NULL)
     sqlite3_bind_text (doc, 6, document->message_id, -1, SQLITE_STATIC);
   sqlite3_bind_int (doc, 7, document->complete);
-  bind_text_column (doc, 8, document->text, TEXT_SUBJECT);
-  bind_text_column (doc, 9, document->text, TEXT_SENDER);
-  sqlite3_bind_int64 (doc, 10, key);
+  sqlite3_bind_int64 (doc, 8, key);
   rc = sqlite3_step (doc);
   sqlite3_reset (doc);
   sqlite3_clear_bindings (doc);
@@ -1034,7 +1018,6 @@ cairn_indexer_index_put_fields (CairnIndexerIndex     *index,
   gint64 thread, key;
   int rc = SQLITE_CONSTRAINT;
 
-  cairn_indexer_document_pack_text (document);
   /* Not INSERT OR REPLACE: a statement that may replace rows opens a
    * statement savepoint, and FTS5 writes out the text it holds in memory
    * at every savepoint. */

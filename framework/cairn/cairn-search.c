@@ -31,7 +31,7 @@
  */
 
 /* The schema the indexer writes (agents/indexer/cairn-indexer-index.c). */
-#define INDEX_SCHEMA_VERSION 5
+#define INDEX_SCHEMA_VERSION 6
 #define BUSY_TIMEOUT_MS 10000
 
 struct _CairnSearch
@@ -414,15 +414,16 @@ static const Shape probe_shape = {
 };
 
 /* Threads with at least one match, newest first; the subject is the
- * oldest message's. */
+ * oldest message's. Subjects and senders are in doc_text, by item id. */
 static const Shape threads_shape = {
   "WITH m AS (SELECT d.id, d.thread FROM docs d WHERE ",
   ") SELECT t.thread,"
-  " (SELECT subject FROM docs o WHERE o.thread = t.thread ORDER BY o.date, o.id LIMIT 1),"
-  " group_concat(DISTINCT t.sender), max(t.date), count(*),"
+  " (SELECT x.subject FROM docs o LEFT JOIN doc_text x ON x.id = o.id"
+  " WHERE o.thread = t.thread ORDER BY o.date, o.id LIMIT 1),"
+  " group_concat(DISTINCT s.sender), max(t.date), count(*),"
   " sum(t.id IN (SELECT id FROM m)),"
   " sum(t.id NOT IN (SELECT id FROM flags WHERE flag = '\\Seen'))"
-  " FROM docs t WHERE t.thread IN (SELECT thread FROM m)"
+  " FROM docs t LEFT JOIN doc_text s ON s.id = t.id WHERE t.thread IN (SELECT thread FROM m)"
   " GROUP BY t.thread ORDER BY max(t.date) DESC, t.thread DESC LIMIT ? OFFSET ?",
   FALSE,
 };

@@ -897,8 +897,7 @@ dump_index (void)
 {
   g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
   const char *queries[] = {
-    "SELECT id, collection, mime_type, date, message_id, complete, subject, sender FROM docs "
-    "ORDER BY id",
+    "SELECT id, collection, mime_type, date, message_id, complete FROM docs ORDER BY id",
     "SELECT rowid, sender, recipients, subject, body, attachment, mimetype, listid FROM text "
     "ORDER BY rowid",
     "SELECT flag, id FROM flags ORDER BY flag, id",
