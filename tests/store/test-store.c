@@ -2449,6 +2449,38 @@ assert_part_unreadable (CairnPart       *part,
   assert_error (error, code);
 }
 
+/* Reading a payload file leaves its access time, which a relatime mount
+ * writes on the first read after a change: the indexer reads every
+ * mail. */
+START_TEST (test_part_read_keeps_access_time)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "unread.eml", NULL);
+  const struct timespec times[2] = { { .tv_sec = 1000000 }, { .tv_sec = 2000000 } };
+  g_autoptr(CairnPart) part = cairn_part_new_foreign (CAIRN_PART_RFC822, path, 19);
+  g_autoptr(GBytes) loaded = NULL;
+  struct stat st;
+  GError *error = NULL;
+
+  ck_assert (g_file_set_contents (path, "Subject: unread\r\n\r\n", -1, NULL));
+  ck_assert_int_eq (utimensat (AT_FDCWD, path, times, 0), 0);
+  loaded = cairn_part_read_bytes (part, G_MAXSIZE, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (g_bytes_get_size (loaded), 19);
+  ck_assert_int_eq (stat (path, &st), 0);
+  ck_assert_int_eq (st.st_atim.tv_sec, 1000000);
+
+  /* A file of another owner, where the kernel refuses to keep the
+   * access time to a process without CAP_FOWNER, reads all the same. */
+  ck_assert_int_eq (stat ("/etc/passwd", &st), 0);
+  g_clear_pointer (&part, cairn_part_unref);
+  g_clear_pointer (&loaded, g_bytes_unref);
+  part = cairn_part_new_foreign (CAIRN_PART_RFC822, "/etc/passwd", st.st_size);
+  loaded = cairn_part_read_bytes (part, G_MAXSIZE, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (g_bytes_get_size (loaded), st.st_size);
+}
+END_TEST
+
 static void
 bytes_read (GObject      *source,
             GAsyncResult *result,
@@ -3185,6 +3217,7 @@ main (void)
     { "ids", test_ids_after_failures },
     { "payloads", test_payload_storage },
     { "payloads", test_part_read },
+    { "payloads", test_part_read_keeps_access_time },
     { "payloads", test_payload_rollback_and_orphans },
     { "payloads", test_create_items_in_batches },
     { "payloads", test_check_repair_and_vacuum },
