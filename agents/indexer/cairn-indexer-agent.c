@@ -606,8 +606,9 @@ write_fields_all (gpointer data)
       g_mutex_unlock (&scan->lock);
     }
   /* The worker writes the last text while the message ids are written
-   * here. */
-  hand_on (scan, g_steal_pointer (&batch), TRUE);
+   * here. An empty batch would only make it commit. */
+  if (batch->len > 0)
+    hand_on (scan, g_steal_pointer (&batch), TRUE);
   if (ok && !cairn_indexer_index_finish_scratch (scan->scratch, &scan->fields_error))
     abort_scan (scan);
   g_async_queue_push (scan->batches, &batches_end);
@@ -615,8 +616,11 @@ write_fields_all (gpointer data)
 }
 
 /* The worker's part: writes the text the fields thread hands on as it
- * comes, committing every SCAN_BATCH documents, until it ends; after a
- * failure, takes and drops the rest. */
+ * comes, until it ends; after a failure, takes and drops the rest. Once
+ * a transaction holds SCAN_BATCH documents, it commits before writing
+ * the next text, not after, so that the last transaction is left to
+ * cairn_indexer_index_end_scan(), which copies its log back to the
+ * database while it copies the fields in. */
 static gboolean
 write_text_all (Scan    *scan,
                 GError **error)
@@ -634,6 +638,13 @@ write_text_all (Scan    *scan,
           g_steal_pointer (&batch);
           return ok;
         }
+      if (ok && uncommitted >= SCAN_BATCH)
+        {
+          uncommitted = 0;
+          ok = cairn_indexer_index_commit (index, error) && cairn_indexer_index_begin (index, error);
+          if (!ok)
+            abort_scan (scan);
+        }
       if (ok)
         {
           g_autofree gpointer *texts = NULL;
@@ -646,12 +657,6 @@ write_text_all (Scan    *scan,
           invoke_progress (scan);
           uncommitted += n_texts;
           ok = cairn_indexer_index_write_text (index, error);
-          if (ok && uncommitted >= SCAN_BATCH)
-            {
-              uncommitted = 0;
-              ok = cairn_indexer_index_commit (index, error) &&
-                   cairn_indexer_index_begin (index, error);
-            }
           if (!ok)
             abort_scan (scan);
         }

