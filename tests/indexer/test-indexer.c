@@ -819,6 +819,15 @@ START_TEST (test_missing_body)
   assert_query ("body:mango", "envelope@example.org");
   ck_assert (cairn_search_check_sync (search, NULL, &error));
   assert_no_error (error);
+
+  /* Two changes and a removal in a row, which the indexer may take in
+   * one batch: nothing of either text stays. */
+  ck_assert (cairn_store_write_sync (store, add_body, ids, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (store, replace_body, ids, NULL, NULL, &error));
+  ck_assert (cairn_store_write_sync (store, remove_item, ids, NULL, NULL, &error));
+  assert_no_error (error);
+  wait_indexed ();
+  assert_query ("pineapple or mango or frank", "");
 }
 END_TEST
 
