@@ -68,6 +68,8 @@ gboolean           cairn_indexer_index_tag_item      (CairnIndexerIndex     *ind
                                                       GError               **error);
 gboolean           cairn_indexer_index_begin_scan    (CairnIndexerIndex     *index,
                                                       GError               **error);
+gboolean           cairn_indexer_index_end_text      (CairnIndexerIndex     *index,
+                                                      GError               **error);
 gboolean           cairn_indexer_index_end_scan      (CairnIndexerIndex     *index,
                                                       const char            *scratch_path,
                                                       GError               **error);
