@@ -2499,6 +2499,7 @@ START_TEST (test_part_read)
   g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
   g_autoptr(GBytes) foreign = g_bytes_new_static ("Subject: on disk\r\n\r\n", 20);
   g_autoptr(GBytes) loaded = NULL;
+  g_autoptr(GByteArray) longer = g_byte_array_new ();
   g_autoptr(GInputStream) source = g_memory_input_stream_new_from_bytes (small);
   g_autoptr(CairnPart) unstored = cairn_part_new_from_stream ("SMALL", source);
   g_autofree char *foreign_path = g_build_filename (tmpdir, "message.eml", NULL);
@@ -2568,6 +2569,11 @@ START_TEST (test_part_read)
    * reading it changes nothing in the store. */
   big_path = g_strdup (cairn_part_get_path (big_part));
   ck_assert (g_file_set_contents (big_path, "cut", 3, NULL));
+  assert_part_unreadable (big_part, CAIRN_STORE_ERROR_CORRUPT);
+  /* One byte more, which a read of the recorded length alone would miss. */
+  g_byte_array_append (longer, g_bytes_get_data (big, NULL), g_bytes_get_size (big));
+  g_byte_array_append (longer, (const guint8 *) "x", 1);
+  ck_assert (g_file_set_contents (big_path, (const char *) longer->data, longer->len, NULL));
   assert_part_unreadable (big_part, CAIRN_STORE_ERROR_CORRUPT);
   ck_assert_int_eq (g_unlink (big_path), 0);
   ck_assert_int_eq (g_mkdir (big_path, 0700), 0);
