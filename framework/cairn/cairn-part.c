@@ -469,13 +469,25 @@ open_without_access_time (const char *path)
   return g_open (path, O_RDONLY | O_CLOEXEC, 0);
 }
 
+/* The length of @part's file, for an error: the recorded one if a stat
+ * fails. */
+static goffset
+file_size (CairnPart *part,
+           int        fd)
+{
+  struct stat st;
+
+  return fstat (fd, &st) == 0 ? st.st_size : part->size;
+}
+
 /* Loads the file of an external or foreign part with plain system calls:
  * for the few kilobytes of a mail, a GFile, its stream and a GFileInfo
  * cost as much as the reading itself, and the indexer reads every mail.
- * The length of an external part's file is recorded: reading a byte more
- * tells a longer file apart, and only a file of another length is
- * stat()ed, for the error; a stat for every file was a sixteenth of the
- * indexer's reading. */
+ * It reads the recorded length and one byte more, so that a file of that
+ * length is read by one call and its end found by the next, without a
+ * stat, which was a sixteenth of the indexer's reading. An external
+ * file must have that length; a foreign one, which other programs own,
+ * may have changed since, and is read to its end. */
 static GBytes *
 load_payload_file (CairnPart     *part,
                    gsize          max_size,
@@ -483,9 +495,11 @@ load_payload_file (CairnPart     *part,
                    GError       **error)
 {
   gboolean external = part->storage == CAIRN_PART_STORAGE_EXTERNAL;
+  /* The most read: a byte more than @max_size tells it is exceeded. */
+  gsize most = max_size == G_MAXSIZE ? max_size : max_size + 1;
+  gsize wanted = MIN ((guint64) part->size, (guint64) most - 1) + 1;
   g_autofree guint8 *data = NULL;
-  struct stat st;
-  gsize size, wanted, length = 0;
+  gsize length = 0;
   int fd;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
@@ -494,33 +508,20 @@ load_payload_file (CairnPart     *part,
   fd = open_without_access_time (part->path);
   if (fd < 0)
     return fail_payload_file (part, fd, error);
-  if (external)
-    size = part->size;
-  else
-    {
-      if (fstat (fd, &st) != 0)
-        return fail_payload_file (part, fd, error);
-      /* read() on a folder fails with EISDIR, but a foreign folder's
-       * size would be allocated first. */
-      if (S_ISDIR (st.st_mode))
-        {
-          errno = EISDIR;
-          return fail_payload_file (part, fd, error);
-        }
-      if (!check_max_size (part, st.st_size, max_size, error))
-        {
-          close (fd);
-          return NULL;
-        }
-      size = st.st_size;
-    }
 
-  wanted = external ? size + 1 : size;
-  data = g_malloc (MAX (wanted, 1));
-  while (length < wanted)
+  data = g_malloc (wanted);
+  for (;;)
     {
-      gssize n = read (fd, data + length, wanted - length);
+      gssize n;
 
+      if (length == wanted)
+        {
+          if (external || wanted == most)
+            break;
+          wanted = most - wanted > wanted ? wanted * 2 : most;
+          data = g_realloc (data, wanted);
+        }
+      n = read (fd, data + length, wanted - length);
       if (n < 0 && errno == EINTR)
         continue;
       /* EISDIR for a folder, which open() takes and g_file_read() refuses. */
@@ -530,17 +531,20 @@ load_payload_file (CairnPart     *part,
         break;
       length += n;
     }
-  if (length != size && external && fstat (fd, &st) == 0 && !check_file_size (part, st.st_size, error))
+  if ((external && length != (gsize) part->size &&
+       !check_file_size (part, file_size (part, fd), error)) ||
+      !check_max_size (part, length > max_size ? file_size (part, fd) : (goffset) length,
+                       max_size, error))
     {
       close (fd);
       return NULL;
     }
   close (fd);
-  if (length != size)
+  if (external && length != (gsize) part->size)
     {
       g_set_error (error, CAIRN_STORE_ERROR, CAIRN_STORE_ERROR_IO,
                    "The file %s of part %s ended after %" G_GSIZE_FORMAT " of %"
-                   G_GSIZE_FORMAT " bytes", part->path, part->name, length, size);
+                   G_GOFFSET_FORMAT " bytes", part->path, part->name, length, part->size);
       return NULL;
     }
 

@@ -2548,6 +2548,27 @@ START_TEST (test_part_read)
   ck_assert_ptr_null (cairn_part_read_bytes (cairn_item_get_part (read, "SMALL"), 99, NULL,
                                              &error));
   assert_error (error, CAIRN_STORE_ERROR_TOO_LARGE);
+  loaded = cairn_part_read_bytes (cairn_item_get_part (read, CAIRN_PART_RFC822), 20, NULL, &error);
+  assert_no_error (error);
+  g_clear_pointer (&loaded, g_bytes_unref);
+  ck_assert_ptr_null (cairn_part_read_bytes (cairn_item_get_part (read, CAIRN_PART_RFC822), 19,
+                                             NULL, &error));
+  ck_assert (error != NULL && strstr (error->message, " has 20 bytes") != NULL);
+  assert_error (error, CAIRN_STORE_ERROR_TOO_LARGE);
+
+  /* A foreign file is its resource's, which may change it: it is read
+   * as it is now, longer or shorter than it was. */
+  ck_assert (g_file_set_contents (foreign_path, g_bytes_get_data (big, NULL),
+                                  g_bytes_get_size (big), NULL));
+  assert_part_reads (cairn_item_get_part (read, CAIRN_PART_RFC822), big);
+  ck_assert_ptr_null (cairn_part_read_bytes (cairn_item_get_part (read, CAIRN_PART_RFC822),
+                                             50 * 1024, NULL, &error));
+  ck_assert (error != NULL && strstr (error->message, " has 102400 bytes") != NULL);
+  assert_error (error, CAIRN_STORE_ERROR_TOO_LARGE);
+  ck_assert (g_file_set_contents (foreign_path, g_bytes_get_data (small, NULL), 10, NULL));
+  loaded = g_bytes_new_from_bytes (small, 0, 10);
+  assert_part_reads (cairn_item_get_part (read, CAIRN_PART_RFC822), loaded);
+  g_clear_pointer (&loaded, g_bytes_unref);
 
   cairn_part_read_bytes_async (big_part, G_MAXSIZE, NULL, bytes_read, &result);
   while (result == NULL)
