@@ -469,6 +469,10 @@ open_without_access_time (const char *path)
   return g_open (path, O_RDONLY | O_CLOEXEC, 0);
 }
 
+/* The largest buffer a payload file's recorded length opens with; it
+ * grows as the file goes on. */
+#define PAYLOAD_BUFFER_START (16 * 1024 * 1024)
+
 /* The length of @part's file, for an error: the recorded one if a stat
  * fails. */
 static goffset
@@ -495,9 +499,13 @@ load_payload_file (CairnPart     *part,
                    GError       **error)
 {
   gboolean external = part->storage == CAIRN_PART_STORAGE_EXTERNAL;
-  /* The most read: a byte more than @max_size tells it is exceeded. */
-  gsize most = max_size == G_MAXSIZE ? max_size : max_size + 1;
-  gsize wanted = MIN ((guint64) part->size, (guint64) most - 1) + 1;
+  gsize recorded = part->size > 0 ? (gsize) MIN ((guint64) part->size, G_MAXSIZE - 1) : 0;
+  /* The most read: of an external file a byte more than recorded, which
+   * tells a longer file; of a foreign one a byte more than @max_size,
+   * which tells it is exceeded. */
+  gsize most = external ? recorded + 1 : max_size == G_MAXSIZE ? max_size : max_size + 1;
+  /* Within a bound: a damaged store may record any length. */
+  gsize wanted = MIN (MIN (recorded, PAYLOAD_BUFFER_START) + 1, most);
   g_autofree guint8 *data = NULL;
   gsize length = 0;
   int fd;
@@ -516,7 +524,7 @@ load_payload_file (CairnPart     *part,
 
       if (length == wanted)
         {
-          if (external || wanted == most)
+          if (wanted == most)
             break;
           wanted = most - wanted > wanted ? wanted * 2 : most;
           data = g_realloc (data, wanted);

@@ -2614,6 +2614,48 @@ START_TEST (test_part_read)
 }
 END_TEST
 
+/* A damaged store may record any length for a payload file: reading it
+ * gives the file as it is (foreign) or an error (external), and the
+ * recorded length never sizes a buffer by itself. */
+START_TEST (test_part_read_damaged_size)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  g_autoptr(GBytes) big = pattern_bytes (100 * 1024, 3);
+  g_autoptr(GBytes) message = g_bytes_new_static ("Subject: on disk\r\n\r\n", 20);
+  g_autofree char *message_path = g_build_filename (tmpdir, "message.eml", NULL);
+  g_autoptr(CairnItem) item = cairn_item_new (MIME_MAIL);
+  g_autoptr(CairnItem) read = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  g_autoptr(GBytes) loaded = NULL;
+  GError *error = NULL;
+  sqlite3 *db = NULL;
+
+  ck_assert (g_file_set_contents (message_path, g_bytes_get_data (message, NULL), 20, NULL));
+  cairn_item_set_collection_id (item, inbox);
+  set_new_part (item, cairn_part_new_inline ("BIG", big));
+  set_new_part (item, cairn_part_new_foreign (CAIRN_PART_RFC822, message_path, 20));
+  write_ok (create_item_block, item);
+
+  ck_assert_int_eq (sqlite3_open (db_path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (db, "UPDATE parts SET size = 1 << 60", NULL, NULL, NULL),
+                    SQLITE_OK);
+  sqlite3_close (db);
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  read = cairn_store_get_item (store, cairn_item_get_id (item), scope, &error);
+  assert_no_error (error);
+  ck_assert_int_eq (cairn_part_get_size (cairn_item_get_part (read, "BIG")),
+                    G_GINT64_CONSTANT (1) << 60);
+
+  loaded = cairn_part_read_bytes (cairn_item_get_part (read, CAIRN_PART_RFC822), G_MAXSIZE, NULL,
+                                  &error);
+  assert_no_error (error);
+  ck_assert (g_bytes_equal (loaded, message));
+  ck_assert_ptr_null (cairn_part_read_bytes (cairn_item_get_part (read, "BIG"), G_MAXSIZE, NULL,
+                                             &error));
+  assert_error (error, CAIRN_STORE_ERROR_CORRUPT);
+}
+END_TEST
+
 static gboolean
 failing_payload_block (CairnTransaction *txn, gpointer data, GError **error)
 {
@@ -3245,6 +3287,7 @@ main (void)
     { "payloads", test_payload_storage },
     { "payloads", test_part_read },
     { "payloads", test_part_read_keeps_access_time },
+    { "payloads", test_part_read_damaged_size },
     { "payloads", test_payload_rollback_and_orphans },
     { "payloads", test_create_items_in_batches },
     { "payloads", test_check_repair_and_vacuum },
