@@ -491,7 +491,8 @@ file_size (CairnPart *part,
  * length is read by one call and its end found by the next, without a
  * stat, which was a sixteenth of the indexer's reading. An external
  * file must have that length; a foreign one, which other programs own,
- * may have changed since, and is read to its end. */
+ * may have changed since: one found longer is stat()ed, and read to its
+ * end if it is a regular file. */
 static GBytes *
 load_payload_file (CairnPart     *part,
                    gsize          max_size,
@@ -507,6 +508,8 @@ load_payload_file (CairnPart     *part,
   /* Within a bound: a damaged store may record any length. */
   gsize wanted = MIN (MIN (recorded, PAYLOAD_BUFFER_START) + 1, most);
   g_autofree guint8 *data = NULL;
+  gboolean stated = FALSE;
+  struct stat st;
   gsize length = 0;
   int fd;
 
@@ -526,6 +529,27 @@ load_payload_file (CairnPart     *part,
         {
           if (wanted == most)
             break;
+          /* A foreign file longer than recorded: changed since, or no
+           * regular file at all (a device would never end). Read to its
+           * end as it is now. */
+          if (!external && !stated)
+            {
+              stated = TRUE;
+              if (fstat (fd, &st) != 0)
+                return fail_payload_file (part, fd, error);
+              if (!S_ISREG (st.st_mode))
+                {
+                  close (fd);
+                  propagate_read_error (part,
+                                        g_error_new_literal (G_IO_ERROR,
+                                                             G_IO_ERROR_NOT_REGULAR_FILE,
+                                                             "Not a regular file"),
+                                        error);
+                  return NULL;
+                }
+              most = MIN (most, MAX ((gsize) st.st_size, length) + 1);
+              continue;
+            }
           wanted = most - wanted > wanted ? wanted * 2 : most;
           data = g_realloc (data, wanted);
         }
