@@ -209,30 +209,33 @@ START_TEST (test_objects)
 }
 END_TEST
 
+/* A hostile object of @text's whole length, NULs inside included. */
+#define HOSTILE(type, text) { type, text, sizeof (text) - 1 }
+
 START_TEST (test_objects_hostile)
 {
   const struct { const char *type; const char *text; gsize size; } bad[] = {
-    { "text/calendar", "", 0 },
-    { "text/calendar", "garbage", 7 },
-    { "text/calendar", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", 31 },
-    { "text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nEND:VEVENT\r\n"
-                       "END:VCALENDAR\r\n", 69 },
-    { "text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:\r\nEND:VEVENT\r\n"
-                       "END:VCALENDAR\r\n", 60 },
-    { "text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:notadate\r\n"
-                       "END:VEVENT\r\nEND:VCALENDAR\r\n", 80 },
-    { "text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\0b\r\nEND:VEVENT\r\n"
-                       "END:VCALENDAR\r\n", 62 },
-    { "text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:\xff\xfe\r\nEND:VEVENT\r\n"
-                       "END:VCALENDAR\r\n", 62 },
-    { "text/calendar", "BEGIN:VCARD\r\nUID:a\r\nEND:VCARD\r\n", 32 },
-    { "text/vcard", "BEGIN:VCARD\r\nFN:x\r\nEND:VCARD\r\n", 31 },
-    { "text/vcard", "BEGIN:VCARD\r\nUID:a\r\n", 20 },
-    { "text/vcard", "BEGIN:VCARD\r\nUID:a\r\nEND:VCARD\r\nBEGIN:VCARD\r\nUID:b\r\nEND:VCARD\r\n",
-      64 },
-    { "text/vcard", "junk\r\nBEGIN:VCARD\r\nUID:a\r\nEND:VCARD\r\n", 38 },
-    { "text/vcard", "BEGIN:VCARD\r\nno colon here\r\nUID:a\r\nEND:VCARD\r\n", 47 },
-    { "text/vcard", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", 31 },
+    HOSTILE ("text/calendar", ""),
+    HOSTILE ("text/calendar", "garbage"),
+    HOSTILE ("text/calendar", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"),
+    HOSTILE ("text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nEND:VEVENT\r\n"
+                              "END:VCALENDAR\r\n"),
+    HOSTILE ("text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:\r\nEND:VEVENT\r\n"
+                              "END:VCALENDAR\r\n"),
+    HOSTILE ("text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:notadate\r\n"
+                              "END:VEVENT\r\nEND:VCALENDAR\r\n"),
+    HOSTILE ("text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\0b\r\nEND:VEVENT\r\n"
+                              "END:VCALENDAR\r\n"),
+    HOSTILE ("text/calendar", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:\xff\xfe\r\nEND:VEVENT\r\n"
+                              "END:VCALENDAR\r\n"),
+    HOSTILE ("text/calendar", "BEGIN:VCARD\r\nUID:a\r\nEND:VCARD\r\n"),
+    HOSTILE ("text/vcard", "BEGIN:VCARD\r\nFN:x\r\nEND:VCARD\r\n"),
+    HOSTILE ("text/vcard", "BEGIN:VCARD\r\nUID:a\r\n"),
+    HOSTILE ("text/vcard", "BEGIN:VCARD\r\nUID:a\r\nEND:VCARD\r\n"
+                           "BEGIN:VCARD\r\nUID:b\r\nEND:VCARD\r\n"),
+    HOSTILE ("text/vcard", "junk\r\nBEGIN:VCARD\r\nUID:a\r\nEND:VCARD\r\n"),
+    HOSTILE ("text/vcard", "BEGIN:VCARD\r\nno colon here\r\nUID:a\r\nEND:VCARD\r\n"),
+    HOSTILE ("text/vcard", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"),
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
