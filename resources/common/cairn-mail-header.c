@@ -15,11 +15,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeContentType, g_object_unref)
 void
 cairn_mail_header_normalize (GByteArray *block)
 {
-  gboolean has_nul = memchr (block->data, '\0', block->len) != NULL;
-  guint8 *end = block->data + block->len;
-  guint8 *out, *cr;
+  gboolean has_nul;
+  guint8 *end, *out, *cr;
   gsize n_out = 0;
 
+  /* An empty array may have no data at all, which memchr() must not get. */
+  if (block->len == 0)
+    return;
+  has_nul = memchr (block->data, '\0', block->len) != NULL;
+  end = block->data + block->len;
   cr = memchr (block->data, '\r', block->len);
   if (cr == NULL && !has_nul)
     return;

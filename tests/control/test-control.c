@@ -672,7 +672,8 @@ junk_value (GRand *rand,
     {
     case 0: return g_variant_new_take_string (junk_string (rand));
     case 1: return g_variant_new_boolean (g_rand_boolean (rand));
-    case 2: return g_variant_new_int64 ((gint64) g_rand_int (rand) << 32 | g_rand_int (rand));
+    case 2: return g_variant_new_int64 ((gint64) ((guint64) g_rand_int (rand) << 32 |
+                                                    g_rand_int (rand)));
     case 3: return g_variant_new_double (g_rand_boolean (rand) ? NAN : INFINITY);
     case 4: return g_variant_new_byte (g_rand_int (rand));
     case 5: return g_variant_new_object_path ("/a/b");
