@@ -582,10 +582,12 @@ remove_item (CairnTransaction  *transaction,
   return cairn_transaction_delete_item (transaction, *(guint64 *) data, error);
 }
 
-/* The nice value of thread @thread of process @pid, and its name. */
-static int
+/* The nice value of thread @thread of process @pid, and its name; FALSE
+ * if the thread ended since it was listed (a scan's threads end with it). */
+static gboolean
 thread_nice (GPid         pid,
              const char  *thread,
+             int         *nice_value,
              char       **name)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/task/%s/stat", (int) pid, thread);
@@ -593,7 +595,8 @@ thread_nice (GPid         pid,
   g_auto(GStrv) fields = NULL;
   char *open, *close;
 
-  ck_assert (g_file_get_contents (path, &contents, NULL, NULL));
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
   open = strchr (contents, '(');
   close = strrchr (contents, ')');
   ck_assert (open != NULL && close != NULL && close[1] == ' ');
@@ -601,7 +604,8 @@ thread_nice (GPid         pid,
   /* From the state, field 3 of proc(5), to the nice value, field 19. */
   fields = g_strsplit (close + 2, " ", 18);
   ck_assert_uint_ge (g_strv_length (fields), 17);
-  return atoi (fields[16]);
+  *nice_value = atoi (fields[16]);
+  return TRUE;
 }
 
 /* The extractors and the fields thread of a scan run 10 nice levels
@@ -627,8 +631,10 @@ START_TEST (test_scan_priorities)
   while ((thread = g_dir_read_name (tasks)) != NULL)
     {
       g_autofree char *name = NULL;
-      int nice_value = thread_nice (pid, thread, &name);
+      int nice_value;
 
+      if (!thread_nice (pid, thread, &nice_value, &name))
+        continue;
       if (atoi (thread) == pid)
         host_nice = nice_value;
       else if (g_str_equal (name, "cairn-indexer"))
