@@ -437,6 +437,21 @@ check_max_size (CairnPart  *part,
   return FALSE;
 }
 
+/* A failure of @code on the file of @part, whose descriptor @fd (or -1)
+ * is closed. */
+static GBytes *
+fail_payload_file_with (CairnPart   *part,
+                        int          fd,
+                        GIOErrorEnum code,
+                        const char  *message,
+                        GError     **error)
+{
+  if (fd >= 0)
+    close (fd);
+  propagate_read_error (part, g_error_new_literal (G_IO_ERROR, code, message), error);
+  return NULL;
+}
+
 /* A failed system call on the file of @part, whose descriptor @fd (or
  * -1) is closed. */
 static GBytes *
@@ -446,13 +461,8 @@ fail_payload_file (CairnPart  *part,
 {
   int saved_errno = errno;
 
-  if (fd >= 0)
-    close (fd);
-  propagate_read_error (part,
-                        g_error_new_literal (G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                                             g_strerror (saved_errno)),
-                        error);
-  return NULL;
+  return fail_payload_file_with (part, fd, g_io_error_from_errno (saved_errno),
+                                 g_strerror (saved_errno), error);
 }
 
 /* Opens a payload file to read without writing its access time where
@@ -538,15 +548,8 @@ load_payload_file (CairnPart     *part,
               if (fstat (fd, &st) != 0)
                 return fail_payload_file (part, fd, error);
               if (!S_ISREG (st.st_mode))
-                {
-                  close (fd);
-                  propagate_read_error (part,
-                                        g_error_new_literal (G_IO_ERROR,
-                                                             G_IO_ERROR_NOT_REGULAR_FILE,
-                                                             "Not a regular file"),
-                                        error);
-                  return NULL;
-                }
+                return fail_payload_file_with (part, fd, G_IO_ERROR_NOT_REGULAR_FILE,
+                                               "Not a regular file", error);
               most = MIN (most, MAX ((gsize) st.st_size, length) + 1);
               continue;
             }
