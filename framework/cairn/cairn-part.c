@@ -468,20 +468,40 @@ fail_payload_file (CairnPart  *part,
 /* Opens a payload file to read without writing its access time where
  * the kernel lets the caller, the file's owner: on the first read of a
  * new mail, the file system otherwise writes the inode (the access time
- * of "relatime" mounts), a sixth of an indexer's time reading mail. */
+ * of "relatime" mounts), a sixth of an indexer's time reading mail.
+ * Without blocking: a named pipe put in the file's place would make
+ * open() wait for a writer; regular files ignore it. */
 static int
 open_without_access_time (const char *path)
 {
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOATIME, 0);
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOATIME, 0);
 
   if (fd >= 0 || errno != EPERM)
     return fd;
-  return g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  return g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 }
 
 /* The largest buffer a payload file's recorded length opens with; it
  * grows as the file goes on. */
 #define PAYLOAD_BUFFER_START (16 * 1024 * 1024)
+
+/* Stats the file of a foreign part found of another length than
+ * recorded: changed since, or no regular file at all (a device would
+ * never end, a named pipe ends at once). Closes @fd on a failure. */
+static gboolean
+stat_regular_file (CairnPart    *part,
+                   int           fd,
+                   struct stat  *st,
+                   GError      **error)
+{
+  if (fstat (fd, st) != 0)
+    fail_payload_file (part, fd, error);
+  else if (!S_ISREG (st->st_mode))
+    fail_payload_file_with (part, fd, G_IO_ERROR_NOT_REGULAR_FILE, "Not a regular file", error);
+  else
+    return TRUE;
+  return FALSE;
+}
 
 /* The length of @part's file, for an error: the recorded one if a stat
  * fails. */
@@ -539,17 +559,13 @@ load_payload_file (CairnPart     *part,
         {
           if (wanted == most)
             break;
-          /* A foreign file longer than recorded: changed since, or no
-           * regular file at all (a device would never end). Read to its
-           * end as it is now. */
+          /* A foreign file longer than recorded is read to its end as it
+           * is now. */
           if (!external && !stated)
             {
               stated = TRUE;
-              if (fstat (fd, &st) != 0)
-                return fail_payload_file (part, fd, error);
-              if (!S_ISREG (st.st_mode))
-                return fail_payload_file_with (part, fd, G_IO_ERROR_NOT_REGULAR_FILE,
-                                               "Not a regular file", error);
+              if (!stat_regular_file (part, fd, &st, error))
+                return NULL;
               most = MIN (most, MAX ((gsize) st.st_size, length) + 1);
               continue;
             }
@@ -563,7 +579,13 @@ load_payload_file (CairnPart     *part,
       if (n < 0)
         return fail_payload_file (part, fd, error);
       if (n == 0)
-        break;
+        {
+          /* A foreign file shorter than recorded is taken as it is. */
+          if (!external && !stated && length != recorded &&
+              !stat_regular_file (part, fd, &st, error))
+            return NULL;
+          break;
+        }
       length += n;
     }
   if ((external && length != (gsize) part->size &&

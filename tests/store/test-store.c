@@ -2684,6 +2684,33 @@ START_TEST (test_part_read_endless_device)
 }
 END_TEST
 
+/* A named pipe in a foreign file's place: opening it to read would wait
+ * for a writer that never comes. */
+START_TEST (test_part_read_pipe)
+{
+  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
+  g_autofree char *message_path = g_build_filename (tmpdir, "message.eml", NULL);
+  g_autoptr(CairnItem) item = cairn_item_new (MIME_MAIL);
+  g_autoptr(CairnItem) read = NULL;
+  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
+  GError *error = NULL;
+
+  ck_assert (g_file_set_contents (message_path, "Subject: x\n\n", -1, NULL));
+  cairn_item_set_collection_id (item, inbox);
+  set_new_part (item, cairn_part_new_foreign (CAIRN_PART_RFC822, message_path, 13));
+  write_ok (create_item_block, item);
+  cairn_fetch_scope_set_all_parts (scope, TRUE);
+  read = cairn_store_get_item (store, cairn_item_get_id (item), scope, &error);
+  assert_no_error (error);
+
+  ck_assert_int_eq (g_unlink (message_path), 0);
+  ck_assert_int_eq (mkfifo (message_path, 0600), 0);
+  ck_assert_ptr_null (cairn_part_read_bytes (cairn_item_get_part (read, CAIRN_PART_RFC822),
+                                             G_MAXSIZE, NULL, &error));
+  assert_error (error, CAIRN_STORE_ERROR_IO);
+}
+END_TEST
+
 static gboolean
 failing_payload_block (CairnTransaction *txn, gpointer data, GError **error)
 {
@@ -3317,6 +3344,7 @@ main (void)
     { "payloads", test_part_read_keeps_access_time },
     { "payloads", test_part_read_damaged_size },
     { "payloads", test_part_read_endless_device },
+    { "payloads", test_part_read_pipe },
     { "payloads", test_payload_rollback_and_orphans },
     { "payloads", test_create_items_in_batches },
     { "payloads", test_check_repair_and_vacuum },
