@@ -2657,9 +2657,10 @@ START_TEST (test_part_read_damaged_size)
 END_TEST
 
 /* A foreign file is its resource's, and another program may replace it
- * by anything: a link to a device that never ends is an error, not a
- * read without end. */
-START_TEST (test_part_read_endless_device)
+ * by anything: @replace puts something else at the path of a stored
+ * item's RFC822 file, whose read must then fail with an I/O error. */
+static void
+assert_foreign_replaced_unreadable (int (*replace) (const char *path))
 {
   guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
   g_autofree char *message_path = g_build_filename (tmpdir, "message.eml", NULL);
@@ -2677,37 +2678,37 @@ START_TEST (test_part_read_endless_device)
   assert_no_error (error);
 
   ck_assert_int_eq (g_unlink (message_path), 0);
-  ck_assert_int_eq (symlink ("/dev/zero", message_path), 0);
+  ck_assert_int_eq (replace (message_path), 0);
   ck_assert_ptr_null (cairn_part_read_bytes (cairn_item_get_part (read, CAIRN_PART_RFC822),
                                              G_MAXSIZE, NULL, &error));
   assert_error (error, CAIRN_STORE_ERROR_IO);
 }
+
+static int
+link_to_zero (const char *path)
+{
+  return symlink ("/dev/zero", path);
+}
+
+static int
+make_pipe (const char *path)
+{
+  return mkfifo (path, 0600);
+}
+
+/* A link to a device that never ends is an error, not a read without
+ * end. */
+START_TEST (test_part_read_endless_device)
+{
+  assert_foreign_replaced_unreadable (link_to_zero);
+}
 END_TEST
 
-/* A named pipe in a foreign file's place: opening it to read would wait
- * for a writer that never comes. */
+/* A named pipe: opening it to read would wait for a writer that never
+ * comes. */
 START_TEST (test_part_read_pipe)
 {
-  guint64 inbox = make_collection (RESOURCE, 0, "Inbox", "INBOX");
-  g_autofree char *message_path = g_build_filename (tmpdir, "message.eml", NULL);
-  g_autoptr(CairnItem) item = cairn_item_new (MIME_MAIL);
-  g_autoptr(CairnItem) read = NULL;
-  g_autoptr(CairnFetchScope) scope = cairn_fetch_scope_new ();
-  GError *error = NULL;
-
-  ck_assert (g_file_set_contents (message_path, "Subject: x\n\n", -1, NULL));
-  cairn_item_set_collection_id (item, inbox);
-  set_new_part (item, cairn_part_new_foreign (CAIRN_PART_RFC822, message_path, 13));
-  write_ok (create_item_block, item);
-  cairn_fetch_scope_set_all_parts (scope, TRUE);
-  read = cairn_store_get_item (store, cairn_item_get_id (item), scope, &error);
-  assert_no_error (error);
-
-  ck_assert_int_eq (g_unlink (message_path), 0);
-  ck_assert_int_eq (mkfifo (message_path, 0600), 0);
-  ck_assert_ptr_null (cairn_part_read_bytes (cairn_item_get_part (read, CAIRN_PART_RFC822),
-                                             G_MAXSIZE, NULL, &error));
-  assert_error (error, CAIRN_STORE_ERROR_IO);
+  assert_foreign_replaced_unreadable (make_pipe);
 }
 END_TEST
 
