@@ -905,25 +905,17 @@ START_TEST (test_saved_search)
 }
 END_TEST
 
-/* The index's content in a form that two indexes of the same store share
- * whatever order they were written in: threads as sets of items. */
-static char *
-dump_index (void)
+/* Appends the rows of @queries over the index to @dump. */
+static void
+dump_queries (GString            *dump,
+              const char * const *queries,
+              gsize               n_queries)
 {
   g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
-  const char *queries[] = {
-    "SELECT id, collection, mime_type, date, message_id, complete FROM docs ORDER BY id",
-    "SELECT rowid, sender, recipients, subject, body, attachment, mimetype, listid FROM text "
-    "ORDER BY rowid",
-    "SELECT flag, id FROM flags ORDER BY flag, id",
-    "SELECT group_concat(id) FROM (SELECT id, thread FROM docs ORDER BY id) GROUP BY thread "
-    "ORDER BY min(id)",
-  };
-  GString *dump = g_string_new (NULL);
   sqlite3 *db = NULL;
 
   ck_assert_int_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
+  for (gsize q = 0; q < n_queries; q++)
     {
       sqlite3_stmt *stmt = NULL;
 
@@ -937,6 +929,39 @@ dump_index (void)
       sqlite3_finalize (stmt);
     }
   sqlite3_close (db);
+}
+
+/* The index's documents, text, flags and tags in a form that two indexes
+ * of the same store share whatever order they were written in. */
+static char *
+dump_index_content (void)
+{
+  const char * const queries[] = {
+    "SELECT id, collection, mime_type, date, message_id, complete FROM docs ORDER BY id",
+    "SELECT rowid, sender, recipients, subject, body, attachment, mimetype, listid FROM text "
+    "ORDER BY rowid",
+    "SELECT flag, id FROM flags ORDER BY flag, id",
+    "SELECT tag, id FROM item_tags ORDER BY tag, id",
+  };
+  GString *dump = g_string_new (NULL);
+
+  dump_queries (dump, queries, G_N_ELEMENTS (queries));
+  return g_string_free (dump, FALSE);
+}
+
+/* The index's content, and its threads as sets of items. */
+static char *
+dump_index (void)
+{
+  const char * const threads[] = {
+    "SELECT group_concat(id) FROM (SELECT id, thread FROM docs ORDER BY id) GROUP BY thread "
+    "ORDER BY min(id)",
+  };
+  GString *dump = g_string_new (NULL);
+  g_autofree char *content = dump_index_content ();
+
+  g_string_append (dump, content);
+  dump_queries (dump, threads, G_N_ELEMENTS (threads));
   return g_string_free (dump, FALSE);
 }
 
@@ -1012,6 +1037,575 @@ START_TEST (test_kill_mid_batch)
   ck_assert_msg (g_str_equal (after_kill, after_rebuild), "index after the kill differs from a "
                  "rebuild");
   assert_query ("budget and list:cairn-devel", "report@example.org");
+}
+END_TEST
+
+/* The model-based test: random sequences of a client's changes (new
+ * mail, its body rewritten, moves, flags, a tag, removals), some applied
+ * one at a time, some several to a batch, checked against a model of
+ * the store. The search must answer as the model says, and the index
+ * must equal a rebuild of the same store but for threads: a removed
+ * message's ids stay in msgids and keep together what it joined, which
+ * a rebuild no longer knows. So the model joins the threads of every
+ * message the index met, and those of the messages left for a rebuild. */
+
+#define MODEL_POOL 16           /* the Message-IDs that mail shares */
+#define MODEL_OPERATIONS 100
+
+static const char * const model_words[] = {
+  "amber", "basil", "cedar", "dune", "ember", "fjord", "grove", "heath",
+};
+
+static const char * const model_flags[] = { CAIRN_FLAG_SEEN, CAIRN_FLAG_FLAGGED, "$Work" };
+static const char * const model_flag_queries[] = { "flag:seen", "flag:flagged", "flag:$work" };
+
+typedef struct
+{
+  guint64 id;
+  guint message_id;             /* in the pool, or past it: its own alone */
+  guint n_parents;
+  guint parents[2];             /* in the pool */
+  guint words;                  /* bits of model_words in its body */
+  guint flags;                  /* bits of model_flags */
+  guint day, minute;
+  gboolean archived;
+  gboolean tagged;
+} ModelMail;
+
+typedef struct
+{
+  guint32 seed;
+  GRand *rand;
+  GPtrArray *mails;             /* ModelMail */
+  guint joined[MODEL_POOL];     /* union-find over the pool, of every mail met */
+  guint next_own;
+  guint64 inbox, archive;
+  CairnTag *tag;
+} Model;
+
+static guint
+model_find (guint *joined,
+            guint  message_id)
+{
+  while (joined[message_id] != message_id)
+    message_id = joined[message_id];
+  return message_id;
+}
+
+static void
+model_join (guint           *joined,
+            const ModelMail *mail)
+{
+  if (mail->message_id >= MODEL_POOL)
+    return;
+  for (guint i = 0; i < mail->n_parents; i++)
+    joined[model_find (joined, mail->parents[i])] = model_find (joined, mail->message_id);
+}
+
+static char *
+model_message (const Model     *model,
+               const ModelMail *mail)
+{
+  GString *text = g_string_new (NULL);
+
+  g_string_append_printf (text, "From: Model <model@example.org>\nTo: list@example.org\n"
+                          "Subject: Model note\nDate: %02u Apr 2025 %02u:%02u:00 +0000\n"
+                          "Message-ID: <m%u.s%u@model.example.org>\n",
+                          mail->day, mail->minute / 60, mail->minute % 60, mail->message_id,
+                          model->seed);
+  for (guint i = 0; i < mail->n_parents; i++)
+    g_string_append_printf (text, "%s<m%u.s%u@model.example.org>%s", i ? " " : "References: ",
+                            mail->parents[i], model->seed, i + 1 == mail->n_parents ? "\n" : "");
+  g_string_append_c (text, '\n');
+  for (guint w = 0; w < G_N_ELEMENTS (model_words); w++)
+    if (mail->words & (1u << w))
+      g_string_append_printf (text, "%s ", model_words[w]);
+  g_string_append (text, "\n");
+  return g_string_free (text, FALSE);
+}
+
+typedef struct
+{
+  guint64 collection;
+  guint64 id;
+  const char *message;
+} ModelWrite;
+
+static gboolean
+model_create (CairnTransaction  *transaction,
+              gpointer           data,
+              GError           **error)
+{
+  ModelWrite *write = data;
+  g_autoptr(CairnItem) item = cairn_item_new ("message/rfc822");
+  g_autoptr(GBytes) bytes = g_bytes_new (write->message, strlen (write->message));
+  g_autoptr(CairnPart) body = cairn_part_new_inline ("RFC822", bytes);
+
+  cairn_item_set_collection_id (item, write->collection);
+  cairn_item_set_part (item, body);
+  if (!cairn_transaction_create_item (transaction, item, error))
+    return FALSE;
+  write->id = cairn_item_get_id (item);
+  return TRUE;
+}
+
+static gboolean
+model_rewrite (CairnTransaction  *transaction,
+               gpointer           data,
+               GError           **error)
+{
+  ModelWrite *write = data;
+  g_autoptr(GBytes) bytes = g_bytes_new (write->message, strlen (write->message));
+  g_autoptr(CairnPart) body = cairn_part_new_inline ("RFC822", bytes);
+
+  return cairn_transaction_store_part (transaction, write->id, body, 0, error);
+}
+
+typedef struct
+{
+  guint64 id;
+  const char *flag;
+  gboolean add;
+  CairnTag *tag;
+} ModelMark;
+
+static gboolean
+model_flag (CairnTransaction  *transaction,
+            gpointer           data,
+            GError           **error)
+{
+  ModelMark *mark = data;
+  g_autoptr(CairnFlagsDelta) delta = cairn_flags_delta_new ();
+
+  if (mark->add)
+    cairn_flags_delta_add (delta, mark->flag);
+  else
+    cairn_flags_delta_remove (delta, mark->flag);
+  return cairn_transaction_change_flags (transaction, mark->id, delta, 0, error);
+}
+
+static gboolean
+model_create_tag (CairnTransaction  *transaction,
+                  gpointer           data,
+                  GError           **error)
+{
+  return cairn_transaction_create_tag (transaction, data, error);
+}
+
+static gboolean
+model_tag (CairnTransaction  *transaction,
+           gpointer           data,
+           GError           **error)
+{
+  ModelMark *mark = data;
+  guint64 tag = cairn_tag_get_id (mark->tag);
+
+  return mark->add ? cairn_transaction_tag_item (transaction, mark->id, tag, error)
+                   : cairn_transaction_untag_item (transaction, mark->id, tag, error);
+}
+
+static void
+model_write (CairnTransactionFunc func,
+             gpointer            data)
+{
+  GError *error = NULL;
+
+  ck_assert (cairn_store_write_sync (store, func, data, NULL, NULL, &error));
+  assert_no_error (error);
+}
+
+static void
+model_new_version (Model     *model,
+                   ModelMail *mail)
+{
+  mail->words = g_rand_int_range (model->rand, 1, 1 << G_N_ELEMENTS (model_words));
+  mail->day = g_rand_int_range (model->rand, 1, 29);
+  mail->minute = g_rand_int_range (model->rand, 0, 24 * 60);
+}
+
+/* New mail: either sharing the pool's Message-IDs, and then indexed
+ * before anything else happens to it, since whether the index met a
+ * mail removed later decides which threads its ids keep joined; or with
+ * a Message-ID of its own, which joins nothing, so that it may change
+ * or go in the batch it came in. */
+static void
+model_add (Model *model)
+{
+  ModelMail *mail = g_new0 (ModelMail, 1);
+  g_autofree char *message = NULL;
+  ModelWrite write = { 0 };
+  gboolean alone = g_rand_int_range (model->rand, 0, 4) == 0;
+
+  if (alone)
+    mail->message_id = model->next_own++;
+  else
+    {
+      mail->message_id = g_rand_int_range (model->rand, 0, MODEL_POOL);
+      /* Mostly one parent: the threads stay many and small. */
+      mail->n_parents = (guint[]) { 0, 0, 1, 1, 1, 2 }[g_rand_int_range (model->rand, 0, 6)];
+      for (guint i = 0; i < mail->n_parents; i++)
+        mail->parents[i] = g_rand_int_range (model->rand, 0, MODEL_POOL);
+    }
+  mail->archived = g_rand_boolean (model->rand);
+  model_new_version (model, mail);
+  message = model_message (model, mail);
+  write.collection = mail->archived ? model->archive : model->inbox;
+  write.message = message;
+  model_write (model_create, &write);
+  mail->id = write.id;
+  g_ptr_array_add (model->mails, mail);
+  if (!alone)
+    {
+      wait_indexed ();
+      model_join (model->joined, mail);
+    }
+}
+
+static ModelMail *
+model_pick (Model *model)
+{
+  return g_ptr_array_index (model->mails, g_rand_int_range (model->rand, 0, model->mails->len));
+}
+
+static void
+model_step (Model *model)
+{
+  guint choice = g_rand_int_range (model->rand, 0, 100);
+  ModelMail *mail;
+
+  if (model->mails->len == 0 || choice < 30)
+    {
+      model_add (model);
+      return;
+    }
+  mail = model_pick (model);
+  if (choice < 42)
+    {
+      g_autofree char *message = NULL;
+      ModelWrite write = { .id = mail->id };
+
+      model_new_version (model, mail);
+      message = model_message (model, mail);
+      write.message = message;
+      model_write (model_rewrite, &write);
+    }
+  else if (choice < 54)
+    {
+      guint64 ids[2] = { mail->id, mail->archived ? model->inbox : model->archive };
+
+      model_write (move_item, ids);
+      mail->archived = !mail->archived;
+    }
+  else if (choice < 70)
+    {
+      guint flag = g_rand_int_range (model->rand, 0, G_N_ELEMENTS (model_flags));
+      ModelMark mark = { mail->id, model_flags[flag], !(mail->flags & (1u << flag)), NULL };
+
+      model_write (model_flag, &mark);
+      mail->flags ^= 1u << flag;
+    }
+  else if (choice < 80)
+    {
+      ModelMark mark = { mail->id, NULL, !mail->tagged, model->tag };
+
+      model_write (model_tag, &mark);
+      mail->tagged = !mail->tagged;
+    }
+  else
+    {
+      model_write (remove_item, &mail->id);
+      g_ptr_array_remove_fast (model->mails, mail);
+    }
+}
+
+static int
+compare_ids (gconstpointer a,
+             gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* The ids of the model's mail that @matches, in ascending order. */
+static char *
+model_expect (Model    *model,
+              gboolean (*matches) (const ModelMail *, guint),
+              guint     arg)
+{
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  for (guint i = 0; i < model->mails->len; i++)
+    {
+      ModelMail *mail = g_ptr_array_index (model->mails, i);
+
+      if (matches (mail, arg))
+        g_array_append_val (ids, mail->id);
+    }
+  g_array_sort (ids, compare_ids);
+  return ids_to_string (ids);
+}
+
+static gboolean
+has_word (const ModelMail *mail, guint word)
+{
+  return (mail->words & (1u << word)) != 0;
+}
+
+static gboolean
+has_flag (const ModelMail *mail, guint flag)
+{
+  return (mail->flags & (1u << flag)) != 0;
+}
+
+static gboolean
+is_tagged (const ModelMail *mail, guint unused)
+{
+  return mail->tagged;
+}
+
+static gboolean
+is_archived (const ModelMail *mail, guint archived)
+{
+  return mail->archived == (gboolean) archived;
+}
+
+/* The first difference between @query's answer and @want, or NULL. */
+static char *
+query_differs (const char *query,
+               const char *want)
+{
+  g_autoptr(GArray) ids = run (query);
+  g_autofree char *got = NULL;
+
+  g_array_sort (ids, compare_ids);
+  got = ids_to_string (ids);
+  if (g_str_equal (got, want))
+    return NULL;
+  return g_strdup_printf ("%s: got [%s], want [%s]", query, got, want);
+}
+
+/* Threads, each a line of ids, in the order of their first ids. */
+static int
+compare_lines (gconstpointer a,
+               gconstpointer b)
+{
+  const char *x = *(const char * const *) a, *y = *(const char * const *) b;
+  guint64 first_x = g_ascii_strtoull (x, NULL, 10), first_y = g_ascii_strtoull (y, NULL, 10);
+
+  return (first_x > first_y) - (first_x < first_y);
+}
+
+static char *
+threads_to_string (GPtrArray *lines)
+{
+  g_ptr_array_sort (lines, compare_lines);
+  g_ptr_array_add (lines, NULL);
+  return g_strjoinv (" | ", (char **) lines->pdata);
+}
+
+/* The model's mail grouped in threads, by the message ids @joined joins:
+ * each thread's ids in ascending order, the threads by their first. */
+static char *
+model_threads (Model *model,
+               guint *joined)
+{
+  g_autoptr(GHashTable) threads = g_hash_table_new_full (NULL, NULL, NULL,
+                                                         (GDestroyNotify) g_array_unref);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer value;
+
+  for (guint i = 0; i < model->mails->len; i++)
+    {
+      ModelMail *mail = g_ptr_array_index (model->mails, i);
+      guint root = mail->message_id < MODEL_POOL ? model_find (joined, mail->message_id)
+                                                 : mail->message_id;
+      GArray *ids = g_hash_table_lookup (threads, GUINT_TO_POINTER (root + 1));
+
+      if (ids == NULL)
+        {
+          ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+          g_hash_table_insert (threads, GUINT_TO_POINTER (root + 1), ids);
+        }
+      g_array_append_val (ids, mail->id);
+    }
+  g_hash_table_iter_init (&iter, threads);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_array_sort (value, compare_ids);
+      g_ptr_array_add (lines, ids_to_string (value));
+    }
+  return threads_to_string (lines);
+}
+
+/* The index's threads of the model's mail, as model_threads() gives
+ * them. */
+static char *
+index_threads (Model *model)
+{
+  g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
+  g_autoptr(GHashTable) mails = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GHashTable) threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                         (GDestroyNotify) g_array_unref);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  for (guint i = 0; i < model->mails->len; i++)
+    g_hash_table_add (mails, &((ModelMail *) g_ptr_array_index (model->mails, i))->id);
+  ck_assert_int_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT id, thread FROM docs ORDER BY id", -1, &stmt,
+                                        NULL), SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      guint64 id = sqlite3_column_int64 (stmt, 0);
+      gint64 thread = sqlite3_column_int64 (stmt, 1);
+      GArray *ids;
+
+      if (!g_hash_table_contains (mails, &id))
+        continue;
+      ids = g_hash_table_lookup (threads, &thread);
+      if (ids == NULL)
+        {
+          ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+          g_hash_table_insert (threads, g_memdup2 (&thread, sizeof thread), ids);
+        }
+      g_array_append_val (ids, id);
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_hash_table_iter_init (&iter, threads);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (lines, ids_to_string (value));
+  return threads_to_string (lines);
+}
+
+/* What the index answers unlike the model, or NULL; @joined gives the
+ * threads it must have. */
+static char *
+model_differs (Model *model,
+               guint *joined)
+{
+  g_autofree char *tag_query = g_strdup_printf ("from:model and tag:%s",
+                                                cairn_tag_get_name (model->tag));
+  g_autofree char *want_threads = model_threads (model, joined);
+  g_autofree char *threads = index_threads (model);
+  char *difference = NULL;
+
+  for (guint w = 0; difference == NULL && w < G_N_ELEMENTS (model_words); w++)
+    {
+      g_autofree char *query = g_strdup_printf ("body:%s", model_words[w]);
+      g_autofree char *want = model_expect (model, has_word, w);
+
+      difference = query_differs (query, want);
+    }
+  for (guint f = 0; difference == NULL && f < G_N_ELEMENTS (model_flags); f++)
+    {
+      g_autofree char *query = g_strdup_printf ("from:model and %s", model_flag_queries[f]);
+      g_autofree char *want = model_expect (model, has_flag, f);
+
+      difference = query_differs (query, want);
+    }
+  if (difference == NULL)
+    {
+      g_autofree char *want = model_expect (model, is_tagged, 0);
+
+      difference = query_differs (tag_query, want);
+    }
+  if (difference == NULL)
+    {
+      g_autofree char *want = model_expect (model, is_archived, TRUE);
+
+      difference = query_differs ("from:model and folder:Archive", want);
+    }
+  if (difference == NULL && !g_str_equal (threads, want_threads))
+    difference = g_strdup_printf ("threads: got %s, want %s", threads, want_threads);
+  return difference;
+}
+
+/* Waits until the index answers as the model says. */
+static void
+model_check (Model *model,
+             guint *joined)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  char *difference;
+
+  wait_indexed ();
+  while ((difference = model_differs (model, joined)) != NULL)
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "seed %u: %s", model->seed, difference);
+      g_free (difference);
+      g_usleep (POLL_MS * 1000);
+    }
+}
+
+static void
+model_run (guint32 seed,
+           guint   n_operations)
+{
+  Model model = { .seed = seed, .next_own = MODEL_POOL };
+  guint left[MODEL_POOL];
+  g_autofree char *tag_gid = g_strdup_printf ("model-%u", seed);
+  g_autofree char *after_changes = NULL;
+  g_autofree char *after_rebuild = NULL;
+
+  model.rand = g_rand_new_with_seed (seed);
+  model.mails = g_ptr_array_new_with_free_func (g_free);
+  model.inbox = find_collection ("INBOX");
+  model.archive = find_collection ("Archive");
+  model.tag = cairn_tag_new (tag_gid, tag_gid);
+  model_write (model_create_tag, model.tag);
+  for (guint i = 0; i < MODEL_POOL; i++)
+    model.joined[i] = i;
+  for (guint step = 0; step < n_operations; step++)
+    {
+      model_step (&model);
+      if (g_rand_int_range (model.rand, 0, 3) == 0)
+        wait_indexed ();
+    }
+  model_check (&model, model.joined);
+
+  after_changes = dump_index_content ();
+  rebuild ();
+  after_rebuild = dump_index_content ();
+  ck_assert_msg (g_str_equal (after_changes, after_rebuild),
+                 "seed %u: the index differs from a rebuild", seed);
+  for (guint i = 0; i < MODEL_POOL; i++)
+    left[i] = i;
+  for (guint i = 0; i < model.mails->len; i++)
+    model_join (left, g_ptr_array_index (model.mails, i));
+  model_check (&model, left);
+
+  /* The next seed starts from none of this one's mail. */
+  while (model.mails->len > 0)
+    {
+      model_write (remove_item, &((ModelMail *) g_ptr_array_index (model.mails, 0))->id);
+      g_ptr_array_remove_index_fast (model.mails, 0);
+    }
+  wait_indexed ();
+  g_object_unref (model.tag);
+  g_ptr_array_unref (model.mails);
+  g_rand_free (model.rand);
+}
+
+START_TEST (test_model_sequences)
+{
+  const guint32 default_seeds[] = { 1, 2, 3 };
+  g_autoptr(GArray) seeds = cairn_test_replay_get_seeds (default_seeds,
+                                                         G_N_ELEMENTS (default_seeds));
+  guint n_operations = cairn_test_replay_get_n_operations (MODEL_OPERATIONS);
+
+  start_with_corpus ();
+  for (guint i = 0; i < seeds->len; i++)
+    {
+      g_print ("model run, seed %u, %u operations\n", g_array_index (seeds, guint32, i),
+               n_operations);
+      model_run (g_array_index (seeds, guint32, i), n_operations);
+    }
 }
 END_TEST
 
@@ -1456,6 +2050,7 @@ main (void)
     { "changes", test_missing_body },
     { "changes", test_events_and_contacts },
     { "changes", test_saved_search },
+    { "changes", test_model_sequences },
     { "recovery", test_kill_mid_batch },
     { "recovery", test_kill_mid_scan },
     { "recovery", test_scan_priorities },
