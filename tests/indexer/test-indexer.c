@@ -1042,8 +1042,8 @@ END_TEST
 
 /* The model-based test: random sequences of a client's changes (new
  * mail, its body rewritten, moves, flags, a tag, removals), some applied
- * one at a time, some several to a batch, checked against a model of
- * the store. The search must answer as the model says, and the index
+ * one at a time, some several to a batch, some while the indexer lies
+ * killed, checked against a model of the store. The search must answer as the model says, and the index
  * must equal a rebuild of the same store but for threads: a removed
  * message's ids stay in msgids and keep together what it joined, which
  * a rebuild no longer knows. So the model joins the threads of every
@@ -1081,6 +1081,8 @@ typedef struct
   guint next_own;
   guint64 inbox, archive;
   CairnTag *tag;
+  gboolean killed;              /* the indexer is down */
+  guint n_kills;
 } Model;
 
 static guint
@@ -1223,6 +1225,22 @@ model_new_version (Model     *model,
   mail->minute = g_rand_int_range (model->rand, 0, 24 * 60);
 }
 
+static void
+model_restart (Model *model)
+{
+  if (model->killed)
+    start_indexer ();
+  model->killed = FALSE;
+}
+
+/* Waits until the index holds what the store holds. */
+static void
+model_wait (Model *model)
+{
+  model_restart (model);
+  wait_indexed ();
+}
+
 /* New mail: either sharing the pool's Message-IDs, and then indexed
  * before anything else happens to it, since whether the index met a
  * mail removed later decides which threads its ids keep joined; or with
@@ -1240,6 +1258,7 @@ model_add (Model *model)
     mail->message_id = model->next_own++;
   else
     {
+      model_restart (model);
       mail->message_id = g_rand_int_range (model->rand, 0, MODEL_POOL);
       /* Mostly one parent: the threads stay many and small. */
       mail->n_parents = (guint[]) { 0, 0, 1, 1, 1, 2 }[g_rand_int_range (model->rand, 0, 6)];
@@ -1256,9 +1275,27 @@ model_add (Model *model)
   g_ptr_array_add (model->mails, mail);
   if (!alone)
     {
-      wait_indexed ();
+      model_wait (model);
       model_join (model->joined, mail);
     }
+}
+
+/* Sometimes the indexer is killed, as a crash would, in whatever batch
+ * it applies, and the changes go on without it until it starts again. */
+static void
+model_crash (Model *model)
+{
+  if (!model->killed && g_rand_int_range (model->rand, 0, 40) == 0)
+    {
+      /* At a moment of its own after the last change: before the
+       * indexer hears of it, while it writes it, or after. */
+      g_usleep (g_rand_int_range (model->rand, 0, 20) * 1000);
+      cairn_test_resource_kill (indexer);
+      model->killed = TRUE;
+      model->n_kills++;
+    }
+  else if (model->killed && g_rand_int_range (model->rand, 0, 4) == 0)
+    model_restart (model);
 }
 
 static ModelMail *
@@ -1564,9 +1601,12 @@ model_run (guint32 seed,
   for (guint step = 0; step < n_operations; step++)
     {
       model_step (&model);
+      model_crash (&model);
       if (g_rand_int_range (model.rand, 0, 3) == 0)
-        wait_indexed ();
+        model_wait (&model);
     }
+  model_restart (&model);
+  g_print ("seed %u: the indexer killed %u times\n", seed, model.n_kills);
   model_check (&model, model.joined);
 
   after_changes = dump_index_content ();
