@@ -1795,6 +1795,8 @@ merge_tree (CairnTransaction  *transaction,
   TreeMerge *merge = user_data;
   const char *resource = get_id (merge->self);
   g_autoptr(GHashTable) pending = NULL;
+  g_autoptr(GHashTable) removed_remote_ids = NULL;
+  g_autoptr(GHashTable) left_alone = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) stored = NULL;
   g_autoptr(GHashTable) by_remote_id = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) resolved = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
@@ -1814,6 +1816,15 @@ merge_tree (CairnTransaction  *transaction,
                                                 cairn_store_get_origin (get_store (merge->self)),
                                                 error);
   if (pending == NULL)
+    return FALSE;
+  /* Removed locally, they are no longer stored but still on the backend
+   * until the removal is replayed: not new ones to take back. */
+  removed_remote_ids =
+    _cairn_store_list_removed_collection_remote_ids (get_store (merge->self),
+                                                     recorder_revision (merge->self), resource,
+                                                     cairn_store_get_origin (get_store (merge->self)),
+                                                     error);
+  if (removed_remote_ids == NULL)
     return FALSE;
   for (guint i = 0; i < stored->len; i++)
     {
@@ -1838,6 +1849,14 @@ merge_tree (CairnTransaction  *transaction,
           CairnCollection *known;
           guint64 id;
 
+          if (remote_id != NULL &&
+              (g_hash_table_contains (removed_remote_ids, remote_id) ||
+               (parent_remote_id != NULL && g_hash_table_contains (left_alone, parent_remote_id))))
+            {
+              g_hash_table_add (left_alone, (gpointer) remote_id);
+              g_ptr_array_remove_index (waiting, i);
+              continue;
+            }
           if (parent_remote_id != NULL && parent_id == NULL)
             {
               i++;

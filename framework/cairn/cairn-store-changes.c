@@ -595,6 +595,37 @@ _cairn_store_list_leaving_remote_ids (CairnStore  *self,
   return g_steal_pointer (&remote_ids);
 }
 
+/* The remote ids of collections that local changes after @revision, not
+ * yet replayed or failed, remove: the backend lists them until the
+ * replay, and a sync must not take them, or their sub-collections, for
+ * new ones. */
+GHashTable *
+_cairn_store_list_removed_collection_remote_ids (CairnStore  *self,
+                                                 guint64      revision,
+                                                 const char  *resource,
+                                                 const char  *origin,
+                                                 GError     **error)
+{
+  g_autoptr(GHashTable) remote_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (!_cairn_store_read_each (self,
+                               "SELECT remote_id FROM change_log "
+                               "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
+                               "  AND entity_kind = ?4 AND operation = ?5 "
+                               "  AND remote_id IS NOT NULL "
+                               "UNION SELECT remote_id FROM failed_changes "
+                               "WHERE consumer = ?2 AND entity_kind = ?4 AND operation = ?5 "
+                               "  AND remote_id IS NOT NULL",
+                               CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
+                                            _cairn_bind_text (origin),
+                                            _cairn_bind_int (CAIRN_ENTITY_COLLECTION),
+                                            _cairn_bind_int (CAIRN_CHANGE_REMOVE)),
+                               add_text, remote_ids, error))
+    return NULL;
+
+  return g_steal_pointer (&remote_ids);
+}
+
 static gboolean
 merge_flags (CairnStatement  *row,
              gpointer         delta,

@@ -139,6 +139,11 @@ GHashTable      *_cairn_store_list_leaving_remote_ids (CairnStore  *self,
                                                        const char  *origin,
                                                        guint64      collection_id,
                                                        GError     **error);
+GHashTable      *_cairn_store_list_removed_collection_remote_ids (CairnStore  *self,
+                                                                  guint64      revision,
+                                                                  const char  *resource,
+                                                                  const char  *origin,
+                                                                  GError     **error);
 GPtrArray       *_cairn_store_get_change_range      (CairnStore       *self,
                                                     guint64           revision,
                                                     guint64           last,

@@ -1772,6 +1772,36 @@ synchronize (guint64 collection)
   g_clear_error (&error);
 }
 
+/* Removed by a client, a folder stays on disk until its removal is
+ * replayed. A sync that comes before the resource has read the removal
+ * (the file events of its own writes start one) must leave the folder
+ * alone rather than take it and its mail back as new: the indexer's
+ * model test found such a folder back, its messages under new ids. */
+START_TEST (test_sync_before_folder_removal_replayed)
+{
+  g_autofree char *old = NULL;
+  g_autoptr(CairnCollection) back = NULL;
+  Edit edit = { 0 };
+
+  make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
+  create_folder ("INBOX");
+  create_folder ("Old");
+  generate ("Old", 3, SEED);
+  start ();
+  old = folder_path ("Old");
+  edit.id = collection_id (".Old");
+  local_write (delete_folder, &edit);
+  synchronize (0);
+  wait_replayed ();
+
+  back = find_collection (".Old");
+  ck_assert_msg (back == NULL, "the removed folder came back as collection %" G_GUINT64_FORMAT,
+                 cairn_collection_get_id (back));
+  ck_assert (!g_file_test (old, G_FILE_TEST_EXISTS));
+  ck_assert_uint_eq (count_failed_changes (), 0);
+}
+END_TEST
+
 static int
 compare_names (gconstpointer a,
                gconstpointer b)
@@ -2684,6 +2714,7 @@ main (void)
     { "replay", test_replay_folders },
     { "replay", test_offline },
     { "replay", test_kill_during_replay },
+    { "replay", test_sync_before_folder_removal_replayed },
     { "replay", test_replay_each_change_waited_for },
     { "replay", test_read_only },
     { "replay", test_replay_flags_then_edit },
