@@ -1041,15 +1041,18 @@ START_TEST (test_kill_mid_batch)
 END_TEST
 
 /* The model-based test: random sequences of a client's changes (new
- * mail, its body rewritten, moves, flags, a tag, removals), some applied
- * one at a time, some several to a batch, some while the indexer lies
- * killed, checked against a model of the store. The search must answer as the model says, and the index
- * must equal a rebuild of the same store but for threads: a removed
- * message's ids stay in msgids and keep together what it joined, which
- * a rebuild no longer knows. So the model joins the threads of every
- * message the index met, and those of the messages left for a rebuild. */
+ * mail, its body rewritten, moves, flags, a tag, removals, folders made
+ * and deleted with their mail), some applied one at a time, some several
+ * to a batch, some while the indexer lies killed, checked against a
+ * model of the store. The search must answer as the model says, and the
+ * index must equal a rebuild of the same store but for threads: a
+ * removed message's ids stay in msgids and keep together what it
+ * joined, which a rebuild no longer knows. So the model joins the
+ * threads of every message the index met, and those of the messages
+ * left for a rebuild. */
 
 #define MODEL_POOL 16           /* the Message-IDs that mail shares */
+#define MODEL_FOLDERS 5         /* INBOX, Archive, and folders a run makes */
 #define MODEL_OPERATIONS 100
 
 static const char * const model_words[] = {
@@ -1068,7 +1071,7 @@ typedef struct
   guint words;                  /* bits of model_words in its body */
   guint flags;                  /* bits of model_flags */
   guint day, minute;
-  gboolean archived;
+  guint folder;                 /* in Model.folders */
   gboolean tagged;
 } ModelMail;
 
@@ -1079,7 +1082,9 @@ typedef struct
   GPtrArray *mails;             /* ModelMail */
   guint joined[MODEL_POOL];     /* union-find over the pool, of every mail met */
   guint next_own;
-  guint64 inbox, archive;
+  guint64 folders[MODEL_FOLDERS];       /* 0 where there is none */
+  char *folder_names[MODEL_FOLDERS];
+  guint n_folders_made;
   CairnTag *tag;
   gboolean killed;              /* the indexer is down */
   guint n_kills;
@@ -1225,6 +1230,87 @@ model_new_version (Model     *model,
   mail->minute = g_rand_int_range (model->rand, 0, 24 * 60);
 }
 
+/* A folder the mail may go to, other than @avoid. */
+static guint
+model_pick_folder (Model *model,
+                   guint  avoid)
+{
+  for (;;)
+    {
+      guint folder = g_rand_int_range (model->rand, 0, MODEL_FOLDERS);
+
+      if (folder != avoid && model->folders[folder] != 0)
+        return folder;
+    }
+}
+
+typedef struct
+{
+  guint64 parent;
+  const char *name;
+  guint64 id;
+} ModelFolder;
+
+static gboolean
+model_create_folder (CairnTransaction  *transaction,
+                     gpointer           data,
+                     GError           **error)
+{
+  ModelFolder *folder = data;
+  g_autoptr(CairnCollection) collection = cairn_collection_new (MAILDIR_ID, folder->parent,
+                                                                folder->name);
+
+  if (!cairn_transaction_create_collection (transaction, collection, error))
+    return FALSE;
+  folder->id = cairn_collection_get_id (collection);
+  return TRUE;
+}
+
+static gboolean
+model_remove_folder (CairnTransaction  *transaction,
+                     gpointer           data,
+                     GError           **error)
+{
+  return cairn_transaction_delete_collection (transaction, *(guint64 *) data, error);
+}
+
+/* A new folder beside Archive, when there is room for one. */
+static void
+model_make_folder (Model *model)
+{
+  g_autoptr(CairnCollection) archive = NULL;
+  ModelFolder folder = { 0 };
+  GError *error = NULL;
+  guint f = 2;
+
+  while (f < MODEL_FOLDERS && model->folders[f] != 0)
+    f++;
+  if (f == MODEL_FOLDERS)
+    return;
+  archive = cairn_store_get_collection (store, model->folders[1], &error);
+  assert_no_error (error);
+  model->folder_names[f] = g_strdup_printf ("Model%uf%u", model->seed, model->n_folders_made++);
+  folder.parent = cairn_collection_get_parent_id (archive);
+  folder.name = model->folder_names[f];
+  model_write (model_create_folder, &folder);
+  model->folders[f] = folder.id;
+}
+
+/* Deletes folder @f, if the run made it, with its mail. */
+static void
+model_delete_folder (Model *model,
+                     guint  f)
+{
+  if (f < 2 || model->folders[f] == 0)
+    return;
+  model_write (model_remove_folder, &model->folders[f]);
+  for (guint i = model->mails->len; i > 0; i--)
+    if (((ModelMail *) g_ptr_array_index (model->mails, i - 1))->folder == f)
+      g_ptr_array_remove_index_fast (model->mails, i - 1);
+  model->folders[f] = 0;
+  g_clear_pointer (&model->folder_names[f], g_free);
+}
+
 static void
 model_restart (Model *model)
 {
@@ -1265,10 +1351,10 @@ model_add (Model *model)
       for (guint i = 0; i < mail->n_parents; i++)
         mail->parents[i] = g_rand_int_range (model->rand, 0, MODEL_POOL);
     }
-  mail->archived = g_rand_boolean (model->rand);
+  mail->folder = model_pick_folder (model, G_MAXUINT);
   model_new_version (model, mail);
   message = model_message (model, mail);
-  write.collection = mail->archived ? model->archive : model->inbox;
+  write.collection = model->folders[mail->folder];
   write.message = message;
   model_write (model_create, &write);
   mail->id = write.id;
@@ -1328,10 +1414,11 @@ model_step (Model *model)
     }
   else if (choice < 54)
     {
-      guint64 ids[2] = { mail->id, mail->archived ? model->inbox : model->archive };
+      guint folder = model_pick_folder (model, mail->folder);
+      guint64 ids[2] = { mail->id, model->folders[folder] };
 
       model_write (move_item, ids);
-      mail->archived = !mail->archived;
+      mail->folder = folder;
     }
   else if (choice < 70)
     {
@@ -1348,11 +1435,15 @@ model_step (Model *model)
       model_write (model_tag, &mark);
       mail->tagged = !mail->tagged;
     }
-  else
+  else if (choice < 95)
     {
       model_write (remove_item, &mail->id);
       g_ptr_array_remove_fast (model->mails, mail);
     }
+  else if (choice < 98)
+    model_make_folder (model);
+  else
+    model_delete_folder (model, g_rand_int_range (model->rand, 2, MODEL_FOLDERS));
 }
 
 static int
@@ -1402,9 +1493,9 @@ is_tagged (const ModelMail *mail, guint unused)
 }
 
 static gboolean
-is_archived (const ModelMail *mail, guint archived)
+is_in_folder (const ModelMail *mail, guint folder)
 {
-  return mail->archived == (gboolean) archived;
+  return mail->folder == folder;
 }
 
 /* The first difference between @query's answer and @want, or NULL. */
@@ -1552,12 +1643,15 @@ model_differs (Model *model,
 
       difference = query_differs (tag_query, want);
     }
-  if (difference == NULL)
-    {
-      g_autofree char *want = model_expect (model, is_archived, TRUE);
+  for (guint f = 0; difference == NULL && f < MODEL_FOLDERS; f++)
+    if (model->folders[f] != 0)
+      {
+        g_autofree char *query = g_strdup_printf ("from:model and folder:%s",
+                                                  model->folder_names[f]);
+        g_autofree char *want = model_expect (model, is_in_folder, f);
 
-      difference = query_differs ("from:model and folder:Archive", want);
-    }
+        difference = query_differs (query, want);
+      }
   if (difference == NULL && !g_str_equal (threads, want_threads))
     difference = g_strdup_printf ("threads: got %s, want %s", threads, want_threads);
   return difference;
@@ -1592,8 +1686,10 @@ model_run (guint32 seed,
 
   model.rand = g_rand_new_with_seed (seed);
   model.mails = g_ptr_array_new_with_free_func (g_free);
-  model.inbox = find_collection ("INBOX");
-  model.archive = find_collection ("Archive");
+  model.folders[0] = find_collection ("INBOX");
+  model.folders[1] = find_collection ("Archive");
+  model.folder_names[0] = g_strdup ("INBOX");
+  model.folder_names[1] = g_strdup ("Archive");
   model.tag = cairn_tag_new (tag_gid, tag_gid);
   model_write (model_create_tag, model.tag);
   for (guint i = 0; i < MODEL_POOL; i++)
@@ -1606,7 +1702,8 @@ model_run (guint32 seed,
         model_wait (&model);
     }
   model_restart (&model);
-  g_print ("seed %u: the indexer killed %u times\n", seed, model.n_kills);
+  g_print ("seed %u: the indexer killed %u times, %u folders made\n", seed, model.n_kills,
+           model.n_folders_made);
   model_check (&model, model.joined);
 
   after_changes = dump_index_content ();
@@ -1621,12 +1718,16 @@ model_run (guint32 seed,
   model_check (&model, left);
 
   /* The next seed starts from none of this one's mail. */
+  for (guint f = 2; f < MODEL_FOLDERS; f++)
+    model_delete_folder (&model, f);
   while (model.mails->len > 0)
     {
       model_write (remove_item, &((ModelMail *) g_ptr_array_index (model.mails, 0))->id);
       g_ptr_array_remove_index_fast (model.mails, 0);
     }
   wait_indexed ();
+  for (guint f = 0; f < MODEL_FOLDERS; f++)
+    g_free (model.folder_names[f]);
   g_object_unref (model.tag);
   g_ptr_array_unref (model.mails);
   g_rand_free (model.rand);
