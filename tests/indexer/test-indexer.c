@@ -938,8 +938,8 @@ dump_index_content (void)
 {
   const char * const queries[] = {
     "SELECT id, collection, mime_type, date, message_id, complete FROM docs ORDER BY id",
-    "SELECT rowid, sender, recipients, subject, body, attachment, mimetype, listid FROM text "
-    "ORDER BY rowid",
+    ("SELECT rowid, sender, recipients, subject, body, attachment, mimetype, listid "
+     "FROM text ORDER BY rowid"),
     "SELECT flag, id FROM flags ORDER BY flag, id",
     "SELECT tag, id FROM item_tags ORDER BY tag, id",
   };
