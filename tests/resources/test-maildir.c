@@ -1772,32 +1772,64 @@ synchronize (guint64 collection)
   g_clear_error (&error);
 }
 
+typedef struct
+{
+  gboolean done;
+  GError *error;
+} Outcome;
+
+static void
+synchronized (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Outcome *outcome = user_data;
+
+  cairn_resource_synchronize_finish (CAIRN_RESOURCE (source), result, &outcome->error);
+  outcome->done = TRUE;
+}
+
 /* Removed by a client, a folder stays on disk until its removal is
- * replayed. A sync that comes before the resource has read the removal
+ * replayed. A sync that runs before the resource has read the removal
  * (the file events of its own writes start one) must leave the folder
- * alone rather than take it and its mail back as new: the indexer's
- * model test found such a folder back, its messages under new ids. */
+ * and what is below it alone rather than take them and their mail back
+ * as new: the indexer's model test found such a folder back, its
+ * messages under new ids. The sync is asked for before the removal is
+ * written, so that it runs first. */
 START_TEST (test_sync_before_folder_removal_replayed)
 {
-  g_autofree char *old = NULL;
-  g_autoptr(CairnCollection) back = NULL;
+  const char *removed[] = { ".Old", ".Old.Sub" };
   Edit edit = { 0 };
+  Outcome sync = { 0 };
 
   make_maildir (CAIRN_TEST_MAILDIR_LAYOUT_MAILDIRPP);
   create_folder ("INBOX");
   create_folder ("Old");
+  create_folder ("Old/Sub");
   generate ("Old", 3, SEED);
+  generate ("Old/Sub", 2, SEED + 1);
   start ();
-  old = folder_path ("Old");
   edit.id = collection_id (".Old");
+  cairn_resource_synchronize_async (cairn_test_resource_get_resource (resource), 0, NULL,
+                                    synchronized, &sync);
   local_write (delete_folder, &edit);
-  synchronize (0);
+  /* Another program's sub-folder, which the removal did not take, is
+   * left alone with its parent until the replay. */
+  create_folder ("Old/New");
+  while (!sync.done)
+    g_main_context_iteration (NULL, TRUE);
+  assert_no_error (sync.error);
   wait_replayed ();
 
-  back = find_collection (".Old");
-  ck_assert_msg (back == NULL, "the removed folder came back as collection %" G_GUINT64_FORMAT,
-                 cairn_collection_get_id (back));
-  ck_assert (!g_file_test (old, G_FILE_TEST_EXISTS));
+  for (guint i = 0; i < G_N_ELEMENTS (removed); i++)
+    {
+      g_autoptr(CairnCollection) back = find_collection (removed[i]);
+      g_autofree char *path = g_build_filename (root, removed[i], NULL);
+
+      ck_assert_msg (back == NULL, "%s came back as collection %" G_GUINT64_FORMAT, removed[i],
+                     cairn_collection_get_id (back));
+      ck_assert_msg (!g_file_test (path, G_FILE_TEST_EXISTS), "%s is left", removed[i]);
+    }
   ck_assert_uint_eq (count_failed_changes (), 0);
 }
 END_TEST
