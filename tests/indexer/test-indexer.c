@@ -1524,47 +1524,65 @@ compare_lines (gconstpointer a,
   return (first_x > first_y) - (first_x < first_y);
 }
 
-static char *
-threads_to_string (GPtrArray *lines)
+/* Items grouped by thread: a gint64 key -> GArray of guint64 ids. */
+static GHashTable *
+threads_new (void)
 {
-  g_ptr_array_sort (lines, compare_lines);
-  g_ptr_array_add (lines, NULL);
-  return g_strjoinv (" | ", (char **) lines->pdata);
+  return g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                (GDestroyNotify) g_array_unref);
 }
 
-/* The model's mail grouped in threads, by the message ids @joined joins:
- * each thread's ids in ascending order, the threads by their first. */
-static char *
-model_threads (Model *model,
-               guint *joined)
+static void
+threads_add (GHashTable *threads,
+             gint64      thread,
+             guint64     id)
 {
-  g_autoptr(GHashTable) threads = g_hash_table_new_full (NULL, NULL, NULL,
-                                                         (GDestroyNotify) g_array_unref);
+  GArray *ids = g_hash_table_lookup (threads, &thread);
+
+  if (ids == NULL)
+    {
+      ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_hash_table_insert (threads, g_memdup2 (&thread, sizeof thread), ids);
+    }
+  g_array_append_val (ids, id);
+}
+
+/* Each thread's ids in ascending order, the threads by their first. */
+static char *
+threads_to_string (GHashTable *threads)
+{
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   GHashTableIter iter;
   gpointer value;
 
-  for (guint i = 0; i < model->mails->len; i++)
-    {
-      ModelMail *mail = g_ptr_array_index (model->mails, i);
-      guint root = mail->message_id < MODEL_POOL ? model_find (joined, mail->message_id)
-                                                 : mail->message_id;
-      GArray *ids = g_hash_table_lookup (threads, GUINT_TO_POINTER (root + 1));
-
-      if (ids == NULL)
-        {
-          ids = g_array_new (FALSE, FALSE, sizeof (guint64));
-          g_hash_table_insert (threads, GUINT_TO_POINTER (root + 1), ids);
-        }
-      g_array_append_val (ids, mail->id);
-    }
   g_hash_table_iter_init (&iter, threads);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       g_array_sort (value, compare_ids);
       g_ptr_array_add (lines, ids_to_string (value));
     }
-  return threads_to_string (lines);
+  g_ptr_array_sort (lines, compare_lines);
+  g_ptr_array_add (lines, NULL);
+  return g_strjoinv (" | ", (char **) lines->pdata);
+}
+
+/* The model's mail grouped in threads, by the message ids @joined joins. */
+static char *
+model_threads (Model *model,
+               guint *joined)
+{
+  g_autoptr(GHashTable) threads = threads_new ();
+
+  for (guint i = 0; i < model->mails->len; i++)
+    {
+      ModelMail *mail = g_ptr_array_index (model->mails, i);
+
+      threads_add (threads,
+                   mail->message_id < MODEL_POOL ? model_find (joined, mail->message_id)
+                                                 : mail->message_id,
+                   mail->id);
+    }
+  return threads_to_string (threads);
 }
 
 /* The index's threads of the model's mail, as model_threads() gives
@@ -1574,41 +1592,25 @@ index_threads (Model *model)
 {
   g_autofree char *path = cairn_search_build_index_path (cairn_store_get_path (store));
   g_autoptr(GHashTable) mails = g_hash_table_new (g_int64_hash, g_int64_equal);
-  g_autoptr(GHashTable) threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                         (GDestroyNotify) g_array_unref);
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) threads = threads_new ();
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
-  GHashTableIter iter;
-  gpointer value;
 
   for (guint i = 0; i < model->mails->len; i++)
     g_hash_table_add (mails, &((ModelMail *) g_ptr_array_index (model->mails, i))->id);
   ck_assert_int_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT id, thread FROM docs ORDER BY id", -1, &stmt,
-                                        NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_prepare_v2 (db, "SELECT id, thread FROM docs", -1, &stmt, NULL),
+                    SQLITE_OK);
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       guint64 id = sqlite3_column_int64 (stmt, 0);
-      gint64 thread = sqlite3_column_int64 (stmt, 1);
-      GArray *ids;
 
-      if (!g_hash_table_contains (mails, &id))
-        continue;
-      ids = g_hash_table_lookup (threads, &thread);
-      if (ids == NULL)
-        {
-          ids = g_array_new (FALSE, FALSE, sizeof (guint64));
-          g_hash_table_insert (threads, g_memdup2 (&thread, sizeof thread), ids);
-        }
-      g_array_append_val (ids, id);
+      if (g_hash_table_contains (mails, &id))
+        threads_add (threads, sqlite3_column_int64 (stmt, 1), id);
     }
   sqlite3_finalize (stmt);
   sqlite3_close (db);
-  g_hash_table_iter_init (&iter, threads);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (lines, ids_to_string (value));
-  return threads_to_string (lines);
+  return threads_to_string (threads);
 }
 
 /* What the index answers unlike the model, or NULL; @joined gives the
