@@ -3,6 +3,8 @@
  * through GMime (headers, body decoded to UTF-8 text, attachment names),
  * events, tasks and contacts through a line parser of iCalendar and vCard
  * (RFC 5545, RFC 6350), which is all the index needs of them. */
+#define _GNU_SOURCE
+
 #include <stdio.h>
 #include <string.h>
 
@@ -534,65 +536,66 @@ split_plain_header (const char  *data,
   return NULL;
 }
 
-/* The values of address and type fields a plain reading parsed, per
- * thread: the same From, To and Content-Type come back message after
- * message, and parsing one builds and destroys GMime objects, which cost
- * more than the rest of the plain reading. What is kept of a value
- * depends on that value alone. At most PLAIN_CACHE_SIZE values of each
- * kind, forgotten all at once. */
+/* What a plain reading parsed of a field's value, per thread: the same
+ * From, To and Content-Type come back message after message, and parsing
+ * one builds and destroys GMime objects, which cost more than the rest of
+ * the plain reading. What is kept of a value depends on that value alone.
+ * At most PLAIN_CACHE_SIZE values of each kind, forgotten all at once. */
 #define PLAIN_CACHE_SIZE 4096
 
-typedef struct
+typedef enum
 {
-  GHashTable *addresses;  /* raw value -> what append_addresses() appends */
-  GHashTable *types;      /* raw Content-Type -> the type of a plain body, "" if none */
-} PlainCache;
+  PLAIN_CACHE_ADDRESSES,     /* raw value -> what append_addresses() appends */
+  PLAIN_CACHE_BODY_TYPES,    /* raw Content-Type -> the type of a plain body, "" if none */
+  PLAIN_CACHE_PART_TYPES,    /* raw Content-Type of a multipart's part -> PartField */
+  PLAIN_CACHE_DISPOSITIONS,  /* raw Content-Disposition of a part -> PartField */
+  N_PLAIN_CACHES
+} PlainCacheKind;
 
 static void
 plain_cache_free (gpointer data)
 {
-  PlainCache *cache = data;
+  GHashTable **tables = data;
 
-  g_hash_table_unref (cache->addresses);
-  g_hash_table_unref (cache->types);
-  g_free (cache);
+  for (guint i = 0; i < N_PLAIN_CACHES; i++)
+    g_hash_table_unref (tables[i]);
+  g_free (tables);
 }
 
 static GPrivate plain_cache_key = G_PRIVATE_INIT (plain_cache_free);
 
-/* The value kept for @raw in @kind of the thread's cache, made by
- * @parse if there is none. */
-static const char *
-plain_cache_get (gsize        kind,
-                 const char  *raw,
-                 char       *(*parse) (const char *raw))
+/* The value kept for @raw in the thread's cache of @kind, made by @parse
+ * if there is none; @free_value frees such values. */
+static gpointer
+plain_cache_get (PlainCacheKind   kind,
+                 const char      *raw,
+                 gpointer       (*parse) (const char *raw),
+                 GDestroyNotify   free_value)
 {
-  PlainCache *cache = g_private_get (&plain_cache_key);
-  GHashTable *table;
-  char *value;
+  GHashTable **tables = g_private_get (&plain_cache_key);
+  gpointer value;
 
-  if (cache == NULL)
+  if (tables == NULL)
     {
-      cache = g_new (PlainCache, 1);
-      cache->addresses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      cache->types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      g_private_set (&plain_cache_key, cache);
+      tables = g_new0 (GHashTable *, N_PLAIN_CACHES);
+      g_private_set (&plain_cache_key, tables);
     }
-  table = G_STRUCT_MEMBER (GHashTable *, cache, kind);
-  value = g_hash_table_lookup (table, raw);
+  if (tables[kind] == NULL)
+    tables[kind] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_value);
+  value = g_hash_table_lookup (tables[kind], raw);
   if (value != NULL)
     return value;
-  if (g_hash_table_size (table) >= PLAIN_CACHE_SIZE)
-    g_hash_table_remove_all (table);
+  if (g_hash_table_size (tables[kind]) >= PLAIN_CACHE_SIZE)
+    g_hash_table_remove_all (tables[kind]);
   value = parse (raw);
-  g_hash_table_insert (table, g_strdup (raw), value);
+  g_hash_table_insert (tables[kind], g_strdup (raw), value);
   return value;
 }
 
 /* The type of a text/plain body of Content-Type @raw without a file
  * name, in UTF-8 or no charset, or "": the checks of add_mime_part()
  * and decode_text_part(). */
-static char *
+static gpointer
 parse_plain_type (const char *raw)
 {
   g_autoptr(GMimeContentType) type = g_mime_content_type_parse (NULL, raw);
@@ -626,8 +629,8 @@ is_plain_body (PlainHeader  *header,
         return FALSE;
       }
   *mime_type = header->values[PLAIN_CONTENT_TYPE] != NULL
-                 ? plain_cache_get (G_STRUCT_OFFSET (PlainCache, types),
-                                    header->values[PLAIN_CONTENT_TYPE], parse_plain_type)
+                 ? plain_cache_get (PLAIN_CACHE_BODY_TYPES, header->values[PLAIN_CONTENT_TYPE],
+                                    parse_plain_type, g_free)
                  : "text/plain";
   return **mime_type != '\0';
 }
@@ -660,7 +663,7 @@ plain_value (PlainHeader *header,
   return g_mime_utils_header_decode_text (NULL, unfolded);
 }
 
-static char *
+static gpointer
 parse_addresses (const char *raw)
 {
   g_autoptr(InternetAddressList) list = internet_address_list_parse (NULL, raw);
@@ -679,9 +682,91 @@ append_plain_addresses (GString     *string,
 {
   if (header->values[field] != NULL)
     append_text (string,
-                 plain_cache_get (G_STRUCT_OFFSET (PlainCache, addresses), header->values[field],
-                                  parse_addresses),
+                 plain_cache_get (PLAIN_CACHE_ADDRESSES, header->values[field], parse_addresses,
+                                  g_free),
                  -1);
+}
+
+/* Reads @min_digits to @max_digits decimal digits at *@p into @value. */
+static gboolean
+read_digits (const char **p,
+             guint        min_digits,
+             guint        max_digits,
+             int         *value)
+{
+  guint n = 0;
+
+  *value = 0;
+  while (n < max_digits && g_ascii_isdigit ((*p)[n]))
+    *value = *value * 10 + g_ascii_digit_value ((*p)[n++]);
+  *p += n;
+  return n >= min_digits;
+}
+
+/* Whether @text starts with the first three letters of one of @names,
+ * in any case, and then @separator; sets @index to which. */
+static gboolean
+read_name (const char         **text,
+           const char * const  *names,
+           guint                n_names,
+           char                 separator,
+           int                 *index)
+{
+  for (guint i = 0; i < n_names; i++)
+    if (g_ascii_strncasecmp (*text, names[i], 3) == 0 && (*text)[3] == separator)
+      {
+        *index = i;
+        *text += 4;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* The Julian day (g_date_get_julian()) of 1 January 1970. */
+#define UNIX_EPOCH_JULIAN 719163
+
+/* Reads a Date of RFC 5322's form, "[Day, ]DD Mon YYYY HH:MM[:SS] +ZZZZ"
+ * with single spaces and a year from 1970, into seconds since the epoch:
+ * what g_mime_utils_header_decode_date() gives for it, without the
+ * GDateTime and GTimeZone it makes for each message (a sixteenth of the
+ * extraction of plain mail). Anything else, obsolete forms, comments and
+ * dates that do not exist included, is left to GMime. */
+static gboolean
+read_plain_date (const char *text,
+                 gint64     *date)
+{
+  static const char * const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+  static const char * const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  const char *p = text;
+  int weekday, day, month, year, hour, minute, second = 0, zone, sign;
+  GDate civil;
+
+  if (g_ascii_isalpha (*p) && !(read_name (&p, days, G_N_ELEMENTS (days), ',', &weekday) &&
+                                *p++ == ' '))
+    return FALSE;
+  if (!read_digits (&p, 1, 2, &day) || *p++ != ' ' ||
+      !read_name (&p, months, G_N_ELEMENTS (months), ' ', &month) ||
+      !read_digits (&p, 4, 4, &year) || *p++ != ' ' ||
+      !read_digits (&p, 2, 2, &hour) || *p++ != ':' || !read_digits (&p, 2, 2, &minute))
+    return FALSE;
+  if (*p == ':' && (p++, !read_digits (&p, 2, 2, &second)))
+    return FALSE;
+  if (*p++ != ' ' || (*p != '+' && *p != '-'))
+    return FALSE;
+  sign = *p++ == '-' ? -1 : 1;
+  if (!read_digits (&p, 4, 4, &zone) || *p != '\0')
+    return FALSE;
+  month++;
+  if (year < 1970 || !g_date_valid_dmy (day, month, year) || hour > 23 || minute > 59 ||
+      second > 59 || zone / 100 > 23 || zone % 100 > 59)
+    return FALSE;
+
+  g_date_clear (&civil, 1);
+  g_date_set_dmy (&civil, day, month, year);
+  *date = ((gint64) g_date_get_julian (&civil) - UNIX_EPOCH_JULIAN) * 24 * 3600 +
+          hour * 3600 + minute * 60 + second - sign * (zone / 100 * 3600 + zone % 100 * 60);
+  return TRUE;
 }
 
 /* Where the plain way appends what it reads of a message's content:
@@ -694,6 +779,67 @@ typedef struct
   GString *body;
 } PlainContent;
 
+/* What read_plain_part() needs of a part's Content-Type. */
+typedef enum
+{
+  PART_PLAIN,      /* text/plain */
+  PART_HTML,       /* text/html */
+  PART_CONTAINER,  /* multipart or message: left to GMime */
+  PART_OTHER,
+} PartKind;
+
+/* What read_plain_part() needs of a part's Content-Type (kind, type,
+ * name parameter) or Content-Disposition (attachment, filename in
+ * @name). */
+typedef struct
+{
+  PartKind kind;
+  gboolean attachment;
+  char *mime_type;
+  char *name;  /* or NULL */
+} PartField;
+
+static void
+part_field_free (gpointer data)
+{
+  PartField *field = data;
+
+  g_free (field->mime_type);
+  g_free (field->name);
+  g_free (field);
+}
+
+static gpointer
+parse_part_type (const char *raw)
+{
+  g_autoptr(GMimeContentType) parsed = g_mime_content_type_parse (NULL, raw);
+  PartField *type = g_new0 (PartField, 1);
+
+  if (g_mime_content_type_is_type (parsed, "multipart", "*") ||
+      g_mime_content_type_is_type (parsed, "message", "*"))
+    type->kind = PART_CONTAINER;
+  else if (g_mime_content_type_is_type (parsed, "text", "html"))
+    type->kind = PART_HTML;
+  else if (g_mime_content_type_is_type (parsed, "text", "plain"))
+    type->kind = PART_PLAIN;
+  else
+    type->kind = PART_OTHER;
+  type->mime_type = g_mime_content_type_get_mime_type (parsed);
+  type->name = g_strdup (g_mime_content_type_get_parameter (parsed, "name"));
+  return type;
+}
+
+static gpointer
+parse_part_disposition (const char *raw)
+{
+  g_autoptr(GMimeContentDisposition) parsed = g_mime_content_disposition_parse (NULL, raw);
+  PartField *disposition = g_new0 (PartField, 1);
+
+  disposition->attachment = g_mime_content_disposition_is_attachment (parsed);
+  disposition->name = g_strdup (g_mime_content_disposition_get_parameter (parsed, "filename"));
+  return disposition;
+}
+
 /* Reads one part of a plain multipart, from @start to @end, the newline
  * before the next delimiter, which belongs to the delimiter: what
  * add_mime_part() takes of it. A part whose content is not text (a file
@@ -704,38 +850,36 @@ read_plain_part (const char   *start,
                  const char   *end,
                  PlainContent *content)
 {
+  static const PartField text_plain = { PART_PLAIN, FALSE, (char *) "text/plain", NULL };
   g_auto(PlainHeader) header = { { NULL } };
-  g_autoptr(GMimeContentType) type = NULL;
-  g_autoptr(GMimeContentDisposition) disposition = NULL;
-  g_autofree char *mime_type = NULL;
   const char *body = split_plain_header (start, end - start, &header);
+  const PartField *type = &text_plain;
+  const PartField *disposition = NULL;
   const char *filename = NULL;
   const char *plain_type;
 
   if (body == NULL || body >= end - 1)
     return FALSE;
-  type = header.values[PLAIN_CONTENT_TYPE] != NULL
-           ? g_mime_content_type_parse (NULL, header.values[PLAIN_CONTENT_TYPE])
-           : g_mime_content_type_new ("text", "plain");
-  if (g_mime_content_type_is_type (type, "multipart", "*") ||
-      g_mime_content_type_is_type (type, "message", "*"))
+  if (header.values[PLAIN_CONTENT_TYPE] != NULL)
+    type = plain_cache_get (PLAIN_CACHE_PART_TYPES, header.values[PLAIN_CONTENT_TYPE],
+                            parse_part_type, part_field_free);
+  if (type->kind == PART_CONTAINER)
     return FALSE;
   if (header.values[PLAIN_DISPOSITION] != NULL)
     {
-      disposition = g_mime_content_disposition_parse (NULL, header.values[PLAIN_DISPOSITION]);
-      filename = g_mime_content_disposition_get_parameter (disposition, "filename");
+      disposition = plain_cache_get (PLAIN_CACHE_DISPOSITIONS, header.values[PLAIN_DISPOSITION],
+                                     parse_part_disposition, part_field_free);
+      filename = disposition->name;
     }
   if (filename == NULL)
-    filename = g_mime_content_type_get_parameter (type, "name");
-  mime_type = g_mime_content_type_get_mime_type (type);
-  append_text (content->mime_types, mime_type, -1);
+    filename = type->name;
+  append_text (content->mime_types, type->mime_type, -1);
   append_text (content->attachments, filename, -1);
-  if (filename != NULL ||
-      (disposition != NULL && g_mime_content_disposition_is_attachment (disposition)))
+  if (filename != NULL || (disposition != NULL && disposition->attachment))
     return TRUE;
-  if (g_mime_content_type_is_type (type, "text", "html"))
+  if (type->kind == PART_HTML)
     return FALSE;
-  if (!g_mime_content_type_is_type (type, "text", "plain"))
+  if (type->kind != PART_PLAIN)
     return TRUE;
   if (!is_plain_body (&header, &plain_type))
     return FALSE;
@@ -779,7 +923,7 @@ read_plain_multipart (PlainHeader  *header,
    * open the body. */
   for (const char *p = body - 1;;)
     {
-      const char *found = g_strstr_len (p, end - p, delimiter);
+      const char *found = memmem (p, end - p, delimiter, length);
       const char *after;
 
       if (found == NULL || (part != NULL && !read_plain_part (part, found + 1, content)))
@@ -787,12 +931,25 @@ read_plain_multipart (PlainHeader  *header,
       after = found + length;
       if (end - after >= 2 && strncmp (after, "--", 2) == 0 &&
           (end - after == 2 || after[2] == '\n'))
-        return part != NULL && g_strstr_len (after, end - after, delimiter) == NULL;
+        return part != NULL && memmem (after, end - after, delimiter, length) == NULL;
       if (after == end || *after != '\n')
         return FALSE;
       part = after + 1;
       p = after;
     }
+}
+
+/* Whether GMime reads the type of Content-Type @raw as multipart. The
+ * value names its multipart's boundary, which is new in every message:
+ * the cache of body types would only fill with them. */
+static gboolean
+is_multipart_type (const char *raw)
+{
+  if (raw == NULL)
+    return FALSE;
+  while (g_ascii_isspace (*raw))
+    raw++;
+  return g_ascii_strncasecmp (raw, "multipart/", strlen ("multipart/")) == 0;
 }
 
 /* Reads @body, the content of a message of @header, if the message is
@@ -805,7 +962,8 @@ read_plain_content (PlainHeader  *header,
 {
   const char *mime_type;
 
-  if (!is_plain_body (header, &mime_type))
+  if (is_multipart_type (header->values[PLAIN_CONTENT_TYPE]) ||
+      !is_plain_body (header, &mime_type))
     return read_plain_multipart (header, body, end, content);
   append_text (content->mime_types, mime_type, -1);
   append_text (content->body, body, MIN ((gsize) (end - body), MAX_BODY_TEXT));
@@ -861,8 +1019,11 @@ add_plain_message (CairnIndexerDocument *document,
   references = plain_value (&header, PLAIN_REFERENCES);
   add_references (document, references);
   date = plain_value (&header, PLAIN_DATE);
-  parsed_date = date ? g_mime_utils_header_decode_date (date) : NULL;
-  set_date (document, parsed_date);
+  if (date != NULL && !read_plain_date (date, &document->date))
+    {
+      parsed_date = g_mime_utils_header_decode_date (date);
+      set_date (document, parsed_date);
+    }
   return TRUE;
 }
 

@@ -299,6 +299,59 @@ START_TEST (test_plain_handmade)
 }
 END_TEST
 
+/* Dates: the plain way reads RFC 5322's own form itself and leaves the
+ * rest to GMime; the message is read the plain way either way, and both
+ * ways give the same time, which is @time where it is not -1. */
+static const struct
+{
+  const char *date;
+  gint64 time;
+} plain_dates[] = {
+  { "Tue, 4 Mar 2025 10:00:00 +0100", 1741078800 },
+  { "tue, 04 MAR 2025 10:00 +0100", 1741078800 },
+  { "4 Mar 2025 09:00:00 +0000", 1741078800 },
+  { "Tue, 4 Mar 2025 04:00:00 -0500", 1741078800 },
+  { "Thu, 29 Feb 2024 23:59:59 -0530", 1709270999 },
+  { "Sat, 1 Jan 2000 00:00:00 -0000", 946684800 },
+  { "Thu, 1 Jan 1970 01:00:00 +0100", 0 },
+  /* Left to GMime. */
+  { "Tue,  4 Mar 2025 10:00:00 +0100 (CET)", 1741078800 },
+  { "Tue, 4 Mar 25 10:00:00 +0100", 1741078800 },
+  { "Tue, 4 Mar 2025 09:00:00 GMT", 1741078800 },
+  { "Tuesday, 4 March 2025 10:00:00 +0100", 1741078800 },
+  { "Tue, 4 Mar 2025 10:00:00", 1741078800 + 3600 },
+  { "Fri, 30 Feb 2024 10:00:00 +0000", -1 },
+  { "Tue, 4 Mar 2025 10:00:60 +0000", -1 },
+  { "Tue, 4 Mar 2025 24:00:00 +0000", -1 },
+  { "Tue, 4 Mar 2025 10:00:00 +2400", -1 },
+  { "Tue, 4 Mar 2025 10:00:00 +0160", -1 },
+  { "Tue, 4 Mar 2025 10:00:00 +01000", -1 },
+  { "Wed, 31 Dec 1969 23:00:00 -0100", -1 },
+  { "Xyz, 4 Mar 2025 10:00:00 +0100", -1 },
+  { "4 Mar 2025", -1 },
+  { "12345", -1 },
+};
+
+START_TEST (test_plain_dates)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (plain_dates); i++)
+    {
+      g_autofree char *message =
+        g_strdup_printf ("Date: %s\nSubject: dated\n\nbody\n", plain_dates[i].date);
+      gboolean plain = FALSE;
+      g_autoptr(CairnIndexerDocument) document =
+        extract_message (message, strlen (message), TRUE, &plain);
+
+      ck_assert_msg (check_both_ways (message, strlen (message)), "not read the plain way: %s",
+                     plain_dates[i].date);
+      if (plain_dates[i].time != -1)
+        ck_assert_msg (document->date == plain_dates[i].time,
+                       "%s read as %" G_GINT64_FORMAT " rather than %" G_GINT64_FORMAT,
+                       plain_dates[i].date, document->date, plain_dates[i].time);
+    }
+}
+END_TEST
+
 /* What GMime must read: encodings, charsets, HTML, attachments, header
  * blocks the plain way could read otherwise than GMime. */
 #define MESSAGE(text) { text, sizeof (text) - 1 }
@@ -586,6 +639,7 @@ main (void)
     { "calendar", test_hostile_calendar },
     { "plain", test_plain_generated },
     { "plain", test_plain_handmade },
+    { "plain", test_plain_dates },
     { "plain", test_plain_refused },
     { "index", test_pending_text },
     { "index", test_scratch_keys_and_threads },
