@@ -118,7 +118,7 @@ begin_change_log_read (CairnStore    *self,
 {
   guint64 log_start;
 
-  if (!_cairn_database_exec (reader->database, "BEGIN", error) ||
+  if (!_cairn_database_run (reader->database, "BEGIN", NULL, 0, error) ||
       !_cairn_store_read_revision (reader->database, current, &log_start, error))
     return FALSE;
 

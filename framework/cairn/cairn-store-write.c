@@ -62,7 +62,7 @@ write_locked (CairnStore            *self,
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  if (!_cairn_database_exec (self->writer, "BEGIN IMMEDIATE", error))
+  if (!_cairn_database_run (self->writer, "BEGIN IMMEDIATE", NULL, 0, error))
     {
       g_prefix_error (error, "Cannot start a write transaction on %s: ", self->path);
       return FALSE;
@@ -80,10 +80,10 @@ write_locked (CairnStore            *self,
   ok = ok &&
        !g_cancellable_set_error_if_cancelled (cancellable, error) &&
        _cairn_transaction_prepare_commit (transaction, error) &&
-       _cairn_database_exec (self->writer, "COMMIT", error);
+       _cairn_database_run (self->writer, "COMMIT", NULL, 0, error);
   if (!ok)
     {
-      sqlite3_exec (self->writer->db, "ROLLBACK", NULL, NULL, NULL);
+      _cairn_database_run (self->writer, "ROLLBACK", NULL, 0, NULL);
       _cairn_transaction_finish (transaction, FALSE);
       return FALSE;
     }

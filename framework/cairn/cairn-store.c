@@ -64,7 +64,7 @@ _cairn_reader_free (CairnReader *reader)
   CairnStore *self = reader->store;
 
   if (!sqlite3_get_autocommit (reader->database->db))
-    sqlite3_exec (reader->database->db, "ROLLBACK", NULL, NULL, NULL);
+    _cairn_database_run (reader->database, "ROLLBACK", NULL, 0, NULL);
 
   g_mutex_lock (&self->readers_lock);
   g_ptr_array_add (self->idle_readers, reader->database);
@@ -120,7 +120,7 @@ _cairn_store_begin_read (CairnStore  *self,
 {
   g_autoptr(CairnReader) reader = _cairn_store_acquire_reader (self, error);
 
-  if (reader == NULL || !_cairn_database_exec (reader->database, "BEGIN", error))
+  if (reader == NULL || !_cairn_database_run (reader->database, "BEGIN", NULL, 0, error))
     return NULL;
 
   return g_steal_pointer (&reader);
@@ -720,12 +720,12 @@ _cairn_store_run_locked (CairnStore  *self,
   gboolean ok;
 
   g_mutex_lock (&self->writer_lock);
-  ok = _cairn_database_exec (self->writer, "BEGIN IMMEDIATE", error);
+  ok = _cairn_database_run (self->writer, "BEGIN IMMEDIATE", NULL, 0, error);
   if (ok)
     {
-      ok = func (self, data, error) && _cairn_database_exec (self->writer, "COMMIT", error);
+      ok = func (self, data, error) && _cairn_database_run (self->writer, "COMMIT", NULL, 0, error);
       if (!ok)
-        sqlite3_exec (self->writer->db, "ROLLBACK", NULL, NULL, NULL);
+        _cairn_database_run (self->writer, "ROLLBACK", NULL, 0, NULL);
     }
   g_mutex_unlock (&self->writer_lock);
 
