@@ -450,9 +450,18 @@ typedef enum
   N_PLAIN_FIELDS
 } PlainField;
 
-static const char * const plain_fields[N_PLAIN_FIELDS] = {
-  "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "List-Id",
-  "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
+/* With their lengths: every line of every header block is looked up. */
+#define PLAIN_FIELD(name) { name, sizeof (name) - 1 }
+
+static const struct
+{
+  const char *name;
+  gsize length;
+} plain_fields[N_PLAIN_FIELDS] = {
+  PLAIN_FIELD ("From"), PLAIN_FIELD ("To"), PLAIN_FIELD ("Cc"), PLAIN_FIELD ("Subject"),
+  PLAIN_FIELD ("Date"), PLAIN_FIELD ("Message-ID"), PLAIN_FIELD ("In-Reply-To"),
+  PLAIN_FIELD ("References"), PLAIN_FIELD ("List-Id"), PLAIN_FIELD ("Content-Type"),
+  PLAIN_FIELD ("Content-Transfer-Encoding"), PLAIN_FIELD ("Content-Disposition"),
 };
 
 /* The raw values of the fields, as GMime keeps them: all after the
@@ -476,8 +485,8 @@ plain_field_of (const char *name,
                 gsize       length)
 {
   for (PlainField field = 0; field < N_PLAIN_FIELDS; field++)
-    if (strlen (plain_fields[field]) == length &&
-        g_ascii_strncasecmp (plain_fields[field], name, length) == 0)
+    if (plain_fields[field].length == length &&
+        g_ascii_strncasecmp (plain_fields[field].name, name, length) == 0)
       return field;
   return N_PLAIN_FIELDS;
 }
