@@ -450,19 +450,28 @@ typedef enum
   N_PLAIN_FIELDS
 } PlainField;
 
-/* With their lengths: every line of every header block is looked up. */
-#define PLAIN_FIELD(name) { name, sizeof (name) - 1 }
+/* With their lengths, as every line of every header block is looked up,
+ * and whether what is parsed of their values is cached (plain_cache_get()). */
+#define PLAIN_FIELD(name, cached) { name, sizeof (name) - 1, cached }
 
 static const struct
 {
   const char *name;
   gsize length;
+  gboolean cached;
 } plain_fields[N_PLAIN_FIELDS] = {
-  PLAIN_FIELD ("From"), PLAIN_FIELD ("To"), PLAIN_FIELD ("Cc"), PLAIN_FIELD ("Subject"),
-  PLAIN_FIELD ("Date"), PLAIN_FIELD ("Message-ID"), PLAIN_FIELD ("In-Reply-To"),
-  PLAIN_FIELD ("References"), PLAIN_FIELD ("List-Id"), PLAIN_FIELD ("Content-Type"),
-  PLAIN_FIELD ("Content-Transfer-Encoding"), PLAIN_FIELD ("Content-Disposition"),
+  PLAIN_FIELD ("From", TRUE), PLAIN_FIELD ("To", TRUE), PLAIN_FIELD ("Cc", TRUE),
+  PLAIN_FIELD ("Subject", FALSE), PLAIN_FIELD ("Date", FALSE),
+  PLAIN_FIELD ("Message-ID", FALSE), PLAIN_FIELD ("In-Reply-To", FALSE),
+  PLAIN_FIELD ("References", FALSE), PLAIN_FIELD ("List-Id", FALSE),
+  PLAIN_FIELD ("Content-Type", TRUE), PLAIN_FIELD ("Content-Transfer-Encoding", FALSE),
+  PLAIN_FIELD ("Content-Disposition", TRUE),
 };
+
+/* The longest value of a cached field a plain reading takes; mail with a
+ * longer one goes to GMime, so that hostile mail cannot fill the cache
+ * with its values. */
+#define PLAIN_CACHE_MAX_VALUE 1024
 
 /* The raw values of the fields, as GMime keeps them: all after the
  * colon, folding included. */
@@ -496,7 +505,8 @@ plain_field_of (const char *name,
  * a line that is no field ("From " lines, blanks before the colon,
  * control characters in a name), a field it reads given twice (GMime
  * keeps the last of some, the first of others), no blank line at its
- * end. Lines end in LF: the caller refuses any CR. */
+ * end; nor when a cached field is longer than PLAIN_CACHE_MAX_VALUE.
+ * Lines end in LF: the caller refuses any CR. */
 static const char *
 split_plain_header (const char  *data,
                     gsize        size,
@@ -524,7 +534,11 @@ split_plain_header (const char  *data,
           continue;
         }
       if (value != NULL)
-        header->values[current] = g_strndup (value, value_end - value);
+        {
+          if (plain_fields[current].cached && value_end - value > PLAIN_CACHE_MAX_VALUE)
+            break;
+          header->values[current] = g_strndup (value, value_end - value);
+        }
       value = NULL;
       if (eol == line)
         return eol + 1;
@@ -549,8 +563,10 @@ split_plain_header (const char  *data,
  * From, To and Content-Type come back message after message, and parsing
  * one builds and destroys GMime objects, which cost more than the rest of
  * the plain reading. What is kept of a value depends on that value alone.
- * At most PLAIN_CACHE_SIZE values of each kind, forgotten all at once. */
+ * At most PLAIN_CACHE_SIZE values of each kind, or PLAIN_CACHE_BYTES of
+ * their raw text, forgotten all at once. */
 #define PLAIN_CACHE_SIZE 4096
+#define PLAIN_CACHE_BYTES (256 * 1024)
 
 typedef enum
 {
@@ -561,14 +577,20 @@ typedef enum
   N_PLAIN_CACHES
 } PlainCacheKind;
 
+typedef struct
+{
+  GHashTable *values;  /* made at the first use of its kind */
+  gsize bytes;         /* the raw values' */
+} PlainCache;
+
 static void
 plain_cache_free (gpointer data)
 {
-  GHashTable **tables = data;
+  PlainCache *caches = data;
 
   for (guint i = 0; i < N_PLAIN_CACHES; i++)
-    g_hash_table_unref (tables[i]);
-  g_free (tables);
+    g_clear_pointer (&caches[i].values, g_hash_table_unref);
+  g_free (caches);
 }
 
 static GPrivate plain_cache_key = G_PRIVATE_INIT (plain_cache_free);
@@ -581,23 +603,32 @@ plain_cache_get (PlainCacheKind   kind,
                  gpointer       (*parse) (const char *raw),
                  GDestroyNotify   free_value)
 {
-  GHashTable **tables = g_private_get (&plain_cache_key);
+  PlainCache *caches = g_private_get (&plain_cache_key);
+  PlainCache *cache;
+  gsize length;
   gpointer value;
 
-  if (tables == NULL)
+  if (caches == NULL)
     {
-      tables = g_new0 (GHashTable *, N_PLAIN_CACHES);
-      g_private_set (&plain_cache_key, tables);
+      caches = g_new0 (PlainCache, N_PLAIN_CACHES);
+      g_private_set (&plain_cache_key, caches);
     }
-  if (tables[kind] == NULL)
-    tables[kind] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_value);
-  value = g_hash_table_lookup (tables[kind], raw);
+  cache = &caches[kind];
+  if (cache->values == NULL)
+    cache->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_value);
+  value = g_hash_table_lookup (cache->values, raw);
   if (value != NULL)
     return value;
-  if (g_hash_table_size (tables[kind]) >= PLAIN_CACHE_SIZE)
-    g_hash_table_remove_all (tables[kind]);
+  length = strlen (raw);
+  if (g_hash_table_size (cache->values) >= PLAIN_CACHE_SIZE ||
+      cache->bytes + length > PLAIN_CACHE_BYTES)
+    {
+      g_hash_table_remove_all (cache->values);
+      cache->bytes = 0;
+    }
   value = parse (raw);
-  g_hash_table_insert (tables[kind], g_strdup (raw), value);
+  g_hash_table_insert (cache->values, g_strdup (raw), value);
+  cache->bytes += length;
   return value;
 }
 

@@ -352,6 +352,69 @@ START_TEST (test_plain_dates)
 }
 END_TEST
 
+/* A field whose parsed value the plain way caches (addresses, types,
+ * dispositions) is read the plain way up to 1,024 bytes, and by GMime
+ * beyond, so that hostile mail cannot fill the cache: each message is
+ * read both ways with the field at the bound and one byte longer. */
+/* @message with FILL replaced by @length bytes of filler. */
+static char *
+fill_message (const char *message,
+              gsize       length)
+{
+  GString *filled = g_string_new (message);
+  g_autofree char *filler = g_strnfill (length, 'x');
+
+  g_string_replace (filled, "FILL", filler, 1);
+  return g_string_free (filled, FALSE);
+}
+
+START_TEST (test_plain_long_fields)
+{
+  /* The line of the field, and the message. */
+  static const char * const fields[][2] = {
+    { "From:", "From: FILL <a@example.org>\nSubject: long sender\n\nbody\n" },
+    { "To:", "Subject: long recipient\nTo: FILL <a@example.org>\n\nbody\n" },
+    { "Content-Type:", "Content-Type: text/plain; x-note=\"FILL\"\nSubject: long type\n\nbody\n" },
+    { "Content-Type: application",
+      "Subject: long part type\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+      "Content-Type: application/pdf; name=\"FILL.pdf\"\n\nJVBERi0=\n--b--\n" },
+    { "Content-Disposition:",
+      "Subject: long disposition\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+      "Content-Type: image/png\nContent-Disposition: attachment; filename=\"FILL.png\"\n\n"
+      "iVBO\n--b--\n" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      /* The value, after the colon, without filler. */
+      g_autofree char *unfilled = fill_message (fields[i][1], 0);
+      const char *value = strchr (strstr (unfilled, fields[i][0]), ':') + 1;
+      gsize filler = 1024 - (strchr (value, '\n') - value);
+
+      for (gsize extra = 0; extra <= 1; extra++)
+        {
+          g_autofree char *message = fill_message (fields[i][1], filler + extra);
+
+          ck_assert_msg (check_both_ways (message, strlen (message)) == (extra == 0),
+                         "%s, %zu bytes over the bound: read %s", fields[i][0], extra,
+                         extra == 0 ? "by GMime" : "the plain way");
+        }
+    }
+
+  /* Distinct senders of a kilobyte each: the cache is emptied every 256
+   * KiB of them, and what it gives after still matches. */
+  for (guint n = 0; n < 600; n++)
+    {
+      g_autofree char *filler = g_strnfill (1000, 'a' + n % 26);
+      g_autofree char *message =
+        g_strdup_printf ("From: %u %s <a@example.org>\nSubject: sender %u\n\nbody\n", n, filler,
+                         n);
+
+      ck_assert (check_both_ways (message, strlen (message)));
+    }
+}
+END_TEST
+
 /* What GMime must read: encodings, charsets, HTML, attachments, header
  * blocks the plain way could read otherwise than GMime. */
 #define MESSAGE(text) { text, sizeof (text) - 1 }
@@ -640,6 +703,7 @@ main (void)
     { "plain", test_plain_generated },
     { "plain", test_plain_handmade },
     { "plain", test_plain_dates },
+    { "plain", test_plain_long_fields },
     { "plain", test_plain_refused },
     { "index", test_pending_text },
     { "index", test_scratch_keys_and_threads },
