@@ -562,6 +562,22 @@ add_text (CairnStatement  *row,
   return TRUE;
 }
 
+/* The remote ids that @sql, a query of one column, selects, as a set. */
+static GHashTable *
+read_remote_id_set (CairnStore       *self,
+                    const char       *sql,
+                    const CairnBind  *binds,
+                    gsize             n_binds,
+                    GError          **error)
+{
+  g_autoptr(GHashTable) remote_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (!_cairn_store_read_each (self, sql, binds, n_binds, add_text, remote_ids, error))
+    return NULL;
+
+  return g_steal_pointer (&remote_ids);
+}
+
 /* The remote ids of items that local changes after @revision, not yet
  * replayed or failed, move or remove out of @collection_id: the backend
  * still lists them there, and a sync must not take them for new items. */
@@ -573,26 +589,21 @@ _cairn_store_list_leaving_remote_ids (CairnStore  *self,
                                       guint64      collection_id,
                                       GError     **error)
 {
-  g_autoptr(GHashTable) remote_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  if (!_cairn_store_read_each (self,
-                               "SELECT remote_id FROM change_log "
-                               "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
-                               "  AND entity_kind = ?4 AND collection_id = ?5 "
-                               "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL "
-                               "UNION SELECT remote_id FROM failed_changes "
-                               "WHERE consumer = ?2 AND entity_kind = ?4 AND collection_id = ?5 "
-                               "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL",
-                               CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
-                                            _cairn_bind_text (origin),
-                                            _cairn_bind_int (CAIRN_ENTITY_ITEM),
-                                            _cairn_bind_int (collection_id),
-                                            _cairn_bind_int (CAIRN_CHANGE_MOVE),
-                                            _cairn_bind_int (CAIRN_CHANGE_REMOVE)),
-                               add_text, remote_ids, error))
-    return NULL;
-
-  return g_steal_pointer (&remote_ids);
+  return read_remote_id_set (self,
+                             "SELECT remote_id FROM change_log "
+                             "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
+                             "  AND entity_kind = ?4 AND collection_id = ?5 "
+                             "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL "
+                             "UNION SELECT remote_id FROM failed_changes "
+                             "WHERE consumer = ?2 AND entity_kind = ?4 AND collection_id = ?5 "
+                             "  AND operation IN (?6, ?7) AND remote_id IS NOT NULL",
+                             CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
+                                          _cairn_bind_text (origin),
+                                          _cairn_bind_int (CAIRN_ENTITY_ITEM),
+                                          _cairn_bind_int (collection_id),
+                                          _cairn_bind_int (CAIRN_CHANGE_MOVE),
+                                          _cairn_bind_int (CAIRN_CHANGE_REMOVE)),
+                             error);
 }
 
 /* The remote ids of collections that local changes after @revision, not
@@ -606,24 +617,19 @@ _cairn_store_list_removed_collection_remote_ids (CairnStore  *self,
                                                  const char  *origin,
                                                  GError     **error)
 {
-  g_autoptr(GHashTable) remote_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  if (!_cairn_store_read_each (self,
-                               "SELECT remote_id FROM change_log "
-                               "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
-                               "  AND entity_kind = ?4 AND operation = ?5 "
-                               "  AND remote_id IS NOT NULL "
-                               "UNION SELECT remote_id FROM failed_changes "
-                               "WHERE consumer = ?2 AND entity_kind = ?4 AND operation = ?5 "
-                               "  AND remote_id IS NOT NULL",
-                               CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
-                                            _cairn_bind_text (origin),
-                                            _cairn_bind_int (CAIRN_ENTITY_COLLECTION),
-                                            _cairn_bind_int (CAIRN_CHANGE_REMOVE)),
-                               add_text, remote_ids, error))
-    return NULL;
-
-  return g_steal_pointer (&remote_ids);
+  return read_remote_id_set (self,
+                             "SELECT remote_id FROM change_log "
+                             "WHERE revision > ?1 AND resource = ?2 AND origin IS NOT ?3 "
+                             "  AND entity_kind = ?4 AND operation = ?5 "
+                             "  AND remote_id IS NOT NULL "
+                             "UNION SELECT remote_id FROM failed_changes "
+                             "WHERE consumer = ?2 AND entity_kind = ?4 AND operation = ?5 "
+                             "  AND remote_id IS NOT NULL",
+                             CAIRN_BINDS (_cairn_bind_int (revision), _cairn_bind_text (resource),
+                                          _cairn_bind_text (origin),
+                                          _cairn_bind_int (CAIRN_ENTITY_COLLECTION),
+                                          _cairn_bind_int (CAIRN_CHANGE_REMOVE)),
+                             error);
 }
 
 static gboolean
