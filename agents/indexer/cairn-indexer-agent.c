@@ -33,11 +33,10 @@
 #define SCAN_BATCH 50000
 /* Text the fields thread hands on to the worker at once, which writes
  * it at once, in the order of its keys, within the transaction: the
- * worker starts once 10,000 documents are extracted instead of 50,000,
- * and has 10,000 left to write alone once extraction ends instead of
- * 50,000. */
+ * worker has 10,000 left to write alone once extraction ends instead of
+ * 50,000. The first hand-offs are smaller (hand_on_size()), so a
+ * transaction ends with the first hand-off past each SCAN_BATCH. */
 #define SCAN_HAND_ON 10000
-G_STATIC_ASSERT (SCAN_BATCH % SCAN_HAND_ON == 0);
 /* Towards the scan's end, the text is handed on in halves of what is
  * left, down to this: handed on 10,000 at a time, the last took the
  * worker 0.08 to 0.15 s alone at the end of 100,000 messages. */
@@ -542,13 +541,23 @@ hand_on (Scan      *scan,
 /* How much text the fields thread hands on at once: SCAN_HAND_ON, and
  * towards the end half of what is left (SCAN_HAND_ON_LAST). What is
  * left is counted from the store's count at the start: past it, the
- * scan is longer than it was, and hands on SCAN_HAND_ON again. */
+ * scan is longer than it was, and hands on SCAN_HAND_ON again. The
+ * first hand-offs double from SCAN_HAND_ON_LAST up to SCAN_HAND_ON, so
+ * that the worker starts at once rather than 0.09 s into a scan of
+ * 100,000 messages. With take_document() handing on before the
+ * scratch's commit, 8 of 10 alternated runs indexed faster (median
+ * 59,600 messages a second against 53,500); FTS5's index came out
+ * slightly different, the benchmark's median query 0.18 ms instead of
+ * 0.16. */
 static guint
 hand_on_size (Scan *scan)
 {
   guint64 left = scan->total > scan->handed ? scan->total - scan->handed : 0;
+  guint64 size = left == 0 ? SCAN_HAND_ON : CLAMP (left / 2, SCAN_HAND_ON_LAST, SCAN_HAND_ON);
 
-  return left == 0 ? SCAN_HAND_ON : (guint) CLAMP (left / 2, SCAN_HAND_ON_LAST, SCAN_HAND_ON);
+  if (scan->handed < SCAN_HAND_ON)
+    size = MIN (size, MAX (scan->handed, SCAN_HAND_ON_LAST));
+  return (guint) size;
 }
 
 static GPtrArray *
@@ -559,7 +568,8 @@ new_batch (void)
 
 /* In the fields thread: writes the fields of one document and adds
  * its text to @batch, handed on once full, and commits the scratch
- * with the worker's transactions; after a failure, drops it. */
+ * with the worker's transactions, after handing on, so that the worker
+ * does not wait for that commit; after a failure, drops it. */
 static void
 take_document (Scan                  *scan,
                GPtrArray            **batch,
@@ -583,6 +593,8 @@ take_document (Scan                  *scan,
     return;
   previous = scan->handed;
   scan->handed += (*batch)->len;
+  hand_on (scan, g_steal_pointer (batch), FALSE);
+  *batch = new_batch ();
   if (scan->handed / SCAN_BATCH != previous / SCAN_BATCH &&
       (!cairn_indexer_index_commit (scan->scratch, &scan->fields_error) ||
        !cairn_indexer_index_begin (scan->scratch, &scan->fields_error)))
@@ -590,8 +602,6 @@ take_document (Scan                  *scan,
       *ok = FALSE;
       abort_scan (scan);
     }
-  hand_on (scan, g_steal_pointer (batch), FALSE);
-  *batch = new_batch ();
 }
 
 /* The fields thread: takes every extracted document until the feeder
