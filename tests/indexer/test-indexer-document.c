@@ -352,10 +352,6 @@ START_TEST (test_plain_dates)
 }
 END_TEST
 
-/* A field whose parsed value the plain way caches (addresses, types,
- * dispositions) is read the plain way up to 1,024 bytes, and by GMime
- * beyond, so that hostile mail cannot fill the cache: each message is
- * read both ways with the field at the bound and one byte longer. */
 /* @message with FILL replaced by @length bytes of filler. */
 static char *
 fill_message (const char *message,
@@ -368,6 +364,10 @@ fill_message (const char *message,
   return g_string_free (filled, FALSE);
 }
 
+/* A field whose parsed value the plain way caches (addresses, types,
+ * dispositions) is read the plain way up to 1,024 bytes, and by GMime
+ * beyond, so that hostile mail cannot fill the cache: each message is
+ * read both ways with the field at the bound and one byte longer. */
 START_TEST (test_plain_long_fields)
 {
   /* The line of the field, and the message. */
