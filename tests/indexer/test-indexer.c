@@ -1754,11 +1754,14 @@ END_TEST
 
 /* Killed during its scan of 3,007 messages, the indexer leaves an
  * incomplete index and the scan's scratch database; at its next start
- * it scans again, and the scratch is gone once the index is complete. */
+ * it scans again, the scratch is gone once the index is complete, and
+ * the index is what a rebuild makes. */
 START_TEST (test_kill_mid_scan)
 {
   g_autofree char *index_path = NULL;
   g_autofree char *scratch = NULL;
+  g_autofree char *after_kill = NULL;
+  g_autofree char *after_rebuild = NULL;
   GError *error = NULL;
   gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
 
@@ -1796,6 +1799,11 @@ START_TEST (test_kill_mid_scan)
   /* FTS5 merges as often as by default again after the scan. */
   ck_assert_uint_eq (index_int ("SELECT v FROM text_config WHERE k = 'automerge'"), 4);
   assert_query ("budget and list:cairn-devel", "report@example.org");
+  after_kill = dump_index ();
+  rebuild ();
+  after_rebuild = dump_index ();
+  ck_assert_msg (g_str_equal (after_kill, after_rebuild), "index after the killed scan differs "
+                 "from a rebuild");
 }
 END_TEST
 
