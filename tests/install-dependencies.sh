@@ -7,7 +7,7 @@
 CAIRN_PACKAGES="meson ninja-build pkg-config gcc g++ clang libglib2.0-dev libsqlite3-dev check \
 gobject-introspection libgirepository1.0-dev dbus libsecret-1-dev gnome-keyring libgmime-3.0-dev \
 dovecot-imapd libetpan-dev glib-networking python3 python3-gi gir1.2-glib-2.0 gi-docgen \
-libsoup-3.0-dev libxml2-dev libical-dev radicale openssl libgtk-4-dev libgtk-4-bin"
+libsoup-3.0-dev libxml2-dev libical-dev radicale openssl libgtk-4-dev libgtk-4-bin libmimalloc-dev"
 
 cairn_install_dependencies () {
   missing=""

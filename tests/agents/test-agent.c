@@ -1032,6 +1032,27 @@ START_TEST (test_host_runs_logging_agent)
 }
 END_TEST
 
+/* The host's allocator is mimalloc where it is built with it: linked
+ * although nothing calls it by name, it is what the linker would drop
+ * first. */
+START_TEST (test_host_allocator)
+{
+  g_autofree char *maps_path = NULL;
+  g_autofree char *maps = NULL;
+  GError *error = NULL;
+  GPid host;
+
+  write_logging_instance ();
+  host = start_host ("log_0");
+  maps_path = g_strdup_printf ("/proc/%d/maps", (int) host);
+  ck_assert (g_file_get_contents (maps_path, &maps, NULL, &error));
+  assert_no_error (error);
+  ck_assert_int_eq (strstr (maps, "/libmimalloc.so") != NULL, HOST_HAS_MIMALLOC);
+  kill (host, SIGTERM);
+  ck_assert_int_eq (wait_host (host), 0);
+}
+END_TEST
+
 START_TEST (test_host_sigterm_and_resume)
 {
   g_autoptr(CairnStore) store = NULL;
@@ -1098,6 +1119,7 @@ agent_suite (void)
   tcase_add_checked_fixture (host, setup_bus, teardown_bus);
   tcase_set_timeout (host, 60);
   tcase_add_test (host, test_host_runs_logging_agent);
+  tcase_add_test (host, test_host_allocator);
   tcase_add_test (host, test_host_sigterm_and_resume);
   suite_add_tcase (suite, host);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "cairn-bench-common.h"
 
@@ -50,6 +51,31 @@ cairn_bench_median (GArray *values)
 {
   g_array_sort (values, compare_doubles);
   return g_array_index (values, double, values->len / 2);
+}
+
+/* The same for a running child process, from its /proc/PID/stat: the
+ * times of its threads, the ended ones too, in clock ticks. -1 if the
+ * kernel does not tell. */
+gint64
+cairn_bench_child_cpu_us (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *stat = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *after_name;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return -1;
+  /* The name, in parentheses, may hold spaces and parentheses. */
+  after_name = strrchr (stat, ')');
+  if (after_name == NULL)
+    return -1;
+  fields = g_strsplit (after_name + 2, " ", 0);
+  /* utime and stime: fields 14 and 15, the 12th and 13th after the name. */
+  if (g_strv_length (fields) < 13)
+    return -1;
+  return (g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10)) *
+         G_USEC_PER_SEC / sysconf (_SC_CLK_TCK);
 }
 
 gint64

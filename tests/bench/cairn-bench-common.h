@@ -12,6 +12,7 @@ double cairn_bench_child_peak_rss_mb (GPid pid);
  * in microseconds: on a machine shared with other work it varies far
  * less than the wall-clock time. */
 gint64 cairn_bench_cpu_us (void);
+gint64 cairn_bench_child_cpu_us (GPid pid);
 
 /* The median of @values (doubles), which it sorts. */
 double cairn_bench_median (GArray *values);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The indexer benchmark: 100,000 generated messages in a maildir, synced
- * into the store by the maildir resource (in its own cairn-agent-host),
- * then indexed from scratch by the indexer agent in this process, so
- * that peak_rss_mb is the indexer's (the peak is reset before it
- * starts). Prints:
+ * into the store by the maildir resource, then indexed from scratch by
+ * the indexer agent, each in a cairn-agent-host of its own, as the
+ * control service runs them: the host's allocator (mimalloc) and its
+ * start count. Prints:
  *
  *   index_msgs_per_s      messages indexed per second, start to complete
  *   fts_limit_msgs_per_s  the same text inserted into a plain FTS5 table
@@ -19,17 +19,17 @@
  *   query_p50_ms, query_p99_ms  CairnSearch, first page of 50, over 20
  *                         fixed queries run 10 times each
  *   index_bytes_per_msg   the index database over the number of messages
- *   peak_rss_mb           the peak resident memory while indexing
+ *   peak_rss_mb           the peak resident memory of the indexer's host
  *   index_cpu_us_per_msg, fts_limit_cpu_us_per_msg  the processor time
  *                         (user and system, all threads) per message of
- *                         both: on a machine shared with other work, the
+ *                         both, the first of the indexer's host from its
+ *                         start: on a machine shared with other work, the
  *                         wall-clock rates vary with its load, these less
  *
  * An argument sets the number of messages (default 100000). */
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,18 +156,6 @@ index_complete (sqlite3_stmt *stmt)
   return complete;
 }
 
-/* The peak resident set from now on: the kernel resets VmHWM. */
-static void
-reset_peak_rss (void)
-{
-  int fd = open ("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-
-  if (fd < 0 || write (fd, "5", 1) != 1)
-    g_printerr ("cairn-bench-indexer: cannot reset the peak resident set\n");
-  if (fd >= 0)
-    close (fd);
-}
-
 static gboolean
 run_indexer (CairnTestEnvironment *environment,
              const char           *index_path,
@@ -177,19 +165,19 @@ run_indexer (CairnTestEnvironment *environment,
 {
   g_autoptr(CairnTestResource) indexer = NULL;
   g_autoptr(GError) error = NULL;
-  gint64 start, deadline, cpu_start;
+  gint64 start, deadline, cpu_us;
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
   gboolean ok = TRUE;
+  GPid host;
 
-  reset_peak_rss ();
   start = g_get_monotonic_time ();
-  cpu_start = cairn_bench_cpu_us ();
   deadline = start + (gint64) WAIT_MS * 1000;
   indexer = cairn_test_resource_new (environment, "indexer", "indexer_0", NULL, &error);
   if (indexer == NULL ||
-      !cairn_test_resource_start (indexer, CAIRN_TEST_RESOURCE_IN_PROCESS, G_TYPE_INVALID, &error))
+      !cairn_test_resource_start (indexer, CAIRN_TEST_RESOURCE_PROCESS, G_TYPE_INVALID, &error))
     return fail ("indexer", error);
+  host = cairn_test_resource_get_pid (indexer);
   /* The agent has made the index file by now, and does not replace it. */
   if (sqlite3_open_v2 (index_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2 (db, "SELECT count(*) FROM meta WHERE key = 'scanned'", -1, &stmt,
@@ -208,10 +196,13 @@ run_indexer (CairnTestEnvironment *environment,
   if (!ok)
     return FALSE;
   *seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
-  *cpu_seconds = (cairn_bench_cpu_us () - cpu_start) / (double) G_USEC_PER_SEC;
-  *peak_rss_mb = cairn_bench_peak_rss_mb ();
+  cpu_us = cairn_bench_child_cpu_us (host);
+  *cpu_seconds = cpu_us / (double) G_USEC_PER_SEC;
+  *peak_rss_mb = cairn_bench_child_peak_rss_mb (host);
+  if (cpu_us < 0 || *peak_rss_mb < 0)
+    ok = fail ("the processor time or memory of the indexer's host", NULL);
   cairn_test_resource_stop (indexer);
-  return TRUE;
+  return ok;
 }
 
 static void
