@@ -6,8 +6,10 @@
  * another schema version, was asked to be rebuilt or was never filled
  * completely is emptied and reported as needing a full scan. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -148,11 +150,13 @@ struct _CairnIndexerIndex
   GThread *checkpoint;
 };
 
-static void
+/* Returns whether a checkpoint ran and synced the database
+ * (checkpoint_in_thread()). */
+static gboolean
 join_checkpoint (CairnIndexerIndex *index)
 {
-  if (index->checkpoint != NULL)
-    g_thread_join (g_steal_pointer (&index->checkpoint));
+  return index->checkpoint != NULL &&
+         GPOINTER_TO_INT (g_thread_join (g_steal_pointer (&index->checkpoint)));
 }
 
 typedef struct
@@ -688,9 +692,29 @@ static const char copy_scratch[] =
   "INSERT INTO main.item_tags SELECT * FROM scratch.item_tags;"
   "INSERT INTO main.msgids SELECT * FROM scratch.msgids;";
 
+/* Brings the data of the file at @path to the disk. */
+static gboolean
+sync_file (const char  *path,
+           GError     **error)
+{
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  int saved_errno;
+
+  if (fd >= 0 && fdatasync (fd) == 0)
+    return g_close (fd, error);
+  saved_errno = errno;
+  if (fd >= 0)
+    g_close (fd, NULL);
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "Cannot bring the index %s to the disk: %s", path, g_strerror (saved_errno));
+  return FALSE;
+}
+
 /* Copies the log back to the database (a checkpoint) on a connection of
- * its own, which sees the log once it has read the database. A failure
- * leaves the pages in the log, for the next checkpoint. */
+ * its own, which sees the log once it has read the database, then syncs
+ * the database, which the scan's earlier checkpoints wrote without a
+ * sync. A failed checkpoint leaves the pages in the log, for the next.
+ * Returns whether the database is synced. */
 static gpointer
 checkpoint_in_thread (gpointer data)
 {
@@ -702,7 +726,7 @@ checkpoint_in_thread (gpointer data)
       sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) == SQLITE_OK)
     sqlite3_wal_checkpoint_v2 (db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   sqlite3_close (db);
-  return NULL;
+  return GINT_TO_POINTER (sync_file (path, NULL));
 }
 
 /**
@@ -736,9 +760,12 @@ cairn_indexer_index_end_text (CairnIndexerIndex  *index,
  * @error: return location for a #GError
  *
  * Completes a scan: copies the fields from the scratch index, removes
- * it, brings everything to the disk, and only then marks the index
- * complete, in a transaction of its own, so that a complete index is
- * never one whose earlier transactions a power cut lost.
+ * it, and marks the index complete in the same transaction, whose commit
+ * comes once the database is synced and syncs the log, so that a
+ * complete index is never one whose earlier transactions a power cut
+ * lost. The log is emptied after: emptied before the mark, as it was,
+ * the copy went through it twice and the database was synced twice
+ * while the other processors idled (0.06 s on 100,000 messages).
  *
  * Returns: whether the index is complete
  */
@@ -748,28 +775,32 @@ cairn_indexer_index_end_scan (CairnIndexerIndex  *index,
                               GError            **error)
 {
   char *attach = sqlite3_mprintf ("ATTACH %Q AS scratch", scratch_path);
-  gboolean ok = exec (index, attach, error) && cairn_indexer_index_begin (index, error) &&
-                exec (index, copy_scratch, error);
+  gboolean ok = exec (index, attach, error) &&
+                exec (index, "PRAGMA synchronous = FULL", error) &&
+                cairn_indexer_index_begin (index, error) && exec (index, copy_scratch, error);
 
   sqlite3_free (attach);
   /* Before the fields show: a reader that finds them finds no scratch
    * left, even if the indexer is killed at once. It stays readable
    * until it is detached. */
   cairn_indexer_index_delete_files (scratch_path);
-  ok = ok && cairn_indexer_index_commit (index, error);
-  /* The copy's log is added while the checkpoint runs, which copies
-   * only what was there before. */
-  join_checkpoint (index);
+  /* Nothing is written to the database from the checkpoint on
+   * (wal_autocheckpoint is 0): what it did not copy, the log holds. */
+  if (!join_checkpoint (index) && ok)
+    ok = sync_file (index->path, error);
+  ok = ok &&
+       exec (index, DEFAULT_AUTOMERGE
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('scanned', '1')", error) &&
+       cairn_indexer_index_commit (index, error);
   if (!sqlite3_get_autocommit (index->db))
     cairn_indexer_index_rollback (index);
   sqlite3_exec (index->db, "DETACH scratch", NULL, NULL, NULL);
-  return ok &&
-         exec (index, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000; "
-                      "PRAGMA wal_checkpoint(TRUNCATE)", error) &&
-         cairn_indexer_index_begin (index, error) &&
-         exec (index, DEFAULT_AUTOMERGE
-                      "INSERT OR REPLACE INTO meta (key, value) VALUES ('scanned', '1')", error) &&
-         cairn_indexer_index_commit (index, error);
+  if (!ok)
+    return FALSE;
+  /* A failure leaves the log to the next checkpoint. */
+  sqlite3_exec (index->db, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000; "
+                           "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+  return TRUE;
 }
 
 /* After a failed scan, whose transaction is rolled back: the index stays
