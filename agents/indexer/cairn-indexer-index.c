@@ -6,10 +6,8 @@
  * another schema version, was asked to be rebuilt or was never filled
  * completely is emptied and reported as needing a full scan. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -692,21 +690,25 @@ static const char copy_scratch[] =
   "INSERT INTO main.item_tags SELECT * FROM scratch.item_tags;"
   "INSERT INTO main.msgids SELECT * FROM scratch.msgids;";
 
-/* Brings the data of the file at @path to the disk. */
+/* Brings the database file of @db to the disk through SQLite's own
+ * descriptor: closing another descriptor of it would drop every POSIX
+ * lock the process holds on the file, the other connections' too. */
 static gboolean
-sync_file (const char  *path,
-           GError     **error)
+sync_database (sqlite3  *db,
+               GError  **error)
 {
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-  int saved_errno;
+  sqlite3_file *file = NULL;
+  int rc = sqlite3_file_control (db, "main", SQLITE_FCNTL_FILE_POINTER, &file);
 
-  if (fd >= 0 && fdatasync (fd) == 0)
-    return g_close (fd, error);
-  saved_errno = errno;
-  if (fd >= 0)
-    g_close (fd, NULL);
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "Cannot bring the index %s to the disk: %s", path, g_strerror (saved_errno));
+  if (rc == SQLITE_OK && (file == NULL || file->pMethods == NULL))
+    rc = SQLITE_MISUSE;
+  if (rc == SQLITE_OK)
+    rc = file->pMethods->xSync (file, SQLITE_SYNC_NORMAL);
+  if (rc == SQLITE_OK)
+    return TRUE;
+  g_set_error (error, CAIRN_SEARCH_ERROR, CAIRN_SEARCH_ERROR_FAILED,
+               "Cannot bring the index %s to the disk: %s", sqlite3_db_filename (db, "main"),
+               sqlite3_errstr (rc));
   return FALSE;
 }
 
@@ -720,13 +722,17 @@ checkpoint_in_thread (gpointer data)
 {
   const char *path = data;
   sqlite3 *db = NULL;
+  gboolean synced = FALSE;
 
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
         SQLITE_OK &&
       sqlite3_exec (db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) == SQLITE_OK)
-    sqlite3_wal_checkpoint_v2 (db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    {
+      sqlite3_wal_checkpoint_v2 (db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+      synced = sync_database (db, NULL);
+    }
   sqlite3_close (db);
-  return GINT_TO_POINTER (sync_file (path, NULL));
+  return GINT_TO_POINTER (synced);
 }
 
 /**
@@ -787,7 +793,7 @@ cairn_indexer_index_end_scan (CairnIndexerIndex  *index,
   /* Nothing is written to the database from the checkpoint on
    * (wal_autocheckpoint is 0): what it did not copy, the log holds. */
   if (!join_checkpoint (index) && ok)
-    ok = sync_file (index->path, error);
+    ok = sync_database (index->db, error);
   ok = ok &&
        exec (index, DEFAULT_AUTOMERGE
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('scanned', '1')", error) &&
@@ -797,9 +803,14 @@ cairn_indexer_index_end_scan (CairnIndexerIndex  *index,
   sqlite3_exec (index->db, "DETACH scratch", NULL, NULL, NULL);
   if (!ok)
     return FALSE;
-  /* A failure leaves the log to the next checkpoint. */
-  sqlite3_exec (index->db, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000; "
-                           "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+  /* Searches read the index from the mark on: the log is emptied only
+   * if none reads it, without waiting, which a search that writes (a
+   * check) would otherwise hold up while it waits for this writer. A
+   * failure leaves the log to the next checkpoint. */
+  exec (index, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000", NULL);
+  sqlite3_busy_timeout (index->db, 0);
+  sqlite3_exec (index->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+  sqlite3_busy_timeout (index->db, BUSY_TIMEOUT_MS);
   return TRUE;
 }
 
