@@ -364,7 +364,8 @@ main (int   argc,
   goffset index_bytes;
   gboolean ok;
 
-  /* As cairn-agent-host, where the indexer runs outside this benchmark. */
+  /* As cairn-agent-host, where the indexer runs: the limit and the
+   * queries, which run here, take SQLite as the indexer does. */
   sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
   if (folder == NULL)
     return fail ("temporary folder", error), EXIT_FAILURE;
