@@ -1032,9 +1032,9 @@ START_TEST (test_host_runs_logging_agent)
 }
 END_TEST
 
-/* The host's allocator is mimalloc where it is built with it: linked
- * although nothing calls it by name, it is what the linker would drop
- * first. */
+/* The host's allocator is mimalloc where it is built with it. Nothing
+ * calls it by name, so a linker that drops unused libraries
+ * (--as-needed) would leave it out without a word. */
 START_TEST (test_host_allocator)
 {
   g_autofree char *maps_path = NULL;

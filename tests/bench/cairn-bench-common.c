@@ -53,9 +53,10 @@ cairn_bench_median (GArray *values)
   return g_array_index (values, double, values->len / 2);
 }
 
-/* The same for a running child process, from its /proc/PID/stat: the
- * times of its threads, the ended ones too, in clock ticks. -1 if the
- * kernel does not tell. */
+/* cairn_bench_cpu_us() of a running child process, such as an agent's
+ * host, from its /proc/PID/stat: the times of all its threads, the
+ * ended ones too, counted in clock ticks. -1 if the kernel does not
+ * tell. */
 gint64
 cairn_bench_child_cpu_us (GPid pid)
 {
