@@ -1789,8 +1789,8 @@ START_TEST (test_kill_mid_scan)
 
   start_indexer ();
   wait_indexed ();
-  /* The scan removes the scratch before the index holds every item, and
-   * marks the index complete a moment after, once its copy is on disk. */
+  /* The scan removes the scratch just before the commit that copies its
+   * fields in and marks the index complete. */
   while (!index_complete () || g_file_test (scratch, G_FILE_TEST_EXISTS))
     {
       ck_assert_msg (g_get_monotonic_time () < deadline, "the scan never ended");
@@ -1804,6 +1804,75 @@ START_TEST (test_kill_mid_scan)
   after_rebuild = dump_index ();
   ck_assert_msg (g_str_equal (after_kill, after_rebuild), "index after the killed scan differs "
                  "from a rebuild");
+}
+END_TEST
+
+/* Starts the indexer on an empty index and kills it as its scan ends:
+ * once the scratch is gone, before the commit that copies its fields in
+ * and marks the index complete, or, with @after_mark, once that mark
+ * shows, while the log is emptied. */
+static void
+kill_at_scan_end (const char *scratch,
+                  gboolean    after_mark)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+
+  start_indexer ();
+  while (!g_file_test (scratch, G_FILE_TEST_EXISTS))
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "no scan started");
+      g_usleep (200);
+    }
+  while (after_mark ? !index_complete () : g_file_test (scratch, G_FILE_TEST_EXISTS))
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "the scan never ended");
+      g_usleep (200);
+    }
+  cairn_test_resource_kill (indexer);
+  start_indexer ();
+  wait_indexed ();
+  while (!index_complete () || g_file_test (scratch, G_FILE_TEST_EXISTS))
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "the scan never ended");
+      g_usleep (1000);
+    }
+}
+
+/* Killed as its scan ends, before or after the mark, the indexer
+ * restarted holds what a rebuild makes: never a complete mark without
+ * the fields, nor a scratch that outlives it. */
+START_TEST (test_kill_at_scan_end)
+{
+  g_autofree char *index_path = NULL;
+  g_autofree char *scratch = NULL;
+  GError *error = NULL;
+
+  deliver_corpus ();
+  ck_assert (cairn_test_maildir_generate (maildir, "INBOX", 3000, 11, &error));
+  assert_no_error (error);
+  start_maildir ();
+  sync_maildir ();
+  index_path = cairn_search_build_index_path (cairn_store_get_path (store));
+  scratch = g_strconcat (index_path, "-scan", NULL);
+  for (guint after_mark = FALSE; after_mark <= TRUE; after_mark++)
+    {
+      g_autofree char *after_kill = NULL;
+      g_autofree char *after_rebuild = NULL;
+
+      if (after_mark)
+        {
+          cairn_test_resource_stop (indexer);
+          ck_assert (cairn_search_request_rebuild (search, &error));
+          assert_no_error (error);
+        }
+      kill_at_scan_end (scratch, after_mark);
+      after_kill = dump_index ();
+      rebuild ();
+      after_rebuild = dump_index ();
+      ck_assert_msg (g_str_equal (after_kill, after_rebuild), "index after the scan killed at "
+                     "its end (%s the mark) differs from a rebuild",
+                     after_mark ? "after" : "before");
+    }
 }
 END_TEST
 
@@ -2204,6 +2273,7 @@ main (void)
     { "changes", test_model_sequences },
     { "recovery", test_kill_mid_batch },
     { "recovery", test_kill_mid_scan },
+    { "recovery", test_kill_at_scan_end },
     { "recovery", test_scan_priorities },
     { "recovery", test_rebuild_keeps_tags_and_threads },
     { "recovery", test_corrupt_index },
