@@ -564,6 +564,8 @@ cairn_indexer_index_rollback (CairnIndexerIndex *index)
  * every 1,000, so that a page is copied once for several transactions;
  * at the end the log is emptied, so that it takes no room afterwards. */
 #define SCAN_CHECKPOINT 10000
+/* What a scan's end, or its failure, puts back for the changes after. */
+#define DEFAULT_LOG "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000;"
 
 /* FTS5 merges the segments of a level of its index once it holds
  * "automerge" of them, 4 by default. A scan lets them grow to 16, the
@@ -807,7 +809,7 @@ cairn_indexer_index_end_scan (CairnIndexerIndex  *index,
    * if none reads it, without waiting, which a search that writes (a
    * check) would otherwise hold up while it waits for this writer. A
    * failure leaves the log to the next checkpoint. */
-  exec (index, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000", NULL);
+  exec (index, DEFAULT_LOG, NULL);
   sqlite3_busy_timeout (index->db, 0);
   sqlite3_exec (index->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
   sqlite3_busy_timeout (index->db, BUSY_TIMEOUT_MS);
@@ -820,8 +822,7 @@ void
 cairn_indexer_index_abort_scan (CairnIndexerIndex *index)
 {
   join_checkpoint (index);
-  exec (index, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000; " DEFAULT_AUTOMERGE,
-        NULL);
+  exec (index, DEFAULT_LOG DEFAULT_AUTOMERGE, NULL);
 }
 
 static void
