@@ -1752,18 +1752,13 @@ START_TEST (test_model_sequences)
 }
 END_TEST
 
-/* Killed during its scan of 3,007 messages, the indexer leaves an
- * incomplete index and the scan's scratch database; at its next start
- * it scans again, the scratch is gone once the index is complete, and
- * the index is what a rebuild makes. */
-START_TEST (test_kill_mid_scan)
+/* Syncs the corpus and 3,000 generated messages into the store, for a
+ * scan long enough to be killed in; returns the path of its scratch. */
+static char *
+sync_scan_corpus (void)
 {
   g_autofree char *index_path = NULL;
-  g_autofree char *scratch = NULL;
-  g_autofree char *after_kill = NULL;
-  g_autofree char *after_rebuild = NULL;
   GError *error = NULL;
-  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
 
   deliver_corpus ();
   ck_assert (cairn_test_maildir_generate (maildir, "INBOX", 3000, 11, &error));
@@ -1771,7 +1766,34 @@ START_TEST (test_kill_mid_scan)
   start_maildir ();
   sync_maildir ();
   index_path = cairn_search_build_index_path (cairn_store_get_path (store));
-  scratch = g_strconcat (index_path, "-scan", NULL);
+  return g_strconcat (index_path, "-scan", NULL);
+}
+
+/* Waits until the scan is marked complete and its scratch @scratch is
+ * gone: the scan removes it just before the commit that copies its
+ * fields in and marks the index complete. */
+static void
+wait_scan_end (const char *scratch,
+               gint64      deadline)
+{
+  while (!index_complete () || g_file_test (scratch, G_FILE_TEST_EXISTS))
+    {
+      ck_assert_msg (g_get_monotonic_time () < deadline, "the scan never ended");
+      g_usleep (1000);
+    }
+}
+
+/* Killed during its scan of 3,007 messages, the indexer leaves an
+ * incomplete index and the scan's scratch database; at its next start
+ * it scans again, the scratch is gone once the index is complete, and
+ * the index is what a rebuild makes. */
+START_TEST (test_kill_mid_scan)
+{
+  g_autofree char *scratch = sync_scan_corpus ();
+  g_autofree char *after_kill = NULL;
+  g_autofree char *after_rebuild = NULL;
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+
   start_indexer ();
   while (!g_file_test (scratch, G_FILE_TEST_EXISTS))
     {
@@ -1789,13 +1811,7 @@ START_TEST (test_kill_mid_scan)
 
   start_indexer ();
   wait_indexed ();
-  /* The scan removes the scratch just before the commit that copies its
-   * fields in and marks the index complete. */
-  while (!index_complete () || g_file_test (scratch, G_FILE_TEST_EXISTS))
-    {
-      ck_assert_msg (g_get_monotonic_time () < deadline, "the scan never ended");
-      g_usleep (1000);
-    }
+  wait_scan_end (scratch, deadline);
   /* FTS5 merges as often as by default again after the scan. */
   ck_assert_uint_eq (index_int ("SELECT v FROM text_config WHERE k = 'automerge'"), 4);
   assert_query ("budget and list:cairn-devel", "report@example.org");
@@ -1831,11 +1847,7 @@ kill_at_scan_end (const char *scratch,
   cairn_test_resource_kill (indexer);
   start_indexer ();
   wait_indexed ();
-  while (!index_complete () || g_file_test (scratch, G_FILE_TEST_EXISTS))
-    {
-      ck_assert_msg (g_get_monotonic_time () < deadline, "the scan never ended");
-      g_usleep (1000);
-    }
+  wait_scan_end (scratch, deadline);
 }
 
 /* Killed as its scan ends, before or after the mark, the indexer
@@ -1843,17 +1855,9 @@ kill_at_scan_end (const char *scratch,
  * the fields, nor a scratch that outlives it. */
 START_TEST (test_kill_at_scan_end)
 {
-  g_autofree char *index_path = NULL;
-  g_autofree char *scratch = NULL;
+  g_autofree char *scratch = sync_scan_corpus ();
   GError *error = NULL;
 
-  deliver_corpus ();
-  ck_assert (cairn_test_maildir_generate (maildir, "INBOX", 3000, 11, &error));
-  assert_no_error (error);
-  start_maildir ();
-  sync_maildir ();
-  index_path = cairn_search_build_index_path (cairn_store_get_path (store));
-  scratch = g_strconcat (index_path, "-scan", NULL);
   for (guint after_mark = FALSE; after_mark <= TRUE; after_mark++)
     {
       g_autofree char *after_kill = NULL;
